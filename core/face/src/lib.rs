@@ -1,0 +1,1 @@
+//! The FaceID face engine: decode, detect, align, embed, liveness, quality and matching.
