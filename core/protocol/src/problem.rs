@@ -1,0 +1,44 @@
+//! Errors as `application/problem+json` (RFC 9457) with a stable machine-readable `code`.
+
+use serde::{Deserialize, Serialize};
+
+/// Content type of every error body.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// An error answer. Clients branch on `code`, never on `title` or `detail`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// URI naming the problem type: `urn:faceid:problem:<code>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable code, e.g. `invalid_credentials`, `device_not_allowed`, `rate_limited`.
+    pub code: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Field-level validation errors, when the problem is about the request body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON pointer-like path of the offending field, e.g. `geofence.radius_m`.
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(status: u16, code: &str, title: &str) -> Self {
+        Self {
+            kind: format!("urn:faceid:problem:{code}"),
+            title: title.to_owned(),
+            status,
+            code: code.to_owned(),
+            detail: None,
+            errors: Vec::new(),
+        }
+    }
+}
