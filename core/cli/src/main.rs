@@ -2,7 +2,11 @@
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(name = "faceid", version, about = "FaceID command line: face tools and device simulator")]
+#[command(
+    name = "faceid",
+    version,
+    about = "FaceID command line: face tools and device simulator"
+)]
 struct Cli {}
 
 fn main() -> anyhow::Result<()> {
