@@ -22,6 +22,7 @@ pub mod db;
 pub mod error;
 pub mod extract;
 pub mod geofence;
+pub mod local_pg;
 pub mod password;
 pub mod routes;
 

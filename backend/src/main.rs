@@ -80,17 +80,26 @@ async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)
         let pool = db::connect(url, settings.db_max_connections).await?;
         return Ok((pool, Database::External));
     }
-    bail!("DATABASE_URL is not set (managed local PostgreSQL: pending merge)")
+    let local = faceid_server::local_pg::LocalPostgres::start(&settings.data_dir)
+        .await
+        .context("starting the local PostgreSQL (set DATABASE_URL to use another one)")?;
+    let pool = db::connect(&local.database_url(), settings.db_max_connections).await?;
+    Ok((pool, Database::Local(local)))
 }
 
 enum Database {
     External,
+    Local(faceid_server::local_pg::LocalPostgres),
 }
 
 impl Database {
     async fn stop(self, pool: PgPool) {
         pool.close().await;
-        let Database::External = self;
+        if let Database::Local(local) = self
+            && let Err(e) = local.stop().await
+        {
+            tracing::error!(error = %e, "stopping the local PostgreSQL failed");
+        }
     }
 }
 

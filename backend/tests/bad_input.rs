@@ -38,10 +38,20 @@ async fn malformed_and_mistyped_bodies(pool: PgPool) {
     assert_eq!((r.status, r.code()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
 
     let mut body = common::user_body("x1", None);
-    body["role"] = json!(42);
+    body["first_name"] = json!(42);
     let r = app.post("/api/v1/employees", &admin, body).await;
     assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     assert_eq!(r.body["errors"][0]["code"], "invalid_body");
+    assert_eq!(r.body["errors"][0]["field"], "first_name", "{}", r.body);
+    // serde_json reports a number where an enum name belongs as a syntax error.
+    let mut body = common::user_body("x1", None);
+    body["role"] = json!(42);
+    let r = app.post("/api/v1/employees", &admin, body).await;
+    assert_eq!((r.status, r.code()), (StatusCode::BAD_REQUEST, "malformed_json"));
+    let mut body = common::user_body("x1", None);
+    body["role"] = json!("superuser");
+    let r = app.post("/api/v1/employees", &admin, body).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 
     let mut body = common::user_body("x2", None);
     body["is_superuser"] = json!(true);

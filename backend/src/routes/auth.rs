@@ -263,10 +263,10 @@ pub async fn login(
         "INSERT INTO devices (id, kind, name, platform, app_version, last_employee_id, last_seen_at)
          VALUES ($1, 'personal', $2, $3, $4, $5, now())
          ON CONFLICT (id) DO UPDATE SET
-            name = CASE WHEN devices.kind = 'personal' THEN EXCLUDED.name ELSE devices.name END,
             app_version = EXCLUDED.app_version,
             last_employee_id = EXCLUDED.last_employee_id,
-            last_seen_at = now()",
+            last_seen_at = now()
+          WHERE devices.kind = 'personal'",
     )
     .bind(req.device.id)
     .bind(&device_name)

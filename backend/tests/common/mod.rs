@@ -185,7 +185,7 @@ impl TestApp {
         r.body["id"].as_str().unwrap().parse().unwrap()
     }
 
-    pub async fn count(&self, sql: &str) -> i64 {
+    pub async fn count(&self, sql: &'static str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }
 }

@@ -1,0 +1,147 @@
+//! The managed local PostgreSQL: first start creates the cluster, a restart keeps the data,
+//! a missing installation or an unreachable directory is a clear error.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+use faceid_server::local_pg::{LocalPgError, LocalPostgres, PgBinaries};
+
+/// A temporary data directory the `postgres` user can enter (tempdirs are 0700).
+fn data_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("faceid-lpg")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    dir
+}
+
+fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
+    let psql = binaries.bindir.join("psql");
+    let psql = if psql.exists() { psql } else { "psql".into() };
+    let out = Command::new(psql)
+        .args([
+            url,
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql runs");
+    assert!(
+        out.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn binaries_or_skip() -> Option<PgBinaries> {
+    match PgBinaries::discover() {
+        Ok(b) => Some(b),
+        Err(e) => {
+            eprintln!("SKIPPED: no PostgreSQL installation here: {e}");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn first_start_creates_cluster_and_restart_keeps_data() {
+    let Some(binaries) = binaries_or_skip() else {
+        return;
+    };
+    let dir = data_dir();
+
+    let pg = LocalPostgres::start_with(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    let url = pg.database_url();
+    assert!(url.contains("/faceid?host="), "{url}");
+    psql(
+        &binaries,
+        &url,
+        "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')",
+    );
+    assert_eq!(psql(&binaries, &url, "SHOW listen_addresses"), "");
+    pg.stop().await.unwrap();
+
+    // Stopped: the socket is gone.
+    assert!(!dir.path().join("postgres/run/.s.PGSQL.5432").exists());
+
+    let pg = LocalPostgres::start_with(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        psql(&binaries, &pg.database_url(), "SELECT v FROM kept"),
+        "still here"
+    );
+
+    // A second user of a running cluster reuses it and does not stop it.
+    let second = LocalPostgres::start_with(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    second.stop().await.unwrap();
+    assert_eq!(
+        psql(&binaries, &pg.database_url(), "SELECT count(*) FROM kept"),
+        "1"
+    );
+    pg.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn missing_installation_is_a_clear_error() {
+    let empty = tempfile::tempdir().unwrap();
+    let err = PgBinaries::find_in(&[empty.path().to_owned()]).unwrap_err();
+    assert!(matches!(err, LocalPgError::BinariesNotFound { .. }));
+    assert!(err.to_string().contains("install"), "{err}");
+}
+
+#[tokio::test]
+async fn unreachable_directory_is_a_clear_error_when_root() {
+    let Some(binaries) = binaries_or_skip() else {
+        return;
+    };
+    if !nix::unistd::Uid::effective().is_root() {
+        eprintln!("SKIPPED: only meaningful when running as root");
+        return;
+    }
+    let private = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let nested = private.path().join("data");
+    let err = match LocalPostgres::start_with(&nested, binaries).await {
+        Ok(pg) => {
+            pg.stop().await.unwrap();
+            panic!("a cluster started in a directory the postgres user cannot enter");
+        }
+        Err(e) => e,
+    };
+    assert!(
+        matches!(err, LocalPgError::DirectoryNotReachable { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("--data-dir"));
+}
+
+#[test]
+fn overlong_data_dir_is_refused_before_anything_runs() {
+    let long = Path::new("/tmp").join("d".repeat(120));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let binaries = PgBinaries {
+        bindir: "/nonexistent".into(),
+    };
+    let err = rt
+        .block_on(LocalPostgres::start_with(&long, binaries))
+        .unwrap_err();
+    let _ = std::fs::remove_dir_all(&long);
+    assert!(
+        matches!(err, LocalPgError::SocketPathTooLong { .. }),
+        "{err}"
+    );
+}
