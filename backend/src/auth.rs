@@ -122,12 +122,13 @@ enum Principal {
 }
 
 fn bearer(parts: &Parts) -> Result<&str, AppError> {
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(AppError::Unauthenticated {
-            code: "unauthenticated",
-        })?;
+    let header =
+        parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .ok_or(AppError::Unauthenticated {
+                code: "unauthenticated",
+            })?;
     let value = header.to_str().map_err(|_| AppError::Unauthenticated {
         code: "invalid_token",
     })?;
@@ -191,7 +192,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
             code: "invalid_token",
         })?;
         if blocked {
-            return Err(AppError::forbidden("device_blocked", "this device is blocked"));
+            return Err(AppError::forbidden(
+                "device_blocked",
+                "this device is blocked",
+            ));
         }
         sqlx::query("UPDATE devices SET last_seen_at = now() WHERE id = $1")
             .bind(device_id)
@@ -227,7 +231,10 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
         });
     }
     if row.blocked {
-        return Err(AppError::forbidden("device_blocked", "this device is blocked"));
+        return Err(AppError::forbidden(
+            "device_blocked",
+            "this device is blocked",
+        ));
     }
     Ok(Principal::Employee(Caller {
         id: claims.sub,
@@ -354,7 +361,12 @@ impl Scope {
     }
 
     /// Whether an employee with this department and these sites is within the scope.
-    pub fn covers(&self, employee_id: Uuid, department_id: Option<Uuid>, site_ids: &[Uuid]) -> bool {
+    pub fn covers(
+        &self,
+        employee_id: Uuid,
+        department_id: Option<Uuid>,
+        site_ids: &[Uuid],
+    ) -> bool {
         match self {
             Scope::All => true,
             Scope::Within {

@@ -309,12 +309,12 @@ mod tests {
         std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
         assert!(Settings::load(Some(&file), |_| None).is_err());
         assert!(
-            Settings::load(None, |k| (k == "FACEID_JWT_SECRET").then(|| "short".into()))
-                .is_err()
+            Settings::load(None, |k| (k == "FACEID_JWT_SECRET").then(|| "short".into())).is_err()
         );
         assert!(
-            Settings::load(None, |k| (k == "FACEID_MAX_BODY_BYTES").then(|| "lots".into()))
-                .is_err()
+            Settings::load(None, |k| (k == "FACEID_MAX_BODY_BYTES")
+                .then(|| "lots".into()))
+            .is_err()
         );
     }
 

@@ -181,11 +181,7 @@ impl IntoResponse for AppError {
 
 /// Maps a unique or foreign-key violation on a named constraint to a client error.
 pub trait ResultExt<T> {
-    fn on_constraint(
-        self,
-        name: &str,
-        f: impl FnOnce() -> AppError,
-    ) -> Result<T, AppError>;
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> AppError) -> Result<T, AppError>;
 }
 
 impl<T, E: Into<AppError>> ResultExt<T> for Result<T, E>

@@ -19,13 +19,25 @@ fn err(field: &str, code: &str, message: impl Into<String>) -> FieldError {
 
 fn check_lat_lon(field: &str, lat: f64, lon: f64) -> Result<(), FieldError> {
     if !lat.is_finite() || !lon.is_finite() {
-        return Err(err(field, "not_finite", "coordinates must be finite numbers"));
+        return Err(err(
+            field,
+            "not_finite",
+            "coordinates must be finite numbers",
+        ));
     }
     if !(-90.0..=90.0).contains(&lat) {
-        return Err(err(field, "out_of_range", "latitude must be within -90..90"));
+        return Err(err(
+            field,
+            "out_of_range",
+            "latitude must be within -90..90",
+        ));
     }
     if !(-180.0..=180.0).contains(&lon) {
-        return Err(err(field, "out_of_range", "longitude must be within -180..180"));
+        return Err(err(
+            field,
+            "out_of_range",
+            "longitude must be within -180..180",
+        ));
     }
     Ok(())
 }
@@ -107,9 +119,7 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
                 return Err(err(
                     &cfield,
                     "area_out_of_range",
-                    format!(
-                        "area {area:.0} m² is outside {MIN_AREA_M2}..{MAX_AREA_M2} m²"
-                    ),
+                    format!("area {area:.0} m² is outside {MIN_AREA_M2}..{MAX_AREA_M2} m²"),
                 ));
             }
             Ok(())
@@ -119,9 +129,13 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
 
 /// Checks an IANA time zone name.
 pub fn validate_time_zone(field: &str, tz: &str) -> Result<(), FieldError> {
-    tz.parse::<chrono_tz::Tz>()
-        .map(|_| ())
-        .map_err(|_| err(field, "invalid_time_zone", format!("{tz:?} is not an IANA time zone")))
+    tz.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
+        err(
+            field,
+            "invalid_time_zone",
+            format!("{tz:?} is not an IANA time zone"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -105,7 +105,8 @@ impl Database {
 
 fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
     if let Some(var) = password_env {
-        return std::env::var(var).with_context(|| format!("environment variable {var} is not set"));
+        return std::env::var(var)
+            .with_context(|| format!("environment variable {var} is not set"));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -113,7 +114,10 @@ fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
         std::io::stderr().flush().ok();
     }
     let mut line = String::new();
-    stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
         bail!("no password given on standard input");
@@ -189,18 +193,20 @@ async fn main() -> anyhow::Result<()> {
             let (pool, database) = open_database(&settings).await?;
             let result = async {
                 db::migrate(&pool).await?;
-                faceid_server::routes::employees::create_admin(&pool, &login, &first, &last, password)
-                    .await
-                    .map_err(|e| match e {
-                        faceid_server::AppError::Validation(errs) => anyhow::anyhow!(
-                            "{}",
-                            errs.iter()
-                                .map(|e| format!("{}: {}", e.field, e.message))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        ),
-                        other => anyhow::anyhow!("{other}"),
-                    })
+                faceid_server::routes::employees::create_admin(
+                    &pool, &login, &first, &last, password,
+                )
+                .await
+                .map_err(|e| match e {
+                    faceid_server::AppError::Validation(errs) => anyhow::anyhow!(
+                        "{}",
+                        errs.iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                    other => anyhow::anyhow!("{other}"),
+                })
             }
             .await;
             database.stop(pool).await;

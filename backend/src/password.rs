@@ -55,9 +55,16 @@ fn verify_now(password: &str, stored: &str) -> Verified {
             let current = hasher();
             let weak = parsed.algorithm.as_str() != "argon2id"
                 || Params::try_from(&parsed)
-                    .map(|p| p.m_cost() < current.params().m_cost() || p.t_cost() < current.params().t_cost())
+                    .map(|p| {
+                        p.m_cost() < current.params().m_cost()
+                            || p.t_cost() < current.params().t_cost()
+                    })
                     .unwrap_or(true);
-            if weak { Verified::YesRehash } else { Verified::Yes }
+            if weak {
+                Verified::YesRehash
+            } else {
+                Verified::Yes
+            }
         }
         Err(_) => Verified::No,
     }
@@ -107,7 +114,11 @@ mod tests {
         for prefix in ["$2a$", "$2b$", "$2y$"] {
             let h = bcrypt::hash("legacy-pass", 4).unwrap();
             let h = format!("{prefix}{}", &h[4..]);
-            assert_eq!(verify_now("legacy-pass", &h), Verified::YesRehash, "{prefix}");
+            assert_eq!(
+                verify_now("legacy-pass", &h),
+                Verified::YesRehash,
+                "{prefix}"
+            );
             assert_eq!(verify_now("legacy-pasS", &h), Verified::No, "{prefix}");
         }
     }

@@ -121,7 +121,14 @@ struct Row {
     body: Body,
 }
 
-fn row(method: Method, path: &'static str, access: Access, ok: u16, target: Target, body: Body) -> Row {
+fn row(
+    method: Method,
+    path: &'static str,
+    access: Access,
+    ok: u16,
+    target: Target,
+    body: Body,
+) -> Row {
     Row {
         method,
         path,
@@ -138,44 +145,310 @@ fn table() -> Vec<Row> {
     vec![
         row(M::GET, "/healthz", Public, 200, Target::None, Body::None),
         row(M::GET, "/readyz", Public, 200, Target::None, Body::None),
-        row(M::GET, "/api/v1/openapi.json", Public, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/auth/login", Public, 200, Target::None, Body::Login),
-        row(M::POST, "/api/v1/auth/refresh", Public, 200, Target::None, Body::FreshRefreshToken),
-        row(M::POST, "/api/v1/auth/logout", Public, 204, Target::None, Body::FreshRefreshToken),
-        row(M::GET, "/api/v1/me", AnyEmployee, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/me/password", AnyEmployee, 204, Target::None, Body::ChangePassword),
-        row(M::GET, "/api/v1/me/sites", AnyEmployee, 200, Target::None, Body::None),
-        row(M::GET, "/api/v1/employees", Staff, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/employees", Staff, 201, Target::None, Body::NewEmployee),
-        row(M::GET, "/api/v1/employees/{id}", Staff, 200, Target::Employee, Body::None),
-        row(M::PATCH, "/api/v1/employees/{id}", Staff, 200, Target::Employee, Body::EmployeePatch),
-        row(M::POST, "/api/v1/employees/{id}/dismiss", Staff, 200, Target::Employee, Body::None),
-        row(M::POST, "/api/v1/employees/{id}/rehire", Staff, 200, Target::DismissedEmployee, Body::None),
-        row(M::POST, "/api/v1/employees/{id}/password", Staff, 204, Target::Employee, Body::NewPassword),
-        row(M::GET, "/api/v1/departments", Staff, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/departments", AdminOnly, 201, Target::None, Body::NewName),
-        row(M::GET, "/api/v1/departments/{id}", Staff, 200, Target::Department, Body::None),
-        row(M::PATCH, "/api/v1/departments/{id}", AdminOnly, 200, Target::Department, Body::NewName),
-        row(M::DELETE, "/api/v1/departments/{id}", AdminOnly, 204, Target::Department, Body::None),
-        row(M::GET, "/api/v1/positions", Staff, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/positions", AdminOnly, 201, Target::None, Body::NewName),
-        row(M::GET, "/api/v1/positions/{id}", Staff, 200, Target::Position, Body::None),
-        row(M::PATCH, "/api/v1/positions/{id}", AdminOnly, 200, Target::Position, Body::NewName),
-        row(M::DELETE, "/api/v1/positions/{id}", AdminOnly, 204, Target::Position, Body::None),
-        row(M::GET, "/api/v1/sites", Staff, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/sites", AdminOnly, 201, Target::None, Body::NewSite),
-        row(M::GET, "/api/v1/sites/{id}", Staff, 200, Target::Site, Body::None),
-        row(M::PATCH, "/api/v1/sites/{id}", AdminOnly, 200, Target::Site, Body::SitePatch),
-        row(M::DELETE, "/api/v1/sites/{id}", AdminOnly, 204, Target::Site, Body::None),
-        row(M::GET, "/api/v1/devices", AdminOnly, 200, Target::None, Body::None),
-        row(M::POST, "/api/v1/devices", AdminOnly, 201, Target::None, Body::NewKiosk),
-        row(M::GET, "/api/v1/devices/{id}", AdminOnly, 200, Target::Device, Body::None),
-        row(M::PATCH, "/api/v1/devices/{id}", AdminOnly, 200, Target::Device, Body::DevicePatch),
-        row(M::POST, "/api/v1/devices/{id}/block", AdminOnly, 200, Target::Device, Body::None),
-        row(M::POST, "/api/v1/devices/{id}/unblock", AdminOnly, 200, Target::Device, Body::None),
-        row(M::POST, "/api/v1/devices/{id}/credential", AdminOnly, 200, Target::Kiosk, Body::None),
-        row(M::GET, "/api/v1/kiosk/me", KioskOnly, 200, Target::None, Body::None),
-        row(M::GET, "/api/v1/audit", AdminOnly, 200, Target::None, Body::None),
+        row(
+            M::GET,
+            "/api/v1/openapi.json",
+            Public,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/login",
+            Public,
+            200,
+            Target::None,
+            Body::Login,
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/refresh",
+            Public,
+            200,
+            Target::None,
+            Body::FreshRefreshToken,
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/logout",
+            Public,
+            204,
+            Target::None,
+            Body::FreshRefreshToken,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/password",
+            AnyEmployee,
+            204,
+            Target::None,
+            Body::ChangePassword,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/sites",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees",
+            Staff,
+            201,
+            Target::None,
+            Body::NewEmployee,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/employees/{id}",
+            Staff,
+            200,
+            Target::Employee,
+            Body::EmployeePatch,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/dismiss",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/rehire",
+            Staff,
+            200,
+            Target::DismissedEmployee,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/password",
+            Staff,
+            204,
+            Target::Employee,
+            Body::NewPassword,
+        ),
+        row(
+            M::GET,
+            "/api/v1/departments",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/departments",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewName,
+        ),
+        row(
+            M::GET,
+            "/api/v1/departments/{id}",
+            Staff,
+            200,
+            Target::Department,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/departments/{id}",
+            AdminOnly,
+            200,
+            Target::Department,
+            Body::NewName,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/departments/{id}",
+            AdminOnly,
+            204,
+            Target::Department,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/positions",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/positions",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewName,
+        ),
+        row(
+            M::GET,
+            "/api/v1/positions/{id}",
+            Staff,
+            200,
+            Target::Position,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/positions/{id}",
+            AdminOnly,
+            200,
+            Target::Position,
+            Body::NewName,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/positions/{id}",
+            AdminOnly,
+            204,
+            Target::Position,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/sites",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/sites",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewSite,
+        ),
+        row(
+            M::GET,
+            "/api/v1/sites/{id}",
+            Staff,
+            200,
+            Target::Site,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/sites/{id}",
+            AdminOnly,
+            200,
+            Target::Site,
+            Body::SitePatch,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/sites/{id}",
+            AdminOnly,
+            204,
+            Target::Site,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/devices",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/devices",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewKiosk,
+        ),
+        row(
+            M::GET,
+            "/api/v1/devices/{id}",
+            AdminOnly,
+            200,
+            Target::Device,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/devices/{id}",
+            AdminOnly,
+            200,
+            Target::Device,
+            Body::DevicePatch,
+        ),
+        row(
+            M::POST,
+            "/api/v1/devices/{id}/block",
+            AdminOnly,
+            200,
+            Target::Device,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/devices/{id}/unblock",
+            AdminOnly,
+            200,
+            Target::Device,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/devices/{id}/credential",
+            AdminOnly,
+            200,
+            Target::Kiosk,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/kiosk/me",
+            KioskOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/audit",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
     ]
 }
 
@@ -205,9 +478,12 @@ impl World {
         )
         .await;
         let operator = app.login("op").await.access_token;
-        app.create_employee(&admin, common::user_body("worker", Some(dept_a))).await;
+        app.create_employee(&admin, common::user_body("worker", Some(dept_a)))
+            .await;
         let user = app.login("worker").await.access_token;
-        let r = app.post("/api/v1/devices", &admin, json!({"name": "Door tablet"})).await;
+        let r = app
+            .post("/api/v1/devices", &admin, json!({"name": "Door tablet"}))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         let kiosk = r.body["credential"].as_str().unwrap().to_owned();
 
@@ -224,7 +500,13 @@ impl World {
         let (expired, _) = app
             .state
             .jwt
-            .issue(me, session, device, chrono::Utc::now() - chrono::Duration::hours(1), 60)
+            .issue(
+                me,
+                session,
+                device,
+                chrono::Utc::now() - chrono::Duration::hours(1),
+                60,
+            )
             .unwrap();
 
         // An administrator logged in, then dismissed.
@@ -236,7 +518,12 @@ impl World {
             .await;
         let dismissed = app.login("gone").await.access_token;
         let r = app
-            .call(Method::POST, &format!("/api/v1/employees/{admin2}/dismiss"), Some(&admin), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/employees/{admin2}/dismiss"),
+                Some(&admin),
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
@@ -249,7 +536,12 @@ impl World {
         let pair = app.login("blockme").await;
         let dev = pair.user.device_id.unwrap();
         let r = app
-            .call(Method::POST, &format!("/api/v1/devices/{dev}/block"), Some(&admin), None)
+            .call(
+                Method::POST,
+                &format!("/api/v1/devices/{dev}/block"),
+                Some(&admin),
+                None,
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
@@ -305,13 +597,19 @@ impl World {
             Target::Employee => return Some(self.fresh_employee("active").await),
             Target::DismissedEmployee => return Some(self.fresh_employee("dismissed").await),
             Target::Department | Target::Position => {
-                let table = if matches!(t, Target::Department) { "departments" } else { "positions" };
-                sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES ($1, $2)")))
-                    .bind(id)
-                    .bind(format!("n-{id}"))
-                    .execute(pool)
-                    .await
-                    .unwrap();
+                let table = if matches!(t, Target::Department) {
+                    "departments"
+                } else {
+                    "positions"
+                };
+                sqlx::query(AssertSqlSafe(format!(
+                    "INSERT INTO {table} (id, name) VALUES ($1, $2)"
+                )))
+                .bind(id)
+                .bind(format!("n-{id}"))
+                .execute(pool)
+                .await
+                .unwrap();
             }
             Target::Site => {
                 sqlx::query(
@@ -377,7 +675,11 @@ fn openapi_operations() -> BTreeSet<(String, String)> {
     let mut ops = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, _) in item.as_object().unwrap() {
-            if ["get", "post", "put", "patch", "delete", "head", "options", "trace"].contains(&method.as_str()) {
+            if [
+                "get", "post", "put", "patch", "delete", "head", "options", "trace",
+            ]
+            .contains(&method.as_str())
+            {
                 ops.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -395,8 +697,14 @@ fn every_endpoint_has_a_row_and_every_row_an_endpoint() {
     assert_eq!(tabled.len(), table().len(), "duplicate rows in the table");
     let missing: Vec<_> = documented.difference(&tabled).collect();
     let extra: Vec<_> = tabled.difference(&documented).collect();
-    assert!(missing.is_empty(), "endpoints without a row in the authorisation table: {missing:?}");
-    assert!(extra.is_empty(), "rows for endpoints the router does not have: {extra:?}");
+    assert!(
+        missing.is_empty(),
+        "endpoints without a row in the authorisation table: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "rows for endpoints the router does not have: {extra:?}"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -412,7 +720,10 @@ async fn authorisation_table(pool: PgPool) {
                 None => r.path.to_owned(),
             };
             let body = w.body(r.body).await;
-            let resp = w.app.call(r.method.clone(), &path, w.token(who), body).await;
+            let resp = w
+                .app
+                .call(r.method.clone(), &path, w.token(who), body)
+                .await;
             let (status, code) = r.access.expect(who, r.ok);
             checked += 1;
             if resp.status.as_u16() != status || code.is_some_and(|c| resp.code() != c) {
@@ -422,20 +733,33 @@ async fn authorisation_table(pool: PgPool) {
                 ));
             }
             if !resp.status.is_success() && resp.content_type() != "application/problem+json" {
-                failures.push(format!("{} {} as {who:?}: error without problem+json", r.method, r.path));
+                failures.push(format!(
+                    "{} {} as {who:?}: error without problem+json",
+                    r.method, r.path
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(checked, table().len() * EVERYONE.len());
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn served_openapi_document_is_the_generated_one(pool: PgPool) {
     let app = TestApp::new(pool);
-    let r = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    let r = app
+        .call(Method::GET, "/api/v1/openapi.json", None, None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.body, serde_json::to_value(faceid_server::openapi()).unwrap());
+    assert_eq!(
+        r.body,
+        serde_json::to_value(faceid_server::openapi()).unwrap()
+    );
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
     let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));

@@ -9,9 +9,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out
@@ -28,7 +30,10 @@ async fn serves_on_port_zero_and_shuts_down_gracefully(pool: PgPool) {
     }));
     let health = http_get(addr, "/healthz").await;
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    assert!(health.to_ascii_lowercase().contains("x-request-id:"), "{health}");
+    assert!(
+        health.to_ascii_lowercase().contains("x-request-id:"),
+        "{health}"
+    );
     let ready = http_get(addr, "/readyz").await;
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     let missing = http_get(addr, "/api/v1/employees").await;
@@ -47,10 +52,14 @@ async fn serves_on_port_zero_and_shuts_down_gracefully(pool: PgPool) {
 async fn readyz_fails_when_the_database_is_gone(pool: PgPool) {
     let app = common::TestApp::new(pool.clone());
     pool.close().await;
-    let r = app.call(axum::http::Method::GET, "/readyz", None, None).await;
+    let r = app
+        .call(axum::http::Method::GET, "/readyz", None, None)
+        .await;
     assert_eq!(r.status.as_u16(), 503);
     assert_eq!(r.code(), "unavailable");
-    let r = app.call(axum::http::Method::GET, "/healthz", None, None).await;
+    let r = app
+        .call(axum::http::Method::GET, "/healthz", None, None)
+        .await;
     assert_eq!(r.status.as_u16(), 200);
 }
 
@@ -61,7 +70,9 @@ async fn concurrent_migrations_apply_once(pool: PgPool) {
     let mut tasks = Vec::new();
     for _ in 0..4 {
         let pool = pool.clone();
-        tasks.push(tokio::spawn(async move { faceid_server::db::migrate(&pool).await }));
+        tasks.push(tokio::spawn(async move {
+            faceid_server::db::migrate(&pool).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();

@@ -3,10 +3,10 @@
 use sqlx::AssertSqlSafe;
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::Json;
 use chrono::{DateTime, Duration, Utc};
 use faceid_protocol::auth::{
     ChangePasswordRequest, CurrentUser, LoginRequest, MAX_LOGIN_LEN, MAX_PASSWORD_LEN, Platform,
@@ -137,14 +137,16 @@ async fn issue_pair(
 ) -> AppResult<TokenPair> {
     let now = Utc::now();
     let refresh = new_opaque_token();
-    let refresh_expires_at = now
-        + Duration::days(i64::try_from(state.settings.refresh_token_ttl_days).unwrap_or(30));
-    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash(&refresh))
-        .bind(session_id)
-        .bind(refresh_expires_at)
-        .execute(&mut *conn)
-        .await?;
+    let refresh_expires_at =
+        now + Duration::days(i64::try_from(state.settings.refresh_token_ttl_days).unwrap_or(30));
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)",
+    )
+    .bind(token_hash(&refresh))
+    .bind(session_id)
+    .bind(refresh_expires_at)
+    .execute(&mut *conn)
+    .await?;
     let (access_token, access_expires_at) = state.jwt.issue(
         employee_id,
         session_id,
@@ -167,7 +169,11 @@ async fn issue_pair(
 
 /// Whether the employee may use this device: it is not blocked, not a kiosk, and on the
 /// employee's allowed list when there is one.
-async fn check_device(conn: &mut PgConnection, employee_id: Uuid, device_id: Uuid) -> AppResult<()> {
+async fn check_device(
+    conn: &mut PgConnection,
+    employee_id: Uuid,
+    device_id: Uuid,
+) -> AppResult<()> {
     let (kind, blocked): (String, bool) =
         sqlx::query_as("SELECT kind, blocked FROM devices WHERE id = $1")
             .bind(device_id)
@@ -180,7 +186,10 @@ async fn check_device(conn: &mut PgConnection, employee_id: Uuid, device_id: Uui
         ));
     }
     if blocked {
-        return Err(AppError::forbidden("device_blocked", "this device is blocked"));
+        return Err(AppError::forbidden(
+            "device_blocked",
+            "this device is blocked",
+        ));
     }
     let allowed: bool = sqlx::query_scalar(
         "SELECT NOT EXISTS (SELECT 1 FROM employee_allowed_devices WHERE employee_id = $1)
@@ -215,10 +224,18 @@ pub async fn login(
 ) -> AppResult<Json<TokenPair>> {
     let mut check = Check::default();
     if req.login.trim().is_empty() || req.login.chars().count() > MAX_LOGIN_LEN {
-        check.add("login", "invalid", format!("1..={MAX_LOGIN_LEN} characters"));
+        check.add(
+            "login",
+            "invalid",
+            format!("1..={MAX_LOGIN_LEN} characters"),
+        );
     }
     if req.password.is_empty() || req.password.len() > MAX_PASSWORD_LEN {
-        check.add("password", "invalid", format!("1..={MAX_PASSWORD_LEN} bytes"));
+        check.add(
+            "password",
+            "invalid",
+            format!("1..={MAX_PASSWORD_LEN} bytes"),
+        );
     }
     let device_name = check.text("device.name", &req.device.name, 200);
     let app_version = check.text("device.app_version", &req.device.app_version, 64);
@@ -229,12 +246,11 @@ pub async fn login(
         tracing::warn!(login = %login_key, %addr, "login throttled");
         return Err(AppError::RateLimited { retry_after_secs });
     }
-    let row: Option<LoginRow> = sqlx::query_as(
-        "SELECT id, password_hash, status FROM employees WHERE lower(login) = $1",
-    )
-    .bind(&login_key)
-    .fetch_optional(&state.db)
-    .await?;
+    let row: Option<LoginRow> =
+        sqlx::query_as("SELECT id, password_hash, status FROM employees WHERE lower(login) = $1")
+            .bind(&login_key)
+            .fetch_optional(&state.db)
+            .await?;
     // Unknown logins verify against a dummy hash so both failures take the same time.
     let stored = row
         .as_ref()
@@ -282,7 +298,9 @@ pub async fn login(
         return Err(e);
     }
     if verified == Verified::YesRehash {
-        let new_hash = password::hash(req.password).await.map_err(AppError::internal)?;
+        let new_hash = password::hash(req.password)
+            .await
+            .map_err(AppError::internal)?;
         sqlx::query("UPDATE employees SET password_hash = $2 WHERE id = $1")
             .bind(row.id)
             .bind(new_hash)
@@ -414,7 +432,14 @@ pub async fn refresh(
         .bind(row.device_id)
         .execute(&mut *tx)
         .await?;
-    let pair = issue_pair(&state, &mut tx, row.employee_id, row.session_id, row.device_id).await?;
+    let pair = issue_pair(
+        &state,
+        &mut tx,
+        row.employee_id,
+        row.session_id,
+        row.device_id,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(pair))
 }
@@ -445,7 +470,10 @@ pub async fn logout(
     responses(
         (status = 200, description = "the caller", body = CurrentUser),
         (status = 401, description = "not logged in", body = Problem)))]
-pub async fn me(State(state): State<AppState>, AuthUser(caller): AuthUser) -> AppResult<Json<CurrentUser>> {
+pub async fn me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<CurrentUser>> {
     let mut conn = state.db.acquire().await?;
     let e = employees::load(&mut conn, caller.id)
         .await?
@@ -469,7 +497,10 @@ pub async fn change_password(
         return Err(AppError::field("new_password", "weak_password", msg));
     }
     if req.current_password.len() > MAX_PASSWORD_LEN {
-        return Err(AppError::forbidden("wrong_password", "the current password is wrong"));
+        return Err(AppError::forbidden(
+            "wrong_password",
+            "the current password is wrong",
+        ));
     }
     let stored: String = sqlx::query_scalar("SELECT password_hash FROM employees WHERE id = $1")
         .bind(caller.id)
@@ -479,16 +510,27 @@ pub async fn change_password(
         .await
         .map_err(AppError::internal)?;
     if ok == Verified::No {
-        return Err(AppError::forbidden("wrong_password", "the current password is wrong"));
+        return Err(AppError::forbidden(
+            "wrong_password",
+            "the current password is wrong",
+        ));
     }
-    let new_hash = password::hash(req.new_password).await.map_err(AppError::internal)?;
+    let new_hash = password::hash(req.new_password)
+        .await
+        .map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
     sqlx::query("UPDATE employees SET password_hash = $2, updated_at = now() WHERE id = $1")
         .bind(caller.id)
         .bind(new_hash)
         .execute(&mut *tx)
         .await?;
-    revoke_all_sessions(&mut tx, caller.id, Some(caller.session_id), "password_changed").await?;
+    revoke_all_sessions(
+        &mut tx,
+        caller.id,
+        Some(caller.session_id),
+        "password_changed",
+    )
+    .await?;
     tx.commit().await?;
     tracing::info!(login = %caller.login, "password changed");
     Ok(StatusCode::NO_CONTENT)
@@ -508,5 +550,8 @@ pub async fn my_sites(
     .bind(caller.id)
     .fetch_all(&state.db)
     .await?;
-    rows.into_iter().map(sites::SiteRow::into_site).collect::<AppResult<_>>().map(Json)
+    rows.into_iter()
+        .map(sites::SiteRow::into_site)
+        .collect::<AppResult<_>>()
+        .map(Json)
 }

@@ -1,6 +1,5 @@
 //! Devices: phones registered at login and kiosks with their own credential.
 
-use sqlx::AssertSqlSafe;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +11,7 @@ use faceid_protocol::devices::{
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
+use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
 
@@ -105,9 +105,11 @@ fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &ListQuery) {
         qb.push(" AND d.blocked = ").push_bind(b);
     }
     if let Some(e) = q.employee_id {
-        qb.push(" AND EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id AND s.employee_id = ")
-            .push_bind(e)
-            .push(")");
+        qb.push(
+            " AND EXISTS (SELECT 1 FROM sessions s WHERE s.device_id = d.id AND s.employee_id = ",
+        )
+        .push_bind(e)
+        .push(")");
     }
 }
 
@@ -168,10 +170,21 @@ pub async fn create_kiosk(
     .await
     .map_err(unknown_site)?;
     let device = load(&mut tx, id).await?;
-    audit::record(&mut tx, &caller, "device.create_kiosk", "device", Some(id), audit::NONE, Some(&device))
-        .await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "device.create_kiosk",
+        "device",
+        Some(id),
+        audit::NONE,
+        Some(&device),
+    )
+    .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(KioskCredential { device, credential })))
+    Ok((
+        StatusCode::CREATED,
+        Json(KioskCredential { device, credential }),
+    ))
 }
 
 /// Reads a device.
@@ -204,12 +217,19 @@ pub async fn update(
     ApiJson(req): ApiJson<UpdateDevice>,
 ) -> AppResult<Json<Device>> {
     let mut check = Check::default();
-    let name = req.name.as_deref().map(|n| check.text("name", n, MAX_NAME_LEN));
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| check.text("name", n, MAX_NAME_LEN));
     check.finish()?;
     let mut tx = state.db.begin().await?;
     let before = load(&mut tx, id).await?;
     if matches!(req.site_id, Some(Some(_))) && before.kind != DeviceKind::Kiosk {
-        return Err(AppError::field("site_id", "not_a_kiosk", "only kiosks stand at a site"));
+        return Err(AppError::field(
+            "site_id",
+            "not_a_kiosk",
+            "only kiosks stand at a site",
+        ));
     }
     sqlx::query("UPDATE devices SET name = $2, site_id = $3 WHERE id = $1")
         .bind(id)
@@ -219,13 +239,26 @@ pub async fn update(
         .await
         .map_err(unknown_site)?;
     let after = load(&mut tx, id).await?;
-    audit::record(&mut tx, &caller, "device.update", "device", Some(id), Some(&before), Some(&after))
-        .await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "device.update",
+        "device",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
 
-async fn set_blocked(state: &AppState, caller: &Caller, id: Uuid, blocked: bool) -> AppResult<Device> {
+async fn set_blocked(
+    state: &AppState,
+    caller: &Caller,
+    id: Uuid,
+    blocked: bool,
+) -> AppResult<Device> {
     let mut tx = state.db.begin().await?;
     let before = load(&mut tx, id).await?;
     sqlx::query("UPDATE devices SET blocked = $2 WHERE id = $1")
@@ -234,8 +267,21 @@ async fn set_blocked(state: &AppState, caller: &Caller, id: Uuid, blocked: bool)
         .execute(&mut *tx)
         .await?;
     let after = load(&mut tx, id).await?;
-    let action = if blocked { "device.block" } else { "device.unblock" };
-    audit::record(&mut tx, caller, action, "device", Some(id), Some(&before), Some(&after)).await?;
+    let action = if blocked {
+        "device.block"
+    } else {
+        "device.unblock"
+    };
+    audit::record(
+        &mut tx,
+        caller,
+        action,
+        "device",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -283,7 +329,10 @@ pub async fn rotate_credential(
     let mut tx = state.db.begin().await?;
     let device = load(&mut tx, id).await?;
     if device.kind != DeviceKind::Kiosk {
-        return Err(AppError::conflict("not_a_kiosk", "only kiosks have a credential"));
+        return Err(AppError::conflict(
+            "not_a_kiosk",
+            "only kiosks have a credential",
+        ));
     }
     let credential = new_credential();
     sqlx::query("UPDATE devices SET credential_hash = $2 WHERE id = $1")

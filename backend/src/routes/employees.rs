@@ -1,6 +1,5 @@
 //! Employees: create, list, read, update, dismiss, re-hire, password reset.
 
-use sqlx::AssertSqlSafe;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +11,7 @@ use faceid_protocol::org::{
 };
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
+use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -120,7 +120,9 @@ pub fn current_user(e: &Employee, device_id: Option<Uuid>) -> CurrentUser {
 /// when it is outside an operator's departments and sites, 403 `role_not_allowed` when an
 /// operator targets an administrator or another operator.
 async fn load_managed(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> AppResult<Employee> {
-    let e = load(conn, id).await?.ok_or(AppError::not_found("employee"))?;
+    let e = load(conn, id)
+        .await?
+        .ok_or(AppError::not_found("employee"))?;
     let scope = caller.scope();
     if !scope.covers(e.id, e.department_id, &e.site_ids) {
         return Err(out_of_scope());
@@ -177,9 +179,10 @@ fn on_write_error(e: sqlx::Error) -> AppError {
     use crate::error::AsDbError;
     match e.constraint() {
         Some("employees_login_key") => AppError::conflict("login_taken", "this login is taken"),
-        Some("employees_card_number_key") => {
-            AppError::conflict("card_number_taken", "this card number belongs to another employee")
-        }
+        Some("employees_card_number_key") => AppError::conflict(
+            "card_number_taken",
+            "this card number belongs to another employee",
+        ),
         Some("employees_department_id_fkey") => {
             AppError::field("department_id", "unknown_department", "no such department")
         }
@@ -217,7 +220,11 @@ async fn check_scope_ids(conn: &mut PgConnection, scope: &OperatorScope) -> AppR
     .fetch_one(&mut *conn)
     .await?;
     if missing_s > 0 {
-        return Err(AppError::field("scope.site_ids", "unknown_site", "no such site"));
+        return Err(AppError::field(
+            "scope.site_ids",
+            "unknown_site",
+            "no such site",
+        ));
     }
     Ok(())
 }
@@ -233,12 +240,14 @@ async fn replace_links(
             .bind(id)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("INSERT INTO employee_sites (employee_id, site_id) SELECT $1, unnest($2::uuid[])")
-            .bind(id)
-            .bind(site_ids)
-            .execute(&mut *conn)
-            .await
-            .map_err(on_write_error)?;
+        sqlx::query(
+            "INSERT INTO employee_sites (employee_id, site_id) SELECT $1, unnest($2::uuid[])",
+        )
+        .bind(id)
+        .bind(site_ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(on_write_error)?;
     }
     if let Some(device_ids) = device_ids {
         sqlx::query("DELETE FROM employee_allowed_devices WHERE employee_id = $1")
@@ -299,7 +308,9 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &ListQuery) {
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!(
             "%{}%",
-            text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
         );
         qb.push(" AND (e.first_name ILIKE ")
             .push_bind(pattern.clone())
@@ -415,7 +426,9 @@ pub async fn create(
             return Err(out_of_scope());
         }
     }
-    let hash = password::hash(req.password).await.map_err(AppError::internal)?;
+    let hash = password::hash(req.password)
+        .await
+        .map_err(AppError::internal)?;
     let id = Uuid::now_v7();
     let op_scope = req.scope.map(|s| OperatorScope {
         department_ids: dedup(s.department_ids),
@@ -477,7 +490,9 @@ pub async fn get(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Employee>> {
     let mut conn = state.db.acquire().await?;
-    let e = load(&mut conn, id).await?.ok_or(AppError::not_found("employee"))?;
+    let e = load(&mut conn, id)
+        .await?
+        .ok_or(AppError::not_found("employee"))?;
     if !caller.scope().covers(e.id, e.department_id, &e.site_ids) {
         return Err(out_of_scope());
     }
@@ -515,7 +530,10 @@ pub async fn update(
         .card_number
         .as_ref()
         .map(|c| check.opt_text("card_number", c.as_deref(), 64));
-    let external = req.external_ids.as_ref().map(|x| valid_external(&mut check, x));
+    let external = req
+        .external_ids
+        .as_ref()
+        .map(|x| valid_external(&mut check, x));
     check.finish()?;
 
     let mut tx = state.db.begin().await?;
@@ -532,13 +550,27 @@ pub async fn update(
         }),
         (Role::Operator, None) => match &before.scope {
             Some(s) => Some(s.clone()),
-            None => return Err(AppError::field("scope", "required", "operators need a scope")),
+            None => {
+                return Err(AppError::field(
+                    "scope",
+                    "required",
+                    "operators need a scope",
+                ));
+            }
         },
         (Role::Operator, Some(None)) => {
-            return Err(AppError::field("scope", "required", "operators need a scope"));
+            return Err(AppError::field(
+                "scope",
+                "required",
+                "operators need a scope",
+            ));
         }
         (_, Some(Some(_))) => {
-            return Err(AppError::field("scope", "not_allowed", "only operators have a scope"));
+            return Err(AppError::field(
+                "scope",
+                "not_allowed",
+                "only operators have a scope",
+            ));
         }
         _ => None,
     };
@@ -620,13 +652,22 @@ pub async fn dismiss(
     let mut tx = state.db.begin().await?;
     let before = load_managed(&mut tx, &caller, id).await?;
     if id == caller.id {
-        return Err(AppError::conflict("cannot_dismiss_self", "you cannot dismiss yourself"));
+        return Err(AppError::conflict(
+            "cannot_dismiss_self",
+            "you cannot dismiss yourself",
+        ));
     }
     if before.status == EmployeeStatus::Dismissed {
-        return Err(AppError::conflict("already_dismissed", "the employee is already dismissed"));
+        return Err(AppError::conflict(
+            "already_dismissed",
+            "the employee is already dismissed",
+        ));
     }
     if before.role == Role::Admin && !other_admin_exists(&mut tx, id).await? {
-        return Err(AppError::conflict("last_admin", "this is the last active administrator"));
+        return Err(AppError::conflict(
+            "last_admin",
+            "this is the last active administrator",
+        ));
     }
     sqlx::query(
         "UPDATE employees SET status = 'dismissed', dismissed_at = now(), updated_at = now() WHERE id = $1",
@@ -638,8 +679,16 @@ pub async fn dismiss(
     let after = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
-    audit::record(&mut tx, &caller, "employee.dismiss", "employee", Some(id), Some(&before), Some(&after))
-        .await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "employee.dismiss",
+        "employee",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -660,7 +709,10 @@ pub async fn rehire(
     let mut tx = state.db.begin().await?;
     let before = load_managed(&mut tx, &caller, id).await?;
     if before.status == EmployeeStatus::Active {
-        return Err(AppError::conflict("not_dismissed", "the employee is active"));
+        return Err(AppError::conflict(
+            "not_dismissed",
+            "the employee is active",
+        ));
     }
     sqlx::query(
         "UPDATE employees SET status = 'active', dismissed_at = NULL, updated_at = now() WHERE id = $1",
@@ -671,8 +723,16 @@ pub async fn rehire(
     let after = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
-    audit::record(&mut tx, &caller, "employee.rehire", "employee", Some(id), Some(&before), Some(&after))
-        .await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "employee.rehire",
+        "employee",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -695,7 +755,9 @@ pub async fn reset_password(
     if let Some(msg) = password::check_new_password(&req.new_password) {
         return Err(AppError::field("new_password", "weak_password", msg));
     }
-    let hash = password::hash(req.new_password).await.map_err(AppError::internal)?;
+    let hash = password::hash(req.new_password)
+        .await
+        .map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
     load_managed(&mut tx, &caller, id).await?;
     sqlx::query("UPDATE employees SET password_hash = $2, updated_at = now() WHERE id = $1")
@@ -734,7 +796,9 @@ pub async fn create_admin(
         check.add("password", "weak_password", msg);
     }
     check.finish()?;
-    let hash = password::hash(password_text).await.map_err(AppError::internal)?;
+    let hash = password::hash(password_text)
+        .await
+        .map_err(AppError::internal)?;
     let id = Uuid::now_v7();
     let mut tx = pool.begin().await?;
     sqlx::query(

@@ -152,9 +152,17 @@ impl Check {
         if t.is_empty() {
             self.add(field, "required", "must not be empty");
         } else if t.chars().count() > max {
-            self.add(field, "too_long", format!("must be at most {max} characters"));
+            self.add(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
         } else if t.chars().any(char::is_control) {
-            self.add(field, "invalid_characters", "must not contain control characters");
+            self.add(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            );
         }
         t.to_owned()
     }

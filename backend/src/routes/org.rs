@@ -1,12 +1,12 @@
 //! Departments and positions: named reference data with the same CRUD.
 
-use sqlx::AssertSqlSafe;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::org::{Department, MAX_NAME_LEN, NamedInput, Position};
 use faceid_protocol::problem::Problem;
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -69,14 +69,21 @@ impl From<Named> for Position {
 
 fn name_taken(k: Kind, e: sqlx::Error) -> AppError {
     if e.constraint() == Some(k.name_key) {
-        AppError::conflict("name_taken", format!("a {} with this name exists", k.entity))
+        AppError::conflict(
+            "name_taken",
+            format!("a {} with this name exists", k.entity),
+        )
     } else {
         e.into()
     }
 }
 
 fn not_found(k: Kind) -> AppError {
-    AppError::not_found(if k.entity == "department" { "department" } else { "position" })
+    AppError::not_found(if k.entity == "department" {
+        "department"
+    } else {
+        "position"
+    })
 }
 
 async fn list_named(state: &AppState, k: Kind) -> AppResult<Vec<Named>> {
@@ -193,7 +200,10 @@ async fn delete_named(
     .await
     .map_err(|e| {
         if e.constraint() == Some(k.fk) {
-            AppError::conflict("in_use", format!("employees still belong to this {}", k.entity))
+            AppError::conflict(
+                "in_use",
+                format!("employees still belong to this {}", k.entity),
+            )
         } else {
             e.into()
         }
@@ -230,7 +240,13 @@ pub async fn list_departments(
     State(state): State<AppState>,
     Staff(_): Staff,
 ) -> AppResult<Json<Vec<Department>>> {
-    Ok(Json(list_named(&state, DEPARTMENT).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        list_named(&state, DEPARTMENT)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Creates a department.
@@ -277,7 +293,11 @@ pub async fn update_department(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<NamedInput>,
 ) -> AppResult<Json<Department>> {
-    Ok(Json(update_named(&state, &caller, DEPARTMENT, id, input).await?.into()))
+    Ok(Json(
+        update_named(&state, &caller, DEPARTMENT, id, input)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes a department that no employee belongs to.
@@ -302,7 +322,13 @@ pub async fn list_positions(
     State(state): State<AppState>,
     Staff(_): Staff,
 ) -> AppResult<Json<Vec<Position>>> {
-    Ok(Json(list_named(&state, POSITION).await?.into_iter().map(Into::into).collect()))
+    Ok(Json(
+        list_named(&state, POSITION)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
+    ))
 }
 
 /// Creates a position.
@@ -349,7 +375,11 @@ pub async fn update_position(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<NamedInput>,
 ) -> AppResult<Json<Position>> {
-    Ok(Json(update_named(&state, &caller, POSITION, id, input).await?.into()))
+    Ok(Json(
+        update_named(&state, &caller, POSITION, id, input)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes a position that no employee holds.

@@ -1,6 +1,5 @@
 //! Sites (workplaces) with a time zone and a geofence.
 
-use sqlx::AssertSqlSafe;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,6 +7,7 @@ use chrono::{DateTime, Utc};
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::{CreateSite, Geofence, Site, UpdateSite};
+use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -35,7 +35,8 @@ pub struct SiteRow {
 
 impl SiteRow {
     pub fn into_site(self) -> AppResult<Site> {
-        let geofence: Geofence = serde_json::from_value(self.geofence).map_err(AppError::internal)?;
+        let geofence: Geofence =
+            serde_json::from_value(self.geofence).map_err(AppError::internal)?;
         Ok(Site {
             id: self.id,
             name: self.name,
@@ -50,8 +51,14 @@ impl SiteRow {
 }
 
 async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> AppResult<Site> {
-    let sql = format!("{SITE_SELECT} WHERE id = $1{}", if lock { " FOR UPDATE" } else { "" });
-    let row: Option<SiteRow> = sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(conn).await?;
+    let sql = format!(
+        "{SITE_SELECT} WHERE id = $1{}",
+        if lock { " FOR UPDATE" } else { "" }
+    );
+    let row: Option<SiteRow> = sqlx::query_as(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.ok_or(AppError::not_found("site"))?.into_site()
 }
 
@@ -67,10 +74,14 @@ fn name_taken(e: sqlx::Error) -> AppError {
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
     responses((status = 200, description = "all sites", body = Vec<Site>)))]
 pub async fn list(State(state): State<AppState>, Staff(_): Staff) -> AppResult<Json<Vec<Site>>> {
-    let rows: Vec<SiteRow> = sqlx::query_as(AssertSqlSafe(format!("{SITE_SELECT} ORDER BY lower(name)")))
-        .fetch_all(&state.db)
-        .await?;
-    rows.into_iter().map(SiteRow::into_site).collect::<AppResult<_>>().map(Json)
+    let rows: Vec<SiteRow> =
+        sqlx::query_as(AssertSqlSafe(format!("{SITE_SELECT} ORDER BY lower(name)")))
+            .fetch_all(&state.db)
+            .await?;
+    rows.into_iter()
+        .map(SiteRow::into_site)
+        .collect::<AppResult<_>>()
+        .map(Json)
 }
 
 /// Creates a site. The geofence is validated: coordinates finite and in range, radius between
@@ -111,7 +122,16 @@ pub async fn create(
     .await
     .map_err(name_taken)?;
     let site = load(&mut tx, id, false).await?;
-    audit::record(&mut tx, &caller, "site.create", "site", Some(id), audit::NONE, Some(&site)).await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "site.create",
+        "site",
+        Some(id),
+        audit::NONE,
+        Some(&site),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(site)))
 }
@@ -147,7 +167,10 @@ pub async fn update(
     ApiJson(req): ApiJson<UpdateSite>,
 ) -> AppResult<Json<Site>> {
     let mut check = Check::default();
-    let name = req.name.as_deref().map(|n| check.text("name", n, MAX_NAME_LEN));
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| check.text("name", n, MAX_NAME_LEN));
     let address = req
         .address
         .as_ref()
@@ -165,7 +188,10 @@ pub async fn update(
     check.finish()?;
     let mut tx = state.db.begin().await?;
     let before = load(&mut tx, id, true).await?;
-    let geofence = req.geofence.clone().unwrap_or_else(|| before.geofence.clone());
+    let geofence = req
+        .geofence
+        .clone()
+        .unwrap_or_else(|| before.geofence.clone());
     sqlx::query(
         "UPDATE sites SET name = $2, address = $3, time_zone = $4, geofence = $5, active = $6,
                 updated_at = now() WHERE id = $1",
@@ -185,7 +211,16 @@ pub async fn update(
     .await
     .map_err(name_taken)?;
     let after = load(&mut tx, id, false).await?;
-    audit::record(&mut tx, &caller, "site.update", "site", Some(id), Some(&before), Some(&after)).await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "site.update",
+        "site",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -221,7 +256,16 @@ pub async fn delete(
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut tx, &caller, "site.delete", "site", Some(id), Some(&before), audit::NONE).await?;
+    audit::record(
+        &mut tx,
+        &caller,
+        "site.delete",
+        "site",
+        Some(id),
+        Some(&before),
+        audit::NONE,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

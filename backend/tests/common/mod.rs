@@ -111,7 +111,13 @@ impl TestApp {
         self.raw(req).await
     }
 
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         self.call_from("10.0.0.1", method, path, token, body).await
     }
 
@@ -122,7 +128,8 @@ impl TestApp {
         self.call(Method::POST, path, Some(token), Some(body)).await
     }
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.call(Method::PATCH, path, Some(token), Some(body)).await
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     /// Creates the first administrator the way `faceid-server admin create` does.
@@ -160,7 +167,9 @@ impl TestApp {
     }
 
     pub async fn create_department(&self, admin: &str, name: &str) -> Uuid {
-        let r = self.post("/api/v1/departments", admin, json!({"name": name})).await;
+        let r = self
+            .post("/api/v1/departments", admin, json!({"name": name}))
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().unwrap().parse().unwrap()
     }
