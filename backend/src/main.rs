@@ -66,6 +66,7 @@ fn init_tracing(settings: &Settings) {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
