@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the faceid-ffi library for this host and generates the bindings from it:
+#   Kotlin, JVM flavour    -> bindings/kotlin/target/generated-sources/uniffi   (JVM tests)
+#   Kotlin, Android flavour -> android/app/src/main/generated                   (the app)
+#   Swift                  -> ios/FaceIDCore/Sources/FaceIDCore + headers       (the iOS package)
+# Generated files are not committed. Usage: bindings/generate.sh [--release]
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+profile=debug; cargo_flags=()
+if [ "${1:-}" = "--release" ]; then profile=release; cargo_flags=(--release); fi
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+
+cargo build -q -p faceid-ffi -p uniffi-bindgen "${cargo_flags[@]}"
+lib="$target_dir/$profile/libfaceid_ffi.so"
+[ -f "$lib" ] || { echo "error: $lib was not built" >&2; exit 1; }
+bindgen="$target_dir/$profile/uniffi-bindgen"
+
+gen() { # language config out-dir
+  rm -rf "$3"; mkdir -p "$3"
+  "$bindgen" generate --library "$lib" --language "$1" --config "$2" --out-dir "$3" --no-format
+}
+gen kotlin bindings/ffi/uniffi.toml bindings/kotlin/target/generated-sources/uniffi
+gen kotlin bindings/ffi/uniffi-android.toml android/app/src/main/generated
+swift_out=ios/FaceIDCore/Sources/FaceIDCore
+gen swift bindings/ffi/uniffi.toml "$swift_out"
+# The C header and module map belong to the FFI module the Swift package links.
+ffi_dir=ios/FaceIDCore/Sources/FaceIDCoreFFI/include
+rm -rf "$ffi_dir"; mkdir -p "$ffi_dir"
+mv "$swift_out"/FaceIDCoreFFI.h "$ffi_dir"/
+mv "$swift_out"/FaceIDCoreFFI.modulemap "$ffi_dir"/module.modulemap
+for f in "$swift_out"/*.swift; do
+  grep -q "FaceIDCoreFFI" "$f" || { echo "error: $f does not import FaceIDCoreFFI" >&2; exit 1; }
+done
+echo "bindings generated from $lib" >&2
