@@ -10,10 +10,10 @@ venv=${FACEID_VENV:-$HOME/.cache/faceid/venv}
 req=models/requirements.txt
 
 py=""
-for cand in python3.12 python3.11 python3.13 python3; do
-  if command -v "$cand" >/dev/null 2>&1; then py=$cand; break; fi
+for cand in python3 python3.12 python3.11; do
+  if "$cand" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1; then py=$cand; break; fi
 done
-[ -n "$py" ] || { echo "tests/run.d/models.sh: needs python3" >&2; exit 1; }
+[ -n "$py" ] || { echo "tests/run.d/models.sh: needs Python 3.11+ (python3) with the venv module" >&2; exit 1; }
 
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import sys' 2>/dev/null; then
   echo "creating venv $venv" >&2
