@@ -311,7 +311,15 @@ def obtain_upstream(m: dict, dest_dir: str, dest_path: str, mirror_for_sources: 
             origin = f"export of {src}"
         else:
             raise FetchError(f"{m['file']}: unknown source scheme {src!r}")
-        verify(tmp, m["file"], m["sha256"], m["bytes"], origin)
+        try:
+            verify(tmp, m["file"], m["sha256"], m["bytes"], origin)
+        except FetchError as e:
+            if src.startswith("export:"):
+                raise FetchError(
+                    f"{e}\n  The export ran, but its bytes differ from the pinned file: exporters serialise differently\n"
+                    f"  across versions (pinned: torch {m.get('export_torch', '?')}). Use that torch version, or a model mirror."
+                ) from None
+            raise
         install_verified(tmp, dest_path)
     finally:
         if os.path.exists(tmp):
