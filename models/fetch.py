@@ -193,7 +193,10 @@ def fetch_pypi_member(spec: str, work: str) -> str:
         raise FetchError(f"bad pypi source {spec!r} (want pypi:NAME==VERSION:PATH)")
     dl = os.path.join(work, "sdist")
     os.makedirs(dl, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check", "-d", dl, req]
+    pip_py = sys.executable
+    if subprocess.run([pip_py, "-m", "pip", "--version"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        pip_py = converter_python()  # e.g. Debian's python3 without pip: use the project venv's
+    cmd = [pip_py, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d", dl, req]
     print(f"  pip download --no-deps {req}", file=sys.stderr)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -201,7 +204,7 @@ def fetch_pypi_member(spec: str, work: str) -> str:
             f"`{' '.join(cmd)}` failed (exit {r.returncode}); it needs pip and access to PyPI.\n"
             + "\n".join("  | " + l for l in r.stdout.strip().splitlines()[-15:])
         )
-    archives = [f for f in os.listdir(dl) if f.endswith((".tar.gz", ".zip"))]
+    archives = [f for f in os.listdir(dl) if f.endswith((".tar.gz", ".zip", ".whl"))]
     if not archives:
         raise FetchError(f"pip download {req} produced no sdist in {dl}")
     archive = os.path.join(dl, archives[0])

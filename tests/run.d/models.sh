@@ -30,4 +30,4 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
 fi
 
 export FACEID_VENV=$venv
-exec "$venv/bin/python" -m pytest -p no:cacheprovider -o console_output_style=classic models/tests "$@"
+exec "$venv/bin/python" -m pytest -p no:cacheprovider -rs models/tests "$@"
