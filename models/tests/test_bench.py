@@ -23,7 +23,7 @@ def test_bench_json_smoke(mirror, tmp_path):
     assert labels == ["yunet_2026may@320x192", "yunet_2026may@640x384", "dlib_resnet_v1",
                       "mobilefacenet_foamliu", "minifasnet_v2_2.7", "minifasnet_v1se_4.0"]
     assert out["models"][0]["input"] == [1, 3, 192, 320]
-    assert all(m["median_ms"] > 0 for m in out["models"])
+    assert all(m["median_ms"] > 0 and m["cpu_median_ms"] > 0 for m in out["models"])
     p = out["pipeline"]
     try:
         import cv2  # noqa: F401
