@@ -359,6 +359,21 @@ def install_licence(m: dict, dest_dir: str, check_only: bool) -> str | None:
 # ---------------------------------------------------------------------------------------
 
 
+def remove_stale_temporaries(dest: str, age_s: float = 3600) -> None:
+    """Temporary files of a fetch that was killed (never under a model's name); an hour old."""
+    import time
+
+    now = time.time()
+    for entry in os.listdir(dest):
+        if (entry.startswith(".") and entry.endswith(".part")) or entry.startswith(".work-"):
+            path = os.path.join(dest, entry)
+            try:
+                if now - os.path.getmtime(path) > age_s:
+                    shutil.rmtree(path) if os.path.isdir(path) else os.unlink(path)
+            except OSError:
+                pass
+
+
 def default_dest() -> str:
     return os.environ.get("FACEID_MODEL_DIR") or os.path.join(HERE, "cache")
 
@@ -395,6 +410,7 @@ def main(argv=None) -> int:
         return 2
     if not args.check:
         os.makedirs(dest, exist_ok=True)
+        remove_stale_temporaries(dest)
 
     failures = []
     mode = "check" if args.check else (f"mirror {mirror}" if mirror else "upstream")
