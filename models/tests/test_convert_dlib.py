@@ -138,3 +138,38 @@ def test_shapes_follow_dlib_semantics(mirror):
     assert shapes["relu_8"] == [1, 32, 72, 72]
     pads = [n for n in model.graph.node if n.op_type == "Pad"]
     assert len(pads) == 5  # 3 channel pads (32->64, 64->128, 128->256) + 2 bottom/right spatial pads
+
+
+def test_descriptors_match_dlib_itself(converted, faces):
+    """Optional: against dlib's own forward pass (`pip install dlib`, a ~10-minute C++ build).
+
+    Not in models/requirements.txt, so CI skips it; run it in a venv that has dlib with
+    FACEID_DLIB_PYTHONPATH pointing at that venv's site-packages, or from that venv directly.
+    """
+    import os
+
+    extra = os.environ.get("FACEID_DLIB_PYTHONPATH")
+    if extra and extra not in sys.path:
+        sys.path.append(extra)
+    try:
+        import dlib
+    except ImportError:
+        pytest.skip("dlib's Python module is not installed (optional cross-check: pip install dlib)")
+    dat = converted[0].parent / "src.dat"
+    if not dat.exists():
+        import shutil
+
+        from conftest import shared_dir
+
+        shutil.copy(shared_dir() / "models" / DAT, dat)
+    net = dlib.face_recognition_model_v1(str(dat))
+    ours = session(converted[0])
+    _, chips = face_chips(faces)
+    worst = 0.0
+    for x in chips:
+        img = np.ascontiguousarray(x[0].transpose(1, 2, 0).astype(np.uint8))
+        want = np.array(net.compute_face_descriptor(img), dtype=np.float32)
+        got = ours.run(None, {"input": x})[0][0]
+        worst = max(worst, float(np.max(np.abs(want - got))))
+    MEASURED[f"convert_dlib max abs diff vs dlib {dlib.__version__} itself"] = f"{worst:.3g} over {len(chips)} real chips"
+    assert worst <= TOLERANCE
