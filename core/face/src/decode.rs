@@ -390,7 +390,7 @@ impl Frame<'_> {
         }
         let needed = match self.format {
             PixelFormat::Nv21 => {
-                if w % 2 != 0 || h % 2 != 0 {
+                if !w.is_multiple_of(2) || !h.is_multiple_of(2) {
                     return invalid(format!("NV21 needs an even width and height, got {w}×{h}"));
                 }
                 // Y plane (h rows) then VU plane (h/2 rows), both with `stride` bytes per row;

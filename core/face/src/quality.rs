@@ -388,7 +388,7 @@ pub fn assess_with(
     };
 
     // Framing.
-    if !(m.face_size_px >= cfg.min_face_px) {
+    if m.face_size_px.is_nan() || m.face_size_px < cfg.min_face_px {
         reasons.push(QualityReason::FaceTooSmall {
             size_px: m.face_size_px,
             min_px: cfg.min_face_px,

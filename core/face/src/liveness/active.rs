@@ -446,7 +446,7 @@ impl ChallengeProgress {
                         .map(|(x, y)| (x - y) * (x - y))
                         .sum::<f32>()
                         .sqrt();
-                    if !(distance <= self.cfg.max_descriptor_distance) {
+                    if distance.is_nan() || distance > self.cfg.max_descriptor_distance {
                         self.fail(ActiveFailure::FaceChanged {
                             frame: idx,
                             distance,
@@ -462,7 +462,7 @@ impl ChallengeProgress {
             return None;
         };
         let Some((ref_yaw, ref_pitch)) = self.reference else {
-            if !(pose.yaw_deg.abs() <= self.cfg.max_start_yaw_deg) {
+            if pose.yaw_deg.abs() > self.cfg.max_start_yaw_deg {
                 self.fail(ActiveFailure::NotFrontalAtStart {
                     yaw_deg: pose.yaw_deg,
                 });
