@@ -265,8 +265,8 @@ fn map_image_error(e: ImageError, format: &str) -> DecodeError {
 fn to_rgb8(img: DynamicImage) -> RgbImage {
     match img {
         DynamicImage::ImageRgb8(rgb) => rgb,
-        // RGBA with transparency: composite over white? No: identity photos with an alpha
-        // channel (PNG exports) keep their colour values; alpha is dropped, as OpenCV does.
+        // Alpha is dropped (colour values kept), as OpenCV's imread does; grey is replicated;
+        // 16-bit channels are scaled to 8 bits.
         other => other.to_rgb8(),
     }
 }
