@@ -407,3 +407,47 @@ fn byte_limit() {
         Err(DecodeError::TooLarge { .. })
     ));
 }
+
+/// Re-wrap a simple (VP8L) WebP as an extended one (VP8X) with an EXIF chunk.
+fn webp_with_orientation(webp: &[u8], w: u32, h: u32, orientation: u16) -> Vec<u8> {
+    assert_eq!(&webp[12..16], b"VP8L", "expected a lossless simple WebP");
+    let image_chunk = &webp[12..];
+    let tiff = exif_orientation_payload(orientation)[6..].to_vec();
+    let mut vp8x = vec![0x08u8, 0, 0, 0]; // EXIF flag
+    vp8x.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+    vp8x.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+    let chunk = |kind: &[u8; 4], data: &[u8]| {
+        let mut c = kind.to_vec();
+        c.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        c.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            c.push(0);
+        }
+        c
+    };
+    let mut body = b"WEBP".to_vec();
+    body.extend(chunk(b"VP8X", &vp8x));
+    body.extend_from_slice(image_chunk);
+    body.extend(chunk(b"EXIF", &tiff));
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend(body);
+    out
+}
+
+#[test]
+fn exif_orientation_in_webp() {
+    let webp = encode(&DynamicImage::ImageRgb8(quadrants()), ImageFormat::WebP);
+    for o in [1u16, 2, 6, 7] {
+        let d = decode_with_limits(
+            &webp_with_orientation(&webp, 64, 32, o),
+            &DecodeLimits::default(),
+        )
+        .expect("decode");
+        let (size, want) = expected(o);
+        assert_eq!(d.format, ImageFormat::WebP);
+        assert_eq!(d.exif_orientation as u16, o);
+        assert_eq!(d.rgb.dimensions(), size, "orientation {o}");
+        assert_eq!(corners(&d.rgb), want, "orientation {o}");
+    }
+}
