@@ -14,7 +14,6 @@
 use std::io::Cursor;
 
 use image::codecs::jpeg::JpegEncoder;
-use image::imageops::FilterType;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, RgbImage};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -472,15 +471,26 @@ fn nv21_to_rgb(src: &[u8], w: usize, h: usize, stride: usize, out: &mut [u8]) {
     let uv_base = h * stride;
     for y in 0..h {
         let yrow = &src[y * stride..y * stride + w];
-        let uvrow = &src[uv_base + (y / 2) * stride..uv_base + (y / 2) * stride + w];
+        let uv_off = uv_base + (y / 2) * stride;
+        let uvrow = &src[uv_off..uv_off + w];
         let d = &mut out[y * w * 3..(y + 1) * w * 3];
-        for x in 0..w {
-            let yy = i32::from(yrow[x]) * ONE + ONE / 2;
-            let v = i32::from(uvrow[x & !1]) - 128;
-            let u = i32::from(uvrow[x | 1]) - 128;
-            d[x * 3] = clamp(yy + RV * v);
-            d[x * 3 + 1] = clamp(yy - GU * u - GV * v);
-            d[x * 3 + 2] = clamp(yy + BU * u);
+        // `w` is even (validated): two luma samples share one V/U pair.
+        for ((yy, vu), o) in yrow
+            .chunks_exact(2)
+            .zip(uvrow.chunks_exact(2))
+            .zip(d.chunks_exact_mut(6))
+        {
+            let v = i32::from(vu[0]) - 128;
+            let u = i32::from(vu[1]) - 128;
+            let (r, g, b) = (RV * v, GU * u + GV * v, BU * u);
+            let y0 = i32::from(yy[0]) * ONE + ONE / 2;
+            let y1 = i32::from(yy[1]) * ONE + ONE / 2;
+            o[0] = clamp(y0 + r);
+            o[1] = clamp(y0 - g);
+            o[2] = clamp(y0 + b);
+            o[3] = clamp(y1 + r);
+            o[4] = clamp(y1 - g);
+            o[5] = clamp(y1 + b);
         }
     }
 }
@@ -508,7 +518,7 @@ pub enum EncodeError {
 }
 
 /// Encode `img` as a JPEG whose longer side is at most `max_side` (downscaled with a triangle
-/// filter, aspect ratio kept; never upscaled), at `quality` 1..=100. Used for the evidence
+/// averaging, aspect ratio kept; never upscaled), at `quality` 1..=100. Used for the evidence
 /// image stored with a punch.
 pub fn encode_jpeg(img: &RgbImage, max_side: u32, quality: u8) -> Result<Vec<u8>, EncodeError> {
     if max_side == 0 {
@@ -531,7 +541,8 @@ pub fn encode_jpeg(img: &RgbImage, max_side: u32, quality: u8) -> Result<Vec<u8>
         let scale = f64::from(max_side) / f64::from(longer);
         let nw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side);
         let nh = ((f64::from(h) * scale).round() as u32).clamp(1, max_side);
-        scaled = image::imageops::resize(img, nw, nh, FilterType::Triangle);
+        // Area averaging: fast and alias-free for downscaling.
+        scaled = image::imageops::thumbnail(img, nw, nh);
         &scaled
     } else {
         img
@@ -661,6 +672,25 @@ mod tests {
         let img = frame(2, 2, 2, PixelFormat::Nv21, &b).to_rgb().unwrap();
         let p = img.get_pixel(0, 0).0;
         assert!(p[0] >= 250 && p[1] <= 5 && p[2] <= 5, "{p:?}");
+    }
+
+    #[test]
+    fn nv21_chroma_pairs_and_stride() {
+        // 4×2, stride 6: Y = 128 everywhere; the left 2×2 block has V = 255 (red), the right
+        // one U = 255 (blue). Padding bytes are 0 and must be ignored.
+        let b = [
+            128, 128, 128, 128, 0, 0, // Y row 0
+            128, 128, 128, 128, 0, 0, // Y row 1
+            255, 128, 128, 255, // VU row (last row unpadded)
+        ];
+        let img = frame(4, 2, 6, PixelFormat::Nv21, &b).to_rgb().unwrap();
+        for y in 0..2 {
+            let left = img.get_pixel(1, y).0;
+            let right = img.get_pixel(2, y).0;
+            assert!(left[0] == 255 && left[2] == 128, "{left:?}");
+            assert!(right[2] == 255 && right[0] == 128, "{right:?}");
+        }
+        assert_eq!(img.get_pixel(0, 0), img.get_pixel(1, 1));
     }
 
     #[test]
