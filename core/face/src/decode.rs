@@ -495,13 +495,43 @@ fn nv21_to_rgb(src: &[u8], w: usize, h: usize, stride: usize, out: &mut [u8]) {
     }
 }
 
+/// Rotate clockwise on the raw buffer (row-by-row reads, no per-pixel bounds juggling).
 fn rotate(img: RgbImage, rotation: Rotation) -> RgbImage {
-    match rotation {
-        Rotation::R0 => img,
-        Rotation::R90 => image::imageops::rotate90(&img),
-        Rotation::R180 => image::imageops::rotate180(&img),
-        Rotation::R270 => image::imageops::rotate270(&img),
-    }
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let src = img.as_raw();
+    let mut dst = vec![0u8; src.len()];
+    let (ow, oh) = match rotation {
+        Rotation::R0 => return img,
+        Rotation::R180 => {
+            for (d, s) in dst.chunks_exact_mut(3).zip(src.chunks_exact(3).rev()) {
+                d.copy_from_slice(s);
+            }
+            (w, h)
+        }
+        Rotation::R90 => {
+            // (x, y) → (h - 1 - y, x) in an h-wide image.
+            for (y, row) in src.chunks_exact(w * 3).enumerate() {
+                let dx = h - 1 - y;
+                for (x, px) in row.chunks_exact(3).enumerate() {
+                    let o = (x * h + dx) * 3;
+                    dst[o..o + 3].copy_from_slice(px);
+                }
+            }
+            (h, w)
+        }
+        Rotation::R270 => {
+            // (x, y) → (y, w - 1 - x) in an h-wide image.
+            for (y, row) in src.chunks_exact(w * 3).enumerate() {
+                for (x, px) in row.chunks_exact(3).enumerate() {
+                    let o = ((w - 1 - x) * h + y) * 3;
+                    dst[o..o + 3].copy_from_slice(px);
+                }
+            }
+            (h, w)
+        }
+    };
+    // Sizes come from a valid image, so this cannot fail; keep the unrotated image if it did.
+    RgbImage::from_raw(ow as u32, oh as u32, dst).unwrap_or(img)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -672,6 +702,26 @@ mod tests {
         let img = frame(2, 2, 2, PixelFormat::Nv21, &b).to_rgb().unwrap();
         let p = img.get_pixel(0, 0).0;
         assert!(p[0] >= 250 && p[1] <= 5 && p[2] <= 5, "{p:?}");
+    }
+
+    #[test]
+    fn rotations_match_the_image_crate() {
+        let img = RgbImage::from_fn(5, 3, |x, y| {
+            image::Rgb([x as u8, y as u8, (x * 10 + y) as u8])
+        });
+        assert_eq!(
+            rotate(img.clone(), Rotation::R90),
+            image::imageops::rotate90(&img)
+        );
+        assert_eq!(
+            rotate(img.clone(), Rotation::R180),
+            image::imageops::rotate180(&img)
+        );
+        assert_eq!(
+            rotate(img.clone(), Rotation::R270),
+            image::imageops::rotate270(&img)
+        );
+        assert_eq!(rotate(img.clone(), Rotation::R0), img);
     }
 
     #[test]
