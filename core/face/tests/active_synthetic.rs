@@ -553,3 +553,36 @@ proptest! {
         prop_assert!(v.frames_used.windows(2).all(|w| w[0] < w[1]));
     }
 }
+
+#[test]
+fn the_frames_used_alone_verify_on_the_server() {
+    // The phone streams everything through ChallengeProgress and uploads only the frames it
+    // used; the server must reach the same verdict from those.
+    let c = challenge(&[TurnLeft, LookUp]);
+    let all = frames(&LEFT_THEN_UP);
+    let mut p = ChallengeProgress::new(c.clone(), ActiveConfig::default());
+    for f in &all {
+        p.push(f);
+    }
+    let on_phone = p.verdict();
+    assert!(on_phone.passed);
+    let evidence: Vec<ChallengeFrame> = on_phone
+        .frames_used
+        .iter()
+        .map(|&i| all[i].clone())
+        .collect();
+    let on_server = verify_challenge_at(&c, &evidence, &ActiveConfig::default(), T0 + 5_000);
+    assert!(on_server.passed, "{on_server:?}");
+    assert_eq!(on_server.frames_used, vec![0, 1, 2, 3]);
+    // Dropping the neutral frame between the movements breaks the evidence.
+    let without_neutral = [
+        evidence[0].clone(),
+        evidence[1].clone(),
+        evidence[3].clone(),
+    ];
+    let v = verify_challenge(&c, &without_neutral, &ActiveConfig::default());
+    assert_eq!(
+        v.failure,
+        Some(ActiveFailure::NoReturnToNeutral { index: 1 })
+    );
+}
