@@ -16,14 +16,16 @@ lib="$target_dir/$profile/libfaceid_ffi.so"
 [ -f "$lib" ] || { echo "error: $lib was not built" >&2; exit 1; }
 bindgen="$target_dir/$profile/uniffi-bindgen"
 
-gen() { # language config out-dir
-  rm -rf "$3"; mkdir -p "$3"
-  "$bindgen" generate --library "$lib" --language "$1" --config "$2" --out-dir "$3" --no-format
+# bindings/ffi/uniffi.toml is read automatically; extra arguments are passed to the generator.
+gen() { # language out-dir [generator args...]
+  local language=$1 out=$2; shift 2
+  rm -rf "$out"; mkdir -p "$out"
+  "$bindgen" generate --library "$lib" --language "$language" --out-dir "$out" --no-format "$@"
 }
-gen kotlin bindings/ffi/uniffi.toml bindings/kotlin/target/generated-sources/uniffi
-gen kotlin bindings/ffi/uniffi-android.toml android/app/src/main/generated
+gen kotlin bindings/kotlin/target/generated-sources/uniffi
+gen kotlin android/app/src/main/generated --config bindings/ffi/uniffi-android.toml
 swift_out=ios/FaceIDCore/Sources/FaceIDCore
-gen swift bindings/ffi/uniffi.toml "$swift_out"
+gen swift "$swift_out"
 # The C header and module map belong to the FFI module the Swift package links.
 ffi_dir=ios/FaceIDCore/Sources/FaceIDCoreFFI/include
 rm -rf "$ffi_dir"; mkdir -p "$ffi_dir"
