@@ -12,7 +12,8 @@ if [ "${1:-}" = "--release" ]; then profile=release; cargo_flags=(--release); fi
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 
 cargo build -q -p faceid-ffi -p uniffi-bindgen "${cargo_flags[@]}"
-lib="$target_dir/$profile/libfaceid_ffi.so"
+ext=so; [ "$(uname -s)" = Darwin ] && ext=dylib
+lib="$target_dir/$profile/libfaceid_ffi.$ext"
 [ -f "$lib" ] || { echo "error: $lib was not built" >&2; exit 1; }
 bindgen="$target_dir/$profile/uniffi-bindgen"
 
