@@ -48,7 +48,7 @@ pub enum SessionError {
     #[error("server refused the request ({status} {code})", code = .problem.as_ref().map(|p| p.code.as_str()).unwrap_or("-"))]
     Rejected {
         status: u16,
-        problem: Option<Problem>,
+        problem: Option<Box<Problem>>,
     },
     /// The server could not answer now (5xx, 408, 429): try later.
     #[error("server unavailable ({status}), retry later")]
@@ -243,7 +243,7 @@ impl Session {
             },
             status => SessionError::Rejected {
                 status,
-                problem: answer.problem(),
+                problem: answer.problem().map(Box::new),
             },
         }
     }

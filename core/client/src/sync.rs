@@ -302,14 +302,14 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
                 200..=299 => {
                     self.outbox.complete(entry.idempotency_key)?;
                     progress.sent += 1;
-                    if entry.kind == EntryKind::LocationBatch {
-                        if let Ok(r) = serde_json::from_str::<LocationBatchResponse>(&answer.body) {
-                            progress.points_accepted += u64::from(r.accepted);
-                            progress.points_duplicate += u64::from(r.duplicates);
-                            progress.points_rejected += r.rejected.len() as u64;
-                            if !r.rejected.is_empty() {
-                                tracing::warn!(key = %entry.idempotency_key, rejected = ?r.rejected, "server refused some points");
-                            }
+                    if entry.kind == EntryKind::LocationBatch
+                        && let Ok(r) = serde_json::from_str::<LocationBatchResponse>(&answer.body)
+                    {
+                        progress.points_accepted += u64::from(r.accepted);
+                        progress.points_duplicate += u64::from(r.duplicates);
+                        progress.points_rejected += r.rejected.len() as u64;
+                        if !r.rejected.is_empty() {
+                            tracing::warn!(key = %entry.idempotency_key, rejected = ?r.rejected, "server refused some points");
                         }
                     }
                     self.listener.on_delivered(&Delivered {

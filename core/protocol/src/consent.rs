@@ -75,3 +75,42 @@ impl ConsentState {
             .is_some_and(|c| c.action == ConsentAction::Grant)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latest_record_decides_and_bodies_are_strict() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("time");
+        let rec = |action, t| ConsentRecord {
+            kind: ConsentKind::Location,
+            action,
+            text_version: 1,
+            at: at(t),
+            method: ConsentMethod::App,
+            device_id: None,
+            actor_id: None,
+        };
+        let state = ConsentState {
+            consents: vec![
+                rec(ConsentAction::Withdraw, "2026-03-02T10:00:00Z"),
+                rec(ConsentAction::Grant, "2026-03-01T10:00:00Z"),
+            ],
+        };
+        assert!(!state.is_granted(ConsentKind::Location));
+        assert!(!state.is_granted(ConsentKind::Biometric));
+        let req: ConsentRequest =
+            serde_json::from_str(r#"{"kind":"biometric","action":"grant"}"#).expect("request");
+        assert_eq!(req.text_version, None);
+        assert!(
+            serde_json::from_str::<ConsentRequest>(
+                r#"{"kind":"biometric","action":"grant","by":"me"}"#
+            )
+            .is_err()
+        );
+        assert!(
+            serde_json::from_str::<ConsentRequest>(r#"{"kind":"dna","action":"grant"}"#).is_err()
+        );
+    }
+}

@@ -37,3 +37,21 @@ impl LivenessChallenge {
         now < self.expires_at
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_wire_form() {
+        let c: LivenessChallenge = serde_json::from_str(
+            r#"{"nonce":"abc","actions":["turn_left","look_up"],"expires_at":"2026-03-02T09:02:00Z"}"#,
+        )
+        .expect("challenge");
+        assert_eq!(c.actions, vec![HeadAction::TurnLeft, HeadAction::LookUp]);
+        let before = "2026-03-02T09:01:59Z".parse().expect("time");
+        let after = "2026-03-02T09:02:00Z".parse().expect("time");
+        assert!(c.is_live(before));
+        assert!(!c.is_live(after));
+    }
+}

@@ -135,7 +135,7 @@ pub fn check_range(
     if !value.is_finite() {
         return Err(ValidationError::NotFinite { field });
     }
-    if value < min || value > max {
+    if !(min..=max).contains(&value) {
         return Err(ValidationError::OutOfRange {
             field,
             value,
@@ -168,7 +168,7 @@ pub fn check_count(
     min: usize,
     max: usize,
 ) -> Result<(), ValidationError> {
-    if len < min || len > max {
+    if !(min..=max).contains(&len) {
         return Err(ValidationError::Count {
             field,
             len,

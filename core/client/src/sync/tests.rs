@@ -68,10 +68,10 @@ impl FakeServer {
 impl Transport for FakeServer {
     async fn send(&self, entry: &ClaimedEntry, token: &str) -> Result<HttpAnswer, SendError> {
         let key = entry.idempotency_key;
-        if let Ok(mut f) = self.in_flight.lock() {
-            if !f.insert(key) {
-                self.overlap.store(true, Ordering::SeqCst);
-            }
+        if let Ok(mut f) = self.in_flight.lock()
+            && !f.insert(key)
+        {
+            self.overlap.store(true, Ordering::SeqCst);
         }
         if let Ok(mut t) = self.tokens.lock() {
             t.push(token.to_owned());
@@ -89,10 +89,10 @@ impl Transport for FakeServer {
         if let Ok(mut f) = self.in_flight.lock() {
             f.remove(&key);
         }
-        if result.as_ref().is_ok_and(|a| a.is_success()) {
-            if let Ok(mut s) = self.sent.lock() {
-                s.push((key, entry.kind, entry.payload.clone()));
-            }
+        if result.as_ref().is_ok_and(|a| a.is_success())
+            && let Ok(mut s) = self.sent.lock()
+        {
+            s.push((key, entry.kind, entry.payload.clone()));
         }
         result
     }
