@@ -1,3 +1,137 @@
-//! The FaceID backend: router, state and the pieces `main.rs` wires together.
+//! FaceID backend: accounts, organisation, devices and the HTTP API.
+//!
+//! [`router`] builds the whole API for an [`AppState`]; [`run`] serves it on a listener until a
+//! shutdown future resolves, so tests can bind port 0.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{Request, StatusCode};
+use sqlx::PgPool;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod extract;
+pub mod geofence;
 pub mod local_pg;
+pub mod password;
+pub mod routes;
+
+pub use config::{Secrets, Settings};
+pub use error::{AppError, AppResult};
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: PgPool,
+    pub settings: Arc<Settings>,
+    pub jwt: Arc<auth::JwtKeys>,
+    pub secrets: Arc<Secrets>,
+    /// argon2id hash verified for unknown logins, so they cost as much as wrong passwords.
+    pub dummy_hash: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(db: PgPool, settings: Settings, secrets: Secrets) -> Result<Self, AppError> {
+        let dummy = password::dummy_hash().map_err(AppError::internal)?;
+        Ok(Self {
+            db,
+            jwt: Arc::new(auth::JwtKeys::new(&secrets.jwt_secret)),
+            settings: Arc::new(settings),
+            secrets: Arc::new(secrets),
+            dummy_hash: dummy.into(),
+        })
+    }
+}
+
+/// The whole HTTP API with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routes::api_router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    let body_limit = state.settings.max_body_bytes;
+    let timeout = Duration::from_secs(state.settings.request_timeout_secs);
+    api.fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::Extension(openapi))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!(
+                    "http",
+                    method = %req.method(),
+                    path = %req.uri().path(),
+                    request_id = %request_id,
+                )
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The OpenAPI document of [`router`].
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes::api_router().split_for_parts().1
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "listening");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,11 +1,215 @@
 //! `faceid-server`: the FaceID backend binary.
-use clap::Parser;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use faceid_server::{AppState, Secrets, Settings, db};
+use sqlx::PgPool;
 
 #[derive(Parser)]
 #[command(name = "faceid-server", version, about = "FaceID backend server")]
-struct Cli {}
+struct Cli {
+    /// TOML config file (see README, "Configuration").
+    #[arg(long, global = true, env = "FACEID_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server until SIGINT or SIGTERM.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Data directory (local PostgreSQL, generated secrets) [default: ./data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Manage administrator accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator. The password is read from standard input, or from the
+    /// environment variable named by --password-env.
+    Create {
+        #[arg(long)]
+        login: String,
+        /// "First Last".
+        #[arg(long)]
+        name: String,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        password_env: Option<String>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn init_tracing(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+/// The database the settings name, or the managed local cluster in the data directory.
+async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)> {
+    if let Some(url) = &settings.database_url {
+        let pool = db::connect(url, settings.db_max_connections).await?;
+        return Ok((pool, Database::External));
+    }
+    let local = faceid_server::local_pg::LocalPostgres::start(&settings.data_dir)
+        .await
+        .context("starting the local PostgreSQL (set DATABASE_URL to use another one)")?;
+    let pool = db::connect(&local.database_url(), settings.db_max_connections).await?;
+    Ok((pool, Database::Local(local)))
+}
+
+enum Database {
+    External,
+    Local(faceid_server::local_pg::LocalPostgres),
+}
+
+impl Database {
+    async fn stop(self, pool: PgPool) {
+        pool.close().await;
+        if let Database::Local(local) = self
+            && let Err(e) = local.stop().await
+        {
+            tracing::error!(error = %e, "stopping the local PostgreSQL failed");
+        }
+    }
+}
+
+fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
+    if let Some(var) = password_env {
+        return std::env::var(var).with_context(|| format!("environment variable {var} is not set"));
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("reading the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("no password given on standard input");
+    }
+    Ok(password)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut settings = Settings::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    let data_dir = match &cli.command {
+        Command::Serve { data_dir, .. }
+        | Command::Migrate { data_dir }
+        | Command::Admin {
+            command: AdminCommand::Create { data_dir, .. },
+        } => data_dir.clone(),
+    };
+    if let Some(d) = data_dir {
+        settings.data_dir = d;
+    }
+    if let Command::Serve {
+        listen: Some(l), ..
+    } = &cli.command
+    {
+        settings.listen = *l;
+    }
+    init_tracing(&settings);
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+
+    match cli.command {
+        Command::Serve { .. } => {
+            let secrets = Secrets::load_or_generate(&settings)?;
+            let (pool, database) = open_database(&settings).await?;
+            let result = async {
+                db::migrate(&pool).await?;
+                let listener = tokio::net::TcpListener::bind(settings.listen)
+                    .await
+                    .with_context(|| format!("binding {}", settings.listen))?;
+                let state = AppState::new(pool.clone(), settings.clone(), secrets)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                faceid_server::run(listener, state, faceid_server::shutdown_signal()).await?;
+                anyhow::Ok(())
+            }
+            .await;
+            database.stop(pool).await;
+            result
+        }
+        Command::Migrate { .. } => {
+            let (pool, database) = open_database(&settings).await?;
+            let result = db::migrate(&pool).await;
+            database.stop(pool).await;
+            result?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    login,
+                    name,
+                    password_env,
+                    ..
+                },
+        } => {
+            let (first, last) = name
+                .trim()
+                .split_once(char::is_whitespace)
+                .map(|(f, l)| (f.trim().to_owned(), l.trim().to_owned()))
+                .context("--name must be \"First Last\"")?;
+            let password = read_password(password_env.as_deref())?;
+            let (pool, database) = open_database(&settings).await?;
+            let result = async {
+                db::migrate(&pool).await?;
+                faceid_server::routes::employees::create_admin(&pool, &login, &first, &last, password)
+                    .await
+                    .map_err(|e| match e {
+                        faceid_server::AppError::Validation(errs) => anyhow::anyhow!(
+                            "{}",
+                            errs.iter()
+                                .map(|e| format!("{}: {}", e.field, e.message))
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                        other => anyhow::anyhow!("{other}"),
+                    })
+            }
+            .await;
+            database.stop(pool).await;
+            let id = result?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("created administrator {login} ({id})");
+            }
+            Ok(())
+        }
+    }
 }

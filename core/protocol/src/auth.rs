@@ -12,6 +12,7 @@ pub const MAX_PASSWORD_LEN: usize = 256;
 /// Role of an account. `user` sees only their own data; `operator` acts within assigned
 /// departments and sites; `admin` everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Admin,
@@ -21,6 +22,7 @@ pub enum Role {
 
 /// Platform a device runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     Android,
@@ -33,6 +35,7 @@ pub enum Platform {
 /// The device a login comes from. The `id` is chosen by the app once per installation (UUID)
 /// and stays stable; refresh tokens are bound to it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo {
     pub id: Uuid,
@@ -43,6 +46,7 @@ pub struct DeviceInfo {
 
 /// `POST /api/v1/auth/login`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub login: String,
@@ -52,6 +56,7 @@ pub struct LoginRequest {
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
@@ -59,6 +64,7 @@ pub struct RefreshRequest {
 
 /// Answer to a successful login or refresh.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     /// JWT, sent as `Authorization: Bearer …`.
     pub access_token: String,
@@ -73,6 +79,7 @@ pub struct TokenPair {
 
 /// `GET /api/v1/me`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentUser {
     pub id: Uuid,
     pub login: String,
@@ -87,6 +94,7 @@ pub struct CurrentUser {
 
 /// `POST /api/v1/me/password`
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePasswordRequest {
     pub current_password: String,

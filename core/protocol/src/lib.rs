@@ -5,12 +5,31 @@
 //! contract fail loudly instead of silently dropping data.
 
 pub mod attendance;
+pub mod audit;
 pub mod auth;
 pub mod consent;
+pub mod devices;
 pub mod liveness;
 pub mod location;
+pub mod org;
 pub mod problem;
+pub mod sites;
 pub mod sync;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";
+
+/// Largest page a list endpoint returns.
+pub const MAX_PAGE_LIMIT: u32 = 500;
+/// Page size when the request names none.
+pub const DEFAULT_PAGE_LIMIT: u32 = 50;
+
+/// Serde helper for PATCH bodies: tells "field absent" (`None`) from "field set to null"
+/// (`Some(None)`). Use with `#[serde(default, deserialize_with = "double_option")]`.
+pub fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    serde::Deserialize::deserialize(de).map(Some)
+}

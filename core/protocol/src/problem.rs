@@ -7,6 +7,7 @@ pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An error answer. Clients branch on `code`, never on `title` or `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// URI naming the problem type: `urn:faceid:problem:<code>`.
     #[serde(rename = "type")]
@@ -23,6 +24,7 @@ pub struct Problem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// JSON pointer-like path of the offending field, e.g. `geofence.radius_m`.
     pub field: String,

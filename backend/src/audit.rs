@@ -1,0 +1,46 @@
+//! Records administrative writes in `audit_log`, inside the caller's transaction.
+
+use serde::Serialize;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::AppError;
+
+pub async fn record<B: Serialize, A: Serialize>(
+    conn: &mut PgConnection,
+    actor: &Caller,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<Uuid>,
+    before: Option<&B>,
+    after: Option<&A>,
+) -> Result<(), AppError> {
+    let before = before
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(AppError::internal)?;
+    let after = after
+        .map(serde_json::to_value)
+        .transpose()
+        .map_err(AppError::internal)?;
+    sqlx::query(
+        "INSERT INTO audit_log (actor_id, actor_login, action, entity_type, entity_id, before, after, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(actor.id)
+    .bind(&actor.login)
+    .bind(action)
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(before)
+    .bind(after)
+    .bind(&actor.request_id)
+    .execute(conn)
+    .await?;
+    tracing::info!(actor = %actor.login, action, entity_type, entity_id = ?entity_id, "audit");
+    Ok(())
+}
+
+/// `None` with a type, for `record` calls without a before or after state.
+pub const NONE: Option<&()> = None;

@@ -1,0 +1,345 @@
+//! Server settings: built-in defaults, then an optional TOML file, then `FACEID_*` environment
+//! variables (and `DATABASE_URL`), then command-line flags. Secrets that are not configured are
+//! generated on first start into the data directory (mode 0600).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+    #[error("secret file {path}: {source}")]
+    Secret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Every setting, with its default. Field names are the TOML keys; the environment variable is
+/// `FACEID_` + the upper-cased name (`database_url` also reads plain `DATABASE_URL`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the local PostgreSQL cluster and generated secrets.
+    pub data_dir: PathBuf,
+    /// PostgreSQL to use; unset means a local cluster in `data_dir/postgres`.
+    pub database_url: Option<String>,
+    /// Most connections in the pool.
+    pub db_max_connections: u32,
+    /// HMAC key for access tokens (at least 32 characters). Generated when unset.
+    pub jwt_secret: Option<String>,
+    /// 32-byte key (64 hex digits) encrypting face descriptors at rest. Generated when unset.
+    pub descriptor_key: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token, in days.
+    pub refresh_token_ttl_days: u64,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Failed logins allowed per login and per client address within the window.
+    pub login_max_failures: u32,
+    /// Window of the login rate limit, in seconds.
+    pub login_window_secs: u64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust).
+    pub trust_forwarded_for: bool,
+    /// Seconds a request may take before it is answered 408.
+    pub request_timeout_secs: u64,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            db_max_connections: 10,
+            jwt_secret: None,
+            descriptor_key: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            max_body_bytes: 1024 * 1024,
+            login_max_failures: 10,
+            login_window_secs: 15 * 60,
+            trust_forwarded_for: false,
+            request_timeout_secs: 30,
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Keys whose environment value is always a string (never parsed as a number or boolean).
+const STRING_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "jwt_secret",
+    "descriptor_key",
+    "log_format",
+];
+const ALL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "db_max_connections",
+    "jwt_secret",
+    "descriptor_key",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_days",
+    "max_body_bytes",
+    "login_max_failures",
+    "login_window_secs",
+    "trust_forwarded_for",
+    "request_timeout_secs",
+    "log_format",
+];
+
+impl Settings {
+    /// Loads settings from an optional TOML file and the given environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for key in ALL_KEYS {
+            let var = format!("FACEID_{}", key.to_ascii_uppercase());
+            let mut value = env(&var);
+            if value.is_none() && *key == "database_url" {
+                value = env("DATABASE_URL");
+            }
+            let Some(value) = value.filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let v = if STRING_KEYS.contains(key) {
+                toml::Value::String(value)
+            } else if let Ok(i) = value.parse::<i64>() {
+                toml::Value::Integer(i)
+            } else if let Ok(b) = value.parse::<bool>() {
+                toml::Value::Boolean(b)
+            } else {
+                return Err(ConfigError::Invalid(format!(
+                    "{var}={value:?} is not a number or boolean"
+                )));
+            };
+            table.insert((*key).to_owned(), v);
+        }
+        let settings: Settings = table
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.access_token_ttl_secs < 30 || self.access_token_ttl_secs > 24 * 3600 {
+            return bad("access_token_ttl_secs must be between 30 and 86400");
+        }
+        if self.refresh_token_ttl_days == 0 || self.refresh_token_ttl_days > 365 {
+            return bad("refresh_token_ttl_days must be between 1 and 365");
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes must be at least 1024");
+        }
+        if self.login_max_failures == 0 || self.login_window_secs == 0 {
+            return bad("login_max_failures and login_window_secs must be positive");
+        }
+        if self.db_max_connections == 0 {
+            return bad("db_max_connections must be positive");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            return bad("log_format must be `text` or `json`");
+        }
+        if let Some(s) = &self.jwt_secret
+            && s.len() < 32
+        {
+            return bad("jwt_secret must be at least 32 characters");
+        }
+        if let Some(k) = &self.descriptor_key {
+            parse_key32(k)?;
+        }
+        Ok(())
+    }
+}
+
+fn parse_key32(hex_key: &str) -> Result<[u8; 32], ConfigError> {
+    let bytes = hex::decode(hex_key.trim())
+        .map_err(|_| ConfigError::Invalid("descriptor_key must be 64 hex digits".into()))?;
+    bytes
+        .try_into()
+        .map_err(|_| ConfigError::Invalid("descriptor_key must be 64 hex digits".into()))
+}
+
+/// Key material the server runs with.
+#[derive(Clone)]
+pub struct Secrets {
+    pub jwt_secret: Vec<u8>,
+    pub descriptor_key: [u8; 32],
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets(..)")
+    }
+}
+
+impl Secrets {
+    /// Secrets from the settings, or from `data_dir/secrets/`, generating missing files there.
+    pub fn load_or_generate(settings: &Settings) -> Result<Secrets, ConfigError> {
+        let dir = settings.data_dir.join("secrets");
+        let jwt_secret = match &settings.jwt_secret {
+            Some(s) => s.as_bytes().to_vec(),
+            None => hex::decode(read_or_create(&dir.join("jwt_secret"), 64)?)
+                .map_err(|_| ConfigError::Invalid("secrets/jwt_secret is not hex".into()))?,
+        };
+        let descriptor_key = match &settings.descriptor_key {
+            Some(k) => parse_key32(k)?,
+            None => parse_key32(&read_or_create(&dir.join("descriptor_key"), 32)?)?,
+        };
+        Ok(Secrets {
+            jwt_secret,
+            descriptor_key,
+        })
+    }
+}
+
+/// Reads a hex secret file, or creates it with `len` random bytes and mode 0600.
+fn read_or_create(path: &Path, len: usize) -> Result<String, ConfigError> {
+    let err = |source| ConfigError::Secret {
+        path: path.to_owned(),
+        source,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(s) => return Ok(s.trim().to_owned()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+        Err(_) => {}
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+        set_mode(parent, 0o700).map_err(err)?;
+    }
+    let mut bytes = vec![0u8; len];
+    rand::fill(&mut bytes[..]);
+    let text = hex::encode(&bytes);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    match opts.open(path) {
+        Ok(mut f) => {
+            f.write_all(text.as_bytes()).map_err(err)?;
+            f.sync_all().map_err(err)?;
+            tracing::info!(path = %path.display(), "generated a new secret");
+            Ok(text)
+        }
+        // Another process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read_to_string(path)
+            .map(|s| s.trim().to_owned())
+            .map_err(err),
+        Err(e) => Err(err(e)),
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn env_overrides_file_and_defaults_fill_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("faceid.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\nlogin_max_failures = 5\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let env: HashMap<&str, &str> = [
+            ("FACEID_LOGIN_MAX_FAILURES", "7"),
+            ("DATABASE_URL", "postgres://x@localhost/db"),
+        ]
+        .into();
+        let s = Settings::load(Some(&file), |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(s.listen.port(), 9000);
+        assert_eq!(s.login_max_failures, 7);
+        assert_eq!(s.log_format, "json");
+        assert_eq!(s.database_url.as_deref(), Some("postgres://x@localhost/db"));
+        assert_eq!(s.access_token_ttl_secs, 900);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("faceid.toml");
+        std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        assert!(Settings::load(Some(&file), |_| None).is_err());
+        assert!(
+            Settings::load(None, |k| (k == "FACEID_JWT_SECRET").then(|| "short".into()))
+                .is_err()
+        );
+        assert!(
+            Settings::load(None, |k| (k == "FACEID_MAX_BODY_BYTES").then(|| "lots".into()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn secrets_are_generated_once_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            data_dir: dir.path().to_owned(),
+            ..Settings::default()
+        };
+        let a = Secrets::load_or_generate(&settings).unwrap();
+        let b = Secrets::load_or_generate(&settings).unwrap();
+        assert_eq!(a.jwt_secret, b.jwt_secret);
+        assert_eq!(a.descriptor_key, b.descriptor_key);
+        assert_eq!(a.jwt_secret.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            for f in ["jwt_secret", "descriptor_key"] {
+                let mode = std::fs::metadata(dir.path().join("secrets").join(f))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600, "{f}");
+            }
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! The one error type every handler returns, answered as `application/problem+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use faceid_protocol::problem::{FieldError, PROBLEM_CONTENT_TYPE, Problem};
+
+/// Errors of the HTTP layer. Each has a stable `code` that clients branch on.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("authentication required")]
+    Unauthenticated { code: &'static str },
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("too many attempts")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("database unavailable")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Forbidden {
+            code,
+            detail: detail.into(),
+        }
+    }
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+    pub fn not_found(what: &'static str) -> Self {
+        Self::NotFound { what }
+    }
+    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }])
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &str {
+        match self {
+            Self::BadRequest { code, .. }
+            | Self::Unauthenticated { code }
+            | Self::Forbidden { code, .. }
+            | Self::Conflict { code, .. } => code,
+            Self::Validation(_) => "validation_failed",
+            Self::NotFound { .. } => "not_found",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status();
+        let mut p = Problem::new(
+            status.as_u16(),
+            self.code(),
+            status.canonical_reason().unwrap_or("Error"),
+        );
+        match self {
+            // Never leak internals to the client; they are logged instead.
+            Self::Internal(_) | Self::Unavailable => {}
+            Self::Validation(errors) => {
+                p.detail = Some("the request body has invalid fields".into());
+                p.errors = errors.clone();
+            }
+            Self::Unauthenticated { code } => {
+                p.detail = Some(
+                    match *code {
+                        "invalid_credentials" => "wrong login or password",
+                        "token_expired" => "the access token has expired",
+                        "invalid_refresh_token" => "the refresh token is not valid",
+                        "refresh_token_reused" => {
+                            "the refresh token was already used; every session of this login on this device was ended"
+                        }
+                        "session_revoked" => "the session was ended",
+                        _ => "a valid access token is required",
+                    }
+                    .into(),
+                );
+            }
+            Self::RateLimited { retry_after_secs } => {
+                p.detail = Some(format!(
+                    "too many failed attempts; retry in {retry_after_secs} s"
+                ));
+            }
+            other => p.detail = Some(other.to_string()),
+        }
+        p
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            _ => Self::Internal(format!("database: {e}")),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, code = self.code(), "request failed");
+        } else {
+            tracing::debug!(error = %self, code = self.code(), "request refused");
+        }
+        let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
+        let mut resp = (status, body).into_response();
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unauthenticated { .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"faceid\""),
+                );
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// Maps a unique or foreign-key violation on a named constraint to a client error.
+pub trait ResultExt<T> {
+    fn on_constraint(
+        self,
+        name: &str,
+        f: impl FnOnce() -> AppError,
+    ) -> Result<T, AppError>;
+}
+
+impl<T, E: Into<AppError>> ResultExt<T> for Result<T, E>
+where
+    E: AsDbError,
+{
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        self.map_err(|e| {
+            if e.constraint() == Some(name) {
+                f()
+            } else {
+                e.into()
+            }
+        })
+    }
+}
+
+/// Errors that may carry a violated database constraint.
+pub trait AsDbError {
+    fn constraint(&self) -> Option<&str>;
+}
+
+impl AsDbError for sqlx::Error {
+    fn constraint(&self) -> Option<&str> {
+        match self {
+            sqlx::Error::Database(db) => db.constraint(),
+            _ => None,
+        }
+    }
+}
+
+impl AsDbError for AppError {
+    fn constraint(&self) -> Option<&str> {
+        None
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,512 @@
+//! Login, refresh, logout and the caller's own account.
+
+use sqlx::AssertSqlSafe;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::Json;
+use chrono::{DateTime, Duration, Utc};
+use faceid_protocol::auth::{
+    ChangePasswordRequest, CurrentUser, LoginRequest, MAX_LOGIN_LEN, MAX_PASSWORD_LEN, Platform,
+    RefreshRequest, TokenPair,
+};
+use faceid_protocol::problem::Problem;
+use faceid_protocol::sites::Site;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{AuthUser, new_opaque_token, token_hash};
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiJson;
+use crate::password::{self, Verified};
+use crate::routes::{Check, employees, sites};
+
+/// The client's address for rate limiting: the peer address, or the first `X-Forwarded-For`
+/// entry when `trust_forwarded_for` is set.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> AppResult<Self> {
+        if state.settings.trust_forwarded_for
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        {
+            return Ok(ClientAddr(first.to_owned()));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".to_owned());
+        Ok(ClientAddr(peer))
+    }
+}
+
+fn platform_str(p: Platform) -> &'static str {
+    match p {
+        Platform::Android => "android",
+        Platform::Ios => "ios",
+        Platform::Web => "web",
+        Platform::Kiosk => "kiosk",
+        Platform::Desktop => "desktop",
+    }
+}
+
+pub fn parse_platform(s: &str) -> Platform {
+    match s {
+        "android" => Platform::Android,
+        "ios" => Platform::Ios,
+        "kiosk" => Platform::Kiosk,
+        "desktop" => Platform::Desktop,
+        _ => Platform::Web,
+    }
+}
+
+/// Seconds until the caller may try again, when a login or an address has used up its failures.
+async fn throttled(state: &AppState, login_key: &str, addr: &str) -> AppResult<Option<u64>> {
+    let s = &state.settings;
+    let window = i64::try_from(s.login_window_secs).unwrap_or(900);
+    let offset = i64::from(s.login_max_failures) - 1;
+    let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT max(t) FROM (
+            (SELECT at + make_interval(secs => $3) AS t FROM login_failures
+              WHERE login_key = $1 AND at > now() - make_interval(secs => $3)
+              ORDER BY at DESC OFFSET $4 LIMIT 1)
+            UNION ALL
+            (SELECT at + make_interval(secs => $3) AS t FROM login_failures
+              WHERE client_addr = $2 AND at > now() - make_interval(secs => $3)
+              ORDER BY at DESC OFFSET $4 LIMIT 1)
+         ) blocked",
+    )
+    .bind(login_key)
+    .bind(addr)
+    .bind(window as f64)
+    .bind(offset)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(until.map(|t| {
+        let secs = (t - Utc::now()).num_seconds().max(1);
+        u64::try_from(secs).unwrap_or(1)
+    }))
+}
+
+async fn record_failure(state: &AppState, login_key: &str, addr: &str) -> AppResult<()> {
+    let window = i64::try_from(state.settings.login_window_secs).unwrap_or(900);
+    sqlx::query("INSERT INTO login_failures (login_key, client_addr) VALUES ($1, $2)")
+        .bind(login_key)
+        .bind(addr)
+        .execute(&state.db)
+        .await?;
+    // Keep the table small: forget failures older than twice the window.
+    sqlx::query("DELETE FROM login_failures WHERE at < now() - make_interval(secs => $1)")
+        .bind((window * 2) as f64)
+        .execute(&state.db)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct LoginRow {
+    id: Uuid,
+    password_hash: String,
+    status: String,
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::Unauthenticated {
+        code: "invalid_credentials",
+    }
+}
+
+/// Creates a session and its first refresh token, and answers the token pair.
+async fn issue_pair(
+    state: &AppState,
+    conn: &mut PgConnection,
+    employee_id: Uuid,
+    session_id: Uuid,
+    device_id: Uuid,
+) -> AppResult<TokenPair> {
+    let now = Utc::now();
+    let refresh = new_opaque_token();
+    let refresh_expires_at = now
+        + Duration::days(i64::try_from(state.settings.refresh_token_ttl_days).unwrap_or(30));
+    sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash(&refresh))
+        .bind(session_id)
+        .bind(refresh_expires_at)
+        .execute(&mut *conn)
+        .await?;
+    let (access_token, access_expires_at) = state.jwt.issue(
+        employee_id,
+        session_id,
+        device_id,
+        now,
+        state.settings.access_token_ttl_secs,
+    )?;
+    let user = employees::load(&mut *conn, employee_id)
+        .await?
+        .ok_or_else(|| AppError::internal("employee vanished during login"))?;
+    Ok(TokenPair {
+        access_token,
+        access_expires_at,
+        refresh_token: refresh,
+        refresh_expires_at,
+        user: employees::current_user(&user, Some(device_id)),
+        server_time: now,
+    })
+}
+
+/// Whether the employee may use this device: it is not blocked, not a kiosk, and on the
+/// employee's allowed list when there is one.
+async fn check_device(conn: &mut PgConnection, employee_id: Uuid, device_id: Uuid) -> AppResult<()> {
+    let (kind, blocked): (String, bool) =
+        sqlx::query_as("SELECT kind, blocked FROM devices WHERE id = $1")
+            .bind(device_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if kind == "kiosk" {
+        return Err(AppError::forbidden(
+            "device_not_allowed",
+            "kiosk devices sign in with their credential, not with an employee login",
+        ));
+    }
+    if blocked {
+        return Err(AppError::forbidden("device_blocked", "this device is blocked"));
+    }
+    let allowed: bool = sqlx::query_scalar(
+        "SELECT NOT EXISTS (SELECT 1 FROM employee_allowed_devices WHERE employee_id = $1)
+             OR EXISTS (SELECT 1 FROM employee_allowed_devices WHERE employee_id = $1 AND device_id = $2)",
+    )
+    .bind(employee_id)
+    .bind(device_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !allowed {
+        return Err(AppError::forbidden(
+            "device_not_allowed",
+            "this account may not sign in from this device; ask an administrator to allow it",
+        ));
+    }
+    Ok(())
+}
+
+/// Logs in with a login and password from a device.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "logged in", body = TokenPair),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 403, description = "`device_not_allowed`, `device_blocked`, `account_disabled`", body = Problem),
+        (status = 422, description = "invalid body", body = Problem),
+        (status = 429, description = "`rate_limited`, see `Retry-After`", body = Problem)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> AppResult<Json<TokenPair>> {
+    let mut check = Check::default();
+    if req.login.trim().is_empty() || req.login.chars().count() > MAX_LOGIN_LEN {
+        check.add("login", "invalid", format!("1..={MAX_LOGIN_LEN} characters"));
+    }
+    if req.password.is_empty() || req.password.len() > MAX_PASSWORD_LEN {
+        check.add("password", "invalid", format!("1..={MAX_PASSWORD_LEN} bytes"));
+    }
+    let device_name = check.text("device.name", &req.device.name, 200);
+    let app_version = check.text("device.app_version", &req.device.app_version, 64);
+    check.finish()?;
+
+    let login_key = req.login.trim().to_lowercase();
+    if let Some(retry_after_secs) = throttled(&state, &login_key, &addr).await? {
+        tracing::warn!(login = %login_key, %addr, "login throttled");
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let row: Option<LoginRow> = sqlx::query_as(
+        "SELECT id, password_hash, status FROM employees WHERE lower(login) = $1",
+    )
+    .bind(&login_key)
+    .fetch_optional(&state.db)
+    .await?;
+    // Unknown logins verify against a dummy hash so both failures take the same time.
+    let stored = row
+        .as_ref()
+        .map_or_else(|| state.dummy_hash.to_string(), |r| r.password_hash.clone());
+    let verified = password::verify(req.password.clone(), stored)
+        .await
+        .map_err(AppError::internal)?;
+    let row = match (row, verified) {
+        (Some(row), Verified::Yes | Verified::YesRehash) => row,
+        _ => {
+            record_failure(&state, &login_key, &addr).await?;
+            tracing::info!(login = %login_key, %addr, "login failed");
+            return Err(invalid_credentials());
+        }
+    };
+    if row.status != "active" {
+        return Err(AppError::forbidden(
+            "account_disabled",
+            "this account is no longer active",
+        ));
+    }
+
+    let mut tx = state.db.begin().await?;
+    // Register the device, or refresh what we know about it.
+    sqlx::query(
+        "INSERT INTO devices (id, kind, name, platform, app_version, last_employee_id, last_seen_at)
+         VALUES ($1, 'personal', $2, $3, $4, $5, now())
+         ON CONFLICT (id) DO UPDATE SET
+            app_version = EXCLUDED.app_version,
+            last_employee_id = EXCLUDED.last_employee_id,
+            last_seen_at = now()
+          WHERE devices.kind = 'personal'",
+    )
+    .bind(req.device.id)
+    .bind(&device_name)
+    .bind(platform_str(req.device.platform))
+    .bind(&app_version)
+    .bind(row.id)
+    .execute(&mut *tx)
+    .await?;
+    if let Err(e) = check_device(&mut tx, row.id, req.device.id).await {
+        // Keep the registration so an administrator can see and allow the device.
+        tx.commit().await?;
+        tracing::info!(login = %login_key, device = %req.device.id, "login refused for device");
+        return Err(e);
+    }
+    if verified == Verified::YesRehash {
+        let new_hash = password::hash(req.password).await.map_err(AppError::internal)?;
+        sqlx::query("UPDATE employees SET password_hash = $2 WHERE id = $1")
+            .bind(row.id)
+            .bind(new_hash)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(login = %login_key, "password hash upgraded to argon2id");
+    }
+    sqlx::query("DELETE FROM login_failures WHERE login_key = $1")
+        .bind(&login_key)
+        .execute(&mut *tx)
+        .await?;
+    let session_id = Uuid::now_v7();
+    sqlx::query("INSERT INTO sessions (id, employee_id, device_id) VALUES ($1, $2, $3)")
+        .bind(session_id)
+        .bind(row.id)
+        .bind(req.device.id)
+        .execute(&mut *tx)
+        .await?;
+    let pair = issue_pair(&state, &mut tx, row.id, session_id, req.device.id).await?;
+    tx.commit().await?;
+    tracing::info!(login = %login_key, device = %req.device.id, "logged in");
+    Ok(Json(pair))
+}
+
+#[derive(sqlx::FromRow)]
+struct RefreshRow {
+    session_id: Uuid,
+    expires_at: DateTime<Utc>,
+    rotated_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+    employee_id: Uuid,
+    device_id: Uuid,
+    status: String,
+}
+
+async fn revoke_session(conn: &mut PgConnection, session_id: Uuid, reason: &str) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoke_reason = $2 WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revokes every live session of an employee, except `keep`.
+pub async fn revoke_all_sessions(
+    conn: &mut PgConnection,
+    employee_id: Uuid,
+    keep: Option<Uuid>,
+    reason: &str,
+) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoke_reason = $3
+          WHERE employee_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
+    )
+    .bind(employee_id)
+    .bind(keep)
+    .bind(reason)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Exchanges a refresh token for a new pair. Each refresh token works once; presenting one that
+/// was already exchanged ends the whole session (every token of that login).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "new tokens", body = TokenPair),
+        (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `account_disabled`", body = Problem),
+        (status = 403, description = "`device_blocked`, `device_not_allowed`", body = Problem)))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> AppResult<Json<TokenPair>> {
+    let mut tx = state.db.begin().await?;
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "SELECT t.session_id, t.expires_at, t.rotated_at, s.revoked_at, s.employee_id, s.device_id, e.status
+           FROM refresh_tokens t
+           JOIN sessions s ON s.id = t.session_id
+           JOIN employees e ON e.id = s.employee_id
+          WHERE t.token_hash = $1
+          FOR UPDATE OF t, s",
+    )
+    .bind(token_hash(&req.refresh_token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Err(AppError::Unauthenticated {
+            code: "invalid_refresh_token",
+        });
+    };
+    if row.revoked_at.is_some() {
+        return Err(AppError::Unauthenticated {
+            code: "session_revoked",
+        });
+    }
+    if row.rotated_at.is_some() {
+        revoke_session(&mut tx, row.session_id, "refresh_token_reused").await?;
+        tx.commit().await?;
+        tracing::warn!(session = %row.session_id, employee = %row.employee_id,
+            "refresh token reused: session revoked");
+        return Err(AppError::Unauthenticated {
+            code: "refresh_token_reused",
+        });
+    }
+    if row.expires_at <= Utc::now() {
+        return Err(AppError::Unauthenticated {
+            code: "invalid_refresh_token",
+        });
+    }
+    if row.status != "active" {
+        return Err(AppError::Unauthenticated {
+            code: "account_disabled",
+        });
+    }
+    check_device(&mut tx, row.employee_id, row.device_id).await?;
+    sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1")
+        .bind(token_hash(&req.refresh_token))
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE sessions SET last_used_at = now() WHERE id = $1")
+        .bind(row.session_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE devices SET last_seen_at = now() WHERE id = $1")
+        .bind(row.device_id)
+        .execute(&mut *tx)
+        .await?;
+    let pair = issue_pair(&state, &mut tx, row.employee_id, row.session_id, row.device_id).await?;
+    tx.commit().await?;
+    Ok(Json(pair))
+}
+
+/// Ends the session the refresh token belongs to. Unknown tokens are accepted silently.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "logged out")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> AppResult<StatusCode> {
+    let mut tx = state.db.begin().await?;
+    let session: Option<Uuid> =
+        sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash(&req.refresh_token))
+            .fetch_optional(&mut *tx)
+            .await?;
+    if let Some(session) = session {
+        revoke_session(&mut tx, session, "logout").await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the caller", body = CurrentUser),
+        (status = 401, description = "not logged in", body = Problem)))]
+pub async fn me(State(state): State<AppState>, AuthUser(caller): AuthUser) -> AppResult<Json<CurrentUser>> {
+    let mut conn = state.db.acquire().await?;
+    let e = employees::load(&mut conn, caller.id)
+        .await?
+        .ok_or(AppError::not_found("employee"))?;
+    Ok(Json(employees::current_user(&e, Some(caller.device_id))))
+}
+
+/// Changes the caller's password. Every other session of the caller ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", security(("bearer" = [])),
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "changed"),
+        (status = 403, description = "`wrong_password`", body = Problem),
+        (status = 422, description = "new password too weak", body = Problem)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiJson(req): ApiJson<ChangePasswordRequest>,
+) -> AppResult<StatusCode> {
+    if let Some(msg) = password::check_new_password(&req.new_password) {
+        return Err(AppError::field("new_password", "weak_password", msg));
+    }
+    if req.current_password.len() > MAX_PASSWORD_LEN {
+        return Err(AppError::forbidden("wrong_password", "the current password is wrong"));
+    }
+    let stored: String = sqlx::query_scalar("SELECT password_hash FROM employees WHERE id = $1")
+        .bind(caller.id)
+        .fetch_one(&state.db)
+        .await?;
+    let ok = password::verify(req.current_password, stored)
+        .await
+        .map_err(AppError::internal)?;
+    if ok == Verified::No {
+        return Err(AppError::forbidden("wrong_password", "the current password is wrong"));
+    }
+    let new_hash = password::hash(req.new_password).await.map_err(AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    sqlx::query("UPDATE employees SET password_hash = $2, updated_at = now() WHERE id = $1")
+        .bind(caller.id)
+        .bind(new_hash)
+        .execute(&mut *tx)
+        .await?;
+    revoke_all_sessions(&mut tx, caller.id, Some(caller.session_id), "password_changed").await?;
+    tx.commit().await?;
+    tracing::info!(login = %caller.login, "password changed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The sites the caller is assigned to, with their geofences.
+#[utoipa::path(get, path = "/api/v1/me/sites", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, description = "assigned sites", body = Vec<Site>)))]
+pub async fn my_sites(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<Vec<Site>>> {
+    let rows: Vec<sites::SiteRow> = sqlx::query_as(AssertSqlSafe(format!(
+        "{} WHERE id IN (SELECT site_id FROM employee_sites WHERE employee_id = $1) ORDER BY name",
+        sites::SITE_SELECT
+    )))
+    .bind(caller.id)
+    .fetch_all(&state.db)
+    .await?;
+    rows.into_iter().map(sites::SiteRow::into_site).collect::<AppResult<_>>().map(Json)
+}

@@ -1,0 +1,175 @@
+//! HTTP handlers, one module per resource, collected into one OpenAPI-documented router.
+
+use std::sync::Arc;
+
+use axum::{Extension, Json};
+use faceid_protocol::problem::{FieldError, Problem};
+use faceid_protocol::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::error::AppError;
+
+pub mod audit;
+pub mod auth;
+pub mod devices;
+pub mod employees;
+pub mod health;
+pub mod org;
+pub mod sites;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "FaceID API",
+        description = "Employee time tracking and access control with face biometrics. Errors are `application/problem+json` with a stable `code`."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem, FieldError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT, or a kiosk credential")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route of the server. Only routes registered here exist, and each is in the OpenAPI
+/// document (the authorisation test table is checked against that document).
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi_json))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(auth::my_sites))
+        .routes(routes!(employees::list, employees::create))
+        .routes(routes!(employees::get, employees::update))
+        .routes(routes!(employees::dismiss))
+        .routes(routes!(employees::rehire))
+        .routes(routes!(employees::reset_password))
+        .routes(routes!(org::list_departments, org::create_department))
+        .routes(routes!(
+            org::get_department,
+            org::update_department,
+            org::delete_department
+        ))
+        .routes(routes!(org::list_positions, org::create_position))
+        .routes(routes!(
+            org::get_position,
+            org::update_position,
+            org::delete_position
+        ))
+        .routes(routes!(sites::list, sites::create))
+        .routes(routes!(sites::get, sites::update, sites::delete))
+        .routes(routes!(devices::list, devices::create_kiosk))
+        .routes(routes!(devices::get, devices::update))
+        .routes(routes!(devices::block))
+        .routes(routes!(devices::unblock))
+        .routes(routes!(devices::rotate_credential))
+        .routes(routes!(devices::kiosk_me))
+        .routes(routes!(audit::list))
+}
+
+/// The OpenAPI 3 document of this API.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+    responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
+pub async fn openapi_json(
+    Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,
+) -> Json<utoipa::openapi::OpenApi> {
+    Json((*doc).clone())
+}
+
+pub async fn not_found() -> AppError {
+    AppError::not_found("route")
+}
+
+pub async fn method_not_allowed() -> AppError {
+    AppError::bad_request("method_not_allowed", "this method is not allowed here")
+}
+
+/// `?limit=&offset=` of list endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items per page (1..=500, default 50).
+    pub limit: Option<u32>,
+    /// Items to skip.
+    pub offset: Option<u32>,
+}
+
+impl Paging {
+    pub fn resolve(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), AppError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+        if limit == 0 || limit > MAX_PAGE_LIMIT {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("limit must be within 1..={MAX_PAGE_LIMIT}"),
+            ));
+        }
+        Ok((limit, offset.unwrap_or(0)))
+    }
+}
+
+/// Collects field errors and turns them into one 422.
+#[derive(Default)]
+pub struct Check(Vec<FieldError>);
+
+impl Check {
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+    /// A trimmed, non-empty text of at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let t = value.trim();
+        if t.is_empty() {
+            self.add(field, "required", "must not be empty");
+        } else if t.chars().count() > max {
+            self.add(field, "too_long", format!("must be at most {max} characters"));
+        } else if t.chars().any(char::is_control) {
+            self.add(field, "invalid_characters", "must not contain control characters");
+        }
+        t.to_owned()
+    }
+    /// Like [`Check::text`], but empty means `None`.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        match value.map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(self.text(field, v, max)),
+        }
+    }
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

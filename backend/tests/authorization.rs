@@ -1,0 +1,442 @@
+//! The authorisation table: every endpoint × every kind of caller, with the expected status.
+//! The table is compared with the OpenAPI document the router is built from, so an endpoint
+//! added without a row here fails this test.
+
+mod common;
+
+use sqlx::AssertSqlSafe;
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use common::{PASSWORD, TestApp};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Who calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    NoToken,
+    Admin,
+    Operator,
+    User,
+    Kiosk,
+    /// An administrator's access token past its expiry.
+    Expired,
+    /// The token of an administrator who was dismissed afterwards.
+    Dismissed,
+    /// The token of an administrator whose device was blocked afterwards.
+    BlockedDevice,
+}
+
+const EVERYONE: [Who; 8] = [
+    Who::NoToken,
+    Who::Admin,
+    Who::Operator,
+    Who::User,
+    Who::Kiosk,
+    Who::Expired,
+    Who::Dismissed,
+    Who::BlockedDevice,
+];
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy)]
+enum Access {
+    Public,
+    AnyEmployee,
+    Staff,
+    AdminOnly,
+    KioskOnly,
+}
+
+impl Access {
+    /// Expected (status, problem code) for a caller, given the status of a success.
+    fn expect(self, who: Who, ok: u16) -> (u16, Option<&'static str>) {
+        if matches!(self, Access::Public) {
+            return (ok, None);
+        }
+        match who {
+            Who::NoToken => (401, Some("unauthenticated")),
+            Who::Expired => (401, Some("token_expired")),
+            Who::Dismissed => (401, Some("account_disabled")),
+            Who::BlockedDevice => (403, Some("device_blocked")),
+            Who::Kiosk => match self {
+                Access::KioskOnly => (ok, None),
+                _ => (403, Some("kiosk_not_allowed")),
+            },
+            Who::Admin => match self {
+                Access::KioskOnly => (403, Some("forbidden")),
+                _ => (ok, None),
+            },
+            Who::Operator => match self {
+                Access::AnyEmployee | Access::Staff => (ok, None),
+                _ => (403, Some("forbidden")),
+            },
+            Who::User => match self {
+                Access::AnyEmployee => (ok, None),
+                _ => (403, Some("forbidden")),
+            },
+        }
+    }
+}
+
+/// What `{id}` in the path stands for; a fresh one is made for every call.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    None,
+    /// A `user` employee in the operator's department.
+    Employee,
+    DismissedEmployee,
+    Department,
+    Position,
+    Site,
+    Device,
+    Kiosk,
+}
+
+/// What the body is.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    None,
+    Login,
+    FreshRefreshToken,
+    ChangePassword,
+    NewEmployee,
+    EmployeePatch,
+    NewPassword,
+    NewName,
+    NewSite,
+    SitePatch,
+    NewKiosk,
+    DevicePatch,
+}
+
+struct Row {
+    method: Method,
+    path: &'static str,
+    access: Access,
+    ok: u16,
+    target: Target,
+    body: Body,
+}
+
+fn row(method: Method, path: &'static str, access: Access, ok: u16, target: Target, body: Body) -> Row {
+    Row {
+        method,
+        path,
+        access,
+        ok,
+        target,
+        body,
+    }
+}
+
+fn table() -> Vec<Row> {
+    use Access::*;
+    use Method as M;
+    vec![
+        row(M::GET, "/healthz", Public, 200, Target::None, Body::None),
+        row(M::GET, "/readyz", Public, 200, Target::None, Body::None),
+        row(M::GET, "/api/v1/openapi.json", Public, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/auth/login", Public, 200, Target::None, Body::Login),
+        row(M::POST, "/api/v1/auth/refresh", Public, 200, Target::None, Body::FreshRefreshToken),
+        row(M::POST, "/api/v1/auth/logout", Public, 204, Target::None, Body::FreshRefreshToken),
+        row(M::GET, "/api/v1/me", AnyEmployee, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/me/password", AnyEmployee, 204, Target::None, Body::ChangePassword),
+        row(M::GET, "/api/v1/me/sites", AnyEmployee, 200, Target::None, Body::None),
+        row(M::GET, "/api/v1/employees", Staff, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/employees", Staff, 201, Target::None, Body::NewEmployee),
+        row(M::GET, "/api/v1/employees/{id}", Staff, 200, Target::Employee, Body::None),
+        row(M::PATCH, "/api/v1/employees/{id}", Staff, 200, Target::Employee, Body::EmployeePatch),
+        row(M::POST, "/api/v1/employees/{id}/dismiss", Staff, 200, Target::Employee, Body::None),
+        row(M::POST, "/api/v1/employees/{id}/rehire", Staff, 200, Target::DismissedEmployee, Body::None),
+        row(M::POST, "/api/v1/employees/{id}/password", Staff, 204, Target::Employee, Body::NewPassword),
+        row(M::GET, "/api/v1/departments", Staff, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/departments", AdminOnly, 201, Target::None, Body::NewName),
+        row(M::GET, "/api/v1/departments/{id}", Staff, 200, Target::Department, Body::None),
+        row(M::PATCH, "/api/v1/departments/{id}", AdminOnly, 200, Target::Department, Body::NewName),
+        row(M::DELETE, "/api/v1/departments/{id}", AdminOnly, 204, Target::Department, Body::None),
+        row(M::GET, "/api/v1/positions", Staff, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/positions", AdminOnly, 201, Target::None, Body::NewName),
+        row(M::GET, "/api/v1/positions/{id}", Staff, 200, Target::Position, Body::None),
+        row(M::PATCH, "/api/v1/positions/{id}", AdminOnly, 200, Target::Position, Body::NewName),
+        row(M::DELETE, "/api/v1/positions/{id}", AdminOnly, 204, Target::Position, Body::None),
+        row(M::GET, "/api/v1/sites", Staff, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/sites", AdminOnly, 201, Target::None, Body::NewSite),
+        row(M::GET, "/api/v1/sites/{id}", Staff, 200, Target::Site, Body::None),
+        row(M::PATCH, "/api/v1/sites/{id}", AdminOnly, 200, Target::Site, Body::SitePatch),
+        row(M::DELETE, "/api/v1/sites/{id}", AdminOnly, 204, Target::Site, Body::None),
+        row(M::GET, "/api/v1/devices", AdminOnly, 200, Target::None, Body::None),
+        row(M::POST, "/api/v1/devices", AdminOnly, 201, Target::None, Body::NewKiosk),
+        row(M::GET, "/api/v1/devices/{id}", AdminOnly, 200, Target::Device, Body::None),
+        row(M::PATCH, "/api/v1/devices/{id}", AdminOnly, 200, Target::Device, Body::DevicePatch),
+        row(M::POST, "/api/v1/devices/{id}/block", AdminOnly, 200, Target::Device, Body::None),
+        row(M::POST, "/api/v1/devices/{id}/unblock", AdminOnly, 200, Target::Device, Body::None),
+        row(M::POST, "/api/v1/devices/{id}/credential", AdminOnly, 200, Target::Kiosk, Body::None),
+        row(M::GET, "/api/v1/kiosk/me", KioskOnly, 200, Target::None, Body::None),
+        row(M::GET, "/api/v1/audit", AdminOnly, 200, Target::None, Body::None),
+    ]
+}
+
+struct World {
+    app: TestApp,
+    admin: String,
+    operator: String,
+    user: String,
+    kiosk: String,
+    expired: String,
+    dismissed: String,
+    blocked: String,
+    dept_a: Uuid,
+    user_login: String,
+}
+
+impl World {
+    async fn new(pool: PgPool) -> World {
+        let app = TestApp::new(pool);
+        app.bootstrap_admin("root").await;
+        let admin = app.login("root").await.access_token;
+        let dept_a = app.create_department(&admin, "Kitchen").await;
+        app.create_employee(
+            &admin,
+            json!({"login": "op", "password": PASSWORD, "first_name": "Olga", "last_name": "Op",
+                   "role": "operator", "scope": {"department_ids": [dept_a], "site_ids": []}}),
+        )
+        .await;
+        let operator = app.login("op").await.access_token;
+        app.create_employee(&admin, common::user_body("worker", Some(dept_a))).await;
+        let user = app.login("worker").await.access_token;
+        let r = app.post("/api/v1/devices", &admin, json!({"name": "Door tablet"})).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let kiosk = r.body["credential"].as_str().unwrap().to_owned();
+
+        // An administrator's token that has expired.
+        let pair = app.login("root").await;
+        let me = pair.user.id;
+        let (session, device): (Uuid, Uuid) = sqlx::query_as(
+            "SELECT id, device_id FROM sessions WHERE employee_id = $1 ORDER BY created_at DESC LIMIT 1",
+        )
+        .bind(me)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        let (expired, _) = app
+            .state
+            .jwt
+            .issue(me, session, device, chrono::Utc::now() - chrono::Duration::hours(1), 60)
+            .unwrap();
+
+        // An administrator logged in, then dismissed.
+        let admin2 = app
+            .create_employee(
+                &admin,
+                json!({"login": "gone", "password": PASSWORD, "first_name": "G", "last_name": "One", "role": "admin"}),
+            )
+            .await;
+        let dismissed = app.login("gone").await.access_token;
+        let r = app
+            .call(Method::POST, &format!("/api/v1/employees/{admin2}/dismiss"), Some(&admin), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        // An administrator logged in, then their device blocked.
+        app.create_employee(
+            &admin,
+            json!({"login": "blockme", "password": PASSWORD, "first_name": "B", "last_name": "Lock", "role": "admin"}),
+        )
+        .await;
+        let pair = app.login("blockme").await;
+        let dev = pair.user.device_id.unwrap();
+        let r = app
+            .call(Method::POST, &format!("/api/v1/devices/{dev}/block"), Some(&admin), None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        World {
+            app,
+            admin,
+            operator,
+            user,
+            kiosk,
+            expired,
+            dismissed,
+            blocked: pair.access_token,
+            dept_a,
+            user_login: "worker".into(),
+        }
+    }
+
+    fn token(&self, who: Who) -> Option<&str> {
+        match who {
+            Who::NoToken => None,
+            Who::Admin => Some(&self.admin),
+            Who::Operator => Some(&self.operator),
+            Who::User => Some(&self.user),
+            Who::Kiosk => Some(&self.kiosk),
+            Who::Expired => Some(&self.expired),
+            Who::Dismissed => Some(&self.dismissed),
+            Who::BlockedDevice => Some(&self.blocked),
+        }
+    }
+
+    async fn fresh_employee(&self, status: &str) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO employees (id, login, password_hash, first_name, last_name, role, department_id, status)
+             VALUES ($1, $2, $3, 'T', 'Target', 'user', $4, $5)",
+        )
+        .bind(id)
+        .bind(format!("t-{id}"))
+        .bind(&*self.app.state.dummy_hash)
+        .bind(self.dept_a)
+        .bind(status)
+        .execute(&self.app.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    async fn target(&self, t: Target) -> Option<Uuid> {
+        let pool = &self.app.pool;
+        let id = Uuid::now_v7();
+        match t {
+            Target::None => return None,
+            Target::Employee => return Some(self.fresh_employee("active").await),
+            Target::DismissedEmployee => return Some(self.fresh_employee("dismissed").await),
+            Target::Department | Target::Position => {
+                let table = if matches!(t, Target::Department) { "departments" } else { "positions" };
+                sqlx::query(AssertSqlSafe(format!("INSERT INTO {table} (id, name) VALUES ($1, $2)")))
+                    .bind(id)
+                    .bind(format!("n-{id}"))
+                    .execute(pool)
+                    .await
+                    .unwrap();
+            }
+            Target::Site => {
+                sqlx::query(
+                    "INSERT INTO sites (id, name, time_zone, geofence) VALUES ($1, $2, 'UTC',
+                     '{\"type\":\"circle\",\"latitude\":1.0,\"longitude\":2.0,\"radius_m\":100.0}')",
+                )
+                .bind(id)
+                .bind(format!("s-{id}"))
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+            Target::Device => {
+                sqlx::query(
+                    "INSERT INTO devices (id, kind, name, platform) VALUES ($1, 'personal', 'Phone', 'ios')",
+                )
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+            Target::Kiosk => {
+                sqlx::query(
+                    "INSERT INTO devices (id, kind, name, platform, credential_hash)
+                     VALUES ($1, 'kiosk', 'Kiosk', 'kiosk', $2)",
+                )
+                .bind(id)
+                .bind(id.as_bytes().to_vec())
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+        }
+        Some(id)
+    }
+
+    async fn body(&self, b: Body) -> Option<Value> {
+        let n = Uuid::new_v4().simple().to_string();
+        Some(match b {
+            Body::None => return None,
+            Body::Login => json!({"login": self.user_login, "password": PASSWORD,
+                "device": {"id": Uuid::new_v4(), "name": "Phone", "platform": "ios", "app_version": "1.0"}}),
+            Body::FreshRefreshToken => {
+                let pair = self.app.login(&self.user_login).await;
+                json!({"refresh_token": pair.refresh_token})
+            }
+            Body::ChangePassword => json!({"current_password": PASSWORD, "new_password": PASSWORD}),
+            Body::NewEmployee => common::user_body(&format!("u{n}"), Some(self.dept_a)),
+            Body::EmployeePatch => json!({"first_name": "Renamed"}),
+            Body::NewPassword => json!({"new_password": "another-password-1"}),
+            Body::NewName => json!({"name": format!("name {n}")}),
+            Body::NewSite => json!({"name": format!("site {n}"), "time_zone": "Asia/Yekaterinburg",
+                "geofence": {"type": "circle", "latitude": 56.8, "longitude": 60.6, "radius_m": 200.0}}),
+            Body::SitePatch => json!({"active": false}),
+            Body::NewKiosk => json!({"name": format!("kiosk {n}")}),
+            Body::DevicePatch => json!({"name": "Renamed phone"}),
+        })
+    }
+}
+
+fn openapi_operations() -> BTreeSet<(String, String)> {
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, _) in item.as_object().unwrap() {
+            if ["get", "post", "put", "patch", "delete", "head", "options", "trace"].contains(&method.as_str()) {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn every_endpoint_has_a_row_and_every_row_an_endpoint() {
+    let documented = openapi_operations();
+    let tabled: BTreeSet<(String, String)> = table()
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    assert_eq!(tabled.len(), table().len(), "duplicate rows in the table");
+    let missing: Vec<_> = documented.difference(&tabled).collect();
+    let extra: Vec<_> = tabled.difference(&documented).collect();
+    assert!(missing.is_empty(), "endpoints without a row in the authorisation table: {missing:?}");
+    assert!(extra.is_empty(), "rows for endpoints the router does not have: {extra:?}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn authorisation_table(pool: PgPool) {
+    let w = World::new(pool).await;
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for r in table() {
+        for who in EVERYONE {
+            let id = w.target(r.target).await;
+            let path = match id {
+                Some(id) => r.path.replace("{id}", &id.to_string()),
+                None => r.path.to_owned(),
+            };
+            let body = w.body(r.body).await;
+            let resp = w.app.call(r.method.clone(), &path, w.token(who), body).await;
+            let (status, code) = r.access.expect(who, r.ok);
+            checked += 1;
+            if resp.status.as_u16() != status || code.is_some_and(|c| resp.code() != c) {
+                failures.push(format!(
+                    "{} {} as {who:?}: expected {status} {code:?}, got {} {}",
+                    r.method, r.path, resp.status, resp.body
+                ));
+            }
+            if !resp.status.is_success() && resp.content_type() != "application/problem+json" {
+                failures.push(format!("{} {} as {who:?}: error without problem+json", r.method, r.path));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} of {checked} checks failed:\n{}", failures.len(), failures.join("\n"));
+    assert_eq!(checked, table().len() * EVERYONE.len());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn served_openapi_document_is_the_generated_one(pool: PgPool) {
+    let app = TestApp::new(pool);
+    let r = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body, serde_json::to_value(faceid_server::openapi()).unwrap());
+    assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
+    let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+}

@@ -1,0 +1,83 @@
+//! Devices: phones that registered at login, and kiosks created by an administrator.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Platform;
+
+/// Prefix of a kiosk credential; the whole credential is sent as `Authorization: Bearer …`.
+pub const KIOSK_CREDENTIAL_PREFIX: &str = "fidk_";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// A personal device that registered itself at an employee's login.
+    Personal,
+    /// A shared kiosk at an entrance, with its own credential.
+    Kiosk,
+}
+
+/// A device as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Device {
+    pub id: Uuid,
+    pub kind: DeviceKind,
+    pub name: String,
+    pub platform: Platform,
+    pub app_version: Option<String>,
+    pub blocked: bool,
+    /// Kiosks: the site they stand at.
+    pub site_id: Option<Uuid>,
+    /// Employee of the most recent login from this device.
+    pub last_employee_id: Option<Uuid>,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `GET /api/v1/devices`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DevicePage {
+    pub items: Vec<Device>,
+    pub total: i64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// `POST /api/v1/devices`: create a kiosk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateKiosk {
+    pub name: String,
+    #[serde(default)]
+    pub site_id: Option<Uuid>,
+}
+
+/// A kiosk and its credential. The credential is shown only in this answer; the server keeps
+/// only its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct KioskCredential {
+    pub device: Device,
+    pub credential: String,
+}
+
+/// `PATCH /api/v1/devices/{id}`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateDevice {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "crate::double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
+    pub site_id: Option<Option<Uuid>>,
+}

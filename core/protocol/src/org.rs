@@ -1,0 +1,196 @@
+//! Employees, departments and positions.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Role;
+use crate::double_option;
+
+/// Longest accepted name (first, last, department, position, site, device), in characters.
+pub const MAX_NAME_LEN: usize = 200;
+/// Shortest password accepted when one is set.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+/// Whether an employee works here now. A dismissed employee cannot log in; their data stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum EmployeeStatus {
+    Active,
+    Dismissed,
+}
+
+/// What an operator may see and manage: employees of these departments, or assigned to
+/// these sites.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OperatorScope {
+    #[serde(default)]
+    pub department_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub site_ids: Vec<Uuid>,
+}
+
+/// Identifiers of the employee in external systems, for the integrations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExternalIds {
+    #[serde(default)]
+    pub iiko_id: Option<String>,
+    #[serde(default)]
+    pub hikvision_employee_no: Option<String>,
+}
+
+/// An employee as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Employee {
+    pub id: Uuid,
+    pub login: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub card_number: Option<String>,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub position_id: Option<Uuid>,
+    pub site_ids: Vec<Uuid>,
+    /// Key of the profile photo in the photo store, when one was uploaded.
+    pub photo_key: Option<String>,
+    pub status: EmployeeStatus,
+    pub external_ids: ExternalIds,
+    /// Operators only: what they may manage.
+    pub scope: Option<OperatorScope>,
+    /// Devices this employee may log in from; empty means any device.
+    pub allowed_device_ids: Vec<Uuid>,
+    pub dismissed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/employees`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CreateEmployee {
+    pub login: String,
+    /// Initial password; the employee changes it through `POST /api/v1/me/password`.
+    pub password: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub card_number: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub department_id: Option<Uuid>,
+    #[serde(default)]
+    pub position_id: Option<Uuid>,
+    #[serde(default)]
+    pub site_ids: Vec<Uuid>,
+    #[serde(default)]
+    pub external_ids: ExternalIds,
+    /// Required for operators, refused for other roles.
+    #[serde(default)]
+    pub scope: Option<OperatorScope>,
+    #[serde(default)]
+    pub allowed_device_ids: Vec<Uuid>,
+}
+
+/// `PATCH /api/v1/employees/{id}`: absent fields stay as they are; `null` clears a nullable
+/// field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateEmployee {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub card_number: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
+    pub department_id: Option<Option<Uuid>>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
+    pub position_id: Option<Option<Uuid>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_ids: Option<Vec<Uuid>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_ids: Option<ExternalIds>,
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<OperatorScope>))]
+    pub scope: Option<Option<OperatorScope>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_device_ids: Option<Vec<Uuid>>,
+}
+
+/// `GET /api/v1/employees`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmployeePage {
+    pub items: Vec<Employee>,
+    /// Number of employees matching the filters, over all pages.
+    pub total: i64,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// `POST /api/v1/employees/{id}/password`: an administrator sets a new password.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    pub new_password: String,
+}
+
+/// A department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Department {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A position (job title).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Position {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Create or rename a department or a position.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NamedInput {
+    pub name: String,
+}
