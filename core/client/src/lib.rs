@@ -1,1 +1,15 @@
 //! The FaceID mobile client core: session, offline outbox, sync, location recorder, check-in flow.
+//!
+//! - [`outbox`]: the durable SQLite queue every upload goes through.
+//! - [`location`]: the recorder that filters, flags and batches GPS fixes into the outbox.
+//! - [`session`]: login, logout, the current user, single-flight token refresh.
+//! - [`sync`]: the task that drains the outbox to the server.
+//! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
+
+pub mod clock;
+pub mod http;
+pub mod location;
+pub mod outbox;
+pub mod session;
+pub mod store;
+pub mod sync;

@@ -4,12 +4,17 @@
 //! Every body type rejects unknown fields, so a client and a server that disagree about the
 //! contract fail loudly instead of silently dropping data.
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod consent;
 pub mod devices;
+pub mod liveness;
+pub mod location;
 pub mod org;
 pub mod problem;
 pub mod sites;
+pub mod sync;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";

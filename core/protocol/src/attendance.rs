@@ -1,0 +1,280 @@
+//! Check-in / check-out evidence and the server's verdict.
+//!
+//! `POST /api/v1/attendance/events` is multipart: a JSON part named [`EVIDENCE_PART`] holding
+//! [`CheckInEvidence`], one JPEG part named [`BEST_FRAME_PART`] and up to
+//! [`MAX_CHALLENGE_FRAMES`] JPEG parts named [`CHALLENGE_FRAME_PART`], in capture order.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::liveness::MAX_NONCE_LEN;
+use crate::location::{check_accuracy, check_lat, check_lon};
+use crate::sync::{
+    ValidationError, check_count, check_range, check_string, check_time, check_uuid_v7,
+};
+
+pub const ATTENDANCE_EVENTS_PATH: &str = "/api/v1/attendance/events";
+pub const EVIDENCE_PART: &str = "evidence";
+pub const BEST_FRAME_PART: &str = "best_frame";
+pub const CHALLENGE_FRAME_PART: &str = "challenge_frame";
+/// Most challenge frames in one punch.
+pub const MAX_CHALLENGE_FRAMES: usize = 12;
+/// Largest accepted JPEG part, bytes.
+pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
+/// Length of a face descriptor.
+pub const DESCRIPTOR_LEN: usize = 128;
+/// Longest model id.
+pub const MAX_MODEL_ID_LEN: usize = 128;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PunchKind {
+    In,
+    Out,
+}
+
+/// Where a GPS fix came from, as the platform reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationProvider {
+    Gps,
+    Network,
+    Fused,
+    Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpsFix {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy_m: f64,
+    pub fix_time: DateTime<Utc>,
+    /// The platform's mock-location flag.
+    pub mock: bool,
+    pub provider: LocationProvider,
+}
+
+impl GpsFix {
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
+        check_lat("gps.lat", self.lat)?;
+        check_lon("gps.lon", self.lon)?;
+        check_accuracy("gps.accuracy_m", self.accuracy_m)?;
+        check_time("gps.fix_time", self.fix_time, now)
+    }
+}
+
+/// The descriptor the device computed, with the id of the model that made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceDescriptor {
+    pub model: String,
+    pub values: Vec<f32>,
+}
+
+/// Liveness scores in [0, 1] (1 = live).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessScores {
+    /// Passive anti-spoofing ensemble score of the best frame.
+    pub passive: f32,
+    /// The device's own judgement of the challenge, when one was run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<f32>,
+}
+
+/// The device clock at the punch, and what it knew about server time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceClock {
+    /// Wall clock of the device at the punch (uncorrected).
+    pub device_time: DateTime<Utc>,
+    /// Server time learned at the last sync, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_server_time: Option<DateTime<Utc>>,
+    /// Milliseconds of monotonic (boot) clock elapsed between that sync and the punch. With
+    /// `synced_server_time`, it gives the punch time on the server's clock even when the wall
+    /// clock was changed by the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monotonic_since_sync_ms: Option<u64>,
+}
+
+impl DeviceClock {
+    /// The punch time on the server's clock, when the device had synced.
+    pub fn estimated_server_time(&self) -> Option<DateTime<Utc>> {
+        let base = self.synced_server_time?;
+        let ms = i64::try_from(self.monotonic_since_sync_ms?).ok()?;
+        base.checked_add_signed(chrono::Duration::try_milliseconds(ms)?)
+    }
+}
+
+/// JSON part of a punch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInEvidence {
+    /// UUIDv7 chosen by the device; also sent as the `Idempotency-Key` header.
+    pub idempotency_key: Uuid,
+    pub kind: PunchKind,
+    pub clock: DeviceClock,
+    /// `None` when the device had no fix at all (the server flags or rejects per policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<GpsFix>,
+    /// `None` when the device could not compute one (the server computes its own anyway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub descriptor: Option<DeviceDescriptor>,
+    pub liveness: LivenessScores,
+    /// Nonce of the challenge that was run; `None` offline (passive liveness only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge_nonce: Option<String>,
+}
+
+impl CheckInEvidence {
+    /// The shared rules; `now` is the receiver's clock.
+    pub fn validate(&self, now: DateTime<Utc>) -> Result<(), ValidationError> {
+        check_uuid_v7("idempotency_key", &self.idempotency_key)?;
+        check_time("clock.device_time", self.clock.device_time, now)?;
+        if let Some(t) = self.clock.synced_server_time {
+            check_time("clock.synced_server_time", t, now)?;
+        }
+        if let Some(gps) = &self.gps {
+            gps.validate(now)?;
+        }
+        if let Some(d) = &self.descriptor {
+            check_string("descriptor.model", &d.model, MAX_MODEL_ID_LEN)?;
+            check_count(
+                "descriptor.values",
+                d.values.len(),
+                DESCRIPTOR_LEN,
+                DESCRIPTOR_LEN,
+            )?;
+            for v in &d.values {
+                check_range("descriptor.values", f64::from(*v), -1.0, 1.0)?;
+            }
+        }
+        check_range(
+            "liveness.passive",
+            f64::from(self.liveness.passive),
+            0.0,
+            1.0,
+        )?;
+        if let Some(c) = self.liveness.challenge {
+            check_range("liveness.challenge", f64::from(c), 0.0, 1.0)?;
+        }
+        if let Some(n) = &self.challenge_nonce {
+            check_string("challenge_nonce", n, MAX_NONCE_LEN)?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Verified,
+    Flagged,
+    Rejected,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// Answer to a punch. The same idempotency key again returns the same answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckInResponse {
+    pub event_id: Uuid,
+    pub verdict: Verdict,
+    /// Stable codes, e.g. `outside_geofence`, `mock_location`, `face_mismatch`,
+    /// `liveness_failed`, `challenge_failed`, `accuracy_too_low`, `clock_implausible`.
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    #[serde(default)]
+    pub site: Option<SiteRef>,
+    #[serde(default)]
+    pub distance_m: Option<f64>,
+    #[serde(default)]
+    pub face_distance: Option<f32>,
+    #[serde(default)]
+    pub liveness_score: Option<f32>,
+    pub server_time: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn evidence() -> CheckInEvidence {
+        let now = Utc::now();
+        CheckInEvidence {
+            idempotency_key: Uuid::now_v7(),
+            kind: PunchKind::In,
+            clock: DeviceClock {
+                device_time: now,
+                synced_server_time: Some(now - chrono::Duration::minutes(5)),
+                monotonic_since_sync_ms: Some(300_000),
+            },
+            gps: Some(GpsFix {
+                lat: 55.0,
+                lon: 37.0,
+                accuracy_m: 10.0,
+                fix_time: now,
+                mock: false,
+                provider: LocationProvider::Fused,
+            }),
+            descriptor: Some(DeviceDescriptor {
+                model: "sface-2021dec".into(),
+                values: vec![0.05; DESCRIPTOR_LEN],
+            }),
+            liveness: LivenessScores {
+                passive: 0.97,
+                challenge: Some(0.9),
+            },
+            challenge_nonce: Some("n-1".into()),
+        }
+    }
+
+    #[test]
+    fn evidence_rules() {
+        let now = Utc::now();
+        let e = evidence();
+        assert!(e.validate(now).is_ok());
+        let json = serde_json::to_string(&e).expect("json");
+        let back: CheckInEvidence = serde_json::from_str(&json).expect("round trip");
+        assert_eq!(back, e);
+
+        let mut bad = evidence();
+        bad.idempotency_key = Uuid::new_v4();
+        assert_eq!(bad.validate(now).map_err(|e| e.code()), Err("not_uuid_v7"));
+        let mut bad = evidence();
+        if let Some(d) = bad.descriptor.as_mut() {
+            d.values.pop();
+        }
+        assert_eq!(
+            bad.validate(now).map_err(|e| e.field()),
+            Err("descriptor.values")
+        );
+        let mut bad = evidence();
+        if let Some(g) = bad.gps.as_mut() {
+            g.lat = -90.5;
+        }
+        assert_eq!(bad.validate(now).map_err(|e| e.field()), Err("gps.lat"));
+        let mut bad = evidence();
+        bad.liveness.passive = f32::NAN;
+        assert_eq!(bad.validate(now).map_err(|e| e.code()), Err("not_finite"));
+    }
+
+    #[test]
+    fn estimated_server_time_uses_monotonic_offset() {
+        let e = evidence();
+        assert_eq!(
+            e.clock.estimated_server_time(),
+            Some(e.clock.synced_server_time.unwrap_or_default() + chrono::Duration::minutes(5))
+        );
+        let mut c = e.clock.clone();
+        c.monotonic_since_sync_ms = None;
+        assert_eq!(c.estimated_server_time(), None);
+    }
+}
