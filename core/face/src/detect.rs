@@ -70,7 +70,7 @@ pub struct Detector {
 struct DetectorInner {
     graph: VerifiedGraph,
     output_names: Vec<String>,
-    plans: Mutex<HashMap<(usize, usize), Plan>>,
+    plans: Mutex<HashMap<(usize, usize), (Plan, Vec<usize>)>>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -125,47 +125,32 @@ impl Detector {
             .plans
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        let plan = match plans.get(&(h, w)) {
-            Some(p) => p.clone(),
-            None => {
-                let names = &self.inner.output_names;
-                let expect = |shapes: &[Vec<usize>]| -> Result<(), String> {
-                    if shapes.len() != 12 {
-                        return Err(format!("{} outputs, expected 12", shapes.len()));
-                    }
-                    Ok(())
-                };
-                let (plan, got_names) = self.inner.graph.plan(h, w, &expect)?;
-                // Check every manifest output exists with the right element count.
-                for name in names {
-                    if !got_names.iter().any(|g| g == name) {
-                        return Err(ModelError::ShapeMismatch {
-                            id: self.inner.graph.spec.id.clone(),
-                            detail: format!("output `{name}` missing (graph has {got_names:?})"),
-                        }
-                        .into());
-                    }
-                }
-                tracing::debug!(h, w, "built detector plan");
-                plans.insert((h, w), plan.clone());
-                plan
+        if let Some(p) = plans.get(&(h, w)) {
+            return Ok(p.clone());
+        }
+        let expect = |shapes: &[Vec<usize>]| -> Result<(), String> {
+            if shapes.len() != 12 {
+                return Err(format!("{} outputs, expected 12", shapes.len()));
             }
+            Ok(())
         };
-        drop(plans);
-        // Index of each manifest name in the plan's outputs.
-        let got: Vec<String> = plan
-            .model()
-            .output_outlets()
-            .map_err(|e| DetectError::Inference(e.to_string()))?
-            .iter()
-            .map(|o| plan.model().node(o.node).name.clone())
-            .collect();
-        let idx = self
-            .inner
-            .output_names
-            .iter()
-            .map(|n| got.iter().position(|g| g == n).unwrap_or(usize::MAX))
-            .collect();
+        let (plan, got) = self.inner.graph.plan(h, w, &expect)?;
+        // Index of each manifest output name among the graph's outputs.
+        let mut idx = Vec::new();
+        for name in &self.inner.output_names {
+            match got.iter().position(|g| g == name) {
+                Some(i) => idx.push(i),
+                None => {
+                    return Err(ModelError::ShapeMismatch {
+                        id: self.inner.graph.spec.id.clone(),
+                        detail: format!("output `{name}` missing (graph has {got:?})"),
+                    }
+                    .into());
+                }
+            }
+        }
+        tracing::debug!(h, w, "built detector plan");
+        plans.insert((h, w), (plan.clone(), idx.clone()));
         Ok((plan, idx))
     }
 
@@ -214,14 +199,20 @@ impl Detector {
         let outputs = plan
             .run(tvec!(input.into()))
             .map_err(|e| DetectError::Inference(format!("{e:#}")))?;
-        let get = |k: usize| -> Result<&[f32], DetectError> {
-            let i = idx[k];
-            outputs
-                .get(i)
-                .ok_or_else(|| DetectError::Inference(format!("output {k} missing")))?
-                .as_slice::<f32>()
-                .map_err(|e| DetectError::Inference(e.to_string()))
-        };
+        let flat: Vec<Vec<f32>> = idx
+            .iter()
+            .map(|&i| -> Result<Vec<f32>, DetectError> {
+                Ok(outputs
+                    .get(i)
+                    .ok_or_else(|| DetectError::Inference(format!("output {i} missing")))?
+                    .to_plain_array_view::<f32>()
+                    .map_err(|e| DetectError::Inference(e.to_string()))?
+                    .iter()
+                    .copied()
+                    .collect())
+            })
+            .collect::<Result<_, _>>()?;
+        let get = |k: usize| -> Result<&[f32], DetectError> { Ok(flat[k].as_slice()) };
         // Scale factors from the resized image back to the original.
         let sx = iw as f32 / rw as f32;
         let sy = ih as f32 / rh as f32;

@@ -167,9 +167,12 @@ impl Embedder {
         let values = out
             .first()
             .ok_or_else(|| EmbedError::Inference("no output".into()))?
-            .as_slice::<f32>()
+            .to_plain_array_view::<f32>()
             .map_err(|e| EmbedError::Inference(e.to_string()))?
-            .to_vec();
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>()
+            ;
         if values.len() != self.inner.dims || values.iter().any(|v| !v.is_finite()) {
             return Err(EmbedError::Inference(format!(
                 "descriptor has {} values (finite: {})",

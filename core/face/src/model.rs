@@ -343,6 +343,9 @@ fn tract_err(id: &str) -> impl Fn(TractError) -> ModelError + '_ {
 pub struct VerifiedGraph {
     pub spec: ModelSpec,
     graph: InferenceModel,
+    /// Output names as declared in the ONNX file, in output order (optimisation renames
+    /// nodes but keeps the order).
+    output_names: Vec<String>,
 }
 
 impl std::fmt::Debug for VerifiedGraph {
@@ -394,10 +397,22 @@ impl VerifiedGraph {
                 });
             }
         }
+        let output_names = graph
+            .output_outlets()
+            .map_err(tract_err(&spec.id))?
+            .iter()
+            .map(|o| {
+                graph
+                    .outlet_label(*o)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| graph.node(o.node).name.clone())
+            })
+            .collect();
         tracing::debug!(model = %spec.id, bytes = bytes.len(), "model file verified");
         Ok(Self {
             spec: spec.clone(),
             graph,
+            output_names,
         })
     }
 
@@ -430,7 +445,7 @@ impl VerifiedGraph {
                 detail: format!("graph does not accept input 1x3x{height}x{width}: {e:#}"),
             })?;
         let mut shapes = Vec::new();
-        let mut names = Vec::new();
+        let names = self.output_names.clone();
         let outlets = typed.output_outlets().map_err(tract_err(id))?.to_vec();
         for outlet in outlets {
             let fact = typed.outlet_fact(outlet).map_err(tract_err(id))?;
@@ -443,7 +458,6 @@ impl VerifiedGraph {
                 })?
                 .to_vec();
             shapes.push(shape);
-            names.push(typed.node(outlet.node).name.clone());
         }
         expect_outputs(&shapes).map_err(|detail| ModelError::ShapeMismatch {
             id: id.clone(),

@@ -204,8 +204,11 @@ impl PassiveLiveness {
         let logits = out
             .first()
             .ok_or_else(|| LivenessError::Inference("no output".into()))?
-            .as_slice::<f32>()
-            .map_err(|e| LivenessError::Inference(e.to_string()))?;
+            .to_plain_array_view::<f32>()
+            .map_err(|e| LivenessError::Inference(e.to_string()))?
+            .iter()
+            .copied()
+            .collect::<Vec<f32>>();
         if logits.len() != m.classes || logits.iter().any(|v| !v.is_finite()) {
             return Err(LivenessError::Inference(format!("bad logits {logits:?}")));
         }
