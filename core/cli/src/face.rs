@@ -114,7 +114,11 @@ fn face_of(engine: &Engine, img: &RgbImage, path: &Path) -> Result<Detection> {
         .with_context(|| format!("{}: no face found", path.display()))
 }
 
-fn embed_file(engine: &Engine, path: &Path, model: Option<&str>) -> Result<(Descriptor, Detection)> {
+fn embed_file(
+    engine: &Engine,
+    path: &Path,
+    model: Option<&str>,
+) -> Result<(Descriptor, Detection)> {
     let img = load_image(path)?;
     let face = face_of(engine, &img, path)?;
     Ok((engine.embed(&img, &face, model)?, face))
@@ -311,7 +315,13 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
                     "{} annotated faces, {} matched by YuNet",
                     fit.annotated, fit.matched
                 );
-                let names = ["right eye", "left eye", "nose tip", "right mouth", "left mouth"];
+                let names = [
+                    "right eye",
+                    "left eye",
+                    "nose tip",
+                    "right mouth",
+                    "left mouth",
+                ];
                 for (i, n) in names.iter().enumerate() {
                     println!(
                         "  {n:12} mean ({:.2}, {:.2})  median ({:.2}, {:.2})  sd ({:.2}, {:.2})",

@@ -56,7 +56,9 @@ fn bench(c: &mut Criterion) {
     let bytes = std::fs::read(&path).expect("read");
     let img = decode(&bytes);
     // Warm the plan caches for both sizes before measuring memory.
-    engine.detect(&img, &DetectorConfig::CHECK_IN).expect("detect");
+    engine
+        .detect(&img, &DetectorConfig::CHECK_IN)
+        .expect("detect");
     engine.detect(&img, &DetectorConfig::ENROL).expect("detect");
     let after = rss_kib().unwrap_or(0);
     println!(
@@ -71,7 +73,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
-    g.bench_function("decode_jpeg_1280x720", |b| b.iter(|| decode(black_box(&bytes))));
+    g.bench_function("decode_jpeg_1280x720", |b| {
+        b.iter(|| decode(black_box(&bytes)))
+    });
     for cfg in [DetectorConfig::CHECK_IN, DetectorConfig::ENROL] {
         g.bench_function(format!("detect_{}", cfg.input_size), |b| {
             b.iter(|| engine.detect(black_box(&img), &cfg).expect("detect"))
@@ -100,7 +104,9 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("check_in_pipeline_{id}"), |b| {
             b.iter(|| {
                 let img = decode(black_box(&bytes));
-                let dets = engine.detect(&img, &DetectorConfig::CHECK_IN).expect("detect");
+                let dets = engine
+                    .detect(&img, &DetectorConfig::CHECK_IN)
+                    .expect("detect");
                 let f = detect::largest(&dets).expect("face");
                 let d = emb.embed(&img, &f.landmarks).expect("embed");
                 let l = live.check(&img, f).expect("live");

@@ -125,7 +125,11 @@ impl Embedder {
     }
 
     /// Align the face into this embedder's chip.
-    pub fn align(&self, image: &RgbImage, landmarks: &Landmarks) -> Result<AlignedFace, EmbedError> {
+    pub fn align(
+        &self,
+        image: &RgbImage,
+        landmarks: &Landmarks,
+    ) -> Result<AlignedFace, EmbedError> {
         self.align_with_template(image, landmarks, &self.inner.template)
     }
 
@@ -171,8 +175,7 @@ impl Embedder {
             .map_err(|e| EmbedError::Inference(e.to_string()))?
             .iter()
             .copied()
-            .collect::<Vec<f32>>()
-            ;
+            .collect::<Vec<f32>>();
         if values.len() != self.inner.dims || values.iter().any(|v| !v.is_finite()) {
             return Err(EmbedError::Inference(format!(
                 "descriptor has {} values (finite: {})",

@@ -29,9 +29,7 @@ pub enum EngineError {
     Liveness(#[from] LivenessError),
     #[error(transparent)]
     Match(#[from] MatchError),
-    #[error(
-        "no model directory: set FACEID_MODEL_DIR or install the models with models/fetch.sh"
-    )]
+    #[error("no model directory: set FACEID_MODEL_DIR or install the models with models/fetch.sh")]
     NoModelDir,
     #[error("embedder `{0}` is not loaded")]
     EmbedderNotLoaded(String),
@@ -96,11 +94,17 @@ impl Engine {
         Self::load_with_manifest(Manifest::builtin(), config)
     }
 
-    pub fn load_with_manifest(manifest: Manifest, config: &EngineConfig) -> Result<Self, EngineError> {
+    pub fn load_with_manifest(
+        manifest: Manifest,
+        config: &EngineConfig,
+    ) -> Result<Self, EngineError> {
         let dir: &Path = &config.model_dir;
         let detector = Detector::load(&manifest, dir)?;
         let ids: Vec<String> = if config.embedders.is_empty() {
-            manifest.by_task(Task::Embed).map(|m| m.id.clone()).collect()
+            manifest
+                .by_task(Task::Embed)
+                .map(|m| m.id.clone())
+                .collect()
         } else {
             config.embedders.clone()
         };
@@ -170,7 +174,11 @@ impl Engine {
     }
 
     /// Detect faces (highest score first).
-    pub fn detect(&self, image: &RgbImage, config: &DetectorConfig) -> Result<Vec<Detection>, EngineError> {
+    pub fn detect(
+        &self,
+        image: &RgbImage,
+        config: &DetectorConfig,
+    ) -> Result<Vec<Detection>, EngineError> {
         Ok(self.detector.detect(image, config)?)
     }
 
@@ -223,7 +231,11 @@ impl Engine {
     }
 
     /// Passive liveness of one detected face in the full frame.
-    pub fn passive_liveness(&self, image: &RgbImage, face: &Detection) -> Result<PassiveScore, EngineError> {
+    pub fn passive_liveness(
+        &self,
+        image: &RgbImage,
+        face: &Detection,
+    ) -> Result<PassiveScore, EngineError> {
         Ok(self.liveness()?.check(image, face)?)
     }
 

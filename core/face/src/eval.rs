@@ -26,7 +26,9 @@ pub enum EvalError {
     },
     #[error(transparent)]
     Engine(#[from] EngineError),
-    #[error("no genuine or no impostor pairs in {0} (need at least two identities with two photos)")]
+    #[error(
+        "no genuine or no impostor pairs in {0} (need at least two identities with two photos)"
+    )]
     NoPairs(PathBuf),
 }
 
@@ -71,7 +73,9 @@ pub fn collect_images(dir: &Path) -> Result<(Vec<EvalImage>, Vec<PathBuf>), Eval
         ids.sort();
         for id in ids {
             let iname = file_name(&id);
-            if SKIP_DIRS.contains(&iname.as_str()) || iname.starts_with('_') || iname.starts_with('.')
+            if SKIP_DIRS.contains(&iname.as_str())
+                || iname.starts_with('_')
+                || iname.starts_with('.')
             {
                 continue;
             }
@@ -322,7 +326,9 @@ pub fn evaluate(
             needed_border += 1;
         }
         let t = std::time::Instant::now();
-        let d = emb.embed(&rgb, &face.landmarks).map_err(EngineError::from)?;
+        let d = emb
+            .embed(&rgb, &face.landmarks)
+            .map_err(EngineError::from)?;
         embed_time += t.elapsed();
         embedded.push((i, d.values));
     }
@@ -348,7 +354,8 @@ pub fn evaluate(
             }
         }
     }
-    let r = rates(&genuine, &impostor, &[1e-2, 1e-3]).ok_or_else(|| EvalError::NoPairs(dir.into()))?;
+    let r =
+        rates(&genuine, &impostor, &[1e-2, 1e-3]).ok_or_else(|| EvalError::NoPairs(dir.into()))?;
     gpairs.sort_by(|x, y| y.2.total_cmp(&x.2));
     ipairs.sort_by(|x, y| x.2.total_cmp(&y.2));
     let pair = |&(a, b, d): &(usize, usize, f32)| ScoredPair {
@@ -486,20 +493,65 @@ pub fn parse_imglab(xml_path: &Path) -> Result<Vec<AnnotatedFace>, EvalError> {
 /// dlib's mean face (points 17–67 of the 68-point scheme, unit frame), from
 /// `dlib/image_transforms/interpolation.h`, `get_face_chip_details`.
 const DLIB_MEAN_FACE_X: [f32; 51] = [
-    0.000213256, 0.0752622, 0.18113, 0.29077, 0.393397, 0.586856, 0.689483, 0.799124, 0.904991,
-    0.98004, 0.490127, 0.490127, 0.490127, 0.490127, 0.36688, 0.426036, 0.490127, 0.554217,
-    0.613373, 0.121737, 0.187122, 0.265825, 0.334606, 0.260918, 0.182743, 0.645647, 0.714428,
-    0.793132, 0.858516, 0.79751, 0.719335, 0.254149, 0.340985, 0.428858, 0.490127, 0.551395,
-    0.639268, 0.726104, 0.642159, 0.556721, 0.490127, 0.423532, 0.338094, 0.290379, 0.428096,
-    0.490127, 0.552157, 0.689874, 0.553364, 0.490127, 0.42689,
+    0.000213256,
+    0.0752622,
+    0.18113,
+    0.29077,
+    0.393397,
+    0.586856,
+    0.689483,
+    0.799124,
+    0.904991,
+    0.98004,
+    0.490127,
+    0.490127,
+    0.490127,
+    0.490127,
+    0.36688,
+    0.426036,
+    0.490127,
+    0.554217,
+    0.613373,
+    0.121737,
+    0.187122,
+    0.265825,
+    0.334606,
+    0.260918,
+    0.182743,
+    0.645647,
+    0.714428,
+    0.793132,
+    0.858516,
+    0.79751,
+    0.719335,
+    0.254149,
+    0.340985,
+    0.428858,
+    0.490127,
+    0.551395,
+    0.639268,
+    0.726104,
+    0.642159,
+    0.556721,
+    0.490127,
+    0.423532,
+    0.338094,
+    0.290379,
+    0.428096,
+    0.490127,
+    0.552157,
+    0.689874,
+    0.553364,
+    0.490127,
+    0.42689,
 ];
 const DLIB_MEAN_FACE_Y: [f32; 51] = [
-    0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482,
-    0.038915, 0.106454, 0.203352, 0.307009, 0.409805, 0.515625, 0.587326, 0.609345, 0.628106,
-    0.609345, 0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733,
-    0.179852, 0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578,
-    0.727388, 0.745405, 0.780233, 0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792,
-    0.778746, 0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
+    0.106454, 0.038915, 0.0187482, 0.0344891, 0.0773906, 0.0773906, 0.0344891, 0.0187482, 0.038915,
+    0.106454, 0.203352, 0.307009, 0.409805, 0.515625, 0.587326, 0.609345, 0.628106, 0.609345,
+    0.587326, 0.216423, 0.178758, 0.179852, 0.231733, 0.245099, 0.244077, 0.231733, 0.179852,
+    0.178758, 0.216423, 0.244077, 0.245099, 0.780233, 0.745405, 0.727388, 0.742578, 0.727388,
+    0.745405, 0.780233, 0.864805, 0.902192, 0.909281, 0.902192, 0.864805, 0.784792, 0.778746,
+    0.785343, 0.778746, 0.784792, 0.824182, 0.831803, 0.824182,
 ];
 
 /// The image → chip-pixel transform of dlib's `extract_image_chip(img,

@@ -254,7 +254,12 @@ impl Gallery {
         // (squared Euclidean or 1 - dot), both monotonic in the final distance.
         let mut best: Option<(f32, usize)> = None;
         let mut second: Option<(f32, usize)> = None;
-        for (row, (chunk, &n2)) in self.data.chunks_exact(self.dims).zip(&self.norms2).enumerate() {
+        for (row, (chunk, &n2)) in self
+            .data
+            .chunks_exact(self.dims)
+            .zip(&self.norms2)
+            .enumerate()
+        {
             let dot = dot(chunk, &q);
             let s = match self.metric {
                 Metric::Euclidean => (qn2 + n2 - 2.0 * dot).max(0.0),
@@ -362,8 +367,13 @@ mod tests {
             Err(MatchError::NotFinite)
         );
         // Cosine: orthogonal = 1, identical = 0.
-        let c = verify(&d("m", &[1.0, 0.0]), &d("m", &[0.0, 2.0]), Metric::Cosine, 0.5)
-            .expect("cos");
+        let c = verify(
+            &d("m", &[1.0, 0.0]),
+            &d("m", &[0.0, 2.0]),
+            Metric::Cosine,
+            0.5,
+        )
+        .expect("cos");
         assert!((c.distance - 1.0).abs() < 1e-6 && !c.same);
     }
 
@@ -379,7 +389,9 @@ mod tests {
     #[test]
     fn identify_returns_best_and_best_other_person() {
         let g = gallery();
-        let r = g.identify(&d("m", &[0.08, 0.0]), 0.6, 0.1).expect("identify");
+        let r = g
+            .identify(&d("m", &[0.08, 0.0]), 0.6, 0.1)
+            .expect("identify");
         assert_eq!(
             r.decision,
             Decision::Match {
@@ -398,15 +410,19 @@ mod tests {
     #[test]
     fn identify_says_unknown_for_strangers_and_ambiguity() {
         let g = gallery();
-        let far = g.identify(&d("m", &[5.0, 5.0]), 0.6, 0.1).expect("identify");
+        let far = g
+            .identify(&d("m", &[5.0, 5.0]), 0.6, 0.1)
+            .expect("identify");
         assert_eq!(
             far.decision,
             Decision::Unknown {
                 reason: UnknownReason::AboveThreshold
             }
         );
-        // Halfway between bob and carol: both 0.707 away; within threshold 0.8 but no margin.
-        let mid = g.identify(&d("m", &[0.5, 0.5]), 0.8, 0.05).expect("identify");
+        // Equidistant from bob and carol (1.0 each, alice 1.35): within threshold, no margin.
+        let mid = g
+            .identify(&d("m", &[1.0, 1.0]), 1.1, 0.05)
+            .expect("identify");
         assert_eq!(
             mid.decision,
             Decision::Unknown {
@@ -415,7 +431,10 @@ mod tests {
         );
         let empty = Gallery::new(ModelId("m".into()), Metric::Euclidean, 2);
         assert_eq!(
-            empty.identify(&d("m", &[0.0, 0.0]), 0.6, 0.1).expect("id").decision,
+            empty
+                .identify(&d("m", &[0.0, 0.0]), 0.6, 0.1)
+                .expect("id")
+                .decision,
             Decision::Unknown {
                 reason: UnknownReason::EmptyGallery
             }
@@ -433,7 +452,9 @@ mod tests {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
         };
-        let rows: Vec<Vec<f32>> = (0..500).map(|_| (0..dims).map(|_| rnd()).collect()).collect();
+        let rows: Vec<Vec<f32>> = (0..500)
+            .map(|_| (0..dims).map(|_| rnd()).collect())
+            .collect();
         for (i, r) in rows.iter().enumerate() {
             g.add_values(&format!("p{}", i / 3), r).expect("add");
         }

@@ -180,7 +180,12 @@ impl PassiveLiveness {
         self.run_one(m, image, &face.bbox)
     }
 
-    fn run_one(&self, m: &LiveModel, image: &RgbImage, b: &BoundingBox) -> Result<f32, LivenessError> {
+    fn run_one(
+        &self,
+        m: &LiveModel,
+        image: &RgbImage,
+        b: &BoundingBox,
+    ) -> Result<f32, LivenessError> {
         let (iw, ih) = image.dimensions();
         let (x0, y0, x1, y1) = silent_face_crop_box(iw, ih, b, m.scale);
         let s = m.size;
@@ -274,7 +279,8 @@ mod tests {
     #[test]
     fn crop_inside_the_image_is_just_scaled() {
         // 100x100 box centred at (500, 400) in a 1000x800 image, x2.7 -> 270 wide.
-        let (x0, y0, x1, y1) = silent_face_crop_box(1000, 800, &bb(450.0, 350.0, 100.0, 100.0), 2.7);
+        let (x0, y0, x1, y1) =
+            silent_face_crop_box(1000, 800, &bb(450.0, 350.0, 100.0, 100.0), 2.7);
         assert_eq!((x0, y0, x1, y1), (365, 265, 635, 535));
     }
 

@@ -43,9 +43,7 @@ pub fn engine(test: &str) -> Option<&'static Engine> {
         }
     });
     if e.is_none() {
-        eprintln!(
-            "SKIPPED {test}: no model files (set FACEID_MODEL_DIR or run models/fetch.sh)"
-        );
+        eprintln!("SKIPPED {test}: no model files (set FACEID_MODEL_DIR or run models/fetch.sh)");
     }
     e.as_ref()
 }
