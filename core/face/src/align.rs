@@ -50,7 +50,7 @@ impl Similarity {
             num_b += px * qy - py * qx;
             den += px * px + py * py;
         }
-        if !(den > 1e-12) || !num_a.is_finite() || !num_b.is_finite() {
+        if den.is_nan() || den <= 1e-12 || !num_a.is_finite() || !num_b.is_finite() {
             return None;
         }
         let a = num_a / den;
@@ -79,7 +79,7 @@ impl Similarity {
 
     pub fn inverse(&self) -> Option<Similarity> {
         let d = self.a * self.a + self.b * self.b;
-        if !(d > 1e-18) {
+        if d.is_nan() || d <= 1e-18 {
             return None;
         }
         let (a, b) = (self.a / d, -self.b / d);

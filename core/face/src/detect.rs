@@ -67,10 +67,13 @@ pub struct Detector {
     inner: Arc<DetectorInner>,
 }
 
+/// Plans (and output index maps) per padded input shape (height, width).
+type PlanCache = HashMap<(usize, usize), (Plan, Vec<usize>)>;
+
 struct DetectorInner {
     graph: VerifiedGraph,
     output_names: Vec<String>,
-    plans: Mutex<HashMap<(usize, usize), (Plan, Vec<usize>)>>,
+    plans: Mutex<PlanCache>,
 }
 
 impl std::fmt::Debug for Detector {
@@ -161,7 +164,7 @@ impl Detector {
         config: &DetectorConfig,
     ) -> Result<Vec<Detection>, DetectError> {
         let size = config.input_size;
-        if size < 32 || size > 2048 || size % 32 != 0 {
+        if !(32..=2048).contains(&size) || !size.is_multiple_of(32) {
             return Err(DetectError::BadInputSize(size));
         }
         let (iw, ih) = image.dimensions();
@@ -236,7 +239,7 @@ impl Detector {
                 for c in 0..cols {
                     let i = r * cols + c;
                     let score = (cls[i].clamp(0.0, 1.0) * obj[i].clamp(0.0, 1.0)).sqrt();
-                    if !(score >= config.score_threshold) {
+                    if score.is_nan() || score < config.score_threshold {
                         continue;
                     }
                     let b = &bbox[4 * i..4 * i + 4];

@@ -296,7 +296,7 @@ impl Gallery {
             (None, _) => Decision::Unknown {
                 reason: UnknownReason::EmptyGallery,
             },
-            (Some(b), _) if !(b.distance <= threshold) => Decision::Unknown {
+            (Some(b), _) if b.distance.is_nan() || b.distance > threshold => Decision::Unknown {
                 reason: UnknownReason::AboveThreshold,
             },
             (Some(b), Some(s)) if s.distance - b.distance < margin => Decision::Unknown {

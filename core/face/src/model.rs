@@ -338,6 +338,9 @@ fn tract_err(id: &str) -> impl Fn(TractError) -> ModelError + '_ {
     }
 }
 
+/// Checks the output shapes of a typed graph; `Err` carries the reason.
+pub type OutputCheck = dyn Fn(&[Vec<usize>]) -> Result<(), String>;
+
 /// A verified ONNX graph, not yet specialised to an input shape.
 #[derive(Clone)]
 pub struct VerifiedGraph {
@@ -422,7 +425,7 @@ impl VerifiedGraph {
         &self,
         height: usize,
         width: usize,
-        expect_outputs: &dyn Fn(&[Vec<usize>]) -> Result<(), String>,
+        expect_outputs: &OutputCheck,
     ) -> Result<(Plan, Vec<String>), ModelError> {
         let id = &self.spec.id;
         let [n, c, h, w] = self.spec.input.shape;
