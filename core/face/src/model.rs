@@ -339,7 +339,7 @@ fn tract_err(id: &str) -> impl Fn(TractError) -> ModelError + '_ {
 }
 
 /// Checks the output shapes of a typed graph; `Err` carries the reason.
-pub type OutputCheck = dyn Fn(&[Vec<usize>]) -> Result<(), String>;
+pub type OutputCheck<'a> = dyn Fn(&[Vec<usize>]) -> Result<(), String> + 'a;
 
 /// A verified ONNX graph, not yet specialised to an input shape.
 #[derive(Clone)]
@@ -425,7 +425,7 @@ impl VerifiedGraph {
         &self,
         height: usize,
         width: usize,
-        expect_outputs: &OutputCheck,
+        expect_outputs: &OutputCheck<'_>,
     ) -> Result<(Plan, Vec<String>), ModelError> {
         let id = &self.spec.id;
         let [n, c, h, w] = self.spec.input.shape;
