@@ -1,5 +1,8 @@
 //! `faceid`: command line over the FaceID core (face tools, device simulator).
-use clap::Parser;
+//! This file only dispatches; each command family lives in its own module.
+use clap::{Parser, Subcommand};
+
+mod face;
 
 #[derive(Parser)]
 #[command(
@@ -7,9 +10,34 @@ use clap::Parser;
     version,
     about = "FaceID command line: face tools and device simulator"
 )]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Face engine tools: detect, embed, verify, liveness, identify, eval.
+    Face(face::FaceArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FACEID_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Face(args) => face::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
 }

@@ -1,0 +1,398 @@
+//! `faceid face …`: the face engine from the command line. `--json` prints one JSON document
+//! on stdout; otherwise a short human summary.
+#![allow(clippy::print_stdout)]
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use faceid_face::detect::{self, DetectorConfig};
+use faceid_face::eval;
+use faceid_face::{Descriptor, Detection, Engine, EngineConfig, Gallery};
+use image::RgbImage;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct FaceArgs {
+    /// Model directory (default: FACEID_MODEL_DIR, else models/cache, else ../shared/models).
+    #[arg(long, global = true, env = "FACEID_MODEL_DIR")]
+    models: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: FaceCommand,
+}
+
+#[derive(Subcommand)]
+enum FaceCommand {
+    /// Detect faces: boxes, 5 landmarks, scores.
+    Detect {
+        image: PathBuf,
+        /// Detector input size (longest side): 320 check-in, 640 enrolment.
+        #[arg(long, default_value_t = 640)]
+        size: u32,
+    },
+    /// Descriptor of the largest face, with its model id.
+    Embed {
+        image: PathBuf,
+        /// Embedder id (default: the engine's default).
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Are two photos the same person? Prints distance, threshold, same, model.
+    Verify {
+        image_a: PathBuf,
+        image_b: PathBuf,
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Passive liveness score of the largest face (the whole, uncropped photo).
+    Liveness {
+        image: PathBuf,
+        /// Decision threshold on the mean "real" probability.
+        #[arg(long)]
+        threshold: Option<f32>,
+    },
+    /// 1:N: who is this? DIR holds one folder of photos per person.
+    Identify {
+        #[arg(long)]
+        gallery: PathBuf,
+        image: PathBuf,
+        #[arg(long)]
+        model: Option<String>,
+    },
+    /// Verification accuracy on DIR laid out as <source>/<identity>/<photos>.
+    Eval {
+        dir: PathBuf,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long, default_value_t = 640)]
+        size: u32,
+    },
+    /// Measure an embedder template for YuNet's landmarks from dlib 68-point annotations
+    /// (dlib's face chip of each annotated face, YuNet's landmarks mapped into it, averaged).
+    FitDlibTemplate {
+        /// imglab XML with 68 parts per box (e.g. dlib/_annotations/*_with_face_landmarks.xml).
+        #[arg(required = true)]
+        annotations: Vec<PathBuf>,
+        #[arg(long, default_value_t = 640)]
+        size: u32,
+    },
+}
+
+fn load_image(path: &Path) -> Result<RgbImage> {
+    eval::load_rgb(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+fn engine(args: &FaceArgs, embedders: Vec<String>, liveness: bool) -> Result<Engine> {
+    let mut cfg = match &args.models {
+        Some(d) => EngineConfig::new(d),
+        None => EngineConfig::from_env()?,
+    };
+    if let Some(first) = embedders.first() {
+        cfg.default_embedder = first.clone();
+    }
+    cfg.embedders = embedders;
+    cfg.liveness = liveness;
+    Ok(Engine::load(&cfg)?)
+}
+
+fn detector_cfg(size: u32) -> DetectorConfig {
+    DetectorConfig {
+        input_size: size,
+        ..DetectorConfig::ENROL
+    }
+}
+
+/// Largest face (with the border retry for tight crops), or an error naming the file.
+fn face_of(engine: &Engine, img: &RgbImage, path: &Path) -> Result<Detection> {
+    let (dets, _) = engine.detect_with_border_retry(img, &DetectorConfig::ENROL)?;
+    detect::largest(&dets)
+        .copied()
+        .with_context(|| format!("{}: no face found", path.display()))
+}
+
+fn embed_file(
+    engine: &Engine,
+    path: &Path,
+    model: Option<&str>,
+) -> Result<(Descriptor, Detection)> {
+    let img = load_image(path)?;
+    let face = face_of(engine, &img, path)?;
+    Ok((engine.embed(&img, &face, model)?, face))
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn model_list(model: &Option<String>) -> Vec<String> {
+    model.iter().cloned().collect()
+}
+
+pub fn run(args: FaceArgs) -> Result<ExitCode> {
+    match &args.command {
+        FaceCommand::Detect { image, size } => {
+            let e = engine(&args, Vec::new(), false)?;
+            let img = load_image(image)?;
+            let t = std::time::Instant::now();
+            let dets = e.detect(&img, &detector_cfg(*size))?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if args.json {
+                print_json(&json!({
+                    "image": image, "width": img.width(), "height": img.height(),
+                    "detector": e.detector().model_id(), "input_size": size,
+                    "faces": dets, "ms": ms,
+                }))?;
+            } else {
+                println!(
+                    "{}: {}x{}, {} face(s) ({ms:.1} ms at {size})",
+                    image.display(),
+                    img.width(),
+                    img.height(),
+                    dets.len()
+                );
+                for (i, d) in dets.iter().enumerate() {
+                    let b = d.bbox;
+                    println!(
+                        "  #{i} score {:.3} box x={:.0} y={:.0} w={:.0} h={:.0} eyes ({:.0},{:.0}) ({:.0},{:.0})",
+                        d.score,
+                        b.x,
+                        b.y,
+                        b.width,
+                        b.height,
+                        d.landmarks.right_eye().x,
+                        d.landmarks.right_eye().y,
+                        d.landmarks.left_eye().x,
+                        d.landmarks.left_eye().y
+                    );
+                }
+            }
+        }
+        FaceCommand::Embed { image, model } => {
+            let e = engine(&args, model_list(model), false)?;
+            let (d, face) = embed_file(&e, image, model.as_deref())?;
+            if args.json {
+                print_json(&json!({"model": d.model, "descriptor": d.values, "face": face}))?;
+            } else {
+                println!("model {} ({} values)", d.model, d.values.len());
+                let s: Vec<String> = d.values.iter().map(|v| format!("{v:.5}")).collect();
+                println!("{}", s.join(" "));
+            }
+        }
+        FaceCommand::Verify {
+            image_a,
+            image_b,
+            model,
+        } => {
+            let e = engine(&args, model_list(model), false)?;
+            let (a, _) = embed_file(&e, image_a, model.as_deref())?;
+            let (b, _) = embed_file(&e, image_b, model.as_deref())?;
+            let v = e.verify(&a, &b)?;
+            if args.json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "{}: distance {:.4}, threshold {:.4} ({})",
+                    if v.same { "same" } else { "not same" },
+                    v.distance,
+                    v.threshold,
+                    v.model
+                );
+            }
+        }
+        FaceCommand::Liveness { image, threshold } => {
+            let mut e = engine(&args, Vec::new(), true)?;
+            let img = load_image(image)?;
+            let dets = e.detect(&img, &DetectorConfig::ENROL)?;
+            let Some(face) = detect::largest(&dets).copied() else {
+                bail!("{}: no face found", image.display());
+            };
+            if let Some(t) = threshold {
+                e = with_liveness_threshold(e, *t);
+            }
+            let s = e.passive_liveness(&img, &face)?;
+            if args.json {
+                print_json(&s)?;
+            } else {
+                println!(
+                    "{}: score {:.4} (threshold {:.2}) -> {}",
+                    image.display(),
+                    s.score,
+                    s.threshold,
+                    if s.live { "live" } else { "SPOOF" }
+                );
+                for (m, p) in &s.models {
+                    println!("  {m}: real {p:.4}");
+                }
+            }
+        }
+        FaceCommand::Identify {
+            gallery,
+            image,
+            model,
+        } => {
+            let e = engine(&args, model_list(model), false)?;
+            let emb = e.embedder(model.as_deref())?;
+            let mut g = Gallery::new(emb.model_id(), emb.metric(), emb.dims());
+            let mut people: Vec<_> = std::fs::read_dir(gallery)
+                .with_context(|| format!("{}", gallery.display()))?
+                .filter_map(|x| x.ok())
+                .map(|x| x.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            people.sort();
+            let mut skipped = Vec::new();
+            for p in people {
+                let person = p
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mut files: Vec<_> = std::fs::read_dir(&p)?
+                    .filter_map(|x| x.ok())
+                    .map(|x| x.path())
+                    .filter(|f| f.is_file())
+                    .collect();
+                files.sort();
+                for f in files {
+                    match embed_file(&e, &f, model.as_deref()) {
+                        Ok((d, _)) => g.add(&person, &d)?,
+                        Err(err) => skipped.push(format!("{err:#}")),
+                    }
+                }
+            }
+            let (probe, _) = embed_file(&e, image, model.as_deref())?;
+            let (_, threshold, margin) = e.match_params(&probe.model)?;
+            let r = g.identify(&probe, threshold, margin)?;
+            if args.json {
+                print_json(&json!({"result": r, "templates": g.len(), "skipped": skipped}))?;
+            } else {
+                match &r.decision {
+                    faceid_face::Decision::Match { person } => println!("match: {person}"),
+                    faceid_face::Decision::Unknown { reason } => println!("unknown ({reason:?})"),
+                }
+                if let Some(b) = &r.best {
+                    println!("  best   {} at {:.4}", b.person, b.distance);
+                }
+                if let Some(s) = &r.second {
+                    println!("  second {} at {:.4}", s.person, s.distance);
+                }
+                println!(
+                    "  threshold {:.4}, margin {:.4}, {} templates, model {}",
+                    r.threshold,
+                    r.margin,
+                    g.len(),
+                    r.model
+                );
+                for s in skipped {
+                    println!("  skipped: {s}");
+                }
+            }
+        }
+        FaceCommand::Eval { dir, model, size } => {
+            let e = engine(&args, model_list(model), false)?;
+            let r = eval::evaluate(&e, dir, model.as_deref(), &detector_cfg(*size))?;
+            if args.json {
+                print_json(&r)?;
+            } else {
+                print_eval(&r);
+            }
+        }
+        FaceCommand::FitDlibTemplate { annotations, size } => {
+            let e = engine(&args, Vec::new(), false)?;
+            let fit = eval::fit_template_from_dlib_annotations(
+                e.detector(),
+                annotations,
+                &detector_cfg(*size),
+            )?;
+            if args.json {
+                print_json(&fit)?;
+            } else {
+                println!(
+                    "{} annotated faces, {} matched by YuNet",
+                    fit.annotated, fit.matched
+                );
+                let names = [
+                    "right eye",
+                    "left eye",
+                    "nose tip",
+                    "right mouth",
+                    "left mouth",
+                ];
+                for (i, n) in names.iter().enumerate() {
+                    println!(
+                        "  {n:12} mean ({:.2}, {:.2})  median ({:.2}, {:.2})  sd ({:.2}, {:.2})",
+                        fit.mean[i][0],
+                        fit.mean[i][1],
+                        fit.median[i][0],
+                        fit.median[i][1],
+                        fit.sd[i][0],
+                        fit.sd[i][1]
+                    );
+                }
+                let t: Vec<String> = fit
+                    .median
+                    .iter()
+                    .map(|p| format!("[{:.2}, {:.2}]", p[0], p[1]))
+                    .collect();
+                println!("template = [{}]", t.join(", "));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn with_liveness_threshold(e: Engine, t: f32) -> Engine {
+    e.with_liveness_threshold(t)
+}
+
+fn print_eval(r: &eval::EvalReport) {
+    println!("set {}  model {} ({:?})", r.set, r.model, r.metric);
+    println!(
+        "images {} (derived copies left out: {}), decode errors {}, no face {}, needed a border {}",
+        r.images, r.derived_excluded, r.decode_errors, r.no_face, r.needed_border
+    );
+    for f in &r.no_face_files {
+        println!("  no face: {f}");
+    }
+    println!(
+        "pairs: {} genuine, {} impostor",
+        r.genuine_pairs, r.impostor_pairs
+    );
+    println!(
+        "EER {:.2}% (threshold {:.4})",
+        r.eer * 100.0,
+        r.eer_threshold
+    );
+    println!(
+        "TAR {:.1}% at FAR 1e-2 (threshold {:.4})",
+        r.tar_at_far_1e_2 * 100.0,
+        r.threshold_at_far_1e_2
+    );
+    println!(
+        "TAR {:.1}% at FAR 1e-3 (threshold {:.4}; {} impostor pairs accepted)",
+        r.tar_at_far_1e_3 * 100.0,
+        r.threshold_at_far_1e_3,
+        r.impostors_accepted_at_1e_3
+    );
+    for (name, d) in [("genuine", &r.genuine), ("impostor", &r.impostor)] {
+        if let Some(d) = d {
+            println!(
+                "{name:9} n={} min {:.4} p5 {:.4} median {:.4} p95 {:.4} max {:.4}",
+                d.count, d.min, d.p05, d.median, d.p95, d.max
+            );
+        }
+    }
+    println!("farthest genuine pairs:");
+    for p in &r.hardest_genuine {
+        println!("  {:.4} {} ~ {}", p.distance, p.a, p.b);
+    }
+    println!("closest impostor pairs:");
+    for p in &r.hardest_impostor {
+        println!("  {:.4} {} ~ {}", p.distance, p.a, p.b);
+    }
+    println!("embedding {:.1} ms per face", r.embed_ms);
+}

@@ -1,0 +1,259 @@
+//! The pipeline object: every model loaded and verified once, shared by `Arc`, used from any
+//! thread. One `Engine` serves the phone's check-in and the server's re-verification.
+
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::detect::{self, DetectError, Detector, DetectorConfig};
+use crate::embed::{EmbedError, Embedder};
+use crate::liveness::{LivenessError, PassiveLiveness, PassiveScore};
+use crate::matching::{self, MatchError, Verification};
+use crate::model::{Manifest, Metric, ModelError, Task};
+use crate::types::{Descriptor, Detection, ModelId};
+
+/// The embedder used when none is named. Chosen by `faceid face eval` on `../shared/faces`
+/// (TAR at FAR 0.1%, then speed, then licence); see README, "Face engine".
+pub const DEFAULT_EMBEDDER: &str = "dlib_resnet_v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Detect(#[from] DetectError),
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Liveness(#[from] LivenessError),
+    #[error(transparent)]
+    Match(#[from] MatchError),
+    #[error("no model directory: set FACEID_MODEL_DIR or install the models with models/fetch.sh")]
+    NoModelDir,
+    #[error("embedder `{0}` is not loaded")]
+    EmbedderNotLoaded(String),
+    #[error("passive liveness models are not loaded")]
+    LivenessNotLoaded,
+    #[error("model `{0}` has no calibrated threshold in the manifest")]
+    NoThreshold(String),
+    #[error("no face found")]
+    NoFace,
+}
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub model_dir: PathBuf,
+    /// Embedders to load (ids); empty = every embedder of the manifest.
+    pub embedders: Vec<String>,
+    /// The embedder used when a call names none.
+    pub default_embedder: String,
+    pub liveness: bool,
+}
+
+impl EngineConfig {
+    pub fn new(model_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            model_dir: model_dir.into(),
+            embedders: Vec::new(),
+            default_embedder: DEFAULT_EMBEDDER.to_owned(),
+            liveness: true,
+        }
+    }
+
+    /// Models from `FACEID_MODEL_DIR`, `models/cache` or the shared mirror.
+    pub fn from_env() -> Result<Self, EngineError> {
+        crate::model::default_model_dir()
+            .map(Self::new)
+            .ok_or(EngineError::NoModelDir)
+    }
+}
+
+/// Everything loaded; `Clone` is cheap (all models are behind `Arc`).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    manifest: Manifest,
+    detector: Detector,
+    embedders: Vec<Embedder>,
+    default_embedder: usize,
+    liveness: Option<PassiveLiveness>,
+}
+
+/// Result of the check-in pipeline on one frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckIn {
+    pub face: Detection,
+    pub faces_found: usize,
+    pub descriptor: Descriptor,
+    pub liveness: Option<PassiveScore>,
+}
+
+impl Engine {
+    pub fn load(config: &EngineConfig) -> Result<Self, EngineError> {
+        Self::load_with_manifest(Manifest::builtin(), config)
+    }
+
+    pub fn load_with_manifest(
+        manifest: Manifest,
+        config: &EngineConfig,
+    ) -> Result<Self, EngineError> {
+        let dir: &Path = &config.model_dir;
+        let detector = Detector::load(&manifest, dir)?;
+        let ids: Vec<String> = if config.embedders.is_empty() {
+            manifest
+                .by_task(Task::Embed)
+                .map(|m| m.id.clone())
+                .collect()
+        } else {
+            config.embedders.clone()
+        };
+        let mut embedders = Vec::new();
+        for id in &ids {
+            embedders.push(Embedder::load(&manifest, id, dir)?);
+        }
+        let default_embedder = embedders
+            .iter()
+            .position(|e| e.model_id().0 == config.default_embedder)
+            .or(if embedders.is_empty() { None } else { Some(0) })
+            .ok_or_else(|| EngineError::EmbedderNotLoaded(config.default_embedder.clone()))?;
+        let liveness = if config.liveness {
+            Some(PassiveLiveness::load(&manifest, dir)?)
+        } else {
+            None
+        };
+        tracing::info!(
+            detector = %detector.model_id(),
+            embedders = ?embedders.iter().map(|e| e.model_id().0).collect::<Vec<_>>(),
+            liveness = liveness.is_some(),
+            "face engine loaded"
+        );
+        Ok(Self {
+            manifest,
+            detector,
+            embedders,
+            default_embedder,
+            liveness,
+        })
+    }
+
+    /// The same engine with another passive-liveness decision threshold.
+    pub fn with_liveness_threshold(mut self, threshold: f32) -> Self {
+        if let Some(l) = self.liveness.as_mut() {
+            l.threshold = threshold;
+        }
+        self
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn detector(&self) -> &Detector {
+        &self.detector
+    }
+
+    pub fn liveness(&self) -> Result<&PassiveLiveness, EngineError> {
+        self.liveness.as_ref().ok_or(EngineError::LivenessNotLoaded)
+    }
+
+    pub fn embedders(&self) -> &[Embedder] {
+        &self.embedders
+    }
+
+    /// The named embedder, or the default one.
+    pub fn embedder(&self, id: Option<&str>) -> Result<&Embedder, EngineError> {
+        match id {
+            None => Ok(&self.embedders[self.default_embedder]),
+            Some(id) => self
+                .embedders
+                .iter()
+                .find(|e| e.model_id().0 == id)
+                .ok_or_else(|| EngineError::EmbedderNotLoaded(id.to_owned())),
+        }
+    }
+
+    /// Detect faces (highest score first).
+    pub fn detect(
+        &self,
+        image: &RgbImage,
+        config: &DetectorConfig,
+    ) -> Result<Vec<Detection>, EngineError> {
+        Ok(self.detector.detect(image, config)?)
+    }
+
+    /// Detect; when nothing is found, retry once on the image with a grey border of half its
+    /// longest side (tight face crops carry no context and detectors miss them). The bool is
+    /// true when the border was needed. Coordinates are always in the original image.
+    pub fn detect_with_border_retry(
+        &self,
+        image: &RgbImage,
+        config: &DetectorConfig,
+    ) -> Result<(Vec<Detection>, bool), EngineError> {
+        let dets = self.detector.detect(image, config)?;
+        if !dets.is_empty() {
+            return Ok((dets, false));
+        }
+        let border = (image.width().max(image.height()) / 2).max(16);
+        let padded = detect::with_border(image, border, [127, 127, 127]);
+        let mut dets = self.detector.detect(&padded, config)?;
+        detect::unshift(&mut dets, border);
+        Ok((dets, true))
+    }
+
+    /// Align and embed one face with the named (or default) embedder.
+    pub fn embed(
+        &self,
+        image: &RgbImage,
+        face: &Detection,
+        embedder: Option<&str>,
+    ) -> Result<Descriptor, EngineError> {
+        Ok(self.embedder(embedder)?.embed(image, &face.landmarks)?)
+    }
+
+    /// 1:1 verification with the model's calibrated threshold.
+    pub fn verify(&self, a: &Descriptor, b: &Descriptor) -> Result<Verification, EngineError> {
+        let e = self.embedder(Some(&a.model.0))?;
+        let threshold = e
+            .threshold()
+            .ok_or_else(|| EngineError::NoThreshold(a.model.0.clone()))?;
+        Ok(matching::verify(a, b, e.metric(), threshold)?)
+    }
+
+    /// Threshold, margin and metric of a model, from the manifest.
+    pub fn match_params(&self, model: &ModelId) -> Result<(Metric, f32, f32), EngineError> {
+        let e = self.embedder(Some(&model.0))?;
+        let out = e.spec().output()?;
+        let threshold = out
+            .threshold
+            .ok_or_else(|| EngineError::NoThreshold(model.0.clone()))?;
+        Ok((e.metric(), threshold, out.margin.unwrap_or(0.0)))
+    }
+
+    /// Passive liveness of one detected face in the full frame.
+    pub fn passive_liveness(
+        &self,
+        image: &RgbImage,
+        face: &Detection,
+    ) -> Result<PassiveScore, EngineError> {
+        Ok(self.liveness()?.check(image, face)?)
+    }
+
+    /// The check-in pipeline on one decoded frame: detect at 320, take the largest face, embed
+    /// it with the default embedder, and score passive liveness when loaded.
+    pub fn check_in(&self, image: &RgbImage) -> Result<CheckIn, EngineError> {
+        let dets = self.detector.detect(image, &DetectorConfig::CHECK_IN)?;
+        let face = *detect::largest(&dets).ok_or(EngineError::NoFace)?;
+        let descriptor = self.embed(image, &face, None)?;
+        let liveness = match &self.liveness {
+            Some(l) => Some(l.check(image, &face)?),
+            None => None,
+        };
+        Ok(CheckIn {
+            face,
+            faces_found: dets.len(),
+            descriptor,
+            liveness,
+        })
+    }
+}
