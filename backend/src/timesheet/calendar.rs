@@ -23,7 +23,10 @@ pub enum CalendarError {
     #[error("absence of {days} days is longer than the limit of {MAX_ABSENCE_DAYS}")]
     RangeTooLong { days: i64 },
     #[error("absences of employee {employee} overlap on {date}")]
-    OverlappingAbsences { employee: EmployeeId, date: NaiveDate },
+    OverlappingAbsences {
+        employee: EmployeeId,
+        date: NaiveDate,
+    },
 }
 
 /// What the calendar says about one date.
@@ -203,8 +206,11 @@ mod tests {
             from,
             to,
         };
-        let abs = Absences::new(vec![a(d(2026, 3, 2), d(2026, 3, 4)), a(d(2026, 3, 10), d(2026, 3, 10))])
-            .expect("valid");
+        let abs = Absences::new(vec![
+            a(d(2026, 3, 2), d(2026, 3, 4)),
+            a(d(2026, 3, 10), d(2026, 3, 10)),
+        ])
+        .expect("valid");
         assert_eq!(abs.find(1, d(2026, 3, 1)), None);
         assert_eq!(abs.find(1, d(2026, 3, 2)), Some(AbsenceKind::SickLeave));
         assert_eq!(abs.find(1, d(2026, 3, 4)), Some(AbsenceKind::SickLeave));
@@ -212,7 +218,10 @@ mod tests {
         assert_eq!(abs.find(1, d(2026, 3, 10)), Some(AbsenceKind::SickLeave));
         assert_eq!(abs.find(2, d(2026, 3, 10)), None);
         assert!(matches!(
-            Absences::new(vec![a(d(2026, 3, 2), d(2026, 3, 4)), a(d(2026, 3, 4), d(2026, 3, 5))]),
+            Absences::new(vec![
+                a(d(2026, 3, 2), d(2026, 3, 4)),
+                a(d(2026, 3, 4), d(2026, 3, 5))
+            ]),
             Err(CalendarError::OverlappingAbsences { .. })
         ));
         assert!(matches!(

@@ -129,12 +129,18 @@ pub struct WorkInterval {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DayStatus {
     Present,
-    Late { minutes: i64 },
-    LeftEarly { minutes: i64 },
+    Late {
+        minutes: i64,
+    },
+    LeftEarly {
+        minutes: i64,
+    },
     Absent,
     DayOff,
     Holiday,
-    OnLeave { kind: AbsenceKind },
+    OnLeave {
+        kind: AbsenceKind,
+    },
     MissingCheckOut,
     /// Checked in and the day is not over yet (only when `now` is inside the day).
     InProgress,
@@ -249,13 +255,21 @@ fn shift_span(tz: Tz, date: NaiveDate, s: &ShiftTemplate) -> (DateTime<Utc>, Dat
 }
 
 /// Boundary between local day `d` (plan `a`) and `d + 1` (plan `b`).
-fn boundary(tz: Tz, d: NaiveDate, a: &PlannedDay, b: &PlannedDay, rules: &ComputeRules) -> DateTime<Utc> {
+fn boundary(
+    tz: Tz,
+    d: NaiveDate,
+    a: &PlannedDay,
+    b: &PlannedDay,
+    rules: &ComputeRules,
+) -> DateTime<Utc> {
     let next = d + Duration::days(1);
     let midnight = local_midnight(tz, next);
-    let next_window = b
+    let next_window = b.shift().map(|s| {
+        shift_span(tz, next, s).0 - Duration::minutes(i64::from(s.checkin_window_minutes))
+    });
+    let tail = a
         .shift()
-        .map(|s| shift_span(tz, next, s).0 - Duration::minutes(i64::from(s.checkin_window_minutes)));
-    let tail = a.shift().map(|s| shift_span(tz, d, s).1 + Duration::minutes(rules.checkout_tail_minutes));
+        .map(|s| shift_span(tz, d, s).1 + Duration::minutes(rules.checkout_tail_minutes));
     let mut bound = midnight.max(tail.unwrap_or(midnight));
     if let Some(nw) = next_window {
         bound = bound.min(nw);
@@ -273,10 +287,14 @@ pub fn night_minutes(tz: Tz, start: DateTime<Utc>, end: DateTime<Utc>) -> i64 {
     let mut secs = 0;
     let mut d = first;
     while d <= last {
-        let ns = local_to_utc(tz, d.and_time(NaiveTime::from_hms_opt(22, 0, 0).unwrap_or(NaiveTime::MIN)));
+        let ns = local_to_utc(
+            tz,
+            d.and_time(NaiveTime::from_hms_opt(22, 0, 0).unwrap_or(NaiveTime::MIN)),
+        );
         let ne = local_to_utc(
             tz,
-            (d + Duration::days(1)).and_time(NaiveTime::from_hms_opt(6, 0, 0).unwrap_or(NaiveTime::MIN)),
+            (d + Duration::days(1))
+                .and_time(NaiveTime::from_hms_opt(6, 0, 0).unwrap_or(NaiveTime::MIN)),
         );
         let s = start.max(ns);
         let e = end.min(ne);
@@ -403,7 +421,10 @@ pub fn compute_day(input: &DayInput<'_>) -> DayRecord {
     }
 
     let raw_worked: i64 = intervals.iter().map(|i| minutes(i.end - i.start)).sum();
-    let gaps: i64 = intervals.windows(2).map(|w| minutes(w[1].start - w[0].end)).sum();
+    let gaps: i64 = intervals
+        .windows(2)
+        .map(|w| minutes(w[1].start - w[0].end))
+        .sum();
     let break_deducted_minutes = match input.plan.shift() {
         Some(s) if raw_worked > rules.break_after_minutes => {
             (i64::from(s.unpaid_break_minutes) - gaps).clamp(0, raw_worked)
@@ -411,7 +432,10 @@ pub fn compute_day(input: &DayInput<'_>) -> DayRecord {
         _ => 0,
     };
     let worked = raw_worked - break_deducted_minutes;
-    let night: i64 = intervals.iter().map(|i| night_minutes(tz, i.start, i.end)).sum();
+    let night: i64 = intervals
+        .iter()
+        .map(|i| night_minutes(tz, i.start, i.end))
+        .sum();
     let first_in = intervals.first().map(|i| i.start).or(open_since);
     let last_out_at = intervals.last().map(|i| i.end);
 
@@ -435,7 +459,10 @@ pub fn compute_day(input: &DayInput<'_>) -> DayRecord {
     }
 
     let holiday = input.is_holiday;
-    let day_off = matches!(input.plan, PlannedDay::DayOff | PlannedDay::Holiday | PlannedDay::Unscheduled);
+    let day_off = matches!(
+        input.plan,
+        PlannedDay::DayOff | PlannedDay::Holiday | PlannedDay::Unscheduled
+    );
     let has_work = !intervals.is_empty() || open_since.is_some();
     let mut record = DayRecord {
         employee: input.employee,

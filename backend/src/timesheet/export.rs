@@ -32,7 +32,8 @@ pub const MAX_EXPORT_EMPLOYEES: usize = 10_000;
 pub const MAX_EXPORT_DAY_ROWS: usize = 400_000;
 
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
-pub const XLSX_CONTENT_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 #[derive(Debug, thiserror::Error)]
@@ -52,7 +53,10 @@ pub enum ExportError {
         limit: usize,
     },
     #[error("day record of employee {employee} for {date} is outside the period")]
-    OutsidePeriod { employee: EmployeeId, date: NaiveDate },
+    OutsidePeriod {
+        employee: EmployeeId,
+        date: NaiveDate,
+    },
 }
 
 /// Who a row is about.
@@ -124,11 +128,15 @@ impl T13Code {
         match self {
             T13Code::Work => "Продолжительность работы в дневное время",
             T13Code::Night => "Продолжительность работы в ночное время",
-            T13Code::HolidayWork => "Продолжительность работы в выходные и нерабочие праздничные дни",
+            T13Code::HolidayWork => {
+                "Продолжительность работы в выходные и нерабочие праздничные дни"
+            }
             T13Code::Overtime => "Продолжительность сверхурочной работы",
             T13Code::BusinessTrip => "Служебная командировка",
             T13Code::AnnualLeave => "Ежегодный основной оплачиваемый отпуск",
-            T13Code::UnpaidLeave => "Отпуск без сохранения заработной платы, предоставленный с разрешения работодателя",
+            T13Code::UnpaidLeave => {
+                "Отпуск без сохранения заработной платы, предоставленный с разрешения работодателя"
+            }
             T13Code::Sick => "Временная нетрудоспособность с назначением пособия",
             T13Code::DayOff => "Выходные дни (еженедельный отпуск) и нерабочие праздничные дни",
             T13Code::Unknown => "Неявки по невыясненным причинам",
@@ -146,7 +154,11 @@ impl T13Code {
     pub fn is_absence(self) -> bool {
         matches!(
             self,
-            T13Code::BusinessTrip | T13Code::AnnualLeave | T13Code::UnpaidLeave | T13Code::Sick | T13Code::Unknown
+            T13Code::BusinessTrip
+                | T13Code::AnnualLeave
+                | T13Code::UnpaidLeave
+                | T13Code::Sick
+                | T13Code::Unknown
         )
     }
 }
@@ -163,10 +175,18 @@ pub struct T13Day {
 
 impl T13Day {
     pub fn code_text(&self) -> String {
-        self.parts.iter().map(|(c, _)| c.letter()).collect::<Vec<_>>().join("/")
+        self.parts
+            .iter()
+            .map(|(c, _)| c.letter())
+            .collect::<Vec<_>>()
+            .join("/")
     }
     pub fn hours_text(&self) -> String {
-        if self.parts.iter().all(|(c, _)| c.is_absence() || *c == T13Code::DayOff) {
+        if self
+            .parts
+            .iter()
+            .all(|(c, _)| c.is_absence() || *c == T13Code::DayOff)
+        {
             return String::new();
         }
         self.parts
@@ -259,7 +279,10 @@ pub struct T13Header {
 }
 
 /// Build the rows of a T-13 from each employee's day records of `month`.
-pub fn t13_rows(month: Period, employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<T13Row>, ExportError> {
+pub fn t13_rows(
+    month: Period,
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+) -> Result<Vec<T13Row>, ExportError> {
     if !month.is_month() {
         return Err(ExportError::NotAMonth {
             from: month.from(),
@@ -430,7 +453,9 @@ fn daily_cells(info: &EmployeeInfo, r: &DayRecord, tz: Tz) -> Vec<Cell> {
     ]
 }
 
-fn summary_table(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<Vec<Cell>>, ExportError> {
+fn summary_table(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+) -> Result<Vec<Vec<Cell>>, ExportError> {
     check_len("summary employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
     Ok(employees
         .iter()
@@ -438,7 +463,10 @@ fn summary_table(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<Vec
         .collect())
 }
 
-fn daily_table(employees: &[(EmployeeInfo, Vec<DayRecord>)], tz: Tz) -> Result<Vec<Vec<Cell>>, ExportError> {
+fn daily_table(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
     check_len("daily employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
     let rows: usize = employees.iter().map(|(_, d)| d.len()).sum();
     check_len("daily rows", rows, MAX_EXPORT_DAY_ROWS)?;
@@ -459,7 +487,8 @@ fn to_csv(header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
     for r in rows {
         w.write_record(r.iter().map(Cell::text))?;
     }
-    w.into_inner().map_err(|e| ExportError::CsvBuffer(e.to_string()))
+    w.into_inner()
+        .map_err(|e| ExportError::CsvBuffer(e.to_string()))
 }
 
 fn to_xlsx(sheet_name: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
@@ -494,12 +523,18 @@ pub fn summary_xlsx(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<
 }
 
 /// Daily detail as CSV (UTF-8 with BOM); times in the site's zone.
-pub fn daily_csv(employees: &[(EmployeeInfo, Vec<DayRecord>)], tz: Tz) -> Result<Vec<u8>, ExportError> {
+pub fn daily_csv(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<u8>, ExportError> {
     to_csv(&DAILY_COLUMNS, &daily_table(employees, tz)?)
 }
 
 /// Daily detail as XLSX; times in the site's zone.
-pub fn daily_xlsx(employees: &[(EmployeeInfo, Vec<DayRecord>)], tz: Tz) -> Result<Vec<u8>, ExportError> {
+pub fn daily_xlsx(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<u8>, ExportError> {
     to_xlsx("Daily", &DAILY_COLUMNS, &daily_table(employees, tz)?)
 }
 
@@ -532,9 +567,17 @@ pub fn t13_xlsx(
     Ok(wb.save_to_buffer()?)
 }
 
-fn write_t13(ws: &mut Worksheet, h: &T13Header, month: Period, rows: &[T13Row]) -> Result<(), ExportError> {
+fn write_t13(
+    ws: &mut Worksheet,
+    h: &T13Header,
+    month: Period,
+    rows: &[T13Row],
+) -> Result<(), ExportError> {
     let small = Format::new().set_font_size(7).set_text_wrap();
-    let title = Format::new().set_bold().set_font_size(12).set_align(FormatAlign::Center);
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(12)
+        .set_align(FormatAlign::Center);
     let cell = Format::new()
         .set_border(FormatBorder::Thin)
         .set_align(FormatAlign::Center)
@@ -585,7 +628,14 @@ fn write_t13(ws: &mut Worksheet, h: &T13Header, month: Period, rows: &[T13Row]) 
     // Table header (rows 11–13): titles and the column numbers of the form.
     let r = 11;
     ws.merge_range(r, 0, r + 1, 0, "Номер по порядку", &cell)?;
-    ws.merge_range(r, 1, r + 1, 1, "Фамилия, инициалы, должность (специальность, профессия)", &cell)?;
+    ws.merge_range(
+        r,
+        1,
+        r + 1,
+        1,
+        "Фамилия, инициалы, должность (специальность, профессия)",
+        &cell,
+    )?;
     ws.merge_range(r, 2, r + 1, 2, "Табельный номер", &cell)?;
     ws.merge_range(
         r,
@@ -596,17 +646,49 @@ fn write_t13(ws: &mut Worksheet, h: &T13Header, month: Period, rows: &[T13Row]) 
         &cell,
     )?;
     for i in 0..16u16 {
-        let label = if i < 15 { format!("{}", i + 1) } else { "X".to_owned() };
+        let label = if i < 15 {
+            format!("{}", i + 1)
+        } else {
+            "X".to_owned()
+        };
         ws.write_string_with_format(r + 1, T13_FIRST_DAY_COL + i, label, &cell)?;
     }
-    ws.merge_range(r, T13_HALF_COL, r + 1, T13_HALF_COL, "Отработано за половину месяца (I, II): дни / часы", &cell)?;
-    ws.merge_range(r, T13_MONTH_DAYS_COL, r, T13_MONTH_HOURS_COL, "Отработано за месяц", &cell)?;
+    ws.merge_range(
+        r,
+        T13_HALF_COL,
+        r + 1,
+        T13_HALF_COL,
+        "Отработано за половину месяца (I, II): дни / часы",
+        &cell,
+    )?;
+    ws.merge_range(
+        r,
+        T13_MONTH_DAYS_COL,
+        r,
+        T13_MONTH_HOURS_COL,
+        "Отработано за месяц",
+        &cell,
+    )?;
     ws.write_string_with_format(r + 1, T13_MONTH_DAYS_COL, "дни", &cell)?;
     ws.write_string_with_format(r + 1, T13_MONTH_HOURS_COL, "часы", &cell)?;
-    ws.merge_range(r, 22, r, 23, "Данные для начисления заработной платы", &cell)?;
+    ws.merge_range(
+        r,
+        22,
+        r,
+        23,
+        "Данные для начисления заработной платы",
+        &cell,
+    )?;
     ws.write_string_with_format(r + 1, 22, "код вида оплаты", &cell)?;
     ws.write_string_with_format(r + 1, 23, "корреспондирующий счет", &cell)?;
-    ws.merge_range(r, T13_ABSENCE_COL, r, T13_ABSENCE_COL + 3, "Неявки по причинам", &cell)?;
+    ws.merge_range(
+        r,
+        T13_ABSENCE_COL,
+        r,
+        T13_ABSENCE_COL + 3,
+        "Неявки по причинам",
+        &cell,
+    )?;
     for k in 0..2u16 {
         ws.write_string_with_format(r + 1, T13_ABSENCE_COL + 2 * k, "код", &cell)?;
         ws.write_string_with_format(r + 1, T13_ABSENCE_COL + 2 * k + 1, "дни (часы)", &cell)?;
@@ -658,13 +740,47 @@ fn write_t13(ws: &mut Worksheet, h: &T13Header, month: Period, rows: &[T13Row]) 
             }
         }
         ws.write_number_with_format(top, T13_HALF_COL, f64::from(row.first_half_days), &cell)?;
-        ws.write_number_with_format(top + 1, T13_HALF_COL, minutes_to_hours(row.first_half_minutes), &cell)?;
-        ws.write_number_with_format(top + 2, T13_HALF_COL, f64::from(row.second_half_days), &cell)?;
-        ws.write_number_with_format(top + 3, T13_HALF_COL, minutes_to_hours(row.second_half_minutes), &cell)?;
-        ws.merge_range(top, T13_MONTH_DAYS_COL, top + 3, T13_MONTH_DAYS_COL, "", &cell)?;
+        ws.write_number_with_format(
+            top + 1,
+            T13_HALF_COL,
+            minutes_to_hours(row.first_half_minutes),
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top + 2,
+            T13_HALF_COL,
+            f64::from(row.second_half_days),
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top + 3,
+            T13_HALF_COL,
+            minutes_to_hours(row.second_half_minutes),
+            &cell,
+        )?;
+        ws.merge_range(
+            top,
+            T13_MONTH_DAYS_COL,
+            top + 3,
+            T13_MONTH_DAYS_COL,
+            "",
+            &cell,
+        )?;
         ws.write_number_with_format(top, T13_MONTH_DAYS_COL, f64::from(row.month_days()), &cell)?;
-        ws.merge_range(top, T13_MONTH_HOURS_COL, top + 3, T13_MONTH_HOURS_COL, "", &cell)?;
-        ws.write_number_with_format(top, T13_MONTH_HOURS_COL, minutes_to_hours(row.month_minutes()), &cell)?;
+        ws.merge_range(
+            top,
+            T13_MONTH_HOURS_COL,
+            top + 3,
+            T13_MONTH_HOURS_COL,
+            "",
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top,
+            T13_MONTH_HOURS_COL,
+            minutes_to_hours(row.month_minutes()),
+            &cell,
+        )?;
         for k in 0..4u32 {
             for c in 22..24u16 {
                 ws.write_blank(top + k, c, &cell)?;
@@ -684,7 +800,11 @@ fn write_t13(ws: &mut Worksheet, h: &T13Header, month: Period, rows: &[T13Row]) 
     ws.write_string(r, 1, "Условные обозначения (буквенный / цифровой код):")?;
     for c in T13Code::ALL {
         r += 1;
-        ws.write_string(r, 1, format!("{} ({}) — {}", c.letter(), c.digital(), c.meaning()))?;
+        ws.write_string(
+            r,
+            1,
+            format!("{} ({}) — {}", c.letter(), c.digital(), c.meaning()),
+        )?;
     }
     r += 2;
     for who in [

@@ -13,10 +13,12 @@ use chrono::{Datelike, Duration, NaiveDate};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
-pub use calendar::{Absence, AbsenceKind, Absences, CalendarEntry, DayOverride, HolidayCalendar, YearCalendar};
+pub use calendar::{
+    Absence, AbsenceKind, Absences, CalendarEntry, DayOverride, HolidayCalendar, YearCalendar,
+};
 pub use compute::{
-    AttendanceEvent, ComputeRules, DayInput, DayRecord, DayStatus, EventStatus, MissingCheckoutRule,
-    PunchKind, compute_day,
+    AttendanceEvent, ComputeRules, DayInput, DayRecord, DayStatus, EventStatus,
+    MissingCheckoutRule, PunchKind, compute_day,
 };
 pub use schedule::{
     Assignment, AssignmentTarget, DepartmentId, EmployeeId, PlannedDay, ScheduleBook, ScheduleKind,
@@ -117,7 +119,11 @@ pub struct EmployeeFacts<'a> {
 
 /// Day records of one employee over a period (one per date, in date order).
 pub fn compute_period(facts: &EmployeeFacts<'_>, period: Period) -> Vec<DayRecord> {
-    let plan = |d: NaiveDate| facts.book.planned_day(facts.employee, facts.department, d, facts.calendar);
+    let plan = |d: NaiveDate| {
+        facts
+            .book
+            .planned_day(facts.employee, facts.department, d, facts.calendar)
+    };
     let mut events = facts.events.to_vec();
     events.sort_by_key(|e| (e.at, e.id));
     let mut out = Vec::with_capacity(period.len_days() as usize);
@@ -158,12 +164,24 @@ mod tests {
         assert_eq!(p.len_days(), 28);
         assert!(p.is_month());
         assert_eq!(Period::parse_month("2024-02").map(|p| p.len_days()), Ok(29));
-        assert!(matches!(Period::parse_month("2026-13"), Err(PeriodError::BadMonth(_))));
-        assert!(matches!(Period::parse_month("2026-1"), Err(PeriodError::BadMonth(_))));
-        assert!(matches!(Period::parse_month("x"), Err(PeriodError::BadMonth(_))));
+        assert!(matches!(
+            Period::parse_month("2026-13"),
+            Err(PeriodError::BadMonth(_))
+        ));
+        assert!(matches!(
+            Period::parse_month("2026-1"),
+            Err(PeriodError::BadMonth(_))
+        ));
+        assert!(matches!(
+            Period::parse_month("x"),
+            Err(PeriodError::BadMonth(_))
+        ));
         let a = NaiveDate::from_ymd_opt(2016, 1, 1).unwrap_or_default();
         let b = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default();
-        assert!(matches!(Period::new(a, b), Err(PeriodError::TooLong { .. })));
+        assert!(matches!(
+            Period::new(a, b),
+            Err(PeriodError::TooLong { .. })
+        ));
         assert!(matches!(Period::new(b, a), Err(PeriodError::Empty { .. })));
     }
 }

@@ -33,7 +33,9 @@ pub enum ScheduleError {
         value: u32,
         max: u32,
     },
-    #[error("shift {name:?}: unpaid break of {break_minutes} min is not shorter than the shift ({shift_minutes} min)")]
+    #[error(
+        "shift {name:?}: unpaid break of {break_minutes} min is not shorter than the shift ({shift_minutes} min)"
+    )]
     BreakTooLong {
         name: String,
         break_minutes: u32,
@@ -78,7 +80,10 @@ impl ShiftTemplate {
 
     /// Nominal length on the wall clock (a DST day may make the real length differ).
     pub fn nominal_minutes(&self) -> u32 {
-        let s = self.start.signed_duration_since(NaiveTime::MIN).num_minutes();
+        let s = self
+            .start
+            .signed_duration_since(NaiveTime::MIN)
+            .num_minutes();
         let e = self.end.signed_duration_since(NaiveTime::MIN).num_minutes();
         (e - s).rem_euclid(24 * 60) as u32
     }
@@ -131,9 +136,13 @@ impl ShiftTemplate {
 /// How many hours a flexible schedule requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FlexRequirement {
-    PerDay { minutes: u32 },
+    PerDay {
+        minutes: u32,
+    },
     /// Spread evenly over the work days of the week (integer minutes, remainder dropped).
-    PerWeek { minutes: u32 },
+    PerWeek {
+        minutes: u32,
+    },
 }
 
 /// The kinds of schedule.
@@ -267,7 +276,9 @@ pub enum PlannedDay {
     /// A public holiday that replaces a working day of a calendar-based schedule.
     Holiday,
     Shift(ShiftTemplate),
-    Flexible { required_minutes: u32 },
+    Flexible {
+        required_minutes: u32,
+    },
 }
 
 impl PlannedDay {
@@ -374,7 +385,11 @@ impl ScheduleBook {
 }
 
 /// The plan a schedule gives a date.
-pub fn plan_for(schedule: &ScheduleKind, date: NaiveDate, calendar: &HolidayCalendar) -> PlannedDay {
+pub fn plan_for(
+    schedule: &ScheduleKind,
+    date: NaiveDate,
+    calendar: &HolidayCalendar,
+) -> PlannedDay {
     let weekday_of = |date: NaiveDate| -> Option<Weekday> {
         match calendar.override_for(date) {
             Some(DayOverride::Holiday { .. }) | Some(DayOverride::NonWorking) => None,
@@ -445,10 +460,16 @@ mod tests {
     #[test]
     fn zero_length_and_long_break_refused() {
         let z = ShiftTemplate::new("z", t(9, 0), t(9, 0));
-        assert_eq!(z.validate(), Err(ScheduleError::ZeroLengthShift("z".into())));
+        assert_eq!(
+            z.validate(),
+            Err(ScheduleError::ZeroLengthShift("z".into()))
+        );
         let mut b = ShiftTemplate::new("b", t(9, 0), t(10, 0));
         b.unpaid_break_minutes = 60;
-        assert!(matches!(b.validate(), Err(ScheduleError::BreakTooLong { .. })));
+        assert!(matches!(
+            b.validate(),
+            Err(ScheduleError::BreakTooLong { .. })
+        ));
     }
 
     #[test]
@@ -479,7 +500,13 @@ mod tests {
         assert_eq!(book.planned_day(7, Some(1), d, &cal).shift(), Some(&night));
         assert_eq!(book.planned_day(8, Some(1), d, &cal).shift(), Some(&day));
         let later = NaiveDate::from_ymd_opt(2026, 1, 26).unwrap_or_default();
-        assert_eq!(book.planned_day(7, Some(1), later, &cal).shift(), Some(&day));
-        assert_eq!(book.planned_day(7, None, later, &cal), PlannedDay::Unscheduled);
+        assert_eq!(
+            book.planned_day(7, Some(1), later, &cal).shift(),
+            Some(&day)
+        );
+        assert_eq!(
+            book.planned_day(7, None, later, &cal),
+            PlannedDay::Unscheduled
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::calendar::AbsenceKind;
@@ -109,7 +109,10 @@ pub struct DepartmentSummary {
     pub missing_checkouts: u32,
 }
 
-pub fn summarize_department(department: DepartmentId, employees: &[EmployeeSummary]) -> DepartmentSummary {
+pub fn summarize_department(
+    department: DepartmentId,
+    employees: &[EmployeeSummary],
+) -> DepartmentSummary {
     let mut d = DepartmentSummary {
         department,
         ..Default::default()
