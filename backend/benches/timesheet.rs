@@ -120,7 +120,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut g = c.benchmark_group("timesheet");
     g.sample_size(10)
-        .measurement_time(StdDuration::from_secs(20));
+        .measurement_time(StdDuration::from_secs(8));
     g.bench_function("compute_month_1000x31x4", |b| {
         b.iter(|| black_box(compute_all(&f)))
     });

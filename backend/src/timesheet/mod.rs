@@ -27,6 +27,9 @@ pub use schedule::{
 
 /// Longest period a report may cover, in days.
 pub const MAX_PERIOD_DAYS: i64 = 366;
+/// Supported calendar years (keeps every date arithmetic far from chrono's limits).
+pub const MIN_YEAR: i32 = 1970;
+pub const MAX_YEAR: i32 = 2200;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {
@@ -34,6 +37,8 @@ pub enum PeriodError {
     Empty { from: NaiveDate, to: NaiveDate },
     #[error("period of {days} days is longer than the limit of {MAX_PERIOD_DAYS} days")]
     TooLong { days: i64 },
+    #[error("date {0} is outside the supported years {MIN_YEAR}..={MAX_YEAR}")]
+    OutOfRange(NaiveDate),
     #[error("{0:?} is not a month (expected YYYY-MM)")]
     BadMonth(String),
 }
@@ -47,6 +52,11 @@ pub struct Period {
 
 impl Period {
     pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Self, PeriodError> {
+        for d in [from, to] {
+            if !(MIN_YEAR..=MAX_YEAR).contains(&d.year()) {
+                return Err(PeriodError::OutOfRange(d));
+            }
+        }
         if from > to {
             return Err(PeriodError::Empty { from, to });
         }
@@ -66,11 +76,15 @@ impl Period {
         }
         let year: i32 = y.parse().map_err(|_| bad())?;
         let month: u32 = m.parse().map_err(|_| bad())?;
-        Self::month(year, month).ok_or_else(bad)
+        let p = Self::month(year, month).ok_or_else(bad)?;
+        Self::new(p.from, p.to)
     }
 
     /// A calendar month; `None` for a month that does not exist.
     pub fn month(year: i32, month: u32) -> Option<Self> {
+        if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+            return None;
+        }
         let from = NaiveDate::from_ymd_opt(year, month, 1)?;
         let next = if month == 12 {
             NaiveDate::from_ymd_opt(year.checked_add(1)?, 1, 1)?
@@ -183,5 +197,14 @@ mod tests {
             Err(PeriodError::TooLong { .. })
         ));
         assert!(matches!(Period::new(b, a), Err(PeriodError::Empty { .. })));
+        assert!(matches!(
+            Period::new(NaiveDate::MIN, NaiveDate::MIN),
+            Err(PeriodError::OutOfRange(_))
+        ));
+        assert!(Period::month(i32::MAX, 12).is_none());
+        assert!(matches!(
+            Period::parse_month("9999-12"),
+            Err(PeriodError::BadMonth(_))
+        ));
     }
 }
