@@ -25,6 +25,7 @@ pub mod geofence;
 pub mod local_pg;
 pub mod password;
 pub mod routes;
+pub mod timesheet;
 
 pub use config::{Secrets, Settings};
 pub use error::{AppError, AppResult};

@@ -1,0 +1,822 @@
+//! CSV and XLSX exports of the period summary and daily detail, and the T-13 timesheet.
+//!
+//! Every figure comes from [`DayRecord`]s (through [`summarize_employee`] for totals), so
+//! the summary, CSV, XLSX and T-13 agree for the same input.
+//!
+//! T-13 follows the unified form No. T-13 (OKUD 0301008) approved by Goskomstat of Russia
+//! resolution No. 1 of 05.01.2004: header (organisation, OKPO, structural unit, document
+//! number, date of preparation, reporting period from/to), the table with columns
+//! 1 number, 2 full name and position, 3 personnel number, 4 marks per day in two
+//! half-month lines (days 1–15 plus an "X" 16th cell; days 16–31 with "X" for days the
+//! month lacks), each with a code line and an hours line, 5 worked days/hours per half,
+//! 6–7 worked days and hours per month, 8–9 payroll code and account (left blank for
+//! payroll), 10–13 absences by reason (code, days), and the codes' letter and digital
+//! forms: Я 01, Н 02, РВ 03, С 04, К 06, ОТ 09, ДО 16, Б 19, В 26, НН 30.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use chrono_tz::Tz;
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use serde::{Deserialize, Serialize};
+
+use super::Period;
+use super::calendar::AbsenceKind;
+use super::compute::{DayRecord, DayStatus};
+use super::schedule::EmployeeId;
+use super::summary::{EmployeeSummary, minutes_to_hours, summarize_employee};
+
+/// Most employees one export may hold (larger requests are paged by the caller).
+pub const MAX_EXPORT_EMPLOYEES: usize = 10_000;
+/// Most day rows one daily-detail export may hold.
+pub const MAX_EXPORT_DAY_ROWS: usize = 400_000;
+
+pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("csv buffer: {0}")]
+    CsvBuffer(String),
+    #[error("the T-13 timesheet covers one calendar month, not {from}..{to}")]
+    NotAMonth { from: NaiveDate, to: NaiveDate },
+    #[error("{what}: {count} rows exceed the limit of {limit}")]
+    TooLarge {
+        what: &'static str,
+        count: usize,
+        limit: usize,
+    },
+    #[error("day record of employee {employee} for {date} is outside the period")]
+    OutsidePeriod {
+        employee: EmployeeId,
+        date: NaiveDate,
+    },
+}
+
+/// Who a row is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmployeeInfo {
+    pub id: EmployeeId,
+    pub full_name: String,
+    pub position: String,
+    pub personnel_number: String,
+}
+
+/// T-13 letter codes used by the product (letter, digital code, meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum T13Code {
+    Work,
+    Night,
+    HolidayWork,
+    Overtime,
+    BusinessTrip,
+    AnnualLeave,
+    UnpaidLeave,
+    Sick,
+    DayOff,
+    Unknown,
+}
+
+impl T13Code {
+    pub const ALL: [T13Code; 10] = [
+        T13Code::Work,
+        T13Code::Night,
+        T13Code::HolidayWork,
+        T13Code::Overtime,
+        T13Code::BusinessTrip,
+        T13Code::AnnualLeave,
+        T13Code::UnpaidLeave,
+        T13Code::Sick,
+        T13Code::DayOff,
+        T13Code::Unknown,
+    ];
+    pub fn letter(self) -> &'static str {
+        match self {
+            T13Code::Work => "Я",
+            T13Code::Night => "Н",
+            T13Code::HolidayWork => "РВ",
+            T13Code::Overtime => "С",
+            T13Code::BusinessTrip => "К",
+            T13Code::AnnualLeave => "ОТ",
+            T13Code::UnpaidLeave => "ДО",
+            T13Code::Sick => "Б",
+            T13Code::DayOff => "В",
+            T13Code::Unknown => "НН",
+        }
+    }
+    pub fn digital(self) -> &'static str {
+        match self {
+            T13Code::Work => "01",
+            T13Code::Night => "02",
+            T13Code::HolidayWork => "03",
+            T13Code::Overtime => "04",
+            T13Code::BusinessTrip => "06",
+            T13Code::AnnualLeave => "09",
+            T13Code::UnpaidLeave => "16",
+            T13Code::Sick => "19",
+            T13Code::DayOff => "26",
+            T13Code::Unknown => "30",
+        }
+    }
+    pub fn meaning(self) -> &'static str {
+        match self {
+            T13Code::Work => "Продолжительность работы в дневное время",
+            T13Code::Night => "Продолжительность работы в ночное время",
+            T13Code::HolidayWork => {
+                "Продолжительность работы в выходные и нерабочие праздничные дни"
+            }
+            T13Code::Overtime => "Продолжительность сверхурочной работы",
+            T13Code::BusinessTrip => "Служебная командировка",
+            T13Code::AnnualLeave => "Ежегодный основной оплачиваемый отпуск",
+            T13Code::UnpaidLeave => {
+                "Отпуск без сохранения заработной платы, предоставленный с разрешения работодателя"
+            }
+            T13Code::Sick => "Временная нетрудоспособность с назначением пособия",
+            T13Code::DayOff => "Выходные дни (еженедельный отпуск) и нерабочие праздничные дни",
+            T13Code::Unknown => "Неявки по невыясненным причинам",
+        }
+    }
+    fn for_absence(kind: AbsenceKind) -> Self {
+        match kind {
+            AbsenceKind::AnnualLeave => T13Code::AnnualLeave,
+            AbsenceKind::SickLeave => T13Code::Sick,
+            AbsenceKind::BusinessTrip => T13Code::BusinessTrip,
+            AbsenceKind::UnpaidLeave => T13Code::UnpaidLeave,
+        }
+    }
+    /// Codes counted in the "absences by reason" columns.
+    pub fn is_absence(self) -> bool {
+        matches!(
+            self,
+            T13Code::BusinessTrip
+                | T13Code::AnnualLeave
+                | T13Code::UnpaidLeave
+                | T13Code::Sick
+                | T13Code::Unknown
+        )
+    }
+}
+
+/// One day's cell: codes with their minutes (the minutes of a work day add up to the
+/// day's worked minutes).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct T13Day {
+    pub parts: Vec<(T13Code, i64)>,
+    /// Counted as a worked day (worked minutes > 0), matching the period summary.
+    pub worked: bool,
+    pub worked_minutes: i64,
+}
+
+impl T13Day {
+    pub fn code_text(&self) -> String {
+        self.parts
+            .iter()
+            .map(|(c, _)| c.letter())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+    pub fn hours_text(&self) -> String {
+        if self
+            .parts
+            .iter()
+            .all(|(c, _)| c.is_absence() || *c == T13Code::DayOff)
+        {
+            return String::new();
+        }
+        self.parts
+            .iter()
+            .map(|(_, m)| fmt_hours(*m))
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+/// Hours as the form shows them: "8", "7.5", "6.25".
+pub fn fmt_hours(minutes: i64) -> String {
+    let h = minutes_to_hours(minutes);
+    let s = format!("{h:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The T-13 cell of a day record.
+pub fn t13_day(r: &DayRecord) -> T13Day {
+    let mut day = T13Day {
+        worked: r.worked_minutes > 0,
+        worked_minutes: r.worked_minutes,
+        parts: Vec::new(),
+    };
+    match r.status {
+        DayStatus::OnLeave { kind } => day.parts.push((T13Code::for_absence(kind), 0)),
+        DayStatus::Absent if r.is_final => day.parts.push((T13Code::Unknown, 0)),
+        DayStatus::DayOff | DayStatus::Holiday => day.parts.push((T13Code::DayOff, 0)),
+        DayStatus::Absent | DayStatus::Upcoming => {}
+        DayStatus::Present
+        | DayStatus::Late { .. }
+        | DayStatus::LeftEarly { .. }
+        | DayStatus::MissingCheckOut
+        | DayStatus::InProgress => {
+            let worked = r.worked_minutes;
+            let overtime = r.overtime_minutes.clamp(0, worked);
+            let night = r.night_minutes.clamp(0, worked - overtime);
+            let rest = worked - overtime - night;
+            let main = if r.worked_on_day_off || r.worked_on_holiday {
+                T13Code::HolidayWork
+            } else {
+                T13Code::Work
+            };
+            if rest > 0 || (night == 0 && overtime == 0) {
+                day.parts.push((main, rest));
+            }
+            if night > 0 {
+                day.parts.push((T13Code::Night, night));
+            }
+            if overtime > 0 {
+                day.parts.push((T13Code::Overtime, overtime));
+            }
+        }
+    }
+    day
+}
+
+/// One employee's line of the T-13.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct T13Row {
+    pub number: usize,
+    pub employee: EmployeeInfo,
+    /// Index 0 = day 1; `None` for days the month lacks (shown as "X").
+    pub days: [Option<T13Day>; 31],
+    pub first_half_days: u32,
+    pub first_half_minutes: i64,
+    pub second_half_days: u32,
+    pub second_half_minutes: i64,
+    /// Absences by reason: code → days.
+    pub absences: BTreeMap<T13Code, u32>,
+}
+
+impl T13Row {
+    pub fn month_days(&self) -> u32 {
+        self.first_half_days + self.second_half_days
+    }
+    pub fn month_minutes(&self) -> i64 {
+        self.first_half_minutes + self.second_half_minutes
+    }
+}
+
+/// Header fields of the form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct T13Header {
+    pub organisation: String,
+    pub okpo: String,
+    pub department: String,
+    pub document_number: String,
+    pub prepared_on: NaiveDate,
+}
+
+/// Build the rows of a T-13 from each employee's day records of `month`.
+pub fn t13_rows(
+    month: Period,
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+) -> Result<Vec<T13Row>, ExportError> {
+    if !month.is_month() {
+        return Err(ExportError::NotAMonth {
+            from: month.from(),
+            to: month.to(),
+        });
+    }
+    check_len("T-13 employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
+    let mut rows = Vec::with_capacity(employees.len());
+    for (i, (info, records)) in employees.iter().enumerate() {
+        let mut row = T13Row {
+            number: i + 1,
+            employee: info.clone(),
+            days: std::array::from_fn(|_| None),
+            first_half_days: 0,
+            first_half_minutes: 0,
+            second_half_days: 0,
+            second_half_minutes: 0,
+            absences: BTreeMap::new(),
+        };
+        for d in month.days() {
+            row.days[d.day0() as usize] = Some(T13Day::default());
+        }
+        for r in records {
+            if r.date < month.from() || r.date > month.to() || r.employee != info.id {
+                return Err(ExportError::OutsidePeriod {
+                    employee: r.employee,
+                    date: r.date,
+                });
+            }
+            let day = t13_day(r);
+            let first = r.date.day() <= 15;
+            if day.worked {
+                if first {
+                    row.first_half_days += 1;
+                    row.first_half_minutes += day.worked_minutes;
+                } else {
+                    row.second_half_days += 1;
+                    row.second_half_minutes += day.worked_minutes;
+                }
+            }
+            for (c, _) in &day.parts {
+                if c.is_absence() {
+                    *row.absences.entry(*c).or_default() += 1;
+                }
+            }
+            row.days[r.date.day0() as usize] = Some(day);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+fn check_len(what: &'static str, count: usize, limit: usize) -> Result<(), ExportError> {
+    if count > limit {
+        return Err(ExportError::TooLarge { what, count, limit });
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Period summary and daily detail: one column set shared by CSV and XLSX.
+
+/// Column titles of the period summary.
+pub const SUMMARY_COLUMNS: [&str; 19] = [
+    "employee_id",
+    "personnel_number",
+    "full_name",
+    "position",
+    "days_worked",
+    "worked_hours",
+    "late_count",
+    "late_minutes",
+    "early_leave_count",
+    "early_leave_minutes",
+    "absences",
+    "overtime_hours",
+    "night_hours",
+    "annual_leave_days",
+    "sick_leave_days",
+    "business_trip_days",
+    "unpaid_leave_days",
+    "missing_checkouts",
+    "pending_events",
+];
+
+/// Column titles of the daily detail.
+pub const DAILY_COLUMNS: [&str; 16] = [
+    "employee_id",
+    "personnel_number",
+    "full_name",
+    "date",
+    "status",
+    "t13_code",
+    "first_in",
+    "last_out",
+    "worked_minutes",
+    "worked_hours",
+    "late_minutes",
+    "early_leave_minutes",
+    "overtime_minutes",
+    "night_minutes",
+    "absence",
+    "pending_events",
+];
+
+enum Cell {
+    Text(String),
+    Num(f64),
+}
+
+impl Cell {
+    fn text(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Num(n) => format!("{n}"),
+        }
+    }
+}
+
+fn summary_cells(info: &EmployeeInfo, s: &EmployeeSummary) -> Vec<Cell> {
+    use Cell::{Num, Text};
+    vec![
+        Num(info.id as f64),
+        Text(info.personnel_number.clone()),
+        Text(info.full_name.clone()),
+        Text(info.position.clone()),
+        Num(f64::from(s.days_worked)),
+        Num(s.worked_hours()),
+        Num(f64::from(s.late_count)),
+        Num(s.late_minutes as f64),
+        Num(f64::from(s.early_leave_count)),
+        Num(s.early_leave_minutes as f64),
+        Num(f64::from(s.absences)),
+        Num(s.overtime_hours()),
+        Num(s.night_hours()),
+        Num(f64::from(s.leave(AbsenceKind::AnnualLeave))),
+        Num(f64::from(s.leave(AbsenceKind::SickLeave))),
+        Num(f64::from(s.leave(AbsenceKind::BusinessTrip))),
+        Num(f64::from(s.leave(AbsenceKind::UnpaidLeave))),
+        Num(f64::from(s.missing_checkouts)),
+        Num(f64::from(s.pending_events)),
+    ]
+}
+
+fn daily_cells(info: &EmployeeInfo, r: &DayRecord, tz: Tz) -> Vec<Cell> {
+    use Cell::{Num, Text};
+    let local = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    vec![
+        Num(info.id as f64),
+        Text(info.personnel_number.clone()),
+        Text(info.full_name.clone()),
+        Text(r.date.format("%Y-%m-%d").to_string()),
+        Text(r.status.as_str().to_owned()),
+        Text(t13_day(r).code_text()),
+        Text(local(r.first_in)),
+        Text(local(r.last_out)),
+        Num(r.worked_minutes as f64),
+        Num(minutes_to_hours(r.worked_minutes)),
+        Num(r.late_minutes as f64),
+        Num(r.early_leave_minutes as f64),
+        Num(r.overtime_minutes as f64),
+        Num(r.night_minutes as f64),
+        Text(r.absence.map(|a| a.as_str().to_owned()).unwrap_or_default()),
+        Num(r.pending_event_ids.len() as f64),
+    ]
+}
+
+fn summary_table(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    check_len("summary employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
+    Ok(employees
+        .iter()
+        .map(|(info, days)| summary_cells(info, &summarize_employee(info.id, days)))
+        .collect())
+}
+
+fn daily_table(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    check_len("daily employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
+    let rows: usize = employees.iter().map(|(_, d)| d.len()).sum();
+    check_len("daily rows", rows, MAX_EXPORT_DAY_ROWS)?;
+    let mut out = Vec::with_capacity(rows);
+    for (info, days) in employees {
+        let mut days: Vec<&DayRecord> = days.iter().collect();
+        days.sort_by_key(|d| d.date);
+        out.extend(days.into_iter().map(|d| daily_cells(info, d, tz)));
+    }
+    Ok(out)
+}
+
+fn to_csv(header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(BOM.to_vec());
+    w.write_record(header)?;
+    for r in rows {
+        w.write_record(r.iter().map(Cell::text))?;
+    }
+    w.into_inner()
+        .map_err(|e| ExportError::CsvBuffer(e.to_string()))
+}
+
+fn to_xlsx(sheet_name: &str, header: &[&str], rows: &[Vec<Cell>]) -> Result<Vec<u8>, ExportError> {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet_name)?;
+    let bold = Format::new().set_bold();
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = (i + 1) as u32;
+        for (c, cell) in r.iter().enumerate() {
+            match cell {
+                Cell::Text(s) => ws.write_string(row, c as u16, s)?,
+                Cell::Num(n) => ws.write_number(row, c as u16, *n)?,
+            };
+        }
+    }
+    ws.set_freeze_panes(1, 0)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+/// Period summary as CSV (UTF-8 with BOM).
+pub fn summary_csv(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<u8>, ExportError> {
+    to_csv(&SUMMARY_COLUMNS, &summary_table(employees)?)
+}
+
+/// Period summary as XLSX.
+pub fn summary_xlsx(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<u8>, ExportError> {
+    to_xlsx("Summary", &SUMMARY_COLUMNS, &summary_table(employees)?)
+}
+
+/// Daily detail as CSV (UTF-8 with BOM); times in the site's zone.
+pub fn daily_csv(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<u8>, ExportError> {
+    to_csv(&DAILY_COLUMNS, &daily_table(employees, tz)?)
+}
+
+/// Daily detail as XLSX; times in the site's zone.
+pub fn daily_xlsx(
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+    tz: Tz,
+) -> Result<Vec<u8>, ExportError> {
+    to_xlsx("Daily", &DAILY_COLUMNS, &daily_table(employees, tz)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// T-13 layout.
+
+/// Row of the first employee line in the T-13 sheet (0-based).
+pub const T13_FIRST_ROW: u32 = 14;
+/// Column of day 1 (0-based); days 1–16 (the 16th cell "X") and 16–31 take 16 columns.
+pub const T13_FIRST_DAY_COL: u16 = 3;
+/// Column of the half-month totals (column 5 of the form).
+pub const T13_HALF_COL: u16 = 19;
+/// Columns of the month totals: days (6) and hours (7).
+pub const T13_MONTH_DAYS_COL: u16 = 20;
+pub const T13_MONTH_HOURS_COL: u16 = 21;
+/// First column of absences by reason (10–13: code, days, code, days).
+pub const T13_ABSENCE_COL: u16 = 24;
+
+/// The T-13 timesheet of one department and month as XLSX.
+pub fn t13_xlsx(
+    header: &T13Header,
+    month: Period,
+    employees: &[(EmployeeInfo, Vec<DayRecord>)],
+) -> Result<Vec<u8>, ExportError> {
+    let rows = t13_rows(month, employees)?;
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Т-13")?;
+    write_t13(ws, header, month, &rows)?;
+    Ok(wb.save_to_buffer()?)
+}
+
+fn write_t13(
+    ws: &mut Worksheet,
+    h: &T13Header,
+    month: Period,
+    rows: &[T13Row],
+) -> Result<(), ExportError> {
+    let small = Format::new().set_font_size(7).set_text_wrap();
+    let title = Format::new()
+        .set_bold()
+        .set_font_size(12)
+        .set_align(FormatAlign::Center);
+    let cell = Format::new()
+        .set_border(FormatBorder::Thin)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter)
+        .set_font_size(8)
+        .set_text_wrap();
+    let left = cell.clone().set_align(FormatAlign::Left);
+    let date = |d: NaiveDate| d.format("%d.%m.%Y").to_string();
+
+    ws.set_column_width(0, 5)?;
+    ws.set_column_width(1, 28)?;
+    ws.set_column_width(2, 10)?;
+    for c in T13_FIRST_DAY_COL..T13_FIRST_DAY_COL + 16 {
+        ws.set_column_width(c, 5)?;
+    }
+    ws.set_column_width(T13_HALF_COL, 8)?;
+
+    ws.merge_range(0, 20, 0, 27, "Унифицированная форма № Т-13", &small)?;
+    ws.merge_range(
+        1,
+        20,
+        1,
+        27,
+        "Утверждена постановлением Госкомстата России от 05.01.2004 № 1",
+        &small,
+    )?;
+    ws.write_string_with_format(2, 25, "Код", &cell)?;
+    ws.write_string(3, 23, "Форма по ОКУД")?;
+    ws.write_string_with_format(3, 25, "0301008", &cell)?;
+    ws.write_string(4, 23, "по ОКПО")?;
+    ws.write_string_with_format(4, 25, &h.okpo, &cell)?;
+    ws.merge_range(4, 0, 4, 18, &h.organisation, &left)?;
+    ws.write_string_with_format(5, 0, "(наименование организации)", &small)?;
+    ws.merge_range(6, 0, 6, 18, &h.department, &left)?;
+    ws.write_string_with_format(7, 0, "(структурное подразделение)", &small)?;
+
+    ws.write_string_with_format(8, 10, "Номер документа", &cell)?;
+    ws.write_string_with_format(8, 12, "Дата составления", &cell)?;
+    ws.merge_range(8, 14, 8, 15, "Отчетный период", &cell)?;
+    ws.write_string_with_format(9, 14, "с", &cell)?;
+    ws.write_string_with_format(9, 15, "по", &cell)?;
+    ws.write_string_with_format(10, 10, &h.document_number, &cell)?;
+    ws.write_string_with_format(10, 12, date(h.prepared_on), &cell)?;
+    ws.write_string_with_format(10, 14, date(month.from()), &cell)?;
+    ws.write_string_with_format(10, 15, date(month.to()), &cell)?;
+    ws.merge_range(10, 0, 10, 8, "ТАБЕЛЬ УЧЕТА РАБОЧЕГО ВРЕМЕНИ", &title)?;
+
+    // Table header (rows 11–13): titles and the column numbers of the form.
+    let r = 11;
+    ws.merge_range(r, 0, r + 1, 0, "Номер по порядку", &cell)?;
+    ws.merge_range(
+        r,
+        1,
+        r + 1,
+        1,
+        "Фамилия, инициалы, должность (специальность, профессия)",
+        &cell,
+    )?;
+    ws.merge_range(r, 2, r + 1, 2, "Табельный номер", &cell)?;
+    ws.merge_range(
+        r,
+        T13_FIRST_DAY_COL,
+        r,
+        T13_FIRST_DAY_COL + 15,
+        "Отметки о явках и неявках на работу по числам месяца",
+        &cell,
+    )?;
+    for i in 0..16u16 {
+        let label = if i < 15 {
+            format!("{}", i + 1)
+        } else {
+            "X".to_owned()
+        };
+        ws.write_string_with_format(r + 1, T13_FIRST_DAY_COL + i, label, &cell)?;
+    }
+    ws.merge_range(
+        r,
+        T13_HALF_COL,
+        r + 1,
+        T13_HALF_COL,
+        "Отработано за половину месяца (I, II): дни / часы",
+        &cell,
+    )?;
+    ws.merge_range(
+        r,
+        T13_MONTH_DAYS_COL,
+        r,
+        T13_MONTH_HOURS_COL,
+        "Отработано за месяц",
+        &cell,
+    )?;
+    ws.write_string_with_format(r + 1, T13_MONTH_DAYS_COL, "дни", &cell)?;
+    ws.write_string_with_format(r + 1, T13_MONTH_HOURS_COL, "часы", &cell)?;
+    ws.merge_range(
+        r,
+        22,
+        r,
+        23,
+        "Данные для начисления заработной платы",
+        &cell,
+    )?;
+    ws.write_string_with_format(r + 1, 22, "код вида оплаты", &cell)?;
+    ws.write_string_with_format(r + 1, 23, "корреспондирующий счет", &cell)?;
+    ws.merge_range(
+        r,
+        T13_ABSENCE_COL,
+        r,
+        T13_ABSENCE_COL + 3,
+        "Неявки по причинам",
+        &cell,
+    )?;
+    for k in 0..2u16 {
+        ws.write_string_with_format(r + 1, T13_ABSENCE_COL + 2 * k, "код", &cell)?;
+        ws.write_string_with_format(r + 1, T13_ABSENCE_COL + 2 * k + 1, "дни (часы)", &cell)?;
+    }
+    let numbers: [(u16, &str); 12] = [
+        (0, "1"),
+        (1, "2"),
+        (2, "3"),
+        (T13_FIRST_DAY_COL, "4"),
+        (T13_HALF_COL, "5"),
+        (T13_MONTH_DAYS_COL, "6"),
+        (T13_MONTH_HOURS_COL, "7"),
+        (22, "8"),
+        (23, "9"),
+        (T13_ABSENCE_COL, "10"),
+        (T13_ABSENCE_COL + 1, "11"),
+        (T13_ABSENCE_COL + 2, "12"),
+    ];
+    for (c, n) in numbers {
+        ws.write_string_with_format(r + 2, c, n, &cell)?;
+    }
+    ws.write_string_with_format(r + 2, T13_ABSENCE_COL + 3, "13", &cell)?;
+
+    // Employee lines: 4 rows each (codes and hours of days 1–15, then of days 16–31).
+    for (i, row) in rows.iter().enumerate() {
+        let top = T13_FIRST_ROW + 4 * i as u32;
+        ws.merge_range(top, 0, top + 3, 0, &row.number.to_string(), &cell)?;
+        let name = if row.employee.position.is_empty() {
+            row.employee.full_name.clone()
+        } else {
+            format!("{}, {}", row.employee.full_name, row.employee.position)
+        };
+        ws.merge_range(top, 1, top + 3, 1, &name, &left)?;
+        ws.merge_range(top, 2, top + 3, 2, &row.employee.personnel_number, &cell)?;
+        for half in 0..2u32 {
+            for i in 0..16u16 {
+                let col = T13_FIRST_DAY_COL + i;
+                let day_index = (half * 15) as usize + i as usize;
+                let (code, hours) = if half == 0 && i == 15 {
+                    ("X".to_owned(), "X".to_owned())
+                } else {
+                    match row.days.get(day_index).and_then(Option::as_ref) {
+                        Some(d) => (d.code_text(), d.hours_text()),
+                        None => ("X".to_owned(), "X".to_owned()),
+                    }
+                };
+                ws.write_string_with_format(top + 2 * half, col, code, &cell)?;
+                ws.write_string_with_format(top + 2 * half + 1, col, hours, &cell)?;
+            }
+        }
+        ws.write_number_with_format(top, T13_HALF_COL, f64::from(row.first_half_days), &cell)?;
+        ws.write_number_with_format(
+            top + 1,
+            T13_HALF_COL,
+            minutes_to_hours(row.first_half_minutes),
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top + 2,
+            T13_HALF_COL,
+            f64::from(row.second_half_days),
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top + 3,
+            T13_HALF_COL,
+            minutes_to_hours(row.second_half_minutes),
+            &cell,
+        )?;
+        ws.merge_range(
+            top,
+            T13_MONTH_DAYS_COL,
+            top + 3,
+            T13_MONTH_DAYS_COL,
+            "",
+            &cell,
+        )?;
+        ws.write_number_with_format(top, T13_MONTH_DAYS_COL, f64::from(row.month_days()), &cell)?;
+        ws.merge_range(
+            top,
+            T13_MONTH_HOURS_COL,
+            top + 3,
+            T13_MONTH_HOURS_COL,
+            "",
+            &cell,
+        )?;
+        ws.write_number_with_format(
+            top,
+            T13_MONTH_HOURS_COL,
+            minutes_to_hours(row.month_minutes()),
+            &cell,
+        )?;
+        for k in 0..4u32 {
+            for c in 22..24u16 {
+                ws.write_blank(top + k, c, &cell)?;
+            }
+        }
+        // Up to 8 reasons: two per line.
+        for (j, (code, days)) in row.absences.iter().enumerate().take(8) {
+            let line = top + (j / 2) as u32;
+            let col = T13_ABSENCE_COL + 2 * (j % 2) as u16;
+            ws.write_string_with_format(line, col, code.letter(), &cell)?;
+            ws.write_number_with_format(line, col + 1, f64::from(*days), &cell)?;
+        }
+    }
+
+    // Legend of the codes and the signatures.
+    let mut r = T13_FIRST_ROW + 4 * rows.len() as u32 + 1;
+    ws.write_string(r, 1, "Условные обозначения (буквенный / цифровой код):")?;
+    for c in T13Code::ALL {
+        r += 1;
+        ws.write_string(
+            r,
+            1,
+            format!("{} ({}) — {}", c.letter(), c.digital(), c.meaning()),
+        )?;
+    }
+    r += 2;
+    for who in [
+        "Ответственное лицо: ________________ (должность)  ________ (личная подпись)  ________________ (расшифровка подписи)",
+        "Руководитель структурного подразделения: ________________ (должность)  ________ (личная подпись)  ________________ (расшифровка подписи)",
+        "Работник кадровой службы: ________________ (должность)  ________ (личная подпись)  ________________ (расшифровка подписи)",
+    ] {
+        ws.write_string(r, 1, who)?;
+        ws.write_string(r + 1, 1, "\"____\" ____________ 20__ г.")?;
+        r += 3;
+    }
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    Ok(())
+}
