@@ -18,11 +18,14 @@ use tower_http::trace::TraceLayer;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod consent;
 pub mod db;
 pub mod error;
 pub mod extract;
 pub mod geofence;
+pub mod liveness;
 pub mod local_pg;
+pub mod locations;
 pub mod password;
 pub mod routes;
 
