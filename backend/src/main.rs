@@ -161,7 +161,15 @@ async fn main() -> anyhow::Result<()> {
                     .with_context(|| format!("binding {}", settings.listen))?;
                 let state = AppState::new(pool.clone(), settings.clone(), secrets)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                faceid_server::run(listener, state, faceid_server::shutdown_signal()).await?;
+                let retention = faceid_server::locations::spawn_retention(
+                    pool.clone(),
+                    faceid_server::locations::retention_days_from_env(),
+                    std::time::Duration::from_secs(3600),
+                );
+                let served =
+                    faceid_server::run(listener, state, faceid_server::shutdown_signal()).await;
+                retention.abort();
+                served?;
                 anyhow::Ok(())
             }
             .await;

@@ -110,6 +110,10 @@ enum Body {
     SitePatch,
     NewKiosk,
     DevicePatch,
+    LocationBatch,
+    TrackingPolicy,
+    ConsentText,
+    ConsentGrant,
 }
 
 struct Row {
@@ -449,6 +453,126 @@ fn table() -> Vec<Row> {
             Target::None,
             Body::None,
         ),
+        row(
+            M::POST,
+            "/api/v1/locations/batch",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::LocationBatch,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/locations",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/locations",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/tracking-policy",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/tracking-policy",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/employees/{id}/tracking-policy",
+            AdminOnly,
+            200,
+            Target::Employee,
+            Body::TrackingPolicy,
+        ),
+        row(
+            M::GET,
+            "/api/v1/departments/{id}/tracking-policy",
+            Staff,
+            200,
+            Target::Department,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/departments/{id}/tracking-policy",
+            AdminOnly,
+            200,
+            Target::Department,
+            Body::TrackingPolicy,
+        ),
+        row(
+            M::GET,
+            "/api/v1/consent-texts",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/consent-texts",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::ConsentText,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/consents",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/consents",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::ConsentGrant,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/consents",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/consents",
+            Staff,
+            201,
+            Target::Employee,
+            Body::ConsentGrant,
+        ),
+        row(
+            M::POST,
+            "/api/v1/liveness/challenges",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::None,
+        ),
     ]
 }
 
@@ -544,6 +668,26 @@ impl World {
             )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+        // Location consent for the callers that upload points.
+        let r = app
+            .post(
+                "/api/v1/consent-texts",
+                &admin,
+                json!({"kind": "location", "body": "We record where you are."}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        for t in [&admin, &operator, &user] {
+            let r = app
+                .post(
+                    "/api/v1/me/consents",
+                    t,
+                    json!({"kind": "location", "action": "grant"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
 
         World {
             app,
@@ -666,6 +810,13 @@ impl World {
             Body::SitePatch => json!({"active": false}),
             Body::NewKiosk => json!({"name": format!("kiosk {n}")}),
             Body::DevicePatch => json!({"name": "Renamed phone"}),
+            Body::LocationBatch => json!({"points": [{"recorded_at": chrono::Utc::now(),
+                "lat": 55.75, "lon": 37.61, "accuracy": 10.0}]}),
+            Body::TrackingPolicy => {
+                json!({"enabled": true, "interval_s": 120, "max_accuracy_m": 50.0})
+            }
+            Body::ConsentText => json!({"kind": "telegram", "body": format!("text {n}")}),
+            Body::ConsentGrant => json!({"kind": "location", "action": "grant"}),
         })
     }
 }

@@ -89,6 +89,38 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::rotate_credential))
         .routes(routes!(devices::kiosk_me))
         .routes(routes!(audit::list))
+        .merge(attendance_routes())
+}
+
+/// Consent ledger, liveness challenges, locations and tracking policies.
+fn attendance_routes() -> OpenApiRouter<AppState> {
+    use crate::{consent, liveness, locations};
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(locations::batch))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    locations::MAX_BATCH_BODY_BYTES,
+                )),
+        )
+        .routes(routes!(locations::my_locations))
+        .routes(routes!(locations::employee_locations))
+        .routes(routes!(locations::my_policy))
+        .routes(routes!(
+            locations::employee_policy,
+            locations::put_employee_policy
+        ))
+        .routes(routes!(
+            locations::department_policy,
+            locations::put_department_policy
+        ))
+        .routes(routes!(consent::list_texts, consent::publish_text))
+        .routes(routes!(consent::my_consents, consent::give_my_consent))
+        .routes(routes!(
+            consent::employee_consents,
+            consent::record_paper_consent
+        ))
+        .routes(routes!(liveness::create))
 }
 
 /// The OpenAPI 3 document of this API.

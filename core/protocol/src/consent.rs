@@ -8,6 +8,7 @@ use uuid::Uuid;
 pub const MY_CONSENTS_PATH: &str = "/api/v1/me/consents";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentKind {
     Biometric,
@@ -16,6 +17,7 @@ pub enum ConsentKind {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentAction {
     Grant,
@@ -24,6 +26,7 @@ pub enum ConsentAction {
 
 /// How the consent was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentMethod {
     /// In the app, by the employee.
@@ -34,6 +37,7 @@ pub enum ConsentMethod {
 
 /// `POST /api/v1/me/consents` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ConsentRequest {
     pub kind: ConsentKind,
@@ -46,6 +50,7 @@ pub struct ConsentRequest {
 
 /// One entry of the ledger, as answered to a `POST` and listed by `GET`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentRecord {
     pub kind: ConsentKind,
     pub action: ConsentAction,
@@ -61,6 +66,7 @@ pub struct ConsentRecord {
 
 /// `GET /api/v1/me/consents`: the latest record of each kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentState {
     pub consents: Vec<ConsentRecord>,
 }

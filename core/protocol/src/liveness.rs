@@ -15,6 +15,7 @@ pub const MAX_NONCE_LEN: usize = 128;
 
 /// One head movement (never a facial expression, for accessibility).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HeadAction {
     TurnLeft,
@@ -25,6 +26,7 @@ pub enum HeadAction {
 
 /// Answer to `POST /api/v1/liveness/challenges`. Single use, bound to employee and device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LivenessChallenge {
     pub nonce: String,
     pub actions: Vec<HeadAction>,

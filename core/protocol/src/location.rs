@@ -52,6 +52,7 @@ pub fn check_accuracy(field: &'static str, accuracy_m: f64) -> Result<(), Valida
 
 /// One recorded position.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocationPoint {
     /// When the fix was taken (device clock, corrected by the learned server offset).
@@ -105,6 +106,7 @@ impl LocationPoint {
 
 /// `POST /api/v1/locations/batch` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LocationBatch {
     pub points: Vec<LocationPoint>,
@@ -135,6 +137,7 @@ impl LocationBatch {
 /// Answer to a batch: how many points were new, how many the server already had (same
 /// employee, device and `recorded_at`), and which were refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LocationBatchResponse {
     pub accepted: u32,
     pub duplicates: u32,
@@ -143,6 +146,7 @@ pub struct LocationBatchResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RejectedPoint {
     /// Index of the point in the request's `points`.
     pub index: u32,
@@ -152,6 +156,7 @@ pub struct RejectedPoint {
 
 /// Day of the week of a working-hours window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Weekday {
     Mon,
@@ -180,6 +185,7 @@ impl From<chrono::Weekday> for Weekday {
 /// A window of local time on one weekday. `end <= start` means the window runs past midnight
 /// into the next day (a night shift); `start == end` is the whole day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkingWindow {
     pub weekday: Weekday,
@@ -190,6 +196,7 @@ pub struct WorkingWindow {
 
 /// When tracking runs, in the site's time zone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WorkingHours {
     /// IANA name, e.g. `Europe/Moscow`.
@@ -199,6 +206,7 @@ pub struct WorkingHours {
 
 /// `GET /api/v1/me/tracking-policy`, `GET/PUT /api/v1/employees/{id}/tracking-policy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrackingPolicy {
     pub enabled: bool,

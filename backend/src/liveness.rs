@@ -1,0 +1,223 @@
+//! Active liveness challenges: a random sequence of head movements bound to a nonce, an
+//! employee and a device; short-lived and single use.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use faceid_protocol::liveness::{
+    CHALLENGE_TTL_S, HeadAction, LivenessChallenge, MAX_CHALLENGE_ACTIONS, MIN_CHALLENGE_ACTIONS,
+};
+use rand::Rng;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::AuthUser;
+use crate::error::AppResult;
+
+const ALL_ACTIONS: [HeadAction; 4] = [
+    HeadAction::TurnLeft,
+    HeadAction::TurnRight,
+    HeadAction::LookUp,
+    HeadAction::LookDown,
+];
+
+fn action_str(a: HeadAction) -> &'static str {
+    match a {
+        HeadAction::TurnLeft => "turn_left",
+        HeadAction::TurnRight => "turn_right",
+        HeadAction::LookUp => "look_up",
+        HeadAction::LookDown => "look_down",
+    }
+}
+
+fn parse_action(s: &str) -> Option<HeadAction> {
+    ALL_ACTIONS.into_iter().find(|a| action_str(*a) == s)
+}
+
+/// 2–3 random head movements, never the same one twice in a row.
+pub fn random_actions(rng: &mut impl Rng) -> Vec<HeadAction> {
+    let n = rng.random_range(MIN_CHALLENGE_ACTIONS..=MAX_CHALLENGE_ACTIONS);
+    let mut out: Vec<HeadAction> = Vec::with_capacity(n);
+    while out.len() < n {
+        let a = ALL_ACTIONS[rng.random_range(0..ALL_ACTIONS.len())];
+        if out.last() != Some(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// A challenge as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Challenge {
+    pub nonce: String,
+    pub employee_id: Uuid,
+    pub device_id: Uuid,
+    pub actions: Vec<HeadAction>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a nonce cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeError {
+    #[error("unknown challenge nonce")]
+    Unknown,
+    #[error("the challenge has expired")]
+    Expired,
+    #[error("the challenge was already used")]
+    AlreadyUsed,
+    #[error("the challenge was issued to another employee or device")]
+    WrongSubject,
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+impl ChallengeError {
+    /// Stable code for problem+json answers and verdict reasons.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unknown => "challenge_unknown",
+            Self::Expired => "challenge_expired",
+            Self::AlreadyUsed => "challenge_used",
+            Self::WrongSubject => "challenge_wrong_subject",
+            Self::Db(_) => "internal",
+        }
+    }
+}
+
+/// Issues and stores a challenge for `employee` on `device`.
+pub async fn issue(
+    pool: &PgPool,
+    employee: Uuid,
+    device: Uuid,
+) -> Result<LivenessChallenge, sqlx::Error> {
+    let (nonce, actions) = {
+        let mut rng = rand::rng();
+        let mut bytes = [0u8; 32];
+        rng.fill(&mut bytes);
+        (hex::encode(bytes), random_actions(&mut rng))
+    };
+    let names: Vec<&str> = actions.iter().map(|a| action_str(*a)).collect();
+    let expires_at: DateTime<Utc> = sqlx::query_scalar(
+        "INSERT INTO liveness_challenges (nonce, employee_id, device_id, actions, expires_at)
+         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
+         RETURNING expires_at",
+    )
+    .bind(&nonce)
+    .bind(employee)
+    .bind(device)
+    .bind(&names)
+    .bind(CHALLENGE_TTL_S as f64)
+    .fetch_one(pool)
+    .await?;
+    Ok(LivenessChallenge {
+        nonce,
+        actions,
+        expires_at,
+    })
+}
+
+type ChallengeRow = (
+    String,
+    Uuid,
+    Uuid,
+    Vec<String>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
+
+fn into_challenge(r: ChallengeRow) -> Challenge {
+    Challenge {
+        nonce: r.0,
+        employee_id: r.1,
+        device_id: r.2,
+        actions: r.3.iter().filter_map(|s| parse_action(s)).collect(),
+        created_at: r.4,
+        expires_at: r.5,
+    }
+}
+
+/// Marks the challenge used and returns it, if it is live, unused and issued to this employee
+/// on this device. Atomic: of two concurrent calls with one nonce, one wins.
+pub async fn consume_challenge(
+    pool: &PgPool,
+    nonce: &str,
+    employee: Uuid,
+    device: Uuid,
+) -> Result<Challenge, ChallengeError> {
+    let won: Option<ChallengeRow> = sqlx::query_as(
+        "UPDATE liveness_challenges SET used_at = now()
+         WHERE nonce = $1 AND employee_id = $2 AND device_id = $3
+           AND used_at IS NULL AND expires_at > now()
+         RETURNING nonce, employee_id, device_id, actions, created_at, expires_at",
+    )
+    .bind(nonce)
+    .bind(employee)
+    .bind(device)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(r) = won {
+        return Ok(into_challenge(r));
+    }
+    // Say why.
+    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+        "SELECT employee_id, device_id, used_at, expires_at <= now() FROM liveness_challenges WHERE nonce = $1",
+    )
+    .bind(nonce)
+    .fetch_optional(pool)
+    .await?;
+    Err(match row {
+        None => ChallengeError::Unknown,
+        Some((e, d, _, _)) if e != employee || d != device => ChallengeError::WrongSubject,
+        Some((_, _, Some(_), _)) => ChallengeError::AlreadyUsed,
+        Some((_, _, None, true)) => ChallengeError::Expired,
+        // Raced with a concurrent consumer that has not committed: treat as used.
+        Some(_) => ChallengeError::AlreadyUsed,
+    })
+}
+
+/// Deletes challenges that expired more than a day ago.
+pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM liveness_challenges WHERE expires_at < now() - interval '1 day'")
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
+}
+
+/// Issues a liveness challenge for the caller on their device: 2–3 head movements, valid for
+/// two minutes, usable once.
+#[utoipa::path(post, path = "/api/v1/liveness/challenges", tag = "liveness", security(("bearer" = [])),
+    responses((status = 201, description = "issued", body = LivenessChallenge)))]
+pub async fn create(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<(StatusCode, Json<LivenessChallenge>)> {
+    let c = issue(&state.db, caller.id, caller.device_id).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_are_two_or_three_without_immediate_repeats() {
+        let mut rng = rand::rng();
+        let mut lens = std::collections::BTreeSet::new();
+        for _ in 0..2_000 {
+            let a = random_actions(&mut rng);
+            assert!((MIN_CHALLENGE_ACTIONS..=MAX_CHALLENGE_ACTIONS).contains(&a.len()));
+            assert!(a.windows(2).all(|w| w[0] != w[1]), "{a:?}");
+            lens.insert(a.len());
+        }
+        assert_eq!(lens.len(), 2, "both lengths occur");
+        for a in ALL_ACTIONS {
+            assert_eq!(parse_action(action_str(a)), Some(a));
+        }
+    }
+}
