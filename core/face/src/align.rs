@@ -379,9 +379,9 @@ mod tests {
         let img = RgbImage::from_pixel(400, 400, image::Rgb([90, 90, 90]));
         let a = align(&img, &lm, &template, 112).expect("align");
         assert_eq!(a.chip.dimensions(), (112, 112));
-        for i in 0..5 {
-            let p = a.transform.apply(lm.0[i]);
-            assert!(p.distance(Point::new(template[i][0], template[i][1])) < 1e-3);
+        for (landmark, target) in lm.0.iter().zip(template.iter()) {
+            let p = a.transform.apply(*landmark);
+            assert!(p.distance(Point::new(target[0], target[1])) < 1e-3);
         }
         assert_eq!(a.chip.get_pixel(56, 56)[0], 90);
     }
