@@ -54,7 +54,14 @@ mod tests {
 
     #[test]
     fn refuses_garbage_with_a_reason() {
-        for bad in ["", "   ", "ftp://x", "https://", "https://a.b/?q=1", "http://exa mple"] {
+        for bad in [
+            "",
+            "   ",
+            "ftp://x",
+            "https://",
+            "https://a.b/?q=1",
+            "http://exa mple",
+        ] {
             assert!(
                 matches!(
                     normalize_server_url(bad.into()),
