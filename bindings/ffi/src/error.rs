@@ -32,3 +32,99 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FaceIdError {
         FaceIdError::Internal { reason: e.reason }
     }
 }
+
+// The one place where the core's rich errors become `FaceIdError`.
+
+use faceid_client::http::HttpError;
+use faceid_client::location::RecorderError;
+use faceid_client::outbox::OutboxError;
+use faceid_client::session::SessionError;
+use faceid_client::store::StoreError;
+use faceid_client::sync::SyncError;
+
+impl From<SessionError> for FaceIdError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::AuthRequired => FaceIdError::SessionExpired,
+            SessionError::Rejected { status, problem } => {
+                let reason = problem
+                    .as_ref()
+                    .map(|p| match &p.detail {
+                        Some(d) => format!("{}: {d}", p.code),
+                        None => format!("{}: {}", p.code, p.title),
+                    })
+                    .unwrap_or_else(|| format!("server refused the request ({status})"));
+                match status {
+                    401 | 403 => FaceIdError::Unauthorized { reason },
+                    _ => FaceIdError::InvalidInput { reason },
+                }
+            }
+            e @ (SessionError::Unavailable { .. } | SessionError::Network(_)) => {
+                FaceIdError::Network {
+                    reason: e.to_string(),
+                }
+            }
+            e @ SessionError::Decode(_) => FaceIdError::Internal {
+                reason: e.to_string(),
+            },
+            SessionError::Invalid(reason) => FaceIdError::InvalidInput {
+                reason: reason.to_owned(),
+            },
+            SessionError::Store(e) => e.into(),
+            SessionError::Http(e) => e.into(),
+        }
+    }
+}
+
+impl From<HttpError> for FaceIdError {
+    fn from(e: HttpError) -> Self {
+        match e {
+            e @ HttpError::BadUrl { .. } => FaceIdError::InvalidInput {
+                reason: e.to_string(),
+            },
+            e @ HttpError::Build(_) => FaceIdError::Internal {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<StoreError> for FaceIdError {
+    fn from(e: StoreError) -> Self {
+        FaceIdError::Storage {
+            reason: e.to_string(),
+        }
+    }
+}
+
+impl From<OutboxError> for FaceIdError {
+    fn from(e: OutboxError) -> Self {
+        match e {
+            e @ OutboxError::Invalid(_) => FaceIdError::InvalidInput {
+                reason: e.to_string(),
+            },
+            e => FaceIdError::Storage {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<RecorderError> for FaceIdError {
+    fn from(e: RecorderError) -> Self {
+        match e {
+            RecorderError::Outbox(e) => e.into(),
+            e => FaceIdError::InvalidInput {
+                reason: e.to_string(),
+            },
+        }
+    }
+}
+
+impl From<SyncError> for FaceIdError {
+    fn from(e: SyncError) -> Self {
+        match e {
+            SyncError::Outbox(e) => e.into(),
+        }
+    }
+}

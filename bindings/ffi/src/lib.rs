@@ -3,13 +3,35 @@
 
 uniffi::setup_scaffolding!();
 
+mod client;
 mod error;
+mod log;
 mod server;
 mod store;
+mod types;
 
+use std::sync::LazyLock;
+
+pub use client::{FaceIdClient, SessionExpiredListener, SyncStateListener, SyncTaskHandle};
 pub use error::FaceIdError;
+pub use log::{LogLevel, LogRecord, LoggerSink, install_logger};
 pub use server::normalize_server_url;
 pub use store::SecureStore;
+pub use types::*;
+
+/// The runtime of the background tasks (sync). Async exports run on uniffi's tokio
+/// compatibility layer; both are tokio, so the core's futures work in either.
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("faceid-core")
+            .enable_all()
+            .build()
+            .expect("cannot start the tokio runtime")
+    });
+    &RUNTIME
+}
 
 /// Version of the native core, shown in the app's "About" screen and sent in bug reports.
 #[uniffi::export]

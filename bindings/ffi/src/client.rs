@@ -1,0 +1,436 @@
+//! `FaceIdClient`: the session, the logged-in employee's outbox and location recorder, and sync,
+//! behind one object the shells keep for the life of the app process.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use faceid_client::clock::{Clock, ServerClock, SystemClock};
+use faceid_client::location::Recorder;
+use faceid_client::outbox::{EntryKind, NewEntry, Outbox};
+use faceid_client::session::{Session, SessionConfig, SessionError, SessionState};
+use faceid_client::sync::{
+    DrainOutcome, HttpTransport, SyncEngine, SyncHandle, SyncListener, SyncProgress, SyncState,
+};
+use faceid_protocol::consent::{ConsentAction, ConsentKind, ConsentRequest};
+use faceid_protocol::location::TrackingPolicy;
+use uuid::Uuid;
+
+use crate::store::{PlatformStore, SecureStore};
+use crate::types::{
+    ConsentType, DeviceDescription, FixDecision, LocationFix, OutboxStatus, SyncProgressInfo,
+    SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
+};
+use crate::{FaceIdError, runtime};
+
+/// Told once when the session ends without the user logging out (refresh token revoked,
+/// reused elsewhere, expired, account disabled): show the login screen. Queued entries stay
+/// and are sent after the same employee logs in again.
+#[uniffi::export(with_foreign)]
+pub trait SessionExpiredListener: Send + Sync {
+    fn on_session_expired(&self, employee_id: String);
+}
+
+/// Receives the sync task's state and progress (called on a background thread: post to the
+/// main thread yourself).
+#[uniffi::export(with_foreign)]
+pub trait SyncStateListener: Send + Sync {
+    fn on_state(&self, state: SyncStatus);
+    fn on_progress(&self, progress: SyncProgressInfo);
+}
+
+/// The logged-in employee's local state.
+struct Employee {
+    id: Uuid,
+    outbox: Arc<Outbox>,
+    recorder: Recorder,
+}
+
+struct Shared {
+    session: Arc<Session>,
+    expired_listener: Mutex<Option<Arc<dyn SessionExpiredListener>>>,
+    /// The employee the expiry was last reported for (reported once per session).
+    expired_reported: Mutex<Option<Uuid>>,
+}
+
+impl Shared {
+    /// Report the end of the session if it just ended (once per session).
+    async fn check_expired(&self) {
+        let SessionState::AuthRequired { employee } = self.session.state().await else {
+            return;
+        };
+        let listener = {
+            let Ok(mut reported) = self.expired_reported.lock() else {
+                return;
+            };
+            if *reported == Some(employee) {
+                return;
+            }
+            *reported = Some(employee);
+            self.expired_listener.lock().ok().and_then(|l| l.clone())
+        };
+        tracing::warn!(%employee, "session expired");
+        if let Some(l) = listener {
+            l.on_session_expired(employee.to_string());
+        }
+    }
+}
+
+/// The FaceID client: one per app process.
+#[derive(uniffi::Object)]
+pub struct FaceIdClient {
+    shared: Arc<Shared>,
+    state_dir: PathBuf,
+    device_clock: Arc<dyn Clock>,
+    employee: Mutex<Option<Employee>>,
+}
+
+impl std::fmt::Debug for FaceIdClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceIdClient")
+            .field("server", &self.shared.session.server())
+            .field("state_dir", &self.state_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn login_first() -> FaceIdError {
+    FaceIdError::SessionExpired
+}
+
+impl FaceIdClient {
+    fn session(&self) -> &Session {
+        &self.shared.session
+    }
+
+    fn employee(&self) -> Result<std::sync::MutexGuard<'_, Option<Employee>>, FaceIdError> {
+        self.employee.lock().map_err(|_| FaceIdError::Internal {
+            reason: "client state lock poisoned".to_owned(),
+        })
+    }
+
+    /// Open (or keep) the outbox and recorder of `id`.
+    fn open_employee(&self, id: Uuid) -> Result<(), FaceIdError> {
+        let mut guard = self.employee()?;
+        if guard.as_ref().is_some_and(|e| e.id == id) {
+            return Ok(());
+        }
+        let outbox = Arc::new(Outbox::open_in(&self.state_dir, id)?);
+        let recorder = Recorder::new(outbox.clone())?;
+        *guard = Some(Employee {
+            id,
+            outbox,
+            recorder,
+        });
+        Ok(())
+    }
+
+    fn outbox(&self) -> Result<Arc<Outbox>, FaceIdError> {
+        self.employee()?
+            .as_ref()
+            .map(|e| e.outbox.clone())
+            .ok_or_else(login_first)
+    }
+
+    /// Map a session error, reporting a session that just ended to the listener.
+    async fn session_result<T>(&self, r: Result<T, SessionError>) -> Result<T, FaceIdError> {
+        if matches!(r, Err(SessionError::AuthRequired)) {
+            self.shared.check_expired().await;
+        }
+        r.map_err(FaceIdError::from)
+    }
+
+    fn engine(
+        &self,
+        listener: Arc<dyn SyncListener>,
+    ) -> Result<SyncEngine<HttpTransport, Session>, FaceIdError> {
+        let outbox = self.outbox()?;
+        Ok(SyncEngine::new(
+            outbox,
+            Arc::new(HttpTransport::for_session(self.session())),
+            self.shared.session.clone(),
+            listener,
+            self.device_clock.clone(),
+        ))
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl FaceIdClient {
+    /// `server_url` as the person typed it (normalised like [`crate::normalize_server_url`]);
+    /// `state_dir` is the app's private files directory (outbox databases live there);
+    /// `store` keeps the tokens (Android Keystore / iOS Keychain). A stored session is restored.
+    #[uniffi::constructor]
+    pub fn new(
+        server_url: String,
+        state_dir: String,
+        device: DeviceDescription,
+        store: Arc<dyn SecureStore>,
+    ) -> Result<Arc<Self>, FaceIdError> {
+        let server = crate::normalize_server_url(server_url)?;
+        let state_dir = PathBuf::from(state_dir);
+        std::fs::create_dir_all(&state_dir).map_err(|e| FaceIdError::Storage {
+            reason: format!("cannot create {}: {e}", state_dir.display()),
+        })?;
+        let device_clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+        let clock = Arc::new(ServerClock::new(device_clock.clone()));
+        let session = Session::new(
+            SessionConfig::new(&server, device.try_into()?),
+            Arc::new(PlatformStore(store)),
+            clock,
+        )?;
+        let client = Arc::new(Self {
+            shared: Arc::new(Shared {
+                session: Arc::new(session),
+                expired_listener: Mutex::new(None),
+                expired_reported: Mutex::new(None),
+            }),
+            state_dir,
+            device_clock,
+            employee: Mutex::new(None),
+        });
+        // A restored session: reopen that employee's outbox so offline work can go on.
+        let restored = runtime().block_on(client.session().current_user());
+        if let Some(user) = restored {
+            client.open_employee(user.id)?;
+        }
+        Ok(client)
+    }
+
+    /// Log in; the tokens go to the platform store. Wrong credentials: `Unauthorized`.
+    pub async fn login(&self, login: String, password: String) -> Result<User, FaceIdError> {
+        let user = self.session().login(&login, &password).await?;
+        if let Ok(mut r) = self.shared.expired_reported.lock() {
+            *r = None;
+        }
+        self.open_employee(user.id)?;
+        Ok(user.into())
+    }
+
+    /// Log out here and on the server (best effort when offline). Queued entries stay for the
+    /// next login of the same employee.
+    pub async fn logout(&self) -> Result<(), FaceIdError> {
+        self.session().logout().await?;
+        *self.employee()? = None;
+        Ok(())
+    }
+
+    /// The user as the server knows them now; the last known one when the server cannot be
+    /// reached; `None` when nobody is logged in. `SessionExpired` (and the listener) when the
+    /// server ended the session.
+    pub async fn current_user(&self) -> Result<Option<User>, FaceIdError> {
+        if self.session().current_user().await.is_none() {
+            return Ok(None);
+        }
+        match self.session().fetch_me().await {
+            Ok(u) => Ok(Some(u.into())),
+            Err(e) if e.is_transient() => {
+                tracing::info!(error = %e, "server unreachable; last known user");
+                Ok(self.session().current_user().await.map(User::from))
+            }
+            Err(e) => self.session_result(Err(e)).await,
+        }
+    }
+
+    /// Whether a session is stored (no network).
+    pub async fn is_logged_in(&self) -> bool {
+        self.session().current_user().await.is_some()
+    }
+
+    /// Called once when the server ends the session (see [`SessionExpiredListener`]).
+    pub fn set_session_expired_listener(&self, listener: Arc<dyn SessionExpiredListener>) {
+        if let Ok(mut l) = self.shared.expired_listener.lock() {
+            *l = Some(listener);
+        }
+    }
+
+    /// Record a consent grant in the outbox (sent by the next sync; works offline).
+    pub fn grant_consent(&self, kind: ConsentType) -> Result<(), FaceIdError> {
+        self.consent(kind, ConsentAction::Grant)
+    }
+
+    /// Record a consent withdrawal; withdrawing location consent stops recording at once.
+    pub fn withdraw_consent(&self, kind: ConsentType) -> Result<(), FaceIdError> {
+        self.consent(kind, ConsentAction::Withdraw)
+    }
+
+    /// Feed one platform fix to the recorder; kept fixes are durable when this returns.
+    pub fn record_fix(&self, fix: LocationFix) -> Result<FixDecision, FaceIdError> {
+        tracing::trace!(provider = ?fix.provider, "fix");
+        let now = self.device_clock.now();
+        let mut guard = self.employee()?;
+        let employee = guard.as_mut().ok_or_else(login_first)?;
+        Ok(employee.recorder.record(fix.into(), now)?.into())
+    }
+
+    /// The tracking policy the recorder applies (tracking off until one is applied).
+    pub fn tracking_policy(&self) -> Result<TrackingPolicyInfo, FaceIdError> {
+        let guard = self.employee()?;
+        let employee = guard.as_ref().ok_or_else(login_first)?;
+        Ok(employee.recorder.policy().into())
+    }
+
+    /// Apply the server's tracking policy; an invalid one is refused and the previous one stays.
+    pub fn apply_tracking_policy(&self, policy: TrackingPolicyInfo) -> Result<(), FaceIdError> {
+        let policy: TrackingPolicy = policy.try_into()?;
+        let mut guard = self.employee()?;
+        let employee = guard.as_mut().ok_or_else(login_first)?;
+        employee.recorder.set_policy(policy)?;
+        Ok(())
+    }
+
+    /// Counts per kind and the dead letters with the server's reasons.
+    pub fn outbox_status(&self) -> Result<OutboxStatus, FaceIdError> {
+        let outbox = self.outbox()?;
+        let stats = outbox.stats()?;
+        Ok(OutboxStatus {
+            consent: stats.consent,
+            enrolment: stats.enrolment,
+            punch: stats.punch,
+            location_batch: stats.location_batch,
+            staged_points: stats.staged_points,
+            dead_letters: outbox.dead_letters()?.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// One sync pass now (staged fixes are sealed first); returns how it went.
+    pub async fn sync_now(&self) -> Result<SyncReport, FaceIdError> {
+        let listener = Arc::new(ExpiryWatch {
+            shared: self.shared.clone(),
+            inner: None,
+        });
+        let engine = self.engine(listener)?;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let report = engine.drain(&stop).await?;
+        if report.outcome == DrainOutcome::AuthRequired {
+            self.shared.check_expired().await;
+        }
+        Ok(SyncReport {
+            progress: (&report.progress).into(),
+            outcome: match report.outcome {
+                DrainOutcome::Empty => SyncStatus::Idle,
+                DrainOutcome::WaitingUntil(t) => SyncStatus::WaitingUntil { at: to_system(t) },
+                DrainOutcome::Offline(reason) => SyncStatus::Offline { reason },
+                DrainOutcome::AuthRequired => SyncStatus::AuthRequired,
+                DrainOutcome::Stopped => SyncStatus::Stopped,
+            },
+        })
+    }
+
+    /// Start the background sync task: a pass now, then every `period_s` seconds and when a
+    /// backoff ends. Keep the handle: dropping it (or `cancel()`) stops the task.
+    pub fn start_sync(
+        &self,
+        listener: Arc<dyn SyncStateListener>,
+        period_s: u32,
+    ) -> Result<Arc<SyncTaskHandle>, FaceIdError> {
+        if period_s == 0 {
+            return Err(FaceIdError::InvalidInput {
+                reason: "sync period must be at least 1 second".to_owned(),
+            });
+        }
+        let engine = self.engine(Arc::new(ExpiryWatch {
+            shared: self.shared.clone(),
+            inner: Some(listener),
+        }))?;
+        let _rt = runtime().enter();
+        let handle = SyncHandle::spawn(engine, Duration::from_secs(u64::from(period_s)));
+        Ok(Arc::new(SyncTaskHandle {
+            handle: Mutex::new(Some(handle)),
+        }))
+    }
+}
+
+impl FaceIdClient {
+    fn consent(&self, kind: ConsentType, action: ConsentAction) -> Result<(), FaceIdError> {
+        let kind = match kind {
+            ConsentType::Biometric => ConsentKind::Biometric,
+            ConsentType::Location => ConsentKind::Location,
+            ConsentType::Telegram => ConsentKind::Telegram,
+        };
+        let body = ConsentRequest {
+            kind,
+            action,
+            text_version: None,
+        };
+        let now = self.device_clock.now();
+        let mut guard = self.employee()?;
+        let employee = guard.as_mut().ok_or_else(login_first)?;
+        employee
+            .outbox
+            .enqueue(&NewEntry::json(EntryKind::Consent, &body)?, now)?;
+        if kind == ConsentKind::Location {
+            employee
+                .recorder
+                .set_consent(action == ConsentAction::Grant);
+        }
+        Ok(())
+    }
+}
+
+/// Forwards sync state to the app's listener and reports a session that ended mid-sync.
+struct ExpiryWatch {
+    shared: Arc<Shared>,
+    inner: Option<Arc<dyn SyncStateListener>>,
+}
+
+impl SyncListener for ExpiryWatch {
+    fn on_state(&self, state: &SyncState) {
+        if *state == SyncState::AuthRequired {
+            let shared = self.shared.clone();
+            runtime().spawn(async move { shared.check_expired().await });
+        }
+        if let Some(l) = &self.inner {
+            l.on_state(state.into());
+        }
+    }
+
+    fn on_progress(&self, progress: &SyncProgress) {
+        if let Some(l) = &self.inner {
+            l.on_progress(progress.into());
+        }
+    }
+}
+
+/// A running sync task. `cancel()` stops it; so does dropping the handle (Kotlin `close()` /
+/// `use {}`, Swift deinit). The listener's last state is `Stopped`.
+#[derive(uniffi::Object)]
+pub struct SyncTaskHandle {
+    handle: Mutex<Option<SyncHandle>>,
+}
+
+impl std::fmt::Debug for SyncTaskHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncTaskHandle")
+    }
+}
+
+#[uniffi::export]
+impl SyncTaskHandle {
+    /// Run a pass as soon as possible.
+    pub fn sync_now(&self) {
+        if let Ok(g) = self.handle.lock()
+            && let Some(h) = g.as_ref()
+        {
+            h.sync_now();
+        }
+    }
+
+    /// Stop the task (a request in flight is finished first). Idempotent.
+    pub fn cancel(&self) {
+        let handle = self.handle.lock().ok().and_then(|mut g| g.take());
+        if let Some(h) = handle {
+            runtime().spawn(h.stop());
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.handle.lock().map(|g| g.is_none()).unwrap_or(true)
+    }
+}
+
+impl Drop for SyncTaskHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
