@@ -248,6 +248,7 @@ fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
     faceid_ffi_runtime()
         .block_on(c.login("ivanova".into(), "right".into()))
         .unwrap();
+    c.grant_consent(ConsentType::Location).unwrap();
     let err = faceid_ffi_runtime().block_on(c.current_user()).unwrap_err();
     assert!(matches!(err, FaceIdError::SessionExpired), "{err:?}");
     // Afterwards nobody is logged in, and the listener is not told again.
@@ -258,6 +259,7 @@ fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
     // Queued work waits for the next login of the same employee.
     let report = faceid_ffi_runtime().block_on(c.sync_now()).unwrap();
     assert_eq!(report.outcome, SyncStatus::AuthRequired);
+    assert_eq!(c.outbox_status().unwrap().consent, 1, "the queued consent is kept");
     assert_eq!(*expired.0.lock().unwrap(), vec![EMPLOYEE.to_owned()]);
     assert!(store.map.lock().unwrap().get("session").is_none());
 }
