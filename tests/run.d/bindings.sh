@@ -72,6 +72,7 @@ fi
 
 status=0
 mvn -B -ntp -f bindings/kotlin/pom.xml test -Dfaceid.lib.dir="$target_dir/debug" \
+  -Dfaceid.model.dir="${FACEID_MODEL_DIR:-$root/models/cache}" -Dfaceid.faces.dir="$root/../shared/faces" \
   "${server_args[@]}" || status=$?
 if [ "$status" != 0 ] && [ -f "$work/server.log" ]; then
   echo "---- faceid-server log (last 80 lines) ----" >&2; tail -n 80 "$work/server.log" >&2

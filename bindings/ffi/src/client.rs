@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use faceid_client::checkin;
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
 use faceid_client::location::Recorder;
 use faceid_client::outbox::{EntryKind, NewEntry, Outbox};
@@ -12,14 +13,16 @@ use faceid_client::session::{Session, SessionConfig, SessionError, SessionState}
 use faceid_client::sync::{
     DrainOutcome, HttpTransport, SyncEngine, SyncHandle, SyncListener, SyncProgress, SyncState,
 };
+use faceid_protocol::attendance::PunchKind;
 use faceid_protocol::consent::{ConsentAction, ConsentKind, ConsentRequest};
 use faceid_protocol::location::TrackingPolicy;
 use uuid::Uuid;
 
+use crate::face::{FaceCapture, FaceEngine};
 use crate::store::{PlatformStore, SecureStore};
 use crate::types::{
-    ConsentType, DeviceDescription, FixDecision, LocationFix, OutboxStatus, SyncProgressInfo,
-    SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
+    ConsentType, DeviceDescription, FixDecision, LocationFix, OutboxStatus, PunchDirection,
+    SyncProgressInfo, SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
 };
 use crate::{FaceIdError, runtime};
 
@@ -315,6 +318,43 @@ impl FaceIdClient {
                 DrainOutcome::Stopped => SyncStatus::Stopped,
             },
         })
+    }
+
+    /// Start a check-in capture. With `with_challenge`, the server issues the head movements
+    /// to ask for (needs the network; `Network` offline: then capture without one).
+    pub async fn start_capture(
+        &self,
+        engine: Arc<FaceEngine>,
+        with_challenge: bool,
+    ) -> Result<Arc<FaceCapture>, FaceIdError> {
+        self.outbox()?;
+        if !with_challenge {
+            return FaceCapture::new(&engine, None);
+        }
+        let challenge = checkin::request_challenge(self.session()).await;
+        let challenge = self.session_result(challenge).await?;
+        FaceCapture::new(&engine, Some(&challenge))
+    }
+
+    /// Seal a finished capture as a punch in the outbox (evidence and frames in one
+    /// transaction); the next sync sends it. Returns the punch's idempotency key. Works
+    /// offline: the device clock and the monotonic time since the last sync go with it.
+    pub fn seal_punch(
+        &self,
+        capture: Arc<FaceCapture>,
+        direction: PunchDirection,
+        fix: Option<LocationFix>,
+    ) -> Result<String, FaceIdError> {
+        let outbox = self.outbox()?;
+        let captured = capture.take_finished()?;
+        let kind = match direction {
+            PunchDirection::In => PunchKind::In,
+            PunchDirection::Out => PunchKind::Out,
+        };
+        let gps = fix.map(LocationFix::into_gps_fix);
+        let key =
+            checkin::seal_punch(&outbox, &captured, kind, gps, self.session().server_clock())?;
+        Ok(key.to_string())
     }
 
     /// Start the background sync task: a pass now, then every `period_s` seconds and when a

@@ -5,6 +5,7 @@ uniffi::setup_scaffolding!();
 
 mod client;
 mod error;
+mod face;
 mod log;
 mod server;
 mod store;
@@ -14,6 +15,10 @@ use std::sync::LazyLock;
 
 pub use client::{FaceIdClient, SessionExpiredListener, SyncStateListener, SyncTaskHandle};
 pub use error::FaceIdError;
+pub use face::{
+    CameraFrame, CaptureSummary, ChallengeStep, FaceBox, FaceCapture, FaceEngine, FrameFeedback,
+    FrameFormat, HeadChallenge, HeadTurn, QualityHint,
+};
 pub use log::{LogLevel, LogRecord, LoggerSink, install_logger};
 pub use server::normalize_server_url;
 pub use store::SecureStore;

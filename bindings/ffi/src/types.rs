@@ -3,11 +3,12 @@
 use std::time::SystemTime;
 
 use chrono::{DateTime, NaiveTime, Utc, Weekday};
-use faceid_protocol::location::Weekday as Day;
 use faceid_client::location::{Decision, DropReason};
 use faceid_client::outbox::{DeadLetter, EntryKind};
 use faceid_client::sync::{SyncProgress, SyncState};
+use faceid_protocol::attendance::{GpsFix, LocationProvider};
 use faceid_protocol::auth::{CurrentUser, DeviceInfo, Platform, Role};
+use faceid_protocol::location::Weekday as Day;
 use faceid_protocol::location::{LocationPoint, TrackingPolicy, WorkingHours, WorkingWindow};
 
 use crate::FaceIdError;
@@ -124,6 +125,32 @@ pub struct LocationFix {
     pub mock: bool,
     pub provider: FixProvider,
     pub battery_percent: Option<u8>,
+}
+
+/// Check in or out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PunchDirection {
+    In,
+    Out,
+}
+
+impl LocationFix {
+    /// The fix as a punch carries it.
+    pub(crate) fn into_gps_fix(self) -> GpsFix {
+        GpsFix {
+            lat: self.lat,
+            lon: self.lon,
+            accuracy_m: self.accuracy_m,
+            fix_time: from_system(self.recorded_at),
+            mock: self.mock,
+            provider: match self.provider {
+                FixProvider::Gps => LocationProvider::Gps,
+                FixProvider::Network => LocationProvider::Network,
+                FixProvider::Fused => LocationProvider::Fused,
+                FixProvider::Other => LocationProvider::Other,
+            },
+        }
+    }
 }
 
 impl From<LocationFix> for LocationPoint {

@@ -259,7 +259,11 @@ fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
     // Queued work waits for the next login of the same employee.
     let report = faceid_ffi_runtime().block_on(c.sync_now()).unwrap();
     assert_eq!(report.outcome, SyncStatus::AuthRequired);
-    assert_eq!(c.outbox_status().unwrap().consent, 1, "the queued consent is kept");
+    assert_eq!(
+        c.outbox_status().unwrap().consent,
+        1,
+        "the queued consent is kept"
+    );
     assert_eq!(*expired.0.lock().unwrap(), vec![EMPLOYEE.to_owned()]);
     assert!(store.map.lock().unwrap().get("session").is_none());
 }

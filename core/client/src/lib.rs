@@ -2,10 +2,12 @@
 //!
 //! - [`outbox`]: the durable SQLite queue every upload goes through.
 //! - [`location`]: the recorder that filters, flags and batches GPS fixes into the outbox.
+//! - [`checkin`]: the camera capture (quality, challenge, 1:1) and sealing a punch.
 //! - [`session`]: login, logout, the current user, single-flight token refresh.
 //! - [`sync`]: the task that drains the outbox to the server.
 //! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
 
+pub mod checkin;
 pub mod clock;
 pub mod http;
 pub mod location;

@@ -394,15 +394,33 @@ impl Session {
 
     /// `GET /api/v1/me`, refreshing once on a 401.
     pub async fn fetch_me(&self) -> Result<CurrentUser, SessionError> {
+        let user: CurrentUser = self
+            .call_json(reqwest::Method::GET, ME_PATH, None::<&()>)
+            .await?;
+        if let Some(t) = self.tokens.lock().await.as_mut() {
+            t.user = user.clone();
+        }
+        Ok(user)
+    }
+
+    /// An authorised JSON call (`body` as JSON when given), refreshing the access token once
+    /// on a 401; the answer's `Date` teaches the server clock.
+    pub async fn call_json<B: serde::Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, SessionError> {
         let mut token = self.access_token().await?;
         for attempt in 0..2 {
-            let resp = self
+            let mut req = self
                 .http
-                .get(self.url(ME_PATH))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .map_err(|e| map_send_error(&e))?;
+                .request(method.clone(), self.url(path))
+                .bearer_auth(&token);
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let resp = req.send().await.map_err(|e| map_send_error(&e))?;
             let answer = read_answer(resp).await.map_err(|e| map_send_error(&e))?;
             self.learn_time(&answer);
             if answer.status == 401 && attempt == 0 {
@@ -412,11 +430,7 @@ impl Session {
             if !answer.is_success() {
                 return Err(Self::refusal(&answer));
             }
-            let user: CurrentUser = Self::decode(&answer)?;
-            if let Some(t) = self.tokens.lock().await.as_mut() {
-                t.user = user.clone();
-            }
-            return Ok(user);
+            return Self::decode(&answer);
         }
         Err(SessionError::AuthRequired)
     }

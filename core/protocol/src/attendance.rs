@@ -127,6 +127,10 @@ pub struct CheckInEvidence {
     /// Nonce of the challenge that was run; `None` offline (passive liveness only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_nonce: Option<String>,
+    /// Capture time (Unix epoch ms, device clock) of each challenge frame part, in part order;
+    /// the challenge check needs the timing of the movements.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub challenge_frame_times_ms: Vec<u64>,
 }
 
 impl CheckInEvidence {
@@ -163,6 +167,22 @@ impl CheckInEvidence {
         }
         if let Some(n) = &self.challenge_nonce {
             check_string("challenge_nonce", n, MAX_NONCE_LEN)?;
+        }
+        check_count(
+            "challenge_frame_times_ms",
+            self.challenge_frame_times_ms.len(),
+            0,
+            MAX_CHALLENGE_FRAMES,
+        )?;
+        if self
+            .challenge_frame_times_ms
+            .windows(2)
+            .any(|w| w[0] >= w[1])
+        {
+            return Err(ValidationError::BadString {
+                field: "challenge_frame_times_ms",
+                reason: "capture times must strictly increase",
+            });
         }
         Ok(())
     }
@@ -233,6 +253,7 @@ mod tests {
                 challenge: Some(0.9),
             },
             challenge_nonce: Some("n-1".into()),
+            challenge_frame_times_ms: vec![1_000, 1_400, 1_900],
         }
     }
 
@@ -264,6 +285,18 @@ mod tests {
         let mut bad = evidence();
         bad.liveness.passive = f32::NAN;
         assert_eq!(bad.validate(now).map_err(|e| e.code()), Err("not_finite"));
+        let mut bad = evidence();
+        bad.challenge_frame_times_ms = vec![1_000, 1_000];
+        assert_eq!(
+            bad.validate(now).map_err(|e| e.field()),
+            Err("challenge_frame_times_ms")
+        );
+        let mut bad = evidence();
+        bad.challenge_frame_times_ms = (0..13).collect();
+        assert_eq!(
+            bad.validate(now).map_err(|e| e.field()),
+            Err("challenge_frame_times_ms")
+        );
     }
 
     #[test]
