@@ -20,12 +20,14 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use faceid_face::decode::decode;
-use faceid_face::detect::{self, DetectorConfig};
+use faceid_face::detect::DetectorConfig;
 use faceid_face::model::Plan;
 use faceid_face::model::{Task, VerifiedGraph};
 use faceid_face::{Descriptor, Engine, EngineConfig, Gallery, Metric, ModelId};
 use tract_onnx::prelude::{Tensor, tvec};
-use tract_onnx::tract_hir::tract_core::multithread::{Executor, set_default_executor};
+use tract_onnx::tract_hir::tract_core::tract_linalg::multithread::{
+    Executor, set_default_executor,
+};
 
 mod common;
 use common::{both, medians_ms, thread_cpu_ns};
@@ -159,8 +161,8 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("face");
     g.sample_size(10)
-        .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_secs(2));
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(1));
     both(&mut g, "decode_jpeg_1280x720", || {
         decode(black_box(&bytes)).expect("decode")
     });
