@@ -233,7 +233,7 @@ fn op_profile(plan: &Plan, input: &Tensor, runs: usize) -> String {
     }
     let total: u64 = per_op.values().sum::<u64>().max(1);
     let mut v: Vec<_> = per_op.into_iter().collect();
-    v.sort_by(|a, b| b.1.cmp(&a.1));
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
     v.iter()
         .take(4)
         .map(|(op, ns)| format!("{op} {:.0}%", 100.0 * *ns as f64 / total as f64))
