@@ -120,7 +120,7 @@ fn onnxruntime(model_dir: &Path) -> Option<OrtFigures> {
             Some((label, (f(r, "median_ms"), f(r, "cpu_median_ms"))))
         })
         .collect();
-    let p = &v["pipeline"];
+    let p = &v["pipeline"]["median"];
     let pipeline = p["total_ms"]
         .as_f64()
         .map(|_| (f(p, "total_ms"), f(p, "total_cpu_ms")));
