@@ -160,35 +160,24 @@ fn bench(c: &mut Criterion) {
             })
         })
     });
-    g.bench_function("serve_t13_department_50", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let emps = all(dep0.clone()).await;
-                let days = store::days(&pool, &emps, month, now).await.expect("days");
-                let rows: Vec<_> = emps
-                    .iter()
-                    .enumerate()
-                    .zip(days)
-                    .map(|((i, e), d)| (e.info(i as i64 + 1), d))
-                    .collect();
-                black_box(export::t13_xlsx(&header, month, &rows).map(|x| x.len()))
-            })
+    let serve_t13 = |f: EmpFilter| {
+        rt.block_on(async {
+            let emps = all(f).await;
+            let days = store::days(&pool, &emps, month, now).await.expect("days");
+            let rows: Vec<_> = emps
+                .iter()
+                .enumerate()
+                .zip(days)
+                .map(|((i, e), d)| (e.info(i as i64 + 1), d))
+                .collect();
+            export::t13_xlsx(&header, month, &rows).map(|x| x.len())
         })
+    };
+    g.bench_function("serve_t13_department_50", |b| {
+        b.iter(|| black_box(serve_t13(dep0.clone())))
     });
     g.bench_function("serve_t13_all_1000", |b| {
-        b.iter(|| {
-            rt.block_on(async {
-                let emps = all(EmpFilter::default()).await;
-                let days = store::days(&pool, &emps, month, now).await.expect("days");
-                let rows: Vec<_> = emps
-                    .iter()
-                    .enumerate()
-                    .zip(days)
-                    .map(|((i, e), d)| (e.info(i as i64 + 1), d))
-                    .collect();
-                black_box(export::t13_xlsx(&header, month, &rows).map(|x| x.len()))
-            })
-        })
+        b.iter(|| black_box(serve_t13(EmpFilter::default())))
     });
     g.finish();
     rt.block_on(async {

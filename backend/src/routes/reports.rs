@@ -551,6 +551,28 @@ fn wants_xlsx(format: Option<&str>) -> AppResult<bool> {
     }
 }
 
+/// What both exports start from: the format, the period and its days.
+async fn export_input(
+    state: &AppState,
+    scope: &Scope,
+    q: &ReportQuery,
+) -> AppResult<(bool, Period, Vec<Emp>, Vec<Vec<DayRecord>>)> {
+    let xlsx = wants_xlsx(q.format.as_deref())?;
+    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
+    let (emps, days) = all_days(state, scope, &filter(q), period).await?;
+    Ok((xlsx, period, emps, days))
+}
+
+/// A CSV or XLSX download named `{stem}.csv` / `{stem}.xlsx`.
+fn table_file(xlsx: bool, stem: &str, bytes: Result<Vec<u8>, ExportError>) -> AppResult<Response> {
+    let bytes = bytes.map_err(export_error)?;
+    Ok(if xlsx {
+        file(export::XLSX_CONTENT_TYPE, &format!("{stem}.xlsx"), bytes)
+    } else {
+        file(export::CSV_CONTENT_TYPE, &format!("{stem}.csv"), bytes)
+    })
+}
+
 /// The period summary as a file (`format=csv`, the default, or `xlsx`).
 #[utoipa::path(get, path = "/api/v1/reports/summary/export", tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
@@ -562,24 +584,18 @@ pub async fn summary_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let xlsx = wants_xlsx(q.format.as_deref())?;
-    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, days) = all_days(&state, &caller.scope(), &filter(&q), period).await?;
+    let (xlsx, period, emps, days) = export_input(&state, &caller.scope(), &q).await?;
     let rows = with_info(&emps, days);
-    let name = format!("summary_{}_{}", period.from(), period.to());
-    Ok(if xlsx {
-        file(
-            export::XLSX_CONTENT_TYPE,
-            &format!("{name}.xlsx"),
-            export::summary_xlsx(&rows).map_err(export_error)?,
-        )
+    let bytes = if xlsx {
+        export::summary_xlsx(&rows)
     } else {
-        file(
-            export::CSV_CONTENT_TYPE,
-            &format!("{name}.csv"),
-            export::summary_csv(&rows).map_err(export_error)?,
-        )
-    })
+        export::summary_csv(&rows)
+    };
+    table_file(
+        xlsx,
+        &format!("summary_{}_{}", period.from(), period.to()),
+        bytes,
+    )
 }
 
 /// The daily detail as a file (`format=csv`, the default, or `xlsx`); times in the zone of
@@ -594,9 +610,7 @@ pub async fn daily_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let xlsx = wants_xlsx(q.format.as_deref())?;
-    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, days) = all_days(&state, &caller.scope(), &filter(&q), period).await?;
+    let (xlsx, period, emps, days) = export_input(&state, &caller.scope(), &q).await?;
     let tz: Tz = match q.site_id {
         Some(s) => sqlx::query_scalar::<_, String>("SELECT time_zone FROM sites WHERE id = $1")
             .bind(s)
@@ -607,20 +621,16 @@ pub async fn daily_export(
         None => emps.first().map(Emp::tz).unwrap_or(Tz::UTC),
     };
     let rows = with_info(&emps, days);
-    let name = format!("daily_{}_{}", period.from(), period.to());
-    Ok(if xlsx {
-        file(
-            export::XLSX_CONTENT_TYPE,
-            &format!("{name}.xlsx"),
-            export::daily_xlsx(&rows, tz).map_err(export_error)?,
-        )
+    let bytes = if xlsx {
+        export::daily_xlsx(&rows, tz)
     } else {
-        file(
-            export::CSV_CONTENT_TYPE,
-            &format!("{name}.csv"),
-            export::daily_csv(&rows, tz).map_err(export_error)?,
-        )
-    })
+        export::daily_csv(&rows, tz)
+    };
+    table_file(
+        xlsx,
+        &format!("daily_{}_{}", period.from(), period.to()),
+        bytes,
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -365,6 +365,15 @@ fn event_status(s: &str) -> Option<EventStatus> {
     }
 }
 
+/// schedule, employee, department, valid from, valid to.
+type AssignmentRow = (
+    Uuid,
+    Option<Uuid>,
+    Option<Uuid>,
+    NaiveDate,
+    Option<NaiveDate>,
+);
+
 /// Dense ids for the pure core, which numbers employees and departments.
 #[derive(Default)]
 struct Ids {
@@ -425,13 +434,7 @@ pub async fn compute_spans(
         let def: ScheduleDef = serde_json::from_value(def).map_err(AppError::internal)?;
         kinds.insert(id, def.resolve(&tpl).map_err(AppError::internal)?);
     }
-    let rows: Vec<(
-        Uuid,
-        Option<Uuid>,
-        Option<Uuid>,
-        NaiveDate,
-        Option<NaiveDate>,
-    )> = sqlx::query_as(
+    let rows: Vec<AssignmentRow> = sqlx::query_as(
         "SELECT schedule_id, employee_id, department_id, valid_from, valid_to
                FROM schedule_assignments
               WHERE (employee_id = ANY($1) OR department_id IN
