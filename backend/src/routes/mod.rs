@@ -124,6 +124,40 @@ fn attendance_routes() -> OpenApiRouter<AppState> {
             consent::record_paper_consent
         ))
         .routes(routes!(liveness::create))
+        .merge(face_routes())
+}
+
+/// Face enrolment, check-in / check-out, kiosk identification and the attendance log.
+fn face_routes() -> OpenApiRouter<AppState> {
+    use crate::attendance as att;
+    use crate::face_templates as ft;
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(ft::enrol_me, ft::list_me))
+                .routes(routes!(ft::enrol_employee, ft::list_employee))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::face::MAX_PHOTO_BODY_BYTES,
+                )),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(att::check_in))
+                .routes(routes!(att::kiosk_identify))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::face::MAX_PHOTO_BODY_BYTES,
+                )),
+        )
+        .routes(routes!(ft::delete_me))
+        .routes(routes!(ft::my_descriptors))
+        .routes(routes!(att::get_global_policy, att::put_global_policy))
+        .routes(routes!(att::get_site_policy, att::put_site_policy))
+        .routes(routes!(att::chain_verify))
+        .routes(routes!(att::review))
+        .routes(routes!(att::correct))
+        .routes(routes!(att::my_attendance))
+        .routes(routes!(att::list))
+        .routes(routes!(att::photo))
 }
 
 /// Schedules, holiday calendar, absences and timesheet reports.
