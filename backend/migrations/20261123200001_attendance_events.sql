@@ -74,3 +74,10 @@ SELECT e.id,
        END AS status
 FROM attendance_events e
 WHERE e.kind IN ('in', 'out', 'correction');
+
+-- Attendance policy: the global one (scope 'global') and per-site overrides (scope = site id).
+CREATE TABLE attendance_policies (
+    scope       text PRIMARY KEY,
+    policy      jsonb NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);

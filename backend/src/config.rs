@@ -57,6 +57,13 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// `text` or `json` log lines.
     pub log_format: String,
+    /// Directory of the face models; unset means `FACEID_MODEL_DIR`, `models/cache` or the
+    /// shared mirror. Without models the server starts and face endpoints answer 503.
+    pub model_dir: Option<PathBuf>,
+    /// Where photos go: unset means the directory `data_dir/photos`; `file:///abs/dir`,
+    /// `memory:` (tests), or `s3://bucket/prefix` (built with the `s3` feature; credentials
+    /// from the usual `AWS_*` variables).
+    pub photo_store_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -76,6 +83,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             request_timeout_secs: 30,
             log_format: "text".into(),
+            model_dir: None,
+            photo_store_url: None,
         }
     }
 }
@@ -88,6 +97,8 @@ const STRING_KEYS: &[&str] = &[
     "jwt_secret",
     "descriptor_key",
     "log_format",
+    "model_dir",
+    "photo_store_url",
 ];
 const ALL_KEYS: &[&str] = &[
     "listen",
@@ -104,6 +115,8 @@ const ALL_KEYS: &[&str] = &[
     "trust_forwarded_for",
     "request_timeout_secs",
     "log_format",
+    "model_dir",
+    "photo_store_url",
 ];
 
 impl Settings {

@@ -315,7 +315,7 @@ pub async fn give_my_consent(
     ApiJson(req): ApiJson<ConsentRequest>,
 ) -> AppResult<(StatusCode, Json<ConsentRecord>)> {
     let mut tx = state.db.begin().await?;
-    let (record, _) = append(
+    let (record, removed) = append(
         &mut tx,
         caller.id,
         &req,
@@ -325,6 +325,7 @@ pub async fn give_my_consent(
     )
     .await?;
     tx.commit().await?;
+    state.photos.delete_all(&removed.photo_keys).await;
     Ok((StatusCode::CREATED, Json(record)))
 }
 
@@ -412,5 +413,6 @@ pub async fn record_paper_consent(
     )
     .await?;
     tx.commit().await?;
+    state.photos.delete_all(&removed.photo_keys).await;
     Ok((StatusCode::CREATED, Json(record)))
 }

@@ -27,6 +27,17 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
+    /// A request that is well formed but refused, with a specific code and, when several
+    /// items were judged (e.g. enrolment photos), one entry per refused item.
+    #[error("{detail}")]
+    Refused {
+        code: &'static str,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
+    /// A dependency of this endpoint is not available (e.g. the face models are missing).
+    #[error("{detail}")]
+    ServiceUnavailable { code: &'static str, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -75,7 +86,8 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -85,7 +97,9 @@ impl AppError {
             Self::BadRequest { code, .. }
             | Self::Unauthenticated { code }
             | Self::Forbidden { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::Refused { code, .. }
+            | Self::ServiceUnavailable { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::NotFound { .. } => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
@@ -124,6 +138,10 @@ impl AppError {
                     }
                     .into(),
                 );
+            }
+            Self::Refused { detail, errors, .. } => {
+                p.detail = Some(detail.clone());
+                p.errors = errors.clone();
             }
             Self::RateLimited { retry_after_secs } => {
                 p.detail = Some(format!(

@@ -70,3 +70,22 @@ impl From<QueryRejection> for AppError {
         AppError::bad_request("invalid_query", r.body_text())
     }
 }
+
+/// A `multipart/form-data` body. Another content type → 415; a body over the limit → 413.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
+    type Rejection = AppError;
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
+        axum::extract::Multipart::from_request(req, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(|r| {
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::UnsupportedMediaType
+                }
+            })
+    }
+}

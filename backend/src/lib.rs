@@ -15,6 +15,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -22,6 +23,8 @@ pub mod consent;
 pub mod db;
 pub mod error;
 pub mod extract;
+pub mod face;
+pub mod face_templates;
 pub mod geofence;
 pub mod liveness;
 pub mod local_pg;
@@ -42,6 +45,12 @@ pub struct AppState {
     pub secrets: Arc<Secrets>,
     /// argon2id hash verified for unknown logins, so they cost as much as wrong passwords.
     pub dummy_hash: Arc<str>,
+    /// The face engine (absent when the models are missing: face endpoints answer 503).
+    pub face: face::FaceEngine,
+    /// Enrolment photos and evidence frames.
+    pub photos: Arc<face::PhotoStore>,
+    /// Encrypts face descriptors at rest.
+    pub cipher: face::DescriptorCipher,
 }
 
 impl AppState {
@@ -50,10 +59,22 @@ impl AppState {
         Ok(Self {
             db,
             jwt: Arc::new(auth::JwtKeys::new(&secrets.jwt_secret)),
+            photos: Arc::new(face::PhotoStore::new(
+                settings.photo_store_url.as_deref(),
+                &settings.data_dir,
+            )),
+            cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
+            face: face::FaceEngine::default(),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),
         })
+    }
+
+    /// The same state with a loaded face engine.
+    pub fn with_face_engine(mut self, engine: face::FaceEngine) -> Self {
+        self.face = engine;
+        self
     }
 }
 

@@ -159,8 +159,14 @@ async fn main() -> anyhow::Result<()> {
                 let listener = tokio::net::TcpListener::bind(settings.listen)
                     .await
                     .with_context(|| format!("binding {}", settings.listen))?;
+                let model_dir = settings.model_dir.clone();
+                let engine = tokio::task::spawn_blocking(move || {
+                    faceid_server::face::FaceEngine::load(model_dir.as_deref())
+                })
+                .await?;
                 let state = AppState::new(pool.clone(), settings.clone(), secrets)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                    .with_face_engine(engine);
                 let retention = faceid_server::locations::spawn_retention(
                     pool.clone(),
                     faceid_server::locations::retention_days_from_env(),

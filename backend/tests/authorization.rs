@@ -93,6 +93,12 @@ enum Target {
     Site,
     Device,
     Kiosk,
+    ShiftTemplate,
+    Schedule,
+    /// A schedule assignment of an employee in the operator's department.
+    Assignment,
+    /// An absence of an employee in the operator's department.
+    Absence,
 }
 
 /// What the body is.
@@ -114,6 +120,15 @@ enum Body {
     TrackingPolicy,
     ConsentText,
     ConsentGrant,
+    NewShiftTemplate,
+    NewSchedule,
+    NewAssignment,
+    HolidayYear,
+    HolidayEntry,
+    NewAbsence,
+    AttendancePolicy,
+    Review,
+    Correction,
 }
 
 struct Row {
@@ -573,6 +588,317 @@ fn table() -> Vec<Row> {
             Target::None,
             Body::None,
         ),
+        row(
+            M::GET,
+            "/api/v1/shift-templates",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/shift-templates",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewShiftTemplate,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/shift-templates/{id}",
+            AdminOnly,
+            204,
+            Target::ShiftTemplate,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/schedules",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/schedules",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewSchedule,
+        ),
+        row(
+            M::GET,
+            "/api/v1/schedules/{id}",
+            Staff,
+            200,
+            Target::Schedule,
+            Body::None,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/schedules/{id}",
+            AdminOnly,
+            204,
+            Target::Schedule,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/schedule-assignments",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/schedule-assignments",
+            Staff,
+            201,
+            Target::None,
+            Body::NewAssignment,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/schedule-assignments/{id}",
+            Staff,
+            204,
+            Target::Assignment,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/holidays",
+            AnyEmployee,
+            M::POST,
+            "/api/v1/me/face-templates",
+            AnyEmployee,
+            415,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/face-templates",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/face-templates",
+            Staff,
+            415,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/face-templates",
+            Staff,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/me/face-templates/{id}",
+            AnyEmployee,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/face-templates/descriptors",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/attendance/events",
+            AnyEmployee,
+            415,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/kiosk/identify",
+            KioskOnly,
+            415,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/settings/attendance-policy",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/holidays",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::HolidayYear,
+        ),
+        row(
+            M::POST,
+            "/api/v1/holidays",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::HolidayEntry,
+        ),
+        row(
+            M::GET,
+            "/api/v1/absences",
+            Staff,
+            200,
+            "/api/v1/settings/attendance-policy",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::AttendancePolicy,
+        ),
+        row(
+            M::GET,
+            "/api/v1/sites/{id}/attendance-policy",
+            Staff,
+            200,
+            Target::Site,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/sites/{id}/attendance-policy",
+            AdminOnly,
+            200,
+            Target::Site,
+            Body::AttendancePolicy,
+        ),
+        row(
+            M::GET,
+            "/api/v1/attendance/chain/verify",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/absences",
+            Staff,
+            201,
+            Target::None,
+            Body::NewAbsence,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/absences/{id}",
+            Staff,
+            204,
+            Target::Absence,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/today",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/summary",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/departments",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/summary/export",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/daily/export",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/t13",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/timesheet",
+            "/api/v1/attendance/events/{id}/review",
+            Staff,
+            404,
+            Target::Employee,
+            Body::Review,
+        ),
+        row(
+            M::POST,
+            "/api/v1/attendance/corrections",
+            Staff,
+            201,
+            Target::None,
+            Body::Correction,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/attendance",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/attendance",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/attendance/events/{id}/photo",
+            AnyEmployee,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
     ]
 }
 
@@ -786,8 +1112,60 @@ impl World {
                 .await
                 .unwrap();
             }
+            Target::ShiftTemplate => {
+                sqlx::query(
+                    "INSERT INTO shift_templates (id, name, start_time, end_time) VALUES ($1, $2, '09:00', '18:00')",
+                )
+                .bind(id)
+                .bind(format!("t-{id}"))
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+            Target::Schedule => return Some(self.schedule().await),
+            Target::Assignment => {
+                let schedule = self.schedule().await;
+                let employee = self.fresh_employee("active").await;
+                sqlx::query(
+                    "INSERT INTO schedule_assignments (id, schedule_id, employee_id, valid_from)
+                     VALUES ($1, $2, $3, '2026-01-01')",
+                )
+                .bind(id)
+                .bind(schedule)
+                .bind(employee)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
+            Target::Absence => {
+                let employee = self.fresh_employee("active").await;
+                sqlx::query(
+                    "INSERT INTO absences (id, employee_id, kind, date_from, date_to)
+                     VALUES ($1, $2, 'sick_leave', '2026-02-02', '2026-02-04')",
+                )
+                .bind(id)
+                .bind(employee)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
         }
         Some(id)
+    }
+
+    /// A flexible schedule, inserted directly.
+    async fn schedule(&self) -> Uuid {
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO schedules (id, name, kind, definition) VALUES ($1, $2, 'flexible',
+             '{\"kind\":\"flexible\",\"minutes_per_day\":480,\"minutes_per_week\":null,\"work_days\":[true,true,true,true,true,false,false]}')",
+        )
+        .bind(id)
+        .bind(format!("s-{id}"))
+        .execute(&self.app.pool)
+        .await
+        .unwrap();
+        id
     }
 
     async fn body(&self, b: Body) -> Option<Value> {
@@ -817,6 +1195,37 @@ impl World {
             }
             Body::ConsentText => json!({"kind": "telegram", "body": format!("text {n}")}),
             Body::ConsentGrant => json!({"kind": "location", "action": "grant"}),
+            Body::NewShiftTemplate => {
+                json!({"name": format!("shift {n}"), "start": "09:00", "end": "18:00",
+                "unpaid_break_minutes": 60})
+            }
+            Body::NewSchedule => {
+                json!({"name": format!("schedule {n}"), "pattern": {"kind": "flexible",
+                "minutes_per_day": 480, "work_days": [true, true, true, true, true, false, false]}})
+            }
+            Body::NewAssignment => {
+                let employee = self.fresh_employee("active").await;
+                json!({"schedule_id": self.schedule().await, "employee_id": employee,
+                       "valid_from": "2026-01-01"})
+            }
+            Body::HolidayYear => json!({"year": 2031, "entries": [
+                {"date": "2031-01-01", "kind": "holiday", "name": "New Year"}]}),
+            Body::HolidayEntry => {
+                let day = 1 + u64::from_str_radix(&n[..8], 16).unwrap() % 360;
+                let date = chrono::NaiveDate::from_ymd_opt(2040, 1, 1).unwrap()
+                    + chrono::Duration::days(day as i64);
+                json!({"date": date, "kind": "holiday", "name": "Day"})
+            }
+            Body::NewAbsence => {
+                let employee = self.fresh_employee("active").await;
+                json!({"employee_id": employee, "kind": "annual_leave",
+                       "from": "2026-02-02", "to": "2026-02-06"})
+            }
+            Body::AttendancePolicy => json!({"liveness_mode": "passive+challenge",
+                "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
+            Body::Review => json!({"decision": "accept"}),
+            Body::Correction => json!({"employee_id": self.fresh_employee("active").await,
+                "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),
         })
     }
 }

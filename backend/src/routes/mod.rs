@@ -20,6 +20,8 @@ pub mod devices;
 pub mod employees;
 pub mod health;
 pub mod org;
+pub mod reports;
+pub mod schedules;
 pub mod sites;
 
 #[derive(OpenApi)]
@@ -90,6 +92,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::kiosk_me))
         .routes(routes!(audit::list))
         .merge(attendance_routes())
+        .merge(timesheet_routes())
 }
 
 /// Consent ledger, liveness challenges, locations and tracking policies.
@@ -121,6 +124,74 @@ fn attendance_routes() -> OpenApiRouter<AppState> {
             consent::record_paper_consent
         ))
         .routes(routes!(liveness::create))
+        .merge(face_routes())
+}
+
+/// Face enrolment, check-in / check-out, kiosk identification and the attendance log.
+fn face_routes() -> OpenApiRouter<AppState> {
+    use crate::attendance as att;
+    use crate::face_templates as ft;
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(ft::enrol_me, ft::list_me))
+                .routes(routes!(ft::enrol_employee, ft::list_employee))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::face::MAX_PHOTO_BODY_BYTES,
+                )),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(att::check_in))
+                .routes(routes!(att::kiosk_identify))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::face::MAX_PHOTO_BODY_BYTES,
+                )),
+        )
+        .routes(routes!(ft::delete_me))
+        .routes(routes!(ft::my_descriptors))
+        .routes(routes!(att::get_global_policy, att::put_global_policy))
+        .routes(routes!(att::get_site_policy, att::put_site_policy))
+        .routes(routes!(att::chain_verify))
+        .routes(routes!(att::review))
+        .routes(routes!(att::correct))
+        .routes(routes!(att::my_attendance))
+        .routes(routes!(att::list))
+        .routes(routes!(att::photo))
+}
+
+/// Schedules, holiday calendar, absences and timesheet reports.
+fn timesheet_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            schedules::list_templates,
+            schedules::create_template
+        ))
+        .routes(routes!(schedules::delete_template))
+        .routes(routes!(
+            schedules::list_schedules,
+            schedules::create_schedule
+        ))
+        .routes(routes!(schedules::get_schedule, schedules::delete_schedule))
+        .routes(routes!(
+            schedules::list_assignments,
+            schedules::create_assignment
+        ))
+        .routes(routes!(schedules::delete_assignment))
+        .routes(routes!(
+            schedules::get_holidays,
+            schedules::put_holidays,
+            schedules::add_holiday
+        ))
+        .routes(routes!(schedules::list_absences, schedules::create_absence))
+        .routes(routes!(schedules::delete_absence))
+        .routes(routes!(reports::today))
+        .routes(routes!(reports::summary))
+        .routes(routes!(reports::departments))
+        .routes(routes!(reports::summary_export))
+        .routes(routes!(reports::daily_export))
+        .routes(routes!(reports::t13))
+        .routes(routes!(reports::my_timesheet))
 }
 
 /// The OpenAPI 3 document of this API.

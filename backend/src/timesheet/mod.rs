@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod compute;
 pub mod export;
 pub mod schedule;
+pub mod store;
 pub mod summary;
 
 use chrono::{Datelike, Duration, NaiveDate};

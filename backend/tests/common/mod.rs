@@ -1,6 +1,8 @@
 //! Test harness: the real router on a per-test database, called in-process.
 #![allow(dead_code)]
 
+pub mod face;
+
 use std::net::SocketAddr;
 
 use axum::Router;

@@ -9,6 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use faceid_face::detect::{self, DetectorConfig};
 use faceid_face::eval;
+use faceid_face::quality::{self, CaptureMode, QualityConfig, QualityVerdict};
 use faceid_face::{Descriptor, Detection, Engine, EngineConfig, Gallery};
 use image::RgbImage;
 use serde_json::json;
@@ -27,12 +28,17 @@ pub struct FaceArgs {
 
 #[derive(Subcommand)]
 enum FaceCommand {
-    /// Detect faces: boxes, 5 landmarks, scores.
+    /// Detect faces: boxes, 5 landmarks, scores, and a quality verdict (typed reasons) per face
+    /// and for the capture as a whole.
     Detect {
         image: PathBuf,
         /// Detector input size (longest side): 320 check-in, 640 enrolment.
         #[arg(long, default_value_t = 640)]
         size: u32,
+        /// Capture rules for the overall verdict: check-in refuses several faces, kiosk takes
+        /// the largest.
+        #[arg(long, value_enum, default_value_t = Mode::CheckIn)]
+        mode: Mode,
     },
     /// Descriptor of the largest face, with its model id.
     Embed {
@@ -82,8 +88,46 @@ enum FaceCommand {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Mode {
+    CheckIn,
+    Kiosk,
+}
+
+impl From<Mode> for CaptureMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::CheckIn => CaptureMode::CheckIn,
+            Mode::Kiosk => CaptureMode::Kiosk,
+        }
+    }
+}
+
+/// A verdict with the user-facing hint of each reason, for printing.
+fn verdict_json(v: &QualityVerdict) -> serde_json::Value {
+    json!({
+        "ok": v.ok,
+        "reasons": v.reasons,
+        "codes": v.reasons.iter().map(|r| r.code()).collect::<Vec<_>>(),
+        "hints": v.reasons.iter().map(|r| r.hint()).collect::<Vec<_>>(),
+        "metrics": v.metrics,
+    })
+}
+
+fn verdict_line(v: &QualityVerdict) -> String {
+    if v.ok {
+        return "ok".to_owned();
+    }
+    let r: Vec<String> = v
+        .reasons
+        .iter()
+        .map(|r| format!("{} ({})", r.code(), r.hint()))
+        .collect();
+    r.join("; ")
+}
+
 fn load_image(path: &Path) -> Result<RgbImage> {
-    eval::load_rgb(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    faceid_face::decode::open(path).with_context(|| format!("{}", path.display()))
 }
 
 fn engine(args: &FaceArgs, embedders: Vec<String>, liveness: bool) -> Result<Engine> {
@@ -135,27 +179,36 @@ fn model_list(model: &Option<String>) -> Vec<String> {
 
 pub fn run(args: FaceArgs) -> Result<ExitCode> {
     match &args.command {
-        FaceCommand::Detect { image, size } => {
+        FaceCommand::Detect { image, size, mode } => {
             let e = engine(&args, Vec::new(), false)?;
             let img = load_image(image)?;
             let t = std::time::Instant::now();
             let dets = e.detect(&img, &detector_cfg(*size))?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let qcfg = QualityConfig::default();
+            let per_face = quality::assess_each(&img, &dets, &qcfg);
+            let capture = quality::assess_with(&img, &dets, (*mode).into(), &qcfg);
             if args.json {
+                let faces: Vec<_> = dets
+                    .iter()
+                    .zip(&per_face)
+                    .map(|(d, q)| json!({"detection": d, "quality": verdict_json(q)}))
+                    .collect();
                 print_json(&json!({
                     "image": image, "width": img.width(), "height": img.height(),
                     "detector": e.detector().model_id(), "input_size": size,
-                    "faces": dets, "ms": ms,
+                    "faces": faces, "capture": verdict_json(&capture), "ms": ms,
                 }))?;
             } else {
                 println!(
-                    "{}: {}x{}, {} face(s) ({ms:.1} ms at {size})",
+                    "{}: {}x{}, {} face(s) ({ms:.1} ms at {size}); capture: {}",
                     image.display(),
                     img.width(),
                     img.height(),
-                    dets.len()
+                    dets.len(),
+                    verdict_line(&capture)
                 );
-                for (i, d) in dets.iter().enumerate() {
+                for (i, (d, q)) in dets.iter().zip(&per_face).enumerate() {
                     let b = d.bbox;
                     println!(
                         "  #{i} score {:.3} box x={:.0} y={:.0} w={:.0} h={:.0} eyes ({:.0},{:.0}) ({:.0},{:.0})",
@@ -169,6 +222,7 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
                         d.landmarks.left_eye().x,
                         d.landmarks.left_eye().y
                     );
+                    println!("     quality: {}", verdict_line(q));
                 }
             }
         }

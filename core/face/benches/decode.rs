@@ -16,6 +16,9 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+
+mod common;
+use common::both;
 use faceid_face::decode::{Frame, PixelFormat, Rotation, decode, encode_jpeg, frame_to_rgb};
 use faceid_face::quality::{CaptureMode, PoseEstimate, assess, model_landmarks};
 use faceid_face::{BoundingBox, Detection, Point};
@@ -64,30 +67,9 @@ fn to_nv21(img: &RgbImage) -> Vec<u8> {
     out
 }
 
-/// Nanoseconds this thread has spent on a CPU (Linux), if available.
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// Benchmark `f` twice: wall clock (`name`) and on-CPU time (`cpu/name`).
-fn both<O>(c: &mut Criterion, name: &str, mut f: impl FnMut() -> O) {
-    c.bench_function(name, |b| b.iter(&mut f));
-    if thread_cpu_ns().is_none() {
-        return;
-    }
-    c.bench_function(&format!("cpu/{name}"), |b| {
-        b.iter_custom(|iters| {
-            let start = thread_cpu_ns().unwrap_or(0);
-            for _ in 0..iters {
-                black_box(f());
-            }
-            std::time::Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
-        })
-    });
-}
-
 fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decode");
+    let c = &mut g;
     let img = source_720p();
     let mut jpeg = Cursor::new(Vec::new());
     DynamicImage::ImageRgb8(img.clone())
@@ -162,6 +144,7 @@ fn benches(c: &mut Criterion) {
             CaptureMode::CheckIn,
         )
     });
+    g.finish();
 }
 
 criterion_group!(decode_benches, benches);

@@ -1,15 +1,36 @@
-//! Single-thread benchmarks of the face engine on a 1280×720 JPEG (a photo of the shared set).
-//! Run: `cargo bench -p faceid-face --bench face` (models and `../shared/faces` required;
-//! skips with a message otherwise). Also prints the engine's resident memory.
+//! Single-thread benchmarks of the face engine on a 1280×720 JPEG of the shared set, and the
+//! same ONNX models in onnxruntime in the same run, with the tract / onnxruntime ratio.
+//!
+//! `cargo bench -p faceid-face --bench face` (models installed with `models/fetch.sh` and
+//! `../shared/faces` required; skips with a message otherwise). `FACEID_BENCH_ORT=0` skips the
+//! onnxruntime part (`bash models/bench.sh --json`, a Python venv with onnxruntime).
+//!
+//! tract runs on its default executor, which is single-threaded (no rayon pool); the bench
+//! sets it explicitly so a change of default cannot skew the figures. Every criterion case runs
+//! as `name` (wall clock) and `cpu/name` (the thread's on-CPU time, not inflated by other
+//! processes on the shared machine). The summary tables printed at the end (memory, per-model
+//! ratio, pipeline) use medians of on-CPU and wall time measured here.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::collections::HashMap;
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use faceid_face::detect::{self, DetectorConfig};
-use faceid_face::{Descriptor, Engine, EngineConfig, Gallery, ModelId};
+use faceid_face::decode::decode;
+use faceid_face::detect::DetectorConfig;
+use faceid_face::model::Plan;
+use faceid_face::model::{Task, VerifiedGraph};
+use faceid_face::{Descriptor, Engine, EngineConfig, Gallery, Metric, ModelId};
+use tract_onnx::prelude::{Tensor, tvec};
+use tract_onnx::tract_hir::tract_core::tract_linalg::multithread::{
+    Executor, set_default_executor,
+};
+
+mod common;
+use common::{both, medians_ms, thread_cpu_ns};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -23,27 +44,91 @@ fn image_path() -> Option<PathBuf> {
     p.is_file().then_some(p)
 }
 
-fn rss_kib() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+/// (VmRSS, VmHWM) of this process in MiB.
+fn rss_mib() -> (f64, f64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kib| kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
-fn decode(bytes: &[u8]) -> image::RgbImage {
-    // The same path as the engine's file loader (format sniffed, EXIF orientation applied).
-    use image::ImageDecoder;
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .expect("format");
-    let mut dec = reader.into_decoder().expect("decoder");
-    let o = dec.orientation().expect("orientation");
-    let mut img = image::DynamicImage::from_decoder(dec).expect("decode");
-    img.apply_orientation(o);
-    img.to_rgb8()
+/// YuNet's padded input (height, width) for a 1280×720 frame at `size`, as the detector makes
+/// it (longest side resized to `size`, both sides padded up to multiples of 32).
+fn yunet_input(size: usize) -> (usize, usize) {
+    let s = size as f64 / 1280.0;
+    let h = (720.0 * s).round() as usize;
+    (h.div_ceil(32) * 32, size.div_ceil(32) * 32)
+}
+
+/// One model input the summary compares with onnxruntime: label as `bench_onnxruntime.py`
+/// names it, model id, input height and width.
+fn raw_inputs(engine: &Engine) -> Vec<(String, String, usize, usize)> {
+    let mut out = Vec::new();
+    for m in engine.manifest().models() {
+        if m.task == Task::Detect {
+            for size in [320, 640] {
+                let (h, w) = yunet_input(size);
+                out.push((format!("{}@{w}x{h}", m.id), m.id.clone(), h, w));
+            }
+        } else {
+            let [_, _, h, w] = m.input.shape;
+            out.push((m.id.clone(), m.id.clone(), h, w));
+        }
+    }
+    out
+}
+
+/// onnxruntime's single-thread figures from `models/bench.sh --json`: label → (wall, cpu)
+/// median ms, plus the reference pipeline (wall, cpu).
+type OrtFigures = (HashMap<String, (f64, f64)>, Option<(f64, f64)>);
+
+fn onnxruntime(model_dir: &Path) -> Option<OrtFigures> {
+    if std::env::var("FACEID_BENCH_ORT").is_ok_and(|v| v == "0") {
+        eprintln!("onnxruntime part skipped (FACEID_BENCH_ORT=0)");
+        return None;
+    }
+    let out = Command::new("bash")
+        .arg(workspace().join("models/bench.sh"))
+        .args(["--json", "--runs", "30", "--models"])
+        .arg(model_dir)
+        .current_dir(workspace())
+        .output()
+        .map_err(|e| eprintln!("onnxruntime part skipped: cannot run models/bench.sh: {e}"))
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "onnxruntime part skipped: models/bench.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| eprintln!("onnxruntime part skipped: bad JSON from models/bench.sh: {e}"))
+        .ok()?;
+    let f = |x: &serde_json::Value, k: &str| x[k].as_f64().unwrap_or(f64::NAN);
+    let rows = v["models"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let label = r["label"].as_str()?.to_owned();
+            Some((label, (f(r, "median_ms"), f(r, "cpu_median_ms"))))
+        })
+        .collect();
+    let p = &v["pipeline"]["median"];
+    let pipeline = p["total_ms"]
+        .as_f64()
+        .map(|_| (f(p, "total_ms"), f(p, "total_cpu_ms")));
+    println!(
+        "onnxruntime {} (Python {}), {} thread, load average {} -> {}",
+        v["onnxruntime"], v["python"], v["threads"], v["load_average"][0], v["load_average"][1]
+    );
+    Some((rows, pipeline))
 }
 
 fn bench(c: &mut Criterion) {
@@ -51,103 +136,181 @@ fn bench(c: &mut Criterion) {
         eprintln!("SKIPPED face benchmarks: models or ../shared/faces missing");
         return;
     };
-    let before = rss_kib().unwrap_or(0);
+    set_default_executor(Executor::SingleThread);
+    let (rss_before, _) = rss_mib();
     let engine = Engine::load(&EngineConfig::new(&dir)).expect("engine");
     let bytes = std::fs::read(&path).expect("read");
-    let img = decode(&bytes);
-    // Warm the plan caches for both sizes before measuring memory.
-    engine
-        .detect(&img, &DetectorConfig::CHECK_IN)
-        .expect("detect");
-    engine.detect(&img, &DetectorConfig::ENROL).expect("detect");
-    let after = rss_kib().unwrap_or(0);
-    println!(
-        "engine memory: RSS {:.1} MB before load, {:.1} MB after loading every model (+{:.1} MB)",
-        before as f64 / 1024.0,
-        after as f64 / 1024.0,
-        (after.saturating_sub(before)) as f64 / 1024.0
-    );
+    let img = decode(&bytes).expect("decode");
     assert_eq!(img.dimensions(), (1280, 720));
+    // Build the detector plans for both sizes and run everything once, so memory includes the
+    // plans and the first-run scratch buffers.
+    engine.detect(&img, &DetectorConfig::ENROL).expect("detect");
+    let check = engine.check_in_bytes(&bytes).expect("check-in");
+    for emb in engine.embedders() {
+        emb.embed(&img, &check.face.landmarks).expect("embed");
+    }
+    let (rss_after, hwm) = rss_mib();
+    let memory = format!(
+        "engine memory: RSS {rss_before:.1} MiB before loading, {rss_after:.1} MiB with the \
+         detector (2 plans), {} embedders and 2 liveness models loaded and run once \
+         (+{:.1} MiB); peak {hwm:.1} MiB",
+        engine.embedders().len(),
+        rss_after - rss_before
+    );
+    println!("{memory}");
 
     let mut g = c.benchmark_group("face");
-    g.sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-    g.bench_function("decode_jpeg_1280x720", |b| {
-        b.iter(|| decode(black_box(&bytes)))
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(200))
+        .measurement_time(Duration::from_secs(1));
+    both(&mut g, "decode_jpeg_1280x720", || {
+        decode(black_box(&bytes)).expect("decode")
     });
     for cfg in [DetectorConfig::CHECK_IN, DetectorConfig::ENROL] {
-        g.bench_function(format!("detect_{}", cfg.input_size), |b| {
-            b.iter(|| engine.detect(black_box(&img), &cfg).expect("detect"))
+        both(&mut g, &format!("detect_{}", cfg.input_size), || {
+            engine.detect(black_box(&img), &cfg).expect("detect")
         });
     }
-    let face = *detect::largest(&engine.detect(&img, &DetectorConfig::CHECK_IN).expect("det"))
-        .expect("face");
+    let face = check.face;
     for emb in engine.embedders() {
         let id = emb.model_id().0;
-        g.bench_function(format!("align_{id}"), |b| {
-            b.iter(|| emb.align(black_box(&img), &face.landmarks).expect("align"))
+        both(&mut g, &format!("align_{id}"), || {
+            emb.align(black_box(&img), &face.landmarks).expect("align")
         });
         let chip = emb.align(&img, &face.landmarks).expect("align").chip;
-        g.bench_function(format!("embed_{id}"), |b| {
-            b.iter(|| emb.embed_chip(black_box(&chip)).expect("embed"))
+        both(&mut g, &format!("embed_{id}"), || {
+            emb.embed_chip(black_box(&chip)).expect("embed")
         });
     }
     let live = engine.liveness().expect("liveness");
     for (i, id) in live.model_ids().iter().enumerate() {
-        g.bench_function(format!("liveness_{id}"), |b| {
-            b.iter(|| live.score_model(i, black_box(&img), &face).expect("live"))
+        both(&mut g, &format!("liveness_{id}"), || {
+            live.score_model(i, black_box(&img), &face).expect("live")
         });
     }
-    for emb in engine.embedders() {
-        let id = emb.model_id().0;
-        g.bench_function(format!("check_in_pipeline_{id}"), |b| {
-            b.iter(|| {
-                let img = decode(black_box(&bytes));
-                let dets = engine
-                    .detect(&img, &DetectorConfig::CHECK_IN)
-                    .expect("detect");
-                let f = detect::largest(&dets).expect("face");
-                let d = emb.embed(&img, &f.landmarks).expect("embed");
-                let l = live.check(&img, f).expect("live");
-                (d, l)
-            })
-        });
-    }
+    // The production entry point: decode + detect at 320 + align + default embedder + both
+    // liveness models.
+    both(&mut g, "check_in_pipeline", || {
+        engine.check_in_bytes(black_box(&bytes)).expect("check-in")
+    });
     g.finish();
 
     let mut g = c.benchmark_group("identify");
-    g.sample_size(20)
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
     for n in [10_000usize, 100_000] {
         for (model, metric) in [
-            ("dlib_resnet_v1", faceid_face::Metric::Euclidean),
-            ("mobilefacenet_foamliu", faceid_face::Metric::Cosine),
+            ("dlib_resnet_v1", Metric::Euclidean),
+            ("mobilefacenet_foamliu", Metric::Cosine),
         ] {
-            let mut gallery = Gallery::with_capacity(ModelId(model.into()), metric, 128, n);
-            let mut seed = 99u32;
-            let mut rnd = move || {
-                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-            };
-            let mut row = vec![0f32; 128];
-            for i in 0..n {
-                row.iter_mut().for_each(|v| *v = rnd());
-                gallery
-                    .add_values(&format!("p{}", i / 5), &row)
-                    .expect("add");
-            }
-            let probe = Descriptor {
-                model: ModelId(model.into()),
-                values: (0..128).map(|_| rnd()).collect(),
-            };
-            g.bench_function(format!("1toN_{n}_{model}"), |b| {
-                b.iter(|| gallery.identify(black_box(&probe), 0.6, 0.05).expect("id"))
+            let (gallery, probe) = random_gallery(model, metric, n);
+            both(&mut g, &format!("1toN_{n}_{model}"), || {
+                gallery.identify(black_box(&probe), 0.6, 0.05).expect("id")
             });
         }
     }
     g.finish();
+
+    summary(&engine, &dir, &bytes, &memory);
+}
+
+/// Where a plan spends its time: on-CPU share per op type over `runs` runs, largest first
+/// (tract's own per-node evaluation, timed around each node).
+fn op_profile(plan: &Plan, input: &Tensor, runs: usize) -> String {
+    let mut per_op: HashMap<String, u64> = HashMap::new();
+    for _ in 0..runs {
+        let mut state = plan.spawn().expect("state");
+        state
+            .run_plan_with_eval(tvec!(input.clone().into()), |ctx, st, node, inputs| {
+                let t0 = thread_cpu_ns().unwrap_or(0);
+                let r = tract_onnx::tract_hir::tract_core::plan::eval(ctx, st, node, inputs);
+                let dt = thread_cpu_ns().unwrap_or(0).saturating_sub(t0);
+                *per_op.entry(node.op.name().to_string()).or_default() += dt;
+                r
+            })
+            .expect("profiled run");
+    }
+    let total: u64 = per_op.values().sum::<u64>().max(1);
+    let mut v: Vec<_> = per_op.into_iter().collect();
+    v.sort_by_key(|e| std::cmp::Reverse(e.1));
+    v.iter()
+        .take(4)
+        .map(|(op, ns)| format!("{op} {:.0}%", 100.0 * *ns as f64 / total as f64))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n` random 128-value templates (5 per person) and a random probe.
+fn random_gallery(model: &str, metric: Metric, n: usize) -> (Gallery, Descriptor) {
+    let mut gallery = Gallery::with_capacity(ModelId(model.into()), metric, 128, n);
+    let mut seed = 99u32;
+    let mut rnd = move || {
+        seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+    };
+    let mut row = vec![0f32; 128];
+    for i in 0..n {
+        row.iter_mut().for_each(|v| *v = rnd());
+        gallery
+            .add_values(&format!("p{}", i / 5), &row)
+            .expect("add");
+    }
+    let probe = Descriptor {
+        model: ModelId(model.into()),
+        values: (0..128).map(|_| rnd()).collect(),
+    };
+    (gallery, probe)
+}
+
+/// Raw inference of every model in tract (plan built as the engine builds it: fixed input
+/// shape, `into_optimized`) next to onnxruntime on the same file and input shape.
+fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
+    const RUNS: usize = 30;
+    let mut tract = Vec::new();
+    for (label, id, h, w) in raw_inputs(engine) {
+        let spec = engine.manifest().get(&id).expect("spec");
+        let graph = VerifiedGraph::load(spec, dir).expect("graph");
+        let (plan, _) = graph.plan(h, w, &|_| Ok(())).expect("plan");
+        let data: Vec<f32> = (0..3 * h * w).map(|i| (i * 37 % 256) as f32).collect();
+        let input = Tensor::from_shape(&[1, 3, h, w], &data).expect("tensor");
+        let (wall, cpu) = medians_ms(RUNS, 3, || {
+            faceid_face::model::run(&plan, input.clone()).expect("run")
+        });
+        let ops = op_profile(&plan, &input, 5);
+        tract.push((label, wall, cpu, ops));
+    }
+    let (pipe_wall, pipe_cpu) = medians_ms(RUNS, 3, || {
+        engine.check_in_bytes(black_box(bytes)).expect("check-in")
+    });
+    let ort = onnxruntime(dir);
+
+    println!("\n{memory}");
+    println!(
+        "single thread, median of {RUNS} runs, ms (on-CPU time of the thread; wall in brackets)"
+    );
+    println!(
+        "| model (input) | tract | onnxruntime | tract / onnxruntime | tract time by op |\n|---|---|---|---|---|"
+    );
+    for (label, wall, cpu, ops) in &tract {
+        let (ort_cell, ratio) = match ort.as_ref().and_then(|(rows, _)| rows.get(label)) {
+            Some(&(ow, oc)) => (format!("{oc:.2} ({ow:.2})"), format!("{:.2}", cpu / oc)),
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        println!("| `{label}` | {cpu:.2} ({wall:.2}) | {ort_cell} | {ratio} | {ops} |");
+    }
+    let (ref_cell, ratio) = match ort.as_ref().and_then(|(_, p)| *p) {
+        Some((ow, oc)) => (
+            format!("{oc:.2} ({ow:.2})"),
+            format!("{:.2}", pipe_cpu / oc),
+        ),
+        None => ("-".to_owned(), "-".to_owned()),
+    };
+    println!(
+        "| check-in pipeline (decode + detect 320 + align + {} + 2 liveness; reference: OpenCV + \
+         onnxruntime with MobileFaceNet) | {pipe_cpu:.2} ({pipe_wall:.2}) | {ref_cell} | {ratio} | |",
+        engine.embedder(None).expect("default").model_id()
+    );
 }
 
 criterion_group!(benches, bench);

@@ -183,6 +183,11 @@ pub fn decode_file(
     decode_with_limits(&bytes, limits)
 }
 
+/// Read and decode an image file with the default [`DecodeLimits`]: upright RGB pixels.
+pub fn open(path: &std::path::Path) -> Result<RgbImage, DecodeError> {
+    decode_file(path, &DecodeLimits::default()).map(|d| d.rgb)
+}
+
 /// Read only the header: the sniffed format and the stored (not orientation-corrected)
 /// dimensions. Useful to reject an upload before queueing it for decoding.
 pub fn probe(bytes: &[u8], limits: &DecodeLimits) -> Result<(ImageFormat, u32, u32), DecodeError> {

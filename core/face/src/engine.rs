@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use image::RgbImage;
 use serde::Serialize;
 
+use crate::decode::{self, DecodeError};
 use crate::detect::{self, DetectError, Detector, DetectorConfig};
 use crate::embed::{EmbedError, Embedder};
+use crate::liveness::active::ActiveConfig;
 use crate::liveness::{LivenessError, PassiveLiveness, PassiveScore};
 use crate::matching::{self, MatchError, Verification};
 use crate::model::{Manifest, Metric, ModelError, Task};
@@ -19,6 +21,8 @@ pub const DEFAULT_EMBEDDER: &str = "dlib_resnet_v1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
@@ -230,6 +234,13 @@ impl Engine {
         Ok((e.metric(), threshold, out.margin.unwrap_or(0.0)))
     }
 
+    /// Active-liveness thresholds whose same-face rule is the calibrated verification rule of
+    /// the named (or default) embedder, so a challenge and `verify` agree on "same face".
+    pub fn active_config(&self, embedder: Option<&str>) -> Result<ActiveConfig, EngineError> {
+        let id = self.embedder(embedder)?.model_id();
+        Ok(ActiveConfig::for_model(&self.manifest, &id.0)?)
+    }
+
     /// Passive liveness of one detected face in the full frame.
     pub fn passive_liveness(
         &self,
@@ -255,5 +266,12 @@ impl Engine {
             descriptor,
             liveness,
         })
+    }
+
+    /// [`Engine::check_in`] on encoded bytes as they arrive from a client (JPEG, PNG or WebP,
+    /// sniffed; limits checked before decoding): a typed error or a result, never a panic.
+    pub fn check_in_bytes(&self, bytes: &[u8]) -> Result<CheckIn, EngineError> {
+        let image = decode::decode(bytes)?;
+        self.check_in(&image)
     }
 }

@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
 use serde::Serialize;
 
 use crate::detect::{self, DetectorConfig};
@@ -278,21 +277,6 @@ pub struct EvalReport {
     pub embed_ms: f64,
 }
 
-/// Decode an image file with EXIF orientation applied (format sniffed from content).
-// Switches to crate::decode (limits, typed errors) once that module is merged.
-pub fn load_rgb(path: &Path) -> Result<RgbImage, String> {
-    use image::ImageDecoder;
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| e.to_string())?;
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
-    let mut img = image::DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    img.apply_orientation(orientation);
-    Ok(img.to_rgb8())
-}
-
 /// Run the evaluation with one embedder (default when `None`).
 pub fn evaluate(
     engine: &Engine,
@@ -309,7 +293,7 @@ pub fn evaluate(
     let mut embedded: Vec<(usize, Vec<f32>)> = Vec::new();
     let mut embed_time = std::time::Duration::ZERO;
     for (i, im) in images.iter().enumerate() {
-        let rgb = match load_rgb(&im.path) {
+        let rgb = match crate::decode::open(&im.path) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(path = %im.path.display(), error = %e, "cannot decode");
@@ -626,7 +610,7 @@ pub fn fit_template_from_dlib_annotations(
     let mut images: Vec<_> = by_image.into_iter().collect();
     images.sort_by(|a, b| a.0.cmp(&b.0));
     for (path, anns) in images {
-        let rgb = match load_rgb(&path) {
+        let rgb = match crate::decode::open(&path) {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "cannot decode");

@@ -487,6 +487,25 @@ pub fn assess_with(
     }
 }
 
+/// One verdict per detected face, each face assessed on its own (framing, pose, sharpness,
+/// exposure; "several faces" is a property of the capture, see [`assess_with`]). `face` in each
+/// verdict is the index into `detections`.
+pub fn assess_each(
+    image: &RgbImage,
+    detections: &[Detection],
+    cfg: &QualityConfig,
+) -> Vec<QualityVerdict> {
+    detections
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut v = assess_with(image, std::slice::from_ref(d), CaptureMode::Kiosk, cfg);
+            v.face = Some(i);
+            v
+        })
+        .collect()
+}
+
 /// Landmarks of the generic 3-D face used by [`estimate_pose`], posed and projected
 /// orthographically: centred on `centre` (the eye midpoint), with `interocular` pixels between
 /// the eyes when frontal. Meant for tests, simulations and UI previews: feeding the result to

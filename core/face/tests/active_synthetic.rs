@@ -1,12 +1,15 @@
 //! Active liveness on synthetic landmark trajectories: correct sequences pass; wrong order,
 //! no movement, a face change, expiry, time disorder and the rest fail with the right reason.
 
+use faceid_face::liveness::active::SameFaceRule;
 use faceid_face::liveness::active::{
     ActiveConfig, ActiveFailure, Challenge, ChallengeFrame, ChallengeProgress, HeadMovement,
     ProgressState, verify_challenge, verify_challenge_at,
 };
 use faceid_face::quality::{PoseEstimate, model_landmarks};
-use faceid_face::{Descriptor, Landmarks, ModelId, Point};
+use faceid_face::{
+    DEFAULT_EMBEDDER, Descriptor, Landmarks, Manifest, Metric, ModelError, ModelId, Point,
+};
 use proptest::prelude::*;
 
 use HeadMovement::{LookDown, LookUp, TurnLeft, TurnRight};
@@ -30,9 +33,14 @@ fn descriptor(person: u32, jitter: f32) -> Descriptor {
         })
         .collect();
     Descriptor {
-        model: ModelId("test_model".into()),
+        model: ModelId(DEFAULT_EMBEDDER.into()),
         values,
     }
+}
+
+/// The default thresholds with the default embedder's calibrated same-face rule.
+fn cfg() -> ActiveConfig {
+    ActiveConfig::for_model(&Manifest::builtin(), DEFAULT_EMBEDDER).expect("manifest rule")
 }
 
 fn lm(yaw: f32, pitch: f32) -> Landmarks {
@@ -77,7 +85,7 @@ fn correct_order_passes() {
     let v = verify_challenge(
         &challenge(&[TurnLeft, LookUp]),
         &frames(&LEFT_THEN_UP),
-        &ActiveConfig::default(),
+        &cfg(),
     );
     assert!(v.passed, "{v:?}");
     assert_eq!(v.failure, None);
@@ -100,7 +108,7 @@ fn three_movements_including_opposites_pass() {
     let v = verify_challenge(
         &challenge(&[TurnRight, TurnLeft, LookDown]),
         &frames(&poses),
-        &ActiveConfig::default(),
+        &cfg(),
     );
     assert!(v.passed, "{v:?}");
     assert_eq!(v.frames_used, vec![0, 1, 2, 3, 4, 5]);
@@ -115,11 +123,7 @@ fn wrong_order_fails() {
         (-25.0, 0.0),
         (0.0, 0.0),
     ];
-    let v = verify_challenge(
-        &challenge(&[TurnRight, TurnLeft]),
-        &frames(&poses),
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnRight, TurnLeft]), &frames(&poses), &cfg());
     assert!(!v.passed);
     assert_eq!(
         v.failure,
@@ -133,11 +137,7 @@ fn wrong_order_fails() {
     assert_eq!(v.score, 0.0);
     // First movement right, second wrong.
     let poses = [(0.0, 0.0), (25.0, 0.0), (0.0, 0.0), (0.0, -25.0)];
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &frames(&poses),
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &frames(&poses), &cfg());
     assert!(matches!(
         v.failure,
         Some(ActiveFailure::WrongOrder {
@@ -153,11 +153,7 @@ fn wrong_order_fails() {
 #[test]
 fn no_movement_fails() {
     let poses = [(0.0, 0.0), (2.0, 1.0), (-3.0, 0.0), (4.0, -2.0), (1.0, 0.0)];
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &frames(&poses),
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &frames(&poses), &cfg());
     assert_eq!(v.failure, Some(ActiveFailure::NoMovement));
     assert!(!v.passed);
     assert!(v.score < 0.15, "{}", v.score);
@@ -167,11 +163,7 @@ fn no_movement_fails() {
 fn missing_movement_and_partial_score() {
     // Left done, then only a half-hearted look up (10° of 15°).
     let poses = [(0.0, 0.0), (25.0, 0.0), (0.0, 0.0), (0.0, 10.0), (0.0, 0.0)];
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &frames(&poses),
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &frames(&poses), &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::MissingMovement {
@@ -187,13 +179,11 @@ fn missing_movement_and_partial_score() {
 fn a_different_face_mid_sequence_fails() {
     let mut f = frames(&LEFT_THEN_UP);
     f[4].descriptor = Some(descriptor(2, 0.0));
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     match v.failure {
-        Some(ActiveFailure::FaceChanged { frame: 4, distance }) => assert!(distance > 0.6),
+        Some(ActiveFailure::FaceChanged { frame: 4, distance }) => {
+            assert!(distance > cfg().same_face.threshold)
+        }
         ref other => panic!("{other:?}"),
     }
     assert!(!v.passed);
@@ -204,14 +194,7 @@ fn a_different_face_mid_sequence_fails() {
     for fr in f.iter_mut().skip(1).step_by(2) {
         fr.descriptor = None;
     }
-    assert!(
-        verify_challenge(
-            &challenge(&[TurnLeft, LookUp]),
-            &f,
-            &ActiveConfig::default()
-        )
-        .passed
-    );
+    assert!(verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg()).passed);
 }
 
 #[test]
@@ -220,11 +203,7 @@ fn descriptors_of_another_model_or_missing_fail() {
     if let Some(d) = f[2].descriptor.as_mut() {
         d.model = ModelId("other".into());
     }
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::DescriptorMismatch { frame: 2 })
@@ -234,18 +213,14 @@ fn descriptors_of_another_model_or_missing_fail() {
     for fr in &mut f {
         fr.descriptor = None;
     }
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::MissingDescriptors { have: 0, need: 2 })
     );
     let guidance = ActiveConfig {
         min_descriptor_frames: 0,
-        ..ActiveConfig::default()
+        ..cfg()
     };
     assert!(verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &guidance).passed);
 }
@@ -257,25 +232,21 @@ fn expired_fails() {
     f[6].captured_at_ms = c.expires_at_ms + 1;
     f[7].captured_at_ms = c.expires_at_ms + 2;
     f[8].captured_at_ms = c.expires_at_ms + 3;
-    let v = verify_challenge(&c, &f, &ActiveConfig::default());
+    let v = verify_challenge(&c, &f, &cfg());
     assert_eq!(v.failure, Some(ActiveFailure::Expired { frame: Some(6) }));
     assert_eq!(v.score, 0.0);
     // Good frames, but the evidence reaches the server too late.
     let f = frames(&LEFT_THEN_UP);
-    let v = verify_challenge_at(&c, &f, &ActiveConfig::default(), c.expires_at_ms + 1);
+    let v = verify_challenge_at(&c, &f, &cfg(), c.expires_at_ms + 1);
     assert_eq!(v.failure, Some(ActiveFailure::Expired { frame: None }));
-    assert!(verify_challenge_at(&c, &f, &ActiveConfig::default(), c.expires_at_ms).passed);
+    assert!(verify_challenge_at(&c, &f, &cfg(), c.expires_at_ms).passed);
 }
 
 #[test]
 fn frames_out_of_time_order_fail() {
     let mut f = frames(&LEFT_THEN_UP);
     f.swap(3, 4);
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::NonMonotonicTime { frame: 4 })
@@ -283,11 +254,7 @@ fn frames_out_of_time_order_fail() {
     // A duplicated timestamp is not accepted either.
     let mut f = frames(&LEFT_THEN_UP);
     f[2].captured_at_ms = f[1].captured_at_ms;
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::NonMonotonicTime { frame: 2 })
@@ -295,11 +262,7 @@ fn frames_out_of_time_order_fail() {
     // Captured before the challenge existed (a pre-recorded sequence).
     let mut f = frames(&LEFT_THEN_UP);
     f[0].captured_at_ms = T0 - 1;
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::FrameBeforeIssue { frame: 0 })
@@ -309,16 +272,12 @@ fn frames_out_of_time_order_fail() {
 #[test]
 fn too_few_frames() {
     let c = challenge(&[TurnLeft, LookUp]);
-    let v = verify_challenge(&c, &[], &ActiveConfig::default());
+    let v = verify_challenge(&c, &[], &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::TooFewFrames { got: 0, need: 3 })
     );
-    let v = verify_challenge(
-        &c,
-        &frames(&[(0.0, 0.0), (25.0, 0.0)]),
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&c, &frames(&[(0.0, 0.0), (25.0, 0.0)]), &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::TooFewFrames { got: 2, need: 3 })
@@ -336,7 +295,7 @@ fn return_to_neutral_between_movements() {
         (-28.0, 0.0),
     ];
     let c = challenge(&[TurnLeft, TurnRight]);
-    let v = verify_challenge(&c, &frames(&poses), &ActiveConfig::default());
+    let v = verify_challenge(&c, &frames(&poses), &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::NoReturnToNeutral { index: 1 })
@@ -344,7 +303,7 @@ fn return_to_neutral_between_movements() {
     // Allowed when only leaving the previous zone is required.
     let relaxed = ActiveConfig {
         require_return_to_neutral: false,
-        ..ActiveConfig::default()
+        ..cfg()
     };
     let v = verify_challenge(&c, &frames(&poses), &relaxed);
     assert!(v.passed, "{v:?}");
@@ -369,7 +328,7 @@ fn left_is_the_persons_left_and_a_mirrored_camera_swaps_it() {
     let eye_mid = (f[1].landmarks.right_eye().x + f[1].landmarks.left_eye().x) / 2.0;
     assert!(f[1].landmarks.nose().x > eye_mid);
     let c = challenge(&[TurnLeft]);
-    assert!(verify_challenge(&c, &f, &ActiveConfig::default()).passed);
+    assert!(verify_challenge(&c, &f, &cfg()).passed);
     // The same motion seen through a mirrored preview: x flipped, and the detector labels the
     // image-left eye/mouth corner as the "right" ones again.
     let mirrored: Vec<ChallengeFrame> = f
@@ -382,7 +341,7 @@ fn left_is_the_persons_left_and_a_mirrored_camera_swaps_it() {
             }
         })
         .collect();
-    let v = verify_challenge(&c, &mirrored, &ActiveConfig::default());
+    let v = verify_challenge(&c, &mirrored, &cfg());
     assert!(
         matches!(
             v.failure,
@@ -397,7 +356,7 @@ fn start_must_be_frontal_and_landmarks_valid() {
     let v = verify_challenge(
         &challenge(&[TurnLeft]),
         &frames(&[(40.0, 0.0), (10.0, 0.0), (0.0, 0.0)]),
-        &ActiveConfig::default(),
+        &cfg(),
     );
     assert!(
         matches!(v.failure, Some(ActiveFailure::NotFrontalAtStart { .. })),
@@ -405,11 +364,7 @@ fn start_must_be_frontal_and_landmarks_valid() {
     );
     let mut f = frames(&LEFT_THEN_UP);
     f[2].landmarks = Landmarks([Point::new(f32::NAN, 0.0); 5]);
-    let v = verify_challenge(
-        &challenge(&[TurnLeft, LookUp]),
-        &f,
-        &ActiveConfig::default(),
-    );
+    let v = verify_challenge(&challenge(&[TurnLeft, LookUp]), &f, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::InvalidLandmarks { frame: 2 })
@@ -421,18 +376,18 @@ fn invalid_challenges() {
     let f = frames(&LEFT_THEN_UP);
     let mut c = challenge(&[]);
     assert!(matches!(
-        verify_challenge(&c, &f, &ActiveConfig::default()).failure,
+        verify_challenge(&c, &f, &cfg()).failure,
         Some(ActiveFailure::InvalidChallenge { .. })
     ));
     c = challenge(&[TurnLeft; 6]);
     assert!(matches!(
-        verify_challenge(&c, &f, &ActiveConfig::default()).failure,
+        verify_challenge(&c, &f, &cfg()).failure,
         Some(ActiveFailure::InvalidChallenge { .. })
     ));
     c = challenge(&[TurnLeft]);
     c.expires_at_ms = c.issued_at_ms;
     assert!(matches!(
-        verify_challenge(&c, &f, &ActiveConfig::default()).failure,
+        verify_challenge(&c, &f, &cfg()).failure,
         Some(ActiveFailure::InvalidChallenge { .. })
     ));
 }
@@ -458,7 +413,7 @@ fn random_challenges_never_repeat_a_movement_twice_in_a_row() {
 
 #[test]
 fn streaming_progress_guides_the_user() {
-    let mut p = ChallengeProgress::new(challenge(&[TurnLeft, LookUp]), ActiveConfig::default());
+    let mut p = ChallengeProgress::new(challenge(&[TurnLeft, LookUp]), cfg());
     assert_eq!(p.state(), ProgressState::Start);
     let states: Vec<ProgressState> = frames(&LEFT_THEN_UP)
         .iter()
@@ -487,7 +442,7 @@ fn streaming_progress_guides_the_user() {
     assert!(p.verdict().passed);
 
     // A wrong movement is reported at once, and the state stays failed.
-    let mut p = ChallengeProgress::new(challenge(&[TurnLeft, LookUp]), ActiveConfig::default());
+    let mut p = ChallengeProgress::new(challenge(&[TurnLeft, LookUp]), cfg());
     let f = frames(&[(0.0, 0.0), (-25.0, 0.0), (25.0, 0.0)]);
     p.push(&f[0]);
     let u = p.push(&f[1]);
@@ -506,7 +461,7 @@ fn verdict_round_trips_through_json() {
     let v = verify_challenge(
         &challenge(&[TurnLeft, LookUp]),
         &frames(&LEFT_THEN_UP[..4]),
-        &ActiveConfig::default(),
+        &cfg(),
     );
     let json = serde_json::to_string(&v).expect("json");
     assert!(json.contains("missing_movement"), "{json}");
@@ -543,7 +498,7 @@ proptest! {
                 }
             })
             .collect();
-        let v = verify_challenge(&c, &fs, &ActiveConfig::default());
+        let v = verify_challenge(&c, &fs, &cfg());
         prop_assert!((0.0..=1.0).contains(&v.score));
         prop_assert_eq!(v.passed, v.failure.is_none());
         if v.passed {
@@ -560,7 +515,7 @@ fn the_frames_used_alone_verify_on_the_server() {
     // used; the server must reach the same verdict from those.
     let c = challenge(&[TurnLeft, LookUp]);
     let all = frames(&LEFT_THEN_UP);
-    let mut p = ChallengeProgress::new(c.clone(), ActiveConfig::default());
+    let mut p = ChallengeProgress::new(c.clone(), cfg());
     for f in &all {
         p.push(f);
     }
@@ -571,7 +526,7 @@ fn the_frames_used_alone_verify_on_the_server() {
         .iter()
         .map(|&i| all[i].clone())
         .collect();
-    let on_server = verify_challenge_at(&c, &evidence, &ActiveConfig::default(), T0 + 5_000);
+    let on_server = verify_challenge_at(&c, &evidence, &cfg(), T0 + 5_000);
     assert!(on_server.passed, "{on_server:?}");
     assert_eq!(on_server.frames_used, vec![0, 1, 2, 3]);
     // Dropping the neutral frame between the movements breaks the evidence.
@@ -580,9 +535,98 @@ fn the_frames_used_alone_verify_on_the_server() {
         evidence[1].clone(),
         evidence[3].clone(),
     ];
-    let v = verify_challenge(&c, &without_neutral, &ActiveConfig::default());
+    let v = verify_challenge(&c, &without_neutral, &cfg());
     assert_eq!(
         v.failure,
         Some(ActiveFailure::NoReturnToNeutral { index: 1 })
     );
+}
+
+#[test]
+fn the_same_face_rule_is_the_embedders_calibrated_verification_rule() {
+    let manifest = Manifest::builtin();
+    let out = manifest
+        .get(DEFAULT_EMBEDDER)
+        .and_then(|m| m.output())
+        .expect("manifest entry");
+    let rule = cfg().same_face;
+    assert_eq!(rule.model, ModelId(DEFAULT_EMBEDDER.into()));
+    assert_eq!(Some(rule.metric), out.metric);
+    assert_eq!(Some(rule.threshold), out.threshold);
+
+    // A frame just inside the verification threshold is the same face; just outside is not.
+    let c = challenge(&[TurnLeft, LookUp]);
+    let shifted = |k: f32| {
+        let mut f = frames(&LEFT_THEN_UP);
+        let mut d = descriptor(1, 0.0);
+        d.values[0] += k * rule.threshold;
+        f[4].descriptor = Some(d);
+        f
+    };
+    assert!(verify_challenge(&c, &shifted(0.95), &cfg()).passed);
+    match verify_challenge(&c, &shifted(1.05), &cfg()).failure {
+        Some(ActiveFailure::FaceChanged { frame: 4, distance }) => {
+            assert!(
+                (distance - 1.05 * rule.threshold).abs() < 1e-3,
+                "{distance}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_cosine_embedder_is_checked_with_its_own_metric_and_model_id() {
+    let mfn = "mobilefacenet_foamliu";
+    let cfg = ActiveConfig::for_model(&Manifest::builtin(), mfn).expect("manifest rule");
+    assert_eq!(cfg.same_face.metric, Metric::Cosine);
+    let c = challenge(&[TurnLeft, LookUp]);
+    // Descriptors of the default (dlib) model are refused by a MobileFaceNet rule.
+    assert_eq!(
+        verify_challenge(&c, &frames(&LEFT_THEN_UP), &cfg).failure,
+        Some(ActiveFailure::DescriptorMismatch { frame: 0 })
+    );
+    let as_mfn = |mut f: Vec<ChallengeFrame>| {
+        for fr in &mut f {
+            if let Some(d) = fr.descriptor.as_mut() {
+                d.model = ModelId(mfn.into());
+            }
+        }
+        f
+    };
+    // Cosine ignores length: the same direction three times longer is the same face (the
+    // Euclidean distance would be far above any threshold).
+    let mut f = as_mfn(frames(&LEFT_THEN_UP));
+    if let Some(d) = f[4].descriptor.as_mut() {
+        d.values.iter_mut().for_each(|v| *v *= 3.0);
+    }
+    assert!(
+        verify_challenge(&c, &f, &cfg).passed,
+        "{:?}",
+        verify_challenge(&c, &f, &cfg)
+    );
+    // Another person is refused by the cosine threshold.
+    let mut f = as_mfn(frames(&LEFT_THEN_UP));
+    let mut other = descriptor(2, 0.0);
+    other.model = ModelId(mfn.into());
+    f[6].descriptor = Some(other);
+    match verify_challenge(&c, &f, &cfg).failure {
+        Some(ActiveFailure::FaceChanged { frame: 6, distance }) => {
+            assert!(distance > cfg.same_face.threshold)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn only_embedders_with_a_calibrated_rule_give_an_active_config() {
+    let m = Manifest::builtin();
+    assert!(matches!(
+        ActiveConfig::for_model(&m, "yunet_2026may"),
+        Err(ModelError::WrongTask { .. })
+    ));
+    assert!(matches!(
+        SameFaceRule::from_manifest(&m, "no_such_model"),
+        Err(ModelError::UnknownModel(_))
+    ));
 }

@@ -5,6 +5,9 @@ use std::io::Cursor;
 use std::time::{Duration, Instant};
 
 use faceid_face::decode::{DecodeError, DecodeLimits, decode, decode_file, decode_with_limits};
+mod common;
+use common::{png_chunk, png_claiming};
+
 use image::{DynamicImage, GrayImage, ImageBuffer, ImageFormat, Luma, Rgb, RgbImage, Rgba};
 
 fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -17,48 +20,6 @@ fn gradient(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
         Rgb([(x * 7 % 256) as u8, (y * 5 % 256) as u8, 128])
     })
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut c = Vec::new();
-    c.extend_from_slice(&(data.len() as u32).to_be_bytes());
-    let mut body = kind.to_vec();
-    body.extend_from_slice(data);
-    c.extend_from_slice(&body);
-    c.extend_from_slice(&crc32(&body).to_be_bytes());
-    c
-}
-
-/// A syntactically valid PNG whose header claims `w`×`h` 8-bit RGB, with a tiny IDAT.
-fn png_claiming(w: u32, h: u32) -> Vec<u8> {
-    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
-    let mut ihdr = Vec::new();
-    ihdr.extend_from_slice(&w.to_be_bytes());
-    ihdr.extend_from_slice(&h.to_be_bytes());
-    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-    out.extend(png_chunk(b"IHDR", &ihdr));
-    // zlib stream of a few zero bytes.
-    out.extend(png_chunk(
-        b"IDAT",
-        &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
-    ));
-    out.extend(png_chunk(b"IEND", &[]));
-    out
 }
 
 /// EXIF APP1 payload (big-endian TIFF) with only the orientation tag.

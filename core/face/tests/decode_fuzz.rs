@@ -10,6 +10,9 @@ use faceid_face::decode::{
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use proptest::prelude::*;
 
+mod common;
+use common::{apply, mutation};
+
 fn seeds() -> Vec<Vec<u8>> {
     let img = DynamicImage::ImageRgb8(RgbImage::from_fn(24, 16, |x, y| {
         Rgb([(x * 10) as u8, (y * 15) as u8, ((x + y) * 3) as u8])
@@ -46,56 +49,6 @@ fn check_decode(bytes: &[u8]) {
         assert!(w.max(h) <= limits.max_side);
         assert!((1..=8).contains(&d.exif_orientation));
     }
-}
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Truncate(usize),
-    Insert(usize, Vec<u8>),
-    Overwrite(usize, Vec<u8>),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 1u8..=255).prop_map(|(i, x)| Mutation::Flip(i, x)),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (
-            any::<usize>(),
-            proptest::collection::vec(any::<u8>(), 1..16)
-        )
-            .prop_map(|(i, v)| Mutation::Insert(i, v)),
-        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(i, v)| Mutation::Overwrite(i, v)),
-    ]
-}
-
-fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
-    for m in muts {
-        if b.is_empty() {
-            break;
-        }
-        match m {
-            Mutation::Flip(i, x) => {
-                let i = i % b.len();
-                b[i] ^= x;
-            }
-            Mutation::Truncate(i) => b.truncate(i % b.len()),
-            Mutation::Insert(i, v) => {
-                let i = i % b.len();
-                b.splice(i..i, v.iter().copied());
-            }
-            Mutation::Overwrite(i, v) => {
-                let i = i % b.len();
-                for (k, x) in v.iter().enumerate() {
-                    if let Some(slot) = b.get_mut(i + k) {
-                        *slot = *x;
-                    }
-                }
-            }
-        }
-    }
-    b
 }
 
 proptest! {

@@ -325,14 +325,17 @@ fn bad_images_give_no_face_or_typed_errors_never_a_panic() {
     std::fs::create_dir_all(&tmp).expect("tmp");
     let zero = tmp.join("zero.jpg");
     std::fs::write(&zero, b"").expect("write");
-    assert!(faceid_face::eval::load_rgb(&zero).is_err());
+    assert_eq!(
+        faceid_face::decode::open(&zero).err(),
+        Some(faceid_face::decode::DecodeError::Empty)
+    );
     if let Some(faces) = common::faces_dir() {
         let full =
             std::fs::read(faces.join("face_recognition/barack_obama/obama.jpg")).expect("read");
         let trunc = tmp.join("trunc.jpg");
         std::fs::write(&trunc, &full[..full.len() / 3]).expect("write");
         // Truncated JPEG: an error or a partial image, never a panic; a partial image runs.
-        if let Ok(img) = faceid_face::eval::load_rgb(&trunc) {
+        if let Ok(img) = faceid_face::decode::open(&trunc) {
             let _ = e.detect(&img, &DetectorConfig::CHECK_IN).expect("detect");
         }
         // Grayscale photo (expanded to RGB by the decoder) still finds the face.

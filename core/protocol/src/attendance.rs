@@ -27,6 +27,7 @@ pub const DESCRIPTOR_LEN: usize = 128;
 /// Longest model id.
 pub const MAX_MODEL_ID_LEN: usize = 128;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PunchKind {
@@ -35,6 +36,7 @@ pub enum PunchKind {
 }
 
 /// Where a GPS fix came from, as the platform reports it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationProvider {
@@ -44,6 +46,7 @@ pub enum LocationProvider {
     Other,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GpsFix {
@@ -66,6 +69,7 @@ impl GpsFix {
 }
 
 /// The descriptor the device computed, with the id of the model that made it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceDescriptor {
@@ -74,6 +78,7 @@ pub struct DeviceDescriptor {
 }
 
 /// Liveness scores in [0, 1] (1 = live).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LivenessScores {
@@ -85,6 +90,7 @@ pub struct LivenessScores {
 }
 
 /// The device clock at the punch, and what it knew about server time.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceClock {
@@ -110,6 +116,7 @@ impl DeviceClock {
 }
 
 /// JSON part of a punch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckInEvidence {
@@ -127,8 +134,9 @@ pub struct CheckInEvidence {
     /// Nonce of the challenge that was run; `None` offline (passive liveness only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub challenge_nonce: Option<String>,
-    /// Capture time (Unix epoch ms, device clock) of each challenge frame part, in part order;
-    /// the challenge check needs the timing of the movements.
+    /// Capture time of each challenge frame (Unix epoch ms, device clock), in the order of the
+    /// `challenge_frame` parts. Empty: the server spaces the frames 1 ms apart from the issue
+    /// time (the order still counts; the server checks the receipt time itself).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub challenge_frame_times_ms: Vec<u64>,
 }
@@ -188,6 +196,7 @@ impl CheckInEvidence {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -196,6 +205,7 @@ pub enum Verdict {
     Rejected,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteRef {
     pub id: Uuid,
@@ -203,6 +213,7 @@ pub struct SiteRef {
 }
 
 /// Answer to a punch. The same idempotency key again returns the same answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckInResponse {
     pub event_id: Uuid,

@@ -32,9 +32,12 @@
 //!
 //! # Same face
 //! Every frame that carries a descriptor is compared with the first descriptor of the sequence
-//! (Euclidean distance, same model id, same length); a distance above
-//! [`ActiveConfig::max_descriptor_distance`] is [`ActiveFailure::FaceChanged`]. At least
-//! [`ActiveConfig::min_descriptor_frames`] frames must carry one.
+//! with the embedder's own calibrated 1:1 rule ([`SameFaceRule`]: metric and threshold from the
+//! model manifest, the numbers `faceid face verify` uses), so "the same face" during a challenge
+//! means exactly what it means in verification. A distance above the threshold is
+//! [`ActiveFailure::FaceChanged`]; a descriptor of another model or length is
+//! [`ActiveFailure::DescriptorMismatch`]. At least [`ActiveConfig::min_descriptor_frames`]
+//! frames must carry one.
 //!
 //! # Time
 //! Frame timestamps (ms since the Unix epoch, from the device clock) must strictly increase and
@@ -45,8 +48,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::matching::distance;
+use crate::model::{Manifest, Metric, ModelError, Task};
 use crate::quality::estimate_pose;
-use crate::types::{Descriptor, Landmarks};
+use crate::types::{Descriptor, Landmarks, ModelId};
 
 /// One requested head movement; left/right are the person's own (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -147,8 +152,41 @@ pub struct ChallengeFrame {
     pub descriptor: Option<Descriptor>,
 }
 
+/// How the active check decides that two frames show the same face: the 1:1 verification rule
+/// of the embedder that produced the descriptors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SameFaceRule {
+    /// Descriptors of any other model are refused.
+    pub model: ModelId,
+    pub metric: Metric,
+    /// Same face when distance <= threshold (the model's calibrated verification threshold).
+    pub threshold: f32,
+}
+
+impl SameFaceRule {
+    /// The rule recorded for embedder `model` in `manifest` (`[model.output] metric` and
+    /// `threshold`, calibrated by `faceid face eval`).
+    pub fn from_manifest(manifest: &Manifest, model: &str) -> Result<Self, ModelError> {
+        let spec = manifest.expect_task(model, Task::Embed)?;
+        let out = spec.output()?;
+        let incomplete = |what| ModelError::IncompleteEntry {
+            id: model.to_owned(),
+            what,
+        };
+        Ok(Self {
+            model: spec.model_id(),
+            metric: out
+                .metric
+                .ok_or_else(|| incomplete("[model.output] metric"))?,
+            threshold: out
+                .threshold
+                .ok_or_else(|| incomplete("[model.output] threshold"))?,
+        })
+    }
+}
+
 /// Thresholds of the active check.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveConfig {
     /// Relative yaw a turn must reach, degrees. Default 20.
     pub yaw_threshold_deg: f32,
@@ -164,9 +202,9 @@ pub struct ActiveConfig {
     /// Fewest frames in a sequence (the reference plus one per movement at the very least).
     /// Default 3.
     pub min_frames: usize,
-    /// Largest Euclidean distance between a frame's descriptor and the first one. Set it to the
-    /// verification threshold of the embedder in use; default 0.6.
-    pub max_descriptor_distance: f32,
+    /// Same-face rule between a frame's descriptor and the first one: the embedder's calibrated
+    /// verification rule (see [`ActiveConfig::for_model`]).
+    pub same_face: SameFaceRule,
     /// Fewest frames that must carry a descriptor. Default 2; 0 disables the same-face check
     /// (only for on-device guidance, never on the server).
     pub min_descriptor_frames: usize,
@@ -176,8 +214,9 @@ pub struct ActiveConfig {
     pub max_actions: usize,
 }
 
-impl Default for ActiveConfig {
-    fn default() -> Self {
+impl ActiveConfig {
+    /// Default movement thresholds with `same_face` as the same-face rule.
+    pub fn new(same_face: SameFaceRule) -> Self {
         Self {
             yaw_threshold_deg: 20.0,
             pitch_threshold_deg: 15.0,
@@ -185,11 +224,16 @@ impl Default for ActiveConfig {
             require_return_to_neutral: true,
             max_start_yaw_deg: 25.0,
             min_frames: 3,
-            max_descriptor_distance: 0.6,
+            same_face,
             min_descriptor_frames: 2,
             neutral_nose_ratio: 0.495,
             max_actions: 5,
         }
+    }
+
+    /// Default thresholds, with the same-face rule of embedder `model` from `manifest`.
+    pub fn for_model(manifest: &Manifest, model: &str) -> Result<Self, ModelError> {
+        SameFaceRule::from_manifest(manifest, model).map(Self::new)
     }
 }
 
@@ -414,6 +458,24 @@ impl ChallengeProgress {
         }
     }
 
+    /// Why descriptor `d` of frame `idx` breaks the same-face rule against the first one, if it
+    /// does.
+    fn same_face_failure(&self, idx: usize, d: &Descriptor) -> Option<ActiveFailure> {
+        let rule = &self.cfg.same_face;
+        if d.model != rule.model {
+            return Some(ActiveFailure::DescriptorMismatch { frame: idx });
+        }
+        let a = self.anchor.as_ref()?;
+        if a.values.len() != d.values.len() {
+            return Some(ActiveFailure::DescriptorMismatch { frame: idx });
+        }
+        let distance = distance(rule.metric, &a.values, &d.values);
+        (distance.is_nan() || distance > rule.threshold).then_some(ActiveFailure::FaceChanged {
+            frame: idx,
+            distance,
+        })
+    }
+
     fn process(&mut self, idx: usize, frame: &ChallengeFrame) -> Option<(f32, f32)> {
         // Integrity: time.
         let t = frame.captured_at_ms;
@@ -432,28 +494,12 @@ impl ChallengeProgress {
         }
         // Integrity: same face.
         if let Some(d) = &frame.descriptor {
-            match &self.anchor {
-                None => self.anchor = Some(d.clone()),
-                Some(a) => {
-                    if a.model != d.model || a.values.len() != d.values.len() {
-                        self.fail(ActiveFailure::DescriptorMismatch { frame: idx });
-                        return None;
-                    }
-                    let distance = a
-                        .values
-                        .iter()
-                        .zip(&d.values)
-                        .map(|(x, y)| (x - y) * (x - y))
-                        .sum::<f32>()
-                        .sqrt();
-                    if distance.is_nan() || distance > self.cfg.max_descriptor_distance {
-                        self.fail(ActiveFailure::FaceChanged {
-                            frame: idx,
-                            distance,
-                        });
-                        return None;
-                    }
-                }
+            if let Some(f) = self.same_face_failure(idx, d) {
+                self.fail(f);
+                return None;
+            }
+            if self.anchor.is_none() {
+                self.anchor = Some(d.clone());
             }
             self.descriptor_frames += 1;
         }
@@ -610,7 +656,7 @@ pub fn verify_challenge(
     frames: &[ChallengeFrame],
     config: &ActiveConfig,
 ) -> ActiveVerdict {
-    let mut progress = ChallengeProgress::new(challenge.clone(), *config);
+    let mut progress = ChallengeProgress::new(challenge.clone(), config.clone());
     for f in frames {
         progress.push(f);
         if progress.failure.is_some() {

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use faceid_face::{Engine, EngineConfig};
 use image::RgbImage;
+use proptest::prelude::*;
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -61,6 +62,99 @@ pub fn engine_and_faces(test: &str) -> Option<(&'static Engine, PathBuf)> {
 }
 
 pub fn load(path: &std::path::Path) -> RgbImage {
-    faceid_face::eval::load_rgb(path)
+    faceid_face::decode::open(path)
         .unwrap_or_else(|e| panic!("cannot decode {}: {e}", path.display()))
+}
+
+/// One edit of an encoded image, for the fuzz-like property tests.
+#[derive(Debug, Clone)]
+pub enum Mutation {
+    Flip(usize, u8),
+    Truncate(usize),
+    Insert(usize, Vec<u8>),
+    Overwrite(usize, Vec<u8>),
+}
+
+pub fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        (any::<usize>(), 1u8..=255).prop_map(|(i, x)| Mutation::Flip(i, x)),
+        any::<usize>().prop_map(Mutation::Truncate),
+        (
+            any::<usize>(),
+            proptest::collection::vec(any::<u8>(), 1..16)
+        )
+            .prop_map(|(i, v)| Mutation::Insert(i, v)),
+        (any::<usize>(), proptest::collection::vec(any::<u8>(), 1..8))
+            .prop_map(|(i, v)| Mutation::Overwrite(i, v)),
+    ]
+}
+
+pub fn apply(mut b: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
+    for m in muts {
+        if b.is_empty() {
+            break;
+        }
+        match m {
+            Mutation::Flip(i, x) => {
+                let i = i % b.len();
+                b[i] ^= x;
+            }
+            Mutation::Truncate(i) => b.truncate(i % b.len()),
+            Mutation::Insert(i, v) => {
+                let i = i % b.len();
+                b.splice(i..i, v.iter().copied());
+            }
+            Mutation::Overwrite(i, v) => {
+                let i = i % b.len();
+                for (k, x) in v.iter().enumerate() {
+                    if let Some(slot) = b.get_mut(i + k) {
+                        *slot = *x;
+                    }
+                }
+            }
+        }
+    }
+    b
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut c = Vec::new();
+    c.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    let mut body = kind.to_vec();
+    body.extend_from_slice(data);
+    c.extend_from_slice(&body);
+    c.extend_from_slice(&crc32(&body).to_be_bytes());
+    c
+}
+
+/// A syntactically valid PNG whose header claims `w`×`h` 8-bit RGB, with a tiny IDAT.
+pub fn png_claiming(w: u32, h: u32) -> Vec<u8> {
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    out.extend(png_chunk(b"IHDR", &ihdr));
+    // zlib stream of a few zero bytes.
+    out.extend(png_chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01],
+    ));
+    out.extend(png_chunk(b"IEND", &[]));
+    out
 }

@@ -1,0 +1,689 @@
+//! Face enrolment, check-in with re-verification, the hash chain, review, listing and kiosk
+//! identification, with real photos from `../shared/faces` and the real face engine.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::face::photo;
+use common::{PASSWORD, Resp, TestApp};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const SITE_LAT: f64 = 55.75;
+const SITE_LON: f64 = 37.61;
+
+// Photos of the enrolled employee, another photo of them, and other people.
+const A_ENROL: [&str; 2] = [
+    "face_recognition/barack_obama/obama.jpg",
+    "face_recognition/barack_obama/obama_small.jpg",
+];
+const A_PROBE: &str = "face_recognition/barack_obama/obama-720p.jpg";
+const B_ENROL: &str = "face_recognition/rose_leslie/img1.jpg";
+const B_PROBE: &str = "face_recognition/rose_leslie/img2.jpg";
+const NEVER_ENROLLED: &str = "openface/eric_clapton/clapton-1.jpg";
+const GROUP: &str = "face_recognition/_group/obama_and_biden.jpg";
+
+struct World {
+    app: TestApp,
+    admin: String,
+    user: String,
+    user_id: Uuid,
+    other: String,
+    site: Uuid,
+}
+
+async fn world(pool: PgPool, test: &str) -> Option<World> {
+    let app = common::face::app(pool, test)?;
+    app.bootstrap_admin("root").await;
+    let admin = app.login("root").await.access_token;
+    let site = app.create_site(&admin, "Main street").await;
+    let user_id = app
+        .create_employee(
+            &admin,
+            json!({"login": "ann", "password": PASSWORD, "first_name": "Ann", "last_name": "Lee",
+                   "role": "user", "site_ids": [site]}),
+        )
+        .await;
+    app.create_employee(
+        &admin,
+        json!({"login": "bob", "password": PASSWORD, "first_name": "Bob", "last_name": "Ray",
+               "role": "user", "site_ids": [site]}),
+    )
+    .await;
+    let user = app.login("ann").await.access_token;
+    let other = app.login("bob").await.access_token;
+    let r = app
+        .post(
+            "/api/v1/consent-texts",
+            &admin,
+            json!({"kind": "biometric", "body": "We keep your face template."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    for t in [&user, &other] {
+        let r = app
+            .post(
+                "/api/v1/me/consents",
+                t,
+                json!({"kind": "biometric", "action": "grant"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    // Phones without challenge frames from real people: passive liveness only.
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/attendance-policy",
+            Some(&admin),
+            Some(
+                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
+                        "geofence_required": true, "max_offline_delay_s": 86400}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    Some(World {
+        app,
+        admin,
+        user,
+        user_id,
+        other,
+        site,
+    })
+}
+
+fn jpeg(path: &str) -> (&'static str, Vec<u8>, &'static str) {
+    ("photo", photo(path), "image/jpeg")
+}
+
+async fn enrol(app: &TestApp, token: &str, photos: &[&str]) -> Resp {
+    let parts: Vec<_> = photos.iter().map(|p| jpeg(p)).collect();
+    app.post_multipart("/api/v1/me/face-templates", token, &parts)
+        .await
+}
+
+fn evidence(lat: f64, lon: f64) -> Value {
+    let now = chrono::Utc::now();
+    json!({
+        "idempotency_key": Uuid::now_v7(),
+        "kind": "in",
+        "clock": {"device_time": now},
+        "gps": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "fix_time": now, "mock": false,
+                "provider": "fused"},
+        "liveness": {"passive": 0.9},
+    })
+}
+
+async fn punch(app: &TestApp, token: &str, ev: &Value, frame: &str) -> Resp {
+    punch_bytes(app, token, ev, photo(frame)).await
+}
+
+async fn punch_bytes(app: &TestApp, token: &str, ev: &Value, frame: Vec<u8>) -> Resp {
+    app.post_multipart(
+        "/api/v1/attendance/events",
+        token,
+        &[
+            (
+                "evidence",
+                serde_json::to_vec(ev).unwrap(),
+                "application/json",
+            ),
+            ("best_frame", frame, "image/jpeg"),
+        ],
+    )
+    .await
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn enrol_check_in_review_chain_story(pool: PgPool) {
+    let Some(w) = world(pool, "enrol_check_in_review_chain_story").await else {
+        return;
+    };
+    let app = &w.app;
+
+    // Enrolment.
+    let r = enrol(app, &w.user, &A_ENROL).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body.as_array().unwrap().len(), 2);
+    let r = app.get("/api/v1/me/face-templates", &w.user).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 2);
+    assert!(r.body[0].get("descriptor").is_none());
+    let r = app
+        .get("/api/v1/me/face-templates/descriptors", &w.user)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body[0]["values"].as_array().unwrap().len(), 128);
+    // Stored encrypted: the plaintext floats are not in the row.
+    let (ct,): (Vec<u8>,) = sqlx::query_as("SELECT descriptor FROM face_templates LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let plain: Vec<u8> = r.body[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|v| (v.as_f64().unwrap() as f32).to_le_bytes())
+        .collect();
+    assert_eq!(ct.len(), plain.len() + 16);
+    assert_ne!(&ct[..plain.len()], &plain[..]);
+
+    // Bob enrolling Ann's face is a possible duplicate, refused and audited.
+    let r = enrol(app, &w.other, &[A_PROBE]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "possible_duplicate"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'face_template.duplicate_refused'"
+        )
+        .await,
+        1
+    );
+    let r = enrol(app, &w.other, &[B_ENROL]).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    // Check-in with her own (other) photo at the site: verified.
+    let ev = evidence(SITE_LAT, SITE_LON);
+    let r = punch(app, &w.user, &ev, A_PROBE).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "verified", "{}", r.body);
+    assert_eq!(r.body["site"]["id"], w.site.to_string());
+    assert!(r.body["face_distance"].as_f64().unwrap() < 0.6);
+    let first = r.body.clone();
+    // The same request again: the same answer, nothing new.
+    let r = punch(app, &w.user, &ev, A_PROBE).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, first);
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 1);
+    // The same key with another payload: 409.
+    let r = punch(app, &w.user, &ev, A_ENROL[0]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "idempotency_key_reused")
+    );
+
+    // Someone else's face: rejected.
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), B_PROBE).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "rejected");
+    assert!(
+        r.body["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("face_mismatch"))
+    );
+
+    // 5 km away: rejected while the geofence is required, flagged once it is not.
+    let far_lat = SITE_LAT + 5000.0 / 111_000.0;
+    let r = punch(app, &w.user, &evidence(far_lat, SITE_LON), A_PROBE).await;
+    assert_eq!(r.body["verdict"], "rejected", "{}", r.body);
+    assert_eq!(r.body["reasons"], json!(["outside_geofence"]));
+    assert!(r.body["distance_m"].as_f64().unwrap() > 4900.0);
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/sites/{}/attendance-policy", w.site),
+            Some(&w.admin),
+            Some(
+                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
+                        "geofence_required": false, "max_offline_delay_s": 86400}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut ev = evidence(far_lat, SITE_LON);
+    ev["gps"]["mock"] = json!(true);
+    let r = punch(app, &w.user, &ev, A_PROBE).await;
+    assert_eq!(r.body["verdict"], "flagged", "{}", r.body);
+    assert_eq!(
+        r.body["reasons"],
+        json!(["outside_geofence", "mock_location"])
+    );
+    let flagged = r.body["event_id"].as_str().unwrap().to_owned();
+
+    // Review: accepted by the administrator, as a new event.
+    let r = app
+        .post(
+            &format!("/api/v1/attendance/events/{flagged}/review"),
+            &w.admin,
+            json!({"decision": "accept", "comment": "was at the warehouse"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["refers_to"], flagged);
+    let r = app
+        .post(
+            &format!(
+                "/api/v1/attendance/events/{}/review",
+                first["event_id"].as_str().unwrap()
+            ),
+            &w.admin,
+            json!({"decision": "reject"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_flagged"));
+    let status: String = sqlx::query_scalar(
+        "SELECT p.status FROM attendance_punches p JOIN attendance_events e ON e.id = p.id WHERE e.public_id = $1",
+    )
+    .bind(Uuid::parse_str(&flagged).unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "flagged_accepted");
+
+    // A correction replaces the rejected punch.
+    let rejected: Uuid = sqlx::query_scalar(
+        "SELECT public_id FROM attendance_events WHERE verdict = 'rejected' AND kind = 'in' ORDER BY id LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let r = app
+        .post(
+            "/api/v1/attendance/corrections",
+            &w.admin,
+            json!({"employee_id": w.user_id, "kind": "in", "at": chrono::Utc::now(),
+                   "replaces": rejected, "comment": "badge reader photo"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["status"], "verified");
+
+    // Listings.
+    let r = app.get("/api/v1/me/attendance", &w.user).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body.as_array().unwrap().len(), 6, "{}", r.body);
+    let r = app.get("/api/v1/me/attendance", &w.other).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 0);
+    let r = app
+        .get(
+            &format!(
+                "/api/v1/attendance?employee={}&verdict=rejected&limit=1",
+                w.user_id
+            ),
+            &w.admin,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 2);
+    assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+    let r = app.get("/api/v1/attendance", &w.user).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // The evidence photo: to the employee and staff, not to another employee.
+    let ev_id = first["event_id"].as_str().unwrap();
+    let path = format!("/api/v1/attendance/events/{ev_id}/photo");
+    let r = app.get(&path, &w.user).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type(), "image/jpeg");
+    assert_eq!(app.get(&path, &w.admin).await.status, StatusCode::OK);
+    assert_eq!(app.get(&path, &w.other).await.status, StatusCode::NOT_FOUND);
+
+    // The chain verifies; an edit made directly in SQL is found.
+    let r = app.get("/api/v1/attendance/chain/verify", &w.admin).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.body["ok"], true, "{}", r.body);
+    assert_eq!(r.body["length"], 6);
+    sqlx::query(
+        "UPDATE attendance_events SET verdict = 'verified', reasons = '{}' WHERE public_id = $1",
+    )
+    .bind(rejected)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = app.get("/api/v1/attendance/chain/verify", &w.admin).await;
+    assert_eq!(r.body["ok"], false);
+    assert_eq!(r.body["first_broken_event"], rejected.to_string());
+
+    // Withdrawing biometric consent removes the templates and blocks face check-in.
+    let r = app
+        .post(
+            "/api/v1/me/consents",
+            &w.user,
+            json!({"kind": "biometric", "action": "withdraw"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM face_templates WHERE employee_id = $1")
+        .bind(w.user_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), A_PROBE).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "biometric_consent_required")
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn kiosk_identifies_enrolled_and_answers_unknown(pool: PgPool) {
+    let Some(w) = world(pool, "kiosk_identifies_enrolled_and_answers_unknown").await else {
+        return;
+    };
+    let app = &w.app;
+    assert_eq!(
+        enrol(app, &w.user, &A_ENROL).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        enrol(app, &w.other, &[B_ENROL]).await.status,
+        StatusCode::CREATED
+    );
+    let r = app
+        .post(
+            "/api/v1/devices",
+            &w.admin,
+            json!({"name": "Door tablet", "site_id": w.site}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let kiosk = r.body["credential"].as_str().unwrap().to_owned();
+    let identify = |frame: &str, kind: Option<&str>| {
+        let ev = json!({"idempotency_key": Uuid::now_v7(), "kind": kind});
+        let frame = photo(frame);
+        let kiosk = kiosk.clone();
+        async move {
+            app.post_multipart(
+                "/api/v1/kiosk/identify",
+                &kiosk,
+                &[
+                    (
+                        "evidence",
+                        serde_json::to_vec(&ev).unwrap(),
+                        "application/json",
+                    ),
+                    ("best_frame", frame, "image/jpeg"),
+                ],
+            )
+            .await
+        }
+    };
+    let r = identify(A_PROBE, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "match", "{}", r.body);
+    assert_eq!(r.body["employee_id"], w.user_id.to_string());
+    assert_eq!(r.body["event"]["verdict"], "verified", "{}", r.body);
+    // Toggled: the next one is an `out`.
+    let r = identify(A_PROBE, None).await;
+    let kind: String =
+        sqlx::query_scalar("SELECT kind FROM attendance_events WHERE public_id = $1")
+            .bind(Uuid::parse_str(r.body["event"]["event_id"].as_str().unwrap()).unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(kind, "out");
+    let r = identify(NEVER_ENROLLED, Some("in")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "unknown", "{}", r.body);
+    assert!(r.body["employee_id"].is_null());
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 2);
+    // An employee's token cannot call it.
+    let r = app
+        .post_multipart("/api/v1/kiosk/identify", &w.user, &[])
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn bad_photos_and_evidence_are_refused_and_nothing_is_stored(pool: PgPool) {
+    let Some(w) = world(
+        pool,
+        "bad_photos_and_evidence_are_refused_and_nothing_is_stored",
+    )
+    .await
+    else {
+        return;
+    };
+    let app = &w.app;
+    let good = photo(A_ENROL[0]);
+    let enrol_parts = |bytes: Vec<u8>| vec![("photo", bytes, "image/jpeg")];
+    let per_photo = |r: &Resp| {
+        r.body["errors"][0]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+
+    // Not an image.
+    let r = app
+        .post_multipart(
+            "/api/v1/me/face-templates",
+            &w.user,
+            &enrol_parts(b"hello, I am text".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "enrolment_refused")
+    );
+    assert_eq!(per_photo(&r), "not_an_image");
+    // Truncated JPEG.
+    let r = app
+        .post_multipart(
+            "/api/v1/me/face-templates",
+            &w.user,
+            &enrol_parts(good[..good.len() / 3].to_vec()),
+        )
+        .await;
+    // The decoder may recover the top of a truncated JPEG; either way the photo is refused
+    // with a reason (corrupt, or the grey lower part fails the quality gate).
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.code(), "enrolment_refused", "{}", r.body);
+    assert!(!per_photo(&r).is_empty());
+    // 20,000 px wide: refused from the header.
+    let mut png = Vec::new();
+    image::RgbImage::new(20_000, 1)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let r = app
+        .post_multipart("/api/v1/me/face-templates", &w.user, &enrol_parts(png))
+        .await;
+    assert_eq!(per_photo(&r), "image_dimensions_too_large", "{}", r.body);
+    // No face; several faces. One bad photo among good ones refuses the whole enrolment.
+    let mut grey = Vec::new();
+    image::RgbImage::from_pixel(640, 480, image::Rgb([120, 120, 120]))
+        .write_to(
+            &mut std::io::Cursor::new(&mut grey),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let r = app
+        .post_multipart(
+            "/api/v1/me/face-templates",
+            &w.user,
+            &[
+                ("photo", good.clone(), "image/jpeg"),
+                ("photo", grey.clone(), "image/jpeg"),
+                ("photo", photo(GROUP), "image/jpeg"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let errs = r.body["errors"].as_array().unwrap();
+    assert_eq!(errs.len(), 2, "{}", r.body);
+    assert_eq!(errs[0]["field"], "photo[1]");
+    assert_eq!(errs[0]["code"], "no_face");
+    assert_eq!(errs[1]["field"], "photo[2]");
+    assert_eq!(errs[1]["code"], "several_faces");
+    // Six photos; none.
+    let six: Vec<_> = (0..6)
+        .map(|_| ("photo", good.clone(), "image/jpeg"))
+        .collect();
+    let r = app
+        .post_multipart("/api/v1/me/face-templates", &w.user, &six)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = app
+        .post_multipart("/api/v1/me/face-templates", &w.user, &[])
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "photo_count")
+    );
+    // 40 MB: 413 before anything is read.
+    let r = app
+        .post_multipart(
+            "/api/v1/me/face-templates",
+            &w.user,
+            &enrol_parts(vec![0xFF; 40 * 1024 * 1024]),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    // JSON instead of multipart.
+    let r = app
+        .post("/api/v1/me/face-templates", &w.user, json!({"photo": "x"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(app.count("SELECT count(*) FROM face_templates").await, 0);
+
+    // Check-in evidence.
+    assert_eq!(
+        enrol(app, &w.user, &A_ENROL).await.status,
+        StatusCode::CREATED
+    );
+    let mut bad = evidence(91.0, SITE_LON);
+    let r = punch(app, &w.user, &bad, A_PROBE).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "gps.lat");
+    bad = evidence(SITE_LAT, SITE_LON);
+    bad["gps"]["fix_time"] = json!(chrono::Utc::now() + chrono::Duration::hours(2));
+    let r = punch(app, &w.user, &bad, A_PROBE).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "gps.fix_time");
+    bad = evidence(SITE_LAT, SITE_LON);
+    bad["descriptor"] = json!({"model": "dlib_resnet_v1", "values": vec![0.01; 127]});
+    let r = punch(app, &w.user, &bad, A_PROBE).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "descriptor.values");
+    // NaN is not JSON: a malformed body.
+    let raw = serde_json::to_string(&evidence(SITE_LAT, SITE_LON))
+        .unwrap()
+        .replace("55.75", "NaN");
+    let r = app
+        .post_multipart(
+            "/api/v1/attendance/events",
+            &w.user,
+            &[
+                ("evidence", raw.into_bytes(), "application/json"),
+                ("best_frame", photo(A_PROBE), "image/jpeg"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "malformed_json")
+    );
+    // Frames that are not usable.
+    let r = punch_bytes(
+        app,
+        &w.user,
+        &evidence(SITE_LAT, SITE_LON),
+        b"GIF89a....".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "not_an_image")
+    );
+    let r = punch_bytes(app, &w.user, &evidence(SITE_LAT, SITE_LON), grey).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "no_face")
+    );
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), GROUP).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "several_faces")
+    );
+    // Challenge nonces: unknown, expired, reused.
+    let mut ev = evidence(SITE_LAT, SITE_LON);
+    ev["challenge_nonce"] = json!("no-such-nonce");
+    let with_frames = |ev: &Value| {
+        vec![
+            (
+                "evidence",
+                serde_json::to_vec(ev).unwrap(),
+                "application/json",
+            ),
+            ("best_frame", photo(A_PROBE), "image/jpeg"),
+            ("challenge_frame", photo(A_PROBE), "image/jpeg"),
+            ("challenge_frame", photo(A_PROBE), "image/jpeg"),
+        ]
+    };
+    let r = app
+        .post_multipart("/api/v1/attendance/events", &w.user, &with_frames(&ev))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_unknown"),
+        "{}",
+        r.body
+    );
+    let c = app
+        .call(
+            Method::POST,
+            "/api/v1/liveness/challenges",
+            Some(&w.user),
+            None,
+        )
+        .await;
+    let nonce = c.body["nonce"].as_str().unwrap().to_owned();
+    sqlx::query(
+        "UPDATE liveness_challenges SET expires_at = now() - interval '1 second' WHERE nonce = $1",
+    )
+    .bind(&nonce)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    ev["challenge_nonce"] = json!(nonce);
+    let r = app
+        .post_multipart("/api/v1/attendance/events", &w.user, &with_frames(&ev))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_expired")
+    );
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 0);
+
+    // A live nonce with frames that do not show the movements: rejected; then reused: 400.
+    let c = app
+        .call(
+            Method::POST,
+            "/api/v1/liveness/challenges",
+            Some(&w.user),
+            None,
+        )
+        .await;
+    let mut ev = evidence(SITE_LAT, SITE_LON);
+    ev["challenge_nonce"] = c.body["nonce"].clone();
+    let r = app
+        .post_multipart("/api/v1/attendance/events", &w.user, &with_frames(&ev))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "rejected");
+    assert!(
+        r.body["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("challenge_failed"))
+    );
+    ev["idempotency_key"] = json!(Uuid::now_v7());
+    let r = app
+        .post_multipart("/api/v1/attendance/events", &w.user, &with_frames(&ev))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_used")
+    );
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 1);
+}

@@ -1,0 +1,165 @@
+//! Bad input through the engine's entry point for client uploads ([`Engine::check_in_bytes`]:
+//! decode, detect, embed, passive liveness): zero bytes, truncated and mutated real JPEGs and
+//! PNGs, a PNG header claiming 100,000 × 100,000 pixels, 1 × 1 images and a grayscale photo give
+//! a typed error or "no face", never a panic. The mutation test is a fuzz-like property test;
+//! its case count follows `PROPTEST_CASES` (default 48 here, a few seconds; a longer run:
+//! `PROPTEST_CASES=3000 cargo test -p faceid-face --release --test engine_bad_input`).
+
+use std::io::Cursor;
+use std::path::PathBuf;
+
+use faceid_face::decode::{self, DecodeError};
+use faceid_face::{CheckIn, DetectorConfig, Engine, EngineError};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use proptest::prelude::*;
+
+mod common;
+use common::{apply, mutation, png_claiming};
+
+/// Real photos of the shared set used as seeds: a colour JPEG (320×240), another JPEG and a
+/// grayscale PNG (a tight 150×150 face crop).
+const SEEDS: [&str; 3] = [
+    "face_recognition/barack_obama/obama_small.jpg",
+    "face_recognition/barack_obama/obama-240p.jpg",
+    "face-api.js/bbt_penny/penny1.png",
+];
+
+fn seeds(faces: &std::path::Path) -> Vec<Vec<u8>> {
+    SEEDS
+        .iter()
+        .map(|s| std::fs::read(faces.join(s)).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect()
+}
+
+fn setup(test: &str) -> Option<(&'static Engine, PathBuf)> {
+    common::engine_and_faces(test)
+}
+
+/// Every outcome the entry point may have on hostile bytes: a sane result, or an error about
+/// the input (never a model or configuration error, never a panic).
+fn typed(outcome: Result<CheckIn, EngineError>) -> Result<(), String> {
+    match outcome {
+        Ok(c) => {
+            if c.descriptor.values.len() != 128
+                || c.descriptor.values.iter().any(|v| !v.is_finite())
+            {
+                return Err(format!("bad descriptor {:?}", c.descriptor));
+            }
+            if !c.face.score.is_finite() || c.faces_found == 0 {
+                return Err(format!("bad face {:?}", c.face));
+            }
+            if let Some(l) = c.liveness
+                && !(0.0..=1.0).contains(&l.score)
+            {
+                return Err(format!("liveness score {}", l.score));
+            }
+            Ok(())
+        }
+        Err(
+            EngineError::Decode(_)
+            | EngineError::NoFace
+            | EngineError::Detect(_)
+            | EngineError::Embed(_)
+            | EngineError::Liveness(_),
+        ) => Ok(()),
+        Err(other) => Err(format!("not an input error: {other:?}")),
+    }
+}
+
+fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+#[test]
+fn crafted_bad_inputs_are_typed_errors_or_no_face() {
+    let Some((e, faces)) = setup("crafted_bad_inputs_are_typed_errors_or_no_face") else {
+        return;
+    };
+    assert!(matches!(
+        e.check_in_bytes(b""),
+        Err(EngineError::Decode(DecodeError::Empty))
+    ));
+    assert!(matches!(
+        e.check_in_bytes(&png_claiming(100_000, 100_000)),
+        Err(EngineError::Decode(
+            DecodeError::SideTooLong { .. } | DecodeError::TooManyPixels { .. }
+        ))
+    ));
+    assert!(matches!(
+        e.check_in_bytes(b"GIF89a\x01\x00\x01\x00"),
+        Err(EngineError::Decode(DecodeError::UnsupportedFormat { .. }))
+    ));
+    // 1 × 1 in every format: decodes, no face.
+    let one = DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([90, 60, 40])));
+    for f in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
+        assert!(
+            matches!(e.check_in_bytes(&encode(&one, f)), Err(EngineError::NoFace)),
+            "{f:?}"
+        );
+    }
+    // A real grayscale PNG decodes to RGB and its face is found.
+    let gray = std::fs::read(faces.join(SEEDS[2])).expect("read");
+    let img = decode::decode(&gray).expect("grayscale PNG decodes");
+    assert_eq!(img.dimensions(), (150, 150));
+    let (dets, _) = e
+        .detect_with_border_retry(&img, &DetectorConfig::ENROL)
+        .expect("detect");
+    assert_eq!(dets.len(), 1);
+    // The real colour JPEG, intact, passes the whole pipeline.
+    let jpeg = std::fs::read(faces.join(SEEDS[0])).expect("read");
+    let c = e.check_in_bytes(&jpeg).expect("check-in on a real photo");
+    assert_eq!(c.faces_found, 1);
+}
+
+#[test]
+fn every_truncation_of_real_photos_is_typed() {
+    let Some((e, faces)) = setup("every_truncation_of_real_photos_is_typed") else {
+        return;
+    };
+    let mut cuts = 0;
+    let mut decode_errors = 0;
+    for bytes in seeds(&faces) {
+        // Every 1,500th byte plus the first header bytes, where parsers are most fragile.
+        let points = (0..64).chain((64..bytes.len()).step_by(1500));
+        for cut in points {
+            let r = e.check_in_bytes(&bytes[..cut]);
+            decode_errors += usize::from(matches!(r, Err(EngineError::Decode(_))));
+            if let Err(msg) = typed(r) {
+                panic!("cut at {cut}: {msg}");
+            }
+            cuts += 1;
+        }
+    }
+    eprintln!("{cuts} truncations, {decode_errors} typed decode errors");
+    // Header cuts cannot decode: at least the 3 × 64 header prefixes are decode errors.
+    assert!(decode_errors >= 3 * 64, "{decode_errors}");
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Mutated real photos (bit flips, truncation, inserted and overwritten bytes) through
+    /// decode + detect + embed + liveness.
+    #[test]
+    fn mutated_real_photos_never_panic(
+        seed in 0usize..SEEDS.len(),
+        muts in proptest::collection::vec(mutation(), 1..5),
+    ) {
+        let Some((e, faces)) = setup("mutated_real_photos_never_panic") else {
+            return Ok(());
+        };
+        let bytes = apply(seeds(&faces)[seed].clone(), &muts);
+        if let Err(msg) = typed(e.check_in_bytes(&bytes)) {
+            prop_assert!(false, "{}", msg);
+        }
+    }
+}
