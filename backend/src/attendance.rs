@@ -908,10 +908,14 @@ pub async fn check_in(
                     f.captured_at_ms = issued + i as u64 + 1;
                 }
             }
+            // The same-face rule across the challenge frames is the descriptors' model's
+            // calibrated verification rule.
+            let config = ActiveConfig::for_model(engine.manifest(), &measured.descriptor.model.0)
+                .map_err(AppError::internal)?;
             let v = active::verify_challenge_at(
                 &challenge,
                 &frames,
-                &ActiveConfig::default(),
+                &config,
                 u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
             );
             challenge_score = Some(v.score);

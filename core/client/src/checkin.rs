@@ -70,7 +70,6 @@ fn reasons_text(reasons: &[QualityReason]) -> String {
 #[derive(Debug, Clone)]
 pub struct FaceSessionConfig {
     pub quality: QualityConfig,
-    pub active: ActiveConfig,
     /// Longer side of the evidence JPEGs, pixels. The server re-detects on them, so they keep
     /// enough resolution for a face at arm's length.
     pub evidence_max_side: u32,
@@ -83,7 +82,6 @@ impl Default for FaceSessionConfig {
     fn default() -> Self {
         Self {
             quality: QualityConfig::default(),
-            active: ActiveConfig::default(),
             evidence_max_side: 640,
             evidence_jpeg_quality: 85,
             frame_limits: DecodeLimits::default(),
@@ -214,11 +212,10 @@ impl FaceSession {
         cfg: FaceSessionConfig,
     ) -> Result<Self, CheckInError> {
         let c = engine_challenge(challenge)?;
-        let mut active = cfg.active;
-        // The same-face check across frames uses the default embedder's calibrated threshold.
-        if let Some(threshold) = engine.embedder(None)?.threshold() {
-            active.max_descriptor_distance = threshold;
-        }
+        // The same-face check across frames is the default embedder's calibrated rule.
+        let model = engine.embedder(None)?.model_id();
+        let active = ActiveConfig::for_model(engine.manifest(), &model.0)
+            .map_err(|e| CheckInError::Engine(e.into()))?;
         let progress = ChallengeProgress::new(c, active);
         if let ProgressState::Failed { failure } = progress.state() {
             return Err(CheckInError::InvalidChallenge(failure.to_string()));
