@@ -461,6 +461,12 @@ fn killed_writer_loses_nothing() {
     let ob = open(dir.path(), owner);
     let mut stored = HashSet::new();
     while let Some(c) = ob.claim_next(t0(), DEFAULT_LEASE).expect("claim") {
+        // Every 7th punch also staged a point; a fast child fills a 500-point batch, which is
+        // an entry without blobs.
+        if c.kind == EntryKind::LocationBatch {
+            ob.complete(c.idempotency_key).expect("complete");
+            continue;
+        }
         assert_eq!(c.blobs.len(), 1, "entry without its blob");
         assert_eq!(c.blobs[0].data.len(), 4096);
         assert!(stored.insert(c.idempotency_key), "duplicate entry");
