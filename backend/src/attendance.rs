@@ -28,7 +28,6 @@ use faceid_protocol::attendance::{
     MAX_CHALLENGE_FRAMES, PunchKind, SiteRef, Verdict,
 };
 use faceid_protocol::consent::ConsentKind;
-use faceid_protocol::liveness::HeadAction;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::Geofence;
 use serde::{Deserialize, Serialize};
@@ -538,15 +537,6 @@ fn measure(
     })
 }
 
-fn movement(a: HeadAction) -> HeadMovement {
-    match a {
-        HeadAction::TurnLeft => HeadMovement::TurnLeft,
-        HeadAction::TurnRight => HeadMovement::TurnRight,
-        HeadAction::LookUp => HeadMovement::LookUp,
-        HeadAction::LookDown => HeadMovement::LookDown,
-    }
-}
-
 /// The nearest site of the employee for a fix: (site, distance from the site in metres,
 /// inside allowing for accuracy). Circle: distance to the centre, inside when
 /// distance − accuracy ≤ radius. Polygon: distance to the polygon (0 inside), inside when
@@ -898,7 +888,7 @@ pub async fn check_in(
             let issued = u64::try_from(c.created_at.timestamp_millis()).unwrap_or(0);
             let challenge = active::Challenge {
                 nonce: c.nonce.clone(),
-                actions: c.actions.iter().map(|a| movement(*a)).collect(),
+                actions: c.actions.iter().map(|&a| HeadMovement::from(a)).collect(),
                 issued_at_ms: issued,
                 expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
             };

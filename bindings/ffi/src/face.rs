@@ -108,12 +108,7 @@ impl From<HeadMovement> for HeadTurn {
 
 impl From<HeadAction> for HeadTurn {
     fn from(a: HeadAction) -> Self {
-        match a {
-            HeadAction::TurnLeft => HeadTurn::TurnLeft,
-            HeadAction::TurnRight => HeadTurn::TurnRight,
-            HeadAction::LookUp => HeadTurn::LookUp,
-            HeadAction::LookDown => HeadTurn::LookDown,
-        }
+        HeadMovement::from(a).into()
     }
 }
 
@@ -255,14 +250,30 @@ impl FaceCapture {
 
     /// Take the finished capture for sealing; a capture is sealed once.
     pub(crate) fn take_finished(&self) -> Result<CapturedFace, FaceIdError> {
+        let (_state, captured) = self.take_state(
+            |s| match s {
+                CaptureState::Finished(c) => Ok(*c),
+                other => Err(other),
+            },
+            "call finish() once before sealing; a capture is sealed once",
+        )?;
+        Ok(captured)
+    }
+
+    /// Move the state out when `take` accepts it (leaving `Sealed` behind, with the lock still
+    /// held for the caller); otherwise put it back and answer `InvalidInput { reason }`.
+    fn take_state<T>(
+        &self,
+        take: impl FnOnce(CaptureState) -> Result<T, CaptureState>,
+        reason: &str,
+    ) -> Result<(std::sync::MutexGuard<'_, CaptureState>, T), FaceIdError> {
         let mut state = self.state.lock().map_err(|_| lock_error())?;
-        match std::mem::replace(&mut *state, CaptureState::Sealed) {
-            CaptureState::Finished(c) => Ok(*c),
-            other => {
+        match take(std::mem::replace(&mut *state, CaptureState::Sealed)) {
+            Ok(taken) => Ok((state, taken)),
+            Err(other) => {
                 *state = other;
                 Err(FaceIdError::InvalidInput {
-                    reason: "call finish() once before sealing; a capture is sealed once"
-                        .to_owned(),
+                    reason: reason.to_owned(),
                 })
             }
         }
@@ -346,16 +357,13 @@ impl FaceCapture {
     /// Compute the descriptor and liveness of the best frame. `Face` when no frame was usable
     /// (the reason says what to fix).
     pub fn finish(&self) -> Result<CaptureSummary, FaceIdError> {
-        let mut state = self.state.lock().map_err(|_| lock_error())?;
-        let session = match std::mem::replace(&mut *state, CaptureState::Sealed) {
-            CaptureState::Capturing(s) => s,
-            other => {
-                *state = other;
-                return Err(FaceIdError::InvalidInput {
-                    reason: "the capture is already finished".to_owned(),
-                });
-            }
-        };
+        let (mut state, session) = self.take_state(
+            |s| match s {
+                CaptureState::Capturing(session) => Ok(session),
+                other => Err(other),
+            },
+            "the capture is already finished",
+        )?;
         let captured = session.finish()?;
         let summary = CaptureSummary {
             descriptor_model: captured.descriptor.model.0.clone(),

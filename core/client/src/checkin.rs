@@ -25,9 +25,7 @@ use faceid_protocol::attendance::{
     BEST_FRAME_PART, CHALLENGE_FRAME_PART, CheckInEvidence, DeviceClock, DeviceDescriptor, GpsFix,
     LivenessScores, MAX_CHALLENGE_FRAMES, PunchKind,
 };
-use faceid_protocol::liveness::{
-    CHALLENGE_TTL_S, HeadAction, LIVENESS_CHALLENGES_PATH, LivenessChallenge,
-};
+use faceid_protocol::liveness::{CHALLENGE_TTL_S, LIVENESS_CHALLENGES_PATH, LivenessChallenge};
 use faceid_protocol::sync::ValidationError;
 use image::RgbImage;
 use uuid::Uuid;
@@ -165,16 +163,6 @@ impl std::fmt::Debug for FaceSession {
     }
 }
 
-/// The engine's movement for the protocol's.
-fn movement(a: HeadAction) -> HeadMovement {
-    match a {
-        HeadAction::TurnLeft => HeadMovement::TurnLeft,
-        HeadAction::TurnRight => HeadMovement::TurnRight,
-        HeadAction::LookUp => HeadMovement::LookUp,
-        HeadAction::LookDown => HeadMovement::LookDown,
-    }
-}
-
 /// The engine's challenge for the one the server issued (the server does not send its issue
 /// time; it is `expires_at` minus the fixed lifetime).
 pub fn engine_challenge(c: &LivenessChallenge) -> Result<Challenge, CheckInError> {
@@ -183,7 +171,7 @@ pub fn engine_challenge(c: &LivenessChallenge) -> Result<Challenge, CheckInError
     let ttl_ms = u64::try_from(CHALLENGE_TTL_S * 1000).unwrap_or(0);
     Ok(Challenge {
         nonce: c.nonce.clone(),
-        actions: c.actions.iter().copied().map(movement).collect(),
+        actions: c.actions.iter().copied().map(HeadMovement::from).collect(),
         issued_at_ms: expires.saturating_sub(ttl_ms),
         expires_at_ms: expires,
     })
@@ -262,12 +250,7 @@ impl FaceSession {
                     landmarks: face.landmarks,
                     descriptor: Some(descriptor),
                 });
-                if running
-                    .progress
-                    .verdict()
-                    .frames_used
-                    .contains(&update.frame)
-                {
+                if running.progress.frames_used().contains(&update.frame) {
                     let jpeg = encode_jpeg(
                         &rgb,
                         self.cfg.evidence_max_side,

@@ -83,6 +83,19 @@ impl HeadMovement {
     }
 }
 
+/// The wire protocol's name for the same movement (the server's challenge lists these).
+impl From<faceid_protocol::liveness::HeadAction> for HeadMovement {
+    fn from(a: faceid_protocol::liveness::HeadAction) -> Self {
+        use faceid_protocol::liveness::HeadAction;
+        match a {
+            HeadAction::TurnLeft => HeadMovement::TurnLeft,
+            HeadAction::TurnRight => HeadMovement::TurnRight,
+            HeadAction::LookUp => HeadMovement::LookUp,
+            HeadAction::LookDown => HeadMovement::LookDown,
+        }
+    }
+}
+
 /// A challenge issued by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Challenge {
@@ -598,6 +611,11 @@ impl ChallengeProgress {
     }
 
     /// The verdict on the frames pushed so far (call after the last frame).
+    /// Indices of the frames the verdict rests on so far (the evidence to keep).
+    pub fn frames_used(&self) -> &[usize] {
+        &self.frames_used
+    }
+
     pub fn verdict(&self) -> ActiveVerdict {
         let n = self.challenge.actions.len();
         let need = self.cfg.min_frames.max(n + 1);
