@@ -11,7 +11,14 @@ profile=debug; cargo_flags=()
 if [ "${1:-}" = "--release" ]; then profile=release; cargo_flags=(--release); fi
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 
-cargo build -q -p faceid-ffi -p uniffi-bindgen "${cargo_flags[@]}"
+if [ "$profile" = debug ]; then
+  # The whole workspace with every target: the same feature set as `cargo test --workspace`, so
+  # the test build's artifacts are reused (a `-p` selection would rebuild tract and friends).
+  # This also builds faceid-server, which tests/run.d/bindings.sh starts.
+  cargo build -q --workspace --all-targets
+else
+  cargo build -q -p faceid-ffi -p uniffi-bindgen "${cargo_flags[@]}"
+fi
 ext=so; [ "$(uname -s)" = Darwin ] && ext=dylib
 lib="$target_dir/$profile/libfaceid_ffi.$ext"
 [ -f "$lib" ] || { echo "error: $lib was not built" >&2; exit 1; }

@@ -42,7 +42,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -n "${DATABASE_URL:-}" ]; then
-  cargo build -q -p faceid-server
+  # Built by bindings/generate.sh above (cargo build --workspace --all-targets).
   server="$target_dir/debug/faceid-server"
   psql_bin=$(command -v psql || echo "$(pg_bindir)/psql")
   admin_url=$DATABASE_URL
