@@ -241,6 +241,24 @@ fn op_profile(plan: &Plan, input: &Tensor, runs: usize) -> String {
         .join(", ")
 }
 
+/// For a model with PRelu nodes, the plan tract builds with its own PRelu expansion (multiply,
+/// compare, select) instead of the engine's (`faceid_face::onnx_ops`), for the comparison row.
+fn stock_prelu_plan(dir: &Path, file: &str, h: usize, w: usize) -> Option<Plan> {
+    use tract_onnx::prelude::*;
+    let bytes = std::fs::read(dir.join(file)).ok()?;
+    let graph = tract_onnx::onnx()
+        .model_for_read(&mut bytes.as_slice())
+        .ok()?;
+    if !graph.nodes().iter().any(|n| n.op.name() == "Prelu") {
+        return None;
+    }
+    graph
+        .with_input_fact(0, f32::fact([1, 3, h, w]).into())
+        .and_then(|g| g.into_optimized())
+        .and_then(|g| g.into_runnable())
+        .ok()
+}
+
 /// `n` random 128-value templates (5 per person) and a random probe.
 fn random_gallery(model: &str, metric: Metric, n: usize) -> (Gallery, Descriptor) {
     let mut gallery = Gallery::with_capacity(ModelId(model.into()), metric, 128, n);
@@ -278,7 +296,14 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
             faceid_face::model::run(&plan, input.clone()).expect("run")
         });
         let ops = op_profile(&plan, &input, 5);
-        tract.push((label, wall, cpu, ops));
+        tract.push((label.clone(), wall, cpu, ops));
+        if let Some(stock) = stock_prelu_plan(dir, &spec.file, h, w) {
+            let (wall, cpu) = medians_ms(RUNS, 3, || {
+                faceid_face::model::run(&stock, input.clone()).expect("run")
+            });
+            let ops = op_profile(&stock, &input, 5);
+            tract.push((format!("{label} (tract's own PRelu)"), wall, cpu, ops));
+        }
     }
     let (pipe_wall, pipe_cpu) = medians_ms(RUNS, 3, || {
         engine.check_in_bytes(black_box(bytes)).expect("check-in")

@@ -15,6 +15,7 @@ pub mod eval;
 pub mod liveness;
 pub mod matching;
 pub mod model;
+pub mod onnx_ops;
 pub mod quality;
 pub mod types;
 
