@@ -288,6 +288,42 @@ fn json_text(v: &Option<String>) -> String {
 }
 
 impl ChainFields {
+    /// An event with only its identity, kind, verdict and times; every other field empty.
+    pub fn blank(
+        public_id: Uuid,
+        employee_id: Uuid,
+        kind: &str,
+        verdict: &str,
+        occurred_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            public_id,
+            employee_id,
+            device_id: None,
+            site_id: None,
+            kind: kind.to_owned(),
+            punch_kind: None,
+            occurred_at,
+            received_at,
+            verdict: verdict.to_owned(),
+            reasons: Vec::new(),
+            decision: None,
+            comment: None,
+            refers_to: None,
+            actor_id: None,
+            idempotency_key: None,
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+            distance_m: None,
+            face_distance: None,
+            liveness_score: None,
+            photo_key: None,
+            prev_hash: Vec::new(),
+        }
+    }
+
     /// The canonical form that is hashed (see the module docs).
     pub fn canonical(&self) -> String {
         let lines = [
@@ -329,17 +365,33 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+/// Takes the chain lock for the rest of `conn`'s transaction.
+async fn lock_chain(conn: &mut PgConnection) -> AppResult<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Appends an event to the chain inside `conn`'s transaction; returns its row id.
 /// `prev_hash` of `fields` is filled in here, under the chain lock.
 pub async fn append(
+    conn: &mut PgConnection,
+    fields: ChainFields,
+    request_hash: Option<&[u8]>,
+    response: Option<&serde_json::Value>,
+) -> AppResult<i64> {
+    lock_chain(conn).await?;
+    append_locked(conn, fields, request_hash, response).await
+}
+
+/// [`append`] for a transaction that already holds the chain lock.
+async fn append_locked(
     conn: &mut PgConnection,
     mut fields: ChainFields,
     request_hash: Option<&[u8]>,
     response: Option<&serde_json::Value>,
 ) -> AppResult<i64> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))")
-        .execute(&mut *conn)
-        .await?;
     let prev: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *conn)
@@ -489,8 +541,6 @@ fn measure(
     engine: &Engine,
     best: &[u8],
     challenge: &[axum::body::Bytes],
-    times: &[u64],
-    base_ms: u64,
     detector: &DetectorConfig,
 ) -> AppResult<Measured> {
     let a = face::analyse(engine, best, detector).map_err(|r| refusal_error(BEST_FRAME_PART, r))?;
@@ -522,7 +572,8 @@ fn measure(
         };
         let d = engine.embed(&img, f, None).map_err(AppError::internal)?;
         frames.push(ChallengeFrame {
-            captured_at_ms: times.get(i).copied().unwrap_or(base_ms + i as u64 + 1),
+            // Filled in by the caller from the evidence (or the issue time).
+            captured_at_ms: 0,
             landmarks: f.landmarks,
             descriptor: Some(d),
         });
@@ -810,14 +861,34 @@ pub async fn check_in(
     let upload = read_upload(&mut mp).await?;
     let now = Utc::now();
     let ev = parse_evidence(&upload.evidence_bytes, now)?;
+    if !ev.challenge_frame_times_ms.is_empty()
+        && ev.challenge_frame_times_ms.len() != upload.challenge.len()
+    {
+        return Err(AppError::field(
+            "challenge_frame_times_ms",
+            "count_mismatch",
+            format!(
+                "{} capture times for {} challenge frames",
+                ev.challenge_frame_times_ms.len(),
+                upload.challenge.len()
+            ),
+        ));
+    }
     let req_hash = request_hash(&upload);
-    let mut conn = state.db.acquire().await?;
-    if let Some(r) = replay(&mut conn, caller.id, ev.idempotency_key, &req_hash).await? {
+    // Independent checks side by side: each is a database round trip.
+    let (prior, device, consent) = tokio::join!(
+        async {
+            let mut conn = state.db.acquire().await?;
+            replay(&mut conn, caller.id, ev.idempotency_key, &req_hash).await
+        },
+        require_registered_device(&state, &caller),
+        has_consent(&state.db, caller.id, ConsentKind::Biometric),
+    );
+    if let Some(r) = prior? {
         return Ok((StatusCode::OK, Json(r)).into_response());
     }
-    drop(conn);
-    require_registered_device(&state, &caller).await?;
-    if !has_consent(&state.db, caller.id, ConsentKind::Biometric).await? {
+    device?;
+    if !consent? {
         return Err(AppError::forbidden(
             "biometric_consent_required",
             "face check-in needs the employee's biometric consent",
@@ -830,49 +901,39 @@ pub async fn check_in(
             "a challenge nonce was sent without challenge frames",
         ));
     }
-    let mut conn = state.db.acquire().await?;
-    let sites = employee_sites(&mut conn, caller.id).await?;
-    let nearest = ev
-        .gps
-        .as_ref()
-        .and_then(|g| nearest_site(&sites, g.lat, g.lon, g.accuracy_m));
-    let site_id = nearest.as_ref().map(|n| n.0).or(sites.first().map(|s| s.0));
-    let policy = effective_policy(&mut conn, site_id).await?;
-    let templates = load_templates(
-        &state,
-        &mut conn,
-        &engine
-            .embedder(None)
-            .map_err(AppError::internal)?
-            .model_id()
-            .0,
-        Some(&[caller.id]),
-    )
-    .await?;
-    drop(conn);
+    let model = engine
+        .embedder(None)
+        .map_err(AppError::internal)?
+        .model_id();
+
+    // Engine work (decoding included) while the read-only lookups run; consent and device are
+    // checked before any face is processed, and nothing is consumed or written before the
+    // frames are known to be usable.
+    let eng = engine.clone();
+    let best = upload.best.clone();
+    let challenge = upload.challenge.clone();
+    let measuring = blocking(move || measure(&eng, &best, &challenge, &DetectorConfig::CHECK_IN));
+    let lookups = async {
+        let mut conn = state.db.acquire().await?;
+        let sites = employee_sites(&mut conn, caller.id).await?;
+        let nearest = ev
+            .gps
+            .as_ref()
+            .and_then(|g| nearest_site(&sites, g.lat, g.lon, g.accuracy_m));
+        let site_id = nearest.as_ref().map(|n| n.0).or(sites.first().map(|s| s.0));
+        let policy = effective_policy(&mut conn, site_id).await?;
+        let templates = load_templates(&state, &mut conn, &model.0, Some(&[caller.id])).await?;
+        Ok::<_, AppError>((sites, nearest, policy, templates))
+    };
+    let (measured, looked) = tokio::join!(measuring, lookups);
+    let (sites, nearest, policy, templates) = looked?;
     if templates.is_empty() {
         return Err(AppError::conflict(
             "not_enrolled",
             "the employee has no enrolled face",
         ));
     }
-
-    // Engine work (decoding included): bad frames are refused before anything is consumed.
-    let eng = engine.clone();
-    let best = upload.best.clone();
-    let challenge = upload.challenge.clone();
-    let times = ev.challenge_frame_times_ms.clone();
-    let measured = blocking(move || {
-        measure(
-            &eng,
-            &best,
-            &challenge,
-            &times,
-            0,
-            &DetectorConfig::CHECK_IN,
-        )
-    })
-    .await?;
+    let measured = measured?;
 
     // The challenge, consumed only now (single use).
     let mut j = Judgement::default();
@@ -892,11 +953,14 @@ pub async fn check_in(
                 issued_at_ms: issued,
                 expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
             };
+            // Without capture times the order of the parts is the order of capture.
             let mut frames = measured.challenge_frames.clone();
-            if ev.challenge_frame_times_ms.is_empty() {
-                for (i, f) in frames.iter_mut().enumerate() {
-                    f.captured_at_ms = issued + i as u64 + 1;
-                }
+            for (i, f) in frames.iter_mut().enumerate() {
+                f.captured_at_ms = ev
+                    .challenge_frame_times_ms
+                    .get(i)
+                    .copied()
+                    .unwrap_or(issued + i as u64 + 1);
             }
             // The same-face rule across the challenge frames is the descriptors' model's
             // calibrated verification rule.
@@ -1025,20 +1089,9 @@ pub async fn check_in(
         server_time: micros(now),
     };
     let fields = ChainFields {
-        public_id: response.event_id,
-        employee_id: caller.id,
         device_id: Some(caller.device_id),
         site_id: site.as_ref().map(|s| s.id),
-        kind: punch_str(ev.kind).to_owned(),
-        punch_kind: None,
-        occurred_at,
-        received_at: now,
-        verdict: verdict_str(verdict).to_owned(),
         reasons: response.reasons.clone(),
-        decision: None,
-        comment: None,
-        refers_to: None,
-        actor_id: None,
         idempotency_key: Some(ev.idempotency_key),
         lat: ev.gps.as_ref().map(|g| g.lat),
         lon: ev.gps.as_ref().map(|g| g.lon),
@@ -1047,19 +1100,24 @@ pub async fn check_in(
         face_distance: response.face_distance,
         liveness_score: response.liveness_score,
         photo_key: Some(photo_key.clone()),
-        prev_hash: Vec::new(),
+        ..ChainFields::blank(
+            response.event_id,
+            caller.id,
+            punch_str(ev.kind),
+            verdict_str(verdict),
+            occurred_at,
+            now,
+        )
     };
     let stored = async {
         let mut tx = state.db.begin().await?;
         let body = serde_json::to_value(&response).map_err(AppError::internal)?;
         // A concurrent request with the same key may have won while we measured.
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))")
-            .execute(&mut *tx)
-            .await?;
+        lock_chain(&mut tx).await?;
         if let Some(r) = replay(&mut tx, caller.id, ev.idempotency_key, &req_hash).await? {
             return Ok::<_, AppError>((StatusCode::OK, r));
         }
-        append(&mut tx, fields, Some(req_hash.as_slice()), Some(&body)).await?;
+        append_locked(&mut tx, fields, Some(req_hash.as_slice()), Some(&body)).await?;
         tx.commit().await?;
         Ok((StatusCode::CREATED, response))
     }
@@ -1209,50 +1267,55 @@ pub async fn review(
         Decision::Reject => "reject",
     };
     let now = Utc::now();
-    let public_id = Uuid::now_v7();
-    append(
-        &mut tx,
-        ChainFields {
-            public_id,
-            employee_id: employee,
-            device_id: None,
-            site_id: site,
-            kind: "review".into(),
-            punch_kind: None,
-            occurred_at: now,
-            received_at: now,
-            verdict: if decision == "accept" {
+    let fields = ChainFields {
+        site_id: site,
+        decision: Some(decision.into()),
+        comment,
+        refers_to: Some(row_id),
+        ..ChainFields::blank(
+            Uuid::now_v7(),
+            employee,
+            "review",
+            if decision == "accept" {
                 "verified"
             } else {
                 "rejected"
-            }
-            .into(),
-            reasons: Vec::new(),
-            decision: Some(decision.into()),
-            comment,
-            refers_to: Some(row_id),
-            actor_id: Some(caller.id),
-            idempotency_key: None,
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-            distance_m: None,
-            face_distance: None,
-            liveness_score: None,
-            photo_key: None,
-            prev_hash: Vec::new(),
-        },
-        None,
-        None,
+            },
+            now,
+            now,
+        )
+    };
+    append_staff_event(
+        tx,
+        &caller,
+        fields,
+        "attendance.review",
+        "attendance_event",
+        id,
     )
-    .await?;
+    .await
+}
+
+/// Appends an event entered by staff (a review or a correction) as `caller`, audits it
+/// against `entity`, commits, and answers 201 with the event as listed.
+async fn append_staff_event(
+    mut tx: sqlx::Transaction<'_, Postgres>,
+    caller: &Caller,
+    mut fields: ChainFields,
+    action: &str,
+    entity: &str,
+    entity_id: Uuid,
+) -> AppResult<(StatusCode, Json<AttendanceEvent>)> {
+    fields.actor_id = Some(caller.id);
+    let public_id = fields.public_id;
+    append(&mut tx, fields, None, None).await?;
     let ev = load_event(&mut tx, public_id).await?;
     audit::record(
         &mut tx,
-        &caller,
-        "attendance.review",
-        "attendance_event",
-        Some(id),
+        caller,
+        action,
+        entity,
+        Some(entity_id),
         audit::NONE,
         Some(&ev),
     )
@@ -1301,52 +1364,29 @@ pub async fn correct(
     if let Some(s) = req.site_id {
         site_exists(&state, s).await?;
     }
-    let public_id = Uuid::now_v7();
-    let now = Utc::now();
-    append(
-        &mut tx,
-        ChainFields {
-            public_id,
-            employee_id: req.employee_id,
-            device_id: None,
-            site_id: req.site_id,
-            kind: "correction".into(),
-            punch_kind: Some(punch_str(req.kind).into()),
-            occurred_at: req.at,
-            received_at: now,
-            verdict: "verified".into(),
-            reasons: Vec::new(),
-            decision: None,
-            comment: Some(comment),
-            refers_to,
-            actor_id: Some(caller.id),
-            idempotency_key: None,
-            lat: None,
-            lon: None,
-            accuracy_m: None,
-            distance_m: None,
-            face_distance: None,
-            liveness_score: None,
-            photo_key: None,
-            prev_hash: Vec::new(),
-        },
-        None,
-        None,
-    )
-    .await?;
-    let ev = load_event(&mut tx, public_id).await?;
-    audit::record(
-        &mut tx,
+    let fields = ChainFields {
+        site_id: req.site_id,
+        punch_kind: Some(punch_str(req.kind).into()),
+        comment: Some(comment),
+        refers_to,
+        ..ChainFields::blank(
+            Uuid::now_v7(),
+            req.employee_id,
+            "correction",
+            "verified",
+            req.at,
+            Utc::now(),
+        )
+    };
+    append_staff_event(
+        tx,
         &caller,
+        fields,
         "attendance.correction",
         "employee",
-        Some(req.employee_id),
-        audit::NONE,
-        Some(&ev),
+        req.employee_id,
     )
-    .await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(ev)))
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1614,8 +1654,7 @@ pub async fn kiosk_identify(
     drop(conn);
     let eng = engine.clone();
     let best = upload.best.clone();
-    let measured =
-        blocking(move || measure(&eng, &best, &[], &[], 0, &DetectorConfig::ENROL)).await?;
+    let measured = blocking(move || measure(&eng, &best, &[], &DetectorConfig::ENROL)).await?;
     let (metric, model_threshold, margin) =
         engine.match_params(&model).map_err(AppError::internal)?;
     let threshold = policy.face_threshold.unwrap_or(model_threshold);
@@ -1667,9 +1706,7 @@ pub async fn kiosk_identify(
         .await?;
     let stored = async {
         let mut tx = state.db.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))")
-            .execute(&mut *tx)
-            .await?;
+        lock_chain(&mut tx).await?;
         let kind = match ev.kind {
             Some(k) => k,
             None => {
@@ -1710,32 +1747,24 @@ pub async fn kiosk_identify(
             event: Some(event.clone()),
         };
         let body = serde_json::to_value(&answer).map_err(AppError::internal)?;
-        append(
+        append_locked(
             &mut tx,
             ChainFields {
-                public_id: event.event_id,
-                employee_id: person,
                 device_id: Some(kiosk.device_id),
                 site_id: Some(site_id),
-                kind: punch_str(kind).into(),
-                punch_kind: None,
-                occurred_at: now,
-                received_at: now,
-                verdict: verdict_str(verdict).into(),
                 reasons: event.reasons.clone(),
-                decision: None,
-                comment: None,
-                refers_to: None,
-                actor_id: None,
                 idempotency_key: Some(ev.idempotency_key),
-                lat: None,
-                lon: None,
-                accuracy_m: None,
-                distance_m: None,
                 face_distance,
                 liveness_score: measured.liveness,
                 photo_key: Some(photo_key.clone()),
-                prev_hash: Vec::new(),
+                ..ChainFields::blank(
+                    event.event_id,
+                    person,
+                    punch_str(kind),
+                    verdict_str(verdict),
+                    now,
+                    now,
+                )
             },
             Some(req_hash.as_slice()),
             Some(&body),

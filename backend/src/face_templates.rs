@@ -420,6 +420,27 @@ pub async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deletes one of an employee's templates and its photo (administrators; operators within
+/// their scope).
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/face-templates/{template_id}", tag = "face", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id"),
+           ("template_id" = Uuid, Path, description = "template id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 404, description = "no such employee, or no such template of theirs", body = Problem)))]
+pub async fn delete_employee(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath((id, template_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    let mut conn = state.db.acquire().await?;
+    check_employee_scope(&mut conn, &caller, id).await?;
+    drop(conn);
+    delete_one(&state, &caller, id, template_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The caller's own descriptors, for 1:1 matching on the device. Only to a personal device
 /// the employee may use (a kiosk, a blocked device or one outside the employee's allowed
 /// devices is refused).

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Admin, AuthUser, Staff};
+use crate::auth::{Admin, AuthUser, Caller, Staff};
 use crate::consent::{check_employee_scope, has_consent};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -303,32 +303,43 @@ pub async fn batch(
         .map(|(_, p)| p)
         .collect();
     ensure_partitions(&state.db, valid.iter().map(|p| p.recorded_at)).await?;
+    let answer = |accepted: u64| {
+        let accepted = u32::try_from(accepted).unwrap_or(u32::MAX);
+        LocationBatchResponse {
+            accepted,
+            duplicates: u32::try_from(valid.len())
+                .unwrap_or(u32::MAX)
+                .saturating_sub(accepted),
+            rejected: rejected.clone(),
+        }
+    };
+    let Some(key) = key else {
+        // One statement: without an answer to record it needs no transaction of its own.
+        let accepted = if valid.is_empty() {
+            0
+        } else {
+            let mut conn = state.db.acquire().await?;
+            insert_points(&mut conn, caller.id, caller.device_id, &valid).await?
+        };
+        return Ok(Json(answer(accepted)));
+    };
     let mut tx = state.db.begin().await?;
     let accepted = if valid.is_empty() {
         0
     } else {
         insert_points(&mut tx, caller.id, caller.device_id, &valid).await?
     };
-    let accepted_u32 = u32::try_from(accepted).unwrap_or(u32::MAX);
-    let response = LocationBatchResponse {
-        accepted: accepted_u32,
-        duplicates: u32::try_from(valid.len())
-            .unwrap_or(u32::MAX)
-            .saturating_sub(accepted_u32),
-        rejected,
-    };
-    if let Some(key) = key {
-        sqlx::query(
-            "INSERT INTO location_batch_requests (employee_id, key, body_hash, response)
-             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-        )
-        .bind(caller.id)
-        .bind(key)
-        .bind(&body_hash)
-        .bind(serde_json::to_value(&response).map_err(AppError::internal)?)
-        .execute(&mut *tx)
-        .await?;
-    }
+    let response = answer(accepted);
+    sqlx::query(
+        "INSERT INTO location_batch_requests (employee_id, key, body_hash, response)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(caller.id)
+    .bind(key)
+    .bind(&body_hash)
+    .bind(serde_json::to_value(&response).map_err(AppError::internal)?)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Json(response))
 }
@@ -585,6 +596,83 @@ pub async fn employee_policy(
     Ok(Json(effective_policy(&state.db, id).await?))
 }
 
+/// Whose tracking-policy override is written.
+#[derive(Clone, Copy)]
+enum PolicyOwner {
+    Employee(Uuid),
+    Department(Uuid),
+}
+
+impl PolicyOwner {
+    /// (owner table, override table, its key column, audit entity / not-found name, id).
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str, Uuid) {
+        match self {
+            Self::Employee(id) => (
+                "employees",
+                "employee_tracking_policies",
+                "employee_id",
+                "employee",
+                id,
+            ),
+            Self::Department(id) => (
+                "departments",
+                "department_tracking_policies",
+                "department_id",
+                "department",
+                id,
+            ),
+        }
+    }
+}
+
+/// Validates and stores an override, audited with the policy it replaces.
+async fn put_policy(
+    state: &AppState,
+    caller: &Caller,
+    owner: PolicyOwner,
+    policy: TrackingPolicy,
+) -> AppResult<Json<TrackingPolicy>> {
+    validate_policy(&policy)?;
+    let (owners, table, key, entity, id) = owner.parts();
+    let value = serde_json::to_value(&policy).map_err(AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    let exists: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT EXISTS (SELECT 1 FROM {owners} WHERE id = $1)"
+    )))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if !exists {
+        return Err(AppError::not_found(entity));
+    }
+    let before: Option<serde_json::Value> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT policy FROM {table} WHERE {key} = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "INSERT INTO {table} ({key}, policy) VALUES ($1, $2)
+         ON CONFLICT ({key}) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()"
+    )))
+    .bind(id)
+    .bind(&value)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        caller,
+        "tracking_policy.set",
+        entity,
+        Some(id),
+        before.as_ref(),
+        Some(&value),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(policy))
+}
+
 /// Sets an employee's own tracking policy, which overrides the department's.
 #[utoipa::path(put, path = "/api/v1/employees/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
@@ -599,42 +687,7 @@ pub async fn put_employee_policy(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(policy): ApiJson<TrackingPolicy>,
 ) -> AppResult<Json<TrackingPolicy>> {
-    validate_policy(&policy)?;
-    let value = serde_json::to_value(&policy).map_err(AppError::internal)?;
-    let mut tx = state.db.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM employees WHERE id = $1)")
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !exists {
-        return Err(AppError::not_found("employee"));
-    }
-    let before: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT policy FROM employee_tracking_policies WHERE employee_id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO employee_tracking_policies (employee_id, policy) VALUES ($1, $2)
-         ON CONFLICT (employee_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()",
-    )
-    .bind(id)
-    .bind(&value)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        &caller,
-        "tracking_policy.set",
-        "employee",
-        Some(id),
-        before.as_ref(),
-        Some(&value),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(policy))
+    put_policy(&state, &caller, PolicyOwner::Employee(id), policy).await
 }
 
 /// A department's tracking policy (the default when it has none).
@@ -677,43 +730,7 @@ pub async fn put_department_policy(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(policy): ApiJson<TrackingPolicy>,
 ) -> AppResult<Json<TrackingPolicy>> {
-    validate_policy(&policy)?;
-    let value = serde_json::to_value(&policy).map_err(AppError::internal)?;
-    let mut tx = state.db.begin().await?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM departments WHERE id = $1)")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-    if !exists {
-        return Err(AppError::not_found("department"));
-    }
-    let before: Option<serde_json::Value> = sqlx::query_scalar(
-        "SELECT policy FROM department_tracking_policies WHERE department_id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO department_tracking_policies (department_id, policy) VALUES ($1, $2)
-         ON CONFLICT (department_id) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()",
-    )
-    .bind(id)
-    .bind(&value)
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        &caller,
-        "tracking_policy.set",
-        "department",
-        Some(id),
-        before.as_ref(),
-        Some(&value),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(policy))
+    put_policy(&state, &caller, PolicyOwner::Department(id), policy).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -340,6 +340,27 @@ async fn enrol_check_in_review_chain_story(pool: PgPool) {
     assert_eq!(r.body["ok"], false);
     assert_eq!(r.body["first_broken_event"], rejected.to_string());
 
+    // Staff remove one template on the employee's behalf; the other stays.
+    let list = format!("/api/v1/employees/{}/face-templates", w.user_id);
+    let r = app.get(&list, &w.admin).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 2, "{}", r.body);
+    let one = format!("{list}/{}", r.body[0]["id"].as_str().unwrap());
+    let r = app.call(Method::DELETE, &one, Some(&w.user), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.call(Method::DELETE, &one, Some(&w.admin), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let r = app.call(Method::DELETE, &one, Some(&w.admin), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(&list, &w.admin)
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
     // Withdrawing biometric consent removes the templates and blocks face check-in.
     let r = app
         .post(
@@ -686,4 +707,150 @@ async fn bad_photos_and_evidence_are_refused_and_nothing_is_stored(pool: PgPool)
         (StatusCode::BAD_REQUEST, "challenge_used")
     );
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 1);
+}
+
+// Real photos of one person with measured head poses (yaw from `core/face`'s landmark pose
+// estimate, `faceid face detect --json`): frontal 0.7°, turned to his left +39.7°, frontal
+// -0.9°, turned to his right -34.6°. All within the same-face rule of each other (dlib
+// distances 0.41–0.42 to the first, threshold 0.59).
+const POSE_NEUTRAL: &str = "face_recognition/barack_obama/obama.jpg";
+const POSE_LEFT: &str = "face_recognition/barack_obama/obama1.jpg";
+const POSE_NEUTRAL_AGAIN: &str = A_PROBE;
+const POSE_RIGHT: &str = "face_recognition/barack_obama/obama2.jpg";
+// Another person, turned the same way as POSE_LEFT (+32.9°).
+const OTHER_TURNED_LEFT: &str = "face_recognition/kit_harington/johnsnow_test1.jpg";
+
+/// Issues a challenge through the API, then sets its movements to `actions` in SQL (the
+/// photos show one fixed sequence; the API draws movements at random). Returns the nonce and
+/// capture times for `frames` frames, 400 ms apart from just after the issue time.
+async fn challenge_with(
+    app: &TestApp,
+    token: &str,
+    actions: &[&str],
+    frames: usize,
+) -> (String, Vec<u64>) {
+    let c = app
+        .call(
+            Method::POST,
+            "/api/v1/liveness/challenges",
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    let nonce = c.body["nonce"].as_str().unwrap().to_owned();
+    let issued: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "UPDATE liveness_challenges SET actions = $2 WHERE nonce = $1 RETURNING created_at",
+    )
+    .bind(&nonce)
+    .bind(actions)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let t0 = u64::try_from(issued.timestamp_millis()).unwrap();
+    let times = (0..frames as u64).map(|i| t0 + 300 + 400 * i).collect();
+    (nonce, times)
+}
+
+async fn punch_with_challenge(
+    app: &TestApp,
+    token: &str,
+    nonce: &str,
+    times: &[u64],
+    frames: &[&str],
+) -> Resp {
+    let mut ev = evidence(SITE_LAT, SITE_LON);
+    ev["challenge_nonce"] = json!(nonce);
+    ev["challenge_frame_times_ms"] = json!(times);
+    let mut parts = vec![
+        (
+            "evidence",
+            serde_json::to_vec(&ev).unwrap(),
+            "application/json",
+        ),
+        ("best_frame", photo(A_PROBE), "image/jpeg"),
+    ];
+    parts.extend(
+        frames
+            .iter()
+            .map(|f| ("challenge_frame", photo(f), "image/jpeg")),
+    );
+    app.post_multipart("/api/v1/attendance/events", token, &parts)
+        .await
+}
+
+fn reasons(r: &Resp) -> Vec<String> {
+    r.body["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn head_movement_challenge_with_real_frames(pool: PgPool) {
+    let Some(w) = world(pool, "head_movement_challenge_with_real_frames").await else {
+        return;
+    };
+    let app = &w.app;
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/attendance-policy",
+            Some(&w.admin),
+            Some(
+                json!({"liveness_mode": "passive+challenge", "max_gps_accuracy_m": 100.0,
+                        "geofence_required": true, "max_offline_delay_s": 86400}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        enrol(app, &w.user, &A_ENROL).await.status,
+        StatusCode::CREATED
+    );
+    let sequence = [POSE_NEUTRAL, POSE_LEFT, POSE_NEUTRAL_AGAIN, POSE_RIGHT];
+
+    // Turn left, back to the centre, turn right: the frames show exactly that.
+    let (nonce, times) = challenge_with(app, &w.user, &["turn_left", "turn_right"], 4).await;
+    let r = punch_with_challenge(app, &w.user, &nonce, &times, &sequence).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "verified", "{}", r.body);
+    assert!(reasons(&r).is_empty(), "{}", r.body);
+
+    // The same frames against the opposite order: the wrong movement first.
+    let (nonce, times) = challenge_with(app, &w.user, &["turn_right", "turn_left"], 4).await;
+    let r = punch_with_challenge(app, &w.user, &nonce, &times, &sequence).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "rejected", "{}", r.body);
+    assert_eq!(reasons(&r), ["challenge_failed"], "{}", r.body);
+
+    // Another person's face for the left turn: the movements are right, the face is not.
+    let (nonce, times) = challenge_with(app, &w.user, &["turn_left", "turn_right"], 4).await;
+    let swapped = [
+        POSE_NEUTRAL,
+        OTHER_TURNED_LEFT,
+        POSE_NEUTRAL_AGAIN,
+        POSE_RIGHT,
+    ];
+    let r = punch_with_challenge(app, &w.user, &nonce, &times, &swapped).await;
+    assert_eq!(r.body["verdict"], "rejected", "{}", r.body);
+    assert_eq!(reasons(&r), ["challenge_failed"], "{}", r.body);
+
+    // Under this policy a punch without a challenge is flagged, not verified.
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), A_PROBE).await;
+    assert_eq!(r.body["verdict"], "flagged", "{}", r.body);
+    assert_eq!(reasons(&r), ["challenge_missing"], "{}", r.body);
+
+    // Capture times that do not match the frames are refused, nothing stored.
+    let (nonce, times) = challenge_with(app, &w.user, &["turn_left", "turn_right"], 3).await;
+    let r = punch_with_challenge(app, &w.user, &nonce, &times, &sequence).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.body["errors"][0]["field"], "challenge_frame_times_ms",
+        "{}",
+        r.body
+    );
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 4);
 }

@@ -813,6 +813,14 @@ fn table() -> Vec<Row> {
             Body::None,
         ),
         row(
+            M::DELETE,
+            "/api/v1/employees/{id}/face-templates/{template_id}",
+            Staff,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/me/face-templates/descriptors",
             AnyEmployee,
@@ -1295,7 +1303,9 @@ async fn authorisation_table(pool: PgPool) {
             let path = match id {
                 Some(id) => r.path.replace("{id}", &id.to_string()),
                 None => r.path.to_owned(),
-            };
+            }
+            // A second path id: one that does not exist.
+            .replace("{template_id}", &Uuid::nil().to_string());
             let body = w.body(r.body).await;
             let resp = w
                 .app

@@ -149,6 +149,7 @@ fn face_routes() -> OpenApiRouter<AppState> {
                 )),
         )
         .routes(routes!(ft::delete_me))
+        .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
         .routes(routes!(att::get_global_policy, att::put_global_policy))
         .routes(routes!(att::get_site_policy, att::put_site_policy))

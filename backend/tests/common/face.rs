@@ -11,7 +11,7 @@ use sqlx::PgPool;
 
 use super::{Resp, TestApp};
 
-pub const BOUNDARY: &str = "faceid-test-boundary-7d1f";
+use super::multipart::{content_type, multipart};
 
 /// The engine, loaded once; `None` (the caller skips with a message) without models.
 pub fn engine() -> Option<FaceEngine> {
@@ -53,24 +53,6 @@ pub fn app(pool: PgPool, test: &str) -> Option<TestApp> {
     Some(app)
 }
 
-/// A multipart body: (part name, bytes, content type).
-pub fn multipart(parts: &[(&str, Vec<u8>, &str)]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for (i, (name, bytes, ct)) in parts.iter().enumerate() {
-        body.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
-        body.extend_from_slice(
-            format!(
-                "Content-Disposition: form-data; name=\"{name}\"; filename=\"p{i}\"\r\nContent-Type: {ct}\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
-}
-
 impl TestApp {
     pub async fn post_multipart(
         &self,
@@ -82,10 +64,7 @@ impl TestApp {
             .method("POST")
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .header(
-                header::CONTENT_TYPE,
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
+            .header(header::CONTENT_TYPE, content_type())
             .body(Body::from(multipart(parts)))
             .unwrap();
         self.raw(req).await

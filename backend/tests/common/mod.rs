@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod face;
+pub mod multipart;
 
 use std::net::SocketAddr;
 
