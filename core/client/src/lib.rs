@@ -5,6 +5,7 @@
 //! - [`checkin`]: the camera capture (quality, challenge, 1:1) and sealing a punch.
 //! - [`session`]: login, logout, the current user, single-flight token refresh.
 //! - [`sync`]: the task that drains the outbox to the server.
+//! - [`records`]: the employee's own records on the server (history, track, descriptors).
 //! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
 
 pub mod checkin;
@@ -12,6 +13,7 @@ pub mod clock;
 pub mod http;
 pub mod location;
 pub mod outbox;
+pub mod records;
 pub mod session;
 pub mod store;
 pub mod sync;
