@@ -23,6 +23,10 @@ command -v mvn >/dev/null 2>&1 || {
   fi
 }
 
+# The face models for the Kotlin captures and for the server's check-in (else it answers 503).
+model_dir=${FACEID_MODEL_DIR:-$root/models/cache}
+[ -f "$model_dir/face_detection_yunet_2026may.onnx" ] \
+  || echo "warning: no face models in $model_dir (bash models/fetch.sh): the face tests will skip" >&2
 server_args=()
 server_pid=""
 work=$(mktemp -d /tmp/faceid-bindings.XXXXXX)
@@ -57,7 +61,7 @@ if [ -n "${DATABASE_URL:-}" ]; then
   "$server" migrate --data-dir "$work/data"
   "$server" admin create --data-dir "$work/data" --login bindings.admin --name "Bindings Admin" \
     --password-env FACEID_BINDINGS_ADMIN_PASSWORD
-  "$server" serve --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+  FACEID_MODEL_DIR=$model_dir "$server" serve --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     if curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null \
@@ -72,7 +76,7 @@ fi
 
 status=0
 mvn -B -ntp -f bindings/kotlin/pom.xml test -Dfaceid.lib.dir="$target_dir/debug" \
-  -Dfaceid.model.dir="${FACEID_MODEL_DIR:-$root/models/cache}" -Dfaceid.faces.dir="$root/../shared/faces" \
+  -Dfaceid.model.dir="$model_dir" -Dfaceid.faces.dir="$root/../shared/faces" \
   "${server_args[@]}" || status=$?
 if [ "$status" != 0 ] && [ -f "$work/server.log" ]; then
   echo "---- faceid-server log (last 80 lines) ----" >&2; tail -n 80 "$work/server.log" >&2

@@ -3,13 +3,16 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use faceid_client::checkin;
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
+use faceid_client::enrolment;
 use faceid_client::location::Recorder;
 use faceid_client::outbox::{EntryKind, NewEntry, Outbox};
-use faceid_client::session::{Session, SessionConfig, SessionError, SessionState};
+use faceid_client::records::{self, DescriptorCache};
+use faceid_client::session::{Session, SessionConfig, SessionState};
+use faceid_client::store::SecureStore as CoreStore;
 use faceid_client::sync::{
     DrainOutcome, HttpTransport, SyncEngine, SyncHandle, SyncListener, SyncProgress, SyncState,
 };
@@ -18,11 +21,14 @@ use faceid_protocol::consent::{ConsentAction, ConsentKind, ConsentRequest};
 use faceid_protocol::location::TrackingPolicy;
 use uuid::Uuid;
 
+use crate::admin::AdminConsole;
 use crate::face::{FaceCapture, FaceEngine};
+use crate::records::{AttendanceEvent, RecordedLocation, period};
 use crate::store::{PlatformStore, SecureStore};
 use crate::types::{
-    ConsentType, DeviceDescription, FixDecision, LocationFix, OutboxStatus, PunchDirection,
-    SyncProgressInfo, SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
+    ConsentType, DeadLetterInfo, DeviceDescription, FixDecision, LocationFix, OutboxStatus,
+    PunchDirection, SyncProgressInfo, SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
+    uuid,
 };
 use crate::{FaceIdError, runtime};
 
@@ -49,14 +55,26 @@ struct Employee {
     recorder: Recorder,
 }
 
-struct Shared {
-    session: Arc<Session>,
+pub(crate) struct Shared {
+    pub(crate) session: Arc<Session>,
     expired_listener: Mutex<Option<Arc<dyn SessionExpiredListener>>>,
     /// The employee the expiry was last reported for (reported once per session).
     expired_reported: Mutex<Option<Uuid>>,
 }
 
 impl Shared {
+    /// Map a core error; a session that just ended is reported to the listener first.
+    pub(crate) async fn result<T, E: Into<FaceIdError>>(
+        &self,
+        r: Result<T, E>,
+    ) -> Result<T, FaceIdError> {
+        let r = r.map_err(Into::into);
+        if matches!(r, Err(FaceIdError::SessionExpired)) {
+            self.check_expired().await;
+        }
+        r
+    }
+
     /// Report the end of the session if it just ended (once per session).
     async fn check_expired(&self) {
         let SessionState::AuthRequired { employee } = self.session.state().await else {
@@ -85,6 +103,8 @@ pub struct FaceIdClient {
     shared: Arc<Shared>,
     state_dir: PathBuf,
     device_clock: Arc<dyn Clock>,
+    /// The employee's enrolled descriptors, kept in the platform store.
+    descriptors: DescriptorCache,
     employee: Mutex<Option<Employee>>,
 }
 
@@ -135,12 +155,19 @@ impl FaceIdClient {
             .ok_or_else(login_first)
     }
 
-    /// Map a session error, reporting a session that just ended to the listener.
-    async fn session_result<T>(&self, r: Result<T, SessionError>) -> Result<T, FaceIdError> {
-        if matches!(r, Err(SessionError::AuthRequired)) {
-            self.shared.check_expired().await;
-        }
-        r.map_err(FaceIdError::from)
+    /// Map a core error, reporting a session that just ended to the listener.
+    async fn session_result<T, E: Into<FaceIdError>>(
+        &self,
+        r: Result<T, E>,
+    ) -> Result<T, FaceIdError> {
+        self.shared.result(r).await
+    }
+
+    fn employee_id(&self) -> Result<Uuid, FaceIdError> {
+        self.employee()?
+            .as_ref()
+            .map(|e| e.id)
+            .ok_or_else(login_first)
     }
 
     fn engine(
@@ -177,9 +204,10 @@ impl FaceIdClient {
         })?;
         let device_clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
         let clock = Arc::new(ServerClock::new(device_clock.clone()));
+        let platform: Arc<dyn CoreStore> = Arc::new(PlatformStore(store));
         let session = Session::new(
             SessionConfig::new(&server, device.try_into()?),
-            Arc::new(PlatformStore(store)),
+            platform.clone(),
             clock,
         )?;
         let client = Arc::new(Self {
@@ -190,6 +218,7 @@ impl FaceIdClient {
             }),
             state_dir,
             device_clock,
+            descriptors: DescriptorCache::new(platform),
             employee: Mutex::new(None),
         });
         // A restored session: reopen that employee's outbox so offline work can go on.
@@ -213,8 +242,15 @@ impl FaceIdClient {
     /// Log out here and on the server (best effort when offline). Queued entries stay for the
     /// next login of the same employee.
     pub async fn logout(&self) -> Result<(), FaceIdError> {
+        let employee = self.employee_id().ok();
         self.session().logout().await?;
         *self.employee()? = None;
+        // Biometric data does not outlive the session on the device.
+        if let Some(id) = employee
+            && let Err(e) = self.descriptors.clear(id)
+        {
+            tracing::warn!(error = %e, "could not clear the cached descriptors");
+        }
         Ok(())
     }
 
@@ -328,12 +364,14 @@ impl FaceIdClient {
         with_challenge: bool,
     ) -> Result<Arc<FaceCapture>, FaceIdError> {
         self.outbox()?;
+        // The cached templates give instant 1:1 feedback; without them the server still checks.
+        let enrolled = self.descriptors.descriptors(self.employee_id()?);
         if !with_challenge {
-            return FaceCapture::new(&engine, None);
+            return FaceCapture::new(&engine, enrolled, None);
         }
         let challenge = checkin::request_challenge(self.session()).await;
         let challenge = self.session_result(challenge).await?;
-        FaceCapture::new(&engine, Some(&challenge))
+        FaceCapture::new(&engine, enrolled, Some(&challenge))
     }
 
     /// Seal a finished capture as a punch in the outbox (evidence and frames in one
@@ -355,6 +393,71 @@ impl FaceIdClient {
         let key =
             checkin::seal_punch(&outbox, &captured, kind, gps, self.session().server_clock())?;
         Ok(key.to_string())
+    }
+
+    /// Queue a face enrolment of 1–5 photos (JPEG, PNG or WebP bytes, one face each) for the
+    /// next sync; works offline. Returns its idempotency key. The server's refusal (no face,
+    /// liveness, possible duplicate, no biometric consent) shows up in `deadLetters()`.
+    pub fn queue_enrolment(&self, photos: Vec<Vec<u8>>) -> Result<String, FaceIdError> {
+        let outbox = self.outbox()?;
+        let key = enrolment::queue_enrolment(&outbox, photos, self.device_clock.now())?;
+        Ok(key.to_string())
+    }
+
+    /// Entries the server refused for good, with its reasons, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<DeadLetterInfo>, FaceIdError> {
+        Ok(self
+            .outbox()?
+            .dead_letters()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Forget a dead letter once the user has seen it; `false` when there was none.
+    pub fn discard_dead_letter(&self, idempotency_key: String) -> Result<bool, FaceIdError> {
+        let key = uuid("idempotency key", &idempotency_key)?;
+        Ok(self.outbox()?.discard_dead_letter(key)?)
+    }
+
+    /// Fetch the employee's enrolled descriptors into the secure store, for instant 1:1
+    /// feedback in later captures (offline too). Returns how many templates are enrolled.
+    pub async fn refresh_descriptors(&self) -> Result<u32, FaceIdError> {
+        self.outbox()?;
+        let r = self.descriptors.refresh(self.session()).await;
+        let cached = self.session_result(r).await?;
+        Ok(u32::try_from(cached.templates.len()).unwrap_or(u32::MAX))
+    }
+
+    /// The employee's attendance events in `[from, to)` as the server holds them, oldest
+    /// first (the server's default range when open).
+    pub async fn attendance_history(
+        &self,
+        from: Option<SystemTime>,
+        to: Option<SystemTime>,
+    ) -> Result<Vec<AttendanceEvent>, FaceIdError> {
+        let r = records::my_attendance(self.session(), period(from, to)).await;
+        let events = self.session_result(r).await?;
+        Ok(events.into_iter().map(Into::into).collect())
+    }
+
+    /// The employee's stored locations in `[from, to)` (at most 31 days; default: the last
+    /// 24 hours), oldest first, every page.
+    pub async fn location_history(
+        &self,
+        from: Option<SystemTime>,
+        to: Option<SystemTime>,
+    ) -> Result<Vec<RecordedLocation>, FaceIdError> {
+        let r = records::my_track(self.session(), period(from, to)).await;
+        let points = self.session_result(r).await?;
+        Ok(points.into_iter().map(Into::into).collect())
+    }
+
+    /// The administrator's and operator's functions over this session.
+    pub fn admin(&self) -> Arc<AdminConsole> {
+        Arc::new(AdminConsole {
+            shared: self.shared.clone(),
+        })
     }
 
     /// Start the background sync task: a pass now, then every `period_s` seconds and when a

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use faceid_client::checkin::{CapturedFace, CheckInError, FaceSession, FaceSessionConfig};
 use faceid_face::decode::{Frame, PixelFormat, Rotation};
 use faceid_face::liveness::active::{HeadMovement, ProgressState};
-use faceid_face::{Engine, EngineConfig};
+use faceid_face::{Descriptor, Engine, EngineConfig};
 use faceid_protocol::liveness::{HeadAction, LivenessChallenge};
 
 use crate::FaceIdError;
@@ -230,14 +230,16 @@ fn lock_error() -> FaceIdError {
 }
 
 impl FaceCapture {
+    /// `enrolled`: the employee's cached descriptors (for `matches_enrolled`), may be empty.
     pub(crate) fn new(
         engine: &FaceEngine,
+        enrolled: Vec<Descriptor>,
         challenge: Option<&LivenessChallenge>,
     ) -> Result<Arc<Self>, FaceIdError> {
         let cfg = FaceSessionConfig::default();
         let session = match challenge {
-            Some(c) => FaceSession::with_challenge(engine.engine.clone(), Vec::new(), c, cfg)?,
-            None => FaceSession::new(engine.engine.clone(), Vec::new(), cfg),
+            Some(c) => FaceSession::with_challenge(engine.engine.clone(), enrolled, c, cfg)?,
+            None => FaceSession::new(engine.engine.clone(), enrolled, cfg),
         };
         Ok(Arc::new(Self {
             state: Mutex::new(CaptureState::Capturing(Box::new(session))),
@@ -285,7 +287,7 @@ impl FaceCapture {
     /// A capture without a challenge (passive liveness only), e.g. offline.
     #[uniffi::constructor]
     pub fn passive(engine: Arc<FaceEngine>) -> Result<Arc<Self>, FaceIdError> {
-        Self::new(&engine, None)
+        Self::new(&engine, Vec::new(), None)
     }
 
     /// The movements to ask for, when the capture has a challenge.

@@ -3,16 +3,23 @@
 
 uniffi::setup_scaffolding!();
 
+mod admin;
 mod client;
 mod error;
 mod face;
 mod log;
+mod records;
 mod server;
 mod store;
 mod types;
 
 use std::sync::LazyLock;
 
+pub use admin::{
+    AdminConsole, DeviceEntry, DeviceList, DeviceType, EmployeeEntry, EmployeeList, EmployeeSearch,
+    EmploymentStatus, EventList, LateEntry, LeaveEntry, PersonEntry, PlatformKind, TodayGroupInfo,
+    TodayOverview,
+};
 pub use client::{FaceIdClient, SessionExpiredListener, SyncStateListener, SyncTaskHandle};
 pub use error::FaceIdError;
 pub use face::{
@@ -20,6 +27,9 @@ pub use face::{
     FrameFormat, HeadChallenge, HeadTurn, QualityHint,
 };
 pub use log::{LogLevel, LogRecord, LoggerSink, install_logger};
+pub use records::{
+    AttendanceEvent, EventType, PunchState, PunchVerdict, RecordedLocation, ReviewChoice,
+};
 pub use server::normalize_server_url;
 pub use store::SecureStore;
 pub use types::*;

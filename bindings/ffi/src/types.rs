@@ -21,7 +21,7 @@ pub(crate) fn from_system(t: SystemTime) -> DateTime<Utc> {
     DateTime::<Utc>::from(t)
 }
 
-fn uuid(field: &str, s: &str) -> Result<uuid::Uuid, FaceIdError> {
+pub(crate) fn uuid(field: &str, s: &str) -> Result<uuid::Uuid, FaceIdError> {
     uuid::Uuid::parse_str(s).map_err(|e| FaceIdError::InvalidInput {
         reason: format!("{field} is not a UUID: {e}"),
     })
@@ -64,6 +64,26 @@ pub enum UserRole {
     User,
 }
 
+impl From<Role> for UserRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => UserRole::Admin,
+            Role::Operator => UserRole::Operator,
+            Role::User => UserRole::User,
+        }
+    }
+}
+
+impl From<UserRole> for Role {
+    fn from(r: UserRole) -> Self {
+        match r {
+            UserRole::Admin => Role::Admin,
+            UserRole::Operator => Role::Operator,
+            UserRole::User => Role::User,
+        }
+    }
+}
+
 /// The logged-in employee.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct User {
@@ -83,11 +103,7 @@ impl From<CurrentUser> for User {
             login: u.login,
             first_name: u.first_name,
             last_name: u.last_name,
-            role: match u.role {
-                Role::Admin => UserRole::Admin,
-                Role::Operator => UserRole::Operator,
-                Role::User => UserRole::User,
-            },
+            role: u.role.into(),
             department_id: u.department_id.map(|d| d.to_string()),
             site_ids: u.site_ids.iter().map(ToString::to_string).collect(),
         }

@@ -14,8 +14,9 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use chrono::Utc;
 use faceid_ffi::{
-    ConsentType, DeviceDescription, DevicePlatform, FaceIdClient, FaceIdError, SecureStore,
-    SessionExpiredListener, SyncProgressInfo, SyncStateListener, SyncStatus,
+    ConsentType, DeviceDescription, DevicePlatform, EmployeeSearch, FaceIdClient, FaceIdError,
+    ReviewChoice, SecureStore, SessionExpiredListener, SyncProgressInfo, SyncStateListener,
+    SyncStatus,
 };
 use faceid_protocol::auth::{CurrentUser, Role, TokenPair};
 
@@ -102,6 +103,15 @@ fn fake_server() -> String {
         .route(
             "/api/v1/me/consents",
             post(|| async { StatusCode::CREATED }),
+        )
+        // An employee asking for the admin lists: the server's role check.
+        .route(
+            "/api/v1/employees",
+            get(|| async { problem(403, "forbidden") }),
+        )
+        .route(
+            "/api/v1/reports/today",
+            get(|| async { problem(401, "session_revoked") }),
         );
     let listener = faceid_ffi_runtime()
         .block_on(async { tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap() });
@@ -237,8 +247,15 @@ impl SessionExpiredListener for Expired {
     }
 }
 
-#[test]
-fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
+/// A client of the fake server with an expiry listener, logged in.
+struct LoggedIn {
+    c: Arc<FaceIdClient>,
+    store: Arc<MapStore>,
+    expired: Arc<Expired>,
+    _dir: tempfile::TempDir,
+}
+
+fn logged_in() -> LoggedIn {
     let server = fake_server();
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(MapStore::default());
@@ -248,6 +265,22 @@ fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
     faceid_ffi_runtime()
         .block_on(c.login("ivanova".into(), "right".into()))
         .unwrap();
+    LoggedIn {
+        c,
+        store,
+        expired,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn a_revoked_session_fires_the_listener_once_and_clears_the_store() {
+    let LoggedIn {
+        c,
+        store,
+        expired,
+        _dir,
+    } = logged_in();
     c.grant_consent(ConsentType::Location).unwrap();
     let err = faceid_ffi_runtime().block_on(c.current_user()).unwrap_err();
     assert!(matches!(err, FaceIdError::SessionExpired), "{err:?}");
@@ -322,4 +355,84 @@ fn a_sync_handle_stops_on_cancel_and_on_drop() {
     assert_eq!(report.progress.sent, 1);
     assert_eq!(report.outcome, SyncStatus::Idle);
     assert_eq!(c.outbox_status().unwrap().consent, 0);
+}
+
+#[test]
+fn admin_calls_map_refusals_and_check_input_before_sending() {
+    let LoggedIn {
+        c,
+        store,
+        expired,
+        _dir,
+    } = logged_in();
+    let rt = faceid_ffi_runtime();
+    let console = c.admin();
+
+    // Refused locally, before any request: a bad id, a bad page, a reversed range.
+    for err in [
+        rt.block_on(console.review_punch("42".into(), ReviewChoice::Accept, None))
+            .unwrap_err(),
+        rt.block_on(console.block_device("not-a-device".into()))
+            .unwrap_err(),
+        rt.block_on(console.employees(EmployeeSearch::default(), 0, 0))
+            .unwrap_err(),
+        rt.block_on(console.flagged_punches(None, None, None, 501, 0))
+            .unwrap_err(),
+        rt.block_on(console.today(Some("x".into()), None))
+            .unwrap_err(),
+    ] {
+        assert!(matches!(err, FaceIdError::InvalidInput { .. }), "{err:?}");
+    }
+    let later = std::time::SystemTime::now();
+    let earlier = later - Duration::from_secs(60);
+    let err = rt
+        .block_on(c.attendance_history(Some(later), Some(earlier)))
+        .unwrap_err();
+    assert!(matches!(err, FaceIdError::InvalidInput { .. }), "{err:?}");
+
+    // The server's role check: `Unauthorized` with its code; the session goes on.
+    let err = rt
+        .block_on(console.employees(EmployeeSearch::default(), 50, 0))
+        .unwrap_err();
+    assert!(
+        matches!(&err, FaceIdError::Unauthorized { reason } if reason.contains("forbidden")),
+        "{err:?}"
+    );
+    assert!(expired.0.lock().unwrap().is_empty());
+
+    // A session revoked meanwhile: `SessionExpired`, and the listener is told once.
+    let err = rt.block_on(console.today(None, None)).unwrap_err();
+    assert!(matches!(err, FaceIdError::SessionExpired), "{err:?}");
+    assert_eq!(*expired.0.lock().unwrap(), vec![EMPLOYEE.to_owned()]);
+    assert!(store.map.lock().unwrap().get("session").is_none());
+}
+
+#[test]
+fn enrolment_is_queued_offline_and_bad_photos_are_invalid_input() {
+    let server = fake_server();
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&server, &dir, Arc::new(MapStore::default()));
+    let jpeg = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0".to_vec();
+    // Nobody logged in: no outbox to queue into.
+    assert!(matches!(
+        c.queue_enrolment(vec![jpeg.clone()]),
+        Err(FaceIdError::SessionExpired)
+    ));
+    faceid_ffi_runtime()
+        .block_on(c.login("ivanova".into(), "right".into()))
+        .unwrap();
+    for bad in [vec![], vec![jpeg.clone(); 6], vec![b"plain text".to_vec()]] {
+        let err = c.queue_enrolment(bad).unwrap_err();
+        assert!(matches!(err, FaceIdError::InvalidInput { .. }), "{err:?}");
+    }
+    assert_eq!(c.outbox_status().unwrap().enrolment, 0);
+    let key = c.queue_enrolment(vec![jpeg.clone(), jpeg]).unwrap();
+    assert_eq!(uuid::Uuid::parse_str(&key).unwrap().get_version_num(), 7);
+    assert_eq!(c.outbox_status().unwrap().enrolment, 1);
+    assert!(c.dead_letters().unwrap().is_empty());
+    assert!(!c.discard_dead_letter(key).unwrap(), "not a dead letter");
+    assert!(matches!(
+        c.discard_dead_letter("nope".into()),
+        Err(FaceIdError::InvalidInput { .. })
+    ));
 }

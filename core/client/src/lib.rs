@@ -5,13 +5,19 @@
 //! - [`checkin`]: the camera capture (quality, challenge, 1:1) and sealing a punch.
 //! - [`session`]: login, logout, the current user, single-flight token refresh.
 //! - [`sync`]: the task that drains the outbox to the server.
+//! - [`records`]: the employee's own records on the server (history, track, descriptors).
+//! - [`enrolment`]: the employee's face enrolment, queued in the outbox.
+//! - [`admin`]: what administrators and operators do from the app (today, review, lists).
 //! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
 
+pub mod admin;
 pub mod checkin;
 pub mod clock;
+pub mod enrolment;
 pub mod http;
 pub mod location;
 pub mod outbox;
+pub mod records;
 pub mod session;
 pub mod store;
 pub mod sync;

@@ -33,8 +33,7 @@ use crate::http::{HttpAnswer, read_answer};
 use crate::outbox::{ClaimedEntry, DEFAULT_LEASE, EntryKind, Outbox, OutboxError, next_delay};
 use crate::session::{Session, SessionError};
 
-/// `POST` — the employee's own face enrolment (multipart photos).
-pub const MY_FACE_TEMPLATES_PATH: &str = "/api/v1/me/face-templates";
+pub use faceid_protocol::face::MY_FACE_TEMPLATES_PATH;
 /// Default period of the timer.
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(60);
 

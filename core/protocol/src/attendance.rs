@@ -233,6 +233,90 @@ pub struct CheckInResponse {
     pub server_time: DateTime<Utc>,
 }
 
+/// `GET` — the caller's own attendance events, `?from=&to=` (RFC 3339, `[from, to)`).
+pub const MY_ATTENDANCE_PATH: &str = "/api/v1/me/attendance";
+/// Most events one answer of [`MY_ATTENDANCE_PATH`] holds.
+pub const MAX_MY_EVENTS: usize = 5_000;
+
+/// What an event of the attendance log is.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    In,
+    Out,
+    /// An administrator's decision on a flagged punch (`refers_to`).
+    Review,
+    /// A punch entered by an administrator (replacing `refers_to`, or a missing one).
+    Correction,
+}
+
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    Accept,
+    Reject,
+}
+
+/// A punch's standing after reviews and corrections.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PunchStatus {
+    Verified,
+    FlaggedPending,
+    FlaggedAccepted,
+    FlaggedRejected,
+    Rejected,
+    /// A correction replaced it.
+    Superseded,
+}
+
+/// One event of the attendance log as the server holds it (`GET /api/v1/me/attendance`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttendanceRecord {
+    pub id: Uuid,
+    pub employee_id: Uuid,
+    pub device_id: Option<Uuid>,
+    pub site_id: Option<Uuid>,
+    pub kind: EventKind,
+    /// For corrections: the punch direction.
+    pub punch_kind: Option<PunchKind>,
+    pub occurred_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub verdict: Verdict,
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    pub decision: Option<ReviewDecision>,
+    pub comment: Option<String>,
+    /// The event this one reviews or corrects.
+    pub refers_to: Option<Uuid>,
+    pub actor_id: Option<Uuid>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub distance_m: Option<f64>,
+    pub face_distance: Option<f32>,
+    pub liveness_score: Option<f32>,
+    pub has_photo: bool,
+    /// For punches and corrections: the standing after reviews and corrections.
+    pub status: Option<PunchStatus>,
+}
+
+impl AttendanceRecord {
+    /// The punch direction: the event's own for `in` / `out`, the entered one for corrections.
+    pub fn direction(&self) -> Option<PunchKind> {
+        match self.kind {
+            EventKind::In => Some(PunchKind::In),
+            EventKind::Out => Some(PunchKind::Out),
+            EventKind::Correction => self.punch_kind,
+            EventKind::Review => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +392,31 @@ mod tests {
             bad.validate(now).map_err(|e| e.field()),
             Err("challenge_frame_times_ms")
         );
+    }
+
+    #[test]
+    fn attendance_record_reads_the_servers_json() {
+        // As `GET /api/v1/me/attendance` writes it (backend `AttendanceEvent`).
+        let json = r#"[{"id":"0196b1f0-0000-7000-8000-000000000001","employee_id":"0196b1f0-0000-7000-8000-000000000002",
+            "device_id":null,"site_id":null,"kind":"correction","punch_kind":"out",
+            "occurred_at":"2026-11-23T09:00:00Z","received_at":"2026-11-23T09:00:01.5Z","verdict":"verified",
+            "reasons":[],"decision":null,"comment":"forgot","refers_to":null,"actor_id":null,"lat":null,
+            "lon":null,"accuracy_m":null,"distance_m":null,"face_distance":null,"liveness_score":null,
+            "has_photo":false,"status":"verified"},
+            {"id":"0196b1f0-0000-7000-8000-000000000003","employee_id":"0196b1f0-0000-7000-8000-000000000002",
+            "device_id":"0196b1f0-0000-7000-8000-000000000004","site_id":null,"kind":"in","punch_kind":null,
+            "occurred_at":"2026-11-23T08:00:00Z","received_at":"2026-11-23T08:00:00Z","verdict":"flagged",
+            "reasons":["outside_geofence"],"decision":null,"comment":null,"refers_to":null,"actor_id":null,
+            "lat":55.75,"lon":37.61,"accuracy_m":12.0,"distance_m":420.5,"face_distance":0.31,
+            "liveness_score":0.93,"has_photo":true,"status":"flagged_pending"}]"#;
+        let records: Vec<AttendanceRecord> = serde_json::from_str(json).expect("parse");
+        assert_eq!(records[0].direction(), Some(PunchKind::Out));
+        assert_eq!(records[1].direction(), Some(PunchKind::In));
+        assert_eq!(records[1].status, Some(PunchStatus::FlaggedPending));
+        assert_eq!(records[1].verdict, Verdict::Flagged);
+        // An unknown verdict is an error, not a silently different record.
+        let bad = json.replacen("\"flagged\"", "\"maybe\"", 1);
+        assert!(serde_json::from_str::<Vec<AttendanceRecord>>(&bad).is_err());
     }
 
     #[test]

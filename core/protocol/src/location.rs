@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::sync::{ValidationError, check_count, check_range, check_string, check_time};
 
@@ -9,6 +10,10 @@ use crate::sync::{ValidationError, check_count, check_range, check_string, check
 pub const LOCATIONS_BATCH_PATH: &str = "/api/v1/locations/batch";
 /// `GET` — the current employee's tracking policy.
 pub const TRACKING_POLICY_PATH: &str = "/api/v1/me/tracking-policy";
+/// `GET` — the caller's own points, `?from=&to=` (RFC 3339, `[from, to)`).
+pub const MY_LOCATIONS_PATH: &str = "/api/v1/me/locations";
+/// Longest range one track query covers, days.
+pub const MAX_TRACK_RANGE_DAYS: i64 = 31;
 
 /// Most points the server accepts in one batch.
 pub const MAX_BATCH_POINTS: usize = 1_000;
@@ -154,6 +159,24 @@ pub struct RejectedPoint {
     pub reason: String,
 }
 
+/// One stored point with the device that recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrackPoint {
+    pub device_id: Uuid,
+    #[serde(flatten)]
+    pub point: LocationPoint,
+}
+
+/// Points of a time range, oldest first (`GET /api/v1/me/locations`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Track {
+    pub points: Vec<TrackPoint>,
+    /// More points than the answer holds: ask again from the last `recorded_at`.
+    pub truncated: bool,
+}
+
 /// Day of the week of a working-hours window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -272,6 +295,21 @@ impl TrackingPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn track_reads_the_servers_json() {
+        // As `GET /api/v1/me/locations` writes it: the point flattened next to `device_id`.
+        let json = r#"{"points":[{"device_id":"0196b1f0-0000-7000-8000-000000000004",
+            "recorded_at":"2026-11-23T08:00:00Z","lat":55.75,"lon":37.61,"accuracy":8.0,
+            "mock":false,"jump":true,"battery":80}],"truncated":false}"#;
+        let track: Track = serde_json::from_str(json).expect("parse");
+        assert_eq!(track.points.len(), 1);
+        assert!(track.points[0].point.jump);
+        assert_eq!(track.points[0].point.battery, Some(80));
+        let back: Track = serde_json::from_str(&serde_json::to_string(&track).expect("json"))
+            .expect("round trip");
+        assert_eq!(back, track);
+    }
 
     fn point() -> LocationPoint {
         LocationPoint {

@@ -44,6 +44,43 @@ fun testDevice() = DeviceDescription(
 fun newClient(url: String, store: SecureStore): FaceIdClient =
     FaceIdClient(url, Files.createTempDirectory("faceid-state").toString(), testDevice(), store)
 
+private val firstId = Regex(""""id"\s*:\s*"([0-9a-fA-F-]{36})"""")
+private val accessToken = Regex(""""access_token"\s*:\s*"([^"]+)"""")
+
+/** The `id` of a created resource (the first field of the server's answer). */
+fun idOf(json: String): String = firstId.find(json)?.groupValues?.get(1) ?: fail("no id in $json")
+
+/**
+ * Plain HTTP as the administrator, for the setup the app has no function for (sites,
+ * employees, consent texts, the attendance policy): what the web admin would do.
+ */
+class AdminHttp(private val server: TestServer) {
+    private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
+    private val token: String by lazy {
+        val device = """{"id":"${UUID.randomUUID()}","name":"admin web","platform":"android","app_version":"test"}"""
+        val answer = server.post(
+            "/api/v1/auth/login",
+            """{"login":"${server.login}","password":"${server.password}","device":$device}""",
+        )
+        check(answer.statusCode() == 200) { "admin login: ${answer.statusCode()} ${answer.body()}" }
+        accessToken.find(answer.body())!!.groupValues[1]
+    }
+
+    /** Sends `json` and returns the body; any status but [expect] fails the test. */
+    fun send(method: String, path: String, json: String, expect: Int): String {
+        val answer = http.send(
+            HttpRequest.newBuilder(URI.create(server.url + path))
+                .header("content-type", "application/json")
+                .header("authorization", "Bearer $token")
+                .method(method, HttpRequest.BodyPublishers.ofString(json))
+                .build(),
+            HttpResponse.BodyHandlers.ofString(),
+        )
+        if (answer.statusCode() != expect) fail<Unit>("$method $path: ${answer.statusCode()} ${answer.body()}")
+        return answer.body()
+    }
+}
+
 /** The backend tests/run.d/bindings.sh started, with its administrator. */
 data class TestServer(val url: String, val login: String, val password: String) {
     private val http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build()
