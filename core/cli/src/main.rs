@@ -2,6 +2,7 @@
 //! This file only dispatches; each command family lives in its own module.
 use clap::{Parser, Subcommand};
 
+mod client;
 mod face;
 
 #[derive(Parser)]
@@ -19,6 +20,8 @@ struct Cli {
 enum Command {
     /// Face engine tools: detect, embed, verify, liveness, identify, eval.
     Face(face::FaceArgs),
+    /// Device simulator: a real client (session, outbox, recorder, sync) over the core.
+    Client(client::ClientArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,6 +35,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Face(args) => face::run(args),
+        Command::Client(args) => client::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,807 @@
+//! Fault tests of the device simulator (`faceid client …`, a real client over `core/client`)
+//! against the real backend (the server's own router and `run`, bound to 127.0.0.1) on a fresh
+//! database of `DATABASE_URL`'s cluster:
+//! - the server is down while 500 fixes and 5 punches are recorded; it comes back; one `sync`
+//!   delivers everything exactly once;
+//! - `sync` processes SIGKILLed at random moments 50 times, then a final sync: every entry
+//!   exactly once, outbox empty;
+//! - a fault proxy (dropped connections, 500, 503 with Retry-After, answers later than the
+//!   client's timeout, requests delivered with the answer lost): still exactly once;
+//! - a permanent 422 is dead-lettered with the server's reason and does not block the rest;
+//! - two `sync` processes at once never send the same entry twice.
+//!
+//! Exactly once is checked in the server's database. Skipped, with a message, without
+//! DATABASE_URL, the face models (models/fetch.sh) or the photos (../shared/faces).
+#![allow(clippy::print_stderr)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use faceid_server::{AppState, Secrets, Settings};
+use rand::Rng;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use uuid::Uuid;
+
+const PASSWORD: &str = "correct-horse-battery";
+const ENROL: [&str; 2] = [
+    "face_recognition/barack_obama/obama.jpg",
+    "face_recognition/barack_obama/obama_small.jpg",
+];
+const PROBE: &str = "face_recognition/barack_obama/obama-720p.jpg";
+/// Seconds one simulator request may take in these tests (the proxy's delay exceeds it).
+const CLIENT_TIMEOUT_S: f64 = 2.0;
+
+fn faces() -> Option<PathBuf> {
+    let d = faceid_face::model::workspace_root().join("../shared/faces");
+    d.is_dir().then_some(d)
+}
+
+/// The fresh database, the server state and where it listens.
+struct Backend {
+    pool: PgPool,
+    admin_pool: PgPool,
+    db_name: String,
+    state: AppState,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Backend {
+    /// `None` (after saying why) when something the test needs is missing.
+    async fn start(test: &str) -> Option<Self> {
+        let Ok(url) = std::env::var("DATABASE_URL") else {
+            eprintln!("SKIPPED {test}: DATABASE_URL is unset (tests/support/postgres.sh)");
+            return None;
+        };
+        let engine = faceid_server::face::FaceEngine::load(None);
+        if engine.get().is_err() || faces().is_none() {
+            eprintln!("SKIPPED {test}: face models (models/fetch.sh) or ../shared/faces missing");
+            return None;
+        }
+        let admin_pool = PgPool::connect(&url).await.expect("connect DATABASE_URL");
+        let db_name = format!("faceid_cli_{}", Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
+            .execute(&admin_pool)
+            .await
+            .expect("create database");
+        let (base, query) = match url.split_once('?') {
+            Some((b, q)) => (b.to_owned(), format!("?{q}")),
+            None => (url.clone(), String::new()),
+        };
+        let base = base
+            .rsplit_once('/')
+            .map_or(base.clone(), |(b, _)| b.to_owned());
+        let pool = PgPool::connect(&format!("{base}/{db_name}{query}"))
+            .await
+            .expect("connect test database");
+        faceid_server::db::migrate(&pool).await.expect("migrate");
+        let settings = Settings {
+            photo_store_url: Some("memory:".into()),
+            ..Settings::default()
+        };
+        let secrets = Secrets {
+            jwt_secret: b"client-faults-secret-client-faults-secret-0123".to_vec(),
+            descriptor_key: [9; 32],
+        };
+        let state = AppState::new(pool.clone(), settings, secrets)
+            .expect("state")
+            .with_face_engine(engine);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let mut b = Self {
+            pool,
+            admin_pool,
+            db_name,
+            state,
+            addr,
+            stop: None,
+            task: None,
+        };
+        b.serve(listener);
+        Some(b)
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = self.state.clone();
+        self.task = Some(tokio::spawn(async move {
+            let _ = faceid_server::run(listener, state, async move {
+                let _ = rx.await;
+            })
+            .await;
+        }));
+        self.stop = Some(tx);
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The server goes away: nothing listens on its port any more.
+    async fn down(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+
+    /// The server comes back on the same port.
+    async fn up(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind");
+        self.serve(listener);
+    }
+
+    async fn finish(mut self) {
+        self.down().await;
+        self.pool.close().await;
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.db_name
+        )))
+        .execute(&self.admin_pool)
+        .await;
+    }
+
+    async fn count(&self, sql: &'static str, employee: Uuid) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(employee)
+            .fetch_one(&self.pool)
+            .await
+            .expect(sql)
+    }
+
+    /// Punches, distinct punch keys, location points, distinct point times, batch keys.
+    async fn delivered(&self, employee: Uuid) -> [i64; 5] {
+        [
+            self.count(
+                "SELECT count(*) FROM attendance_events WHERE employee_id = $1 AND kind IN ('in', 'out')",
+                employee,
+            )
+            .await,
+            self.count(
+                "SELECT count(DISTINCT idempotency_key) FROM attendance_events WHERE employee_id = $1",
+                employee,
+            )
+            .await,
+            self.count(
+                "SELECT count(*) FROM location_points WHERE employee_id = $1",
+                employee,
+            )
+            .await,
+            self.count(
+                "SELECT count(DISTINCT recorded_at) FROM location_points WHERE employee_id = $1",
+                employee,
+            )
+            .await,
+            self.count(
+                "SELECT count(*) FROM location_batch_requests WHERE employee_id = $1",
+                employee,
+            )
+            .await,
+        ]
+    }
+}
+
+fn http() -> reqwest::Client {
+    faceid_client::http::build_client(faceid_client::http::HttpConfig::default()).expect("client")
+}
+
+async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Value) -> Value {
+    let mut req = http().request(method, &url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.expect("send");
+    let status = resp.status();
+    let v: Value = resp.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {v}");
+    v
+}
+
+/// An administrator, consent texts, an employee `login` with tracking every 5 s at any hour.
+async fn employee(b: &Backend, login: &str) -> Uuid {
+    faceid_server::routes::employees::create_admin(
+        &b.pool,
+        "admin",
+        "Ada",
+        "Admin",
+        PASSWORD.into(),
+    )
+    .await
+    .expect("admin");
+    let admin = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/auth/login", b.url()),
+        None,
+        json!({"login": "admin", "password": PASSWORD,
+               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
+    )
+    .await;
+    let token = admin["access_token"].as_str().expect("token").to_owned();
+    for kind in ["biometric", "location"] {
+        call(
+            reqwest::Method::POST,
+            format!("{}/api/v1/consent-texts", b.url()),
+            Some(&token),
+            json!({"kind": kind, "body": format!("We process your {kind} data.")}),
+        )
+        .await;
+    }
+    let e = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/employees", b.url()),
+        Some(&token),
+        json!({"login": login, "password": PASSWORD, "first_name": "Barack",
+               "last_name": "Obama", "role": "user"}),
+    )
+    .await;
+    let id: Uuid = e["id"].as_str().expect("id").parse().expect("uuid");
+    call(
+        reqwest::Method::PUT,
+        format!("{}/api/v1/employees/{id}/tracking-policy", b.url()),
+        Some(&token),
+        json!({"enabled": true, "interval_s": 5, "max_accuracy_m": 50.0}),
+    )
+    .await;
+    id
+}
+
+/// One simulator device.
+struct Device {
+    state: tempfile::TempDir,
+    server: String,
+}
+
+impl Device {
+    fn new(server: &str) -> Self {
+        Self {
+            state: tempfile::tempdir().expect("tempdir"),
+            server: server.to_owned(),
+        }
+    }
+
+    fn command(&self, args: &[&str], server: Option<&str>) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_faceid"));
+        c.arg("client")
+            .arg("--state")
+            .arg(self.state.path())
+            .arg("--server")
+            .arg(server.unwrap_or(&self.server))
+            .arg("--timeout")
+            .arg(CLIENT_TIMEOUT_S.to_string())
+            .arg("--json")
+            .args(args)
+            .env("FACEID_PASSWORD", PASSWORD)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    async fn run_via(&self, args: &[&str], server: Option<&str>) -> Output {
+        self.command(args, server)
+            .output()
+            .await
+            .expect("run faceid client")
+    }
+
+    /// Runs and expects success; the JSON it printed.
+    async fn ok(&self, args: &[&str]) -> Value {
+        self.ok_via(args, None).await
+    }
+
+    async fn ok_via(&self, args: &[&str], server: Option<&str>) -> Value {
+        let out = self.run_via(args, server).await;
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "faceid client {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Login, both consents and an enrolment, synced.
+    async fn onboard(&self, login: &str) {
+        self.ok(&["login", login]).await;
+        self.ok(&["consent", "grant", "biometric"]).await;
+        self.ok(&["consent", "grant", "location"]).await;
+        let faces = faces().expect("faces");
+        let photos: Vec<String> = ENROL
+            .iter()
+            .map(|p| faces.join(p).display().to_string())
+            .collect();
+        let mut args = vec!["enrol"];
+        args.extend(photos.iter().map(String::as_str));
+        let v = self.ok(&args).await;
+        assert_eq!(v["sync"]["left"], 0, "enrolment not delivered: {v}");
+        assert_eq!(v["sync"]["dead_lettered"], 0, "enrolment refused: {v}");
+    }
+
+    /// A CSV of `n` fixes 10 s apart, ending a minute ago, walking north a metre per fix.
+    fn track_csv(&self, name: &str, n: usize, offset_s: i64) -> PathBuf {
+        let start = Utc::now() - chrono::Duration::seconds(60 + 10 * n as i64 + offset_s);
+        let mut s = String::from("recorded_at,lat,lon,accuracy\n");
+        for i in 0..n {
+            let t: DateTime<Utc> = start + chrono::Duration::seconds(10 * i as i64);
+            s.push_str(&format!(
+                "{},{:.7},37.61,8\n",
+                t.to_rfc3339(),
+                55.75 + i as f64 * 0.00001
+            ));
+        }
+        let path = self.state.path().join(name);
+        std::fs::write(&path, s).expect("write csv");
+        path
+    }
+
+    async fn track(&self, n: usize, offset_s: i64) {
+        let csv = self.track_csv(&format!("track-{offset_s}.csv"), n, offset_s);
+        let v = self
+            .ok(&["track", "--csv", csv.to_str().expect("utf-8")])
+            .await;
+        assert_eq!(v["recorded"], n as u64, "fixes dropped: {v}");
+    }
+
+    async fn check_in(&self, extra: &[&str]) -> Value {
+        let probe = faces().expect("faces").join(PROBE);
+        let mut args = vec![
+            "check-in",
+            "--photo",
+            probe.to_str().expect("utf-8"),
+            "--lat",
+            "55.75",
+            "--lon",
+            "37.61",
+            "--accuracy",
+            "10",
+        ];
+        args.extend_from_slice(extra);
+        self.ok(&args).await
+    }
+
+    async fn status(&self) -> Value {
+        self.ok(&["status"]).await
+    }
+}
+
+fn pending(status: &Value) -> u64 {
+    let o = &status["outbox"];
+    [
+        "consent",
+        "enrolment",
+        "punch",
+        "location_batch",
+        "staged_points",
+    ]
+    .iter()
+    .map(|k| o[k].as_u64().unwrap_or(0))
+    .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_down_then_one_sync_delivers_everything_once() {
+    let Some(mut b) = Backend::start("server_down_then_one_sync_delivers_everything_once").await
+    else {
+        return;
+    };
+    let id = employee(&b, "walker").await;
+    let dev = Device::new(&b.url());
+    dev.onboard("walker").await;
+
+    b.down().await;
+    for _ in 0..5 {
+        let v = dev.check_in(&[]).await;
+        assert!(v["server"].is_null(), "delivered while down: {v}");
+    }
+    dev.track(500, 0).await;
+    let before = dev.status().await;
+    assert_eq!(before["outbox"]["punch"], 5, "{before}");
+    assert_eq!(b.delivered(id).await, [0, 0, 0, 0, 0]);
+
+    b.up().await;
+    let s = dev.ok(&["sync", "--wait", "30"]).await;
+    assert_eq!(s["left"], 0, "{s}");
+    assert_eq!(s["sent"], 6, "5 punches and one batch of 500: {s}");
+    assert_eq!(s["points_accepted"], 500, "{s}");
+    assert_eq!(s["duplicates"], 0, "{s}");
+    assert_eq!(b.delivered(id).await, [5, 5, 500, 500, 1]);
+    assert_eq!(pending(&dev.status().await), 0);
+    // A further sync sends nothing.
+    let again = dev.ok(&["sync"]).await;
+    assert_eq!(again["sent"], 0, "{again}");
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_killed_fifty_times_then_everything_once() {
+    let Some(b) = Backend::start("sync_killed_fifty_times_then_everything_once").await else {
+        return;
+    };
+    let id = employee(&b, "killed").await;
+    let dev = Device::new(&b.url());
+    dev.onboard("killed").await;
+    for _ in 0..3 {
+        dev.check_in(&["--no-sync"]).await;
+    }
+    // 4,000 fixes: 8 batches, so kills land between and during batch uploads.
+    dev.track(4_000, 0).await;
+    let mut rng = rand::rng();
+    let mut killed_running = 0;
+    for _ in 0..50 {
+        let mut child = dev.command(&["sync"], None).spawn().expect("spawn sync");
+        let ms = rng.random_range(0..400);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if child.try_wait().expect("try_wait").is_none() {
+            killed_running += 1;
+        }
+        // SIGKILL: no destructor, no cleanup in the client.
+        child.start_kill().expect("kill");
+        let _ = child.wait().await;
+    }
+    let s = dev.ok(&["sync", "--wait", "60"]).await;
+    assert_eq!(s["left"], 0, "{s}");
+    assert_eq!(b.delivered(id).await, [3, 3, 4_000, 4_000, 8]);
+    let st = dev.status().await;
+    assert_eq!(pending(&st), 0, "{st}");
+    assert_eq!(st["outbox"]["dead_letters"], 0, "{st}");
+    assert!(
+        killed_running >= 25,
+        "only {killed_running} kills hit a running sync"
+    );
+    b.finish().await;
+}
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Fault {
+    Pass,
+    /// Close the connection without forwarding or answering.
+    Drop,
+    Error500,
+    /// 503 with `Retry-After: 1`.
+    Unavailable503,
+    /// Forward, then answer after the client's timeout.
+    Late,
+    /// Forward (the server acts on it), then close without answering.
+    LoseResponse,
+}
+
+const PLAN: [Fault; 10] = [
+    Fault::Drop,
+    Fault::Pass,
+    Fault::Error500,
+    Fault::LoseResponse,
+    Fault::Pass,
+    Fault::Unavailable503,
+    Fault::Late,
+    Fault::Pass,
+    Fault::LoseResponse,
+    Fault::Pass,
+];
+
+/// An HTTP/1.1 proxy that applies [`PLAN`] to successive requests, one request per
+/// connection (it asks the server to close after answering).
+struct FaultProxy {
+    addr: SocketAddr,
+    applied: Arc<std::sync::Mutex<Vec<Fault>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn content_length(head: &[u8]) -> usize {
+    String::from_utf8_lossy(head)
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// One whole HTTP message (head and a `Content-Length` body) from `s`; `None` on EOF first.
+async fn read_message(s: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = find(&buf, b"\r\n\r\n") {
+            let head = &buf[..end];
+            assert!(
+                !String::from_utf8_lossy(head)
+                    .to_ascii_lowercase()
+                    .contains("transfer-encoding: chunked"),
+                "the proxy does not handle chunked bodies"
+            );
+            let total = end + 4 + content_length(head);
+            if buf.len() >= total {
+                buf.truncate(total);
+                return Some(buf);
+            }
+        }
+        let n = s.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The request with `Connection: close`, so the server answers and closes.
+fn closing(request: &[u8]) -> Vec<u8> {
+    let end = find(request, b"\r\n\r\n").unwrap_or(request.len());
+    let head = String::from_utf8_lossy(&request[..end]);
+    let mut out: Vec<u8> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        .into_bytes();
+    out.extend_from_slice(b"\r\nConnection: close\r\n\r\n");
+    out.extend_from_slice(&request[(end + 4).min(request.len())..]);
+    out
+}
+
+async fn forward(upstream: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut up = TcpStream::connect(upstream).await.expect("upstream");
+    up.write_all(&closing(request)).await.expect("forward");
+    let mut resp = Vec::new();
+    let _ = up.read_to_end(&mut resp).await;
+    resp
+}
+
+impl FaultProxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let applied = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let counter = Arc::new(AtomicUsize::new(0));
+        let log = applied.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let counter = counter.clone();
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let Some(request) = read_message(&mut client).await else {
+                        return;
+                    };
+                    let fault = PLAN[counter.fetch_add(1, Ordering::SeqCst) % PLAN.len()];
+                    if let Ok(mut l) = log.lock() {
+                        l.push(fault);
+                    }
+                    let canned = |status: &str, extra: &str| {
+                        format!(
+                            "HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain\r\nContent-Length: 5\r\nConnection: close\r\n\r\nfault"
+                        )
+                        .into_bytes()
+                    };
+                    let answer = match fault {
+                        Fault::Drop => return,
+                        Fault::Error500 => canned("500 Internal Server Error", ""),
+                        Fault::Unavailable503 => {
+                            canned("503 Service Unavailable", "Retry-After: 1\r\n")
+                        }
+                        Fault::Pass => forward(upstream, &request).await,
+                        Fault::Late => {
+                            let resp = forward(upstream, &request).await;
+                            tokio::time::sleep(Duration::from_secs_f64(CLIENT_TIMEOUT_S + 1.0))
+                                .await;
+                            resp
+                        }
+                        Fault::LoseResponse => {
+                            let _ = forward(upstream, &request).await;
+                            return;
+                        }
+                    };
+                    let _ = client.write_all(&answer).await;
+                    let _ = client.shutdown().await;
+                });
+            }
+        });
+        Self {
+            addr,
+            applied,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faulty_network_still_delivers_exactly_once() {
+    let Some(b) = Backend::start("faulty_network_still_delivers_exactly_once").await else {
+        return;
+    };
+    let id = employee(&b, "flaky").await;
+    let dev = Device::new(&b.url());
+    dev.onboard("flaky").await;
+    for _ in 0..3 {
+        dev.check_in(&["--no-sync"]).await;
+    }
+    dev.track(1_500, 0).await;
+    let proxy = FaultProxy::start(b.addr).await;
+    let s = dev
+        .ok_via(&["sync", "--wait", "180"], Some(&proxy.url()))
+        .await;
+    assert_eq!(s["left"], 0, "{s}");
+    assert_eq!(s["dead_lettered"], 0, "{s}");
+    assert_eq!(b.delivered(id).await, [3, 3, 1_500, 1_500, 3]);
+    assert_eq!(pending(&dev.status().await), 0);
+    let applied = proxy.applied.lock().map(|l| l.clone()).unwrap_or_default();
+    for f in [
+        Fault::Drop,
+        Fault::Error500,
+        Fault::Unavailable503,
+        Fault::Late,
+        Fault::LoseResponse,
+    ] {
+        assert!(applied.contains(&f), "{f:?} never applied: {applied:?}");
+    }
+    proxy.task.abort();
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_422_is_dead_lettered_and_does_not_block() {
+    let Some(b) = Backend::start("permanent_422_is_dead_lettered_and_does_not_block").await else {
+        return;
+    };
+    let id = employee(&b, "blocked").await;
+    let dev = Device::new(&b.url());
+    dev.onboard("blocked").await;
+    // A photo without a face: the server refuses the enrolment for good (422).
+    let blank = dev.state.path().join("wall.png");
+    image::RgbImage::from_pixel(640, 480, image::Rgb([180, 180, 170]))
+        .save(&blank)
+        .expect("png");
+    let v = dev
+        .ok(&["enrol", blank.to_str().expect("utf-8"), "--no-sync"])
+        .await;
+    assert!(v["sync"].is_null());
+    dev.check_in(&["--no-sync"]).await;
+    dev.track(600, 0).await;
+    let s = dev.ok(&["sync"]).await;
+    assert_eq!(s["dead_lettered"], 1, "{s}");
+    assert_eq!(s["left"], 0, "{s}");
+    assert_eq!(
+        s["sent"], 3,
+        "punch and two batches behind the refused enrolment: {s}"
+    );
+    let st = dev.status().await;
+    let dead = st["dead_letters"].as_array().expect("dead letters");
+    assert_eq!(dead.len(), 1, "{st}");
+    assert_eq!(dead[0]["kind"], "enrolment");
+    assert_eq!(dead[0]["status"], 422);
+    assert_eq!(dead[0]["code"], "enrolment_refused");
+    assert!(
+        dead[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("cannot be enrolled")),
+        "the server's reason: {}",
+        dead[0]
+    );
+    assert_eq!(b.delivered(id).await, [1, 1, 600, 600, 2]);
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_at_once_never_send_an_entry_twice() {
+    let Some(b) = Backend::start("two_syncs_at_once_never_send_an_entry_twice").await else {
+        return;
+    };
+    let id = employee(&b, "twice").await;
+    let dev = Device::new(&b.url());
+    dev.onboard("twice").await;
+    for _ in 0..3 {
+        dev.check_in(&["--no-sync"]).await;
+    }
+    dev.track(5_000, 0).await;
+    let (x, y) = tokio::join!(dev.run_via(&["sync"], None), dev.run_via(&["sync"], None));
+    let mut sent = 0;
+    for out in [&x, &y] {
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        // A second send of an entry would come back as a replay (a duplicate).
+        assert_eq!(v["duplicates"], 0, "{v}");
+        assert_eq!(v["dead_lettered"], 0, "{v}");
+        sent += v["sent"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(sent, 3 + 10, "every entry sent by exactly one of the two");
+    assert_eq!(b.delivered(id).await, [3, 3, 5_000, 5_000, 10]);
+    assert_eq!(pending(&dev.status().await), 0);
+    b.finish().await;
+}
+
+/// Bad input to the simulator: typed errors (exit 2, never a panic) and nothing lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_tracks_are_refused_and_lose_nothing() {
+    let Some(b) = Backend::start("bad_tracks_are_refused_and_lose_nothing").await else {
+        return;
+    };
+    employee(&b, "gpx").await;
+    let dev = Device::new(&b.url());
+    dev.ok(&["login", "gpx"]).await;
+    dev.ok(&["consent", "grant", "location"]).await;
+    dev.track(20, 0).await;
+    let before = dev.status().await["outbox"].clone();
+    let dir = dev.state.path();
+    let now = Utc::now() - chrono::Duration::minutes(1);
+    let gpx = |lat: &str| {
+        format!(
+            r#"<?xml version="1.0"?><gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg><trkpt lat="{lat}" lon="37.6"><time>{}</time></trkpt></trkseg></trk></gpx>"#,
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    };
+    let cases: [(&str, String, &str); 4] = [
+        ("garbage.gpx", "<gpx><trk>not xml at all".to_owned(), "GPX"),
+        ("range.gpx", gpx("91.5"), "GPX"),
+        (
+            "range.csv",
+            format!(
+                "recorded_at,lat,lon,accuracy\n{},55.7,181.0,5\n",
+                now.to_rfc3339()
+            ),
+            "lon",
+        ),
+        (
+            "words.csv",
+            "recorded_at,lat,lon,accuracy\nyesterday,north,east,good\n".to_owned(),
+            "line 2",
+        ),
+    ];
+    for (name, body, expect) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, body).expect("write");
+        let flag = if name.ends_with(".gpx") {
+            "--gpx"
+        } else {
+            "--csv"
+        };
+        let out = dev
+            .run_via(&["track", flag, path.to_str().expect("utf-8")], None)
+            .await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(expect), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    // A good GPX still records after the refusals, and nothing queued before was lost.
+    assert_eq!(dev.status().await["outbox"], before);
+    let good = dir.join("good.gpx");
+    std::fs::write(&good, gpx("55.8")).expect("write");
+    let v = dev
+        .ok(&["track", "--gpx", good.to_str().expect("utf-8")])
+        .await;
+    assert_eq!(v["recorded"], 1, "{v}");
+    let s = dev.ok(&["sync"]).await;
+    assert_eq!(s["points_accepted"], 21, "{s}");
+    b.finish().await;
+}
