@@ -1089,7 +1089,9 @@ async fn track_cmd(ctx: &mut Ctx, t: &TrackArgs) -> Result<(), ClientError> {
 
 async fn sync_cmd(ctx: &mut Ctx, wait: Option<f64>) -> Result<(), ClientError> {
     let wait = match wait {
-        Some(w) if w.is_finite() && w >= 0.0 && w <= 86_400.0 => Some(Duration::from_secs_f64(w)),
+        Some(w) if w.is_finite() && (0.0..=86_400.0).contains(&w) => {
+            Some(Duration::from_secs_f64(w))
+        }
         Some(w) => {
             return Err(ClientError::Usage {
                 what: "--wait",
