@@ -818,14 +818,16 @@ async fn head_and_prior(
     employee: Uuid,
     key: Uuid,
 ) -> AppResult<(Vec<u8>, Option<PriorRow>)> {
-    let (head, found, request_hash, response): (
-        Option<Vec<u8>>,
-        bool,
-        Option<Vec<u8>>,
-        Option<serde_json::Value>,
-    ) = sqlx::query_as(
-        "SELECT (SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1),
-                r.found IS NOT NULL, r.request_hash, r.response
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        head: Option<Vec<u8>>,
+        found: bool,
+        request_hash: Option<Vec<u8>>,
+        response: Option<serde_json::Value>,
+    }
+    let r: Row = sqlx::query_as(
+        "SELECT (SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1) AS head,
+                r.found IS NOT NULL AS found, r.request_hash, r.response
            FROM (SELECT 1) one
            LEFT JOIN (SELECT true AS found, request_hash, response FROM attendance_events
                        WHERE employee_id = $1 AND idempotency_key = $2) r ON true",
@@ -835,8 +837,8 @@ async fn head_and_prior(
     .fetch_one(conn)
     .await?;
     Ok((
-        head.unwrap_or_else(|| vec![0; 32]),
-        found.then_some((request_hash, response)),
+        r.head.unwrap_or_else(|| vec![0; 32]),
+        r.found.then_some((r.request_hash, r.response)),
     ))
 }
 
