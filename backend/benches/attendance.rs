@@ -16,7 +16,8 @@
 //!     on the same frames, called directly (`core/face`: decode, detect, quality, align +
 //!     embed and passive liveness of the best frame; decode, detect, align + embed of each
 //!     challenge frame; the challenge trajectory; the 1:1 comparisons), in sequence and on as
-//!     many threads, and the server's overhead over it. The photos show one fixed sequence of
+//!     many threads, interleaved with the server's punches (one engine check-in, one punch, …)
+//!     so both see the same background load, and the server's overhead over it. The photos show one fixed sequence of
 //!     movements, so after each challenge request the bench sets that challenge's movements to
 //!     turn left, turn right in SQL (outside the timed punch).
 //! (b) **Location points** through `POST /api/v1/locations/batch`: `BENCH_BATCHES` batches of
@@ -516,48 +517,55 @@ async fn check_ins(
         conns.push(c);
     }
 
-    // Sequential: engine alone, then the server with one client.
-    let n_seq = per_client * clients;
-    let engine_seq = {
-        let (engine, frames) = (engine.clone(), frames.clone());
-        let (templates, device, cfg) = (templates.clone(), device.clone(), cfg.clone());
+    // Engine alone and server interleaved, one check-in (or one round) each in turn, so both
+    // see the same background load on a shared machine (phases of several seconds apart
+    // differed by ±25% here with other builds running).
+    let work = Arc::new((templates, device, cfg));
+    let engine_run = |threads: usize| {
+        let (engine, frames, work) = (engine.clone(), frames.clone(), work.clone());
         tokio::task::spawn_blocking(move || {
-            engine_sequential(&engine, &frames, &templates, &device, &cfg, n_seq)
+            let (templates, device, cfg) = &*work;
+            if threads == 1 {
+                engine_sequential(&engine, &frames, templates, device, cfg, 1)
+            } else {
+                engine_concurrent(&engine, &frames, templates, device, cfg, threads, 1)
+                    .map(|wall| vec![wall])
+            }
         })
-        .await??
     };
+
+    // Sequential: one check-in of the engine alone, then one punch of one client; repeated.
+    let n_seq = per_client * clients;
+    let mut engine_seq = Vec::with_capacity(n_seq);
     let mut server_seq = Vec::with_capacity(n_seq);
     for _ in 0..n_seq {
+        engine_seq.extend(engine_run(1).await??);
         server_seq.push(punch(&mut conns[0], pool, &tokens[0], &frames, &device_json).await?);
     }
 
-    // Concurrent: engine alone on `clients` threads, then `clients` concurrent clients.
-    let engine_conc_wall = {
-        let (engine, frames) = (engine.clone(), frames.clone());
-        tokio::task::spawn_blocking(move || {
-            engine_concurrent(
-                &engine, &frames, &templates, &device, &cfg, clients, per_client,
-            )
-        })
-        .await??
-    };
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (mut c, t) in conns.into_iter().zip(tokens.iter().cloned()) {
-        let (pool, frames, device_json) = (pool.clone(), frames.clone(), device_json.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(per_client);
-            for _ in 0..per_client {
-                lat.push(punch(&mut c, &pool, &t, &frames, &device_json).await?);
-            }
-            anyhow::Ok(lat)
-        }));
+    // Concurrent, in rounds: the engine alone on `clients` threads (one check-in each), then
+    // `clients` concurrent clients (one punch each); the walls summed.
+    let mut engine_conc_wall = Duration::ZERO;
+    let mut server_conc_wall = Duration::ZERO;
+    let mut server_conc = Vec::with_capacity(n_seq);
+    for _ in 0..per_client {
+        engine_conc_wall += engine_run(clients).await??.iter().sum::<Duration>();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (mut c, t) in conns.drain(..).zip(tokens.iter().cloned()) {
+            let (pool, frames, device_json) = (pool.clone(), frames.clone(), device_json.clone());
+            tasks.push(tokio::spawn(async move {
+                let took = punch(&mut c, &pool, &t, &frames, &device_json).await?;
+                anyhow::Ok((c, took))
+            }));
+        }
+        for t in tasks {
+            let (c, took) = t.await??;
+            conns.push(c);
+            server_conc.push(took);
+        }
+        server_conc_wall += started.elapsed();
     }
-    let mut server_conc = Vec::new();
-    for t in tasks {
-        server_conc.extend(t.await??);
-    }
-    let server_conc_wall = started.elapsed();
     Ok(CheckInFigures {
         frames: 1 + frames.challenge.len(),
         frame_bytes: frames.best.len() + frames.challenge.iter().map(Vec::len).sum::<usize>(),
@@ -632,6 +640,14 @@ fn batch_points(batch: usize, base: chrono::DateTime<Utc>) -> Vec<LocationPoint>
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // `RUST_LOG=faceid_server::attendance=debug` shows the server's time per stage of each
+    // punch (stderr), to see where the time beyond the engine goes.
+    if std::env::var_os("RUST_LOG").is_some() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let url = std::env::var("DATABASE_URL")
         .context("set DATABASE_URL to a PostgreSQL the bench may create a database in")?;
     let batches = env_usize("BENCH_BATCHES", 60);

@@ -24,8 +24,9 @@ use faceid_face::detect::DetectorConfig;
 use faceid_face::liveness::active::{self, ActiveConfig, ChallengeFrame, HeadMovement};
 use faceid_face::{Descriptor, Engine, ModelId};
 use faceid_protocol::attendance::{
-    BEST_FRAME_PART, CHALLENGE_FRAME_PART, CheckInEvidence, CheckInResponse, EVIDENCE_PART,
-    MAX_CHALLENGE_FRAMES, PunchKind, SiteRef, Verdict,
+    AttendanceRecord, BEST_FRAME_PART, CHALLENGE_FRAME_PART, CheckInEvidence, CheckInResponse,
+    EVIDENCE_PART, EventKind, MAX_CHALLENGE_FRAMES, PunchKind, PunchStatus, ReviewDecision,
+    SiteRef, Verdict,
 };
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::problem::Problem;
@@ -365,12 +366,29 @@ pub fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+const CHAIN_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))";
+
 /// Takes the chain lock for the rest of `conn`'s transaction.
 async fn lock_chain(conn: &mut PgConnection) -> AppResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))")
-        .execute(conn)
-        .await?;
+    sqlx::query(CHAIN_LOCK).execute(conn).await?;
     Ok(())
+}
+
+/// A transaction that holds the chain lock: `BEGIN` and the lock in one round trip (one
+/// simple-protocol message), since a punch pays every round trip after the engine.
+async fn begin_chain(pool: &sqlx::PgPool) -> AppResult<sqlx::Transaction<'static, Postgres>> {
+    const BEGIN_AND_LOCK: &str =
+        "BEGIN; SELECT pg_advisory_xact_lock(hashtext('attendance_chain'))";
+    Ok(pool.begin_with(BEGIN_AND_LOCK).await?)
+}
+
+/// The hash of the last event (32 zero bytes for an empty chain).
+async fn chain_head(conn: &mut PgConnection) -> AppResult<Vec<u8>> {
+    let prev: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(conn)
+            .await?;
+    Ok(prev.unwrap_or_else(|| vec![0; 32]))
 }
 
 /// Appends an event to the chain inside `conn`'s transaction; returns its row id.
@@ -392,11 +410,17 @@ async fn append_locked(
     request_hash: Option<&[u8]>,
     response: Option<&serde_json::Value>,
 ) -> AppResult<i64> {
-    let prev: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    fields.prev_hash = prev.unwrap_or_else(|| vec![0; 32]);
+    fields.prev_hash = chain_head(&mut *conn).await?;
+    insert_event(conn, fields, request_hash, response).await
+}
+
+/// Inserts an event whose `prev_hash` is already the chain head (chain lock held).
+async fn insert_event(
+    conn: &mut PgConnection,
+    mut fields: ChainFields,
+    request_hash: Option<&[u8]>,
+    response: Option<&serde_json::Value>,
+) -> AppResult<i64> {
     fields.occurred_at = micros(fields.occurred_at);
     fields.received_at = micros(fields.received_at);
     let hash = fields.hash();
@@ -525,7 +549,6 @@ struct Measured {
     live: bool,
     quality_problems: Vec<&'static str>,
     challenge_frames: Vec<ChallengeFrame>,
-    best_frame: Vec<u8>,
 }
 
 fn refusal_error(part: &str, r: PhotoRefusal) -> AppError {
@@ -584,7 +607,6 @@ fn measure(
         liveness: a.liveness,
         live: a.live,
         challenge_frames: frames,
-        best_frame: best.to_vec(),
     })
 }
 
@@ -754,21 +776,12 @@ fn request_hash(u: &Upload) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// What an earlier request with the same idempotency key left: its request hash and answer.
+type PriorRow = (Option<Vec<u8>>, Option<serde_json::Value>);
+
 /// The stored answer for an idempotency key: `Some` when it exists with the same payload,
 /// 409 with a different one.
-async fn replay(
-    conn: &mut PgConnection,
-    employee: Uuid,
-    key: Uuid,
-    hash: &[u8],
-) -> AppResult<Option<CheckInResponse>> {
-    let row: Option<(Option<Vec<u8>>, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT request_hash, response FROM attendance_events WHERE employee_id = $1 AND idempotency_key = $2",
-    )
-    .bind(employee)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
+fn replay_answer(row: Option<PriorRow>, hash: &[u8]) -> AppResult<Option<CheckInResponse>> {
     match row {
         None => Ok(None),
         Some((Some(h), Some(resp))) if h == hash => Ok(Some(
@@ -779,6 +792,54 @@ async fn replay(
             "this idempotency key was used for a different punch",
         )),
     }
+}
+
+/// [`replay_answer`] for the employee's key, read from the log.
+async fn replay(
+    conn: &mut PgConnection,
+    employee: Uuid,
+    key: Uuid,
+    hash: &[u8],
+) -> AppResult<Option<CheckInResponse>> {
+    let row: Option<PriorRow> = sqlx::query_as(
+        "SELECT request_hash, response FROM attendance_events WHERE employee_id = $1 AND idempotency_key = $2",
+    )
+    .bind(employee)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    replay_answer(row, hash)
+}
+
+/// Under the chain lock, in one round trip: the chain head and what an earlier request with
+/// this key left, if any.
+async fn head_and_prior(
+    conn: &mut PgConnection,
+    employee: Uuid,
+    key: Uuid,
+) -> AppResult<(Vec<u8>, Option<PriorRow>)> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        head: Option<Vec<u8>>,
+        found: bool,
+        request_hash: Option<Vec<u8>>,
+        response: Option<serde_json::Value>,
+    }
+    let r: Row = sqlx::query_as(
+        "SELECT (SELECT hash FROM attendance_events ORDER BY id DESC LIMIT 1) AS head,
+                r.found IS NOT NULL AS found, r.request_hash, r.response
+           FROM (SELECT 1) one
+           LEFT JOIN (SELECT true AS found, request_hash, response FROM attendance_events
+                       WHERE employee_id = $1 AND idempotency_key = $2) r ON true",
+    )
+    .bind(employee)
+    .bind(key)
+    .fetch_one(conn)
+    .await?;
+    Ok((
+        r.head.unwrap_or_else(|| vec![0; 32]),
+        r.found.then_some((r.request_hash, r.response)),
+    ))
 }
 
 /// Face match of a measured descriptor against the employee's templates: the smallest
@@ -828,6 +889,46 @@ fn judge_time(
     device
 }
 
+/// Time spent per stage of a request, logged at debug level (`RUST_LOG=faceid_server=debug`):
+/// where a punch's latency goes.
+struct Stages {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    marks: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            start: now,
+            last: now,
+            marks: Vec::with_capacity(6),
+        }
+    }
+
+    /// Ends the stage `name` now.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.marks
+            .push((name, (now - self.last).as_secs_f64() * 1000.0));
+        self.last = now;
+    }
+
+    fn log(&self, what: &str) {
+        let stages: Vec<String> = self
+            .marks
+            .iter()
+            .map(|(n, ms)| format!("{n}={ms:.1}"))
+            .collect();
+        tracing::debug!(
+            total_ms = self.start.elapsed().as_secs_f64() * 1000.0,
+            stages = %stages.join(" "),
+            "{what} timings (ms)"
+        );
+    }
+}
+
 /// `POST /api/v1/attendance/events`: form of the multipart body.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
@@ -858,9 +959,11 @@ pub async fn check_in(
     AuthUser(caller): AuthUser,
     ApiMultipart(mut mp): ApiMultipart,
 ) -> AppResult<Response> {
+    let mut stages = Stages::start();
     let upload = read_upload(&mut mp).await?;
     let now = Utc::now();
     let ev = parse_evidence(&upload.evidence_bytes, now)?;
+    stages.mark("upload");
     if !ev.challenge_frame_times_ms.is_empty()
         && ev.challenge_frame_times_ms.len() != upload.challenge.len()
     {
@@ -884,6 +987,7 @@ pub async fn check_in(
         require_registered_device(&state, &caller),
         has_consent(&state.db, caller.id, ConsentKind::Biometric),
     );
+    stages.mark("checks");
     if let Some(r) = prior? {
         return Ok((StatusCode::OK, Json(r)).into_response());
     }
@@ -906,9 +1010,10 @@ pub async fn check_in(
         .map_err(AppError::internal)?
         .model_id();
 
-    // Engine work (decoding included) while the read-only lookups run; consent and device are
-    // checked before any face is processed, and nothing is consumed or written before the
-    // frames are known to be usable.
+    // Engine work (decoding included) while the read-only lookups run and the best frame is
+    // written to the photo store; consent and device are checked before any face is
+    // processed, and nothing is consumed or recorded before the frames are known to be usable
+    // (the photo is deleted again when the punch is not recorded).
     let eng = engine.clone();
     let best = upload.best.clone();
     let challenge = upload.challenge.clone();
@@ -925,204 +1030,217 @@ pub async fn check_in(
         let templates = load_templates(&state, &mut conn, &model.0, Some(&[caller.id])).await?;
         Ok::<_, AppError>((sites, nearest, policy, templates))
     };
-    let (measured, looked) = tokio::join!(measuring, lookups);
-    let (sites, nearest, policy, templates) = looked?;
-    if templates.is_empty() {
-        return Err(AppError::conflict(
-            "not_enrolled",
-            "the employee has no enrolled face",
-        ));
-    }
-    let measured = measured?;
+    let photo = state.photos.put("evidence", upload.best.to_vec());
+    let (measured, looked, photo_key) = tokio::join!(measuring, lookups, photo);
+    stages.mark("engine");
+    let photo_key = photo_key?;
+    let outcome = async {
+        let (sites, nearest, policy, templates) = looked?;
+        if templates.is_empty() {
+            return Err(AppError::conflict(
+                "not_enrolled",
+                "the employee has no enrolled face",
+            ));
+        }
+        let measured = measured?;
 
-    // The challenge, consumed only now (single use).
-    let mut j = Judgement::default();
-    let mut challenge_score = None;
-    match &ev.challenge_nonce {
-        Some(nonce) => {
-            let c = consume_challenge(&state.db, nonce, caller.id, caller.device_id)
-                .await
-                .map_err(|e| match e {
-                    ChallengeError::Db(e) => AppError::from(e),
-                    e => AppError::bad_request(e.code(), e.to_string()),
-                })?;
-            let issued = u64::try_from(c.created_at.timestamp_millis()).unwrap_or(0);
-            let challenge = active::Challenge {
-                nonce: c.nonce.clone(),
-                actions: c.actions.iter().map(|&a| HeadMovement::from(a)).collect(),
-                issued_at_ms: issued,
-                expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
+        // The challenge, consumed only now (single use).
+        let mut j = Judgement::default();
+        let mut challenge_score = None;
+        match &ev.challenge_nonce {
+            Some(nonce) => {
+                let c = consume_challenge(&state.db, nonce, caller.id, caller.device_id)
+                    .await
+                    .map_err(|e| match e {
+                        ChallengeError::Db(e) => AppError::from(e),
+                        e => AppError::bad_request(e.code(), e.to_string()),
+                    })?;
+                let issued = u64::try_from(c.created_at.timestamp_millis()).unwrap_or(0);
+                let challenge = active::Challenge {
+                    nonce: c.nonce.clone(),
+                    actions: c.actions.iter().map(|&a| HeadMovement::from(a)).collect(),
+                    issued_at_ms: issued,
+                    expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
+                };
+                // Without capture times the order of the parts is the order of capture.
+                let mut frames = measured.challenge_frames.clone();
+                for (i, f) in frames.iter_mut().enumerate() {
+                    f.captured_at_ms = ev
+                        .challenge_frame_times_ms
+                        .get(i)
+                        .copied()
+                        .unwrap_or(issued + i as u64 + 1);
+                }
+                // The same-face rule across the challenge frames is the descriptors' model's
+                // calibrated verification rule.
+                let config =
+                    ActiveConfig::for_model(engine.manifest(), &measured.descriptor.model.0)
+                        .map_err(AppError::internal)?;
+                let v = active::verify_challenge_at(
+                    &challenge,
+                    &frames,
+                    &config,
+                    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+                );
+                challenge_score = Some(v.score);
+                if !v.passed {
+                    j.reject.push("challenge_failed".into());
+                } else if let Some(first) = frames.first().and_then(|f| f.descriptor.as_ref()) {
+                    // The challenge face must be the best frame's face.
+                    let same = engine
+                        .verify(first, &measured.descriptor)
+                        .map_err(AppError::internal)?;
+                    if !same.same {
+                        j.reject.push("challenge_face_mismatch".into());
+                    }
+                }
+            }
+            None => {
+                if policy.liveness_mode == LivenessMode::PassiveChallenge {
+                    j.flag.push("challenge_missing".into());
+                }
+            }
+        }
+        let _ = challenge_score;
+
+        // Face.
+        let (face_distance, threshold) =
+            face_match(&engine, &measured.descriptor, &templates, &policy)?
+                .ok_or_else(|| AppError::internal("no template matched the model"))?;
+        if face_distance > threshold {
+            j.reject.push("face_mismatch".into());
+        }
+        if let Some(d) = &ev.descriptor
+            && d.model == measured.descriptor.model.0
+        {
+            let device = Descriptor {
+                model: ModelId(d.model.clone()),
+                values: d.values.clone(),
             };
-            // Without capture times the order of the parts is the order of capture.
-            let mut frames = measured.challenge_frames.clone();
-            for (i, f) in frames.iter_mut().enumerate() {
-                f.captured_at_ms = ev
-                    .challenge_frame_times_ms
-                    .get(i)
-                    .copied()
-                    .unwrap_or(issued + i as u64 + 1);
-            }
-            // The same-face rule across the challenge frames is the descriptors' model's
-            // calibrated verification rule.
-            let config = ActiveConfig::for_model(engine.manifest(), &measured.descriptor.model.0)
+            let v = engine
+                .verify(&device, &measured.descriptor)
                 .map_err(AppError::internal)?;
-            let v = active::verify_challenge_at(
-                &challenge,
-                &frames,
-                &config,
-                u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
-            );
-            challenge_score = Some(v.score);
-            if !v.passed {
-                j.reject.push("challenge_failed".into());
-            } else if let Some(first) = frames.first().and_then(|f| f.descriptor.as_ref()) {
-                // The challenge face must be the best frame's face.
-                let same = engine
-                    .verify(first, &measured.descriptor)
-                    .map_err(AppError::internal)?;
-                if !same.same {
-                    j.reject.push("challenge_face_mismatch".into());
-                }
+            if v.distance > threshold {
+                j.flag.push("device_descriptor_mismatch".into());
             }
         }
-        None => {
-            if policy.liveness_mode == LivenessMode::PassiveChallenge {
-                j.flag.push("challenge_missing".into());
+        if !measured.live {
+            j.reject.push("liveness_failed".into());
+        }
+        for q in &measured.quality_problems {
+            if *q != "off_centre" {
+                j.flag.push(format!("quality_{q}"));
             }
         }
-    }
-    let _ = challenge_score;
 
-    // Face.
-    let (face_distance, threshold) =
-        face_match(&engine, &measured.descriptor, &templates, &policy)?
-            .ok_or_else(|| AppError::internal("no template matched the model"))?;
-    if face_distance > threshold {
-        j.reject.push("face_mismatch".into());
-    }
-    if let Some(d) = &ev.descriptor
-        && d.model == measured.descriptor.model.0
-    {
-        let device = Descriptor {
-            model: ModelId(d.model.clone()),
-            values: d.values.clone(),
-        };
-        let v = engine
-            .verify(&device, &measured.descriptor)
-            .map_err(AppError::internal)?;
-        if v.distance > threshold {
-            j.flag.push("device_descriptor_mismatch".into());
-        }
-    }
-    if !measured.live {
-        j.reject.push("liveness_failed".into());
-    }
-    for q in &measured.quality_problems {
-        if *q != "off_centre" {
-            j.flag.push(format!("quality_{q}"));
-        }
-    }
-
-    // Place.
-    match (&ev.gps, &nearest) {
-        (None, _) => {
-            if policy.geofence_required {
-                j.reject.push("no_location".into());
-            } else {
-                j.flag.push("no_location".into());
-            }
-        }
-        (Some(_), None) => {
-            if policy.geofence_required {
-                j.reject.push("no_site".into());
-            } else {
-                j.flag.push("no_site".into());
-            }
-        }
-        (Some(_), Some((_, _, _, inside))) => {
-            if !inside {
+        // Place.
+        match (&ev.gps, &nearest) {
+            (None, _) => {
                 if policy.geofence_required {
-                    j.reject.push("outside_geofence".into());
+                    j.reject.push("no_location".into());
                 } else {
-                    j.flag.push("outside_geofence".into());
+                    j.flag.push("no_location".into());
+                }
+            }
+            (Some(_), None) => {
+                if policy.geofence_required {
+                    j.reject.push("no_site".into());
+                } else {
+                    j.flag.push("no_site".into());
+                }
+            }
+            (Some(_), Some((_, _, _, inside))) => {
+                if !inside {
+                    if policy.geofence_required {
+                        j.reject.push("outside_geofence".into());
+                    } else {
+                        j.flag.push("outside_geofence".into());
+                    }
                 }
             }
         }
-    }
-    if let Some(g) = &ev.gps {
-        if g.accuracy_m > policy.max_gps_accuracy_m {
-            j.flag.push("accuracy_too_low".into());
+        if let Some(g) = &ev.gps {
+            if g.accuracy_m > policy.max_gps_accuracy_m {
+                j.flag.push("accuracy_too_low".into());
+            }
+            if g.mock {
+                j.flag.push("mock_location".into());
+            }
         }
-        if g.mock {
-            j.flag.push("mock_location".into());
-        }
-    }
 
-    // Time.
-    let occurred_at = judge_time(&ev, now, &policy, &mut j);
+        // Time.
+        let occurred_at = judge_time(&ev, now, &policy, &mut j);
 
-    let photo_key = state
-        .photos
-        .put("evidence", measured.best_frame.clone())
-        .await?;
-    let verdict = j.verdict();
-    let site = nearest
-        .as_ref()
-        .map(|(id, name, _, _)| SiteRef {
-            id: *id,
-            name: name.clone(),
-        })
-        .or_else(|| {
-            sites.first().map(|(id, name, _)| SiteRef {
+        let verdict = j.verdict();
+        let site = nearest
+            .as_ref()
+            .map(|(id, name, _, _)| SiteRef {
                 id: *id,
                 name: name.clone(),
             })
-        });
-    let response = CheckInResponse {
-        event_id: Uuid::now_v7(),
-        verdict,
-        reasons: j.reasons(),
-        site: site.clone(),
-        distance_m: nearest.as_ref().map(|n| n.2),
-        face_distance: Some(face_distance),
-        liveness_score: measured.liveness,
-        server_time: micros(now),
-    };
-    let fields = ChainFields {
-        device_id: Some(caller.device_id),
-        site_id: site.as_ref().map(|s| s.id),
-        reasons: response.reasons.clone(),
-        idempotency_key: Some(ev.idempotency_key),
-        lat: ev.gps.as_ref().map(|g| g.lat),
-        lon: ev.gps.as_ref().map(|g| g.lon),
-        accuracy_m: ev.gps.as_ref().map(|g| g.accuracy_m),
-        distance_m: response.distance_m,
-        face_distance: response.face_distance,
-        liveness_score: response.liveness_score,
-        photo_key: Some(photo_key.clone()),
-        ..ChainFields::blank(
-            response.event_id,
-            caller.id,
-            punch_str(ev.kind),
-            verdict_str(verdict),
-            occurred_at,
-            now,
-        )
-    };
-    let stored = async {
-        let mut tx = state.db.begin().await?;
-        let body = serde_json::to_value(&response).map_err(AppError::internal)?;
-        // A concurrent request with the same key may have won while we measured.
-        lock_chain(&mut tx).await?;
-        if let Some(r) = replay(&mut tx, caller.id, ev.idempotency_key, &req_hash).await? {
-            return Ok::<_, AppError>((StatusCode::OK, r));
+            .or_else(|| {
+                sites.first().map(|(id, name, _)| SiteRef {
+                    id: *id,
+                    name: name.clone(),
+                })
+            });
+        let response = CheckInResponse {
+            event_id: Uuid::now_v7(),
+            verdict,
+            reasons: j.reasons(),
+            site: site.clone(),
+            distance_m: nearest.as_ref().map(|n| n.2),
+            face_distance: Some(face_distance),
+            liveness_score: measured.liveness,
+            server_time: micros(now),
+        };
+        let fields = ChainFields {
+            device_id: Some(caller.device_id),
+            site_id: site.as_ref().map(|s| s.id),
+            reasons: response.reasons.clone(),
+            idempotency_key: Some(ev.idempotency_key),
+            lat: ev.gps.as_ref().map(|g| g.lat),
+            lon: ev.gps.as_ref().map(|g| g.lon),
+            accuracy_m: ev.gps.as_ref().map(|g| g.accuracy_m),
+            distance_m: response.distance_m,
+            face_distance: response.face_distance,
+            liveness_score: response.liveness_score,
+            photo_key: Some(photo_key.clone()),
+            ..ChainFields::blank(
+                response.event_id,
+                caller.id,
+                punch_str(ev.kind),
+                verdict_str(verdict),
+                occurred_at,
+                now,
+            )
+        };
+        stages.mark("judge");
+        // One transaction that holds the chain lock: the head and a concurrent request with
+        // the same key (it may have won while we measured) in one round trip, then the row.
+        let mut tx = begin_chain(&state.db).await?;
+        let (head, prior) = head_and_prior(&mut tx, caller.id, ev.idempotency_key).await?;
+        if let Some(r) = replay_answer(prior, &req_hash)? {
+            return Ok((StatusCode::OK, r));
         }
-        append_locked(&mut tx, fields, Some(req_hash.as_slice()), Some(&body)).await?;
+        let body = serde_json::to_value(&response).map_err(AppError::internal)?;
+        insert_event(
+            &mut tx,
+            ChainFields {
+                prev_hash: head,
+                ..fields
+            },
+            Some(req_hash.as_slice()),
+            Some(&body),
+        )
+        .await?;
         tx.commit().await?;
+        stages.mark("store");
         Ok((StatusCode::CREATED, response))
     }
     .await;
-    match stored {
+    stages.log("check-in");
+    match outcome {
         Ok((status, r)) => {
             if status == StatusCode::OK {
                 state.photos.delete_all(&[photo_key]).await;
@@ -1140,18 +1258,11 @@ pub async fn check_in(
 // ---------------------------------------------------------------------------------------------
 // Review and correction
 
-/// `accept` or `reject` of a flagged punch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Accept,
-    Reject,
-}
-
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
-    pub decision: Decision,
+    /// `accept` or `reject` of a flagged punch.
+    pub decision: ReviewDecision,
     #[serde(default)]
     pub comment: Option<String>,
 }
@@ -1171,35 +1282,81 @@ pub struct CorrectionRequest {
     pub comment: String,
 }
 
-/// An event of the attendance log.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct AttendanceEvent {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    pub device_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    /// `in`, `out`, `review` or `correction`.
-    pub kind: String,
-    /// For corrections: the punch direction.
-    pub punch_kind: Option<String>,
-    pub occurred_at: DateTime<Utc>,
-    pub received_at: DateTime<Utc>,
-    pub verdict: String,
-    pub reasons: Vec<String>,
-    pub decision: Option<String>,
-    pub comment: Option<String>,
-    /// The event this one reviews or corrects.
-    pub refers_to: Option<Uuid>,
-    pub actor_id: Option<Uuid>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub accuracy_m: Option<f64>,
-    pub distance_m: Option<f64>,
-    pub face_distance: Option<f32>,
-    pub liveness_score: Option<f32>,
-    pub has_photo: bool,
-    /// For punches: the status after reviews and corrections (`attendance_punches`).
-    pub status: Option<String>,
+/// An event of the attendance log as stored (text columns); answered as the protocol's
+/// [`AttendanceRecord`], which owns the wire shape.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct EventRow {
+    id: Uuid,
+    employee_id: Uuid,
+    device_id: Option<Uuid>,
+    site_id: Option<Uuid>,
+    kind: String,
+    punch_kind: Option<String>,
+    occurred_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    verdict: String,
+    reasons: Vec<String>,
+    decision: Option<String>,
+    comment: Option<String>,
+    refers_to: Option<Uuid>,
+    actor_id: Option<Uuid>,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    accuracy_m: Option<f64>,
+    distance_m: Option<f64>,
+    face_distance: Option<f32>,
+    liveness_score: Option<f32>,
+    has_photo: bool,
+    status: Option<String>,
+}
+
+/// A stored code read back into a protocol enum (its serde name); a code the enum does not
+/// know is a server fault, not a silently different record.
+fn stored_code<T: serde::de::DeserializeOwned>(column: &str, code: &str) -> AppResult<T> {
+    serde_json::from_value(serde_json::Value::String(code.to_owned()))
+        .map_err(|_| AppError::internal(format!("attendance_events.{column}: unknown {code:?}")))
+}
+
+fn stored_opt<T: serde::de::DeserializeOwned>(
+    column: &str,
+    code: Option<&str>,
+) -> AppResult<Option<T>> {
+    code.map(|c| stored_code(column, c)).transpose()
+}
+
+impl TryFrom<EventRow> for AttendanceRecord {
+    type Error = AppError;
+
+    fn try_from(r: EventRow) -> AppResult<Self> {
+        Ok(Self {
+            kind: stored_code::<EventKind>("kind", &r.kind)?,
+            punch_kind: stored_opt::<PunchKind>("punch_kind", r.punch_kind.as_deref())?,
+            verdict: stored_code::<Verdict>("verdict", &r.verdict)?,
+            decision: stored_opt::<ReviewDecision>("decision", r.decision.as_deref())?,
+            status: stored_opt::<PunchStatus>("status", r.status.as_deref())?,
+            id: r.id,
+            employee_id: r.employee_id,
+            device_id: r.device_id,
+            site_id: r.site_id,
+            occurred_at: r.occurred_at,
+            received_at: r.received_at,
+            reasons: r.reasons,
+            comment: r.comment,
+            refers_to: r.refers_to,
+            actor_id: r.actor_id,
+            lat: r.lat,
+            lon: r.lon,
+            accuracy_m: r.accuracy_m,
+            distance_m: r.distance_m,
+            face_distance: r.face_distance,
+            liveness_score: r.liveness_score,
+            has_photo: r.has_photo,
+        })
+    }
+}
+
+fn records(rows: Vec<EventRow>) -> AppResult<Vec<AttendanceRecord>> {
+    rows.into_iter().map(AttendanceRecord::try_from).collect()
 }
 
 const EVENT_SELECT: &str =
@@ -1213,14 +1370,15 @@ const EVENT_SELECT: &str =
     LEFT JOIN attendance_punches p ON p.id = e.id
     WHERE true";
 
-async fn load_event(conn: &mut PgConnection, id: Uuid) -> AppResult<AttendanceEvent> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+async fn load_event(conn: &mut PgConnection, id: Uuid) -> AppResult<AttendanceRecord> {
+    let row: EventRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "{EVENT_SELECT} AND e.public_id = $1"
     )))
     .bind(id)
     .fetch_optional(conn)
     .await?
-    .ok_or(AppError::not_found("attendance event"))
+    .ok_or(AppError::not_found("attendance event"))?;
+    row.try_into()
 }
 
 fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
@@ -1235,7 +1393,7 @@ fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
     params(("id" = Uuid, Path, description = "event id")),
     request_body = ReviewRequest,
     responses(
-        (status = 201, description = "the review event", body = AttendanceEvent),
+        (status = 201, description = "the review event", body = AttendanceRecord),
         (status = 403, description = "`out_of_scope`", body = Problem),
         (status = 404, description = "no such event", body = Problem),
         (status = 409, description = "`not_flagged`: only flagged punches are reviewed", body = Problem)))]
@@ -1244,7 +1402,7 @@ pub async fn review(
     Staff(caller): Staff,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(req): ApiJson<ReviewRequest>,
-) -> AppResult<(StatusCode, Json<AttendanceEvent>)> {
+) -> AppResult<(StatusCode, Json<AttendanceRecord>)> {
     let comment = check_comment(req.comment.as_deref())?;
     let mut tx = state.db.begin().await?;
     let row: Option<(i64, Uuid, Option<Uuid>, String, String)> = sqlx::query_as(
@@ -1263,8 +1421,8 @@ pub async fn review(
         ));
     }
     let decision = match req.decision {
-        Decision::Accept => "accept",
-        Decision::Reject => "reject",
+        ReviewDecision::Accept => "accept",
+        ReviewDecision::Reject => "reject",
     };
     let now = Utc::now();
     let fields = ChainFields {
@@ -1305,7 +1463,7 @@ async fn append_staff_event(
     action: &str,
     entity: &str,
     entity_id: Uuid,
-) -> AppResult<(StatusCode, Json<AttendanceEvent>)> {
+) -> AppResult<(StatusCode, Json<AttendanceRecord>)> {
     fields.actor_id = Some(caller.id);
     let public_id = fields.public_id;
     append(&mut tx, fields, None, None).await?;
@@ -1329,7 +1487,7 @@ async fn append_staff_event(
 #[utoipa::path(post, path = "/api/v1/attendance/corrections", tag = "attendance", security(("bearer" = [])),
     request_body = CorrectionRequest,
     responses(
-        (status = 201, description = "the correction event", body = AttendanceEvent),
+        (status = 201, description = "the correction event", body = AttendanceRecord),
         (status = 403, description = "`out_of_scope`", body = Problem),
         (status = 404, description = "no such employee or event", body = Problem),
         (status = 409, description = "`wrong_employee`: the replaced punch is another employee's", body = Problem)))]
@@ -1337,7 +1495,7 @@ pub async fn correct(
     State(state): State<AppState>,
     Staff(caller): Staff,
     ApiJson(req): ApiJson<CorrectionRequest>,
-) -> AppResult<(StatusCode, Json<AttendanceEvent>)> {
+) -> AppResult<(StatusCode, Json<AttendanceRecord>)> {
     let comment = check_comment(Some(&req.comment))?
         .ok_or_else(|| AppError::field("comment", "required", "a correction needs a comment"))?;
     let mut tx = state.db.begin().await?;
@@ -1414,7 +1572,7 @@ pub struct ListQuery {
 
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EventPage {
-    pub items: Vec<AttendanceEvent>,
+    pub items: Vec<AttendanceRecord>,
     pub total: i64,
     pub limit: u32,
     pub offset: u32,
@@ -1436,17 +1594,19 @@ fn push_range(
 /// The caller's own attendance events in `[from, to)`.
 #[utoipa::path(get, path = "/api/v1/me/attendance", tag = "attendance", security(("bearer" = [])),
     params(MyRange),
-    responses((status = 200, description = "events, oldest first (at most 5000)", body = Vec<AttendanceEvent>)))]
+    responses((status = 200, description = "events, oldest first (at most 5000)", body = Vec<AttendanceRecord>)))]
 pub async fn my_attendance(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     ApiQuery(q): ApiQuery<MyRange>,
-) -> AppResult<Json<Vec<AttendanceEvent>>> {
+) -> AppResult<Json<Vec<AttendanceRecord>>> {
     let mut qb = QueryBuilder::<Postgres>::new(EVENT_SELECT);
     qb.push(" AND e.employee_id = ").push_bind(caller.id);
     push_range(&mut qb, q.from, q.to);
     qb.push(" ORDER BY e.occurred_at, e.id LIMIT 5000");
-    Ok(Json(qb.build_query_as().fetch_all(&state.db).await?))
+    Ok(Json(records(
+        qb.build_query_as().fetch_all(&state.db).await?,
+    )?))
 }
 
 /// Attendance events of the employees within the caller's scope, filtered and paged.
@@ -1491,7 +1651,7 @@ pub async fn list(
         .push_bind(i64::from(limit))
         .push(" OFFSET ")
         .push_bind(i64::from(offset));
-    let items: Vec<AttendanceEvent> = qb.build_query_as().fetch_all(&state.db).await?;
+    let items = records(qb.build_query_as().fetch_all(&state.db).await?)?;
     let mut qb = QueryBuilder::<Postgres>::new(
         "SELECT count(*) FROM attendance_events e JOIN employees emp ON emp.id = e.employee_id WHERE true",
     );
@@ -1591,7 +1751,7 @@ pub struct KioskForm {
     responses(
         (status = 200, description = "identified (with the event) or unknown", body = KioskAnswer),
         (status = 409, description = "`kiosk_without_site`", body = Problem),
-        (status = 422, description = "an unusable frame (`no_face`, `not_an_image`, ...)", body = Problem),
+        (status = 422, description = "an unusable frame (`no_face`, `not_an_image`, ...), or `challenge_frames_not_accepted`", body = Problem),
         (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
 pub async fn kiosk_identify(
     State(state): State<AppState>,
@@ -1601,6 +1761,22 @@ pub async fn kiosk_identify(
     let upload = read_upload(&mut mp).await?;
     let ev: KioskEvidence = serde_json::from_slice(&upload.evidence_bytes)
         .map_err(|e| AppError::field(EVIDENCE_PART, "invalid_body", e.to_string()))?;
+    // A kiosk has no challenge to check frames against (challenges are issued to an
+    // employee's own device before the punch, and the kiosk learns who it is only by
+    // identifying): frames that would be ignored are refused rather than silently accepted.
+    if !upload.challenge.is_empty() {
+        let message =
+            "a kiosk identification takes one best frame; challenge frames are for phone punches";
+        return Err(AppError::Refused {
+            code: "challenge_frames_not_accepted",
+            detail: message.into(),
+            errors: vec![faceid_protocol::problem::FieldError {
+                field: CHALLENGE_FRAME_PART.into(),
+                code: "challenge_frames_not_accepted".into(),
+                message: message.into(),
+            }],
+        });
+    }
     let engine = state.face.get()?;
     let mut conn = state.db.acquire().await?;
     let site: Option<(Uuid, String)> = sqlx::query_as(
@@ -1654,128 +1830,137 @@ pub async fn kiosk_identify(
     drop(conn);
     let eng = engine.clone();
     let best = upload.best.clone();
-    let measured = blocking(move || measure(&eng, &best, &[], &DetectorConfig::ENROL)).await?;
-    let (metric, model_threshold, margin) =
-        engine.match_params(&model).map_err(AppError::internal)?;
-    let threshold = policy.face_threshold.unwrap_or(model_threshold);
-    let mut gallery = faceid_face::Gallery::with_capacity(
-        model.clone(),
-        metric,
-        measured.descriptor.values.len(),
-        templates.len(),
+    let measuring = blocking(move || measure(&eng, &best, &[], &DetectorConfig::ENROL));
+    let (measured, photo_key) = tokio::join!(
+        measuring,
+        state.photos.put("evidence", upload.best.to_vec())
     );
-    for (_, emp, d) in &templates {
-        gallery
-            .add(&emp.to_string(), d)
+    let photo_key = photo_key?;
+    let answer = async {
+        let measured = measured?;
+        let (metric, model_threshold, margin) =
+            engine.match_params(&model).map_err(AppError::internal)?;
+        let threshold = policy.face_threshold.unwrap_or(model_threshold);
+        let mut gallery = faceid_face::Gallery::with_capacity(
+            model.clone(),
+            metric,
+            measured.descriptor.values.len(),
+            templates.len(),
+        );
+        for (_, emp, d) in &templates {
+            gallery
+                .add(&emp.to_string(), d)
+                .map_err(AppError::internal)?;
+        }
+        let id = gallery
+            .identify(&measured.descriptor, threshold, margin)
             .map_err(AppError::internal)?;
-    }
-    let id = gallery
-        .identify(&measured.descriptor, threshold, margin)
-        .map_err(AppError::internal)?;
-    let person = match &id.decision {
-        faceid_face::Decision::Unknown { reason } => {
-            let reason = serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
-            return Ok(Json(KioskAnswer {
-                decision: "unknown".into(),
-                reason,
-                employee_id: None,
-                employee_name: None,
-                event: None,
-            }));
-        }
-        faceid_face::Decision::Match { person } => {
-            Uuid::parse_str(person).map_err(AppError::internal)?
-        }
-    };
-    let face_distance = id.best.as_ref().map(|b| b.distance);
-    let mut j = Judgement::default();
-    if !measured.live {
-        j.reject.push("liveness_failed".into());
-    }
-    for q in &measured.quality_problems {
-        if *q != "off_centre" && *q != "several_faces" {
-            j.flag.push(format!("quality_{q}"));
-        }
-    }
-    let now = Utc::now();
-    let photo_key = state
-        .photos
-        .put("evidence", measured.best_frame.clone())
-        .await?;
-    let stored = async {
-        let mut tx = state.db.begin().await?;
-        lock_chain(&mut tx).await?;
-        let kind = match ev.kind {
-            Some(k) => k,
-            None => {
-                let last: Option<String> = sqlx::query_scalar(
-                    "SELECT kind FROM attendance_punches WHERE employee_id = $1
-                     AND status NOT IN ('rejected', 'flagged_rejected', 'superseded')
-                     ORDER BY at DESC, id DESC LIMIT 1",
-                )
-                .bind(person)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if last.as_deref() == Some("in") {
-                    PunchKind::Out
-                } else {
-                    PunchKind::In
-                }
+        let person = match &id.decision {
+            faceid_face::Decision::Unknown { reason } => {
+                let reason = serde_json::to_value(reason)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned));
+                return Ok((
+                    KioskAnswer {
+                        decision: "unknown".into(),
+                        reason,
+                        employee_id: None,
+                        employee_name: None,
+                        event: None,
+                    },
+                    false,
+                ));
+            }
+            faceid_face::Decision::Match { person } => {
+                Uuid::parse_str(person).map_err(AppError::internal)?
             }
         };
-        let verdict = j.verdict();
-        let event = CheckInResponse {
-            event_id: Uuid::now_v7(),
-            verdict,
-            reasons: j.reasons(),
-            site: Some(SiteRef {
-                id: site_id,
-                name: site_name.clone(),
-            }),
-            distance_m: None,
-            face_distance,
-            liveness_score: measured.liveness,
-            server_time: micros(now),
-        };
-        let answer = KioskAnswer {
-            decision: "match".into(),
-            reason: None,
-            employee_id: Some(person),
-            employee_name: names.get(&person).cloned(),
-            event: Some(event.clone()),
-        };
-        let body = serde_json::to_value(&answer).map_err(AppError::internal)?;
-        append_locked(
-            &mut tx,
-            ChainFields {
-                device_id: Some(kiosk.device_id),
-                site_id: Some(site_id),
-                reasons: event.reasons.clone(),
-                idempotency_key: Some(ev.idempotency_key),
+        let face_distance = id.best.as_ref().map(|b| b.distance);
+        let mut j = Judgement::default();
+        if !measured.live {
+            j.reject.push("liveness_failed".into());
+        }
+        for q in &measured.quality_problems {
+            if *q != "off_centre" && *q != "several_faces" {
+                j.flag.push(format!("quality_{q}"));
+            }
+        }
+        let now = Utc::now();
+        let stored = async {
+            let mut tx = begin_chain(&state.db).await?;
+            let kind = match ev.kind {
+                Some(k) => k,
+                None => {
+                    let last: Option<String> = sqlx::query_scalar(
+                        "SELECT kind FROM attendance_punches WHERE employee_id = $1
+                     AND status NOT IN ('rejected', 'flagged_rejected', 'superseded')
+                     ORDER BY at DESC, id DESC LIMIT 1",
+                    )
+                    .bind(person)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if last.as_deref() == Some("in") {
+                        PunchKind::Out
+                    } else {
+                        PunchKind::In
+                    }
+                }
+            };
+            let verdict = j.verdict();
+            let event = CheckInResponse {
+                event_id: Uuid::now_v7(),
+                verdict,
+                reasons: j.reasons(),
+                site: Some(SiteRef {
+                    id: site_id,
+                    name: site_name.clone(),
+                }),
+                distance_m: None,
                 face_distance,
                 liveness_score: measured.liveness,
-                photo_key: Some(photo_key.clone()),
-                ..ChainFields::blank(
-                    event.event_id,
-                    person,
-                    punch_str(kind),
-                    verdict_str(verdict),
-                    now,
-                    now,
-                )
-            },
-            Some(req_hash.as_slice()),
-            Some(&body),
-        )
+                server_time: micros(now),
+            };
+            let answer = KioskAnswer {
+                decision: "match".into(),
+                reason: None,
+                employee_id: Some(person),
+                employee_name: names.get(&person).cloned(),
+                event: Some(event.clone()),
+            };
+            let body = serde_json::to_value(&answer).map_err(AppError::internal)?;
+            append_locked(
+                &mut tx,
+                ChainFields {
+                    device_id: Some(kiosk.device_id),
+                    site_id: Some(site_id),
+                    reasons: event.reasons.clone(),
+                    idempotency_key: Some(ev.idempotency_key),
+                    face_distance,
+                    liveness_score: measured.liveness,
+                    photo_key: Some(photo_key.clone()),
+                    ..ChainFields::blank(
+                        event.event_id,
+                        person,
+                        punch_str(kind),
+                        verdict_str(verdict),
+                        now,
+                        now,
+                    )
+                },
+                Some(req_hash.as_slice()),
+                Some(&body),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok::<_, AppError>(answer)
+        }
         .await?;
-        tx.commit().await?;
-        Ok::<_, AppError>(answer)
+        Ok::<_, AppError>((stored, true))
     }
     .await;
-    if stored.is_err() {
+    // The photo stays only with a recorded event.
+    if !matches!(answer, Ok((_, true))) {
         state.photos.delete_all(&[photo_key]).await;
     }
-    Ok(Json(stored?))
+    Ok(Json(answer?.0))
 }

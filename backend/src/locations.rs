@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Admin, AuthUser, Caller, Staff};
-use crate::consent::{check_employee_scope, has_consent};
+use crate::consent::{check_employee_scope, kind_str};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::geofence;
@@ -93,16 +93,28 @@ pub async fn ensure_partitions(
     pool: &PgPool,
     times: impl IntoIterator<Item = DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    let months: BTreeSet<(i32, u32)> = times.into_iter().map(|t| (t.year(), t.month())).collect();
-    if months.is_empty() {
+    let names = partition_names(times);
+    if names.is_empty() {
         return Ok(());
     }
-    let names: Vec<String> = months.iter().map(|&(y, m)| partition_name(y, m)).collect();
-    let missing: Vec<String> =
-        sqlx::query_scalar("SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NULL")
-            .bind(&names)
-            .fetch_all(pool)
-            .await?;
+    let missing: Vec<String> = sqlx::query_scalar(MISSING_PARTITIONS)
+        .bind(&names)
+        .fetch_all(pool)
+        .await?;
+    create_partitions(pool, missing).await
+}
+
+/// The monthly partitions `times` fall in.
+fn partition_names(times: impl IntoIterator<Item = DateTime<Utc>>) -> Vec<String> {
+    let months: BTreeSet<(i32, u32)> = times.into_iter().map(|t| (t.year(), t.month())).collect();
+    months.iter().map(|&(y, m)| partition_name(y, m)).collect()
+}
+
+/// Which of the partitions named in `$1` do not exist yet.
+const MISSING_PARTITIONS: &str = "SELECT n FROM unnest($1::text[]) n WHERE to_regclass(n) IS NULL";
+
+/// Creates the partitions `missing` (from [`partition_names`]).
+async fn create_partitions(pool: &PgPool, missing: Vec<String>) -> Result<(), sqlx::Error> {
     if missing.is_empty() {
         return Ok(());
     }
@@ -262,36 +274,10 @@ pub async fn batch(
     batch
         .validate_size()
         .map_err(|e| AppError::Validation(vec![field_error(&e)]))?;
-    if !has_consent(&state.db, caller.id, ConsentKind::Location).await? {
-        return Err(AppError::forbidden(
-            "location_consent_required",
-            "the employee has not granted location consent",
-        ));
-    }
     let body_hash = match key {
         Some(_) => Sha256::digest(serde_json::to_vec(&batch).map_err(AppError::internal)?).to_vec(),
         None => Vec::new(),
     };
-    if let Some(key) = key {
-        let prior: Option<(Vec<u8>, serde_json::Value)> = sqlx::query_as(
-            "SELECT body_hash, response FROM location_batch_requests WHERE employee_id = $1 AND key = $2",
-        )
-        .bind(caller.id)
-        .bind(key)
-        .fetch_optional(&state.db)
-        .await?;
-        if let Some((hash, response)) = prior {
-            if hash != body_hash {
-                return Err(AppError::conflict(
-                    "idempotency_key_reused",
-                    "this Idempotency-Key was used with a different batch",
-                ));
-            }
-            return serde_json::from_value(response)
-                .map(Json)
-                .map_err(AppError::internal);
-        }
-    }
     let now = Utc::now();
     let rejected = batch.rejections(now);
     let rejected_idx: BTreeSet<u32> = rejected.iter().map(|r| r.index).collect();
@@ -302,7 +288,45 @@ pub async fn batch(
         .filter(|(i, _)| !rejected_idx.contains(&u32::try_from(*i).unwrap_or(u32::MAX)))
         .map(|(_, p)| p)
         .collect();
-    ensure_partitions(&state.db, valid.iter().map(|p| p.recorded_at)).await?;
+    // One round trip before the insert: the consent, an earlier answer for the key, and which
+    // monthly partitions are missing.
+    let (consent, prior_hash, prior_response, missing): (
+        bool,
+        Option<Vec<u8>>,
+        Option<serde_json::Value>,
+        Vec<String>,
+    ) = sqlx::query_as(
+        "SELECT coalesce((SELECT action = 'grant' FROM consent_records
+                           WHERE employee_id = $1 AND kind = $4 ORDER BY id DESC LIMIT 1), false),
+                r.body_hash, r.response,
+                ARRAY(SELECT n FROM unnest($3::text[]) n WHERE to_regclass(n) IS NULL)
+           FROM (SELECT 1) one
+           LEFT JOIN location_batch_requests r ON r.employee_id = $1 AND r.key = $2",
+    )
+    .bind(caller.id)
+    .bind(key)
+    .bind(partition_names(valid.iter().map(|p| p.recorded_at)))
+    .bind(kind_str(ConsentKind::Location))
+    .fetch_one(&state.db)
+    .await?;
+    if !consent {
+        return Err(AppError::forbidden(
+            "location_consent_required",
+            "the employee has not granted location consent",
+        ));
+    }
+    if let (Some(hash), Some(response)) = (prior_hash, prior_response) {
+        if hash != body_hash {
+            return Err(AppError::conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different batch",
+            ));
+        }
+        return serde_json::from_value(response)
+            .map(Json)
+            .map_err(AppError::internal);
+    }
+    create_partitions(&state.db, missing).await?;
     let answer = |accepted: u64| {
         let accepted = u32::try_from(accepted).unwrap_or(u32::MAX);
         LocationBatchResponse {

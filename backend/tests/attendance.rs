@@ -300,6 +300,82 @@ async fn enrol_check_in_review_chain_story(pool: PgPool) {
     assert_eq!(r.body.as_array().unwrap().len(), 6, "{}", r.body);
     let r = app.get("/api/v1/me/attendance", &w.other).await;
     assert_eq!(r.body.as_array().unwrap().len(), 0);
+    // The wire shape (the protocol's `AttendanceRecord`) is the stored row's: these keys, and
+    // the stored codes of kind, punch direction, verdict, decision and status as strings.
+    let listed = app.get("/api/v1/me/attendance", &w.user).await.body;
+    type Stored = (
+        Uuid,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        bool,
+    );
+    let stored: Vec<Stored> = sqlx::query_as(
+        "SELECT e.public_id, e.kind, e.punch_kind, e.verdict, e.decision, p.status,
+                e.photo_key IS NOT NULL
+           FROM attendance_events e LEFT JOIN attendance_punches p ON p.id = e.id
+          WHERE e.employee_id = $1 ORDER BY e.occurred_at, e.id",
+    )
+    .bind(w.user_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), stored.len());
+    let keys = [
+        "id",
+        "employee_id",
+        "device_id",
+        "site_id",
+        "kind",
+        "punch_kind",
+        "occurred_at",
+        "received_at",
+        "verdict",
+        "reasons",
+        "decision",
+        "comment",
+        "refers_to",
+        "actor_id",
+        "lat",
+        "lon",
+        "accuracy_m",
+        "distance_m",
+        "face_distance",
+        "liveness_score",
+        "has_photo",
+        "status",
+    ];
+    for (item, (id, kind, punch_kind, verdict, decision, status, has_photo)) in
+        listed.iter().zip(&stored)
+    {
+        let mut got: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
+        got.sort_unstable();
+        let mut want = keys.to_vec();
+        want.sort_unstable();
+        assert_eq!(got, want, "{item}");
+        assert_eq!(item["id"], id.to_string());
+        assert_eq!(item["kind"], json!(kind));
+        assert_eq!(item["punch_kind"], json!(punch_kind));
+        assert_eq!(item["verdict"], json!(verdict));
+        assert_eq!(item["decision"], json!(decision));
+        assert_eq!(item["status"], json!(status));
+        assert_eq!(item["has_photo"], json!(has_photo));
+    }
+    // Every code this story stores is in the listing: punches, a review, a correction.
+    for kind in ["in", "review", "correction"] {
+        assert!(listed.iter().any(|i| i["kind"] == kind), "{kind}");
+    }
+    assert!(listed.iter().any(|i| i["decision"] == "accept"));
+    assert!(listed.iter().any(|i| i["punch_kind"] == "in"));
+    assert!(listed.iter().any(|i| i["status"] == "flagged_accepted"));
     let r = app
         .get(
             &format!(
@@ -444,6 +520,35 @@ async fn kiosk_identifies_enrolled_and_answers_unknown(pool: PgPool) {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["decision"], "unknown", "{}", r.body);
     assert!(r.body["employee_id"].is_null());
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 2);
+    // A kiosk has no challenge to check frames against: challenge frames are refused, not
+    // silently ignored, and nothing is recorded.
+    let ev = json!({"idempotency_key": Uuid::now_v7(), "kind": "in"});
+    let r = app
+        .post_multipart(
+            "/api/v1/kiosk/identify",
+            &kiosk,
+            &[
+                (
+                    "evidence",
+                    serde_json::to_vec(&ev).unwrap(),
+                    "application/json",
+                ),
+                ("best_frame", photo(A_PROBE), "image/jpeg"),
+                ("challenge_frame", photo(A_PROBE), "image/jpeg"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "challenge_frames_not_accepted"
+        ),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["errors"][0]["field"], "challenge_frame");
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 2);
     // An employee's token cannot call it.
     let r = app

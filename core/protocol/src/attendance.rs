@@ -396,7 +396,7 @@ mod tests {
 
     #[test]
     fn attendance_record_reads_the_servers_json() {
-        // As `GET /api/v1/me/attendance` writes it (backend `AttendanceEvent`).
+        // As `GET /api/v1/me/attendance` writes it (backend: this type, decoded from the stored row).
         let json = r#"[{"id":"0196b1f0-0000-7000-8000-000000000001","employee_id":"0196b1f0-0000-7000-8000-000000000002",
             "device_id":null,"site_id":null,"kind":"correction","punch_kind":"out",
             "occurred_at":"2026-11-23T09:00:00Z","received_at":"2026-11-23T09:00:01.5Z","verdict":"verified",
