@@ -14,7 +14,7 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use faceid_server::auth::Scope;
 use faceid_server::timesheet::Period;
-use faceid_server::timesheet::export::{self, T13Header};
+use faceid_server::timesheet::export::T13Header;
 use faceid_server::timesheet::store::{self, Emp, EmpFilter};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -164,18 +164,7 @@ fn bench(c: &mut Criterion) {
             let cells = store::t13_cells(&pool, &emps, month, now)
                 .await
                 .expect("t13 cells");
-            let infos: Vec<_> = emps
-                .iter()
-                .enumerate()
-                .map(|(i, e)| e.info(i as i64 + 1))
-                .collect();
-            let lines: Vec<_> = cells
-                .iter()
-                .zip(&infos)
-                .enumerate()
-                .map(|(i, (c, info))| c.line(month, i + 1, info))
-                .collect();
-            export::t13_xlsx_lines(&header, month, &lines).map(|x| x.len())
+            store::t13_file(&header, month, &emps, &cells).map(|x| x.len())
         })
     };
     g.bench_function("serve_t13_department_50", |b| {

@@ -663,18 +663,7 @@ pub async fn t13(
         document_number: clip(q.document_number),
         prepared_on: Utc::now().date_naive(),
     };
-    let infos: Vec<EmployeeInfo> = emps
-        .iter()
-        .enumerate()
-        .map(|(i, e)| e.info(i as i64 + 1))
-        .collect();
-    let lines: Vec<_> = stored
-        .iter()
-        .zip(&infos)
-        .enumerate()
-        .map(|(i, (c, info))| c.line(month, i + 1, info))
-        .collect();
-    let bytes = export::t13_xlsx_lines(&header, month, &lines).map_err(export_error)?;
+    let bytes = store::t13_file(&header, month, &emps, &stored).map_err(export_error)?;
     Ok(file(
         export::XLSX_CONTENT_TYPE,
         &format!(

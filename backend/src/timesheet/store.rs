@@ -16,7 +16,9 @@ use uuid::Uuid;
 
 use super::calendar::{CalendarEntry, DayOverride, YearCalendar};
 use super::compute::{AttendanceEvent, EventStatus, PunchKind};
-use super::export::{EmployeeInfo, T13Code, T13Line, t13_day};
+use super::export::{
+    EmployeeInfo, ExportError, T13Code, T13Header, T13Line, t13_day, t13_xlsx_lines,
+};
 use super::schedule::FlexRequirement;
 use super::summary::EmployeeSummary;
 use super::{
@@ -967,6 +969,28 @@ impl T13Cells {
             absences,
         }
     }
+}
+
+/// The T-13 XLSX of `emps` (numbered in their order) from their stored `cells` (see
+/// [`t13_cells`]); what the T-13 handler serves.
+pub fn t13_file(
+    header: &T13Header,
+    month: Period,
+    emps: &[Emp],
+    cells: &[T13Cells],
+) -> Result<Vec<u8>, ExportError> {
+    let infos: Vec<EmployeeInfo> = emps
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.info(i as i64 + 1))
+        .collect();
+    let lines: Vec<T13Line<'_>> = cells
+        .iter()
+        .zip(&infos)
+        .enumerate()
+        .map(|(i, (c, info))| c.line(month, i + 1, info))
+        .collect();
+    t13_xlsx_lines(header, month, &lines)
 }
 
 /// The stored T-13 cells of `emps` for `month`, in the order of `emps` (recomputing stale
