@@ -4,7 +4,8 @@
 //! and of all 1,000), the way the report handlers do it.
 //!
 //! Needs a PostgreSQL server; a fresh database is created and dropped:
-//! `DATABASE_URL=postgres://… cargo bench -p faceid-server --bench timesheet_db`
+//! `DATABASE_URL=postgres://… cargo test --workspace --bench timesheet_db --no-run --config
+//! 'profile.dev.package.faceid-server.opt-level=3'`, then the printed executable with `--bench`
 
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -13,9 +14,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use faceid_server::auth::Scope;
 use faceid_server::timesheet::Period;
-use faceid_server::timesheet::export::{self, T13Header};
+use faceid_server::timesheet::export::T13Header;
 use faceid_server::timesheet::store::{self, Emp, EmpFilter};
-use faceid_server::timesheet::summary::summarize_employee;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
@@ -150,12 +150,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let emps = all(EmpFilter::default()).await;
-                let days = store::days(&pool, &emps, month, now).await.expect("days");
                 black_box(
-                    days.iter()
-                        .enumerate()
-                        .map(|(i, d)| summarize_employee(i as i64 + 1, d))
-                        .collect::<Vec<_>>(),
+                    store::summaries(&pool, &emps, month, now)
+                        .await
+                        .expect("summaries"),
                 )
             })
         })
@@ -163,14 +161,10 @@ fn bench(c: &mut Criterion) {
     let serve_t13 = |f: EmpFilter| {
         rt.block_on(async {
             let emps = all(f).await;
-            let days = store::days(&pool, &emps, month, now).await.expect("days");
-            let rows: Vec<_> = emps
-                .iter()
-                .enumerate()
-                .zip(days)
-                .map(|((i, e), d)| (e.info(i as i64 + 1), d))
-                .collect();
-            export::t13_xlsx(&header, month, &rows).map(|x| x.len())
+            let cells = store::t13_cells(&pool, &emps, month, now)
+                .await
+                .expect("t13 cells");
+            store::t13_file(&header, month, &emps, &cells).map(|x| x.len())
         })
     };
     g.bench_function("serve_t13_department_50", |b| {

@@ -127,6 +127,7 @@ enum Body {
     HolidayEntry,
     NewAbsence,
     AttendancePolicy,
+    TimesheetSettings,
     Review,
     Correction,
 }
@@ -766,6 +767,22 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::GET,
+            "/api/v1/settings/timesheet",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/settings/timesheet",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::TimesheetSettings,
+        ),
+        row(
+            M::GET,
             "/api/v1/me/timesheet",
             AnyEmployee,
             200,
@@ -1222,6 +1239,7 @@ impl World {
             Body::ConsentGrant => json!({"kind": "location", "action": "grant"}),
             Body::AttendancePolicy => json!({"liveness_mode": "passive+challenge",
                 "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
+            Body::TimesheetSettings => json!({"missing_checkout": "close_at_shift_end"}),
             Body::Review => json!({"decision": "accept"}),
             Body::Correction => json!({"employee_id": self.fresh_employee("active").await,
                 "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),

@@ -17,10 +17,13 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 use uuid::Uuid;
 
+use faceid_server::auth::Scope;
+use faceid_server::timesheet::Period;
 use faceid_server::timesheet::export::{
     T13_ABSENCE_COL, T13_FIRST_DAY_COL, T13_FIRST_ROW, T13_HALF_COL, T13_MONTH_DAYS_COL,
     T13_MONTH_HOURS_COL,
 };
+use faceid_server::timesheet::store::{self, EmpFilter};
 
 /// Inserts a punch the way the attendance module stores it (hash chain fields filled with
 /// unique bytes; the chain itself is not this module's concern). Returns the event id.
@@ -227,21 +230,41 @@ async fn story(pool: PgPool) -> Story {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 
+    // Counted punches go through the real API: the staff correction path, which appends
+    // chain-hashed `attendance_events` rows like a check-in does (a face check-in needs an
+    // enrolled face and the face models; tests/attendance.rs covers that path). Punches the
+    // face verification rejected can only come from the face engine: inserted as it stores them.
+    let api = |e: usize, kind: &'static str, at: DateTime<Utc>| {
+        let app = &app;
+        let admin = &admin;
+        let emp = emp[e];
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/attendance/corrections",
+                    admin,
+                    json!({"employee_id": emp, "kind": kind, "at": at, "site_id": site,
+                           "comment": "punch entered at the office"}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        }
+    };
+    api(0, "in", dushanbe(2, 9, 0)).await;
+    api(0, "out", dushanbe(2, 18, 0)).await;
+    api(0, "in", dushanbe(3, 9, 25)).await;
+    api(0, "out", dushanbe(3, 18, 0)).await;
+    api(0, "in", dushanbe(4, 9, 0)).await;
+    api(0, "out", dushanbe(4, 20, 0)).await;
+    api(1, "in", dushanbe(2, 9, 5)).await;
+    api(1, "out", dushanbe(2, 18, 0)).await;
+    api(1, "in", dushanbe(3, 9, 0)).await;
     let p = &app.pool;
     let s = Some(site);
-    punch(p, emp[0], s, "in", dushanbe(2, 9, 0), "verified").await;
-    punch(p, emp[0], s, "out", dushanbe(2, 18, 0), "verified").await;
-    punch(p, emp[0], s, "in", dushanbe(3, 9, 25), "verified").await;
-    punch(p, emp[0], s, "out", dushanbe(3, 18, 0), "verified").await;
-    punch(p, emp[0], s, "in", dushanbe(4, 9, 0), "verified").await;
-    punch(p, emp[0], s, "out", dushanbe(4, 20, 0), "verified").await;
-    punch(p, emp[1], s, "in", dushanbe(2, 9, 5), "verified").await;
-    punch(p, emp[1], s, "out", dushanbe(2, 18, 0), "verified").await;
-    punch(p, emp[1], s, "in", dushanbe(3, 9, 0), "verified").await;
     punch(p, emp[1], s, "in", dushanbe(4, 9, 0), "rejected").await;
     punch(p, emp[1], s, "out", dushanbe(4, 18, 0), "rejected").await;
-    punch(p, emp[2], s, "in", dushanbe(3, 9, 0), "verified").await;
-    punch(p, emp[2], s, "out", dushanbe(3, 18, 0), "verified").await;
+    api(2, "in", dushanbe(3, 9, 0)).await;
+    api(2, "out", dushanbe(3, 18, 0)).await;
     Story {
         app,
         admin,
@@ -495,6 +518,29 @@ async fn weekly_department_schedule_reports_agree(pool: PgPool) {
     // Ergashev.
     assert_eq!(num(&x, row(3), u32::from(T13_ABSENCE_COL) + 1), 21.0);
     assert_eq!(code(3, 16), "НН");
+
+    // The database's totals (the summary) equal the totals of each employee's stored day
+    // records (`/me/timesheet`), and each day's T-13 cell equals the day's code.
+    let summary = app
+        .get(
+            &format!("/api/v1/reports/summary?month=2026-03&{dep}"),
+            &s.admin,
+        )
+        .await;
+    for (i, login) in ["aziz", "bahrom", "dilnoza", "erkin"].iter().enumerate() {
+        let token = app.login(login).await.access_token;
+        let me = app.get("/api/v1/me/timesheet?month=2026-03", &token).await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        assert_eq!(me.body["summary"], summary.body["items"][i], "{login}");
+        for (d, day) in me.body["days"].as_array().unwrap().iter().enumerate() {
+            let d = d as u32 + 1;
+            assert_eq!(
+                day["t13_code"].as_str().unwrap(),
+                code(i as u32, d),
+                "{login}, day {d}"
+            );
+        }
+    }
 
     // The employee's own month agrees.
     let token = app.login("aziz").await.access_token;
@@ -977,4 +1023,196 @@ async fn operators_see_their_departments_and_users_only_themselves(pool: PgPool)
     assert_eq!(e["absences"], 16);
     assert_eq!(e["days_off"], 15);
     assert_eq!(e["holidays"], 0);
+}
+
+/// A punch committed while a recompute runs is never lost: the recompute clears only the
+/// dirty marks it read (by version) before it read the punches, and the punch's commit gives
+/// its marks a new version.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_punch_during_a_recompute_is_not_lost(pool: PgPool) {
+    let s = story(pool).await;
+    let app = &s.app;
+    let path = format!(
+        "/api/v1/reports/summary?month=2026-03&department_id={}",
+        s.dept
+    );
+    assert_eq!(app.get(&path, &s.admin).await.status, StatusCode::OK);
+    // Ergashev checks in on the 10th: the days around it are marked dirty (committed).
+    punch(
+        &app.pool,
+        s.emp[3],
+        Some(s.site),
+        "in",
+        dushanbe(10, 9, 0),
+        "verified",
+    )
+    .await;
+    // His check-out is written in a transaction that commits only once a recompute has read
+    // its inputs (without the check-out) and waits to clear the marks.
+    let mut tx = app.pool.begin().await.unwrap();
+    let mut hash = Uuid::new_v4().as_bytes().to_vec();
+    hash.extend_from_slice(Uuid::new_v4().as_bytes());
+    sqlx::query(
+        "INSERT INTO attendance_events (public_id, employee_id, site_id, kind, occurred_at,
+                verdict, prev_hash, hash)
+         VALUES ($1, $2, $3, 'out', $4, 'verified', $5, $6)",
+    )
+    .bind(Uuid::new_v4())
+    .bind(s.emp[3])
+    .bind(s.site)
+    .bind(dushanbe(10, 18, 0))
+    .bind(vec![0u8; 32])
+    .bind(hash)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+
+    let month = Period::month(2026, 3).unwrap();
+    let f = EmpFilter {
+        employee_id: Some(s.emp[3]),
+        ..EmpFilter::default()
+    };
+    let (emps, _) = store::employees(&app.pool, &Scope::All, &f, month.from(), None)
+        .await
+        .unwrap();
+    let db = app.pool.clone();
+    let recompute =
+        tokio::spawn(async move { store::ensure_computed(&db, &emps, month, Utc::now()).await });
+    let mut waited = 0;
+    loop {
+        let blocked: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND query LIKE '%DELETE FROM timesheet_dirty%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        if blocked > 0 {
+            break;
+        }
+        assert!(
+            !recompute.is_finished(),
+            "the recompute did not wait for the punch"
+        );
+        waited += 1;
+        assert!(waited < 600, "the recompute never reached the marks");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(recompute.await.unwrap().unwrap(), 1);
+
+    // The check-out's days are still dirty, so the next report counts it.
+    let r = app.get(&path, &s.admin).await;
+    let e = &r.body["items"][3];
+    assert_eq!(e["worked_minutes"], 480, "{}", r.body);
+    assert_eq!(e["missing_checkouts"], 0);
+    assert_eq!(e["days_worked"], 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn missing_checkout_rule_is_an_admin_setting(pool: PgPool) {
+    let s = story(pool).await;
+    let app = &s.app;
+    let path = "/api/v1/settings/timesheet";
+    let summary = format!(
+        "/api/v1/reports/summary?month=2026-03&department_id={}",
+        s.dept
+    );
+    let r = app.get(path, &s.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"missing_checkout": "flag"}));
+    // Boboev's Tuesday (in at 09:00, no check-out) is flagged and not counted.
+    let b = app.get(&summary, &s.admin).await.body["items"][1].clone();
+    assert_eq!(b["missing_checkouts"], 1);
+    assert_eq!(b["worked_minutes"], 475);
+
+    // Operators and employees may neither read nor change it.
+    app.create_employee(
+        &s.admin,
+        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
+               "role": "operator", "scope": {"department_ids": [s.dept], "site_ids": []}}),
+    )
+    .await;
+    let op = app.login("op").await.access_token;
+    let user = app.login("aziz").await.access_token;
+    for token in [&op, &user] {
+        assert_eq!(app.get(path, token).await.status, StatusCode::FORBIDDEN);
+        let r = app
+            .call(
+                Method::PUT,
+                path,
+                Some(token),
+                Some(json!({"missing_checkout": "close_at_shift_end"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    // Bad values: typed 422, nothing stored.
+    for (body, code) in [
+        (json!({"missing_checkout": "close"}), "invalid_value"),
+        (json!({"missing_checkout": 1}), "invalid_body"),
+        (json!({}), "invalid_body"),
+        (
+            json!({"missing_checkout": "flag", "grace": 5}),
+            "unknown_field",
+        ),
+    ] {
+        let r = app
+            .call(Method::PUT, path, Some(&s.admin), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.body["errors"][0]["code"], code, "{}", r.body);
+    }
+    assert_eq!(
+        app.get(path, &s.admin).await.body["missing_checkout"],
+        "flag"
+    );
+
+    // Close at shift end: Tuesday counts 09:00–18:00 less the 60-minute break.
+    let r = app
+        .call(
+            Method::PUT,
+            path,
+            Some(&s.admin),
+            Some(json!({"missing_checkout": "close_at_shift_end"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, json!({"missing_checkout": "close_at_shift_end"}));
+    assert_eq!(
+        app.get(path, &s.admin).await.body["missing_checkout"],
+        "close_at_shift_end"
+    );
+    let b = app.get(&summary, &s.admin).await.body["items"][1].clone();
+    assert_eq!(b["missing_checkouts"], 0);
+    assert_eq!(b["worked_minutes"], 475 + 480);
+    assert_eq!(b["days_worked"], 2);
+    // Audited with the old and the new value; refused attempts are not.
+    let audit: Vec<(Value, Value)> = sqlx::query_as(
+        "SELECT before, after FROM audit_log WHERE action = 'timesheet_settings.put' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        vec![(
+            json!({"missing_checkout": "flag"}),
+            json!({"missing_checkout": "close_at_shift_end"})
+        )]
+    );
+    // And back to flagging.
+    let r = app
+        .call(
+            Method::PUT,
+            path,
+            Some(&s.admin),
+            Some(json!({"missing_checkout": "flag"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let b = app.get(&summary, &s.admin).await.body["items"][1].clone();
+    assert_eq!(b["missing_checkouts"], 1);
+    assert_eq!(b["worked_minutes"], 475);
 }

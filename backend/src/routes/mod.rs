@@ -186,6 +186,7 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(schedules::list_absences, schedules::create_absence))
         .routes(routes!(schedules::delete_absence))
+        .routes(routes!(schedules::get_settings, schedules::put_settings))
         .routes(routes!(reports::today))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::departments))

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use faceid_protocol::problem::Problem;
+pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -124,49 +125,6 @@ fn file(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
 
 // ---------------------------------------------------------------------------------------
 // DTOs
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PersonRef {
-    pub employee_id: Uuid,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LateRef {
-    pub employee_id: Uuid,
-    pub name: String,
-    pub minutes: i64,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LeaveRef {
-    pub employee_id: Uuid,
-    pub name: String,
-    pub kind: String,
-}
-
-/// Who is in, late, missing or not checked out.
-#[derive(Debug, Clone, Default, Serialize, ToSchema)]
-pub struct TodayGroup {
-    /// Department or site id; absent for the totals and for employees without one.
-    pub id: Option<Uuid>,
-    pub name: Option<String>,
-    pub employees: usize,
-    pub in_now: Vec<PersonRef>,
-    pub late: Vec<LateRef>,
-    pub missing: Vec<PersonRef>,
-    pub not_checked_out: Vec<PersonRef>,
-    pub on_leave: Vec<LeaveRef>,
-    pub pending_review: Vec<PersonRef>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TodayReport {
-    pub at: DateTime<Utc>,
-    pub totals: TodayGroup,
-    pub by_department: Vec<TodayGroup>,
-    pub by_site: Vec<TodayGroup>,
-}
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SummaryOut {
@@ -371,7 +329,7 @@ pub async fn today(
         TodayGroup {
             id,
             name,
-            employees: recs.len(),
+            employees: recs.len() as u64,
             in_now: v.in_now.iter().map(|i| person(*i)).collect(),
             late: v
                 .late
@@ -452,6 +410,19 @@ async fn all_days(
     Ok((emps, days))
 }
 
+/// Like [`all_days`], summed per employee by the database.
+async fn all_summaries(
+    state: &AppState,
+    scope: &Scope,
+    f: &EmpFilter,
+    period: Period,
+) -> AppResult<(Vec<Emp>, Vec<EmployeeSummary>)> {
+    let (emps, total) = store::employees(&state.db, scope, f, period.from(), None).await?;
+    check_size(total as usize, period)?;
+    let sums = store::summaries(&state.db, &emps, period, Utc::now()).await?;
+    Ok((emps, sums))
+}
+
 /// Period summary per employee (paged by employees).
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
@@ -473,12 +444,11 @@ pub async fn summary(
         Some(page),
     )
     .await?;
-    let days = store::days(&state.db, &emps, period, Utc::now()).await?;
+    let sums = store::summaries(&state.db, &emps, period, Utc::now()).await?;
     let items = emps
         .iter()
-        .zip(&days)
-        .enumerate()
-        .map(|(i, (e, d))| summary_out(e, &summarize_employee(i as i64 + 1, d)))
+        .zip(&sums)
+        .map(|(e, s)| summary_out(e, s))
         .collect();
     Ok(Json(SummaryPage {
         from: period.from(),
@@ -500,14 +470,14 @@ pub async fn departments(
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<Vec<DepartmentSummaryOut>>> {
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, days) = all_days(&state, &caller.scope(), &filter(&q), period).await?;
+    let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
     let mut groups: BTreeMap<(Option<String>, Option<Uuid>), Vec<EmployeeSummary>> =
         BTreeMap::new();
-    for (i, (e, d)) in emps.iter().zip(&days).enumerate() {
+    for (e, s) in emps.iter().zip(sums) {
         groups
             .entry((e.department_name.clone(), e.department_id))
             .or_default()
-            .push(summarize_employee(i as i64 + 1, d));
+            .push(s);
     }
     Ok(Json(
         groups
@@ -584,12 +554,19 @@ pub async fn summary_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let (xlsx, period, emps, days) = export_input(&state, &caller.scope(), &q).await?;
-    let rows = with_info(&emps, days);
+    let xlsx = wants_xlsx(q.format.as_deref())?;
+    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
+    let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
+    let rows: Vec<(EmployeeInfo, EmployeeSummary)> = emps
+        .iter()
+        .enumerate()
+        .zip(sums)
+        .map(|((i, e), s)| (e.info(i as i64 + 1), s))
+        .collect();
     let bytes = if xlsx {
-        export::summary_xlsx(&rows)
+        export::summary_xlsx_of(&rows)
     } else {
-        export::summary_csv(&rows)
+        export::summary_csv_of(&rows)
     };
     table_file(
         xlsx,
@@ -666,7 +643,10 @@ pub async fn t13(
         site_id: None,
         employee_id: None,
     };
-    let (emps, days) = all_days(&state, &caller.scope(), &f, month).await?;
+    let (emps, total) =
+        store::employees(&state.db, &caller.scope(), &f, month.from(), None).await?;
+    check_size(total as usize, month)?;
+    let stored = store::t13_cells(&state.db, &emps, month, Utc::now()).await?;
     let department = match q.department_id {
         Some(d) => sqlx::query_scalar::<_, String>("SELECT name FROM departments WHERE id = $1")
             .bind(d)
@@ -683,8 +663,7 @@ pub async fn t13(
         document_number: clip(q.document_number),
         prepared_on: Utc::now().date_naive(),
     };
-    let rows = with_info(&emps, days);
-    let bytes = export::t13_xlsx(&header, month, &rows).map_err(export_error)?;
+    let bytes = store::t13_file(&header, month, &emps, &stored).map_err(export_error)?;
     Ok(file(
         export::XLSX_CONTENT_TYPE,
         &format!(

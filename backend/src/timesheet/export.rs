@@ -150,6 +150,10 @@ impl T13Code {
             AbsenceKind::UnpaidLeave => T13Code::UnpaidLeave,
         }
     }
+    /// The code of a letter as [`T13Code::letter`] writes it.
+    pub fn from_letter(letter: &str) -> Option<Self> {
+        T13Code::ALL.into_iter().find(|c| c.letter() == letter)
+    }
     /// Codes counted in the "absences by reason" columns.
     pub fn is_absence(self) -> bool {
         matches!(
@@ -463,6 +467,16 @@ fn summary_table(
         .collect())
 }
 
+fn summary_table_of(
+    employees: &[(EmployeeInfo, EmployeeSummary)],
+) -> Result<Vec<Vec<Cell>>, ExportError> {
+    check_len("summary employees", employees.len(), MAX_EXPORT_EMPLOYEES)?;
+    Ok(employees
+        .iter()
+        .map(|(info, s)| summary_cells(info, s))
+        .collect())
+}
+
 fn daily_table(
     employees: &[(EmployeeInfo, Vec<DayRecord>)],
     tz: Tz,
@@ -522,6 +536,20 @@ pub fn summary_xlsx(employees: &[(EmployeeInfo, Vec<DayRecord>)]) -> Result<Vec<
     to_xlsx("Summary", &SUMMARY_COLUMNS, &summary_table(employees)?)
 }
 
+/// Period summary as CSV from totals already summed (e.g. by the database).
+pub fn summary_csv_of(
+    employees: &[(EmployeeInfo, EmployeeSummary)],
+) -> Result<Vec<u8>, ExportError> {
+    to_csv(&SUMMARY_COLUMNS, &summary_table_of(employees)?)
+}
+
+/// Period summary as XLSX from totals already summed.
+pub fn summary_xlsx_of(
+    employees: &[(EmployeeInfo, EmployeeSummary)],
+) -> Result<Vec<u8>, ExportError> {
+    to_xlsx("Summary", &SUMMARY_COLUMNS, &summary_table_of(employees)?)
+}
+
 /// Daily detail as CSV (UTF-8 with BOM); times in the site's zone.
 pub fn daily_csv(
     employees: &[(EmployeeInfo, Vec<DayRecord>)],
@@ -553,6 +581,21 @@ pub const T13_MONTH_HOURS_COL: u16 = 21;
 /// First column of absences by reason (10–13: code, days, code, days).
 pub const T13_ABSENCE_COL: u16 = 24;
 
+/// One employee's line of the form as it is written: each day's code and hours text.
+#[derive(Debug, Clone)]
+pub struct T13Line<'a> {
+    pub number: usize,
+    pub employee: &'a EmployeeInfo,
+    /// Index 0 = day 1: (codes, hours); `None` for days the month lacks (shown as "X").
+    pub cells: [Option<(&'a str, &'a str)>; 31],
+    pub first_half_days: u32,
+    pub first_half_minutes: i64,
+    pub second_half_days: u32,
+    pub second_half_minutes: i64,
+    /// Absences by reason: code → days.
+    pub absences: BTreeMap<T13Code, u32>,
+}
+
 /// The T-13 timesheet of one department and month as XLSX.
 pub fn t13_xlsx(
     header: &T13Header,
@@ -560,10 +603,46 @@ pub fn t13_xlsx(
     employees: &[(EmployeeInfo, Vec<DayRecord>)],
 ) -> Result<Vec<u8>, ExportError> {
     let rows = t13_rows(month, employees)?;
+    let texts: Vec<[Option<(String, String)>; 31]> = rows
+        .iter()
+        .map(|r| {
+            std::array::from_fn(|i| r.days[i].as_ref().map(|d| (d.code_text(), d.hours_text())))
+        })
+        .collect();
+    let lines: Vec<T13Line<'_>> = rows
+        .iter()
+        .zip(&texts)
+        .map(|(r, t)| T13Line {
+            number: r.number,
+            employee: &r.employee,
+            cells: std::array::from_fn(|i| t[i].as_ref().map(|(c, h)| (c.as_str(), h.as_str()))),
+            first_half_days: r.first_half_days,
+            first_half_minutes: r.first_half_minutes,
+            second_half_days: r.second_half_days,
+            second_half_minutes: r.second_half_minutes,
+            absences: r.absences.clone(),
+        })
+        .collect();
+    t13_xlsx_lines(header, month, &lines)
+}
+
+/// The T-13 from lines already laid out (e.g. read from the stored day cells).
+pub fn t13_xlsx_lines(
+    header: &T13Header,
+    month: Period,
+    lines: &[T13Line<'_>],
+) -> Result<Vec<u8>, ExportError> {
+    if !month.is_month() {
+        return Err(ExportError::NotAMonth {
+            from: month.from(),
+            to: month.to(),
+        });
+    }
+    check_len("T-13 employees", lines.len(), MAX_EXPORT_EMPLOYEES)?;
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     ws.set_name("Т-13")?;
-    write_t13(ws, header, month, &rows)?;
+    write_t13(ws, header, month, lines)?;
     Ok(wb.save_to_buffer()?)
 }
 
@@ -571,7 +650,7 @@ fn write_t13(
     ws: &mut Worksheet,
     h: &T13Header,
     month: Period,
-    rows: &[T13Row],
+    rows: &[T13Line<'_>],
 ) -> Result<(), ExportError> {
     let small = Format::new().set_font_size(7).set_text_wrap();
     let title = Format::new()
@@ -728,12 +807,13 @@ fn write_t13(
                 let col = T13_FIRST_DAY_COL + i;
                 let day_index = (half * 15) as usize + i as usize;
                 let (code, hours) = if half == 0 && i == 15 {
-                    ("X".to_owned(), "X".to_owned())
+                    ("X", "X")
                 } else {
-                    match row.days.get(day_index).and_then(Option::as_ref) {
-                        Some(d) => (d.code_text(), d.hours_text()),
-                        None => ("X".to_owned(), "X".to_owned()),
-                    }
+                    row.cells
+                        .get(day_index)
+                        .copied()
+                        .flatten()
+                        .unwrap_or(("X", "X"))
                 };
                 ws.write_string_with_format(top + 2 * half, col, code, &cell)?;
                 ws.write_string_with_format(top + 2 * half + 1, col, hours, &cell)?;
@@ -766,7 +846,12 @@ fn write_t13(
             "",
             &cell,
         )?;
-        ws.write_number_with_format(top, T13_MONTH_DAYS_COL, f64::from(row.month_days()), &cell)?;
+        ws.write_number_with_format(
+            top,
+            T13_MONTH_DAYS_COL,
+            f64::from(row.first_half_days + row.second_half_days),
+            &cell,
+        )?;
         ws.merge_range(
             top,
             T13_MONTH_HOURS_COL,
@@ -778,7 +863,7 @@ fn write_t13(
         ws.write_number_with_format(
             top,
             T13_MONTH_HOURS_COL,
-            minutes_to_hours(row.month_minutes()),
+            minutes_to_hours(row.first_half_minutes + row.second_half_minutes),
             &cell,
         )?;
         for k in 0..4u32 {

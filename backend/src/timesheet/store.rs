@@ -16,8 +16,11 @@ use uuid::Uuid;
 
 use super::calendar::{CalendarEntry, DayOverride, YearCalendar};
 use super::compute::{AttendanceEvent, EventStatus, PunchKind};
-use super::export::EmployeeInfo;
+use super::export::{
+    EmployeeInfo, ExportError, T13Code, T13Header, T13Line, t13_day, t13_xlsx_lines,
+};
 use super::schedule::FlexRequirement;
+use super::summary::EmployeeSummary;
 use super::{
     Absence, AbsenceKind, Absences, Assignment, AssignmentTarget, ComputeRules, DayRecord,
     EmployeeFacts, HolidayCalendar, MissingCheckoutRule, Period, ScheduleBook, ScheduleKind,
@@ -547,8 +550,21 @@ fn compute_hi(d: NaiveDate) -> DateTime<Utc> {
     (d + Duration::days(4)).and_time(NaiveTime::MIN).and_utc()
 }
 
+/// Employees recomputed per transaction: bounds the advisory locks one transaction holds
+/// and the memory of one batch.
+const RECOMPUTE_BATCH: usize = 250;
+
+/// Advisory lock namespace of timesheet recomputes (first key of `pg_advisory_xact_lock`).
+const RECOMPUTE_LOCK_CLASS: i32 = 7_013;
+
 /// Recomputes and stores the stale days of `emps` within `period`; returns how many
 /// employees were recomputed.
+///
+/// Each batch runs in one transaction holding an advisory lock per employee, so two
+/// recomputes of the same employee never interleave (a slower one cannot store older
+/// figures over a newer one). Dirty marks are read before the inputs and only the marks
+/// read (by version) are cleared: a punch committed during the recompute bumps its mark's
+/// version and keeps the day dirty.
 pub async fn ensure_computed(
     db: &PgPool,
     emps: &[Emp],
@@ -561,10 +577,6 @@ pub async fn ensure_computed(
     let ids: Vec<Uuid> = emps.iter().map(|e| e.id).collect();
     let deps: Vec<Option<Uuid>> = emps.iter().map(|e| e.department_id).collect();
     let tzs: Vec<String> = emps.iter().map(|e| e.time_zone.clone()).collect();
-    let mut conn = db.acquire().await?;
-    let started: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
-        .fetch_one(&mut *conn)
-        .await?;
     let stale: Vec<(Uuid, NaiveDate, NaiveDate)> = sqlx::query_as(
         "SELECT e.id, min(d)::date, max(d)::date
            FROM unnest($1::uuid[], $2::uuid[], $3::text[]) AS e(id, dep, tz)
@@ -580,7 +592,7 @@ pub async fn ensure_computed(
     .bind(&tzs)
     .bind(period.from())
     .bind(period.to())
-    .fetch_all(&mut *conn)
+    .fetch_all(db)
     .await?;
     if stale.is_empty() {
         return Ok(0);
@@ -593,34 +605,69 @@ pub async fn ensure_computed(
             work.push(((*e).clone(), span));
         }
     }
-    let computed = compute_spans(&mut conn, &work, now).await?;
-    let rows: Vec<(&Emp, &DayRecord)> = work
+    let mut days = 0;
+    for batch in work.chunks(RECOMPUTE_BATCH) {
+        days += recompute_batch(db, batch, now).await?;
+    }
+    tracing::debug!(employees = work.len(), days, "timesheet recomputed");
+    Ok(work.len())
+}
+
+/// Recomputes `batch` in one transaction (see [`ensure_computed`]); returns the days stored.
+async fn recompute_batch(
+    db: &PgPool,
+    batch: &[(Emp, Period)],
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    let emp_ids: Vec<Uuid> = batch.iter().map(|(e, _)| e.id).collect();
+    let from: Vec<NaiveDate> = batch.iter().map(|(_, p)| p.from()).collect();
+    let to: Vec<NaiveDate> = batch.iter().map(|(_, p)| p.to()).collect();
+    let mut tx = db.begin().await?;
+    // In a fixed order, so two batches over the same employees cannot deadlock.
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock($2, k)
+           FROM (SELECT DISTINCT hashtext(id::text) AS k FROM unnest($1::uuid[]) AS id ORDER BY k) s",
+    )
+    .bind(&emp_ids)
+    .bind(RECOMPUTE_LOCK_CLASS)
+    .execute(&mut *tx)
+    .await?;
+    // The marks as they are before the inputs are read (READ COMMITTED: this statement sees
+    // every punch committed so far, and the inputs read next see at least those).
+    let marks: Vec<(Uuid, NaiveDate, i64)> = sqlx::query_as(
+        "SELECT x.employee_id, x.day, x.version
+           FROM timesheet_dirty x
+           JOIN unnest($1::uuid[], $2::date[], $3::date[]) AS s(id, f, t)
+             ON x.employee_id = s.id AND x.day BETWEEN s.f AND s.t",
+    )
+    .bind(&emp_ids)
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(&mut *tx)
+    .await?;
+    let computed = compute_spans(&mut tx, batch, now).await?;
+    let rows: Vec<(&Emp, &DayRecord)> = batch
         .iter()
         .zip(&computed)
         .flat_map(|((e, _), days)| days.iter().map(move |d| (e, d)))
         .collect();
     for chunk in rows.chunks(UPSERT_CHUNK) {
-        store_days(&mut conn, chunk).await?;
+        store_days(&mut tx, chunk).await?;
     }
-    let spans_emp: Vec<Uuid> = work.iter().map(|(e, _)| e.id).collect();
-    let spans_from: Vec<NaiveDate> = work.iter().map(|(_, p)| p.from()).collect();
-    let spans_to: Vec<NaiveDate> = work.iter().map(|(_, p)| p.to()).collect();
+    let mark_emp: Vec<Uuid> = marks.iter().map(|m| m.0).collect();
+    let mark_day: Vec<NaiveDate> = marks.iter().map(|m| m.1).collect();
+    let mark_version: Vec<i64> = marks.iter().map(|m| m.2).collect();
     sqlx::query(
-        "DELETE FROM timesheet_dirty x USING unnest($1::uuid[], $2::date[], $3::date[]) AS s(id, f, t)
-          WHERE x.employee_id = s.id AND x.day BETWEEN s.f AND s.t AND x.marked_at <= $4",
+        "DELETE FROM timesheet_dirty x USING unnest($1::uuid[], $2::date[], $3::int8[]) AS m(id, d, v)
+          WHERE x.employee_id = m.id AND x.day = m.d AND x.version = m.v",
     )
-    .bind(&spans_emp)
-    .bind(&spans_from)
-    .bind(&spans_to)
-    .bind(started)
-    .execute(&mut *conn)
+    .bind(&mark_emp)
+    .bind(&mark_day)
+    .bind(&mark_version)
+    .execute(&mut *tx)
     .await?;
-    tracing::debug!(
-        employees = work.len(),
-        days = rows.len(),
-        "timesheet recomputed"
-    );
-    Ok(work.len())
+    tx.commit().await?;
+    Ok(rows.len())
 }
 
 async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> AppResult<()> {
@@ -637,6 +684,13 @@ async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> App
     let mut night = Vec::with_capacity(n);
     let mut fin = Vec::with_capacity(n);
     let mut rec = Vec::with_capacity(n);
+    let mut absence = Vec::with_capacity(n);
+    let mut missing = Vec::with_capacity(n);
+    let mut pending = Vec::with_capacity(n);
+    let mut off_work = Vec::with_capacity(n);
+    let mut code = Vec::with_capacity(n);
+    let mut hours = Vec::with_capacity(n);
+    let mut t13_absence = Vec::with_capacity(n);
     let int = |v: i64| i32::try_from(v).unwrap_or(i32::MAX);
     for (e, r) in rows {
         emp.push(e.id);
@@ -650,6 +704,19 @@ async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> App
         over.push(int(r.overtime_minutes));
         night.push(int(r.night_minutes));
         fin.push(r.is_final);
+        absence.push(r.absence.map(|a| a.as_str()));
+        missing.push(r.missing_checkout);
+        pending.push(i32::try_from(r.pending_event_ids.len()).unwrap_or(i32::MAX));
+        off_work.push(r.worked_on_day_off || r.worked_on_holiday);
+        let cell = t13_day(r);
+        code.push(cell.code_text());
+        hours.push(cell.hours_text());
+        t13_absence.push(
+            cell.parts
+                .iter()
+                .find(|(c, _)| c.is_absence())
+                .map(|(c, _)| c.letter()),
+        );
         // The core's employee number is per run; 0 in storage, set again when read.
         let mut r = (*r).clone();
         r.employee = 0;
@@ -658,9 +725,12 @@ async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> App
     sqlx::query(
         "INSERT INTO timesheet_days (employee_id, department_id, time_zone, day, status,
                 worked_minutes, late_minutes, early_leave_minutes, overtime_minutes,
-                night_minutes, is_final, record, computed_at)
+                night_minutes, is_final, record, absence, missing_checkout, pending_events,
+                worked_on_day_off, t13_code, t13_hours, t13_absence, computed_at)
          SELECT *, now() FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::date[], $5::text[],
-                $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::bool[], $12::jsonb[])
+                $6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::bool[], $12::jsonb[],
+                $13::text[], $14::bool[], $15::int[], $16::bool[], $17::text[], $18::text[],
+                $19::text[])
          ON CONFLICT (employee_id, day) DO UPDATE SET
                 department_id = EXCLUDED.department_id, time_zone = EXCLUDED.time_zone,
                 status = EXCLUDED.status, worked_minutes = EXCLUDED.worked_minutes,
@@ -668,7 +738,12 @@ async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> App
                 early_leave_minutes = EXCLUDED.early_leave_minutes,
                 overtime_minutes = EXCLUDED.overtime_minutes,
                 night_minutes = EXCLUDED.night_minutes, is_final = EXCLUDED.is_final,
-                record = EXCLUDED.record, computed_at = EXCLUDED.computed_at",
+                record = EXCLUDED.record, absence = EXCLUDED.absence,
+                missing_checkout = EXCLUDED.missing_checkout,
+                pending_events = EXCLUDED.pending_events,
+                worked_on_day_off = EXCLUDED.worked_on_day_off, t13_code = EXCLUDED.t13_code,
+                t13_hours = EXCLUDED.t13_hours, t13_absence = EXCLUDED.t13_absence,
+                computed_at = EXCLUDED.computed_at",
     )
     .bind(emp)
     .bind(dep)
@@ -682,6 +757,13 @@ async fn store_days(conn: &mut PgConnection, rows: &[(&Emp, &DayRecord)]) -> App
     .bind(night)
     .bind(fin)
     .bind(rec)
+    .bind(absence)
+    .bind(missing)
+    .bind(pending)
+    .bind(off_work)
+    .bind(code)
+    .bind(hours)
+    .bind(t13_absence)
     .execute(conn)
     .await?;
     Ok(())
@@ -721,6 +803,242 @@ pub async fn days(
 ) -> AppResult<Vec<Vec<DayRecord>>> {
     ensure_computed(db, emps, period, now).await?;
     stored(db, emps, period).await
+}
+
+/// Period totals per employee, summed by the database from the typed day columns (the same
+/// figures as [`super::summary::summarize_employee`] over the stored records), in the order
+/// of `emps`; `employee` is the index in `emps` + 1. Recomputes stale days first.
+pub async fn summaries(
+    db: &PgPool,
+    emps: &[Emp],
+    period: Period,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<EmployeeSummary>> {
+    ensure_computed(db, emps, period, now).await?;
+    let ids: Vec<Uuid> = emps.iter().map(|e| e.id).collect();
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT employee_id,
+                count(*) FILTER (WHERE worked_minutes > 0) AS days_worked,
+                COALESCE(sum(worked_minutes), 0)::int8 AS worked_minutes,
+                count(*) FILTER (WHERE late_minutes > 0) AS late_count,
+                COALESCE(sum(late_minutes) FILTER (WHERE late_minutes > 0), 0)::int8 AS late_minutes,
+                count(*) FILTER (WHERE early_leave_minutes > 0) AS early_leave_count,
+                COALESCE(sum(early_leave_minutes) FILTER (WHERE early_leave_minutes > 0), 0)::int8
+                    AS early_leave_minutes,
+                count(*) FILTER (WHERE status = 'absent' AND is_final) AS absences,
+                COALESCE(sum(overtime_minutes), 0)::int8 AS overtime_minutes,
+                COALESCE(sum(night_minutes), 0)::int8 AS night_minutes,
+                count(*) FILTER (WHERE status = 'day_off') AS days_off,
+                count(*) FILTER (WHERE status = 'holiday') AS holidays,
+                count(*) FILTER (WHERE worked_on_day_off) AS worked_on_day_off,
+                count(*) FILTER (WHERE missing_checkout) AS missing_checkouts,
+                COALESCE(sum(pending_events), 0)::int8 AS pending_events,
+                count(*) FILTER (WHERE status = 'on_leave' AND absence = 'annual_leave') AS annual_leave,
+                count(*) FILTER (WHERE status = 'on_leave' AND absence = 'sick_leave') AS sick_leave,
+                count(*) FILTER (WHERE status = 'on_leave' AND absence = 'business_trip') AS business_trip,
+                count(*) FILTER (WHERE status = 'on_leave' AND absence = 'unpaid_leave') AS unpaid_leave
+           FROM timesheet_days
+          WHERE employee_id = ANY($1) AND day BETWEEN $2 AND $3
+          GROUP BY employee_id",
+    )
+    .bind(&ids)
+    .bind(period.from())
+    .bind(period.to())
+    .fetch_all(db)
+    .await?;
+    let index: HashMap<Uuid, usize> = emps.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let mut out: Vec<EmployeeSummary> = (0..emps.len())
+        .map(|i| EmployeeSummary {
+            employee: i as i64 + 1,
+            ..EmployeeSummary::default()
+        })
+        .collect();
+    let count = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+    for r in rows {
+        let Some(&i) = index.get(&r.employee_id) else {
+            continue;
+        };
+        let s = &mut out[i];
+        s.days_worked = count(r.days_worked);
+        s.worked_minutes = r.worked_minutes;
+        s.late_count = count(r.late_count);
+        s.late_minutes = r.late_minutes;
+        s.early_leave_count = count(r.early_leave_count);
+        s.early_leave_minutes = r.early_leave_minutes;
+        s.absences = count(r.absences);
+        s.overtime_minutes = r.overtime_minutes;
+        s.night_minutes = r.night_minutes;
+        s.days_off = count(r.days_off);
+        s.holidays = count(r.holidays);
+        s.days_worked_on_day_off_or_holiday = count(r.worked_on_day_off);
+        s.missing_checkouts = count(r.missing_checkouts);
+        s.pending_events = count(r.pending_events);
+        for (kind, days) in [
+            (AbsenceKind::AnnualLeave, r.annual_leave),
+            (AbsenceKind::SickLeave, r.sick_leave),
+            (AbsenceKind::BusinessTrip, r.business_trip),
+            (AbsenceKind::UnpaidLeave, r.unpaid_leave),
+        ] {
+            if days > 0 {
+                s.leave_days.insert(kind, count(days));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    employee_id: Uuid,
+    days_worked: i64,
+    worked_minutes: i64,
+    late_count: i64,
+    late_minutes: i64,
+    early_leave_count: i64,
+    early_leave_minutes: i64,
+    absences: i64,
+    overtime_minutes: i64,
+    night_minutes: i64,
+    days_off: i64,
+    holidays: i64,
+    worked_on_day_off: i64,
+    missing_checkouts: i64,
+    pending_events: i64,
+    annual_leave: i64,
+    sick_leave: i64,
+    business_trip: i64,
+    unpaid_leave: i64,
+}
+
+/// One employee's stored T-13 cells of a month with the half-month totals, as the database
+/// aggregates them: one row and one string per employee instead of 31 records.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct T13Cells {
+    pub employee_id: Uuid,
+    /// `day TAB codes TAB hours TAB absence-code` per day, days separated by newlines.
+    pub cells: String,
+    pub first_half_days: i64,
+    pub first_half_minutes: i64,
+    pub second_half_days: i64,
+    pub second_half_minutes: i64,
+}
+
+impl T13Cells {
+    /// The form's line, borrowing the texts; days of `month` without a stored cell are
+    /// blank, days the month lacks are "X".
+    pub fn line<'a>(
+        &'a self,
+        month: Period,
+        number: usize,
+        employee: &'a EmployeeInfo,
+    ) -> T13Line<'a> {
+        use chrono::Datelike as _;
+        let mut cells: [Option<(&str, &str)>; 31] = [None; 31];
+        for d in month.days() {
+            cells[d.day0() as usize] = Some(("", ""));
+        }
+        let mut absences = BTreeMap::new();
+        for day in self.cells.split('\n') {
+            let mut f = day.split('\t');
+            let (Some(d), Some(code), Some(hours), Some(absence)) =
+                (f.next(), f.next(), f.next(), f.next())
+            else {
+                continue;
+            };
+            if let Some(slot) = d
+                .parse::<usize>()
+                .ok()
+                .and_then(|d| d.checked_sub(1))
+                .and_then(|i| cells.get_mut(i))
+            {
+                *slot = Some((code, hours));
+            }
+            if let Some(c) = T13Code::from_letter(absence) {
+                *absences.entry(c).or_default() += 1;
+            }
+        }
+        let count = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        T13Line {
+            number,
+            employee,
+            cells,
+            first_half_days: count(self.first_half_days),
+            first_half_minutes: self.first_half_minutes,
+            second_half_days: count(self.second_half_days),
+            second_half_minutes: self.second_half_minutes,
+            absences,
+        }
+    }
+}
+
+/// The T-13 XLSX of `emps` (numbered in their order) from their stored `cells` (see
+/// [`t13_cells`]); what the T-13 handler serves.
+pub fn t13_file(
+    header: &T13Header,
+    month: Period,
+    emps: &[Emp],
+    cells: &[T13Cells],
+) -> Result<Vec<u8>, ExportError> {
+    let infos: Vec<EmployeeInfo> = emps
+        .iter()
+        .enumerate()
+        .map(|(i, e)| e.info(i as i64 + 1))
+        .collect();
+    let lines: Vec<T13Line<'_>> = cells
+        .iter()
+        .zip(&infos)
+        .enumerate()
+        .map(|(i, (c, info))| c.line(month, i + 1, info))
+        .collect();
+    t13_xlsx_lines(header, month, &lines)
+}
+
+/// The stored T-13 cells of `emps` for `month`, in the order of `emps` (recomputing stale
+/// days first).
+pub async fn t13_cells(
+    db: &PgPool,
+    emps: &[Emp],
+    month: Period,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<T13Cells>> {
+    ensure_computed(db, emps, month, now).await?;
+    let ids: Vec<Uuid> = emps.iter().map(|e| e.id).collect();
+    let rows: Vec<T13Cells> = sqlx::query_as(
+        "SELECT employee_id,
+                string_agg(extract(day FROM day)::int::text || E'\\t' || t13_code || E'\\t'
+                           || t13_hours || E'\\t' || COALESCE(t13_absence, ''), E'\\n' ORDER BY day)
+                    AS cells,
+                count(*) FILTER (WHERE worked_minutes > 0 AND extract(day FROM day) <= 15)
+                    AS first_half_days,
+                COALESCE(sum(worked_minutes) FILTER (WHERE worked_minutes > 0 AND extract(day FROM day) <= 15), 0)::int8
+                    AS first_half_minutes,
+                count(*) FILTER (WHERE worked_minutes > 0 AND extract(day FROM day) > 15)
+                    AS second_half_days,
+                COALESCE(sum(worked_minutes) FILTER (WHERE worked_minutes > 0 AND extract(day FROM day) > 15), 0)::int8
+                    AS second_half_minutes
+           FROM timesheet_days
+          WHERE employee_id = ANY($1) AND day BETWEEN $2 AND $3
+          GROUP BY employee_id",
+    )
+    .bind(&ids)
+    .bind(month.from())
+    .bind(month.to())
+    .fetch_all(db)
+    .await?;
+    let index: HashMap<Uuid, usize> = emps.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+    let mut out: Vec<T13Cells> = emps
+        .iter()
+        .map(|e| T13Cells {
+            employee_id: e.id,
+            ..T13Cells::default()
+        })
+        .collect();
+    for r in rows {
+        if let Some(&i) = index.get(&r.employee_id) {
+            out[i] = r;
+        }
+    }
+    Ok(out)
 }
 
 /// Drops computed days so they are recomputed: of one employee, of a department's

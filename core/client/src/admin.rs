@@ -16,7 +16,7 @@ use crate::records::Period;
 use crate::session::{Session, SessionError};
 
 /// `GET` — who is in, late, missing and not checked out now.
-pub const TODAY_PATH: &str = "/api/v1/reports/today";
+pub use faceid_protocol::reports::TODAY_PATH;
 /// `GET` — attendance events of the caller's scope, filtered and paged.
 pub const ATTENDANCE_PATH: &str = "/api/v1/attendance";
 /// `GET` — employees of the caller's scope, filtered and paged.
@@ -100,50 +100,9 @@ fn wire_name<T: Serialize>(v: &T) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Today
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PersonRef {
-    pub employee_id: Uuid,
-    pub name: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LateRef {
-    pub employee_id: Uuid,
-    pub name: String,
-    pub minutes: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LeaveRef {
-    pub employee_id: Uuid,
-    pub name: String,
-    /// `vacation`, `sick_leave`, ... as the server names the absence.
-    pub kind: String,
-}
-
-/// Who is in, late, missing or not checked out, for the totals, a department or a site.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TodayGroup {
-    /// Department or site id; absent for the totals and for employees without one.
-    pub id: Option<Uuid>,
-    pub name: Option<String>,
-    pub employees: u64,
-    pub in_now: Vec<PersonRef>,
-    pub late: Vec<LateRef>,
-    pub missing: Vec<PersonRef>,
-    pub not_checked_out: Vec<PersonRef>,
-    pub on_leave: Vec<LeaveRef>,
-    pub pending_review: Vec<PersonRef>,
-}
-
-/// `GET /api/v1/reports/today`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TodayReport {
-    pub at: DateTime<Utc>,
-    pub totals: TodayGroup,
-    pub by_department: Vec<TodayGroup>,
-    pub by_site: Vec<TodayGroup>,
-}
+// The report types live in `faceid-protocol` (the server writes the same types); re-exported
+// here so `faceid_client::admin::TodayReport` and friends keep working.
+pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
 
 /// Narrow the today view to one department or site (within the caller's scope).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

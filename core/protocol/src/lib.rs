@@ -14,6 +14,7 @@ pub mod liveness;
 pub mod location;
 pub mod org;
 pub mod problem;
+pub mod reports;
 pub mod sites;
 pub mod sync;
 
