@@ -10,6 +10,10 @@ pub enum FaceIdError {
     /// The credentials or the token were refused.
     #[error("unauthorized: {reason}")]
     Unauthorized { reason: String },
+    /// An administrator blocked this device: every request and login from it is refused until
+    /// they unblock it. Tell the user to contact them; logging in again does not help.
+    #[error("device blocked: {reason}")]
+    DeviceBlocked { reason: String },
     /// The session ended (refresh token revoked or expired): show the login screen.
     #[error("session expired")]
     SessionExpired,
@@ -54,7 +58,9 @@ impl From<SessionError> for FaceIdError {
                         None => format!("{}: {}", p.code, p.title),
                     })
                     .unwrap_or_else(|| format!("server refused the request ({status})"));
+                let code = problem.as_ref().map(|p| p.code.as_str());
                 match status {
+                    403 if code == Some("device_blocked") => FaceIdError::DeviceBlocked { reason },
                     401 | 403 => FaceIdError::Unauthorized { reason },
                     _ => FaceIdError::InvalidInput { reason },
                 }
@@ -126,5 +132,44 @@ impl From<SyncError> for FaceIdError {
         match e {
             SyncError::Outbox(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use faceid_protocol::problem::Problem;
+
+    use super::*;
+
+    fn rejected(status: u16, code: &str) -> FaceIdError {
+        SessionError::Rejected {
+            status,
+            problem: Some(Box::new(Problem::new(status, code, "refused"))),
+        }
+        .into()
+    }
+
+    #[test]
+    fn a_blocked_device_is_its_own_variant_other_refusals_stay_unauthorized() {
+        let e = rejected(403, "device_blocked");
+        assert!(
+            matches!(&e, FaceIdError::DeviceBlocked { reason } if reason.starts_with("device_blocked")),
+            "{e:?}"
+        );
+        for (status, code) in [
+            (403, "forbidden"),
+            (403, "device_not_allowed"),
+            (401, "invalid_credentials"),
+        ] {
+            let e = rejected(status, code);
+            assert!(
+                matches!(&e, FaceIdError::Unauthorized { reason } if reason.starts_with(code)),
+                "{e:?}"
+            );
+        }
+        assert!(matches!(
+            rejected(422, "device_blocked"),
+            FaceIdError::InvalidInput { .. }
+        ));
     }
 }

@@ -320,7 +320,7 @@ impl FaceSession {
         }
         let best_frame_jpeg = encode_jpeg(
             &best.rgb,
-            self.cfg.evidence_max_side,
+            evidence_side(&self.cfg, &best.rgb, &best.face),
             self.cfg.evidence_jpeg_quality,
         )?;
         let (challenge, nonce, challenge_frames) = match self.challenge {
@@ -352,6 +352,21 @@ impl FaceSession {
             challenge_frames,
         })
     }
+}
+
+/// Longer side of the best frame's evidence JPEG: `evidence_max_side`, or more when scaling
+/// that far would shrink the face under the quality gate's minimum. The server re-checks the
+/// JPEG and would flag `quality_face_too_small` a frame the device accepted (a 1280×720 frame
+/// with a 150 px face). Never more than the frame itself.
+fn evidence_side(cfg: &FaceSessionConfig, rgb: &RgbImage, face: &Detection) -> u32 {
+    let longer = rgb.width().max(rgb.height());
+    let face_px = face.bbox.width.min(face.bbox.height);
+    if face_px.is_nan() || face_px <= 0.0 {
+        return cfg.evidence_max_side;
+    }
+    // 10 % margin: the server's detector boxes the face a little differently at another scale.
+    let needed = (longer as f32 * cfg.quality.min_face_px * 1.1 / face_px).ceil() as u32;
+    needed.clamp(cfg.evidence_max_side, longer.max(cfg.evidence_max_side))
 }
 
 /// A challenge frame needs one clear face; turning the head is the point, so pose limits and

@@ -8,6 +8,8 @@
 //! - 408, 425, 429, 5xx, timeouts, network errors: count the attempt, schedule the next one
 //!   with jittered exponential backoff (never before `Retry-After`), and end the pass: the
 //!   server is unwell, hammering it with the rest of the queue helps nobody;
+//! - 403 `device_blocked`: the same backoff (an administrator can unblock the device; its
+//!   punches must not be lost meanwhile);
 //! - any other 4xx (validation, 409 conflict, 403 no consent…): dead-letter with the server's
 //!   reason and go on with the next entry.
 //!
@@ -330,7 +332,10 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
                     self.outbox.release(entry)?;
                     return Ok(Some(DrainOutcome::AuthRequired));
                 }
-                408 | 425 | 429 | 500..=599 => {
+                status
+                    if matches!(status, 408 | 425 | 429 | 500..=599)
+                        || answer.problem().is_some_and(|p| p.code == "device_blocked") =>
+                {
                     let delay =
                         next_delay(entry.attempts + 1, answer.retry_after, &mut rand::rng());
                     let reason = answer.reason();

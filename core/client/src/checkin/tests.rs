@@ -257,3 +257,34 @@ fn a_sealed_punch_is_in_the_outbox_with_its_frames() {
     assert!(matches!(err, CheckInError::Invalid(_)), "{err:?}");
     assert_eq!(outbox.stats().unwrap().punch, 1);
 }
+
+#[test]
+fn the_evidence_keeps_a_small_face_above_the_servers_minimum() {
+    // 1280×720 with a ~150 px face: scaled to 640 px the face would fall under 80 px and the
+    // server would flag a frame the device accepted.
+    let (Some(small), Some(large)) = (
+        photo("face_recognition/barack_obama/obama-720p.jpg"),
+        photo(A_CAMERA),
+    ) else {
+        return;
+    };
+    let min_px = QualityConfig::default().min_face_px;
+    for (img, expect_scaled_to_default) in [(small, false), (large, true)] {
+        let mut session = FaceSession::new(engine(), Vec::new(), Default::default());
+        assert!(session.push_rgb(img, 1_000).unwrap().ready);
+        let jpeg = session.finish().unwrap().best_frame_jpeg;
+        let evidence = faceid_face::decode::decode(&jpeg).unwrap();
+        let longer = evidence.width().max(evidence.height());
+        assert_eq!(
+            longer == 640,
+            expect_scaled_to_default,
+            "evidence {longer} px"
+        );
+        let faces = engine()
+            .detect(&evidence, &DetectorConfig::CHECK_IN)
+            .unwrap();
+        let face = faces.first().expect("the server finds the face");
+        let size = face.bbox.width.min(face.bbox.height);
+        assert!(size >= min_px, "face {size} px in a {longer} px evidence");
+    }
+}

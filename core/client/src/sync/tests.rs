@@ -336,6 +336,34 @@ async fn transient_failures_back_off_and_retry_forever() {
 }
 
 #[tokio::test]
+async fn a_blocked_device_keeps_its_entries_until_unblocked() {
+    let f = fixture();
+    let p = f.enqueue(EntryKind::Punch, "p");
+    let server = FakeServer::new(Box::new(|_, nth| {
+        Ok(if nth == 1 {
+            answer(
+                403,
+                r#"{"type":"urn:faceid:problem:device_blocked","title":"this device is blocked","status":403,"code":"device_blocked"}"#,
+            )
+        } else {
+            answer(200, "{}")
+        })
+    }));
+    let engine = f.engine(server.clone());
+    let r = engine.drain(&run()).await.expect("drain");
+    assert!(matches!(r.outcome, DrainOutcome::WaitingUntil(_)), "{r:?}");
+    assert_eq!(r.progress.dead_lettered, 0);
+    assert!(f.outbox.dead_letters().expect("dead letters").is_empty());
+    // Unblocked: the next due pass delivers it.
+    let due = f.outbox.next_due_at().expect("due").expect("something due");
+    f.clock
+        .advance((due - f.clock.now()).to_std().unwrap_or_default());
+    let r = engine.drain(&run()).await.expect("drain");
+    assert_eq!(r.outcome, DrainOutcome::Empty);
+    assert_eq!(server.sent_keys(), vec![p]);
+}
+
+#[tokio::test]
 async fn network_failure_stops_the_pass_and_reports_offline() {
     let f = fixture();
     f.enqueue(EntryKind::Punch, "p");
