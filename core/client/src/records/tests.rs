@@ -71,7 +71,7 @@ async fn attendance(
         .lock()
         .expect("lock")
         .push((MY_ATTENDANCE_PATH.into(), q));
-    // Field for field what `my_attendance` serialises (backend `AttendanceEvent`).
+    // Field for field what `my_attendance` serialises (the backend answers with `faceid_protocol::AttendanceRecord`).
     Json(json!([{
         "id": Uuid::now_v7(), "employee_id": f.user, "device_id": Uuid::new_v4(),
         "site_id": Uuid::new_v4(), "kind": "in", "punch_kind": null,
