@@ -363,9 +363,7 @@ impl VerifiedGraph {
     /// Verify the file and parse the graph; checks the input name.
     pub fn load(spec: &ModelSpec, dir: &Path) -> Result<Self, ModelError> {
         let bytes = read_verified(spec, dir)?;
-        let graph = crate::onnx_ops::onnx()
-            .model_for_read(&mut bytes.as_slice())
-            .map_err(tract_err(&spec.id))?;
+        let graph = crate::onnx_ops::model_for_bytes(&bytes).map_err(tract_err(&spec.id))?;
         let inputs = graph.input_outlets().map_err(tract_err(&spec.id))?;
         if inputs.len() != 1 {
             return Err(ModelError::ShapeMismatch {
