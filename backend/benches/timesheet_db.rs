@@ -6,6 +6,7 @@
 //! Needs a PostgreSQL server; a fresh database is created and dropped:
 //! `DATABASE_URL=postgres://… cargo test --workspace --bench timesheet_db --no-run --config
 //! 'profile.dev.package.faceid-server.opt-level=3'`, then the printed executable with `--bench`
+//! (`TIMESHEET_BENCH_KEEP_DB=1` keeps the database for looking at query plans).
 
 use std::hint::black_box;
 use std::time::Duration as StdDuration;
@@ -173,7 +174,42 @@ fn bench(c: &mut Criterion) {
     g.bench_function("serve_t13_all_1000", |b| {
         b.iter(|| black_box(serve_t13(EmpFilter::default())))
     });
+    // Where the T-13 time goes: the staleness check alone, reading the cells (with the
+    // check), writing the XLSX from cells already read.
+    g.bench_function("serve_part_staleness_check_1000", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(
+                    store::ensure_computed(&pool, &emps, month, now)
+                        .await
+                        .expect("check"),
+                )
+            })
+        })
+    });
+    g.bench_function("serve_part_t13_cells_1000", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(
+                    store::t13_cells(&pool, &emps, month, now)
+                        .await
+                        .expect("cells"),
+                )
+            })
+        })
+    });
+    let cells = rt
+        .block_on(store::t13_cells(&pool, &emps, month, now))
+        .expect("cells");
+    g.bench_function("serve_part_t13_xlsx_1000", |b| {
+        b.iter(|| black_box(store::t13_file(&header, month, &emps, &cells).map(|x| x.len())))
+    });
     g.finish();
+    if std::env::var_os("TIMESHEET_BENCH_KEEP_DB").is_some() {
+        // For looking at query plans afterwards.
+        tracing::warn!(database = %db_name, "kept the bench database");
+        return;
+    }
     rt.block_on(async {
         pool.close().await;
         if let Ok(opts) = url.parse::<PgConnectOptions>()

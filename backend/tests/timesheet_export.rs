@@ -427,6 +427,95 @@ fn t13_cells_match_day_records_and_summary() {
     assert_eq!((f_at(&r, top(2), 20), f_at(&r, top(2), 21)), (18.0, 145.0));
 }
 
+/// The XML part `name` of an XLSX package.
+fn xlsx_part(bytes: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("xlsx is a zip");
+    let mut part = zip.by_name(name).expect("part");
+    let mut xml = String::new();
+    std::io::Read::read_to_string(&mut part, &mut xml).expect("utf-8 xml");
+    xml
+}
+
+/// The value of `attr` in the first tag of `tag_text` (`None` when absent).
+fn xml_attr<'a>(tag_text: &'a str, attr: &str) -> Option<&'a str> {
+    let head = &tag_text[..tag_text.find('>').unwrap_or(tag_text.len())];
+    let start = head.find(&format!(" {attr}=\""))? + attr.len() + 3;
+    let len = head[start..].find('"')?;
+    Some(&head[start..start + len])
+}
+
+fn column_letters(col: u16) -> String {
+    let mut n = u32::from(col) + 1;
+    let mut s = Vec::new();
+    while n > 0 {
+        s.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).expect("ascii")
+}
+
+#[test]
+fn t13_table_is_a_bordered_grid() {
+    let m = month();
+    let header = T13Header {
+        organisation: "O".into(),
+        okpo: String::new(),
+        department: "D".into(),
+        document_number: "1".into(),
+        prepared_on: d(31),
+    };
+    let period = Period::month(2026, 3).expect("month");
+    let bytes = export::t13_xlsx(&header, period, &m.people).expect("t13");
+    // Cell formats (`cellXfs`, in index order): border id and horizontal alignment.
+    let styles = xlsx_part(&bytes, "xl/styles.xml");
+    let xfs_start = styles.find("<cellXfs").expect("cellXfs");
+    let xfs_end = styles[xfs_start..].find("</cellXfs>").expect("end") + xfs_start;
+    let xfs: Vec<(String, String)> = styles[xfs_start..xfs_end]
+        .split("<xf ")
+        .skip(1)
+        .map(|x| {
+            let x = format!(" {x}");
+            let border = xml_attr(&x, "borderId").unwrap_or("0").to_owned();
+            let align = x
+                .find("<alignment")
+                .and_then(|i| xml_attr(&x[i..], "horizontal"))
+                .unwrap_or("")
+                .to_owned();
+            (border, align)
+        })
+        .collect();
+    // Every cell's style index, by reference ("D15").
+    let sheet = xlsx_part(&bytes, "xl/worksheets/sheet1.xml");
+    let styles_of: std::collections::HashMap<String, usize> = sheet
+        .split("<c ")
+        .skip(1)
+        .map(|c| {
+            let c = format!(" {c}");
+            let r = xml_attr(&c, "r").expect("cell reference").to_owned();
+            let s = xml_attr(&c, "s").map_or(0, |s| s.parse().expect("style index"));
+            (r, s)
+        })
+        .collect();
+    let first = export::T13_FIRST_ROW + 1;
+    let last = export::T13_FIRST_ROW + 4 * m.people.len() as u32;
+    for row in first..=last {
+        for col in 0..=export::T13_LAST_COL {
+            let reference = format!("{}{row}", column_letters(col));
+            let xf = styles_of
+                .get(&reference)
+                .unwrap_or_else(|| panic!("{reference} is not written"));
+            let (border, align) = &xfs[*xf];
+            assert_ne!(border, "0", "{reference} has no border");
+            let expected = if col == 1 { "left" } else { "center" };
+            assert_eq!(align, expected, "{reference}");
+        }
+    }
+    // Nothing bordered below the table but the legend's plain text.
+    let below = format!("D{}", last + 1);
+    assert!(!styles_of.contains_key(&below), "{below} is written");
+}
+
 #[test]
 fn t13_marks_missing_days_and_refuses_non_months() {
     let feb = Period::month(2026, 2).expect("month");

@@ -801,8 +801,29 @@ pub async fn days(
     period: Period,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<Vec<DayRecord>>> {
-    ensure_computed(db, emps, period, now).await?;
-    stored(db, emps, period).await
+    read_fresh(db, emps, period, now, || stored(db, emps, period)).await
+}
+
+/// Runs `read` over the stored days of `emps` once they are fresh. The staleness check and
+/// the read run at the same time (on two connections): when the check recomputed nothing,
+/// the read saw what a read after the check would have seen; otherwise it runs again.
+async fn read_fresh<T, F, Fut>(
+    db: &PgPool,
+    emps: &[Emp],
+    period: Period,
+    now: DateTime<Utc>,
+    read: F,
+) -> AppResult<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let (recomputed, first) = tokio::join!(ensure_computed(db, emps, period, now), read());
+    if recomputed? == 0 {
+        first
+    } else {
+        read().await
+    }
 }
 
 /// Period totals per employee, summed by the database from the typed day columns (the same
@@ -814,7 +835,14 @@ pub async fn summaries(
     period: Period,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<EmployeeSummary>> {
-    ensure_computed(db, emps, period, now).await?;
+    read_fresh(db, emps, period, now, || stored_summaries(db, emps, period)).await
+}
+
+async fn stored_summaries(
+    db: &PgPool,
+    emps: &[Emp],
+    period: Period,
+) -> AppResult<Vec<EmployeeSummary>> {
     let ids: Vec<Uuid> = emps.iter().map(|e| e.id).collect();
     let rows: Vec<SummaryRow> = sqlx::query_as(
         "SELECT employee_id,
@@ -1001,7 +1029,10 @@ pub async fn t13_cells(
     month: Period,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<T13Cells>> {
-    ensure_computed(db, emps, month, now).await?;
+    read_fresh(db, emps, month, now, || stored_t13_cells(db, emps, month)).await
+}
+
+async fn stored_t13_cells(db: &PgPool, emps: &[Emp], month: Period) -> AppResult<Vec<T13Cells>> {
     let ids: Vec<Uuid> = emps.iter().map(|e| e.id).collect();
     let rows: Vec<T13Cells> = sqlx::query_as(
         "SELECT employee_id,
