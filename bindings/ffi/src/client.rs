@@ -332,6 +332,16 @@ impl FaceIdClient {
         })
     }
 
+    /// The device's network came back: punches and points that waited out a backoff because
+    /// the server could not be reached are due now (the next `sync_now` or the running sync
+    /// task sends them; with a task, call its `network_available` instead, which also starts a
+    /// pass). Entries the server itself deferred keep their time. Returns how many became due.
+    pub fn network_available(&self) -> Result<u64, FaceIdError> {
+        let outbox = self.outbox()?;
+        let n = outbox.retry_unreachable_now(self.device_clock.now())?;
+        Ok(n as u64)
+    }
+
     /// One sync pass now (staged fixes are sealed first); returns how it went.
     pub async fn sync_now(&self) -> Result<SyncReport, FaceIdError> {
         let listener = Arc::new(ExpiryWatch {
@@ -556,6 +566,16 @@ impl SyncTaskHandle {
             && let Some(h) = g.as_ref()
         {
             h.sync_now();
+        }
+    }
+
+    /// The device's network came back: what waited because the server could not be reached
+    /// is due now, and a pass starts at once.
+    pub fn network_available(&self) {
+        if let Ok(g) = self.handle.lock()
+            && let Some(h) = g.as_ref()
+        {
+            h.network_available();
         }
     }
 

@@ -36,7 +36,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of an outbox file: "FCID".
 pub const APPLICATION_ID: i32 = 0x4643_4944;
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 /// Default claim lease: longer than any single request may take.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 /// Backoff: first retry delay, and the ceiling.
@@ -98,7 +98,24 @@ const MIGRATIONS: &[&str] = &[
         point TEXT NOT NULL
     ) STRICT;
     "#,
+    // 1 -> 2: whether the last failure was the server being unreachable (no answer at all), so
+    // those retries can be brought forward when the network comes back.
+    r#"
+    ALTER TABLE entries ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0
+        CHECK (unreachable IN (0, 1));
+    "#,
 ];
+
+/// Why an attempt failed, for [`Outbox::reschedule`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryCause {
+    /// No answer: DNS, connect, TLS or timeout. Retried at once when the network comes back
+    /// ([`Outbox::retry_unreachable_now`]).
+    Unreachable,
+    /// The server answered and asked for a later retry (5xx, 429, `Retry-After`, a blocked
+    /// device): its schedule is kept whatever the network does.
+    Server,
+}
 
 /// What an entry is; decides the endpoint and the send order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -826,6 +843,7 @@ impl Outbox {
         &self,
         entry: &ClaimedEntry,
         error: &str,
+        cause: RetryCause,
         delay: Duration,
         now: DateTime<Utc>,
     ) -> Result<bool, OutboxError> {
@@ -833,16 +851,37 @@ impl Outbox {
         let n = conn.execute(
             "UPDATE entries
              SET attempts = attempts + 1, last_error = ?1, next_attempt_at = ?2,
-                 claim_token = NULL, claim_until = NULL
-             WHERE idempotency_key = ?3 AND claim_token = ?4",
+                 unreachable = ?3, claim_token = NULL, claim_until = NULL
+             WHERE idempotency_key = ?4 AND claim_token = ?5",
             params![
                 error,
                 ms(now).saturating_add(duration_ms(delay)),
+                cause == RetryCause::Unreachable,
                 entry.idempotency_key.to_string(),
                 entry.claim_token.to_string()
             ],
         )?;
         Ok(n > 0)
+    }
+
+    /// The network is back: entries waiting out a backoff because the server could not be
+    /// reached become due now (their attempt count, and so the next backoff, stay). Entries
+    /// the server itself deferred keep their time. Returns how many became due.
+    pub fn retry_unreachable_now(&self, now: DateTime<Utc>) -> Result<usize, OutboxError> {
+        let conn = self.conn()?;
+        let n = conn.execute(
+            "UPDATE entries SET next_attempt_at = ?1
+             WHERE unreachable = 1 AND next_attempt_at > ?1
+               AND (claim_until IS NULL OR claim_until <= ?1)",
+            params![ms(now)],
+        )?;
+        if n > 0 {
+            tracing::info!(
+                entries = n,
+                "network back: unreachable retries brought forward"
+            );
+        }
+        Ok(n)
     }
 
     /// Give the claim back without counting an attempt (e.g. the sync task was told to stop, or

@@ -32,7 +32,9 @@ use uuid::Uuid;
 
 use crate::clock::{Clock, ServerClock};
 use crate::http::{HttpAnswer, read_answer};
-use crate::outbox::{ClaimedEntry, DEFAULT_LEASE, EntryKind, Outbox, OutboxError, next_delay};
+use crate::outbox::{
+    ClaimedEntry, DEFAULT_LEASE, EntryKind, Outbox, OutboxError, RetryCause, next_delay,
+};
 use crate::session::{Session, SessionError};
 
 pub use faceid_protocol::face::MY_FACE_TEMPLATES_PATH;
@@ -293,8 +295,13 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
                 Err(e) => {
                     let reason = e.to_string();
                     let delay = next_delay(entry.attempts + 1, None, &mut rand::rng());
-                    self.outbox
-                        .reschedule(entry, &reason, delay, self.clock.now())?;
+                    self.outbox.reschedule(
+                        entry,
+                        &reason,
+                        RetryCause::Unreachable,
+                        delay,
+                        self.clock.now(),
+                    )?;
                     tracing::info!(key = %entry.idempotency_key, %reason, ?delay, "send failed; offline");
                     return Ok(Some(DrainOutcome::Offline(reason)));
                 }
@@ -340,7 +347,8 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
                         next_delay(entry.attempts + 1, answer.retry_after, &mut rand::rng());
                     let reason = answer.reason();
                     let now = self.clock.now();
-                    self.outbox.reschedule(entry, &reason, delay, now)?;
+                    self.outbox
+                        .reschedule(entry, &reason, RetryCause::Server, delay, now)?;
                     tracing::info!(key = %entry.idempotency_key, status = answer.status, ?delay, "server unavailable; backing off");
                     let until = now + chrono::Duration::from_std(delay).unwrap_or_default();
                     let until = match self.outbox.next_due_at()? {
@@ -384,6 +392,8 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
 
 /// A running sync task.
 pub struct SyncHandle {
+    outbox: Arc<Outbox>,
+    clock: Arc<dyn Clock>,
     trigger: Arc<Notify>,
     stop: Arc<AtomicBool>,
     stop_notify: Arc<Notify>,
@@ -397,6 +407,8 @@ impl SyncHandle {
         engine: SyncEngine<T, A>,
         period: Duration,
     ) -> Self {
+        let outbox = engine.outbox.clone();
+        let clock = engine.clock.clone();
         let trigger = Arc::new(Notify::new());
         let stop = Arc::new(AtomicBool::new(false));
         let stop_notify = Arc::new(Notify::new());
@@ -443,6 +455,8 @@ impl SyncHandle {
             })
         };
         Self {
+            outbox,
+            clock,
             trigger,
             stop,
             stop_notify,
@@ -452,6 +466,16 @@ impl SyncHandle {
 
     /// Run a pass as soon as possible (coalesced with one already asked for).
     pub fn sync_now(&self) {
+        self.trigger.notify_one();
+    }
+
+    /// The device is online again (Android `ConnectivityManager`, iOS `NWPathMonitor`): what
+    /// waited because the server could not be reached is due now, and a pass runs at once,
+    /// instead of sitting out a backoff of up to [`crate::outbox::BACKOFF_MAX`].
+    pub fn network_available(&self) {
+        if let Err(e) = self.outbox.retry_unreachable_now(self.clock.now()) {
+            tracing::warn!(error = %e, "could not bring unreachable retries forward");
+        }
         self.trigger.notify_one();
     }
 

@@ -133,11 +133,20 @@ fn rescheduled_entry_waits_and_others_go_ahead() {
         .expect("p");
     assert_eq!(c.idempotency_key, p.idempotency_key);
     assert!(
-        ob.reschedule(&c, "503", Duration::from_secs(120), t0())
-            .expect("reschedule")
+        ob.reschedule(
+            &c,
+            "503",
+            RetryCause::Server,
+            Duration::from_secs(120),
+            t0()
+        )
+        .expect("reschedule")
     );
     // A stale token can no longer touch it.
-    assert!(!ob.reschedule(&c, "x", Duration::ZERO, t0()).expect("stale"));
+    assert!(
+        !ob.reschedule(&c, "x", RetryCause::Server, Duration::ZERO, t0())
+            .expect("stale")
+    );
     assert_eq!(
         ob.next_due_at().expect("due"),
         Some(t0()),
@@ -235,8 +244,14 @@ fn expired_claims_are_reclaimed() {
     assert_ne!(second.claim_token, first.claim_token);
     // The dead holder's late answer cannot reschedule what it no longer holds.
     assert!(
-        !b.reschedule(&first, "late", Duration::ZERO, t0())
-            .expect("stale")
+        !b.reschedule(
+            &first,
+            "late",
+            RetryCause::Unreachable,
+            Duration::ZERO,
+            t0()
+        )
+        .expect("stale")
     );
     assert!(
         !b.dead_letter(&first, 422, None, "late", t0())
@@ -622,4 +637,113 @@ fn full_disk_is_a_typed_error_and_keeps_earlier_entries() {
         .expect("claim")
         .expect("first");
     assert_eq!(c.idempotency_key, first.idempotency_key);
+}
+
+#[test]
+fn network_back_brings_unreachable_retries_forward_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ob = open(dir.path(), Uuid::new_v4());
+    let offline = entry(EntryKind::Punch, "offline");
+    let deferred = entry(EntryKind::Punch, "deferred");
+    let held = entry(EntryKind::LocationBatch, "held");
+    for e in [&offline, &deferred, &held] {
+        ob.enqueue(e, t0()).expect("enqueue");
+    }
+    let claim = |want: &NewEntry| {
+        let c = ob
+            .claim_next(t0(), DEFAULT_LEASE)
+            .expect("claim")
+            .expect("due");
+        assert_eq!(c.idempotency_key, want.idempotency_key);
+        c
+    };
+    // No answer from the server: a 15-minute backoff. The server said 503: 10 minutes.
+    let c = claim(&offline);
+    ob.reschedule(
+        &c,
+        "connect refused",
+        RetryCause::Unreachable,
+        Duration::from_secs(900),
+        t0(),
+    )
+    .expect("reschedule");
+    let c = claim(&deferred);
+    ob.reschedule(
+        &c,
+        "503",
+        RetryCause::Server,
+        Duration::from_secs(600),
+        t0(),
+    )
+    .expect("reschedule");
+    // Another pass holds the third one.
+    let h = claim(&held);
+    ob.reschedule(&h, "timeout", RetryCause::Unreachable, Duration::ZERO, t0())
+        .expect("reschedule");
+    let h = claim(&held);
+
+    let back = t0() + secs(30);
+    assert_eq!(ob.claim_next(back, DEFAULT_LEASE).expect("claim"), None);
+    assert_eq!(ob.retry_unreachable_now(back).expect("network back"), 1);
+    let c = ob
+        .claim_next(back, DEFAULT_LEASE)
+        .expect("claim")
+        .expect("the offline punch is due at once");
+    assert_eq!(c.idempotency_key, offline.idempotency_key);
+    assert_eq!(
+        c.attempts, 1,
+        "the attempt still counts for the next backoff"
+    );
+    assert_eq!(
+        ob.claim_next(back, DEFAULT_LEASE).expect("claim"),
+        None,
+        "the server's 10 minutes stand; the held entry stays held"
+    );
+    // Answered by the server next time: no longer brought forward.
+    ob.reschedule(
+        &c,
+        "503",
+        RetryCause::Server,
+        Duration::from_secs(600),
+        back,
+    )
+    .expect("reschedule");
+    assert_eq!(ob.retry_unreachable_now(back).expect("again"), 0);
+    assert!(ob.complete(h.idempotency_key).expect("complete"));
+}
+
+#[test]
+fn version_1_outbox_is_migrated_with_its_entries() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let owner = Uuid::new_v4();
+    let e = entry(EntryKind::Punch, "from version 1");
+    {
+        let ob = open(dir.path(), owner);
+        ob.enqueue(&e, t0()).expect("enqueue");
+        let c = ob.conn().expect("conn");
+        // Back to the version-1 table, as an app update finds it.
+        c.execute_batch("ALTER TABLE entries DROP COLUMN unreachable; PRAGMA user_version = 1;")
+            .expect("downgrade");
+    }
+    let ob = open(dir.path(), owner);
+    let version: i32 = ob
+        .conn()
+        .expect("conn")
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    let c = ob
+        .claim_next(t0(), DEFAULT_LEASE)
+        .expect("claim")
+        .expect("the entry survived");
+    assert_eq!(c.idempotency_key, e.idempotency_key);
+    ob.reschedule(
+        &c,
+        "offline",
+        RetryCause::Unreachable,
+        Duration::from_secs(60),
+        t0(),
+    )
+    .expect("reschedule");
+    assert_eq!(ob.retry_unreachable_now(t0() + secs(1)).expect("back"), 1);
 }

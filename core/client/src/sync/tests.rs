@@ -610,3 +610,52 @@ fn endpoints_are_the_agreed_paths() {
     assert_eq!(endpoint(EntryKind::Consent), "/api/v1/me/consents");
     assert_eq!(endpoint(EntryKind::Enrolment), "/api/v1/me/face-templates");
 }
+
+#[tokio::test]
+async fn network_back_sends_at_once_instead_of_waiting_out_the_backoff() {
+    let f = fixture();
+    let online = Arc::new(AtomicBool::new(false));
+    let o = online.clone();
+    let server = FakeServer::new(Box::new(move |_, _| {
+        if o.load(Ordering::SeqCst) {
+            Ok(answer(201, r#"{"verdict":"verified"}"#))
+        } else {
+            Err(SendError::Network("no route to host".into()))
+        }
+    }));
+    // A long timer period: only the network event can bring the punch in time.
+    let handle = SyncHandle::spawn(f.engine(server.clone()), Duration::from_secs(3600));
+    let key = f.enqueue(EntryKind::Punch, "p");
+    handle.sync_now();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !f
+        .listener
+        .states
+        .lock()
+        .expect("lock")
+        .iter()
+        .any(|s| matches!(s, SyncState::Offline { .. }))
+    {
+        assert!(std::time::Instant::now() < deadline, "never went offline");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The attempt failed without an answer: the punch waits out a backoff (the manual clock
+    // does not move, so it would wait forever).
+    assert!(
+        f.outbox.next_due_at().expect("due") > Some(f.clock.now()),
+        "a backoff is scheduled"
+    );
+    online.store(true, Ordering::SeqCst);
+    handle.network_available();
+    while server.sent_keys().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not sent when the network came back"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.sent_keys(), vec![key]);
+    tokio::time::timeout(Duration::from_secs(10), handle.stop())
+        .await
+        .expect("stops promptly");
+}
