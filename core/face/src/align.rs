@@ -155,8 +155,8 @@ fn sample_bilinear(src: &[u8], stride: usize, w: i64, h: i64, x: f64, y: f64) ->
     if !(x > -1.0 && y > -1.0 && x < w as f64 && y < h as f64) {
         return [0; 3];
     }
-    let xf = x.floor();
-    let yf = y.floor();
+    let xf = floor_above_minus_one(x);
+    let yf = floor_above_minus_one(y);
     let (fx, fy) = ((x - xf) as f32, (y - yf) as f32);
     let (x0, y0) = (xf as i64, yf as i64);
     let mut acc = [0f32; 3];
@@ -176,10 +176,31 @@ fn sample_bilinear(src: &[u8], stride: usize, w: i64, h: i64, x: f64, y: f64) ->
         acc[2] += wgt * src[o + 2] as f32;
     }
     [
-        acc[0].round().clamp(0.0, 255.0) as u8,
-        acc[1].round().clamp(0.0, 255.0) as u8,
-        acc[2].round().clamp(0.0, 255.0) as u8,
+        round_to_u8(acc[0]),
+        round_to_u8(acc[1]),
+        round_to_u8(acc[2]),
     ]
+}
+
+// `f64::floor` and `f32::round` are libm calls on baseline x86-64 (no SSE4.1), several per
+// pixel here; these give the same values for the ranges that occur.
+
+/// `x.floor()` for finite `x > -1` (the sampler's range).
+#[inline]
+fn floor_above_minus_one(x: f64) -> f64 {
+    let t = x as i64 as f64;
+    if t > x { t - 1.0 } else { t }
+}
+
+/// `v.round().clamp(0.0, 255.0) as u8` for finite `v` (half away from zero, like `round`).
+#[inline]
+fn round_to_u8(v: f32) -> u8 {
+    if v <= 0.0 {
+        return 0;
+    }
+    let t = (v as i32) as f32;
+    let r = if v - t >= 0.5 { t + 1.0 } else { t };
+    r.min(255.0) as u8
 }
 
 /// How an RGB image becomes a model input.
@@ -245,6 +266,12 @@ pub(crate) fn resize_region_into_nchw(
         .collect();
     let plane = tensor_w * tensor_h;
     let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
+    if dst.len() < 3 * plane || out_w > tensor_w || out_h > tensor_h {
+        return;
+    }
+    // One output plane per model channel, written row by row (no per-value index checks).
+    let (p0, rest) = dst.split_at_mut(plane);
+    let (p1, p2) = rest.split_at_mut(plane);
     for v in 0..out_h {
         let y = (ry0 + (v as f32 + 0.5) * sy - 0.5).clamp(loy, hiy.max(loy));
         let y0 = (y.floor() as usize).min(ih - 1);
@@ -252,18 +279,26 @@ pub(crate) fn resize_region_into_nchw(
         let fy = y - y0 as f32;
         let r0 = &src[y0 * iw * 3..(y0 + 1) * iw * 3];
         let r1 = &src[y1 * iw * 3..(y1 + 1) * iw * 3];
-        for (u, &(x0, x1, fx)) in xs.iter().enumerate() {
-            let o = v * tensor_w + u;
-            for (c_out, &c_src) in order.iter().enumerate() {
-                let p00 = r0[x0 * 3 + c_src] as f32;
-                let p01 = r0[x1 * 3 + c_src] as f32;
-                let p10 = r1[x0 * 3 + c_src] as f32;
-                let p11 = r1[x1 * 3 + c_src] as f32;
+        let row = v * tensor_w..v * tensor_w + out_w;
+        let outs = p0[row.clone()]
+            .iter_mut()
+            .zip(p1[row.clone()].iter_mut())
+            .zip(p2[row].iter_mut());
+        for (&(x0, x1, fx), ((d0, d1), d2)) in xs.iter().zip(outs) {
+            let (a, b) = (&r0[x0 * 3..x0 * 3 + 3], &r0[x1 * 3..x1 * 3 + 3]);
+            let (c, d) = (&r1[x0 * 3..x0 * 3 + 3], &r1[x1 * 3..x1 * 3 + 3]);
+            let value = |c_out: usize| {
+                let c_src = order[c_out];
+                let (p00, p01) = (a[c_src] as f32, b[c_src] as f32);
+                let (p10, p11) = (c[c_src] as f32, d[c_src] as f32);
                 let top = p00 + (p01 - p00) * fx;
                 let bot = p10 + (p11 - p10) * fx;
                 let val = top + (bot - top) * fy;
-                dst[c_out * plane + o] = val * norm.mul[c_out] + norm.add[c_out];
-            }
+                val * norm.mul[c_out] + norm.add[c_out]
+            };
+            *d0 = value(0);
+            *d1 = value(1);
+            *d2 = value(2);
         }
     }
 }
@@ -285,6 +320,145 @@ pub(crate) fn chip_to_nchw(chip: &RgbImage, norm: Normalize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // The sampler and the resize as first written (libm `floor`/`round`, indexed writes):
+    // the faster versions above must give the same bits.
+    fn reference_sample(src: &[u8], stride: usize, w: i64, h: i64, x: f64, y: f64) -> [u8; 3] {
+        if !(x > -1.0 && y > -1.0 && x < w as f64 && y < h as f64) {
+            return [0; 3];
+        }
+        let (xf, yf) = (x.floor(), y.floor());
+        let (fx, fy) = ((x - xf) as f32, (y - yf) as f32);
+        let (x0, y0) = (xf as i64, yf as i64);
+        let mut acc = [0f32; 3];
+        for (tx, ty, wgt) in [
+            (x0, y0, (1.0 - fx) * (1.0 - fy)),
+            (x0 + 1, y0, fx * (1.0 - fy)),
+            (x0, y0 + 1, (1.0 - fx) * fy),
+            (x0 + 1, y0 + 1, fx * fy),
+        ] {
+            if wgt == 0.0 || tx < 0 || ty < 0 || tx >= w || ty >= h {
+                continue;
+            }
+            let o = ty as usize * stride + tx as usize * 3;
+            for c in 0..3 {
+                acc[c] += wgt * src[o + c] as f32;
+            }
+        }
+        acc.map(|a| a.round().clamp(0.0, 255.0) as u8)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reference_resize(
+        image: &RgbImage,
+        (rx0, ry0, rx1, ry1): (f32, f32, f32, f32),
+        out_w: usize,
+        out_h: usize,
+        tensor_w: usize,
+        tensor_h: usize,
+        norm: Normalize,
+        dst: &mut [f32],
+    ) {
+        let (iw, ih) = (image.width() as usize, image.height() as usize);
+        let src = image.as_raw();
+        let sx = (rx1 - rx0) / out_w as f32;
+        let sy = (ry1 - ry0) / out_h as f32;
+        let (lox, hix) = (rx0.max(0.0), (rx1 - 1.0).min(iw as f32 - 1.0).max(0.0));
+        let (loy, hiy) = (ry0.max(0.0), (ry1 - 1.0).min(ih as f32 - 1.0).max(0.0));
+        let plane = tensor_w * tensor_h;
+        let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
+        for v in 0..out_h {
+            let y = (ry0 + (v as f32 + 0.5) * sy - 0.5).clamp(loy, hiy.max(loy));
+            let y0 = (y.floor() as usize).min(ih - 1);
+            let y1 = (y0 + 1).min(ih - 1).min(hiy.ceil() as usize);
+            let fy = y - y0 as f32;
+            for u in 0..out_w {
+                let x = (rx0 + (u as f32 + 0.5) * sx - 0.5).clamp(lox, hix.max(lox));
+                let x0 = x.floor() as usize;
+                let x1 = (x0 + 1).min(iw - 1).min(hix.ceil() as usize);
+                let (x0, fx) = (x0.min(iw - 1), x - x0 as f32);
+                for (c_out, &c) in order.iter().enumerate() {
+                    let px = |yy: usize, xx: usize| src[(yy * iw + xx) * 3 + c] as f32;
+                    let top = px(y0, x0) + (px(y0, x1) - px(y0, x0)) * fx;
+                    let bot = px(y1, x0) + (px(y1, x1) - px(y1, x0)) * fx;
+                    let val = top + (bot - top) * fy;
+                    dst[c_out * plane + v * tensor_w + u] = val * norm.mul[c_out] + norm.add[c_out];
+                }
+            }
+        }
+    }
+
+    fn noise_image(w: u32, h: u32, seed: u64) -> RgbImage {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        RgbImage::from_fn(w, h, |_, _| image::Rgb(rng.random::<[u8; 3]>()))
+    }
+
+    #[test]
+    fn warp_gives_the_reference_samplers_bits() {
+        use rand::{Rng, SeedableRng};
+        let img = noise_image(97, 61, 7);
+        let (w, h) = (img.width() as i64, img.height() as i64);
+        let stride = img.width() as usize * 3;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        for _ in 0..200_000 {
+            // Inside, on the edges, just outside, integral and half-integral positions.
+            let x = rng.random_range(-2.0..(w as f64 + 1.0));
+            let y = rng.random_range(-2.0..(h as f64 + 1.0));
+            let (x, y) = match rng.random_range(0..4) {
+                0 => (x.round(), y),
+                1 => (x.floor() + 0.5, y.floor() + 0.5),
+                _ => (x, y),
+            };
+            assert_eq!(
+                sample_bilinear(img.as_raw(), stride, w, h, x, y),
+                reference_sample(img.as_raw(), stride, w, h, x, y),
+                "at ({x}, {y})"
+            );
+        }
+        for v in [
+            0.0f32, 0.49999997, 0.5, 1.5, 2.5, 254.49998, 254.5, 255.0, 300.0, -0.5, -3.0,
+        ] {
+            assert_eq!(round_to_u8(v), v.round().clamp(0.0, 255.0) as u8, "{v}");
+        }
+        for x in [-0.999, -0.5, -0.0, 0.0, 0.25, 1.0, 1.999_999, 96.0, 96.5] {
+            assert_eq!(floor_above_minus_one(x), x.floor(), "{x}");
+        }
+    }
+
+    #[test]
+    fn resize_gives_the_reference_bits() {
+        let img = noise_image(131, 77, 3);
+        let norm = Normalize {
+            bgr: true,
+            mul: [1.0 / 127.5, 1.0 / 128.0, 0.0078125],
+            add: [-1.0, -0.5, 0.25],
+        };
+        let regions = [
+            (0.0, 0.0, 131.0, 77.0),
+            (-20.5, -10.25, 90.0, 60.0),
+            (40.3, 12.7, 140.0, 90.0),
+            (10.0, 10.0, 11.0, 11.0),
+        ];
+        for region in regions {
+            for (out_w, out_h, tw, th) in [
+                (64, 32, 64, 64),
+                (80, 80, 80, 80),
+                (33, 17, 40, 20),
+                (200, 150, 224, 160),
+            ] {
+                let mut ours = vec![0f32; 3 * tw * th];
+                let mut reference = vec![0f32; 3 * tw * th];
+                resize_region_into_nchw(&img, region, out_w, out_h, tw, th, norm, &mut ours);
+                reference_resize(&img, region, out_w, out_h, tw, th, norm, &mut reference);
+                let same = ours
+                    .iter()
+                    .zip(&reference)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{region:?} -> {out_w}x{out_h} in {tw}x{th}");
+            }
+        }
+    }
 
     fn pts(v: &[(f32, f32)]) -> Vec<Point> {
         v.iter().map(|&(x, y)| Point::new(x, y)).collect()
