@@ -232,7 +232,7 @@ impl Normalize {
 /// Resize the region `[x0, x1) × [y0, y1)` (in source pixels, may be fractional) of `image` to
 /// `out_w`×`out_h` with bilinear sampling at pixel centres (as OpenCV's `INTER_LINEAR`), and
 /// write it as NCHW f32 into `dst` (length `3 * tensor_h * tensor_w`, already zeroed; the
-/// resized image lands top-left, the rest stays as padding).
+/// resized image lands top-left, the rest stays as padding). Inconsistent sizes write nothing.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn resize_region_into_nchw(
     image: &RgbImage,
@@ -246,7 +246,15 @@ pub(crate) fn resize_region_into_nchw(
 ) {
     let (rx0, ry0, rx1, ry1) = region;
     let (iw, ih) = (image.width() as usize, image.height() as usize);
-    if iw == 0 || ih == 0 || out_w == 0 || out_h == 0 {
+    let plane = tensor_w * tensor_h;
+    if iw == 0
+        || ih == 0
+        || out_w == 0
+        || out_h == 0
+        || out_w > tensor_w
+        || out_h > tensor_h
+        || dst.len() < 3 * plane
+    {
         return;
     }
     let src = image.as_raw();
@@ -264,11 +272,7 @@ pub(crate) fn resize_region_into_nchw(
             (x0.min(iw - 1), x1, x - x0 as f32)
         })
         .collect();
-    let plane = tensor_w * tensor_h;
     let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
-    if dst.len() < 3 * plane || out_w > tensor_w || out_h > tensor_h {
-        return;
-    }
     // One output plane per model channel, written row by row (no per-value index checks).
     let (p0, rest) = dst.split_at_mut(plane);
     let (p1, p2) = rest.split_at_mut(plane);
