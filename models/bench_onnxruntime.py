@@ -17,11 +17,17 @@ MobileFaceNet + both MiniFASNet liveness models on their Silent-Face context cro
 says that part was skipped.
 
 --json prints one JSON object on stdout instead of the table (fields documented in README).
+
+--serve loads the reference pipeline, prints one JSON line {"ready": ...} and then answers each
+line "N" on stdin with one JSON line {"wall_ms": [...], "cpu_ms": [...]} of N pipeline runs, until
+end of input. The Rust bench alternates rounds of its own pipeline with rounds of this one, so the
+two are compared over the same minutes of a noisy shared machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import pathlib
@@ -304,6 +310,29 @@ def bench_pipeline(models, model_dir, image: pathlib.Path, runs: int, warmup: in
     )
 
 
+def serve_pipeline(models, model_dir, image: pathlib.Path, warmup: int) -> int:
+    """Answer "N" lines on stdin with N timed reference-pipeline runs (see --serve)."""
+    import cv2
+    import onnxruntime as ort
+
+    data = image.read_bytes()
+    pipe = Pipeline(models, model_dir)
+    for _ in range(warmup):
+        pipe.run(data, collections.defaultdict(float))
+    print(json.dumps(dict(ready=True, onnxruntime=ort.__version__, opencv=cv2.__version__,
+                          python=platform.python_version())), flush=True)
+    for line in sys.stdin:
+        runs = int(line.strip() or 0)
+        wall, cpu = [], []
+        for _ in range(runs):
+            t = collections.defaultdict(float)
+            pipe.run(data, t)
+            wall.append(round(t["total"], 4))
+            cpu.append(round(t["total_cpu"], 4))
+        print(json.dumps(dict(wall_ms=wall, cpu_ms=cpu)), flush=True)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", type=pathlib.Path, default=pathlib.Path(fetch.default_dest()), help="model cache")
@@ -315,7 +344,10 @@ def main(argv=None) -> int:
     ap.add_argument("--image", type=pathlib.Path, default=shared / "faces/face_recognition/barack_obama/obama-720p.jpg")
     ap.add_argument("--no-pipeline", action="store_true", help="skip the OpenCV reference pipeline")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    ap.add_argument("--serve", action="store_true", help="time reference-pipeline rounds on request (see above)")
     args = ap.parse_args(argv)
+    if args.serve:
+        return serve_pipeline(load_models(args.manifest), args.models, args.image, args.warmup)
 
     import onnxruntime as ort
 

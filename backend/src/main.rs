@@ -126,8 +126,17 @@ fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
     Ok(password)
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    // Before anything else runs code compiled for x86-64-v3 (see .cargo/config.toml).
+    faceid_face::cpu::check().map_err(anyhow::Error::msg)?;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
     let data_dir = match &cli.command {

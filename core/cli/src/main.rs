@@ -25,6 +25,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
+    // Before anything else runs code compiled for x86-64-v3 (see .cargo/config.toml).
+    if let Err(e) = faceid_face::cpu::check() {
+        eprintln!("error: {e}");
+        return std::process::ExitCode::from(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FACEID_LOG")

@@ -8,7 +8,7 @@
 //! synthetic image is used and a note is printed.
 //!
 //! The machine is shared, so besides criterion's wall-clock figures every benchmark is also
-//! run as `cpu/<name>`, timed by the thread's own on-CPU time (`/proc/thread-self/schedstat`),
+//! run as `cpu/<name>`, timed by the thread's own on-CPU time (`CLOCK_THREAD_CPUTIME_ID`),
 //! which other processes competing for the cores do not inflate.
 
 use std::hint::black_box;

@@ -30,7 +30,7 @@ use tract_onnx::tract_hir::tract_core::tract_linalg::multithread::{
 };
 
 mod common;
-use common::{both, medians_ms, thread_cpu_ns};
+use common::{both, median, medians_ms, thread_cpu_ns};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -301,9 +301,6 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
             tract.push((format!("{label}, tract's stock ops"), wall, cpu, ops));
         }
     }
-    let (pipe_wall, pipe_cpu) = medians_ms(RUNS, 3, || {
-        engine.check_in_bytes(black_box(bytes)).expect("check-in")
-    });
     let ort = onnxruntime(dir);
 
     println!("\n{memory}");
@@ -320,18 +317,137 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
         };
         println!("| `{label}` | {cpu:.2} ({wall:.2}) | {ort_cell} | {ratio} | {ops} |");
     }
-    let (ref_cell, ratio) = match ort.as_ref().and_then(|(_, p)| *p) {
-        Some((ow, oc)) => (
-            format!("{oc:.2} ({ow:.2})"),
-            format!("{:.2}", pipe_cpu / oc),
-        ),
-        None => ("-".to_owned(), "-".to_owned()),
-    };
-    println!(
-        "| check-in pipeline (decode + detect 320 + align + {} + 2 liveness; reference: OpenCV + \
-         onnxruntime with MobileFaceNet) | {pipe_cpu:.2} ({pipe_wall:.2}) | {ref_cell} | {ratio} | |",
-        engine.embedder(None).expect("default").model_id()
+    let embedder = engine.embedder(None).expect("default").model_id();
+    let label = format!(
+        "check-in pipeline (decode + detect 320 + align + {embedder} + 2 liveness; reference: \
+         OpenCV + onnxruntime with MobileFaceNet)"
     );
+    match paired_pipeline(engine, dir, bytes) {
+        Some(p) => {
+            println!(
+                "| {label}, {} alternating rounds of {} runs | {:.2} ({:.2}) | {:.2} ({:.2}) | \
+                 **{:.2}** (rounds {:.2}–{:.2}) | |",
+                p.rounds.len(),
+                PAIRED_RUNS,
+                p.ours_cpu,
+                p.ours_wall,
+                p.ref_cpu,
+                p.ref_wall,
+                p.ratio,
+                p.rounds.iter().copied().fold(f64::INFINITY, f64::min),
+                p.rounds.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            );
+        }
+        None => {
+            let (wall, cpu) = medians_ms(RUNS, 3, || {
+                engine.check_in_bytes(black_box(bytes)).expect("check-in")
+            });
+            let (ref_cell, ratio) = match ort.as_ref().and_then(|(_, p)| *p) {
+                Some((ow, oc)) => (format!("{oc:.2} ({ow:.2})"), format!("{:.2}", cpu / oc)),
+                None => ("-".to_owned(), "-".to_owned()),
+            };
+            println!("| {label} | {cpu:.2} ({wall:.2}) | {ref_cell} | {ratio} | |");
+        }
+    }
+}
+
+/// Rounds and runs per round of the paired pipeline comparison.
+const PAIRED_ROUNDS: usize = 15;
+const PAIRED_RUNS: usize = 6;
+
+/// The check-in pipeline against the reference, compared round by round.
+struct PairedPipeline {
+    /// Per round: median on-CPU ms of ours / median on-CPU ms of the reference.
+    rounds: Vec<f64>,
+    /// Median of the round ratios.
+    ratio: f64,
+    /// Medians over all runs, ms.
+    ours_cpu: f64,
+    ours_wall: f64,
+    ref_cpu: f64,
+    ref_wall: f64,
+}
+
+/// Time our check-in pipeline and the reference (`models/bench.sh --serve`, a Python process
+/// kept running) in alternating rounds: the shared machine's speed drifts by tens of percent
+/// over minutes, and a ratio of figures taken minutes apart measures that drift as much as the
+/// code. None (with a message) when the reference cannot run.
+fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPipeline> {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    if std::env::var("FACEID_BENCH_ORT").is_ok_and(|v| v == "0") {
+        return None;
+    }
+    let mut child = Command::new("bash")
+        .arg(workspace().join("models/bench.sh"))
+        .args(["--serve", "--models"])
+        .arg(dir)
+        .current_dir(workspace())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| eprintln!("paired pipeline skipped: cannot run models/bench.sh: {e}"))
+        .ok()?;
+    let mut to_ref = child.stdin.take()?;
+    let mut from_ref = BufReader::new(child.stdout.take()?);
+    let mut line = String::new();
+    let mut read_json = |line: &mut String| -> Option<serde_json::Value> {
+        line.clear();
+        from_ref.read_line(line).ok()?;
+        serde_json::from_str(line)
+            .map_err(|e| eprintln!("paired pipeline skipped: reference said {line:?}: {e}"))
+            .ok()
+    };
+    let ready = read_json(&mut line)?;
+    println!(
+        "reference pipeline server: onnxruntime {}, OpenCV {}",
+        ready["onnxruntime"], ready["opencv"]
+    );
+    let (mut ours_cpu, mut ours_wall, mut ref_cpu, mut ref_wall) = (vec![], vec![], vec![], vec![]);
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        engine.check_in_bytes(bytes).expect("check-in");
+    }
+    for _ in 0..PAIRED_ROUNDS {
+        let mut cpu = Vec::new();
+        for _ in 0..PAIRED_RUNS {
+            let (t, c) = (std::time::Instant::now(), thread_cpu_ns()?);
+            black_box(engine.check_in_bytes(black_box(bytes)).expect("check-in"));
+            ours_wall.push(t.elapsed().as_secs_f64() * 1e3);
+            cpu.push((thread_cpu_ns()? - c) as f64 / 1e6);
+        }
+        writeln!(to_ref, "{PAIRED_RUNS}").ok()?;
+        let answer = read_json(&mut line)?;
+        let floats = |k: &str| -> Vec<f64> {
+            answer[k]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_f64())
+                .collect()
+        };
+        let (mut rc, rw) = (floats("cpu_ms"), floats("wall_ms"));
+        if rc.len() != PAIRED_RUNS {
+            eprintln!("paired pipeline skipped: reference answered {answer}");
+            return None;
+        }
+        rounds.push(median(&mut cpu.clone()) / median(&mut rc));
+        ours_cpu.extend(cpu);
+        ref_cpu.extend(rc);
+        ref_wall.extend(rw);
+    }
+    drop(to_ref);
+    let _ = child.wait();
+    Some(PairedPipeline {
+        ratio: median(&mut rounds.clone()),
+        rounds,
+        ours_cpu: median(&mut ours_cpu),
+        ours_wall: median(&mut ours_wall),
+        ref_cpu: median(&mut ref_cpu),
+        ref_wall: median(&mut ref_wall),
+    })
 }
 
 criterion_group!(benches, bench);

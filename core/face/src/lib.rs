@@ -7,6 +7,7 @@
 //! verification accuracy on a labelled photo set.
 
 pub mod align;
+pub mod cpu;
 pub mod decode;
 pub mod detect;
 pub mod embed;

@@ -8,10 +8,15 @@ use std::time::Duration;
 use criterion::BenchmarkGroup;
 use criterion::measurement::WallTime;
 
-/// Nanoseconds this thread has spent on a CPU (Linux `/proc/thread-self/schedstat`).
+/// Nanoseconds this thread has spent on a CPU (`CLOCK_THREAD_CPUTIME_ID`; the running
+/// thread's `/proc/thread-self/schedstat` is only brought up to date at scheduler ticks, 4 ms
+/// steps here, too coarse for single runs).
 pub fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).ok()?;
+    u64::try_from(t.tv_sec())
+        .ok()?
+        .checked_mul(1_000_000_000)?
+        .checked_add(u64::try_from(t.tv_nsec()).ok()?)
 }
 
 /// Benchmark `f` twice: wall clock (`name`) and the thread's on-CPU time (`cpu/name`).
@@ -50,7 +55,7 @@ pub fn medians_ms<O>(runs: usize, warmup: usize, mut f: impl FnMut() -> O) -> (f
     (median(&mut wall), median(&mut cpu))
 }
 
-fn median(v: &mut [f64]) -> f64 {
+pub fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
