@@ -272,38 +272,50 @@ pub(crate) fn resize_region_into_nchw(
             (x0.min(iw - 1), x1, x - x0 as f32)
         })
         .collect();
+    // Source channel of each model channel.
     let order: [usize; 3] = if norm.bgr { [2, 1, 0] } else { [0, 1, 2] };
-    // One output plane per model channel, written row by row (no per-value index checks).
-    let (p0, rest) = dst.split_at_mut(plane);
-    let (p1, p2) = rest.split_at_mut(plane);
+    // Each output row in two passes with the same arithmetic as a per-pixel loop: the
+    // horizontal interpolation of both source rows into planar scratch (gathers), then the
+    // vertical one and the normalisation along contiguous planes (vectorised).
+    let mut top = vec![0f32; 3 * out_w];
+    let mut bottom = vec![0f32; 3 * out_w];
     for v in 0..out_h {
         let y = (ry0 + (v as f32 + 0.5) * sy - 0.5).clamp(loy, hiy.max(loy));
         let y0 = (y.floor() as usize).min(ih - 1);
         let y1 = (y0 + 1).min(ih - 1).min(hiy.ceil() as usize);
         let fy = y - y0 as f32;
-        let r0 = &src[y0 * iw * 3..(y0 + 1) * iw * 3];
-        let r1 = &src[y1 * iw * 3..(y1 + 1) * iw * 3];
-        let row = v * tensor_w..v * tensor_w + out_w;
-        let outs = p0[row.clone()]
-            .iter_mut()
-            .zip(p1[row.clone()].iter_mut())
-            .zip(p2[row].iter_mut());
-        for (&(x0, x1, fx), ((d0, d1), d2)) in xs.iter().zip(outs) {
-            let (a, b) = (&r0[x0 * 3..x0 * 3 + 3], &r0[x1 * 3..x1 * 3 + 3]);
-            let (c, d) = (&r1[x0 * 3..x0 * 3 + 3], &r1[x1 * 3..x1 * 3 + 3]);
-            let value = |c_out: usize| {
-                let c_src = order[c_out];
-                let (p00, p01) = (a[c_src] as f32, b[c_src] as f32);
-                let (p10, p11) = (c[c_src] as f32, d[c_src] as f32);
-                let top = p00 + (p01 - p00) * fx;
-                let bot = p10 + (p11 - p10) * fx;
-                let val = top + (bot - top) * fy;
-                val * norm.mul[c_out] + norm.add[c_out]
-            };
-            *d0 = value(0);
-            *d1 = value(1);
-            *d2 = value(2);
+        horizontal_taps(&src[y0 * iw * 3..(y0 + 1) * iw * 3], &xs, &mut top);
+        horizontal_taps(&src[y1 * iw * 3..(y1 + 1) * iw * 3], &xs, &mut bottom);
+        for (c_out, &c_src) in order.iter().enumerate() {
+            let at = c_out * plane + v * tensor_w;
+            let out = &mut dst[at..at + out_w];
+            let t = &top[c_src * out_w..(c_src + 1) * out_w];
+            let b = &bottom[c_src * out_w..(c_src + 1) * out_w];
+            let (mul, add) = (norm.mul[c_out], norm.add[c_out]);
+            for ((o, &t), &b) in out.iter_mut().zip(t).zip(b) {
+                *o = (t + (b - t) * fy) * mul + add;
+            }
         }
+    }
+}
+
+/// One source row (RGB bytes) interpolated at the taps `xs`, written as three planes of
+/// `xs.len()` values each into `out`.
+fn horizontal_taps(row: &[u8], xs: &[(usize, usize, f32)], out: &mut [f32]) {
+    let n = xs.len();
+    let (o0, rest) = out.split_at_mut(n);
+    let (o1, o2) = rest.split_at_mut(n);
+    let pixel = |x: usize| -> [f32; 3] {
+        match row.get(x * 3..x * 3 + 3) {
+            Some(&[r, g, b]) => [r as f32, g as f32, b as f32],
+            _ => [0.0; 3],
+        }
+    };
+    for (((&(x0, x1, fx), o0), o1), o2) in xs.iter().zip(o0).zip(o1).zip(o2) {
+        let (a, b) = (pixel(x0), pixel(x1));
+        *o0 = a[0] + (b[0] - a[0]) * fx;
+        *o1 = a[1] + (b[1] - a[1]) * fx;
+        *o2 = a[2] + (b[2] - a[2]) * fx;
     }
 }
 

@@ -186,19 +186,22 @@ impl Detector {
             mul: [1.0; 3],
             add: [0.0; 3],
         };
-        let mut data = vec![0f32; 3 * th * tw];
-        resize_region_into_nchw(
-            image,
-            (0.0, 0.0, iw as f32, ih as f32),
-            rw,
-            rh,
-            tw,
-            th,
-            norm,
-            &mut data,
-        );
-        let input = Tensor::from_shape(&[1, 3, th, tw], &data)
-            .map_err(|e| DetectError::Inference(e.to_string()))?;
+        // Resized straight into the input tensor (zeroed: the padding stays 0).
+        let inference = |e: TractError| DetectError::Inference(e.to_string());
+        let mut input = Tensor::zero::<f32>(&[1, 3, th, tw]).map_err(inference)?;
+        {
+            let mut view = input.try_as_plain_ram_mut().map_err(inference)?;
+            resize_region_into_nchw(
+                image,
+                (0.0, 0.0, iw as f32, ih as f32),
+                rw,
+                rh,
+                tw,
+                th,
+                norm,
+                view.as_slice_mut::<f32>().map_err(inference)?,
+            );
+        }
         let outputs = plan
             .run(tvec!(input.into()))
             .map_err(|e| DetectError::Inference(format!("{e:#}")))?;

@@ -441,6 +441,7 @@ impl VerifiedGraph {
             .clone()
             .with_input_fact(0, f32::fact([1, 3, height, width]).into())
             .and_then(|g| g.into_optimized())
+            .and_then(|mut g| crate::onnx_ops::swap_in_kernels(&mut g).map(|_| g))
             .map_err(|e| ModelError::ShapeMismatch {
                 id: id.clone(),
                 detail: format!("graph does not accept input 1x3x{height}x{width}: {e:#}"),

@@ -6,35 +6,46 @@
 //!   half of the model's time. The same function written as `x + (slope − 1)·min(x, 0)` uses
 //!   three vectorised arithmetic kernels and no boolean tensor:
 //!   for x ≥ 0 it is x; for x < 0 it is x + slope·x − x = slope·x.
-//! - `MaxPool` over 2×2 windows with stride 2 ([`max_pool`]): tract's generic pooling walks a
-//!   patch description per output pixel and was a fifth to a quarter of YuNet's time; matching
-//!   nodes are renamed in the parsed ONNX graph before tract reads it ([`model_for_bytes`]);
-//!   every other node goes through tract unchanged. (A depthwise 3×3 kernel with the ReLU
-//!   fused was tried the same way and dropped: inside tract's plan it ran slower than tract's
-//!   own `DepthWiseConv`.)
+//! - `MaxPool` over k×k windows with stride s, no padding ([`max_pool`]): tract's generic
+//!   pooling walks a patch description per output pixel and was a fifth to a quarter of YuNet's
+//!   time. Matching nodes are renamed in the parsed ONNX graph before tract reads it
+//!   ([`model_for_bytes`]); every other node goes through tract unchanged.
+//! - Constant `Pad` on rank-4 f32 ([`pad`]), both the model's own and the ones tract inserts
+//!   in front of each padded convolution it lowers to im2col: tract's generic slice assignment
+//!   was 4 % of dlib's time. These are swapped in the optimised typed model
+//!   ([`swap_in_kernels`]), where tract has put them. (A depthwise 3×3
+//!   kernel with the ReLU fused was tried the same way and dropped: inside tract's plan it ran
+//!   slower than tract's own `DepthWiseConv`.)
 mod max_pool;
+mod pad;
 
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::tract_core::ops::math;
 
-pub use max_pool::MaxPool2x2;
+pub use max_pool::MaxPool;
+pub use pad::Pad4;
 
-const MAX_POOL_OP: &str = "FaceIdMaxPool2x2";
+const MAX_POOL_OP: &str = "FaceIdMaxPool";
 
-/// tract's ONNX front end with `PRelu` rewritten and our max-pooling registered (see the
-/// module docs). Use [`model_for_bytes`] to also route the matching nodes to the kernels.
+/// tract's ONNX front end with `PRelu` rewritten and our kernels registered (see the module
+/// docs). Use [`model_for_bytes`] to also route the matching nodes to the kernels.
 pub fn onnx() -> tract_onnx::Onnx {
     let mut onnx = tract_onnx::onnx();
     onnx.op_register
         .insert("PRelu", |_, _| Ok((expand(ArithmeticPrelu), vec![])));
-    onnx.op_register.insert(MAX_POOL_OP, |_, _| {
-        Ok((expand(max_pool::MaxPool2x2Node), vec![]))
+    onnx.op_register.insert(MAX_POOL_OP, |_, node| {
+        let (kernel, stride) = square_window(node)
+            .ok_or_else(|| format_err!("{MAX_POOL_OP} `{}`: bad attributes", node.name))?;
+        Ok((
+            expand(max_pool::MaxPoolNode(MaxPool { kernel, stride })),
+            vec![],
+        ))
     });
     onnx
 }
 
-/// Parse an ONNX model with the engine's front end: 2×2 max-pools are routed to our kernel,
+/// Parse an ONNX model with the engine's front end: plain max-pools are routed to our kernel,
 /// the rest is tract's.
 pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
     let onnx = onnx();
@@ -49,6 +60,72 @@ pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
     onnx.model_for_proto_model(&proto)
 }
 
+/// Replace, in an optimised typed model, the ops our kernels compute exactly: constant `Pad`
+/// on rank-4 f32 becomes [`Pad4`]. Returns how many nodes changed.
+pub fn swap_in_kernels(model: &mut TypedModel) -> TractResult<usize> {
+    use tract_onnx::tract_hir::tract_core::ops::array::{Pad, PadMode};
+    let mut swapped = 0;
+    for id in 0..model.nodes().len() {
+        let node = model.node(id);
+        let Some(pad) = node.op_as::<Pad>() else {
+            continue;
+        };
+        let PadMode::Constant(value) = &pad.mode else {
+            continue;
+        };
+        let Ok(value) = value.cast_to_scalar::<f32>() else {
+            continue;
+        };
+        let [input] = node.inputs.as_slice() else {
+            continue;
+        };
+        let fact = model.outlet_fact(*input)?;
+        if fact.datum_type != f32::datum_type() || pad.pads.len() != 4 {
+            continue;
+        }
+        let p = &pad.pads;
+        let op = Pad4 {
+            before: [p[0].0, p[1].0, p[2].0, p[3].0],
+            after: [p[0].1, p[1].1, p[2].1, p[3].1],
+            value_bits: value.to_bits(),
+        };
+        model.node_mut(id).op = Box::new(op);
+        swapped += 1;
+    }
+    Ok(swapped)
+}
+
+/// The evaluation frame our kernels share: a rank-4 f32 input as one contiguous slice (copied
+/// only if tract hands over a strided view), and an output of `output_dims(input dims)`
+/// written by `compute(input dims, input, output)` straight into tract's aligned tensor (an
+/// ndarray result would be copied once more). The output starts zeroed.
+pub(crate) fn eval_rank4(
+    input: &TValue,
+    op: &str,
+    output_dims: impl FnOnce([usize; 4]) -> [usize; 4],
+    compute: impl FnOnce([usize; 4], &[f32], &mut [f32]),
+) -> TractResult<TVec<TValue>> {
+    let view = input.to_plain_array_view::<f32>()?;
+    let &[n, c, h, w] = view.shape() else {
+        bail!("{op} expects a rank-4 tensor, got {:?}", view.shape());
+    };
+    let contiguous;
+    let data = match view.as_slice() {
+        Some(s) => s,
+        None => {
+            contiguous = view.iter().copied().collect::<Vec<f32>>();
+            &contiguous
+        }
+    };
+    let dims = [n, c, h, w];
+    let mut tensor = Tensor::zero::<f32>(&output_dims(dims))?;
+    {
+        let mut out = tensor.try_as_plain_ram_mut()?;
+        compute(dims, data, out.as_slice_mut::<f32>()?);
+    }
+    Ok(tvec!(tensor.into_tvalue()))
+}
+
 /// How many nodes [`route_to_kernels`] rewrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoutedNodes {
@@ -59,10 +136,11 @@ pub struct RoutedNodes {
 pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
     let mut routed = RoutedNodes::default();
     for node in graph.node.iter_mut() {
-        if node.op_type == "MaxPool" && is_max_pool_2x2(node) {
+        if node.op_type == "MaxPool" && plain_max_pool(node).is_some() {
             node.op_type = MAX_POOL_OP.into();
             node.domain.clear();
-            node.attribute.clear();
+            node.attribute
+                .retain(|a| a.name == "kernel_shape" || a.name == "strides");
             routed.max_pool += 1;
         }
     }
@@ -86,16 +164,31 @@ fn no_auto_pad(node: &NodeProto) -> bool {
     attr(node, "auto_pad").is_none_or(|a| a.s.is_empty() || a.s == b"NOTSET")
 }
 
-/// `MaxPool` with a 2×2 kernel, stride 2, no padding, `ceil_mode = 0`, one output.
-fn is_max_pool_2x2(node: &NodeProto) -> bool {
-    node.output.len() == 1
-        && attr(node, "kernel_shape").is_some_and(|a| a.ints == [2, 2])
-        && attr(node, "strides").is_some_and(|a| a.ints == [2, 2])
+/// Square kernel k ≤ 8 and square stride 1 ≤ s ≤ k (stride 1 when absent), from
+/// `kernel_shape` and `strides`.
+fn square_window(node: &NodeProto) -> Option<(usize, usize)> {
+    let k = match attr(node, "kernel_shape")?.ints.as_slice() {
+        &[a, b] if a == b && (1..=8).contains(&a) => a as usize,
+        _ => return None,
+    };
+    let s = match attr(node, "strides").map(|a| a.ints.as_slice()) {
+        None => 1,
+        Some(&[a, b]) if a == b && a >= 1 && a as usize <= k => a as usize,
+        Some(_) => return None,
+    };
+    Some((k, s))
+}
+
+/// `MaxPool` with a square window, no padding or dilation, `ceil_mode = 0`, one output (no
+/// indices).
+fn plain_max_pool(node: &NodeProto) -> Option<(usize, usize)> {
+    let plain = node.output.len() == 1
         && ints_are(node, "pads", &[0, 0, 0, 0])
         && ints_are(node, "dilations", &[1, 1])
         && int_attr(node, "ceil_mode").unwrap_or(0) == 0
         && int_attr(node, "storage_order").unwrap_or(0) == 0
-        && no_auto_pad(node)
+        && no_auto_pad(node);
+    if plain { square_window(node) } else { None }
 }
 
 /// `PRelu(x, slope) = x + (slope − 1)·min(x, 0)`, slope broadcast unidirectionally to x.
@@ -162,6 +255,7 @@ impl Expansion for ArithmeticPrelu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tract_onnx::pb::attribute_proto;
     use tract_onnx::pb::*;
 
     fn float_tensor(name: &str, dims: &[i64], values: Vec<f32>) -> TensorProto {
@@ -257,11 +351,12 @@ mod tests {
             .expect("stock plan");
         let mut routed = proto.clone();
         route_to_kernels(routed.graph.as_mut().expect("graph"));
-        let ours = onnx()
+        let mut ours = onnx()
             .model_for_proto_model(&routed)
             .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .expect("our plan");
+            .expect("our model");
+        swap_in_kernels(&mut ours).expect("swap");
+        let ours = ours.into_runnable().expect("our plan");
         let names = ours
             .model()
             .nodes()
@@ -271,41 +366,150 @@ mod tests {
         (run(&stock), run(&ours), names)
     }
 
-    /// 2×2 / stride-2 max-pooling on even and odd planes (the last row and column of an odd
-    /// plane are dropped, as ONNX's floor mode does); a 3×3 pool is left to tract.
+    /// Max-pooling with 2×2/2 (YuNet), 3×3/2 (dlib) and 3×3/1 windows on even and odd planes
+    /// (rows and columns a window does not reach are dropped, as ONNX's floor mode does); a
+    /// padded pool is left to tract.
     #[test]
     fn max_pool_matches_tract() {
-        for (c, h, w) in [(2, 8, 8), (3, 7, 9), (1, 2, 3), (16, 48, 80)] {
-            let graph = GraphProto {
-                node: vec![node(
-                    "MaxPool",
-                    &["x"],
-                    "y",
-                    vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2])],
-                )],
-                input: vec![value_info("x", &[1, c, h, w])],
-                output: vec![value_info("y", &[1, c, h / 2, w / 2])],
-                ..Default::default()
-            };
-            let dims = [1, c as usize, h as usize, w as usize];
-            let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 13)).expect("x");
-            let (stock, ours, names) = stock_and_ours(&model(graph), &x);
-            assert_eq!(ours, stock);
-            assert!(
-                names.iter().any(|n| n == MAX_POOL_OP),
-                "ours ran: {names:?}"
-            );
+        for (k, stride) in [(2, 2), (3, 2), (3, 1)] {
+            for (c, h, w) in [(2, 8, 8), (3, 7, 9), (1, 3, 4), (32, 73, 73), (16, 48, 80)] {
+                let (oh, ow) = ((h - k) / stride + 1, (w - k) / stride + 1);
+                let graph = GraphProto {
+                    node: vec![node(
+                        "MaxPool",
+                        &["x"],
+                        "y",
+                        vec![
+                            ints("kernel_shape", &[k, k]),
+                            ints("strides", &[stride, stride]),
+                        ],
+                    )],
+                    input: vec![value_info("x", &[1, c, h, w])],
+                    output: vec![value_info("y", &[1, c, oh, ow])],
+                    ..Default::default()
+                };
+                let dims = [1, c as usize, h as usize, w as usize];
+                let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 13)).expect("x");
+                let (stock, ours, names) = stock_and_ours(&model(graph), &x);
+                assert_eq!(ours.len(), (c * oh * ow) as usize);
+                assert_eq!(ours, stock, "{k}x{k}/{stride} on {c}x{h}x{w}");
+                assert!(
+                    names.iter().any(|n| n == MAX_POOL_OP),
+                    "ours ran: {names:?}"
+                );
+            }
         }
-        let mut three = GraphProto {
+        let mut padded = GraphProto {
             node: vec![node(
                 "MaxPool",
                 &["x"],
                 "y",
-                vec![ints("kernel_shape", &[3, 3]), ints("strides", &[2, 2])],
+                vec![
+                    ints("kernel_shape", &[3, 3]),
+                    ints("strides", &[2, 2]),
+                    ints("pads", &[1, 1, 1, 1]),
+                ],
             )],
             ..Default::default()
         };
-        assert_eq!(route_to_kernels(&mut three).max_pool, 0);
+        assert_eq!(route_to_kernels(&mut padded).max_pool, 0);
+    }
+
+    fn int64_tensor(name: &str, values: &[i64]) -> TensorProto {
+        TensorProto {
+            name: name.into(),
+            dims: vec![values.len() as i64],
+            data_type: tensor_proto::DataType::Int64 as i32,
+            int64_data: values.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    /// Constant pads as dlib uses them (zero channels appended; a row and a column appended),
+    /// with a non-zero fill value and on every axis, against tract's `Pad`.
+    #[test]
+    fn pad_matches_tract() {
+        let cases: [(&[i64], f32); 5] = [
+            (&[0, 0, 0, 0, 0, 32, 0, 0], 0.0),
+            (&[0, 0, 0, 0, 0, 0, 1, 1], 0.0),
+            (&[1, 2, 3, 4, 0, 1, 2, 0], 0.5),
+            (&[0, 0, 0, 0, 0, 0, 0, 0], 0.0),
+            (&[0, 0, 0, 0, 0, 0, 1, 1], -2.5),
+        ];
+        for (pads, value) in cases {
+            let (c, h, w) = (4i64, 5i64, 7i64);
+            let out: Vec<i64> = (0..4)
+                .map(|i| [1, c, h, w][i] + pads[i] + pads[i + 4])
+                .collect();
+            let graph = GraphProto {
+                node: vec![node("Pad", &["x", "pads", "value"], "y", vec![])],
+                initializer: vec![
+                    int64_tensor("pads", pads),
+                    float_tensor("value", &[], vec![value]),
+                ],
+                input: vec![value_info("x", &[1, c, h, w])],
+                output: vec![value_info("y", &out)],
+                ..Default::default()
+            };
+            let dims = [1, c as usize, h as usize, w as usize];
+            let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 7)).expect("x");
+            let (stock, ours, names) = stock_and_ours(&model(graph), &x);
+            assert_eq!(ours.len(), out.iter().product::<i64>() as usize);
+            assert_eq!(ours, stock, "pads {pads:?} value {value}");
+            // tract drops an all-zero pad altogether.
+            let padded = pads.iter().any(|&p| p != 0);
+            assert_eq!(
+                names.iter().any(|n| n == "FaceIdPad"),
+                padded,
+                "ours ran: {names:?}"
+            );
+        }
+        // A convolution with padding: tract pads its input in front of the im2col, and that
+        // pad is ours too.
+        let graph = GraphProto {
+            node: vec![node(
+                "Conv",
+                &["x", "w"],
+                "y",
+                vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+            )],
+            initializer: vec![float_tensor("w", &[8, 4, 3, 3], values(8 * 4 * 9, 3))],
+            input: vec![value_info("x", &[1, 4, 9, 11])],
+            output: vec![value_info("y", &[1, 8, 9, 11])],
+            ..Default::default()
+        };
+        let x = Tensor::from_shape(&[1, 4, 9, 11], &values(4 * 9 * 11, 5)).expect("x");
+        let (stock, ours, names) = stock_and_ours(&model(graph), &x);
+        assert_eq!(ours, stock);
+        assert!(
+            names.iter().any(|n| n == "FaceIdPad"),
+            "ours ran: {names:?}"
+        );
+        // Reflection is left to tract.
+        let reflect = GraphProto {
+            node: vec![node(
+                "Pad",
+                &["x", "pads"],
+                "y",
+                vec![AttributeProto {
+                    name: "mode".into(),
+                    s: b"reflect".to_vec(),
+                    r#type: attribute_proto::AttributeType::String as i32,
+                    ..Default::default()
+                }],
+            )],
+            initializer: vec![int64_tensor("pads", &[0, 0, 1, 1, 0, 0, 1, 1])],
+            input: vec![value_info("x", &[1, 4, 5, 7])],
+            output: vec![value_info("y", &[1, 4, 7, 9])],
+            ..Default::default()
+        };
+        let x = Tensor::from_shape(&[1, 4, 5, 7], &values(4 * 5 * 7, 9)).expect("x");
+        let (stock, ours, names) = stock_and_ours(&model(reflect), &x);
+        assert_eq!(ours, stock);
+        assert!(
+            names.iter().all(|n| n != "FaceIdPad"),
+            "ours ran: {names:?}"
+        );
     }
 
     /// A one-node ONNX graph: PRelu(x[1,3,2,2], slope[3,1,1]) with negative, zero, fractional

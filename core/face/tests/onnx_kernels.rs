@@ -1,12 +1,12 @@
-//! The engine's ONNX front end (`faceid_face::onnx_ops`: PReLU rewritten, 2×2 max-pooling on
-//! our kernel) on the real models: what is routed, and that every model computes the same
+//! The engine's ONNX front end (`faceid_face::onnx_ops`: PReLU rewritten, max-pooling and
+//! constant padding on our kernels) on the real models: what is routed, and that every model computes the same
 //! outputs as with tract's stock front end.
 
 mod common;
 
 use std::path::Path;
 
-use faceid_face::onnx_ops::{RoutedNodes, model_for_bytes, route_to_kernels};
+use faceid_face::onnx_ops::{RoutedNodes, model_for_bytes, route_to_kernels, swap_in_kernels};
 use tract_onnx::prelude::*;
 
 /// Deterministic values in [0, 1) (an image-like input; no random crate needed).
@@ -23,14 +23,22 @@ fn input(h: usize, w: usize, seed: u32) -> Tensor {
         .into_tensor()
 }
 
-fn outputs(model: InferenceModel, x: &Tensor) -> Vec<Vec<f32>> {
+/// Outputs of `model` on `x`; `ours` also swaps in the engine's typed-model kernels (and
+/// returns how many nodes it swapped).
+fn outputs(model: InferenceModel, x: &Tensor, ours: bool) -> (Vec<Vec<f32>>, usize) {
     let (h, w) = (x.shape()[2], x.shape()[3]);
-    let plan = model
+    let mut typed = model
         .with_input_fact(0, f32::fact([1, 3, h, w]).into())
         .and_then(|m| m.into_optimized())
-        .and_then(|m| m.into_runnable())
-        .expect("plan");
-    plan.run(tvec!(x.clone().into()))
+        .expect("typed model");
+    let swapped = if ours {
+        swap_in_kernels(&mut typed).expect("swap")
+    } else {
+        0
+    };
+    let plan = typed.into_runnable().expect("plan");
+    let values = plan
+        .run(tvec!(x.clone().into()))
         .expect("run")
         .iter()
         .map(|t| {
@@ -40,25 +48,30 @@ fn outputs(model: InferenceModel, x: &Tensor) -> Vec<Vec<f32>> {
                 .copied()
                 .collect()
         })
-        .collect()
+        .collect();
+    (values, swapped)
 }
 
-/// Runs `file` both ways on two inputs; returns what was routed.
-fn compare(dir: &Path, file: &str, h: usize, w: usize) -> RoutedNodes {
+/// Runs `file` both ways on two inputs; returns what was routed and how many typed-model
+/// nodes were swapped.
+fn compare(dir: &Path, file: &str, h: usize, w: usize) -> (RoutedNodes, usize) {
     let bytes = std::fs::read(dir.join(file)).expect("model file");
     let mut proto = tract_onnx::onnx()
         .proto_model_for_read(&mut bytes.as_slice())
         .expect("proto");
     let routed = route_to_kernels(proto.graph.as_mut().expect("graph"));
+    let mut swapped = 0;
     for seed in [1, 2] {
         let x = input(h, w, seed);
-        let stock = outputs(
+        let (stock, _) = outputs(
             tract_onnx::onnx()
                 .model_for_read(&mut bytes.as_slice())
                 .expect("stock model"),
             &x,
+            false,
         );
-        let ours = outputs(model_for_bytes(&bytes).expect("our model"), &x);
+        let ours;
+        (ours, swapped) = outputs(model_for_bytes(&bytes).expect("our model"), &x, true);
         assert_eq!(stock.len(), ours.len(), "{file}: output count");
         for (i, (a, b)) in stock.iter().zip(&ours).enumerate() {
             assert_eq!(a.len(), b.len(), "{file}: output {i} length");
@@ -74,7 +87,7 @@ fn compare(dir: &Path, file: &str, h: usize, w: usize) -> RoutedNodes {
             );
         }
     }
-    routed
+    (routed, swapped)
 }
 
 #[test]
@@ -83,23 +96,28 @@ fn every_model_computes_the_same_with_our_kernels() {
         eprintln!("SKIPPED every_model_computes_the_same_with_our_kernels: no model files");
         return;
     };
-    // YuNet at the check-in and the enrolment sizes: its four pools go to our kernel.
+    // YuNet at the check-in and the enrolment sizes: its four pools go to our kernel, and the
+    // six pads tract puts in front of its padded im2col convolutions.
     for (h, w) in [(192, 320), (384, 640)] {
-        let r = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
-        assert_eq!(r.max_pool, 4, "{r:?}");
+        let (routed, swapped) = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
+        assert_eq!((routed, swapped), (RoutedNodes { max_pool: 4 }, 6));
     }
-    // The others keep tract's pooling but load through the same front end (PReLU rewritten).
+    // dlib: its 3×3/2 pool; its five pads and the 24 tract puts in front of its padded
+    // convolutions.
+    let (routed, swapped) = compare(&dir, "dlib_resnet_v1_128.onnx", 150, 150);
+    assert_eq!((routed, swapped), (RoutedNodes { max_pool: 1 }, 29));
+    // The others load through the same front end (PReLU rewritten).
     for file in [
         "mobilefacenet_foamliu.onnx",
         "minifasnet_v2_2.7_80x80.onnx",
         "minifasnet_v1se_4.0_80x80.onnx",
-        "dlib_resnet_v1_128.onnx",
     ] {
-        let size = match file {
-            f if f.starts_with("dlib") => 150,
-            f if f.starts_with("mobilefacenet") => 112,
-            _ => 80,
+        let size = if file.starts_with("mobilefacenet") {
+            112
+        } else {
+            80
         };
-        compare(&dir, file, size, size);
+        let (routed, _) = compare(&dir, file, size, size);
+        assert_eq!(routed, RoutedNodes::default(), "{file}");
     }
 }

@@ -1,18 +1,20 @@
-//! Max-pooling over 2×2 windows with stride 2 and no padding (YuNet's four pooling layers).
+//! Max-pooling over k×k windows with stride s, no padding, floor mode (YuNet's four 2×2/2
+//! pools, dlib's 3×3/2 pool).
 //!
 //! tract's `OptMaxPool` walks a generic patch description per output pixel; on YuNet's large
-//! early feature maps that was a fifth of the detector's time. Here each output row reads two
-//! input rows pairwise.
+//! early feature maps that was a fifth of the detector's time. Here each output row takes the
+//! element-wise maximum of its k input rows (a vectorised pass), then the maximum of each
+//! window along that row. Maximum is exact, so the order of comparisons does not change a bit.
 
 use tract_onnx::tract_hir::internal::*;
 
-/// The inference-time node; wires [`MaxPool2x2`].
+/// The inference-time node; wires [`MaxPool`].
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
-pub(super) struct MaxPool2x2Node;
+pub(super) struct MaxPoolNode(pub MaxPool);
 
-impl Expansion for MaxPool2x2Node {
+impl Expansion for MaxPoolNode {
     fn name(&self) -> StaticName {
-        "FaceIdMaxPool2x2".into()
+        "FaceIdMaxPool".into()
     }
 
     fn rules<'r, 'p: 'r, 's: 'r>(
@@ -26,10 +28,11 @@ impl Expansion for MaxPool2x2Node {
         s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
         s.equals(&inputs[0].rank, 4)?;
         s.equals(&outputs[0].rank, 4)?;
+        let pool = self.0;
         s.given(&inputs[0].shape, move |s, shape| {
             let mut out = shape.clone();
-            out[2] = shape[2].clone() / 2;
-            out[3] = shape[3].clone() / 2;
+            out[2] = pool.output_dim(&shape[2]);
+            out[3] = pool.output_dim(&shape[3]);
             s.equals(&outputs[0].shape, out)
         })
     }
@@ -40,53 +43,67 @@ impl Expansion for MaxPool2x2Node {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(name, MaxPool2x2, inputs)
+        model.wire_node(name, self.0, inputs)
     }
 }
 
-/// The typed op: NCHW f32 in, `N×C×⌊H/2⌋×⌊W/2⌋` out (ONNX `ceil_mode = 0`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MaxPool2x2;
+/// The typed op: NCHW f32 in, `N×C×((H−k)/s+1)×((W−k)/s+1)` out (ONNX `ceil_mode = 0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaxPool {
+    pub kernel: usize,
+    pub stride: usize,
+}
 
-impl Op for MaxPool2x2 {
+impl MaxPool {
+    fn output_dim(&self, input: &TDim) -> TDim {
+        match input.to_i64() {
+            Ok(n) => TDim::from(self.output_len(n.max(0) as usize)),
+            // Symbolic sizes do not occur (plans are built for concrete input sizes).
+            Err(_) => (input.clone() - self.kernel as i64) / self.stride as u64 + 1,
+        }
+    }
+
+    fn output_len(&self, n: usize) -> usize {
+        if n < self.kernel {
+            0
+        } else {
+            (n - self.kernel) / self.stride + 1
+        }
+    }
+}
+
+impl Op for MaxPool {
     fn name(&self) -> StaticName {
-        "FaceIdMaxPool2x2".into()
+        "FaceIdMaxPool".into()
     }
 
     op_as_typed_op!();
 }
 
-impl EvalOp for MaxPool2x2 {
+impl EvalOp for MaxPool {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let input = inputs[0].to_plain_array_view::<f32>()?;
-        let &[n, c, h, w] = input.shape() else {
-            bail!("max-pooling expects NCHW, got {:?}", input.shape());
-        };
-        let contiguous;
-        let data = match input.as_slice() {
-            Some(s) => s,
-            None => {
-                contiguous = input.iter().copied().collect::<Vec<f32>>();
-                &contiguous
-            }
-        };
-        let (oh, ow) = (h / 2, w / 2);
-        // Written straight into tract's (aligned) tensor: an ndarray output would be copied.
-        let mut tensor = Tensor::zero::<f32>(&[n, c, oh, ow])?;
-        let mut view = tensor.try_as_plain_ram_mut()?;
-        let out = view.as_slice_mut::<f32>()?;
-        if oh > 0 && ow > 0 {
-            for (src, dst) in data.chunks_exact(h * w).zip(out.chunks_exact_mut(oh * ow)) {
-                max_pool_plane(src, dst, w, oh, ow);
-            }
-        }
-        Ok(tvec!(tensor.into_tvalue()))
+        let out_dims = |[n, c, h, w]: [usize; 4]| [n, c, self.output_len(h), self.output_len(w)];
+        super::eval_rank4(
+            &inputs[0],
+            "max-pooling",
+            out_dims,
+            |[_, _, h, w], src, dst| {
+                let (oh, ow) = (self.output_len(h), self.output_len(w));
+                if oh == 0 || ow == 0 {
+                    return;
+                }
+                let mut rows = vec![0f32; w];
+                for (src, dst) in src.chunks_exact(h * w).zip(dst.chunks_exact_mut(oh * ow)) {
+                    self.plane(src, dst, w, ow, &mut rows);
+                }
+            },
+        )
     }
 }
 
-impl TypedOp for MaxPool2x2 {
+impl TypedOp for MaxPool {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         let fact = inputs[0];
         if fact.datum_type != f32::datum_type() || fact.rank() != 4 {
@@ -96,25 +113,56 @@ impl TypedOp for MaxPool2x2 {
         Ok(tvec!(f32::fact([
             s[0].clone(),
             s[1].clone(),
-            s[2].clone() / 2,
-            s[3].clone() / 2
+            self.output_dim(&s[2]),
+            self.output_dim(&s[3]),
         ])))
     }
 
     as_op!();
 }
 
-/// One channel of width `w` into `oh × ow`.
-pub(crate) fn max_pool_plane(src: &[f32], dst: &mut [f32], w: usize, oh: usize, ow: usize) {
-    for (oy, out) in dst.chunks_exact_mut(ow).enumerate().take(oh) {
-        let top = &src[2 * oy * w..2 * oy * w + 2 * ow];
-        let bottom = &src[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
-        for ((o, t), b) in out
-            .iter_mut()
-            .zip(top.chunks_exact(2))
-            .zip(bottom.chunks_exact(2))
-        {
-            *o = t[0].max(t[1]).max(b[0].max(b[1]));
+impl MaxPool {
+    /// One channel of width `w` into `dst` (`ow` wide, as many rows as it holds); `rows` is
+    /// scratch of at least `w` values.
+    fn plane(&self, src: &[f32], dst: &mut [f32], w: usize, ow: usize, rows: &mut [f32]) {
+        let (k, s) = (self.kernel, self.stride);
+        if k == 2 && s == 2 {
+            // YuNet's pools, on its largest maps: two rows pairwise, no scratch pass.
+            for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+                let top = &src[2 * oy * w..2 * oy * w + 2 * ow];
+                let bottom = &src[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+                for ((o, t), b) in out
+                    .iter_mut()
+                    .zip(top.chunks_exact(2))
+                    .zip(bottom.chunks_exact(2))
+                {
+                    *o = t[0].max(t[1]).max(b[0].max(b[1]));
+                }
+            }
+            return;
+        }
+        // The input columns the windows cover.
+        let span = (ow - 1) * s + k;
+        let rows = &mut rows[..span];
+        for (oy, out) in dst.chunks_exact_mut(ow).enumerate() {
+            let top = oy * s * w;
+            rows.copy_from_slice(&src[top..top + span]);
+            for dy in 1..k {
+                let row = &src[top + dy * w..top + dy * w + span];
+                for (m, &v) in rows.iter_mut().zip(row) {
+                    *m = m.max(v);
+                }
+            }
+            if k == s {
+                for (o, window) in out.iter_mut().zip(rows.chunks_exact(k)) {
+                    *o = window.iter().copied().fold(window[0], f32::max);
+                }
+            } else {
+                for (ox, o) in out.iter_mut().enumerate() {
+                    let window = &rows[ox * s..ox * s + k];
+                    *o = window.iter().copied().fold(window[0], f32::max);
+                }
+            }
         }
     }
 }
