@@ -16,6 +16,7 @@
 //!   ([`swap_in_kernels`]), where tract has put them. (A depthwise 3×3
 //!   kernel with the ReLU fused was tried the same way and dropped: inside tract's plan it ran
 //!   slower than tract's own `DepthWiseConv`.)
+mod conv1x1;
 mod max_pool;
 mod pad;
 
@@ -23,10 +24,15 @@ use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::tract_core::ops::math;
 
+pub use conv1x1::Conv1x1;
 pub use max_pool::MaxPool;
 pub use pad::Pad4;
 
 const MAX_POOL_OP: &str = "FaceIdMaxPool";
+const CONV1X1_OP: &str = "FaceIdConv1x1";
+/// Pointwise convolutions with at most this many input channels go to our kernel: below it
+/// tract's packing of the activations costs as much as its matrix product.
+const CONV1X1_MAX_INPUT_CHANNELS: i64 = 32;
 
 /// tract's ONNX front end with `PRelu` rewritten and our kernels registered (see the module
 /// docs). Use [`model_for_bytes`] to also route the matching nodes to the kernels.
@@ -42,6 +48,9 @@ pub fn onnx() -> tract_onnx::Onnx {
             vec![],
         ))
     });
+    onnx.op_register.insert(CONV1X1_OP, |_, _| {
+        Ok((expand(conv1x1::Conv1x1Node), vec![]))
+    });
     onnx
 }
 
@@ -54,6 +63,7 @@ pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
         let routed = route_to_kernels(graph);
         tracing::debug!(
             max_pool = routed.max_pool,
+            conv1x1 = routed.conv1x1,
             "nodes routed to the engine's kernels"
         );
     }
@@ -130,12 +140,25 @@ pub(crate) fn eval_rank4(
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoutedNodes {
     pub max_pool: usize,
+    pub conv1x1: usize,
 }
 
 /// Rename the nodes our kernels compute exactly, in place; leave everything else alone.
 pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
     let mut routed = RoutedNodes::default();
+    let weight_dims: std::collections::HashMap<String, Vec<i64>> = graph
+        .initializer
+        .iter()
+        .map(|t| (t.name.clone(), t.dims.clone()))
+        .collect();
     for node in graph.node.iter_mut() {
+        if node.op_type == "Conv" && small_pointwise_conv(node, &weight_dims) {
+            node.op_type = CONV1X1_OP.into();
+            node.domain.clear();
+            node.attribute.clear();
+            routed.conv1x1 += 1;
+            continue;
+        }
         if node.op_type == "MaxPool" && plain_max_pool(node).is_some() {
             node.op_type = MAX_POOL_OP.into();
             node.domain.clear();
@@ -162,6 +185,41 @@ fn ints_are(node: &NodeProto, name: &str, want: &[i64]) -> bool {
 
 fn no_auto_pad(node: &NodeProto) -> bool {
     attr(node, "auto_pad").is_none_or(|a| a.s.is_empty() || a.s == b"NOTSET")
+}
+
+/// `Conv` with constant weights `[C_out, C_in ≤ 32, 1, 1]` (and constant bias, if any), stride
+/// 1, no padding, dilation or groups.
+fn small_pointwise_conv(
+    node: &NodeProto,
+    weight_dims: &std::collections::HashMap<String, Vec<i64>>,
+) -> bool {
+    let constant = |i: usize| {
+        node.input
+            .get(i)
+            .is_some_and(|n| weight_dims.contains_key(n))
+    };
+    let weights_ok = node
+        .input
+        .get(1)
+        .and_then(|n| weight_dims.get(n))
+        .is_some_and(|d| {
+            matches!(d.as_slice(), &[_, c_in, 1, 1] if (1..=CONV1X1_MAX_INPUT_CHANNELS).contains(&c_in))
+        });
+    let bias_ok = match node.input.get(2) {
+        None => true,
+        Some(name) if name.is_empty() => true,
+        Some(_) => constant(2),
+    };
+    node.output.len() == 1
+        && (2..=3).contains(&node.input.len())
+        && weights_ok
+        && bias_ok
+        && ints_are(node, "kernel_shape", &[1, 1])
+        && ints_are(node, "strides", &[1, 1])
+        && ints_are(node, "pads", &[0, 0, 0, 0])
+        && ints_are(node, "dilations", &[1, 1])
+        && int_attr(node, "group").unwrap_or(1) == 1
+        && no_auto_pad(node)
 }
 
 /// Square kernel k ≤ 8 and square stride 1 ≤ s ≤ k (stride 1 when absent), from
@@ -413,6 +471,68 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(route_to_kernels(&mut padded).max_pool, 0);
+    }
+
+    /// Pointwise convolutions of the sizes YuNet and MiniFASNet use (and odd ones: 5 outputs,
+    /// a 7×9 plane, no bias) agree with tract's to float rounding; 33 input channels, a stride
+    /// or padding are left to tract.
+    #[test]
+    fn pointwise_conv_matches_tract() {
+        for (c_in, c_out, h, w, bias) in [
+            (16, 16, 12, 20, true),
+            (32, 64, 8, 6, true),
+            (3, 5, 7, 9, false),
+            (32, 1, 5, 5, true),
+        ] {
+            let mut inputs = vec!["x", "w"];
+            let mut initializer = vec![float_tensor(
+                "w",
+                &[c_out, c_in, 1, 1],
+                values((c_out * c_in) as usize, 21),
+            )];
+            if bias {
+                inputs.push("b");
+                initializer.push(float_tensor("b", &[c_out], values(c_out as usize, 22)));
+            }
+            let graph = GraphProto {
+                node: vec![node("Conv", &inputs, "y", vec![])],
+                initializer,
+                input: vec![value_info("x", &[1, c_in, h, w])],
+                output: vec![value_info("y", &[1, c_out, h, w])],
+                ..Default::default()
+            };
+            let dims = [1, c_in as usize, h as usize, w as usize];
+            let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 23)).expect("x");
+            let (stock, ours, names) = stock_and_ours(&model(graph), &x);
+            assert_eq!(ours.len(), (c_out * h * w) as usize);
+            let worst = stock
+                .iter()
+                .zip(&ours)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0f32, f32::max);
+            // Values are sums of c_in products of numbers below 1 in magnitude.
+            assert!(
+                worst <= 1e-5 * c_in as f32,
+                "{c_in}->{c_out}: off by {worst}"
+            );
+            assert!(names.iter().any(|n| n == CONV1X1_OP), "ours ran: {names:?}");
+        }
+        let route = |c_in: i64, attribute: Vec<AttributeProto>| {
+            let mut graph = GraphProto {
+                node: vec![node("Conv", &["x", "w"], "y", attribute)],
+                initializer: vec![float_tensor(
+                    "w",
+                    &[4, c_in, 1, 1],
+                    values(4 * c_in as usize, 1),
+                )],
+                ..Default::default()
+            };
+            route_to_kernels(&mut graph).conv1x1
+        };
+        assert_eq!(route(32, vec![]), 1);
+        assert_eq!(route(33, vec![]), 0);
+        assert_eq!(route(16, vec![ints("strides", &[2, 2])]), 0);
+        assert_eq!(route(16, vec![ints("pads", &[1, 1, 1, 1])]), 0);
     }
 
     fn int64_tensor(name: &str, values: &[i64]) -> TensorProto {

@@ -96,28 +96,38 @@ fn every_model_computes_the_same_with_our_kernels() {
         eprintln!("SKIPPED every_model_computes_the_same_with_our_kernels: no model files");
         return;
     };
-    // YuNet at the check-in and the enrolment sizes: its four pools go to our kernel, and the
-    // six pads tract puts in front of its padded im2col convolutions.
+    // YuNet at the check-in and the enrolment sizes: its four pools and its five pointwise
+    // convolutions with 16–32 input channels go to our kernels, and the six pads tract puts in
+    // front of its padded im2col convolutions.
     for (h, w) in [(192, 320), (384, 640)] {
         let (routed, swapped) = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
-        assert_eq!((routed, swapped), (RoutedNodes { max_pool: 4 }, 6));
+        let want = RoutedNodes {
+            max_pool: 4,
+            conv1x1: 5,
+        };
+        assert_eq!((routed, swapped), (want, 6));
     }
     // dlib: its 3×3/2 pool; its five pads and the 24 tract puts in front of its padded
     // convolutions.
     let (routed, swapped) = compare(&dir, "dlib_resnet_v1_128.onnx", 150, 150);
-    assert_eq!((routed, swapped), (RoutedNodes { max_pool: 1 }, 29));
-    // The others load through the same front end (PReLU rewritten).
-    for file in [
-        "mobilefacenet_foamliu.onnx",
-        "minifasnet_v2_2.7_80x80.onnx",
-        "minifasnet_v1se_4.0_80x80.onnx",
+    let want = RoutedNodes {
+        max_pool: 1,
+        conv1x1: 0,
+    };
+    assert_eq!((routed, swapped), (want, 29));
+    // MiniFASNet: its pointwise convolutions with up to 32 input channels.
+    for (file, conv1x1) in [
+        ("minifasnet_v2_2.7_80x80.onnx", 10),
+        ("minifasnet_v1se_4.0_80x80.onnx", 12),
     ] {
-        let size = if file.starts_with("mobilefacenet") {
-            112
-        } else {
-            80
+        let (routed, _) = compare(&dir, file, 80, 80);
+        let want = RoutedNodes {
+            max_pool: 0,
+            conv1x1,
         };
-        let (routed, _) = compare(&dir, file, size, size);
-        assert_eq!(routed, RoutedNodes::default(), "{file}");
+        assert_eq!(routed, want, "{file}");
     }
+    // MobileFaceNet loads through the same front end (PReLU rewritten), nothing routed.
+    let (routed, _) = compare(&dir, "mobilefacenet_foamliu.onnx", 112, 112);
+    assert_eq!(routed, RoutedNodes::default());
 }
