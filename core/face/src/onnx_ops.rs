@@ -1,5 +1,6 @@
-//! The ONNX front end the engine loads models with: tract's, with two operators run
-//! differently. Same values, less time; the model files (and their SHA-256) are untouched.
+//! The ONNX front end the engine loads models with: tract's, with a few operators run
+//! differently. Same values (bit for bit; the pointwise convolution to float rounding), less
+//! time; the model files (and their SHA-256) are untouched.
 //!
 //! - `PRelu`: tract expands it into `x·slope`, `x > 0` (a boolean tensor) and a generic
 //!   element-wise select, none of them fused or vectorised; in MiniFASNet's 33 PReLUs that was
@@ -10,6 +11,10 @@
 //!   pooling walks a patch description per output pixel and was a fifth to a quarter of YuNet's
 //!   time. Matching nodes are renamed in the parsed ONNX graph before tract reads it
 //!   ([`model_for_bytes`]); every other node goes through tract unchanged.
+//! - Pointwise (1×1) convolutions with at most 32 input channels ([`conv1x1`]): tract packs
+//!   the activations before its matrix product, and on YuNet's large early maps with few
+//!   channels the packing cost as much as the product. Routed like the pools; equal to tract's
+//!   to float rounding (same summation order), not bit for bit.
 //! - Constant `Pad` on rank-4 f32 ([`pad`]), both the model's own and the ones tract inserts
 //!   in front of each padded convolution it lowers to im2col: tract's generic slice assignment
 //!   was 4 % of dlib's time. These are swapped in the optimised typed model
