@@ -128,7 +128,7 @@ fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
 
 fn main() -> anyhow::Result<()> {
     // Before anything else runs code compiled for x86-64-v3 (see .cargo/config.toml).
-    faceid_face::cpu::check().map_err(anyhow::Error::msg)?;
+    faceid_face::cpu::check()?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -87,15 +87,27 @@ fn raw_inputs(engine: &Engine) -> Vec<(String, String, usize, usize)> {
 /// median ms, plus the reference pipeline (wall, cpu).
 type OrtFigures = (HashMap<String, (f64, f64)>, Option<(f64, f64)>);
 
-fn onnxruntime(model_dir: &Path) -> Option<OrtFigures> {
-    if std::env::var("FACEID_BENCH_ORT").is_ok_and(|v| v == "0") {
+/// `FACEID_BENCH_ORT=0`: no onnxruntime figures and no reference pipeline.
+fn onnxruntime_skipped() -> bool {
+    std::env::var("FACEID_BENCH_ORT").is_ok_and(|v| v == "0")
+}
+
+/// `with_pipeline`: also time the reference pipeline (only needed when the alternating
+/// comparison could not run).
+fn onnxruntime(model_dir: &Path, with_pipeline: bool) -> Option<OrtFigures> {
+    if onnxruntime_skipped() {
         eprintln!("onnxruntime part skipped (FACEID_BENCH_ORT=0)");
         return None;
     }
-    let out = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .arg(workspace().join("models/bench.sh"))
         .args(["--json", "--runs", "30", "--models"])
-        .arg(model_dir)
+        .arg(model_dir);
+    if !with_pipeline {
+        command.arg("--no-pipeline");
+    }
+    let out = command
         .current_dir(workspace())
         .output()
         .map_err(|e| eprintln!("onnxruntime part skipped: cannot run models/bench.sh: {e}"))
@@ -301,7 +313,8 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
             tract.push((format!("{label}, tract's stock ops"), wall, cpu, ops));
         }
     }
-    let ort = onnxruntime(dir);
+    let paired = paired_pipeline(engine, dir, bytes);
+    let ort = onnxruntime(dir, paired.is_none());
 
     println!("\n{memory}");
     println!(
@@ -322,7 +335,7 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
         "check-in pipeline (decode + detect 320 + align + {embedder} + 2 liveness; reference: \
          OpenCV + onnxruntime with MobileFaceNet)"
     );
-    match paired_pipeline(engine, dir, bytes) {
+    match paired {
         Some(p) => {
             println!(
                 "| {label}, {} alternating rounds of {} runs | {:.2} ({:.2}) | {:.2} ({:.2}) | \
@@ -376,7 +389,7 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
 
-    if std::env::var("FACEID_BENCH_ORT").is_ok_and(|v| v == "0") {
+    if onnxruntime_skipped() {
         return None;
     }
     let mut child = Command::new("bash")

@@ -49,18 +49,26 @@ pub fn missing_features() -> Vec<&'static str> {
     Vec::new()
 }
 
-/// `Err` with an actionable message when [`missing_features`] is not empty.
-pub fn check() -> Result<(), String> {
+/// The running CPU lacks extensions this build was compiled to use.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this build needs CPU features {} that this processor lacks (it was compiled for \
+     x86-64-v3, see .cargo/config.toml); rebuild for the baseline with \
+     CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"\" cargo build --release",
+    missing.join(", ")
+)]
+pub struct UnsupportedCpu {
+    pub missing: Vec<&'static str>,
+}
+
+/// `Err` naming what is missing when [`missing_features`] is not empty.
+pub fn check() -> Result<(), UnsupportedCpu> {
     let missing = missing_features();
     if missing.is_empty() {
-        return Ok(());
+        Ok(())
+    } else {
+        Err(UnsupportedCpu { missing })
     }
-    Err(format!(
-        "this build needs CPU features {} that this processor lacks (it was compiled for \
-         x86-64-v3, see .cargo/config.toml); rebuild for the baseline with \
-         CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"\" cargo build --release",
-        missing.join(", ")
-    ))
 }
 
 #[cfg(test)]
@@ -72,6 +80,19 @@ mod tests {
         // The test binary is itself compiled with the build's flags and got this far.
         assert_eq!(missing_features(), Vec::<&str>::new());
         assert!(check().is_ok());
+    }
+
+    #[test]
+    fn the_refusal_names_what_is_missing_and_how_to_rebuild() {
+        let message = UnsupportedCpu {
+            missing: vec!["avx2", "fma"],
+        }
+        .to_string();
+        assert!(message.contains("avx2, fma"), "{message}");
+        assert!(
+            message.contains("CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS=\"\" cargo build"),
+            "{message}"
+        );
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -25,6 +25,8 @@ mod conv1x1;
 mod max_pool;
 mod pad;
 
+use std::collections::HashMap;
+
 use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto};
 use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::tract_core::ops::math;
@@ -151,7 +153,7 @@ pub struct RoutedNodes {
 /// Rename the nodes our kernels compute exactly, in place; leave everything else alone.
 pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
     let mut routed = RoutedNodes::default();
-    let weight_dims: std::collections::HashMap<String, Vec<i64>> = graph
+    let weight_dims: HashMap<String, Vec<i64>> = graph
         .initializer
         .iter()
         .map(|t| (t.name.clone(), t.dims.clone()))
@@ -194,15 +196,7 @@ fn no_auto_pad(node: &NodeProto) -> bool {
 
 /// `Conv` with constant weights `[C_out, C_in ≤ 32, 1, 1]` (and constant bias, if any), stride
 /// 1, no padding, dilation or groups.
-fn small_pointwise_conv(
-    node: &NodeProto,
-    weight_dims: &std::collections::HashMap<String, Vec<i64>>,
-) -> bool {
-    let constant = |i: usize| {
-        node.input
-            .get(i)
-            .is_some_and(|n| weight_dims.contains_key(n))
-    };
+fn small_pointwise_conv(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
     let weights_ok = node
         .input
         .get(1)
@@ -211,9 +205,8 @@ fn small_pointwise_conv(
             matches!(d.as_slice(), &[_, c_in, 1, 1] if (1..=CONV1X1_MAX_INPUT_CHANNELS).contains(&c_in))
         });
     let bias_ok = match node.input.get(2) {
-        None => true,
-        Some(name) if name.is_empty() => true,
-        Some(_) => constant(2),
+        Some(name) if !name.is_empty() => weight_dims.contains_key(name),
+        _ => true,
     };
     node.output.len() == 1
         && (2..=3).contains(&node.input.len())

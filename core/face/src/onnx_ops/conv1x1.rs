@@ -89,7 +89,10 @@ impl EvalOp for Conv1x1 {
         let &[c_out, c_in, 1, 1] = weights.shape() else {
             bail!("pointwise convolution weights {:?}", weights.shape());
         };
-        let weights: Vec<f32> = weights.iter().copied().collect();
+        let x_channels = inputs[0].shape().get(1).copied();
+        if x_channels != Some(c_in) {
+            bail!("pointwise convolution: {x_channels:?} input channels for weights of {c_in}");
+        }
         let bias: Vec<f32> = match inputs.get(2) {
             Some(b) => b.to_plain_array_view::<f32>()?.iter().copied().collect(),
             None => vec![0.0; c_out],
@@ -100,21 +103,36 @@ impl EvalOp for Conv1x1 {
                 bias.len()
             );
         }
+        // Weights regrouped per block of output channels, once per call: blocks[b][ci][k];
+        // rows past c_out are 0 (multiplied, never written).
+        let blocks: Vec<Vec<[f32; BLOCK_C]>> = (0..c_out)
+            .step_by(BLOCK_C)
+            .map(|co| {
+                (0..c_in)
+                    .map(|ci| {
+                        std::array::from_fn(|k| {
+                            if co + k < c_out {
+                                weights[[co + k, ci, 0, 0]]
+                            } else {
+                                0.0
+                            }
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         let out_dims = |[n, _, h, w]: [usize; 4]| [n, c_out, h, w];
         super::eval_rank4(
             &inputs[0],
             "pointwise convolution",
             out_dims,
-            |[_, c, h, w], x, out| {
-                if c != c_in {
-                    return;
-                }
+            |[_, _, h, w], x, out| {
                 let plane = h * w;
                 for (x, out) in x
                     .chunks_exact(c_in * plane)
                     .zip(out.chunks_exact_mut(c_out * plane))
                 {
-                    pointwise(x, &weights, &bias, plane, out);
+                    pointwise(x, &blocks, &bias, plane, out);
                 }
             },
         )
@@ -131,30 +149,19 @@ fn accumulate(acc: &mut [[f32; BLOCK_P]; BLOCK_C], w: &[f32; BLOCK_C], x: &[f32;
     }
 }
 
-/// One image: `x` is `c_in` planes of `plane` values, `out` gets `bias.len()` planes. Positions
-/// outermost, so a block of positions across all input channels (2 KB for 32 channels) stays in
-/// L1 while every block of output channels is accumulated from it.
-fn pointwise(x: &[f32], weights: &[f32], bias: &[f32], plane: usize, out: &mut [f32]) {
+/// One image: `x` is `c_in` planes of `plane` values (`blocks[b]` holds `c_in` weight rows),
+/// `out` gets `bias.len()` planes. Positions outermost, so a block of positions across all
+/// input channels (2 KB for 32 channels) stays in L1 while every block of output channels is
+/// accumulated from it.
+fn pointwise(
+    x: &[f32],
+    blocks: &[Vec<[f32; BLOCK_C]>],
+    bias: &[f32],
+    plane: usize,
+    out: &mut [f32],
+) {
     let c_out = bias.len();
-    let c_in = weights.len() / c_out.max(1);
-    // Weights regrouped per block of output channels: w[block][ci][k]; rows past c_out are 0
-    // (multiplied, never written).
-    let blocks: Vec<Vec<[f32; BLOCK_C]>> = (0..c_out)
-        .step_by(BLOCK_C)
-        .map(|co| {
-            (0..c_in)
-                .map(|ci| {
-                    std::array::from_fn(|k| {
-                        if co + k < c_out {
-                            weights[(co + k) * c_in + ci]
-                        } else {
-                            0.0
-                        }
-                    })
-                })
-                .collect()
-        })
-        .collect();
+    let c_in = blocks.first().map_or(0, Vec::len);
     let mut xs = vec![[0f32; BLOCK_P]; c_in];
     let mut p = 0;
     while p < plane {

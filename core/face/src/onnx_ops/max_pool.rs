@@ -153,15 +153,9 @@ impl MaxPool {
                     *m = m.max(v);
                 }
             }
-            if k == s {
-                for (o, window) in out.iter_mut().zip(rows.chunks_exact(k)) {
-                    *o = window.iter().copied().fold(window[0], f32::max);
-                }
-            } else {
-                for (ox, o) in out.iter_mut().enumerate() {
-                    let window = &rows[ox * s..ox * s + k];
-                    *o = window.iter().copied().fold(window[0], f32::max);
-                }
+            for (ox, o) in out.iter_mut().enumerate() {
+                let window = &rows[ox * s..ox * s + k];
+                *o = window.iter().copied().fold(window[0], f32::max);
             }
         }
     }
