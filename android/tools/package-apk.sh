@@ -13,8 +13,10 @@ for j in "$target"/apk-jars/*.jar; do
   case "$(basename "$j")" in annotations-*) continue ;; esac # compile-time only
   jars+=("$j")
 done
+# android-all has no java.* classes: the JDK is the other library D8 desugars against.
+jdk=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
 java -cp "$target/apk-tools/r8.jar" com.android.tools.r8.D8 --release --min-api "$min_sdk" \
-  --lib "$target/apk-tools/android-all.jar" --output "$work/dex" "${jars[@]}"
+  --lib "$target/apk-tools/android-all.jar" --lib "$jdk" --output "$work/dex" "${jars[@]}"
 cp "$target/resources.ap_" "$work/unaligned.apk"
 cp "$work"/dex/classes*.dex "$work/stage/"
 # JNA's own native dispatcher for Android ABIs (the core's libfaceid_ffi.so per ABI comes from
