@@ -22,6 +22,9 @@ import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
 import java.net.ServerSocket
 import java.nio.file.Files
 import java.time.Instant
@@ -32,7 +35,12 @@ import java.util.UUID
  * real library and the real server: login, consents, enrolment from real photos, check-in with
  * a real photo as the camera frame (verified), check-out offline (queued, the indicator counts
  * it, sent once the network is back), history, and the admin approving the flagged punch.
+ *
+ * It runs in Robolectric's sandbox only because the Android flavour of the bindings reads
+ * `Build.VERSION` (to pick its cleaner); nothing of Android is simulated for the story.
  */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], application = app.faceid.app.TestApplication::class)
 class AppStoryTest {
     private val siteLat = 55.75
     private val siteLon = 37.61
