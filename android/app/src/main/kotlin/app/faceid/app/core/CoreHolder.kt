@@ -4,6 +4,7 @@ import android.os.Build
 import app.faceid.core.DeviceDescription
 import app.faceid.core.DevicePlatform
 import app.faceid.core.FaceIdClient
+import app.faceid.core.FaceIdException
 import app.faceid.core.SecureStore
 import app.faceid.core.SyncTaskHandle
 import java.io.File
@@ -34,12 +35,23 @@ class CoreHolder(
         return client
     }
 
-    /** Starts the background sync with [listener] (states posted to the main thread). */
+    /**
+     * Starts the background sync with [listener] (states posted to the main thread); false when
+     * nobody is logged in (the core refuses a sync without a session).
+     */
     @Synchronized
-    fun startSync(listener: MainThreadSyncListener, periodS: UInt = 300u) {
-        val c = client() ?: return
+    fun startSync(listener: MainThreadSyncListener, periodS: UInt = 300u): Boolean {
+        val c = client() ?: return false
         sync?.close()
-        sync = c.startSync(listener, periodS)
+        sync = null
+        sync = try {
+            c.startSync(listener, periodS)
+        } catch (e: FaceIdException.SessionExpired) {
+            return false
+        } catch (e: FaceIdException.Unauthorized) {
+            return false
+        }
+        return true
     }
 
     /** The network came back: queued work is due now and a pass starts. */

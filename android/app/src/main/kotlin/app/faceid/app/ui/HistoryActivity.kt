@@ -28,6 +28,10 @@ class HistoryActivity : BaseActivity() {
                     empty.visibility = View.VISIBLE
                     empty.setText(R.string.error_network)
                 }
+                is HistoryViewModel.State.SignedOut -> {
+                    startActivity(android.content.Intent(this, LoginActivity::class.java))
+                    finish()
+                }
                 is HistoryViewModel.State.Loaded -> {
                     empty.visibility = if (state.punches.isEmpty()) View.VISIBLE else View.GONE
                     list.adapter = ArrayAdapter(

@@ -12,6 +12,8 @@ class HistoryViewModel(private val client: FaceIdClient) {
         data object Loading : State()
         data class Loaded(val punches: List<AttendanceEvent>) : State()
         data class Offline(val detail: String) : State()
+        /** Nobody is logged in (or the server ended the session): the login screen is next. */
+        data object SignedOut : State()
     }
 
     val state = Observable<State>(State.Loading)
@@ -26,6 +28,10 @@ class HistoryViewModel(private val client: FaceIdClient) {
             )
         } catch (e: FaceIdException.Network) {
             State.Offline(e.message.orEmpty())
+        } catch (e: FaceIdException.SessionExpired) {
+            State.SignedOut
+        } catch (e: FaceIdException.Unauthorized) {
+            State.SignedOut
         }
         state.value = result
         return result
