@@ -1,0 +1,56 @@
+package app.faceid.app
+
+import android.app.Application
+import android.app.NotificationChannel
+import android.app.NotificationManager
+import android.content.Context
+import app.faceid.app.core.AppSettings
+import app.faceid.app.core.CoreHolder
+import app.faceid.app.core.CoreTracking
+import app.faceid.app.core.NetworkMonitor
+import app.faceid.app.core.Tracking
+import app.faceid.app.security.KeystoreSecureStore
+import app.faceid.core.SecureStore
+
+/** The process: settings, the core, the notification channel and the connectivity callback. */
+open class FaceIdApplication : Application() {
+    lateinit var settings: AppSettings
+        private set
+    lateinit var core: CoreHolder
+        private set
+
+    /** What the location service records through (the core's recorder). */
+    var tracking: Tracking = CoreTracking { core.client() }
+
+    /** How the core stores its secrets (the Keystore; replaceable where there is none). */
+    open fun secureStore(): SecureStore = KeystoreSecureStore(this)
+
+    private lateinit var network: NetworkMonitor
+
+    override fun onCreate() {
+        super.onCreate()
+        settings = AppSettings(this)
+        if (settings.serverUrl == null) settings.serverUrl = getString(R.string.default_server_url)
+        val version = packageManager.getPackageInfo(packageName, 0).versionName ?: "0"
+        core = CoreHolder(settings, filesDir, secureStore(), version)
+        createChannels(this)
+        network = NetworkMonitor(this) { core.networkAvailable() }
+        network.start()
+    }
+
+    companion object {
+        const val CHANNEL_TRACKING = "tracking"
+
+        fun createChannels(context: Context) {
+            val manager = context.getSystemService(NotificationManager::class.java) ?: return
+            val channel = NotificationChannel(
+                CHANNEL_TRACKING,
+                context.getString(R.string.channel_tracking),
+                NotificationManager.IMPORTANCE_LOW,
+            ).apply { description = context.getString(R.string.channel_tracking_description) }
+            manager.createNotificationChannel(channel)
+        }
+
+        fun of(context: Context): FaceIdApplication = context.applicationContext as FaceIdApplication
+    }
+}

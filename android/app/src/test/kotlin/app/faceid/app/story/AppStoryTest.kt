@@ -1,0 +1,160 @@
+package app.faceid.app.story
+
+import app.faceid.app.vm.AdminViewModel
+import app.faceid.app.vm.CheckViewModel
+import app.faceid.app.vm.ConsentViewModel
+import app.faceid.app.vm.EnrolViewModel
+import app.faceid.app.vm.HistoryViewModel
+import app.faceid.app.vm.LoginViewModel
+import app.faceid.app.vm.StatusViewModel
+import app.faceid.core.ConsentType
+import app.faceid.core.DeviceDescription
+import app.faceid.core.DevicePlatform
+import app.faceid.core.FaceEngine
+import app.faceid.core.FaceIdClient
+import app.faceid.core.FixProvider
+import app.faceid.core.LocationFix
+import app.faceid.core.PunchDirection
+import app.faceid.core.PunchState
+import app.faceid.core.PunchVerdict
+import app.faceid.core.ReviewChoice
+import kotlinx.coroutines.runBlocking
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
+import java.net.ServerSocket
+import java.nio.file.Files
+import java.time.Instant
+import java.util.UUID
+
+/**
+ * The employee's and the administrator's story through the app's own view-models, against the
+ * real library and the real server: login, consents, enrolment from real photos, check-in with
+ * a real photo as the camera frame (verified), check-out offline (queued, the indicator counts
+ * it, sent once the network is back), history, and the admin approving the flagged punch.
+ *
+ * It runs in Robolectric's sandbox only because the Android flavour of the bindings reads
+ * `Build.VERSION` (to pick its cleaner); nothing of Android is simulated for the story.
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [35], application = app.faceid.app.TestApplication::class)
+class AppStoryTest {
+    private val siteLat = 55.75
+    private val siteLon = 37.61
+
+    private fun fix(lat: Double) = LocationFix(Instant.now(), lat, siteLon, 10.0, null, null, null, false, FixProvider.GPS, 80u)
+
+    @Test
+    fun `login, consent, enrol, check in, offline check out, history, admin approval`(): Unit = runBlocking {
+        val server = StoryServer.require()
+        val engine = FaceEngine.load(StoryServer.modelDir())
+        val frame = StoryServer.frame("face_recognition/barack_obama/obama-720p.jpg")
+        val photos = listOf("face_recognition/barack_obama/obama.jpg", "face_recognition/barack_obama/obama_small.jpg")
+            .map { StoryServer.photo(it).readBytes() }
+
+        server.admin("PUT", "/api/v1/settings/attendance-policy",
+            """{"liveness_mode":"passive","max_gps_accuracy_m":100.0,"geofence_required":false,"max_offline_delay_s":86400}""", 200)
+        server.admin("POST", "/api/v1/consent-texts", """{"kind":"biometric","body":"We keep your face template."}""", 201)
+        server.admin("POST", "/api/v1/consent-texts", """{"kind":"location","body":"We record where you punch."}""", 201)
+        val suffix = UUID.randomUUID().toString().take(8)
+        val site = StoryServer.idOf(server.admin("POST", "/api/v1/sites",
+            """{"name":"App site $suffix","time_zone":"Europe/Moscow","geofence":{"type":"circle","latitude":$siteLat,"longitude":$siteLon,"radius_m":150.0}}""", 201))
+        val login = "app.$suffix"
+        val password = "app-password-$suffix"
+        val employeeId = StoryServer.idOf(server.admin("POST", "/api/v1/employees",
+            """{"login":"$login","password":"$password","first_name":"Barack","last_name":"App$suffix","role":"user","site_ids":["$site"]}""", 201))
+
+        // The phone: its files directory and Keystore outlive the app's restarts.
+        val stateDir = Files.createTempDirectory("faceid-app-story").toString()
+        val store = MemoryStore()
+        val device = DeviceDescription(UUID.randomUUID().toString(), "Story phone", DevicePlatform.ANDROID, "0.1.0")
+        val clients = mutableListOf<FaceIdClient>()
+        fun phone(url: String) = FaceIdClient(url, stateDir, device, store).also { clients += it }
+
+        try {
+            // Login screen: a typo'd address is refused before any network; then the real login.
+            val loginVm = LoginViewModel(::phone)
+            assertTrue(loginVm.login("not a url at all", login, password) is LoginViewModel.State.Failed)
+            val wrong = loginVm.login(server.url, login, "wrong-password")
+            assertEquals(LoginViewModel.Problem.WRONG_CREDENTIALS, (wrong as LoginViewModel.State.Failed).problem)
+            val loggedIn = loginVm.login(server.url, login, password) as LoginViewModel.State.LoggedIn
+            assertEquals(employeeId, loggedIn.user.id)
+            val online = clients.last()
+
+            // Consents: both granted; the location one switches tracking on for the device.
+            var tracking = false
+            val consents = ConsentViewModel(online, mutableMapOf()) { tracking = it }
+            consents.set(ConsentType.BIOMETRIC, true)
+            consents.set(ConsentType.LOCATION, true)
+            assertTrue(tracking)
+            val status = StatusViewModel(online)
+            status.refresh()
+            assertEquals("two consents wait in the outbox", 2L, status.state.value.queued)
+
+            // Enrolment: the sync sends the consents first, then the photos; templates come back.
+            val enrolled = EnrolViewModel(online).enrol(photos)
+            assertEquals(EnrolViewModel.State.Enrolled(2), enrolled)
+
+            // Check-in: the photo plays the camera; local answer, then the server's verdict.
+            val checkIn = CheckViewModel(online, engine)
+            checkIn.start(PunchDirection.IN, withChallenge = false)
+            val capturing = checkIn.onFrame(frame)
+            assertTrue("hints: ${capturing.hints}", capturing.ready)
+            val queuedIn = checkIn.finish(fix(siteLat + 0.0002))
+            assertEquals(true, queuedIn.summary.matchesEnrolled)
+            val verdict = checkIn.deliver(queuedIn)
+            assertTrue("verdict: $verdict", verdict is CheckViewModel.State.Verdict)
+            assertEquals(PunchVerdict.VERIFIED, (verdict as CheckViewModel.State.Verdict).event.verdict)
+
+            // Check-out from home with no network: queued, and the indicator says so.
+            val unreachable = ServerSocket(0).use { "http://127.0.0.1:${it.localPort}" }
+            online.close()
+            val offline = phone(unreachable)
+            val checkOut = CheckViewModel(offline, engine)
+            checkOut.start(PunchDirection.OUT, withChallenge = true) // falls back: no challenge offline
+            assertTrue(checkOut.onFrame(frame).ready)
+            val queuedOut = checkOut.finish(fix(55.777))
+            assertEquals(true, queuedOut.summary.matchesEnrolled)
+            assertEquals("still queued offline", queuedOut, checkOut.deliver(queuedOut))
+            val offlineStatus = StatusViewModel(offline)
+            offlineStatus.refresh()
+            assertEquals(1L, offlineStatus.state.value.queued)
+            offline.close()
+
+            // Network back: the connectivity callback's networkAvailable(), then the sync sends it.
+            val back = phone(server.url)
+            back.networkAvailable()
+            back.syncNow()
+            val backStatus = StatusViewModel(back)
+            backStatus.refresh()
+            assertEquals(0L, backStatus.state.value.queued)
+            assertTrue(backStatus.state.value.deadLetters.isEmpty())
+
+            // History shows both punches, newest first; the check-out is flagged (outside the site).
+            val history = HistoryViewModel(back).load() as HistoryViewModel.State.Loaded
+            assertEquals(listOf(PunchDirection.OUT, PunchDirection.IN), history.punches.map { it.direction })
+            assertEquals(PunchState.FLAGGED_PENDING, history.punches.first().status)
+
+            // The administrator's app approves it.
+            val adminStore = MemoryStore()
+            val adminPhone = FaceIdClient(server.url, Files.createTempDirectory("faceid-admin").toString(),
+                DeviceDescription(UUID.randomUUID().toString(), "Admin phone", DevicePlatform.ANDROID, "0.1.0"), adminStore).also { clients += it }
+            adminPhone.login(server.login, server.password)
+            adminPhone.admin().use { console ->
+                val admin = AdminViewModel(console)
+                assertTrue(employeeId in admin.loadToday(site).totals.pendingReview.map { it.employeeId })
+                val flagged = admin.loadFlagged(employeeId).single()
+                assertEquals(history.punches.first().id, flagged.id)
+                assertEquals(ReviewChoice.ACCEPT, admin.approve(flagged.id, "From a client's office").decision)
+                assertTrue(admin.flagged.value.isEmpty())
+            }
+            val after = HistoryViewModel(back).load() as HistoryViewModel.State.Loaded
+            assertEquals(PunchState.FLAGGED_ACCEPTED, after.punches.first().status)
+        } finally {
+            clients.forEach { it.close() }
+        }
+    }
+}
