@@ -677,7 +677,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(db_url: &str, batches: usize, conns: usize) -> anyhow::Result<()> {
-    let pool = faceid_server::db::connect(db_url, 16).await?;
+    let pool = faceid_server::db::connect(db_url, 16, Duration::from_secs(10)).await?;
     faceid_server::db::migrate(&pool).await?;
     faceid_server::routes::employees::create_admin(
         &pool,

@@ -738,6 +738,9 @@ async fn read_upload(mp: &mut axum::extract::Multipart) -> AppResult<Upload> {
             }
         }
     }
+    if let Some(bytes) = &evidence {
+        crate::extract::check_json(bytes, EVIDENCE_PART)?;
+    }
     Ok(Upload {
         evidence_bytes: evidence.ok_or_else(|| {
             AppError::bad_request("evidence_missing", "the `evidence` JSON part is missing")

@@ -37,6 +37,10 @@ pub struct Settings {
     pub database_url: Option<String>,
     /// Most connections in the pool.
     pub db_max_connections: u32,
+    /// How long a request waits for a pooled connection, in milliseconds, before it is
+    /// answered 503 `unavailable` with `Retry-After`. While PostgreSQL is down the pool keeps
+    /// trying to connect for this long, so it is how quickly an outage is reported.
+    pub db_acquire_timeout_ms: u64,
     /// HMAC key for access tokens (at least 32 characters). Generated when unset.
     pub jwt_secret: Option<String>,
     /// 32-byte key (64 hex digits) encrypting face descriptors at rest. Generated when unset.
@@ -73,6 +77,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             db_max_connections: 10,
+            db_acquire_timeout_ms: 1000,
             jwt_secret: None,
             descriptor_key: None,
             access_token_ttl_secs: 15 * 60,
@@ -105,6 +110,7 @@ const ALL_KEYS: &[&str] = &[
     "data_dir",
     "database_url",
     "db_max_connections",
+    "db_acquire_timeout_ms",
     "jwt_secret",
     "descriptor_key",
     "access_token_ttl_secs",
@@ -178,6 +184,9 @@ impl Settings {
         }
         if self.login_max_failures == 0 || self.login_window_secs == 0 {
             return bad("login_max_failures and login_window_secs must be positive");
+        }
+        if self.db_acquire_timeout_ms == 0 {
+            return bad("db_acquire_timeout_ms must be positive");
         }
         if self.db_max_connections == 0 {
             return bad("db_max_connections must be positive");

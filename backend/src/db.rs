@@ -16,10 +16,16 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, DbError> {
+/// A pool of at most `max_connections`; a request waits at most `acquire_timeout` for one
+/// (`db_acquire_timeout_ms`), then gets 503 `unavailable`.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    acquire_timeout: Duration,
+) -> Result<PgPool, DbError> {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .connect(url)
         .await
         .map_err(DbError::Connect)

@@ -156,15 +156,38 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+        let sqlstate = match &e {
+            sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+            _ => None,
+        };
+        match (&e, sqlstate.as_deref()) {
+            // The database is gone or going: the pool, the socket, or the server saying so
+            // (class 08 connection exception; 57P01–57P03 shutdown / cannot connect now).
+            (sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_), _) => {
                 tracing::error!(error = %e, "database unavailable");
                 Self::Unavailable
+            }
+            (_, Some(code)) if code.starts_with("08") || code.starts_with("57P") => {
+                tracing::error!(error = %e, sqlstate = code, "database unavailable");
+                Self::Unavailable
+            }
+            // Class 22 (data exception: a NUL byte, a date out of range, a number too large)
+            // is a value the client sent that slipped past the input rules: a safety net.
+            (_, Some(code)) if code.starts_with("22") => {
+                tracing::warn!(error = %e, sqlstate = code, "database refused a value");
+                Self::Refused {
+                    code: "invalid_value",
+                    detail: "a value is outside what can be stored".into(),
+                    errors: Vec::new(),
+                }
             }
             _ => Self::Internal(format!("database: {e}")),
         }
     }
 }
+
+/// Seconds a client should wait before retrying while the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
@@ -184,6 +207,12 @@ impl IntoResponse for AppError {
         match self {
             Self::RateLimited { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
             }
             Self::Unauthenticated { .. } => {
                 headers.insert(

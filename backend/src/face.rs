@@ -135,6 +135,7 @@ pub fn decode_code(e: &DecodeError) -> &'static str {
         | DecodeError::TooManyPixels { .. }
         | DecodeError::MemoryLimit { .. } => "image_dimensions_too_large",
         DecodeError::ZeroSize { .. } | DecodeError::Corrupt { .. } => "image_corrupt",
+        DecodeError::Truncated { .. } => "image_truncated",
         DecodeError::InvalidFrame { .. } | DecodeError::Io { .. } => "image_corrupt",
     }
 }

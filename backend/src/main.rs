@@ -77,14 +77,20 @@ fn init_tracing(settings: &Settings) {
 
 /// The database the settings name, or the managed local cluster in the data directory.
 async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)> {
+    let acquire_timeout = std::time::Duration::from_millis(settings.db_acquire_timeout_ms);
     if let Some(url) = &settings.database_url {
-        let pool = db::connect(url, settings.db_max_connections).await?;
+        let pool = db::connect(url, settings.db_max_connections, acquire_timeout).await?;
         return Ok((pool, Database::External));
     }
     let local = faceid_server::local_pg::LocalPostgres::start(&settings.data_dir)
         .await
         .context("starting the local PostgreSQL (set DATABASE_URL to use another one)")?;
-    let pool = db::connect(&local.database_url(), settings.db_max_connections).await?;
+    let pool = db::connect(
+        &local.database_url(),
+        settings.db_max_connections,
+        acquire_timeout,
+    )
+    .await?;
     Ok((pool, Database::Local(local)))
 }
 

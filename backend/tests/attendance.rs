@@ -116,6 +116,20 @@ fn evidence(lat: f64, lon: f64) -> Value {
     })
 }
 
+/// A kiosk at the world's site; its credential.
+async fn kiosk_credential(w: &World) -> String {
+    let r = w
+        .app
+        .post(
+            "/api/v1/devices",
+            &w.admin,
+            json!({"name": "Door tablet", "site_id": w.site}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["credential"].as_str().unwrap().to_owned()
+}
+
 async fn punch(app: &TestApp, token: &str, ev: &Value, frame: &str) -> Resp {
     punch_bytes(app, token, ev, photo(frame)).await
 }
@@ -473,15 +487,7 @@ async fn kiosk_identifies_enrolled_and_answers_unknown(pool: PgPool) {
         enrol(app, &w.other, &[B_ENROL]).await.status,
         StatusCode::CREATED
     );
-    let r = app
-        .post(
-            "/api/v1/devices",
-            &w.admin,
-            json!({"name": "Door tablet", "site_id": w.site}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let kiosk = r.body["credential"].as_str().unwrap().to_owned();
+    let kiosk = kiosk_credential(&w).await;
     let identify = |frame: &str, kind: Option<&str>| {
         let ev = json!({"idempotency_key": Uuid::now_v7(), "kind": kind});
         let frame = photo(frame);
@@ -598,11 +604,9 @@ async fn bad_photos_and_evidence_are_refused_and_nothing_is_stored(pool: PgPool)
             &enrol_parts(good[..good.len() / 3].to_vec()),
         )
         .await;
-    // The decoder may recover the top of a truncated JPEG; either way the photo is refused
-    // with a reason (corrupt, or the grey lower part fails the quality gate).
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.code(), "enrolment_refused", "{}", r.body);
-    assert!(!per_photo(&r).is_empty());
+    assert_eq!(per_photo(&r), "image_truncated", "{}", r.body);
     // 20,000 px wide: refused from the header.
     let mut png = Vec::new();
     image::RgbImage::new(20_000, 1)
@@ -958,4 +962,78 @@ async fn head_movement_challenge_with_real_frames(pool: PgPool) {
         r.body
     );
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 4);
+}
+
+/// Issue 17, case 3: the first 30 % or 60 % of a real JPEG was accepted by enrolment (201),
+/// check-in (201 `verified`) and the kiosk (200), the decoder padding the missing rows. Each
+/// is a 422 `image_truncated` now, and nothing is stored.
+#[sqlx::test(migrations = "./migrations")]
+async fn truncated_jpegs_are_refused_at_every_endpoint(pool: PgPool) {
+    let Some(w) = world(pool, "truncated_jpegs_are_refused_at_every_endpoint").await else {
+        return;
+    };
+    let app = &w.app;
+    let cut = |rel: &str, percent: usize| {
+        let bytes = photo(rel);
+        bytes[..bytes.len() * percent / 100].to_vec()
+    };
+    for percent in [30, 60] {
+        let r = app
+            .post_multipart(
+                "/api/v1/me/face-templates",
+                &w.user,
+                &[("photo", cut(A_ENROL[0], percent), "image/jpeg")],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "enrolment_refused"),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.body["errors"][0]["code"], "image_truncated", "{}", r.body);
+    }
+    assert_eq!(app.count("SELECT count(*) FROM face_templates").await, 0);
+    assert_eq!(
+        enrol(app, &w.user, &A_ENROL).await.status,
+        StatusCode::CREATED
+    );
+    let kiosk = kiosk_credential(&w).await;
+    for percent in [30, 60] {
+        let r = punch_bytes(
+            app,
+            &w.user,
+            &evidence(SITE_LAT, SITE_LON),
+            cut(A_PROBE, percent),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "image_truncated"),
+            "check-in {percent} %: {}",
+            r.body
+        );
+        let ev = json!({"idempotency_key": Uuid::now_v7(), "kind": "in"});
+        let r = app
+            .post_multipart(
+                "/api/v1/kiosk/identify",
+                &kiosk,
+                &[
+                    (
+                        "evidence",
+                        serde_json::to_vec(&ev).unwrap(),
+                        "application/json",
+                    ),
+                    ("best_frame", cut(A_PROBE, percent), "image/jpeg"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "image_truncated"),
+            "kiosk {percent} %: {}",
+            r.body
+        );
+    }
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 0);
 }

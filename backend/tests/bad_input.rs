@@ -318,3 +318,152 @@ async fn site_geometry_is_validated(pool: PgPool) {
     assert_eq!(r.body["name"], "Depot");
     assert_eq!(r.body["geofence"], poly);
 }
+
+/// Asserts a 422 `validation_failed` naming `field` with `code` (issue 17, case 2: each of
+/// these answered 500 when the value reached PostgreSQL).
+fn assert_field(r: &common::Resp, field: &str, code: &str) {
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["errors"][0]["field"], field, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["code"], code, "{}", r.body);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn nul_bytes_are_refused_with_the_field(pool: PgPool) {
+    let (app, admin) = setup(pool).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"login": "a\u{0}b", "password": "whatever-password",
+                "device": {"id": uuid::Uuid::new_v4(), "name": "P", "platform": "android",
+                           "app_version": "1.0.0"}})),
+        )
+        .await;
+    assert_field(&r, "login", "nul_character");
+    let r = app.get("/api/v1/employees?q=%00", &admin).await;
+    assert_field(&r, "q", "nul_character");
+    let r = app.get("/api/v1/audit?entity_type=%00", &admin).await;
+    assert_field(&r, "entity_type", "nul_character");
+    let before = app.count("SELECT count(*) FROM consent_texts").await;
+    let r = app
+        .post(
+            "/api/v1/consent-texts",
+            &admin,
+            json!({"kind": "telegram", "body": "I agree\u{0}"}),
+        )
+        .await;
+    assert_field(&r, "body", "nul_character");
+    assert_eq!(
+        app.count("SELECT count(*) FROM consent_texts").await,
+        before
+    );
+    let r = app
+        .post(
+            "/api/v1/holidays",
+            &admin,
+            json!({"date": "2040-01-07", "kind": "holiday", "name": "Day\u{0}"}),
+        )
+        .await;
+    assert_field(&r, "name", "nul_character");
+    // An escaped backslash followed by `u0000` is six ordinary characters, not a NUL.
+    let r = app
+        .post(
+            "/api/v1/holidays",
+            &admin,
+            json!({"date": "2040-01-08", "kind": "holiday", "name": "Day \\u0000"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Bounded length: a query value over the limit.
+    let r = app
+        .get(
+            &format!("/api/v1/employees?q={}", "a".repeat(1_001)),
+            &admin,
+        )
+        .await;
+    assert_field(&r, "q", "too_long");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn dates_out_of_range_are_refused_with_the_field(pool: PgPool) {
+    let (app, admin) = setup(pool).await;
+    let user_id = app
+        .create_employee(&admin, common::user_body("dated", None))
+        .await;
+    let user = app.login("dated").await.access_token;
+    let before = app.count("SELECT count(*) FROM attendance_events").await;
+    for at in [
+        "-200000-01-01T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "+200000-01-01T00:00:00Z",
+        "1999-12-31T23:59:59Z",
+    ] {
+        let r = app
+            .post(
+                "/api/v1/attendance/corrections",
+                &admin,
+                json!({"employee_id": user_id, "kind": "in", "at": at,
+                       "comment": "forgot to punch"}),
+            )
+            .await;
+        assert_field(&r, "at", "date_out_of_range");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM attendance_events").await,
+        before
+    );
+    // In range it is accepted (the rule does not refuse ordinary corrections).
+    let r = app
+        .post(
+            "/api/v1/attendance/corrections",
+            &admin,
+            json!({"employee_id": user_id, "kind": "in", "at": "2030-01-01T09:00:00Z",
+                   "comment": "forgot to punch"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let far = "-200000-01-01T00:00:00Z";
+    let r = app
+        .get(&format!("/api/v1/attendance?from={far}"), &admin)
+        .await;
+    assert_field(&r, "from", "date_out_of_range");
+    let r = app
+        .get(&format!("/api/v1/me/attendance?from={far}"), &user)
+        .await;
+    assert_field(&r, "from", "date_out_of_range");
+    let r = app
+        .get(&format!("/api/v1/me/locations?from={far}"), &user)
+        .await;
+    assert_field(&r, "from", "date_out_of_range");
+    let r = app
+        .get(
+            &format!("/api/v1/employees/{user_id}/locations?to=%2B200000-01-01T00:00:00Z"),
+            &admin,
+        )
+        .await;
+    assert_field(&r, "to", "date_out_of_range");
+    // A date without a time may be older than 2000 (a holiday of a past year), not year 0.
+    let r = app
+        .post(
+            "/api/v1/holidays",
+            &admin,
+            json!({"date": "1995-01-07", "kind": "holiday", "name": "Old"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .post(
+            "/api/v1/holidays",
+            &admin,
+            json!({"date": "0000-01-07", "kind": "holiday", "name": "Day"}),
+        )
+        .await;
+    assert_field(&r, "date", "date_out_of_range");
+}

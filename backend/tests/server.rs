@@ -84,3 +84,72 @@ async fn concurrent_migrations_apply_once(pool: PgPool) {
     assert_eq!(applied, faceid_server::db::MIGRATOR.iter().count() as i64);
     faceid_server::db::migrate(&pool).await.unwrap();
 }
+
+/// Issue 17, case 6: with PostgreSQL gone, requests were answered 500 `internal`, then hung
+/// 10 s for a 503 without `Retry-After`. Now every request gets 503 `unavailable` with
+/// `Retry-After`, after at most the pool's acquire timeout (1 s by default).
+#[tokio::test]
+async fn a_database_outage_answers_503_with_retry_after() {
+    use faceid_server::local_pg::{LocalPostgres, PgBinaries};
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(binaries) = PgBinaries::discover() else {
+        eprintln!("SKIPPED: no PostgreSQL installation here");
+        return;
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("faceid-outage")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let pg = LocalPostgres::start_with(dir.path(), binaries)
+        .await
+        .unwrap();
+    let pool = faceid_server::db::connect(&pg.database_url(), 4, Duration::from_secs(1))
+        .await
+        .unwrap();
+    faceid_server::db::migrate(&pool).await.unwrap();
+    let app = common::TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+    let admin = app.login("root").await.access_token;
+    assert_eq!(
+        app.get("/api/v1/employees", &admin).await.status.as_u16(),
+        200
+    );
+
+    pg.stop().await.unwrap();
+    for _ in 0..3 {
+        for (method, path, token, body) in [
+            (
+                axum::http::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(
+                    serde_json::json!({"login": "root", "password": "x-password-123",
+                    "device": {"id": uuid::Uuid::new_v4(), "name": "P", "platform": "android",
+                               "app_version": "1.0.0"}}),
+                ),
+            ),
+            (
+                axum::http::Method::GET,
+                "/api/v1/employees",
+                Some(&admin),
+                None,
+            ),
+            (axum::http::Method::GET, "/readyz", None, None),
+        ] {
+            let started = std::time::Instant::now();
+            let r = app
+                .call(method, path, token.map(String::as_str), body)
+                .await;
+            let waited = started.elapsed();
+            assert_eq!(r.status.as_u16(), 503, "{path}: {}", r.body);
+            assert_eq!(r.code(), "unavailable", "{path}");
+            assert!(
+                r.headers.contains_key(axum::http::header::RETRY_AFTER),
+                "{path}: no Retry-After"
+            );
+            // Bounded by the acquire timeout, not the old 10 s (generous for a busy machine).
+            assert!(waited < Duration::from_secs(6), "{path} took {waited:?}");
+        }
+    }
+}

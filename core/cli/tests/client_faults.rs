@@ -3,7 +3,8 @@
 //! database of `DATABASE_URL`'s cluster:
 //! - the server is down while 500 fixes and 5 punches are recorded; it comes back; one `sync`
 //!   delivers everything exactly once;
-//! - `sync` processes SIGKILLed at random moments 50 times, then a final sync: every entry
+//! - `sync` processes SIGKILLed 50 times inside a running sync (a proxy holds a request until
+//!   the kill; half of them after the server acted on it), then a final sync: every entry
 //!   exactly once, outbox empty;
 //! - a fault proxy (dropped connections, 500, 503 with Retry-After, answers later than the
 //!   client's timeout, requests delivered with the answer lost): still exactly once;
@@ -23,7 +24,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use faceid_server::{AppState, Secrets, Settings};
-use rand::Rng;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -434,24 +434,31 @@ async fn sync_killed_fifty_times_then_everything_once() {
     let id = employee(&b, "killed").await;
     let dev = Device::new(&b.url());
     dev.onboard("killed").await;
-    // Every round queues new work (100 fixes; a punch every 10th round) and starts a sync that
-    // is SIGKILLed (no destructor, no cleanup) after a random delay.
-    let mut rng = rand::rng();
+    // Every round queues new work (100 fixes; a punch every 10th round) and starts a sync
+    // through a proxy that holds the sync's first request until the process is SIGKILLed (no
+    // destructor, no cleanup): every kill lands inside a running sync, in odd rounds after
+    // the server acted on the request (its answer never arrives), in even rounds before.
+    let proxy = HoldProxy::start(b.addr).await;
+    let mut held = proxy.held.lock().await;
     let mut killed_running = 0;
     for round in 0..50_i64 {
         if round % 10 == 0 {
             dev.check_in(&["--no-sync"]).await;
         }
         dev.track(100, (49 - round) * 1_000).await;
-        let mut child = dev.command(&["sync"], None).spawn().expect("spawn sync");
-        let ms = rng.random_range(0..100);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        if child.try_wait().expect("try_wait").is_none() {
-            killed_running += 1;
+        proxy.arm(round % 2 == 1);
+        let mut child = dev
+            .command(&["sync"], Some(&proxy.url()))
+            .spawn()
+            .expect("spawn sync");
+        tokio::select! {
+            _ = held.recv() => killed_running += 1,
+            status = child.wait() => panic!("round {round}: sync ended without a request: {status:?}"),
         }
         child.start_kill().expect("kill");
         let _ = child.wait().await;
     }
+    drop(held);
     let s = dev.ok(&["sync", "--wait", "60"]).await;
     assert_eq!(s["left"], 0, "{s}");
     let [punches, punch_keys, points, point_times, batches] = b.delivered(id).await;
@@ -464,12 +471,75 @@ async fn sync_killed_fifty_times_then_everything_once() {
     let st = dev.status().await;
     assert_eq!(pending(&st), 0, "{st}");
     assert_eq!(st["outbox"]["dead_letters"], 0, "{st}");
-    eprintln!("sync_killed_fifty_times: {killed_running} of 50 kills hit a running sync");
-    assert!(
-        killed_running >= 10,
-        "only {killed_running} kills hit a running sync"
-    );
+    assert_eq!(killed_running, 50, "every kill hit a running sync");
+    proxy.task.abort();
     b.finish().await;
+}
+
+/// A proxy that, once armed, holds the next request (forwarding it first or not), reports
+/// it on `held` and keeps the connection open until the client goes away; other requests
+/// pass through.
+struct HoldProxy {
+    addr: SocketAddr,
+    /// 0 disarmed, 1 hold before forwarding, 2 forward then hold the answer.
+    armed: Arc<AtomicUsize>,
+    held: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HoldProxy {
+    async fn start(upstream: SocketAddr) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("addr");
+        let armed = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let mode = armed.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let mode = mode.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let Some(request) = read_message(&mut client).await else {
+                        return;
+                    };
+                    match mode.swap(0, Ordering::SeqCst) {
+                        0 => {
+                            let answer = forward(upstream, &request).await;
+                            let _ = client.write_all(&answer).await;
+                            let _ = client.shutdown().await;
+                        }
+                        hold => {
+                            if hold == 2 {
+                                let _ = forward(upstream, &request).await;
+                            }
+                            let _ = tx.send(());
+                            // Until the killed client's socket closes.
+                            let mut sink = [0u8; 1024];
+                            while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            armed,
+            held: tokio::sync::Mutex::new(rx),
+            task,
+        }
+    }
+
+    fn arm(&self, forward_first: bool) {
+        self.armed
+            .store(if forward_first { 2 } else { 1 }, Ordering::SeqCst);
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
 }
 
 /// What the proxy does with one request.

@@ -74,6 +74,11 @@ pub enum DecodeError {
     MemoryLimit { reason: String },
     #[error("the {format} data is corrupt or truncated: {reason}")]
     Corrupt { format: String, reason: String },
+    /// The file ends before its last structure does (a cut upload): the `image` crate would
+    /// pad the missing rows and return a partly grey picture, so it is refused before
+    /// decoding.
+    #[error("the {format} image is truncated: {reason}")]
+    Truncated { format: String, reason: String },
     #[error("invalid camera frame: {reason}")]
     InvalidFrame { reason: String },
     #[error("cannot read the image file: {reason}")]
@@ -136,6 +141,10 @@ pub fn decode_with_limits(
             reason: format!("{total} bytes of pixels, limit {} bytes", limits.max_alloc),
         });
     }
+    check_complete(bytes, format).map_err(|reason| DecodeError::Truncated {
+        format: fmt_name.clone(),
+        reason,
+    })?;
     // A broken EXIF block must not make an otherwise good photo unreadable.
     let orientation = match decoder.orientation() {
         Ok(o) => o,
@@ -226,6 +235,98 @@ pub fn sniff_format(bytes: &[u8]) -> Result<ImageFormat, DecodeError> {
             detected: "unknown".to_owned(),
         }),
     }
+}
+
+/// Whether the encoded file is structurally complete: JPEG, an EOI marker after the last scan
+/// (segments walked by their lengths, scans by their markers); PNG, every chunk whole up to
+/// IEND; WebP, the RIFF size announced in the header is all there. One pass, no decoding.
+fn check_complete(bytes: &[u8], format: ImageFormat) -> Result<(), String> {
+    match format {
+        ImageFormat::Jpeg => jpeg_complete(bytes),
+        ImageFormat::Png => png_complete(bytes),
+        ImageFormat::WebP => webp_complete(bytes),
+        _ => Ok(()),
+    }
+}
+
+fn jpeg_complete(b: &[u8]) -> Result<(), String> {
+    let mut i = 2; // after SOI
+    loop {
+        // Markers may be preceded by any number of 0xFF fill bytes.
+        while b.get(i) == Some(&0xFF) && b.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        match (b.get(i), b.get(i + 1)) {
+            (Some(0xFF), Some(&marker)) => {
+                i += 2;
+                match marker {
+                    0xD9 => return Ok(()), // EOI
+                    0x01 | 0xD0..=0xD7 => continue,
+                    _ => {
+                        let len = match (b.get(i), b.get(i + 1)) {
+                            (Some(&hi), Some(&lo)) => usize::from(u16::from_be_bytes([hi, lo])),
+                            _ => return Err(format!("ends inside the 0x{marker:02X} segment")),
+                        };
+                        if len < 2 || i + len > b.len() {
+                            return Err(format!("ends inside the 0x{marker:02X} segment"));
+                        }
+                        i += len;
+                        if marker == 0xDA {
+                            // Entropy-coded data runs to the next marker that is neither a
+                            // stuffed 0xFF00 nor a restart marker.
+                            loop {
+                                let Some(p) = b[i..].iter().position(|&x| x == 0xFF) else {
+                                    return Err("ends inside a scan (no EOI marker)".into());
+                                };
+                                i += p;
+                                match b.get(i + 1) {
+                                    None => return Err("ends inside a scan (no EOI marker)".into()),
+                                    Some(0x00 | 0xD0..=0xD7 | 0xFF) => i += 1,
+                                    Some(_) => break,
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (None, _) | (Some(_), None) => return Err("no EOI marker".into()),
+            (Some(_), Some(_)) => return Err(format!("no marker at byte {i}")),
+        }
+    }
+}
+
+fn png_complete(b: &[u8]) -> Result<(), String> {
+    let mut i = 8; // after the signature
+    while i + 8 <= b.len() {
+        let len = u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]) as usize;
+        let kind = &b[i + 4..i + 8];
+        let end = i
+            .checked_add(12)
+            .and_then(|v| v.checked_add(len))
+            .ok_or("chunk length overflows")?;
+        if end > b.len() {
+            return Err(format!(
+                "ends inside the {} chunk",
+                String::from_utf8_lossy(kind)
+            ));
+        }
+        if kind == b"IEND" {
+            return Ok(());
+        }
+        i = end;
+    }
+    Err("no IEND chunk".into())
+}
+
+fn webp_complete(b: &[u8]) -> Result<(), String> {
+    let Some(size) = b.get(4..8) else {
+        return Err("no RIFF size".into());
+    };
+    let announced = u64::from(u32::from_le_bytes([size[0], size[1], size[2], size[3]])) + 8;
+    if (b.len() as u64) < announced {
+        return Err(format!("{} of {announced} bytes", b.len()));
+    }
+    Ok(())
 }
 
 fn check_dimensions(width: u32, height: u32, limits: &DecodeLimits) -> Result<(), DecodeError> {

@@ -191,12 +191,42 @@ fn truncated_jpeg_never_panics_and_header_cuts_are_corrupt() {
             "cut {cut}: {err:?}"
         );
     }
-    // Any cut: a typed error, or (lenient scan decoding) an image of the announced size.
-    for cut in (0..jpeg.len()).step_by(97) {
-        match decode(&jpeg[..cut]) {
-            Ok(img) => assert_eq!(img.dimensions(), (200, 150), "cut {cut}"),
-            Err(e) => assert!(!e.to_string().is_empty()),
-        }
+    // Any cut after the headers (inside the scan): refused as truncated (the decoder would pad
+    // the missing rows).
+    let scan = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xDA])
+        .expect("SOS marker")
+        + 20;
+    for cut in (scan..jpeg.len()).step_by(97).chain([jpeg.len() - 1]) {
+        let err = decode(&jpeg[..cut]).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::Truncated { .. }),
+            "cut {cut}: {err:?}"
+        );
+    }
+    // Bytes after the EOI marker (some cameras append data) are ignored.
+    let mut padded = jpeg.clone();
+    padded.extend_from_slice(b"trailing");
+    assert_eq!(decode(&padded).unwrap().dimensions(), (200, 150));
+}
+
+#[test]
+fn truncated_webp_is_truncated() {
+    let webp = encode(
+        &DynamicImage::ImageRgb8(gradient(200, 150)),
+        ImageFormat::WebP,
+    );
+    assert!(decode(&webp).is_ok());
+    for cut in [webp.len() * 3 / 10, webp.len() * 6 / 10, webp.len() - 1] {
+        let err = decode(&webp[..cut]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::Truncated { .. } | DecodeError::Corrupt { .. }
+            ),
+            "cut {cut}: {err:?}"
+        );
     }
 }
 
@@ -206,10 +236,13 @@ fn truncated_png_is_corrupt() {
         &DynamicImage::ImageRgb8(gradient(200, 150)),
         ImageFormat::Png,
     );
-    for cut in [8usize, 20, 40, png.len() / 2, png.len() - 13] {
+    for cut in [8usize, 20, 40, png.len() / 2, png.len() - 13, png.len() - 1] {
         let err = decode(&png[..cut]).unwrap_err();
         assert!(
-            matches!(err, DecodeError::Corrupt { .. }),
+            matches!(
+                err,
+                DecodeError::Corrupt { .. } | DecodeError::Truncated { .. }
+            ),
             "cut {cut}: {err:?}"
         );
     }

@@ -110,3 +110,21 @@ fn exif_rotated_liveness_captures_come_out_upright() {
         live.display()
     );
 }
+
+/// Issue 17, case 3: the first 30 % or 60 % of a real JPEG used to decode (the missing rows
+/// padded grey) and pass enrolment and check-in; it is a typed `Truncated` error now, while
+/// the whole file still decodes.
+#[test]
+fn a_cut_real_jpeg_is_truncated() {
+    let Some(dir) = faces_dir() else { return };
+    let bytes = std::fs::read(dir.join("face_recognition/barack_obama/obama.jpg")).expect("read");
+    assert!(faceid_face::decode::decode(&bytes).is_ok());
+    for percent in [30, 60, 99] {
+        let cut = &bytes[..bytes.len() * percent / 100];
+        let err = faceid_face::decode::decode(cut).unwrap_err();
+        assert!(
+            matches!(err, faceid_face::decode::DecodeError::Truncated { .. }),
+            "{percent} %: {err:?}"
+        );
+    }
+}

@@ -334,10 +334,11 @@ fn bad_images_give_no_face_or_typed_errors_never_a_panic() {
             std::fs::read(faces.join("face_recognition/barack_obama/obama.jpg")).expect("read");
         let trunc = tmp.join("trunc.jpg");
         std::fs::write(&trunc, &full[..full.len() / 3]).expect("write");
-        // Truncated JPEG: an error or a partial image, never a panic; a partial image runs.
-        if let Ok(img) = faceid_face::decode::open(&trunc) {
-            let _ = e.detect(&img, &DetectorConfig::CHECK_IN).expect("detect");
-        }
+        // Truncated JPEG: a typed error, not a partial image.
+        assert!(matches!(
+            faceid_face::decode::open(&trunc),
+            Err(faceid_face::decode::DecodeError::Truncated { .. })
+        ));
         // Grayscale photo (expanded to RGB by the decoder) still finds the face.
         let gray = image::DynamicImage::ImageRgb8(load(
             &faces.join("face_recognition/barack_obama/obama.jpg"),
