@@ -49,7 +49,7 @@ export function Shell({ user }: { user: CurrentUser }) {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p="xs" aria-label="Navigation" component="nav">
+      <AppShell.Navbar p="xs" aria-label="Navigation">
         {navFor(user.role).map((item) => (
           <NavLink
             key={item.to}

@@ -3,6 +3,7 @@
 
 import { useEffect, useRef } from 'react';
 import * as maplibregl from 'maplibre-gl';
+import type { FeatureCollection } from 'geojson';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
 import { circleRing } from '../geo';
@@ -21,7 +22,7 @@ export interface Circle {
   radius_m: number;
 }
 
-function geojson(c: Circle): GeoJSON.FeatureCollection {
+function geojson(c: Circle): FeatureCollection {
   return {
     type: 'FeatureCollection',
     features: [
@@ -49,7 +50,6 @@ export default function SiteMap({ circle, onMove, label, styleUrl }: { circle: C
     m.on('click', (e) => move.current(e.lngLat.lat, e.lngLat.lng));
     return () => m.remove();
     // The map is created once; later circles are pushed into its source below.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [styleUrl]);
 
   useEffect(() => {

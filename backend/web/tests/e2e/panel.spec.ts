@@ -158,7 +158,7 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
     const w = window as unknown as { __tones: number[] };
     w.__tones = [];
     const start = OscillatorNode.prototype.start;
-    OscillatorNode.prototype.start = function (when?: number) {
+    OscillatorNode.prototype.start = function (this: OscillatorNode, when?: number) {
       w.__tones.push(this.frequency.value);
       return start.call(this, when);
     };
