@@ -31,7 +31,9 @@ fn main() {
     for input in INPUTS {
         println!("cargo:rerun-if-changed=web/{input}");
     }
-    if let Err(e) = build(&web, &out).and_then(|()| write_table(&out, &out_dir.join("web_assets.rs"))) {
+    if let Err(e) =
+        build(&web, &out).and_then(|()| write_table(&out, &out_dir.join("web_assets.rs")))
+    {
         panic!(
             "\n\nbuilding the web panel (backend/web) failed: {e}\n\
              The server embeds the panel; building it needs Node.js >= 20 and npm \
@@ -90,14 +92,19 @@ fn write_table(dir: &Path, table: &Path) -> Result<(), String> {
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for entry in entries {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_dir() {
             collect(root, &path, out)?;
         } else {
             let rel = path.strip_prefix(root).map_err(|e| e.to_string())?;
-            out.push(rel.to_str().ok_or("non-UTF-8 file name")?.replace('\\', "/"));
+            out.push(
+                rel.to_str()
+                    .ok_or("non-UTF-8 file name")?
+                    .replace('\\', "/"),
+            );
         }
     }
     Ok(())

@@ -41,7 +41,12 @@ fn cookie_value(set_cookie: &str) -> String {
         .to_owned()
 }
 
-fn cookie_post(path: &str, cookie: Option<&str>, csrf: bool, origin: Option<&str>) -> Request<Body> {
+fn cookie_post(
+    path: &str,
+    cookie: Option<&str>,
+    csrf: bool,
+    origin: Option<&str>,
+) -> Request<Body> {
     let mut b = Request::post(path).header(header::HOST, "panel.example:8080");
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, format!("theme=dark; faceid_refresh={c}"));
@@ -61,16 +66,27 @@ async fn web_session_keeps_the_refresh_token_in_a_strict_cookie(pool: PgPool) {
     app.bootstrap_admin("root").await;
 
     let r = app.raw(login_request("root", "wrong password")).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
     assert!(r.headers.get(header::SET_COOKIE).is_none());
 
     let r = app.raw(login_request("root", PASSWORD)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert!(r.body.get("refresh_token").is_none(), "no refresh token in the body");
+    assert!(
+        r.body.get("refresh_token").is_none(),
+        "no refresh token in the body"
+    );
     let access = r.body["access_token"].as_str().unwrap().to_owned();
     assert_eq!(r.body["user"]["login"], "root");
     let sc = set_cookie(&r);
-    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/v1/auth/web"] {
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/auth/web",
+    ] {
         assert!(sc.contains(attr), "{sc} lacks {attr}");
     }
     let first = cookie_value(&sc);
@@ -78,19 +94,47 @@ async fn web_session_keeps_the_refresh_token_in_a_strict_cookie(pool: PgPool) {
     assert_eq!(app.get("/api/v1/me", &access).await.status, StatusCode::OK);
 
     // Without the CSRF header, or from a foreign origin, the cookie is not honoured.
-    let r = app.raw(cookie_post("/api/v1/auth/web/refresh", Some(&first), false, None)).await;
-    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "csrf_check_failed"));
     let r = app
-        .raw(cookie_post("/api/v1/auth/web/refresh", Some(&first), true, Some("https://evil.example")))
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            false,
+            None,
+        ))
         .await;
-    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "csrf_check_failed"));
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed")
+    );
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            true,
+            Some("https://evil.example"),
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed")
+    );
     // No cookie: not logged in.
-    let r = app.raw(cookie_post("/api/v1/auth/web/refresh", None, true, None)).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "invalid_refresh_token"));
+    let r = app
+        .raw(cookie_post("/api/v1/auth/web/refresh", None, true, None))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_refresh_token")
+    );
 
     // A same-origin refresh (what a reload does) answers a new access token and rotates the cookie.
     let r = app
-        .raw(cookie_post("/api/v1/auth/web/refresh", Some(&first), true, Some("http://panel.example:8080")))
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            true,
+            Some("http://panel.example:8080"),
+        ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let second = cookie_value(&set_cookie(&r));
@@ -99,11 +143,28 @@ async fn web_session_keeps_the_refresh_token_in_a_strict_cookie(pool: PgPool) {
     assert_eq!(app.get("/api/v1/me", &access2).await.status, StatusCode::OK);
 
     // Logout clears the cookie and ends the session: the rotated token no longer refreshes.
-    let r = app.raw(cookie_post("/api/v1/auth/web/logout", Some(&second), true, None)).await;
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/logout",
+            Some(&second),
+            true,
+            None,
+        ))
+        .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert!(set_cookie(&r).contains("Max-Age=0"));
-    let r = app.raw(cookie_post("/api/v1/auth/web/refresh", Some(&second), true, None)).await;
-    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "session_revoked"));
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&second),
+            true,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "session_revoked")
+    );
 }
 
 async fn get(app: &TestApp, path: &str) -> axum::response::Response {
@@ -132,7 +193,8 @@ async fn panel_is_served_with_cache_headers_csp_and_fallback(pool: PgPool) {
     let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
     assert!(csp.contains("script-src 'self';"), "{csp}");
     assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
-    let html = String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let html =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     assert!(html.contains("<div id=\"root\">"), "{html}");
     assert!(!html.contains("<script>"), "no inline script: {html}");
     // The hashed entry script is cached forever.
@@ -145,7 +207,10 @@ async fn panel_is_served_with_cache_headers_csp_and_fallback(pool: PgPool) {
     let r = get(&app, script).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(header_of(&r, header::CONTENT_TYPE).contains("javascript"));
-    assert_eq!(header_of(&r, header::CACHE_CONTROL), "public, max-age=31536000, immutable");
+    assert_eq!(
+        header_of(&r, header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
     let plain_len = r.into_body().collect().await.unwrap().to_bytes().len();
     // Gzipped at build time, for clients that accept it.
     let r = {
@@ -166,7 +231,10 @@ async fn panel_is_served_with_cache_headers_csp_and_fallback(pool: PgPool) {
     assert!(header_of(&r, header::CONTENT_TYPE).starts_with("text/html"));
     let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
-    assert_eq!(get(&app, "/assets/gone-1234.js").await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/assets/gone-1234.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
 }
 
 /// The panel's API types come from backend/web/src/api/openapi.json; it must be this server's
