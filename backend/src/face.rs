@@ -1,28 +1,19 @@
 //! The server's use of the face engine (`core/face`): photo analysis for enrolment and
-//! re-verification, descriptor encryption at rest (AES-256-GCM) and the photo store
-//! (`object_store`: a local directory by default, S3-compatible when configured).
+//! re-verification. Descriptor encryption lives in [`crate::descriptor_cipher`], the photo
+//! store in [`crate::photo_store`].
 //!
 //! The engine is loaded once at startup and shared (`Arc`); every inference runs in
 //! `spawn_blocking`. Without models the server still starts and face endpoints answer 503
 //! `face_engine_unavailable`.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-
-type GcmNonce = aes_gcm::aead::Nonce<Aes256Gcm>;
 use faceid_face::decode::{DecodeError, DecodeLimits};
 use faceid_face::detect::DetectorConfig;
 use faceid_face::quality::{self, CaptureMode, QualityReason};
-use faceid_face::{Descriptor, Detection, Engine, ModelId};
+use faceid_face::{Descriptor, Detection, Engine};
 use faceid_protocol::problem::FieldError;
 use image::RgbImage;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
-use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 use crate::error::AppError;
 
@@ -232,195 +223,4 @@ pub fn analyse(
         liveness,
         live,
     })
-}
-
-/// AES-256-GCM encryption of descriptors, bound to their template row.
-#[derive(Clone)]
-pub struct DescriptorCipher(Aes256Gcm);
-
-impl DescriptorCipher {
-    pub fn new(key: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(key.into()))
-    }
-
-    fn aad(template: Uuid, employee: Uuid, model: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(32 + model.len());
-        aad.extend_from_slice(template.as_bytes());
-        aad.extend_from_slice(employee.as_bytes());
-        aad.extend_from_slice(model.as_bytes());
-        aad
-    }
-
-    /// (ciphertext, nonce). The template id, employee id and model id are authenticated data,
-    /// so a ciphertext moved to another row does not decrypt.
-    pub fn seal(
-        &self,
-        template: Uuid,
-        employee: Uuid,
-        d: &Descriptor,
-    ) -> Result<(Vec<u8>, Vec<u8>), AppError> {
-        let mut nonce = [0u8; 12];
-        rand::fill(&mut nonce);
-        let plain: Vec<u8> = d.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let ct = self
-            .0
-            .encrypt(
-                &GcmNonce::from(nonce),
-                Payload {
-                    msg: &plain,
-                    aad: &Self::aad(template, employee, &d.model.0),
-                },
-            )
-            .map_err(|_| AppError::internal("descriptor encryption failed"))?;
-        Ok((ct, nonce.to_vec()))
-    }
-
-    pub fn open(
-        &self,
-        template: Uuid,
-        employee: Uuid,
-        model: &str,
-        ct: &[u8],
-        nonce: &[u8],
-    ) -> Result<Descriptor, AppError> {
-        let nonce: [u8; 12] = nonce
-            .try_into()
-            .map_err(|_| AppError::internal("descriptor nonce of the wrong length"))?;
-        let plain = self
-            .0
-            .decrypt(
-                &GcmNonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &Self::aad(template, employee, model),
-                },
-            )
-            .map_err(|_| {
-                AppError::internal(format!(
-                    "face template {template} does not decrypt with the configured descriptor_key"
-                ))
-            })?;
-        let values = plain
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        Ok(Descriptor {
-            model: ModelId(model.to_owned()),
-            values,
-        })
-    }
-}
-
-/// The photo store: created on first use (so a server that never stores a photo creates no
-/// directory).
-pub struct PhotoStore {
-    config: StoreConfig,
-    store: OnceCell<Arc<dyn ObjectStore>>,
-}
-
-enum StoreConfig {
-    LocalDir(PathBuf),
-    Url(String),
-}
-
-impl PhotoStore {
-    pub fn new(url: Option<&str>, data_dir: &Path) -> Self {
-        let config = match url {
-            None => StoreConfig::LocalDir(data_dir.join("photos")),
-            Some(u) => StoreConfig::Url(u.to_owned()),
-        };
-        Self {
-            config,
-            store: OnceCell::new(),
-        }
-    }
-
-    async fn store(&self) -> Result<&Arc<dyn ObjectStore>, AppError> {
-        self.store
-            .get_or_try_init(|| async {
-                let store: Arc<dyn ObjectStore> = match &self.config {
-                    StoreConfig::LocalDir(dir) => local(dir)?,
-                    StoreConfig::Url(u) if u == "memory:" => {
-                        Arc::new(object_store::memory::InMemory::new())
-                    }
-                    StoreConfig::Url(u) => {
-                        if let Some(path) = u.strip_prefix("file://") {
-                            local(Path::new(path))?
-                        } else {
-                            remote(u)?
-                        }
-                    }
-                };
-                Ok::<_, AppError>(store)
-            })
-            .await
-    }
-
-    /// Stores bytes under a new random key and returns the key.
-    pub async fn put(&self, prefix: &str, bytes: Vec<u8>) -> Result<String, AppError> {
-        let mut r = [0u8; 16];
-        rand::fill(&mut r);
-        let key = format!("{prefix}/{}.img", hex::encode(r));
-        self.store()
-            .await?
-            .put(&StorePath::from(key.as_str()), bytes.into())
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
-        Ok(key)
-    }
-
-    pub async fn get(&self, key: &str) -> Result<Vec<u8>, AppError> {
-        let got = self
-            .store()
-            .await?
-            .get(&StorePath::from(key))
-            .await
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => AppError::not_found("photo"),
-                e => AppError::internal(format!("photo store: {e}")),
-            })?;
-        Ok(got
-            .bytes()
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?
-            .to_vec())
-    }
-
-    /// Deletes photos; failures are logged (a stray photo is not worth failing a request).
-    pub async fn delete_all(&self, keys: &[String]) {
-        let Ok(store) = self.store().await else {
-            return;
-        };
-        for k in keys {
-            if let Err(e) = store.delete(&StorePath::from(k.as_str())).await
-                && !matches!(e, object_store::Error::NotFound { .. })
-            {
-                tracing::warn!(key = %k, error = %e, "could not delete a photo");
-            }
-        }
-    }
-}
-
-fn local(dir: &Path) -> Result<Arc<dyn ObjectStore>, AppError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| AppError::internal(format!("photo directory {}: {e}", dir.display())))?;
-    let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-        .map_err(|e| AppError::internal(format!("photo directory {}: {e}", dir.display())))?;
-    Ok(Arc::new(fs))
-}
-
-#[cfg(feature = "s3")]
-fn remote(url: &str) -> Result<Arc<dyn ObjectStore>, AppError> {
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
-        .with_url(url)
-        .build()
-        .map_err(|e| AppError::internal(format!("photo_store_url: {e}")))?;
-    Ok(Arc::new(s3))
-}
-
-#[cfg(not(feature = "s3"))]
-fn remote(url: &str) -> Result<Arc<dyn ObjectStore>, AppError> {
-    Err(AppError::internal(format!(
-        "photo_store_url {url:?}: this server was built without the `s3` feature"
-    )))
 }

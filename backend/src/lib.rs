@@ -21,17 +21,21 @@ pub mod auth;
 pub mod config;
 pub mod consent;
 pub mod db;
+pub mod descriptor_cipher;
 pub mod error;
 pub mod extract;
 pub mod face;
 pub mod face_templates;
 pub mod geofence;
+pub mod idempotency;
+pub mod jobs;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
-pub mod password;
+pub mod photo_store;
 pub mod routes;
 pub mod timesheet;
+pub mod validate;
 
 pub use config::{Secrets, Settings};
 pub use error::{AppError, AppResult};
@@ -48,22 +52,22 @@ pub struct AppState {
     /// The face engine (absent when the models are missing: face endpoints answer 503).
     pub face: face::FaceEngine,
     /// Enrolment photos and evidence frames.
-    pub photos: Arc<face::PhotoStore>,
+    pub photos: Arc<photo_store::PhotoStore>,
     /// Encrypts face descriptors at rest.
-    pub cipher: face::DescriptorCipher,
+    pub cipher: descriptor_cipher::DescriptorCipher,
 }
 
 impl AppState {
     pub fn new(db: PgPool, settings: Settings, secrets: Secrets) -> Result<Self, AppError> {
-        let dummy = password::dummy_hash().map_err(AppError::internal)?;
+        let dummy = auth::password::dummy_hash().map_err(AppError::internal)?;
         Ok(Self {
             db,
             jwt: Arc::new(auth::JwtKeys::new(&secrets.jwt_secret)),
-            photos: Arc::new(face::PhotoStore::new(
+            photos: Arc::new(photo_store::PhotoStore::new(
                 settings.photo_store_url.as_deref(),
                 &settings.data_dir,
             )),
-            cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
+            cipher: descriptor_cipher::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),

@@ -176,9 +176,9 @@ async fn run() -> anyhow::Result<()> {
                 let state = AppState::new(pool.clone(), settings.clone(), secrets)
                     .map_err(|e| anyhow::anyhow!("{e}"))?
                     .with_face_engine(engine);
-                let retention = faceid_server::locations::spawn_retention(
+                let retention = faceid_server::jobs::location_retention::spawn_retention(
                     pool.clone(),
-                    faceid_server::locations::retention_days_from_env(),
+                    faceid_server::jobs::location_retention::retention_days_from_env(),
                     std::time::Duration::from_secs(3600),
                 );
                 let served =

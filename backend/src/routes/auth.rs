@@ -21,8 +21,9 @@ use crate::AppState;
 use crate::auth::{AuthUser, new_opaque_token, token_hash};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
-use crate::password::{self, Verified};
-use crate::routes::{Check, employees, sites};
+use crate::auth::password::{self, Verified};
+use crate::routes::{employees, sites};
+use crate::validate::Check;
 
 /// The client's address for rate limiting: the peer address, or the first `X-Forwarded-For`
 /// entry when `trust_forwarded_for` is set.

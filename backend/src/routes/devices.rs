@@ -21,7 +21,8 @@ use crate::auth::{Admin, Caller, Kiosk, new_opaque_token, token_hash};
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::auth::parse_platform;
-use crate::routes::{Check, Paging};
+use crate::routes::Paging;
+use crate::validate::Check;
 
 const SELECT: &str = "SELECT d.id, d.kind, d.name, d.platform, d.app_version, d.blocked, d.site_id,
     d.last_employee_id, d.last_seen_at, d.created_at FROM devices d WHERE true";

@@ -20,9 +20,10 @@ use crate::audit;
 use crate::auth::{Caller, Scope, Staff, out_of_scope, parse_role, role_str};
 use crate::error::{AppError, AppResult, ResultExt};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::password;
+use crate::auth::password;
 use crate::routes::auth::revoke_all_sessions;
-use crate::routes::{Check, Paging};
+use crate::routes::Paging;
+use crate::validate::Check;
 
 const SELECT: &str = "SELECT e.id, e.login, e.first_name, e.last_name, e.card_number, e.role,
     e.department_id, e.position_id, e.photo_key, e.status, e.iiko_id, e.hikvision_employee_no,

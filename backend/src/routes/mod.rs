@@ -14,11 +14,16 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::error::AppError;
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod consent;
 pub mod devices;
 pub mod employees;
+pub mod face_templates;
 pub mod health;
+pub mod liveness;
+pub mod locations;
 pub mod org;
 pub mod reports;
 pub mod schedules;
@@ -95,28 +100,10 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .merge(timesheet_routes())
 }
 
-/// Consent ledger, liveness challenges, locations and tracking policies.
+/// Consent ledger, liveness challenges, locations, face enrolment and attendance.
 fn attendance_routes() -> OpenApiRouter<AppState> {
-    use crate::{consent, liveness, locations};
     OpenApiRouter::new()
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(locations::batch))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    locations::MAX_BATCH_BODY_BYTES,
-                )),
-        )
-        .routes(routes!(locations::my_locations))
-        .routes(routes!(locations::employee_locations))
-        .routes(routes!(locations::my_policy))
-        .routes(routes!(
-            locations::employee_policy,
-            locations::put_employee_policy
-        ))
-        .routes(routes!(
-            locations::department_policy,
-            locations::put_department_policy
-        ))
+        .merge(locations::routes())
         .routes(routes!(consent::list_texts, consent::publish_text))
         .routes(routes!(consent::my_consents, consent::give_my_consent))
         .routes(routes!(
@@ -127,10 +114,10 @@ fn attendance_routes() -> OpenApiRouter<AppState> {
         .merge(face_routes())
 }
 
-/// Face enrolment, check-in / check-out, kiosk identification and the attendance log.
+/// Face enrolment and templates, then check-in / check-out, kiosk identification and the
+/// attendance log.
 fn face_routes() -> OpenApiRouter<AppState> {
-    use crate::attendance as att;
-    use crate::face_templates as ft;
+    use self::face_templates as ft;
     OpenApiRouter::new()
         .merge(
             OpenApiRouter::new()
@@ -140,25 +127,10 @@ fn face_routes() -> OpenApiRouter<AppState> {
                     crate::face::MAX_PHOTO_BODY_BYTES,
                 )),
         )
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(att::check_in))
-                .routes(routes!(att::kiosk_identify))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::face::MAX_PHOTO_BODY_BYTES,
-                )),
-        )
         .routes(routes!(ft::delete_me))
         .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
-        .routes(routes!(att::get_global_policy, att::put_global_policy))
-        .routes(routes!(att::get_site_policy, att::put_site_policy))
-        .routes(routes!(att::chain_verify))
-        .routes(routes!(att::review))
-        .routes(routes!(att::correct))
-        .routes(routes!(att::my_attendance))
-        .routes(routes!(att::list))
-        .routes(routes!(att::photo))
+        .merge(attendance::routes())
 }
 
 /// Schedules, holiday calendar, absences and timesheet reports.
@@ -233,56 +205,5 @@ impl Paging {
             ));
         }
         Ok((limit, offset.unwrap_or(0)))
-    }
-}
-
-/// Collects field errors and turns them into one 422.
-#[derive(Default)]
-pub struct Check(Vec<FieldError>);
-
-impl Check {
-    pub fn push(&mut self, e: FieldError) {
-        self.0.push(e);
-    }
-    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        });
-    }
-    /// A trimmed, non-empty text of at most `max` characters.
-    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let t = value.trim();
-        if t.is_empty() {
-            self.add(field, "required", "must not be empty");
-        } else if t.chars().count() > max {
-            self.add(
-                field,
-                "too_long",
-                format!("must be at most {max} characters"),
-            );
-        } else if t.chars().any(char::is_control) {
-            self.add(
-                field,
-                "invalid_characters",
-                "must not contain control characters",
-            );
-        }
-        t.to_owned()
-    }
-    /// Like [`Check::text`], but empty means `None`.
-    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        match value.map(str::trim) {
-            None | Some("") => None,
-            Some(v) => Some(self.text(field, v, max)),
-        }
-    }
-    pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
     }
 }

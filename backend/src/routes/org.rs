@@ -15,7 +15,7 @@ use crate::auth::{Admin, Staff};
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::ApiJson;
 use crate::extract::ApiPath;
-use crate::routes::Check;
+use crate::validate::Check;
 
 #[derive(Clone, Copy)]
 struct Kind {

@@ -21,7 +21,8 @@ use crate::audit;
 use crate::auth::{Admin, AuthUser, Caller, Staff, out_of_scope};
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{Check, Paging};
+use crate::routes::Paging;
+use crate::validate::Check;
 use crate::timesheet::calendar::MAX_ABSENCE_DAYS;
 use crate::timesheet::schedule::ScheduleError;
 use crate::timesheet::store::{

@@ -16,7 +16,7 @@ use crate::auth::{Admin, Staff};
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath};
 use crate::geofence;
-use crate::routes::Check;
+use crate::validate::Check;
 
 pub const SITE_SELECT: &str =
     "SELECT id, name, address, time_zone, geofence, active, created_at, updated_at FROM sites";

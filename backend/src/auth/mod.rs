@@ -10,11 +10,15 @@ use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::AppError;
+
+pub mod password;
+mod scope;
+
+pub use scope::{Scope, check_employee_scope, out_of_scope};
 
 /// Claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
@@ -313,82 +317,4 @@ impl FromRequestParts<AppState> for Kiosk {
             )),
         }
     }
-}
-
-/// Which employees a caller may see and manage.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    All,
-    Within {
-        department_ids: Vec<Uuid>,
-        site_ids: Vec<Uuid>,
-    },
-    OnlySelf(Uuid),
-}
-
-impl Caller {
-    pub fn scope(&self) -> Scope {
-        match self.role {
-            Role::Admin => Scope::All,
-            Role::Operator => Scope::Within {
-                department_ids: self.scope_department_ids.clone(),
-                site_ids: self.scope_site_ids.clone(),
-            },
-            Role::User => Scope::OnlySelf(self.id),
-        }
-    }
-}
-
-impl Scope {
-    /// Appends ` AND <condition on employee alias e>` to a query.
-    pub fn push_filter(&self, qb: &mut QueryBuilder<Postgres>) {
-        match self {
-            Scope::All => {}
-            Scope::Within {
-                department_ids,
-                site_ids,
-            } => {
-                qb.push(" AND (e.department_id = ANY(")
-                    .push_bind(department_ids.clone())
-                    .push(") OR EXISTS (SELECT 1 FROM employee_sites es WHERE es.employee_id = e.id AND es.site_id = ANY(")
-                    .push_bind(site_ids.clone())
-                    .push(")))");
-            }
-            Scope::OnlySelf(id) => {
-                qb.push(" AND e.id = ").push_bind(*id);
-            }
-        }
-    }
-
-    /// Whether an employee with this department and these sites is within the scope.
-    pub fn covers(
-        &self,
-        employee_id: Uuid,
-        department_id: Option<Uuid>,
-        site_ids: &[Uuid],
-    ) -> bool {
-        match self {
-            Scope::All => true,
-            Scope::Within {
-                department_ids,
-                site_ids: scope_sites,
-            } => {
-                department_id.is_some_and(|d| department_ids.contains(&d))
-                    || site_ids.iter().any(|s| scope_sites.contains(s))
-            }
-            Scope::OnlySelf(id) => *id == employee_id,
-        }
-    }
-
-    pub fn is_all(&self) -> bool {
-        matches!(self, Scope::All)
-    }
-}
-
-/// The refusal for an operator acting outside their scope.
-pub fn out_of_scope() -> AppError {
-    AppError::forbidden(
-        "out_of_scope",
-        "the employee is outside the departments and sites you manage",
-    )
 }

@@ -1,0 +1,426 @@
+//! Face enrolment: 1–5 photos per request, each run through the engine (one face, quality,
+//! passive liveness, descriptor), a 1:N duplicate search among other employees, then the
+//! templates stored encrypted and the photos in the photo store.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use faceid_face::detect::DetectorConfig;
+use faceid_face::{Descriptor, Engine};
+use faceid_protocol::problem::{FieldError, Problem};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{AuthUser, Caller, Staff, check_employee_scope};
+use crate::face_templates::{load_templates, require_biometric_consent, require_registered_device};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiMultipart, ApiPath};
+use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal, blocking};
+
+/// Name of the photo parts of an enrolment.
+pub const PHOTO_PART: &str = "photo";
+
+/// Metadata of an enrolled template (never the descriptor).
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct FaceTemplate {
+    pub id: Uuid,
+    pub employee_id: Uuid,
+    pub model_id: String,
+    /// Detector confidence of the enrolled face, 0..=1.
+    pub quality: f32,
+    pub has_photo: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A descriptor for on-device 1:1 matching.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TemplateDescriptor {
+    pub id: Uuid,
+    pub model: String,
+    pub values: Vec<f32>,
+}
+
+/// The multipart form of an enrolment: 1–5 parts named `photo` (JPEG, PNG or WebP).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct EnrolmentForm {
+    #[schema(value_type = Vec<String>, format = Binary)]
+    photo: Vec<Vec<u8>>,
+}
+
+async fn enrol(
+    state: &AppState,
+    caller: &Caller,
+    employee: Uuid,
+    mut mp: axum::extract::Multipart,
+) -> AppResult<Vec<FaceTemplate>> {
+    let parts = face::read_parts(&mut mp, MAX_ENROL_PHOTOS + 1).await?;
+    let photos: Vec<axum::body::Bytes> = parts
+        .into_iter()
+        .filter(|p| p.name == PHOTO_PART)
+        .map(|p| p.bytes)
+        .collect();
+    if photos.is_empty() || photos.len() > MAX_ENROL_PHOTOS {
+        return Err(AppError::bad_request(
+            "photo_count",
+            format!(
+                "1 to {MAX_ENROL_PHOTOS} parts named `{PHOTO_PART}` are needed, got {}",
+                photos.len()
+            ),
+        ));
+    }
+    require_biometric_consent(state, employee).await?;
+    let engine = state.face.get()?;
+    let batch = photos.clone();
+    let eng = engine.clone();
+    type Outcome = Result<(Descriptor, f32), PhotoRefusal>;
+    let results: Vec<Outcome> = blocking(move || {
+        Ok(batch
+            .iter()
+            .map(|b| analyse_enrolment(&eng, b))
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let refused: Vec<FieldError> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| e.field(format!("photo[{i}]"))))
+        .collect();
+    if !refused.is_empty() {
+        return Err(AppError::Refused {
+            code: "enrolment_refused",
+            detail: format!(
+                "{} of {} photos cannot be enrolled",
+                refused.len(),
+                results.len()
+            ),
+            errors: refused,
+        });
+    }
+    let accepted: Vec<(Descriptor, f32)> = results.into_iter().filter_map(Result::ok).collect();
+    let model = accepted[0].0.model.0.clone();
+
+    // 1:N among other employees.
+    let (_, threshold, _) = engine
+        .match_params(&accepted[0].0.model)
+        .map_err(AppError::internal)?;
+    let mut conn = state.db.acquire().await?;
+    let others: Vec<(Uuid, Uuid, Descriptor)> = load_templates(state, &mut conn, &model, None)
+        .await?
+        .into_iter()
+        .filter(|(_, e, _)| *e != employee)
+        .collect();
+    drop(conn);
+    let mut best: Option<(Uuid, f32)> = None;
+    for (d, _) in &accepted {
+        for (_, other, t) in &others {
+            let v = engine.verify(d, t).map_err(AppError::internal)?;
+            if v.same && best.is_none_or(|(_, b)| v.distance < b) {
+                best = Some((*other, v.distance));
+            }
+        }
+    }
+    if let Some((other, distance)) = best {
+        #[derive(Serialize)]
+        struct Dup {
+            matched_employee: Uuid,
+            distance: f32,
+            threshold: f32,
+        }
+        let mut tx = state.db.begin().await?;
+        audit::record(
+            &mut tx,
+            caller,
+            "face_template.duplicate_refused",
+            "employee",
+            Some(employee),
+            audit::NONE,
+            Some(&Dup {
+                matched_employee: other,
+                distance,
+                threshold,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(%employee, %other, distance, "enrolment refused: possible duplicate");
+        return Err(AppError::conflict(
+            "possible_duplicate",
+            "these photos match another employee's enrolled face",
+        ));
+    }
+
+    // Photos first (random keys); rows in one transaction; photos removed if it fails.
+    let mut keys = Vec::new();
+    for p in &photos {
+        match state.photos.put("enrolment", p.to_vec()).await {
+            Ok(k) => keys.push(k),
+            Err(e) => {
+                state.photos.delete_all(&keys).await;
+                return Err(e);
+            }
+        }
+    }
+    let stored = async {
+        let mut tx = state.db.begin().await?;
+        // Serialise with a concurrent consent withdrawal of this employee.
+        sqlx::query("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
+            .bind(employee)
+            .execute(&mut *tx)
+            .await?;
+        let still: Option<String> = sqlx::query_scalar(
+            "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = 'biometric' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(employee)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if still.as_deref() != Some("grant") {
+            return Err(AppError::forbidden(
+                "biometric_consent_required",
+                "the employee has not given biometric consent",
+            ));
+        }
+        let mut out = Vec::new();
+        for ((d, quality), key) in accepted.iter().zip(&keys) {
+            let id = Uuid::now_v7();
+            let (ct, nonce) = state.cipher.seal(id, employee, d)?;
+            let t: FaceTemplate = sqlx::query_as(
+                "INSERT INTO face_templates (id, employee_id, model_id, descriptor, nonce, photo_key, quality)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 RETURNING id, employee_id, model_id, quality, photo_key IS NOT NULL AS has_photo, created_at",
+            )
+            .bind(id)
+            .bind(employee)
+            .bind(&d.model.0)
+            .bind(ct)
+            .bind(nonce)
+            .bind(key)
+            .bind(quality)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(t);
+        }
+        audit::record(
+            &mut tx,
+            caller,
+            "face_template.enrol",
+            "employee",
+            Some(employee),
+            audit::NONE,
+            Some(&out),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, AppError>(out)
+    }
+    .await;
+    if stored.is_err() {
+        state.photos.delete_all(&keys).await;
+    }
+    stored
+}
+
+fn analyse_enrolment(engine: &Engine, bytes: &[u8]) -> Result<(Descriptor, f32), PhotoRefusal> {
+    let a = face::analyse(engine, bytes, &DetectorConfig::ENROL)?;
+    if let Some(q) = a.quality_problems.first() {
+        return Err(PhotoRefusal {
+            code: q.code(),
+            message: q.hint().to_owned(),
+        });
+    }
+    if !a.live {
+        return Err(PhotoRefusal {
+            code: "liveness_failed",
+            message: format!(
+                "passive liveness score {:.2} is below the threshold",
+                a.liveness.unwrap_or(0.0)
+            ),
+        });
+    }
+    Ok((a.descriptor, a.face.score))
+}
+
+async fn list(state: &AppState, employee: Uuid) -> AppResult<Vec<FaceTemplate>> {
+    Ok(sqlx::query_as(
+        "SELECT id, employee_id, model_id, quality, photo_key IS NOT NULL AS has_photo, created_at
+         FROM face_templates WHERE employee_id = $1 ORDER BY created_at, id",
+    )
+    .bind(employee)
+    .fetch_all(&state.db)
+    .await?)
+}
+
+async fn delete_one(state: &AppState, caller: &Caller, employee: Uuid, id: Uuid) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    let key: Option<Option<String>> = sqlx::query_scalar(
+        "DELETE FROM face_templates WHERE id = $1 AND employee_id = $2 RETURNING photo_key",
+    )
+    .bind(id)
+    .bind(employee)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let key = key.ok_or(AppError::not_found("face template"))?;
+    audit::record(
+        &mut tx,
+        caller,
+        "face_template.delete",
+        "employee",
+        Some(employee),
+        Some(&id),
+        audit::NONE,
+    )
+    .await?;
+    tx.commit().await?;
+    if let Some(k) = key {
+        state.photos.delete_all(&[k]).await;
+    }
+    Ok(())
+}
+
+/// Enrols the caller's face from 1–5 photos. Each photo must show exactly one face of good
+/// quality that passes passive liveness; otherwise 422 `enrolment_refused` lists a reason per
+/// photo (`not_an_image`, `image_corrupt`, `image_dimensions_too_large`, `no_face`,
+/// `several_faces`, `too_blurry`, `liveness_failed`, ...). Nothing is stored unless every
+/// photo is accepted.
+#[utoipa::path(post, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
+    request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
+        (status = 400, description = "`photo_count`, `invalid_multipart`, `too_many_parts`", body = Problem),
+        (status = 403, description = "`biometric_consent_required`", body = Problem),
+        (status = 409, description = "`possible_duplicate`: the face matches another employee", body = Problem),
+        (status = 413, description = "`payload_too_large`", body = Problem),
+        (status = 415, description = "not multipart", body = Problem),
+        (status = 422, description = "`enrolment_refused`, with a reason per photo", body = Problem),
+        (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
+pub async fn enrol_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiMultipart(mp): ApiMultipart,
+) -> AppResult<(StatusCode, Json<Vec<FaceTemplate>>)> {
+    let out = enrol(&state, &caller, caller.id, mp).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// Enrols an employee's face on their behalf (administrators; operators within their scope).
+#[utoipa::path(post, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id")),
+    request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
+        (status = 403, description = "`out_of_scope`, `biometric_consent_required`", body = Problem),
+        (status = 404, description = "no such employee", body = Problem),
+        (status = 409, description = "`possible_duplicate`", body = Problem),
+        (status = 422, description = "`enrolment_refused`", body = Problem),
+        (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
+pub async fn enrol_employee(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiMultipart(mp): ApiMultipart,
+) -> AppResult<(StatusCode, Json<Vec<FaceTemplate>>)> {
+    let mut conn = state.db.acquire().await?;
+    check_employee_scope(&mut conn, &caller, id).await?;
+    drop(conn);
+    let out = enrol(&state, &caller, id, mp).await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// The caller's enrolled templates (metadata only).
+#[utoipa::path(get, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
+    responses((status = 200, description = "templates", body = Vec<FaceTemplate>)))]
+pub async fn list_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<Vec<FaceTemplate>>> {
+    Ok(Json(list(&state, caller.id).await?))
+}
+
+/// An employee's enrolled templates (metadata only).
+#[utoipa::path(get, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id")),
+    responses(
+        (status = 200, description = "templates", body = Vec<FaceTemplate>),
+        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 404, description = "no such employee", body = Problem)))]
+pub async fn list_employee(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Vec<FaceTemplate>>> {
+    let mut conn = state.db.acquire().await?;
+    check_employee_scope(&mut conn, &caller, id).await?;
+    Ok(Json(list(&state, id).await?))
+}
+
+/// Deletes one of the caller's templates and its photo.
+#[utoipa::path(delete, path = "/api/v1/me/face-templates/{id}", tag = "face", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "template id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 404, description = "no such template of the caller", body = Problem)))]
+pub async fn delete_me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    delete_one(&state, &caller, caller.id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes one of an employee's templates and its photo (administrators; operators within
+/// their scope).
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/face-templates/{template_id}", tag = "face", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id"),
+           ("template_id" = Uuid, Path, description = "template id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 404, description = "no such employee, or no such template of theirs", body = Problem)))]
+pub async fn delete_employee(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath((id, template_id)): ApiPath<(Uuid, Uuid)>,
+) -> AppResult<StatusCode> {
+    let mut conn = state.db.acquire().await?;
+    check_employee_scope(&mut conn, &caller, id).await?;
+    drop(conn);
+    delete_one(&state, &caller, id, template_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own descriptors, for 1:1 matching on the device. Only to a personal device
+/// the employee may use (a kiosk, a blocked device or one outside the employee's allowed
+/// devices is refused).
+#[utoipa::path(get, path = "/api/v1/me/face-templates/descriptors", tag = "face", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "descriptors", body = Vec<TemplateDescriptor>),
+        (status = 403, description = "`device_not_allowed`", body = Problem)))]
+pub async fn my_descriptors(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<Vec<TemplateDescriptor>>> {
+    require_registered_device(&state, &caller).await?;
+    // Templates exist only with biometric consent (a withdrawal deletes them).
+    let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
+        "SELECT id, model_id, descriptor, nonce FROM face_templates WHERE employee_id = $1 ORDER BY created_at, id",
+    )
+    .bind(caller.id)
+    .fetch_all(&state.db)
+    .await?;
+    let out = rows
+        .into_iter()
+        .map(|(id, model, ct, nonce)| {
+            let d = state.cipher.open(id, caller.id, &model, &ct, &nonce)?;
+            Ok(TemplateDescriptor {
+                id,
+                model,
+                values: d.values,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(Json(out))
+}
