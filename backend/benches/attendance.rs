@@ -36,11 +36,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use faceid_face::decode::{DecodeLimits, decode, decode_with_limits, encode_jpeg};
+use faceid_face::decode::{decode, encode_jpeg};
 use faceid_face::detect::{self, DetectorConfig};
-use faceid_face::liveness::active::{self, ActiveConfig, ChallengeFrame, HeadMovement};
-use faceid_face::quality::{self, CaptureMode};
-use faceid_face::{Descriptor, Engine};
+use faceid_face::liveness::active::{self, HeadMovement};
+use faceid_face::measure::TimedFrame;
+use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::location::LocationPoint;
 use faceid_server::face::FaceEngine;
 use faceid_server::{AppState, Secrets, Settings};
@@ -230,54 +230,45 @@ fn phone_jpeg(dir: &std::path::Path, rel: &str) -> anyhow::Result<Vec<u8>> {
     Ok(encode_jpeg(&decode(&bytes)?, 640, 85)?)
 }
 
-/// The face engine's own work for one check-in, called directly: what the server runs on the
-/// uploaded frames. Returns whether the punch would be verified.
+/// The face engine's own work for one check-in, called directly: the shared measurement the
+/// server runs on the uploaded frames (`faceid_face::measure`), then the comparisons. Returns
+/// whether the punch would be verified.
 fn engine_check_in(
     engine: &Engine,
     frames: &Frames,
     templates: &[Descriptor],
     device: &Descriptor,
-    active_cfg: &ActiveConfig,
 ) -> anyhow::Result<bool> {
-    let limits = DecodeLimits::default();
-    let img = decode_with_limits(&frames.best, &limits)?.rgb;
-    let (dets, _) = engine.detect_with_border_retry(&img, &DetectorConfig::CHECK_IN)?;
-    let verdict = quality::assess(&img, &dets, CaptureMode::CheckIn);
-    let face = verdict
-        .face
-        .and_then(|i| dets.get(i))
-        .context("no face in the best frame")?;
-    let probe = engine.embed(&img, face, None)?;
-    let live = engine.passive_liveness(&img, face)?.live;
-    let mut seq = Vec::with_capacity(frames.challenge.len());
-    for (i, bytes) in frames.challenge.iter().enumerate() {
-        let img = decode_with_limits(bytes, &limits)?.rgb;
-        let (dets, _) = engine.detect_with_border_retry(&img, &DetectorConfig::CHECK_IN)?;
-        let f = detect::largest(&dets).context("no face in a challenge frame")?;
-        seq.push(ChallengeFrame {
-            captured_at_ms: 1_000 + 400 * i as u64,
-            landmarks: f.landmarks,
-            descriptor: Some(engine.embed(&img, f, None)?),
-        });
-    }
+    let timed: Vec<TimedFrame<'_>> = frames
+        .challenge
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| TimedFrame {
+            bytes,
+            captured_at_ms: Some(1_000 + 400 * i as u64),
+        })
+        .collect();
     let challenge = active::Challenge {
         nonce: "bench".into(),
         actions: vec![HeadMovement::TurnLeft, HeadMovement::TurnRight],
         issued_at_ms: 0,
         expires_at_ms: 120_000,
     };
-    let passed = active::verify_challenge(&challenge, &seq, active_cfg).passed;
-    let first = seq
-        .first()
-        .and_then(|f| f.descriptor.as_ref())
-        .context("no challenge frame")?;
-    let same_face = engine.verify(first, &probe)?.same;
+    let m = faceid_face::measure(
+        engine,
+        &frames.best,
+        &timed,
+        Some((&challenge, 1_000 + 400 * timed.len() as u64)),
+        &MeasureRules::check_in(),
+    )?;
+    let score = m.challenge.as_ref().context("challenge scored")?;
+    let passed = score.verdict.passed && score.same_face_as_best == Some(true);
     let mut matched = false;
     for t in templates {
-        matched |= engine.verify(&probe, t)?.same;
+        matched |= engine.verify(&m.descriptor, t)?.same;
     }
-    let device_agrees = engine.verify(device, &probe)?.same;
-    Ok(passed && same_face && matched && device_agrees && live)
+    let device_agrees = engine.verify(device, &m.descriptor)?.same;
+    Ok(passed && matched && device_agrees && m.live())
 }
 
 fn engine_sequential(
@@ -285,13 +276,12 @@ fn engine_sequential(
     frames: &Frames,
     templates: &[Descriptor],
     device: &Descriptor,
-    cfg: &ActiveConfig,
     n: usize,
 ) -> anyhow::Result<Vec<Duration>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let t = Instant::now();
-        if !engine_check_in(engine, frames, templates, device, cfg)? {
+        if !engine_check_in(engine, frames, templates, device)? {
             bail!("the engine alone does not verify the bench's frames");
         }
         out.push(t.elapsed());
@@ -305,14 +295,13 @@ fn engine_concurrent(
     frames: &Frames,
     templates: &[Descriptor],
     device: &Descriptor,
-    cfg: &ActiveConfig,
     threads: usize,
     n: usize,
 ) -> anyhow::Result<Duration> {
     let t = Instant::now();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|_| s.spawn(|| engine_sequential(engine, frames, templates, device, cfg, n)))
+            .map(|_| s.spawn(|| engine_sequential(engine, frames, templates, device, n)))
             .collect();
         for h in handles {
             h.join()
@@ -489,7 +478,7 @@ async fn check_ins(
 
     // What the engine needs for the same comparisons: the enrolled descriptors (computed the
     // way enrolment does) and the device's descriptor of the best frame.
-    let (templates, device, cfg) = {
+    let (templates, device) = {
         let engine = engine.clone();
         let frames = frames.clone();
         let dir = dir.clone();
@@ -501,9 +490,15 @@ async fn check_ins(
                 let f = detect::largest(&dets).context("no face")?;
                 templates.push(engine.embed(&img, f, None)?);
             }
-            let device = engine.check_in_bytes(&frames.best)?.descriptor;
-            let cfg = engine.active_config(None)?;
-            anyhow::Ok((templates, device, cfg))
+            let device = faceid_face::measure(
+                &engine,
+                &frames.best,
+                &[],
+                None,
+                &faceid_face::MeasureRules::check_in(),
+            )?
+            .descriptor;
+            anyhow::Ok((templates, device))
         })
         .await??
     };
@@ -520,15 +515,15 @@ async fn check_ins(
     // Engine alone and server interleaved, one check-in (or one round) each in turn, so both
     // see the same background load on a shared machine (phases of several seconds apart
     // differed by ±25% here with other builds running).
-    let work = Arc::new((templates, device, cfg));
+    let work = Arc::new((templates, device));
     let engine_run = |threads: usize| {
         let (engine, frames, work) = (engine.clone(), frames.clone(), work.clone());
         tokio::task::spawn_blocking(move || {
-            let (templates, device, cfg) = &*work;
+            let (templates, device) = &*work;
             if threads == 1 {
-                engine_sequential(&engine, &frames, templates, device, cfg, 1)
+                engine_sequential(&engine, &frames, templates, device, 1)
             } else {
-                engine_concurrent(&engine, &frames, templates, device, cfg, threads, 1)
+                engine_concurrent(&engine, &frames, templates, device, threads, 1)
                     .map(|wall| vec![wall])
             }
         })

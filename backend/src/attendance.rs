@@ -20,9 +20,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use faceid_face::detect::DetectorConfig;
-use faceid_face::liveness::active::{self, ActiveConfig, ChallengeFrame, HeadMovement};
-use faceid_face::{Descriptor, Engine, ModelId};
+use faceid_face::liveness::active::{self, HeadMovement};
+use faceid_face::measure::{FrameRole, TimedFrame};
+use faceid_face::{Descriptor, Engine, MeasureRules, Measurement, ModelId};
 use faceid_protocol::attendance::{
     AttendanceRecord, BEST_FRAME_PART, CHALLENGE_FRAME_PART, CheckInEvidence, CheckInResponse,
     EVIDENCE_PART, EventKind, MAX_CHALLENGE_FRAMES, PunchKind, PunchStatus, ReviewDecision,
@@ -542,15 +542,6 @@ pub async fn chain_verify(
 // ---------------------------------------------------------------------------------------------
 // Re-verification
 
-/// Everything the engine measured on the uploaded frames.
-struct Measured {
-    descriptor: Descriptor,
-    liveness: Option<f32>,
-    live: bool,
-    quality_problems: Vec<&'static str>,
-    challenge_frames: Vec<ChallengeFrame>,
-}
-
 fn refusal_error(part: &str, r: PhotoRefusal) -> AppError {
     AppError::Refused {
         code: r.code,
@@ -559,54 +550,30 @@ fn refusal_error(part: &str, r: PhotoRefusal) -> AppError {
     }
 }
 
-/// Runs the engine on the best frame and the challenge frames.
-fn measure(
+/// Runs the shared check-in measurement (the phone's, see `faceid_face::measure`) on the best
+/// frame and the challenge frames; the challenge is scored once consumed
+/// ([`Measurement::score_challenge`]).
+pub fn measure(
     engine: &Engine,
     best: &[u8],
     challenge: &[axum::body::Bytes],
-    detector: &DetectorConfig,
-) -> AppResult<Measured> {
-    let a = face::analyse(engine, best, detector).map_err(|r| refusal_error(BEST_FRAME_PART, r))?;
-    let mut frames = Vec::with_capacity(challenge.len());
-    for (i, bytes) in challenge.iter().enumerate() {
-        let name = format!("{CHALLENGE_FRAME_PART}[{i}]");
-        let img = faceid_face::decode::decode_with_limits(bytes, &face::decode_limits())
-            .map_err(|e| {
-                refusal_error(
-                    &name,
-                    PhotoRefusal {
-                        code: face::decode_code(&e),
-                        message: e.to_string(),
-                    },
-                )
-            })?
-            .rgb;
-        let (dets, _) = engine
-            .detect_with_border_retry(&img, &DetectorConfig::CHECK_IN)
-            .map_err(AppError::internal)?;
-        let Some(f) = faceid_face::detect::largest(&dets) else {
-            return Err(refusal_error(
-                &name,
-                PhotoRefusal {
-                    code: "no_face",
-                    message: "no face found".into(),
-                },
-            ));
+    times_ms: &[u64],
+    rules: &MeasureRules,
+) -> AppResult<Measurement> {
+    let frames: Vec<TimedFrame<'_>> = challenge
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| TimedFrame {
+            bytes,
+            captured_at_ms: times_ms.get(i).copied(),
+        })
+        .collect();
+    faceid_face::measure(engine, best, &frames, None, rules).map_err(|e| {
+        let part = match e.frame() {
+            Some(FrameRole::Challenge(i)) => format!("{CHALLENGE_FRAME_PART}[{i}]"),
+            _ => BEST_FRAME_PART.to_owned(),
         };
-        let d = engine.embed(&img, f, None).map_err(AppError::internal)?;
-        frames.push(ChallengeFrame {
-            // Filled in by the caller from the evidence (or the issue time).
-            captured_at_ms: 0,
-            landmarks: f.landmarks,
-            descriptor: Some(d),
-        });
-    }
-    Ok(Measured {
-        quality_problems: a.quality_problems.iter().map(|q| q.code()).collect(),
-        descriptor: a.descriptor,
-        liveness: a.liveness,
-        live: a.live,
-        challenge_frames: frames,
+        refusal_error(&part, face::refusal(&e))
     })
 }
 
@@ -1020,7 +987,9 @@ pub async fn check_in(
     let eng = engine.clone();
     let best = upload.best.clone();
     let challenge = upload.challenge.clone();
-    let measuring = blocking(move || measure(&eng, &best, &challenge, &DetectorConfig::CHECK_IN));
+    let times = ev.challenge_frame_times_ms.clone();
+    let measuring =
+        blocking(move || measure(&eng, &best, &challenge, &times, &MeasureRules::check_in()));
     let lookups = async {
         let mut conn = state.db.acquire().await?;
         let sites = employee_sites(&mut conn, caller.id).await?;
@@ -1045,7 +1014,7 @@ pub async fn check_in(
                 "the employee has no enrolled face",
             ));
         }
-        let measured = measured?;
+        let mut measured = measured?;
 
         // The challenge, consumed only now (single use).
         let mut j = Judgement::default();
@@ -1065,37 +1034,19 @@ pub async fn check_in(
                     issued_at_ms: issued,
                     expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
                 };
-                // Without capture times the order of the parts is the order of capture.
-                let mut frames = measured.challenge_frames.clone();
-                for (i, f) in frames.iter_mut().enumerate() {
-                    f.captured_at_ms = ev
-                        .challenge_frame_times_ms
-                        .get(i)
-                        .copied()
-                        .unwrap_or(issued + i as u64 + 1);
-                }
-                // The same-face rule across the challenge frames is the descriptors' model's
-                // calibrated verification rule.
-                let config =
-                    ActiveConfig::for_model(engine.manifest(), &measured.descriptor.model.0)
-                        .map_err(AppError::internal)?;
-                let v = active::verify_challenge_at(
-                    &challenge,
-                    &frames,
-                    &config,
-                    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
-                );
-                challenge_score = Some(v.score);
-                if !v.passed {
+                let score = measured
+                    .score_challenge(
+                        &engine,
+                        &challenge,
+                        u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
+                    )
+                    .map_err(AppError::internal)?;
+                challenge_score = Some(score.verdict.score);
+                if !score.verdict.passed {
                     j.reject.push("challenge_failed".into());
-                } else if let Some(first) = frames.first().and_then(|f| f.descriptor.as_ref()) {
+                } else if score.same_face_as_best == Some(false) {
                     // The challenge face must be the best frame's face.
-                    let same = engine
-                        .verify(first, &measured.descriptor)
-                        .map_err(AppError::internal)?;
-                    if !same.same {
-                        j.reject.push("challenge_face_mismatch".into());
-                    }
+                    j.reject.push("challenge_face_mismatch".into());
                 }
             }
             None => {
@@ -1127,11 +1078,11 @@ pub async fn check_in(
                 j.flag.push("device_descriptor_mismatch".into());
             }
         }
-        if !measured.live {
+        if !measured.live() {
             j.reject.push("liveness_failed".into());
         }
-        for q in &measured.quality_problems {
-            if *q != "off_centre" {
+        for q in measured.quality.iter().map(|q| q.code()) {
+            if q != "off_centre" {
                 j.flag.push(format!("quality_{q}"));
             }
         }
@@ -1194,7 +1145,7 @@ pub async fn check_in(
             site: site.clone(),
             distance_m: nearest.as_ref().map(|n| n.2),
             face_distance: Some(face_distance),
-            liveness_score: measured.liveness,
+            liveness_score: measured.passive.as_ref().map(|p| p.score),
             server_time: micros(now),
         };
         let fields = ChainFields {
@@ -1833,7 +1784,7 @@ pub async fn kiosk_identify(
     drop(conn);
     let eng = engine.clone();
     let best = upload.best.clone();
-    let measuring = blocking(move || measure(&eng, &best, &[], &DetectorConfig::ENROL));
+    let measuring = blocking(move || measure(&eng, &best, &[], &[], &MeasureRules::enrol()));
     let (measured, photo_key) = tokio::join!(
         measuring,
         state.photos.put("evidence", upload.best.to_vec())
@@ -1880,11 +1831,11 @@ pub async fn kiosk_identify(
         };
         let face_distance = id.best.as_ref().map(|b| b.distance);
         let mut j = Judgement::default();
-        if !measured.live {
+        if !measured.live() {
             j.reject.push("liveness_failed".into());
         }
-        for q in &measured.quality_problems {
-            if *q != "off_centre" && *q != "several_faces" {
+        for q in measured.quality.iter().map(|q| q.code()) {
+            if q != "off_centre" && q != "several_faces" {
                 j.flag.push(format!("quality_{q}"));
             }
         }
@@ -1920,7 +1871,7 @@ pub async fn kiosk_identify(
                 }),
                 distance_m: None,
                 face_distance,
-                liveness_score: measured.liveness,
+                liveness_score: measured.passive.as_ref().map(|p| p.score),
                 server_time: micros(now),
             };
             let answer = KioskAnswer {
@@ -1939,7 +1890,7 @@ pub async fn kiosk_identify(
                     reasons: event.reasons.clone(),
                     idempotency_key: Some(ev.idempotency_key),
                     face_distance,
-                    liveness_score: measured.liveness,
+                    liveness_score: measured.passive.as_ref().map(|p| p.score),
                     photo_key: Some(photo_key.clone()),
                     ..ChainFields::blank(
                         event.event_id,

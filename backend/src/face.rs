@@ -13,12 +13,9 @@ use aes_gcm::Aes256Gcm;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 
 type GcmNonce = aes_gcm::aead::Nonce<Aes256Gcm>;
-use faceid_face::decode::{DecodeError, DecodeLimits};
-use faceid_face::detect::DetectorConfig;
-use faceid_face::quality::{self, CaptureMode, QualityReason};
-use faceid_face::{Descriptor, Detection, Engine, ModelId};
+use faceid_face::decode::DecodeError;
+use faceid_face::{Descriptor, Engine, MeasureError, MeasureRules, Measurement, ModelId};
 use faceid_protocol::problem::FieldError;
-use image::RgbImage;
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, ObjectStoreExt};
 use tokio::sync::OnceCell;
@@ -28,22 +25,12 @@ use crate::error::AppError;
 
 /// Largest photo part accepted, in bytes (the decode limit of the engine is 25 MB; one
 /// enrolment photo or evidence frame never needs more than this).
-pub const MAX_PHOTO_BYTES: usize = 6 * 1024 * 1024;
+pub const MAX_PHOTO_BYTES: usize = faceid_face::measure::MAX_FRAME_BYTES;
 /// Largest body of the photo endpoints (enrolment, check-in, kiosk): larger uploads are 413
 /// `payload_too_large` before they are read.
 pub const MAX_PHOTO_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Most photos in one enrolment.
 pub const MAX_ENROL_PHOTOS: usize = 5;
-
-/// Decode limits of uploaded photos: checked on the header, before any pixel is decoded.
-pub fn decode_limits() -> DecodeLimits {
-    DecodeLimits {
-        max_bytes: MAX_PHOTO_BYTES,
-        max_pixels: 40_000_000,
-        max_side: 10_000,
-        ..DecodeLimits::default()
-    }
-}
 
 /// The face engine, when its models could be loaded.
 #[derive(Clone, Default)]
@@ -157,82 +144,33 @@ impl PhotoRefusal {
     }
 }
 
-/// One photo run through the engine.
-#[derive(Debug, Clone)]
-pub struct Analysed {
-    pub image: RgbImage,
-    pub face: Detection,
-    pub faces_found: usize,
-    /// Quality problems other than "no face" / "several faces".
-    pub quality_problems: Vec<QualityReason>,
-    pub descriptor: Descriptor,
-    pub liveness: Option<f32>,
-    pub live: bool,
-}
-
-/// Decodes and analyses one photo: exactly one face, quality, passive liveness, descriptor.
-/// `Err` for what makes the photo unusable (not an image, no face, several faces).
+/// Measures one photo with the shared check-in measurement ([`faceid_face::measure`], the
+/// function and rules the phone runs on the same upload): exactly one face, quality, passive
+/// liveness, descriptor. `Err` for what makes the photo unusable (not an image, no face,
+/// several faces).
 pub fn analyse(
     engine: &Engine,
     bytes: &[u8],
-    detector: &DetectorConfig,
-) -> Result<Analysed, PhotoRefusal> {
-    let image = faceid_face::decode::decode_with_limits(bytes, &decode_limits())
-        .map_err(|e| PhotoRefusal {
-            code: decode_code(&e),
-            message: e.to_string(),
-        })?
-        .rgb;
-    let internal = |e: faceid_face::EngineError| PhotoRefusal {
-        code: "face_engine_error",
-        message: e.to_string(),
+    rules: &MeasureRules,
+) -> Result<Measurement, PhotoRefusal> {
+    faceid_face::measure(engine, bytes, &[], None, rules).map_err(|e| refusal(&e))
+}
+
+/// The refusal of an unusable frame.
+pub fn refusal(e: &MeasureError) -> PhotoRefusal {
+    let code = match e {
+        MeasureError::Decode { source, .. } => decode_code(source),
+        MeasureError::NoFace { .. } => "no_face",
+        MeasureError::SeveralFaces { .. } => "several_faces",
+        MeasureError::Engine(_) => "face_engine_error",
     };
-    let (dets, _) = engine
-        .detect_with_border_retry(&image, detector)
-        .map_err(internal)?;
-    let verdict = quality::assess(&image, &dets, CaptureMode::CheckIn);
-    if let Some(r) = verdict.reasons.iter().find(|r| {
-        matches!(
-            r,
-            QualityReason::NoFace | QualityReason::SeveralFaces { .. }
-        )
-    }) {
-        let message = match r {
-            QualityReason::SeveralFaces { count } => format!("{count} faces found, one needed"),
-            _ => "no face found".to_owned(),
-        };
-        return Err(PhotoRefusal {
-            code: r.code(),
-            message,
-        });
-    }
-    let face = *verdict
-        .face
-        .and_then(|i| dets.get(i))
-        .ok_or_else(|| PhotoRefusal {
-            code: "no_face",
-            message: "no face found".into(),
-        })?;
-    let descriptor = engine.embed(&image, &face, None).map_err(internal)?;
-    let (liveness, live) = match engine.liveness() {
-        Ok(l) => {
-            let s = l.check(&image, &face).map_err(|e| PhotoRefusal {
-                code: "face_engine_error",
-                message: e.to_string(),
-            })?;
-            (Some(s.score), s.live)
-        }
-        Err(_) => (None, true),
+    let message = match e {
+        MeasureError::Decode { source, .. } => source.to_string(),
+        MeasureError::NoFace { .. } => "no face found".to_owned(),
+        MeasureError::SeveralFaces { count, .. } => format!("{count} faces found, one needed"),
+        MeasureError::Engine(e) => e.to_string(),
     };
-    Ok(Analysed {
-        image,
-        face,
-        faces_found: dets.len(),
-        quality_problems: verdict.reasons,
-        descriptor,
-        liveness,
-        live,
-    })
+    PhotoRefusal { code, message }
 }
 
 /// AES-256-GCM encryption of descriptors, bound to their template row.

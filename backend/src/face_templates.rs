@@ -6,8 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use faceid_face::detect::DetectorConfig;
-use faceid_face::{Descriptor, Engine};
+use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::problem::{FieldError, Problem};
 use serde::{Deserialize, Serialize};
@@ -273,19 +272,19 @@ async fn enrol(
 }
 
 fn analyse_enrolment(engine: &Engine, bytes: &[u8]) -> Result<(Descriptor, f32), PhotoRefusal> {
-    let a = face::analyse(engine, bytes, &DetectorConfig::ENROL)?;
-    if let Some(q) = a.quality_problems.first() {
+    let a = face::analyse(engine, bytes, &MeasureRules::enrol())?;
+    if let Some(q) = a.quality.first() {
         return Err(PhotoRefusal {
             code: q.code(),
             message: q.hint().to_owned(),
         });
     }
-    if !a.live {
+    if !a.live() {
         return Err(PhotoRefusal {
             code: "liveness_failed",
             message: format!(
                 "passive liveness score {:.2} is below the threshold",
-                a.liveness.unwrap_or(0.0)
+                a.passive.as_ref().map_or(0.0, |p| p.score)
             ),
         });
     }

@@ -368,9 +368,9 @@ impl FaceCapture {
         )?;
         let captured = session.finish()?;
         let summary = CaptureSummary {
-            descriptor_model: captured.descriptor.model.0.clone(),
-            passive_score: captured.passive.as_ref().map(|p| p.score),
-            passive_live: captured.passive.as_ref().map(|p| p.live),
+            descriptor_model: captured.measurement.descriptor.model.0.clone(),
+            passive_score: captured.measurement.passive.as_ref().map(|p| p.score),
+            passive_live: captured.measurement.passive.as_ref().map(|p| p.live),
             challenge_passed: captured.challenge.as_ref().map(|c| c.passed),
             challenge_failure: captured
                 .challenge

@@ -839,7 +839,7 @@ async fn punch_cmd(ctx: &mut Ctx, kind: PunchKind, p: &PunchArgs) -> Result<(), 
     let local = json!({
         "face_distance": captured.verification.as_ref().map(|v| v.distance),
         "same_person": captured.verification.as_ref().map(|v| v.same),
-        "passive_liveness": captured.passive.as_ref().map(|l| l.score),
+        "passive_liveness": captured.measurement.passive.as_ref().map(|l| l.score),
         "challenge": captured.challenge.as_ref().map(|c| c.passed),
         "hints": last_hints,
     });
@@ -856,6 +856,7 @@ async fn punch_cmd(ctx: &mut Ctx, kind: PunchKind, p: &PunchArgs) -> Result<(), 
             if v.same { "match" } else { "NO MATCH" },
             v.distance,
             captured
+                .measurement
                 .passive
                 .as_ref()
                 .map_or("-".to_owned(), |l| format!("{:.2}", l.score))

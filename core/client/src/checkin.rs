@@ -1,11 +1,13 @@
 //! The check-in flow on the phone (ARCHITECTURE §2, steps 1–4): camera frames go through a
 //! [`FaceSession`] that detects the face, checks its quality, drives the server's head-movement
-//! challenge and keeps the best frame; [`FaceSession::finish`] gives the [`CapturedFace`]
-//! (descriptor, liveness, 1:1 match against the employee's cached templates, evidence JPEGs);
+//! challenge and keeps the best frame; [`FaceSession::finish`] encodes the evidence JPEGs and
+//! measures them with [`faceid_face::measure`] (the function and rules the server runs on the
+//! same uploads), giving the [`CapturedFace`] (measurement, 1:1 match against the employee's
+//! cached templates, evidence JPEGs);
 //! [`seal_punch`] writes it with the GPS fix and the clock to the outbox in one transaction.
 //!
-//! Everything here is advisory feedback for the user: the server re-runs the same engine on
-//! the uploaded frames and decides.
+//! Everything here is advisory feedback for the user: the server re-runs the same measurement
+//! on the uploaded frames and decides.
 
 use std::sync::Arc;
 
@@ -13,13 +15,12 @@ use chrono::{DateTime, Utc};
 use faceid_face::decode::{
     DecodeError, DecodeLimits, EncodeError, Frame, encode_jpeg, frame_to_rgb,
 };
-use faceid_face::detect::DetectorConfig;
 use faceid_face::liveness::active::{
     ActiveConfig, ActiveVerdict, Challenge, ChallengeFrame, ChallengeProgress, HeadMovement,
     ProgressState, ProgressUpdate,
 };
-use faceid_face::liveness::passive::PassiveScore;
-use faceid_face::quality::{self, CaptureMode, QualityConfig, QualityReason};
+use faceid_face::measure::{MeasureError, MeasureRules, Measurement, TimedFrame};
+use faceid_face::quality::{self, QualityReason};
 use faceid_face::{Descriptor, Detection, Engine, EngineError, Verification};
 use faceid_protocol::attendance::{
     BEST_FRAME_PART, CHALLENGE_FRAME_PART, CheckInEvidence, DeviceClock, DeviceDescriptor, GpsFix,
@@ -42,6 +43,9 @@ pub enum CheckInError {
     Engine(#[from] EngineError),
     #[error("evidence image: {0}")]
     Encode(#[from] EncodeError),
+    /// The evidence about to be uploaded does not measure (the server would refuse it).
+    #[error("evidence: {0}")]
+    Measure(#[from] MeasureError),
     /// No frame was good enough; the reasons of the last frame say what to fix.
     #[error("no usable frame yet: {}", reasons_text(.reasons))]
     NoUsableFrame { reasons: Vec<QualityReason> },
@@ -67,7 +71,8 @@ fn reasons_text(reasons: &[QualityReason]) -> String {
 /// Settings of a capture; the defaults are what the apps use.
 #[derive(Debug, Clone)]
 pub struct FaceSessionConfig {
-    pub quality: QualityConfig,
+    /// The rules the server measures a check-in with: the live quality gate uses them too.
+    pub rules: MeasureRules,
     /// Longer side of the evidence JPEGs, pixels. The server re-detects on them, so they keep
     /// enough resolution for a face at arm's length.
     pub evidence_max_side: u32,
@@ -79,7 +84,7 @@ pub struct FaceSessionConfig {
 impl Default for FaceSessionConfig {
     fn default() -> Self {
         Self {
-            quality: QualityConfig::default(),
+            rules: MeasureRules::check_in(),
             evidence_max_side: 640,
             evidence_jpeg_quality: 85,
             frame_limits: DecodeLimits::default(),
@@ -108,9 +113,10 @@ pub struct FrameFeedback {
 /// The outcome of a capture, ready to be sealed.
 #[derive(Debug, Clone)]
 pub struct CapturedFace {
-    pub descriptor: Descriptor,
-    pub passive: Option<PassiveScore>,
-    /// The device's verdict on the challenge, when one ran.
+    /// The uploaded evidence measured as the server measures it (descriptor, passive liveness,
+    /// quality, challenge frames and score).
+    pub measurement: Measurement,
+    /// The device's live verdict on the challenge (over every frame shown), when one ran.
     pub challenge: Option<ActiveVerdict>,
     pub nonce: Option<String>,
     /// 1:1 against the closest cached template of the employee, when templates were given.
@@ -234,8 +240,9 @@ impl FaceSession {
         captured_at_ms: u64,
     ) -> Result<FrameFeedback, CheckInError> {
         self.frames += 1;
-        let dets = self.engine.detect(&rgb, &DetectorConfig::CHECK_IN)?;
-        let verdict = quality::assess_with(&rgb, &dets, CaptureMode::CheckIn, &self.cfg.quality);
+        let rules = &self.cfg.rules;
+        let dets = self.engine.detect(&rgb, &rules.detector)?;
+        let verdict = quality::assess_with(&rgb, &dets, rules.mode, &rules.quality);
         let face = verdict.face.and_then(|i| dets.get(i)).copied();
         let sharpness = verdict.metrics.map(|m| m.sharpness).unwrap_or(0.0);
         self.last_reasons = verdict.reasons.clone();
@@ -294,23 +301,54 @@ impl FaceSession {
         })
     }
 
-    /// Compute the descriptor and passive liveness of the best frame and collect the evidence.
-    /// A failed or unfinished challenge is not an error here: its verdict goes with the punch
-    /// and the server decides.
+    /// Encode the evidence and measure it as the server will. A failed or unfinished challenge
+    /// is not an error here: its verdict goes with the punch and the server decides.
     pub fn finish(self) -> Result<CapturedFace, CheckInError> {
         let Some(best) = self.best else {
             return Err(CheckInError::NoUsableFrame {
                 reasons: self.last_reasons,
             });
         };
-        let descriptor = self.engine.embed(&best.rgb, &best.face, None)?;
-        let passive = match self.engine.liveness() {
-            Ok(_) => Some(self.engine.passive_liveness(&best.rgb, &best.face)?),
-            Err(_) => None,
+        let best_frame_jpeg = encode_jpeg(
+            &best.rgb,
+            evidence_side(&self.cfg, &best.rgb, &best.face),
+            self.cfg.evidence_jpeg_quality,
+        )?;
+        let (challenge, nonce, challenge_frames, issued) = match self.challenge {
+            Some(running) => {
+                let verdict = running.progress.verdict();
+                let frames: Vec<EvidenceFrame> = running
+                    .kept
+                    .into_iter()
+                    .filter(|(i, _)| verdict.frames_used.contains(i))
+                    .map(|(_, f)| f)
+                    .take(MAX_CHALLENGE_FRAMES)
+                    .collect();
+                let c = running.progress.challenge().clone();
+                (Some(verdict), Some(running.nonce), frames, Some(c))
+            }
+            None => (None, None, Vec::new(), None),
         };
+        let timed: Vec<TimedFrame<'_>> = challenge_frames
+            .iter()
+            .map(|f| TimedFrame {
+                bytes: &f.jpeg,
+                captured_at_ms: Some(f.captured_at_ms),
+            })
+            .collect();
+        // Scored at the last frame's time: the device decides nothing after the capture.
+        let scored_at = challenge_frames.iter().map(|f| f.captured_at_ms).max();
+        let measurement = faceid_face::measure(
+            &self.engine,
+            &best_frame_jpeg,
+            &timed,
+            issued.as_ref().zip(scored_at),
+            &self.cfg.rules,
+        )?;
+        let descriptor = &measurement.descriptor;
         let mut verification: Option<Verification> = None;
         for template in self.enrolled.iter().filter(|t| t.model == descriptor.model) {
-            let v = self.engine.verify(&descriptor, template)?;
+            let v = self.engine.verify(descriptor, template)?;
             if verification
                 .as_ref()
                 .is_none_or(|b| v.distance < b.distance)
@@ -318,33 +356,13 @@ impl FaceSession {
                 verification = Some(v);
             }
         }
-        let best_frame_jpeg = encode_jpeg(
-            &best.rgb,
-            evidence_side(&self.cfg, &best.rgb, &best.face),
-            self.cfg.evidence_jpeg_quality,
-        )?;
-        let (challenge, nonce, challenge_frames) = match self.challenge {
-            Some(running) => {
-                let verdict = running.progress.verdict();
-                let frames = running
-                    .kept
-                    .into_iter()
-                    .filter(|(i, _)| verdict.frames_used.contains(i))
-                    .map(|(_, f)| f)
-                    .take(MAX_CHALLENGE_FRAMES)
-                    .collect();
-                (Some(verdict), Some(running.nonce), frames)
-            }
-            None => (None, None, Vec::new()),
-        };
         tracing::debug!(
             frames = self.frames,
             challenge_frames = challenge_frames.len(),
             "capture finished"
         );
         Ok(CapturedFace {
-            descriptor,
-            passive,
+            measurement,
             challenge,
             nonce,
             verification,
@@ -365,7 +383,7 @@ fn evidence_side(cfg: &FaceSessionConfig, rgb: &RgbImage, face: &Detection) -> u
         return cfg.evidence_max_side;
     }
     // 10 % margin: the server's detector boxes the face a little differently at another scale.
-    let needed = (longer as f32 * cfg.quality.min_face_px * 1.1 / face_px).ceil() as u32;
+    let needed = (longer as f32 * cfg.rules.quality.min_face_px * 1.1 / face_px).ceil() as u32;
     needed.clamp(cfg.evidence_max_side, longer.max(cfg.evidence_max_side))
 }
 
@@ -408,11 +426,16 @@ pub fn punch_entry(
         },
         gps,
         descriptor: Some(DeviceDescriptor {
-            model: captured.descriptor.model.0.clone(),
-            values: captured.descriptor.values.clone(),
+            model: captured.measurement.descriptor.model.0.clone(),
+            values: captured.measurement.descriptor.values.clone(),
         }),
         liveness: LivenessScores {
-            passive: captured.passive.as_ref().map(|p| p.score).unwrap_or(0.0),
+            passive: captured
+                .measurement
+                .passive
+                .as_ref()
+                .map(|p| p.score)
+                .unwrap_or(0.0),
             challenge: captured.challenge.as_ref().map(|c| c.score),
         },
         challenge_nonce: captured.nonce.clone(),

@@ -23,7 +23,9 @@ use faceid_face::decode::decode;
 use faceid_face::detect::DetectorConfig;
 use faceid_face::model::Plan;
 use faceid_face::model::{Task, VerifiedGraph};
-use faceid_face::{Descriptor, Engine, EngineConfig, Gallery, Metric, ModelId};
+use faceid_face::{
+    Descriptor, Engine, EngineConfig, Gallery, MeasureRules, Measurement, Metric, ModelId,
+};
 use tract_onnx::prelude::{Tensor, tvec};
 use tract_onnx::tract_hir::tract_core::tract_linalg::multithread::{
     Executor, set_default_executor,
@@ -157,7 +159,7 @@ fn bench(c: &mut Criterion) {
     // Build the detector plans for both sizes and run everything once, so memory includes the
     // plans and the first-run scratch buffers.
     engine.detect(&img, &DetectorConfig::ENROL).expect("detect");
-    let check = engine.check_in_bytes(&bytes).expect("check-in");
+    let check = check_in(&engine, &bytes).expect("check-in");
     for emb in engine.embedders() {
         emb.embed(&img, &check.face.landmarks).expect("embed");
     }
@@ -203,7 +205,7 @@ fn bench(c: &mut Criterion) {
     // The production entry point: decode + detect at 320 + align + default embedder + both
     // liveness models.
     both(&mut g, "check_in_pipeline", || {
-        engine.check_in_bytes(black_box(&bytes)).expect("check-in")
+        check_in(&engine, black_box(&bytes)).expect("check-in")
     });
     g.finish();
 
@@ -353,7 +355,7 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
         }
         None => {
             let (wall, cpu) = medians_ms(RUNS, 3, || {
-                engine.check_in_bytes(black_box(bytes)).expect("check-in")
+                check_in(engine, black_box(bytes)).expect("check-in")
             });
             let (ref_cell, ratio) = match ort.as_ref().and_then(|(_, p)| *p) {
                 Some((ow, oc)) => (format!("{oc:.2} ({ow:.2})"), format!("{:.2}", cpu / oc)),
@@ -421,13 +423,13 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
     let (mut ours_cpu, mut ours_wall, mut ref_cpu, mut ref_wall) = (vec![], vec![], vec![], vec![]);
     let mut rounds = Vec::new();
     for _ in 0..3 {
-        engine.check_in_bytes(bytes).expect("check-in");
+        check_in(engine, bytes).expect("check-in");
     }
     for _ in 0..PAIRED_ROUNDS {
         let mut cpu = Vec::new();
         for _ in 0..PAIRED_RUNS {
             let (t, c) = (std::time::Instant::now(), thread_cpu_ns()?);
-            black_box(engine.check_in_bytes(black_box(bytes)).expect("check-in"));
+            black_box(check_in(engine, black_box(bytes)).expect("check-in"));
             ours_wall.push(t.elapsed().as_secs_f64() * 1e3);
             cpu.push((thread_cpu_ns()? - c) as f64 / 1e6);
         }
@@ -465,3 +467,9 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
 
 criterion_group!(benches, bench);
 criterion_main!(benches);
+
+/// The check-in measurement exactly as the server and the phone run it (one best frame, the
+/// check-in rules).
+fn check_in(engine: &Engine, bytes: &[u8]) -> Result<Measurement, faceid_face::MeasureError> {
+    faceid_face::measure(engine, bytes, &[], None, &MeasureRules::check_in())
+}

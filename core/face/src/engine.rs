@@ -3,10 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::RgbImage;
-use serde::Serialize;
-
-use crate::decode::{self, DecodeError};
+use crate::decode::DecodeError;
 use crate::detect::{self, DetectError, Detector, DetectorConfig};
 use crate::embed::{EmbedError, Embedder};
 use crate::liveness::active::ActiveConfig;
@@ -14,6 +11,7 @@ use crate::liveness::{LivenessError, PassiveLiveness, PassiveScore};
 use crate::matching::{self, MatchError, Verification};
 use crate::model::{Manifest, Metric, ModelError, Task};
 use crate::types::{Descriptor, Detection, ModelId};
+use image::RgbImage;
 
 /// The embedder used when none is named. Chosen by `faceid face eval` on `../shared/faces`
 /// (TAR at FAR 0.1%, then speed, then licence); see README, "Face engine".
@@ -82,15 +80,6 @@ pub struct Engine {
     embedders: Vec<Embedder>,
     default_embedder: usize,
     liveness: Option<PassiveLiveness>,
-}
-
-/// Result of the check-in pipeline on one frame.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckIn {
-    pub face: Detection,
-    pub faces_found: usize,
-    pub descriptor: Descriptor,
-    pub liveness: Option<PassiveScore>,
 }
 
 impl Engine {
@@ -248,30 +237,5 @@ impl Engine {
         face: &Detection,
     ) -> Result<PassiveScore, EngineError> {
         Ok(self.liveness()?.check(image, face)?)
-    }
-
-    /// The check-in pipeline on one decoded frame: detect at 320, take the largest face, embed
-    /// it with the default embedder, and score passive liveness when loaded.
-    pub fn check_in(&self, image: &RgbImage) -> Result<CheckIn, EngineError> {
-        let dets = self.detector.detect(image, &DetectorConfig::CHECK_IN)?;
-        let face = *detect::largest(&dets).ok_or(EngineError::NoFace)?;
-        let descriptor = self.embed(image, &face, None)?;
-        let liveness = match &self.liveness {
-            Some(l) => Some(l.check(image, &face)?),
-            None => None,
-        };
-        Ok(CheckIn {
-            face,
-            faces_found: dets.len(),
-            descriptor,
-            liveness,
-        })
-    }
-
-    /// [`Engine::check_in`] on encoded bytes as they arrive from a client (JPEG, PNG or WebP,
-    /// sniffed; limits checked before decoding): a typed error or a result, never a panic.
-    pub fn check_in_bytes(&self, bytes: &[u8]) -> Result<CheckIn, EngineError> {
-        let image = decode::decode(bytes)?;
-        self.check_in(&image)
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! Start with [`engine::Engine`]: it loads and verifies every model once (see [`model`]) and
 //! runs the pipeline: [`detect`] (YuNet) → [`align`] → [`embed`] (dlib ResNet or MobileFaceNet)
-//! → [`liveness`] (MiniFASNet ensemble) → [`matching`] (1:1 and 1:N). [`eval`] measures
-//! verification accuracy on a labelled photo set.
+//! → [`liveness`] (MiniFASNet ensemble) → [`matching`] (1:1 and 1:N). [`measure`] is the
+//! check-in measurement the phone and the server share. `eval` (feature `eval`, enabled by
+//! the CLI) measures verification accuracy on a labelled photo set.
 
 pub mod align;
 pub mod cpu;
@@ -12,9 +13,11 @@ pub mod decode;
 pub mod detect;
 pub mod embed;
 pub mod engine;
+#[cfg(feature = "eval")]
 pub mod eval;
 pub mod liveness;
 pub mod matching;
+pub mod measure;
 pub mod model;
 pub mod onnx_ops;
 pub mod quality;
@@ -22,7 +25,8 @@ pub mod types;
 
 pub use detect::{Detector, DetectorConfig};
 pub use embed::Embedder;
-pub use engine::{CheckIn, DEFAULT_EMBEDDER, Engine, EngineConfig, EngineError};
+pub use engine::{DEFAULT_EMBEDDER, Engine, EngineConfig, EngineError};
 pub use matching::{Decision, Gallery, Identification, UnknownReason, Verification};
+pub use measure::{MeasureError, MeasureRules, Measurement, measure};
 pub use model::{Manifest, Metric, ModelError};
 pub use types::{BoundingBox, Descriptor, Detection, Landmarks, ModelId, Point};

@@ -85,6 +85,7 @@ fn one_face_on_a_portrait_with_landmarks_in_order() {
     assert!(a.bbox.iou(&b.bbox) > 0.8);
 }
 
+#[cfg(feature = "eval")]
 #[test]
 fn group_photos_detection_matches_dlib_annotations() {
     let Some((e, faces)) = engine_and_faces("group_photos_detection_matches_dlib_annotations")
@@ -365,7 +366,8 @@ fn bad_images_give_no_face_or_typed_errors_never_a_panic() {
     }
     let empty = image::RgbImage::new(0, 0);
     assert!(e.detect(&empty, &DetectorConfig::CHECK_IN).is_err());
-    assert!(e.check_in(&empty).is_err());
+    let rules = faceid_face::MeasureRules::check_in();
+    assert!(faceid_face::measure(e, b"", &[], None, &rules).is_err());
     // A furry, high-texture non-face (synthetic "cat fur" stripes and noise): no face.
     let mut seed = 7u32;
     let fur = image::RgbImage::from_fn(640, 480, |x, y| {
@@ -374,13 +376,20 @@ fn bad_images_give_no_face_or_typed_errors_never_a_panic() {
         let stripe = if ((x + y / 3) / 9) % 2 == 0 { 120 } else { 60 };
         image::Rgb([stripe + n, (stripe as f32 * 0.8) as u8 + n, 40 + n])
     });
-    assert!(matches!(e.check_in(&fur), Err(EngineError::NoFace)));
+    let mut png = std::io::Cursor::new(Vec::new());
+    fur.write_to(&mut png, image::ImageFormat::Png)
+        .expect("encode");
+    assert!(matches!(
+        faceid_face::measure(e, png.get_ref(), &[], None, &rules),
+        Err(faceid_face::MeasureError::NoFace { .. })
+    ));
     // Degenerate landmarks cannot be aligned: typed error.
     let emb = e.embedder(None).expect("default");
     let lm = faceid_face::Landmarks([Point::new(5.0, 5.0); 5]);
     assert!(emb.embed(&fur, &lm).is_err());
 }
 
+#[cfg(feature = "eval")]
 #[test]
 fn eval_on_the_photo_set_meets_the_anchor_with_no_detection_failures() {
     let Some((e, faces)) =

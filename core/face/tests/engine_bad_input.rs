@@ -1,5 +1,5 @@
-//! Bad input through the engine's entry point for client uploads ([`Engine::check_in_bytes`]:
-//! decode, detect, embed, passive liveness): zero bytes, truncated and mutated real JPEGs and
+//! Bad input through the check-in measurement of client uploads ([`faceid_face::measure`]:
+//! decode, detect, quality, embed, passive liveness): zero bytes, truncated and mutated real JPEGs and
 //! PNGs, a PNG header claiming 100,000 × 100,000 pixels, 1 × 1 images and a grayscale photo give
 //! a typed error or "no face", never a panic. The mutation test is a fuzz-like property test;
 //! its case count follows `PROPTEST_CASES` (default 48 here, a few seconds; a longer run:
@@ -9,7 +9,9 @@ use std::io::Cursor;
 use std::path::PathBuf;
 
 use faceid_face::decode::{self, DecodeError};
-use faceid_face::{CheckIn, DetectorConfig, Engine, EngineError};
+use faceid_face::{
+    DetectorConfig, Engine, EngineError, MeasureError, MeasureRules, Measurement, measure,
+};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use proptest::prelude::*;
 
@@ -37,7 +39,7 @@ fn setup(test: &str) -> Option<(&'static Engine, PathBuf)> {
 
 /// Every outcome the entry point may have on hostile bytes: a sane result, or an error about
 /// the input (never a model or configuration error, never a panic).
-fn typed(outcome: Result<CheckIn, EngineError>) -> Result<(), String> {
+fn typed(outcome: Result<Measurement, MeasureError>) -> Result<(), String> {
     match outcome {
         Ok(c) => {
             if c.descriptor.values.len() != 128
@@ -48,7 +50,7 @@ fn typed(outcome: Result<CheckIn, EngineError>) -> Result<(), String> {
             if !c.face.score.is_finite() || c.faces_found == 0 {
                 return Err(format!("bad face {:?}", c.face));
             }
-            if let Some(l) = c.liveness
+            if let Some(l) = c.passive
                 && !(0.0..=1.0).contains(&l.score)
             {
                 return Err(format!("liveness score {}", l.score));
@@ -56,14 +58,23 @@ fn typed(outcome: Result<CheckIn, EngineError>) -> Result<(), String> {
             Ok(())
         }
         Err(
-            EngineError::Decode(_)
-            | EngineError::NoFace
-            | EngineError::Detect(_)
-            | EngineError::Embed(_)
-            | EngineError::Liveness(_),
+            MeasureError::Decode { .. }
+            | MeasureError::NoFace { .. }
+            | MeasureError::SeveralFaces { .. }
+            | MeasureError::Engine(
+                EngineError::Decode(_)
+                | EngineError::Detect(_)
+                | EngineError::Embed(_)
+                | EngineError::Liveness(_),
+            ),
         ) => Ok(()),
         Err(other) => Err(format!("not an input error: {other:?}")),
     }
+}
+
+/// The measurement of one uploaded best frame with the check-in rules.
+fn check_in(e: &Engine, bytes: &[u8]) -> Result<Measurement, MeasureError> {
+    measure(e, bytes, &[], None, &MeasureRules::check_in())
 }
 
 fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
@@ -78,24 +89,34 @@ fn crafted_bad_inputs_are_typed_errors_or_no_face() {
         return;
     };
     assert!(matches!(
-        e.check_in_bytes(b""),
-        Err(EngineError::Decode(DecodeError::Empty))
+        check_in(e, b""),
+        Err(MeasureError::Decode {
+            source: DecodeError::Empty,
+            ..
+        })
     ));
     assert!(matches!(
-        e.check_in_bytes(&png_claiming(100_000, 100_000)),
-        Err(EngineError::Decode(
-            DecodeError::SideTooLong { .. } | DecodeError::TooManyPixels { .. }
-        ))
+        check_in(e, &png_claiming(100_000, 100_000)),
+        Err(MeasureError::Decode {
+            source: DecodeError::SideTooLong { .. } | DecodeError::TooManyPixels { .. },
+            ..
+        })
     ));
     assert!(matches!(
-        e.check_in_bytes(b"GIF89a\x01\x00\x01\x00"),
-        Err(EngineError::Decode(DecodeError::UnsupportedFormat { .. }))
+        check_in(e, b"GIF89a\x01\x00\x01\x00"),
+        Err(MeasureError::Decode {
+            source: DecodeError::UnsupportedFormat { .. },
+            ..
+        })
     ));
     // 1 × 1 in every format: decodes, no face.
     let one = DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([90, 60, 40])));
     for f in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::WebP] {
         assert!(
-            matches!(e.check_in_bytes(&encode(&one, f)), Err(EngineError::NoFace)),
+            matches!(
+                check_in(e, &encode(&one, f)),
+                Err(MeasureError::NoFace { .. })
+            ),
             "{f:?}"
         );
     }
@@ -109,7 +130,7 @@ fn crafted_bad_inputs_are_typed_errors_or_no_face() {
     assert_eq!(dets.len(), 1);
     // The real colour JPEG, intact, passes the whole pipeline.
     let jpeg = std::fs::read(faces.join(SEEDS[0])).expect("read");
-    let c = e.check_in_bytes(&jpeg).expect("check-in on a real photo");
+    let c = check_in(e, &jpeg).expect("check-in on a real photo");
     assert_eq!(c.faces_found, 1);
 }
 
@@ -124,8 +145,8 @@ fn every_truncation_of_real_photos_is_typed() {
         // Every 1,500th byte plus the first header bytes, where parsers are most fragile.
         let points = (0..64).chain((64..bytes.len()).step_by(1500));
         for cut in points {
-            let r = e.check_in_bytes(&bytes[..cut]);
-            decode_errors += usize::from(matches!(r, Err(EngineError::Decode(_))));
+            let r = check_in(e, &bytes[..cut]);
+            decode_errors += usize::from(matches!(r, Err(MeasureError::Decode { .. })));
             if let Err(msg) = typed(r) {
                 panic!("cut at {cut}: {msg}");
             }
@@ -159,7 +180,7 @@ proptest! {
             return Ok(());
         };
         let bytes = apply(seeds(&faces)[seed].clone(), &muts);
-        if let Err(msg) = typed(e.check_in_bytes(&bytes)) {
+        if let Err(msg) = typed(check_in(e, &bytes)) {
             prop_assert!(false, "{}", msg);
         }
     }

@@ -66,10 +66,9 @@ fn frame<'a>(img: &RgbImage, bytes: &'a [u8]) -> Frame<'a> {
 }
 
 fn template(rel: &str) -> Option<Descriptor> {
-    let img = photo(rel)?;
+    let bytes = std::fs::read(faces_dir()?.join(rel)).expect("read test photo");
     Some(
-        engine()
-            .check_in(&img)
+        faceid_face::measure(&engine(), &bytes, &[], None, &MeasureRules::enrol())
             .expect("template photo has a face")
             .descriptor,
     )
@@ -104,7 +103,7 @@ fn a_clear_face_is_ready_and_matches_the_same_person_only() {
     assert!(v.same, "same person: {v:?}");
     // The closest template is the employee's own, not the other person's.
     let to_own = engine()
-        .verify(&captured.descriptor, &own)
+        .verify(&captured.measurement.descriptor, &own)
         .unwrap()
         .distance;
     assert_eq!(v.distance, to_own);
@@ -242,8 +241,8 @@ fn a_sealed_punch_is_in_the_outbox_with_its_frames() {
         "server time at the last sync plus monotonic time since"
     );
     let d = evidence.descriptor.unwrap();
-    assert_eq!(d.values, captured.descriptor.values);
-    assert_eq!(d.model, captured.descriptor.model.0);
+    assert_eq!(d.values, captured.measurement.descriptor.values);
+    assert_eq!(d.model, captured.measurement.descriptor.model.0);
     assert_eq!(entry.blobs.len(), 1);
     assert_eq!(entry.blobs[0].name, BEST_FRAME_PART);
     assert_eq!(entry.blobs[0].data, captured.best_frame_jpeg);
@@ -268,7 +267,7 @@ fn the_evidence_keeps_a_small_face_above_the_servers_minimum() {
     ) else {
         return;
     };
-    let min_px = QualityConfig::default().min_face_px;
+    let min_px = MeasureRules::check_in().quality.min_face_px;
     for (img, expect_scaled_to_default) in [(small, false), (large, true)] {
         let mut session = FaceSession::new(engine(), Vec::new(), Default::default());
         assert!(session.push_rgb(img, 1_000).unwrap().ready);
@@ -281,7 +280,7 @@ fn the_evidence_keeps_a_small_face_above_the_servers_minimum() {
             "evidence {longer} px"
         );
         let faces = engine()
-            .detect(&evidence, &DetectorConfig::CHECK_IN)
+            .detect(&evidence, &MeasureRules::check_in().detector)
             .unwrap();
         let face = faces.first().expect("the server finds the face");
         let size = face.bbox.width.min(face.bbox.height);
