@@ -107,7 +107,10 @@ fn a_clear_face_is_ready_and_matches_the_same_person_only() {
         .unwrap()
         .distance;
     assert_eq!(v.distance, to_own);
-    assert!(captured.passive.is_some(), "passive liveness ran");
+    assert!(
+        captured.measurement.passive.is_some(),
+        "passive liveness ran"
+    );
     assert!(captured.challenge.is_none() && captured.nonce.is_none());
     assert_eq!(
         &captured.best_frame_jpeg[..2],
