@@ -32,6 +32,7 @@ pub mod locations;
 pub mod password;
 pub mod routes;
 pub mod timesheet;
+pub mod web;
 
 pub use config::{Secrets, Settings};
 pub use error::{AppError, AppResult};
@@ -84,7 +85,7 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let body_limit = state.settings.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
-    api.fallback(routes::not_found)
+    api.fallback_service(web::router())
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::Extension(openapi))
         .layer(DefaultBodyLimit::max(body_limit))

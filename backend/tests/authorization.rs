@@ -198,6 +198,32 @@ fn table() -> Vec<Row> {
             Body::FreshRefreshToken,
         ),
         row(
+            M::POST,
+            "/api/v1/auth/web/login",
+            Public,
+            200,
+            Target::None,
+            Body::Login,
+        ),
+        // The table sends no X-FaceID-CSRF header: the cookie endpoints refuse everyone
+        // (tests/web_panel.rs covers them with the header and the cookie).
+        row(
+            M::POST,
+            "/api/v1/auth/web/refresh",
+            Public,
+            403,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/web/logout",
+            Public,
+            403,
+            Target::None,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/me",
             AnyEmployee,

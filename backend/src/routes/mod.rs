@@ -23,6 +23,7 @@ pub mod org;
 pub mod reports;
 pub mod schedules;
 pub mod sites;
+pub mod web_session;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -62,6 +63,9 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
+        .routes(routes!(web_session::login))
+        .routes(routes!(web_session::refresh))
+        .routes(routes!(web_session::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::change_password))
         .routes(routes!(auth::my_sites))

@@ -1,0 +1,256 @@
+//! The web panel's server side: cookie sessions with CSRF protection, the embedded single-page
+//! app with its cache headers and fallback, and the OpenAPI document the panel's types are
+//! generated from (committed at backend/web/src/api/openapi.json).
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::{PASSWORD, Resp, TestApp};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn login_request(login: &str, password: &str) -> Request<Body> {
+    let body = json!({
+        "login": login, "password": password,
+        "device": {"id": Uuid::new_v4(), "name": "Chromium", "platform": "web", "app_version": "panel"}
+    });
+    Request::post("/api/v1/auth/web/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+/// `faceid_refresh=…` from the response's `Set-Cookie`, with its attributes.
+fn set_cookie(r: &Resp) -> String {
+    r.headers
+        .get(header::SET_COOKIE)
+        .expect("a Set-Cookie header")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn cookie_value(set_cookie: &str) -> String {
+    set_cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("faceid_refresh=")
+        .to_owned()
+}
+
+fn cookie_post(
+    path: &str,
+    cookie: Option<&str>,
+    csrf: bool,
+    origin: Option<&str>,
+) -> Request<Body> {
+    let mut b = Request::post(path).header(header::HOST, "panel.example:8080");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, format!("theme=dark; faceid_refresh={c}"));
+    }
+    if csrf {
+        b = b.header("x-faceid-csrf", "1");
+    }
+    if let Some(o) = origin {
+        b = b.header(header::ORIGIN, o);
+    }
+    b.body(Body::empty()).unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn web_session_keeps_the_refresh_token_in_a_strict_cookie(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+
+    let r = app.raw(login_request("root", "wrong password")).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_credentials")
+    );
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+
+    let r = app.raw(login_request("root", PASSWORD)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.get("refresh_token").is_none(),
+        "no refresh token in the body"
+    );
+    let access = r.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(r.body["user"]["login"], "root");
+    let sc = set_cookie(&r);
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/auth/web",
+    ] {
+        assert!(sc.contains(attr), "{sc} lacks {attr}");
+    }
+    let first = cookie_value(&sc);
+    assert!(first.len() > 20);
+    assert_eq!(app.get("/api/v1/me", &access).await.status, StatusCode::OK);
+
+    // Without the CSRF header, or from a foreign origin, the cookie is not honoured.
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            false,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed")
+    );
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            true,
+            Some("https://evil.example"),
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed")
+    );
+    // No cookie: not logged in.
+    let r = app
+        .raw(cookie_post("/api/v1/auth/web/refresh", None, true, None))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "invalid_refresh_token")
+    );
+
+    // A same-origin refresh (what a reload does) answers a new access token and rotates the cookie.
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&first),
+            true,
+            Some("http://panel.example:8080"),
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let second = cookie_value(&set_cookie(&r));
+    assert_ne!(second, first);
+    let access2 = r.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", &access2).await.status, StatusCode::OK);
+
+    // Logout clears the cookie and ends the session: the rotated token no longer refreshes.
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/logout",
+            Some(&second),
+            true,
+            None,
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(set_cookie(&r).contains("Max-Age=0"));
+    let r = app
+        .raw(cookie_post(
+            "/api/v1/auth/web/refresh",
+            Some(&second),
+            true,
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::UNAUTHORIZED, "session_revoked")
+    );
+}
+
+async fn get(app: &TestApp, path: &str) -> axum::response::Response {
+    use tower::ServiceExt;
+    app.router
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+fn header_of(r: &axum::response::Response, name: header::HeaderName) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn panel_is_served_with_cache_headers_csp_and_fallback(pool: PgPool) {
+    use http_body_util::BodyExt;
+    let app = TestApp::new(pool);
+    let r = get(&app, "/").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, header::CACHE_CONTROL), "no-cache");
+    let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(!csp.contains("script-src 'self' 'unsafe-inline'"), "{csp}");
+    let html =
+        String::from_utf8(r.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert!(html.contains("<div id=\"root\">"), "{html}");
+    assert!(!html.contains("<script>"), "no inline script: {html}");
+    // The hashed entry script is cached forever.
+    let script = html
+        .split("src=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("an entry script");
+    assert!(script.starts_with("/assets/"), "{script}");
+    let r = get(&app, script).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(header_of(&r, header::CONTENT_TYPE).contains("javascript"));
+    assert_eq!(
+        header_of(&r, header::CACHE_CONTROL),
+        "public, max-age=31536000, immutable"
+    );
+    let plain_len = r.into_body().collect().await.unwrap().to_bytes().len();
+    // Gzipped at build time, for clients that accept it.
+    let r = {
+        use tower::ServiceExt;
+        let req = Request::get(script)
+            .header(header::ACCEPT_ENCODING, "br, gzip")
+            .body(Body::empty())
+            .unwrap();
+        app.router.clone().oneshot(req).await.unwrap()
+    };
+    assert_eq!(header_of(&r, header::CONTENT_ENCODING), "gzip");
+    let gz_len = r.into_body().collect().await.unwrap().to_bytes().len();
+    assert!(gz_len < plain_len / 2, "{gz_len} of {plain_len}");
+    // Client-side routes fall back to the app; API paths and missing assets do not.
+    let r = get(&app, "/employees/123").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, header::CACHE_CONTROL), "no-cache");
+    assert!(header_of(&r, header::CONTENT_TYPE).starts_with("text/html"));
+    let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+    assert_eq!(
+        get(&app, "/assets/gone-1234.js").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+/// The panel's API types come from backend/web/src/api/openapi.json; it must be this server's
+/// document. After an API change, regenerate it with
+/// `FACEID_UPDATE_OPENAPI=1 cargo test -p faceid-server --test web_panel openapi` (then
+/// `npm run gen:api` in backend/web, and fix what `tsc --noEmit` reports).
+#[test]
+fn committed_openapi_document_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/web/src/api/openapi.json");
+    let current = serde_json::to_string_pretty(&faceid_server::openapi()).unwrap() + "\n";
+    if std::env::var_os("FACEID_UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &current).unwrap();
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == current,
+        "{path} is not this server's OpenAPI document; regenerate it (see this test's comment)"
+    );
+}

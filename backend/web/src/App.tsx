@@ -1,0 +1,74 @@
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from 'react';
+import { Navigate, Route, Routes } from 'react-router';
+import { Center, Loader } from '@mantine/core';
+import { refresh, session, subscribe } from './auth/session';
+import { LoginPage } from './pages/Login';
+import { Shell } from './Shell';
+import { EmployeesPage } from './pages/Employees';
+import { EmployeePage } from './pages/Employee';
+import { ConsentTextsPage } from './pages/ConsentTexts';
+import { SitesPage } from './pages/Sites';
+import { ReviewPage } from './pages/Review';
+import { MyConsentsPage } from './pages/MyConsents';
+import { ReportsPage } from './pages/Reports';
+import { PasswordPage } from './pages/Password';
+import { MyAttendancePage } from './pages/MyAttendance';
+import { homeFor, canManage } from './roles';
+
+// The kiosk page pulls in the camera code: only the shared tablet needs it.
+const KioskPage = lazy(() => import('./pages/Kiosk'));
+
+function useSession() {
+  return useSyncExternalStore(subscribe, session);
+}
+
+export function App() {
+  const s = useSession();
+  // On a reload the access token is gone: the refresh cookie brings the session back.
+  const [restoring, setRestoring] = useState(() => session() === null);
+  useEffect(() => {
+    if (!restoring) return;
+    refresh()
+      .catch(() => null)
+      .finally(() => setRestoring(false));
+  }, [restoring]);
+
+  const loading = (
+    <Center h="100vh">
+      <Loader aria-label="Loading" />
+    </Center>
+  );
+  if (restoring) return loading;
+
+  return (
+    <Suspense fallback={loading}>
+      <Routes>
+        <Route path="/kiosk" element={<KioskPage />} />
+        {!s ? (
+          <Route path="*" element={<LoginPage />} />
+        ) : (
+          <Route element={<Shell user={s.user} />}>
+            {canManage(s.user.role) && (
+              <>
+                <Route path="/employees" element={<EmployeesPage />} />
+                <Route path="/employees/:id" element={<EmployeePage />} />
+                <Route path="/reports" element={<ReportsPage />} />
+                <Route path="/review" element={<ReviewPage />} />
+              </>
+            )}
+            {s.user.role === 'admin' && (
+              <>
+                <Route path="/consent-texts" element={<ConsentTextsPage />} />
+                <Route path="/sites" element={<SitesPage />} />
+              </>
+            )}
+            <Route path="/me/consents" element={<MyConsentsPage />} />
+            <Route path="/me/attendance" element={<MyAttendancePage />} />
+            <Route path="/me/password" element={<PasswordPage />} />
+            <Route path="*" element={<Navigate to={homeFor(s.user.role)} replace />} />
+          </Route>
+        )}
+      </Routes>
+    </Suspense>
+  );
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { canManage, homeFor, navFor } from './roles';
+import { pageCount, pageOffset } from './paging';
+import { currentState } from './consent';
+import { initialLanguage } from './i18n';
+import { en, ru, tg } from './i18n/resources';
+import { currentMonth } from './dates';
+
+describe('roles', () => {
+  it('employees see self-service only; operators and admins manage; only admins publish consent texts', () => {
+    const user = navFor('user').map((i) => i.to);
+    expect(user).not.toContain('/employees');
+    expect(user).toContain('/me/consents');
+    expect(navFor('operator').map((i) => i.to)).toContain('/employees');
+    expect(navFor('operator').map((i) => i.to)).not.toContain('/consent-texts');
+    expect(navFor('admin').map((i) => i.to)).toContain('/consent-texts');
+    expect(canManage('user')).toBe(false);
+    expect(homeFor('user')).toBe('/me/consents');
+  });
+});
+
+describe('paging', () => {
+  it('maps pages to offsets and totals to page counts', () => {
+    expect(pageOffset(1, 50)).toBe(0);
+    expect(pageOffset(3, 50)).toBe(100);
+    expect(pageCount(0, 50)).toBe(1);
+    expect(pageCount(101, 50)).toBe(3);
+  });
+});
+
+describe('consent state', () => {
+  it('the latest record of a kind decides', () => {
+    const r = [
+      { kind: 'biometric', action: 'grant', text_version: 1, at: '2026-01-01T00:00:00Z', method: 'app' },
+      { kind: 'biometric', action: 'withdraw', text_version: 1, at: '2026-02-01T00:00:00Z', method: 'app' },
+      { kind: 'location', action: 'grant', text_version: 2, at: '2026-01-05T00:00:00Z', method: 'paper' },
+    ] as const;
+    expect(currentState([...r], 'biometric')).toBe('withdrawn');
+    expect(currentState([...r], 'location')).toBe('granted');
+    expect(currentState([...r], 'telegram')).toBe('notGiven');
+  });
+});
+
+describe('languages', () => {
+  it('remembered choice first, then the browser, then Russian', () => {
+    expect(initialLanguage('tg', ['en-US'])).toBe('tg');
+    expect(initialLanguage(null, ['de-DE', 'en-GB'])).toBe('en');
+    expect(initialLanguage('xx', ['de'])).toBe('ru');
+  });
+  it('every language has every string, none empty', () => {
+    const keys = (o: object, p = ''): string[] =>
+      Object.entries(o).flatMap(([k, v]) => (typeof v === 'string' ? [`${p}${k}`] : keys(v as object, `${p}${k}.`)));
+    const get = (o: object, k: string) => k.split('.').reduce<unknown>((a, s) => (a as Record<string, unknown>)[s], o);
+    for (const lang of [ru, tg]) {
+      for (const k of keys(en)) expect(String(get(lang, k)).length, k).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('dates', () => {
+  it('formats the current month', () => {
+    expect(currentMonth(new Date(2026, 0, 31))).toBe('2026-01');
+  });
+});

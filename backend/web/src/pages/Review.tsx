@@ -1,0 +1,125 @@
+// Flagged punches: the evidence photo, the verdict's reasons and the position, approved or
+// rejected with a comment. A reviewed punch shows its decision instead of the buttons.
+
+import { useEffect, useState } from 'react';
+import { Badge, Button, Card, Group, Image, Pagination, Stack, Text, TextInput, Title } from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useTranslation } from 'react-i18next';
+import { api, unwrap } from '../api/client';
+import { accessToken, refresh } from '../auth/session';
+import type { components } from '../api/schema';
+import { Empty, ErrorState, Loading } from '../components/States';
+import { pageCount, pageOffset } from '../paging';
+
+type Event = components['schemas']['AttendanceRecord'];
+const PAGE = 20;
+
+/** The evidence frame, fetched with the token (an <img src> cannot send one). */
+function EvidencePhoto({ id, alt }: { id: string; alt: string }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [missing, setMissing] = useState(false);
+  useEffect(() => {
+    let objectUrl: string | null = null;
+    let cancelled = false;
+    const get = () => fetch(`/api/v1/attendance/events/${id}/photo`, { headers: { Authorization: `Bearer ${accessToken() ?? ''}` } });
+    (async () => {
+      let r = await get();
+      if (r.status === 401 && (await refresh())) r = await get();
+      if (!r.ok) return setMissing(true);
+      objectUrl = URL.createObjectURL(await r.blob());
+      if (!cancelled) setUrl(objectUrl);
+    })().catch(() => setMissing(true));
+    return () => {
+      cancelled = true;
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [id]);
+  if (missing) return null;
+  return url ? <Image src={url} alt={alt} w={200} radius="sm" /> : <Loading />;
+}
+
+function ReviewCard({ event }: { event: Event }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const [comment, setComment] = useState('');
+  const review = useMutation({
+    mutationFn: (decision: 'accept' | 'reject') =>
+      unwrap(api.POST('/api/v1/attendance/events/{id}/review', { params: { path: { id: event.id } }, body: { decision, comment: comment.trim() || undefined } })),
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: t('review.done') });
+      void qc.invalidateQueries({ queryKey: ['flagged'] });
+    },
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  const when = new Date(event.occurred_at).toLocaleString();
+  return (
+    <Card withBorder component="article" aria-label={`${t('review.punch')} ${when}`}>
+      <Group align="flex-start">
+        <EvidencePhoto id={event.id} alt={t('review.photo')} />
+        <Stack gap="xs" style={{ flex: 1 }}>
+          <Text fw={600}>{when}</Text>
+          <Text size="sm">
+            {t('review.employee')}: {event.employee_id}
+          </Text>
+          <Group gap="xs">
+            {event.reasons.map((r) => (
+              <Badge key={r} color="orange">
+                {r}
+              </Badge>
+            ))}
+          </Group>
+          {event.lat != null && event.lon != null && (
+            <Text size="sm">
+              {event.lat.toFixed(5)}, {event.lon.toFixed(5)} {event.accuracy_m != null && `± ${Math.round(event.accuracy_m)} m`}
+            </Text>
+          )}
+          {event.decision ? (
+            <Badge color={event.decision === 'accept' ? 'green' : 'red'}>{t(`review.${event.decision}ed`)}</Badge>
+          ) : (
+            <>
+              <TextInput label={t('review.comment')} value={comment} onChange={(e) => setComment(e.currentTarget.value)} />
+              <Group>
+                <Button color="green" loading={review.isPending} onClick={() => review.mutate('accept')}>
+                  {t('review.accept')}
+                </Button>
+                <Button color="red" variant="light" loading={review.isPending} onClick={() => review.mutate('reject')}>
+                  {t('review.reject')}
+                </Button>
+              </Group>
+            </>
+          )}
+        </Stack>
+      </Group>
+    </Card>
+  );
+}
+
+export function ReviewPage() {
+  const { t } = useTranslation();
+  const [page, setPage] = useState(1);
+  const events = useQuery({
+    queryKey: ['flagged', page],
+    queryFn: () => unwrap(api.GET('/api/v1/attendance', { params: { query: { verdict: 'flagged', limit: PAGE, offset: pageOffset(page, PAGE) } } })),
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <Stack>
+      <Title order={2}>{t('review.title')}</Title>
+      {events.isPending ? (
+        <Loading />
+      ) : events.isError ? (
+        <ErrorState error={events.error} onRetry={() => void events.refetch()} />
+      ) : events.data.items.length === 0 ? (
+        <Empty text={t('review.none')} />
+      ) : (
+        <>
+          {events.data.items.map((e) => (
+            <ReviewCard key={e.id} event={e} />
+          ))}
+          <Pagination total={pageCount(events.data.total, PAGE)} value={page} onChange={setPage} />
+        </>
+      )}
+    </Stack>
+  );
+}

@@ -1,0 +1,36 @@
+import type { CurrentUser } from './auth/session';
+
+export type Role = CurrentUser['role'];
+
+/** Administrators and operators manage employees; operators only within their scope. */
+export function canManage(role: Role): boolean {
+  return role === 'admin' || role === 'operator';
+}
+
+export interface NavItem {
+  to: string;
+  label: string; // i18n key
+}
+
+/** The navigation a role sees; the server enforces the same rules on every request. */
+export function navFor(role: Role): NavItem[] {
+  const items: NavItem[] = [];
+  if (canManage(role)) {
+    items.push(
+      { to: '/employees', label: 'nav.employees' },
+      { to: '/review', label: 'nav.review' },
+      { to: '/reports', label: 'nav.reports' },
+    );
+  }
+  if (role === 'admin') items.push({ to: '/sites', label: 'nav.sites' }, { to: '/consent-texts', label: 'nav.consentTexts' });
+  items.push(
+    { to: '/me/attendance', label: 'nav.myAttendance' },
+    { to: '/me/consents', label: 'nav.myConsents' },
+    { to: '/me/password', label: 'nav.password' },
+  );
+  return items;
+}
+
+export function homeFor(role: Role): string {
+  return canManage(role) ? '/employees' : '/me/consents';
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Web panel: installs its dependencies (npm ci), checks that the committed API types are the ones
+# generated from the server's OpenAPI document, type-checks (tsc --noEmit), runs the unit tests
+# (vitest), then, when DATABASE_URL is set (tests/run.sh exports it), runs the Playwright
+# end-to-end suite in Debian's Chromium against a real faceid-server on a free loopback port and
+# a fresh database of that cluster. Chromium and ffmpeg are installed with apt-get when missing
+# (as root). Screenshots go to $FACEID_WEB_ARTEFACTS (default: <target>/web-e2e).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+source tests/support/postgres.sh
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+web=$root/backend/web
+chromium=${CHROMIUM_PATH:-/usr/lib/chromium/chromium}
+
+command -v npm >/dev/null 2>&1 || { echo "error: Node.js >= 20 and npm are needed: apt-get install -y nodejs npm" >&2; exit 1; }
+missing=()
+[ -x "$chromium" ] || missing+=(chromium)
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "error: ${missing[*]} needed for the web panel tests: apt-get install -y ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+cd "$web"
+npm ci --no-audit --no-fund --prefer-offline
+# The committed schema.d.ts must be what openapi-typescript makes of the committed openapi.json
+# (which `cargo test --test web_panel` checks against the server).
+generated=$(mktemp /tmp/faceid-schema.XXXXXX.d.ts)
+npx openapi-typescript src/api/openapi.json -o "$generated" >/dev/null
+if ! diff -q "$generated" src/api/schema.d.ts >/dev/null; then
+  diff -u src/api/schema.d.ts "$generated" | head -40 >&2
+  rm -f "$generated"
+  echo "error: backend/web/src/api/schema.d.ts is stale: run 'npm run gen:api' in backend/web" >&2; exit 1
+fi
+rm -f "$generated"
+npx tsc --noEmit
+npx vitest run
+# Initial JavaScript within its budget (maps load lazily).
+dist=$(mktemp -d /tmp/faceid-web-dist.XXXXXX)
+npx vite build --outDir "$dist" --emptyOutDir --logLevel warn
+node scripts/bundle-size.mjs "$dist"
+rm -rf "$dist"
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "warning: DATABASE_URL is not set: the web panel end-to-end tests did not run" >&2
+  exit 0
+fi
+
+cd "$root"
+cargo build -p faceid-server --locked
+server="$target_dir/debug/faceid-server"
+model_dir=${FACEID_MODEL_DIR:-$root/models/cache}
+faces=${FACEID_SHARED_DIR:-$root/../shared}/faces
+work=$(mktemp -d /tmp/faceid-web.XXXXXX)
+artefacts=${FACEID_WEB_ARTEFACTS:-$target_dir/web-e2e}
+db_name="faceid_web_$$"
+admin_url=$DATABASE_URL
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$server_pid" 2>/dev/null || true
+  fi
+  psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db_name" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+psql_bin=$(command -v psql || echo "$(pg_bindir)/psql")
+"$psql_bin" -q "$admin_url" -c "CREATE DATABASE $db_name" >/dev/null
+base=${DATABASE_URL%%\?*}; query=${DATABASE_URL#"$base"}
+db_url="${base%/*}/$db_name$query"
+port=$(free_tcp_port)
+password="web-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export FACEID_DATABASE_URL=$db_url DATABASE_URL=$db_url FACEID_E2E_PASSWORD=$password
+"$server" migrate --data-dir "$work/data"
+"$server" admin create --data-dir "$work/data" --login web.admin --name "Web Admin" --password-env FACEID_E2E_PASSWORD
+FACEID_MODEL_DIR=$model_dir "$server" serve --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+
+export FACEID_E2E_URL="http://127.0.0.1:$port" FACEID_E2E_ADMIN=web.admin CHROMIUM_PATH=$chromium
+export FACEID_E2E_SHOTS=$artefacts
+rm -rf "$artefacts"; mkdir -p "$artefacts"
+# Enrolment photos and a fake camera showing another photo of the same person.
+if [ -f "$model_dir/face_detection_yunet_2026may.onnx" ] && [ -d "$faces/face_recognition/barack_obama" ]; then
+  export FACEID_E2E_FACES=$faces FACEID_E2E_ENROL=face_recognition/barack_obama/obama.jpg,face_recognition/barack_obama/obama2.jpg
+  ffmpeg -loglevel error -y -loop 1 -i "$faces/face_recognition/barack_obama/obama1.jpg" \
+    -vf "scale=640:-2" -t 2 -r 15 -pix_fmt yuv420p "$work/camera.y4m"
+  export FACEID_E2E_CAMERA=$work/camera.y4m
+else
+  echo "warning: no face models in $model_dir or no photos in $faces: enrolment and kiosk tests skip" >&2
+fi
+
+status=0
+(cd "$web" && npx playwright test) || status=$?
+if [ "$status" != 0 ]; then
+  echo "---- faceid-server log (last 60 lines) ----" >&2; tail -n 60 "$work/server.log" >&2
+fi
+echo "web panel screenshots: $artefacts" >&2
+exit "$status"
