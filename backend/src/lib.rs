@@ -81,7 +81,7 @@ impl AppState {
 
 /// The whole HTTP API with its middleware.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routes::api_router().split_for_parts();
+    let (api, openapi) = routes::api_parts();
     let openapi = Arc::new(openapi);
     let body_limit = state.settings.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
@@ -115,7 +115,7 @@ pub fn router(state: AppState) -> Router {
 
 /// The OpenAPI document of [`router`].
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes::api_router().split_for_parts().1
+    routes::api_parts().1
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.

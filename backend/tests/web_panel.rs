@@ -254,3 +254,22 @@ fn committed_openapi_document_is_current() {
         "{path} is not this server's OpenAPI document; regenerate it (see this test's comment)"
     );
 }
+
+/// The generated client keys operations by id: two operations with one id would give one of them
+/// the other's types.
+#[test]
+fn operation_ids_are_unique() {
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operation id {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+    assert!(seen.contains_key("list_devices"), "{:?}", seen.keys());
+}

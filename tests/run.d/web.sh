@@ -51,44 +51,15 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 cd "$root"
-cargo build -p faceid-server --locked
-server="$target_dir/debug/faceid-server"
+source tests/support/server.sh
+start_suite_server web
 model_dir=${FACEID_MODEL_DIR:-$root/models/cache}
 faces=${FACEID_SHARED_DIR:-$root/../shared}/faces
-work=$(mktemp -d /tmp/faceid-web.XXXXXX)
+work=$SUITE_WORK
 artefacts=${FACEID_WEB_ARTEFACTS:-$target_dir/web-e2e}
-db_name="faceid_web_$$"
-admin_url=$DATABASE_URL
-server_pid=""
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  psql -q "$admin_url" -c "DROP DATABASE IF EXISTS $db_name" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-psql_bin=$(command -v psql || echo "$(pg_bindir)/psql")
-"$psql_bin" -q "$admin_url" -c "CREATE DATABASE $db_name" >/dev/null
-base=${DATABASE_URL%%\?*}; query=${DATABASE_URL#"$base"}
-db_url="${base%/*}/$db_name$query"
-port=$(free_tcp_port)
-password="web-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export FACEID_DATABASE_URL=$db_url DATABASE_URL=$db_url FACEID_E2E_PASSWORD=$password
-"$server" migrate --data-dir "$work/data"
-"$server" admin create --data-dir "$work/data" --login web.admin --name "Web Admin" --password-env FACEID_E2E_PASSWORD
-FACEID_MODEL_DIR=$model_dir "$server" serve --data-dir "$work/data" --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 100); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-  sleep 0.2
-done
-
-export FACEID_E2E_URL="http://127.0.0.1:$port" FACEID_E2E_ADMIN=web.admin CHROMIUM_PATH=$chromium
+export FACEID_E2E_URL=$SUITE_SERVER_URL FACEID_E2E_ADMIN=$SUITE_ADMIN_LOGIN FACEID_E2E_PASSWORD=$SUITE_ADMIN_PASSWORD
+export CHROMIUM_PATH=$chromium
 export FACEID_E2E_SHOTS=$artefacts
 rm -rf "$artefacts"; mkdir -p "$artefacts"
 # Enrolment photos and a fake camera showing another photo of the same person.
@@ -103,8 +74,6 @@ fi
 
 status=0
 (cd "$web" && npx playwright test) || status=$?
-if [ "$status" != 0 ]; then
-  echo "---- faceid-server log (last 60 lines) ----" >&2; tail -n 60 "$work/server.log" >&2
-fi
+[ "$status" = 0 ] || suite_server_log_tail 60
 echo "web panel screenshots: $artefacts" >&2
 exit "$status"

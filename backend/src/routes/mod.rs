@@ -53,9 +53,57 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The router and its OpenAPI document, with every operation id unique: handlers in different
+/// modules share names (`list`, `get`, `login`), and a generated client keys operations by id.
+pub fn api_parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api_router().split_for_parts();
+    unique_operation_ids(&mut doc);
+    (router, doc)
+}
+
+/// Renames every operation whose id is shared to `<id>_<path words>` (e.g. `list_devices`,
+/// `login_auth_web`); unique ids stay as they are.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut utoipa::openapi::path::Operation> {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .filter_map(Option::as_mut)
+        .collect()
+    }
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            if let Some(id) = &op.operation_id {
+                *counts.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let words: Vec<&str> = path
+            .trim_start_matches("/api/v1/")
+            .split('/')
+            .filter(|w| !w.starts_with('{') && !w.is_empty())
+            .collect();
+        let suffix = words.join("_").replace('-', "_");
+        for op in operations(item) {
+            if let Some(id) = &op.operation_id
+                && counts.get(id).copied().unwrap_or(0) > 1
+            {
+                op.operation_id = Some(format!("{id}_{suffix}"));
+            }
+        }
+    }
+}
+
 /// Every route of the server. Only routes registered here exist, and each is in the OpenAPI
 /// document (the authorisation test table is checked against that document).
-pub fn api_router() -> OpenApiRouter<AppState> {
+fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -13,6 +13,11 @@ import { MyConsentsPage } from './pages/MyConsents';
 import { ReportsPage } from './pages/Reports';
 import { PasswordPage } from './pages/Password';
 import { MyAttendancePage } from './pages/MyAttendance';
+import { DashboardPage } from './pages/Dashboard';
+import { DevicesPage } from './pages/Devices';
+import { OrganisationPage } from './pages/Organisation';
+import { EventsPage } from './pages/Events';
+import { AuditPage } from './pages/Audit';
 import { homeFor, canManage } from './roles';
 
 // The kiosk page pulls in the camera code: only the shared tablet needs it.
@@ -50,6 +55,8 @@ export function App() {
           <Route element={<Shell user={s.user} />}>
             {canManage(s.user.role) && (
               <>
+                <Route path="/today" element={<DashboardPage />} />
+                <Route path="/attendance" element={<EventsPage />} />
                 <Route path="/employees" element={<EmployeesPage />} />
                 <Route path="/employees/:id" element={<EmployeePage />} />
                 <Route path="/reports" element={<ReportsPage />} />
@@ -60,6 +67,9 @@ export function App() {
               <>
                 <Route path="/consent-texts" element={<ConsentTextsPage />} />
                 <Route path="/sites" element={<SitesPage />} />
+                <Route path="/devices" element={<DevicesPage />} />
+                <Route path="/organisation" element={<OrganisationPage />} />
+                <Route path="/audit" element={<AuditPage />} />
               </>
             )}
             <Route path="/me/consents" element={<MyConsentsPage />} />

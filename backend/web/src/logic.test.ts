@@ -4,7 +4,8 @@ import { pageCount, pageOffset } from './paging';
 import { currentState } from './consent';
 import { initialLanguage } from './i18n';
 import { en, ru, tg } from './i18n/resources';
-import { currentMonth } from './dates';
+import { currentMonth, formatDateTime, isoDay } from './dates';
+import { TODAY_LISTS, todayCount, todayPeople } from './today';
 
 describe('roles', () => {
   it('employees see self-service only; operators and admins manage; only admins publish consent texts', () => {
@@ -60,5 +61,46 @@ describe('languages', () => {
 describe('dates', () => {
   it('formats the current month', () => {
     expect(currentMonth(new Date(2026, 0, 31))).toBe('2026-01');
+  });
+});
+
+describe('today view', () => {
+  const group = {
+    id: null,
+    name: null,
+    employees: 4,
+    in_now: [{ employee_id: 'b', name: 'Rahimov Bahrom' }, { employee_id: 'a', name: 'Aliev Anvar' }],
+    late: [{ employee_id: 'c', name: 'Karimova Dilnoza', minutes: 17 }],
+    missing: [],
+    not_checked_out: [],
+    on_leave: [{ employee_id: 'd', name: 'Nazarov Farrukh', kind: 'sick_leave' }],
+    pending_review: [],
+  };
+  it('counts each list and names the people behind a number, sorted, with minutes late or the kind of leave', () => {
+    expect(TODAY_LISTS.map((l) => todayCount(group, l))).toEqual([2, 1, 0, 0, 1, 0]);
+    expect(todayPeople(group, 'in_now').map((p) => p.name)).toEqual(['Aliev Anvar', 'Rahimov Bahrom']);
+    expect(todayPeople(group, 'late')[0]?.detail).toEqual({ kind: 'late', value: 17 });
+    expect(todayPeople(group, 'on_leave')[0]?.detail).toEqual({ kind: 'leave', value: 'sick_leave' });
+  });
+});
+
+describe('dates', () => {
+  it('shows an instant in the given zone with the zone named', () => {
+    const s = formatDateTime('2026-03-02T04:30:00Z', 'Asia/Dushanbe', 'en');
+    expect(s).toContain('9:30');
+    expect(s).toMatch(/GMT\+5|UTC\+5/);
+    expect(formatDateTime('not a date')).toBe('not a date');
+    expect(isoDay(new Date(2026, 0, 5))).toBe('2026-01-05');
+  });
+});
+
+describe('navigation', () => {
+  it('managers start on the today view; devices, departments and the audit log are for administrators', () => {
+    expect(homeFor('operator')).toBe('/today');
+    const operator = navFor('operator').map((i) => i.to);
+    expect(operator).toContain('/attendance');
+    expect(operator).not.toContain('/devices');
+    expect(operator).not.toContain('/audit');
+    expect(navFor('admin').map((i) => i.to)).toEqual(expect.arrayContaining(['/devices', '/organisation', '/audit']));
   });
 });

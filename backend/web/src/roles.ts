@@ -17,12 +17,22 @@ export function navFor(role: Role): NavItem[] {
   const items: NavItem[] = [];
   if (canManage(role)) {
     items.push(
+      { to: '/today', label: 'nav.today' },
       { to: '/employees', label: 'nav.employees' },
+      { to: '/attendance', label: 'nav.events' },
       { to: '/review', label: 'nav.review' },
       { to: '/reports', label: 'nav.reports' },
     );
   }
-  if (role === 'admin') items.push({ to: '/sites', label: 'nav.sites' }, { to: '/consent-texts', label: 'nav.consentTexts' });
+  if (role === 'admin') {
+    items.push(
+      { to: '/organisation', label: 'nav.organisation' },
+      { to: '/sites', label: 'nav.sites' },
+      { to: '/devices', label: 'nav.devices' },
+      { to: '/consent-texts', label: 'nav.consentTexts' },
+      { to: '/audit', label: 'nav.audit' },
+    );
+  }
   items.push(
     { to: '/me/attendance', label: 'nav.myAttendance' },
     { to: '/me/consents', label: 'nav.myConsents' },
@@ -32,5 +42,5 @@ export function navFor(role: Role): NavItem[] {
 }
 
 export function homeFor(role: Role): string {
-  return canManage(role) ? '/employees' : '/me/consents';
+  return canManage(role) ? '/today' : '/me/consents';
 }

@@ -30,12 +30,14 @@ export const api = createClient<paths>({ baseUrl: '' });
 api.use(auth);
 
 /** Unwraps an openapi-fetch result: the data, or throws an ApiError with the problem. */
-export async function unwrap<T>(
-  p: Promise<{ data?: T; error?: unknown; response: Response }>,
-): Promise<T> {
+// The result type is openapi-fetch's union of success and error shapes; its `data` member is
+// the success body (or undefined), so the body type is read from it rather than inferred.
+export async function unwrap<R extends { data?: unknown; error?: unknown; response: Response }>(
+  p: Promise<R>,
+): Promise<NonNullable<R['data']>> {
   const { data, error, response } = await p;
   if (!response.ok) throw new ApiError(toProblem(error, response.status));
-  return data as T;
+  return data as NonNullable<R['data']>;
 }
 
 /** A file download the browser saves: fetched with the token, then offered as a Blob. */

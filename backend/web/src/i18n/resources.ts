@@ -2,9 +2,9 @@
 // missing from a translation is a type error.
 
 export const en = {
-  app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved' },
+  app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved', required: 'Required', copy: 'Copy', copied: 'Copied' },
   login: { title: 'Sign in', login: 'Login', password: 'Password', submit: 'Sign in', failed: 'Wrong login or password', rateLimited: 'Too many attempts, try again later', kiosk: 'Kiosk mode' },
-  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk' },
+  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log' },
   roles: { admin: 'Administrator', operator: 'Operator', user: 'Employee' },
   status: { active: 'Active', dismissed: 'Dismissed' },
   employees: {
@@ -24,6 +24,24 @@ export const en = {
   reports: { title: 'Reports', month: 'Month', from: 'From', to: 'To', t13: 'Download T-13 (XLSX)', summaryXlsx: 'Summary (XLSX)', summaryCsv: 'Summary (CSV)', downloaded: 'Downloaded {{name}}' },
   attendance: { title: 'My attendance', at: 'Time', kind: 'Event', verdict: 'Verdict', in: 'In', out: 'Out' },
   password: { title: 'Change password', current: 'Current password', next: 'New password', changed: 'Password changed' },
+  today: {
+    title: 'Today', at: 'As of {{at}}', everyone: 'Everyone', byDepartment: 'By department', bySite: 'By site', group: 'Group', employees: 'Employees', none: 'Without one',
+    in_now: 'In now', late: 'Late', missing: 'Absent', not_checked_out: 'Not checked out', on_leave: 'On leave', pending_review: 'Waiting for review', lateBy: '{{minutes}} min late',
+  },
+  absence: { annual_leave: 'Annual leave', sick_leave: 'Sick leave', business_trip: 'Business trip', unpaid_leave: 'Unpaid leave' },
+  devices: {
+    title: 'Devices', name: 'Name', kind: 'Kind', employee: 'Employee', status: 'Status', lastSeen: 'Last seen', blocked: 'Blocked', active: 'Active',
+    block: 'Block', unblock: 'Unblock', newKiosk: 'New kiosk', kioskName: 'Kiosk name', site: 'Site', create: 'Create', credential: 'Kiosk credential',
+    credentialOnce: 'Copy it now: it is shown only once. Enter it on the tablet at /kiosk.', newCredential: 'New credential', phone: 'Phone', kiosk: 'Kiosk', blockedDone: 'Device blocked', unblockedDone: 'Device unblocked',
+  },
+  org: { departments: 'Departments', positions: 'Positions', name: 'Name', add: 'Add', delete: 'Delete', created: 'Created', deleted: 'Deleted', newDepartment: 'New department', newPosition: 'New position' },
+  events: {
+    title: 'Attendance', from: 'From', to: 'To', verdict: 'Verdict', any: 'Any', employee: 'Employee', at: 'Time', kind: 'Event', source: 'Source', reasons: 'Reasons', site: 'Site',
+    verify: 'Verify the log chain', chainOk: 'The log chain is intact: {{count}} records', chainBroken: 'The log chain is broken at record {{seq}}', photo: 'Photo',
+    verified: 'Verified', flagged: 'Flagged', rejected: 'Rejected', accepted: 'Approved', check_in: 'In', check_out: 'Out',
+  },
+  audit: { title: 'Audit log', at: 'Time', actor: 'Who', action: 'Action', entity: 'Object', entityType: 'Object type', details: 'Details' },
+  locations: { title: 'Locations', day: 'Day', points: '{{count}} points', mock: 'Mock location', accuracy: 'Accuracy, m', none: 'No points on this day', map: 'Track of the day' },
   kiosk: {
     title: 'Kiosk', credential: 'Kiosk credential', start: 'Start', ready: 'Look at the camera', checking: 'Checking…',
     recognised: 'Welcome, {{name}}', in: 'Checked in', out: 'Checked out', notRecognised: 'Not recognised', notLive: 'Not live',
@@ -35,9 +53,9 @@ export const en = {
 type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };
 
 export const ru: Strings<typeof en> = {
-  app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено' },
+  app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено', required: 'Обязательное поле', copy: 'Копировать', copied: 'Скопировано' },
   login: { title: 'Вход', login: 'Логин', password: 'Пароль', submit: 'Войти', failed: 'Неверный логин или пароль', rateLimited: 'Слишком много попыток, попробуйте позже', kiosk: 'Режим киоска' },
-  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск' },
+  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита' },
   roles: { admin: 'Администратор', operator: 'Оператор', user: 'Сотрудник' },
   status: { active: 'Работает', dismissed: 'Уволен' },
   employees: {
@@ -57,6 +75,24 @@ export const ru: Strings<typeof en> = {
   reports: { title: 'Отчёты', month: 'Месяц', from: 'С', to: 'По', t13: 'Скачать Т-13 (XLSX)', summaryXlsx: 'Сводка (XLSX)', summaryCsv: 'Сводка (CSV)', downloaded: 'Скачан файл {{name}}' },
   attendance: { title: 'Моя посещаемость', at: 'Время', kind: 'Событие', verdict: 'Решение', in: 'Приход', out: 'Уход' },
   password: { title: 'Смена пароля', current: 'Текущий пароль', next: 'Новый пароль', changed: 'Пароль изменён' },
+  today: {
+    title: 'Сегодня', at: 'На {{at}}', everyone: 'Все', byDepartment: 'По отделам', bySite: 'По объектам', group: 'Группа', employees: 'Сотрудников', none: 'Без привязки',
+    in_now: 'На месте', late: 'Опоздали', missing: 'Отсутствуют', not_checked_out: 'Не отметили уход', on_leave: 'В отпуске / на больничном', pending_review: 'Ждут проверки', lateBy: 'опоздание {{minutes}} мин',
+  },
+  absence: { annual_leave: 'Отпуск', sick_leave: 'Больничный', business_trip: 'Командировка', unpaid_leave: 'Отпуск без содержания' },
+  devices: {
+    title: 'Устройства', name: 'Название', kind: 'Тип', employee: 'Сотрудник', status: 'Статус', lastSeen: 'Последний вход', blocked: 'Заблокировано', active: 'Активно',
+    block: 'Заблокировать', unblock: 'Разблокировать', newKiosk: 'Новый киоск', kioskName: 'Название киоска', site: 'Объект', create: 'Создать', credential: 'Ключ киоска',
+    credentialOnce: 'Скопируйте его сейчас: он показывается один раз. Введите его на планшете по адресу /kiosk.', newCredential: 'Новый ключ', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Устройство заблокировано', unblockedDone: 'Устройство разблокировано',
+  },
+  org: { departments: 'Отделы', positions: 'Должности', name: 'Название', add: 'Добавить', delete: 'Удалить', created: 'Создано', deleted: 'Удалено', newDepartment: 'Новый отдел', newPosition: 'Новая должность' },
+  events: {
+    title: 'Посещаемость', from: 'С', to: 'По', verdict: 'Решение', any: 'Любое', employee: 'Сотрудник', at: 'Время', kind: 'Событие', source: 'Источник', reasons: 'Причины', site: 'Объект',
+    verify: 'Проверить цепочку журнала', chainOk: 'Цепочка журнала цела: записей {{count}}', chainBroken: 'Цепочка журнала нарушена на записи {{seq}}', photo: 'Фото',
+    verified: 'Подтверждено', flagged: 'На проверку', rejected: 'Отклонено', accepted: 'Одобрено', check_in: 'Приход', check_out: 'Уход',
+  },
+  audit: { title: 'Журнал аудита', at: 'Время', actor: 'Кто', action: 'Действие', entity: 'Объект', entityType: 'Тип объекта', details: 'Подробности' },
+  locations: { title: 'Геолокация', day: 'День', points: 'Точек: {{count}}', mock: 'Подменённое местоположение', accuracy: 'Точность, м', none: 'В этот день точек нет', map: 'Маршрут за день' },
   kiosk: {
     title: 'Киоск', credential: 'Ключ киоска', start: 'Запустить', ready: 'Посмотрите в камеру', checking: 'Проверка…',
     recognised: 'Здравствуйте, {{name}}', in: 'Приход отмечен', out: 'Уход отмечен', notRecognised: 'Не распознан', notLive: 'Не живое лицо',
@@ -66,9 +102,9 @@ export const ru: Strings<typeof en> = {
 };
 
 export const tg: Strings<typeof en> = {
-  app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд' },
+  app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд', required: 'Ҳатмист', copy: 'Нусха гирифтан', copied: 'Нусха гирифта шуд' },
   login: { title: 'Воридшавӣ', login: 'Логин', password: 'Рамз', submit: 'Ворид шудан', failed: 'Логин ё рамз нодуруст аст', rateLimited: 'Кӯшишҳо зиёданд, баъдтар кӯшиш кунед', kiosk: 'Реҷаи киоск' },
-  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск' },
+  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит' },
   roles: { admin: 'Маъмур', operator: 'Оператор', user: 'Корманд' },
   status: { active: 'Фаъол', dismissed: 'Озодшуда' },
   employees: {
@@ -88,6 +124,24 @@ export const tg: Strings<typeof en> = {
   reports: { title: 'Ҳисоботҳо', month: 'Моҳ', from: 'Аз', to: 'То', t13: 'Боргирии Т-13 (XLSX)', summaryXlsx: 'Ҷамъбаст (XLSX)', summaryCsv: 'Ҷамъбаст (CSV)', downloaded: 'Файли {{name}} боргирӣ шуд' },
   attendance: { title: 'Ҳозиршавии ман', at: 'Вақт', kind: 'Ҳодиса', verdict: 'Қарор', in: 'Омад', out: 'Рафт' },
   password: { title: 'Иваз кардани рамз', current: 'Рамзи ҷорӣ', next: 'Рамзи нав', changed: 'Рамз иваз шуд' },
+  today: {
+    title: 'Имрӯз', at: 'То {{at}}', everyone: 'Ҳама', byDepartment: 'Аз рӯи шӯъбаҳо', bySite: 'Аз рӯи объектҳо', group: 'Гурӯҳ', employees: 'Кормандон', none: 'Бе тааллуқ',
+    in_now: 'Дар ҷой', late: 'Дер омаданд', missing: 'Ғоибанд', not_checked_out: 'Рафтро қайд накарданд', on_leave: 'Дар рухсатӣ', pending_review: 'Интизори санҷиш', lateBy: '{{minutes}} дақ. дер',
+  },
+  absence: { annual_leave: 'Рухсатӣ', sick_leave: 'Беморӣ', business_trip: 'Сафари хизматӣ', unpaid_leave: 'Рухсатии бемузд' },
+  devices: {
+    title: 'Дастгоҳҳо', name: 'Ном', kind: 'Намуд', employee: 'Корманд', status: 'Ҳолат', lastSeen: 'Вуруди охирин', blocked: 'Басташуда', active: 'Фаъол',
+    block: 'Бастан', unblock: 'Кушодан', newKiosk: 'Киоски нав', kioskName: 'Номи киоск', site: 'Объект', create: 'Сохтан', credential: 'Калиди киоск',
+    credentialOnce: 'Онро ҳозир нусха гиред: танҳо як бор нишон дода мешавад. Дар планшет дар /kiosk ворид кунед.', newCredential: 'Калиди нав', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Дастгоҳ баста шуд', unblockedDone: 'Дастгоҳ кушода шуд',
+  },
+  org: { departments: 'Шӯъбаҳо', positions: 'Вазифаҳо', name: 'Ном', add: 'Илова', delete: 'Нест кардан', created: 'Сохта шуд', deleted: 'Нест карда шуд', newDepartment: 'Шӯъбаи нав', newPosition: 'Вазифаи нав' },
+  events: {
+    title: 'Ҳозиршавӣ', from: 'Аз', to: 'То', verdict: 'Қарор', any: 'Ҳар кадом', employee: 'Корманд', at: 'Вақт', kind: 'Ҳодиса', source: 'Манбаъ', reasons: 'Сабабҳо', site: 'Объект',
+    verify: 'Санҷиши занҷири дафтар', chainOk: 'Занҷири дафтар бутун аст: {{count}} сабт', chainBroken: 'Занҷири дафтар дар сабти {{seq}} вайрон аст', photo: 'Сурат',
+    verified: 'Тасдиқшуда', flagged: 'Барои санҷиш', rejected: 'Радшуда', accepted: 'Қабулшуда', check_in: 'Омад', check_out: 'Рафт',
+  },
+  audit: { title: 'Дафтари аудит', at: 'Вақт', actor: 'Кӣ', action: 'Амал', entity: 'Объект', entityType: 'Намуди объект', details: 'Тафсилот' },
+  locations: { title: 'Ҷойгиршавӣ', day: 'Рӯз', points: 'Нуқтаҳо: {{count}}', mock: 'Ҷойгиршавии қалбакӣ', accuracy: 'Дақиқӣ, м', none: 'Дар ин рӯз нуқта нест', map: 'Хатсайри рӯз' },
   kiosk: {
     title: 'Киоск', credential: 'Калиди киоск', start: 'Оғоз', ready: 'Ба камера нигаред', checking: 'Санҷиш…',
     recognised: 'Хуш омадед, {{name}}', in: 'Омад қайд шуд', out: 'Рафт қайд шуд', notRecognised: 'Шинохта нашуд', notLive: 'Чеҳраи зинда нест',

@@ -11,6 +11,9 @@ import { accessToken, refresh } from '../auth/session';
 import type { components } from '../api/schema';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { pageCount, pageOffset } from '../paging';
+import { formatDateTime } from '../dates';
+import { useEmployeeNames } from '../hooks/useEmployeeNames';
+import { Link } from 'react-router';
 
 type Event = components['schemas']['AttendanceRecord'];
 const PAGE = 20;
@@ -39,8 +42,8 @@ function EvidencePhoto({ id, alt }: { id: string; alt: string }) {
   return url ? <Image src={url} alt={alt} w={200} radius="sm" /> : <Loading />;
 }
 
-function ReviewCard({ event }: { event: Event }) {
-  const { t } = useTranslation();
+function ReviewCard({ event, name }: { event: Event; name: string }) {
+  const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const [comment, setComment] = useState('');
   const review = useMutation({
@@ -52,7 +55,7 @@ function ReviewCard({ event }: { event: Event }) {
     },
     onError: (e) => notifications.show({ color: 'red', message: e.message }),
   });
-  const when = new Date(event.occurred_at).toLocaleString();
+  const when = formatDateTime(event.occurred_at, undefined, i18n.language);
   return (
     <Card withBorder component="article" aria-label={`${t('review.punch')} ${when}`}>
       <Group align="flex-start">
@@ -60,10 +63,10 @@ function ReviewCard({ event }: { event: Event }) {
         <Stack gap="xs" style={{ flex: 1 }}>
           <Text fw={600}>{when}</Text>
           <Text size="sm">
-            {t('review.employee')}: {event.employee_id}
+            {t('review.employee')}: <Link to={`/employees/${event.employee_id}`}>{name}</Link>
           </Text>
           <Group gap="xs">
-            {event.reasons.map((r) => (
+            {(event.reasons ?? []).map((r) => (
               <Badge key={r} color="orange">
                 {r}
               </Badge>
@@ -74,8 +77,10 @@ function ReviewCard({ event }: { event: Event }) {
               {event.lat.toFixed(5)}, {event.lon.toFixed(5)} {event.accuracy_m != null && `± ${Math.round(event.accuracy_m)} m`}
             </Text>
           )}
-          {event.decision ? (
-            <Badge color={event.decision === 'accept' ? 'green' : 'red'}>{t(`review.${event.decision}ed`)}</Badge>
+          {event.status === 'flagged_accepted' || event.status === 'flagged_rejected' ? (
+            <Badge color={event.status === 'flagged_accepted' ? 'green' : 'red'}>
+              {event.status === 'flagged_accepted' ? t('review.accepted') : t('review.rejected')}
+            </Badge>
           ) : (
             <>
               <TextInput label={t('review.comment')} value={comment} onChange={(e) => setComment(e.currentTarget.value)} />
@@ -103,6 +108,7 @@ export function ReviewPage() {
     queryFn: () => unwrap(api.GET('/api/v1/attendance', { params: { query: { verdict: 'flagged', limit: PAGE, offset: pageOffset(page, PAGE) } } })),
     placeholderData: keepPreviousData,
   });
+  const nameOf = useEmployeeNames(events.data?.items.map((e) => e.employee_id) ?? []);
   return (
     <Stack>
       <Title order={2}>{t('review.title')}</Title>
@@ -115,7 +121,7 @@ export function ReviewPage() {
       ) : (
         <>
           {events.data.items.map((e) => (
-            <ReviewCard key={e.id} event={e} />
+            <ReviewCard key={e.id} event={e} name={nameOf(e.employee_id)} />
           ))}
           <Pagination total={pageCount(events.data.total, PAGE)} value={page} onChange={setPage} />
         </>

@@ -49,17 +49,26 @@ test('a wrong password is refused with a message, the admin signs in, and a relo
   await shot(page, 'login');
   await page.getByLabel('Password', { exact: true }).fill(admin.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Employees' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
   // No token in web storage: the refresh token is an HttpOnly cookie the page cannot read.
   const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }) + document.cookie);
   expect(stored).not.toMatch(/eyJ|faceid_refresh/);
   await page.reload();
-  await expect(page.getByRole('heading', { name: 'Employees' })).toBeVisible();
-  await shot(page, 'employees-empty');
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  await shot(page, 'today-empty');
 });
 
 test('the admin creates a site on the map, an employee and an operator, and publishes consent texts', async ({ page }) => {
   await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Departments' }).click();
+  await page.getByLabel('New department').fill(`Kitchen ${suffix}`);
+  await page.getByRole('button', { name: 'Add' }).first().click();
+  await expect(page.getByRole('table', { name: 'Departments' }).getByRole('cell', { name: `Kitchen ${suffix}` })).toBeVisible();
+  await page.getByLabel('New position').fill(`Cook ${suffix}`);
+  await page.getByRole('button', { name: 'Add' }).last().click();
+  await expect(page.getByRole('table', { name: 'Positions' }).getByRole('cell', { name: `Cook ${suffix}` })).toBeVisible();
+  await shot(page, 'organisation');
+
   await page.getByRole('link', { name: 'Sites' }).click();
   await page.getByLabel('Site name').fill(siteName);
   await page.getByLabel('Time zone').fill('Asia/Dushanbe');
@@ -148,8 +157,18 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   const sites = await api(page, 'GET', '/api/v1/sites');
   const site = sites.body.find((s: { name: string }) => s.name === siteName);
   expect((await api(page, 'PATCH', `/api/v1/employees/${id}`, { site_ids: [site.id] })).status).toBe(200);
-  const kiosk = await api(page, 'POST', '/api/v1/devices', { name: `Entrance ${suffix}`, site_id: site.id });
-  expect(kiosk.status).toBe(201);
+
+  // The kiosk is created in the devices screen, which shows its credential once.
+  await page.getByRole('link', { name: 'Devices' }).click();
+  await page.getByRole('button', { name: 'New kiosk' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Kiosk name').fill(`Entrance ${suffix}`);
+  await dialog.getByLabel('Site').selectOption({ label: siteName });
+  await dialog.getByRole('button', { name: 'Create' }).click();
+  const credential = (await page.getByLabel('Kiosk credential').textContent()) ?? '';
+  expect(credential.length).toBeGreaterThan(20);
+  await expect(page.getByRole('cell', { name: `Entrance ${suffix}` })).toBeVisible();
+  await shot(page, 'devices-kiosk-created');
 
   const context = await browser.newContext();
   const tablet = await context.newPage();
@@ -164,7 +183,7 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
     };
   });
   await tablet.goto('/kiosk');
-  await tablet.getByLabel('Kiosk credential').fill(kiosk.body.credential);
+  await tablet.getByLabel('Kiosk credential').fill(credential);
   await tablet.getByRole('button', { name: 'Start' }).click();
   await expect(tablet.getByRole('status')).toContainText(`${employee.first} ${employee.last}`.split(' ')[0], { timeout: 60_000 });
   await shot(tablet, 'kiosk-recognised');
@@ -174,6 +193,21 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await expect(tablet.getByRole('status')).toHaveText('Look at the camera', { timeout: 10_000 });
   await shot(tablet, 'kiosk-ready');
   await context.close();
+
+  // The punch shows up on the dashboard, in the attendance list by name, and the chain holds.
+  await page.getByRole('link', { name: 'Today' }).click();
+  await expect(page.getByRole('button', { name: 'In now: 1' })).toBeVisible();
+  await page.getByRole('button', { name: 'In now: 1' }).click();
+  await expect(page.getByRole('region', { name: /In now/ }).getByRole('link', { name: new RegExp(employee.last) })).toBeVisible();
+  await shot(page, 'today');
+  await page.getByRole('link', { name: 'Attendance' }).click();
+  await expect(page.getByRole('table', { name: 'Attendance' }).getByRole('link', { name: `${employee.last} ${employee.first}` })).toBeVisible();
+  await page.getByRole('button', { name: 'Verify the log chain' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'The log chain is intact' })).toBeVisible();
+  await shot(page, 'attendance');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.getByRole('table', { name: 'Audit log' }).getByText('device.create_kiosk').first()).toBeVisible();
+  await shot(page, 'audit');
 });
 
 test('the T-13 for the month downloads and is an XLSX', async ({ page }) => {
@@ -195,7 +229,8 @@ test('an operator cannot open an employee outside their scope', async ({ page })
   const id = list.body.items[0].id;
   await page.getByRole('button', { name: 'Log out' }).click();
   await signIn(page, operator.login, operator.password);
-  await expect(page.getByRole('heading', { name: 'Employees' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Devices' })).toHaveCount(0);
   await page.goto(`/employees/${id}`);
   await expect(page.getByRole('alert')).toContainText('outside your scope');
   await shot(page, 'operator-out-of-scope');

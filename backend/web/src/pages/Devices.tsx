@@ -1,0 +1,189 @@
+import { useState } from 'react';
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, NativeSelect, Pagination, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { useDisclosure } from '@mantine/hooks';
+import { notifications } from '@mantine/notifications';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useForm } from 'react-hook-form';
+import { useTranslation } from 'react-i18next';
+import { api, unwrap } from '../api/client';
+import type { components } from '../api/schema';
+import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
+import { formatDateTime } from '../dates';
+import { pageCount, pageOffset } from '../paging';
+import { useServerErrors } from '../useApiForm';
+
+type Device = components['schemas']['Device'];
+const PAGE = 50;
+
+/** Phones and kiosks: block or unblock, create a kiosk and show its credential once. */
+export function DevicesPage() {
+  const { t, i18n } = useTranslation();
+  const qc = useQueryClient();
+  const [page, setPage] = useState(1);
+  const [opened, { open, close }] = useDisclosure(false);
+  const [credential, setCredential] = useState<{ name: string; value: string } | null>(null);
+  const query = useQuery({
+    queryKey: ['devices', page],
+    queryFn: () => unwrap(api.GET('/api/v1/devices', { params: { query: { limit: PAGE, offset: pageOffset(page, PAGE) } } })),
+    placeholderData: keepPreviousData,
+  });
+  const toggle = useMutation({
+    mutationFn: (d: Device) =>
+      d.blocked
+        ? unwrap(api.POST('/api/v1/devices/{id}/unblock', { params: { path: { id: d.id } } }))
+        : unwrap(api.POST('/api/v1/devices/{id}/block', { params: { path: { id: d.id } } })),
+    onSuccess: (d) => {
+      notifications.show({ color: 'green', message: d.blocked ? t('devices.blockedDone') : t('devices.unblockedDone') });
+      void qc.invalidateQueries({ queryKey: ['devices'] });
+    },
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  const rotate = useMutation({
+    mutationFn: (d: Device) => unwrap(api.POST('/api/v1/devices/{id}/credential', { params: { path: { id: d.id } } })),
+    onSuccess: (k) => setCredential({ name: k.device.name, value: k.credential }),
+    onError: (e) => notifications.show({ color: 'red', message: e.message }),
+  });
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Title order={2}>{t('devices.title')}</Title>
+        <Button onClick={open}>{t('devices.newKiosk')}</Button>
+      </Group>
+      {credential && <CredentialOnce name={credential.name} value={credential.value} onClose={() => setCredential(null)} />}
+      {query.isPending ? (
+        <Loading />
+      ) : query.isError ? (
+        <ErrorState error={query.error} onRetry={() => void query.refetch()} />
+      ) : query.data.items.length === 0 ? (
+        <Empty />
+      ) : (
+        <>
+          <Table striped aria-label={t('devices.title')}>
+            <Table.Thead>
+              <Table.Tr>
+                <Table.Th>{t('devices.name')}</Table.Th>
+                <Table.Th>{t('devices.kind')}</Table.Th>
+                <Table.Th>{t('devices.lastSeen')}</Table.Th>
+                <Table.Th>{t('devices.status')}</Table.Th>
+                <Table.Th />
+              </Table.Tr>
+            </Table.Thead>
+            <Table.Tbody>
+              {query.data.items.map((d) => (
+                <Table.Tr key={d.id}>
+                  <Table.Td>
+                    {d.name}
+                    {d.app_version && (
+                      <Text size="xs" c="dimmed">
+                        {d.platform} {d.app_version}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>{d.kind === 'kiosk' ? t('devices.kiosk') : t('devices.phone')}</Table.Td>
+                  <Table.Td>{d.last_seen_at ? formatDateTime(d.last_seen_at, undefined, i18n.language) : '—'}</Table.Td>
+                  <Table.Td>
+                    <Badge color={d.blocked ? 'red' : 'green'}>{d.blocked ? t('devices.blocked') : t('devices.active')}</Badge>
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap="xs">
+                      <Button
+                        size="xs"
+                        variant={d.blocked ? 'light' : 'outline'}
+                        color={d.blocked ? 'green' : 'red'}
+                        aria-label={`${d.blocked ? t('devices.unblock') : t('devices.block')} ${d.name}`}
+                        loading={toggle.isPending && toggle.variables?.id === d.id}
+                        onClick={() => toggle.mutate(d)}
+                      >
+                        {d.blocked ? t('devices.unblock') : t('devices.block')}
+                      </Button>
+                      {d.kind === 'kiosk' && (
+                        <Button size="xs" variant="default" aria-label={`${t('devices.newCredential')} ${d.name}`} onClick={() => rotate.mutate(d)}>
+                          {t('devices.newCredential')}
+                        </Button>
+                      )}
+                    </Group>
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+          <Pagination total={pageCount(query.data.total, PAGE)} value={page} onChange={setPage} />
+        </>
+      )}
+      <Modal opened={opened} onClose={close} title={t('devices.newKiosk')}>
+        <CreateKioskForm
+          onDone={(k) => {
+            close();
+            setCredential({ name: k.device.name, value: k.credential });
+          }}
+        />
+      </Modal>
+    </Stack>
+  );
+}
+
+function CredentialOnce({ name, value, onClose }: { name: string; value: string; onClose: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <Alert color="yellow" title={`${t('devices.credential')}: ${name}`} role="status" withCloseButton closeButtonLabel={t('app.close')} onClose={onClose}>
+      <Stack gap="xs">
+        <Text size="sm">{t('devices.credentialOnce')}</Text>
+        <Group>
+          <Code aria-label={t('devices.credential')}>{value}</Code>
+          <CopyButton value={value}>
+            {({ copied, copy }) => (
+              <Button size="xs" variant="light" onClick={copy}>
+                {copied ? t('app.copied') : t('app.copy')}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+      </Stack>
+    </Alert>
+  );
+}
+
+type CreateKiosk = components['schemas']['CreateKiosk'];
+type KioskCredential = components['schemas']['KioskCredential'];
+
+function CreateKioskForm({ onDone }: { onDone: (k: KioskCredential) => void }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const sites = useQuery({ queryKey: ['sites'], queryFn: () => unwrap(api.GET('/api/v1/sites', {})) });
+  const { register, handleSubmit, setError, formState } = useForm<{ name: string; site_id: string }>({ defaultValues: { name: '', site_id: '' } });
+  const server = useServerErrors(setError, ['name', 'site_id']);
+  const create = useMutation({
+    mutationFn: (body: CreateKiosk) => unwrap(api.POST('/api/v1/devices', { body })),
+    onSuccess: (k) => {
+      void qc.invalidateQueries({ queryKey: ['devices'] });
+      onDone(k);
+    },
+    onError: server.apply,
+  });
+  const onSubmit = handleSubmit((v) => {
+    server.clear();
+    if (v.name.trim() === '') {
+      setError('name', { message: t('app.required') });
+      return;
+    }
+    create.mutate({ name: v.name.trim(), site_id: v.site_id || null });
+  });
+  const siteItems = sites.data ?? [];
+  return (
+    <form onSubmit={onSubmit}>
+      <Stack>
+        <TextInput label={t('devices.kioskName')} error={formState.errors.name?.message} {...register('name')} />
+        <NativeSelect
+          label={t('devices.site')}
+          data={[{ value: '', label: '—' }, ...siteItems.map((s) => ({ value: s.id, label: s.name }))]}
+          error={formState.errors.site_id?.message}
+          {...register('site_id')}
+        />
+        <FormErrors errors={server.general} />
+        <Button type="submit" loading={create.isPending}>
+          {t('devices.create')}
+        </Button>
+      </Stack>
+    </form>
+  );
+}
