@@ -51,6 +51,9 @@ if [ -z "${DATABASE_URL:-}" ]; then
 fi
 
 cd "$root"
+# The server embeds the panel at build time: make sure it carries these sources (a no-op after
+# tests/run.sh's cargo test, same targets and features).
+cargo build --workspace --all-targets --locked
 source tests/support/server.sh
 start_suite_server web
 model_dir=${FACEID_MODEL_DIR:-$root/models/cache}
@@ -64,8 +67,8 @@ export FACEID_E2E_SHOTS=$artefacts
 rm -rf "$artefacts"; mkdir -p "$artefacts"
 # Enrolment photos and a fake camera showing another photo of the same person.
 if [ -f "$model_dir/face_detection_yunet_2026may.onnx" ] && [ -d "$faces/face_recognition/barack_obama" ]; then
-  export FACEID_E2E_FACES=$faces FACEID_E2E_ENROL=face_recognition/barack_obama/obama.jpg,face_recognition/barack_obama/obama2.jpg
-  ffmpeg -loglevel error -y -loop 1 -i "$faces/face_recognition/barack_obama/obama1.jpg" \
+  export FACEID_E2E_FACES=$faces FACEID_E2E_ENROL=face_recognition/barack_obama/obama.jpg,face_recognition/barack_obama/obama-480p.jpg
+  ffmpeg -loglevel error -y -loop 1 -i "$faces/face_recognition/barack_obama/obama-720p.jpg" \
     -vf "scale=640:-2" -t 2 -r 15 -pix_fmt yuv420p "$work/camera.y4m"
   export FACEID_E2E_CAMERA=$work/camera.y4m
 else

@@ -12,6 +12,7 @@ export const en = {
     firstName: 'First name', lastName: 'Last name', password: 'Initial password', card: 'Card number', total: '{{count}} employees',
     created: 'Employee created', dismiss: 'Dismiss', rehire: 'Rehire', dismissed: 'Employee dismissed', rehired: 'Employee rehired',
     edit: 'Edit', page: 'Page', notFound: 'This employee does not exist or is outside your scope', back: 'Back to employees',
+    department: 'Department', position: 'Position', scope: 'Manages departments', scopeHint: 'An operator sees and manages the employees of these departments',
   },
   faces: { title: 'Face templates', upload: 'Enrolment photos', enrol: 'Enrol', enrolled: 'Face enrolled', none: 'No face templates', delete: 'Delete template', quality: 'Quality' },
   consent: {
@@ -63,6 +64,7 @@ export const ru: Strings<typeof en> = {
     firstName: 'Имя', lastName: 'Фамилия', password: 'Начальный пароль', card: 'Номер карты', total: 'Сотрудников: {{count}}',
     created: 'Сотрудник создан', dismiss: 'Уволить', rehire: 'Восстановить', dismissed: 'Сотрудник уволен', rehired: 'Сотрудник восстановлен',
     edit: 'Изменить', page: 'Страница', notFound: 'Такого сотрудника нет или он вне вашей зоны', back: 'К списку сотрудников',
+    department: 'Отдел', position: 'Должность', scope: 'Управляет отделами', scopeHint: 'Оператор видит и ведёт сотрудников этих отделов',
   },
   faces: { title: 'Шаблоны лица', upload: 'Фотографии для регистрации', enrol: 'Зарегистрировать', enrolled: 'Лицо зарегистрировано', none: 'Шаблонов лица нет', delete: 'Удалить шаблон', quality: 'Качество' },
   consent: {
@@ -112,6 +114,7 @@ export const tg: Strings<typeof en> = {
     firstName: 'Ном', lastName: 'Насаб', password: 'Рамзи аввала', card: 'Рақами корт', total: 'Кормандон: {{count}}',
     created: 'Корманд илова шуд', dismiss: 'Озод кардан', rehire: 'Барқарор кардан', dismissed: 'Корманд озод шуд', rehired: 'Корманд барқарор шуд',
     edit: 'Тағйир додан', page: 'Саҳифа', notFound: 'Чунин корманд нест ё берун аз доираи шумост', back: 'Ба рӯйхати кормандон',
+    department: 'Шӯъба', position: 'Вазифа', scope: 'Шӯъбаҳои идорашаванда', scopeHint: 'Оператор кормандони ин шӯъбаҳоро мебинад ва идора мекунад',
   },
   faces: { title: 'Қолабҳои чеҳра', upload: 'Суратҳо барои сабт', enrol: 'Сабт кардан', enrolled: 'Чеҳра сабт шуд', none: 'Қолаби чеҳра нест', delete: 'Нест кардани қолаб', quality: 'Сифат' },
   consent: {

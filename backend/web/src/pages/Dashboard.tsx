@@ -22,6 +22,8 @@ export function DashboardPage() {
     queryKey: ['today'],
     queryFn: () => unwrap(api.GET('/api/v1/reports/today', {})),
     refetchInterval: REFRESH_MS,
+    // A live view: opening the page always asks again.
+    staleTime: 0,
   });
   if (query.isPending) return <Loading />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;

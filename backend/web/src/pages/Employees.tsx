@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Badge, Button, Group, Modal, NativeSelect, Pagination, PasswordInput, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Checkbox, Group, Modal, NativeSelect, Pagination, PasswordInput, Stack, Table, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue, useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -101,6 +101,9 @@ const createSchema = z.object({
   first_name: z.string().trim().min(1).max(100),
   last_name: z.string().trim().min(1).max(100),
   role: z.enum(['admin', 'operator', 'user']),
+  department_id: z.string(),
+  position_id: z.string(),
+  scope_department_ids: z.array(z.string()),
 });
 type CreateForm = z.infer<typeof createSchema>;
 type CreateEmployee = components['schemas']['CreateEmployee'];
@@ -108,10 +111,14 @@ type CreateEmployee = components['schemas']['CreateEmployee'];
 function CreateEmployeeForm({ onDone }: { onDone: () => void }) {
   const { t } = useTranslation();
   const qc = useQueryClient();
-  const { register, handleSubmit, setError, formState } = useForm<CreateForm>({
-    defaultValues: { login: '', password: '', first_name: '', last_name: '', role: 'user' },
+  const { register, handleSubmit, setError, formState, watch, setValue } = useForm<CreateForm>({
+    defaultValues: { login: '', password: '', first_name: '', last_name: '', role: 'user', department_id: '', position_id: '', scope_department_ids: [] },
   });
-  const server = useServerErrors(setError, ['login', 'password', 'first_name', 'last_name', 'role']);
+  const server = useServerErrors(setError, ['login', 'password', 'first_name', 'last_name', 'role', 'department_id', 'position_id']);
+  const departments = useQuery({ queryKey: ['departments'], queryFn: () => unwrap(api.GET('/api/v1/departments', {})) });
+  const positions = useQuery({ queryKey: ['positions'], queryFn: () => unwrap(api.GET('/api/v1/positions', {})) });
+  const role = watch('role');
+  const scope = watch('scope_department_ids');
   const create = useMutation({
     mutationFn: (body: CreateEmployee) => unwrap(api.POST('/api/v1/employees', { body })),
     onSuccess: () => {
@@ -128,7 +135,17 @@ function CreateEmployeeForm({ onDone }: { onDone: () => void }) {
       for (const issue of parsed.error.issues) setError(issue.path[0] as keyof CreateForm, { message: issue.message });
       return;
     }
-    create.mutate({ ...parsed.data, site_ids: [], allowed_device_ids: [], external_ids: {} } as CreateEmployee);
+    const { scope_department_ids, department_id, position_id, ...rest } = parsed.data;
+    create.mutate({
+      ...rest,
+      department_id: department_id || null,
+      position_id: position_id || null,
+      // Operators manage the departments ticked below; other roles have no scope.
+      scope: rest.role === 'operator' ? { department_ids: scope_department_ids, site_ids: [] } : null,
+      site_ids: [],
+      allowed_device_ids: [],
+      external_ids: {},
+    } as CreateEmployee);
   });
   return (
     <form onSubmit={onSubmit}>
@@ -143,6 +160,32 @@ function CreateEmployeeForm({ onDone }: { onDone: () => void }) {
           error={formState.errors.role?.message}
           {...register('role')}
         />
+        <NativeSelect
+          label={t('employees.department')}
+          data={[{ value: '', label: '—' }, ...(departments.data ?? []).map((d) => ({ value: d.id, label: d.name }))]}
+          error={formState.errors.department_id?.message}
+          {...register('department_id')}
+        />
+        <NativeSelect
+          label={t('employees.position')}
+          data={[{ value: '', label: '—' }, ...(positions.data ?? []).map((d) => ({ value: d.id, label: d.name }))]}
+          error={formState.errors.position_id?.message}
+          {...register('position_id')}
+        />
+        {role === 'operator' && (
+          <Checkbox.Group
+            label={t('employees.scope')}
+            description={t('employees.scopeHint')}
+            value={scope}
+            onChange={(v) => setValue('scope_department_ids', v)}
+          >
+            <Stack gap={4} mt={4}>
+              {(departments.data ?? []).map((d) => (
+                <Checkbox key={d.id} value={d.id} label={d.name} />
+              ))}
+            </Stack>
+          </Checkbox.Group>
+        )}
         <FormErrors errors={server.general} />
         <Button type="submit" loading={create.isPending}>
           {t('app.save')}
