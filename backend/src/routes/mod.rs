@@ -64,7 +64,9 @@ pub fn api_parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
 /// Renames every operation whose id is shared to `<id>_<path words>` (e.g. `list_devices`,
 /// `login_auth_web`); unique ids stay as they are.
 fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
-    fn operations(item: &mut utoipa::openapi::PathItem) -> Vec<&mut utoipa::openapi::path::Operation> {
+    fn operations(
+        item: &mut utoipa::openapi::PathItem,
+    ) -> Vec<&mut utoipa::openapi::path::Operation> {
         [
             &mut item.get,
             &mut item.put,
