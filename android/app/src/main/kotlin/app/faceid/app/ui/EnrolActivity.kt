@@ -68,7 +68,9 @@ class EnrolActivity : BaseActivity() {
     /** On the camera thread: one frame at a time through the detector. */
     private fun onFrame(frame: app.faceid.core.CameraFrame) {
         val model = vm ?: return
-        if (sending.get() || SystemClock.uptimeMillis() < pauseUntil || !analysing.compareAndSet(false, true)) return
+        // All photos taken: the next frames wait for the answer (or "start again").
+        if (sending.get() || model.complete || SystemClock.uptimeMillis() < pauseUntil) return
+        if (!analysing.compareAndSet(false, true)) return
         try {
             val before = (model.state.value as? EnrolViewModel.State.Capturing)?.taken ?: return
             val state = runCatching { model.onFrame(frame) }
