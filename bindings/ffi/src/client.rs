@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use faceid_client::checkin;
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
+use faceid_client::consent;
 use faceid_client::enrolment;
 use faceid_client::location::Recorder;
 use faceid_client::outbox::{EntryKind, NewEntry, Outbox};
@@ -23,7 +24,9 @@ use uuid::Uuid;
 
 use crate::admin::AdminConsole;
 use crate::face::{FaceCapture, FaceEngine};
-use crate::records::{AttendanceEvent, RecordedLocation, period};
+use crate::records::{
+    AttendanceEvent, ConsentStatus, ConsentTextInfo, RecordedLocation, Timesheet, period,
+};
 use crate::store::{PlatformStore, SecureStore};
 use crate::types::{
     ConsentType, DeadLetterInfo, DeviceDescription, FixDecision, LocationFix, OutboxStatus,
@@ -285,12 +288,58 @@ impl FaceIdClient {
 
     /// Record a consent grant in the outbox (sent by the next sync; works offline).
     pub fn grant_consent(&self, kind: ConsentType) -> Result<(), FaceIdError> {
-        self.consent(kind, ConsentAction::Grant)
+        self.consent(kind, ConsentAction::Grant, None)
+    }
+
+    /// Grant the consent of the text the employee was shown (`ConsentTextInfo.version`); if a
+    /// newer text was published meanwhile, the server refuses it (a dead letter with
+    /// `consent_text_outdated`) and the screen shows the new text.
+    pub fn grant_consent_version(
+        &self,
+        kind: ConsentType,
+        text_version: u32,
+    ) -> Result<(), FaceIdError> {
+        self.consent(kind, ConsentAction::Grant, Some(text_version))
     }
 
     /// Record a consent withdrawal; withdrawing location consent stops recording at once.
     pub fn withdraw_consent(&self, kind: ConsentType) -> Result<(), FaceIdError> {
-        self.consent(kind, ConsentAction::Withdraw)
+        self.consent(kind, ConsentAction::Withdraw, None)
+    }
+
+    /// The server's current consent texts (a kind without one is absent).
+    pub async fn consent_texts(&self) -> Result<Vec<ConsentTextInfo>, FaceIdError> {
+        let r = consent::current_texts(self.session()).await;
+        let texts = self.session_result(r).await?;
+        Ok(texts.into_iter().map(Into::into).collect())
+    }
+
+    /// The employee's consents as the server's ledger holds them (the latest record per
+    /// kind; grants still in the outbox are not there yet).
+    pub async fn consent_statuses(&self) -> Result<Vec<ConsentStatus>, FaceIdError> {
+        let r = consent::my_consents(self.session()).await;
+        let state = self.session_result(r).await?;
+        let mut latest: Vec<ConsentStatus> = Vec::new();
+        for record in state.consents {
+            let status = ConsentStatus {
+                kind: record.kind.into(),
+                granted: record.action == ConsentAction::Grant,
+                text_version: record.text_version,
+                at: to_system(record.at),
+            };
+            match latest.iter_mut().find(|s| s.kind == status.kind) {
+                Some(s) if s.at < status.at => *s = status,
+                Some(_) => {}
+                None => latest.push(status),
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The employee's timesheet of `month` (`YYYY-MM`; `None`: the current month).
+    pub async fn timesheet(&self, month: Option<String>) -> Result<Timesheet, FaceIdError> {
+        let r = records::my_timesheet(self.session(), month.as_deref()).await;
+        Ok(self.session_result(r).await?.into())
     }
 
     /// Feed one platform fix to the recorder; kept fixes are durable when this returns.
@@ -495,16 +544,17 @@ impl FaceIdClient {
 }
 
 impl FaceIdClient {
-    fn consent(&self, kind: ConsentType, action: ConsentAction) -> Result<(), FaceIdError> {
-        let kind = match kind {
-            ConsentType::Biometric => ConsentKind::Biometric,
-            ConsentType::Location => ConsentKind::Location,
-            ConsentType::Telegram => ConsentKind::Telegram,
-        };
+    fn consent(
+        &self,
+        kind: ConsentType,
+        action: ConsentAction,
+        text_version: Option<u32>,
+    ) -> Result<(), FaceIdError> {
+        let kind = ConsentKind::from(kind);
         let body = ConsentRequest {
             kind,
             action,
-            text_version: None,
+            text_version,
         };
         let now = self.device_clock.now();
         let mut guard = self.employee()?;

@@ -384,4 +384,16 @@ impl FaceCapture {
         *state = CaptureState::Finished(Box::new(captured));
         Ok(summary)
     }
+
+    /// The JPEG of the best frame, after `finish()`: the evidence the server measures, and an
+    /// enrolment photo (`queueEnrolment`) taken with the same live quality checks.
+    pub fn best_frame_jpeg(&self) -> Result<Vec<u8>, FaceIdError> {
+        let state = self.state.lock().map_err(|_| lock_error())?;
+        match &*state {
+            CaptureState::Finished(captured) => Ok(captured.best_frame_jpeg.clone()),
+            _ => Err(FaceIdError::InvalidInput {
+                reason: "call finish() first; a sealed capture has given its frame away".to_owned(),
+            }),
+        }
+    }
 }

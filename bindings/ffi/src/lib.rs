@@ -7,6 +7,7 @@ mod admin;
 mod client;
 mod error;
 mod face;
+mod kiosk;
 mod log;
 mod records;
 mod server;
@@ -26,9 +27,11 @@ pub use face::{
     CameraFrame, CaptureSummary, ChallengeStep, FaceBox, FaceCapture, FaceEngine, FrameFeedback,
     FrameFormat, HeadChallenge, HeadTurn, QualityHint,
 };
+pub use kiosk::{KioskIdentification, KioskTerminal};
 pub use log::{LogLevel, LogRecord, LoggerSink, install_logger};
 pub use records::{
-    AttendanceEvent, EventType, PunchState, PunchVerdict, RecordedLocation, ReviewChoice,
+    AttendanceEvent, ConsentStatus, ConsentTextInfo, EventType, PunchState, PunchVerdict,
+    RecordedLocation, ReviewChoice, Timesheet, TimesheetDay,
 };
 pub use server::normalize_server_url;
 pub use store::SecureStore;

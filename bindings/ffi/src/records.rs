@@ -4,15 +4,16 @@
 use std::time::SystemTime;
 
 use faceid_client::admin::AdminError;
+use faceid_client::consent::ConsentText;
 use faceid_client::enrolment::EnrolmentError;
-use faceid_client::records::RecordsError;
+use faceid_client::records::{self, RecordsError};
 use faceid_protocol::attendance::{
     AttendanceRecord, EventKind, PunchKind, PunchStatus, ReviewDecision, Verdict,
 };
 use faceid_protocol::location::TrackPoint;
 
 use crate::FaceIdError;
-use crate::types::{PunchDirection, from_system, to_system, uuid};
+use crate::types::{ConsentType, PunchDirection, from_system, to_system, uuid};
 
 impl From<RecordsError> for FaceIdError {
     fn from(e: RecordsError) -> Self {
@@ -232,6 +233,103 @@ impl From<TrackPoint> for RecordedLocation {
             mock: p.mock,
             jump: p.jump,
             battery_percent: p.battery,
+        }
+    }
+}
+
+/// One current consent text of the server: what the consent screen shows.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConsentTextInfo {
+    pub kind: ConsentType,
+    /// Pass it to `grantConsentVersion` so the grant refers to the text shown.
+    pub version: u32,
+    pub body: String,
+    pub published_at: SystemTime,
+}
+
+impl From<ConsentText> for ConsentTextInfo {
+    fn from(t: ConsentText) -> Self {
+        ConsentTextInfo {
+            kind: t.kind.into(),
+            version: t.version,
+            body: t.body,
+            published_at: to_system(t.created_at),
+        }
+    }
+}
+
+/// The server's ledger for one kind: the latest grant or withdrawal.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ConsentStatus {
+    pub kind: ConsentType,
+    pub granted: bool,
+    /// The text version the latest record refers to.
+    pub text_version: u32,
+    pub at: SystemTime,
+}
+
+/// One day of the employee's timesheet.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TimesheetDay {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `present`, `late`, `left_early`, `absent`, `day_off`, `holiday`, `on_leave`,
+    /// `missing_check_out`, `in_progress`, `upcoming` (translate the code).
+    pub status: String,
+    /// The T-13 letter code(s), e.g. `Я`.
+    pub t13_code: String,
+    pub first_in: Option<SystemTime>,
+    pub last_out: Option<SystemTime>,
+    pub worked_minutes: i64,
+    pub late_minutes: i64,
+    pub early_leave_minutes: i64,
+    pub overtime_minutes: i64,
+    pub absence: Option<String>,
+}
+
+/// The employee's month: days and totals.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Timesheet {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub days: Vec<TimesheetDay>,
+    pub days_worked: u32,
+    pub worked_minutes: i64,
+    pub late_count: u32,
+    pub late_minutes: i64,
+    pub early_leave_count: u32,
+    pub absences: u32,
+    pub overtime_minutes: i64,
+}
+
+impl From<records::Timesheet> for Timesheet {
+    fn from(t: records::Timesheet) -> Self {
+        let s = t.summary;
+        Timesheet {
+            month: t.month,
+            days: t
+                .days
+                .into_iter()
+                .map(|d| TimesheetDay {
+                    date: d.date.to_string(),
+                    status: d.status,
+                    t13_code: d.t13_code,
+                    first_in: d.first_in.map(to_system),
+                    last_out: d.last_out.map(to_system),
+                    worked_minutes: d.worked_minutes,
+                    late_minutes: d.late_minutes,
+                    early_leave_minutes: d.early_leave_minutes,
+                    overtime_minutes: d.overtime_minutes,
+                    absence: d.absence,
+                })
+                .collect(),
+            days_worked: s.days_worked,
+            worked_minutes: s.worked_minutes,
+            late_count: s.late_count,
+            late_minutes: s.late_minutes,
+            early_leave_count: s.early_leave_count,
+            absences: s.absences,
+            overtime_minutes: s.overtime_minutes,
         }
     }
 }

@@ -8,6 +8,7 @@ use faceid_client::outbox::{DeadLetter, EntryKind};
 use faceid_client::sync::{SyncProgress, SyncState};
 use faceid_protocol::attendance::{GpsFix, LocationProvider};
 use faceid_protocol::auth::{CurrentUser, DeviceInfo, Platform, Role};
+use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::location::Weekday as Day;
 use faceid_protocol::location::{LocationPoint, TrackingPolicy, WorkingHours, WorkingWindow};
 
@@ -115,6 +116,26 @@ pub enum ConsentType {
     Biometric,
     Location,
     Telegram,
+}
+
+impl From<ConsentKind> for ConsentType {
+    fn from(k: ConsentKind) -> Self {
+        match k {
+            ConsentKind::Biometric => ConsentType::Biometric,
+            ConsentKind::Location => ConsentType::Location,
+            ConsentKind::Telegram => ConsentType::Telegram,
+        }
+    }
+}
+
+impl From<ConsentType> for ConsentKind {
+    fn from(t: ConsentType) -> Self {
+        match t {
+            ConsentType::Biometric => ConsentKind::Biometric,
+            ConsentType::Location => ConsentKind::Location,
+            ConsentType::Telegram => ConsentKind::Telegram,
+        }
+    }
 }
 
 /// Where a fix came from, as the platform's location API reports it.

@@ -15,8 +15,8 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use faceid_ffi::{
     ConsentType, DeviceDescription, DevicePlatform, EmployeeSearch, FaceIdClient, FaceIdError,
-    ReviewChoice, SecureStore, SessionExpiredListener, SyncProgressInfo, SyncStateListener,
-    SyncStatus,
+    KioskTerminal, ReviewChoice, SecureStore, SessionExpiredListener, SyncProgressInfo,
+    SyncStateListener, SyncStatus,
 };
 use faceid_protocol::auth::{CurrentUser, Role, TokenPair};
 
@@ -435,4 +435,35 @@ fn enrolment_is_queued_offline_and_bad_photos_are_invalid_input() {
         c.discard_dead_letter("nope".into()),
         Err(FaceIdError::InvalidInput { .. })
     ));
+}
+
+#[test]
+fn kiosk_credentials_and_timesheet_months_are_checked_before_sending() {
+    // Only a kiosk credential makes a kiosk terminal (an employee's token or a typo does not).
+    for bad in ["", "fidk_", "Bearer abc", "not-a-credential"] {
+        assert!(
+            matches!(
+                KioskTerminal::new("http://127.0.0.1:9".into(), bad.into()),
+                Err(FaceIdError::InvalidInput { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    assert!(matches!(
+        KioskTerminal::new("not a url".into(), "fidk_abc".into()),
+        Err(FaceIdError::InvalidInput { .. })
+    ));
+    assert!(KioskTerminal::new("http://127.0.0.1:9/".into(), "fidk_abc".into()).is_ok());
+
+    let LoggedIn { c, _dir, .. } = logged_in();
+    let rt = faceid_ffi_runtime();
+    for bad in ["2026-13", "2026-5", "May"] {
+        assert!(
+            matches!(
+                rt.block_on(c.timesheet(Some(bad.into()))),
+                Err(FaceIdError::InvalidInput { .. })
+            ),
+            "{bad}"
+        );
+    }
 }

@@ -7,14 +7,18 @@
 //! - [`sync`]: the task that drains the outbox to the server.
 //! - [`records`]: the employee's own records on the server (history, track, descriptors).
 //! - [`enrolment`]: the employee's face enrolment, queued in the outbox.
+//! - [`consent`]: the server's current consent texts and the employee's ledger state.
+//! - [`kiosk`]: a shared kiosk identifying people 1:N through the server.
 //! - [`admin`]: what administrators and operators do from the app (today, review, lists).
 //! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
 
 pub mod admin;
 pub mod checkin;
 pub mod clock;
+pub mod consent;
 pub mod enrolment;
 pub mod http;
+pub mod kiosk;
 pub mod location;
 pub mod outbox;
 pub mod records;

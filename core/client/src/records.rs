@@ -99,6 +99,72 @@ pub async fn my_attendance(
     Ok(records)
 }
 
+/// `GET` — the employee's own timesheet of a month (`?month=YYYY-MM`, default: this month).
+pub const MY_TIMESHEET_PATH: &str = "/api/v1/me/timesheet";
+
+/// The employee's month as the server computes it from schedules and punches (the fields the
+/// app shows; names as in the server's answer).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Timesheet {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub days: Vec<TimesheetDay>,
+    pub summary: TimesheetSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TimesheetDay {
+    pub date: chrono::NaiveDate,
+    /// `present`, `late`, `left_early`, `absent`, `day_off`, `holiday`, `on_leave`,
+    /// `missing_check_out`, `in_progress`, `upcoming`.
+    pub status: String,
+    /// The T-13 letter code(s) of the day, e.g. `Я` or `Я/Н`.
+    pub t13_code: String,
+    pub first_in: Option<DateTime<Utc>>,
+    pub last_out: Option<DateTime<Utc>>,
+    pub worked_minutes: i64,
+    pub late_minutes: i64,
+    pub early_leave_minutes: i64,
+    pub overtime_minutes: i64,
+    /// The leave or absence kind of the day, when one is recorded.
+    pub absence: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TimesheetSummary {
+    pub days_worked: u32,
+    pub worked_minutes: i64,
+    pub late_count: u32,
+    pub late_minutes: i64,
+    pub early_leave_count: u32,
+    pub absences: u32,
+    pub overtime_minutes: i64,
+}
+
+/// `GET /api/v1/me/timesheet`. `month` is `YYYY-MM` (checked here, so a typo is refused
+/// before the network); `None` is the server's current month.
+pub async fn my_timesheet(
+    session: &Session,
+    month: Option<&str>,
+) -> Result<Timesheet, RecordsError> {
+    let path = match month {
+        None => MY_TIMESHEET_PATH.to_owned(),
+        Some(m) => {
+            let valid = m.len() == 7
+                && chrono::NaiveDate::parse_from_str(&format!("{m}-01"), "%Y-%m-%d").is_ok();
+            if !valid {
+                return Err(RecordsError::InvalidRange(format!(
+                    "month {m:?} is not YYYY-MM"
+                )));
+            }
+            format!("{MY_TIMESHEET_PATH}?month={m}")
+        }
+    };
+    Ok(session
+        .call_json(reqwest::Method::GET, &path, None::<&()>)
+        .await?)
+}
+
 fn check_track_period(period: &Period) -> Result<(), RecordsError> {
     period.check()?;
     if let (Some(f), Some(t)) = (period.from, period.to)

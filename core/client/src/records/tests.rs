@@ -325,3 +325,59 @@ async fn descriptors_are_cached_validated_and_cleared() {
     ));
     assert!(cache.descriptors(fake.user).is_empty());
 }
+
+#[test]
+fn timesheet_reads_the_servers_month_and_refuses_a_bad_month_locally() {
+    // The shape of `GET /api/v1/me/timesheet` (backend/src/routes/reports.rs `MyTimesheet`),
+    // with fields the app does not read.
+    let json = json!({
+        "month": "2026-05",
+        "days": [{
+            "date": "2026-05-04", "status": "late", "t13_code": "Я",
+            "planned_start": "2026-05-04T06:00:00Z", "planned_end": "2026-05-04T15:00:00Z",
+            "first_in": "2026-05-04T06:12:00Z", "last_out": null,
+            "worked_minutes": 468, "late_minutes": 12, "early_leave_minutes": 0,
+            "overtime_minutes": 0, "night_minutes": 0, "absence": null,
+            "missing_checkout": true, "holiday": false, "pending_events": 0
+        }],
+        "summary": {
+            "employee_id": "0196b1f0-0000-7000-8000-000000000001", "name": "A B",
+            "department_id": null, "department": null, "days_worked": 1, "worked_minutes": 468,
+            "worked_hours": 7.8, "late_count": 1, "late_minutes": 12, "early_leave_count": 0,
+            "early_leave_minutes": 0, "absences": 0, "overtime_minutes": 0, "night_minutes": 0,
+            "night_hours": 0.0, "days_off": 0, "holidays": 0, "leave_days": {},
+            "missing_checkouts": 1, "pending_events": 0
+        }
+    });
+    let sheet: Timesheet = serde_json::from_value(json).expect("timesheet");
+    assert_eq!(sheet.days[0].status, "late");
+    assert_eq!(sheet.days[0].late_minutes, 12);
+    assert!(sheet.days[0].last_out.is_none());
+    assert_eq!(sheet.summary.late_count, 1);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    let session = Session::new(
+        SessionConfig::new(
+            "http://127.0.0.1:9",
+            DeviceInfo {
+                id: Uuid::now_v7(),
+                name: "t".into(),
+                platform: Platform::Android,
+                app_version: "t".into(),
+            },
+        ),
+        Arc::new(MemoryStore::new()),
+        Arc::new(ServerClock::new(Arc::new(SystemClock::default()))),
+    )
+    .expect("session");
+    for bad in ["2026-13", "2026-5", "may", "2026-05-01"] {
+        let r = rt.block_on(my_timesheet(&session, Some(bad)));
+        assert!(
+            matches!(r, Err(RecordsError::InvalidRange(_))),
+            "{bad}: {r:?}"
+        );
+    }
+}

@@ -14,6 +14,7 @@ import android.media.ImageReader
 import android.os.Handler
 import android.os.HandlerThread
 import android.view.Surface
+import android.view.TextureView
 import app.faceid.core.CameraFrame
 import app.faceid.core.FrameFormat
 import java.util.concurrent.Executor
@@ -36,6 +37,20 @@ class FrontCamera(private val context: Context, private val onFrame: (CameraFram
     fun cameraId(manager: CameraManager): String? = manager.cameraIdList.firstOrNull {
         manager.getCameraCharacteristics(it).get(CameraCharacteristics.LENS_FACING) == CameraCharacteristics.LENS_FACING_FRONT
     } ?: manager.cameraIdList.firstOrNull()
+
+    /** Opens on [preview]'s surface now, or as soon as it is available. */
+    fun attach(preview: TextureView) {
+        if (preview.isAvailable) {
+            open(preview.surfaceTexture)
+            return
+        }
+        preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
+            override fun onSurfaceTextureAvailable(s: SurfaceTexture, w: Int, h: Int) = open(s)
+            override fun onSurfaceTextureSizeChanged(s: SurfaceTexture, w: Int, h: Int) {}
+            override fun onSurfaceTextureDestroyed(s: SurfaceTexture) = true
+            override fun onSurfaceTextureUpdated(s: SurfaceTexture) {}
+        }
+    }
 
     @SuppressLint("MissingPermission") // the screen asks for CAMERA before opening
     fun open(preview: SurfaceTexture?) {

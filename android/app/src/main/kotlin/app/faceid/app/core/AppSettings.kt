@@ -66,3 +66,14 @@ class KioskPin(private val context: Context) {
         java.security.MessageDigest.getInstance("SHA-256").digest((salt + pin).toByteArray())
             .joinToString("") { "%02x".format(it) }
 }
+
+/** The kiosk's credential (`fidk_…`, from an administrator), kept in the secure store. */
+class KioskCredential(private val store: app.faceid.core.SecureStore) {
+    fun set(credential: String) = store.set(KEY, credential.trim().toByteArray(Charsets.UTF_8))
+
+    fun get(): String? = store.get(KEY)?.toString(Charsets.UTF_8)
+
+    private companion object {
+        const val KEY = "kiosk_credential"
+    }
+}

@@ -16,7 +16,8 @@ import java.io.File
 class CoreHolder(
     private val settings: AppSettings,
     private val stateDir: File,
-    private val store: SecureStore,
+    /** The Keystore-backed store the core keeps its tokens in (the kiosk credential too). */
+    val store: SecureStore,
     private val appVersion: String,
 ) {
     private var client: FaceIdClient? = null

@@ -12,13 +12,14 @@ import app.faceid.app.vm.AdminViewModel
 import app.faceid.core.AttendanceEvent
 import kotlinx.coroutines.launch
 
-/** Today (in / late / absent / flagged) and the flagged punches to approve or reject. */
+/** Today (in / late / absent / flagged), the flagged punches to approve or reject, and the way to the employees. */
 class AdminActivity : BaseActivity() {
     private var vm: AdminViewModel? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_admin)
+        view<Button>(R.id.employees).setOnClickListener { startActivity(android.content.Intent(this, EmployeesActivity::class.java)) }
         val client = runCatching { app.core.client() }.getOrNull() ?: return
         val model = AdminViewModel(client.admin()).also { vm = it }
         model.today.observe { t ->

@@ -5,7 +5,6 @@ import android.annotation.SuppressLint
 import android.content.Context
 import android.content.Intent
 import android.content.pm.PackageManager
-import android.graphics.SurfaceTexture
 import android.location.Location
 import android.location.LocationListener
 import android.location.LocationManager
@@ -76,18 +75,7 @@ class CheckActivity : BaseActivity(), LocationListener {
             }
         }
         if (checkSelfPermission(Manifest.permission.CAMERA) != PackageManager.PERMISSION_GRANTED) return
-        val cam = FrontCamera(this, ::onFrame).also { camera = it }
-        val preview = view<TextureView>(R.id.preview)
-        if (preview.isAvailable) {
-            cam.open(preview.surfaceTexture)
-        } else {
-            preview.surfaceTextureListener = object : TextureView.SurfaceTextureListener {
-                override fun onSurfaceTextureAvailable(s: SurfaceTexture, w: Int, h: Int) = cam.open(s)
-                override fun onSurfaceTextureSizeChanged(s: SurfaceTexture, w: Int, h: Int) {}
-                override fun onSurfaceTextureDestroyed(s: SurfaceTexture) = true
-                override fun onSurfaceTextureUpdated(s: SurfaceTexture) {}
-            }
-        }
+        FrontCamera(this, ::onFrame).also { camera = it }.attach(view<TextureView>(R.id.preview))
     }
 
     /** On the camera thread: one frame at a time through the detector. */
@@ -126,7 +114,7 @@ class CheckActivity : BaseActivity(), LocationListener {
                 prompt.setText(Prompts.forStep(state.step))
                 progress.max = maxOf(1, state.total)
                 progress.progress = state.completed
-                view<TextView>(R.id.hints).text = state.hints.joinToString("\n") { it.message }
+                view<TextView>(R.id.hints).text = Prompts.hints(this, state.hints)
             }
             is CheckViewModel.State.Answered -> result(local(state.summary))
             is CheckViewModel.State.Queued -> result(local(state.summary) + "\n" + getString(R.string.queued))

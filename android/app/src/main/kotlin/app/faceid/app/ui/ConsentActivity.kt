@@ -10,10 +10,12 @@ import app.faceid.app.R
 import app.faceid.app.location.LocationService
 import app.faceid.app.vm.ConsentViewModel
 import app.faceid.app.vm.PermissionPlan
+import app.faceid.core.ConsentTextInfo
 import app.faceid.core.ConsentType
+import kotlinx.coroutines.launch
 
 /**
- * Grant / withdraw the consents. Location consent switches tracking on for this device and
+ * Grant / withdraw the consents, with the server's current texts. Location consent switches tracking on for this device and
  * walks the permission plan (foreground location, then background only when the policy is on).
  */
 class ConsentActivity : BaseActivity() {
@@ -32,6 +34,8 @@ class ConsentActivity : BaseActivity() {
         vm = model
         bind(model, ConsentType.BIOMETRIC, R.id.biometric_state, R.id.biometric_toggle)
         bind(model, ConsentType.LOCATION, R.id.location_state, R.id.location_toggle)
+        model.texts.observe(::render)
+        scope.launch { model.load() }
         model.state.observe { map ->
             val edit = prefs.edit()
             map.forEach { (k, v) -> edit.putBoolean(k.name, v) }
@@ -48,6 +52,20 @@ class ConsentActivity : BaseActivity() {
             button.setText(if (on) R.string.withdraw else R.string.grant)
             button.setOnClickListener { model.set(kind, !on) }
         }
+    }
+
+    /** The server's texts, or the built-in summaries when they cannot be loaded (public for the tests). */
+    fun render(texts: ConsentViewModel.Texts) {
+        val loaded = (texts as? ConsentViewModel.Texts.Loaded)?.byKind.orEmpty()
+        show(loaded[ConsentType.BIOMETRIC], R.id.biometric_body, R.id.biometric_version, R.string.consent_biometric_body)
+        show(loaded[ConsentType.LOCATION], R.id.location_body, R.id.location_version, R.string.consent_location_body)
+        view<TextView>(R.id.consent_source).visibility =
+            if (texts is ConsentViewModel.Texts.Offline) android.view.View.VISIBLE else android.view.View.GONE
+    }
+
+    private fun show(text: ConsentTextInfo?, bodyId: Int, versionId: Int, builtIn: Int) {
+        view<TextView>(bodyId).text = text?.body ?: getString(builtIn)
+        view<TextView>(versionId).text = text?.let { getString(R.string.consent_version, it.version.toInt()) } ?: ""
     }
 
     /** The next location permission to ask for, if any; tracking starts once it may. */

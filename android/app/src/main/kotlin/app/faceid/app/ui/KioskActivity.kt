@@ -15,25 +15,25 @@ import android.widget.EditText
 import android.widget.TextView
 import app.faceid.app.R
 import app.faceid.app.camera.FrontCamera
+import app.faceid.app.core.KioskCredential
 import app.faceid.app.core.KioskPin
-import app.faceid.app.vm.CheckViewModel
+import app.faceid.app.vm.KioskViewModel
 import app.faceid.core.FaceEngine
-import app.faceid.core.PunchDirection
-import app.faceid.core.PunchVerdict
+import app.faceid.core.KioskTerminal
 import kotlinx.coroutines.launch
 import java.io.File
 import java.util.concurrent.atomic.AtomicBoolean
 
 /**
- * The shared kiosk: full screen in lock task, the front camera, each person's punch sent and
- * answered by the server; a green or red screen with distinct tones, back to ready after a few
- * seconds; only the operator's PIN leaves.
+ * The shared kiosk: full screen in lock task, the front camera, each person identified 1:N by
+ * the server (with the kiosk's own credential) and their punch recorded; a green or red screen
+ * with distinct tones, back to ready after a few seconds; only the operator's PIN leaves.
  */
 class KioskActivity : BaseActivity() {
     private val tones by lazy { ToneGenerator(AudioManager.STREAM_NOTIFICATION, 100) }
     private val main = Handler(Looper.getMainLooper())
     private var camera: FrontCamera? = null
-    private var vm: CheckViewModel? = null
+    private var vm: KioskViewModel? = null
     private val busy = AtomicBoolean(false)
 
     override fun onCreate(savedInstanceState: Bundle?) {
@@ -50,55 +50,57 @@ class KioskActivity : BaseActivity() {
                 finish()
             } else {
                 entered.text.clear()
-                showResult(false)
+                show(KioskViewModel.State.Unknown("wrong PIN"))
             }
         }
-        val client = runCatching { app.core.client() }.getOrNull() ?: return
-        val engine = runCatching { FaceEngine.load(File(filesDir, "models").path) }.getOrNull() ?: return
-        vm = CheckViewModel(client, engine)
-        ready()
+        val url = app.settings.serverUrl
+        val credential = KioskCredential(app.core.store).get()
+        val terminal = runCatching { KioskTerminal(url.orEmpty(), credential.orEmpty()) }.getOrNull()
+        if (terminal == null) {
+            view<TextView>(R.id.kiosk_message).setText(R.string.kiosk_no_credential)
+            return
+        }
+        val engine = runCatching { FaceEngine.load(File(filesDir, "models").path) }.getOrElse {
+            view<TextView>(R.id.kiosk_message).text = getString(R.string.error_other, it.message.orEmpty())
+            return
+        }
+        vm = KioskViewModel(terminal, engine).also { it.ready() }
         if (checkSelfPermission(Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
-            val cam = FrontCamera(this, ::onFrame).also { camera = it }
-            view<TextureView>(R.id.preview).let { if (it.isAvailable) cam.open(it.surfaceTexture) }
+            FrontCamera(this, ::onFrame).also { camera = it }.attach(view<TextureView>(R.id.preview))
         }
     }
 
-    private fun ready() {
-        val model = vm ?: return
-        scope.launch { runCatching { model.start(PunchDirection.IN, withChallenge = false) } }
-    }
-
+    /** On the camera thread: frames until the capture has a good one, then the server's answer. */
     private fun onFrame(frame: app.faceid.core.CameraFrame) {
         val model = vm ?: return
         if (!busy.compareAndSet(false, true)) return
-        val state = runCatching { model.onFrame(frame) }.getOrNull()
-        if (state?.ready != true) {
+        val ready = runCatching { model.onFrame(frame) }.getOrDefault(false)
+        if (!ready) {
             busy.set(false)
             return
         }
-        runOnUiThread {
-            val queued = runCatching { model.finish(null) }.getOrNull()
-            if (queued == null) {
-                showResult(false)
-                return@runOnUiThread
-            }
-            scope.launch {
-                val answer = runCatching { model.deliver(queued) }.getOrNull()
-                showResult((answer as? CheckViewModel.State.Verdict)?.event?.verdict == PunchVerdict.VERIFIED)
-            }
-        }
+        runOnUiThread { scope.launch { show(model.identify()) } }
     }
 
-    /** Green with an acknowledgement tone, or red with an error tone; ready again after a pause. */
-    fun showResult(ok: Boolean) {
-        view<android.view.View>(R.id.kiosk_root).setBackgroundColor(getColor(if (ok) R.color.kiosk_ok else R.color.kiosk_denied))
-        view<TextView>(R.id.kiosk_message).setText(if (ok) R.string.kiosk_ok else R.string.kiosk_denied)
+    /**
+     * Green with an acknowledgement tone for someone recognised, red with an error tone
+     * otherwise; ready again after a pause (public for the screen's tests).
+     */
+    fun show(result: KioskViewModel.State) {
+        val ok = result is KioskViewModel.State.Welcome
+        view<android.view.View>(R.id.kiosk_result).setBackgroundColor(getColor(if (ok) R.color.kiosk_ok else R.color.kiosk_denied))
+        view<TextView>(R.id.kiosk_message).text = when (result) {
+            is KioskViewModel.State.Welcome -> result.name?.let { getString(R.string.kiosk_ok_name, it) } ?: getString(R.string.kiosk_ok)
+            is KioskViewModel.State.Failed -> getString(if (result.network) R.string.error_network else R.string.kiosk_denied)
+            else -> getString(R.string.kiosk_denied)
+        }
         tones.startTone(if (ok) TONE_OK else TONE_DENIED, 400)
+        main.removeCallbacksAndMessages(null)
         main.postDelayed({
-            view<android.view.View>(R.id.kiosk_root).setBackgroundColor(Color.BLACK)
+            view<android.view.View>(R.id.kiosk_result).setBackgroundColor(Color.TRANSPARENT)
             view<TextView>(R.id.kiosk_message).setText(R.string.kiosk_ready)
+            vm?.ready()
             busy.set(false)
-            ready()
         }, RESET_MS)
     }
 

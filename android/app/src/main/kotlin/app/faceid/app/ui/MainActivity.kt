@@ -7,8 +7,10 @@ import android.os.Bundle
 import android.view.View
 import android.widget.Button
 import android.widget.EditText
+import android.widget.LinearLayout
 import android.widget.TextView
 import app.faceid.app.R
+import app.faceid.app.core.KioskCredential
 import app.faceid.app.core.KioskPin
 import app.faceid.app.location.LocationService
 import app.faceid.core.PunchDirection
@@ -23,20 +25,34 @@ class MainActivity : BaseActivity() {
         view<Button>(R.id.check_in).setOnClickListener { startActivity(CheckActivity.intent(this, PunchDirection.IN)) }
         view<Button>(R.id.check_out).setOnClickListener { startActivity(CheckActivity.intent(this, PunchDirection.OUT)) }
         view<Button>(R.id.history).setOnClickListener { startActivity(Intent(this, HistoryActivity::class.java)) }
+        view<Button>(R.id.locations).setOnClickListener { startActivity(Intent(this, LocationsActivity::class.java)) }
+        view<Button>(R.id.enrol).setOnClickListener { startActivity(Intent(this, EnrolActivity::class.java)) }
         view<Button>(R.id.consents).setOnClickListener { startActivity(Intent(this, ConsentActivity::class.java)) }
         view<Button>(R.id.settings).setOnClickListener { startActivity(Intent(this, SettingsActivity::class.java)) }
         view<Button>(R.id.admin).setOnClickListener { startActivity(Intent(this, AdminActivity::class.java)) }
         view<Button>(R.id.kiosk).setOnClickListener { enterKiosk() }
     }
 
-    /** The operator chooses the exit PIN, then the kiosk starts. */
+    /** The operator enters the kiosk's credential (kept from last time) and chooses the exit PIN. */
     private fun enterKiosk() {
+        val stored = KioskCredential(app.core.store)
+        val credential = EditText(this).apply {
+            inputType = InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_VARIATION_PASSWORD
+            hint = getString(R.string.kiosk_credential)
+            setText(stored.get().orEmpty())
+        }
         val pin = EditText(this).apply {
             inputType = InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_VARIATION_PASSWORD
             hint = getString(R.string.kiosk_pin)
         }
-        AlertDialog.Builder(this).setView(pin).setPositiveButton(android.R.string.ok) { _, _ ->
-            if (pin.text.length >= 4) {
+        val form = LinearLayout(this).apply {
+            orientation = LinearLayout.VERTICAL
+            addView(credential)
+            addView(pin)
+        }
+        AlertDialog.Builder(this).setView(form).setPositiveButton(android.R.string.ok) { _, _ ->
+            if (pin.text.length >= 4 && credential.text.isNotBlank()) {
+                stored.set(credential.text.toString())
                 KioskPin(this).set(pin.text.toString())
                 startActivity(Intent(this, KioskActivity::class.java))
             }

@@ -5,6 +5,8 @@ import app.faceid.app.vm.CheckViewModel
 import app.faceid.app.vm.ConsentViewModel
 import app.faceid.app.vm.EnrolViewModel
 import app.faceid.app.vm.HistoryViewModel
+import app.faceid.app.vm.KioskViewModel
+import app.faceid.app.vm.LocationsViewModel
 import app.faceid.app.vm.LoginViewModel
 import app.faceid.app.vm.StatusViewModel
 import app.faceid.core.ConsentType
@@ -13,6 +15,7 @@ import app.faceid.core.DevicePlatform
 import app.faceid.core.FaceEngine
 import app.faceid.core.FaceIdClient
 import app.faceid.core.FixProvider
+import app.faceid.core.KioskTerminal
 import app.faceid.core.LocationFix
 import app.faceid.core.PunchDirection
 import app.faceid.core.PunchState
@@ -32,9 +35,11 @@ import java.util.UUID
 
 /**
  * The employee's and the administrator's story through the app's own view-models, against the
- * real library and the real server: login, consents, enrolment from real photos, check-in with
- * a real photo as the camera frame (verified), check-out offline (queued, the indicator counts
- * it, sent once the network is back), history, and the admin approving the flagged punch.
+ * real library and the real server: login, consents with the server's texts, enrolment from
+ * real photos played as camera frames, check-in with a real photo as the camera frame
+ * (verified), check-out offline (queued, the indicator counts it, sent once the network is
+ * back), history, timesheet and locations, the admin approving the flagged punch and blocking
+ * / unblocking the phone, and the kiosk identifying the employee 1:N (and not a stranger).
  *
  * It runs in Robolectric's sandbox only because the Android flavour of the bindings reads
  * `Build.VERSION` (to pick its cleaner); nothing of Android is simulated for the story.
@@ -52,8 +57,8 @@ class AppStoryTest {
         val server = StoryServer.require()
         val engine = FaceEngine.load(StoryServer.modelDir())
         val frame = StoryServer.frame("face_recognition/barack_obama/obama-720p.jpg")
-        val photos = listOf("face_recognition/barack_obama/obama.jpg", "face_recognition/barack_obama/obama_small.jpg")
-            .map { StoryServer.photo(it).readBytes() }
+        val photoFrames = listOf("face_recognition/barack_obama/obama.jpg", "face_recognition/barack_obama/obama-480p.jpg")
+            .map { StoryServer.frame(it) }
 
         server.admin("PUT", "/api/v1/settings/attendance-policy",
             """{"liveness_mode":"passive","max_gps_accuracy_m":100.0,"geofence_required":false,"max_offline_delay_s":86400}""", 200)
@@ -84,9 +89,14 @@ class AppStoryTest {
             assertEquals(employeeId, loggedIn.user.id)
             val online = clients.last()
 
-            // Consents: both granted; the location one switches tracking on for the device.
+            // Consents: the server's current texts, both granted (for the version shown); the
+            // location one switches tracking on for the device.
             var tracking = false
             val consents = ConsentViewModel(online, mutableMapOf()) { tracking = it }
+            val texts = consents.load() as ConsentViewModel.Texts.Loaded
+            assertEquals("We keep your face template.", texts.byKind.getValue(ConsentType.BIOMETRIC).body)
+            assertEquals("We record where you punch.", texts.byKind.getValue(ConsentType.LOCATION).body)
+            assertEquals("nothing granted yet", emptySet<ConsentType>(), consents.state.value.filterValues { it }.keys)
             consents.set(ConsentType.BIOMETRIC, true)
             consents.set(ConsentType.LOCATION, true)
             assertTrue(tracking)
@@ -94,9 +104,20 @@ class AppStoryTest {
             status.refresh()
             assertEquals("two consents wait in the outbox", 2L, status.state.value.queued)
 
-            // Enrolment: the sync sends the consents first, then the photos; templates come back.
-            val enrolled = EnrolViewModel(online).enrol(photos)
-            assertEquals(EnrolViewModel.State.Enrolled(2), enrolled)
+            // Enrolment from the camera: each photo is a capture's best frame once the live
+            // quality checks pass; the sync sends the consents first, then the photos.
+            val enrolment = EnrolViewModel(online, engine)
+            enrolment.start(2)
+            for (photo in photoFrames) {
+                val taking = enrolment.onFrame(photo)
+                assertTrue("hints: ${taking.hints}", taking.faceFound)
+            }
+            assertTrue(enrolment.complete)
+            assertEquals(EnrolViewModel.State.Enrolled(2), enrolment.enrol())
+            // The consents reached the ledger; reloading shows them granted.
+            consents.load()
+            assertEquals(true, consents.state.value[ConsentType.BIOMETRIC])
+            assertEquals(true, consents.state.value[ConsentType.LOCATION])
 
             // Check-in: the photo plays the camera; local answer, then the server's verdict.
             val checkIn = CheckViewModel(online, engine)
@@ -153,6 +174,46 @@ class AppStoryTest {
             }
             val after = HistoryViewModel(back).load() as HistoryViewModel.State.Loaded
             assertEquals(PunchState.FLAGGED_ACCEPTED, after.punches.first().status)
+
+            // My timesheet of this month and my locations, as the server has them.
+            val sheet = (HistoryViewModel(back).loadTimesheet() as HistoryViewModel.Sheet.Loaded).timesheet
+            assertTrue(sheet.month, Regex("""\d{4}-\d{2}""").matches(sheet.month))
+            assertTrue("a month of days: ${sheet.days.size}", sheet.days.size in 28..31)
+            assertTrue(sheet.days.all { it.date.startsWith(sheet.month) })
+            assertTrue("my locations answer", LocationsViewModel(back).load() is LocationsViewModel.State.Loaded)
+
+            // The administrator finds the employee and blocks the phone: its next call is
+            // refused; unblocked, it works again.
+            adminPhone.admin().use { console ->
+                val admin = AdminViewModel(console)
+                val found = admin.search("App$suffix").single()
+                assertEquals(employeeId, found.id)
+                val devices = admin.loadDevices(found) as AdminViewModel.Devices.Loaded
+                val phone = devices.items.single { it.id == device.id }
+                assertEquals("Story phone", phone.name)
+                assertTrue(admin.setBlocked(phone, true).blocked)
+                assertTrue((admin.devices.value as AdminViewModel.Devices.Loaded).items.single { it.id == device.id }.blocked)
+                assertEquals(HistoryViewModel.State.Blocked, HistoryViewModel(back).load())
+                assertEquals(false, admin.setBlocked(phone, false).blocked)
+                assertTrue(HistoryViewModel(back).load() is HistoryViewModel.State.Loaded)
+            }
+
+            // The kiosk at the site entrance, with its own credential: the employee is
+            // recognised 1:N on a photo not used for enrolment; a stranger is not.
+            val credential = Regex(""""credential"\s*:\s*"([^"]+)"""").find(
+                server.admin("POST", "/api/v1/devices", """{"name":"Entrance $suffix","site_id":"$site"}""", 201),
+            )!!.groupValues[1]
+            KioskTerminal(server.url, credential).use { terminal ->
+                val kiosk = KioskViewModel(terminal, engine)
+                kiosk.ready()
+                assertTrue(kiosk.onFrame(StoryServer.frame("face_recognition/barack_obama/obama-720p.jpg")))
+                assertEquals(KioskViewModel.State.Welcome("Barack App$suffix", employeeId), kiosk.identify())
+                kiosk.ready()
+                assertTrue(kiosk.onFrame(StoryServer.frame("face_recognition/kit_harington/john1.jpeg")))
+                val stranger = kiosk.identify()
+                assertTrue("stranger: $stranger", stranger is KioskViewModel.State.Unknown)
+                kiosk.close()
+            }
         } finally {
             clients.forEach { it.close() }
         }

@@ -12,6 +12,7 @@ import app.faceid.app.RecordingTracking
 import app.faceid.app.TestApplication
 import app.faceid.app.core.KioskPin
 import app.faceid.app.vm.CheckViewModel
+import app.faceid.app.vm.KioskViewModel
 import app.faceid.core.ChallengeStep
 import app.faceid.core.HeadTurn
 import app.faceid.core.QualityHint
@@ -36,6 +37,7 @@ class ScreensTest {
     private val screens: List<Class<out Activity>> = listOf(
         MainActivity::class.java, LoginActivity::class.java, ConsentActivity::class.java, CheckActivity::class.java,
         HistoryActivity::class.java, SettingsActivity::class.java, AdminActivity::class.java, KioskActivity::class.java,
+        EnrolActivity::class.java, LocationsActivity::class.java, EmployeesActivity::class.java,
     )
 
     /** The check-in button's label per language: what a user of that language reads. */
@@ -67,12 +69,12 @@ class ScreensTest {
     @Test
     fun `the check screen prompts the challenge from the core's progress`() {
         val activity = Robolectric.buildActivity(CheckActivity::class.java).setup().get()
-        activity.render(CheckViewModel.State.Capturing(ChallengeStep.Perform(HeadTurn.TURN_LEFT), 1, 3, listOf(QualityHint("too_dark", "More light")), false))
+        activity.render(CheckViewModel.State.Capturing(ChallengeStep.Perform(HeadTurn.TURN_LEFT), 1, 3, listOf(QualityHint("too_dark", "Too dark")), false))
         assertEquals("Turn your head left", activity.requireViewById<TextView>(R.id.prompt).text.toString())
         val progress = activity.requireViewById<ProgressBar>(R.id.challenge_progress)
         assertEquals(3, progress.max)
         assertEquals(1, progress.progress)
-        assertEquals("More light", activity.requireViewById<TextView>(R.id.hints).text.toString())
+        assertEquals("the hint in the app's language", "Too dark: find more light", activity.requireViewById<TextView>(R.id.hints).text.toString())
         activity.render(CheckViewModel.State.Capturing(ChallengeStep.ReturnToCentre(HeadTurn.LOOK_UP), 2, 3, emptyList(), false))
         assertEquals("Look straight again", activity.requireViewById<TextView>(R.id.prompt).text.toString())
         assertEquals(2, progress.progress)
@@ -88,10 +90,21 @@ class ScreensTest {
         val controller = Robolectric.buildActivity(KioskActivity::class.java).setup()
         val kiosk = controller.get()
         assertTrue("lock task", locked(kiosk))
-        kiosk.showResult(true)
-        assertEquals("Welcome", kiosk.requireViewById<TextView>(R.id.kiosk_message).text.toString())
-        kiosk.showResult(false)
+        assertEquals(
+            "without a kiosk credential the operator is told so",
+            kiosk.getString(R.string.kiosk_no_credential), kiosk.requireViewById<TextView>(R.id.kiosk_message).text.toString(),
+        )
+        val result = kiosk.requireViewById<android.view.View>(R.id.kiosk_result)
+        fun colour() = (result.background as android.graphics.drawable.ColorDrawable).color
+        kiosk.show(KioskViewModel.State.Welcome("Barack Obama", "id"))
+        assertEquals("Welcome, Barack Obama", kiosk.requireViewById<TextView>(R.id.kiosk_message).text.toString())
+        assertEquals("green over the camera preview", kiosk.getColor(R.color.kiosk_ok), colour())
+        org.robolectric.shadows.ShadowLooper.idleMainLooper(KioskActivity.RESET_MS, java.util.concurrent.TimeUnit.MILLISECONDS)
+        assertEquals("ready again: the preview shows", android.graphics.Color.TRANSPARENT, colour())
+        assertEquals("Look at the camera", kiosk.requireViewById<TextView>(R.id.kiosk_message).text.toString())
+        kiosk.show(KioskViewModel.State.Unknown("above_threshold"))
         assertEquals("Not recognised", kiosk.requireViewById<TextView>(R.id.kiosk_message).text.toString())
+        assertEquals("red", kiosk.getColor(R.color.kiosk_denied), colour())
         assertEquals(
             listOf(KioskActivity.TONE_OK, KioskActivity.TONE_DENIED),
             ShadowToneGenerator.getPlayedTones().map { it.type() },

@@ -1,0 +1,98 @@
+package app.faceid.app.docs
+
+import android.app.Activity
+import android.graphics.Bitmap
+import android.graphics.Canvas
+import android.view.View
+import app.faceid.app.TestApplication
+import app.faceid.app.ui.ConsentActivity
+import app.faceid.app.ui.EnrolActivity
+import app.faceid.app.ui.HistoryActivity
+import app.faceid.app.ui.KioskActivity
+import app.faceid.app.ui.LoginActivity
+import app.faceid.app.ui.MainActivity
+import app.faceid.app.vm.ConsentViewModel
+import app.faceid.app.vm.EnrolViewModel
+import app.faceid.app.vm.HistoryViewModel
+import app.faceid.app.vm.KioskViewModel
+import app.faceid.core.ConsentTextInfo
+import app.faceid.core.ConsentType
+import app.faceid.core.QualityHint
+import app.faceid.core.Timesheet
+import app.faceid.core.TimesheetDay
+import org.junit.Assert.assertTrue
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.annotation.Config
+import org.robolectric.annotation.GraphicsMode
+import org.robolectric.shadows.ShadowLooper
+import java.io.File
+import java.time.Instant
+
+/**
+ * Screenshots of the main screens, drawn by Robolectric's native graphics (the real Android
+ * rendering code, Skia, on the JVM) into PNGs in `faceid.screenshots.dir` (target/screenshots;
+ * android/docs/ keeps copies for the README). Each must have drawn something: text and
+ * widgets make many distinct colours, a blank or failed rendering has one or two.
+ */
+@RunWith(RobolectricTestRunner::class)
+@GraphicsMode(GraphicsMode.Mode.NATIVE)
+@Config(application = TestApplication::class, sdk = [35], qualifiers = "w360dp-h640dp-mdpi")
+class ScreenshotTest {
+    private val dir = File(System.getProperty("faceid.screenshots.dir") ?: "target/screenshots").apply { mkdirs() }
+
+    private fun <T : Activity> shoot(name: String, screen: Class<T>, prepare: (T) -> Unit = {}) {
+        val activity = Robolectric.buildActivity(screen).setup().get()
+        ShadowLooper.idleMainLooper()
+        prepare(activity)
+        val root: View = activity.window.decorView
+        root.measure(View.MeasureSpec.makeMeasureSpec(360, View.MeasureSpec.EXACTLY), View.MeasureSpec.makeMeasureSpec(640, View.MeasureSpec.EXACTLY))
+        root.layout(0, 0, 360, 640)
+        val bitmap = Bitmap.createBitmap(360, 640, Bitmap.Config.ARGB_8888)
+        root.draw(Canvas(bitmap))
+        val colours = HashSet<Int>()
+        for (y in 0 until bitmap.height step 2) for (x in 0 until bitmap.width step 2) colours += bitmap.getPixel(x, y)
+        assertTrue("$name drew ${colours.size} colours", colours.size > 8)
+        File(dir, "$name.png").outputStream().use { bitmap.compress(Bitmap.CompressFormat.PNG, 100, it) }
+    }
+
+    @Test
+    fun `main screens`() {
+        shoot("login", LoginActivity::class.java)
+        shoot("main", MainActivity::class.java)
+        shoot("consents", ConsentActivity::class.java) {
+            it.render(
+                ConsentViewModel.Texts.Loaded(
+                    mapOf(
+                        ConsentType.BIOMETRIC to ConsentTextInfo(ConsentType.BIOMETRIC, 2u, "ACME keeps a template of your face, not the photo, to confirm that it is you who checks in. You can withdraw at any time; the template is then deleted.", Instant.now()),
+                        ConsentType.LOCATION to ConsentTextInfo(ConsentType.LOCATION, 1u, "ACME records your position when you check in and, during working hours only, every few minutes.", Instant.now()),
+                    ),
+                ),
+            )
+        }
+        shoot("enrol", EnrolActivity::class.java) {
+            it.render(EnrolViewModel.State.Capturing(1, 3, listOf(QualityHint("face_too_small", "Move closer")), true))
+        }
+        shoot("history", HistoryActivity::class.java) {
+            val day = { date: String, status: String, firstIn: String?, lastOut: String?, worked: Long, code: String ->
+                TimesheetDay(date, status, code, firstIn?.let(Instant::parse), lastOut?.let(Instant::parse), worked, 0L, 0L, 0L, null)
+            }
+            it.renderSheet(
+                HistoryViewModel.Sheet.Loaded(
+                    Timesheet(
+                        "2026-05",
+                        listOf(
+                            day("2026-05-04", "present", "2026-05-04T05:58:00Z", "2026-05-04T15:03:00Z", 545L, "Я"),
+                            day("2026-05-05", "late", "2026-05-05T06:12:00Z", "2026-05-05T15:01:00Z", 529L, "Я"),
+                            day("2026-05-06", "in_progress", "2026-05-06T05:55:00Z", null, 0L, ""),
+                        ),
+                        2u, 1074L, 1u, 12L, 0u, 0u, 0L,
+                    ),
+                ),
+            )
+        }
+        shoot("kiosk", KioskActivity::class.java) { it.show(KioskViewModel.State.Welcome("Barack Obama", "e")) }
+    }
+}
