@@ -5,7 +5,8 @@
 //! nothing about time.
 //!
 //! Needs a PostgreSQL server; a fresh database is created and dropped:
-//! `DATABASE_URL=postgres://… cargo bench -p faceid-server --bench telegram`.
+//! `DATABASE_URL=postgres://… cargo test -p faceid-server --bench telegram` (dev profile;
+//! `cargo bench` would rebuild the face engine in release).
 
 #![allow(clippy::print_stdout)]
 

@@ -378,6 +378,32 @@ mod tests {
     }
 
     #[test]
+    fn telegram_settings_come_from_the_environment_and_are_checked() {
+        let env: HashMap<&str, &str> = [
+            ("FACEID_TELEGRAM_BOT_TOKEN", "123456:ABC-def_ghi"),
+            ("FACEID_TELEGRAM_API_URL", "http://127.0.0.1:9999"),
+        ]
+        .into();
+        let s = Settings::load(None, |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(s.telegram_bot_token.as_deref(), Some("123456:ABC-def_ghi"));
+        assert_eq!(s.telegram_api_url, "http://127.0.0.1:9999");
+        let d = Settings::load(None, |_| None).unwrap();
+        assert_eq!(d.telegram_bot_token, None);
+        assert_eq!(d.telegram_api_url, "https://api.telegram.org");
+        for (k, v) in [
+            ("FACEID_TELEGRAM_API_URL", "api.telegram.org"),
+            ("FACEID_TELEGRAM_BOT_TOKEN", "12/../x"),
+            ("FACEID_TELEGRAM_MAX_MESSAGES_PER_SECOND", "31"),
+            ("FACEID_TELEGRAM_POLL_TIMEOUT_SECS", "0"),
+        ] {
+            assert!(
+                Settings::load(None, |key| (key == k).then(|| v.into())).is_err(),
+                "{k}={v}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_are_generated_once_with_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings {

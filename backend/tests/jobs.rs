@@ -96,6 +96,7 @@ async fn enqueue_commits_and_rolls_back_with_the_caller(pool: PgPool) {
     let opts = || Enqueue {
         unique_key: Some("once".into()),
         run_at: None,
+        only_if: None,
     };
     assert!(
         enqueue(&mut conn, "test.x", &json!({}), opts())
@@ -109,6 +110,24 @@ async fn enqueue_commits_and_rolls_back_with_the_caller(pool: PgPool) {
             .unwrap()
             .is_none()
     );
+    // A condition that does not hold adds nothing.
+    let skipped = enqueue(
+        &mut conn,
+        "test.x",
+        &json!({}),
+        Enqueue {
+            only_if: Some("EXISTS (SELECT 1 FROM jobs WHERE kind = 'test.none')"),
+            ..Enqueue::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(skipped.is_none());
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
 }
 
 #[sqlx::test(migrations = "./migrations")]

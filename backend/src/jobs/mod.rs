@@ -44,6 +44,9 @@ pub struct Enqueue {
     pub unique_key: Option<String>,
     /// Not before this time (default: now).
     pub run_at: Option<DateTime<Utc>>,
+    /// A constant SQL condition (no parameters) checked in the same statement: the job is
+    /// added only when it holds. Saves the caller a round trip inside a hot transaction.
+    pub only_if: Option<&'static str>,
 }
 
 /// Adds a job inside the caller's transaction. Answers the new job's id, or `None` when a job
@@ -55,12 +58,13 @@ pub async fn enqueue(
     opts: Enqueue,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let payload = serde_json::to_value(payload).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query_scalar(
+    let condition = opts.only_if.unwrap_or("true");
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "INSERT INTO jobs (id, kind, payload, unique_key, run_at)
-         VALUES ($1, $2, $3, $4, COALESCE($5, now()))
+         SELECT $1, $2, $3, $4, COALESCE($5, now()) WHERE {condition}
          ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL DO NOTHING
-         RETURNING id",
-    )
+         RETURNING id"
+    )))
     .bind(Uuid::now_v7())
     .bind(kind)
     .bind(payload)

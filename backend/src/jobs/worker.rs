@@ -117,6 +117,7 @@ impl Registry {
                 Enqueue {
                     unique_key: Some(format!("{}@{start}", p.kind)),
                     run_at: None,
+                    only_if: None,
                 },
             )
             .await?;

@@ -17,22 +17,19 @@ use crate::jobs::{Enqueue, Job, Outcome, enqueue};
 
 pub const PUNCH_JOB: &str = "telegram.punch";
 
-/// Enqueues the notifications of a punch, inside the punch's transaction. Costs one query
-/// when nobody has linked Telegram.
+/// Enqueues the notifications of a punch, inside the punch's transaction: one statement,
+/// which adds nothing while nobody has linked Telegram.
 pub async fn punch_recorded(conn: &mut PgConnection, event_id: Uuid) -> sqlx::Result<()> {
-    let anyone: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active')")
-            .fetch_one(&mut *conn)
-            .await?;
-    if anyone {
-        enqueue(
-            conn,
-            PUNCH_JOB,
-            &serde_json::json!({"event_id": event_id}),
-            Enqueue::default(),
-        )
-        .await?;
-    }
+    enqueue(
+        conn,
+        PUNCH_JOB,
+        &serde_json::json!({"event_id": event_id}),
+        Enqueue {
+            only_if: Some("EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active')"),
+            ..Enqueue::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub async fn enqueue_message(conn: &mut PgConnection, msg: &SendMessage) -> sqlx
         Enqueue {
             unique_key: Some(format!("{SEND_JOB}:{}", msg.key)),
             run_at: None,
+            only_if: None,
         },
     )
     .await?;
