@@ -29,11 +29,17 @@ struct Bot {
 }
 
 async fn bot(pool: PgPool) -> Bot {
+    bot_with(pool, None).await
+}
+
+/// The bot over a server with the face engine (for a real check-in), or without.
+async fn bot_with(pool: PgPool, engine: Option<faceid_server::face::FaceEngine>) -> Bot {
     let fake = FakeTelegram::start().await;
     let settings = faceid_server::Settings {
         telegram_bot_token: Some(fake_telegram::TOKEN.into()),
         telegram_api_url: fake.url.clone(),
         telegram_poll_timeout_secs: 1,
+        photo_store_url: Some("memory:".into()),
         ..common::settings()
     };
     let tg = Telegram::from_settings(&settings, pool.clone())
@@ -44,6 +50,10 @@ async fn bot(pool: PgPool) -> Bot {
     let state = faceid_server::AppState::new(pool.clone(), settings, common::secrets())
         .unwrap()
         .with_telegram(Some(tg.clone()));
+    let state = match engine {
+        Some(e) => state.with_face_engine(e),
+        None => state,
+    };
     let worker = Worker::new(
         pool.clone(),
         faceid_server::job_registry(&state, 90),
@@ -641,4 +651,130 @@ async fn updates_are_neither_lost_nor_repeated_across_a_restart(pool: PgPool) {
     assert_eq!(offset, hello + 2);
     b.drain().await;
     assert_eq!(b.fake.sent_to(42).len(), 3);
+}
+
+/// The "done when": an employee links Telegram through the API, checks in through the
+/// check-in endpoint with a real photo (re-verified by the face engine), and the fake receives
+/// the receipt in the employee's language.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_real_check_in_sends_the_localised_receipt(pool: PgPool) {
+    let (Some(engine), Some(_)) = (common::face::engine(), common::face::faces_dir()) else {
+        eprintln!(
+            "SKIPPED a_real_check_in_sends_the_localised_receipt: face models or ../shared/faces missing (models/fetch.sh)"
+        );
+        return;
+    };
+    let b = bot_with(pool, Some(engine)).await;
+    let site = b.app.create_site(&b.admin, "Main street").await;
+    b.app
+        .create_employee(
+            &b.admin,
+            json!({"login": "ann", "password": common::PASSWORD, "first_name": "Ann",
+                   "last_name": "Lee", "role": "user", "site_ids": [site]}),
+        )
+        .await;
+    let token = b.app.login("ann").await.access_token;
+    let r = b
+        .app
+        .post(
+            "/api/v1/consent-texts",
+            &b.admin,
+            json!({"kind": "biometric", "body": "We keep your face template."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = b
+        .app
+        .post(
+            "/api/v1/me/consents",
+            &token,
+            json!({"kind": "biometric", "action": "grant"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = b
+        .app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/attendance-policy",
+            Some(&b.admin),
+            Some(
+                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
+                        "geofence_required": true, "max_offline_delay_s": 86400}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let photos: Vec<_> = [
+        "face_recognition/barack_obama/obama.jpg",
+        "face_recognition/barack_obama/obama_small.jpg",
+    ]
+    .iter()
+    .map(|p| ("photo", common::face::photo(p), "image/jpeg"))
+    .collect();
+    let r = b
+        .app
+        .post_multipart("/api/v1/me/face-templates", &token, &photos)
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    b.consent(&token).await;
+    b.link(&token, 4242, "tg").await;
+
+    let now = Utc::now();
+    let evidence = json!({
+        "idempotency_key": Uuid::now_v7(), "kind": "in", "clock": {"device_time": now},
+        "gps": {"lat": 55.75, "lon": 37.61, "accuracy_m": 12.0, "fix_time": now, "mock": false,
+                "provider": "fused"},
+        "liveness": {"passive": 0.9},
+    });
+    let r = b
+        .app
+        .post_multipart(
+            "/api/v1/attendance/events",
+            &token,
+            &[
+                (
+                    "evidence",
+                    serde_json::to_vec(&evidence).unwrap(),
+                    "application/json",
+                ),
+                (
+                    "best_frame",
+                    common::face::photo("face_recognition/barack_obama/obama-720p.jpg"),
+                    "image/jpeg",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let verdict = r.body["verdict"].as_str().unwrap().to_owned();
+    b.drain().await;
+    let receipt = b.fake.sent_to(4242).last().unwrap().clone();
+    // Tajik, the site's local time (Europe/Moscow), the site's name, the verdict.
+    assert!(receipt.starts_with("Омад "), "{receipt}");
+    assert!(receipt.contains(" — Main street: "), "{receipt}");
+    let word = match verdict.as_str() {
+        "verified" => "тасдиқ шуд",
+        "flagged" => "барои санҷиш фиристода шуд",
+        _ => "рад шуд",
+    };
+    assert!(receipt.contains(word), "{verdict}: {receipt}");
+    let local = now
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .format("%d.%m %H:%M")
+        .to_string();
+    let minute_later = (now + chrono::Duration::minutes(1))
+        .with_timezone(&chrono_tz::Europe::Moscow)
+        .format("%d.%m %H:%M")
+        .to_string();
+    assert!(
+        receipt.contains(&local) || receipt.contains(&minute_later),
+        "{receipt} at {local}"
+    );
+    // Exactly one receipt for the punch.
+    assert_eq!(
+        b.fake.sent_to(4242).len(),
+        2,
+        "the link reply and one receipt"
+    );
 }
