@@ -237,6 +237,42 @@ async fn a_killed_workers_claim_is_retried_after_its_lease(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn a_job_longer_than_its_lease_keeps_it_while_its_worker_lives(pool: PgPool) {
+    let id = add(&pool, "test.slow", json!({})).await;
+    let ran = Arc::new(Mutex::new(Vec::new()));
+    let make = |pool: PgPool, name: &'static str| {
+        let ran = ran.clone();
+        let mut r = Registry::new();
+        r.handle(
+            "test.slow",
+            quick(3, Duration::from_millis(600)),
+            move |_job| {
+                let ran = ran.clone();
+                async move {
+                    ran.lock().unwrap().push(name);
+                    tokio::time::sleep(Duration::from_millis(2000)).await;
+                    Outcome::Done
+                }
+            },
+        );
+        Worker::new(pool, r, worker_cfg(name))
+    };
+    let a = make(pool.clone(), "a");
+    let b = make(second_pool(&pool).await, "b");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let ta = tokio::spawn(a.run(stopped.clone()));
+    wait_for_state(&pool, id, "running").await;
+    // B looks for work all through A's run, three leases long.
+    let tb = tokio::spawn(b.run(stopped));
+    wait_for_state(&pool, id, "done").await;
+    stop.send(true).unwrap();
+    ta.await.unwrap();
+    tb.await.unwrap();
+    assert_eq!(*ran.lock().unwrap(), vec!["a"]);
+    assert_eq!(state_of(&pool, id).await, ("done".into(), 1));
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn shutdown_releases_jobs_that_do_not_finish_in_the_grace_period(pool: PgPool) {
     let slow = add(&pool, "test.hang", json!({})).await;
     let mut r = Registry::new();

@@ -127,6 +127,15 @@ impl Registry {
     }
 }
 
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// How a worker runs.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -219,13 +228,43 @@ impl Worker {
                 job.attempts - 1
             ))
         } else {
-            match tokio::spawn(handler(job.clone())).await {
-                Ok(o) => o,
-                Err(e) => Outcome::Retry(format!("handler panicked: {e}")),
+            // The handler runs in its own task (a panic becomes a retry), aborted when this
+            // future is dropped (shutdown). The lease is renewed while it runs, so a long
+            // job is not taken for abandoned; a dead process stops renewing.
+            let task = tokio::spawn(handler(job.clone()));
+            let _abort = AbortOnDrop(task.abort_handle());
+            tokio::select! {
+                r = task => match r {
+                    Ok(o) => o,
+                    Err(e) => Outcome::Retry(format!("handler panicked: {e}")),
+                },
+                () = self.renew_lease(job.id, cfg.lease) => {
+                    Outcome::Retry("the lease renewal stopped".into())
+                }
             }
         };
         if let Err(e) = self.finish(&job, &cfg, outcome).await {
             tracing::error!(job = %job.id, kind = %job.kind, error = %e, "recording a job outcome failed; its lease will expire");
+        }
+    }
+
+    /// Extends the lease of a running job every third of its length; never returns.
+    async fn renew_lease(&self, id: Uuid, lease: Duration) {
+        let every = (lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = sqlx::query(
+                "UPDATE jobs SET locked_until = now() + $3 * interval '1 second'
+                 WHERE id = $1 AND locked_by = $2 AND state = 'running'",
+            )
+            .bind(id)
+            .bind(&self.cfg.id)
+            .bind(lease.as_secs_f64())
+            .execute(&self.pool)
+            .await
+            {
+                tracing::warn!(job = %id, error = %e, "renewing a job lease failed");
+            }
         }
     }
 
