@@ -462,6 +462,10 @@ async fn insert_event(
     .bind(&hash)
     .fetch_one(&mut *conn)
     .await?;
+    // A device punch notifies in the same transaction (a job, so it survives a crash).
+    if matches!(f.kind.as_str(), "in" | "out") {
+        crate::telegram::notify::punch_recorded(conn, f.public_id).await?;
+    }
     Ok(id)
 }
 

@@ -68,6 +68,15 @@ pub struct Settings {
     /// `memory:` (tests), or `s3://bucket/prefix` (built with the `s3` feature; credentials
     /// from the usual `AWS_*` variables).
     pub photo_store_url: Option<String>,
+    /// The Telegram bot's token; unset means no bot (Telegram endpoints answer 404
+    /// `telegram_not_configured`).
+    pub telegram_bot_token: Option<String>,
+    /// Base URL of the Bot API (tests point it at a fake).
+    pub telegram_api_url: String,
+    /// Messages per second across all chats (1..=30; Telegram's bulk limit is about 30).
+    pub telegram_max_messages_per_second: u32,
+    /// Seconds a `getUpdates` long poll waits (1..=50).
+    pub telegram_poll_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -90,6 +99,10 @@ impl Default for Settings {
             log_format: "text".into(),
             model_dir: None,
             photo_store_url: None,
+            telegram_bot_token: None,
+            telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
+            telegram_max_messages_per_second: 25,
+            telegram_poll_timeout_secs: 25,
         }
     }
 }
@@ -104,6 +117,8 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "model_dir",
     "photo_store_url",
+    "telegram_bot_token",
+    "telegram_api_url",
 ];
 const ALL_KEYS: &[&str] = &[
     "listen",
@@ -123,6 +138,10 @@ const ALL_KEYS: &[&str] = &[
     "log_format",
     "model_dir",
     "photo_store_url",
+    "telegram_bot_token",
+    "telegram_api_url",
+    "telegram_max_messages_per_second",
+    "telegram_poll_timeout_secs",
 ];
 
 impl Settings {
@@ -198,6 +217,24 @@ impl Settings {
             && s.len() < 32
         {
             return bad("jwt_secret must be at least 32 characters");
+        }
+        if !(1..=30).contains(&self.telegram_max_messages_per_second) {
+            return bad("telegram_max_messages_per_second must be between 1 and 30");
+        }
+        if !(1..=50).contains(&self.telegram_poll_timeout_secs) {
+            return bad("telegram_poll_timeout_secs must be between 1 and 50");
+        }
+        if !(self.telegram_api_url.starts_with("https://")
+            || self.telegram_api_url.starts_with("http://"))
+        {
+            return bad("telegram_api_url must start with https:// or http://");
+        }
+        if let Some(t) = &self.telegram_bot_token
+            && (t.trim().is_empty()
+                || t.contains(['/', '?', '#'])
+                || t.chars().any(char::is_whitespace))
+        {
+            return bad("telegram_bot_token is not a bot token");
         }
         if let Some(k) = &self.descriptor_key {
             parse_key32(k)?;
@@ -338,6 +375,32 @@ mod tests {
                 .then(|| "lots".into()))
             .is_err()
         );
+    }
+
+    #[test]
+    fn telegram_settings_come_from_the_environment_and_are_checked() {
+        let env: HashMap<&str, &str> = [
+            ("FACEID_TELEGRAM_BOT_TOKEN", "123456:ABC-def_ghi"),
+            ("FACEID_TELEGRAM_API_URL", "http://127.0.0.1:9999"),
+        ]
+        .into();
+        let s = Settings::load(None, |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(s.telegram_bot_token.as_deref(), Some("123456:ABC-def_ghi"));
+        assert_eq!(s.telegram_api_url, "http://127.0.0.1:9999");
+        let d = Settings::load(None, |_| None).unwrap();
+        assert_eq!(d.telegram_bot_token, None);
+        assert_eq!(d.telegram_api_url, "https://api.telegram.org");
+        for (k, v) in [
+            ("FACEID_TELEGRAM_API_URL", "api.telegram.org"),
+            ("FACEID_TELEGRAM_BOT_TOKEN", "12/../x"),
+            ("FACEID_TELEGRAM_MAX_MESSAGES_PER_SECOND", "31"),
+            ("FACEID_TELEGRAM_POLL_TIMEOUT_SECS", "0"),
+        ] {
+            assert!(
+                Settings::load(None, |key| (key == k).then(|| v.into())).is_err(),
+                "{k}={v}"
+            );
+        }
     }
 
     #[test]

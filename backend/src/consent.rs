@@ -209,6 +209,15 @@ async fn append(
     .fetch_one(&mut *conn)
     .await?;
     let mut removed = Removed::default();
+    if req.kind == ConsentKind::Telegram && req.action == ConsentAction::Withdraw {
+        let unlinked = sqlx::query("DELETE FROM telegram_links WHERE employee_id = $1")
+            .bind(employee)
+            .execute(&mut *conn)
+            .await?;
+        if unlinked.rows_affected() > 0 {
+            tracing::info!(%employee, "telegram consent withdrawn, chat unlinked");
+        }
+    }
     if req.kind == ConsentKind::Biometric && req.action == ConsentAction::Withdraw {
         let keys: Vec<Option<String>> = sqlx::query_scalar(
             "DELETE FROM face_templates WHERE employee_id = $1 RETURNING photo_key",

@@ -17,6 +17,10 @@ pub enum AppError {
     Forbidden { code: &'static str, detail: String },
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// 404 with its own code: a feature this server is not set up for, or an absent
+    /// optional resource (`telegram_not_configured`, `telegram_not_linked`).
+    #[error("{detail}")]
+    Unconfigured { code: &'static str, detail: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     #[error("payload too large")]
@@ -81,7 +85,7 @@ impl AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
-            Self::NotFound { .. } => StatusCode::NOT_FOUND,
+            Self::NotFound { .. } | Self::Unconfigured { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -99,6 +103,7 @@ impl AppError {
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
             | Self::Refused { code, .. }
+            | Self::Unconfigured { code, .. }
             | Self::ServiceUnavailable { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::NotFound { .. } => "not_found",

@@ -26,11 +26,13 @@ pub mod extract;
 pub mod face;
 pub mod face_templates;
 pub mod geofence;
+pub mod jobs;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
 pub mod password;
 pub mod routes;
+pub mod telegram;
 pub mod timesheet;
 pub mod web;
 
@@ -52,6 +54,8 @@ pub struct AppState {
     pub photos: Arc<face::PhotoStore>,
     /// Encrypts face descriptors at rest.
     pub cipher: face::DescriptorCipher,
+    /// The Telegram bot, when a token is configured.
+    pub telegram: Option<Arc<telegram::Telegram>>,
 }
 
 impl AppState {
@@ -66,10 +70,17 @@ impl AppState {
             )),
             cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
+            telegram: None,
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),
         })
+    }
+
+    /// The same state with a Telegram bot.
+    pub fn with_telegram(mut self, telegram: Option<Arc<telegram::Telegram>>) -> Self {
+        self.telegram = telegram;
+        self
     }
 
     /// The same state with a loaded face engine.
@@ -111,6 +122,16 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Every job kind this server runs, with the periodic ones: each owning module registers its
+/// own kinds.
+pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Registry {
+    let mut registry = jobs::Registry::new();
+    jobs::register_maintenance(&mut registry, state.db.clone());
+    locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
+    telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
+    registry
 }
 
 /// The OpenAPI document of [`router`].

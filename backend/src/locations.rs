@@ -830,29 +830,41 @@ pub fn retention_days_from_env() -> u32 {
         .unwrap_or(DEFAULT_RETENTION_DAYS)
 }
 
-/// Runs [`purge`] now and then every `every`, until the task is aborted. Several replicas
-/// may run it: the advisory lock makes their runs take turns.
-pub fn spawn_retention(
-    pool: PgPool,
-    retention_days: u32,
-    every: Duration,
-) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match purge(&pool, Utc::now(), retention_days).await {
-                Ok(p) => tracing::info!(
-                    dropped = ?p.dropped_partitions,
-                    deleted = p.deleted_points,
-                    retention_days,
-                    "location retention run"
-                ),
-                Err(e) => tracing::error!(error = %e, "location retention run failed"),
-            }
-        }
-    })
+/// The job kind of the retention run.
+pub const RETENTION_JOB: &str = "locations.retention";
+
+/// Registers the hourly retention run ([`purge`]) as a periodic job: scheduled once per hour
+/// across replicas, retried on failure (the advisory lock in [`purge`] also keeps a manual
+/// run and a job from overlapping).
+pub fn register_jobs(registry: &mut crate::jobs::Registry, pool: PgPool, retention_days: u32) {
+    registry
+        .handle(
+            RETENTION_JOB,
+            crate::jobs::worker::KindConfig {
+                max_attempts: 5,
+                lease: Duration::from_secs(30 * 60),
+                backoff_base: Duration::from_secs(60),
+                backoff_max: Duration::from_secs(30 * 60),
+            },
+            move |_job| {
+                let pool = pool.clone();
+                async move {
+                    match purge(&pool, Utc::now(), retention_days).await {
+                        Ok(p) => {
+                            tracing::info!(
+                                dropped = ?p.dropped_partitions,
+                                deleted = p.deleted_points,
+                                retention_days,
+                                "location retention run"
+                            );
+                            crate::jobs::Outcome::Done
+                        }
+                        Err(e) => crate::jobs::Outcome::Retry(e.to_string()),
+                    }
+                }
+            },
+        )
+        .every(RETENTION_JOB, Duration::from_secs(3600));
 }
 
 #[cfg(test)]

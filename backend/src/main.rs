@@ -179,17 +179,42 @@ async fn run() -> anyhow::Result<()> {
                     faceid_server::face::FaceEngine::load(model_dir.as_deref())
                 })
                 .await?;
+                let telegram =
+                    faceid_server::telegram::Telegram::from_settings(&settings, pool.clone())
+                        .await?;
                 let state = AppState::new(pool.clone(), settings.clone(), secrets)
                     .map_err(|e| anyhow::anyhow!("{e}"))?
-                    .with_face_engine(engine);
-                let retention = faceid_server::locations::spawn_retention(
-                    pool.clone(),
+                    .with_face_engine(engine)
+                    .with_telegram(telegram.clone());
+                let registry = faceid_server::job_registry(
+                    &state,
                     faceid_server::locations::retention_days_from_env(),
-                    std::time::Duration::from_secs(3600),
                 );
+                let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+                let worker = faceid_server::jobs::Worker::new(
+                    pool.clone(),
+                    registry,
+                    faceid_server::jobs::WorkerConfig::default(),
+                );
+                let poller = telegram.map(|tg| {
+                    tokio::spawn(faceid_server::telegram::updates::run(
+                        tg,
+                        jobs_stopped.clone(),
+                    ))
+                });
+                let worker = tokio::spawn(worker.run(jobs_stopped));
                 let served =
                     faceid_server::run(listener, state, faceid_server::shutdown_signal()).await;
-                retention.abort();
+                // Running jobs get their grace period; the rest go back to the queue.
+                let _ = stop_jobs.send(true);
+                if let Err(e) = worker.await {
+                    tracing::error!(error = %e, "the job worker failed");
+                }
+                if let Some(p) = poller
+                    && let Err(e) = p.await
+                {
+                    tracing::error!(error = %e, "the Telegram poller failed");
+                }
                 served?;
                 anyhow::Ok(())
             }

@@ -99,6 +99,8 @@ enum Target {
     Assignment,
     /// An absence of an employee in the operator's department.
     Absence,
+    /// A dead job.
+    DeadJob,
 }
 
 /// What the body is.
@@ -130,6 +132,8 @@ enum Body {
     TimesheetSettings,
     Review,
     Correction,
+    /// `{}`: every field left to its default.
+    EmptyObject,
 }
 
 struct Row {
@@ -493,6 +497,80 @@ fn table() -> Vec<Row> {
             AdminOnly,
             200,
             Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/jobs",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        // Telegram rows: this table's server has no bot, so a permitted caller gets 404
+        // `telegram_not_configured` (tests/telegram.rs covers them with a bot).
+        row(
+            M::POST,
+            "/api/v1/me/telegram/link",
+            AnyEmployee,
+            404,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/telegram",
+            AnyEmployee,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/me/telegram",
+            AnyEmployee,
+            404,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/me/telegram",
+            AnyEmployee,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/telegram",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/telegram/log",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/jobs/{id}/retry",
+            AdminOnly,
+            200,
+            Target::DeadJob,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/jobs/{id}/discard",
+            AdminOnly,
+            200,
+            Target::DeadJob,
             Body::None,
         ),
         row(
@@ -1160,6 +1238,15 @@ impl World {
                 .await
                 .unwrap();
             }
+            Target::DeadJob => {
+                sqlx::query(
+                    "INSERT INTO jobs (id, kind, state, attempts, last_error) VALUES ($1, 'test.dead', 'dead', 3, 'gone')",
+                )
+                .bind(id)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
             Target::Device => {
                 sqlx::query(
                     "INSERT INTO devices (id, kind, name, platform) VALUES ($1, 'personal', 'Phone', 'ios')",
@@ -1240,6 +1327,7 @@ impl World {
         let n = Uuid::new_v4().simple().to_string();
         Some(match b {
             Body::None => return None,
+            Body::EmptyObject => json!({}),
             Body::Login => json!({"login": self.user_login, "password": PASSWORD,
                 "device": {"id": Uuid::new_v4(), "name": "Phone", "platform": "ios", "app_version": "1.0"}}),
             Body::FreshRefreshToken => {

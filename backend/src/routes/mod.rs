@@ -145,6 +145,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::rotate_credential))
         .routes(routes!(devices::kiosk_me))
         .routes(routes!(audit::list))
+        .routes(routes!(crate::jobs::api::list))
+        .routes(routes!(crate::jobs::api::retry))
+        .routes(routes!(crate::jobs::api::discard))
+        .routes(routes!(crate::telegram::routes::create_link))
+        .routes(routes!(
+            crate::telegram::routes::get_mine,
+            crate::telegram::routes::patch_mine,
+            crate::telegram::routes::unlink_mine
+        ))
+        .routes(routes!(crate::telegram::routes::status))
+        .routes(routes!(crate::telegram::routes::log))
         .merge(attendance_routes())
         .merge(timesheet_routes())
 }

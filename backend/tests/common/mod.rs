@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod face;
+pub mod fake_telegram;
 pub mod multipart;
 
 use std::net::SocketAddr;
@@ -45,6 +46,13 @@ impl Resp {
     }
 }
 
+pub fn secrets() -> Secrets {
+    Secrets {
+        jwt_secret: JWT_SECRET.to_vec(),
+        descriptor_key: [7; 32],
+    }
+}
+
 pub fn settings() -> Settings {
     Settings {
         max_body_bytes: 64 * 1024,
@@ -58,11 +66,13 @@ impl TestApp {
     }
 
     pub fn with_settings(pool: PgPool, settings: Settings) -> Self {
-        let secrets = Secrets {
-            jwt_secret: JWT_SECRET.to_vec(),
-            descriptor_key: [7; 32],
-        };
+        let secrets = secrets();
         let state = AppState::new(pool.clone(), settings, secrets).unwrap();
+        Self::with_state(pool, state)
+    }
+
+    /// The router over a state built by the caller (e.g. with a Telegram bot).
+    pub fn with_state(pool: PgPool, state: AppState) -> Self {
         let router = faceid_server::router(state.clone());
         Self {
             pool,

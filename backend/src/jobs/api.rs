@@ -1,0 +1,191 @@
+//! The administrators' view of the queue: list jobs (dead ones above all), retry or discard a
+//! dead job. Every change is audited.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use faceid_protocol::problem::Problem;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::Admin;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::Paging;
+
+/// State of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+    Discarded,
+}
+
+impl JobState {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+            Self::Discarded => "discarded",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct JobQuery {
+    /// Only jobs in this state (e.g. `dead`).
+    pub state: Option<JobState>,
+    /// Only jobs of this kind (e.g. `telegram.send`).
+    pub kind: Option<String>,
+    /// Items per page (1..=500, default 50).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// A job as administrators see it.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct JobInfo {
+    pub id: Uuid,
+    pub kind: String,
+    /// `queued`, `running`, `done`, `dead` or `discarded`.
+    pub state: String,
+    pub attempts: i32,
+    pub run_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobPage {
+    pub items: Vec<JobInfo>,
+    pub total: i64,
+}
+
+const COLUMNS: &str =
+    "id, kind, state, attempts, run_at, last_error, created_at, updated_at, finished_at, payload";
+
+/// Jobs, most recently changed first (administrators).
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])),
+    params(JobQuery),
+    responses((status = 200, description = "a page of jobs", body = JobPage)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    ApiQuery(q): ApiQuery<JobQuery>,
+) -> AppResult<Json<JobPage>> {
+    let (limit, offset) = Paging::resolve(q.limit, q.offset)?;
+    let st = q.state.map(JobState::as_str);
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM jobs WHERE ($1::text IS NULL OR state = $1)
+           AND ($2::text IS NULL OR kind = $2)",
+    )
+    .bind(st)
+    .bind(&q.kind)
+    .fetch_one(&state.db)
+    .await?;
+    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM jobs WHERE ($1::text IS NULL OR state = $1)
+           AND ($2::text IS NULL OR kind = $2)
+         ORDER BY updated_at DESC, id DESC LIMIT $3 OFFSET $4"
+    )))
+    .bind(st)
+    .bind(&q.kind)
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(JobPage { items, total }))
+}
+
+/// Moves a dead job to `to` (queued again, or discarded), audited.
+async fn revive_or_discard(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    id: Uuid,
+    action: &str,
+) -> AppResult<Json<JobInfo>> {
+    let mut tx = state.db.begin().await?;
+    let before: Option<JobInfo> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = $1 FOR UPDATE"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = before.ok_or(AppError::not_found("job"))?;
+    if before.state != "dead" {
+        return Err(AppError::conflict(
+            "job_not_dead",
+            format!(
+                "only dead jobs can be retried or discarded; this one is {}",
+                before.state
+            ),
+        ));
+    }
+    let sql = if action == "job.retry" {
+        "UPDATE jobs SET state = 'queued', attempts = 0, run_at = now(), updated_at = now(),
+             finished_at = NULL WHERE id = $1"
+    } else {
+        "UPDATE jobs SET state = 'discarded', updated_at = now(), finished_at = now() WHERE id = $1"
+    };
+    sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    let after: JobInfo = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM jobs WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        caller,
+        action,
+        "job",
+        Some(id),
+        Some(&before),
+        Some(&after),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(after))
+}
+
+/// Queues a dead job again with its attempts reset (administrators; audited).
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job, queued", body = JobInfo),
+        (status = 404, description = "no such job", body = Problem),
+        (status = 409, description = "`job_not_dead`", body = Problem)))]
+pub async fn retry(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<JobInfo>> {
+    revive_or_discard(&state, &caller, id, "job.retry").await
+}
+
+/// Gives up on a dead job for good (administrators; audited).
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/discard", tag = "jobs", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "job id")),
+    responses(
+        (status = 200, description = "the job, discarded", body = JobInfo),
+        (status = 404, description = "no such job", body = Problem),
+        (status = 409, description = "`job_not_dead`", body = Problem)))]
+pub async fn discard(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<JobInfo>> {
+    revive_or_discard(&state, &caller, id, "job.discard").await
+}

@@ -1,0 +1,349 @@
+//! `/api/v1/me/telegram` (link, settings, unlink) and the administrators' Telegram views.
+//! Without a bot token every one of them answers 404 `telegram_not_configured`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::problem::Problem;
+use serde::{Deserialize, Serialize};
+
+use super::Telegram;
+use super::texts::Lang;
+use crate::AppState;
+use crate::auth::{Admin, AuthUser};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::routes::Paging;
+
+/// How long a link code is valid.
+pub const LINK_CODE_TTL_MINUTES: i64 = 10;
+
+fn bot(state: &AppState) -> AppResult<&Arc<Telegram>> {
+    state.telegram.as_ref().ok_or_else(super::not_configured)
+}
+
+/// `POST /api/v1/me/telegram/link` body (`{}` for the defaults).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The language the bot speaks to this employee (`ru`, `tg`, `en`; default `ru`).
+    #[serde(default)]
+    pub language: Option<Lang>,
+}
+
+/// A one-time deep link to the bot.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LinkCode {
+    /// `https://t.me/<bot>?start=<code>`: open it in Telegram and press Start.
+    pub url: String,
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Per-employee notification switches.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelegramNotifications {
+    /// A receipt of every verified punch.
+    pub punches: bool,
+    /// My punch was flagged or rejected, with the reason.
+    pub flagged: bool,
+    /// Administrators and operators: punches in my scope waiting for review.
+    pub reviews: bool,
+}
+
+/// `GET /api/v1/me/telegram`.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelegramLink {
+    pub bot_username: Option<String>,
+    pub linked: bool,
+    /// `active`, `blocked` (the bot was blocked in Telegram) or `broken` (the chat is gone);
+    /// absent when not linked.
+    pub status: Option<String>,
+    pub status_reason: Option<String>,
+    pub telegram_username: Option<String>,
+    pub language: Option<Lang>,
+    pub linked_at: Option<DateTime<Utc>>,
+    pub notifications: Option<TelegramNotifications>,
+}
+
+/// `PATCH /api/v1/me/telegram` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSettingsPatch {
+    pub language: Option<Lang>,
+    pub punches: Option<bool>,
+    pub flagged: Option<bool>,
+    pub reviews: Option<bool>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    status: String,
+    status_reason: Option<String>,
+    telegram_username: Option<String>,
+    language: String,
+    linked_at: DateTime<Utc>,
+    notify_punches: bool,
+    notify_flagged: bool,
+    notify_reviews: bool,
+}
+
+async fn my_link(state: &AppState, tg: &Telegram, employee: uuid::Uuid) -> AppResult<TelegramLink> {
+    let row: Option<LinkRow> = sqlx::query_as(
+        "SELECT status, status_reason, telegram_username, language, linked_at, notify_punches,
+                notify_flagged, notify_reviews
+         FROM telegram_links WHERE employee_id = $1",
+    )
+    .bind(employee)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(match row {
+        None => TelegramLink {
+            bot_username: tg.username(),
+            linked: false,
+            status: None,
+            status_reason: None,
+            telegram_username: None,
+            language: None,
+            linked_at: None,
+            notifications: None,
+        },
+        Some(r) => TelegramLink {
+            bot_username: tg.username(),
+            linked: r.status == "active",
+            status: Some(r.status),
+            status_reason: r.status_reason,
+            telegram_username: r.telegram_username,
+            language: Some(Lang::parse(Some(&r.language))),
+            linked_at: Some(r.linked_at),
+            notifications: Some(TelegramNotifications {
+                punches: r.notify_punches,
+                flagged: r.notify_flagged,
+                reviews: r.notify_reviews,
+            }),
+        },
+    })
+}
+
+/// A one-time link to the bot for the current employee (single use, 10 minutes). Requires the
+/// `telegram` consent.
+#[utoipa::path(post, path = "/api/v1/me/telegram/link", tag = "telegram", security(("bearer" = [])),
+    request_body = LinkRequest,
+    responses(
+        (status = 201, description = "the deep link", body = LinkCode),
+        (status = 403, description = "`telegram_consent_required`", body = Problem),
+        (status = 404, description = "`telegram_not_configured`", body = Problem),
+        (status = 503, description = "`telegram_unavailable`: the bot's name is not known yet", body = Problem)))]
+pub async fn create_link(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> AppResult<(StatusCode, Json<LinkCode>)> {
+    let tg = bot(&state)?;
+    if !crate::consent::has_consent(&state.db, caller.id, ConsentKind::Telegram).await? {
+        return Err(AppError::forbidden(
+            "telegram_consent_required",
+            "grant the telegram consent before linking Telegram",
+        ));
+    }
+    let Some(username) = tg.username() else {
+        return Err(AppError::ServiceUnavailable {
+            code: "telegram_unavailable",
+            detail: "the Telegram bot has not answered yet; try again shortly".into(),
+        });
+    };
+    // 24 random bytes in hex: 48 characters of the deep-link alphabet.
+    let mut bytes = [0u8; 24];
+    rand::fill(&mut bytes);
+    let code = hex::encode(bytes);
+    let lang = req.language.unwrap_or(Lang::Ru);
+    let expires_at: DateTime<Utc> = sqlx::query_scalar(
+        "INSERT INTO telegram_link_codes (code_hash, employee_id, language, expires_at)
+         VALUES ($1, $2, $3, now() + $4 * interval '1 minute') RETURNING expires_at",
+    )
+    .bind(crate::auth::token_hash(&code))
+    .bind(caller.id)
+    .bind(lang.as_str())
+    .bind(LINK_CODE_TTL_MINUTES as f64)
+    .fetch_one(&state.db)
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(LinkCode {
+            url: format!("https://t.me/{username}?start={code}"),
+            code,
+            expires_at,
+        }),
+    ))
+}
+
+/// The current employee's Telegram link and notification switches.
+#[utoipa::path(get, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the link", body = TelegramLink),
+        (status = 404, description = "`telegram_not_configured`", body = Problem)))]
+pub async fn get_mine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<TelegramLink>> {
+    let tg = bot(&state)?;
+    Ok(Json(my_link(&state, tg, caller.id).await?))
+}
+
+/// Changes the bot's language or the notification switches of the current employee.
+#[utoipa::path(patch, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+    request_body = TelegramSettingsPatch,
+    responses(
+        (status = 200, description = "the link", body = TelegramLink),
+        (status = 404, description = "`telegram_not_configured`, `telegram_not_linked`", body = Problem)))]
+pub async fn patch_mine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiJson(p): ApiJson<TelegramSettingsPatch>,
+) -> AppResult<Json<TelegramLink>> {
+    let tg = bot(&state)?;
+    let done = sqlx::query(
+        "UPDATE telegram_links SET language = COALESCE($2, language),
+             notify_punches = COALESCE($3, notify_punches),
+             notify_flagged = COALESCE($4, notify_flagged),
+             notify_reviews = COALESCE($5, notify_reviews), updated_at = now()
+         WHERE employee_id = $1",
+    )
+    .bind(caller.id)
+    .bind(p.language.map(Lang::as_str))
+    .bind(p.punches)
+    .bind(p.flagged)
+    .bind(p.reviews)
+    .execute(&state.db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Unconfigured {
+            code: "telegram_not_linked",
+            detail: "link Telegram first".into(),
+        });
+    }
+    Ok(Json(my_link(&state, tg, caller.id).await?))
+}
+
+/// Unlinks the current employee's chat (no message is sent to it any more).
+#[utoipa::path(delete, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "unlinked (or was not linked)"),
+        (status = 404, description = "`telegram_not_configured`", body = Problem)))]
+pub async fn unlink_mine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<StatusCode> {
+    bot(&state)?;
+    sqlx::query("DELETE FROM telegram_links WHERE employee_id = $1")
+        .bind(caller.id)
+        .execute(&state.db)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The bot as administrators see it.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelegramStatus {
+    pub bot_username: Option<String>,
+    pub linked_employees: i64,
+    pub blocked_links: i64,
+    pub broken_links: i64,
+    /// Messages waiting to be sent.
+    pub queued_messages: i64,
+}
+
+/// The bot's name (from `getMe`) and link counts (administrators).
+#[utoipa::path(get, path = "/api/v1/integrations/telegram", tag = "telegram", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the bot", body = TelegramStatus),
+        (status = 404, description = "`telegram_not_configured`", body = Problem)))]
+pub async fn status(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+) -> AppResult<Json<TelegramStatus>> {
+    let tg = bot(&state)?;
+    let (active, blocked, broken, queued): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'active'), count(*) FILTER (WHERE status = 'blocked'),
+                count(*) FILTER (WHERE status = 'broken'),
+                (SELECT count(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running'))
+         FROM telegram_links",
+    )
+    .bind(super::send::SEND_JOB)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(Json(TelegramStatus {
+        bot_username: tg.username(),
+        linked_employees: active,
+        blocked_links: blocked,
+        broken_links: broken,
+        queued_messages: queued,
+    }))
+}
+
+/// One Bot API call.
+#[derive(Debug, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct TelegramLogEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub chat_id: Option<i64>,
+    pub ok: bool,
+    pub error_code: Option<i32>,
+    pub description: Option<String>,
+    pub retry_after: Option<i32>,
+    pub duration_ms: i32,
+    pub delivery_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelegramLogPage {
+    pub items: Vec<TelegramLogEntry>,
+    pub total: i64,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only failed calls.
+    pub errors_only: Option<bool>,
+    /// Items per page (1..=500, default 50).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+/// Every Bot API call, newest first (administrators). Empty long polls are not logged.
+#[utoipa::path(get, path = "/api/v1/integrations/telegram/log", tag = "telegram", security(("bearer" = [])),
+    params(LogQuery),
+    responses(
+        (status = 200, description = "a page of calls", body = TelegramLogPage),
+        (status = 404, description = "`telegram_not_configured`", body = Problem)))]
+pub async fn log(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    ApiQuery(q): ApiQuery<LogQuery>,
+) -> AppResult<Json<TelegramLogPage>> {
+    bot(&state)?;
+    let (limit, offset) = Paging::resolve(q.limit, q.offset)?;
+    let errors_only = q.errors_only.unwrap_or(false);
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM telegram_log WHERE NOT ($1 AND ok)")
+        .bind(errors_only)
+        .fetch_one(&state.db)
+        .await?;
+    let items = sqlx::query_as(
+        "SELECT id, at, method, chat_id, ok, error_code, description, retry_after, duration_ms,
+                delivery_key
+         FROM telegram_log WHERE NOT ($1 AND ok) ORDER BY id DESC LIMIT $2 OFFSET $3",
+    )
+    .bind(errors_only)
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(&state.db)
+    .await?;
+    Ok(Json(TelegramLogPage { items, total }))
+}

@@ -1,0 +1,269 @@
+//! What the bot says, in Russian, Tajik and English. Plain text only: no photos, no
+//! descriptors, no markup (so names need no escaping).
+
+use serde::{Deserialize, Serialize};
+
+/// A language the bot speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Ru,
+    Tg,
+    En,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::Tg => "tg",
+            Lang::En => "en",
+        }
+    }
+
+    /// A stored code, or Telegram's `language_code` (`en-US` → English); Russian otherwise.
+    pub fn parse(code: Option<&str>) -> Lang {
+        let code = code.unwrap_or("").to_ascii_lowercase();
+        match code.split(['-', '_']).next().unwrap_or("") {
+            "tg" => Lang::Tg,
+            "en" => Lang::En,
+            _ => Lang::Ru,
+        }
+    }
+}
+
+fn pick(lang: Lang, ru: &str, tg: &str, en: &str) -> String {
+    match lang {
+        Lang::Ru => ru,
+        Lang::Tg => tg,
+        Lang::En => en,
+    }
+    .to_owned()
+}
+
+pub fn linked(lang: Lang, name: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Готово: этот чат привязан к сотруднику {name}. Уведомления об отметках будут приходить сюда. Отключить: /stop"
+        ),
+        Lang::Tg => format!(
+            "Тайёр: ин чат ба корманд {name} пайваст шуд. Огоҳиҳо дар бораи қайдҳо ба ин ҷо меоянд. Қатъ кардан: /stop"
+        ),
+        Lang::En => format!(
+            "Done: this chat is now linked to {name}. Punch notifications will arrive here. To stop: /stop"
+        ),
+    }
+}
+
+pub fn code_used(lang: Lang) -> String {
+    pick(
+        lang,
+        "Эта ссылка уже использована. Получите новую в приложении FaceID.",
+        "Ин пайванд аллакай истифода шудааст. Дар барномаи FaceID пайванди навро гиред.",
+        "This link has already been used. Please get a new one in the FaceID app.",
+    )
+}
+
+pub fn code_expired(lang: Lang) -> String {
+    pick(
+        lang,
+        "Срок действия ссылки истёк. Получите новую в приложении FaceID.",
+        "Мӯҳлати пайванд гузаштааст. Дар барномаи FaceID пайванди навро гиред.",
+        "This link has expired. Please get a new one in the FaceID app.",
+    )
+}
+
+pub fn code_unknown(lang: Lang) -> String {
+    pick(
+        lang,
+        "Ссылка не распознана. Откройте привязку Telegram в приложении FaceID и нажмите ссылку ещё раз.",
+        "Пайванд шинохта нашуд. Дар барномаи FaceID пайвасти Telegram-ро кушоед ва пайвандро бори дигар пахш кунед.",
+        "This link was not recognised. Open Telegram linking in the FaceID app and tap the link again.",
+    )
+}
+
+pub fn consent_missing(lang: Lang) -> String {
+    pick(
+        lang,
+        "Сначала дайте согласие на уведомления в Telegram в приложении FaceID, затем получите новую ссылку.",
+        "Аввал дар барномаи FaceID ба огоҳиҳои Telegram розигӣ диҳед, баъд пайванди нав гиред.",
+        "Please first consent to Telegram notifications in the FaceID app, then get a new link.",
+    )
+}
+
+pub fn help(lang: Lang) -> String {
+    pick(
+        lang,
+        "Это бот учёта рабочего времени FaceID. Чтобы получать уведомления, откройте привязку Telegram в приложении FaceID. Отключить: /stop",
+        "Ин боти баҳисобгирии вақти кори FaceID аст. Барои гирифтани огоҳиҳо пайвасти Telegram-ро дар барномаи FaceID кушоед. Қатъ кардан: /stop",
+        "This is the FaceID time-tracking bot. To get notifications, open Telegram linking in the FaceID app. To stop: /stop",
+    )
+}
+
+pub fn stopped(lang: Lang) -> String {
+    pick(
+        lang,
+        "Чат отвязан, уведомлений больше не будет.",
+        "Чат ҷудо карда шуд, дигар огоҳӣ намеояд.",
+        "This chat is unlinked; no more notifications.",
+    )
+}
+
+pub fn not_linked(lang: Lang) -> String {
+    pick(
+        lang,
+        "Этот чат ни к кому не привязан.",
+        "Ин чат ба касе пайваст нест.",
+        "This chat is not linked to anyone.",
+    )
+}
+
+fn kind_word(lang: Lang, kind: &str) -> String {
+    match (lang, kind) {
+        (Lang::Ru, "in") => "Приход",
+        (Lang::Ru, _) => "Уход",
+        (Lang::Tg, "in") => "Омад",
+        (Lang::Tg, _) => "Рафт",
+        (Lang::En, "in") => "Check-in",
+        (Lang::En, _) => "Check-out",
+    }
+    .to_owned()
+}
+
+fn verdict_word(lang: Lang, verdict: &str) -> String {
+    match (lang, verdict) {
+        (Lang::Ru, "verified") => "подтверждён",
+        (Lang::Ru, "flagged") => "отправлен на проверку",
+        (Lang::Ru, _) => "отклонён",
+        (Lang::Tg, "verified") => "тасдиқ шуд",
+        (Lang::Tg, "flagged") => "барои санҷиш фиристода шуд",
+        (Lang::Tg, _) => "рад шуд",
+        (Lang::En, "verified") => "verified",
+        (Lang::En, "flagged") => "flagged for review",
+        (Lang::En, _) => "rejected",
+    }
+    .to_owned()
+}
+
+/// A punch verdict reason, in words.
+pub fn reason(lang: Lang, code: &str) -> String {
+    let (ru, tg, en) = match code {
+        "face_mismatch" | "challenge_face_mismatch" | "device_descriptor_mismatch" => (
+            "лицо не совпало",
+            "чеҳра мувофиқ наомад",
+            "the face did not match",
+        ),
+        "liveness_failed" | "challenge_failed" | "challenge_missing" => (
+            "проверка живого лица не пройдена",
+            "санҷиши чеҳраи зинда нагузашт",
+            "the liveness check failed",
+        ),
+        "outside_geofence" => (
+            "вне территории объекта",
+            "берун аз ҳудуди объект",
+            "outside the site's area",
+        ),
+        "no_site" | "no_location" => (
+            "место не определено",
+            "макон муайян нашуд",
+            "the location is unknown",
+        ),
+        "accuracy_too_low" => (
+            "низкая точность GPS",
+            "дақиқии GPS паст аст",
+            "GPS accuracy too low",
+        ),
+        "mock_location" => (
+            "подменённое местоположение",
+            "макони қалбакӣ",
+            "a mock location",
+        ),
+        "clock_implausible" | "offline_too_long" => (
+            "время на устройстве не подтверждено",
+            "вақти дастгоҳ тасдиқ нашуд",
+            "the device's time could not be trusted",
+        ),
+        other => (other, other, other),
+    };
+    pick(lang, ru, tg, en)
+}
+
+fn reasons_line(lang: Lang, reasons: &[String]) -> String {
+    if reasons.is_empty() {
+        return String::new();
+    }
+    let label = pick(lang, "Причина", "Сабаб", "Reason");
+    let list: Vec<String> = reasons.iter().map(|r| reason(lang, r)).collect();
+    format!("\n{label}: {}", list.join(", "))
+}
+
+/// The employee's receipt: "Check-in 09:02 at Office: verified".
+pub fn punch_receipt(
+    lang: Lang,
+    kind: &str,
+    verdict: &str,
+    reasons: &[String],
+    time: &str,
+    site: Option<&str>,
+) -> String {
+    let at = site.map(|s| format!(" — {s}")).unwrap_or_default();
+    format!(
+        "{} {time}{at}: {}{}",
+        kind_word(lang, kind),
+        verdict_word(lang, verdict),
+        reasons_line(lang, reasons)
+    )
+}
+
+/// To administrators and operators: a punch waits for review.
+pub fn review_alert(
+    lang: Lang,
+    employee: &str,
+    kind: &str,
+    reasons: &[String],
+    time: &str,
+    site: Option<&str>,
+) -> String {
+    let head = pick(
+        lang,
+        "Отметка ждёт проверки",
+        "Қайд санҷишро интизор аст",
+        "A punch waits for review",
+    );
+    let at = site.map(|s| format!(" — {s}")).unwrap_or_default();
+    format!(
+        "{head}: {employee}\n{} {time}{at}{}",
+        kind_word(lang, kind),
+        reasons_line(lang, reasons)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_parse_and_texts_differ() {
+        assert_eq!(Lang::parse(Some("en-US")), Lang::En);
+        assert_eq!(Lang::parse(Some("tg")), Lang::Tg);
+        assert_eq!(Lang::parse(Some("de")), Lang::Ru);
+        assert_eq!(Lang::parse(None), Lang::Ru);
+        let r = |l| {
+            punch_receipt(
+                l,
+                "in",
+                "flagged",
+                &["outside_geofence".into()],
+                "09:02",
+                Some("Office"),
+            )
+        };
+        assert_eq!(
+            r(Lang::En),
+            "Check-in 09:02 — Office: flagged for review\nReason: outside the site's area"
+        );
+        assert!(r(Lang::Ru).starts_with("Приход 09:02 — Office: отправлен на проверку"));
+        assert!(r(Lang::Tg).starts_with("Омад 09:02"));
+        assert_eq!(reason(Lang::En, "something_new"), "something_new");
+    }
+}
