@@ -42,7 +42,9 @@ impl JobState {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct JobQuery {
-    /// Only jobs in this state (e.g. `dead`).
+    /// Only jobs in this state (e.g. `dead`). Inline: a query parameter's schema is not
+    /// collected into the document's components, so a reference would dangle.
+    #[param(inline)]
     pub state: Option<JobState>,
     /// Only jobs of this kind (e.g. `telegram.send`).
     pub kind: Option<String>,

@@ -638,6 +638,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/telegram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The bot's name (from `getMe`) and link counts (administrators). */
+        get: operations["status"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/telegram/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every Bot API call, newest first (administrators). Empty long polls are not logged. */
+        get: operations["log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs, most recently changed first (administrators). */
+        get: operations["list_jobs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/discard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Gives up on a dead job for good (administrators; audited). */
+        post: operations["discard"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queues a dead job again with its attempts reset (administrators; audited). */
+        post: operations["retry"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/identify": {
         parameters: {
             query?: never;
@@ -880,6 +965,45 @@ export interface paths {
         get: operations["my_sites"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/telegram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The current employee's Telegram link and notification switches. */
+        get: operations["get_mine"];
+        put?: never;
+        post?: never;
+        /** Unlinks the current employee's chat (no message is sent to it any more). */
+        delete: operations["unlink_mine"];
+        options?: never;
+        head?: never;
+        /** Changes the bot's language or the notification switches of the current employee. */
+        patch: operations["patch_mine"];
+        trace?: never;
+    };
+    "/api/v1/me/telegram/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A one-time link to the bot for the current employee (single use, 10 minutes). Requires the
+         *     `telegram` consent.
+         */
+        post: operations["create_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1857,6 +1981,31 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        /** @description A job as administrators see it. */
+        JobInfo: {
+            /** Format: int32 */
+            attempts: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            kind: string;
+            last_error?: string | null;
+            payload: unknown;
+            /** Format: date-time */
+            run_at: string;
+            /** @description `queued`, `running`, `done`, `dead` or `discarded`. */
+            state: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        JobPage: {
+            items: components["schemas"]["JobInfo"][];
+            /** Format: int64 */
+            total: number;
+        };
         /** @description Answer of a kiosk identification. */
         KioskAnswer: {
             /** @description `match` or `unknown`. */
@@ -1876,6 +2025,11 @@ export interface components {
             credential: string;
             device: components["schemas"]["Device"];
         };
+        /**
+         * @description A language the bot speaks.
+         * @enum {string}
+         */
+        Lang: "ru" | "tg" | "en";
         /** @description A late employee and by how many minutes. */
         LateRef: {
             /** Format: uuid */
@@ -1891,6 +2045,18 @@ export interface components {
             /** @description `annual_leave`, `sick_leave`, `business_trip` or `unpaid_leave`. */
             kind: string;
             name: string;
+        };
+        /** @description A one-time deep link to the bot. */
+        LinkCode: {
+            code: string;
+            /** Format: date-time */
+            expires_at: string;
+            /** @description `https://t.me/<bot>?start=<code>`: open it in Telegram and press Start. */
+            url: string;
+        };
+        /** @description `POST /api/v1/me/telegram/link` body (`{}` for the defaults). */
+        LinkRequest: {
+            language?: components["schemas"]["Lang"] | null;
         };
         /** @description Answer to `POST /api/v1/liveness/challenges`. Single use, bound to employee and device. */
         LivenessChallenge: {
@@ -2260,6 +2426,77 @@ export interface components {
              * @description Employees matching the filter (all pages).
              */
             total: number;
+        };
+        /** @description `GET /api/v1/me/telegram`. */
+        TelegramLink: {
+            bot_username?: string | null;
+            language?: components["schemas"]["Lang"] | null;
+            linked: boolean;
+            /** Format: date-time */
+            linked_at?: string | null;
+            notifications?: components["schemas"]["TelegramNotifications"] | null;
+            /**
+             * @description `active`, `blocked` (the bot was blocked in Telegram) or `broken` (the chat is gone);
+             *     absent when not linked.
+             */
+            status?: string | null;
+            status_reason?: string | null;
+            telegram_username?: string | null;
+        };
+        /** @description One Bot API call. */
+        TelegramLogEntry: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            chat_id?: number | null;
+            delivery_key?: string | null;
+            description?: string | null;
+            /** Format: int32 */
+            duration_ms: number;
+            /** Format: int32 */
+            error_code?: number | null;
+            /** Format: int64 */
+            id: number;
+            method: string;
+            ok: boolean;
+            /** Format: int32 */
+            retry_after?: number | null;
+        };
+        TelegramLogPage: {
+            items: components["schemas"]["TelegramLogEntry"][];
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description Per-employee notification switches. */
+        TelegramNotifications: {
+            /** @description My punch was flagged or rejected, with the reason. */
+            flagged: boolean;
+            /** @description A receipt of every verified punch. */
+            punches: boolean;
+            /** @description Administrators and operators: punches in my scope waiting for review. */
+            reviews: boolean;
+        };
+        /** @description `PATCH /api/v1/me/telegram` body. */
+        TelegramSettingsPatch: {
+            flagged?: boolean | null;
+            language?: components["schemas"]["Lang"] | null;
+            punches?: boolean | null;
+            reviews?: boolean | null;
+        };
+        /** @description The bot as administrators see it. */
+        TelegramStatus: {
+            /** Format: int64 */
+            blocked_links: number;
+            bot_username?: string | null;
+            /** Format: int64 */
+            broken_links: number;
+            /** Format: int64 */
+            linked_employees: number;
+            /**
+             * Format: int64
+             * @description Messages waiting to be sent.
+             */
+            queued_messages: number;
         };
         /** @description A descriptor for on-device 1:1 matching. */
         TemplateDescriptor: {
@@ -4525,6 +4762,183 @@ export interface operations {
             };
         };
     };
+    status: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the bot */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramStatus"];
+                };
+            };
+            /** @description `telegram_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    log: {
+        parameters: {
+            query?: {
+                /** @description Only failed calls. */
+                errors_only?: boolean;
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of calls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramLogPage"];
+                };
+            };
+            /** @description `telegram_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_jobs: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Only jobs in this state (e.g. `dead`). Inline: a query parameter's schema is not
+                 *     collected into the document's components, so a reference would dangle.
+                 */
+                state?: "queued" | "running" | "done" | "dead" | "discarded";
+                /** @description Only jobs of this kind (e.g. `telegram.send`). */
+                kind?: string;
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of jobs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobPage"];
+                };
+            };
+        };
+    };
+    discard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, discarded */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `job_not_dead` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description job id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the job, queued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobInfo"];
+                };
+            };
+            /** @description no such job */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `job_not_dead` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     kiosk_identify: {
         parameters: {
             query?: never;
@@ -5083,6 +5497,146 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Site"][];
+                };
+            };
+        };
+    };
+    get_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramLink"];
+                };
+            };
+            /** @description `telegram_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unlink_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description unlinked (or was not linked) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `telegram_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    patch_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TelegramSettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description the link */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TelegramLink"];
+                };
+            };
+            /** @description `telegram_not_configured`, `telegram_not_linked` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description the deep link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LinkCode"];
+                };
+            };
+            /** @description `telegram_consent_required` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `telegram_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `telegram_unavailable`: the bot's name is not known yet */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
