@@ -228,8 +228,9 @@ fn expired_claims_are_reclaimed() {
         .claim_next(t0(), Duration::from_secs(60))
         .expect("claim")
         .expect("entry");
-    // The holder "dies": its claim is never released. Another process opens the file.
-    drop(a);
+    // The holder lives but never finishes (a hung request): another process waits out the
+    // lease. (A holder that is gone is taken over at once: see
+    // `a_dead_claimers_claims_are_taken_over_at_once`.)
     let b = open(dir.path(), owner);
     assert!(
         b.claim_next(t0() + secs(59), DEFAULT_LEASE)
@@ -242,7 +243,7 @@ fn expired_claims_are_reclaimed() {
         .expect("reclaimed");
     assert_eq!(second.idempotency_key, first.idempotency_key);
     assert_ne!(second.claim_token, first.claim_token);
-    // The dead holder's late answer cannot reschedule what it no longer holds.
+    // The first holder's late answer cannot reschedule what it no longer holds.
     assert!(
         !b.reschedule(
             &first,
@@ -722,8 +723,11 @@ fn version_1_outbox_is_migrated_with_its_entries() {
         ob.enqueue(&e, t0()).expect("enqueue");
         let c = ob.conn().expect("conn");
         // Back to the version-1 table, as an app update finds it.
-        c.execute_batch("ALTER TABLE entries DROP COLUMN unreachable; PRAGMA user_version = 1;")
-            .expect("downgrade");
+        c.execute_batch(
+            "ALTER TABLE entries DROP COLUMN claimer;
+             ALTER TABLE entries DROP COLUMN unreachable; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
     }
     let ob = open(dir.path(), owner);
     let version: i32 = ob
