@@ -38,11 +38,12 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
+use crate::auth::check_employee_scope;
 use crate::auth::{Admin, AuthUser, Caller, Kiosk, Staff};
-use crate::consent::{check_employee_scope, has_consent};
+use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery};
-use crate::face::{self, PhotoRefusal, blocking};
+use crate::face::{self, PhotoRefusal};
 use crate::face_templates::{load_templates, require_registered_device};
 use crate::liveness::{ChallengeError, consume_challenge};
 use crate::routes::Paging;
@@ -992,8 +993,12 @@ pub async fn check_in(
     let best = upload.best.clone();
     let challenge = upload.challenge.clone();
     let times = ev.challenge_frame_times_ms.clone();
-    let measuring =
-        blocking(move || measure(&eng, &best, &challenge, &times, &MeasureRules::check_in()));
+    let frames: Vec<&[u8]> = std::iter::once(&upload.best[..])
+        .chain(upload.challenge.iter().map(|b| &b[..]))
+        .collect();
+    let measuring = face::measure_blocking(&state, &frames, move || {
+        measure(&eng, &best, &challenge, &times, &MeasureRules::check_in())
+    });
     let lookups = async {
         let mut conn = state.db.acquire().await?;
         let sites = employee_sites(&mut conn, caller.id).await?;
@@ -1352,7 +1357,7 @@ fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
     request_body = ReviewRequest,
     responses(
         (status = 201, description = "the review event", body = AttendanceRecord),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such event", body = Problem),
         (status = 409, description = "`not_flagged`: only flagged punches are reviewed", body = Problem)))]
 pub async fn review(
@@ -1446,7 +1451,7 @@ async fn append_staff_event(
     request_body = CorrectionRequest,
     responses(
         (status = 201, description = "the correction event", body = AttendanceRecord),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee or event", body = Problem),
         (status = 409, description = "`wrong_employee`: the replaced punch is another employee's", body = Problem)))]
 pub async fn correct(
@@ -1629,7 +1634,7 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "event id")),
     responses(
         (status = 200, description = "the best frame as uploaded", content_type = "image/jpeg"),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such event, or no photo", body = Problem)))]
 pub async fn photo(
     State(state): State<AppState>,
@@ -1788,7 +1793,10 @@ pub async fn kiosk_identify(
     drop(conn);
     let eng = engine.clone();
     let best = upload.best.clone();
-    let measuring = blocking(move || measure(&eng, &best, &[], &[], &MeasureRules::enrol()));
+    let frames = [&upload.best[..]];
+    let measuring = face::measure_blocking(&state, &frames, move || {
+        measure(&eng, &best, &[], &[], &MeasureRules::enrol())
+    });
     let (measured, photo_key) = tokio::join!(
         measuring,
         state.photos.put("evidence", upload.best.to_vec())

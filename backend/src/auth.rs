@@ -10,7 +10,7 @@ use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -339,8 +339,18 @@ impl Caller {
     }
 }
 
+/// An employee as the scope decision sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub id: Uuid,
+    pub role: Role,
+    pub department_id: Option<Uuid>,
+    pub site_ids: &'a [Uuid],
+}
+
 impl Scope {
-    /// Appends ` AND <condition on employee alias e>` to a query.
+    /// Appends ` AND <condition on employee alias e>` to a query: the same decision as
+    /// [`Scope::check`], for lists.
     pub fn push_filter(&self, qb: &mut QueryBuilder<Postgres>) {
         match self {
             Scope::All => {}
@@ -348,7 +358,7 @@ impl Scope {
                 department_ids,
                 site_ids,
             } => {
-                qb.push(" AND (e.department_id = ANY(")
+                qb.push(" AND e.role = 'user' AND (e.department_id = ANY(")
                     .push_bind(department_ids.clone())
                     .push(") OR EXISTS (SELECT 1 FROM employee_sites es WHERE es.employee_id = e.id AND es.site_id = ANY(")
                     .push_bind(site_ids.clone())
@@ -360,29 +370,66 @@ impl Scope {
         }
     }
 
-    /// Whether an employee with this department and these sites is within the scope.
-    pub fn covers(
-        &self,
-        employee_id: Uuid,
-        department_id: Option<Uuid>,
-        site_ids: &[Uuid],
-    ) -> bool {
+    /// The one decision whether a caller may see and manage an employee: administrators
+    /// everyone; operators only `user` employees of their departments and sites (never an
+    /// administrator, another operator or themselves: 403 `role_not_allowed`, else
+    /// `out_of_scope`); users only themselves.
+    pub fn check(&self, subject: &Subject) -> Result<(), AppError> {
         match self {
-            Scope::All => true,
+            Scope::All => Ok(()),
             Scope::Within {
                 department_ids,
-                site_ids: scope_sites,
+                site_ids,
             } => {
-                department_id.is_some_and(|d| department_ids.contains(&d))
-                    || site_ids.iter().any(|s| scope_sites.contains(s))
+                if subject.role != Role::User {
+                    return Err(role_not_allowed());
+                }
+                let covered = subject
+                    .department_id
+                    .is_some_and(|d| department_ids.contains(&d))
+                    || subject.site_ids.iter().any(|s| site_ids.contains(s));
+                if covered { Ok(()) } else { Err(out_of_scope()) }
             }
-            Scope::OnlySelf(id) => *id == employee_id,
+            Scope::OnlySelf(id) if *id == subject.id => Ok(()),
+            Scope::OnlySelf(_) => Err(out_of_scope()),
         }
     }
 
     pub fn is_all(&self) -> bool {
         matches!(self, Scope::All)
     }
+}
+
+/// Loads an employee's role, department and sites and applies [`Scope::check`]: 404 when
+/// absent, 403 `role_not_allowed` or `out_of_scope` when the caller may not manage them.
+pub async fn check_employee_scope(
+    conn: &mut PgConnection,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<(), AppError> {
+    let row: Option<(String, Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
+        "SELECT e.role, e.department_id,
+                COALESCE(ARRAY(SELECT site_id FROM employee_sites WHERE employee_id = e.id), '{}')
+         FROM employees e WHERE e.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let (role, department_id, site_ids) = row.ok_or(AppError::not_found("employee"))?;
+    caller.scope().check(&Subject {
+        id,
+        role: parse_role(&role)?,
+        department_id,
+        site_ids: &site_ids,
+    })
+}
+
+/// The refusal for an operator targeting an administrator, another operator or themselves.
+pub fn role_not_allowed() -> AppError {
+    AppError::forbidden(
+        "role_not_allowed",
+        "operators manage only employees with the `user` role",
+    )
 }
 
 /// The refusal for an operator acting outside their scope.

@@ -51,14 +51,26 @@ pub struct Settings {
     pub refresh_token_ttl_days: u64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
-    /// Failed logins allowed per login and per client address within the window.
+    /// Failed logins allowed per login name within the window.
     pub login_max_failures: u32,
+    /// Distinct login names one client address may fail within the window before its wrong
+    /// passwords are answered 429. A correct password of a login that is not itself limited
+    /// still logs in: one office behind one address is not locked by a few people's typos.
+    pub login_max_accounts_per_address: u32,
     /// Window of the login rate limit, in seconds.
     pub login_window_secs: u64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you trust).
     pub trust_forwarded_for: bool,
     /// Seconds a request may take before it is answered 408.
     pub request_timeout_secs: u64,
+    /// Seconds a connection may take to send a request head; the same bound applies to an
+    /// idle keep-alive connection waiting for its next request. Then the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Most connections open at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// Frames of more than 4 MP decoded at once (each may take ~150 MB while it is measured);
+    /// further ones wait. Smaller frames (a phone's check-in) never wait for these slots.
+    pub large_decode_slots: usize,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// Directory of the face models; unset means `FACEID_MODEL_DIR`, `models/cache` or the
@@ -93,9 +105,13 @@ impl Default for Settings {
             refresh_token_ttl_days: 30,
             max_body_bytes: 1024 * 1024,
             login_max_failures: 10,
+            login_max_accounts_per_address: 50,
             login_window_secs: 15 * 60,
             trust_forwarded_for: false,
             request_timeout_secs: 30,
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            large_decode_slots: 1,
             log_format: "text".into(),
             model_dir: None,
             photo_store_url: None,
@@ -132,9 +148,13 @@ const ALL_KEYS: &[&str] = &[
     "refresh_token_ttl_days",
     "max_body_bytes",
     "login_max_failures",
+    "login_max_accounts_per_address",
     "login_window_secs",
     "trust_forwarded_for",
     "request_timeout_secs",
+    "header_read_timeout_secs",
+    "max_connections",
+    "large_decode_slots",
     "log_format",
     "model_dir",
     "photo_store_url",
@@ -201,8 +221,21 @@ impl Settings {
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }
-        if self.login_max_failures == 0 || self.login_window_secs == 0 {
-            return bad("login_max_failures and login_window_secs must be positive");
+        if self.login_max_failures == 0
+            || self.login_max_accounts_per_address == 0
+            || self.login_window_secs == 0
+        {
+            return bad(
+                "login_max_failures, login_max_accounts_per_address and login_window_secs must be positive",
+            );
+        }
+        if self.header_read_timeout_secs == 0
+            || self.max_connections == 0
+            || self.large_decode_slots == 0
+        {
+            return bad(
+                "header_read_timeout_secs, max_connections and large_decode_slots must be positive",
+            );
         }
         if self.db_acquire_timeout_ms == 0 {
             return bad("db_acquire_timeout_ms must be positive");

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Admin, AuthUser, Caller, Staff, out_of_scope};
+use crate::auth::{Admin, AuthUser, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::routes::Check;
@@ -338,34 +338,12 @@ pub async fn give_my_consent(
     Ok((StatusCode::CREATED, Json(record)))
 }
 
-/// Loads an employee's department and sites and checks the caller's scope: 404 when absent,
-/// 403 `out_of_scope` outside an operator's departments and sites.
-pub async fn check_employee_scope(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    id: Uuid,
-) -> AppResult<()> {
-    let row: Option<(Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT e.department_id,
-                COALESCE(ARRAY(SELECT site_id FROM employee_sites WHERE employee_id = e.id), '{}')
-         FROM employees e WHERE e.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let (dept, sites) = row.ok_or(AppError::not_found("employee"))?;
-    if !caller.scope().covers(id, dept, &sites) {
-        return Err(out_of_scope());
-    }
-    Ok(())
-}
-
 /// An employee's consents (administrators; operators within their scope).
 #[utoipa::path(get, path = "/api/v1/employees/{id}/consents", tag = "consent", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "consent state and history", body = ConsentOverview),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem)))]
 pub async fn employee_consents(
     State(state): State<AppState>,
@@ -383,7 +361,7 @@ pub async fn employee_consents(
     request_body = ConsentRequest,
     responses(
         (status = 201, description = "recorded", body = ConsentRecord),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem),
         (status = 409, description = "`consent_text_missing`, `consent_text_outdated`", body = Problem)))]
 pub async fn record_paper_consent(

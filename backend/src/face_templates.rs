@@ -15,11 +15,12 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
+use crate::auth::check_employee_scope;
 use crate::auth::{AuthUser, Caller, Staff};
-use crate::consent::{check_employee_scope, has_consent};
+use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiMultipart, ApiPath};
-use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal, blocking};
+use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal};
 
 /// Name of the photo parts of an enrolment.
 pub const PHOTO_PART: &str = "photo";
@@ -125,7 +126,8 @@ async fn enrol(
     let batch = photos.clone();
     let eng = engine.clone();
     type Outcome = Result<(Descriptor, f32), PhotoRefusal>;
-    let results: Vec<Outcome> = blocking(move || {
+    let frames: Vec<&[u8]> = photos.iter().map(|b| &b[..]).collect();
+    let results: Vec<Outcome> = face::measure_blocking(state, &frames, move || {
         Ok(batch
             .iter()
             .map(|b| analyse_enrolment(&eng, b))
@@ -359,7 +361,7 @@ pub async fn enrol_me(
     request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
-        (status = 403, description = "`out_of_scope`, `biometric_consent_required`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`, `biometric_consent_required`", body = Problem),
         (status = 404, description = "no such employee", body = Problem),
         (status = 409, description = "`possible_duplicate`", body = Problem),
         (status = 422, description = "`enrolment_refused`", body = Problem),
@@ -392,7 +394,7 @@ pub async fn list_me(
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "templates", body = Vec<FaceTemplate>),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem)))]
 pub async fn list_employee(
     State(state): State<AppState>,
@@ -426,7 +428,7 @@ pub async fn delete_me(
            ("template_id" = Uuid, Path, description = "template id")),
     responses(
         (status = 204, description = "deleted"),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee, or no such template of theirs", body = Problem)))]
 pub async fn delete_employee(
     State(state): State<AppState>,

@@ -3,7 +3,6 @@
 //! [`router`] builds the whole API for an [`AppState`]; [`run`] serves it on a listener until a
 //! shutdown future resolves, so tests can bind port 0.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +31,7 @@ pub mod local_pg;
 pub mod locations;
 pub mod password;
 pub mod routes;
+pub mod serve;
 pub mod telegram;
 pub mod timesheet;
 pub mod web;
@@ -56,6 +56,8 @@ pub struct AppState {
     pub cipher: face::DescriptorCipher,
     /// The Telegram bot, when a token is configured.
     pub telegram: Option<Arc<telegram::Telegram>>,
+    /// Slots for decoding large frames ([`face::measure_blocking`]).
+    pub large_decodes: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
             telegram: None,
+            large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),
@@ -139,21 +142,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     routes::api_parts().1
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "listening");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-}
+/// Serves the API on `listener` until `shutdown` resolves, then finishes in-flight requests
+/// (connection limits: [`serve`]).
+pub use serve::run;
 
 /// Resolves on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {

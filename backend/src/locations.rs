@@ -22,8 +22,9 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
+use crate::auth::check_employee_scope;
 use crate::auth::{Admin, AuthUser, Caller, Staff};
-use crate::consent::{check_employee_scope, kind_str};
+use crate::consent::kind_str;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::geofence;
@@ -34,7 +35,7 @@ pub const MAX_BATCH_BODY_BYTES: usize = 1024 * 1024;
 /// Longest time range of one track query.
 pub const MAX_RANGE_DAYS: i64 = 31;
 /// Most points one track query answers; `truncated` says there were more.
-pub const MAX_TRACK_POINTS: i64 = 20_000;
+pub const MAX_TRACK_POINTS: i64 = faceid_protocol::location::MAX_TRACK_POINTS as i64;
 /// Default retention of location points, in days.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// How long an idempotency key's answer is kept.
@@ -503,7 +504,7 @@ pub async fn my_locations(
     responses(
         (status = 200, description = "the points", body = Track),
         (status = 400, description = "`invalid_query`, `invalid_range`, `range_too_long`", body = Problem),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem)))]
 pub async fn employee_locations(
     State(state): State<AppState>,
@@ -607,7 +608,7 @@ pub async fn my_policy(
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the effective policy", body = TrackingPolicy),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem)))]
 pub async fn employee_policy(
     State(state): State<AppState>,

@@ -189,6 +189,7 @@ async fn legacy_bcrypt_hash_logs_in_and_is_rehashed(pool: PgPool) {
 async fn login_rate_limit_per_login_and_per_address(pool: PgPool) {
     let mut settings = common::settings();
     settings.login_max_failures = 3;
+    settings.login_max_accounts_per_address = 3;
     let app = TestApp::with_settings(pool, settings);
     app.bootstrap_admin("root").await;
     let body = |login: &str, pw: &str| {
@@ -260,7 +261,8 @@ async fn login_rate_limit_per_login_and_per_address(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 
-    // Per address: one address guessing many logins.
+    // Per address: one address guessing many logins gets 429 for its wrong passwords, but a
+    // correct password of a login that is not itself limited still logs in.
     for login in ["a1", "a2", "a3"] {
         let r = app
             .call_from(
@@ -279,20 +281,96 @@ async fn login_rate_limit_per_login_and_per_address(pool: PgPool) {
             Method::POST,
             "/api/v1/auth/login",
             None,
-            Some(body("root", PASSWORD)),
+            Some(body("a4", "x")),
         )
         .await;
-    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    assert!(r.headers.contains_key("retry-after"));
     let r = app
         .call_from(
-            "10.9.9.8",
+            "10.9.9.9",
             Method::POST,
             "/api/v1/auth/login",
             None,
             Some(body("root", PASSWORD)),
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// Issue 17 case 8: one office, one address. One person's typos lock only that person; the
+/// address limit counts distinct logins, and never stops a correct password of a login that
+/// is not itself limited.
+#[sqlx::test(migrations = "./migrations")]
+async fn one_office_behind_one_address(pool: PgPool) {
+    let mut settings = common::settings();
+    settings.login_max_failures = 3;
+    settings.login_max_accounts_per_address = 5;
+    let app = TestApp::with_settings(pool, settings);
+    app.bootstrap_admin("root").await;
+    let admin = app.login("root").await.access_token;
+    for login in ["anna", "boris", "vera"] {
+        app.create_employee(&admin, common::user_body(login, None))
+            .await;
+    }
+    let office = "203.0.113.7";
+    let try_login = |addr: &'static str, login: &'static str, pw: &'static str| {
+        let app = &app;
+        async move {
+            let r = app
+                .call_from(
+                    addr,
+                    Method::POST,
+                    "/api/v1/auth/login",
+                    None,
+                    Some(json!({"login": login, "password": pw,
+                        "device": {"id": Uuid::new_v4(), "name": "P", "platform": "web", "app_version": "1"}})),
+                )
+                .await;
+            (r.status.as_u16(), r.code().to_owned())
+        }
+    };
+    let limited = (429, "rate_limited".to_owned());
+    let ok = (200, String::new());
+    let wrong = (401, "invalid_credentials".to_owned());
+    // Anna mistypes her password ten times: three are typos, then she is limited.
+    for i in 0..10 {
+        let r = try_login(office, "anna", "typo").await;
+        assert_eq!(
+            r,
+            if i < 3 {
+                wrong.clone()
+            } else {
+                limited.clone()
+            },
+            "try {i}"
+        );
+    }
+    // Anna herself stays limited, with the right password and from anywhere.
+    assert_eq!(try_login(office, "anna", PASSWORD).await, limited);
+    assert_eq!(try_login("198.51.100.1", "anna", PASSWORD).await, limited);
+    // Everyone else behind the office's address logs in; a typo is a typo.
+    assert_eq!(try_login(office, "boris", PASSWORD).await, ok);
+    assert_eq!(try_login(office, "vera", PASSWORD).await, ok);
+    assert_eq!(try_login(office, "boris", "typo").await, wrong);
+    // A password spray from the same address: anna, boris and three guessed logins make five
+    // distinct failing logins; from then on its wrong passwords are answered 429...
+    for login in ["ghost1", "ghost2", "ghost3"] {
+        assert_eq!(
+            try_login(office, login, "Summer2026").await,
+            wrong,
+            "{login}"
+        );
+    }
+    assert_eq!(try_login(office, "ghost4", "Summer2026").await, limited);
+    assert_eq!(try_login(office, "vera", "typo").await, limited);
+    // ...while a correct password of a login that is not limited still works there, and the
+    // address limit does not follow the logins elsewhere.
+    assert_eq!(try_login(office, "vera", PASSWORD).await, ok);
+    assert_eq!(try_login("198.51.100.1", "boris", "typo").await, wrong);
 }
 
 #[sqlx::test(migrations = "./migrations")]

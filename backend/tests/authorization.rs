@@ -7,10 +7,16 @@ mod common;
 use sqlx::AssertSqlSafe;
 use std::collections::BTreeSet;
 
-use axum::http::{Method, StatusCode};
-use common::{PASSWORD, TestApp};
+use std::net::SocketAddr;
+
+use axum::body::Body as AxumBody;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use common::{PASSWORD, Resp, TestApp};
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use tower::ServiceExt;
 use uuid::Uuid;
 
 /// Who calls.
@@ -101,6 +107,9 @@ enum Target {
     Absence,
     /// A dead job.
     DeadJob,
+    /// A flagged punch, with an evidence photo, of an employee in the operator's department
+    /// (the `user` caller's own punch when the target role is `user`).
+    Event,
 }
 
 /// What the body is.
@@ -134,6 +143,8 @@ enum Body {
     Correction,
     /// `{}`: every field left to its default.
     EmptyObject,
+    /// A `multipart/form-data` body without parts.
+    EmptyForm,
 }
 
 struct Row {
@@ -913,9 +924,9 @@ fn table() -> Vec<Row> {
             M::POST,
             "/api/v1/employees/{id}/face-templates",
             Staff,
-            415,
+            400,
             Target::Employee,
-            Body::None,
+            Body::EmptyForm,
         ),
         row(
             M::GET,
@@ -1009,8 +1020,8 @@ fn table() -> Vec<Row> {
             M::POST,
             "/api/v1/attendance/events/{id}/review",
             Staff,
-            404,
-            Target::Employee,
+            201,
+            Target::Event,
             Body::Review,
         ),
         row(
@@ -1041,8 +1052,8 @@ fn table() -> Vec<Row> {
             M::GET,
             "/api/v1/attendance/events/{id}/photo",
             AnyEmployee,
-            404,
-            Target::Employee,
+            200,
+            Target::Event,
             Body::None,
         ),
     ]
@@ -1059,22 +1070,54 @@ struct World {
     blocked: String,
     dept_a: Uuid,
     user_login: String,
+    /// The `user` caller's and the operator's employee ids.
+    user_id: Uuid,
+    operator_id: Uuid,
+}
+
+/// The role of the employee an operator's or administrator's call is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TargetRole {
+    User,
+    Operator,
+    Admin,
+    /// The calling operator themself.
+    Myself,
+}
+
+/// What a call sends.
+enum Payload {
+    None,
+    Json(Value),
+    Form(Vec<u8>),
 }
 
 impl World {
     async fn new(pool: PgPool) -> World {
-        let app = TestApp::new(pool);
+        // Evidence photos of the punches made below stay in memory.
+        let app = TestApp::with_settings(
+            pool,
+            faceid_server::Settings {
+                photo_store_url: Some("memory:".into()),
+                ..common::settings()
+            },
+        );
         app.bootstrap_admin("root").await;
         let admin = app.login("root").await.access_token;
         let dept_a = app.create_department(&admin, "Kitchen").await;
-        app.create_employee(
-            &admin,
-            json!({"login": "op", "password": PASSWORD, "first_name": "Olga", "last_name": "Op",
-                   "role": "operator", "scope": {"department_ids": [dept_a], "site_ids": []}}),
-        )
-        .await;
+        // The operator works in the department they manage, so "themself" is in scope by
+        // department and only their role keeps them out.
+        let operator_id = app
+            .create_employee(
+                &admin,
+                json!({"login": "op", "password": PASSWORD, "first_name": "Olga",
+                       "last_name": "Selfoperator", "role": "operator", "department_id": dept_a,
+                       "scope": {"department_ids": [dept_a], "site_ids": []}}),
+            )
+            .await;
         let operator = app.login("op").await.access_token;
-        app.create_employee(&admin, common::user_body("worker", Some(dept_a)))
+        let user_id = app
+            .create_employee(&admin, common::user_body("worker", Some(dept_a)))
             .await;
         let user = app.login("worker").await.access_token;
         let r = app
@@ -1172,6 +1215,8 @@ impl World {
             blocked: pair.access_token,
             dept_a,
             user_login: "worker".into(),
+            user_id,
+            operator_id,
         }
     }
 
@@ -1188,30 +1233,78 @@ impl World {
         }
     }
 
-    async fn fresh_employee(&self, status: &str) -> Uuid {
+    /// A new employee of the operator's department with this role and status, or the calling
+    /// operator themself.
+    async fn subject(&self, status: &str, role: TargetRole) -> Uuid {
+        let role = match role {
+            TargetRole::Myself => return self.operator_id,
+            TargetRole::User => "user",
+            TargetRole::Operator => "operator",
+            TargetRole::Admin => "admin",
+        };
+        let scope = (role == "operator").then(Vec::<Uuid>::new);
         let id = Uuid::now_v7();
         sqlx::query(
-            "INSERT INTO employees (id, login, password_hash, first_name, last_name, role, department_id, status)
-             VALUES ($1, $2, $3, 'T', 'Target', 'user', $4, $5)",
+            "INSERT INTO employees (id, login, password_hash, first_name, last_name, role, department_id, status,
+                scope_department_ids, scope_site_ids)
+             VALUES ($1, $2, $3, 'T', 'Target', $4, $5, $6, $7, $7)",
         )
         .bind(id)
         .bind(format!("t-{id}"))
         .bind(&*self.app.state.dummy_hash)
+        .bind(role)
         .bind(self.dept_a)
         .bind(status)
+        .bind(scope)
         .execute(&self.app.pool)
         .await
         .unwrap();
         id
     }
 
-    async fn target(&self, t: Target) -> Option<Uuid> {
+    /// A flagged `in` punch with an evidence photo, inserted directly.
+    async fn flagged_punch(&self, employee: Uuid) -> Uuid {
+        let id = Uuid::now_v7();
+        let photo = self
+            .app
+            .state
+            .photos
+            .put("evidence", b"\xff\xd8 not really a photo".to_vec())
+            .await
+            .unwrap();
+        sqlx::query(
+            "INSERT INTO attendance_events (public_id, employee_id, kind, occurred_at, verdict, reasons,
+                photo_key, prev_hash, hash)
+             VALUES ($1, $2, 'in', now() - interval '1 hour', 'flagged', '{low_similarity}', $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(employee)
+        .bind(photo)
+        .bind(Uuid::new_v4().as_bytes().to_vec())
+        .bind(Uuid::new_v4().as_bytes().to_vec())
+        .execute(&self.app.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    async fn target(&self, t: Target, role: TargetRole) -> Option<Uuid> {
         let pool = &self.app.pool;
         let id = Uuid::now_v7();
         match t {
             Target::None => return None,
-            Target::Employee => return Some(self.fresh_employee("active").await),
-            Target::DismissedEmployee => return Some(self.fresh_employee("dismissed").await),
+            Target::Employee => return Some(self.subject("active", role).await),
+            Target::DismissedEmployee => {
+                // The operator themself is not dismissed: they stand for themself here too.
+                return Some(self.subject("dismissed", role).await);
+            }
+            Target::Event => {
+                let owner = match role {
+                    TargetRole::User => self.user_id,
+                    _ => self.subject("active", role).await,
+                };
+                return Some(self.flagged_punch(owner).await);
+            }
             Target::Department | Target::Position => {
                 let table = if matches!(t, Target::Department) {
                     "departments"
@@ -1280,7 +1373,7 @@ impl World {
             Target::Schedule => return Some(self.schedule().await),
             Target::Assignment => {
                 let schedule = self.schedule().await;
-                let employee = self.fresh_employee("active").await;
+                let employee = self.subject("active", role).await;
                 sqlx::query(
                     "INSERT INTO schedule_assignments (id, schedule_id, employee_id, valid_from)
                      VALUES ($1, $2, $3, '2026-01-01')",
@@ -1293,7 +1386,7 @@ impl World {
                 .unwrap();
             }
             Target::Absence => {
-                let employee = self.fresh_employee("active").await;
+                let employee = self.subject("active", role).await;
                 sqlx::query(
                     "INSERT INTO absences (id, employee_id, kind, date_from, date_to)
                      VALUES ($1, $2, 'sick_leave', '2026-02-02', '2026-02-04')",
@@ -1306,6 +1399,50 @@ impl World {
             }
         }
         Some(id)
+    }
+
+    async fn send(&self, method: Method, path: &str, token: Option<&str>, p: Payload) -> Resp {
+        match p {
+            Payload::None => self.app.call(method, path, token, None).await,
+            Payload::Json(v) => self.app.call(method, path, token, Some(v)).await,
+            Payload::Form(bytes) => {
+                let (status, headers, bytes) = self.request(method, path, token, Some(bytes)).await;
+                let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                Resp {
+                    status,
+                    headers,
+                    body,
+                }
+            }
+        }
+    }
+
+    /// A call answered as raw bytes (exports are CSV or XLSX); `form` is a multipart body.
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        form: Option<Vec<u8>>,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut b = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = match form {
+            Some(bytes) => {
+                b = b.header(header::CONTENT_TYPE, common::multipart::content_type());
+                AxumBody::from(bytes)
+            }
+            None => AxumBody::empty(),
+        };
+        let mut req = b.body(body).unwrap();
+        let sock: SocketAddr = "10.0.0.1:40000".parse().unwrap();
+        req.extensions_mut().insert(ConnectInfo(sock));
+        let resp = self.app.router.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, bytes.to_vec())
     }
 
     /// A flexible schedule, inserted directly.
@@ -1323,11 +1460,12 @@ impl World {
         id
     }
 
-    async fn body(&self, b: Body) -> Option<Value> {
+    async fn body(&self, b: Body, role: TargetRole) -> Payload {
         let n = Uuid::new_v4().simple().to_string();
-        Some(match b {
-            Body::None => return None,
+        Payload::Json(match b {
+            Body::None => return Payload::None,
             Body::EmptyObject => json!({}),
+            Body::EmptyForm => return Payload::Form(common::multipart::multipart::<&[u8]>(&[])),
             Body::Login => json!({"login": self.user_login, "password": PASSWORD,
                 "device": {"id": Uuid::new_v4(), "name": "Phone", "platform": "ios", "app_version": "1.0"}}),
             Body::FreshRefreshToken => {
@@ -1335,7 +1473,19 @@ impl World {
                 json!({"refresh_token": pair.refresh_token})
             }
             Body::ChangePassword => json!({"current_password": PASSWORD, "new_password": PASSWORD}),
-            Body::NewEmployee => common::user_body(&format!("u{n}"), Some(self.dept_a)),
+            Body::NewEmployee => {
+                let mut body = common::user_body(&format!("u{n}"), Some(self.dept_a));
+                // Creating "themself" is creating another operator.
+                match role {
+                    TargetRole::User => {}
+                    TargetRole::Admin => body["role"] = json!("admin"),
+                    TargetRole::Operator | TargetRole::Myself => {
+                        body["role"] = json!("operator");
+                        body["scope"] = json!({"department_ids": [self.dept_a], "site_ids": []});
+                    }
+                }
+                body
+            }
             Body::EmployeePatch => json!({"first_name": "Renamed"}),
             Body::NewPassword => json!({"new_password": "another-password-1"}),
             Body::NewName => json!({"name": format!("name {n}")}),
@@ -1355,7 +1505,7 @@ impl World {
                 "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
             Body::TimesheetSettings => json!({"missing_checkout": "close_at_shift_end"}),
             Body::Review => json!({"decision": "accept"}),
-            Body::Correction => json!({"employee_id": self.fresh_employee("active").await,
+            Body::Correction => json!({"employee_id": self.subject("active", role).await,
                 "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),
             Body::NewShiftTemplate => {
                 json!({"name": format!("shift {n}"), "start": "09:00", "end": "18:00",
@@ -1366,7 +1516,7 @@ impl World {
                 "minutes_per_day": 480, "work_days": [true, true, true, true, true, false, false]}})
             }
             Body::NewAssignment => {
-                let employee = self.fresh_employee("active").await;
+                let employee = self.subject("active", role).await;
                 json!({"schedule_id": self.schedule().await, "employee_id": employee,
                        "valid_from": "2026-01-01"})
             }
@@ -1379,7 +1529,7 @@ impl World {
                 json!({"date": date, "kind": "holiday", "name": "Day"})
             }
             Body::NewAbsence => {
-                let employee = self.fresh_employee("active").await;
+                let employee = self.subject("active", role).await;
                 json!({"employee_id": employee, "kind": "annual_leave",
                        "from": "2026-02-02", "to": "2026-02-06"})
             }
@@ -1431,18 +1581,15 @@ async fn authorisation_table(pool: PgPool) {
     let mut checked = 0;
     for r in table() {
         for who in EVERYONE {
-            let id = w.target(r.target).await;
+            let id = w.target(r.target, TargetRole::User).await;
             let path = match id {
                 Some(id) => r.path.replace("{id}", &id.to_string()),
                 None => r.path.to_owned(),
             }
             // A second path id: one that does not exist.
             .replace("{template_id}", &Uuid::nil().to_string());
-            let body = w.body(r.body).await;
-            let resp = w
-                .app
-                .call(r.method.clone(), &path, w.token(who), body)
-                .await;
+            let body = w.body(r.body, TargetRole::User).await;
+            let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
             let (status, code) = r.access.expect(who, r.ok);
             checked += 1;
             if resp.status.as_u16() != status || code.is_some_and(|c| resp.code() != c) {
@@ -1482,4 +1629,275 @@ async fn served_openapi_document_is_the_generated_one(pool: PgPool) {
     assert!(r.body["openapi"].as_str().unwrap().starts_with("3."));
     let r = app.call(Method::GET, "/api/v1/nowhere", None, None).await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+}
+
+/// What an endpoint an operator may call is about, for the target-role rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum About {
+    /// One employee, named by the row's target or body: called by an operator and an
+    /// administrator on a `user`, an operator, an administrator and the operator themself.
+    OneEmployee,
+    /// Many employees (lists, reports): an operator's answer holds only `user` employees.
+    Employees,
+    /// The caller's own data (`/me…`), or not about employees at all.
+    NoOtherEmployee,
+}
+
+/// Every endpoint an operator may call says what it is about; a new one without an arm here
+/// fails `every_operator_endpoint_has_target_role_rows`.
+fn about(method: &Method, path: &str) -> Option<About> {
+    use About::*;
+    if path.starts_with("/api/v1/me/") || path == "/api/v1/me" {
+        return Some(NoOtherEmployee);
+    }
+    Some(match (method.as_str(), path) {
+        ("POST", "/api/v1/employees")
+        | ("GET" | "PATCH", "/api/v1/employees/{id}")
+        | ("POST", "/api/v1/employees/{id}/dismiss")
+        | ("POST", "/api/v1/employees/{id}/rehire")
+        | ("POST", "/api/v1/employees/{id}/password")
+        | ("GET", "/api/v1/employees/{id}/locations")
+        | ("GET", "/api/v1/employees/{id}/tracking-policy")
+        | ("GET" | "POST", "/api/v1/employees/{id}/consents")
+        | ("GET" | "POST", "/api/v1/employees/{id}/face-templates")
+        | ("DELETE", "/api/v1/employees/{id}/face-templates/{template_id}")
+        | ("POST", "/api/v1/schedule-assignments")
+        | ("DELETE", "/api/v1/schedule-assignments/{id}")
+        | ("POST", "/api/v1/absences")
+        | ("DELETE", "/api/v1/absences/{id}")
+        | ("POST", "/api/v1/attendance/events/{id}/review")
+        | ("POST", "/api/v1/attendance/corrections")
+        | ("GET", "/api/v1/attendance/events/{id}/photo") => OneEmployee,
+        ("GET", "/api/v1/employees")
+        | ("GET", "/api/v1/schedule-assignments")
+        | ("GET", "/api/v1/absences")
+        | ("GET", "/api/v1/attendance")
+        | ("GET", "/api/v1/reports/today")
+        | ("GET", "/api/v1/reports/summary")
+        | ("GET", "/api/v1/reports/departments")
+        | ("GET", "/api/v1/reports/summary/export")
+        | ("GET", "/api/v1/reports/daily/export")
+        | ("GET", "/api/v1/reports/t13") => Employees,
+        ("GET", "/api/v1/departments")
+        | ("GET", "/api/v1/departments/{id}")
+        | ("GET", "/api/v1/departments/{id}/tracking-policy")
+        | ("GET", "/api/v1/positions")
+        | ("GET", "/api/v1/positions/{id}")
+        | ("GET", "/api/v1/sites")
+        | ("GET", "/api/v1/sites/{id}")
+        | ("GET", "/api/v1/sites/{id}/attendance-policy")
+        | ("GET", "/api/v1/settings/attendance-policy")
+        | ("GET", "/api/v1/shift-templates")
+        | ("GET", "/api/v1/schedules")
+        | ("GET", "/api/v1/schedules/{id}")
+        | ("GET", "/api/v1/consent-texts")
+        | ("GET", "/api/v1/holidays")
+        | ("POST", "/api/v1/liveness/challenges")
+        | ("POST", "/api/v1/locations/batch")
+        | ("POST", "/api/v1/attendance/events") => NoOtherEmployee,
+        _ => return None,
+    })
+}
+
+/// Whether a row's target or body is an employee the target role applies to.
+fn names_an_employee(r: &Row) -> bool {
+    matches!(
+        r.target,
+        Target::Employee
+            | Target::DismissedEmployee
+            | Target::Event
+            | Target::Assignment
+            | Target::Absence
+    ) || matches!(
+        r.body,
+        Body::NewEmployee | Body::Correction | Body::NewAssignment | Body::NewAbsence
+    )
+}
+
+#[test]
+fn every_operator_endpoint_has_target_role_rows() {
+    let mut missing = Vec::new();
+    for r in table() {
+        if !matches!(r.access, Access::Staff | Access::AnyEmployee) {
+            continue;
+        }
+        match about(&r.method, r.path) {
+            None => missing.push(format!("{} {}: no target-role rows", r.method, r.path)),
+            Some(About::OneEmployee) if !names_an_employee(&r) => missing.push(format!(
+                "{} {}: about one employee, but its target and body name none",
+                r.method, r.path
+            )),
+            _ => {}
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+/// Operators manage only `user` employees: never an administrator, another operator or
+/// themselves, even inside their department. Administrators manage everyone.
+#[sqlx::test(migrations = "./migrations")]
+async fn target_roles(pool: PgPool) {
+    let w = World::new(pool).await;
+    let cases = [
+        (Who::Operator, TargetRole::User),
+        (Who::Operator, TargetRole::Operator),
+        (Who::Operator, TargetRole::Admin),
+        (Who::Operator, TargetRole::Myself),
+        (Who::Admin, TargetRole::User),
+        (Who::Admin, TargetRole::Operator),
+        (Who::Admin, TargetRole::Admin),
+    ];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for r in table() {
+        if about(&r.method, r.path) != Some(About::OneEmployee) {
+            continue;
+        }
+        for (who, role) in cases {
+            let (status, code) = match (who, role) {
+                (Who::Admin, _) | (_, TargetRole::User) => (r.ok, None),
+                // The evidence photo is also the employee's own.
+                (_, TargetRole::Myself) if matches!(r.access, Access::AnyEmployee) => (r.ok, None),
+                _ => (403, Some("role_not_allowed")),
+            };
+            let path = match w.target(r.target, role).await {
+                Some(id) => r.path.replace("{id}", &id.to_string()),
+                None => r.path.to_owned(),
+            }
+            .replace("{template_id}", &Uuid::nil().to_string());
+            let body = w.body(r.body, role).await;
+            let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
+            checked += 1;
+            if resp.status.as_u16() != status || code.is_some_and(|c| resp.code() != c) {
+                failures.push(format!(
+                    "{} {} as {who:?} on {role:?}: expected {status} {code:?}, got {} {}",
+                    r.method, r.path, resp.status, resp.body
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} checks failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, 20 * cases.len());
+}
+
+/// The text of an answer: an XLSX's sheets and shared strings unzipped, anything else as is.
+fn answer_text(bytes: &[u8]) -> String {
+    if !bytes.starts_with(b"PK") {
+        return String::from_utf8_lossy(bytes).into_owned();
+    }
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut text = String::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).unwrap();
+        std::io::Read::read_to_string(&mut f, &mut text).unwrap();
+    }
+    text
+}
+
+/// Lists and reports: an operator sees the `user` employees of their department, and neither
+/// the administrator, nor another operator, nor themselves, although all four are in it.
+#[sqlx::test(migrations = "./migrations")]
+async fn operator_lists_hold_only_user_employees(pool: PgPool) {
+    let w = World::new(pool).await;
+    let mut people = Vec::new();
+    for (role, name) in [
+        (TargetRole::User, "Listuser"),
+        (TargetRole::Operator, "Listoperator"),
+        (TargetRole::Admin, "Listadmin"),
+        (TargetRole::Myself, "Selfoperator"),
+    ] {
+        let id = w.subject("active", role).await;
+        sqlx::query("UPDATE employees SET last_name = $2 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .execute(&w.app.pool)
+            .await
+            .unwrap();
+        w.flagged_punch(id).await;
+        let schedule = w.schedule().await;
+        sqlx::query(
+            "INSERT INTO schedule_assignments (id, schedule_id, employee_id, valid_from)
+             VALUES ($1, $2, $3, '2026-01-01')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(schedule)
+        .bind(id)
+        .execute(&w.app.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO absences (id, employee_id, kind, date_from, date_to)
+             VALUES ($1, $2, 'sick_leave', '2026-02-02', '2026-02-04')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(id)
+        .execute(&w.app.pool)
+        .await
+        .unwrap();
+        people.push((role, id, name));
+    }
+    let mentions =
+        |text: &str, id: Uuid, name: &str| text.contains(&id.to_string()) || text.contains(name);
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for r in table() {
+        if about(&r.method, r.path) != Some(About::Employees) {
+            continue;
+        }
+        checked += 1;
+        let (s_admin, _, admin) = w
+            .request(r.method.clone(), r.path, Some(&w.admin), None)
+            .await;
+        let (s_op, _, op) = w
+            .request(r.method.clone(), r.path, Some(&w.operator), None)
+            .await;
+        assert_eq!(
+            (s_admin, s_op),
+            (StatusCode::OK, StatusCode::OK),
+            "{}",
+            r.path
+        );
+        if r.path == "/api/v1/reports/departments" {
+            // Sums per department: the operator's count leaves out the three non-users.
+            let count = |bytes: &[u8]| {
+                let v: Value = serde_json::from_slice(bytes).unwrap();
+                v.as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|d| d["department_id"] == json!(w.dept_a))
+                    .map_or(0, |d| d["employees"].as_i64().unwrap())
+            };
+            let (a, o) = (count(&admin), count(&op));
+            if o != a - 3 {
+                failures.push(format!("{}: operator counts {o}, admin {a}", r.path));
+            }
+            continue;
+        }
+        let (admin, op) = (answer_text(&admin), answer_text(&op));
+        for (role, id, name) in &people {
+            if !mentions(&admin, *id, name) {
+                failures.push(format!("{}: the administrator does not see {name}", r.path));
+            }
+            let seen = mentions(&op, *id, name);
+            if seen != (*role == TargetRole::User) {
+                failures.push(format!(
+                    "{}: the operator {} {name} ({role:?})",
+                    r.path,
+                    if seen { "sees" } else { "does not see" }
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, 10);
 }

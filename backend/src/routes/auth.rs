@@ -71,32 +71,49 @@ pub fn parse_platform(s: &str) -> Platform {
     }
 }
 
-/// Seconds until the caller may try again, when a login or an address has used up its failures.
-async fn throttled(state: &AppState, login_key: &str, addr: &str) -> AppResult<Option<u64>> {
+/// Seconds until a login may be tried again, when it has used up its failures (from any
+/// address).
+async fn login_limited(state: &AppState, login_key: &str) -> AppResult<Option<u64>> {
     let s = &state.settings;
-    let window = i64::try_from(s.login_window_secs).unwrap_or(900);
-    let offset = i64::from(s.login_max_failures) - 1;
     let until: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT max(t) FROM (
-            (SELECT at + make_interval(secs => $3) AS t FROM login_failures
-              WHERE login_key = $1 AND at > now() - make_interval(secs => $3)
-              ORDER BY at DESC OFFSET $4 LIMIT 1)
-            UNION ALL
-            (SELECT at + make_interval(secs => $3) AS t FROM login_failures
-              WHERE client_addr = $2 AND at > now() - make_interval(secs => $3)
-              ORDER BY at DESC OFFSET $4 LIMIT 1)
-         ) blocked",
+        "SELECT at + make_interval(secs => $2) FROM login_failures
+          WHERE login_key = $1 AND at > now() - make_interval(secs => $2)
+          ORDER BY at DESC OFFSET $3 LIMIT 1",
     )
     .bind(login_key)
-    .bind(addr)
-    .bind(window as f64)
-    .bind(offset)
-    .fetch_one(&state.db)
+    .bind(window_secs(state))
+    .bind(i64::from(s.login_max_failures) - 1)
+    .fetch_optional(&state.db)
     .await?;
-    Ok(until.map(|t| {
-        let secs = (t - Utc::now()).num_seconds().max(1);
-        u64::try_from(secs).unwrap_or(1)
-    }))
+    Ok(until.map(retry_after))
+}
+
+/// Seconds until an address is below its limit again, when it has failed with too many
+/// distinct logins. Typos of one person count once, however many there are.
+async fn address_limited(state: &AppState, addr: &str) -> AppResult<Option<u64>> {
+    let s = &state.settings;
+    let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT last + make_interval(secs => $2) FROM (
+            SELECT login_key, max(at) AS last FROM login_failures
+             WHERE client_addr = $1 AND at > now() - make_interval(secs => $2)
+             GROUP BY login_key) per_login
+          ORDER BY last DESC OFFSET $3 LIMIT 1",
+    )
+    .bind(addr)
+    .bind(window_secs(state))
+    .bind(i64::from(s.login_max_accounts_per_address) - 1)
+    .fetch_optional(&state.db)
+    .await?;
+    Ok(until.map(retry_after))
+}
+
+fn window_secs(state: &AppState) -> f64 {
+    i64::try_from(state.settings.login_window_secs).unwrap_or(900) as f64
+}
+
+fn retry_after(until: DateTime<Utc>) -> u64 {
+    let secs = (until - Utc::now()).num_seconds().max(1);
+    u64::try_from(secs).unwrap_or(1)
 }
 
 async fn record_failure(state: &AppState, login_key: &str, addr: &str) -> AppResult<()> {
@@ -242,10 +259,13 @@ pub async fn login(
     check.finish()?;
 
     let login_key = req.login.trim().to_lowercase();
-    if let Some(retry_after_secs) = throttled(&state, &login_key, &addr).await? {
+    if let Some(retry_after_secs) = login_limited(&state, &login_key).await? {
         tracing::warn!(login = %login_key, %addr, "login throttled");
         return Err(AppError::RateLimited { retry_after_secs });
     }
+    // An address over its limit is not refused outright: behind it may be a whole office.
+    // Its wrong passwords are answered 429 below; a correct one still logs in.
+    let address_limit = address_limited(&state, &addr).await?;
     let row: Option<LoginRow> =
         sqlx::query_as("SELECT id, password_hash, status FROM employees WHERE lower(login) = $1")
             .bind(&login_key)
@@ -262,6 +282,10 @@ pub async fn login(
         (Some(row), Verified::Yes | Verified::YesRehash) => row,
         _ => {
             record_failure(&state, &login_key, &addr).await?;
+            if let Some(retry_after_secs) = address_limit {
+                tracing::warn!(login = %login_key, %addr, "login failed from a limited address");
+                return Err(AppError::RateLimited { retry_after_secs });
+            }
             tracing::info!(login = %login_key, %addr, "login failed");
             return Err(invalid_credentials());
         }

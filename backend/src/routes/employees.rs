@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Caller, Scope, Staff, out_of_scope, parse_role, role_str};
+use crate::auth::{Caller, Scope, Staff, Subject, parse_role, role_not_allowed, role_str};
 use crate::error::{AppError, AppResult, ResultExt};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::password;
@@ -116,28 +116,23 @@ pub fn current_user(e: &Employee, device_id: Option<Uuid>) -> CurrentUser {
     }
 }
 
-/// Loads an employee the caller may manage: 404 when it does not exist, 403 `out_of_scope`
-/// when it is outside an operator's departments and sites, 403 `role_not_allowed` when an
-/// operator targets an administrator or another operator.
+/// Loads an employee the caller may manage: 404 when it does not exist, 403 as
+/// [`Scope::check`] decides otherwise.
 async fn load_managed(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> AppResult<Employee> {
     let e = load(conn, id)
         .await?
         .ok_or(AppError::not_found("employee"))?;
-    let scope = caller.scope();
-    if !scope.covers(e.id, e.department_id, &e.site_ids) {
-        return Err(out_of_scope());
-    }
-    if !scope.is_all() && e.role != Role::User {
-        return Err(role_not_allowed());
-    }
+    caller.scope().check(&subject(&e))?;
     Ok(e)
 }
 
-fn role_not_allowed() -> AppError {
-    AppError::forbidden(
-        "role_not_allowed",
-        "operators manage only employees with the `user` role",
-    )
+fn subject(e: &Employee) -> Subject<'_> {
+    Subject {
+        id: e.id,
+        role: e.role,
+        department_id: e.department_id,
+        site_ids: &e.site_ids,
+    }
 }
 
 fn valid_login(check: &mut Check, login: &str) -> String {
@@ -417,15 +412,13 @@ pub async fn create(
     check.finish()?;
     let site_ids = dedup(req.site_ids.clone());
     let device_ids = dedup(req.allowed_device_ids.clone());
-    let scope = caller.scope();
-    if !scope.is_all() {
-        if req.role != Role::User {
-            return Err(role_not_allowed());
-        }
-        if !scope.covers(Uuid::nil(), req.department_id, &site_ids) {
-            return Err(out_of_scope());
-        }
-    }
+    // The new employee as they will be: an operator may create only what they may manage.
+    caller.scope().check(&Subject {
+        id: Uuid::nil(),
+        role: req.role,
+        department_id: req.department_id,
+        site_ids: &site_ids,
+    })?;
     let hash = password::hash(req.password)
         .await
         .map_err(AppError::internal)?;
@@ -482,7 +475,7 @@ pub async fn create(
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the employee", body = Employee),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem)))]
 pub async fn get(
     State(state): State<AppState>,
@@ -493,9 +486,7 @@ pub async fn get(
     let e = load(&mut conn, id)
         .await?
         .ok_or(AppError::not_found("employee"))?;
-    if !caller.scope().covers(e.id, e.department_id, &e.site_ids) {
-        return Err(out_of_scope());
-    }
+    caller.scope().check(&subject(&e))?;
     Ok(Json(e))
 }
 
@@ -581,9 +572,13 @@ pub async fn update(
     let position_id = req.position_id.unwrap_or(before.position_id);
     let site_ids = req.site_ids.clone().map(dedup);
     let effective_sites = site_ids.clone().unwrap_or_else(|| before.site_ids.clone());
-    if !scope.covers(id, department_id, &effective_sites) {
-        return Err(out_of_scope());
-    }
+    // The employee as they will be must stay within the caller's scope.
+    scope.check(&Subject {
+        id,
+        role,
+        department_id,
+        site_ids: &effective_sites,
+    })?;
     if before.role == Role::Admin
         && role != Role::Admin
         && before.status == EmployeeStatus::Active

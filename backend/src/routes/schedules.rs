@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Admin, AuthUser, Caller, Staff, out_of_scope};
+use crate::auth::{Admin, AuthUser, Caller, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::{Check, Paging};
@@ -437,24 +437,6 @@ pub async fn delete_schedule(
 // ---------------------------------------------------------------------------------------
 // Scope helpers
 
-/// Refuses when the employee does not exist (404) or is outside the caller's scope (403).
-pub async fn check_employee(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> AppResult<()> {
-    let row: Option<(Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT e.department_id,
-                COALESCE((SELECT array_agg(site_id) FROM employee_sites WHERE employee_id = e.id), '{}')
-           FROM employees e WHERE e.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let (dep, sites) = row.ok_or(AppError::not_found("employee"))?;
-    if caller.scope().covers(id, dep, &sites) {
-        Ok(())
-    } else {
-        Err(out_of_scope())
-    }
-}
-
 async fn check_department(conn: &mut PgConnection, caller: &Caller, id: Uuid) -> AppResult<()> {
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM departments WHERE id = $1)")
@@ -551,7 +533,7 @@ pub async fn list_assignments(
     request_body = NewAssignment,
     responses(
         (status = 201, description = "created", body = AssignmentOut),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such schedule, employee or department", body = Problem),
         (status = 409, description = "`overlapping_assignment`", body = Problem),
         (status = 422, description = "`target_required`, `empty_range`, `out_of_range`", body = Problem)))]
@@ -591,7 +573,7 @@ pub async fn create_assignment(
     let mut tx = state.db.begin().await?;
     // Serialise assignments of one target.
     if let Some(e) = req.employee_id {
-        check_employee(&mut tx, &caller, e).await?;
+        check_employee_scope(&mut tx, &caller, e).await?;
         sqlx::query("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
             .bind(e)
             .execute(&mut *tx)
@@ -672,7 +654,7 @@ pub async fn create_assignment(
     params(("id" = Uuid, Path, description = "assignment id")),
     responses(
         (status = 204, description = "deleted"),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such assignment", body = Problem)))]
 pub async fn delete_assignment(
     State(state): State<AppState>,
@@ -688,7 +670,7 @@ pub async fn delete_assignment(
     .await?;
     let before = row.ok_or(AppError::not_found("schedule assignment"))?;
     if let Some(e) = before.employee_id {
-        check_employee(&mut tx, &caller, e).await?;
+        check_employee_scope(&mut tx, &caller, e).await?;
     }
     if let Some(d) = before.department_id {
         check_department(&mut tx, &caller, d).await?;
@@ -1026,7 +1008,7 @@ pub async fn list_absences(
     request_body = NewAbsence,
     responses(
         (status = 201, description = "created", body = AbsenceOut),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem),
         (status = 409, description = "`overlapping_absence`", body = Problem),
         (status = 422, description = "`invalid_kind`, `empty_range`, `range_too_long`", body = Problem)))]
@@ -1064,7 +1046,7 @@ pub async fn create_absence(
     let note = check.opt_text("note", req.note.as_deref(), 500);
     check.finish()?;
     let mut tx = state.db.begin().await?;
-    check_employee(&mut tx, &caller, req.employee_id).await?;
+    check_employee_scope(&mut tx, &caller, req.employee_id).await?;
     sqlx::query("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
         .bind(req.employee_id)
         .execute(&mut *tx)
@@ -1124,7 +1106,7 @@ pub async fn create_absence(
     params(("id" = Uuid, Path, description = "absence id")),
     responses(
         (status = 204, description = "deleted"),
-        (status = 403, description = "`out_of_scope`", body = Problem),
+        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such absence", body = Problem)))]
 pub async fn delete_absence(
     State(state): State<AppState>,
@@ -1139,7 +1121,7 @@ pub async fn delete_absence(
     .fetch_optional(&mut *tx)
     .await?;
     let before = row.ok_or(AppError::not_found("absence"))?;
-    check_employee(&mut tx, &caller, before.employee_id).await?;
+    check_employee_scope(&mut tx, &caller, before.employee_id).await?;
     sqlx::query("DELETE FROM absences WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)

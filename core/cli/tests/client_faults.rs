@@ -483,7 +483,8 @@ struct HoldProxy {
     addr: SocketAddr,
     /// 0 disarmed, 1 hold before forwarding, 2 forward then hold the answer.
     armed: Arc<AtomicUsize>,
-    held: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<()>>,
+    /// The request line of each held request.
+    held: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -515,7 +516,12 @@ impl HoldProxy {
                             if hold == 2 {
                                 let _ = forward(upstream, &request).await;
                             }
-                            let _ = tx.send(());
+                            let line = String::from_utf8_lossy(&request)
+                                .lines()
+                                .next()
+                                .unwrap_or_default()
+                                .to_owned();
+                            let _ = tx.send(line);
                             // Until the killed client's socket closes.
                             let mut sink = [0u8; 1024];
                             while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
@@ -880,5 +886,84 @@ async fn bad_tracks_are_refused_and_lose_nothing() {
     assert_eq!(v["recorded"], 1, "{v}");
     let s = dev.ok(&["sync"]).await;
     assert_eq!(s["points_accepted"], 21, "{s}");
+    b.finish().await;
+}
+
+/// Issue 17 case 10: an explicit `sync` right after a killed one sends the dead process's
+/// claimed entry at once (the server never deferred it), instead of "waiting until" the
+/// claim's lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explicit_sync_after_a_killed_sync_sends_at_once() {
+    let Some(b) = Backend::start("explicit_sync_after_a_killed_sync_sends_at_once").await else {
+        return;
+    };
+    let id = employee(&b, "impatient").await;
+    let dev = Device::new(&b.url());
+    dev.ok(&["login", "impatient"]).await;
+    dev.ok(&["consent", "grant", "location"]).await;
+    dev.track(100, 0).await;
+    let proxy = HoldProxy::start(b.addr).await;
+    let mut held = proxy.held.lock().await;
+    proxy.arm(false);
+    let mut child = dev
+        .command(&["sync"], Some(&proxy.url()))
+        .spawn()
+        .expect("spawn sync");
+    let line = tokio::select! {
+        line = held.recv() => line.unwrap_or_default(),
+        status = child.wait() => panic!("sync ended without a request: {status:?}"),
+    };
+    // Killed while sending the batch: the outbox entry is claimed by the dead process.
+    assert!(line.starts_with("POST /api/v1/locations/batch"), "{line}");
+    child.start_kill().expect("kill");
+    let _ = child.wait().await;
+    drop(held);
+    // The batch is claimed by the dead process for the lease (the client's timeout + 10 s).
+    let s = dev.ok(&["sync"]).await;
+    assert_eq!(s["outcome"], "empty", "{s}");
+    assert_eq!(s["left"], 0, "{s}");
+    assert_eq!(s["points_accepted"], 100, "{s}");
+    assert_eq!(b.delivered(id).await[2], 100);
+    proxy.task.abort();
+    b.finish().await;
+}
+
+/// Issue 17 case 10: `faceid client locations` reads a day holding the server's maximum of
+/// points in one answer (it failed at 256 KiB: "EOF while parsing a string").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn locations_reads_a_day_at_the_servers_maximum() {
+    let Some(b) = Backend::start("locations_reads_a_day_at_the_servers_maximum").await else {
+        return;
+    };
+    let id = employee(&b, "busy").await;
+    let dev = Device::new(&b.url());
+    dev.ok(&["login", "busy"]).await;
+    let max = faceid_protocol::location::MAX_TRACK_POINTS;
+    // One fix every 4 s with every optional field, from 00:00 of a day.
+    let day: DateTime<Utc> = "2026-11-20T00:00:00Z".parse().expect("day");
+    let n = i64::try_from(max).expect("fits");
+    let inserted = sqlx::query(
+        "INSERT INTO location_points (employee_id, device_id, recorded_at, lat, lon, accuracy,
+             speed, bearing, altitude, mock, jump, battery)
+         SELECT $1, $2, $3 + make_interval(secs => i * 4), 55.75 + i * 1e-7, 37.61 + i * 1e-7,
+                12.345678, 1.234567, 123.456789, 187.654321, i % 97 = 0, i % 89 = 0, 80
+           FROM generate_series(0, $4 - 1) AS i",
+    )
+    .bind(id)
+    .bind(Uuid::new_v4())
+    .bind(day)
+    .bind(n)
+    .execute(&b.pool)
+    .await
+    .expect("insert points")
+    .rows_affected();
+    assert_eq!(inserted, max as u64);
+    let v = dev
+        .ok(&["locations", "--from", "2026-11-20", "--to", "2026-11-21"])
+        .await;
+    let points = v.as_array().expect("a list of points");
+    assert_eq!(points.len(), max);
+    assert_eq!(points[0]["recorded_at"], "2026-11-20T00:00:00Z");
+    assert_eq!(points[max - 1]["battery"], 80);
     b.finish().await;
 }

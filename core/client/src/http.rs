@@ -11,8 +11,14 @@ use faceid_protocol::problem::Problem;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time for a whole request (upload of a punch with frames included).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-/// Most bytes of an answer body read (a verdict or a batch answer is far smaller).
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Most bytes of an answer body read. Sized from the protocol's largest answers, so every
+/// list the server may send fits (the tests below build them at their limits): a track of
+/// [`MAX_TRACK_POINTS`] points (about 330 bytes each at most, ~6.6 MB) and
+/// [`MAX_MY_EVENTS`] attendance events with 2,000-character comments (~17 MB in Cyrillic).
+///
+/// [`MAX_TRACK_POINTS`]: faceid_protocol::location::MAX_TRACK_POINTS
+/// [`MAX_MY_EVENTS`]: faceid_protocol::attendance::MAX_MY_EVENTS
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
@@ -174,6 +180,77 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", date), None);
+    }
+
+    /// The largest answers the protocol allows fit under [`MAX_BODY_BYTES`] (issue 17 case 10:
+    /// a day at the server's maximum failed at the old 256 KiB cap).
+    #[test]
+    fn largest_answers_fit_the_body_limit() {
+        use faceid_protocol::attendance::{
+            AttendanceRecord, EventKind, MAX_MY_EVENTS, PunchKind, PunchStatus, ReviewDecision,
+            Verdict,
+        };
+        use faceid_protocol::location::{LocationPoint, MAX_TRACK_POINTS, Track, TrackPoint};
+        use uuid::Uuid;
+        let t = DateTime::parse_from_rfc3339("2026-11-20T07:00:00.123456789Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_else(|_| Utc::now());
+        // Numbers with the longest decimal forms (17 significant digits).
+        let long = |x: f64| x + 1.0 / 3.0;
+        let point = TrackPoint {
+            device_id: Uuid::new_v4(),
+            point: LocationPoint {
+                recorded_at: t,
+                lat: long(-90.0),
+                lon: long(-180.0),
+                accuracy: long(99_999.0),
+                speed: Some(long(999.0)),
+                bearing: Some(long(359.0)),
+                altitude: Some(long(-100_000.0)),
+                mock: true,
+                jump: true,
+                battery: Some(100),
+            },
+        };
+        let track = Track {
+            points: vec![point; MAX_TRACK_POINTS],
+            truncated: true,
+        };
+        let track_bytes = serde_json::to_vec(&track)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        let event = AttendanceRecord {
+            id: Uuid::new_v4(),
+            employee_id: Uuid::new_v4(),
+            device_id: Some(Uuid::new_v4()),
+            site_id: Some(Uuid::new_v4()),
+            kind: EventKind::Correction,
+            punch_kind: Some(PunchKind::In),
+            occurred_at: t,
+            received_at: t,
+            verdict: Verdict::Flagged,
+            reasons: vec!["outside_geofence".into(), "low_similarity".into()],
+            decision: Some(ReviewDecision::Reject),
+            comment: Some("ж".repeat(2000)),
+            refers_to: Some(Uuid::new_v4()),
+            actor_id: Some(Uuid::new_v4()),
+            lat: Some(long(-90.0)),
+            lon: Some(long(-180.0)),
+            accuracy_m: Some(long(99_999.0)),
+            distance_m: Some(long(99_999.0)),
+            face_distance: Some(1.0 / 3.0),
+            liveness_score: Some(1.0 / 3.0),
+            has_photo: true,
+            status: Some(PunchStatus::FlaggedPending),
+        };
+        let events = vec![event; MAX_MY_EVENTS];
+        let events_bytes = serde_json::to_vec(&events)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
+        assert!(track_bytes <= MAX_BODY_BYTES, "{track_bytes}");
+        assert!(events_bytes <= MAX_BODY_BYTES, "{events_bytes}");
+        // The old cap was far too small: the test would catch a return to it.
+        assert!(track_bytes > 256 * 1024);
     }
 
     #[test]

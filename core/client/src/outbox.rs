@@ -11,7 +11,11 @@
 //!
 //! **Claims.** A sender claims an entry (a random token plus a lease deadline) in an
 //! `IMMEDIATE` transaction, so two sync tasks, even in two processes, never hold the same entry
-//! at once. A claim expires after its lease, so a killed process's claims are picked up again.
+//! at once. A claim expires after its lease, so a killed process's claims are picked up again;
+//! sooner where the platform allows: every open outbox holds an exclusive lock on its own file
+//! in `<outbox>.claimers/` while it lives, and records its id with each claim, so a claim whose
+//! claimer's lock is free (its process died, even by SIGKILL) is taken over at once instead of
+//! being waited out as if the server had deferred it.
 //! Only the holder's token can reschedule an entry; a 2xx removes it whoever holds it (the
 //! server has it, by idempotency key).
 //!
@@ -36,7 +40,7 @@ use uuid::Uuid;
 /// `PRAGMA application_id` of an outbox file: "FCID".
 pub const APPLICATION_ID: i32 = 0x4643_4944;
 /// Current schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 /// Default claim lease: longer than any single request may take.
 pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
 /// Backoff: first retry delay, and the ceiling.
@@ -103,6 +107,10 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE entries ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0
         CHECK (unreachable IN (0, 1));
+    "#,
+    // 2 -> 3: who holds a claim, so a dead process's claims are not waited out.
+    r#"
+    ALTER TABLE entries ADD COLUMN claimer TEXT;
     "#,
 ];
 
@@ -388,6 +396,76 @@ pub struct Outbox {
     conn: Mutex<Connection>,
     path: PathBuf,
     owner: Uuid,
+    /// `None` where the file system has no locks: claims then end with their lease only.
+    claimer: Option<Claimer>,
+}
+
+/// This open outbox as a claimer: an id and an exclusive lock on `<dir>/<id>.lock`, held
+/// until it is dropped or its process dies (the OS releases the lock either way).
+#[derive(Debug)]
+struct Claimer {
+    id: Uuid,
+    dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+impl Claimer {
+    fn new(outbox: &Path) -> std::io::Result<Self> {
+        let mut name = outbox.as_os_str().to_owned();
+        name.push(".claimers");
+        let dir = PathBuf::from(name);
+        std::fs::create_dir_all(&dir)?;
+        let id = Uuid::new_v4();
+        let lock = std::fs::File::create(dir.join(format!("{id}.lock")))?;
+        lock.try_lock().map_err(std::io::Error::from)?;
+        let me = Self {
+            id,
+            dir,
+            _lock: lock,
+        };
+        me.forget_dead();
+        Ok(me)
+    }
+
+    /// Whether the claimer `id` still lives: its lock file exists and is locked. A lock we can
+    /// take means its holder is gone; then the file is removed.
+    fn alive(&self, id: &str) -> bool {
+        let path = self.dir.join(format!("{id}.lock"));
+        let file = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return false,
+            // Unknown: keep treating the claim as live (its lease still ends it).
+            Err(_) => return true,
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = std::fs::remove_file(&path);
+                false
+            }
+            Err(_) => true,
+        }
+    }
+
+    /// Removes the lock files of dead claimers (killed processes leave them behind).
+    fn forget_dead(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            if let Some(id) = name.to_str().and_then(|n| n.strip_suffix(".lock"))
+                && id != self.id.to_string()
+            {
+                self.alive(id);
+            }
+        }
+    }
+}
+
+impl Drop for Claimer {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(self.dir.join(format!("{}.lock", self.id)));
+    }
 }
 
 impl Outbox {
@@ -494,10 +572,16 @@ impl Outbox {
             }
         }
         tracing::debug!(path = %path.display(), %employee, "outbox open");
+        let claimer = Claimer::new(path)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "no claim lock: a killed sync's claims wait out their lease");
+            })
+            .ok();
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
             owner: employee,
+            claimer,
         })
     }
 
@@ -759,6 +843,7 @@ impl Outbox {
         let mut conn = self.conn()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now_ms = ms(now);
+        self.release_dead_claims(&tx, now_ms)?;
         let row = tx
             .query_row(
                 "SELECT seq, idempotency_key, kind, owner, payload, created_at, attempts
@@ -785,10 +870,11 @@ impl Outbox {
         };
         let token = Uuid::new_v4();
         tx.execute(
-            "UPDATE entries SET claim_token = ?1, claim_until = ?2 WHERE seq = ?3",
+            "UPDATE entries SET claim_token = ?1, claim_until = ?2, claimer = ?3 WHERE seq = ?4",
             params![
                 token.to_string(),
                 now_ms.saturating_add(duration_ms(lease)),
+                self.claimer.as_ref().map(|c| c.id.to_string()),
                 seq
             ],
         )?;
@@ -804,6 +890,34 @@ impl Outbox {
             attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
             claim_token: token,
         }))
+    }
+
+    /// Frees the live claims of claimers that are gone (a killed `sync`): the server never
+    /// deferred those entries, so they are due now, not when the dead claim's lease ends.
+    fn release_dead_claims(&self, conn: &Connection, now_ms: i64) -> Result<(), OutboxError> {
+        let Some(me) = &self.claimer else {
+            return Ok(());
+        };
+        let mut stmt = conn.prepare_cached(
+            "SELECT DISTINCT claimer FROM entries
+              WHERE claim_until > ?1 AND claimer IS NOT NULL AND claimer <> ?2",
+        )?;
+        let others = stmt
+            .query_map(params![now_ms, me.id.to_string()], |r| {
+                r.get::<_, String>(0)
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        for other in others {
+            if !me.alive(&other) {
+                let n = conn.execute(
+                    "UPDATE entries SET claim_token = NULL, claim_until = NULL, claimer = NULL
+                      WHERE claimer = ?1",
+                    params![other],
+                )?;
+                tracing::info!(claimer = %other, entries = n, "claims of a dead process released");
+            }
+        }
+        Ok(())
     }
 
     fn load_blobs(conn: &Connection, key: &str) -> Result<Vec<Blob>, OutboxError> {

@@ -17,6 +17,13 @@ use crate::types::{Descriptor, Detection};
 
 /// Largest uploaded frame accepted, in bytes.
 pub const MAX_FRAME_BYTES: usize = 6 * 1024 * 1024;
+/// Most pixels of a measured frame: a 12 MP phone photo (4032 × 3024) fits. The detector
+/// works at 640 px and the face crop needs far less, so more pixels only cost memory (a
+/// 40 MP frame took the server from 260 MB to 1.2 GB); larger frames are refused from their
+/// header, before any pixel is decoded.
+pub const MAX_FRAME_PIXELS: u64 = 12_500_000;
+/// What decoding a frame may allocate at once: a 12.5 MP 16-bit RGBA image is 100 MB.
+pub const MAX_FRAME_ALLOC: u64 = 128 * 1024 * 1024;
 
 /// How frames are measured. The phone and the server use the same value for a check-in
 /// ([`MeasureRules::check_in`]), so a frame one accepts the other accepts.
@@ -41,9 +48,9 @@ impl MeasureRules {
             mode: CaptureMode::CheckIn,
             decode: DecodeLimits {
                 max_bytes: MAX_FRAME_BYTES,
-                max_pixels: 40_000_000,
+                max_pixels: MAX_FRAME_PIXELS,
                 max_side: 10_000,
-                ..DecodeLimits::default()
+                max_alloc: MAX_FRAME_ALLOC,
             },
             border_retry: true,
         }

@@ -14,6 +14,9 @@ pub const TRACKING_POLICY_PATH: &str = "/api/v1/me/tracking-policy";
 pub const MY_LOCATIONS_PATH: &str = "/api/v1/me/locations";
 /// Longest range one track query covers, days.
 pub const MAX_TRACK_RANGE_DAYS: i64 = 31;
+/// Most points one answer of [`MY_LOCATIONS_PATH`] (or an employee's track) holds; `truncated`
+/// says there were more. Clients size their answer limit from it.
+pub const MAX_TRACK_POINTS: usize = 20_000;
 
 /// Most points the server accepts in one batch.
 pub const MAX_BATCH_POINTS: usize = 1_000;

@@ -228,8 +228,9 @@ fn expired_claims_are_reclaimed() {
         .claim_next(t0(), Duration::from_secs(60))
         .expect("claim")
         .expect("entry");
-    // The holder "dies": its claim is never released. Another process opens the file.
-    drop(a);
+    // The holder lives but never finishes (a hung request): another process waits out the
+    // lease. (A holder that is gone is taken over at once: see
+    // `a_dead_claimers_claims_are_taken_over_at_once`.)
     let b = open(dir.path(), owner);
     assert!(
         b.claim_next(t0() + secs(59), DEFAULT_LEASE)
@@ -242,7 +243,7 @@ fn expired_claims_are_reclaimed() {
         .expect("reclaimed");
     assert_eq!(second.idempotency_key, first.idempotency_key);
     assert_ne!(second.claim_token, first.claim_token);
-    // The dead holder's late answer cannot reschedule what it no longer holds.
+    // The first holder's late answer cannot reschedule what it no longer holds.
     assert!(
         !b.reschedule(
             &first,
@@ -722,8 +723,11 @@ fn version_1_outbox_is_migrated_with_its_entries() {
         ob.enqueue(&e, t0()).expect("enqueue");
         let c = ob.conn().expect("conn");
         // Back to the version-1 table, as an app update finds it.
-        c.execute_batch("ALTER TABLE entries DROP COLUMN unreachable; PRAGMA user_version = 1;")
-            .expect("downgrade");
+        c.execute_batch(
+            "ALTER TABLE entries DROP COLUMN claimer;
+             ALTER TABLE entries DROP COLUMN unreachable; PRAGMA user_version = 1;",
+        )
+        .expect("downgrade");
     }
     let ob = open(dir.path(), owner);
     let version: i32 = ob
@@ -746,4 +750,45 @@ fn version_1_outbox_is_migrated_with_its_entries() {
     )
     .expect("reschedule");
     assert_eq!(ob.retry_unreachable_now(t0() + secs(1)).expect("back"), 1);
+}
+
+/// Issue 17 case 10: a claim whose holder is gone (a killed `sync`) is taken over at once; a
+/// live holder's claim is respected until its lease ends.
+#[test]
+fn a_dead_claimers_claims_are_taken_over_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let owner = Uuid::new_v4();
+    let a = open(dir.path(), owner);
+    let b = open(dir.path(), owner);
+    let e = entry(EntryKind::Punch, r#"{"kind":"in"}"#);
+    a.enqueue(&e, t0()).expect("enqueue");
+    let held = a
+        .claim_next(t0(), DEFAULT_LEASE)
+        .expect("claim")
+        .expect("an entry");
+    // A lives: B waits for it (a minute later, well inside the lease).
+    assert!(
+        b.claim_next(t0() + secs(60), DEFAULT_LEASE)
+            .expect("claim")
+            .is_none()
+    );
+    assert_eq!(
+        b.next_due_at().expect("due"),
+        Some(t0() + chrono::Duration::from_std(DEFAULT_LEASE).expect("lease"))
+    );
+    // A goes away without releasing (as a killed process does): B takes the entry over now.
+    drop(a);
+    let taken = b
+        .claim_next(t0() + secs(61), DEFAULT_LEASE)
+        .expect("claim")
+        .expect("the dead claim is free");
+    assert_eq!(taken.idempotency_key, held.idempotency_key);
+    assert_ne!(taken.claim_token, held.claim_token);
+    // And a third handle now respects B's live claim.
+    let c = open(dir.path(), owner);
+    assert!(
+        c.claim_next(t0() + secs(62), DEFAULT_LEASE)
+            .expect("claim")
+            .is_none()
+    );
 }
