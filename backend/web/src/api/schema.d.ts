@@ -2699,7 +2699,7 @@ export interface operations {
                     "application/json": components["schemas"]["AbsenceOut"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2756,7 +2756,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2856,7 +2856,7 @@ export interface operations {
                     "application/json": components["schemas"]["AttendanceRecord"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2999,7 +2999,7 @@ export interface operations {
                     "image/jpeg": unknown;
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3044,7 +3044,7 @@ export interface operations {
                     "application/json": components["schemas"]["AttendanceRecord"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4028,7 +4028,7 @@ export interface operations {
                     "application/json": components["schemas"]["Employee"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4132,7 +4132,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentOverview"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4177,7 +4177,7 @@ export interface operations {
                     "application/json": components["schemas"]["ConsentRecord"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4277,7 +4277,7 @@ export interface operations {
                     "application/json": components["schemas"]["FaceTemplate"][];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4324,7 +4324,7 @@ export interface operations {
                     "application/json": components["schemas"]["FaceTemplate"][];
                 };
             };
-            /** @description `out_of_scope`, `biometric_consent_required` */
+            /** @description `out_of_scope`, `role_not_allowed`, `biometric_consent_required` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4392,7 +4392,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4447,7 +4447,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4590,7 +4590,7 @@ export interface operations {
                     "application/json": components["schemas"]["TrackingPolicy"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6166,7 +6166,7 @@ export interface operations {
                     "application/json": components["schemas"]["AssignmentOut"];
                 };
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6223,7 +6223,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `out_of_scope` */
+            /** @description `out_of_scope`, `role_not_allowed` */
             403: {
                 headers: {
                     [name: string]: unknown;
