@@ -272,7 +272,14 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
         PASSWORD,
         answer.uri.as_str(),
         None::<&[u8]>,
-        digest_auth::HttpMethod::from(method.as_str().to_owned()),
+        match *method {
+            Method::GET => digest_auth::HttpMethod::GET,
+            Method::POST => digest_auth::HttpMethod::POST,
+            Method::HEAD => digest_auth::HttpMethod::HEAD,
+            _ => {
+                digest_auth::HttpMethod::OTHER(std::borrow::Cow::Owned(method.as_str().to_owned()))
+            }
+        },
     );
     let mut expected = answer.clone();
     expected.digest(&ctx);
