@@ -218,7 +218,7 @@ fn method_of(m: &Method) -> HttpMethod<'static> {
     }
 }
 
-fn net_error(e: &reqwest::Error) -> IsapiError {
+fn net_error(e: reqwest::Error) -> IsapiError {
     if e.is_timeout() {
         IsapiError::Timeout
     } else {
@@ -285,7 +285,7 @@ impl IsapiClient {
                     .header(header::CONTENT_TYPE, &b.content_type)
                     .body(b.bytes.clone());
             }
-            let resp = req.send().await.map_err(|e| net_error(&e))?;
+            let resp = req.send().await.map_err(net_error)?;
             let status = resp.status().as_u16();
             if status != 401 {
                 let bytes = read_limited(resp).await?;
@@ -506,7 +506,7 @@ impl IsapiClient {
 
 async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, IsapiError> {
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| net_error(&e))? {
+    while let Some(chunk) = resp.chunk().await.map_err(net_error)? {
         if out.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(IsapiError::Malformed("answer too large".into()));
         }

@@ -532,8 +532,7 @@ async fn store_page(
             Err(_) => None,
         };
     }
-    let result = insert_page(state, t, owner, &events, &people, &photos, skewed).await;
-    match &result {
+    match insert_page(state, t, owner, &events, &people, &photos, skewed).await {
         Ok((stored, used)) => {
             let unused: Vec<String> = photos
                 .iter()
@@ -541,17 +540,12 @@ async fn store_page(
                 .map(|(_, k)| k.clone())
                 .collect();
             state.photos.delete_all(&unused).await;
-            Ok(Stored {
-                inserted: stored.inserted,
-                punched: stored.punched,
-                max_serial: stored.max_serial,
-                max_time: stored.max_time,
-            })
+            Ok(stored)
         }
-        Err(_) => {
+        Err(e) => {
             let keys: Vec<String> = photos.into_values().collect();
             state.photos.delete_all(&keys).await;
-            result.map(|(s, _)| s).map_err(PollError::Server)
+            Err(PollError::Server(e))
         }
     }
 }
