@@ -210,12 +210,7 @@ impl std::fmt::Debug for IsapiClient {
 }
 
 fn method_of(m: &Method) -> HttpMethod<'static> {
-    match *m {
-        Method::GET => HttpMethod::GET,
-        Method::POST => HttpMethod::POST,
-        Method::HEAD => HttpMethod::HEAD,
-        _ => HttpMethod::OTHER(std::borrow::Cow::Owned(m.as_str().to_owned())),
-    }
+    HttpMethod::from(m.as_str().to_owned())
 }
 
 fn net_error(e: reqwest::Error) -> IsapiError {

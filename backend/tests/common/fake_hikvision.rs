@@ -272,14 +272,7 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
         PASSWORD,
         answer.uri.as_str(),
         None::<&[u8]>,
-        match *method {
-            Method::GET => digest_auth::HttpMethod::GET,
-            Method::POST => digest_auth::HttpMethod::POST,
-            Method::HEAD => digest_auth::HttpMethod::HEAD,
-            _ => {
-                digest_auth::HttpMethod::OTHER(std::borrow::Cow::Owned(method.as_str().to_owned()))
-            }
-        },
+        digest_auth::HttpMethod::from(method.as_str().to_owned()),
     );
     let mut expected = answer.clone();
     expected.digest(&ctx);
@@ -384,13 +377,14 @@ fn route(
     let query = uri.query().unwrap_or("");
     let json_body = || serde_json::from_slice::<Value>(body).ok();
     match (method.as_str(), path) {
-        ("GET", "/ISAPI/System/deviceInfo") => xml(format!(
+        ("GET", "/ISAPI/System/deviceInfo") => xml(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<DeviceInfo version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\">\n\
              <deviceName>Fake door</deviceName>\n<deviceID>fake-0001</deviceID>\n<model>DS-K1T341AMF</model>\n\
              <serialNumber>DS-K1T341AMF20240101V030200ENFAKE0001</serialNumber>\n<macAddress>44:47:cc:00:00:01</macAddress>\n\
              <firmwareVersion>V3.2.30</firmwareVersion>\n<firmwareReleasedDate>build 240101</firmwareReleasedDate>\n\
              <deviceType>ACS</deviceType>\n</DeviceInfo>\n"
-        )),
+                .to_owned(),
+        ),
         ("GET", "/ISAPI/System/time") => {
             let now = Utc::now() + chrono::Duration::seconds(s.clock_skew_s);
             xml(format!(
