@@ -109,6 +109,15 @@ impl Rig {
             .unwrap()
     }
 
+    /// Raw events stored for the terminal.
+    async fn imported(&self, terminal: Uuid) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM terminal_events WHERE terminal_id = $1")
+            .bind(terminal)
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap()
+    }
+
     async fn get_terminal(&self, id: Uuid) -> Value {
         let r = self
             .app
@@ -208,6 +217,8 @@ fn id_of(v: &Value, key: &str) -> Uuid {
 #[sqlx::test(migrations = "./migrations")]
 async fn face_passes_become_verified_punches_in_today_and_the_chain(pool: PgPool) {
     let r = rig(pool).await;
+    // Nonces good for two requests only: the client must renew stale ones without a failure.
+    r.fake.with(|s| s.nonce_uses = 2);
     let anna = r.employee("anna", "1001").await;
     let boris = r.employee("boris", "2002").await;
     let created = r.terminal("both", fake::PASSWORD).await;
@@ -363,7 +374,7 @@ async fn many_events_are_imported_exactly_once_across_a_crash_and_two_pollers(po
     r.drain().await;
     // The terminal caps pages at 20 whatever we ask (30): we must advance by numOfMatches.
     r.fake.with(|s| s.page_cap = 20);
-    const N: usize = 3000;
+    const N: usize = 10_000;
     let start = Utc::now() - chrono::Duration::hours(3);
     let evs: Vec<Ev> = (0..N)
         .map(|i| {
@@ -382,20 +393,23 @@ async fn many_events_are_imported_exactly_once_across_a_crash_and_two_pollers(po
     // A poller dies mid-poll (aborted between pages, or inside one).
     let state = r.app.state.clone();
     let dying = tokio::spawn(async move { poll_terminal(&state, t, "dying").await });
+    let mut waited = 0;
     loop {
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM terminal_events WHERE terminal_id = $1")
-                .bind(t)
-                .fetch_one(&r.app.pool)
-                .await
-                .unwrap();
+        let n = r.imported(t).await;
         if n >= (N / 3) as i64 {
             break;
         }
+        assert!(
+            !dying.is_finished() && waited < 30_000,
+            "the first poller stopped at {n} events"
+        );
+        waited += 1;
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     dying.abort();
     let _ = dying.await;
+    let at_crash = r.imported(t).await;
+    assert!(at_crash < N as i64, "the crash came mid-poll ({at_crash})");
     // While its lease lasts nobody else polls; then it expires.
     assert!(
         poll_terminal(&r.app.state, t, "other")

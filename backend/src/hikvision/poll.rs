@@ -286,6 +286,9 @@ async fn poll(
             Utc::now() + chrono::Duration::milliseconds((offset.clock_offset_s * 1000.0) as i64);
         let end = device_now + chrono::Duration::days(1);
         let search_id = Uuid::new_v4().to_string();
+        // One search keeps its condition; only the position moves (the cursor moving under
+        // it would skip the events between).
+        let begin_serial_no = cursor.0 + 1;
         let mut position = 0u32;
         let mut pages = 0u32;
         let mut best = cursor.0;
@@ -299,7 +302,7 @@ async fn poll(
                 minor: 0,
                 start_time: local(start, offset.tz),
                 end_time: local(end, offset.tz),
-                begin_serial_no: Some(cursor.0 + 1),
+                begin_serial_no: Some(begin_serial_no),
                 end_serial_no: Some(999_999_999),
                 time_reverse_order: false,
             };
