@@ -310,7 +310,7 @@ fn on_write_error(e: sqlx::Error) -> AppError {
 }
 
 /// Registers a terminal; its first poll and its people sync are queued at once.
-#[utoipa::path(post, path = "/api/v1/terminals", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/terminals", operation_id = "create_terminal", tag = "terminals", security(("bearer" = [])),
     request_body = CreateTerminal,
     responses(
         (status = 201, description = "registered", body = Terminal),
@@ -390,7 +390,7 @@ pub async fn create(
 }
 
 /// Every terminal with its health.
-#[utoipa::path(get, path = "/api/v1/terminals", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/terminals", operation_id = "list_terminals", tag = "terminals", security(("bearer" = [])),
     responses((status = 200, description = "the terminals, by name", body = Vec<Terminal>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -409,7 +409,7 @@ pub async fn list(
 
 /// A terminal with its health: identity from `deviceInfo`, clock offset, last poll, last
 /// error and today's events.
-#[utoipa::path(get, path = "/api/v1/terminals/{id}", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/terminals/{id}", operation_id = "get_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 200, description = "the terminal", body = Terminal),
@@ -425,7 +425,7 @@ pub async fn get(
 
 /// Edits a terminal. New credentials or `enabled: true` end a lock-out; a new site, address
 /// or re-enabling syncs its people again.
-#[utoipa::path(patch, path = "/api/v1/terminals/{id}", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(patch, path = "/api/v1/terminals/{id}", operation_id = "update_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     request_body = UpdateTerminal,
     responses(
@@ -523,7 +523,7 @@ pub async fn update(
 
 /// Deletes a terminal: its configuration, raw events and log. Its punches stay in the chain
 /// with its device row (blocked), which is kept for them.
-#[utoipa::path(delete, path = "/api/v1/terminals/{id}", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/terminals/{id}", operation_id = "delete_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 204, description = "deleted"),
@@ -558,7 +558,7 @@ pub async fn delete(
 }
 
 /// Queues a poll of the terminal now (besides its schedule).
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/poll", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/poll", operation_id = "poll_terminal_now", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 202, description = "queued"),
@@ -639,7 +639,7 @@ pub struct LogQuery {
 }
 
 /// The terminal's synchronisation log: every call, newest first.
-#[utoipa::path(get, path = "/api/v1/terminals/{id}/log", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/terminals/{id}/log", operation_id = "terminal_log", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id"), LogQuery),
     responses(
         (status = 200, description = "a page of calls", body = TerminalLogPage),
