@@ -63,7 +63,7 @@ CREATE TABLE terminal_events (
     minor                integer NOT NULL,
     occurred_at          timestamptz NOT NULL,
     employee_no          text,
-    -- face_pass | face_fail | other_pass | other
+    -- face_pass | face_fail | stranger | other_pass | other
     class                text NOT NULL,
     -- punched | flagged | unknown_person | inactive_employee | not_punched | ignored
     outcome              text NOT NULL,

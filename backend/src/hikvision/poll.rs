@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::client::{AcsEventCond, IsapiClient, IsapiError};
 use super::{TERMINAL_COLUMNS, TerminalRow, log_call, terminal_of, unique};
 use crate::AppState;
-use crate::attendance::{ChainFields, append};
+use crate::attendance::{ChainAppender, ChainFields};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, Job, Outcome};
 
@@ -582,49 +582,90 @@ async fn insert_page(
         max_serial: events.last().map(|e| e.serial_no),
         max_time: events.iter().map(|e| e.time.with_timezone(&Utc)).max(),
     };
-    let mut used = HashSet::new();
-    for e in events {
-        let class = EventClass::of(e.major, e.minor);
-        let person = e.employee_no.as_ref().and_then(|n| people.get(n));
-        let (outcome, employee) = match (class, person) {
-            (EventClass::FacePass, Some(p)) if p.status == "active" => {
-                (if skewed { "flagged" } else { "punched" }, Some(p.id))
+    // What each event is, and the punch it will become (decided before anything is written).
+    struct Row<'a> {
+        e: &'a Parsed,
+        class: EventClass,
+        outcome: &'static str,
+        employee: Option<Uuid>,
+        public_id: Option<Uuid>,
+        photo_key: Option<String>,
+    }
+    let rows: Vec<Row> = events
+        .iter()
+        .map(|e| {
+            let class = EventClass::of(e.major, e.minor);
+            let person = e.employee_no.as_ref().and_then(|n| people.get(n));
+            let (outcome, employee) = match (class, person) {
+                (EventClass::FacePass, Some(p)) if p.status == "active" => {
+                    (if skewed { "flagged" } else { "punched" }, Some(p.id))
+                }
+                (EventClass::FacePass, Some(p)) => ("inactive_employee", Some(p.id)),
+                (EventClass::FacePass, None) => ("unknown_person", None),
+                (EventClass::FaceFail | EventClass::Stranger, p) => {
+                    ("not_punched", p.map(|p| p.id))
+                }
+                (_, p) => ("ignored", p.map(|p| p.id)),
+            };
+            let punch = matches!(outcome, "punched" | "flagged");
+            Row {
+                e,
+                class,
+                outcome,
+                employee,
+                public_id: punch.then(Uuid::now_v7),
+                photo_key: photos.get(&e.serial_no).filter(|_| punch).cloned(),
             }
-            (EventClass::FacePass, Some(p)) => ("inactive_employee", Some(p.id)),
-            (EventClass::FacePass, None) => ("unknown_person", None),
-            (EventClass::FaceFail | EventClass::Stranger, p) => ("not_punched", p.map(|p| p.id)),
-            (_, p) => ("ignored", p.map(|p| p.id)),
-        };
-        let punch = matches!(outcome, "punched" | "flagged");
-        let public_id = punch.then(Uuid::now_v7);
-        let photo_key = if punch {
-            photos.get(&e.serial_no).cloned()
-        } else {
-            None
-        };
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO terminal_events (terminal_id, serial_no, major, minor, occurred_at,
-                 employee_no, class, outcome, employee_id, attendance_event_id, photo_key, raw)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-             ON CONFLICT (terminal_id, serial_no) DO NOTHING RETURNING id",
-        )
-        .bind(t.id)
-        .bind(e.serial_no)
-        .bind(i32::try_from(e.major).unwrap_or(-1))
-        .bind(i32::try_from(e.minor).unwrap_or(-1))
-        .bind(e.time.with_timezone(&Utc))
-        .bind(&e.employee_no)
-        .bind(class.as_str())
-        .bind(outcome)
-        .bind(employee)
-        .bind(public_id)
-        .bind(&photo_key)
-        .bind(&e.raw)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if inserted.is_none() {
-            continue;
-        }
+        })
+        .collect();
+    // Raw events first, the page in one statement; a serial number already stored (a re-poll,
+    // a second poller) is not returned and not punched again.
+    let inserted: HashSet<i64> = sqlx::query_scalar(
+        "INSERT INTO terminal_events (terminal_id, serial_no, major, minor, occurred_at,
+             employee_no, class, outcome, employee_id, attendance_event_id, photo_key, raw)
+         SELECT $1, * FROM UNNEST($2::bigint[], $3::int[], $4::int[], $5::timestamptz[],
+             $6::text[], $7::text[], $8::text[], $9::uuid[], $10::uuid[], $11::text[], $12::jsonb[])
+         ON CONFLICT (terminal_id, serial_no) DO NOTHING RETURNING serial_no",
+    )
+    .bind(t.id)
+    .bind(rows.iter().map(|r| r.e.serial_no).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| i32::try_from(r.e.major).unwrap_or(-1))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| i32::try_from(r.e.minor).unwrap_or(-1))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.e.time.with_timezone(&Utc))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        rows.iter()
+            .map(|r| r.e.employee_no.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.class.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.employee).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.public_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.photo_key.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.e.raw.clone()).collect::<Vec<_>>())
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let mut used = HashSet::new();
+    let mut chain: Option<ChainAppender> = None;
+    for r in rows
+        .into_iter()
+        .filter(|r| inserted.contains(&r.e.serial_no))
+    {
+        let e = r.e;
         stored.inserted += 1;
         if last > 0 && e.serial_no > last + 1 {
             sqlx::query(
@@ -636,7 +677,7 @@ async fn insert_page(
             .await?;
         }
         last = last.max(e.serial_no);
-        let (Some(public_id), Some(employee)) = (public_id, employee) else {
+        let (Some(public_id), Some(employee)) = (r.public_id, r.employee) else {
             continue;
         };
         let occurred = e.time.with_timezone(&Utc);
@@ -651,11 +692,15 @@ async fn insert_page(
         );
         fields.device_id = Some(t.device_id);
         fields.site_id = Some(t.site_id);
-        fields.photo_key = photo_key;
+        fields.photo_key = r.photo_key;
         if skewed {
             fields.reasons = vec!["terminal_clock_skew".to_owned()];
         }
-        append(&mut tx, fields, None, None).await?;
+        let appender = match &mut chain {
+            Some(c) => c,
+            None => chain.insert(ChainAppender::lock(&mut tx).await?),
+        };
+        appender.append(&mut tx, fields).await?;
         used.insert(e.serial_no);
         stored.punched += 1;
     }

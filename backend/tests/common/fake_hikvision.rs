@@ -32,7 +32,7 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, SubsecRound, Utc};
 use serde_json::{Value, json};
 
 pub const USERNAME: &str = "admin";
@@ -58,6 +58,8 @@ pub struct Inner {
     pub lockout_after: u32,
     pub locked: bool,
     pub events: Vec<Value>,
+    /// What a search filters on, one per event (so a search does not re-read every JSON item).
+    pub event_keys: Vec<EvKey>,
     pub next_serial: i64,
     pub page_cap: usize,
     pub strict_time: bool,
@@ -74,6 +76,15 @@ pub struct Inner {
     pub calls: Vec<(String, String, u16)>,
     /// The largest `InfoList` answered.
     pub largest_page: usize,
+}
+
+/// The searchable fields of one stored event (`major` is always 5).
+#[derive(Debug, Clone)]
+pub struct EvKey {
+    pub serial: i64,
+    pub minor: i64,
+    pub employee_no: Option<String>,
+    pub time: DateTime<Utc>,
 }
 
 /// The running fake; clone freely.
@@ -156,6 +167,7 @@ impl FakeHikvision {
             lockout_after: 5,
             locked: false,
             events: Vec::new(),
+            event_keys: Vec::new(),
             next_serial: 1,
             page_cap: 30,
             strict_time: true,
@@ -208,6 +220,13 @@ impl FakeHikvision {
                         v["pictureURL"] = json!(format!("http://192.0.2.10/LOCALS/pic/{serial}.jpg"));
                     }
                     s.events.push(v);
+                    s.event_keys.push(EvKey {
+                        serial,
+                        minor: e.minor,
+                        employee_no: e.employee_no.clone(),
+                        // The item's time has whole seconds; the search compares that.
+                        time: e.time.trunc_subsecs(0),
+                    });
                     serial
                 })
                 .collect()
@@ -616,20 +635,15 @@ fn acs_event(s: &mut Inner, body: Option<Value>) -> Response {
     let mut matches: Vec<&Value> = s
         .events
         .iter()
-        .filter(|e| major == 0 || e["major"].as_i64() == Some(major))
-        .filter(|e| minor == 0 || e["minor"].as_i64() == Some(minor))
-        .filter(|e| employee.is_none_or(|n| e["employeeNoString"].as_str() == Some(n)))
-        .filter(|e| {
-            let t = DateTime::parse_from_rfc3339(e["time"].as_str().unwrap_or(""))
-                .map(|t| t.with_timezone(&Utc))
-                .ok();
-            start.is_none_or(|st| t.is_some_and(|t| t >= st))
-                && end.is_none_or(|en| t.is_some_and(|t| t <= en))
+        .zip(&s.event_keys)
+        .filter(|(_, k)| {
+            begin.is_none_or(|b| k.serial >= b) && end_serial.is_none_or(|en| k.serial <= en)
         })
-        .filter(|e| {
-            let n = e["serialNo"].as_i64().unwrap_or(0);
-            begin.is_none_or(|b| n >= b) && end_serial.is_none_or(|en| n <= en)
-        })
+        .filter(|_| major == 0 || major == 5)
+        .filter(|(_, k)| minor == 0 || k.minor == minor)
+        .filter(|(_, k)| employee.is_none_or(|n| k.employee_no.as_deref() == Some(n)))
+        .filter(|(_, k)| start.is_none_or(|st| k.time >= st) && end.is_none_or(|en| k.time <= en))
+        .map(|(e, _)| e)
         .collect();
     if c["timeReverseOrder"].as_bool() == Some(true) {
         matches.reverse();
