@@ -523,12 +523,29 @@ async fn people_and_faces_follow_dismissal_and_consent(pool: PgPool) {
     }
     r.drain().await;
     assert!(!r.fake.has_face("3003") && !r.fake.has_face("4004"));
+    // A stale face of 4004 is already on the terminal: FaceDataRecord is refused as a
+    // duplicate and FDSetUp (PUT) replaces it.
+    r.fake
+        .with(|s| s.faces.insert("4004".into(), vec![0xFF, 0xD8, 0xFF, 0xD9]));
     r.paper_consent(vera, "grant").await;
     r.paper_consent(gleb, "grant").await;
     r.drain().await;
     assert!(r.fake.has_face("3003") && r.fake.has_face("4004"));
     let face = r.fake.with(|s| s.faces["3003"].clone());
     assert_eq!(&face[..2], &[0xFF, 0xD8], "a JPEG");
+    let replaced = r.fake.with(|s| s.faces["4004"].clone());
+    assert_eq!(
+        replaced, face,
+        "the stale face was replaced by the enrolment photo"
+    );
+    let ops = r.log_ops(t).await;
+    assert!(
+        ops.iter().any(|o| o.0 == "FDLib/FaceDataRecord"
+            && !o.1
+            && o.2.as_deref() == Some("deviceUserAlreadyExistFace")),
+        "{ops:?}"
+    );
+    assert!(ops.iter().any(|o| o.0 == "FDLib/FDSetUp" && o.1), "{ops:?}");
     assert_eq!(r.get_terminal(t).await["faces"], 2);
 
     // A consent withdrawal removes the face; the person stays.
@@ -612,9 +629,22 @@ async fn a_terminal_down_then_up_is_caught_up_and_faults_are_survived(pool: PgPo
     assert!(got["last_error"].as_str().unwrap().contains("503"), "{got}");
     assert_eq!(r.punches(device).await.len(), 0);
 
-    // Back up, with a 500 and a malformed page on the way: the next polls catch up.
+    // Back up but too slow (over the 2 s client timeout): the poll gives up and says so.
     r.fake.with(|s| {
         s.down = false;
+        s.latency = Duration::from_millis(2500);
+    });
+    r.poll(t).await.unwrap();
+    let got = r.get_terminal(t).await;
+    assert!(
+        got["last_error"].as_str().unwrap().contains("in time"),
+        "{got}"
+    );
+    assert_eq!(r.punches(device).await.len(), 0);
+
+    // Then a 500 and a malformed page on the way: the next polls catch up.
+    r.fake.with(|s| {
+        s.latency = Duration::ZERO;
         s.fail_next = 1;
     });
     r.poll(t).await.unwrap();
