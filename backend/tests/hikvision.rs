@@ -210,6 +210,12 @@ impl Rig {
     }
 }
 
+/// Whether the log has `op` refused by the terminal with `sub_status`.
+fn refused(ops: &[(String, bool, Option<String>)], op: &str, sub_status: &str) -> bool {
+    ops.iter()
+        .any(|o| o.0 == op && !o.1 && o.2.as_deref() == Some(sub_status))
+}
+
 fn id_of(v: &Value, key: &str) -> Uuid {
     v[key].as_str().unwrap().parse().unwrap()
 }
@@ -507,9 +513,7 @@ async fn people_and_faces_follow_dismissal_and_consent(pool: PgPool) {
     assert_eq!(r.fake.user("3003").unwrap()["name"], "Ivan vera");
     let ops = r.log_ops(t).await;
     assert!(
-        ops.iter().any(|o| o.0 == "UserInfo/Record"
-            && !o.1
-            && o.2.as_deref() == Some("employeeNoAlreadyExist")),
+        refused(&ops, "UserInfo/Record", "employeeNoAlreadyExist"),
         "{ops:?}"
     );
     assert!(
@@ -540,9 +544,7 @@ async fn people_and_faces_follow_dismissal_and_consent(pool: PgPool) {
     );
     let ops = r.log_ops(t).await;
     assert!(
-        ops.iter().any(|o| o.0 == "FDLib/FaceDataRecord"
-            && !o.1
-            && o.2.as_deref() == Some("deviceUserAlreadyExistFace")),
+        refused(&ops, "FDLib/FaceDataRecord", "deviceUserAlreadyExistFace"),
         "{ops:?}"
     );
     assert!(ops.iter().any(|o| o.0 == "FDLib/FDSetUp" && o.1), "{ops:?}");
