@@ -18,6 +18,8 @@
 //!   `FDLib/FaceDataRecord` (multipart: JSON part + JPEG part; no user → error, duplicate
 //!   face → error), `FDSetUp` (PUT upserts, POST → `methodNotAllowed`), `FDSearch`,
 //!   `FDSearch/Delete`. `UserInfo/Delete` leaves the face behind (the worst case).
+//! * `AccessControl` and `Intelligent` endpoints without `?format=json` answer an XML
+//!   `badXmlFormat` (they speak XML unless asked for JSON).
 //! * Faults: down (503), the next N answers 500 or malformed JSON, latency, a lying
 //!   `totalMatches` (and `MORE` forever), a skewed clock.
 #![allow(dead_code, clippy::result_large_err)]
@@ -394,6 +396,22 @@ fn route(
             .into_response();
     }
     let query = uri.query().unwrap_or("");
+    // The JSON endpoints speak XML unless asked for JSON (integrations.md §1.0): a JSON body
+    // without `format=json` is a bad XML document to them.
+    let json_api =
+        path.starts_with("/ISAPI/AccessControl/") || path.starts_with("/ISAPI/Intelligent/");
+    if json_api && !query.split('&').any(|p| p == "format=json") {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/xml")],
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ResponseStatus version=\"2.0\" xmlns=\"http://www.hikvision.com/ver20/XMLSchema\">\n\
+                 <requestURL>{path}</requestURL>\n<statusCode>5</statusCode>\n<statusString>Invalid XML Format</statusString>\n\
+                 <subStatusCode>badXmlFormat</subStatusCode>\n</ResponseStatus>\n"
+            ),
+        )
+            .into_response();
+    }
     let json_body = || serde_json::from_slice::<Value>(body).ok();
     match (method.as_str(), path) {
         ("GET", "/ISAPI/System/deviceInfo") => xml(
