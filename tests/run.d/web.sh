@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Web panel: installs its dependencies (npm ci), checks that the committed API types are the ones
+# Web panel: installs its dependencies (npm ci, when package-lock.json is newer than the installed
+# tree), checks that the committed API types are the ones
 # generated from the server's OpenAPI document, type-checks (tsc --noEmit), runs the unit tests
 # (vitest), then, when DATABASE_URL is set (tests/run.sh exports it), runs the Playwright
 # end-to-end suite in Debian's Chromium against a real faceid-server on a free loopback port and
@@ -26,7 +27,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cd "$web"
-npm ci --no-audit --no-fund --prefer-offline
+# build.rs installs the same tree: install again only when the lock file is newer than it.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --prefer-offline
+fi
 # The committed schema.d.ts must be what openapi-typescript makes of the committed openapi.json
 # (which `cargo test --test web_panel` checks against the server).
 generated=$(mktemp /tmp/faceid-schema.XXXXXX.d.ts)

@@ -2,7 +2,7 @@
 // missing from a translation is a type error.
 
 export const en = {
-  app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved', required: 'Required', copy: 'Copy', copied: 'Copied' },
+  app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved', required: 'Required', copy: 'Copy', copied: 'Copied', page: 'Page', pager: { first: 'First page', previous: 'Previous page', next: 'Next page', last: 'Last page' } },
   login: { title: 'Sign in', login: 'Login', password: 'Password', submit: 'Sign in', failed: 'Wrong login or password', rateLimited: 'Too many attempts, try again later', kiosk: 'Kiosk mode' },
   nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log' },
   roles: { admin: 'Administrator', operator: 'Operator', user: 'Employee' },
@@ -54,7 +54,7 @@ export const en = {
 type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };
 
 export const ru: Strings<typeof en> = {
-  app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено', required: 'Обязательное поле', copy: 'Копировать', copied: 'Скопировано' },
+  app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено', required: 'Обязательное поле', copy: 'Копировать', copied: 'Скопировано', page: 'Страница', pager: { first: 'Первая страница', previous: 'Предыдущая страница', next: 'Следующая страница', last: 'Последняя страница' } },
   login: { title: 'Вход', login: 'Логин', password: 'Пароль', submit: 'Войти', failed: 'Неверный логин или пароль', rateLimited: 'Слишком много попыток, попробуйте позже', kiosk: 'Режим киоска' },
   nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита' },
   roles: { admin: 'Администратор', operator: 'Оператор', user: 'Сотрудник' },
@@ -104,7 +104,7 @@ export const ru: Strings<typeof en> = {
 };
 
 export const tg: Strings<typeof en> = {
-  app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд', required: 'Ҳатмист', copy: 'Нусха гирифтан', copied: 'Нусха гирифта шуд' },
+  app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд', required: 'Ҳатмист', copy: 'Нусха гирифтан', copied: 'Нусха гирифта шуд', page: 'Саҳифа', pager: { first: 'Саҳифаи аввал', previous: 'Саҳифаи қаблӣ', next: 'Саҳифаи навбатӣ', last: 'Саҳифаи охир' } },
   login: { title: 'Воридшавӣ', login: 'Логин', password: 'Рамз', submit: 'Ворид шудан', failed: 'Логин ё рамз нодуруст аст', rateLimited: 'Кӯшишҳо зиёданд, баъдтар кӯшиш кунед', kiosk: 'Реҷаи киоск' },
   nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит' },
   roles: { admin: 'Маъмур', operator: 'Оператор', user: 'Корманд' },
