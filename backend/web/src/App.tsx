@@ -22,6 +22,8 @@ import { homeFor, canManage } from './roles';
 
 // The kiosk page pulls in the camera code: only the shared tablet needs it.
 const KioskPage = lazy(() => import('./pages/Kiosk'));
+// Screens used less often load on first use, keeping the first load small.
+const SchedulesPage = lazy(() => import('./pages/Schedules').then((m) => ({ default: m.SchedulesPage })));
 
 function useSession() {
   return useSyncExternalStore(subscribe, session);
@@ -61,6 +63,7 @@ export function App() {
                 <Route path="/employees/:id" element={<EmployeePage />} />
                 <Route path="/reports" element={<ReportsPage />} />
                 <Route path="/review" element={<ReviewPage />} />
+                <Route path="/schedules" element={<SchedulesPage admin={s.user.role === 'admin'} />} />
               </>
             )}
             {s.user.role === 'admin' && (

@@ -21,6 +21,7 @@ export function navFor(role: Role): NavItem[] {
       { to: '/employees', label: 'nav.employees' },
       { to: '/attendance', label: 'nav.events' },
       { to: '/review', label: 'nav.review' },
+      { to: '/schedules', label: 'nav.schedules' },
       { to: '/reports', label: 'nav.reports' },
     );
   }
