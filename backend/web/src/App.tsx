@@ -24,6 +24,8 @@ import { homeFor, canManage } from './roles';
 const KioskPage = lazy(() => import('./pages/Kiosk'));
 // Screens used less often load on first use, keeping the first load small.
 const SchedulesPage = lazy(() => import('./pages/Schedules').then((m) => ({ default: m.SchedulesPage })));
+const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
+const JobsPage = lazy(() => import('./pages/Jobs').then((m) => ({ default: m.JobsPage })));
 
 function useSession() {
   return useSyncExternalStore(subscribe, session);
@@ -73,6 +75,8 @@ export function App() {
                 <Route path="/devices" element={<DevicesPage />} />
                 <Route path="/organisation" element={<OrganisationPage />} />
                 <Route path="/audit" element={<AuditPage />} />
+                <Route path="/settings" element={<SettingsPage />} />
+                <Route path="/jobs" element={<JobsPage />} />
               </>
             )}
             <Route path="/me/consents" element={<MyConsentsPage />} />

@@ -32,6 +32,8 @@ export function navFor(role: Role): NavItem[] {
       { to: '/devices', label: 'nav.devices' },
       { to: '/consent-texts', label: 'nav.consentTexts' },
       { to: '/audit', label: 'nav.audit' },
+      { to: '/settings', label: 'nav.settings' },
+      { to: '/jobs', label: 'nav.jobs' },
     );
   }
   items.push(

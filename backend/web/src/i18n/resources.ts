@@ -4,7 +4,7 @@
 export const en = {
   app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved', required: 'Required', copy: 'Copy', copied: 'Copied', page: 'Page', pager: { first: 'First page', previous: 'Previous page', next: 'Next page', last: 'Last page' } },
   login: { title: 'Sign in', login: 'Login', password: 'Password', submit: 'Sign in', failed: 'Wrong login or password', rateLimited: 'Too many attempts, try again later', kiosk: 'Kiosk mode' },
-  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log', schedules: 'Schedules' },
+  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log', schedules: 'Schedules', settings: 'Settings', jobs: 'Background jobs' },
   roles: { admin: 'Administrator', operator: 'Operator', user: 'Employee' },
   status: { active: 'Active', dismissed: 'Dismissed' },
   employees: {
@@ -78,6 +78,27 @@ export const en = {
     noAbsences: 'No absences in this period', note: 'Note', newAbsence: 'New absence', addAbsence: 'Record absence', absenceAdded: 'Absence recorded',
     deleteAbsence: 'Delete this absence?', absenceTooLong: 'At most {{max}} days',
   },
+  settings: {
+    title: 'Settings', policy: 'Attendance policy', timesheet: 'Timesheet', telegram: 'Telegram',
+    policyHint: 'How punches are judged everywhere, unless a site overrides it.', liveness: 'Liveness check',
+    livenessChallenge: 'Passive check and a movement challenge (a punch without one is flagged)', livenessPassive: 'Passive check only',
+    threshold: 'Face match threshold', thresholdHint: 'Largest face distance accepted as the same person; empty: the model’s calibrated value',
+    thresholdRange: 'Greater than 0 and at most 2', gpsAccuracy: 'Worst accepted GPS accuracy, m', offlineDelay: 'Offline punch accepted for, hours',
+    delayRange: 'From one minute to 720 hours', geofenceRequired: 'Reject punches outside every geofence',
+    geofenceRequiredHint: 'Off: such punches are flagged for review instead', policySaved: 'Attendance policy saved',
+    missingCheckout: 'A day without a check-out', missingFlag: 'Flag the day for review', missingClose: 'Close the day at the end of the shift',
+    timesheetHint: 'Every computed day is recomputed at its next report.', timesheetSaved: 'Timesheet settings saved',
+    telegramOff: 'Telegram is not configured', telegramOffHint: 'The server runs without a bot token: set it in the server’s configuration to send notifications.',
+    telegramStatus: 'Telegram bot', bot: 'Bot', botUnknown: 'not known yet', linked: 'Linked employees: {{count}}', blockedLinks: 'Blocked the bot: {{count}}',
+    brokenLinks: 'Chats gone: {{count}}', queued: 'Messages waiting: {{count}}', telegramLog: 'Bot API calls', errorsOnly: 'Failed calls only',
+    noCalls: 'No calls logged', method: 'Method', result: 'Result', chat: 'Chat', description: 'Description', duration: 'Duration', retryAfter: 'retry after {{s}} s',
+  },
+  jobs: {
+    title: 'Background jobs', state: 'State', kind: 'Kind', attempts: 'Attempts', updated: 'Changed', lastError: 'Last error',
+    states: { queued: 'Queued', running: 'Running', done: 'Done', dead: 'Failed', discarded: 'Discarded' },
+    retry: 'Retry', discard: 'Discard', retried: 'Job queued again', discarded: 'Job discarded', noneDead: 'No failed jobs',
+    retryQuestion: 'Queue the {{kind}} job again with its attempts reset?', discardQuestion: 'Give up on the {{kind}} job for good?',
+  },
 };
 
 type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };
@@ -85,7 +106,7 @@ type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]>
 export const ru: Strings<typeof en> = {
   app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено', required: 'Обязательное поле', copy: 'Копировать', copied: 'Скопировано', page: 'Страница', pager: { first: 'Первая страница', previous: 'Предыдущая страница', next: 'Следующая страница', last: 'Последняя страница' } },
   login: { title: 'Вход', login: 'Логин', password: 'Пароль', submit: 'Войти', failed: 'Неверный логин или пароль', rateLimited: 'Слишком много попыток, попробуйте позже', kiosk: 'Режим киоска' },
-  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита', schedules: 'Графики' },
+  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита', schedules: 'Графики', settings: 'Настройки', jobs: 'Фоновые задачи' },
   roles: { admin: 'Администратор', operator: 'Оператор', user: 'Сотрудник' },
   status: { active: 'Работает', dismissed: 'Уволен' },
   employees: {
@@ -159,12 +180,33 @@ export const ru: Strings<typeof en> = {
     noAbsences: 'За этот период отсутствий нет', note: 'Примечание', newAbsence: 'Новое отсутствие', addAbsence: 'Записать отсутствие', absenceAdded: 'Отсутствие записано',
     deleteAbsence: 'Удалить это отсутствие?', absenceTooLong: 'Не больше {{max}} дней',
   },
+  settings: {
+    title: 'Настройки', policy: 'Правила отметок', timesheet: 'Табель', telegram: 'Telegram',
+    policyHint: 'Как оцениваются отметки везде, если объект не задаёт своё.', liveness: 'Проверка живого лица',
+    livenessChallenge: 'Пассивная проверка и задание на движение (без него отметка уходит на проверку)', livenessPassive: 'Только пассивная проверка',
+    threshold: 'Порог совпадения лица', thresholdHint: 'Наибольшее расстояние, при котором лицо считается тем же; пусто — откалиброванное значение модели',
+    thresholdRange: 'Больше 0 и не больше 2', gpsAccuracy: 'Худшая допустимая точность GPS, м', offlineDelay: 'Офлайн-отметка принимается в течение, ч',
+    delayRange: 'От одной минуты до 720 часов', geofenceRequired: 'Отклонять отметки вне всех геозон',
+    geofenceRequiredHint: 'Выключено: такие отметки уходят на проверку', policySaved: 'Правила отметок сохранены',
+    missingCheckout: 'День без отметки ухода', missingFlag: 'Отправить день на проверку', missingClose: 'Закрыть день концом смены',
+    timesheetHint: 'Каждый рассчитанный день пересчитывается при следующем отчёте.', timesheetSaved: 'Настройки табеля сохранены',
+    telegramOff: 'Telegram не настроен', telegramOffHint: 'Сервер работает без токена бота: задайте его в настройках сервера, чтобы отправлять уведомления.',
+    telegramStatus: 'Бот Telegram', bot: 'Бот', botUnknown: 'ещё неизвестен', linked: 'Привязано сотрудников: {{count}}', blockedLinks: 'Заблокировали бота: {{count}}',
+    brokenLinks: 'Чаты удалены: {{count}}', queued: 'Сообщений в очереди: {{count}}', telegramLog: 'Вызовы Bot API', errorsOnly: 'Только ошибки',
+    noCalls: 'Вызовов нет', method: 'Метод', result: 'Результат', chat: 'Чат', description: 'Описание', duration: 'Длительность', retryAfter: 'повтор через {{s}} с',
+  },
+  jobs: {
+    title: 'Фоновые задачи', state: 'Состояние', kind: 'Вид', attempts: 'Попытки', updated: 'Изменена', lastError: 'Последняя ошибка',
+    states: { queued: 'В очереди', running: 'Выполняется', done: 'Выполнена', dead: 'Не удалась', discarded: 'Отменена' },
+    retry: 'Повторить', discard: 'Отменить', retried: 'Задача снова в очереди', discarded: 'Задача отменена', noneDead: 'Неудавшихся задач нет',
+    retryQuestion: 'Поставить задачу {{kind}} в очередь заново со сбросом попыток?', discardQuestion: 'Окончательно отказаться от задачи {{kind}}?',
+  },
 };
 
 export const tg: Strings<typeof en> = {
   app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд', required: 'Ҳатмист', copy: 'Нусха гирифтан', copied: 'Нусха гирифта шуд', page: 'Саҳифа', pager: { first: 'Саҳифаи аввал', previous: 'Саҳифаи қаблӣ', next: 'Саҳифаи навбатӣ', last: 'Саҳифаи охир' } },
   login: { title: 'Воридшавӣ', login: 'Логин', password: 'Рамз', submit: 'Ворид шудан', failed: 'Логин ё рамз нодуруст аст', rateLimited: 'Кӯшишҳо зиёданд, баъдтар кӯшиш кунед', kiosk: 'Реҷаи киоск' },
-  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит', schedules: 'Ҷадвалҳо' },
+  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит', schedules: 'Ҷадвалҳо', settings: 'Танзимот', jobs: 'Корҳои пасзамина' },
   roles: { admin: 'Маъмур', operator: 'Оператор', user: 'Корманд' },
   status: { active: 'Фаъол', dismissed: 'Озодшуда' },
   employees: {
@@ -237,5 +279,26 @@ export const tg: Strings<typeof en> = {
     deleteHoliday: '{{date}} аз тақвим бардошта шавад?',
     noAbsences: 'Дар ин давра ғайбат нест', note: 'Эзоҳ', newAbsence: 'Ғайбати нав', addAbsence: 'Сабти ғайбат', absenceAdded: 'Ғайбат сабт шуд',
     deleteAbsence: 'Ин ғайбат нест карда шавад?', absenceTooLong: 'На зиёда аз {{max}} рӯз',
+  },
+  settings: {
+    title: 'Танзимот', policy: 'Қоидаҳои қайд', timesheet: 'Табел', telegram: 'Telegram',
+    policyHint: 'Қайдҳо дар ҳама ҷо чӣ тавр арзёбӣ мешаванд, агар объект қоидаи худро надошта бошад.', liveness: 'Санҷиши чеҳраи зинда',
+    livenessChallenge: 'Санҷиши ғайрифаъол ва супориши ҳаракат (бе он қайд ба санҷиш меравад)', livenessPassive: 'Танҳо санҷиши ғайрифаъол',
+    threshold: 'Ҳадди мутобиқати чеҳра', thresholdHint: 'Масофаи калонтарин, ки чеҳра ҳамон ҳисобида мешавад; холӣ — қимати модел',
+    thresholdRange: 'Аз 0 зиёд ва на зиёда аз 2', gpsAccuracy: 'Бадтарин дақиқии GPS, м', offlineDelay: 'Қайди офлайн қабул мешавад то, соат',
+    delayRange: 'Аз як дақиқа то 720 соат', geofenceRequired: 'Қайдҳои берун аз ҳама геоминтақаҳоро рад кардан',
+    geofenceRequiredHint: 'Хомӯш: чунин қайдҳо ба санҷиш мераванд', policySaved: 'Қоидаҳои қайд нигоҳ дошта шуданд',
+    missingCheckout: 'Рӯзи бе қайди рафтан', missingFlag: 'Рӯзро ба санҷиш фиристодан', missingClose: 'Рӯзро бо анҷоми баст пӯшидан',
+    timesheetHint: 'Ҳар рӯзи ҳисобшуда дар ҳисоботи навбатӣ аз нав ҳисоб карда мешавад.', timesheetSaved: 'Танзимоти табел нигоҳ дошта шуд',
+    telegramOff: 'Telegram танзим нашудааст', telegramOffHint: 'Сервер бе токени бот кор мекунад: барои фиристодани огоҳиҳо онро дар танзимоти сервер гузоред.',
+    telegramStatus: 'Боти Telegram', bot: 'Бот', botUnknown: 'ҳоло номаълум', linked: 'Кормандони пайваст: {{count}}', blockedLinks: 'Ботро манъ карданд: {{count}}',
+    brokenLinks: 'Чатҳо нест шуданд: {{count}}', queued: 'Паёмҳо дар навбат: {{count}}', telegramLog: 'Даъватҳои Bot API', errorsOnly: 'Танҳо хатогиҳо',
+    noCalls: 'Даъват нест', method: 'Усул', result: 'Натиҷа', chat: 'Чат', description: 'Тавсиф', duration: 'Давомнокӣ', retryAfter: 'такрор баъд аз {{s}} с',
+  },
+  jobs: {
+    title: 'Корҳои пасзамина', state: 'Ҳолат', kind: 'Намуд', attempts: 'Кӯшишҳо', updated: 'Тағйир ёфт', lastError: 'Хатогии охирин',
+    states: { queued: 'Дар навбат', running: 'Иҷро мешавад', done: 'Иҷро шуд', dead: 'Нашуд', discarded: 'Бекор шуд' },
+    retry: 'Такрор', discard: 'Бекор кардан', retried: 'Кор боз ба навбат гузошта шуд', discarded: 'Кор бекор шуд', noneDead: 'Корҳои ноком нест',
+    retryQuestion: 'Кори {{kind}} бо кӯшишҳои аз нав ба навбат гузошта шавад?', discardQuestion: 'Аз кори {{kind}} комилан даст кашида шавад?',
   },
 };
