@@ -1,6 +1,6 @@
 import { Stack, Tabs, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
-import { useSearchParams } from 'react-router';
+import { useTab } from '../hooks/useTab';
 import { AbsencesTab } from './schedules/Absences';
 import { AssignmentsTab } from './schedules/Assignments';
 import { HolidaysTab } from './schedules/Holidays';
@@ -8,7 +8,6 @@ import { SchedulesTab } from './schedules/SchedulesTab';
 import { TemplatesTab } from './schedules/Templates';
 
 const TABS = ['templates', 'schedules', 'assignments', 'holidays', 'absences'] as const;
-type Tab = (typeof TABS)[number];
 
 /**
  * Shift templates, schedules, assignments, holidays and absences. Administrators edit all of it;
@@ -16,12 +15,11 @@ type Tab = (typeof TABS)[number];
  */
 export function SchedulesPage({ admin }: { admin: boolean }) {
   const { t } = useTranslation();
-  const [params, setParams] = useSearchParams();
-  const tab: Tab = (TABS as readonly string[]).includes(params.get('tab') ?? '') ? (params.get('tab') as Tab) : 'templates';
+  const [tab, setTab] = useTab(TABS);
   return (
     <Stack>
       <Title order={2}>{t('schedules.title')}</Title>
-      <Tabs value={tab} onChange={(v) => v && setParams({ tab: v }, { replace: true })} keepMounted={false}>
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           {TABS.map((k) => (
             <Tabs.Tab key={k} value={k}>

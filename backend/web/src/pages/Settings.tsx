@@ -3,7 +3,7 @@ import { Alert, Badge, Button, Card, Checkbox, Code, Group, NativeSelect, Radio,
 import { useQuery } from '@tanstack/react-query';
 import { Controller, useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
-import { useSearchParams } from 'react-router';
+import { useTab } from '../hooks/useTab';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { PagedTable, QueryView, usePagedQuery } from '../components/DataTable';
@@ -14,17 +14,15 @@ import { formToPolicy, policySchema, policyToForm } from '../settings';
 import { useFormMutation, zodResolver } from '../useApiForm';
 
 const TABS = ['policy', 'timesheet', 'telegram'] as const;
-type Tab = (typeof TABS)[number];
 
 /** Administrators' settings: attendance policy, timesheet rule, the Telegram integration. */
 export function SettingsPage() {
   const { t } = useTranslation();
-  const [params, setParams] = useSearchParams();
-  const tab: Tab = (TABS as readonly string[]).includes(params.get('tab') ?? '') ? (params.get('tab') as Tab) : 'policy';
+  const [tab, setTab] = useTab(TABS);
   return (
     <Stack>
       <Title order={2}>{t('settings.title')}</Title>
-      <Tabs value={tab} onChange={(v) => v && setParams({ tab: v }, { replace: true })} keepMounted={false}>
+      <Tabs value={tab} onChange={setTab} keepMounted={false}>
         <Tabs.List>
           {TABS.map((k) => (
             <Tabs.Tab key={k} value={k}>
