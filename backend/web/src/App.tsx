@@ -13,6 +13,8 @@ import { MyConsentsPage } from './pages/MyConsents';
 import { ReportsPage } from './pages/Reports';
 import { PasswordPage } from './pages/Password';
 import { MyAttendancePage } from './pages/MyAttendance';
+import { MyTelegramPage } from './pages/MyTelegram';
+import { MyTrackingPage } from './pages/MyTracking';
 import { DashboardPage } from './pages/Dashboard';
 import { DevicesPage } from './pages/Devices';
 import { OrganisationPage } from './pages/Organisation';
@@ -82,6 +84,8 @@ export function App() {
             <Route path="/me/consents" element={<MyConsentsPage />} />
             <Route path="/me/attendance" element={<MyAttendancePage />} />
             <Route path="/me/password" element={<PasswordPage />} />
+            <Route path="/me/telegram" element={<MyTelegramPage role={s.user.role} />} />
+            <Route path="/me/tracking" element={<MyTrackingPage />} />
             <Route path="*" element={<Navigate to={homeFor(s.user.role)} replace />} />
           </Route>
         )}

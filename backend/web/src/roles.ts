@@ -39,6 +39,8 @@ export function navFor(role: Role): NavItem[] {
   items.push(
     { to: '/me/attendance', label: 'nav.myAttendance' },
     { to: '/me/consents', label: 'nav.myConsents' },
+    { to: '/me/tracking', label: 'nav.myTracking' },
+    { to: '/me/telegram', label: 'nav.myTelegram' },
     { to: '/me/password', label: 'nav.password' },
   );
   return items;

@@ -9,7 +9,7 @@ import { ApiError, fieldErrors } from './problem';
  * Puts a server problem onto a react-hook-form: field errors on their fields, the rest in
  * `general` (shown above the submit button).
  */
-export function useServerErrors<T extends FieldValues>(setError: UseFormSetError<T>, fields: readonly Path<T>[]) {
+export function useServerErrors<T extends FieldValues>(setError: UseFormSetError<T>, fields: readonly Path<T>[], codeFields: Partial<Record<string, { field: Path<T>; message?: string }>> = {}) {
   const [general, setGeneral] = useState<string[]>([]);
   return {
     general,
@@ -17,6 +17,13 @@ export function useServerErrors<T extends FieldValues>(setError: UseFormSetError
     apply(error: unknown) {
       if (!(error instanceof ApiError)) {
         setGeneral([String(error)]);
+        return;
+      }
+      // A problem code that names a field (`wrong_password` → the current password).
+      const owner = codeFields[error.code];
+      if (owner && (error.problem.errors ?? []).length === 0) {
+        setError(owner.field, { type: 'server', message: owner.message ?? error.message });
+        setGeneral([]);
         return;
       }
       const { byField, general } = fieldErrors(error.problem, fields);
@@ -57,10 +64,10 @@ export function useFormMutation<Input extends FieldValues, Output extends FieldV
   form: UseFormReturn<Input, unknown, Output>,
   fields: readonly Path<Input>[],
   send: (values: Output) => Promise<R>,
-  opts: { invalidate?: readonly unknown[][]; done?: string; reset?: boolean; onSuccess?: (r: R) => void } = {},
+  opts: { invalidate?: readonly unknown[][]; done?: string; reset?: boolean; onSuccess?: (r: R) => void; codeFields?: Partial<Record<string, { field: Path<Input>; message?: string }>> } = {},
 ) {
   const qc = useQueryClient();
-  const server = useServerErrors(form.setError, fields);
+  const server = useServerErrors(form.setError, fields, opts.codeFields);
   const mutation = useMutation({
     mutationFn: send,
     onSuccess: (r) => {

@@ -4,7 +4,7 @@
 export const en = {
   app: { title: 'FaceID', loading: 'Loading…', retry: 'Retry', empty: 'Nothing here yet', error: 'Something went wrong', save: 'Save', cancel: 'Cancel', close: 'Close', language: 'Language', logout: 'Log out', saved: 'Saved', required: 'Required', copy: 'Copy', copied: 'Copied', page: 'Page', pager: { first: 'First page', previous: 'Previous page', next: 'Next page', last: 'Last page' } },
   login: { title: 'Sign in', login: 'Login', password: 'Password', submit: 'Sign in', failed: 'Wrong login or password', rateLimited: 'Too many attempts, try again later', kiosk: 'Kiosk mode' },
-  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log', schedules: 'Schedules', settings: 'Settings', jobs: 'Background jobs' },
+  nav: { review: 'Flagged punches', sites: 'Sites', employees: 'Employees', consentTexts: 'Consent texts', reports: 'Reports', myConsents: 'My consents', myAttendance: 'My attendance', password: 'Change password', kiosk: 'Kiosk', today: 'Today', devices: 'Devices', organisation: 'Departments', events: 'Attendance', audit: 'Audit log', schedules: 'Schedules', settings: 'Settings', jobs: 'Background jobs', myTelegram: 'Telegram', myTracking: 'Location tracking' },
   roles: { admin: 'Administrator', operator: 'Operator', user: 'Employee' },
   status: { active: 'Active', dismissed: 'Dismissed' },
   employees: {
@@ -24,7 +24,7 @@ export const en = {
   review: { title: 'Flagged punches', none: 'No flagged punches', punch: 'Punch', photo: 'Evidence photo', employee: 'Employee', comment: 'Comment', accept: 'Approve', reject: 'Reject', accepted: 'Approved', rejected: 'Rejected', done: 'Review recorded', position: 'Position of the punch', distance: '{{m}} m from the site' },
   reports: { title: 'Reports', month: 'Month', from: 'From', to: 'To', t13: 'Download T-13 (XLSX)', summaryXlsx: 'Summary (XLSX)', summaryCsv: 'Summary (CSV)', downloaded: 'Downloaded {{name}}' },
   attendance: { title: 'My attendance', at: 'Time', kind: 'Event', verdict: 'Verdict', in: 'In', out: 'Out' },
-  password: { title: 'Change password', current: 'Current password', next: 'New password', changed: 'Password changed' },
+  password: { title: 'Change password', current: 'Current password', next: 'New password', changed: 'Password changed', repeat: 'Repeat the new password', mismatch: 'The passwords differ', same: 'The new password is the current one', tooShort: 'At least {{min}} characters', wrong: 'The current password is wrong', hint: 'At least {{min}} characters. Your other sessions end.' },
   today: {
     title: 'Today', at: 'As of {{at}}', everyone: 'Everyone', byDepartment: 'By department', bySite: 'By site', group: 'Group', employees: 'Employees', none: 'Without one',
     in_now: 'In now', late: 'Late', missing: 'Absent', not_checked_out: 'Not checked out', on_leave: 'On leave', pending_review: 'Waiting for review', lateBy: '{{minutes}} min late',
@@ -99,6 +99,19 @@ export const en = {
     retry: 'Retry', discard: 'Discard', retried: 'Job queued again', discarded: 'Job discarded', noneDead: 'No failed jobs',
     retryQuestion: 'Queue the {{kind}} job again with its attempts reset?', discardQuestion: 'Give up on the {{kind}} job for good?',
   },
+  myTelegram: {
+    title: 'Telegram', off: 'Telegram notifications are not set up on this server.', notLinked: 'Your Telegram is not linked. Get a link, open it in Telegram and press Start.',
+    link: 'Get a link to the bot', newLink: 'Get a new link', linkReady: 'Your link to the bot', linkHint: 'Open it on the phone with your Telegram; it works once, until {{at}}.',
+    code: 'Code', consentFirst: 'Give your consent to Telegram notifications first:', linkedAs: 'Linked', since: 'Since {{at}}',
+    status: { active: 'Active', blocked: 'Bot blocked', broken: 'Chat gone' }, language: 'Language of the messages', notifications: 'Notify me about',
+    punches: 'Every verified punch', flagged: 'My punch flagged or rejected', reviews: 'Punches waiting for my review',
+    unlink: 'Unlink Telegram', unlinkQuestion: 'Stop sending messages to this chat?', unlinked: 'Telegram unlinked',
+  },
+  myTracking: {
+    title: 'Location tracking', policy: 'My tracking policy', on: 'On', off: 'Off', interval: 'A position every {{s}} s',
+    accuracy: 'Positions less accurate than {{m}} m are dropped on the phone', onlyWorkingHours: 'Only during working hours ({{tz}}):', hours: 'Working hours',
+    always: 'At any time', hint: 'Your administrator sets this policy; your consent to location tracking is needed for it to apply.',
+  },
 };
 
 type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]> };
@@ -106,7 +119,7 @@ type Strings<T> = { [K in keyof T]: T[K] extends string ? string : Strings<T[K]>
 export const ru: Strings<typeof en> = {
   app: { title: 'FaceID', loading: 'Загрузка…', retry: 'Повторить', empty: 'Здесь пока пусто', error: 'Что-то пошло не так', save: 'Сохранить', cancel: 'Отмена', close: 'Закрыть', language: 'Язык', logout: 'Выйти', saved: 'Сохранено', required: 'Обязательное поле', copy: 'Копировать', copied: 'Скопировано', page: 'Страница', pager: { first: 'Первая страница', previous: 'Предыдущая страница', next: 'Следующая страница', last: 'Последняя страница' } },
   login: { title: 'Вход', login: 'Логин', password: 'Пароль', submit: 'Войти', failed: 'Неверный логин или пароль', rateLimited: 'Слишком много попыток, попробуйте позже', kiosk: 'Режим киоска' },
-  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита', schedules: 'Графики', settings: 'Настройки', jobs: 'Фоновые задачи' },
+  nav: { review: 'На проверку', sites: 'Объекты', employees: 'Сотрудники', consentTexts: 'Тексты согласий', reports: 'Отчёты', myConsents: 'Мои согласия', myAttendance: 'Моя посещаемость', password: 'Сменить пароль', kiosk: 'Киоск', today: 'Сегодня', devices: 'Устройства', organisation: 'Отделы и должности', events: 'Посещаемость', audit: 'Журнал аудита', schedules: 'Графики', settings: 'Настройки', jobs: 'Фоновые задачи', myTelegram: 'Telegram', myTracking: 'Геолокация' },
   roles: { admin: 'Администратор', operator: 'Оператор', user: 'Сотрудник' },
   status: { active: 'Работает', dismissed: 'Уволен' },
   employees: {
@@ -126,7 +139,7 @@ export const ru: Strings<typeof en> = {
   review: { title: 'Отметки на проверку', none: 'Нет отметок на проверку', punch: 'Отметка', photo: 'Фото-доказательство', employee: 'Сотрудник', comment: 'Комментарий', accept: 'Подтвердить', reject: 'Отклонить', accepted: 'Подтверждено', rejected: 'Отклонено', done: 'Решение записано', position: 'Место отметки', distance: '{{m}} м от объекта' },
   reports: { title: 'Отчёты', month: 'Месяц', from: 'С', to: 'По', t13: 'Скачать Т-13 (XLSX)', summaryXlsx: 'Сводка (XLSX)', summaryCsv: 'Сводка (CSV)', downloaded: 'Скачан файл {{name}}' },
   attendance: { title: 'Моя посещаемость', at: 'Время', kind: 'Событие', verdict: 'Решение', in: 'Приход', out: 'Уход' },
-  password: { title: 'Смена пароля', current: 'Текущий пароль', next: 'Новый пароль', changed: 'Пароль изменён' },
+  password: { title: 'Смена пароля', current: 'Текущий пароль', next: 'Новый пароль', changed: 'Пароль изменён', repeat: 'Повторите новый пароль', mismatch: 'Пароли не совпадают', same: 'Новый пароль совпадает с текущим', tooShort: 'Не короче {{min}} символов', wrong: 'Текущий пароль неверен', hint: 'Не короче {{min}} символов. Другие ваши сеансы завершатся.' },
   today: {
     title: 'Сегодня', at: 'На {{at}}', everyone: 'Все', byDepartment: 'По отделам', bySite: 'По объектам', group: 'Группа', employees: 'Сотрудников', none: 'Без привязки',
     in_now: 'На месте', late: 'Опоздали', missing: 'Отсутствуют', not_checked_out: 'Не отметили уход', on_leave: 'В отпуске / на больничном', pending_review: 'Ждут проверки', lateBy: 'опоздание {{minutes}} мин',
@@ -201,12 +214,25 @@ export const ru: Strings<typeof en> = {
     retry: 'Повторить', discard: 'Отменить', retried: 'Задача снова в очереди', discarded: 'Задача отменена', noneDead: 'Неудавшихся задач нет',
     retryQuestion: 'Поставить задачу {{kind}} в очередь заново со сбросом попыток?', discardQuestion: 'Окончательно отказаться от задачи {{kind}}?',
   },
+  myTelegram: {
+    title: 'Telegram', off: 'Уведомления в Telegram на этом сервере не настроены.', notLinked: 'Ваш Telegram не привязан. Получите ссылку, откройте её в Telegram и нажмите «Старт».',
+    link: 'Получить ссылку на бота', newLink: 'Получить новую ссылку', linkReady: 'Ваша ссылка на бота', linkHint: 'Откройте её на телефоне с вашим Telegram; она действует один раз, до {{at}}.',
+    code: 'Код', consentFirst: 'Сначала дайте согласие на уведомления в Telegram:', linkedAs: 'Привязан', since: 'С {{at}}',
+    status: { active: 'Активен', blocked: 'Бот заблокирован', broken: 'Чат удалён' }, language: 'Язык сообщений', notifications: 'Сообщать мне',
+    punches: 'О каждой подтверждённой отметке', flagged: 'Об отметке на проверке или отклонённой', reviews: 'Об отметках, ждущих моей проверки',
+    unlink: 'Отвязать Telegram', unlinkQuestion: 'Больше не отправлять сообщения в этот чат?', unlinked: 'Telegram отвязан',
+  },
+  myTracking: {
+    title: 'Геолокация', policy: 'Мои правила геолокации', on: 'Включена', off: 'Выключена', interval: 'Точка каждые {{s}} с',
+    accuracy: 'Точки с точностью хуже {{m}} м отбрасываются на телефоне', onlyWorkingHours: 'Только в рабочее время ({{tz}}):', hours: 'Рабочее время',
+    always: 'В любое время', hint: 'Эти правила задаёт администратор; они действуют при вашем согласии на геолокацию.',
+  },
 };
 
 export const tg: Strings<typeof en> = {
   app: { title: 'FaceID', loading: 'Боргирӣ…', retry: 'Такрор', empty: 'Ҳоло холӣ аст', error: 'Хатогӣ рух дод', save: 'Нигоҳ доштан', cancel: 'Бекор', close: 'Пӯшидан', language: 'Забон', logout: 'Баромад', saved: 'Нигоҳ дошта шуд', required: 'Ҳатмист', copy: 'Нусха гирифтан', copied: 'Нусха гирифта шуд', page: 'Саҳифа', pager: { first: 'Саҳифаи аввал', previous: 'Саҳифаи қаблӣ', next: 'Саҳифаи навбатӣ', last: 'Саҳифаи охир' } },
   login: { title: 'Воридшавӣ', login: 'Логин', password: 'Рамз', submit: 'Ворид шудан', failed: 'Логин ё рамз нодуруст аст', rateLimited: 'Кӯшишҳо зиёданд, баъдтар кӯшиш кунед', kiosk: 'Реҷаи киоск' },
-  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит', schedules: 'Ҷадвалҳо', settings: 'Танзимот', jobs: 'Корҳои пасзамина' },
+  nav: { review: 'Барои санҷиш', sites: 'Объектҳо', employees: 'Кормандон', consentTexts: 'Матнҳои розигӣ', reports: 'Ҳисоботҳо', myConsents: 'Розигиҳои ман', myAttendance: 'Ҳозиршавии ман', password: 'Иваз кардани рамз', kiosk: 'Киоск', today: 'Имрӯз', devices: 'Дастгоҳҳо', organisation: 'Шӯъбаҳо ва вазифаҳо', events: 'Ҳозиршавӣ', audit: 'Дафтари аудит', schedules: 'Ҷадвалҳо', settings: 'Танзимот', jobs: 'Корҳои пасзамина', myTelegram: 'Telegram', myTracking: 'Ҷойгиршавӣ' },
   roles: { admin: 'Маъмур', operator: 'Оператор', user: 'Корманд' },
   status: { active: 'Фаъол', dismissed: 'Озодшуда' },
   employees: {
@@ -226,7 +252,7 @@ export const tg: Strings<typeof en> = {
   review: { title: 'Қайдҳо барои санҷиш', none: 'Қайд барои санҷиш нест', punch: 'Қайд', photo: 'Сурати далел', employee: 'Корманд', comment: 'Шарҳ', accept: 'Тасдиқ', reject: 'Рад кардан', accepted: 'Тасдиқ шуд', rejected: 'Рад шуд', done: 'Қарор сабт шуд', position: 'Ҷойи қайд', distance: '{{m}} м аз объект' },
   reports: { title: 'Ҳисоботҳо', month: 'Моҳ', from: 'Аз', to: 'То', t13: 'Боргирии Т-13 (XLSX)', summaryXlsx: 'Ҷамъбаст (XLSX)', summaryCsv: 'Ҷамъбаст (CSV)', downloaded: 'Файли {{name}} боргирӣ шуд' },
   attendance: { title: 'Ҳозиршавии ман', at: 'Вақт', kind: 'Ҳодиса', verdict: 'Қарор', in: 'Омад', out: 'Рафт' },
-  password: { title: 'Иваз кардани рамз', current: 'Рамзи ҷорӣ', next: 'Рамзи нав', changed: 'Рамз иваз шуд' },
+  password: { title: 'Иваз кардани рамз', current: 'Рамзи ҷорӣ', next: 'Рамзи нав', changed: 'Рамз иваз шуд', repeat: 'Рамзи навро такрор кунед', mismatch: 'Рамзҳо мувофиқ нестанд', same: 'Рамзи нав бо рамзи ҷорӣ яксон аст', tooShort: 'На камтар аз {{min}} аломат', wrong: 'Рамзи ҷорӣ нодуруст аст', hint: 'На камтар аз {{min}} аломат. Ҷаласаҳои дигари шумо анҷом меёбанд.' },
   today: {
     title: 'Имрӯз', at: 'То {{at}}', everyone: 'Ҳама', byDepartment: 'Аз рӯи шӯъбаҳо', bySite: 'Аз рӯи объектҳо', group: 'Гурӯҳ', employees: 'Кормандон', none: 'Бе тааллуқ',
     in_now: 'Дар ҷой', late: 'Дер омаданд', missing: 'Ғоибанд', not_checked_out: 'Рафтро қайд накарданд', on_leave: 'Дар рухсатӣ', pending_review: 'Интизори санҷиш', lateBy: '{{minutes}} дақ. дер',
@@ -300,5 +326,18 @@ export const tg: Strings<typeof en> = {
     states: { queued: 'Дар навбат', running: 'Иҷро мешавад', done: 'Иҷро шуд', dead: 'Нашуд', discarded: 'Бекор шуд' },
     retry: 'Такрор', discard: 'Бекор кардан', retried: 'Кор боз ба навбат гузошта шуд', discarded: 'Кор бекор шуд', noneDead: 'Корҳои ноком нест',
     retryQuestion: 'Кори {{kind}} бо кӯшишҳои аз нав ба навбат гузошта шавад?', discardQuestion: 'Аз кори {{kind}} комилан даст кашида шавад?',
+  },
+  myTelegram: {
+    title: 'Telegram', off: 'Огоҳиҳои Telegram дар ин сервер танзим нашудаанд.', notLinked: 'Telegram-и шумо пайваст нест. Истинод гиред, онро дар Telegram кушоед ва «Start»-ро пахш кунед.',
+    link: 'Гирифтани истинод ба бот', newLink: 'Гирифтани истиноди нав', linkReady: 'Истиноди шумо ба бот', linkHint: 'Онро дар телефоне, ки Telegram-и шумо дорад, кушоед; як бор, то {{at}} амал мекунад.',
+    code: 'Рамз', consentFirst: 'Аввал ба огоҳиҳои Telegram розигӣ диҳед:', linkedAs: 'Пайваст', since: 'Аз {{at}}',
+    status: { active: 'Фаъол', blocked: 'Бот манъ шудааст', broken: 'Чат нест шудааст' }, language: 'Забони паёмҳо', notifications: 'Ба ман хабар диҳед',
+    punches: 'Дар бораи ҳар қайди тасдиқшуда', flagged: 'Дар бораи қайди ба санҷиш рафта ё радшуда', reviews: 'Дар бораи қайдҳое, ки санҷиши маро интизоранд',
+    unlink: 'Ҷудо кардани Telegram', unlinkQuestion: 'Ба ин чат дигар паём фиристода нашавад?', unlinked: 'Telegram ҷудо шуд',
+  },
+  myTracking: {
+    title: 'Ҷойгиршавӣ', policy: 'Қоидаҳои ҷойгиршавии ман', on: 'Фаъол', off: 'Хомӯш', interval: 'Нуқта ҳар {{s}} с',
+    accuracy: 'Нуқтаҳои дақиқиашон бадтар аз {{m}} м дар телефон партофта мешаванд', onlyWorkingHours: 'Танҳо дар вақти корӣ ({{tz}}):', hours: 'Вақти корӣ',
+    always: 'Дар ҳар вақт', hint: 'Ин қоидаҳоро маъмур муқаррар мекунад; онҳо бо розигии шумо ба ҷойгиршавӣ амал мекунанд.',
   },
 };
