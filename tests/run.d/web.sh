@@ -66,6 +66,8 @@ work=$SUITE_WORK
 artefacts=${FACEID_WEB_ARTEFACTS:-$target_dir/web-e2e}
 
 export FACEID_E2E_URL=$SUITE_SERVER_URL FACEID_E2E_ADMIN=$SUITE_ADMIN_LOGIN FACEID_E2E_PASSWORD=$SUITE_ADMIN_PASSWORD
+# The suite's own database, for a failed background job to retry and discard (no API makes one).
+export FACEID_E2E_DATABASE_URL=$SUITE_DATABASE_URL FACEID_E2E_PSQL=$(command -v psql || echo "$(pg_bindir)/psql")
 export CHROMIUM_PATH=$chromium
 export FACEID_E2E_SHOTS=$artefacts
 rm -rf "$artefacts"; mkdir -p "$artefacts"
