@@ -19,14 +19,7 @@ export function useServerErrors<T extends FieldValues>(setError: UseFormSetError
         setGeneral([String(error)]);
         return;
       }
-      // A problem code that names a field (`wrong_password` → the current password).
-      const owner = codeFields[error.code];
-      if (owner && (error.problem.errors ?? []).length === 0) {
-        setError(owner.field, { type: 'server', message: owner.message ?? error.message });
-        setGeneral([]);
-        return;
-      }
-      const { byField, general } = fieldErrors(error.problem, fields);
+      const { byField, general } = fieldErrors(error.problem, fields, codeFields);
       for (const [name, message] of Object.entries(byField)) setError(name as Path<T>, { type: 'server', message });
       setGeneral(general);
     },
