@@ -40,7 +40,7 @@ export function TemplatesTab({ admin }: { admin: boolean }) {
                   </Group>
                 ),
               },
-              { header: t('schedules.paid'), cell: (r) => formatMinutes(r.nominal_minutes, t) },
+              { header: t('schedules.paid'), cell: (r) => formatMinutes(Math.max(0, r.nominal_minutes - r.unpaid_break_minutes), t) },
               { header: t('schedules.break'), cell: (r) => r.unpaid_break_minutes },
               { header: t('schedules.lateGrace'), cell: (r) => r.late_grace_minutes },
               { header: t('schedules.site'), cell: (r) => (r.site_id ? siteName.get(r.site_id) ?? '…' : '—') },
