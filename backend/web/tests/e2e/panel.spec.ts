@@ -383,17 +383,19 @@ test('the admin retries and discards failed background jobs after confirming', a
 
   // Cancelling the confirmation does nothing.
   await page.getByRole('button', { name: `Discard ${discardKind}` }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('dialog', { name: `Discard ${discardKind}` }).getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
   await expect(jobs.getByRole('row', { name: new RegExp(discardKind) })).toBeVisible();
 
   await page.getByRole('button', { name: `Retry ${retryKind}` }).click();
-  await expect(page.getByRole('dialog')).toContainText(`Queue the ${retryKind} job again`);
-  await page.getByRole('dialog').getByRole('button', { name: 'Retry' }).click();
+  const retry = page.getByRole('dialog', { name: `Retry ${retryKind}` });
+  await expect(retry).toContainText(`Queue the ${retryKind} job again`);
+  await retry.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByText('Job queued again')).toBeVisible();
   await expect(jobs.getByRole('row', { name: new RegExp(retryKind) })).toHaveCount(0);
 
   await page.getByRole('button', { name: `Discard ${discardKind}` }).click();
-  await page.getByRole('dialog').getByRole('button', { name: 'Discard' }).click();
+  await page.getByRole('dialog', { name: `Discard ${discardKind}` }).getByRole('button', { name: 'Discard' }).click();
   await expect(page.getByText('Job discarded')).toBeVisible();
   await expect(page.getByText('No failed jobs')).toBeVisible();
 
