@@ -463,6 +463,7 @@ async fn insert_event(
     .bind(&hash)
     .fetch_one(&mut *conn)
     .await?;
+    crate::metrics::punch_recorded(&f.kind, &f.verdict, &f.reasons);
     // A device punch notifies in the same transaction (a job, so it survives a crash).
     if matches!(f.kind.as_str(), "in" | "out") {
         crate::telegram::notify::punch_recorded(conn, f.public_id).await?;

@@ -31,6 +31,13 @@ pub enum ConfigError {
 pub struct Settings {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// PEM certificate chain for HTTPS (with `tls_key`); reloaded on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a reverse proxy that terminates
+    /// TLS); without it and without a certificate the server listens on loopback only.
+    pub allow_plain_http: bool,
     /// Directory for the local PostgreSQL cluster and generated secrets.
     pub data_dir: PathBuf,
     /// PostgreSQL to use; unset means a local cluster in `data_dir/postgres`.
@@ -71,11 +78,19 @@ pub struct Settings {
     /// Frames of more than 4 MP decoded at once (each may take ~150 MB while it is measured);
     /// further ones wait. Smaller frames (a phone's check-in) never wait for these slots.
     pub large_decode_slots: usize,
+    /// Bearer token that lets non-loopback clients read `/metrics`; unset means loopback only.
+    pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// Directory of the face models; unset means `FACEID_MODEL_DIR`, `models/cache` or the
     /// shared mirror. Without models the server starts and face endpoints answer 503.
     pub model_dir: Option<PathBuf>,
+    /// A directory holding the model files (the vendor's mirror of `models/`), used to install
+    /// missing models on start.
+    pub model_mirror: Option<PathBuf>,
+    /// Whether `serve` may download missing models from their upstream https addresses
+    /// (`false` for air-gapped sites: the log then says which files to place where).
+    pub model_fetch: bool,
     /// Where photos go: unset means the directory `data_dir/photos`; `file:///abs/dir`,
     /// `memory:` (tests), or `s3://bucket/prefix` (built with the `s3` feature; credentials
     /// from the usual `AWS_*` variables).
@@ -102,6 +117,9 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             db_max_connections: 10,
@@ -119,8 +137,11 @@ impl Default for Settings {
             header_read_timeout_secs: 10,
             max_connections: 512,
             large_decode_slots: 1,
+            metrics_token: None,
             log_format: "text".into(),
             model_dir: None,
+            model_mirror: None,
+            model_fetch: true,
             photo_store_url: None,
             telegram_bot_token: None,
             telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
@@ -136,18 +157,25 @@ impl Default for Settings {
 /// Keys whose environment value is always a string (never parsed as a number or boolean).
 const STRING_KEYS: &[&str] = &[
     "listen",
+    "tls_cert",
+    "tls_key",
     "data_dir",
     "database_url",
     "jwt_secret",
     "descriptor_key",
     "log_format",
+    "metrics_token",
     "model_dir",
+    "model_mirror",
     "photo_store_url",
     "telegram_bot_token",
     "telegram_api_url",
 ];
 const ALL_KEYS: &[&str] = &[
     "listen",
+    "tls_cert",
+    "tls_key",
+    "allow_plain_http",
     "data_dir",
     "database_url",
     "db_max_connections",
@@ -166,7 +194,10 @@ const ALL_KEYS: &[&str] = &[
     "max_connections",
     "large_decode_slots",
     "log_format",
+    "metrics_token",
     "model_dir",
+    "model_mirror",
+    "model_fetch",
     "photo_store_url",
     "telegram_bot_token",
     "telegram_api_url",

@@ -141,7 +141,10 @@ pub async fn measure_blocking<T: Send + 'static>(
     } else {
         None
     };
-    blocking(f).await
+    let started = std::time::Instant::now();
+    let result = blocking(f).await;
+    crate::metrics::face_measured(started.elapsed().as_secs_f64());
+    result
 }
 
 /// Pixels a frame's header announces; 0 when the header is refused (the measurement refuses
@@ -387,6 +390,31 @@ impl PhotoStore {
             .await
             .map_err(|e| AppError::internal(format!("photo store: {e}")))?
             .to_vec())
+    }
+
+    /// Stores bytes under a given key (a restore puts photos back where they were).
+    pub async fn put_at(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
+        self.store()
+            .await?
+            .put(&StorePath::from(key), bytes.into())
+            .await
+            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
+        Ok(())
+    }
+
+    /// Every key in the store, sorted.
+    pub async fn list_keys(&self) -> Result<Vec<String>, AppError> {
+        use futures_util::TryStreamExt;
+        let mut keys: Vec<String> = self
+            .store()
+            .await?
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
+        keys.sort();
+        Ok(keys)
     }
 
     /// Deletes photos; failures are logged (a stray photo is not worth failing a request).
