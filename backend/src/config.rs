@@ -104,6 +104,13 @@ pub struct Settings {
     pub telegram_max_messages_per_second: u32,
     /// Seconds a `getUpdates` long poll waits (1..=50).
     pub telegram_poll_timeout_secs: u64,
+    /// Seconds one ISAPI call to a Hikvision terminal may take (1..=120).
+    pub hikvision_request_timeout_secs: u64,
+    /// A terminal clock this many seconds off the server's flags its punches (1..=86400).
+    pub hikvision_max_clock_skew_secs: u64,
+    /// Consecutive polls refused with 401 before a terminal's polling stops (1..=10; terminals
+    /// lock the account after a few bad logins, so keep it low).
+    pub hikvision_auth_failures_before_lockout: u32,
 }
 
 impl Default for Settings {
@@ -140,6 +147,9 @@ impl Default for Settings {
             telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
             telegram_max_messages_per_second: 25,
             telegram_poll_timeout_secs: 25,
+            hikvision_request_timeout_secs: 10,
+            hikvision_max_clock_skew_secs: 120,
+            hikvision_auth_failures_before_lockout: 3,
         }
     }
 }
@@ -193,6 +203,9 @@ const ALL_KEYS: &[&str] = &[
     "telegram_api_url",
     "telegram_max_messages_per_second",
     "telegram_poll_timeout_secs",
+    "hikvision_request_timeout_secs",
+    "hikvision_max_clock_skew_secs",
+    "hikvision_auth_failures_before_lockout",
 ];
 
 impl Settings {
@@ -299,6 +312,15 @@ impl Settings {
                 || t.chars().any(char::is_whitespace))
         {
             return bad("telegram_bot_token is not a bot token");
+        }
+        if !(1..=120).contains(&self.hikvision_request_timeout_secs) {
+            return bad("hikvision_request_timeout_secs must be between 1 and 120");
+        }
+        if !(1..=86_400).contains(&self.hikvision_max_clock_skew_secs) {
+            return bad("hikvision_max_clock_skew_secs must be between 1 and 86400");
+        }
+        if !(1..=10).contains(&self.hikvision_auth_failures_before_lockout) {
+            return bad("hikvision_auth_failures_before_lockout must be between 1 and 10");
         }
         if let Some(k) = &self.descriptor_key {
             parse_key32(k)?;

@@ -229,6 +229,10 @@ async fn append(
         removed.photo_keys = keys.into_iter().flatten().collect();
         tracing::info!(%employee, templates = removed.face_templates, "biometric consent withdrawn, face templates deleted");
     }
+    if req.kind == ConsentKind::Biometric {
+        // Faces on the terminals follow biometric consent.
+        crate::hikvision::sync::employee_changed(conn, employee).await?;
+    }
     Ok((row.into_record()?, removed))
 }
 

@@ -255,6 +255,32 @@ impl DescriptorCipher {
         Ok((ct, nonce.to_vec()))
     }
 
+    /// Encrypts another secret at rest with the same key (a terminal's password): (ciphertext,
+    /// nonce), `aad` binding it to its row.
+    pub fn seal_secret(&self, aad: &[u8], plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
+        let mut nonce = [0u8; 12];
+        rand::fill(&mut nonce);
+        let ct = self
+            .0
+            .encrypt(&GcmNonce::from(nonce), Payload { msg: plain, aad })
+            .map_err(|_| AppError::internal("secret encryption failed"))?;
+        Ok((ct, nonce.to_vec()))
+    }
+
+    /// Decrypts what [`DescriptorCipher::seal_secret`] sealed with the same `aad`.
+    pub fn open_secret(&self, aad: &[u8], ct: &[u8], nonce: &[u8]) -> Result<Vec<u8>, AppError> {
+        let nonce: [u8; 12] = nonce
+            .try_into()
+            .map_err(|_| AppError::internal("secret nonce of the wrong length"))?;
+        self.0
+            .decrypt(&GcmNonce::from(nonce), Payload { msg: ct, aad })
+            .map_err(|_| {
+                AppError::internal(
+                    "a stored secret does not decrypt with the configured descriptor_key",
+                )
+            })
+    }
+
     pub fn open(
         &self,
         template: Uuid,

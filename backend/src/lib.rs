@@ -26,6 +26,7 @@ pub mod extract;
 pub mod face;
 pub mod face_templates;
 pub mod geofence;
+pub mod hikvision;
 pub mod jobs;
 pub mod liveness;
 pub mod local_pg;
@@ -140,6 +141,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     jobs::register_maintenance(&mut registry, state.db.clone());
     locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
+    hikvision::register_jobs(&mut registry, state);
     registry
 }
 
