@@ -27,6 +27,7 @@ pub mod face;
 pub mod face_templates;
 pub mod geofence;
 pub mod hikvision;
+pub mod iiko;
 pub mod jobs;
 pub mod liveness;
 pub mod local_pg;

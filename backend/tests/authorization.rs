@@ -145,6 +145,7 @@ enum Body {
     Correction,
     NewTerminal,
     TerminalPatch,
+    IikoConnection,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -569,6 +570,39 @@ fn table() -> Vec<Row> {
             "/api/v1/integrations/telegram/log",
             AdminOnly,
             404,
+            Target::None,
+            Body::None,
+        ),
+        // iiko: not configured until the PUT row, so the reads before it answer 404.
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/test",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/integrations/iiko",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::IikoConnection,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko/log",
+            AdminOnly,
+            200,
             Target::None,
             Body::None,
         ),
@@ -1599,6 +1633,9 @@ impl World {
                 json!({"name": format!("gate {n}"), "base_url": "http://127.0.0.1:9",
                        "username": "admin", "password": "secret", "site_id": site, "direction": "both"})
             }
+            Body::IikoConnection => json!({"server_url": "http://127.0.0.1:9", "login": "api",
+                   "password": "secret", "department_codes": [],
+                   "sync": {"employees": true, "schedules": false, "attendance": false}}),
             Body::TerminalPatch => {
                 json!({"name": format!("gate renamed {n}"), "poll_interval_s": 60})
             }

@@ -638,6 +638,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/iiko": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The iikoServer connection. */
+        get: operations["get_iiko_connection"];
+        /** Sets the iikoServer connection (created or replaced). */
+        put: operations["put_iiko_connection"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every run, newest first (administrators). */
+        get: operations["iiko_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logs in to iikoServer, reads the employee and role lists, and logs out (freeing the
+         *     licence slot), reporting what went wrong if anything did.
+         */
+        post: operations["test_iiko_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/telegram": {
         parameters: {
             query?: never;
@@ -2090,6 +2145,51 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        /** @description The connection (never its password). */
+        IikoConnection: {
+            /** Format: date-time */
+            created_at: string;
+            department_codes: string[];
+            /** Format: int32 */
+            interval_s: number;
+            login: string;
+            server_url: string;
+            sync: components["schemas"]["SyncFlags"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One run. */
+        IikoRun: {
+            /** Format: int32 */
+            conflicts: number;
+            /** Format: int32 */
+            created: number;
+            dry_run: boolean;
+            error?: string | null;
+            error_code?: string | null;
+            /** Format: int32 */
+            errors: number;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @description `test` or `import`. */
+            kind: string;
+            ok: boolean;
+            /** @description Per-record changes and problems: `[{"iiko_id", "kind", "detail"}]`. */
+            problems: Record<string, never>[];
+            /** Format: int32 */
+            skipped: number;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: int32 */
+            updated: number;
+        };
+        IikoRunPage: {
+            items: components["schemas"]["IikoRun"][];
+            /** Format: int64 */
+            total: number;
+        };
         /** @description A job as administrators see it. */
         JobInfo: {
             /** Format: int32 */
@@ -2374,6 +2474,22 @@ export interface components {
          * @enum {string}
          */
         PunchStatus: "verified" | "flagged_pending" | "flagged_accepted" | "flagged_rejected" | "rejected" | "superseded";
+        /** @description `PUT /api/v1/integrations/iiko` body. */
+        PutConnection: {
+            /** @description Only employees of these iiko departments are imported (empty: all). */
+            department_codes?: string[];
+            /**
+             * Format: int32
+             * @description Seconds between periodic imports (300..=86400, default 3600).
+             */
+            interval_s?: number | null;
+            login: string;
+            /** @description Stored encrypted; never answered. Absent: keep the stored one. */
+            password?: string | null;
+            /** @description `https://host:port` of iikoServer (without `/resto`). */
+            server_url: string;
+            sync: components["schemas"]["SyncFlags"];
+        };
         /** @description `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout` */
         RefreshRequest: {
             refresh_token: string;
@@ -2535,6 +2651,15 @@ export interface components {
              * @description Employees matching the filter (all pages).
              */
             total: number;
+        };
+        /** @description What to synchronise. */
+        SyncFlags: {
+            /** @description Export attendance (not built yet: see docs/iiko.md). */
+            attendance: boolean;
+            /** @description Import employees and positions. */
+            employees: boolean;
+            /** @description Import shift plans (not built yet: see docs/iiko.md). */
+            schedules: boolean;
         };
         /** @description `GET /api/v1/me/telegram`. */
         TelegramLink: {
@@ -2749,6 +2874,29 @@ export interface components {
              * @description Face passes of a number no employee has.
              */
             unknown: number;
+        };
+        /** @description The answer of a connection test. */
+        TestResult: {
+            /**
+             * Format: int64
+             * @description Employee accounts iiko lists (system accounts included).
+             */
+            employees?: number | null;
+            error?: string | null;
+            /**
+             * @description `unauthorized`, `no_licence` (every API licence slot taken; try later), `network`,
+             *     `timeout`, `html_page` (not iikoServer: check the URL), `server_error`, …
+             */
+            error_code?: string | null;
+            /** @description Logged in, read the lists and logged out. */
+            ok: boolean;
+            /** Format: int64 */
+            roles?: number | null;
+            /**
+             * Format: int64
+             * @description The run in the log.
+             */
+            run_id: number;
         };
         /** @description Settings of the timesheet computation. */
         TimesheetSettings: {
@@ -5014,6 +5162,121 @@ export interface operations {
             };
             /** @description `invalid_kind`, `out_of_range` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the connection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoConnection"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutConnection"];
+            };
+        };
+        responses: {
+            /** @description the connection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoConnection"];
+                };
+            };
+            /** @description invalid fields; `password` is required the first time */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    iiko_log: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoRunPage"];
+                };
+            };
+        };
+    };
+    test_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the result, failures included */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
