@@ -143,6 +143,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
     hikvision::register_jobs(&mut registry, state);
+    iiko::register_jobs(&mut registry, state);
     registry
 }
 

@@ -146,6 +146,7 @@ enum Body {
     NewTerminal,
     TerminalPatch,
     IikoConnection,
+    IikoDismissals,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -605,6 +606,32 @@ fn table() -> Vec<Row> {
             200,
             Target::None,
             Body::None,
+        ),
+        // Its server (127.0.0.1:9) never answers: 503 `iiko_unavailable`.
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/sync",
+            AdminOnly,
+            503,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko/dismissals",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        // Nobody is waiting for a dismissal: 409 `not_awaiting_dismissal`.
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/dismissals",
+            AdminOnly,
+            409,
+            Target::None,
+            Body::IikoDismissals,
         ),
         row(
             M::GET,
@@ -1636,6 +1663,7 @@ impl World {
             Body::IikoConnection => json!({"server_url": "http://127.0.0.1:9", "login": "api",
                    "password": "secret", "department_codes": [],
                    "sync": {"employees": true, "schedules": false, "attendance": false}}),
+            Body::IikoDismissals => json!({"employee_ids": [Uuid::nil()]}),
             Body::TerminalPatch => {
                 json!({"name": format!("gate renamed {n}"), "poll_interval_s": 60})
             }

@@ -294,3 +294,293 @@ async fn a_slow_server_times_out(pool: PgPool) {
     rig.fake.restart();
     assert_eq!(rig.test().await["ok"], true);
 }
+
+impl Rig {
+    async fn sync(&self, dry_run: bool) -> Value {
+        let r = self
+            .app
+            .post(
+                &format!("/api/v1/integrations/iiko/sync?dry_run={dry_run}"),
+                &self.admin,
+                json!({}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body
+    }
+
+    /// (employees, positions, employee links, position links, max employee updated_at).
+    async fn snapshot(&self) -> (i64, i64, i64, i64, String) {
+        sqlx::query_as(
+            "SELECT (SELECT count(*) FROM employees), (SELECT count(*) FROM positions),
+                    (SELECT count(*) FROM iiko_employees), (SELECT count(*) FROM iiko_positions),
+                    (SELECT max(updated_at)::text FROM employees)",
+        )
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap()
+    }
+}
+
+fn counts(report: &Value) -> (i64, i64, i64, i64) {
+    let c = &report["counts"];
+    (
+        c["created"].as_i64().unwrap(),
+        c["updated"].as_i64().unwrap(),
+        c["skipped"].as_i64().unwrap(),
+        c["conflicts"].as_i64().unwrap(),
+    )
+}
+
+fn kinds(report: &Value, kind: &str) -> usize {
+    report["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == kind)
+        .count()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn first_import_of_300_previewed_then_run_then_nothing_to_do(pool: PgPool) {
+    let rig = rig(pool, 300).await;
+    rig.connect(fake::PASSWORD).await;
+    // Someone already here with personnel number 2: linked, not duplicated.
+    let mut body = common::user_body("already.here", None);
+    body["card_number"] = json!("2");
+    let existing = rig.app.create_employee(&rig.admin, body).await;
+
+    let before = rig.snapshot().await;
+    let preview = rig.sync(true).await;
+    assert_eq!(preview["dry_run"], true);
+    // 299 employees and 3 positions created, one existing employee linked (and renamed),
+    // the system account skipped; the deleted employee not imported.
+    assert_eq!(counts(&preview), (302, 1, 1, 0), "{}", preview["counts"]);
+    assert_eq!(kinds(&preview, "employee_linked"), 1);
+    assert_eq!(kinds(&preview, "skipped_system"), 1);
+    assert_eq!(rig.snapshot().await, before, "a dry run writes nothing");
+
+    let run = rig.sync(false).await;
+    assert_eq!(counts(&run), counts(&preview));
+    assert_eq!(run["changes"], preview["changes"]);
+    let (employees, positions, links, position_links, _) = rig.snapshot().await;
+    assert_eq!(
+        (employees, positions, links, position_links),
+        (301, 3, 300, 3)
+    );
+    rig.fake.with(|s| {
+        assert_eq!(s.logins, s.logouts);
+        assert!(s.tokens.is_empty());
+    });
+
+    // New people: no password, flagged, with their position; the existing one kept.
+    let (login, position, review): (String, String, bool) = sqlx::query_as(
+        "SELECT e.login, p.name, l.needs_review FROM employees e
+         JOIN positions p ON p.id = e.position_id JOIN iiko_employees l ON l.employee_id = e.id
+         WHERE e.card_number = '3'",
+    )
+    .fetch_one(&rig.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (login.as_str(), position.as_str(), review),
+        ("staff3", "Cook", true)
+    );
+    let r = rig
+        .app
+        .login_on("staff3", "!iiko-no-password", uuid::Uuid::now_v7())
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let (first, review): (String, bool) = sqlx::query_as(
+        "SELECT e.first_name, l.needs_review FROM employees e
+         JOIN iiko_employees l ON l.employee_id = e.id WHERE e.id = $1",
+    )
+    .bind(existing)
+    .fetch_one(&rig.app.pool)
+    .await
+    .unwrap();
+    assert_eq!((first.as_str(), review), ("First2", false));
+
+    // A second run changes nothing.
+    let snap = rig.snapshot().await;
+    let again = rig.sync(false).await;
+    assert_eq!(counts(&again), (0, 0, 1, 0), "{}", again["changes"]);
+    assert_eq!(rig.snapshot().await, snap);
+
+    // The log has the three runs.
+    let log = rig
+        .app
+        .get("/api/v1/integrations/iiko/log", &rig.admin)
+        .await;
+    let items = log.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items[2]["dry_run"], true);
+    assert_eq!(items[1]["created"], 302);
+    assert_eq!(items[0]["created"], 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn renames_moves_and_deletions_follow_iiko_dismissal_waits_for_confirmation(pool: PgPool) {
+    let rig = rig(pool, 12).await;
+    rig.connect(fake::PASSWORD).await;
+    rig.sync(false).await;
+    rig.fake
+        .employee_mut("5", |e| e.last_name = "Married".into());
+    rig.fake.employee_mut("7", |e| {
+        e.main_role_code = Some("BAR".into());
+        e.role_codes = vec!["BAR".into()];
+    });
+    rig.fake.employee_mut("10", |e| e.deleted = true);
+    // Moved out of the imported departments: gone too.
+    rig.fake
+        .employee_mut("11", |e| e.department_codes = vec!["D2".into()]);
+    rig.fake.with(|s| s.roles[0].name = "Server".into());
+
+    let preview = rig.sync(true).await;
+    let run = rig.sync(false).await;
+    assert_eq!(run["changes"], preview["changes"]);
+    // Renamed position, two employees updated, two marked gone.
+    assert_eq!(counts(&run), (0, 5, 1, 0), "{}", run["changes"]);
+    assert_eq!(kinds(&run, "awaiting_dismissal"), 2);
+    let row = |code: &'static str| {
+        let pool = rig.app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, String, String)>(
+                "SELECT e.last_name, p.name, e.status FROM employees e
+                 JOIN positions p ON p.id = e.position_id WHERE e.card_number = $1",
+            )
+            .bind(code)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        row("5").await,
+        ("Married".into(), "Server".into(), "active".into())
+    );
+    assert_eq!(
+        row("7").await,
+        ("Last7".into(), "Barista".into(), "active".into())
+    );
+    assert_eq!(
+        row("10").await.2,
+        "active",
+        "not dismissed without confirmation"
+    );
+
+    // A second run reports them again but changes nothing.
+    let again = rig.sync(false).await;
+    assert_eq!(counts(&again), (0, 0, 1, 0));
+    assert_eq!(kinds(&again, "awaiting_dismissal"), 2);
+
+    let pending = rig
+        .app
+        .get("/api/v1/integrations/iiko/dismissals", &rig.admin)
+        .await;
+    let ids: Vec<Value> = pending
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["employee_id"].clone())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let active: Value =
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM employees WHERE card_number = '4'")
+            .fetch_one(&rig.app.pool)
+            .await
+            .map(|id| json!(id))
+            .unwrap();
+    let r = rig
+        .app
+        .post(
+            "/api/v1/integrations/iiko/dismissals",
+            &rig.admin,
+            json!({"employee_ids": [ids[0], active]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert_eq!(r.code(), "not_awaiting_dismissal");
+    assert_eq!(row("10").await.2, "active", "all or none");
+    let r = rig
+        .app
+        .post(
+            "/api/v1/integrations/iiko/dismissals",
+            &rig.admin,
+            json!({"employee_ids": ids}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(row("10").await.2, "dismissed");
+    assert_eq!(row("11").await.2, "dismissed");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'employee.dismiss'")
+            .fetch_one(&rig.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+    let pending = rig
+        .app
+        .get("/api/v1/integrations/iiko/dismissals", &rig.admin)
+        .await;
+    assert_eq!(pending.body, json!([]));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_failed_import_frees_the_slot_and_the_job_retries_it(pool: PgPool) {
+    let rig = rig(pool, 4).await;
+    rig.connect(fake::PASSWORD).await;
+    rig.fake.with(|s| s.fail_next = 1);
+    let r = rig
+        .app
+        .post("/api/v1/integrations/iiko/sync", &rig.admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert_eq!(r.code(), "iiko_unavailable");
+    rig.fake.with(|s| {
+        assert_eq!((s.logins, s.logouts), (1, 1));
+        assert!(s.tokens.is_empty());
+    });
+    assert_eq!(rig.snapshot().await.2, 0);
+
+    // The periodic job: one import per interval, a full licence retried, then done.
+    let now = chrono::Utc::now();
+    assert!(
+        faceid_server::iiko::schedule_import(&rig.app.pool, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !faceid_server::iiko::schedule_import(&rig.app.pool, now)
+            .await
+            .unwrap()
+    );
+    let other = rig.fake.occupy_slot();
+    let worker = faceid_server::jobs::Worker::new(
+        rig.app.pool.clone(),
+        faceid_server::job_registry(&rig.app.state, 90),
+        faceid_server::jobs::WorkerConfig::default(),
+    );
+    worker.drain().await.unwrap();
+    let (state, error): (String, Option<String>) =
+        sqlx::query_as("SELECT state, last_error FROM jobs WHERE kind = 'iiko.import'")
+            .fetch_one(&rig.app.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "queued", "retried later");
+    assert!(error.unwrap().contains("no iikoServer licence slot free"));
+    rig.fake.with(|s| s.tokens.remove(&other));
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE kind = 'iiko.import'")
+        .execute(&rig.app.pool)
+        .await
+        .unwrap();
+    worker.drain().await.unwrap();
+    let state: String = sqlx::query_scalar("SELECT state FROM jobs WHERE kind = 'iiko.import'")
+        .fetch_one(&rig.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "done");
+    assert_eq!(rig.snapshot().await.2, 4);
+    assert_eq!(rig.fake.live_tokens(), 0);
+}

@@ -3,10 +3,13 @@
 //!
 //! * [`client`]: the iikoServer client (SHA-1 auth, a token per run that is always logged
 //!   out, text/plain errors, "no connections available" as a retried state, XML lists).
-//! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test
-//!   and the run log.
+//! * [`import`]: employees and positions from iiko (the `iiko.import` job, scheduled every
+//!   `interval_s`, and `POST …/iiko/sync`, with a dry run).
+//! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test,
+//!   the import, the dismissals waiting for confirmation and the run log.
 
 pub mod client;
+pub mod import;
 pub mod routes;
 
 use std::time::Duration;
@@ -18,6 +21,7 @@ use sqlx::{PgConnection, PgPool};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::face::DescriptorCipher;
+use crate::jobs::{self, Enqueue, Outcome};
 pub use client::{Connection, IikoClient, IikoError};
 
 const PASSWORD_AAD: &[u8] = b"iiko-password";
@@ -109,4 +113,80 @@ pub async fn log_run(
     .bind(problems)
     .fetch_one(db)
     .await?)
+}
+
+/// Enqueues an import once per `interval_s` (unique key `iiko.import@<interval start>`) when
+/// a connection with the employee import exists.
+pub async fn schedule_import(db: &PgPool, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let every: Option<i32> =
+        sqlx::query_scalar("SELECT interval_s FROM iiko_connection WHERE sync_employees")
+            .fetch_optional(db)
+            .await?;
+    let Some(every) = every else {
+        return Ok(false);
+    };
+    let every = i64::from(every.max(1));
+    let start = now.timestamp().div_euclid(every) * every;
+    let mut conn = db.acquire().await?;
+    Ok(jobs::enqueue(
+        &mut conn,
+        import::IMPORT_JOB,
+        &serde_json::json!({}),
+        Enqueue {
+            unique_key: Some(format!("{}@{start}", import::IMPORT_JOB)),
+            ..Enqueue::default()
+        },
+    )
+    .await?
+    .is_some())
+}
+
+/// Registers the iiko jobs.
+pub fn register_jobs(registry: &mut jobs::Registry, state: &AppState) {
+    use crate::jobs::worker::KindConfig;
+    let db = state.db.clone();
+    registry
+        .handle(import::SCHEDULE_JOB, KindConfig::default(), move |_job| {
+            let db = db.clone();
+            async move {
+                match schedule_import(&db, Utc::now()).await {
+                    Ok(_) => Outcome::Done,
+                    Err(e) => Outcome::Retry(e.to_string()),
+                }
+            }
+        })
+        .every(import::SCHEDULE_JOB, Duration::from_secs(60));
+    let s = state.clone();
+    registry.handle(
+        import::IMPORT_JOB,
+        KindConfig {
+            max_attempts: 5,
+            lease: Duration::from_secs(600),
+            backoff_base: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(1800),
+        },
+        move |_job| {
+            let s = s.clone();
+            async move { run_import_job(&s).await }
+        },
+    );
+}
+
+async fn run_import_job(state: &AppState) -> Outcome {
+    let row = match state.db.acquire().await {
+        Ok(mut c) => load_connection(&mut c).await,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    let row = match row {
+        Ok(Some(r)) if r.sync_employees => r,
+        Ok(_) => return Outcome::Done,
+        Err(e) => return Outcome::Retry(e.to_string()),
+    };
+    match import::run(state, &row, false).await {
+        Ok(_) => Outcome::Done,
+        // A full licence, a restarting server, a proxy page: later.
+        Err(import::ImportError::Iiko(e)) if e.retryable() => Outcome::Retry(e.to_string()),
+        Err(import::ImportError::Iiko(e)) => Outcome::Fail(e.to_string()),
+        Err(import::ImportError::App(e)) => Outcome::Retry(e.to_string()),
+    }
 }

@@ -316,3 +316,146 @@ pub async fn log(
     .await?;
     Ok(Json(IikoRunPage { items, total }))
 }
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SyncQuery {
+    /// Answer what would change and write nothing (but the log row).
+    pub dry_run: Option<bool>,
+}
+
+/// Imports employees and positions from iiko now (or previews the import with `dry_run`).
+#[utoipa::path(post, path = "/api/v1/integrations/iiko/sync", operation_id = "sync_iiko", tag = "iiko", security(("bearer" = [])),
+    params(SyncQuery),
+    responses(
+        (status = 200, description = "what changed (or would change)", body = super::import::ImportReport),
+        (status = 404, description = "`iiko_not_configured`", body = Problem),
+        (status = 409, description = "`iiko_import_running`", body = Problem),
+        (status = 503, description = "`iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken)", body = Problem)))]
+pub async fn sync(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiQuery(q): ApiQuery<SyncQuery>,
+) -> AppResult<Json<super::import::ImportReport>> {
+    let row = {
+        let mut conn = state.db.acquire().await?;
+        connection(&mut conn).await?
+    };
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = match super::import::run(&state, &row, dry_run).await {
+        Ok(r) => r,
+        Err(super::import::ImportError::App(e)) => return Err(e),
+        Err(super::import::ImportError::Iiko(e)) => {
+            return Err(AppError::ServiceUnavailable {
+                code: "iiko_unavailable",
+                detail: format!("{}: {e}", e.code()),
+            });
+        }
+    };
+    if !dry_run {
+        let mut tx = state.db.begin().await?;
+        audit::record(
+            &mut tx,
+            &caller,
+            "iiko.sync",
+            "iiko_connection",
+            None,
+            audit::NONE,
+            Some(&report.counts),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(Json(report))
+}
+
+/// An employee gone from iiko, waiting for an administrator to confirm the dismissal.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct PendingDismissal {
+    pub employee_id: uuid::Uuid,
+    pub iiko_id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub gone_since: DateTime<Utc>,
+}
+
+/// Employees deleted in iiko or gone from its list, still active here.
+#[utoipa::path(get, path = "/api/v1/integrations/iiko/dismissals", operation_id = "list_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
+    responses((status = 200, description = "waiting for confirmation, oldest first", body = Vec<PendingDismissal>)))]
+pub async fn dismissals(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+) -> AppResult<Json<Vec<PendingDismissal>>> {
+    Ok(Json(
+        sqlx::query_as(
+            "SELECT e.id AS employee_id, l.iiko_id, e.first_name, e.last_name, l.gone_since
+             FROM iiko_employees l JOIN employees e ON e.id = l.employee_id
+             WHERE l.gone_since IS NOT NULL AND e.status = 'active'
+             ORDER BY l.gone_since, e.id",
+        )
+        .fetch_all(&state.db)
+        .await?,
+    ))
+}
+
+/// `POST /api/v1/integrations/iiko/dismissals` body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmDismissals {
+    pub employee_ids: Vec<uuid::Uuid>,
+}
+
+/// Dismisses employees gone from iiko (each must be waiting for confirmation); audited one by
+/// one, all or none.
+#[utoipa::path(post, path = "/api/v1/integrations/iiko/dismissals", operation_id = "confirm_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
+    request_body = ConfirmDismissals,
+    responses(
+        (status = 200, description = "the dismissed employees' ids", body = Vec<uuid::Uuid>),
+        (status = 409, description = "`not_awaiting_dismissal`: one of them is not gone from iiko or not active", body = Problem),
+        (status = 422, description = "empty or more than 1000 ids", body = Problem)))]
+pub async fn confirm_dismissals(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiJson(req): ApiJson<ConfirmDismissals>,
+) -> AppResult<Json<Vec<uuid::Uuid>>> {
+    if req.employee_ids.is_empty() || req.employee_ids.len() > 1000 {
+        return Err(AppError::field("employee_ids", "invalid", "1..=1000 ids"));
+    }
+    let mut tx = state.db.begin().await?;
+    let mut done = Vec::new();
+    for id in &req.employee_ids {
+        let row: Option<String> = sqlx::query_scalar(
+            "UPDATE employees e SET status = 'dismissed', dismissed_at = now(), updated_at = now()
+             FROM iiko_employees l
+             WHERE e.id = $1 AND l.employee_id = e.id AND l.gone_since IS NOT NULL
+               AND e.status = 'active' AND e.id <> $2
+             RETURNING l.iiko_id",
+        )
+        .bind(id)
+        .bind(caller.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(iiko_id) = row else {
+            return Err(AppError::conflict(
+                "not_awaiting_dismissal",
+                format!("employee {id} is not waiting for a dismissal from iiko"),
+            ));
+        };
+        crate::routes::auth::revoke_all_sessions(&mut tx, *id, None, "dismissed").await?;
+        crate::hikvision::sync::employee_changed(&mut tx, *id).await?;
+        audit::record(
+            &mut tx,
+            &caller,
+            "employee.dismiss",
+            "employee",
+            Some(*id),
+            audit::NONE,
+            Some(&serde_json::json!({"status": "dismissed", "reason": "gone from iiko", "iiko_id": iiko_id})),
+        )
+        .await?;
+        done.push(*id);
+    }
+    tx.commit().await?;
+    Ok(Json(done))
+}

@@ -170,6 +170,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::iiko::routes::get, crate::iiko::routes::put))
         .routes(routes!(crate::iiko::routes::test))
         .routes(routes!(crate::iiko::routes::log))
+        .routes(routes!(crate::iiko::routes::sync))
+        .routes(routes!(
+            crate::iiko::routes::dismissals,
+            crate::iiko::routes::confirm_dismissals
+        ))
         .merge(attendance_routes())
         .merge(timesheet_routes())
 }

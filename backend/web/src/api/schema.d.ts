@@ -656,6 +656,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/iiko/dismissals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Employees deleted in iiko or gone from its list, still active here. */
+        get: operations["list_iiko_dismissals"];
+        put?: never;
+        /**
+         * Dismisses employees gone from iiko (each must be waiting for confirmation); audited one by
+         *     one, all or none.
+         */
+        post: operations["confirm_iiko_dismissals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/iiko/log": {
         parameters: {
             query?: never;
@@ -667,6 +688,23 @@ export interface paths {
         get: operations["iiko_log"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Imports employees and positions from iiko now (or previews the import with `dry_run`). */
+        post: operations["sync_iiko"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1751,6 +1789,10 @@ export interface components {
             site?: components["schemas"]["SiteRef"] | null;
             verdict: components["schemas"]["Verdict"];
         };
+        /** @description `POST /api/v1/integrations/iiko/dismissals` body. */
+        ConfirmDismissals: {
+            employee_ids: string[];
+        };
         /** @enum {string} */
         ConsentAction: "grant" | "withdraw";
         /** @enum {string} */
@@ -1821,6 +1863,19 @@ export interface components {
             replaces?: string | null;
             /** Format: uuid */
             site_id?: string | null;
+        };
+        /** @description What one run did, written to `iiko_runs`. */
+        Counts: {
+            /** Format: int32 */
+            conflicts: number;
+            /** Format: int32 */
+            created: number;
+            /** Format: int32 */
+            errors: number;
+            /** Format: int32 */
+            skipped: number;
+            /** Format: int32 */
+            updated: number;
         };
         /** @description `POST /api/v1/employees` */
         CreateEmployee: {
@@ -2190,6 +2245,20 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description What a run did. */
+        ImportReport: {
+            /**
+             * @description Each change and problem: `{"iiko_id", "kind", "detail"}`; kinds: `position_created`,
+             *     `position_linked`, `position_renamed`, `employee_created`, `employee_linked`,
+             *     `employee_updated`, `awaiting_dismissal`, `skipped_system`, `card_number_taken`,
+             *     `position_name_taken`.
+             */
+            changes: Record<string, never>[];
+            counts: components["schemas"]["Counts"];
+            dry_run: boolean;
+            /** Format: int64 */
+            run_id: number;
+        };
         /** @description A job as administrators see it. */
         JobInfo: {
             /** Format: int32 */
@@ -2432,6 +2501,16 @@ export interface components {
         OperatorScope: {
             department_ids?: string[];
             site_ids?: string[];
+        };
+        /** @description An employee gone from iiko, waiting for an administrator to confirm the dismissal. */
+        PendingDismissal: {
+            /** Format: uuid */
+            employee_id: string;
+            first_name: string;
+            /** Format: date-time */
+            gone_since: string;
+            iiko_id: string;
+            last_name: string;
         };
         /** @description An employee named in a report. */
         PersonRef: {
@@ -5233,6 +5312,68 @@ export interface operations {
             };
         };
     };
+    list_iiko_dismissals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description waiting for confirmation, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingDismissal"][];
+                };
+            };
+        };
+    };
+    confirm_iiko_dismissals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmDismissals"];
+            };
+        };
+        responses: {
+            /** @description the dismissed employees' ids */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+            /** @description `not_awaiting_dismissal`: one of them is not gone from iiko or not active */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description empty or more than 1000 ids */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     iiko_log: {
         parameters: {
             query?: {
@@ -5253,6 +5394,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IikoRunPage"];
+                };
+            };
+        };
+    };
+    sync_iiko: {
+        parameters: {
+            query?: {
+                /** @description Answer what would change and write nothing (but the log row). */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what changed (or would change) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportReport"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_import_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
