@@ -44,7 +44,7 @@ CREATE INDEX iiko_employees_gone_idx ON iiko_employees (gone_since) WHERE gone_s
 -- Every run (a connection test, an import, a dry run), for administrators.
 CREATE TABLE iiko_runs (
     id           bigserial PRIMARY KEY,
-    kind         text NOT NULL CHECK (kind IN ('test', 'import')),
+    kind         text NOT NULL CHECK (kind IN ('test', 'import', 'export')),
     dry_run      boolean NOT NULL DEFAULT false,
     started_at   timestamptz NOT NULL DEFAULT now(),
     finished_at  timestamptz,
@@ -60,3 +60,17 @@ CREATE TABLE iiko_runs (
     problems     jsonb NOT NULL DEFAULT '[]'
 );
 CREATE INDEX iiko_runs_started_idx ON iiko_runs (id DESC);
+
+-- Attendance exported to iiko: one record per work interval, keyed by the interval's check-in
+-- punch (`attendance_events.id`). iiko gives a record a new id on every update: `iiko_id` is
+-- always the latest one.
+CREATE TABLE iiko_attendance (
+    in_punch_id  bigint PRIMARY KEY,
+    employee_id  uuid NOT NULL REFERENCES employees (id) ON DELETE CASCADE,
+    iiko_id      text NOT NULL,
+    -- As sent (rounded down to the minute).
+    date_from    timestamptz NOT NULL,
+    date_to      timestamptz NOT NULL,
+    exported_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX iiko_attendance_employee_idx ON iiko_attendance (employee_id, date_from);

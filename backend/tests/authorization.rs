@@ -616,6 +616,15 @@ fn table() -> Vec<Row> {
             Target::None,
             Body::None,
         ),
+        // Without its period: 400 `invalid_query` (the query is read after the caller).
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/export",
+            AdminOnly,
+            400,
+            Target::None,
+            Body::None,
+        ),
         row(
             M::GET,
             "/api/v1/integrations/iiko/dismissals",

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
@@ -583,4 +584,228 @@ async fn a_failed_import_frees_the_slot_and_the_job_retries_it(pool: PgPool) {
     assert_eq!(state, "done");
     assert_eq!(rig.snapshot().await.2, 4);
     assert_eq!(rig.fake.live_tokens(), 0);
+}
+
+/// Inserts an attendance event as the attendance module stores it (the hash chain is not
+/// this test's concern: unique bytes). Answers its id.
+async fn event(
+    pool: &PgPool,
+    employee: uuid::Uuid,
+    kind: &str,
+    punch_kind: Option<&str>,
+    at: chrono::DateTime<chrono::FixedOffset>,
+    verdict: &str,
+    refers_to: Option<i64>,
+) -> i64 {
+    let mut hash = uuid::Uuid::new_v4().as_bytes().to_vec();
+    hash.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    sqlx::query_scalar(
+        "INSERT INTO attendance_events (public_id, employee_id, kind, punch_kind, occurred_at,
+                verdict, refers_to, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(uuid::Uuid::new_v4())
+    .bind(employee)
+    .bind(kind)
+    .bind(punch_kind)
+    .bind(at)
+    .bind(verdict)
+    .bind(refers_to)
+    .bind(vec![0u8; 32])
+    .bind(hash)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// November 2026 in the restaurant's zone (UTC+3).
+fn nov(day: u32, h: u32, m: u32, s: u32) -> chrono::DateTime<chrono::FixedOffset> {
+    use chrono::TimeZone;
+    fake::tz().with_ymd_and_hms(2026, 11, day, h, m, s).unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: PgPool) {
+    let rig = rig(pool, 3).await;
+    rig.connect(fake::PASSWORD).await;
+    rig.sync(false).await;
+    let pool = rig.app.pool.clone();
+    let emp = |code: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM employees WHERE card_number = $1")
+                .bind(code)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (e1, e2, e3) = (emp("1").await, emp("2").await, emp("3").await);
+    let mut outs = HashMap::new();
+    let mut ins = HashMap::new();
+    for day in 1..=20 {
+        for e in [e1, e2] {
+            ins.insert(
+                (e, day),
+                event(&pool, e, "in", None, nov(day, 9, 0, 30), "verified", None).await,
+            );
+            outs.insert(
+                (e, day),
+                event(&pool, e, "out", None, nov(day, 18, 0, 45), "verified", None).await,
+            );
+        }
+    }
+    // Never exported: a pending flagged pair, a rejected check-in, an open interval.
+    event(&pool, e1, "in", None, nov(21, 9, 0, 0), "flagged", None).await;
+    event(&pool, e1, "out", None, nov(21, 18, 0, 0), "flagged", None).await;
+    event(&pool, e2, "in", None, nov(21, 9, 0, 0), "rejected", None).await;
+    event(&pool, e2, "out", None, nov(21, 18, 0, 0), "verified", None).await;
+    event(&pool, e2, "in", None, nov(22, 9, 0, 0), "verified", None).await;
+    // Employee 3 worked on the 3rd, and someone entered an overlapping record in iiko.
+    event(&pool, e3, "in", None, nov(3, 9, 0, 0), "verified", None).await;
+    event(&pool, e3, "out", None, nov(3, 18, 0, 0), "verified", None).await;
+    let iiko3 = rig.fake.employee_mut("3", |e| e.id.clone());
+    rig.fake.with(|s| {
+        s.attendances.push(fake::Record {
+            id: "manual".into(),
+            employee_id: iiko3.clone(),
+            role_id: None,
+            from: nov(3, 10, 0, 0),
+            to: Some(nov(3, 12, 0, 0)),
+            type_code: "W".into(),
+            department_id: None,
+            comment: None,
+        })
+    });
+
+    let export = |dry_run: bool| {
+        let app = &rig.app;
+        let admin = rig.admin.clone();
+        async move {
+            let r = app
+                .post(
+                    &format!(
+                        "/api/v1/integrations/iiko/export?from={}&to={}&dry_run={dry_run}",
+                        "2026-11-01T00:00:00%2B03:00", "2026-12-01T00:00:00%2B03:00"
+                    ),
+                    &admin,
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body
+        }
+    };
+    let preview = export(true).await;
+    assert_eq!(counts(&preview), (41, 0, 1, 0), "{}", preview["changes"]);
+    assert_eq!(
+        rig.fake.with(|s| s.attendances.len()),
+        1,
+        "a dry run sends nothing"
+    );
+
+    let run = export(false).await;
+    // 40 pairs, the overlap reported, the open interval skipped.
+    assert_eq!(counts(&run), (40, 0, 1, 1), "{}", run["changes"]);
+    assert_eq!(kinds(&run, "attendance_overlap"), 1);
+    assert_eq!(kinds(&run, "open_interval"), 1);
+    let iiko1 = rig.fake.employee_mut("1", |e| e.id.clone());
+    rig.fake.with(|s| {
+        assert_eq!(s.attendances.len(), 41);
+        let mine: Vec<&fake::Record> = s
+            .attendances
+            .iter()
+            .filter(|r| r.employee_id == iiko1)
+            .collect();
+        assert_eq!(mine.len(), 20);
+        let first = mine
+            .iter()
+            .find(|r| r.from.date_naive().to_string() == "2026-11-01")
+            .unwrap();
+        // Rounded to the minute, in the restaurant's zone, the "worked" type.
+        assert_eq!(
+            (first.from, first.to),
+            (nov(1, 9, 0, 0), Some(nov(1, 18, 0, 0)))
+        );
+        assert_eq!(first.type_code, "W");
+        assert!(
+            first.role_id.is_some(),
+            "the role of the employee's position"
+        );
+        assert_eq!(s.logins, s.logouts);
+        assert!(s.tokens.is_empty());
+    });
+
+    // A closed period exports idempotently: nothing sent.
+    let writes = || {
+        rig.fake.with(|s| {
+            s.calls
+                .iter()
+                .filter(|(m, p, _)| m != "GET" && !p.ends_with("/auth"))
+                .count()
+        })
+    };
+    let before = writes();
+    let again = export(false).await;
+    assert_eq!(counts(&again), (0, 0, 1, 1));
+    assert_eq!(
+        writes() - before,
+        1,
+        "only the overlapping record is tried again"
+    );
+
+    // A corrected check-out updates the record, whose id iiko changes.
+    let old_id: String =
+        sqlx::query_scalar("SELECT iiko_id FROM iiko_attendance WHERE in_punch_id = $1")
+            .bind(ins[&(e1, 5)])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    event(
+        &pool,
+        e1,
+        "correction",
+        Some("out"),
+        nov(5, 19, 30, 0),
+        "verified",
+        Some(outs[&(e1, 5)]),
+    )
+    .await;
+    // A corrected check-in (a new punch replacing the old) takes the old record over.
+    event(
+        &pool,
+        e1,
+        "correction",
+        Some("in"),
+        nov(6, 8, 0, 0),
+        "verified",
+        Some(ins[&(e1, 6)]),
+    )
+    .await;
+    let fixed = export(false).await;
+    assert_eq!(counts(&fixed), (0, 2, 1, 1), "{}", fixed["changes"]);
+    let new_id: String =
+        sqlx::query_scalar("SELECT iiko_id FROM iiko_attendance WHERE in_punch_id = $1")
+            .bind(ins[&(e1, 5)])
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_ne!(new_id, old_id);
+    rig.fake.with(|s| {
+        assert_eq!(s.attendances.len(), 41, "updated, not added");
+        let r = s.attendances.iter().find(|r| r.id == new_id).unwrap();
+        assert_eq!(r.to, Some(nov(5, 19, 30, 0)));
+        assert!(!s.attendances.iter().any(|r| r.id == old_id));
+        assert!(
+            s.attendances
+                .iter()
+                .any(|r| r.employee_id == iiko1 && r.from == nov(6, 8, 0, 0))
+        );
+    });
+    let mapped: i64 = sqlx::query_scalar("SELECT count(*) FROM iiko_attendance")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(mapped, 40);
+    assert_eq!(counts(&export(false).await), (0, 0, 1, 1));
 }

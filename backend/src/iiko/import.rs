@@ -36,9 +36,9 @@ const NO_PASSWORD: &str = "!iiko-no-password";
 /// The advisory lock of the import.
 const LOCK_KEY: i64 = 0x1160_1160;
 
-/// What a run did.
+/// What an import or an export did (or would do, in a dry run).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ImportReport {
+pub struct RunReport {
     pub run_id: i64,
     pub dry_run: bool,
     pub counts: Counts,
@@ -56,7 +56,7 @@ pub async fn run(
     state: &AppState,
     conn: &ConnectionRow,
     dry_run: bool,
-) -> Result<ImportReport, ImportError> {
+) -> Result<RunReport, ImportError> {
     let started = Utc::now();
     let fetched = IikoClient::run(&conn.client_connection(state)?, async |c| {
         Ok((c.roles().await?, c.employees().await?))
@@ -96,7 +96,7 @@ pub async fn run(
         Ok((&run.counts, &run.changes)),
     )
     .await?;
-    Ok(ImportReport {
+    Ok(RunReport {
         run_id,
         dry_run,
         counts: run.counts,

@@ -5,10 +5,12 @@
 //!   out, text/plain errors, "no connections available" as a retried state, XML lists).
 //! * [`import`]: employees and positions from iiko (the `iiko.import` job, scheduled every
 //!   `interval_s`, and `POST …/iiko/sync`, with a dry run).
+//! * [`export`]: work intervals to iiko attendance records (`POST …/iiko/export`).
 //! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test,
 //!   the import, the dismissals waiting for confirmation and the run log.
 
 pub mod client;
+pub mod export;
 pub mod import;
 pub mod routes;
 

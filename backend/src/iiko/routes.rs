@@ -325,11 +325,22 @@ pub struct SyncQuery {
     pub dry_run: Option<bool>,
 }
 
+/// A run that could not read or write iiko is 503 `iiko_unavailable` with the client's code.
+fn answer_error(e: super::import::ImportError) -> AppError {
+    match e {
+        super::import::ImportError::App(e) => e,
+        super::import::ImportError::Iiko(e) => AppError::ServiceUnavailable {
+            code: "iiko_unavailable",
+            detail: format!("{}: {e}", e.code()),
+        },
+    }
+}
+
 /// Imports employees and positions from iiko now (or previews the import with `dry_run`).
 #[utoipa::path(post, path = "/api/v1/integrations/iiko/sync", operation_id = "sync_iiko", tag = "iiko", security(("bearer" = [])),
     params(SyncQuery),
     responses(
-        (status = 200, description = "what changed (or would change)", body = super::import::ImportReport),
+        (status = 200, description = "what changed (or would change)", body = super::import::RunReport),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 409, description = "`iiko_import_running`", body = Problem),
         (status = 503, description = "`iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken)", body = Problem)))]
@@ -337,22 +348,15 @@ pub async fn sync(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SyncQuery>,
-) -> AppResult<Json<super::import::ImportReport>> {
+) -> AppResult<Json<super::import::RunReport>> {
     let row = {
         let mut conn = state.db.acquire().await?;
         connection(&mut conn).await?
     };
     let dry_run = q.dry_run.unwrap_or(false);
-    let report = match super::import::run(&state, &row, dry_run).await {
-        Ok(r) => r,
-        Err(super::import::ImportError::App(e)) => return Err(e),
-        Err(super::import::ImportError::Iiko(e)) => {
-            return Err(AppError::ServiceUnavailable {
-                code: "iiko_unavailable",
-                detail: format!("{}: {e}", e.code()),
-            });
-        }
-    };
+    let report = super::import::run(&state, &row, dry_run)
+        .await
+        .map_err(answer_error)?;
     if !dry_run {
         let mut tx = state.db.begin().await?;
         audit::record(
@@ -458,4 +462,63 @@ pub async fn confirm_dismissals(
     }
     tx.commit().await?;
     Ok(Json(done))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// Start of the period, with the restaurant's offset (`2026-11-01T00:00:00+03:00`): times
+    /// are sent to iiko with this offset.
+    pub from: DateTime<chrono::FixedOffset>,
+    /// End of the period (exclusive), at most 62 days after `from`.
+    pub to: DateTime<chrono::FixedOffset>,
+    /// Answer what would be sent and send nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// Exports the work intervals whose check-in is in the period to iiko's attendance.
+#[utoipa::path(post, path = "/api/v1/integrations/iiko/export", operation_id = "export_iiko_attendance", tag = "iiko", security(("bearer" = [])),
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "what was sent (or would be), overlaps reported per record", body = super::import::RunReport),
+        (status = 400, description = "`invalid_query`: `from` or `to` missing or not RFC 3339", body = Problem),
+        (status = 404, description = "`iiko_not_configured`", body = Problem),
+        (status = 422, description = "`to` not after `from`, or more than 62 days", body = Problem),
+        (status = 503, description = "`iiko_unavailable`: what was sent before the failure is kept", body = Problem)))]
+pub async fn export(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> AppResult<Json<super::import::RunReport>> {
+    if q.to <= q.from || q.to - q.from > chrono::Duration::days(62) {
+        return Err(AppError::field(
+            "to",
+            "invalid_period",
+            "after `from`, at most 62 days later",
+        ));
+    }
+    let row = {
+        let mut conn = state.db.acquire().await?;
+        connection(&mut conn).await?
+    };
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = super::export::run(&state, &row, q.from, q.to, dry_run)
+        .await
+        .map_err(answer_error)?;
+    if !dry_run {
+        let mut tx = state.db.begin().await?;
+        audit::record(
+            &mut tx,
+            &caller,
+            "iiko.export",
+            "iiko_connection",
+            None,
+            audit::NONE,
+            Some(&serde_json::json!({"from": q.from, "to": q.to, "counts": report.counts})),
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(Json(report))
 }

@@ -171,6 +171,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::iiko::routes::test))
         .routes(routes!(crate::iiko::routes::log))
         .routes(routes!(crate::iiko::routes::sync))
+        .routes(routes!(crate::iiko::routes::export))
         .routes(routes!(
             crate::iiko::routes::dismissals,
             crate::iiko::routes::confirm_dismissals

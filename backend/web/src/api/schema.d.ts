@@ -677,6 +677,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/iiko/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exports the work intervals whose check-in is in the period to iiko's attendance. */
+        post: operations["export_iiko_attendance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/iiko/log": {
         parameters: {
             query?: never;
@@ -2245,20 +2262,6 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
-        /** @description What a run did. */
-        ImportReport: {
-            /**
-             * @description Each change and problem: `{"iiko_id", "kind", "detail"}`; kinds: `position_created`,
-             *     `position_linked`, `position_renamed`, `employee_created`, `employee_linked`,
-             *     `employee_updated`, `awaiting_dismissal`, `skipped_system`, `card_number_taken`,
-             *     `position_name_taken`.
-             */
-            changes: Record<string, never>[];
-            counts: components["schemas"]["Counts"];
-            dry_run: boolean;
-            /** Format: int64 */
-            run_id: number;
-        };
         /** @description A job as administrators see it. */
         JobInfo: {
             /** Format: int32 */
@@ -2599,6 +2602,20 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "operator" | "user";
+        /** @description What an import or an export did (or would do, in a dry run). */
+        RunReport: {
+            /**
+             * @description Each change and problem: `{"iiko_id", "kind", "detail"}`; kinds: `position_created`,
+             *     `position_linked`, `position_renamed`, `employee_created`, `employee_linked`,
+             *     `employee_updated`, `awaiting_dismissal`, `skipped_system`, `card_number_taken`,
+             *     `position_name_taken`.
+             */
+            changes: Record<string, never>[];
+            counts: components["schemas"]["Counts"];
+            dry_run: boolean;
+            /** Format: int64 */
+            run_id: number;
+        };
         /** @description How a schedule is stored and sent: shift templates by id. */
         ScheduleDef: {
             days: (string | null)[];
@@ -5374,6 +5391,72 @@ export interface operations {
             };
         };
     };
+    export_iiko_attendance: {
+        parameters: {
+            query: {
+                /**
+                 * @description Start of the period, with the restaurant's offset (`2026-11-01T00:00:00+03:00`): times
+                 *     are sent to iiko with this offset.
+                 */
+                from: string;
+                /** @description End of the period (exclusive), at most 62 days after `from`. */
+                to: string;
+                /** @description Answer what would be sent and send nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what was sent (or would be), overlaps reported per record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description `invalid_query`: `from` or `to` missing or not RFC 3339 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `to` not after `from`, or more than 62 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable`: what was sent before the failure is kept */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     iiko_log: {
         parameters: {
             query?: {
@@ -5416,7 +5499,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ImportReport"];
+                    "application/json": components["schemas"]["RunReport"];
                 };
             };
             /** @description `iiko_not_configured` */
