@@ -116,7 +116,7 @@ pub async fn run(
             ("in", _) => open = Some((id, employee, at)),
             ("out", Some((pid, e, t))) => {
                 open = None;
-                if t >= from && t < to && minute(t) < minute(at) {
+                if t >= from && t < to && minute(t) < minute(at) && links.contains_key(&e) {
                     intervals.push(Interval {
                         in_punch: pid,
                         employee: e,
