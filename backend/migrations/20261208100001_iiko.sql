@@ -44,7 +44,7 @@ CREATE INDEX iiko_employees_gone_idx ON iiko_employees (gone_since) WHERE gone_s
 -- Every run (a connection test, an import, a dry run), for administrators.
 CREATE TABLE iiko_runs (
     id           bigserial PRIMARY KEY,
-    kind         text NOT NULL CHECK (kind IN ('test', 'import', 'export')),
+    kind         text NOT NULL CHECK (kind IN ('test', 'import', 'schedules', 'export')),
     dry_run      boolean NOT NULL DEFAULT false,
     started_at   timestamptz NOT NULL DEFAULT now(),
     finished_at  timestamptz,
@@ -74,3 +74,9 @@ CREATE TABLE iiko_attendance (
     exported_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX iiko_attendance_employee_idx ON iiko_attendance (employee_id, date_from);
+
+-- The roster schedule holding an employee's iiko shifts (one per employee).
+CREATE TABLE iiko_schedules (
+    employee_id  uuid PRIMARY KEY REFERENCES employees (id) ON DELETE CASCADE,
+    schedule_id  uuid NOT NULL UNIQUE REFERENCES schedules (id) ON DELETE CASCADE
+);

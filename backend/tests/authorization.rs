@@ -626,6 +626,14 @@ fn table() -> Vec<Row> {
             Body::None,
         ),
         row(
+            M::POST,
+            "/api/v1/integrations/iiko/schedules",
+            AdminOnly,
+            400,
+            Target::None,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/integrations/iiko/dismissals",
             AdminOnly,

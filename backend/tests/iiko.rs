@@ -809,3 +809,165 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
     assert_eq!(mapped, 40);
     assert_eq!(counts(&export(false).await), (0, 0, 1, 1));
 }
+
+fn shift(employee: &str, from: chrono::DateTime<chrono::FixedOffset>, hours: i64) -> fake::Record {
+    fake::Record {
+        id: uuid::Uuid::new_v4().to_string(),
+        employee_id: employee.to_owned(),
+        role_id: None,
+        from,
+        to: Some(from + chrono::Duration::hours(hours)),
+        type_code: "D".into(),
+        department_id: None,
+        comment: None,
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_reported(pool: PgPool) {
+    let rig = rig(pool, 3).await;
+    rig.connect(fake::PASSWORD).await;
+    rig.sync(false).await;
+    let (i1, i2, i3) = (
+        rig.fake.employee_mut("1", |e| e.id.clone()),
+        rig.fake.employee_mut("2", |e| e.id.clone()),
+        rig.fake.employee_mut("3", |e| e.id.clone()),
+    );
+    rig.fake.with(|s| {
+        for day in 2..=6 {
+            s.schedules.push(shift(&i1, nov(day, 9, 0, 0), 9));
+        }
+        // Overnight: on the 3rd. The one from October 31 is listed (it overlaps the 1st) but
+        // is not in the period.
+        s.schedules.push(shift(&i2, nov(3, 22, 0, 0), 8));
+        let oct31 = nov(1, 22, 0, 0) - chrono::Duration::days(1);
+        s.schedules.push(shift(&i2, oct31, 8));
+        s.schedules.push(shift(&i3, nov(4, 9, 0, 0), 8));
+    });
+    // Employee 3 has a schedule edited here.
+    let e3: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employees WHERE card_number = '3'")
+        .fetch_one(&rig.app.pool)
+        .await
+        .unwrap();
+    let r = rig
+        .app
+        .post(
+            "/api/v1/schedules",
+            &rig.admin,
+            json!({"name": "Office", "pattern": {"kind": "flexible", "minutes_per_day": 480,
+                   "work_days": [true, true, true, true, true, false, false]}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = rig
+        .app
+        .post(
+            "/api/v1/schedule-assignments",
+            &rig.admin,
+            json!({"schedule_id": r.body["id"], "employee_id": e3, "valid_from": "2026-10-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+
+    let import = |dry_run: bool| {
+        let app = &rig.app;
+        let admin = rig.admin.clone();
+        async move {
+            let r = app
+                .post(
+                    &format!("/api/v1/integrations/iiko/schedules?from=2026-11-01&to=2026-11-30&dry_run={dry_run}"),
+                    &admin,
+                    json!({}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body
+        }
+    };
+    let ours = "SELECT count(*) FROM schedules WHERE name LIKE 'iiko %'";
+    let preview = import(true).await;
+    assert_eq!(counts(&preview), (2, 0, 0, 1), "{}", preview["changes"]);
+    assert_eq!(kinds(&preview, "schedule_conflict"), 1);
+    assert_eq!(rig.app.count(ours).await, 0, "a dry run writes nothing");
+
+    let run = import(false).await;
+    assert_eq!(counts(&run), (2, 0, 0, 1), "{}", run["changes"]);
+    let roster = |code: &'static str| {
+        let pool = rig.app.pool.clone();
+        async move {
+            sqlx::query_as::<_, (Value, chrono::NaiveDate, Option<chrono::NaiveDate>)>(
+                "SELECT s.definition, a.valid_from, a.valid_to FROM iiko_schedules m
+                 JOIN schedules s ON s.id = m.schedule_id
+                 JOIN schedule_assignments a ON a.schedule_id = s.id
+                 JOIN employees e ON e.id = m.employee_id WHERE e.card_number = $1",
+            )
+            .bind(code)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let template = |id: &Value| {
+        let pool = rig.app.pool.clone();
+        let id: uuid::Uuid = id.as_str().unwrap().parse().unwrap();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT name FROM shift_templates WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let (def, from, to) = roster("1").await;
+    assert_eq!(def["kind"], "roster");
+    assert_eq!(def["days"].as_object().unwrap().len(), 5);
+    assert_eq!(
+        template(&def["days"]["2026-11-02"]).await,
+        "iiko 09:00–18:00"
+    );
+    assert_eq!(
+        (from.to_string(), to.map(|t| t.to_string())),
+        ("2026-11-02".into(), Some("2026-11-06".into()))
+    );
+    let (def, _, _) = roster("2").await;
+    let days: Vec<&String> = def["days"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        days,
+        ["2026-11-03"],
+        "overnight on its start day, October left out"
+    );
+    assert_eq!(
+        template(&def["days"]["2026-11-03"]).await,
+        "iiko 22:00–06:00"
+    );
+    let mine: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM iiko_schedules m JOIN employees e ON e.id = m.employee_id
+         WHERE e.card_number = '3'",
+    )
+    .fetch_one(&rig.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(mine, 0, "the schedule edited here is not overwritten");
+
+    // Again: nothing changes. A moved shift: one roster updated.
+    assert_eq!(counts(&import(false).await), (0, 0, 0, 1));
+    rig.fake.with(|s| {
+        let r = s
+            .schedules
+            .iter_mut()
+            .find(|r| r.employee_id == i1 && r.from == nov(4, 9, 0, 0))
+            .unwrap();
+        r.from = nov(4, 10, 0, 0);
+        r.to = Some(nov(4, 19, 0, 0));
+    });
+    assert_eq!(counts(&import(false).await), (0, 1, 0, 1));
+    let (def, _, _) = roster("1").await;
+    assert_eq!(
+        template(&def["days"]["2026-11-04"]).await,
+        "iiko 10:00–19:00"
+    );
+    assert_eq!(
+        template(&def["days"]["2026-11-05"]).await,
+        "iiko 09:00–18:00"
+    );
+}

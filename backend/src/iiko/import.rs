@@ -83,24 +83,39 @@ pub async fn run(
     let mut run = Run::default();
     run.positions(&mut tx, &roles).await?;
     run.employees(&mut tx, conn, &employees).await?;
+    finish(
+        state,
+        tx,
+        "import",
+        dry_run,
+        started,
+        run.counts,
+        run.changes,
+    )
+    .await
+}
+
+/// Commits the run's writes (rolls them back in a dry run), logs it, and answers its report.
+pub(super) async fn finish(
+    state: &AppState,
+    tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    kind: &str,
+    dry_run: bool,
+    started: chrono::DateTime<Utc>,
+    counts: Counts,
+    changes: Vec<Value>,
+) -> Result<RunReport, ImportError> {
     if dry_run {
         tx.rollback().await?;
     } else {
         tx.commit().await?;
     }
-    let run_id = log_run(
-        &state.db,
-        "import",
-        dry_run,
-        started,
-        Ok((&run.counts, &run.changes)),
-    )
-    .await?;
+    let run_id = log_run(&state.db, kind, dry_run, started, Ok((&counts, &changes))).await?;
     Ok(RunReport {
         run_id,
         dry_run,
-        counts: run.counts,
-        changes: run.changes,
+        counts,
+        changes,
     })
 }
 

@@ -5,6 +5,7 @@
 //!   out, text/plain errors, "no connections available" as a retried state, XML lists).
 //! * [`import`]: employees and positions from iiko (the `iiko.import` job, scheduled every
 //!   `interval_s`, and `POST …/iiko/sync`, with a dry run).
+//! * [`schedules`]: iiko shift plans to roster schedules (`POST …/iiko/schedules`).
 //! * [`export`]: work intervals to iiko attendance records (`POST …/iiko/export`).
 //! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test,
 //!   the import, the dismissals waiting for confirmation and the run log.
@@ -13,6 +14,7 @@ pub mod client;
 pub mod export;
 pub mod import;
 pub mod routes;
+pub mod schedules;
 
 use std::time::Duration;
 

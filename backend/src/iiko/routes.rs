@@ -215,10 +215,7 @@ pub struct TestResult {
         (status = 200, description = "the result, failures included", body = TestResult),
         (status = 404, description = "`iiko_not_configured`", body = Problem)))]
 pub async fn test(State(state): State<AppState>, Admin(_): Admin) -> AppResult<Json<TestResult>> {
-    let row = {
-        let mut conn = state.db.acquire().await?;
-        connection(&mut conn).await?
-    };
+    let row = stored(&state).await?;
     let started = Utc::now();
     let result = IikoClient::run(&row.client_connection(&state)?, async |c| {
         let roles = c.roles().await?.len();
@@ -259,7 +256,7 @@ pub async fn test(State(state): State<AppState>, Admin(_): Admin) -> AppResult<J
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct IikoRun {
     pub id: i64,
-    /// `test` or `import`.
+    /// `test`, `import`, `schedules` or `export`.
     pub kind: String,
     pub dry_run: bool,
     pub started_at: DateTime<Utc>,
@@ -325,6 +322,34 @@ pub struct SyncQuery {
     pub dry_run: Option<bool>,
 }
 
+/// The stored connection, or 404 `iiko_not_configured`.
+async fn stored(state: &AppState) -> AppResult<super::ConnectionRow> {
+    let mut conn = state.db.acquire().await?;
+    connection(&mut conn).await
+}
+
+/// Audits a run that wrote something.
+async fn audit_run(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    action: &str,
+    detail: &impl Serialize,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        caller,
+        action,
+        "iiko_connection",
+        None,
+        audit::NONE,
+        Some(detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A run that could not read or write iiko is 503 `iiko_unavailable` with the client's code.
 fn answer_error(e: super::import::ImportError) -> AppError {
     match e {
@@ -349,27 +374,13 @@ pub async fn sync(
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SyncQuery>,
 ) -> AppResult<Json<super::import::RunReport>> {
-    let row = {
-        let mut conn = state.db.acquire().await?;
-        connection(&mut conn).await?
-    };
+    let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
     let report = super::import::run(&state, &row, dry_run)
         .await
         .map_err(answer_error)?;
     if !dry_run {
-        let mut tx = state.db.begin().await?;
-        audit::record(
-            &mut tx,
-            &caller,
-            "iiko.sync",
-            "iiko_connection",
-            None,
-            audit::NONE,
-            Some(&report.counts),
-        )
-        .await?;
-        tx.commit().await?;
+        audit_run(&state, &caller, "iiko.sync", &report.counts).await?;
     }
     Ok(Json(report))
 }
@@ -498,27 +509,69 @@ pub async fn export(
             "after `from`, at most 62 days later",
         ));
     }
-    let row = {
-        let mut conn = state.db.acquire().await?;
-        connection(&mut conn).await?
-    };
+    let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
     let report = super::export::run(&state, &row, q.from, q.to, dry_run)
         .await
         .map_err(answer_error)?;
     if !dry_run {
-        let mut tx = state.db.begin().await?;
-        audit::record(
-            &mut tx,
+        audit_run(
+            &state,
             &caller,
             "iiko.export",
-            "iiko_connection",
-            None,
-            audit::NONE,
-            Some(&serde_json::json!({"from": q.from, "to": q.to, "counts": report.counts})),
+            &serde_json::json!({"from": q.from, "to": q.to, "counts": report.counts}),
         )
         .await?;
-        tx.commit().await?;
+    }
+    Ok(Json(report))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulesQuery {
+    /// First day (shifts starting on `from..=to` are imported).
+    pub from: chrono::NaiveDate,
+    /// Last day, at most 62 days after `from`.
+    pub to: chrono::NaiveDate,
+    /// Answer what would change and write nothing (but the log row).
+    pub dry_run: Option<bool>,
+}
+
+/// Imports iiko's shift plans of the period into each linked employee's roster schedule.
+#[utoipa::path(post, path = "/api/v1/integrations/iiko/schedules", operation_id = "import_iiko_schedules", tag = "iiko", security(("bearer" = [])),
+    params(SchedulesQuery),
+    responses(
+        (status = 200, description = "what changed (or would change); conflicts with schedules assigned here reported", body = super::import::RunReport),
+        (status = 400, description = "`invalid_query`: `from` or `to` missing or not a date", body = Problem),
+        (status = 404, description = "`iiko_not_configured`", body = Problem),
+        (status = 422, description = "`to` before `from`, or more than 62 days", body = Problem),
+        (status = 503, description = "`iiko_unavailable`", body = Problem)))]
+pub async fn schedules(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiQuery(q): ApiQuery<SchedulesQuery>,
+) -> AppResult<Json<super::import::RunReport>> {
+    if q.to < q.from || q.to - q.from > chrono::Duration::days(62) {
+        return Err(AppError::field(
+            "to",
+            "invalid_period",
+            "not before `from`, at most 62 days later",
+        ));
+    }
+    let row = stored(&state).await?;
+    let dry_run = q.dry_run.unwrap_or(false);
+    let report = super::schedules::run(&state, &row, q.from, q.to, dry_run)
+        .await
+        .map_err(answer_error)?;
+    if !dry_run {
+        audit_run(
+            &state,
+            &caller,
+            "iiko.schedules",
+            &serde_json::json!({"from": q.from, "to": q.to, "counts": report.counts}),
+        )
+        .await?;
     }
     Ok(Json(report))
 }

@@ -172,6 +172,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::iiko::routes::log))
         .routes(routes!(crate::iiko::routes::sync))
         .routes(routes!(crate::iiko::routes::export))
+        .routes(routes!(crate::iiko::routes::schedules))
         .routes(routes!(
             crate::iiko::routes::dismissals,
             crate::iiko::routes::confirm_dismissals

@@ -711,6 +711,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/iiko/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Imports iiko's shift plans of the period into each linked employee's roster schedule. */
+        post: operations["import_iiko_schedules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/iiko/sync": {
         parameters: {
             query?: never;
@@ -2245,7 +2262,7 @@ export interface components {
             finished_at?: string | null;
             /** Format: int64 */
             id: number;
-            /** @description `test` or `import`. */
+            /** @description `test`, `import`, `schedules` or `export`. */
             kind: string;
             ok: boolean;
             /** @description Per-record changes and problems: `[{"iiko_id", "kind", "detail"}]`. */
@@ -5477,6 +5494,69 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["IikoRunPage"];
+                };
+            };
+        };
+    };
+    import_iiko_schedules: {
+        parameters: {
+            query: {
+                /** @description First day (shifts starting on `from..=to` are imported). */
+                from: string;
+                /** @description Last day, at most 62 days after `from`. */
+                to: string;
+                /** @description Answer what would change and write nothing (but the log row). */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what changed (or would change); conflicts with schedules assigned here reported */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description `invalid_query`: `from` or `to` missing or not a date */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `to` before `from`, or more than 62 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };
