@@ -363,6 +363,15 @@ impl PhotoStore {
             .to_vec())
     }
 
+    /// Deletes one photo, answering failures (erasure and retention must know); an absent
+    /// photo counts as deleted.
+    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
+        match self.store().await?.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(AppError::internal(format!("photo store: {e}"))),
+        }
+    }
+
     /// Deletes photos; failures are logged (a stray photo is not worth failing a request).
     pub async fn delete_all(&self, keys: &[String]) {
         let Ok(store) = self.store().await else {

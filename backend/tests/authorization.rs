@@ -110,6 +110,10 @@ enum Target {
     /// A flagged punch, with an evidence photo, of an employee in the operator's department
     /// (the `user` caller's own punch when the target role is `user`).
     Event,
+    /// An id nothing has (an export of the caller's that does not exist).
+    Unknown,
+    /// A pending erasure request of an employee in the operator's department.
+    ErasureRequest,
 }
 
 /// What the body is.
@@ -141,6 +145,8 @@ enum Body {
     TimesheetSettings,
     Review,
     Correction,
+    ErasureRequest,
+    Refusal,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -1056,6 +1062,111 @@ fn table() -> Vec<Row> {
             Target::Event,
             Body::None,
         ),
+        row(
+            M::POST,
+            "/api/v1/me/export",
+            AnyEmployee,
+            202,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/export/{id}",
+            AnyEmployee,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/export",
+            Staff,
+            202,
+            Target::Employee,
+            Body::EmptyObject,
+        ),
+        // The export id in the path does not exist: 404 once the scope check passes.
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/export/{export_id}",
+            Staff,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/erasure-requests",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::ErasureRequest,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/erasure-requests",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/erasure-requests",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/erasure-requests/{id}/approve",
+            AdminOnly,
+            200,
+            Target::ErasureRequest,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/erasure-requests/{id}/refuse",
+            AdminOnly,
+            200,
+            Target::ErasureRequest,
+            Body::Refusal,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/restrictions",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/me/restrictions",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/restrictions",
+            AdminOnly,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/employees/{id}/restrictions",
+            AdminOnly,
+            200,
+            Target::Employee,
+            Body::EmptyObject,
+        ),
     ]
 }
 
@@ -1305,6 +1416,18 @@ impl World {
                 };
                 return Some(self.flagged_punch(owner).await);
             }
+            Target::Unknown => {}
+            Target::ErasureRequest => {
+                let employee = self.subject("active", role).await;
+                sqlx::query(
+                    "INSERT INTO erasure_requests (id, employee_id, scope) VALUES ($1, $2, 'locations')",
+                )
+                .bind(id)
+                .bind(employee)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
             Target::Department | Target::Position => {
                 let table = if matches!(t, Target::Department) {
                     "departments"
@@ -1505,6 +1628,8 @@ impl World {
                 "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
             Body::TimesheetSettings => json!({"missing_checkout": "close_at_shift_end"}),
             Body::Review => json!({"decision": "accept"}),
+            Body::ErasureRequest => json!({"scope": "locations"}),
+            Body::Refusal => json!({"reason": "kept for an open dispute"}),
             Body::Correction => json!({"employee_id": self.subject("active", role).await,
                 "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),
             Body::NewShiftTemplate => {
@@ -1587,7 +1712,8 @@ async fn authorisation_table(pool: PgPool) {
                 None => r.path.to_owned(),
             }
             // A second path id: one that does not exist.
-            .replace("{template_id}", &Uuid::nil().to_string());
+            .replace("{template_id}", &Uuid::nil().to_string())
+            .replace("{export_id}", &Uuid::nil().to_string());
             let body = w.body(r.body, TargetRole::User).await;
             let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
             let (status, code) = r.access.expect(who, r.ok);
@@ -1667,7 +1793,9 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("DELETE", "/api/v1/absences/{id}")
         | ("POST", "/api/v1/attendance/events/{id}/review")
         | ("POST", "/api/v1/attendance/corrections")
-        | ("GET", "/api/v1/attendance/events/{id}/photo") => OneEmployee,
+        | ("GET", "/api/v1/attendance/events/{id}/photo")
+        | ("POST", "/api/v1/employees/{id}/export")
+        | ("GET", "/api/v1/employees/{id}/export/{export_id}") => OneEmployee,
         ("GET", "/api/v1/employees")
         | ("GET", "/api/v1/schedule-assignments")
         | ("GET", "/api/v1/absences")
@@ -1764,7 +1892,8 @@ async fn target_roles(pool: PgPool) {
                 Some(id) => r.path.replace("{id}", &id.to_string()),
                 None => r.path.to_owned(),
             }
-            .replace("{template_id}", &Uuid::nil().to_string());
+            .replace("{template_id}", &Uuid::nil().to_string())
+            .replace("{export_id}", &Uuid::nil().to_string());
             let body = w.body(r.body, role).await;
             let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
             checked += 1;
@@ -1782,7 +1911,7 @@ async fn target_roles(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 20 * cases.len());
+    assert_eq!(checked, 22 * cases.len());
 }
 
 /// The text of an answer: an XLSX's sheets and shared strings unzipped, anything else as is.
