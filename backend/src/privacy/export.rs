@@ -370,7 +370,13 @@ pub async fn write_export(state: &AppState, id: Uuid) -> AppResult<()> {
     let path = part.clone();
     let writer = tokio::task::spawn_blocking(move || write_zip(&path, rx));
     let mut sink = Sink { tx };
-    let produced = produce(state, employee, Lang::parse(Some(&language)), &mut sink).await;
+    let produced = produce(
+        state,
+        employee,
+        Lang::parse(Some(language.as_str())),
+        &mut sink,
+    )
+    .await;
     drop(sink);
     let written = writer
         .await
@@ -668,7 +674,11 @@ async fn table_json(state: &AppState, employee: Uuid, t: &Table, sink: &mut Sink
     let mut first = true;
     let mut stream = std::pin::pin!(rows(state, employee, t));
     while let Some(row) = stream.try_next().await? {
-        buf.extend_from_slice(if first { b"\n" } else { b",\n" });
+        buf.extend_from_slice(if first {
+            b"\n".as_slice()
+        } else {
+            b",\n".as_slice()
+        });
         first = false;
         buf.extend_from_slice(row.as_bytes());
         if buf.len() >= CHUNK_BYTES {
