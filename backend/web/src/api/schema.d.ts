@@ -512,6 +512,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employees/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts an export of an employee's data on their behalf (administrators; operators within
+         *     their scope; audited).
+         */
+        post: operations["start_employee"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employees/{id}/export/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export of an employee's data: its state, then the ZIP (audited download). */
+        get: operations["get_employee_employees_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employees/{id}/face-templates": {
         parameters: {
             query?: never;
@@ -601,6 +638,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employees/{id}/restrictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An employee's restrictions (administrators). */
+        get: operations["get_employee_employees_restrictions"];
+        /**
+         * Restricts or lifts an employee's biometric processing or tracking (administrators;
+         *     audited).
+         */
+        put: operations["put_employee"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employees/{id}/tracking-policy": {
         parameters: {
             query?: never;
@@ -613,6 +671,57 @@ export interface paths {
         /** Sets an employee's own tracking policy, which overrides the department's. */
         put: operations["put_employee_policy"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Erasure requests of every employee, oldest open first (administrators). */
+        get: operations["list_erasure_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approves a pending request: the cascade job is queued in the same transaction (audited). */
+        post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests/{id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuses a pending request with a reason the employee sees (audited). */
+        post: operations["refuse"];
         delete?: never;
         options?: never;
         head?: never;
@@ -858,6 +967,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/erasure-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's erasure requests, newest first, with what each removed and kept. */
+        get: operations["list_mine"];
+        put?: never;
+        /**
+         * Files an erasure request for the caller's data. An administrator approves or refuses it;
+         *     one open request per scope.
+         */
+        post: operations["create_mine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts an export of everything the server holds about the caller. */
+        post: operations["start_mine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's exports: 202 with its state while it is being written, then the ZIP. */
+        get: operations["get_mine_me_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/face-templates": {
         parameters: {
             query?: never;
@@ -954,6 +1118,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/restrictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What processing of the caller is restricted. */
+        get: operations["get_mine_me_restrictions"];
+        /**
+         * Restricts or lifts the restriction of the caller's biometric processing or tracking.
+         *     Nothing is deleted; while restricted, face check-in, enrolment and kiosk identification
+         *     (biometrics) or location batches (tracking) stop with `processing_restricted`.
+         */
+        put: operations["put_mine"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/sites": {
         parameters: {
             query?: never;
@@ -979,7 +1165,7 @@ export interface paths {
             cookie?: never;
         };
         /** The current employee's Telegram link and notification switches. */
-        get: operations["get_mine"];
+        get: operations["get_mine_me_telegram"];
         put?: never;
         post?: never;
         /** Unlinks the current employee's chat (no message is sent to it any more). */
@@ -1900,6 +2086,37 @@ export interface components {
          * @enum {string}
          */
         EmployeeStatus: "active" | "dismissed";
+        /** @description An erasure request. */
+        ErasureRequest: {
+            comment?: string | null;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** Format: uuid */
+            decided_by?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description When done: an [`ErasureOutcome`] (what was removed, what was kept and why). */
+            outcome?: Record<string, never> | null;
+            refusal_reason?: string | null;
+            /** Format: date-time */
+            requested_at: string;
+            /** @description `biometrics`, `locations`, `photos` or `everything`. */
+            scope: string;
+            /**
+             * @description `pending` (waiting for an administrator), `approved` (the cascade is queued or
+             *     running), `done` or `refused`.
+             */
+            state: string;
+        };
+        /**
+         * @description What an erasure request covers.
+         * @enum {string}
+         */
+        ErasureScope: "biometrics" | "locations" | "photos" | "everything";
         /**
          * @description What an event of the attendance log is.
          * @enum {string}
@@ -1913,6 +2130,32 @@ export interface components {
             offset: number;
             /** Format: int64 */
             total: number;
+        };
+        /** @description `POST …/export` body. */
+        ExportRequest: {
+            language?: components["schemas"]["Lang"] | null;
+        };
+        /** @description An export and its state. */
+        ExportStatus: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            employee_id: string;
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the file is deleted.
+             */
+            expires_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            language: string;
+            /** Format: int64 */
+            size_bytes?: number | null;
+            /** @description `queued`, `ready`, `failed` or `expired`. */
+            state: string;
         };
         /** @description Identifiers of the employee in external systems, for the integrations. */
         ExternalIds: {
@@ -2183,6 +2426,12 @@ export interface components {
             body: string;
             kind: components["schemas"]["ConsentKind"];
         };
+        /** @description `POST /api/v1/me/erasure-requests` body. */
+        NewErasureRequest: {
+            /** @description Optional note for the administrator. */
+            comment?: string | null;
+            scope: components["schemas"]["ErasureScope"];
+        };
         NewSchedule: {
             name: string;
             pattern: components["schemas"]["ScheduleDef"];
@@ -2269,6 +2518,11 @@ export interface components {
         RefreshRequest: {
             refresh_token: string;
         };
+        /** @description `POST /api/v1/erasure-requests/{id}/refuse` body. */
+        Refusal: {
+            /** @description Shown to the employee. */
+            reason: string;
+        };
         RejectedPoint: {
             /**
              * Format: int32
@@ -2281,6 +2535,29 @@ export interface components {
         /** @description `POST /api/v1/employees/{id}/password`: an administrator sets a new password. */
         ResetPasswordRequest: {
             new_password: string;
+        };
+        /** @description One restriction in force. */
+        Restriction: {
+            /** @description `biometrics` or `tracking`. */
+            kind: string;
+            /** Format: date-time */
+            restricted_at: string;
+            /**
+             * Format: uuid
+             * @description Who set it (the employee themself or an administrator).
+             */
+            restricted_by?: string | null;
+        };
+        /** @description `PUT …/restrictions`: `true` restricts, `false` lifts, absent leaves as is. */
+        RestrictionChange: {
+            biometrics?: boolean | null;
+            tracking?: boolean | null;
+        };
+        /** @description `GET /api/v1/me/restrictions`: what is restricted now. */
+        Restrictions: {
+            biometrics: boolean;
+            items: components["schemas"]["Restriction"][];
+            tracking: boolean;
         };
         /** @enum {string} */
         ReviewDecision: "accept" | "reject";
@@ -2931,7 +3208,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required`, `device_not_allowed` */
+            /** @description `biometric_consent_required`, `device_not_allowed`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3010,6 +3287,15 @@ export interface operations {
             };
             /** @description no such event, or no photo */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `photo_erased`: removed by an erasure or retention */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4256,6 +4542,121 @@ export interface operations {
             };
         };
     };
+    start_employee: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_employee_employees_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+                /** @description export id */
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description still being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such employee, or no such export of theirs */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_expired` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_employee: {
         parameters: {
             query?: never;
@@ -4569,6 +4970,83 @@ export interface operations {
             };
         };
     };
+    get_employee_employees_restrictions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description restrictions in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_employee: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionChange"];
+            };
+        };
+        responses: {
+            /** @description restrictions now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     employee_policy: {
         parameters: {
             query?: never;
@@ -4645,6 +5123,133 @@ export interface operations {
                 };
             };
             /** @description invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_erasure_requests: {
+        parameters: {
+            query?: {
+                /** @description Only requests in this state: `pending`, `approved`, `done`, `refused`. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"][];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description approved; the cascade is queued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `erasure_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refuse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Refusal"];
+            };
+        };
+        responses: {
+            /** @description refused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `erasure_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description empty or too long reason */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5087,7 +5692,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `location_consent_required` */
+            /** @description `location_consent_required`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5239,6 +5844,160 @@ export interface operations {
             };
         };
     };
+    list_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"][];
+                };
+            };
+        };
+    };
+    create_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description filed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description `erasure_request_open`: one of this scope is already open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description queued; poll `GET /api/v1/me/export/{id}` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_mine_me_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description still being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description no such export of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_expired` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_me: {
         parameters: {
             query?: never;
@@ -5292,7 +6051,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required` */
+            /** @description `biometric_consent_required`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5366,7 +6125,7 @@ export interface operations {
                     "application/json": components["schemas"]["TemplateDescriptor"][];
                 };
             };
-            /** @description `device_not_allowed` */
+            /** @description `device_not_allowed`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5481,6 +6240,59 @@ export interface operations {
             };
         };
     };
+    get_mine_me_restrictions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description restrictions in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+        };
+    };
+    put_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionChange"];
+            };
+        };
+        responses: {
+            /** @description restrictions now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     my_sites: {
         parameters: {
             query?: never;
@@ -5501,7 +6313,7 @@ export interface operations {
             };
         };
     };
-    get_mine: {
+    get_mine_me_telegram: {
         parameters: {
             query?: never;
             header?: never;
