@@ -818,23 +818,7 @@ async fn erasure_scopes_and_refusal(pool: PgPool) {
     );
 
     // Biometrics only: templates and their photos go, evidence and points stay.
-    let r = app
-        .post(
-            "/api/v1/me/erasure-requests",
-            &w.ann,
-            json!({"scope": "biometrics"}),
-        )
-        .await;
-    let id: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
-    app.post(
-        &format!("/api/v1/erasure-requests/{id}/approve"),
-        &w.admin,
-        json!({}),
-    )
-    .await;
-    privacy::erasure::cascade(&app.state, id, Utc::now())
-        .await
-        .unwrap();
+    erase_approved(&w, "biometrics").await;
     assert_eq!(app.count("SELECT count(*) FROM face_templates").await, 0);
     assert!(!stored(&w.photo_dir, &ann.photo_keys[0]));
     assert!(stored(&w.photo_dir, &ann.photo_keys[1]));
@@ -850,28 +834,41 @@ async fn erasure_scopes_and_refusal(pool: PgPool) {
     assert_eq!(biometric["action"], "withdraw");
 
     // Photos only: evidence photos erased, the events and points stay, the chain verifies.
-    let r = app
-        .post(
-            "/api/v1/me/erasure-requests",
-            &w.ann,
-            json!({"scope": "photos"}),
-        )
-        .await;
-    let id: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
-    app.post(
-        &format!("/api/v1/erasure-requests/{id}/approve"),
-        &w.admin,
-        json!({}),
-    )
-    .await;
-    privacy::erasure::cascade(&app.state, id, Utc::now())
-        .await
-        .unwrap();
+    erase_approved(&w, "photos").await;
     for k in &ann.photo_keys {
         assert!(!stored(&w.photo_dir, k), "{k}");
     }
     assert_eq!(app.count("SELECT count(*) FROM location_points").await, 3);
     assert!(verify_chain(&app.pool).await.unwrap().ok);
+}
+
+/// Ann files an erasure request of `scope`, the administrator approves it and its cascade runs.
+async fn erase_approved(w: &World, scope: &str) {
+    let r = w
+        .app
+        .post(
+            "/api/v1/me/erasure-requests",
+            &w.ann,
+            json!({"scope": scope}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id: Uuid = r.body["id"].as_str().unwrap().parse().unwrap();
+    let r = w
+        .app
+        .post(
+            &format!("/api/v1/erasure-requests/{id}/approve"),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    privacy::erasure::cascade(&w.app.state, id, Utc::now())
+        .await
+        .unwrap();
+    let r = w.app.get("/api/v1/me/erasure-requests", &w.ann).await;
+    assert_eq!(r.body[0]["id"], json!(id));
+    assert_eq!(r.body[0]["state"], "done", "{}", r.body);
 }
 
 async fn check_in(w: &World, token: &str) -> common::Resp {

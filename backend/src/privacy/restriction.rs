@@ -123,6 +123,20 @@ async fn load(conn: &mut PgConnection, employee: Uuid) -> Result<Restrictions, s
     })
 }
 
+/// [`load`] for an employee named in a path: 404 when there is no such employee. Locks the
+/// employee's row, so concurrent changes of one employee's restrictions come one after the
+/// other.
+async fn load_existing(conn: &mut PgConnection, employee: Uuid) -> AppResult<Restrictions> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
+        .bind(employee)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        return Err(AppError::not_found("employee"));
+    }
+    Ok(load(conn, employee).await?)
+}
+
 /// Applies a change for `employee` by `caller`, audited as `privacy.restriction` when
 /// anything changed.
 async fn change(
@@ -132,14 +146,7 @@ async fn change(
     req: &RestrictionChange,
 ) -> AppResult<Restrictions> {
     let mut tx = state.db.begin().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM employees WHERE id = $1)")
-        .bind(employee)
-        .fetch_one(&mut *tx)
-        .await?;
-    if !exists {
-        return Err(AppError::not_found("employee"));
-    }
-    let before = load(&mut tx, employee).await?;
+    let before = load_existing(&mut tx, employee).await?;
     for (kind, want) in [
         (Processing::Biometrics, req.biometrics),
         (Processing::Tracking, req.tracking),
@@ -225,14 +232,7 @@ pub async fn get_employee(
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Json<Restrictions>> {
     let mut conn = state.db.acquire().await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM employees WHERE id = $1)")
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !exists {
-        return Err(AppError::not_found("employee"));
-    }
-    Ok(Json(load(&mut conn, id).await?))
+    Ok(Json(load_existing(&mut conn, id).await?))
 }
 
 /// Restricts or lifts an employee's biometric processing or tracking (administrators;
