@@ -940,6 +940,14 @@ async fn restriction_stops_processing_until_lifted(pool: PgPool) {
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "processing_restricted")
     );
+    // Nor are the descriptors handed to the phone for on-device matching.
+    let r = app
+        .get("/api/v1/me/face-templates/descriptors", &w.ann)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "processing_restricted")
+    );
     let r = app
         .post(
             "/api/v1/locations/batch",
