@@ -442,12 +442,13 @@ async fn periodic_jobs_are_scheduled_once_per_period_across_replicas(pool: PgPoo
 async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let registry = faceid_server::job_registry(&app.state, 90);
+    // Job pruning, location retention and privacy retention (docs/privacy.md).
     assert_eq!(
         registry.schedule_periodic(&pool, Utc::now()).await.unwrap(),
-        2
+        3
     );
     let w = Worker::new(pool.clone(), registry, worker_cfg("w"));
-    assert_eq!(w.drain().await.unwrap(), 2);
+    assert_eq!(w.drain().await.unwrap(), 3);
     let states: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, state FROM jobs ORDER BY kind")
             .fetch_all(&pool)
@@ -457,7 +458,8 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
         states,
         vec![
             ("jobs.prune".into(), "done".into()),
-            ("locations.retention".into(), "done".into())
+            ("locations.retention".into(), "done".into()),
+            ("privacy.retention".into(), "done".into())
         ]
     );
 }
