@@ -114,6 +114,8 @@ enum Target {
     Unknown,
     /// A pending erasure request of an employee in the operator's department.
     ErasureRequest,
+    /// A pending correction request of an employee in the operator's department.
+    CorrectionRequest,
 }
 
 /// What the body is.
@@ -147,6 +149,8 @@ enum Body {
     Correction,
     ErasureRequest,
     Refusal,
+    CorrectionAsk,
+    CorrectionDecision,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -1136,6 +1140,38 @@ fn table() -> Vec<Row> {
             Body::Refusal,
         ),
         row(
+            M::POST,
+            "/api/v1/me/correction-requests",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::CorrectionAsk,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/correction-requests",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/correction-requests",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/correction-requests/{id}/decide",
+            Staff,
+            200,
+            Target::CorrectionRequest,
+            Body::CorrectionDecision,
+        ),
+        row(
             M::GET,
             "/api/v1/me/restrictions",
             AnyEmployee,
@@ -1373,6 +1409,19 @@ impl World {
         id
     }
 
+    /// A pending request of `employee` to correct their first name, inserted directly.
+    async fn correction_request(&self, id: Uuid, employee: Uuid) {
+        sqlx::query(
+            "INSERT INTO correction_requests (id, employee_id, kind, field, value, comment)
+             VALUES ($1, $2, 'field', 'first_name', 'Tee', 'typo')",
+        )
+        .bind(id)
+        .bind(employee)
+        .execute(&self.app.pool)
+        .await
+        .unwrap();
+    }
+
     /// A flagged `in` punch with an evidence photo, inserted directly.
     async fn flagged_punch(&self, employee: Uuid) -> Uuid {
         let id = Uuid::now_v7();
@@ -1417,6 +1466,10 @@ impl World {
                 return Some(self.flagged_punch(owner).await);
             }
             Target::Unknown => {}
+            Target::CorrectionRequest => {
+                let employee = self.subject("active", role).await;
+                self.correction_request(id, employee).await;
+            }
             Target::ErasureRequest => {
                 let employee = self.subject("active", role).await;
                 sqlx::query(
@@ -1630,6 +1683,9 @@ impl World {
             Body::Review => json!({"decision": "accept"}),
             Body::ErasureRequest => json!({"scope": "locations"}),
             Body::Refusal => json!({"reason": "kept for an open dispute"}),
+            Body::CorrectionAsk => json!({"kind": "field", "field": "first_name", "value": "Tee",
+                "comment": "typo in my name"}),
+            Body::CorrectionDecision => json!({"decision": "reject", "comment": "no document"}),
             Body::Correction => json!({"employee_id": self.subject("active", role).await,
                 "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),
             Body::NewShiftTemplate => {
@@ -1795,7 +1851,8 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("POST", "/api/v1/attendance/corrections")
         | ("GET", "/api/v1/attendance/events/{id}/photo")
         | ("POST", "/api/v1/employees/{id}/export")
-        | ("GET", "/api/v1/employees/{id}/export/{export_id}") => OneEmployee,
+        | ("GET", "/api/v1/employees/{id}/export/{export_id}")
+        | ("POST", "/api/v1/correction-requests/{id}/decide") => OneEmployee,
         ("GET", "/api/v1/employees")
         | ("GET", "/api/v1/schedule-assignments")
         | ("GET", "/api/v1/absences")
@@ -1805,7 +1862,8 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET", "/api/v1/reports/departments")
         | ("GET", "/api/v1/reports/summary/export")
         | ("GET", "/api/v1/reports/daily/export")
-        | ("GET", "/api/v1/reports/t13") => Employees,
+        | ("GET", "/api/v1/reports/t13")
+        | ("GET", "/api/v1/correction-requests") => Employees,
         ("GET", "/api/v1/departments")
         | ("GET", "/api/v1/departments/{id}")
         | ("GET", "/api/v1/departments/{id}/tracking-policy")
@@ -1836,6 +1894,7 @@ fn names_an_employee(r: &Row) -> bool {
             | Target::Event
             | Target::Assignment
             | Target::Absence
+            | Target::CorrectionRequest
     ) || matches!(
         r.body,
         Body::NewEmployee | Body::Correction | Body::NewAssignment | Body::NewAbsence
@@ -1911,7 +1970,7 @@ async fn target_roles(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 22 * cases.len());
+    assert_eq!(checked, 23 * cases.len());
 }
 
 /// The text of an answer: an XLSX's sheets and shared strings unzipped, anything else as is.
@@ -1968,6 +2027,7 @@ async fn operator_lists_hold_only_user_employees(pool: PgPool) {
         .execute(&w.app.pool)
         .await
         .unwrap();
+        w.correction_request(Uuid::now_v7(), id).await;
         people.push((role, id, name));
     }
     let mentions =
@@ -2028,5 +2088,5 @@ async fn operator_lists_hold_only_user_employees(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 11);
 }

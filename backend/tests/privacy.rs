@@ -195,6 +195,16 @@ async fn seed(w: &World, employee: Uuid, token: &str, tag: &str, chat_id: i64) -
         Some(out_row),
     )
     .await;
+    let r = app
+        .post(
+            "/api/v1/me/correction-requests",
+            token,
+            json!({"kind": "punch", "event_id": punch_in, "punch_kind": "in",
+                   "at": now - chrono::Duration::minutes(550),
+                   "comment": format!("{tag} came in ten minutes earlier")}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     sqlx::query("UPDATE employees SET photo_key = $2, card_number = $3 WHERE id = $1")
         .bind(employee)
         .bind(&keys[3])
@@ -377,6 +387,7 @@ async fn export_holds_every_table_of_the_employee_and_nothing_of_another(pool: P
         "consent_texts",
         "attendance_events",
         "corrections_and_reviews",
+        "correction_requests",
         "timesheet_days",
         "absences",
         "location_points",
@@ -470,6 +481,12 @@ async fn export_holds_every_table_of_the_employee_and_nothing_of_another(pool: P
     assert_eq!(reviews[0]["event_id"], json!(ann.review));
     assert_eq!(reviews[0]["decision"], "accept");
     assert_eq!(reviews[0]["refers_to_event"], json!(ann.punch_out));
+
+    let asked = json_of(&files, "correction_requests.json");
+    assert_eq!(asked.as_array().unwrap().len(), 1, "{asked}");
+    assert_eq!(asked[0]["event_id"], json!(ann.punch_in));
+    assert_eq!(asked[0]["comment"], "ann came in ten minutes earlier");
+    assert_eq!(asked[0]["state"], "pending");
 
     let days = json_of(&files, "timesheet_days.json");
     assert_eq!(days.as_array().unwrap().len(), 1);
@@ -871,6 +888,161 @@ async fn erase_approved(w: &World, scope: &str) {
     assert_eq!(r.body[0]["state"], "done", "{}", r.body);
 }
 
+#[sqlx::test(migrations = "./migrations")]
+async fn correction_requests_reach_the_queue_and_accepting_appends_or_updates(pool: PgPool) {
+    let w = world(pool).await;
+    let app = &w.app;
+    let ann = seed(&w, w.ann_id, &w.ann, "ann", 1_000_001).await;
+    let bob = seed(&w, w.bob_id, &w.bob, "bob", 2_000_002).await;
+
+    // Bad requests: a punch without its time, a field without a value, another's punch.
+    for (body, status) in [
+        (
+            json!({"kind": "punch", "punch_kind": "in", "comment": "forgot"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"kind": "field", "field": "last_name", "comment": "typo"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"kind": "punch", "event_id": bob.punch_out, "punch_kind": "out",
+                   "at": Utc::now(), "comment": "mine"}),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let r = app
+            .post("/api/v1/me/correction-requests", &w.ann, body.clone())
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+    }
+
+    // A field request next to the punch request `seed` filed.
+    let r = app
+        .post(
+            "/api/v1/me/correction-requests",
+            &w.ann,
+            json!({"kind": "field", "field": "last_name", "value": "Annabelova",
+                   "comment": "my name changed"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let field_request = r.body["id"].as_str().unwrap().to_owned();
+    let r = app.get("/api/v1/me/correction-requests", &w.ann).await;
+    assert_eq!(r.body.as_array().unwrap().len(), 2, "{}", r.body);
+    let punch_request = r.body[1]["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.body[1]["event_id"], json!(ann.punch_in));
+
+    // The queue: pending requests of both, oldest first.
+    let r = app.get("/api/v1/correction-requests", &w.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ids: Vec<&str> = r
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{}", r.body);
+    assert!(ids.contains(&punch_request.as_str()) && ids.contains(&field_request.as_str()));
+
+    // Accepting the punch request appends a correction that replaces the punch.
+    let events_before = app.count("SELECT count(*) FROM attendance_events").await;
+    let r = app
+        .post(
+            &format!("/api/v1/correction-requests/{punch_request}/decide"),
+            &w.admin,
+            json!({"decision": "accept", "comment": "checked with the site manager"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["state"], "accepted");
+    let correction: Uuid = r.body["correction_event_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        app.count("SELECT count(*) FROM attendance_events").await,
+        events_before + 1
+    );
+    let (kind, punch_kind, refers_to, actor): (String, Option<String>, Option<Uuid>, Option<Uuid>) =
+        sqlx::query_as(
+            "SELECT e.kind, e.punch_kind, r.public_id, e.actor_id FROM attendance_events e
+               LEFT JOIN attendance_events r ON r.id = e.refers_to WHERE e.public_id = $1",
+        )
+        .bind(correction)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (kind.as_str(), punch_kind.as_deref(), refers_to),
+        ("correction", Some("in"), Some(ann.punch_in))
+    );
+    assert!(actor.is_some());
+    let status: String = sqlx::query_scalar(
+        "SELECT p.status FROM attendance_punches p JOIN attendance_events e ON e.id = p.id
+          WHERE e.public_id = $1",
+    )
+    .bind(ann.punch_in)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "superseded");
+    assert!(verify_chain(&app.pool).await.unwrap().ok);
+    let r = app
+        .post(
+            &format!("/api/v1/correction-requests/{punch_request}/decide"),
+            &w.admin,
+            json!({"decision": "reject"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "correction_request_not_pending")
+    );
+
+    // Accepting the field request updates the profile; Bob's is rejected and changes nothing.
+    let r = app
+        .post(
+            &format!("/api/v1/correction-requests/{field_request}/decide"),
+            &w.admin,
+            json!({"decision": "accept"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let last: String = sqlx::query_scalar("SELECT last_name FROM employees WHERE id = $1")
+        .bind(w.ann_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(last, "Annabelova");
+    let r = app.get("/api/v1/me/correction-requests", &w.bob).await;
+    let bob_request = r.body[0]["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/correction-requests/{bob_request}/decide"),
+            &w.admin,
+            json!({"decision": "reject", "comment": "the gate log says 09:02"}),
+        )
+        .await;
+    assert_eq!(r.body["state"], "rejected", "{}", r.body);
+    let r = app.get("/api/v1/me/correction-requests", &w.bob).await;
+    assert_eq!(r.body[0]["decision_comment"], "the gate log says 09:02");
+    let r = app
+        .get("/api/v1/correction-requests?state=pending", &w.admin)
+        .await;
+    assert_eq!(r.body.as_array().unwrap().len(), 0, "{}", r.body);
+
+    for (action, n) in [
+        ("correction_request.create", 3),
+        ("correction_request.accept", 2),
+        ("correction_request.reject", 1),
+    ] {
+        assert_eq!(audit_count(app, action).await, n, "{action}");
+    }
+}
+
 async fn check_in(w: &World, token: &str) -> common::Resp {
     let now = Utc::now();
     let ev = json!({
@@ -1027,7 +1199,13 @@ async fn retention_deletes_exactly_what_is_past_its_time(pool: PgPool) {
 
     // Evidence photos around the cut-off, and flagged punches with and without a review.
     let mut keys = Vec::new();
-    for tag in ["old", "young", "flagged-open", "flagged-reviewed"] {
+    for tag in [
+        "old",
+        "young",
+        "flagged-open",
+        "flagged-reviewed",
+        "disputed",
+    ] {
         keys.push(app.state.photos.put("evidence", jpeg(tag)).await.unwrap());
     }
     let (_, old) = event(
@@ -1081,6 +1259,29 @@ async fn retention_deletes_exactly_what_is_past_its_time(pool: PgPool) {
         Some(row),
     )
     .await;
+
+    // An old punch the employee asked to correct: its photo stays while the request is open.
+    let (_, disputed) = event(
+        app,
+        w.ann_id,
+        "in",
+        "verified",
+        long_ago,
+        Some(keys[4].clone()),
+        None,
+    )
+    .await;
+    sqlx::query(
+        "INSERT INTO correction_requests (id, employee_id, kind, event_id, punch_kind, at, comment)
+         VALUES ($1, $2, 'punch', $3, 'in', $4, 'I came earlier')",
+    )
+    .bind(Uuid::now_v7())
+    .bind(w.ann_id)
+    .bind(disputed)
+    .bind(long_ago)
+    .execute(&app.pool)
+    .await
+    .unwrap();
 
     // Refresh tokens either side of their expiry.
     let session: Uuid =
@@ -1164,8 +1365,8 @@ async fn retention_deletes_exactly_what_is_past_its_time(pool: PgPool) {
         }
     );
 
-    // Photos: the old one and the reviewed flagged one went; the young one and the one still
-    // waiting for its review stayed.
+    // Photos: the old one and the reviewed flagged one went; the young one, the one still
+    // waiting for its review and the one with an open correction request stayed.
     let erased: Vec<Uuid> = sqlx::query_scalar(
         "SELECT public_id FROM attendance_events WHERE employee_id = $1 AND photo_erased_at IS NOT NULL ORDER BY id",
     )
@@ -1178,6 +1379,10 @@ async fn retention_deletes_exactly_what_is_past_its_time(pool: PgPool) {
     assert!(stored(&w.photo_dir, &keys[1]));
     assert!(stored(&w.photo_dir, &keys[2]));
     assert!(!stored(&w.photo_dir, &keys[3]));
+    assert!(
+        stored(&w.photo_dir, &keys[4]),
+        "the disputed punch lost its photo"
+    );
     let _ = (young, open);
     let r = app
         .get(&format!("/api/v1/attendance/events/{old}/photo"), &w.ann)

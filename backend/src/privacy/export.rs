@@ -564,6 +564,16 @@ const TABLES: &[Table] = &[
                WHERE e.employee_id = $1 AND e.kind IN ('review', 'correction') ORDER BY e.id",
     },
     Table {
+        name: "correction_requests",
+        columns: &[
+            "id", "kind", "event_id", "punch_kind", "at", "field", "value", "comment", "state",
+            "decided_at", "decision_comment", "correction_event_id", "created_at",
+        ],
+        sql: "SELECT id, kind, event_id, punch_kind, at, field, value, comment, state, decided_at,
+                     decision_comment, correction_event_id, created_at
+                FROM correction_requests WHERE employee_id = $1 ORDER BY created_at, id",
+    },
+    Table {
         name: "timesheet_days",
         columns: &[
             "day", "status", "worked_minutes", "late_minutes", "early_leave_minutes",
@@ -818,6 +828,10 @@ pub fn readme(lang: Lang) -> String {
                     "reviews of your flagged punches and corrections entered for you",
                 ),
                 (
+                    "correction_requests.json / .csv",
+                    "the corrections of punches or of your name you asked for, and the answers",
+                ),
+                (
                     "timesheet_days.json / .csv",
                     "your computed working days: hours, lateness, overtime, the T-13 codes",
                 ),
@@ -879,6 +893,10 @@ pub fn readme(lang: Lang) -> String {
                     "баррасиҳо ва ислоҳҳои қайдҳои шумо",
                 ),
                 (
+                    "correction_requests.json / .csv",
+                    "дархостҳои шумо барои ислоҳи қайдҳо ё номатон ва ҷавобҳо ба онҳо",
+                ),
+                (
                     "timesheet_days.json / .csv",
                     "рӯзҳои кории ҳисобшуда: соатҳо, деромадан, изофакорӣ, рамзҳои Т-13",
                 ),
@@ -938,6 +956,10 @@ pub fn readme(lang: Lang) -> String {
                 (
                     "corrections_and_reviews.json / .csv",
                     "проверки ваших спорных отметок и исправления, внесённые за вас",
+                ),
+                (
+                    "correction_requests.json / .csv",
+                    "ваши запросы на исправление отметок или имени и ответы на них",
                 ),
                 (
                     "timesheet_days.json / .csv",

@@ -4,6 +4,9 @@
 //! * [`export`]: an employee (or staff on their behalf) asks for everything the server holds
 //!   about them; the `privacy.export` job writes a ZIP (JSON and CSV per table, the photos, a
 //!   README in the employee's language) to `data_dir/exports`, downloadable until it expires.
+//! * [`correction`]: an employee asks for a punch or a personal field to be corrected; the
+//!   request waits in the operators' queue, and accepting it appends a correction event to
+//!   the chain or updates the field.
 //! * [`erasure`]: the employee files an erasure request (biometrics, locations, photos,
 //!   everything); an administrator approves or refuses it; approval enqueues the
 //!   `privacy.erasure` cascade. Attendance events stay for the legal period; an erased
@@ -15,6 +18,7 @@
 //! * [`retention`]: the hourly `privacy.retention` job: evidence photos, expired refresh
 //!   tokens, expired exports, dismissed employees after the legal period.
 
+pub mod correction;
 pub mod erasure;
 pub mod export;
 pub mod restriction;

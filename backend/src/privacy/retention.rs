@@ -3,7 +3,7 @@
 //!
 //! | what | when |
 //! |---|---|
-//! | evidence photos of punches | `occurred_at` more than `evidence_photo_retention_days` ago, except a flagged punch still waiting for its review; bytes deleted, event marked `photo_erased_at` (chain intact) |
+//! | evidence photos of punches | `occurred_at` more than `evidence_photo_retention_days` ago, except a flagged punch still waiting for its review or a punch with a pending correction request; bytes deleted, event marked `photo_erased_at` (chain intact) |
 //! | refresh tokens | past `expires_at` (a used token is kept until then, so a replay is still recognised as reuse) |
 //! | data exports | past `expires_at`: the file is deleted, the row says `expired` |
 //! | dismissed employees | `dismissed_at` more than `dismissed_retention_years` ago: pseudonymised (name, login, card, external ids, password), biometrics, photos, points, Telegram and sessions removed; attendance kept |
@@ -86,6 +86,8 @@ async fn evidence_photos(state: &AppState, now: DateTime<Utc>, r: &Retention) ->
               WHERE e.photo_key IS NOT NULL AND e.photo_erased_at IS NULL AND e.occurred_at < $1
                 AND NOT (e.verdict = 'flagged' AND NOT EXISTS (
                         SELECT 1 FROM attendance_events r WHERE r.kind = 'review' AND r.refers_to = e.id))
+                AND NOT EXISTS (SELECT 1 FROM correction_requests c
+                                 WHERE c.event_id = e.public_id AND c.state = 'pending')
               ORDER BY e.id LIMIT $2 FOR UPDATE SKIP LOCKED",
         )
         .bind(cutoff)
@@ -156,6 +158,8 @@ pub async fn pseudonymise(state: &AppState, employee: Uuid, now: DateTime<Utc>) 
         "DELETE FROM liveness_challenges WHERE employee_id = $1",
         "DELETE FROM employee_tracking_policies WHERE employee_id = $1",
         "DELETE FROM processing_restrictions WHERE employee_id = $1",
+        // A field request holds a name; punch requests stay with the attendance record.
+        "DELETE FROM correction_requests WHERE employee_id = $1 AND kind = 'field'",
     ] {
         sqlx::query(sql).bind(employee).execute(&mut *tx).await?;
     }

@@ -161,10 +161,13 @@ fn api_router() -> OpenApiRouter<AppState> {
         .merge(privacy_routes())
 }
 
-/// Data-subject rights: exports, erasure requests, restrictions.
+/// Data-subject rights: exports, correction and erasure requests, restrictions.
 fn privacy_routes() -> OpenApiRouter<AppState> {
-    use crate::privacy::{erasure, export, restriction};
+    use crate::privacy::{correction, erasure, export, restriction};
     OpenApiRouter::new()
+        .routes(routes!(correction::create_mine, correction::list_mine))
+        .routes(routes!(correction::list))
+        .routes(routes!(correction::decide))
         .routes(routes!(export::start_mine))
         .routes(routes!(export::get_mine))
         .routes(routes!(export::start_employee))

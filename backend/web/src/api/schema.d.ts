@@ -293,6 +293,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The review queue of correction requests within the caller's scope, oldest first. */
+        get: operations["list_correction_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/correction-requests/{id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accepts or rejects a pending request (administrators; operators within their scope;
+         *     audited). Accepting a punch request appends a correction event to the chain; accepting a
+         *     field request updates the profile.
+         */
+        post: operations["decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/departments": {
         parameters: {
             query?: never;
@@ -967,6 +1005,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's correction requests, newest first. */
+        get: operations["list_mine_me_correction_requests"];
+        put?: never;
+        /**
+         * Asks for a punch or a personal field to be corrected; the request goes to the operators'
+         *     review queue.
+         */
+        post: operations["create_mine_me_correction_requests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/erasure-requests": {
         parameters: {
             query?: never;
@@ -975,13 +1034,13 @@ export interface paths {
             cookie?: never;
         };
         /** The caller's erasure requests, newest first, with what each removed and kept. */
-        get: operations["list_mine"];
+        get: operations["list_mine_me_erasure_requests"];
         put?: never;
         /**
          * Files an erasure request for the caller's data. An administrator approves or refuses it;
          *     one open request per scope.
          */
-        post: operations["create_mine"];
+        post: operations["create_mine_me_erasure_requests"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1858,6 +1917,22 @@ export interface components {
             version: number;
         };
         /**
+         * @description A profile field an employee may ask to correct.
+         * @enum {string}
+         */
+        CorrectableField: "first_name" | "last_name";
+        /** @description `POST /api/v1/correction-requests/{id}/decide` body. */
+        CorrectionDecision: {
+            comment?: string | null;
+            /** @description `accept` or `reject`. */
+            decision: string;
+        };
+        /**
+         * @description What a correction request is about.
+         * @enum {string}
+         */
+        CorrectionKind: "punch" | "field";
+        /**
          * @description A punch entered by an administrator or operator: replaces `replaces` when given, or adds a
          *     missing punch.
          */
@@ -2067,6 +2142,38 @@ export interface components {
             status: components["schemas"]["EmployeeStatus"];
             /** Format: date-time */
             updated_at: string;
+        };
+        /** @description A correction request. */
+        EmployeeCorrectionRequest: {
+            /** Format: date-time */
+            at?: string | null;
+            comment: string;
+            /**
+             * Format: uuid
+             * @description Accepted punch requests: the correction event appended to the chain.
+             */
+            correction_event_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** Format: uuid */
+            decided_by?: string | null;
+            decision_comment?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            employee_name: string;
+            /** Format: uuid */
+            event_id?: string | null;
+            field?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `punch` or `field`. */
+            kind: string;
+            punch_kind?: string | null;
+            /** @description `pending`, `accepted` or `rejected`. */
+            state: string;
+            value?: string | null;
         };
         /** @description `GET /api/v1/employees` */
         EmployeePage: {
@@ -2425,6 +2532,27 @@ export interface components {
         NewConsentText: {
             body: string;
             kind: components["schemas"]["ConsentKind"];
+        };
+        /** @description `POST /api/v1/me/correction-requests` body. */
+        NewCorrectionRequest: {
+            /**
+             * Format: date-time
+             * @description Punch: when it really happened.
+             */
+            at?: string | null;
+            /** @description What is wrong, for the operator. */
+            comment: string;
+            /**
+             * Format: uuid
+             * @description Punch: the punch to replace (absent: a missing punch to add).
+             */
+            event_id?: string | null;
+            field?: components["schemas"]["CorrectableField"] | null;
+            kind: components["schemas"]["CorrectionKind"];
+            /** @description Punch: `in` or `out`. */
+            punch_kind?: string | null;
+            /** @description Field: the correct value. */
+            value?: string | null;
         };
         /** @description `POST /api/v1/me/erasure-requests` body. */
         NewErasureRequest: {
@@ -3685,6 +3813,101 @@ export interface operations {
                 };
             };
             /** @description empty or too long text */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_correction_requests: {
+        parameters: {
+            query?: {
+                /** @description `pending` (default), `accepted`, `rejected` or `all`. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"][];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectionDecision"];
+            };
+        };
+        responses: {
+            /** @description decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `correction_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid decision */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5844,7 +6067,69 @@ export interface operations {
             };
         };
     };
-    list_mine: {
+    list_mine_me_correction_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"][];
+                };
+            };
+        };
+    };
+    create_mine_me_correction_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCorrectionRequest"];
+            };
+        };
+        responses: {
+            /** @description filed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"];
+                };
+            };
+            /** @description no such punch of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid fields for the kind */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_mine_me_erasure_requests: {
         parameters: {
             query?: never;
             header?: never;
@@ -5864,7 +6149,7 @@ export interface operations {
             };
         };
     };
-    create_mine: {
+    create_mine_me_erasure_requests: {
         parameters: {
             query?: never;
             header?: never;
