@@ -31,6 +31,13 @@ pub enum ConfigError {
 pub struct Settings {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// PEM certificate chain for HTTPS (with `tls_key`); reloaded on SIGHUP.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a reverse proxy that terminates
+    /// TLS); without it and without a certificate the server listens on loopback only.
+    pub allow_plain_http: bool,
     /// Directory for the local PostgreSQL cluster and generated secrets.
     pub data_dir: PathBuf,
     /// PostgreSQL to use; unset means a local cluster in `data_dir/postgres`.
@@ -71,11 +78,19 @@ pub struct Settings {
     /// Frames of more than 4 MP decoded at once (each may take ~150 MB while it is measured);
     /// further ones wait. Smaller frames (a phone's check-in) never wait for these slots.
     pub large_decode_slots: usize,
+    /// Bearer token that lets non-loopback clients read `/metrics`; unset means loopback only.
+    pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// Directory of the face models; unset means `FACEID_MODEL_DIR`, `models/cache` or the
     /// shared mirror. Without models the server starts and face endpoints answer 503.
     pub model_dir: Option<PathBuf>,
+    /// A directory holding the model files (the vendor's mirror of `models/`), used to install
+    /// missing models on start.
+    pub model_mirror: Option<PathBuf>,
+    /// Whether `serve` may download missing models from their upstream https addresses
+    /// (`false` for air-gapped sites: the log then says which files to place where).
+    pub model_fetch: bool,
     /// Where photos go: unset means the directory `data_dir/photos`; `file:///abs/dir`,
     /// `memory:` (tests), or `s3://bucket/prefix` (built with the `s3` feature; credentials
     /// from the usual `AWS_*` variables).
@@ -97,12 +112,22 @@ pub struct Settings {
     /// A dismissed employee's personal data is pseudonymised this many years after the
     /// dismissal; their attendance record stays.
     pub dismissed_retention_years: u32,
+    /// Seconds one ISAPI call to a Hikvision terminal may take (1..=120).
+    pub hikvision_request_timeout_secs: u64,
+    /// A terminal clock this many seconds off the server's flags its punches (1..=86400).
+    pub hikvision_max_clock_skew_secs: u64,
+    /// Consecutive polls refused with 401 before a terminal's polling stops (1..=10; terminals
+    /// lock the account after a few bad logins, so keep it low).
+    pub hikvision_auth_failures_before_lockout: u32,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: None,
+            tls_key: None,
+            allow_plain_http: false,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             db_max_connections: 10,
@@ -120,8 +145,11 @@ impl Default for Settings {
             header_read_timeout_secs: 10,
             max_connections: 512,
             large_decode_slots: 1,
+            metrics_token: None,
             log_format: "text".into(),
             model_dir: None,
+            model_mirror: None,
+            model_fetch: true,
             photo_store_url: None,
             telegram_bot_token: None,
             telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
@@ -130,6 +158,9 @@ impl Default for Settings {
             evidence_photo_retention_days: 90,
             export_keep_hours: 72,
             dismissed_retention_years: 5,
+            hikvision_request_timeout_secs: 10,
+            hikvision_max_clock_skew_secs: 120,
+            hikvision_auth_failures_before_lockout: 3,
         }
     }
 }
@@ -137,18 +168,25 @@ impl Default for Settings {
 /// Keys whose environment value is always a string (never parsed as a number or boolean).
 const STRING_KEYS: &[&str] = &[
     "listen",
+    "tls_cert",
+    "tls_key",
     "data_dir",
     "database_url",
     "jwt_secret",
     "descriptor_key",
     "log_format",
+    "metrics_token",
     "model_dir",
+    "model_mirror",
     "photo_store_url",
     "telegram_bot_token",
     "telegram_api_url",
 ];
 const ALL_KEYS: &[&str] = &[
     "listen",
+    "tls_cert",
+    "tls_key",
+    "allow_plain_http",
     "data_dir",
     "database_url",
     "db_max_connections",
@@ -167,12 +205,18 @@ const ALL_KEYS: &[&str] = &[
     "max_connections",
     "large_decode_slots",
     "log_format",
+    "metrics_token",
     "model_dir",
+    "model_mirror",
+    "model_fetch",
     "photo_store_url",
     "telegram_bot_token",
     "telegram_api_url",
     "telegram_max_messages_per_second",
     "telegram_poll_timeout_secs",
+    "hikvision_request_timeout_secs",
+    "hikvision_max_clock_skew_secs",
+    "hikvision_auth_failures_before_lockout",
 ];
 
 impl Settings {
@@ -287,6 +331,15 @@ impl Settings {
                 || t.chars().any(char::is_whitespace))
         {
             return bad("telegram_bot_token is not a bot token");
+        }
+        if !(1..=120).contains(&self.hikvision_request_timeout_secs) {
+            return bad("hikvision_request_timeout_secs must be between 1 and 120");
+        }
+        if !(1..=86_400).contains(&self.hikvision_max_clock_skew_secs) {
+            return bad("hikvision_max_clock_skew_secs must be between 1 and 86400");
+        }
+        if !(1..=10).contains(&self.hikvision_auth_failures_before_lockout) {
+            return bad("hikvision_auth_failures_before_lockout must be between 1 and 10");
         }
         if let Some(k) = &self.descriptor_key {
             parse_key32(k)?;

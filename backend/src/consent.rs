@@ -222,6 +222,10 @@ async fn append(
         removed = delete_face_templates(&mut *conn, employee).await?;
         tracing::info!(%employee, templates = removed.face_templates, "biometric consent withdrawn, face templates deleted");
     }
+    if req.kind == ConsentKind::Biometric {
+        // Faces on the terminals follow biometric consent.
+        crate::hikvision::sync::employee_changed(conn, employee).await?;
+    }
     Ok((row.into_record()?, removed))
 }
 

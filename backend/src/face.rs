@@ -141,7 +141,10 @@ pub async fn measure_blocking<T: Send + 'static>(
     } else {
         None
     };
-    blocking(f).await
+    let started = std::time::Instant::now();
+    let result = blocking(f).await;
+    crate::metrics::face_measured(started.elapsed().as_secs_f64());
+    result
 }
 
 /// Pixels a frame's header announces; 0 when the header is refused (the measurement refuses
@@ -250,6 +253,32 @@ impl DescriptorCipher {
             )
             .map_err(|_| AppError::internal("descriptor encryption failed"))?;
         Ok((ct, nonce.to_vec()))
+    }
+
+    /// Encrypts another secret at rest with the same key (a terminal's password): (ciphertext,
+    /// nonce), `aad` binding it to its row.
+    pub fn seal_secret(&self, aad: &[u8], plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
+        let mut nonce = [0u8; 12];
+        rand::fill(&mut nonce);
+        let ct = self
+            .0
+            .encrypt(&GcmNonce::from(nonce), Payload { msg: plain, aad })
+            .map_err(|_| AppError::internal("secret encryption failed"))?;
+        Ok((ct, nonce.to_vec()))
+    }
+
+    /// Decrypts what [`DescriptorCipher::seal_secret`] sealed with the same `aad`.
+    pub fn open_secret(&self, aad: &[u8], ct: &[u8], nonce: &[u8]) -> Result<Vec<u8>, AppError> {
+        let nonce: [u8; 12] = nonce
+            .try_into()
+            .map_err(|_| AppError::internal("secret nonce of the wrong length"))?;
+        self.0
+            .decrypt(&GcmNonce::from(nonce), Payload { msg: ct, aad })
+            .map_err(|_| {
+                AppError::internal(
+                    "a stored secret does not decrypt with the configured descriptor_key",
+                )
+            })
     }
 
     pub fn open(
@@ -370,6 +399,31 @@ impl PhotoStore {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(AppError::internal(format!("photo store: {e}"))),
         }
+    }
+
+    /// Stores bytes under a given key (a restore puts photos back where they were).
+    pub async fn put_at(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
+        self.store()
+            .await?
+            .put(&StorePath::from(key), bytes.into())
+            .await
+            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
+        Ok(())
+    }
+
+    /// Every key in the store, sorted.
+    pub async fn list_keys(&self) -> Result<Vec<String>, AppError> {
+        use futures_util::TryStreamExt;
+        let mut keys: Vec<String> = self
+            .store()
+            .await?
+            .list(None)
+            .map_ok(|meta| meta.location.to_string())
+            .try_collect()
+            .await
+            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
+        keys.sort();
+        Ok(keys)
     }
 
     /// Deletes photos; failures are logged (a stray photo is not worth failing a request).

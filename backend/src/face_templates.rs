@@ -255,6 +255,7 @@ async fn enrol(
             .await?;
             out.push(t);
         }
+        crate::hikvision::sync::employee_changed(&mut tx, employee).await?;
         audit::record(
             &mut tx,
             caller,
@@ -315,6 +316,7 @@ async fn delete_one(state: &AppState, caller: &Caller, employee: Uuid, id: Uuid)
     .fetch_optional(&mut *tx)
     .await?;
     let key = key.ok_or(AppError::not_found("face template"))?;
+    crate::hikvision::sync::employee_changed(&mut tx, employee).await?;
     audit::record(
         &mut tx,
         caller,

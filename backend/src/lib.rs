@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod consent;
 pub mod db;
@@ -25,16 +26,20 @@ pub mod extract;
 pub mod face;
 pub mod face_templates;
 pub mod geofence;
+pub mod hikvision;
 pub mod jobs;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
+pub mod metrics;
+pub mod model_install;
 pub mod password;
 pub mod privacy;
 pub mod routes;
 pub mod serve;
 pub mod telegram;
 pub mod timesheet;
+pub mod tls;
 pub mod web;
 
 pub use config::{Secrets, Settings};
@@ -100,8 +105,10 @@ pub fn router(state: AppState) -> Router {
     let openapi = Arc::new(openapi);
     let body_limit = state.settings.max_body_bytes;
     let timeout = Duration::from_secs(state.settings.request_timeout_secs);
-    api.fallback_service(web::router())
+    api.route("/metrics", axum::routing::get(metrics::scrape))
+        .fallback_service(web::router())
         .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn(metrics::track_requests))
         .layer(axum::Extension(openapi))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
@@ -136,6 +143,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
     privacy::register_jobs(&mut registry, state.clone());
+    hikvision::register_jobs(&mut registry, state);
     registry
 }
 

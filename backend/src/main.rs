@@ -29,9 +29,36 @@ enum Command {
         /// Data directory (local PostgreSQL, generated secrets) [default: ./data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Install missing face models from this directory (a FaceID model mirror).
+        #[arg(long, value_name = "DIR")]
+        model_mirror: Option<PathBuf>,
+        /// Never download missing face models (air-gapped sites): the log says which files to
+        /// place where.
+        #[arg(long)]
+        no_model_fetch: bool,
     },
     /// Apply database migrations and exit.
     Migrate {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Write a backup (database, photos, and a manifest naming the secrets kept elsewhere) to
+    /// one file.
+    Backup {
+        /// The archive to write (a tar file).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Restore a backup into an empty database and the photo store; the descriptor_key must be
+    /// the one the backup was made with.
+    Restore {
+        /// The archive written by `backup`.
+        file: PathBuf,
+        /// Replace the contents of a database that is not empty.
+        #[arg(long)]
+        force: bool,
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
@@ -80,7 +107,7 @@ async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)
     let acquire_timeout = std::time::Duration::from_millis(settings.db_acquire_timeout_ms);
     if let Some(url) = &settings.database_url {
         let pool = db::connect(url, settings.db_max_connections, acquire_timeout).await?;
-        return Ok((pool, Database::External));
+        return Ok((pool, Database::External(url.clone())));
     }
     let local = faceid_server::local_pg::LocalPostgres::start(&settings.data_dir)
         .await
@@ -95,11 +122,18 @@ async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)
 }
 
 enum Database {
-    External,
+    External(String),
     Local(faceid_server::local_pg::LocalPostgres),
 }
 
 impl Database {
+    fn url(&self) -> String {
+        match self {
+            Database::External(url) => url.clone(),
+            Database::Local(local) => local.database_url(),
+        }
+    }
+
     async fn stop(self, pool: PgPool) {
         pool.close().await;
         if let Database::Local(local) = self
@@ -108,6 +142,10 @@ impl Database {
             tracing::error!(error = %e, "stopping the local PostgreSQL failed");
         }
     }
+}
+
+fn photo_store(settings: &Settings) -> faceid_server::face::PhotoStore {
+    faceid_server::face::PhotoStore::new(settings.photo_store_url.as_deref(), &settings.data_dir)
 }
 
 fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {
@@ -148,6 +186,8 @@ async fn run() -> anyhow::Result<()> {
     let data_dir = match &cli.command {
         Command::Serve { data_dir, .. }
         | Command::Migrate { data_dir }
+        | Command::Backup { data_dir, .. }
+        | Command::Restore { data_dir, .. }
         | Command::Admin {
             command: AdminCommand::Create { data_dir, .. },
         } => data_dir.clone(),
@@ -156,10 +196,21 @@ async fn run() -> anyhow::Result<()> {
         settings.data_dir = d;
     }
     if let Command::Serve {
-        listen: Some(l), ..
+        listen,
+        model_mirror,
+        no_model_fetch,
+        ..
     } = &cli.command
     {
-        settings.listen = *l;
+        if let Some(l) = listen {
+            settings.listen = *l;
+        }
+        if let Some(m) = model_mirror {
+            settings.model_mirror = Some(m.clone());
+        }
+        if *no_model_fetch {
+            settings.model_fetch = false;
+        }
     }
     init_tracing(&settings);
     std::fs::create_dir_all(&settings.data_dir)
@@ -171,14 +222,11 @@ async fn run() -> anyhow::Result<()> {
             let (pool, database) = open_database(&settings).await?;
             let result = async {
                 db::migrate(&pool).await?;
+                // Models first: a first start may spend a while installing them.
+                let engine = faceid_server::model_install::install_and_load(&settings).await;
                 let listener = tokio::net::TcpListener::bind(settings.listen)
                     .await
                     .with_context(|| format!("binding {}", settings.listen))?;
-                let model_dir = settings.model_dir.clone();
-                let engine = tokio::task::spawn_blocking(move || {
-                    faceid_server::face::FaceEngine::load(model_dir.as_deref())
-                })
-                .await?;
                 let telegram =
                     faceid_server::telegram::Telegram::from_settings(&settings, pool.clone())
                         .await?;
@@ -228,6 +276,46 @@ async fn run() -> anyhow::Result<()> {
             database.stop(pool).await;
             result?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Backup { out, .. } => {
+            let secrets = Secrets::load_or_generate(&settings)?;
+            let (pool, database) = open_database(&settings).await?;
+            let photos = photo_store(&settings);
+            let result =
+                faceid_server::backup::backup(&database.url(), &pool, &photos, &secrets, &out)
+                    .await;
+            database.stop(pool).await;
+            let summary = result?;
+            tracing::info!(
+                file = %out.display(),
+                bytes = summary.bytes,
+                photos = summary.manifest.photos,
+                "backup written; keep descriptor_key (data_dir/secrets) separately: without it the face descriptors cannot be read"
+            );
+            Ok(())
+        }
+        Command::Restore { file, force, .. } => {
+            let secrets = Secrets::load_or_generate(&settings)?;
+            let (pool, database) = open_database(&settings).await?;
+            let photos = photo_store(&settings);
+            let result = faceid_server::backup::restore(
+                &file,
+                &database.url(),
+                &pool,
+                &photos,
+                &secrets,
+                force,
+            )
+            .await;
+            database.stop(pool).await;
+            let summary = result?;
+            tracing::info!(
+                file = %file.display(),
+                made = %summary.manifest.created_at,
+                photos = summary.manifest.photos,
+                "backup restored"
+            );
             Ok(())
         }
         Command::Admin {

@@ -4,7 +4,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use common::face::photo;
+use common::face::{enrol, evidence, photo, punch, punch_bytes};
 use common::{PASSWORD, Resp, TestApp};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -53,37 +53,10 @@ async fn world(pool: PgPool, test: &str) -> Option<World> {
     .await;
     let user = app.login("ann").await.access_token;
     let other = app.login("bob").await.access_token;
-    let r = app
-        .post(
-            "/api/v1/consent-texts",
-            &admin,
-            json!({"kind": "biometric", "body": "We keep your face template."}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    common::face::prepare_face_check_in(&app, &admin).await;
     for t in [&user, &other] {
-        let r = app
-            .post(
-                "/api/v1/me/consents",
-                t,
-                json!({"kind": "biometric", "action": "grant"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        common::face::grant_biometric_consent(&app, t).await;
     }
-    // Phones without challenge frames from real people: passive liveness only.
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/v1/settings/attendance-policy",
-            Some(&admin),
-            Some(
-                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
-                        "geofence_required": true, "max_offline_delay_s": 86400}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     Some(World {
         app,
         admin,
@@ -91,28 +64,6 @@ async fn world(pool: PgPool, test: &str) -> Option<World> {
         user_id,
         other,
         site,
-    })
-}
-
-fn jpeg(path: &str) -> (&'static str, Vec<u8>, &'static str) {
-    ("photo", photo(path), "image/jpeg")
-}
-
-async fn enrol(app: &TestApp, token: &str, photos: &[&str]) -> Resp {
-    let parts: Vec<_> = photos.iter().map(|p| jpeg(p)).collect();
-    app.post_multipart("/api/v1/me/face-templates", token, &parts)
-        .await
-}
-
-fn evidence(lat: f64, lon: f64) -> Value {
-    let now = chrono::Utc::now();
-    json!({
-        "idempotency_key": Uuid::now_v7(),
-        "kind": "in",
-        "clock": {"device_time": now},
-        "gps": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "fix_time": now, "mock": false,
-                "provider": "fused"},
-        "liveness": {"passive": 0.9},
     })
 }
 
@@ -128,26 +79,6 @@ async fn kiosk_credential(w: &World) -> String {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     r.body["credential"].as_str().unwrap().to_owned()
-}
-
-async fn punch(app: &TestApp, token: &str, ev: &Value, frame: &str) -> Resp {
-    punch_bytes(app, token, ev, photo(frame)).await
-}
-
-async fn punch_bytes(app: &TestApp, token: &str, ev: &Value, frame: Vec<u8>) -> Resp {
-    app.post_multipart(
-        "/api/v1/attendance/events",
-        token,
-        &[
-            (
-                "evidence",
-                serde_json::to_vec(ev).unwrap(),
-                "application/json",
-            ),
-            ("best_frame", frame, "image/jpeg"),
-        ],
-    )
-    .await
 }
 
 #[sqlx::test(migrations = "./migrations")]

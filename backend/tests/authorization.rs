@@ -107,6 +107,8 @@ enum Target {
     Absence,
     /// A dead job.
     DeadJob,
+    /// A Hikvision terminal (never contacted: no worker runs here).
+    Terminal,
     /// A flagged punch, with an evidence photo, of an employee in the operator's department
     /// (the `user` caller's own punch when the target role is `user`).
     Event,
@@ -151,6 +153,8 @@ enum Body {
     Refusal,
     CorrectionAsk,
     CorrectionDecision,
+    NewTerminal,
+    TerminalPatch,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -576,6 +580,62 @@ fn table() -> Vec<Row> {
             AdminOnly,
             404,
             Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/terminals",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/terminals",
+            AdminOnly,
+            201,
+            Target::None,
+            Body::NewTerminal,
+        ),
+        row(
+            M::GET,
+            "/api/v1/terminals/{id}",
+            AdminOnly,
+            200,
+            Target::Terminal,
+            Body::None,
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/terminals/{id}",
+            AdminOnly,
+            200,
+            Target::Terminal,
+            Body::TerminalPatch,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/terminals/{id}",
+            AdminOnly,
+            204,
+            Target::Terminal,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/terminals/{id}/poll",
+            AdminOnly,
+            202,
+            Target::Terminal,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/terminals/{id}/log",
+            AdminOnly,
+            200,
+            Target::Terminal,
             Body::None,
         ),
         row(
@@ -1516,6 +1576,39 @@ impl World {
                 .await
                 .unwrap();
             }
+            Target::Terminal => {
+                let site = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO sites (id, name, time_zone, geofence) VALUES ($1, $2, 'UTC',
+                     '{\"type\":\"circle\",\"latitude\":1.0,\"longitude\":2.0,\"radius_m\":100.0}')",
+                )
+                .bind(site)
+                .bind(format!("s-{site}"))
+                .execute(pool)
+                .await
+                .unwrap();
+                let device = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO devices (id, kind, name, platform, site_id) VALUES ($1, 'terminal', 'Gate', 'hikvision', $2)",
+                )
+                .bind(device)
+                .bind(site)
+                .execute(pool)
+                .await
+                .unwrap();
+                sqlx::query(
+                    "INSERT INTO terminals (id, device_id, name, base_url, username, password_ct,
+                         password_nonce, site_id, direction, poll_interval_s, import_since)
+                     VALUES ($1, $2, $3, 'http://127.0.0.1:9', 'admin', '\\x00', '\\x00', $4, 'in', 30, now())",
+                )
+                .bind(id)
+                .bind(device)
+                .bind(format!("t-{id}"))
+                .bind(site)
+                .execute(pool)
+                .await
+                .unwrap();
+            }
             Target::Device => {
                 sqlx::query(
                     "INSERT INTO devices (id, kind, name, platform) VALUES ($1, 'personal', 'Phone', 'ios')",
@@ -1668,6 +1761,23 @@ impl World {
             Body::NewSite => json!({"name": format!("site {n}"), "time_zone": "Asia/Yekaterinburg",
                 "geofence": {"type": "circle", "latitude": 56.8, "longitude": 60.6, "radius_m": 200.0}}),
             Body::SitePatch => json!({"active": false}),
+            Body::NewTerminal => {
+                let site = Uuid::now_v7();
+                sqlx::query(
+                    "INSERT INTO sites (id, name, time_zone, geofence) VALUES ($1, $2, 'UTC',
+                     '{\"type\":\"circle\",\"latitude\":1.0,\"longitude\":2.0,\"radius_m\":100.0}')",
+                )
+                .bind(site)
+                .bind(format!("s-{site}"))
+                .execute(&self.app.pool)
+                .await
+                .unwrap();
+                json!({"name": format!("gate {n}"), "base_url": "http://127.0.0.1:9",
+                       "username": "admin", "password": "secret", "site_id": site, "direction": "both"})
+            }
+            Body::TerminalPatch => {
+                json!({"name": format!("gate renamed {n}"), "poll_interval_s": 60})
+            }
             Body::NewKiosk => json!({"name": format!("kiosk {n}")}),
             Body::DevicePatch => json!({"name": "Renamed phone"}),
             Body::LocationBatch => json!({"points": [{"recorded_at": chrono::Utc::now(),

@@ -9,12 +9,10 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
-use common::face::photo;
+use axum::http::StatusCode;
 use common::{PASSWORD, Resp, TestApp};
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 const ENROL: [&str; 2] = [
     "face_recognition/barack_obama/obama.jpg",
@@ -71,28 +69,7 @@ fn per_photo_codes(r: &Resp) -> Vec<String> {
 }
 
 async fn check_in(app: &TestApp, token: &str) -> Resp {
-    let now = chrono::Utc::now();
-    let ev: Value = json!({
-        "idempotency_key": Uuid::now_v7(),
-        "kind": "in",
-        "clock": {"device_time": now},
-        "gps": {"lat": 55.75, "lon": 37.61, "accuracy_m": 12.0, "fix_time": now, "mock": false,
-                "provider": "fused"},
-        "liveness": {"passive": 0.9},
-    });
-    app.post_multipart(
-        "/api/v1/attendance/events",
-        token,
-        &[
-            (
-                "evidence",
-                serde_json::to_vec(&ev).unwrap(),
-                "application/json",
-            ),
-            ("best_frame", photo(PROBE), "image/jpeg"),
-        ],
-    )
-    .await
+    common::face::punch(app, token, &common::face::evidence(55.75, 37.61), PROBE).await
 }
 
 /// Six attackers enrol five copies of `png` each, in parallel, while an employee checks in.
@@ -127,26 +104,7 @@ async fn six_parallel_enrolments_of_huge_pngs_stay_within_memory(pool: PgPool) {
     app.bootstrap_admin("root").await;
     let admin = app.login("root").await.access_token;
     let site = app.create_site(&admin, "Main street").await;
-    let r = app
-        .post(
-            "/api/v1/consent-texts",
-            &admin,
-            json!({"kind": "biometric", "body": "We keep your face template."}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = app
-        .call(
-            Method::PUT,
-            "/api/v1/settings/attendance-policy",
-            Some(&admin),
-            Some(
-                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
-                        "geofence_required": true, "max_offline_delay_s": 86400}),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    common::face::prepare_face_check_in(&app, &admin).await;
     let mut tokens = Vec::new();
     for i in 0..7 {
         let login = format!("e{i}");
@@ -157,24 +115,11 @@ async fn six_parallel_enrolments_of_huge_pngs_stay_within_memory(pool: PgPool) {
         )
         .await;
         let t = app.login(&login).await.access_token;
-        let r = app
-            .post(
-                "/api/v1/me/consents",
-                &t,
-                json!({"kind": "biometric", "action": "grant"}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        common::face::grant_biometric_consent(&app, &t).await;
         tokens.push(t);
     }
     let worker = tokens.pop().unwrap();
-    let parts: Vec<_> = ENROL
-        .iter()
-        .map(|p| ("photo", photo(p), "image/jpeg"))
-        .collect();
-    let r = app
-        .post_multipart("/api/v1/me/face-templates", &worker, &parts)
-        .await;
+    let r = common::face::enrol(&app, &worker, &ENROL).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // Warm up (first inference allocates the engine's buffers), so the baseline includes it.
     assert_eq!(check_in(&app, &worker).await.status, StatusCode::CREATED);

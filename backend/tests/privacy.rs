@@ -609,6 +609,23 @@ async fn erasure_cascade_leaves_nothing_erasable_and_the_chain_verifies(pool: Pg
         assert!(stored(&w.photo_dir, k), "{k} not in the store");
     }
     let events_before: i64 = app.count("SELECT count(*) FROM attendance_events").await;
+    // A face terminal at Ann's site: the erasure queues her removal from it.
+    sqlx::query(
+        "WITH d AS (INSERT INTO devices (id, kind, name, platform, site_id)
+                    SELECT gen_random_uuid(), 'terminal', 'Door', 'hikvision', site_id
+                      FROM employee_sites WHERE employee_id = $1 LIMIT 1
+                    RETURNING id, site_id)
+         INSERT INTO terminals (id, device_id, name, base_url, username, password_ct,
+                                password_nonce, site_id, direction, poll_interval_s, import_since)
+         SELECT gen_random_uuid(), d.id, 'Door', 'http://127.0.0.1:9', 'admin', '\\x00',
+                '\\x00', d.site_id, 'in', 60, now() FROM d",
+    )
+    .bind(w.ann_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let person_jobs = "SELECT count(*) FROM jobs WHERE kind = 'hikvision.person'";
+    let queued_before = app.count(person_jobs).await;
 
     let r = app
         .post(
@@ -767,7 +784,8 @@ async fn erasure_cascade_leaves_nothing_erasable_and_the_chain_verifies(pool: Pg
     assert_eq!(removed["profile_photo"], true);
     assert_eq!(removed["location_points"], 3);
     assert_eq!(removed["telegram_link"], true);
-    assert_eq!(removed["terminals"], "not_connected");
+    assert_eq!(removed["terminals"], "removal_queued_on_1_terminals");
+    assert!(app.count(person_jobs).await > queued_before);
     let kept = req["outcome"]["kept"].as_array().unwrap();
     assert_eq!(kept[0]["what"], "attendance_events");
     assert_eq!(kept[0]["count"], 3);

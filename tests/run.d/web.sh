@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Web panel: installs its dependencies (npm ci), checks that the committed API types are the ones
+# Web panel: installs its dependencies (npm ci, when package-lock.json is newer than the installed
+# tree), checks that the committed API types are the ones
 # generated from the server's OpenAPI document, type-checks (tsc --noEmit), runs the unit tests
 # (vitest), then, when DATABASE_URL is set (tests/run.sh exports it), runs the Playwright
 # end-to-end suite in Debian's Chromium against a real faceid-server on a free loopback port and
@@ -26,7 +27,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 cd "$web"
-npm ci --no-audit --no-fund --prefer-offline
+# build.rs installs the same tree: install again only when the lock file is newer than it.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --prefer-offline
+fi
 # The committed schema.d.ts must be what openapi-typescript makes of the committed openapi.json
 # (which `cargo test --test web_panel` checks against the server).
 generated=$(mktemp /tmp/faceid-schema.XXXXXX.d.ts)
@@ -62,6 +66,8 @@ work=$SUITE_WORK
 artefacts=${FACEID_WEB_ARTEFACTS:-$target_dir/web-e2e}
 
 export FACEID_E2E_URL=$SUITE_SERVER_URL FACEID_E2E_ADMIN=$SUITE_ADMIN_LOGIN FACEID_E2E_PASSWORD=$SUITE_ADMIN_PASSWORD
+# The suite's own database, for a failed background job to retry and discard (no API makes one).
+export FACEID_E2E_DATABASE_URL=$SUITE_DATABASE_URL FACEID_E2E_PSQL=$(command -v psql || echo "$(pg_bindir)/psql")
 export CHROMIUM_PATH=$chromium
 export FACEID_E2E_SHOTS=$artefacts
 rm -rf "$artefacts"; mkdir -p "$artefacts"

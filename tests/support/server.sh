@@ -6,8 +6,9 @@
 # cluster, migrates it, creates the administrator NAME.admin with a random password, serves on a
 # free loopback port with the face models of $FACEID_MODEL_DIR (default models/cache), and waits
 # until /healthz answers. Exports SUITE_SERVER_URL, SUITE_ADMIN_LOGIN, SUITE_ADMIN_PASSWORD,
-# SUITE_SERVER_LOG and SUITE_WORK (a scratch directory removed at the end). It sets an EXIT trap
-# that stops the server and drops the database, also on failure.
+# SUITE_DATABASE_URL (the fresh database), SUITE_SERVER_LOG and SUITE_WORK (a scratch directory
+# removed at the end). It sets an EXIT trap that stops the server and drops the database, also
+# on failure.
 
 suite_server_pid=""
 suite_db_name=""
@@ -32,7 +33,8 @@ start_suite_server() {
   SUITE_ADMIN_LOGIN="$name.admin"
   SUITE_ADMIN_PASSWORD="$name-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   SUITE_SERVER_LOG="$SUITE_WORK/server.log"
-  export SUITE_WORK SUITE_ADMIN_LOGIN SUITE_ADMIN_PASSWORD SUITE_SERVER_LOG
+  SUITE_DATABASE_URL=$db_url
+  export SUITE_WORK SUITE_ADMIN_LOGIN SUITE_ADMIN_PASSWORD SUITE_SERVER_LOG SUITE_DATABASE_URL
   FACEID_DATABASE_URL=$db_url DATABASE_URL=$db_url "$server" migrate --data-dir "$SUITE_WORK/data"
   FACEID_DATABASE_URL=$db_url DATABASE_URL=$db_url FACEID_SUITE_ADMIN_PASSWORD=$SUITE_ADMIN_PASSWORD \
     "$server" admin create --data-dir "$SUITE_WORK/data" --login "$SUITE_ADMIN_LOGIN" \

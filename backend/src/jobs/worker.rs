@@ -284,6 +284,13 @@ impl Worker {
             Outcome::RetryAfter(d, e) => ("queued", d, Some(e), false),
             Outcome::Fail(e) => ("dead", Duration::ZERO, Some(e), false),
         };
+        let label = match (state, error.is_some(), refund) {
+            ("done", _, _) => "done",
+            ("dead", _, _) => "dead",
+            (_, _, true) => "snooze",
+            _ => "retry",
+        };
+        crate::metrics::job_finished(&job.kind, label);
         match state {
             "dead" => {
                 tracing::warn!(job = %job.id, kind = %job.kind, attempts = job.attempts, error = ?error, "job is dead")

@@ -183,17 +183,18 @@ pub struct ErasureQuery {
 
 /// What the face terminals were told about a person whose biometrics are erased.
 ///
-/// HIKVISION HOOK: terminal sync (branch `hikvision`) will expose a function that enqueues the
-/// removal of a person's face from every Hikvision terminal. It is to be called here, inside
-/// the cascade's transaction (so the removal is queued exactly when the erasure commits), and
-/// its answer recorded in the outcome. Until then nothing is pushed and the outcome says
-/// `not_connected`.
+/// Queues the removal of `employee` from every face terminal that has them or should, inside
+/// the cascade's transaction (so it is queued exactly when the erasure commits); the terminal
+/// sync finds no consent and no template and removes the person. Answers what was queued.
 pub async fn push_removal_to_terminals(
-    _conn: &mut PgConnection,
+    conn: &mut PgConnection,
     employee: Uuid,
-) -> AppResult<&'static str> {
-    tracing::info!(%employee, "no terminal integration: face removal not pushed to terminals");
-    Ok("not_connected")
+) -> AppResult<String> {
+    let terminals = crate::hikvision::sync::employee_changed(conn, employee).await?;
+    Ok(match terminals {
+        0 => "no_terminals".into(),
+        n => format!("removal_queued_on_{n}_terminals"),
+    })
 }
 
 /// Removes `parts` of `employee`'s data inside the caller's transaction and answers what was
@@ -227,11 +228,7 @@ pub async fn erase(
         removed.face_templates += r.face_templates;
         removed.enrolment_photos += r.photo_keys.len() as u64;
         keys.extend(r.photo_keys);
-        removed.terminals = Some(
-            push_removal_to_terminals(&mut *conn, employee)
-                .await?
-                .into(),
-        );
+        removed.terminals = Some(push_removal_to_terminals(&mut *conn, employee).await?);
     }
     if parts.photos {
         let enrolment: Vec<String> = sqlx::query_scalar(

@@ -196,10 +196,10 @@ async fn check_device(
             .bind(device_id)
             .fetch_one(&mut *conn)
             .await?;
-    if kind == "kiosk" {
+    if kind != "personal" {
         return Err(AppError::forbidden(
             "device_not_allowed",
-            "kiosk devices sign in with their credential, not with an employee login",
+            "kiosks and terminals are not phones: no employee signs in on them",
         ));
     }
     if blocked {

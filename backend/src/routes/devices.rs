@@ -1,4 +1,5 @@
-//! Devices: phones registered at login and kiosks with their own credential.
+//! Devices: phones registered at login and kiosks with their own credential. The device rows
+//! of Hikvision terminals are managed at `/api/v1/terminals` and are not listed here.
 
 use axum::Json;
 use axum::extract::State;
@@ -24,7 +25,7 @@ use crate::routes::auth::parse_platform;
 use crate::routes::{Check, Paging};
 
 const SELECT: &str = "SELECT d.id, d.kind, d.name, d.platform, d.app_version, d.blocked, d.site_id,
-    d.last_employee_id, d.last_seen_at, d.created_at FROM devices d WHERE true";
+    d.last_employee_id, d.last_seen_at, d.created_at FROM devices d WHERE d.kind <> 'terminal'";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -123,7 +124,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<DevicePage>> {
     let (limit, offset) = Paging::resolve(q.limit, q.offset)?;
-    let mut count = QueryBuilder::new("SELECT count(*) FROM devices d WHERE true");
+    let mut count = QueryBuilder::new("SELECT count(*) FROM devices d WHERE d.kind <> 'terminal'");
     push_filters(&mut count, &q);
     let total: i64 = count.build_query_scalar().fetch_one(&state.db).await?;
     let mut qb = QueryBuilder::new(SELECT);

@@ -178,6 +178,10 @@ fn on_write_error(e: sqlx::Error) -> AppError {
             "card_number_taken",
             "this card number belongs to another employee",
         ),
+        Some("employees_terminal_person_no_key") => AppError::conflict(
+            "terminal_person_number_taken",
+            "another employee has this terminal person number (hikvision_employee_no, else card_number)",
+        ),
         Some("employees_department_id_fkey") => {
             AppError::field("department_id", "unknown_department", "no such department")
         }
@@ -386,7 +390,7 @@ pub async fn list(
     responses(
         (status = 201, description = "created", body = Employee),
         (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 409, description = "`login_taken`, `card_number_taken`", body = Problem),
+        (status = 409, description = "`login_taken`, `card_number_taken`, `terminal_person_number_taken`", body = Problem),
         (status = 422, description = "invalid fields", body = Problem)))]
 pub async fn create(
     State(state): State<AppState>,
@@ -456,6 +460,7 @@ pub async fn create(
     let created = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
+    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller,
@@ -499,7 +504,7 @@ pub async fn get(
         (status = 200, description = "updated", body = Employee),
         (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
         (status = 404, description = "no such employee", body = Problem),
-        (status = 409, description = "`login_taken`, `card_number_taken`, `last_admin`", body = Problem),
+        (status = 409, description = "`login_taken`, `card_number_taken`, `terminal_person_number_taken`, `last_admin`", body = Problem),
         (status = 422, description = "invalid fields", body = Problem)))]
 pub async fn update(
     State(state): State<AppState>,
@@ -617,6 +622,7 @@ pub async fn update(
     let after = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
+    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller,
@@ -674,6 +680,7 @@ pub async fn dismiss(
     let after = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
+    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller,
@@ -718,6 +725,7 @@ pub async fn rehire(
     let after = load(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::internal("employee vanished"))?;
+    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
     audit::record(
         &mut tx,
         &caller,

@@ -156,6 +156,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(crate::telegram::routes::status))
         .routes(routes!(crate::telegram::routes::log))
+        .routes(routes!(
+            crate::hikvision::routes::list,
+            crate::hikvision::routes::create
+        ))
+        .routes(routes!(
+            crate::hikvision::routes::get,
+            crate::hikvision::routes::update,
+            crate::hikvision::routes::delete
+        ))
+        .routes(routes!(crate::hikvision::routes::poll_now))
+        .routes(routes!(crate::hikvision::routes::log))
         .merge(attendance_routes())
         .merge(timesheet_routes())
         .merge(privacy_routes())

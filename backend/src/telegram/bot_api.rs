@@ -103,8 +103,7 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl BotApi {
     pub fn new(api_url: &str, token: &str) -> Result<Self, ApiError> {
-        // Err means a crypto provider is already installed, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        crate::tls::install_crypto_provider();
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("faceid-server/", env!("CARGO_PKG_VERSION")))
@@ -118,6 +117,22 @@ impl BotApi {
     }
 
     async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+        timeout: Duration,
+    ) -> Result<T, ApiError> {
+        let result = self.call_once(method, body, timeout).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ApiError::Api { .. }) => "error",
+            Err(_) => "network",
+        };
+        crate::metrics::integration_call("telegram", method, outcome);
+        result
+    }
+
+    async fn call_once<T: DeserializeOwned>(
         &self,
         method: &str,
         body: &serde_json::Value,

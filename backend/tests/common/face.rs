@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use axum::body::Body;
-use axum::http::{Request, header};
+use axum::http::{Method, Request, StatusCode, header};
 use faceid_server::face::FaceEngine;
+use serde_json::{Value, json};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::{Resp, TestApp};
 
@@ -69,4 +71,87 @@ impl TestApp {
             .unwrap();
         self.raw(req).await
     }
+}
+
+/// A JPEG from `../shared/faces` as an enrolment part.
+pub fn jpeg(path: &str) -> (&'static str, Vec<u8>, &'static str) {
+    ("photo", photo(path), "image/jpeg")
+}
+
+/// Enrols the caller's own face from photos in `../shared/faces`.
+pub async fn enrol(app: &TestApp, token: &str, photos: &[&str]) -> Resp {
+    let parts: Vec<_> = photos.iter().map(|p| jpeg(p)).collect();
+    app.post_multipart("/api/v1/me/face-templates", token, &parts)
+        .await
+}
+
+/// A phone's check-in evidence at a position, now, with a fresh idempotency key.
+pub fn evidence(lat: f64, lon: f64) -> Value {
+    let now = chrono::Utc::now();
+    json!({
+        "idempotency_key": Uuid::now_v7(),
+        "kind": "in",
+        "clock": {"device_time": now},
+        "gps": {"lat": lat, "lon": lon, "accuracy_m": 12.0, "fix_time": now, "mock": false,
+                "provider": "fused"},
+        "liveness": {"passive": 0.9},
+    })
+}
+
+/// A check-in with a photo from `../shared/faces` as the best frame.
+pub async fn punch(app: &TestApp, token: &str, ev: &Value, frame: &str) -> Resp {
+    punch_bytes(app, token, ev, photo(frame)).await
+}
+
+pub async fn punch_bytes(app: &TestApp, token: &str, ev: &Value, frame: Vec<u8>) -> Resp {
+    app.post_multipart(
+        "/api/v1/attendance/events",
+        token,
+        &[
+            (
+                "evidence",
+                serde_json::to_vec(ev).unwrap(),
+                "application/json",
+            ),
+            ("best_frame", frame, "image/jpeg"),
+        ],
+    )
+    .await
+}
+
+/// What an administrator sets before face check-ins: the biometric consent text, and a
+/// passive-liveness policy (the tests' phones send no challenge frames of real people).
+pub async fn prepare_face_check_in(app: &TestApp, admin: &str) {
+    let r = app
+        .post(
+            "/api/v1/consent-texts",
+            admin,
+            json!({"kind": "biometric", "body": "We keep your face template."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/attendance-policy",
+            Some(admin),
+            Some(
+                json!({"liveness_mode": "passive", "max_gps_accuracy_m": 100.0,
+                        "geofence_required": true, "max_offline_delay_s": 86400}),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// The employee behind `token` grants biometric consent.
+pub async fn grant_biometric_consent(app: &TestApp, token: &str) {
+    let r = app
+        .post(
+            "/api/v1/me/consents",
+            token,
+            json!({"kind": "biometric", "action": "grant"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod face;
+pub mod fake_hikvision;
 pub mod fake_telegram;
 pub mod multipart;
 

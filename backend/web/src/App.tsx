@@ -13,6 +13,8 @@ import { MyConsentsPage } from './pages/MyConsents';
 import { ReportsPage } from './pages/Reports';
 import { PasswordPage } from './pages/Password';
 import { MyAttendancePage } from './pages/MyAttendance';
+import { MyTelegramPage } from './pages/MyTelegram';
+import { MyTrackingPage } from './pages/MyTracking';
 import { DashboardPage } from './pages/Dashboard';
 import { DevicesPage } from './pages/Devices';
 import { OrganisationPage } from './pages/Organisation';
@@ -22,6 +24,10 @@ import { homeFor, canManage } from './roles';
 
 // The kiosk page pulls in the camera code: only the shared tablet needs it.
 const KioskPage = lazy(() => import('./pages/Kiosk'));
+// Screens used less often load on first use, keeping the first load small.
+const SchedulesPage = lazy(() => import('./pages/Schedules').then((m) => ({ default: m.SchedulesPage })));
+const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
+const JobsPage = lazy(() => import('./pages/Jobs').then((m) => ({ default: m.JobsPage })));
 
 function useSession() {
   return useSyncExternalStore(subscribe, session);
@@ -61,6 +67,7 @@ export function App() {
                 <Route path="/employees/:id" element={<EmployeePage />} />
                 <Route path="/reports" element={<ReportsPage />} />
                 <Route path="/review" element={<ReviewPage />} />
+                <Route path="/schedules" element={<SchedulesPage admin={s.user.role === 'admin'} />} />
               </>
             )}
             {s.user.role === 'admin' && (
@@ -70,11 +77,15 @@ export function App() {
                 <Route path="/devices" element={<DevicesPage />} />
                 <Route path="/organisation" element={<OrganisationPage />} />
                 <Route path="/audit" element={<AuditPage />} />
+                <Route path="/settings" element={<SettingsPage />} />
+                <Route path="/jobs" element={<JobsPage />} />
               </>
             )}
             <Route path="/me/consents" element={<MyConsentsPage />} />
             <Route path="/me/attendance" element={<MyAttendancePage />} />
             <Route path="/me/password" element={<PasswordPage />} />
+            <Route path="/me/telegram" element={<MyTelegramPage role={s.user.role} />} />
+            <Route path="/me/tracking" element={<MyTrackingPage />} />
             <Route path="*" element={<Navigate to={homeFor(s.user.role)} replace />} />
           </Route>
         )}

@@ -1,3 +1,4 @@
+import { Suspense } from 'react';
 import { AppShell, Burger, Button, Group, NavLink, NativeSelect, Text, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { useQueryClient } from '@tanstack/react-query';
@@ -6,6 +7,7 @@ import { Link, Outlet, useLocation } from 'react-router';
 import { logout, type CurrentUser } from './auth/session';
 import { LANGUAGES, setLanguage, type Language } from './i18n';
 import { navFor } from './roles';
+import { Loading } from './components/States';
 
 export function LanguageSelect() {
   const { t, i18n } = useTranslation();
@@ -61,7 +63,9 @@ export function Shell({ user }: { user: CurrentUser }) {
         ))}
       </AppShell.Navbar>
       <AppShell.Main>
-        <Outlet />
+        <Suspense fallback={<Loading />}>
+          <Outlet />
+        </Suspense>
       </AppShell.Main>
     </AppShell>
   );

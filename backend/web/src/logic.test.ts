@@ -101,6 +101,11 @@ describe('navigation', () => {
     expect(operator).toContain('/attendance');
     expect(operator).not.toContain('/devices');
     expect(operator).not.toContain('/audit');
-    expect(navFor('admin').map((i) => i.to)).toEqual(expect.arrayContaining(['/devices', '/organisation', '/audit']));
+    expect(navFor('admin').map((i) => i.to)).toEqual(expect.arrayContaining(['/devices', '/organisation', '/audit', '/settings', '/jobs']));
+    // Operators assign schedules and absences in their scope; settings and jobs are the administrators'.
+    expect(operator).toContain('/schedules');
+    expect(operator).not.toContain('/settings');
+    expect(operator).not.toContain('/jobs');
+    expect(navFor('user').map((i) => i.to)).not.toContain('/schedules');
   });
 });

@@ -34,4 +34,11 @@ describe('fieldErrors', () => {
     expect(r.byField).toEqual({ login: 'this login is taken' });
     expect(r.general).toEqual([]);
   });
+  it('puts a problem whose code names a field on that field, in the panel\'s words', () => {
+    const wrong = toProblem({ title: 'Forbidden', status: 403, code: 'wrong_password', detail: 'the current password is wrong' }, 403);
+    const codes = { wrong_password: { field: 'current_password', message: 'Текущий пароль неверен' } };
+    expect(fieldErrors(wrong, ['current_password', 'new_password'], codes)).toEqual({ byField: { current_password: 'Текущий пароль неверен' }, general: [] });
+    // Without the mapping it stays a general error.
+    expect(fieldErrors(wrong, ['current_password']).general).toEqual(['the current password is wrong']);
+  });
 });

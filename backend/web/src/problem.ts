@@ -54,9 +54,13 @@ export function toProblem(body: unknown, status: number): Problem {
 export function fieldErrors(
   problem: Problem,
   known: readonly string[],
+  codeFields: Readonly<Partial<Record<string, { field: string; message?: string }>>> = {},
 ): { byField: Record<string, string>; general: string[] } {
   const byField: Record<string, string> = {};
   const general: string[] = [];
+  // A problem code that names a field (`wrong_password` → the current password).
+  const owner = codeFields[problem.code];
+  if (owner && (problem.errors ?? []).length === 0) return { byField: { [owner.field]: owner.message ?? problem.detail ?? problem.title }, general };
   for (const e of problem.errors ?? []) {
     const name = known.find((k) => e.field === k || e.field.startsWith(`${k}.`) || e.field.startsWith(`${k}[`));
     if (name && !(name in byField)) byField[name] = e.message;

@@ -21,6 +21,7 @@ export function navFor(role: Role): NavItem[] {
       { to: '/employees', label: 'nav.employees' },
       { to: '/attendance', label: 'nav.events' },
       { to: '/review', label: 'nav.review' },
+      { to: '/schedules', label: 'nav.schedules' },
       { to: '/reports', label: 'nav.reports' },
     );
   }
@@ -31,11 +32,15 @@ export function navFor(role: Role): NavItem[] {
       { to: '/devices', label: 'nav.devices' },
       { to: '/consent-texts', label: 'nav.consentTexts' },
       { to: '/audit', label: 'nav.audit' },
+      { to: '/settings', label: 'nav.settings' },
+      { to: '/jobs', label: 'nav.jobs' },
     );
   }
   items.push(
     { to: '/me/attendance', label: 'nav.myAttendance' },
     { to: '/me/consents', label: 'nav.myConsents' },
+    { to: '/me/tracking', label: 'nav.myTracking' },
+    { to: '/me/telegram', label: 'nav.myTelegram' },
     { to: '/me/password', label: 'nav.password' },
   );
   return items;

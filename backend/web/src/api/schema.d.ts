@@ -1661,6 +1661,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/terminals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every terminal with its health. */
+        get: operations["list_terminals"];
+        put?: never;
+        /** Registers a terminal; its first poll and its people sync are queued at once. */
+        post: operations["create_terminal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A terminal with its health: identity from `deviceInfo`, clock offset, last poll, last
+         *     error and today's events.
+         */
+        get: operations["get_terminal"];
+        put?: never;
+        post?: never;
+        /**
+         * Deletes a terminal: its configuration, raw events and log. Its punches stay in the chain
+         *     with its device row (blocked), which is kept for them.
+         */
+        delete: operations["delete_terminal"];
+        options?: never;
+        head?: never;
+        /**
+         * Edits a terminal. New credentials or `enabled: true` end a lock-out; a new site, address
+         *     or re-enabling syncs its people again.
+         */
+        patch: operations["update_terminal"];
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The terminal's synchronisation log: every call, newest first. */
+        get: operations["terminal_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/terminals/{id}/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Queues a poll of the terminal now (besides its schedule). */
+        post: operations["poll_terminal_now"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1980,6 +2060,30 @@ export interface components {
             name: string;
             time_zone: string;
         };
+        /** @description `POST /api/v1/terminals` body. */
+        CreateTerminal: {
+            /** @description `http://192.168.1.64` (or `https://…`): where the terminal's ISAPI answers. */
+            base_url: string;
+            direction: components["schemas"]["Direction"];
+            /** @description Default true. */
+            enabled?: boolean | null;
+            /**
+             * Format: date-time
+             * @description Events before this are not imported (default: 24 hours before now).
+             */
+            import_since?: string | null;
+            name: string;
+            /** @description Stored encrypted; never answered. */
+            password: string;
+            /**
+             * Format: int32
+             * @description Seconds between polls (10..=3600, default 30).
+             */
+            poll_interval_s?: number | null;
+            /** Format: uuid */
+            site_id: string;
+            username: string;
+        };
         /** @description `GET /api/v1/me` */
         CurrentUser: {
             /** Format: uuid */
@@ -2115,6 +2219,11 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description How a terminal's passes become punches.
+         * @enum {string}
+         */
+        Direction: "in" | "out" | "both";
         /** @description An employee as the API returns it. */
         Employee: {
             /** @description Devices this employee may log in from; empty means any device. */
@@ -2910,6 +3019,142 @@ export interface components {
             model: string;
             values: number[];
         };
+        /** @description A terminal (never its password). */
+        Terminal: {
+            base_url: string;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description The terminal's device row: the `device_id` of its punches.
+             */
+            device_id: string;
+            direction: components["schemas"]["Direction"];
+            enabled: boolean;
+            /** Format: int64 */
+            faces: number;
+            health: components["schemas"]["TerminalHealth"];
+            /** Format: uuid */
+            id: string;
+            /** Format: date-time */
+            import_since: string;
+            last_error?: string | null;
+            /** Format: date-time */
+            last_error_at?: string | null;
+            /** Format: date-time */
+            last_event_at?: string | null;
+            /**
+             * Format: date-time
+             * @description The last poll that succeeded.
+             */
+            last_poll_at?: string | null;
+            /**
+             * Format: int64
+             * @description The highest serial number imported (the polling cursor).
+             */
+            last_serial_no: number;
+            /** Format: date-time */
+            locked_out_at?: string | null;
+            name: string;
+            /**
+             * Format: int64
+             * @description People we put on the terminal, and how many of them with a face.
+             */
+            people: number;
+            /** Format: int32 */
+            poll_interval_s: number;
+            /** Format: uuid */
+            site_id: string;
+            /**
+             * @description `ok`, `error` (the last poll failed), `locked_out` (401s: polling stopped until the
+             *     credentials change), `disabled`, or `pending` (not polled yet).
+             */
+            status: string;
+            today: components["schemas"]["TerminalToday"];
+            /** Format: date-time */
+            updated_at: string;
+            username: string;
+        };
+        /** @description What the terminal says about itself. */
+        TerminalHealth: {
+            /** Format: date-time */
+            checked_at?: string | null;
+            /**
+             * Format: double
+             * @description The terminal's clock minus the server's, in seconds (from `System/time`).
+             */
+            clock_offset_s?: number | null;
+            /** @description The offset is beyond `hikvision_max_clock_skew_secs`: punches are flagged. */
+            clock_skewed: boolean;
+            device_name?: string | null;
+            firmware_version?: string | null;
+            model?: string | null;
+            serial_number?: string | null;
+        };
+        /** @description One ISAPI call. */
+        TerminalLogEntry: {
+            /** Format: date-time */
+            at: string;
+            /**
+             * Format: int32
+             * @description Events in the page (`AcsEvent`), pictures found, or 1.
+             */
+            count?: number | null;
+            /** Format: int32 */
+            duration_ms: number;
+            error?: string | null;
+            /** Format: int32 */
+            http_status?: number | null;
+            /** Format: int64 */
+            id: number;
+            ok: boolean;
+            /**
+             * @description `AcsEvent`, `System/time`, `System/deviceInfo`, `picture`, `UserInfo/Record`,
+             *     `UserInfo/Modify`, `UserInfo/Delete`, `FDLib/FaceDataRecord`, `FDLib/FDSetUp`,
+             *     `FDLib/FDSearch/Delete`.
+             */
+            operation: string;
+            /**
+             * Format: int32
+             * @description The ISAPI `statusCode` of a refusal.
+             */
+            status_code?: number | null;
+            /** @description The ISAPI `subStatusCode` of a refusal (e.g. `employeeNoAlreadyExist`). */
+            sub_status?: string | null;
+        };
+        TerminalLogPage: {
+            items: components["schemas"]["TerminalLogEntry"][];
+            /** Format: int64 */
+            total: number;
+        };
+        /** @description Today's events (since midnight at the terminal's site). */
+        TerminalToday: {
+            /**
+             * Format: int64
+             * @description Serial gaps, clock skew and lock-outs recorded today.
+             */
+            anomalies: number;
+            /**
+             * Format: int64
+             * @description Face verification failures and strangers (kept, not punched).
+             */
+            failed: number;
+            /**
+             * Format: int64
+             * @description Events read from the terminal.
+             */
+            imported: number;
+            /**
+             * Format: int64
+             * @description Face passes that became punches (verified or flagged).
+             */
+            punched: number;
+            /**
+             * Format: int64
+             * @description Face passes of a number no employee has.
+             */
+            unknown: number;
+        };
         /** @description Settings of the timesheet computation. */
         TimesheetSettings: {
             missing_checkout: components["schemas"]["MissingCheckout"];
@@ -3011,6 +3256,22 @@ export interface components {
             geofence?: components["schemas"]["Geofence"] | null;
             name?: string | null;
             time_zone?: string | null;
+        };
+        /**
+         * @description `PATCH /api/v1/terminals/{id}` body: absent fields stay. New credentials (or `enabled:
+         *     true`) end a lock-out.
+         */
+        UpdateTerminal: {
+            base_url?: string | null;
+            direction?: components["schemas"]["Direction"] | null;
+            enabled?: boolean | null;
+            name?: string | null;
+            password?: string | null;
+            /** Format: int32 */
+            poll_interval_s?: number | null;
+            /** Format: uuid */
+            site_id?: string | null;
+            username?: string | null;
         };
         /** @enum {string} */
         Verdict: "verified" | "flagged" | "rejected";
@@ -4496,7 +4757,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `login_taken`, `card_number_taken` */
+            /** @description `login_taken`, `card_number_taken`, `terminal_person_number_taken` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -4600,7 +4861,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `login_taken`, `card_number_taken`, `last_admin` */
+            /** @description `login_taken`, `card_number_taken`, `terminal_person_number_taken`, `last_admin` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7953,6 +8214,263 @@ export interface operations {
             };
             /** @description invalid policy */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_terminals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the terminals, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Terminal"][];
+                };
+            };
+        };
+    };
+    create_terminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTerminal"];
+            };
+        };
+        responses: {
+            /** @description registered */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Terminal"];
+                };
+            };
+            /** @description `terminal_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, `unknown_site` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_terminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the terminal */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Terminal"];
+                };
+            };
+            /** @description no such terminal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_terminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such terminal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_terminal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTerminal"];
+            };
+        };
+        responses: {
+            /** @description updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Terminal"];
+                };
+            };
+            /** @description no such terminal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `terminal_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields, `unknown_site` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    terminal_log: {
+        parameters: {
+            query?: {
+                /** @description Only failed calls. */
+                errors_only?: boolean;
+                /** @description Only this operation (e.g. `AcsEvent`). */
+                operation?: string;
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of calls */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalLogPage"];
+                };
+            };
+            /** @description no such terminal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    poll_terminal_now: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such terminal */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `terminal_disabled`, `terminal_locked_out` */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,15 +1,15 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Code, CopyButton, Group, Modal, NativeSelect, Pagination, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, NativeSelect, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
-import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
+import { FormErrors } from '../components/States';
+import { PagedTable, usePagedQuery } from '../components/DataTable';
 import { formatDateTime } from '../dates';
-import { pageCount, pageOffset } from '../paging';
 import { useServerErrors } from '../useApiForm';
 
 type Device = components['schemas']['Device'];
@@ -19,14 +19,9 @@ const PAGE = 50;
 export function DevicesPage() {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const [page, setPage] = useState(1);
   const [opened, { open, close }] = useDisclosure(false);
   const [credential, setCredential] = useState<{ name: string; value: string } | null>(null);
-  const query = useQuery({
-    queryKey: ['devices', page],
-    queryFn: () => unwrap(api.GET('/api/v1/devices', { params: { query: { limit: PAGE, offset: pageOffset(page, PAGE) } } })),
-    placeholderData: keepPreviousData,
-  });
+  const list = usePagedQuery(['devices'], (limit, offset) => unwrap(api.GET('/api/v1/devices', { params: { query: { limit, offset } } })), PAGE);
   const toggle = useMutation({
     mutationFn: (d: Device) =>
       d.blocked
@@ -50,66 +45,51 @@ export function DevicesPage() {
         <Button onClick={open}>{t('devices.newKiosk')}</Button>
       </Group>
       {credential && <CredentialOnce name={credential.name} value={credential.value} onClose={() => setCredential(null)} />}
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ErrorState error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.data.items.length === 0 ? (
-        <Empty />
-      ) : (
-        <>
-          <Table striped aria-label={t('devices.title')}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('devices.name')}</Table.Th>
-                <Table.Th>{t('devices.kind')}</Table.Th>
-                <Table.Th>{t('devices.lastSeen')}</Table.Th>
-                <Table.Th>{t('devices.status')}</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {query.data.items.map((d) => (
-                <Table.Tr key={d.id}>
-                  <Table.Td>
-                    {d.name}
-                    {d.app_version && (
-                      <Text size="xs" c="dimmed">
-                        {d.platform} {d.app_version}
-                      </Text>
-                    )}
-                  </Table.Td>
-                  <Table.Td>{d.kind === 'kiosk' ? t('devices.kiosk') : t('devices.phone')}</Table.Td>
-                  <Table.Td>{d.last_seen_at ? formatDateTime(d.last_seen_at, undefined, i18n.language) : '—'}</Table.Td>
-                  <Table.Td>
-                    <Badge color={d.blocked ? 'red' : 'green'}>{d.blocked ? t('devices.blocked') : t('devices.active')}</Badge>
-                  </Table.Td>
-                  <Table.Td>
-                    <Group gap="xs">
-                      <Button
-                        size="xs"
-                        variant={d.blocked ? 'light' : 'outline'}
-                        color={d.blocked ? 'green' : 'red'}
-                        aria-label={`${d.blocked ? t('devices.unblock') : t('devices.block')} ${d.name}`}
-                        loading={toggle.isPending && toggle.variables?.id === d.id}
-                        onClick={() => toggle.mutate(d)}
-                      >
-                        {d.blocked ? t('devices.unblock') : t('devices.block')}
-                      </Button>
-                      {d.kind === 'kiosk' && (
-                        <Button size="xs" variant="default" aria-label={`${t('devices.newCredential')} ${d.name}`} onClick={() => rotate.mutate(d)}>
-                          {t('devices.newCredential')}
-                        </Button>
-                      )}
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-          <Pagination total={pageCount(query.data.total, PAGE)} value={page} onChange={setPage} />
-        </>
-      )}
+      <PagedTable
+        {...list}
+        label={t('devices.title')}
+        rowKey={(d) => d.id}
+        columns={[
+          {
+            header: t('devices.name'),
+            cell: (d) => (
+              <>
+                {d.name}
+                {d.app_version && (
+                  <Text size="xs" c="dimmed">
+                    {d.platform} {d.app_version}
+                  </Text>
+                )}
+              </>
+            ),
+          },
+          { header: t('devices.kind'), cell: (d) => (d.kind === 'kiosk' ? t('devices.kiosk') : t('devices.phone')) },
+          { header: t('devices.lastSeen'), cell: (d) => (d.last_seen_at ? formatDateTime(d.last_seen_at, undefined, i18n.language) : '—') },
+          { header: t('devices.status'), cell: (d) => <Badge color={d.blocked ? 'red' : 'green'}>{d.blocked ? t('devices.blocked') : t('devices.active')}</Badge> },
+          {
+            header: '',
+            cell: (d) => (
+              <Group gap="xs">
+                <Button
+                  size="xs"
+                  variant={d.blocked ? 'light' : 'outline'}
+                  color={d.blocked ? 'green' : 'red'}
+                  aria-label={`${d.blocked ? t('devices.unblock') : t('devices.block')} ${d.name}`}
+                  loading={toggle.isPending && toggle.variables?.id === d.id}
+                  onClick={() => toggle.mutate(d)}
+                >
+                  {d.blocked ? t('devices.unblock') : t('devices.block')}
+                </Button>
+                {d.kind === 'kiosk' && (
+                  <Button size="xs" variant="default" aria-label={`${t('devices.newCredential')} ${d.name}`} onClick={() => rotate.mutate(d)}>
+                    {t('devices.newCredential')}
+                  </Button>
+                )}
+              </Group>
+            ),
+          },
+        ]}
+      />
       <Modal opened={opened} onClose={close} title={t('devices.newKiosk')}>
         <CreateKioskForm
           onDone={(k) => {

@@ -8,6 +8,7 @@ import { api, unwrap } from '../api/client';
 import { ApiError, fieldErrors } from '../problem';
 import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
 import { ConsentHistory } from './MyConsents';
+import { LocationsCard } from '../components/Locations';
 
 export function EmployeePage() {
   const { t } = useTranslation();
@@ -73,6 +74,11 @@ export function EmployeePage() {
       </Text>
       <FaceTemplates id={id} />
       <EmployeeConsents id={id} />
+      <LocationsCard
+        queryKey={['employee', id]}
+        showFences
+        fetchTrack={(range) => unwrap(api.GET('/api/v1/employees/{id}/locations', { params: { path: { id }, query: range } }))}
+      />
     </Stack>
   );
 }

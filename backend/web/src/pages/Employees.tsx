@@ -1,17 +1,17 @@
 import { useState } from 'react';
-import { Badge, Button, Checkbox, Group, Modal, NativeSelect, Pagination, PasswordInput, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Checkbox, Group, Modal, NativeSelect, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useDebouncedValue, useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { z } from 'zod';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
-import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
+import { FormErrors } from '../components/States';
+import { PagedTable, usePagedQuery } from '../components/DataTable';
 import { useServerErrors } from '../useApiForm';
-import { pageCount, pageOffset } from '../paging';
 
 const PAGE = 50;
 
@@ -19,14 +19,9 @@ export function EmployeesPage() {
   const { t } = useTranslation();
   const [search, setSearch] = useState('');
   const [q] = useDebouncedValue(search.trim(), 250);
-  const [page, setPage] = useState(1);
   const [opened, { open, close }] = useDisclosure(false);
-  const query = useQuery({
-    queryKey: ['employees', q, page],
-    queryFn: () =>
-      unwrap(api.GET('/api/v1/employees', { params: { query: { q: q || undefined, limit: PAGE, offset: pageOffset(page, PAGE) } } })),
-    placeholderData: keepPreviousData,
-  });
+  const list = usePagedQuery(['employees', q], (limit, offset) =>
+    unwrap(api.GET('/api/v1/employees', { params: { query: { q: q || undefined, limit, offset } } })), PAGE);
   return (
     <Stack>
       <Group justify="space-between">
@@ -39,55 +34,33 @@ export function EmployeesPage() {
         value={search}
         onChange={(e) => {
           setSearch(e.currentTarget.value);
-          setPage(1);
+          list.onPage(1);
         }}
       />
-      {query.isPending ? (
-        <Loading />
-      ) : query.isError ? (
-        <ErrorState error={query.error} onRetry={() => void query.refetch()} />
-      ) : query.data.items.length === 0 ? (
-        <Empty />
-      ) : (
-        <>
+      <PagedTable
+        {...list}
+        label={t('employees.title')}
+        rowKey={(e) => e.id}
+        highlightOnHover
+        summary={(total) => (
           <Text size="sm" c="dimmed">
-            {t('employees.total', { count: query.data.total })}
+            {t('employees.total', { count: total })}
           </Text>
-          <Table striped highlightOnHover aria-label={t('employees.title')}>
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('employees.name')}</Table.Th>
-                <Table.Th>{t('employees.login')}</Table.Th>
-                <Table.Th>{t('employees.role')}</Table.Th>
-                <Table.Th>{t('employees.status')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {query.data.items.map((e) => (
-                <Table.Tr key={e.id}>
-                  <Table.Td>
-                    <Link to={`/employees/${e.id}`}>
-                      {e.last_name} {e.first_name}
-                    </Link>
-                  </Table.Td>
-                  <Table.Td>{e.login}</Table.Td>
-                  <Table.Td>{t(`roles.${e.role}`)}</Table.Td>
-                  <Table.Td>
-                    <Badge color={e.status === 'active' ? 'green' : 'gray'}>{t(`status.${e.status}`)}</Badge>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-          <Pagination
-            total={pageCount(query.data.total, PAGE)}
-            value={page}
-            onChange={setPage}
-            getControlProps={(control) => ({ 'aria-label': control })}
-            getItemProps={(p) => ({ 'aria-label': `${t('employees.page')} ${p}` })}
-          />
-        </>
-      )}
+        )}
+        columns={[
+          {
+            header: t('employees.name'),
+            cell: (e) => (
+              <Link to={`/employees/${e.id}`}>
+                {e.last_name} {e.first_name}
+              </Link>
+            ),
+          },
+          { header: t('employees.login'), cell: (e) => e.login },
+          { header: t('employees.role'), cell: (e) => t(`roles.${e.role}`) },
+          { header: t('employees.status'), cell: (e) => <Badge color={e.status === 'active' ? 'green' : 'gray'}>{t(`status.${e.status}`)}</Badge> },
+        ]}
+      />
       <Modal opened={opened} onClose={close} title={t('employees.new')}>
         <CreateEmployeeForm onDone={close} />
       </Modal>

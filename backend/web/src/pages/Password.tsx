@@ -1,41 +1,35 @@
-import { Button, Card, PasswordInput, Stack, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
-import { useMutation } from '@tanstack/react-query';
+import { useMemo } from 'react';
+import { Button, Card, PasswordInput, Stack, Text, Title } from '@mantine/core';
 import { useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
-import { ApiError } from '../problem';
 import { FormErrors } from '../components/States';
-import { useServerErrors } from '../useApiForm';
+import { MIN_PASSWORD, passwordSchema } from '../selfService';
+import { useFormMutation, zodResolver } from '../useApiForm';
 
-interface Form {
-  current_password: string;
-  new_password: string;
-}
-
+/** Changes the caller's password; the server ends their other sessions and answers
+ * `wrong_password` on the current one (shown on its field). */
 export function PasswordPage() {
   const { t } = useTranslation();
-  const { register, handleSubmit, setError, reset, formState } = useForm<Form>({ defaultValues: { current_password: '', new_password: '' } });
-  const server = useServerErrors(setError, ['current_password', 'new_password']);
-  const change = useMutation({
-    mutationFn: (body: Form) => unwrap(api.POST('/api/v1/me/password', { body })),
-    onSuccess: () => {
-      reset();
-      notifications.show({ color: 'green', message: t('password.changed') });
-    },
-    onError: (e) => {
-      if (e instanceof ApiError && e.code === 'wrong_password') setError('current_password', { message: e.message });
-      else server.apply(e);
-    },
+  const schema = useMemo(() => passwordSchema(t), [t]);
+  const form = useForm({ resolver: zodResolver(schema), defaultValues: { current_password: '', new_password: '', repeat: '' } });
+  const { register, formState } = form;
+  const send = useFormMutation(form, ['current_password', 'new_password'], ({ current_password, new_password }) => unwrap(api.POST('/api/v1/me/password', { body: { current_password, new_password } })), {
+    done: t('password.changed'),
+    codeFields: { wrong_password: { field: 'current_password', message: t('password.wrong') } },
   });
   return (
-    <Card withBorder maw={420} component="form" onSubmit={handleSubmit((v) => { server.clear(); change.mutate(v); })}>
+    <Card withBorder maw={420} component="form" onSubmit={send.submit} aria-label={t('password.title')}>
       <Stack>
         <Title order={2}>{t('password.title')}</Title>
-        <PasswordInput label={t('password.current')} autoComplete="current-password" error={formState.errors.current_password?.message} {...register('current_password', { required: true })} />
-        <PasswordInput label={t('password.next')} autoComplete="new-password" error={formState.errors.new_password?.message} {...register('new_password', { required: true })} />
-        <FormErrors errors={server.general} />
-        <Button type="submit" loading={change.isPending}>
+        <Text size="sm" c="dimmed">
+          {t('password.hint', { min: MIN_PASSWORD })}
+        </Text>
+        <PasswordInput label={t('password.current')} autoComplete="current-password" error={formState.errors.current_password?.message} {...register('current_password')} />
+        <PasswordInput label={t('password.next')} autoComplete="new-password" error={formState.errors.new_password?.message} {...register('new_password')} />
+        <PasswordInput label={t('password.repeat')} autoComplete="new-password" error={formState.errors.repeat?.message} {...register('repeat')} />
+        <FormErrors errors={send.general} />
+        <Button type="submit" loading={send.pending}>
           {t('app.save')}
         </Button>
       </Stack>

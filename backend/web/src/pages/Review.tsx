@@ -1,21 +1,24 @@
 // Flagged punches: the evidence photo, the verdict's reasons and the position, approved or
 // rejected with a comment. A reviewed punch shows its decision instead of the buttons.
 
-import { useEffect, useState } from 'react';
-import { Badge, Button, Card, Group, Image, Pagination, Stack, Text, TextInput, Title } from '@mantine/core';
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { Badge, Button, Card, Group, Image, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import { accessToken, refresh } from '../auth/session';
 import type { components } from '../api/schema';
-import { Empty, ErrorState, Loading } from '../components/States';
-import { pageCount, pageOffset } from '../paging';
+import { Loading } from '../components/States';
+import { Pager, QueryView, usePagedQuery } from '../components/DataTable';
+import { useFences } from '../components/Locations';
+import type { Fence } from '../track';
 import { formatDateTime } from '../dates';
 import { useEmployeeNames } from '../hooks/useEmployeeNames';
 import { Link } from 'react-router';
 
 type Event = components['schemas']['AttendanceRecord'];
+const TrackMap = lazy(() => import('./TrackMap'));
 const PAGE = 20;
 
 /** The evidence frame, fetched with the token (an <img src> cannot send one). */
@@ -42,7 +45,7 @@ function EvidencePhoto({ id, alt }: { id: string; alt: string }) {
   return url ? <Image src={url} alt={alt} w={200} radius="sm" /> : <Loading />;
 }
 
-function ReviewCard({ event, name }: { event: Event; name: string }) {
+function ReviewCard({ event, name, fences }: { event: Event; name: string; fences: readonly Fence[] }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
   const [comment, setComment] = useState('');
@@ -73,9 +76,15 @@ function ReviewCard({ event, name }: { event: Event; name: string }) {
             ))}
           </Group>
           {event.lat != null && event.lon != null && (
-            <Text size="sm">
-              {event.lat.toFixed(5)}, {event.lon.toFixed(5)} {event.accuracy_m != null && `± ${Math.round(event.accuracy_m)} m`}
-            </Text>
+            <>
+              <Text size="sm">
+                {event.lat.toFixed(5)}, {event.lon.toFixed(5)} {event.accuracy_m != null && `± ${Math.round(event.accuracy_m)} m`}
+                {event.distance_m != null && ` · ${t('review.distance', { m: Math.round(event.distance_m) })}`}
+              </Text>
+              <Suspense fallback={<Loading />}>
+                <TrackMap label={`${t('review.position')} ${when}`} punch={{ lat: event.lat, lon: event.lon }} fences={fences} height={220} />
+              </Suspense>
+            </>
           )}
           {event.status === 'flagged_accepted' || event.status === 'flagged_rejected' ? (
             <Badge color={event.status === 'flagged_accepted' ? 'green' : 'red'}>
@@ -102,30 +111,24 @@ function ReviewCard({ event, name }: { event: Event; name: string }) {
 
 export function ReviewPage() {
   const { t } = useTranslation();
-  const [page, setPage] = useState(1);
-  const events = useQuery({
-    queryKey: ['flagged', page],
-    queryFn: () => unwrap(api.GET('/api/v1/attendance', { params: { query: { verdict: 'flagged', limit: PAGE, offset: pageOffset(page, PAGE) } } })),
-    placeholderData: keepPreviousData,
-  });
-  const nameOf = useEmployeeNames(events.data?.items.map((e) => e.employee_id) ?? []);
+  const list = usePagedQuery(['flagged'], (limit, offset) => unwrap(api.GET('/api/v1/attendance', { params: { query: { verdict: 'flagged', limit, offset } } })), PAGE);
+  const nameOf = useEmployeeNames(list.query.data?.items.map((e) => e.employee_id) ?? []);
+  const fences = useFences();
+  // A punch's own site's geofence when it has one, else every site's.
+  const fencesOf = (e: Event) => (e.site_id && fences.some((f) => f.id === e.site_id) ? fences.filter((f) => f.id === e.site_id) : fences);
   return (
     <Stack>
       <Title order={2}>{t('review.title')}</Title>
-      {events.isPending ? (
-        <Loading />
-      ) : events.isError ? (
-        <ErrorState error={events.error} onRetry={() => void events.refetch()} />
-      ) : events.data.items.length === 0 ? (
-        <Empty text={t('review.none')} />
-      ) : (
-        <>
-          {events.data.items.map((e) => (
-            <ReviewCard key={e.id} event={e} name={nameOf(e.employee_id)} />
-          ))}
-          <Pagination total={pageCount(events.data.total, PAGE)} value={page} onChange={setPage} />
-        </>
-      )}
+      <QueryView query={list.query} isEmpty={(d) => d.items.length === 0} emptyText={t('review.none')}>
+        {(data) => (
+          <>
+            {data.items.map((e) => (
+              <ReviewCard key={e.id} event={e} name={nameOf(e.employee_id)} fences={fencesOf(e)} />
+            ))}
+            <Pager total={data.total} pageSize={PAGE} page={list.page} onPage={list.onPage} />
+          </>
+        )}
+      </QueryView>
     </Stack>
   );
 }

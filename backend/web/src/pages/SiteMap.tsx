@@ -7,14 +7,10 @@ import type { FeatureCollection } from 'geojson';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
 import { circleRing } from '../geo';
+import { PLAIN_STYLE } from '../mapStyle';
 
 maplibregl.setWorkerUrl(workerUrl);
 
-const PLAIN: maplibregl.StyleSpecification = {
-  version: 8,
-  sources: {},
-  layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#e9eef2' } }],
-};
 
 export interface Circle {
   latitude: number;
@@ -39,7 +35,7 @@ export default function SiteMap({ circle, onMove, label, styleUrl }: { circle: C
   move.current = onMove;
 
   useEffect(() => {
-    const m = new maplibregl.Map({ container: el.current!, style: styleUrl || PLAIN, center: [circle.longitude, circle.latitude], zoom: 15 });
+    const m = new maplibregl.Map({ container: el.current!, style: styleUrl || PLAIN_STYLE, center: [circle.longitude, circle.latitude], zoom: 15 });
     map.current = m;
     m.on('load', () => {
       m.addSource('fence', { type: 'geojson', data: geojson(circle) });

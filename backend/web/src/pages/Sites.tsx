@@ -1,12 +1,13 @@
 import { lazy, Suspense, useState } from 'react';
-import { Button, Card, Group, NumberInput, Stack, Table, TextInput, Title } from '@mantine/core';
+import { Button, Card, Group, NumberInput, Stack, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { ApiError, fieldErrors } from '../problem';
-import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
+import { FormErrors, Loading } from '../components/States';
+import { QueryView, RowsTable } from '../components/DataTable';
 import type { Circle } from './SiteMap';
 
 const SiteMap = lazy(() => import('./SiteMap'));
@@ -33,32 +34,20 @@ export function SitesPage() {
   return (
     <Stack>
       <Title order={2}>{t('sites.title')}</Title>
-      {sites.isPending ? (
-        <Loading />
-      ) : sites.isError ? (
-        <ErrorState error={sites.error} onRetry={() => void sites.refetch()} />
-      ) : sites.data.length === 0 ? (
-        <Empty />
-      ) : (
-        <Table aria-label={t('sites.title')}>
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>{t('sites.name')}</Table.Th>
-              <Table.Th>{t('sites.timeZone')}</Table.Th>
-              <Table.Th>{t('sites.geofence')}</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {sites.data.map((s) => (
-              <Table.Tr key={s.id}>
-                <Table.Td>{s.name}</Table.Td>
-                <Table.Td>{s.time_zone}</Table.Td>
-                <Table.Td>{s.geofence.type === 'circle' ? `${Math.round(s.geofence.radius_m)} m` : 'polygon'}</Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
+      <QueryView query={sites} isEmpty={(d) => d.length === 0}>
+        {(rows) => (
+          <RowsTable
+            label={t('sites.title')}
+            rows={rows}
+            rowKey={(s) => s.id}
+            columns={[
+              { header: t('sites.name'), cell: (s) => s.name },
+              { header: t('sites.timeZone'), cell: (s) => s.time_zone },
+              { header: t('sites.geofence'), cell: (s) => (s.geofence.type === 'circle' ? `${Math.round(s.geofence.radius_m)} m` : 'polygon') },
+            ]}
+          />
+        )}
+      </QueryView>
       <Card withBorder component="form" onSubmit={(e) => { e.preventDefault(); create.mutate({ name, time_zone: tz, geofence: { type: 'circle', ...circle }, active: true }); }}>
         <Stack>
           <Title order={3}>{t('sites.new')}</Title>

@@ -2,6 +2,7 @@
 // order and build on each other (one organisation's first day), selecting by role and label.
 
 import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
 const admin = { login: process.env.FACEID_E2E_ADMIN ?? 'admin', password: process.env.FACEID_E2E_PASSWORD ?? '' };
@@ -240,4 +241,230 @@ test('an operator cannot open an employee outside their scope', async ({ page })
   await expect(page.getByRole('alert')).toContainText('outside your scope');
   await shot(page, 'operator-out-of-scope');
   expect(existsSync(shots)).toBe(true);
+});
+
+test('the admin creates shift templates and a weekly schedule and assigns it to the employee', async ({ page }) => {
+  const day = `Day ${suffix}`;
+  const night = `Night ${suffix}`;
+  const schedule = `Office week ${suffix}`;
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Schedules' }).click();
+  await expect(page.getByRole('heading', { name: 'Schedules', exact: true })).toBeVisible();
+  await expect(page.getByText('No shift templates yet')).toBeVisible();
+  const tpl = page.getByRole('form', { name: 'New shift template' });
+  // Checked in the browser first: a shift that ends when it starts.
+  await tpl.getByLabel('Template name').fill(day);
+  await tpl.getByLabel('Start', { exact: true }).fill('09:00');
+  await tpl.getByLabel('End', { exact: true }).fill('09:00');
+  await tpl.getByRole('button', { name: 'Create template' }).click();
+  await expect(tpl.getByText('The shift ends when it starts')).toBeVisible();
+  await tpl.getByLabel('End', { exact: true }).fill('18:00');
+  await tpl.getByRole('button', { name: 'Create template' }).click();
+  const templates = page.getByRole('table', { name: 'Shift templates' });
+  await expect(templates.getByRole('cell', { name: day, exact: true })).toBeVisible();
+  await expect(templates.getByRole('row', { name: new RegExp(day) })).toContainText('8 h');
+  // An overnight shift is shown on the day it starts, marked as ending the next day.
+  await tpl.getByLabel('Template name').fill(night);
+  await tpl.getByLabel('Start', { exact: true }).fill('22:00');
+  await tpl.getByLabel('End', { exact: true }).fill('06:00');
+  await tpl.getByRole('button', { name: 'Create template' }).click();
+  await expect(templates.getByRole('row', { name: new RegExp(night) })).toContainText('22:00–06:00 (+1)');
+  await expect(templates.getByRole('row', { name: new RegExp(night) })).toContainText('ends next day');
+  // The server's refusal lands on its field.
+  await tpl.getByLabel('Template name').fill(day);
+  await tpl.getByRole('button', { name: 'Create template' }).click();
+  await expect(tpl.getByText('a shift template with this name exists')).toBeVisible();
+  await shot(page, 'schedules-templates');
+
+  await page.getByRole('tab', { name: 'Schedules' }).click();
+  const form = page.getByRole('form', { name: 'New schedule' });
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  await expect(form.getByText('Choose a shift for at least one day')).toBeVisible();
+  await form.getByLabel('Schedule name').fill(schedule);
+  for (const d of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday']) await form.getByLabel(d).selectOption({ label: `${day} 09:00–18:00` });
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  const schedules = page.getByRole('table', { name: 'Schedules' });
+  await expect(schedules.getByRole('row', { name: new RegExp(schedule) })).toContainText(`Mon ${day} 09:00–18:00`);
+  await expect(schedules.getByRole('row', { name: new RegExp(schedule) })).toContainText('Sat day off');
+  await shot(page, 'schedules-schedules');
+
+  await page.getByRole('tab', { name: 'Assignments' }).click();
+  const assign = page.getByRole('form', { name: 'Assign a schedule' });
+  await assign.getByLabel('Schedule', { exact: true }).selectOption({ label: schedule });
+  await assign.getByLabel('Find employee').fill(employee.last);
+  await assign.getByLabel('Employee', { exact: true }).selectOption({ label: `${employee.last} ${employee.first} (${employee.login})` });
+  await assign.getByLabel('Valid from').fill('2026-01-01');
+  await assign.getByRole('button', { name: 'Assign', exact: true }).click();
+  const assignments = page.getByRole('table', { name: 'Assignments' });
+  await expect(assignments.getByRole('link', { name: `${employee.last} ${employee.first}` })).toBeVisible();
+  await expect(assignments.getByRole('row', { name: new RegExp(schedule) })).toContainText('open-ended');
+  await shot(page, 'schedules-assignments');
+  // The server keeps it: the employee's assignment, by API.
+  const list = await api(page, 'GET', '/api/v1/schedule-assignments');
+  expect(list.body.filter((a: { valid_from: string }) => a.valid_from === '2026-01-01')).toHaveLength(1);
+
+  // Holidays and absences on the same screen.
+  await page.getByRole('tab', { name: 'Holidays' }).click();
+  const holiday = page.getByRole('form', { name: 'New holiday' });
+  await holiday.getByLabel('Date').fill(`${new Date().getFullYear()}-03-21`);
+  await holiday.getByLabel('Name (optional)').fill('Navruz');
+  await holiday.getByRole('button', { name: 'Add to the calendar' }).click();
+  await expect(page.getByRole('table', { name: 'Holidays' }).getByRole('cell', { name: 'Navruz' })).toBeVisible();
+  await page.getByRole('tab', { name: 'Absences' }).click();
+  const absence = page.getByRole('form', { name: 'New absence' });
+  await absence.getByLabel('Find employee').fill(employee.last);
+  await absence.getByLabel('Employee', { exact: true }).selectOption({ label: `${employee.last} ${employee.first} (${employee.login})` });
+  await absence.getByLabel('Kind').selectOption({ label: 'Sick leave' });
+  await absence.getByLabel('From').fill('2026-02-10');
+  await absence.getByLabel('To').fill('2026-02-01');
+  await absence.getByRole('button', { name: 'Record absence' }).click();
+  await expect(absence.getByText('The end is before the start')).toBeVisible();
+  await absence.getByLabel('To').fill('2026-02-12');
+  await absence.getByRole('button', { name: 'Record absence' }).click();
+  await expect(page.getByRole('table', { name: 'Absences' }).getByRole('row', { name: /Sick leave/ })).toContainText('2026-02-12');
+  await shot(page, 'schedules-absences');
+});
+
+test('the admin saves the attendance policy and the timesheet rule', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Settings' }).click();
+  const policy = page.getByRole('form', { name: 'Attendance policy' });
+  await expect(policy.getByLabel('Worst accepted GPS accuracy, m')).toHaveValue('100');
+  await policy.getByLabel('Worst accepted GPS accuracy, m').fill('0');
+  await policy.getByRole('button', { name: 'Save' }).click();
+  await expect(policy.getByText('At least 1')).toBeVisible();
+  await policy.getByLabel('Worst accepted GPS accuracy, m').fill('75');
+  await policy.getByLabel('Offline punch accepted for, hours').fill('48');
+  await policy.getByRole('switch', { name: 'Reject punches outside every geofence' }).uncheck();
+  await policy.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Attendance policy saved')).toBeVisible();
+  const stored = await api(page, 'GET', '/api/v1/settings/attendance-policy');
+  expect(stored.body).toMatchObject({ max_gps_accuracy_m: 75, max_offline_delay_s: 48 * 3600, geofence_required: false });
+  await page.reload();
+  await expect(page.getByRole('form', { name: 'Attendance policy' }).getByLabel('Worst accepted GPS accuracy, m')).toHaveValue('75');
+  await shot(page, 'settings-policy');
+
+  await page.getByRole('tab', { name: 'Timesheet' }).click();
+  const timesheet = page.getByRole('form', { name: 'Timesheet' });
+  await timesheet.getByRole('radio', { name: 'Close the day at the end of the shift' }).check();
+  await timesheet.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Timesheet settings saved')).toBeVisible();
+  expect((await api(page, 'GET', '/api/v1/settings/timesheet')).body).toEqual({ missing_checkout: 'close_at_shift_end' });
+  // Back to the default, so later runs on this database start alike.
+  expect((await api(page, 'PUT', '/api/v1/settings/timesheet', { missing_checkout: 'flag' })).status).toBe(200);
+
+  await page.getByRole('tab', { name: 'Telegram' }).click();
+  await expect(page.getByText(/Telegram is not configured|Bot API calls/).first()).toBeVisible();
+  await shot(page, 'settings-telegram');
+});
+
+test('the admin retries and discards failed background jobs after confirming', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Background jobs' }).click();
+  await expect(page.getByRole('heading', { name: 'Background jobs' })).toBeVisible();
+  const dbUrl = process.env.FACEID_E2E_DATABASE_URL;
+  if (!dbUrl) {
+    await expect(page.getByText('No failed jobs')).toBeVisible();
+    test.skip(true, 'FACEID_E2E_DATABASE_URL unset: no failed job to retry');
+    return;
+  }
+  // No API makes a job fail on purpose: two dead jobs of kinds no worker handles (a retried one
+  // then stays queued).
+  const retryKind = `e2e.retry.${suffix}`;
+  const discardKind = `e2e.discard.${suffix}`;
+  execFileSync(process.env.FACEID_E2E_PSQL || 'psql', [dbUrl, '-qc',
+    `INSERT INTO jobs (id, kind, state, attempts, last_error) VALUES
+       (gen_random_uuid(), '${retryKind}', 'dead', 3, 'connection refused'),
+       (gen_random_uuid(), '${discardKind}', 'dead', 12, 'chat not found')`]);
+  await page.reload();
+  const jobs = page.getByRole('table', { name: 'Background jobs' });
+  await expect(jobs.getByRole('row', { name: new RegExp(retryKind) })).toContainText('connection refused');
+  await shot(page, 'jobs-dead');
+
+  // Cancelling the confirmation does nothing.
+  await page.getByRole('button', { name: `Discard ${discardKind}` }).click();
+  await page.getByRole('dialog', { name: `Discard ${discardKind}` }).getByRole('button', { name: 'Cancel' }).click();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await expect(jobs.getByRole('row', { name: new RegExp(discardKind) })).toBeVisible();
+
+  await page.getByRole('button', { name: `Retry ${retryKind}` }).click();
+  const retry = page.getByRole('dialog', { name: `Retry ${retryKind}` });
+  await expect(retry).toContainText(`Queue the ${retryKind} job again`);
+  await retry.getByRole('button', { name: 'Retry' }).click();
+  await expect(page.getByText('Job queued again')).toBeVisible();
+  await expect(jobs.getByRole('row', { name: new RegExp(retryKind) })).toHaveCount(0);
+
+  await page.getByRole('button', { name: `Discard ${discardKind}` }).click();
+  await page.getByRole('dialog', { name: `Discard ${discardKind}` }).getByRole('button', { name: 'Discard' }).click();
+  await expect(page.getByText('Job discarded')).toBeVisible();
+  await expect(page.getByText('No failed jobs')).toBeVisible();
+
+  await page.getByLabel('State').selectOption({ label: 'Queued' });
+  await expect(jobs.getByRole('row', { name: new RegExp(retryKind) })).toContainText('Queued');
+  await page.getByLabel('State').selectOption({ label: 'Discarded' });
+  await expect(jobs.getByRole('row', { name: new RegExp(discardKind) })).toContainText('Discarded');
+  await shot(page, 'jobs-discarded');
+});
+
+test('the admin opens the employee\'s location track on the map', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Employees' }).click();
+  await page.getByLabel('Search').fill(employee.last);
+  await page.getByRole('link', { name: `${employee.last} ${employee.first}` }).click();
+  const card = page.getByRole('region', { name: 'Locations' });
+  await card.getByLabel('From').fill('2026-01-01');
+  await card.getByLabel('To').fill('2026-03-01');
+  await expect(card.getByText('At most 31 days')).toBeVisible();
+  await expect(card.getByRole('button', { name: 'Show track' })).toBeDisabled();
+  await card.getByLabel('From').fill('2026-02-01');
+  await card.getByRole('button', { name: 'Show track' }).click();
+  await expect(card.getByRole('status')).toHaveText('No points in this period');
+  // The map draws the sites' geofences without any tile server.
+  await expect(card.getByRole('application', { name: 'Track on the map' }).locator('canvas')).toBeVisible();
+  await shot(page, 'employee-locations');
+});
+
+test('an operator reads schedules and settings stay the administrators\'', async ({ page }) => {
+  await signIn(page, operator.login, operator.password);
+  await page.getByRole('link', { name: 'Schedules' }).click();
+  await expect(page.getByRole('table', { name: 'Shift templates' })).toBeVisible();
+  await expect(page.getByRole('form', { name: 'New shift template' })).toHaveCount(0);
+  await page.getByRole('tab', { name: 'Assignments' }).click();
+  await expect(page.getByRole('form', { name: 'Assign a schedule' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Settings' })).toHaveCount(0);
+  await expect(page.getByRole('link', { name: 'Background jobs' })).toHaveCount(0);
+  await page.goto('/settings');
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+});
+
+test('the employee sees Telegram and tracking, and changes their password', async ({ page }) => {
+  await signIn(page, employee.login, employee.password);
+  await page.getByRole('link', { name: 'Telegram' }).click();
+  await expect(page.getByText(/not set up on this server|Get a link to the bot|Linked/).first()).toBeVisible();
+  await shot(page, 'my-telegram');
+  await page.getByRole('link', { name: 'Location tracking' }).click();
+  await expect(page.getByRole('region', { name: 'My tracking policy' })).toContainText(/On|Off/);
+  await shot(page, 'my-tracking');
+
+  await page.getByRole('link', { name: 'Change password' }).click();
+  const form = page.getByRole('form', { name: 'Change password' });
+  const next = 'Employee-next-2026';
+  await form.getByLabel('Current password').fill('not-my-password');
+  await form.getByLabel('New password', { exact: true }).fill(next);
+  await form.getByLabel('Repeat the new password').fill(`${next}!`);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.getByText('The passwords differ')).toBeVisible();
+  await form.getByLabel('Repeat the new password').fill(next);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.getByText('The current password is wrong')).toBeVisible();
+  await form.getByLabel('Current password').fill(employee.password);
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Password changed')).toBeVisible();
+  await shot(page, 'password-changed');
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await signIn(page, employee.login, employee.password);
+  await expect(page.getByRole('alert')).toContainText('Wrong login or password');
+  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(next);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'My consents' })).toBeVisible();
 });

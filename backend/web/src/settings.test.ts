@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import type { TFunction } from 'i18next';
+import { canRetry, formToPolicy, policySchema, policyToForm } from './settings';
+
+const t = ((key: string) => key) as unknown as TFunction;
+const policy = { liveness_mode: 'passive+challenge' as const, face_threshold: null, max_gps_accuracy_m: 100, geofence_required: true, max_offline_delay_s: 72 * 3600 };
+
+describe('attendance policy form', () => {
+  it('shows the offline delay in hours and an unset threshold as empty, and gives back the same policy', () => {
+    const form = policyToForm(policy);
+    expect(form.max_offline_delay_h).toBe(72);
+    expect(form.face_threshold).toBe('');
+    expect(formToPolicy(form)).toEqual(policy);
+    expect(formToPolicy({ ...form, face_threshold: '0.45', max_offline_delay_h: 0.5 })).toMatchObject({ face_threshold: 0.45, max_offline_delay_s: 1800 });
+  });
+  it('keeps the server ranges: threshold in (0, 2], accuracy 1..10000 m, delay one minute to 30 days', () => {
+    const ok = policyToForm(policy);
+    expect(policySchema(t).safeParse(ok).success).toBe(true);
+    const bad = policySchema(t).safeParse({ ...ok, face_threshold: '3', max_gps_accuracy_m: 0, max_offline_delay_h: 721 });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path[0]).sort()).toEqual(['face_threshold', 'max_gps_accuracy_m', 'max_offline_delay_h']);
+  });
+});
+
+describe('jobs', () => {
+  it('only dead jobs are retried or discarded', () => {
+    expect(canRetry('dead')).toBe(true);
+    expect(canRetry('queued')).toBe(false);
+    expect(canRetry('done')).toBe(false);
+  });
+});
