@@ -26,3 +26,15 @@ pub async fn fresh_database(url: &str, db: &str, connections: u32) -> PgPool {
     faceid_server::db::migrate(&pool).await.expect("migrations");
     pool
 }
+
+/// Drops database `db` on the server of `url`, if it can.
+// Each bench compiles this module on its own; not all of them drop their database.
+#[allow(dead_code)]
+pub async fn drop_database(url: &str, db: &str) {
+    let opts: PgConnectOptions = url.parse().expect("DATABASE_URL");
+    if let Ok(mut admin) = opts.connect().await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+            .execute(&mut admin)
+            .await;
+    }
+}
