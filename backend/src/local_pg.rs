@@ -454,7 +454,9 @@ impl LocalPostgres {
                         metrics::counter!("faceid_local_postgres_restarts_total").increment(1);
                         tracing::warn!(data = %pg.data.display(), restarts, "local PostgreSQL restarted");
                     }
-                    Err(e) => tracing::error!(error = %e, "restarting the local PostgreSQL failed; trying again"),
+                    Err(e) => {
+                        tracing::error!(error = %e, "restarting the local PostgreSQL failed; trying again")
+                    }
                 }
             }
         })

@@ -17,7 +17,8 @@ fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
+/// psql's answer, or its error.
+fn try_psql(binaries: &PgBinaries, url: &str, sql: &str) -> Result<String, String> {
     let psql = binaries.bindir.join("psql");
     let psql = if psql.exists() { psql } else { "psql".into() };
     let out = Command::new(psql)
@@ -34,12 +35,15 @@ fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
         ])
         .output()
         .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
+    try_psql(binaries, url, sql).unwrap_or_else(|e| panic!("psql failed: {e}"))
 }
 
 fn binaries_or_skip() -> Option<PgBinaries> {
@@ -112,7 +116,11 @@ fn crash(binaries: &PgBinaries, dir: &Path) {
         .args(["stop", "-m", "immediate", "-w"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn socket(dir: &Path) -> std::path::PathBuf {
@@ -149,7 +157,10 @@ async fn serve_adopts_a_cluster_left_running_and_stops_it_on_exit() {
     assert_eq!(psql(&binaries, &served.database_url(), "SELECT 1"), "1");
 
     served.stop().await.unwrap();
-    assert!(!socket(dir.path()).exists(), "the adopted cluster still runs");
+    assert!(
+        !socket(dir.path()).exists(),
+        "the adopted cluster still runs"
+    );
     // The lock went with the server: the next one starts.
     let next = LocalPostgres::start_for_serve(dir.path(), binaries.clone())
         .await
@@ -187,19 +198,15 @@ async fn a_served_cluster_that_dies_is_restarted_with_its_data() {
         }
     }
     assert!(back, "the supervisor did not restart the cluster");
-    let mut answer = String::new();
+    let mut answer = Err(String::new());
     for _ in 0..50 {
-        let out = Command::new(binaries.bindir.join("psql"))
-            .args([url.as_str(), "-XtAc", "SELECT v FROM kept"])
-            .output()
-            .unwrap();
-        if out.status.success() {
-            answer = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        answer = try_psql(&binaries, &url, "SELECT v FROM kept");
+        if answer.is_ok() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert_eq!(answer, "after the crash");
+    assert_eq!(answer.as_deref(), Ok("after the crash"));
 
     stop.send(true).unwrap();
     assert_eq!(supervisor.await.unwrap(), 1);
