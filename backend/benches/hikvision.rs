@@ -12,6 +12,7 @@
 
 #[path = "../tests/common/fake_hikvision.rs"]
 mod fake_hikvision;
+mod support;
 
 use std::time::Instant;
 
@@ -19,8 +20,7 @@ use chrono::Utc;
 use faceid_server::hikvision::poll::poll_terminal;
 use faceid_server::{AppState, Secrets, Settings};
 use fake_hikvision::{Ev, FACE_FAIL, FACE_PASS, FakeHikvision};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const EVENTS: usize = 10_000;
@@ -28,24 +28,7 @@ const PEOPLE: usize = 200;
 const DB: &str = "faceid_bench_hikvision";
 
 async fn setup(url: &str) -> PgPool {
-    let opts: PgConnectOptions = url.parse().expect("DATABASE_URL");
-    let mut admin = opts.connect().await.expect("connect");
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {DB}"),
-        format!("CREATE DATABASE {DB}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .expect("create the bench database");
-    }
-    admin.close().await.ok();
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect_with(opts.database(DB))
-        .await
-        .expect("bench database");
-    faceid_server::db::migrate(&pool).await.expect("migrations");
+    let pool = support::fresh_database(url, DB, 8).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "INSERT INTO employees (id, login, password_hash, first_name, last_name, role, card_number)
             SELECT md5('e' || e)::uuid, 'emp' || e, 'x', 'Name', 'Employee ' || e, 'user', (10000 + e)::text
@@ -169,11 +152,6 @@ fn main() {
             verified.length
         );
         pool.close().await;
-        let opts: PgConnectOptions = url.parse().expect("DATABASE_URL");
-        if let Ok(mut admin) = opts.connect().await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {DB}")))
-                .execute(&mut admin)
-                .await;
-        }
+        support::drop_database(&url, DB).await;
     });
 }

@@ -10,6 +10,8 @@
 
 #![allow(clippy::print_stdout)]
 
+mod support;
+
 #[path = "../tests/common/fake_telegram.rs"]
 mod fake_telegram;
 
@@ -21,32 +23,14 @@ use faceid_server::jobs::{Worker, WorkerConfig};
 use faceid_server::telegram::{Telegram, notify};
 use faceid_server::{AppState, Secrets, Settings};
 use fake_telegram::FakeTelegram;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 const PUNCHES: usize = 1_000;
 const DB: &str = "faceid_bench_telegram";
 
 async fn setup(url: &str) -> PgPool {
-    let opts: PgConnectOptions = url.parse().expect("DATABASE_URL");
-    let mut admin = opts.connect().await.expect("connect");
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {DB}"),
-        format!("CREATE DATABASE {DB}"),
-    ] {
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut admin)
-            .await
-            .expect("create the bench database");
-    }
-    admin.close().await.ok();
-    let pool = PgPoolOptions::new()
-        .max_connections(12)
-        .connect_with(opts.database(DB))
-        .await
-        .expect("bench database");
-    faceid_server::db::migrate(&pool).await.expect("migrations");
+    let pool = support::fresh_database(url, DB, 12).await;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "INSERT INTO employees (id, login, password_hash, first_name, last_name, role)
             SELECT md5('e' || e)::uuid, 'emp' || e, 'x', 'Name', 'Employee ' || e, 'user'

@@ -46,6 +46,7 @@ use crate::extract::{ApiJson, ApiMultipart, ApiPath, ApiQuery};
 use crate::face::{self, PhotoRefusal};
 use crate::face_templates::{load_templates, require_registered_device};
 use crate::liveness::{ChallengeError, consume_challenge};
+use crate::privacy::restriction::{self, Processing};
 use crate::routes::Paging;
 
 // ---------------------------------------------------------------------------------------------
@@ -955,7 +956,7 @@ pub struct PunchForm {
         (status = 201, description = "recorded, with the verdict", body = CheckInResponse),
         (status = 200, description = "the answer to an earlier request with this key", body = CheckInResponse),
         (status = 400, description = "`evidence_missing`, `best_frame_missing`, `malformed_json`, `challenge_unknown`, `challenge_expired`, `challenge_used`, `challenge_wrong_subject`", body = Problem),
-        (status = 403, description = "`biometric_consent_required`, `device_not_allowed`", body = Problem),
+        (status = 403, description = "`biometric_consent_required`, `device_not_allowed`, `processing_restricted`", body = Problem),
         (status = 409, description = "`idempotency_key_reused`, `not_enrolled`", body = Problem),
         (status = 413, description = "`payload_too_large`", body = Problem),
         (status = 422, description = "invalid evidence fields, or an unusable frame (`not_an_image`, `image_corrupt`, `no_face`, `several_faces`, ...)", body = Problem),
@@ -985,13 +986,14 @@ pub async fn check_in(
     }
     let req_hash = request_hash(&upload);
     // Independent checks side by side: each is a database round trip.
-    let (prior, device, consent) = tokio::join!(
+    let (prior, device, consent, restricted) = tokio::join!(
         async {
             let mut conn = state.db.acquire().await?;
             replay(&mut conn, caller.id, ev.idempotency_key, &req_hash).await
         },
         require_registered_device(&state, &caller),
         has_consent(&state.db, caller.id, ConsentKind::Biometric),
+        restriction::is_restricted(&state.db, caller.id, Processing::Biometrics),
     );
     stages.mark("checks");
     if let Some(r) = prior? {
@@ -1003,6 +1005,9 @@ pub async fn check_in(
             "biometric_consent_required",
             "face check-in needs the employee's biometric consent",
         ));
+    }
+    if restricted? {
+        return Err(restriction::restricted(Processing::Biometrics));
     }
     let engine = state.face.get()?;
     if ev.challenge_nonce.is_some() && upload.challenge.is_empty() {
@@ -1357,7 +1362,7 @@ const EVENT_SELECT: &str =
     "SELECT e.public_id AS id, e.employee_id, e.device_id, e.site_id, e.kind,
     e.punch_kind, e.occurred_at, e.received_at, e.verdict, e.reasons, e.decision, e.comment,
     r.public_id AS refers_to, e.actor_id, e.lat, e.lon, e.accuracy_m, e.distance_m,
-    e.face_distance, e.liveness_score, e.photo_key IS NOT NULL AS has_photo, p.status
+    e.face_distance, e.liveness_score, (e.photo_key IS NOT NULL AND e.photo_erased_at IS NULL) AS has_photo, p.status
     FROM attendance_events e
     JOIN employees emp ON emp.id = e.employee_id
     LEFT JOIN attendance_events r ON r.id = e.refers_to
@@ -1666,24 +1671,35 @@ pub async fn list(
     responses(
         (status = 200, description = "the best frame as uploaded", content_type = "image/jpeg"),
         (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such event, or no photo", body = Problem)))]
+        (status = 404, description = "no such event, or no photo", body = Problem),
+        (status = 410, description = "`photo_erased`: removed by an erasure or retention", body = Problem)))]
 pub async fn photo(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> AppResult<Response> {
     let mut conn = state.db.acquire().await?;
-    let row: Option<(Uuid, Option<String>)> =
-        sqlx::query_as("SELECT employee_id, photo_key FROM attendance_events WHERE public_id = $1")
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let (employee, key) = row.ok_or(AppError::not_found("attendance event"))?;
+    let row: Option<(Uuid, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT employee_id, photo_key, photo_erased_at FROM attendance_events WHERE public_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (employee, key, erased) = row.ok_or(AppError::not_found("attendance event"))?;
     if employee != caller.id {
         if caller.role == faceid_protocol::auth::Role::User {
             return Err(AppError::not_found("attendance event"));
         }
         check_employee_scope(&mut conn, &caller, employee).await?;
+    }
+    if let Some(at) = erased {
+        return Err(AppError::gone(
+            "photo_erased",
+            format!(
+                "the evidence photo was erased at {} (erasure request or retention); the event itself is kept",
+                at.to_rfc3339()
+            ),
+        ));
     }
     let key = key.ok_or(AppError::not_found("photo"))?;
     let bytes = state.photos.get(&key).await?;
@@ -1808,7 +1824,9 @@ pub async fn kiosk_identify(
          JOIN employee_sites es ON es.employee_id = e.id AND es.site_id = $1
          WHERE e.status = 'active'
            AND (SELECT action FROM consent_records c WHERE c.employee_id = e.id AND c.kind = 'biometric'
-                ORDER BY c.id DESC LIMIT 1) = 'grant'",
+                ORDER BY c.id DESC LIMIT 1) = 'grant'
+           AND NOT EXISTS (SELECT 1 FROM processing_restrictions r
+                            WHERE r.employee_id = e.id AND r.kind = 'biometrics')",
     )
     .bind(site_id)
     .fetch_all(&mut *conn)

@@ -42,5 +42,29 @@ pub async fn record<B: Serialize, A: Serialize>(
     Ok(())
 }
 
+/// Records an action of the server itself (a job: retention, an erasure cascade): no actor,
+/// `actor_login` `system`.
+pub async fn record_system<A: Serialize>(
+    conn: &mut PgConnection,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<Uuid>,
+    after: &A,
+) -> Result<(), AppError> {
+    let after = serde_json::to_value(after).map_err(AppError::internal)?;
+    sqlx::query(
+        "INSERT INTO audit_log (actor_id, actor_login, action, entity_type, entity_id, after)
+         VALUES (NULL, 'system', $1, $2, $3, $4)",
+    )
+    .bind(action)
+    .bind(entity_type)
+    .bind(entity_id)
+    .bind(after)
+    .execute(conn)
+    .await?;
+    tracing::info!(actor = "system", action, entity_type, entity_id = ?entity_id, "audit");
+    Ok(())
+}
+
 /// `None` with a type, for `record` calls without a before or after state.
 pub const NONE: Option<&()> = None;

@@ -104,6 +104,14 @@ pub struct Settings {
     pub telegram_max_messages_per_second: u32,
     /// Seconds a `getUpdates` long poll waits (1..=50).
     pub telegram_poll_timeout_secs: u64,
+    /// Evidence photos of punches are deleted after this many days (a flagged punch not yet
+    /// reviewed keeps its photo until it is) ([privacy](../../docs/privacy.md)).
+    pub evidence_photo_retention_days: u32,
+    /// A finished data export can be downloaded for this many hours, then its file is deleted.
+    pub export_keep_hours: u32,
+    /// A dismissed employee's personal data is pseudonymised this many years after the
+    /// dismissal; their attendance record stays.
+    pub dismissed_retention_years: u32,
     /// Seconds one ISAPI call to a Hikvision terminal may take (1..=120).
     pub hikvision_request_timeout_secs: u64,
     /// A terminal clock this many seconds off the server's flags its punches (1..=86400).
@@ -149,6 +157,9 @@ impl Default for Settings {
             telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
             telegram_max_messages_per_second: 25,
             telegram_poll_timeout_secs: 25,
+            evidence_photo_retention_days: 90,
+            export_keep_hours: 72,
+            dismissed_retention_years: 5,
             hikvision_request_timeout_secs: 10,
             hikvision_max_clock_skew_secs: 120,
             hikvision_auth_failures_before_lockout: 3,
@@ -301,6 +312,14 @@ impl Settings {
         }
         if !(1..=30).contains(&self.telegram_max_messages_per_second) {
             return bad("telegram_max_messages_per_second must be between 1 and 30");
+        }
+        if self.evidence_photo_retention_days == 0
+            || self.export_keep_hours == 0
+            || self.dismissed_retention_years == 0
+        {
+            return bad(
+                "evidence_photo_retention_days, export_keep_hours and dismissed_retention_years must be positive",
+            );
         }
         if !(1..=50).contains(&self.telegram_poll_timeout_secs) {
             return bad("telegram_poll_timeout_secs must be between 1 and 50");

@@ -148,9 +148,9 @@ async fn overview(conn: &mut PgConnection, employee: Uuid) -> AppResult<ConsentO
 
 /// What a withdrawal removed.
 #[derive(Debug, Default, Serialize)]
-struct Removed {
-    face_templates: u64,
-    photo_keys: Vec<String>,
+pub struct Removed {
+    pub face_templates: u64,
+    pub photo_keys: Vec<String>,
 }
 
 /// Appends one ledger entry, and applies a biometric withdrawal (templates and their photo
@@ -219,14 +219,7 @@ async fn append(
         }
     }
     if req.kind == ConsentKind::Biometric && req.action == ConsentAction::Withdraw {
-        let keys: Vec<Option<String>> = sqlx::query_scalar(
-            "DELETE FROM face_templates WHERE employee_id = $1 RETURNING photo_key",
-        )
-        .bind(employee)
-        .fetch_all(&mut *conn)
-        .await?;
-        removed.face_templates = keys.len() as u64;
-        removed.photo_keys = keys.into_iter().flatten().collect();
+        removed = delete_face_templates(&mut *conn, employee).await?;
         tracing::info!(%employee, templates = removed.face_templates, "biometric consent withdrawn, face templates deleted");
     }
     if req.kind == ConsentKind::Biometric {
@@ -234,6 +227,52 @@ async fn append(
         crate::hikvision::sync::employee_changed(conn, employee).await?;
     }
     Ok((row.into_record()?, removed))
+}
+
+/// Deletes every face template of `employee` inside the caller's transaction and answers the
+/// photo keys to delete from the photo store once it commits. The one place templates go
+/// when biometric processing ends: a consent withdrawal and an erasure (`privacy`) call it.
+pub async fn delete_face_templates(
+    conn: &mut PgConnection,
+    employee: Uuid,
+) -> Result<Removed, sqlx::Error> {
+    let keys: Vec<Option<String>> =
+        sqlx::query_scalar("DELETE FROM face_templates WHERE employee_id = $1 RETURNING photo_key")
+            .bind(employee)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(Removed {
+        face_templates: keys.len() as u64,
+        photo_keys: keys.into_iter().flatten().collect(),
+    })
+}
+
+/// Withdraws `kind` on the employee's behalf when it is currently granted (an approved
+/// erasure ends the processing it erased), with `actor` recorded; deletes the face
+/// templates for a biometric withdrawal like any withdrawal. Answers what was removed.
+pub async fn withdraw_if_granted(
+    conn: &mut PgConnection,
+    employee: Uuid,
+    kind: ConsentKind,
+    actor: Uuid,
+) -> AppResult<Removed> {
+    let last: Option<String> = sqlx::query_scalar(
+        "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(employee)
+    .bind(kind_str(kind))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if last.as_deref() != Some("grant") {
+        return Ok(Removed::default());
+    }
+    let req = ConsentRequest {
+        kind,
+        action: ConsentAction::Withdraw,
+        text_version: None,
+    };
+    let (_, removed) = append(conn, employee, &req, ConsentMethod::App, None, Some(actor)).await?;
+    Ok(removed)
 }
 
 /// Current consent texts, one per kind that has one.

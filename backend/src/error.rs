@@ -23,6 +23,10 @@ pub enum AppError {
     Unconfigured { code: &'static str, detail: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 410: the resource existed and was removed on purpose (an erased photo, an expired
+    /// export).
+    #[error("{detail}")]
+    Gone { code: &'static str, detail: String },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -65,6 +69,12 @@ impl AppError {
             detail: detail.into(),
         }
     }
+    pub fn gone(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::Gone {
+            code,
+            detail: detail.into(),
+        }
+    }
     pub fn not_found(what: &'static str) -> Self {
         Self::NotFound { what }
     }
@@ -87,6 +97,7 @@ impl AppError {
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::Unconfigured { .. } => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Gone { .. } => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -102,6 +113,7 @@ impl AppError {
             | Self::Unauthenticated { code }
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. }
+            | Self::Gone { code, .. }
             | Self::Refused { code, .. }
             | Self::Unconfigured { code, .. }
             | Self::ServiceUnavailable { code, .. } => code,

@@ -392,6 +392,15 @@ impl PhotoStore {
             .to_vec())
     }
 
+    /// Deletes one photo, answering failures (erasure and retention must know); an absent
+    /// photo counts as deleted.
+    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
+        match self.store().await?.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(AppError::internal(format!("photo store: {e}"))),
+        }
+    }
+
     /// Stores bytes under a given key (a restore puts photos back where they were).
     pub async fn put_at(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
         self.store()

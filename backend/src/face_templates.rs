@@ -21,6 +21,7 @@ use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiMultipart, ApiPath};
 use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal};
+use crate::privacy::restriction::{Processing, require_unrestricted};
 
 /// Name of the photo parts of an enrolment.
 pub const PHOTO_PART: &str = "photo";
@@ -122,6 +123,7 @@ async fn enrol(
         ));
     }
     require_biometric_consent(state, employee).await?;
+    require_unrestricted(&state.db, employee, Processing::Biometrics).await?;
     let engine = state.face.get()?;
     let batch = photos.clone();
     let eng = engine.clone();
@@ -342,7 +344,7 @@ async fn delete_one(state: &AppState, caller: &Caller, employee: Uuid, id: Uuid)
     responses(
         (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
         (status = 400, description = "`photo_count`, `invalid_multipart`, `too_many_parts`", body = Problem),
-        (status = 403, description = "`biometric_consent_required`", body = Problem),
+        (status = 403, description = "`biometric_consent_required`, `processing_restricted`", body = Problem),
         (status = 409, description = "`possible_duplicate`: the face matches another employee", body = Problem),
         (status = 413, description = "`payload_too_large`", body = Problem),
         (status = 415, description = "not multipart", body = Problem),
@@ -450,12 +452,13 @@ pub async fn delete_employee(
 #[utoipa::path(get, path = "/api/v1/me/face-templates/descriptors", tag = "face", security(("bearer" = [])),
     responses(
         (status = 200, description = "descriptors", body = Vec<TemplateDescriptor>),
-        (status = 403, description = "`device_not_allowed`", body = Problem)))]
+        (status = 403, description = "`device_not_allowed`, `processing_restricted`", body = Problem)))]
 pub async fn my_descriptors(
     State(state): State<AppState>,
     AuthUser(caller): AuthUser,
 ) -> AppResult<Json<Vec<TemplateDescriptor>>> {
     require_registered_device(&state, &caller).await?;
+    require_unrestricted(&state.db, caller.id, Processing::Biometrics).await?;
     // Templates exist only with biometric consent (a withdrawal deletes them).
     let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
         "SELECT id, model_id, descriptor, nonce FROM face_templates WHERE employee_id = $1 ORDER BY created_at, id",

@@ -35,6 +35,7 @@ pub mod locations;
 pub mod metrics;
 pub mod model_install;
 pub mod password;
+pub mod privacy;
 pub mod routes;
 pub mod serve;
 pub mod telegram;
@@ -142,6 +143,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     jobs::register_maintenance(&mut registry, state.db.clone());
     locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
+    privacy::register_jobs(&mut registry, state.clone());
     hikvision::register_jobs(&mut registry, state);
     iiko::register_jobs(&mut registry, state);
     registry

@@ -6,6 +6,12 @@
 //! - `postgres/run/`   the Unix socket directory (no TCP listener: only local processes that
 //!   can enter this 0700 directory can connect, which is why `trust` authentication is safe)
 //! - `postgres/server.log`
+//! - `postgres/serve.lock` held by the one `serve` process that owns the cluster
+//!
+//! `serve` owns the cluster: it starts it (or adopts one an earlier, crashed server left
+//! running), restarts it when it dies ([`LocalPostgres::supervise`]) and stops it on exit.
+//! Short commands (`migrate`, `admin create`, `backup`) use a running cluster without stopping
+//! it, and start and stop it themselves only when nothing runs it.
 //!
 //! When the server runs as root, PostgreSQL (which refuses to run as root) runs as the
 //! `postgres` system user, and the `postgres/` directory belongs to that user.
@@ -53,6 +59,11 @@ pub enum LocalPgError {
         "the socket path {path} is longer than {MAX_SOCKET_PATH} bytes: use a shorter --data-dir"
     )]
     SocketPathTooLong { path: PathBuf },
+    #[error(
+        "another faceid-server serve already runs the local PostgreSQL in {path}: stop it first, \
+         or give this one another --data-dir"
+    )]
+    AlreadyServed { path: PathBuf },
     #[error("{what} failed: {detail}")]
     CommandFailed { what: &'static str, detail: String },
     #[error("{action} {path}: {source}")]
@@ -177,8 +188,11 @@ impl RunAs {
     }
 }
 
+/// How often the supervisor of a served cluster checks that PostgreSQL runs.
+const SUPERVISE_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// A running cluster started by this process. Call [`LocalPostgres::stop`] on shutdown.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LocalPostgres {
     binaries: PgBinaries,
     run_as: RunAs,
@@ -187,14 +201,58 @@ pub struct LocalPostgres {
     /// False when the cluster was already running (e.g. another `faceid-server` command is
     /// using it): then we must not stop it.
     started_here: bool,
+    /// The `serve.lock` of the owning `serve` process, held while it lives.
+    serve_lock: Option<std::sync::Arc<std::fs::File>>,
 }
 
 impl LocalPostgres {
-    /// Creates the cluster on first use and starts it. Discovers the PostgreSQL programs.
-    pub async fn start(data_dir: &Path) -> Result<LocalPostgres, LocalPgError> {
-        Self::start_with(data_dir, PgBinaries::discover()?).await
+    /// For `serve`: takes ownership of the cluster (one `serve` per data directory), starts it
+    /// or adopts one left running by an earlier server that did not stop it, and stops it at
+    /// [`LocalPostgres::stop`] either way.
+    pub async fn start_for_serve(
+        data_dir: &Path,
+        binaries: PgBinaries,
+    ) -> Result<LocalPostgres, LocalPgError> {
+        let root = absolute(data_dir)?.join("postgres");
+        create_private_dir(&root)?;
+        let path = root.join("serve.lock");
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| LocalPgError::Io {
+                action: "opening",
+                path: path.clone(),
+                source: e,
+            })?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(LocalPgError::AlreadyServed { path: root });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(LocalPgError::Io {
+                    action: "locking",
+                    path,
+                    source: e,
+                });
+            }
+        }
+        let mut pg = Self::start_with(data_dir, binaries).await?;
+        if !pg.started_here {
+            tracing::warn!(
+                data = %pg.data.display(),
+                "adopted a local PostgreSQL left running by an earlier server; it stops with this one"
+            );
+            pg.started_here = true;
+        }
+        pg.serve_lock = Some(std::sync::Arc::new(lock));
+        Ok(pg)
     }
 
+    /// Creates the cluster on first use and starts it; a cluster found running is used and
+    /// left running at [`LocalPostgres::stop`].
     pub async fn start_with(
         data_dir: &Path,
         binaries: PgBinaries,
@@ -218,6 +276,7 @@ impl LocalPostgres {
             data,
             socket_dir,
             started_here: false,
+            serve_lock: None,
         };
         pg.check_reachable(&root).await?;
         if !pg.data.join("PG_VERSION").exists() {
@@ -363,17 +422,68 @@ impl LocalPostgres {
         write_file(&self.data.join(DATABASE_MARKER), "")
     }
 
-    async fn start_server(mut self) -> Result<LocalPostgres, LocalPgError> {
+    /// Restarts the cluster whenever it is found not running, until `stop` turns true; for
+    /// `serve`, whose requests answer 503 meanwhile. Returns how many times it restarted it.
+    pub fn supervise(
+        &self,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<u64> {
+        let pg = self.clone();
+        tokio::spawn(async move {
+            let mut restarts = 0;
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(SUPERVISE_EVERY) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    return restarts;
+                }
+                match pg.is_running().await {
+                    Ok(true) => continue,
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "checking the local PostgreSQL failed");
+                        continue;
+                    }
+                }
+                tracing::error!(data = %pg.data.display(), "the local PostgreSQL is not running; restarting it");
+                match pg.pg_ctl_start().await {
+                    Ok(()) => {
+                        restarts += 1;
+                        metrics::counter!("faceid_local_postgres_restarts_total").increment(1);
+                        tracing::warn!(data = %pg.data.display(), restarts, "local PostgreSQL restarted");
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "restarting the local PostgreSQL failed; trying again")
+                    }
+                }
+            }
+        })
+    }
+
+    async fn is_running(&self) -> Result<bool, LocalPgError> {
         let status = self
             .pg_ctl()
             .arg("status")
             .output()
             .await
             .map_err(|e| self.spawn_error("pg_ctl status", e))?;
-        if status.status.success() {
+        Ok(status.status.success())
+    }
+
+    async fn start_server(mut self) -> Result<LocalPostgres, LocalPgError> {
+        if self.is_running().await? {
             tracing::info!(data = %self.data.display(), "local PostgreSQL already running; using it");
             return Ok(self);
         }
+        self.pg_ctl_start().await?;
+        self.started_here = true;
+        tracing::info!(data = %self.data.display(), "local PostgreSQL started");
+        Ok(self)
+    }
+
+    async fn pg_ctl_start(&self) -> Result<(), LocalPgError> {
         let log = self.data.parent().unwrap_or(&self.data).join("server.log");
         if !log.exists() {
             write_file(&log, "")?;
@@ -397,9 +507,7 @@ impl LocalPostgres {
                 ),
             });
         }
-        self.started_here = true;
-        tracing::info!(data = %self.data.display(), "local PostgreSQL started");
-        Ok(self)
+        Ok(())
     }
 
     fn pg_ctl(&self) -> Command {

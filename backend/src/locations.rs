@@ -261,7 +261,7 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<Uuid>> {
     responses(
         (status = 200, description = "stored", body = LocationBatchResponse),
         (status = 400, description = "`invalid_idempotency_key`, `malformed_json`", body = Problem),
-        (status = 403, description = "`location_consent_required`", body = Problem),
+        (status = 403, description = "`location_consent_required`, `processing_restricted`", body = Problem),
         (status = 409, description = "`idempotency_key_reused`", body = Problem),
         (status = 413, description = "body too large", body = Problem),
         (status = 422, description = "`count` (0 or more than 1,000 points), `unknown_field`", body = Problem)))]
@@ -291,7 +291,8 @@ pub async fn batch(
         .collect();
     // One round trip before the insert: the consent, an earlier answer for the key, and which
     // monthly partitions are missing.
-    let (consent, prior_hash, prior_response, missing): (
+    let (consent, restricted, prior_hash, prior_response, missing): (
+        bool,
         bool,
         Option<Vec<u8>>,
         Option<serde_json::Value>,
@@ -299,6 +300,8 @@ pub async fn batch(
     ) = sqlx::query_as(
         "SELECT coalesce((SELECT action = 'grant' FROM consent_records
                            WHERE employee_id = $1 AND kind = $4 ORDER BY id DESC LIMIT 1), false),
+                EXISTS (SELECT 1 FROM processing_restrictions
+                         WHERE employee_id = $1 AND kind = 'tracking'),
                 r.body_hash, r.response,
                 ARRAY(SELECT n FROM unnest($3::text[]) n WHERE to_regclass(n) IS NULL)
            FROM (SELECT 1) one
@@ -314,6 +317,11 @@ pub async fn batch(
         return Err(AppError::forbidden(
             "location_consent_required",
             "the employee has not granted location consent",
+        ));
+    }
+    if restricted {
+        return Err(crate::privacy::restriction::restricted(
+            crate::privacy::restriction::Processing::Tracking,
         ));
     }
     if let (Some(hash), Some(response)) = (prior_hash, prior_response) {

@@ -102,16 +102,31 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
+/// Whether the command is `serve`, which owns (and supervises) a managed local cluster.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Serve,
+    Command,
+}
+
 /// The database the settings name, or the managed local cluster in the data directory.
-async fn open_database(settings: &Settings) -> anyhow::Result<(PgPool, Database)> {
+async fn open_database(settings: &Settings, owner: Owner) -> anyhow::Result<(PgPool, Database)> {
     let acquire_timeout = std::time::Duration::from_millis(settings.db_acquire_timeout_ms);
     if let Some(url) = &settings.database_url {
         let pool = db::connect(url, settings.db_max_connections, acquire_timeout).await?;
         return Ok((pool, Database::External(url.clone())));
     }
-    let local = faceid_server::local_pg::LocalPostgres::start(&settings.data_dir)
-        .await
-        .context("starting the local PostgreSQL (set DATABASE_URL to use another one)")?;
+    let binaries = faceid_server::local_pg::PgBinaries::discover()?;
+    let local = match owner {
+        Owner::Serve => {
+            faceid_server::local_pg::LocalPostgres::start_for_serve(&settings.data_dir, binaries)
+                .await
+        }
+        Owner::Command => {
+            faceid_server::local_pg::LocalPostgres::start_with(&settings.data_dir, binaries).await
+        }
+    }
+    .context("starting the local PostgreSQL (set DATABASE_URL to use another one)")?;
     let pool = db::connect(
         &local.database_url(),
         settings.db_max_connections,
@@ -219,7 +234,7 @@ async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { .. } => {
             let secrets = Secrets::load_or_generate(&settings)?;
-            let (pool, database) = open_database(&settings).await?;
+            let (pool, database) = open_database(&settings, Owner::Serve).await?;
             let result = async {
                 db::migrate(&pool).await?;
                 // Models first: a first start may spend a while installing them.
@@ -250,6 +265,11 @@ async fn run() -> anyhow::Result<()> {
                         jobs_stopped.clone(),
                     ))
                 });
+                // A managed cluster that dies is restarted (requests answer 503 meanwhile).
+                let supervisor = match &database {
+                    Database::Local(local) => Some(local.supervise(jobs_stopped.clone())),
+                    Database::External(_) => None,
+                };
                 let worker = tokio::spawn(worker.run(jobs_stopped));
                 let served =
                     faceid_server::run(listener, state, faceid_server::shutdown_signal()).await;
@@ -263,6 +283,12 @@ async fn run() -> anyhow::Result<()> {
                 {
                     tracing::error!(error = %e, "the Telegram poller failed");
                 }
+                // Before the cluster is stopped, or the supervisor would start it again.
+                if let Some(s) = supervisor
+                    && let Err(e) = s.await
+                {
+                    tracing::error!(error = %e, "the local PostgreSQL supervisor failed");
+                }
                 served?;
                 anyhow::Ok(())
             }
@@ -271,7 +297,7 @@ async fn run() -> anyhow::Result<()> {
             result
         }
         Command::Migrate { .. } => {
-            let (pool, database) = open_database(&settings).await?;
+            let (pool, database) = open_database(&settings, Owner::Command).await?;
             let result = db::migrate(&pool).await;
             database.stop(pool).await;
             result?;
@@ -280,7 +306,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Backup { out, .. } => {
             let secrets = Secrets::load_or_generate(&settings)?;
-            let (pool, database) = open_database(&settings).await?;
+            let (pool, database) = open_database(&settings, Owner::Command).await?;
             let photos = photo_store(&settings);
             let result =
                 faceid_server::backup::backup(&database.url(), &pool, &photos, &secrets, &out)
@@ -297,7 +323,7 @@ async fn run() -> anyhow::Result<()> {
         }
         Command::Restore { file, force, .. } => {
             let secrets = Secrets::load_or_generate(&settings)?;
-            let (pool, database) = open_database(&settings).await?;
+            let (pool, database) = open_database(&settings, Owner::Command).await?;
             let photos = photo_store(&settings);
             let result = faceid_server::backup::restore(
                 &file,
@@ -333,7 +359,7 @@ async fn run() -> anyhow::Result<()> {
                 .map(|(f, l)| (f.trim().to_owned(), l.trim().to_owned()))
                 .context("--name must be \"First Last\"")?;
             let password = read_password(password_env.as_deref())?;
-            let (pool, database) = open_database(&settings).await?;
+            let (pool, database) = open_database(&settings, Owner::Command).await?;
             let result = async {
                 db::migrate(&pool).await?;
                 faceid_server::routes::employees::create_admin(

@@ -112,6 +112,12 @@ enum Target {
     /// A flagged punch, with an evidence photo, of an employee in the operator's department
     /// (the `user` caller's own punch when the target role is `user`).
     Event,
+    /// An id nothing has (an export of the caller's that does not exist).
+    Unknown,
+    /// A pending erasure request of an employee in the operator's department.
+    ErasureRequest,
+    /// A pending correction request of an employee in the operator's department.
+    CorrectionRequest,
 }
 
 /// What the body is.
@@ -143,6 +149,10 @@ enum Body {
     TimesheetSettings,
     Review,
     Correction,
+    ErasureRequest,
+    Refusal,
+    CorrectionAsk,
+    CorrectionDecision,
     NewTerminal,
     TerminalPatch,
     IikoConnection,
@@ -1194,6 +1204,143 @@ fn table() -> Vec<Row> {
             Target::Event,
             Body::None,
         ),
+        row(
+            M::POST,
+            "/api/v1/me/export",
+            AnyEmployee,
+            202,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/export/{id}",
+            AnyEmployee,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/employees/{id}/export",
+            Staff,
+            202,
+            Target::Employee,
+            Body::EmptyObject,
+        ),
+        // The export id in the path does not exist: 404 once the scope check passes.
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/export/{export_id}",
+            Staff,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/erasure-requests",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::ErasureRequest,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/erasure-requests",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/erasure-requests",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/erasure-requests/{id}/approve",
+            AdminOnly,
+            200,
+            Target::ErasureRequest,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/erasure-requests/{id}/refuse",
+            AdminOnly,
+            200,
+            Target::ErasureRequest,
+            Body::Refusal,
+        ),
+        row(
+            M::POST,
+            "/api/v1/me/correction-requests",
+            AnyEmployee,
+            201,
+            Target::None,
+            Body::CorrectionAsk,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/correction-requests",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/correction-requests",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/correction-requests/{id}/decide",
+            Staff,
+            200,
+            Target::CorrectionRequest,
+            Body::CorrectionDecision,
+        ),
+        row(
+            M::GET,
+            "/api/v1/me/restrictions",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/me/restrictions",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/restrictions",
+            AdminOnly,
+            200,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/employees/{id}/restrictions",
+            AdminOnly,
+            200,
+            Target::Employee,
+            Body::EmptyObject,
+        ),
     ]
 }
 
@@ -1400,6 +1547,19 @@ impl World {
         id
     }
 
+    /// A pending request of `employee` to correct their first name, inserted directly.
+    async fn correction_request(&self, id: Uuid, employee: Uuid) {
+        sqlx::query(
+            "INSERT INTO correction_requests (id, employee_id, kind, field, value, comment)
+             VALUES ($1, $2, 'field', 'first_name', 'Tee', 'typo')",
+        )
+        .bind(id)
+        .bind(employee)
+        .execute(&self.app.pool)
+        .await
+        .unwrap();
+    }
+
     /// A flagged `in` punch with an evidence photo, inserted directly.
     async fn flagged_punch(&self, employee: Uuid) -> Uuid {
         let id = Uuid::now_v7();
@@ -1442,6 +1602,22 @@ impl World {
                     _ => self.subject("active", role).await,
                 };
                 return Some(self.flagged_punch(owner).await);
+            }
+            Target::Unknown => {}
+            Target::CorrectionRequest => {
+                let employee = self.subject("active", role).await;
+                self.correction_request(id, employee).await;
+            }
+            Target::ErasureRequest => {
+                let employee = self.subject("active", role).await;
+                sqlx::query(
+                    "INSERT INTO erasure_requests (id, employee_id, scope) VALUES ($1, $2, 'locations')",
+                )
+                .bind(id)
+                .bind(employee)
+                .execute(pool)
+                .await
+                .unwrap();
             }
             Target::Department | Target::Position => {
                 let table = if matches!(t, Target::Department) {
@@ -1697,6 +1873,11 @@ impl World {
                 "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
             Body::TimesheetSettings => json!({"missing_checkout": "close_at_shift_end"}),
             Body::Review => json!({"decision": "accept"}),
+            Body::ErasureRequest => json!({"scope": "locations"}),
+            Body::Refusal => json!({"reason": "kept for an open dispute"}),
+            Body::CorrectionAsk => json!({"kind": "field", "field": "first_name", "value": "Tee",
+                "comment": "typo in my name"}),
+            Body::CorrectionDecision => json!({"decision": "reject", "comment": "no document"}),
             Body::Correction => json!({"employee_id": self.subject("active", role).await,
                 "kind": "in", "at": chrono::Utc::now(), "comment": "forgot to punch"}),
             Body::NewShiftTemplate => {
@@ -1779,7 +1960,8 @@ async fn authorisation_table(pool: PgPool) {
                 None => r.path.to_owned(),
             }
             // A second path id: one that does not exist.
-            .replace("{template_id}", &Uuid::nil().to_string());
+            .replace("{template_id}", &Uuid::nil().to_string())
+            .replace("{export_id}", &Uuid::nil().to_string());
             let body = w.body(r.body, TargetRole::User).await;
             let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
             let (status, code) = r.access.expect(who, r.ok);
@@ -1859,7 +2041,10 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("DELETE", "/api/v1/absences/{id}")
         | ("POST", "/api/v1/attendance/events/{id}/review")
         | ("POST", "/api/v1/attendance/corrections")
-        | ("GET", "/api/v1/attendance/events/{id}/photo") => OneEmployee,
+        | ("GET", "/api/v1/attendance/events/{id}/photo")
+        | ("POST", "/api/v1/employees/{id}/export")
+        | ("GET", "/api/v1/employees/{id}/export/{export_id}")
+        | ("POST", "/api/v1/correction-requests/{id}/decide") => OneEmployee,
         ("GET", "/api/v1/employees")
         | ("GET", "/api/v1/schedule-assignments")
         | ("GET", "/api/v1/absences")
@@ -1869,7 +2054,8 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET", "/api/v1/reports/departments")
         | ("GET", "/api/v1/reports/summary/export")
         | ("GET", "/api/v1/reports/daily/export")
-        | ("GET", "/api/v1/reports/t13") => Employees,
+        | ("GET", "/api/v1/reports/t13")
+        | ("GET", "/api/v1/correction-requests") => Employees,
         ("GET", "/api/v1/departments")
         | ("GET", "/api/v1/departments/{id}")
         | ("GET", "/api/v1/departments/{id}/tracking-policy")
@@ -1900,6 +2086,7 @@ fn names_an_employee(r: &Row) -> bool {
             | Target::Event
             | Target::Assignment
             | Target::Absence
+            | Target::CorrectionRequest
     ) || matches!(
         r.body,
         Body::NewEmployee | Body::Correction | Body::NewAssignment | Body::NewAbsence
@@ -1956,7 +2143,8 @@ async fn target_roles(pool: PgPool) {
                 Some(id) => r.path.replace("{id}", &id.to_string()),
                 None => r.path.to_owned(),
             }
-            .replace("{template_id}", &Uuid::nil().to_string());
+            .replace("{template_id}", &Uuid::nil().to_string())
+            .replace("{export_id}", &Uuid::nil().to_string());
             let body = w.body(r.body, role).await;
             let resp = w.send(r.method.clone(), &path, w.token(who), body).await;
             checked += 1;
@@ -1974,7 +2162,7 @@ async fn target_roles(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 20 * cases.len());
+    assert_eq!(checked, 23 * cases.len());
 }
 
 /// The text of an answer: an XLSX's sheets and shared strings unzipped, anything else as is.
@@ -2031,6 +2219,7 @@ async fn operator_lists_hold_only_user_employees(pool: PgPool) {
         .execute(&w.app.pool)
         .await
         .unwrap();
+        w.correction_request(Uuid::now_v7(), id).await;
         people.push((role, id, name));
     }
     let mentions =
@@ -2091,5 +2280,5 @@ async fn operator_lists_hold_only_user_employees(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 10);
+    assert_eq!(checked, 11);
 }

@@ -17,7 +17,8 @@ fn data_dir() -> tempfile::TempDir {
     dir
 }
 
-fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
+/// psql's answer, or its error.
+fn try_psql(binaries: &PgBinaries, url: &str, sql: &str) -> Result<String, String> {
     let psql = binaries.bindir.join("psql");
     let psql = if psql.exists() { psql } else { "psql".into() };
     let out = Command::new(psql)
@@ -34,12 +35,15 @@ fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
         ])
         .output()
         .expect("psql runs");
-    assert!(
-        out.status.success(),
-        "psql failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+fn psql(binaries: &PgBinaries, url: &str, sql: &str) -> String {
+    try_psql(binaries, url, sql).unwrap_or_else(|e| panic!("psql failed: {e}"))
 }
 
 fn binaries_or_skip() -> Option<PgBinaries> {
@@ -93,6 +97,121 @@ async fn first_start_creates_cluster_and_restart_keeps_data() {
         "1"
     );
     pg.stop().await.unwrap();
+}
+
+/// The cluster dies as in a crash: immediate shutdown, no checkpoint.
+fn crash(binaries: &PgBinaries, dir: &Path) {
+    let pg_ctl = binaries.bindir.join("pg_ctl");
+    let data = dir.join("postgres/data");
+    let mut cmd = if nix::unistd::Uid::effective().is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(pg_ctl);
+        c
+    } else {
+        Command::new(pg_ctl)
+    };
+    let out = cmd
+        .arg("-D")
+        .arg(&data)
+        .args(["stop", "-m", "immediate", "-w"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn socket(dir: &Path) -> std::path::PathBuf {
+    dir.join("postgres/run/.s.PGSQL.5432")
+}
+
+#[tokio::test]
+async fn serve_adopts_a_cluster_left_running_and_stops_it_on_exit() {
+    let Some(binaries) = binaries_or_skip() else {
+        return;
+    };
+    let dir = data_dir();
+    // An earlier server started the cluster and died without stopping it.
+    let crashed = LocalPostgres::start_with(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    drop(crashed);
+    assert!(socket(dir.path()).exists());
+
+    let served = LocalPostgres::start_for_serve(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    // A second server on the same data directory is refused while the first runs.
+    let err = LocalPostgres::start_for_serve(dir.path(), binaries.clone())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LocalPgError::AlreadyServed { .. }), "{err}");
+    assert!(err.to_string().contains("--data-dir"), "{err}");
+    // A short command meanwhile uses it and leaves it running.
+    let command = LocalPostgres::start_with(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    command.stop().await.unwrap();
+    assert_eq!(psql(&binaries, &served.database_url(), "SELECT 1"), "1");
+
+    served.stop().await.unwrap();
+    assert!(
+        !socket(dir.path()).exists(),
+        "the adopted cluster still runs"
+    );
+    // The lock went with the server: the next one starts.
+    let next = LocalPostgres::start_for_serve(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    next.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_served_cluster_that_dies_is_restarted_with_its_data() {
+    let Some(binaries) = binaries_or_skip() else {
+        return;
+    };
+    let dir = data_dir();
+    let served = LocalPostgres::start_for_serve(dir.path(), binaries.clone())
+        .await
+        .unwrap();
+    let url = served.database_url();
+    psql(
+        &binaries,
+        &url,
+        "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('after the crash')",
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let supervisor = served.supervise(stopped);
+
+    crash(&binaries, dir.path());
+    assert!(!socket(dir.path()).exists());
+    // Back within the supervisor's rounds (bounded, so a broken supervisor fails, not hangs).
+    let mut back = false;
+    for _ in 0..300 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        if socket(dir.path()).exists() {
+            back = true;
+            break;
+        }
+    }
+    assert!(back, "the supervisor did not restart the cluster");
+    let mut answer = Err(String::new());
+    for _ in 0..50 {
+        answer = try_psql(&binaries, &url, "SELECT v FROM kept");
+        if answer.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(answer.as_deref(), Ok("after the crash"));
+
+    stop.send(true).unwrap();
+    assert_eq!(supervisor.await.unwrap(), 1);
+    served.stop().await.unwrap();
+    assert!(!socket(dir.path()).exists());
 }
 
 #[tokio::test]

@@ -179,6 +179,29 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .merge(attendance_routes())
         .merge(timesheet_routes())
+        .merge(privacy_routes())
+}
+
+/// Data-subject rights: exports, correction and erasure requests, restrictions.
+fn privacy_routes() -> OpenApiRouter<AppState> {
+    use crate::privacy::{correction, erasure, export, restriction};
+    OpenApiRouter::new()
+        .routes(routes!(correction::create_mine, correction::list_mine))
+        .routes(routes!(correction::list))
+        .routes(routes!(correction::decide))
+        .routes(routes!(export::start_mine))
+        .routes(routes!(export::get_mine))
+        .routes(routes!(export::start_employee))
+        .routes(routes!(export::get_employee))
+        .routes(routes!(erasure::create_mine, erasure::list_mine))
+        .routes(routes!(erasure::list))
+        .routes(routes!(erasure::approve))
+        .routes(routes!(erasure::refuse))
+        .routes(routes!(restriction::get_mine, restriction::put_mine))
+        .routes(routes!(
+            restriction::get_employee,
+            restriction::put_employee
+        ))
 }
 
 /// Consent ledger, liveness challenges, locations and tracking policies.

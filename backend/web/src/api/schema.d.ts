@@ -293,6 +293,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The review queue of correction requests within the caller's scope, oldest first. */
+        get: operations["list_correction_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/correction-requests/{id}/decide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accepts or rejects a pending request (administrators; operators within their scope;
+         *     audited). Accepting a punch request appends a correction event to the chain; accepting a
+         *     field request updates the profile.
+         */
+        post: operations["decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/departments": {
         parameters: {
             query?: never;
@@ -512,6 +550,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employees/{id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts an export of an employee's data on their behalf (administrators; operators within
+         *     their scope; audited).
+         */
+        post: operations["start_employee"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/employees/{id}/export/{export_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An export of an employee's data: its state, then the ZIP (audited download). */
+        get: operations["get_employee_employees_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employees/{id}/face-templates": {
         parameters: {
             query?: never;
@@ -601,6 +676,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/employees/{id}/restrictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An employee's restrictions (administrators). */
+        get: operations["get_employee_employees_restrictions"];
+        /**
+         * Restricts or lifts an employee's biometric processing or tracking (administrators;
+         *     audited).
+         */
+        put: operations["put_employee"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/employees/{id}/tracking-policy": {
         parameters: {
             query?: never;
@@ -613,6 +709,57 @@ export interface paths {
         /** Sets an employee's own tracking policy, which overrides the department's. */
         put: operations["put_employee_policy"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Erasure requests of every employee, oldest open first (administrators). */
+        get: operations["list_erasure_requests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approves a pending request: the cascade job is queued in the same transaction (audited). */
+        post: operations["approve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/erasure-requests/{id}/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refuses a pending request with a reason the employee sees (audited). */
+        post: operations["refuse"];
         delete?: never;
         options?: never;
         head?: never;
@@ -985,6 +1132,82 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/correction-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's correction requests, newest first. */
+        get: operations["list_mine_me_correction_requests"];
+        put?: never;
+        /**
+         * Asks for a punch or a personal field to be corrected; the request goes to the operators'
+         *     review queue.
+         */
+        post: operations["create_mine_me_correction_requests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/erasure-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's erasure requests, newest first, with what each removed and kept. */
+        get: operations["list_mine_me_erasure_requests"];
+        put?: never;
+        /**
+         * Files an erasure request for the caller's data. An administrator approves or refuses it;
+         *     one open request per scope.
+         */
+        post: operations["create_mine_me_erasure_requests"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Starts an export of everything the server holds about the caller. */
+        post: operations["start_mine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/export/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of the caller's exports: 202 with its state while it is being written, then the ZIP. */
+        get: operations["get_mine_me_export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/face-templates": {
         parameters: {
             query?: never;
@@ -1081,6 +1304,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/restrictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What processing of the caller is restricted. */
+        get: operations["get_mine_me_restrictions"];
+        /**
+         * Restricts or lifts the restriction of the caller's biometric processing or tracking.
+         *     Nothing is deleted; while restricted, face check-in, enrolment and kiosk identification
+         *     (biometrics) or location batches (tracking) stop with `processing_restricted`.
+         */
+        put: operations["put_mine"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me/sites": {
         parameters: {
             query?: never;
@@ -1106,7 +1351,7 @@ export interface paths {
             cookie?: never;
         };
         /** The current employee's Telegram link and notification switches. */
-        get: operations["get_mine"];
+        get: operations["get_mine_me_telegram"];
         put?: never;
         post?: never;
         /** Unlinks the current employee's chat (no message is sent to it any more). */
@@ -1883,6 +2128,22 @@ export interface components {
             version: number;
         };
         /**
+         * @description A profile field an employee may ask to correct.
+         * @enum {string}
+         */
+        CorrectableField: "first_name" | "last_name";
+        /** @description `POST /api/v1/correction-requests/{id}/decide` body. */
+        CorrectionDecision: {
+            comment?: string | null;
+            /** @description `accept` or `reject`. */
+            decision: string;
+        };
+        /**
+         * @description What a correction request is about.
+         * @enum {string}
+         */
+        CorrectionKind: "punch" | "field";
+        /**
          * @description A punch entered by an administrator or operator: replaces `replaces` when given, or adds a
          *     missing punch.
          */
@@ -2135,6 +2396,38 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /** @description A correction request. */
+        EmployeeCorrectionRequest: {
+            /** Format: date-time */
+            at?: string | null;
+            comment: string;
+            /**
+             * Format: uuid
+             * @description Accepted punch requests: the correction event appended to the chain.
+             */
+            correction_event_id?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** Format: uuid */
+            decided_by?: string | null;
+            decision_comment?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            employee_name: string;
+            /** Format: uuid */
+            event_id?: string | null;
+            field?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description `punch` or `field`. */
+            kind: string;
+            punch_kind?: string | null;
+            /** @description `pending`, `accepted` or `rejected`. */
+            state: string;
+            value?: string | null;
+        };
         /** @description `GET /api/v1/employees` */
         EmployeePage: {
             items: components["schemas"]["Employee"][];
@@ -2153,6 +2446,37 @@ export interface components {
          * @enum {string}
          */
         EmployeeStatus: "active" | "dismissed";
+        /** @description An erasure request. */
+        ErasureRequest: {
+            comment?: string | null;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /** Format: uuid */
+            decided_by?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description When done: an [`ErasureOutcome`] (what was removed, what was kept and why). */
+            outcome?: Record<string, never> | null;
+            refusal_reason?: string | null;
+            /** Format: date-time */
+            requested_at: string;
+            /** @description `biometrics`, `locations`, `photos` or `everything`. */
+            scope: string;
+            /**
+             * @description `pending` (waiting for an administrator), `approved` (the cascade is queued or
+             *     running), `done` or `refused`.
+             */
+            state: string;
+        };
+        /**
+         * @description What an erasure request covers.
+         * @enum {string}
+         */
+        ErasureScope: "biometrics" | "locations" | "photos" | "everything";
         /**
          * @description What an event of the attendance log is.
          * @enum {string}
@@ -2166,6 +2490,32 @@ export interface components {
             offset: number;
             /** Format: int64 */
             total: number;
+        };
+        /** @description `POST …/export` body. */
+        ExportRequest: {
+            language?: components["schemas"]["Lang"] | null;
+        };
+        /** @description An export and its state. */
+        ExportStatus: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            employee_id: string;
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description When the file is deleted.
+             */
+            expires_at?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            language: string;
+            /** Format: int64 */
+            size_bytes?: number | null;
+            /** @description `queued`, `ready`, `failed` or `expired`. */
+            state: string;
         };
         /** @description Identifiers of the employee in external systems, for the integrations. */
         ExternalIds: {
@@ -2481,6 +2831,33 @@ export interface components {
             body: string;
             kind: components["schemas"]["ConsentKind"];
         };
+        /** @description `POST /api/v1/me/correction-requests` body. */
+        NewCorrectionRequest: {
+            /**
+             * Format: date-time
+             * @description Punch: when it really happened.
+             */
+            at?: string | null;
+            /** @description What is wrong, for the operator. */
+            comment: string;
+            /**
+             * Format: uuid
+             * @description Punch: the punch to replace (absent: a missing punch to add).
+             */
+            event_id?: string | null;
+            field?: components["schemas"]["CorrectableField"] | null;
+            kind: components["schemas"]["CorrectionKind"];
+            /** @description Punch: `in` or `out`. */
+            punch_kind?: string | null;
+            /** @description Field: the correct value. */
+            value?: string | null;
+        };
+        /** @description `POST /api/v1/me/erasure-requests` body. */
+        NewErasureRequest: {
+            /** @description Optional note for the administrator. */
+            comment?: string | null;
+            scope: components["schemas"]["ErasureScope"];
+        };
         NewSchedule: {
             name: string;
             pattern: components["schemas"]["ScheduleDef"];
@@ -2593,6 +2970,11 @@ export interface components {
         RefreshRequest: {
             refresh_token: string;
         };
+        /** @description `POST /api/v1/erasure-requests/{id}/refuse` body. */
+        Refusal: {
+            /** @description Shown to the employee. */
+            reason: string;
+        };
         RejectedPoint: {
             /**
              * Format: int32
@@ -2605,6 +2987,29 @@ export interface components {
         /** @description `POST /api/v1/employees/{id}/password`: an administrator sets a new password. */
         ResetPasswordRequest: {
             new_password: string;
+        };
+        /** @description One restriction in force. */
+        Restriction: {
+            /** @description `biometrics` or `tracking`. */
+            kind: string;
+            /** Format: date-time */
+            restricted_at: string;
+            /**
+             * Format: uuid
+             * @description Who set it (the employee themself or an administrator).
+             */
+            restricted_by?: string | null;
+        };
+        /** @description `PUT …/restrictions`: `true` restricts, `false` lifts, absent leaves as is. */
+        RestrictionChange: {
+            biometrics?: boolean | null;
+            tracking?: boolean | null;
+        };
+        /** @description `GET /api/v1/me/restrictions`: what is restricted now. */
+        Restrictions: {
+            biometrics: boolean;
+            items: components["schemas"]["Restriction"][];
+            tracking: boolean;
         };
         /** @enum {string} */
         ReviewDecision: "accept" | "reject";
@@ -3453,7 +3858,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required`, `device_not_allowed` */
+            /** @description `biometric_consent_required`, `device_not_allowed`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3532,6 +3937,15 @@ export interface operations {
             };
             /** @description no such event, or no photo */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `photo_erased`: removed by an erasure or retention */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3921,6 +4335,101 @@ export interface operations {
                 };
             };
             /** @description empty or too long text */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_correction_requests: {
+        parameters: {
+            query?: {
+                /** @description `pending` (default), `accepted`, `rejected` or `all`. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"][];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    decide: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CorrectionDecision"];
+            };
+        };
+        responses: {
+            /** @description decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `correction_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid decision */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -4778,6 +5287,121 @@ export interface operations {
             };
         };
     };
+    start_employee: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_employee_employees_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+                /** @description export id */
+                export_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description still being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description `out_of_scope`, `role_not_allowed` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such employee, or no such export of theirs */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_expired` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_employee: {
         parameters: {
             query?: never;
@@ -5091,6 +5715,83 @@ export interface operations {
             };
         };
     };
+    get_employee_employees_restrictions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description restrictions in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_employee: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionChange"];
+            };
+        };
+        responses: {
+            /** @description restrictions now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     employee_policy: {
         parameters: {
             query?: never;
@@ -5167,6 +5868,133 @@ export interface operations {
                 };
             };
             /** @description invalid fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_erasure_requests: {
+        parameters: {
+            query?: {
+                /** @description Only requests in this state: `pending`, `approved`, `done`, `refused`. */
+                state?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"][];
+                };
+            };
+            /** @description `invalid_query` */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description approved; the cascade is queued */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `erasure_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refuse: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description request id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Refusal"];
+            };
+        };
+        responses: {
+            /** @description refused */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description no such request */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `erasure_request_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description empty or too long reason */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5965,7 +6793,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `location_consent_required` */
+            /** @description `location_consent_required`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6117,6 +6945,222 @@ export interface operations {
             };
         };
     };
+    list_mine_me_correction_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"][];
+                };
+            };
+        };
+    };
+    create_mine_me_correction_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewCorrectionRequest"];
+            };
+        };
+        responses: {
+            /** @description filed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EmployeeCorrectionRequest"];
+                };
+            };
+            /** @description no such punch of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description missing or invalid fields for the kind */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_mine_me_erasure_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description requests */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"][];
+                };
+            };
+        };
+    };
+    create_mine_me_erasure_requests: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewErasureRequest"];
+            };
+        };
+        responses: {
+            /** @description filed */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasureRequest"];
+                };
+            };
+            /** @description `erasure_request_open`: one of this scope is already open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExportRequest"];
+            };
+        };
+        responses: {
+            /** @description queued; poll `GET /api/v1/me/export/{id}` */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_mine_me_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description export id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ZIP */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
+                };
+            };
+            /** @description still being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportStatus"];
+                };
+            };
+            /** @description no such export of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_expired` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_me: {
         parameters: {
             query?: never;
@@ -6170,7 +7214,7 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required` */
+            /** @description `biometric_consent_required`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6244,7 +7288,7 @@ export interface operations {
                     "application/json": components["schemas"]["TemplateDescriptor"][];
                 };
             };
-            /** @description `device_not_allowed` */
+            /** @description `device_not_allowed`, `processing_restricted` */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6359,6 +7403,59 @@ export interface operations {
             };
         };
     };
+    get_mine_me_restrictions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description restrictions in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+        };
+    };
+    put_mine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestrictionChange"];
+            };
+        };
+        responses: {
+            /** @description restrictions now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Restrictions"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     my_sites: {
         parameters: {
             query?: never;
@@ -6379,7 +7476,7 @@ export interface operations {
             };
         };
     };
-    get_mine: {
+    get_mine_me_telegram: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,0 +1,254 @@
+//! Restriction of processing: while an employee's biometrics or tracking are restricted,
+//! nothing is deleted, but face check-in, enrolment and the on-device descriptors
+//! (biometrics) or location batches (tracking) are refused with 403 `processing_restricted`,
+//! and kiosks leave the employee out of their gallery. The employee or an administrator sets
+//! and lifts it; every change is audited.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use faceid_protocol::problem::Problem;
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{Admin, AuthUser, Caller};
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiJson, ApiPath};
+
+/// A kind of processing that can be restricted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Processing {
+    /// Face check-in, enrolment, kiosk identification, descriptors for on-device matching.
+    Biometrics,
+    /// Location batches.
+    Tracking,
+}
+
+impl Processing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Processing::Biometrics => "biometrics",
+            Processing::Tracking => "tracking",
+        }
+    }
+}
+
+/// One restriction in force.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Restriction {
+    /// `biometrics` or `tracking`.
+    pub kind: String,
+    pub restricted_at: DateTime<Utc>,
+    /// Who set it (the employee themself or an administrator).
+    pub restricted_by: Option<Uuid>,
+}
+
+/// `GET /api/v1/me/restrictions`: what is restricted now.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Restrictions {
+    pub biometrics: bool,
+    pub tracking: bool,
+    pub items: Vec<Restriction>,
+}
+
+/// `PUT …/restrictions`: `true` restricts, `false` lifts, absent leaves as is.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionChange {
+    #[serde(default)]
+    pub biometrics: Option<bool>,
+    #[serde(default)]
+    pub tracking: Option<bool>,
+}
+
+/// The refusal while `kind` is restricted.
+pub fn restricted(kind: Processing) -> AppError {
+    AppError::forbidden(
+        "processing_restricted",
+        match kind {
+            Processing::Biometrics => {
+                "biometric processing of this employee is restricted until the restriction is lifted"
+            }
+            Processing::Tracking => {
+                "location tracking of this employee is restricted until the restriction is lifted"
+            }
+        },
+    )
+}
+
+/// Whether `kind` is restricted for `employee`.
+pub async fn is_restricted(
+    pool: &PgPool,
+    employee: Uuid,
+    kind: Processing,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM processing_restrictions WHERE employee_id = $1 AND kind = $2)",
+    )
+    .bind(employee)
+    .bind(kind.as_str())
+    .fetch_one(pool)
+    .await
+}
+
+/// 403 `processing_restricted` when `kind` is restricted for `employee`.
+pub async fn require_unrestricted(
+    pool: &PgPool,
+    employee: Uuid,
+    kind: Processing,
+) -> AppResult<()> {
+    if is_restricted(pool, employee, kind).await? {
+        Err(restricted(kind))
+    } else {
+        Ok(())
+    }
+}
+
+async fn load(conn: &mut PgConnection, employee: Uuid) -> Result<Restrictions, sqlx::Error> {
+    let items: Vec<Restriction> = sqlx::query_as(
+        "SELECT kind, restricted_at, restricted_by FROM processing_restrictions
+         WHERE employee_id = $1 ORDER BY kind",
+    )
+    .bind(employee)
+    .fetch_all(conn)
+    .await?;
+    Ok(Restrictions {
+        biometrics: items.iter().any(|r| r.kind == "biometrics"),
+        tracking: items.iter().any(|r| r.kind == "tracking"),
+        items,
+    })
+}
+
+/// [`load`] for an employee named in a path: 404 when there is no such employee. Locks the
+/// employee's row, so concurrent changes of one employee's restrictions come one after the
+/// other.
+async fn load_existing(conn: &mut PgConnection, employee: Uuid) -> AppResult<Restrictions> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
+        .bind(employee)
+        .fetch_optional(&mut *conn)
+        .await?;
+    if found.is_none() {
+        return Err(AppError::not_found("employee"));
+    }
+    Ok(load(conn, employee).await?)
+}
+
+/// Applies a change for `employee` by `caller`, audited as `privacy.restriction` when
+/// anything changed.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    employee: Uuid,
+    req: &RestrictionChange,
+) -> AppResult<Restrictions> {
+    let mut tx = state.db.begin().await?;
+    let before = load_existing(&mut tx, employee).await?;
+    for (kind, want) in [
+        (Processing::Biometrics, req.biometrics),
+        (Processing::Tracking, req.tracking),
+    ] {
+        match want {
+            Some(true) => {
+                sqlx::query(
+                    "INSERT INTO processing_restrictions (employee_id, kind, restricted_by)
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(employee)
+                .bind(kind.as_str())
+                .bind(caller.id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Some(false) => {
+                sqlx::query(
+                    "DELETE FROM processing_restrictions WHERE employee_id = $1 AND kind = $2",
+                )
+                .bind(employee)
+                .bind(kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {}
+        }
+    }
+    let after = load(&mut tx, employee).await?;
+    if (before.biometrics, before.tracking) != (after.biometrics, after.tracking) {
+        audit::record(
+            &mut tx,
+            caller,
+            "privacy.restriction",
+            "employee",
+            Some(employee),
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        tracing::info!(%employee, biometrics = after.biometrics, tracking = after.tracking, "processing restriction changed");
+    }
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// What processing of the caller is restricted.
+#[utoipa::path(get, path = "/api/v1/me/restrictions", tag = "privacy", security(("bearer" = [])),
+    responses((status = 200, description = "restrictions in force", body = Restrictions)))]
+pub async fn get_mine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<Json<Restrictions>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(load(&mut conn, caller.id).await?))
+}
+
+/// Restricts or lifts the restriction of the caller's biometric processing or tracking.
+/// Nothing is deleted; while restricted, face check-in, enrolment and kiosk identification
+/// (biometrics) or location batches (tracking) stop with `processing_restricted`.
+#[utoipa::path(put, path = "/api/v1/me/restrictions", tag = "privacy", security(("bearer" = [])),
+    request_body = RestrictionChange,
+    responses(
+        (status = 200, description = "restrictions now in force", body = Restrictions),
+        (status = 422, description = "invalid body", body = Problem)))]
+pub async fn put_mine(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiJson(req): ApiJson<RestrictionChange>,
+) -> AppResult<Json<Restrictions>> {
+    Ok(Json(change(&state, &caller, caller.id, &req).await?))
+}
+
+/// An employee's restrictions (administrators).
+#[utoipa::path(get, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id")),
+    responses(
+        (status = 200, description = "restrictions in force", body = Restrictions),
+        (status = 404, description = "no such employee", body = Problem)))]
+pub async fn get_employee(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<Restrictions>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(load_existing(&mut conn, id).await?))
+}
+
+/// Restricts or lifts an employee's biometric processing or tracking (administrators;
+/// audited).
+#[utoipa::path(put, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id")),
+    request_body = RestrictionChange,
+    responses(
+        (status = 200, description = "restrictions now in force", body = Restrictions),
+        (status = 404, description = "no such employee", body = Problem),
+        (status = 422, description = "invalid body", body = Problem)))]
+pub async fn put_employee(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<RestrictionChange>,
+) -> AppResult<Json<Restrictions>> {
+    Ok(Json(change(&state, &caller, id, &req).await?))
+}
