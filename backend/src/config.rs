@@ -119,6 +119,8 @@ pub struct Settings {
     /// Consecutive polls refused with 401 before a terminal's polling stops (1..=10; terminals
     /// lock the account after a few bad logins, so keep it low).
     pub hikvision_auth_failures_before_lockout: u32,
+    /// Seconds one iikoServer call may take (1..=300).
+    pub iiko_request_timeout_secs: u64,
 }
 
 impl Default for Settings {
@@ -161,6 +163,7 @@ impl Default for Settings {
             hikvision_request_timeout_secs: 10,
             hikvision_max_clock_skew_secs: 120,
             hikvision_auth_failures_before_lockout: 3,
+            iiko_request_timeout_secs: 30,
         }
     }
 }
@@ -217,6 +220,7 @@ const ALL_KEYS: &[&str] = &[
     "hikvision_request_timeout_secs",
     "hikvision_max_clock_skew_secs",
     "hikvision_auth_failures_before_lockout",
+    "iiko_request_timeout_secs",
 ];
 
 impl Settings {
@@ -340,6 +344,9 @@ impl Settings {
         }
         if !(1..=10).contains(&self.hikvision_auth_failures_before_lockout) {
             return bad("hikvision_auth_failures_before_lockout must be between 1 and 10");
+        }
+        if !(1..=300).contains(&self.iiko_request_timeout_secs) {
+            return bad("iiko_request_timeout_secs must be between 1 and 300");
         }
         if let Some(k) = &self.descriptor_key {
             parse_key32(k)?;

@@ -27,6 +27,7 @@ pub mod face;
 pub mod face_templates;
 pub mod geofence;
 pub mod hikvision;
+pub mod iiko;
 pub mod jobs;
 pub mod liveness;
 pub mod local_pg;
@@ -144,6 +145,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
     privacy::register_jobs(&mut registry, state.clone());
     hikvision::register_jobs(&mut registry, state);
+    iiko::register_jobs(&mut registry, state);
     registry
 }
 

@@ -155,6 +155,8 @@ enum Body {
     CorrectionDecision,
     NewTerminal,
     TerminalPatch,
+    IikoConnection,
+    IikoDismissals,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -581,6 +583,82 @@ fn table() -> Vec<Row> {
             404,
             Target::None,
             Body::None,
+        ),
+        // iiko: not configured until the PUT row, so the reads before it answer 404.
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/test",
+            AdminOnly,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/integrations/iiko",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::IikoConnection,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko/log",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        // Its server (127.0.0.1:9) never answers: 503 `iiko_unavailable`.
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/sync",
+            AdminOnly,
+            503,
+            Target::None,
+            Body::None,
+        ),
+        // Without its period: 400 `invalid_query` (the query is read after the caller).
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/export",
+            AdminOnly,
+            400,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/schedules",
+            AdminOnly,
+            400,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/integrations/iiko/dismissals",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        // Nobody is waiting for a dismissal: 409 `not_awaiting_dismissal`.
+        row(
+            M::POST,
+            "/api/v1/integrations/iiko/dismissals",
+            AdminOnly,
+            409,
+            Target::None,
+            Body::IikoDismissals,
         ),
         row(
             M::GET,
@@ -1775,6 +1853,10 @@ impl World {
                 json!({"name": format!("gate {n}"), "base_url": "http://127.0.0.1:9",
                        "username": "admin", "password": "secret", "site_id": site, "direction": "both"})
             }
+            Body::IikoConnection => json!({"server_url": "http://127.0.0.1:9", "login": "api",
+                   "password": "secret", "department_codes": [],
+                   "sync": {"employees": true, "schedules": false, "attendance": false}}),
+            Body::IikoDismissals => json!({"employee_ids": [Uuid::nil()]}),
             Body::TerminalPatch => {
                 json!({"name": format!("gate renamed {n}"), "poll_interval_s": 60})
             }

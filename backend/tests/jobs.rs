@@ -442,14 +442,15 @@ async fn periodic_jobs_are_scheduled_once_per_period_across_replicas(pool: PgPoo
 async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let registry = faceid_server::job_registry(&app.state, 90);
-    // The periodic kinds: the prune, the location and privacy retention (docs/privacy.md) and
-    // the Hikvision poll scheduler (which enqueues nothing without terminals).
+    // The periodic kinds: the prune, the location and privacy retention (docs/privacy.md), the
+    // Hikvision poll scheduler (nothing without terminals) and the iiko import scheduler
+    // (nothing without a connection).
     assert_eq!(
         registry.schedule_periodic(&pool, Utc::now()).await.unwrap(),
-        4
+        5
     );
     let w = Worker::new(pool.clone(), registry, worker_cfg("w"));
-    assert_eq!(w.drain().await.unwrap(), 4);
+    assert_eq!(w.drain().await.unwrap(), 5);
     let states: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, state FROM jobs ORDER BY kind")
             .fetch_all(&pool)
@@ -459,6 +460,7 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
         states,
         vec![
             ("hikvision.schedule".into(), "done".into()),
+            ("iiko.schedule".into(), "done".into()),
             ("jobs.prune".into(), "done".into()),
             ("locations.retention".into(), "done".into()),
             ("privacy.retention".into(), "done".into())

@@ -267,23 +267,6 @@ async fn load(state: &AppState, conn: &mut PgConnection, id: Uuid) -> AppResult<
         .ok_or(AppError::not_found("terminal"))
 }
 
-fn valid_url(check: &mut Check, url: &str) -> String {
-    let u = url.trim().trim_end_matches('/').to_owned();
-    let rest = u
-        .strip_prefix("http://")
-        .or_else(|| u.strip_prefix("https://"));
-    match rest {
-        Some(host)
-            if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) && u.len() <= 200 => {}
-        _ => check.add(
-            "base_url",
-            "invalid_url",
-            "http:// or https:// and a host (and port), without credentials",
-        ),
-    }
-    u
-}
-
 fn valid_interval(check: &mut Check, v: i32) -> i32 {
     if !(10..=3600).contains(&v) {
         check.add("poll_interval_s", "out_of_range", "10..=3600 seconds");
@@ -323,7 +306,7 @@ pub async fn create(
 ) -> AppResult<(StatusCode, Json<Terminal>)> {
     let mut check = Check::default();
     let name = check.text("name", &req.name, MAX_NAME_LEN);
-    let base_url = valid_url(&mut check, &req.base_url);
+    let base_url = check.base_url("base_url", &req.base_url);
     let username = check.text("username", &req.username, 64);
     valid_password(&mut check, &req.password);
     let interval = valid_interval(&mut check, req.poll_interval_s.unwrap_or(30));
@@ -444,7 +427,10 @@ pub async fn update(
         .name
         .as_deref()
         .map(|n| check.text("name", n, MAX_NAME_LEN));
-    let base_url = req.base_url.as_deref().map(|u| valid_url(&mut check, u));
+    let base_url = req
+        .base_url
+        .as_deref()
+        .map(|u| check.base_url("base_url", u));
     let username = req
         .username
         .as_deref()

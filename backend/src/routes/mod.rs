@@ -167,6 +167,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(crate::hikvision::routes::poll_now))
         .routes(routes!(crate::hikvision::routes::log))
+        .routes(routes!(crate::iiko::routes::get, crate::iiko::routes::put))
+        .routes(routes!(crate::iiko::routes::test))
+        .routes(routes!(crate::iiko::routes::log))
+        .routes(routes!(crate::iiko::routes::sync))
+        .routes(routes!(crate::iiko::routes::export))
+        .routes(routes!(crate::iiko::routes::schedules))
+        .routes(routes!(
+            crate::iiko::routes::dismissals,
+            crate::iiko::routes::confirm_dismissals
+        ))
         .merge(attendance_routes())
         .merge(timesheet_routes())
         .merge(privacy_routes())
@@ -369,6 +379,24 @@ impl Check {
             );
         }
         t.to_owned()
+    }
+    /// The base URL of a device or server we call: `http://` or `https://` and a host (and
+    /// port), without credentials, a query or a fragment; trailing slashes dropped.
+    pub fn base_url(&mut self, field: &str, url: &str) -> String {
+        let u = url.trim().trim_end_matches('/').to_owned();
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"));
+        match rest {
+            Some(host)
+                if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) && u.len() <= 200 => {}
+            _ => self.add(
+                field,
+                "invalid_url",
+                "http:// or https:// and a host (and port), without credentials",
+            ),
+        }
+        u
     }
     /// Like [`Check::text`], but empty means `None`.
     pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {

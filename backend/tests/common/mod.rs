@@ -3,6 +3,7 @@
 
 pub mod face;
 pub mod fake_hikvision;
+pub mod fake_iiko;
 pub mod fake_telegram;
 pub mod multipart;
 

@@ -785,6 +785,133 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/iiko": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The iikoServer connection. */
+        get: operations["get_iiko_connection"];
+        /** Sets the iikoServer connection (created or replaced). */
+        put: operations["put_iiko_connection"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/dismissals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Employees deleted in iiko or gone from its list, still active here. */
+        get: operations["list_iiko_dismissals"];
+        put?: never;
+        /**
+         * Dismisses employees gone from iiko (each must be waiting for confirmation); audited one by
+         *     one, all or none.
+         */
+        post: operations["confirm_iiko_dismissals"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Exports the work intervals whose check-in is in the period to iiko's attendance. */
+        post: operations["export_iiko_attendance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/log": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every run, newest first (administrators). */
+        get: operations["iiko_log"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Imports iiko's shift plans of the period into each linked employee's roster schedule. */
+        post: operations["import_iiko_schedules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/sync": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Imports employees and positions from iiko now (or previews the import with `dry_run`). */
+        post: operations["sync_iiko"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/integrations/iiko/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logs in to iikoServer, reads the employee and role lists, and logs out (freeing the
+         *     licence slot), reporting what went wrong if anything did.
+         */
+        post: operations["test_iiko_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/integrations/telegram": {
         parameters: {
             query?: never;
@@ -1941,6 +2068,10 @@ export interface components {
             site?: components["schemas"]["SiteRef"] | null;
             verdict: components["schemas"]["Verdict"];
         };
+        /** @description `POST /api/v1/integrations/iiko/dismissals` body. */
+        ConfirmDismissals: {
+            employee_ids: string[];
+        };
         /** @enum {string} */
         ConsentAction: "grant" | "withdraw";
         /** @enum {string} */
@@ -2027,6 +2158,19 @@ export interface components {
             replaces?: string | null;
             /** Format: uuid */
             site_id?: string | null;
+        };
+        /** @description What one run did, written to `iiko_runs`. */
+        Counts: {
+            /** Format: int32 */
+            conflicts: number;
+            /** Format: int32 */
+            created: number;
+            /** Format: int32 */
+            errors: number;
+            /** Format: int32 */
+            skipped: number;
+            /** Format: int32 */
+            updated: number;
         };
         /** @description `POST /api/v1/employees` */
         CreateEmployee: {
@@ -2440,6 +2584,51 @@ export interface components {
             /** Format: int32 */
             year: number;
         };
+        /** @description The connection (never its password). */
+        IikoConnection: {
+            /** Format: date-time */
+            created_at: string;
+            department_codes: string[];
+            /** Format: int32 */
+            interval_s: number;
+            login: string;
+            server_url: string;
+            sync: components["schemas"]["SyncFlags"];
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description One run. */
+        IikoRun: {
+            /** Format: int32 */
+            conflicts: number;
+            /** Format: int32 */
+            created: number;
+            dry_run: boolean;
+            error?: string | null;
+            error_code?: string | null;
+            /** Format: int32 */
+            errors: number;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: int64 */
+            id: number;
+            /** @description `test`, `import`, `schedules` or `export`. */
+            kind: string;
+            ok: boolean;
+            /** @description Per-record changes and problems: `[{"iiko_id", "kind", "detail"}]`. */
+            problems: Record<string, never>[];
+            /** Format: int32 */
+            skipped: number;
+            /** Format: date-time */
+            started_at: string;
+            /** Format: int32 */
+            updated: number;
+        };
+        IikoRunPage: {
+            items: components["schemas"]["IikoRun"][];
+            /** Format: int64 */
+            total: number;
+        };
         /** @description A job as administrators see it. */
         JobInfo: {
             /** Format: int32 */
@@ -2710,6 +2899,16 @@ export interface components {
             department_ids?: string[];
             site_ids?: string[];
         };
+        /** @description An employee gone from iiko, waiting for an administrator to confirm the dismissal. */
+        PendingDismissal: {
+            /** Format: uuid */
+            employee_id: string;
+            first_name: string;
+            /** Format: date-time */
+            gone_since: string;
+            iiko_id: string;
+            last_name: string;
+        };
         /** @description An employee named in a report. */
         PersonRef: {
             /** Format: uuid */
@@ -2751,6 +2950,22 @@ export interface components {
          * @enum {string}
          */
         PunchStatus: "verified" | "flagged_pending" | "flagged_accepted" | "flagged_rejected" | "rejected" | "superseded";
+        /** @description `PUT /api/v1/integrations/iiko` body. */
+        PutConnection: {
+            /** @description Only employees of these iiko departments are imported (empty: all). */
+            department_codes?: string[];
+            /**
+             * Format: int32
+             * @description Seconds between periodic imports (300..=86400, default 3600).
+             */
+            interval_s?: number | null;
+            login: string;
+            /** @description Stored encrypted; never answered. Absent: keep the stored one. */
+            password?: string | null;
+            /** @description `https://host:port` of iikoServer (without `/resto`). */
+            server_url: string;
+            sync: components["schemas"]["SyncFlags"];
+        };
         /** @description `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout` */
         RefreshRequest: {
             refresh_token: string;
@@ -2809,6 +3024,20 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "operator" | "user";
+        /** @description What an import or an export did (or would do, in a dry run). */
+        RunReport: {
+            /**
+             * @description Each change and problem: `{"iiko_id", "kind", "detail"}`; kinds: `position_created`,
+             *     `position_linked`, `position_renamed`, `employee_created`, `employee_linked`,
+             *     `employee_updated`, `awaiting_dismissal`, `skipped_system`, `card_number_taken`,
+             *     `position_name_taken`.
+             */
+            changes: Record<string, never>[];
+            counts: components["schemas"]["Counts"];
+            dry_run: boolean;
+            /** Format: int64 */
+            run_id: number;
+        };
         /** @description How a schedule is stored and sent: shift templates by id. */
         ScheduleDef: {
             days: (string | null)[];
@@ -2940,6 +3169,15 @@ export interface components {
              * @description Employees matching the filter (all pages).
              */
             total: number;
+        };
+        /** @description What to synchronise. */
+        SyncFlags: {
+            /** @description Export attendance (not built yet: see docs/iiko.md). */
+            attendance: boolean;
+            /** @description Import employees and positions. */
+            employees: boolean;
+            /** @description Import shift plans (not built yet: see docs/iiko.md). */
+            schedules: boolean;
         };
         /** @description `GET /api/v1/me/telegram`. */
         TelegramLink: {
@@ -3154,6 +3392,29 @@ export interface components {
              * @description Face passes of a number no employee has.
              */
             unknown: number;
+        };
+        /** @description The answer of a connection test. */
+        TestResult: {
+            /**
+             * Format: int64
+             * @description Employee accounts iiko lists (system accounts included).
+             */
+            employees?: number | null;
+            error?: string | null;
+            /**
+             * @description `unauthorized`, `no_licence` (every API licence slot taken; try later), `network`,
+             *     `timeout`, `html_page` (not iikoServer: check the URL), `server_error`, …
+             */
+            error_code?: string | null;
+            /** @description Logged in, read the lists and logged out. */
+            ok: boolean;
+            /** Format: int64 */
+            roles?: number | null;
+            /**
+             * Format: int64
+             * @description The run in the log.
+             */
+            run_id: number;
         };
         /** @description Settings of the timesheet computation. */
         TimesheetSettings: {
@@ -5842,6 +6103,362 @@ export interface operations {
             };
             /** @description `invalid_kind`, `out_of_range` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the connection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoConnection"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PutConnection"];
+            };
+        };
+        responses: {
+            /** @description the connection */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoConnection"];
+                };
+            };
+            /** @description invalid fields; `password` is required the first time */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_iiko_dismissals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description waiting for confirmation, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingDismissal"][];
+                };
+            };
+        };
+    };
+    confirm_iiko_dismissals: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConfirmDismissals"];
+            };
+        };
+        responses: {
+            /** @description the dismissed employees' ids */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": string[];
+                };
+            };
+            /** @description `not_awaiting_dismissal`: one of them is not gone from iiko or not active */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description empty or more than 1000 ids */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_iiko_attendance: {
+        parameters: {
+            query: {
+                /**
+                 * @description Start of the period, with the restaurant's offset (`2026-11-01T00:00:00+03:00`): times
+                 *     are sent to iiko with this offset.
+                 */
+                from: string;
+                /** @description End of the period (exclusive), at most 62 days after `from`. */
+                to: string;
+                /** @description Answer what would be sent and send nothing. */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what was sent (or would be), overlaps reported per record */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description `invalid_query`: `from` or `to` missing or not RFC 3339 */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `to` not after `from`, or more than 62 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable`: what was sent before the failure is kept */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    iiko_log: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IikoRunPage"];
+                };
+            };
+        };
+    };
+    import_iiko_schedules: {
+        parameters: {
+            query: {
+                /** @description First day (shifts starting on `from..=to` are imported). */
+                from: string;
+                /** @description Last day, at most 62 days after `from`. */
+                to: string;
+                /** @description Answer what would change and write nothing (but the log row). */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what changed (or would change); conflicts with schedules assigned here reported */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description `invalid_query`: `from` or `to` missing or not a date */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `to` before `from`, or more than 62 days */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    sync_iiko: {
+        parameters: {
+            query?: {
+                /** @description Answer what would change and write nothing (but the log row). */
+                dry_run?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description what changed (or would change) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunReport"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_import_running` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_iiko_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the result, failures included */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestResult"];
+                };
+            };
+            /** @description `iiko_not_configured` */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
