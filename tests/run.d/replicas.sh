@@ -24,7 +24,16 @@ fi
 
 venv="$target_dir/replicas-venv"
 if [ ! -x "$venv/bin/moto_server" ]; then
-  python3 -m venv "$venv"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    # Debian's python3 keeps venv in a separate package.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+      rm -rf "$venv"; python3 -m venv "$venv"
+    else
+      echo "error: python3 -m venv failed: apt-get install -y python3-venv" >&2; exit 1
+    fi
+  fi
   "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.6' 'boto3' 'requests'
 fi
 
