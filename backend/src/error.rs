@@ -31,6 +31,9 @@ pub enum AppError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// 405: the path exists, the method does not (axum adds the `Allow` header).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     #[error("too many attempts")]
     RateLimited { retry_after_secs: u64 },
     #[error("database unavailable")]
@@ -100,6 +103,7 @@ impl AppError {
             Self::Gone { .. } => StatusCode::GONE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -121,6 +125,7 @@ impl AppError {
             Self::NotFound { .. } => "not_found",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",

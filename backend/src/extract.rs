@@ -33,9 +33,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         // The input rules first (chrono parses some years PostgreSQL cannot store, and a
         // typed error would hide which rule broke); malformed JSON passes them to the parser.
         check_json(&bytes, "")?;
+        refuse_non_object(&bytes)?;
         let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
         Ok(ApiJson(value))
     }
+}
+
+/// Every JSON body of this API is an object. serde would also fill a struct from an array of
+/// its fields in order (`[null, null]`), which the document does not allow.
+fn refuse_non_object(bytes: &[u8]) -> Result<(), AppError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    let well_formed = || serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok();
+    if first != Some(&b'{') && well_formed() {
+        return Err(AppError::field(
+            "",
+            "invalid_body",
+            "the body must be a JSON object",
+        ));
+    }
+    Ok(())
 }
 
 /// `application/json` or `application/*+json`, as `axum::Json` accepts.

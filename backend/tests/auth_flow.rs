@@ -522,6 +522,43 @@ async fn kiosk_credential_works_until_rotated_or_blocked(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn an_admin_cannot_block_the_device_of_their_own_session(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+    let laptop = Uuid::new_v4();
+    let r = app.login_on("root", PASSWORD, laptop).await;
+    let admin = r.body["access_token"].as_str().unwrap().to_owned();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/devices/{laptop}/block"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "own_device"));
+    // Still signed in, and the device is not blocked.
+    assert_eq!(app.get("/api/v1/me", &admin).await.status, StatusCode::OK);
+    let r = app.get(&format!("/api/v1/devices/{laptop}"), &admin).await;
+    assert_eq!(r.body["blocked"], false, "{}", r.body);
+    // The same administrator's other device can be blocked (a lost phone).
+    let phone = Uuid::new_v4();
+    assert_eq!(
+        app.login_on("root", PASSWORD, phone).await.status,
+        StatusCode::OK
+    );
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/devices/{phone}/block"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["blocked"], true, "{}", r.body);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn dismissal_blocks_login_and_revokes_tokens_rehire_restores(pool: PgPool) {
     let app = TestApp::new(pool);
     app.bootstrap_admin("root").await;

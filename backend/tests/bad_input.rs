@@ -98,6 +98,26 @@ async fn malformed_and_mistyped_bodies(pool: PgPool) {
         .collect();
     assert_eq!(fields, ["first_name", "password"]);
 
+    // A struct's fields as an array (serde accepts that form; the document does not).
+    let me = app.get("/api/v1/me", &admin).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/employees/{me}"),
+            Some(&admin),
+            Some(json!([null, null])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["errors"][0]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")),
+        "{}",
+        r.body
+    );
+
     // Oversized: the test server limits bodies to 64 KiB.
     let mut body = common::user_body("x5", None);
     body["first_name"] = json!("a".repeat(100 * 1024));
@@ -130,6 +150,21 @@ async fn bad_ids_and_queries(pool: PgPool) {
         (r.status, r.code()),
         (StatusCode::BAD_REQUEST, "invalid_query")
     );
+    // Paging and format rules hold on every report that takes them, used or not.
+    for q in [
+        "/api/v1/reports/summary?offset=2147483648",
+        "/api/v1/reports/summary/export?offset=2147483648",
+        "/api/v1/reports/departments?limit=0",
+    ] {
+        let r = app.get(q, &admin).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{q}"
+        );
+    }
+    let r = app.get("/api/v1/reports/summary?format=pdf", &admin).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     let r = app
         .get("/api/v1/employees?department_id=nope", &admin)
         .await;
@@ -145,7 +180,16 @@ async fn bad_ids_and_queries(pool: PgPool) {
     let r = app
         .call(Method::PUT, "/api/v1/employees", Some(&admin), None)
         .await;
-    assert_eq!(r.code(), "method_not_allowed");
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    // The methods the path has, as RFC 9110 asks of a 405.
+    let allow = r
+        .headers
+        .get(header::ALLOW)
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(allow.as_deref(), Some("GET,HEAD,POST"));
     let r = app
         .call(Method::GET, "/api/v1/me", Some("garbage"), None)
         .await;

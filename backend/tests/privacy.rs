@@ -801,6 +801,37 @@ async fn erasure_cascade_leaves_nothing_erasable_and_the_chain_verifies(pool: Pg
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn an_admin_cannot_approve_the_erasure_of_their_own_account(pool: PgPool) {
+    let w = world(pool).await;
+    let app = &w.app;
+    let r = app
+        .post(
+            "/api/v1/me/erasure-requests",
+            &w.admin,
+            json!({"scope": "everything"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            &format!("/api/v1/erasure-requests/{id}/approve"),
+            &w.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "own_request"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM jobs WHERE kind = 'privacy.erasure'")
+            .await,
+        0,
+        "nothing queued"
+    );
+    let r = app.get("/api/v1/erasure-requests", &w.admin).await;
+    assert_eq!(r.body[0]["state"], "pending", "{}", r.body);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn erasure_scopes_and_refusal(pool: PgPool) {
     let w = world(pool).await;
     let app = &w.app;

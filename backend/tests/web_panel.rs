@@ -291,3 +291,57 @@ fn every_schema_reference_resolves() {
         );
     }
 }
+
+/// Errors are documented as the server sends them (`routes::document`): every 4xx/5xx as
+/// problem+json, the shared ones on every operation of their kind, and page bounds from the
+/// paging rule. schemathesis checks the answers against this in tests/run.d/schemathesis.sh.
+#[test]
+fn every_error_is_documented_as_problem_json() {
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response["content"].as_object().unwrap();
+                    assert_eq!(
+                        content.keys().collect::<Vec<_>>(),
+                        ["application/problem+json"],
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            let secured = op
+                .get("security")
+                .is_some_and(|s| s != &serde_json::json!([]));
+            if secured {
+                for status in ["401", "403", "503"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if path.contains('{') {
+                assert!(responses.contains_key("404"), "{method} {path} lacks 404");
+            }
+            for param in op["parameters"].as_array().into_iter().flatten() {
+                if param["in"] == "query" && param["name"] == "limit" {
+                    assert_eq!(param["schema"]["minimum"], 1, "{method} {path}");
+                    assert_eq!(param["schema"]["maximum"], 500, "{method} {path}");
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} operations");
+}

@@ -9,6 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 source tests/support/postgres.sh
+source tests/support/venv.sh
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 server="$target_dir/debug/faceid-server"
 model_dir=${FACEID_MODEL_DIR:-$root/models/cache}
@@ -24,17 +25,7 @@ fi
 
 venv="$target_dir/replicas-venv"
 if [ ! -x "$venv/bin/moto_server" ]; then
-  rm -rf "$venv"
-  if ! python3 -m venv "$venv" 2>/dev/null; then
-    # Debian's python3 keeps venv in a separate package.
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
-      rm -rf "$venv"; python3 -m venv "$venv"
-    else
-      echo "error: python3 -m venv failed: apt-get install -y python3-venv" >&2; exit 1
-    fi
-  fi
-  "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]==5.2.6' 'boto3' 'requests'
+  make_venv "$venv" 'moto[server]==5.2.6' 'boto3' 'requests'
 fi
 
 work=$(mktemp -d /tmp/faceid-replicas.XXXXXX)

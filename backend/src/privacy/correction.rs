@@ -113,6 +113,7 @@ const SELECT: &str =
 #[serde(deny_unknown_fields)]
 pub struct CorrectionDecision {
     /// `accept` or `reject`.
+    #[schema(pattern = "^(accept|reject)$")]
     pub decision: String,
     #[serde(default)]
     pub comment: Option<String>,
@@ -123,6 +124,7 @@ pub struct CorrectionDecision {
 #[serde(deny_unknown_fields)]
 pub struct CorrectionQuery {
     /// `pending` (default), `accepted`, `rejected` or `all`.
+    #[param(pattern = "^(pending|accepted|rejected|all)$")]
     pub state: Option<String>,
 }
 

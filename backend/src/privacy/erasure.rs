@@ -178,6 +178,7 @@ pub struct Refusal {
 #[serde(deny_unknown_fields)]
 pub struct ErasureQuery {
     /// Only requests in this state: `pending`, `approved`, `done`, `refused`.
+    #[param(pattern = "^(pending|approved|done|refused)$")]
     pub state: Option<String>,
 }
 
@@ -545,6 +546,7 @@ pub async fn list(
     params(("id" = Uuid, Path, description = "request id")),
     responses(
         (status = 200, description = "approved; the cascade is queued", body = ErasureRequest),
+        (status = 403, description = "`own_request`: another administrator decides on one's own erasure", body = Problem),
         (status = 404, description = "no such request", body = Problem),
         (status = 409, description = "`erasure_request_not_pending`", body = Problem)))]
 pub async fn approve(
@@ -554,6 +556,13 @@ pub async fn approve(
 ) -> AppResult<Json<ErasureRequest>> {
     let mut tx = state.db.begin().await?;
     let before = load(&mut tx, id).await?;
+    // Four eyes: an administrator erasing their own account could remove the last way in.
+    if before.employee_id == caller.id {
+        return Err(AppError::forbidden(
+            "own_request",
+            "another administrator decides on your own erasure request",
+        ));
+    }
     if before.state != "pending" {
         return Err(not_pending(&before));
     }

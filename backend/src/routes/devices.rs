@@ -260,6 +260,13 @@ async fn set_blocked(
     id: Uuid,
     blocked: bool,
 ) -> AppResult<Device> {
+    // Blocking the device of this very request would lock the administrator out mid-session.
+    if blocked && id == caller.device_id {
+        return Err(AppError::conflict(
+            "own_device",
+            "this is the device you are signed in from; block it from another device",
+        ));
+    }
     let mut tx = state.db.begin().await?;
     let before = load(&mut tx, id).await?;
     sqlx::query("UPDATE devices SET blocked = $2 WHERE id = $1")
@@ -292,7 +299,8 @@ async fn set_blocked(
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "blocked", body = Device),
-        (status = 404, description = "no such device", body = Problem)))]
+        (status = 404, description = "no such device", body = Problem),
+        (status = 409, description = "`own_device`: the caller's own device", body = Problem)))]
 pub async fn block(
     State(state): State<AppState>,
     Admin(caller): Admin,

@@ -17,6 +17,7 @@ use crate::error::AppError;
 pub mod audit;
 pub mod auth;
 pub mod devices;
+mod document;
 pub mod employees;
 pub mod health;
 pub mod org;
@@ -53,54 +54,12 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The router and its OpenAPI document, with every operation id unique: handlers in different
-/// modules share names (`list`, `get`, `login`), and a generated client keys operations by id.
+/// The router and its OpenAPI document, finished by `document::finish` (unique operation ids,
+/// every error documented).
 pub fn api_parts() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = api_router().split_for_parts();
-    unique_operation_ids(&mut doc);
+    document::finish(&mut doc);
     (router, doc)
-}
-
-/// Renames every operation whose id is shared to `<id>_<path words>` (e.g. `list_devices`,
-/// `login_auth_web`); unique ids stay as they are.
-fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
-    fn operations(
-        item: &mut utoipa::openapi::PathItem,
-    ) -> Vec<&mut utoipa::openapi::path::Operation> {
-        [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .filter_map(Option::as_mut)
-        .collect()
-    }
-    let mut counts = std::collections::HashMap::<String, usize>::new();
-    for item in doc.paths.paths.values_mut() {
-        for op in operations(item) {
-            if let Some(id) = &op.operation_id {
-                *counts.entry(id.clone()).or_default() += 1;
-            }
-        }
-    }
-    for (path, item) in doc.paths.paths.iter_mut() {
-        let words: Vec<&str> = path
-            .trim_start_matches("/api/v1/")
-            .split('/')
-            .filter(|w| !w.starts_with('{') && !w.is_empty())
-            .collect();
-        let suffix = words.join("_").replace('-', "_");
-        for op in operations(item) {
-            if let Some(id) = &op.operation_id
-                && counts.get(id).copied().unwrap_or(0) > 1
-            {
-                op.operation_id = Some(format!("{id}_{suffix}"));
-            }
-        }
-    }
 }
 
 /// Every route of the server. Only routes registered here exist, and each is in the OpenAPI
@@ -319,8 +278,11 @@ pub async fn not_found() -> AppError {
 }
 
 pub async fn method_not_allowed() -> AppError {
-    AppError::bad_request("method_not_allowed", "this method is not allowed here")
+    AppError::MethodNotAllowed
 }
+
+/// The largest `offset` of a list: the document declares 32-bit integers.
+pub const MAX_PAGE_OFFSET: u32 = i32::MAX as u32;
 
 /// `?limit=&offset=` of list endpoints.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -341,7 +303,14 @@ impl Paging {
                 format!("limit must be within 1..={MAX_PAGE_LIMIT}"),
             ));
         }
-        Ok((limit, offset.unwrap_or(0)))
+        let offset = offset.unwrap_or(0);
+        if offset > MAX_PAGE_OFFSET {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("offset must be within 0..={MAX_PAGE_OFFSET}"),
+            ));
+        }
+        Ok((limit, offset))
     }
 }
 

@@ -39,6 +39,7 @@ pub const MAX_REPORT_EMPLOYEE_DAYS: i64 = 100_000;
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// `YYYY-MM`; instead of `from` and `to`.
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -48,7 +49,20 @@ pub struct ReportQuery {
     pub limit: Option<u32>,
     pub offset: Option<u32>,
     /// Export format: `csv` (default) or `xlsx`.
+    #[param(pattern = "^(csv|xlsx)$")]
     pub format: Option<String>,
+}
+
+impl ReportQuery {
+    /// The rules of every parameter, checked by every report that takes this query (the one
+    /// document describes them all), whether or not that report uses the parameter: the page
+    /// and the format, answered with the paging and the format wanted.
+    fn checked(&self) -> AppResult<((u32, u32), bool)> {
+        Ok((
+            Paging::resolve(self.limit, self.offset)?,
+            wants_xlsx(self.format.as_deref())?,
+        ))
+    }
 }
 
 fn period_error(e: PeriodError) -> AppError {
@@ -434,8 +448,8 @@ pub async fn summary(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<SummaryPage>> {
+    let (page, _) = q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let page = Paging::resolve(q.limit, q.offset)?;
     let (emps, total) = store::employees(
         &state.db,
         &caller.scope(),
@@ -469,6 +483,7 @@ pub async fn departments(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<Vec<DepartmentSummaryOut>>> {
+    q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
     let mut groups: BTreeMap<(Option<String>, Option<Uuid>), Vec<EmployeeSummary>> =
@@ -527,7 +542,7 @@ async fn export_input(
     scope: &Scope,
     q: &ReportQuery,
 ) -> AppResult<(bool, Period, Vec<Emp>, Vec<Vec<DayRecord>>)> {
-    let xlsx = wants_xlsx(q.format.as_deref())?;
+    let (_, xlsx) = q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let (emps, days) = all_days(state, scope, &filter(q), period).await?;
     Ok((xlsx, period, emps, days))
@@ -554,7 +569,7 @@ pub async fn summary_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let xlsx = wants_xlsx(q.format.as_deref())?;
+    let (_, xlsx) = q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
     let rows: Vec<(EmployeeInfo, EmployeeSummary)> = emps
@@ -614,6 +629,7 @@ pub async fn daily_export(
 #[into_params(parameter_in = Query)]
 pub struct T13Query {
     /// `YYYY-MM` (default: the current month).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
     /// The department of the form; without it, every employee in the caller's scope.
     pub department_id: Option<Uuid>,
@@ -628,6 +644,7 @@ pub struct T13Query {
     params(T13Query),
     responses(
         (status = 200, description = "the form as XLSX"),
+        (status = 404, description = "no such department", body = Problem),
         (status = 422, description = "`invalid_month`, `report_too_large`", body = Problem)))]
 pub async fn t13(
     State(state): State<AppState>,
@@ -679,6 +696,7 @@ pub async fn t13(
 #[into_params(parameter_in = Query)]
 pub struct MonthQuery {
     /// `YYYY-MM` (default: the current month).
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: Option<String>,
 }
 

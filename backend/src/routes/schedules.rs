@@ -710,6 +710,7 @@ pub struct HolidayEntry {
     #[sqlx(rename = "day")]
     pub date: NaiveDate,
     /// `holiday`, `non_working` (a transferred day off) or `working` (a free day worked).
+    #[schema(pattern = "^(holiday|non_working|working)$")]
     pub kind: String,
     pub name: Option<String>,
     /// For `working`: the ISO weekday (1 = Monday) the day is worked as.
@@ -719,6 +720,7 @@ pub struct HolidayEntry {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HolidayYear {
+    #[schema(minimum = 1970, maximum = 2200)]
     pub year: i32,
     pub entries: Vec<HolidayEntry>,
 }
@@ -727,6 +729,7 @@ pub struct HolidayYear {
 #[into_params(parameter_in = Query)]
 pub struct YearQuery {
     /// Calendar year (default: the current one).
+    #[param(minimum = 1970, maximum = 2200)]
     pub year: Option<i32>,
 }
 
@@ -940,6 +943,7 @@ pub async fn add_holiday(
 pub struct NewAbsence {
     pub employee_id: Uuid,
     /// `annual_leave`, `sick_leave`, `business_trip` or `unpaid_leave`.
+    #[schema(pattern = "^(annual_leave|sick_leave|business_trip|unpaid_leave)$")]
     pub kind: String,
     pub from: NaiveDate,
     /// Inclusive.
@@ -1183,6 +1187,7 @@ pub struct TimesheetSettings {
 #[serde(deny_unknown_fields)]
 pub struct NewTimesheetSettings {
     /// `flag` or `close_at_shift_end`.
+    #[schema(pattern = "^(flag|close_at_shift_end)$")]
     pub missing_checkout: String,
 }
 
