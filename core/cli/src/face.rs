@@ -403,7 +403,13 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
             let e = engine(&args, model_list(model), false)?;
             let set = eval::embed_set(&e, dir, model.as_deref(), &detector_cfg(*size))?;
             if *identify {
-                let r = eval::identification(&set, gallery_sizes, *repeats, extrapolate, 24);
+                let r = eval::identification(&set, gallery_sizes, *repeats, extrapolate, 24)
+                    .with_context(|| {
+                        format!(
+                            "model {} has no calibrated threshold to identify with",
+                            set.model
+                        )
+                    })?;
                 if args.json {
                     print_json(&r)?;
                 } else {
@@ -502,16 +508,21 @@ fn print_eval(r: &eval::EvalReport) {
         r.threshold_at_far_1e_3,
         r.impostors_accepted_at_1e_3
     );
-    println!(
-        "at the shipped threshold {:.4}: TAR {} ({} of {} genuine), FAR {} ({} of {} impostor pairs accepted)",
+    if let (Some(t), Some(ga), Some(ia)) = (
         r.threshold,
-        pct(r.tar_at_threshold),
         r.genuine_accepted_at_threshold,
-        r.genuine_pairs,
-        pct(r.far_at_threshold),
         r.impostors_accepted_at_threshold,
-        r.impostor_pairs
-    );
+    ) {
+        println!(
+            "at the shipped threshold {t:.4}: TAR {} ({ga} of {} genuine), FAR {} ({ia} of {} impostor pairs accepted)",
+            pct(r.tar_at_threshold),
+            r.genuine_pairs,
+            pct(r.far_at_threshold),
+            r.impostor_pairs
+        );
+    } else {
+        println!("no shipped threshold for this model");
+    }
     for (name, d) in [("genuine", &r.genuine), ("impostor", &r.impostor)] {
         if let Some(d) = d {
             println!(
@@ -556,13 +567,13 @@ fn print_loso(r: &eval::LosoReport) {
         "images {}, no face {}; all pairs: {} genuine, {} impostor",
         r.images, r.no_face, r.genuine_pairs, r.impostor_pairs
     );
-    println!(
-        "at the shipped threshold {:.4} (all pairs): TAR {}, FAR {} ({} impostor pairs accepted)",
-        r.threshold,
-        pct(r.tar_at_threshold),
-        pct(r.far_at_threshold),
-        r.impostors_accepted_at_threshold
-    );
+    if let (Some(t), Some(ia)) = (r.threshold, r.impostors_accepted_at_threshold) {
+        println!(
+            "at the shipped threshold {t:.4} (all pairs): TAR {}, FAR {} ({ia} impostor pairs accepted)",
+            pct(r.tar_at_threshold),
+            pct(r.far_at_threshold),
+        );
+    }
     if let Some(s) = &r.template_fitted_on {
         println!("template fitted on `{s}`: its fold uses the unfitted template");
     }
@@ -578,7 +589,9 @@ fn print_loso(r: &eval::LosoReport) {
             f.at_chosen
                 .as_ref()
                 .map_or_else(|| "n/a".to_owned(), op_line),
-            op_line(&f.at_shipped),
+            f.at_shipped
+                .as_ref()
+                .map_or_else(|| "n/a".to_owned(), op_line),
             pct(f.eer)
         );
     }

@@ -274,13 +274,14 @@ pub struct EvalReport {
     pub threshold_at_far_1e_3: f32,
     /// Impostors accepted at the 1e-3 threshold (FAR 1e-3 rests on this few pairs).
     pub impostors_accepted_at_1e_3: usize,
-    /// The shipped threshold (the model manifest's), accepting `distance <= threshold`.
-    pub threshold: f32,
+    /// The shipped threshold (the model manifest's), accepting `distance <= threshold`;
+    /// `None` (and the figures below with it) for a model not calibrated yet.
+    pub threshold: Option<f32>,
     /// TAR and FAR of all pairs at the shipped threshold: what an employer gets.
     pub tar_at_threshold: Option<f64>,
     pub far_at_threshold: Option<f64>,
-    pub genuine_accepted_at_threshold: usize,
-    pub impostors_accepted_at_threshold: usize,
+    pub genuine_accepted_at_threshold: Option<usize>,
+    pub impostors_accepted_at_threshold: Option<usize>,
     pub genuine: Option<Distribution>,
     pub impostor: Option<Distribution>,
     /// The five farthest genuine pairs and the five closest impostor pairs.
@@ -296,8 +297,9 @@ pub struct EmbeddedSet {
     pub set: String,
     pub model: String,
     pub metric: crate::model::Metric,
-    /// The shipped 1:1 threshold and 1:N margin of the model (manifest).
-    pub threshold: f32,
+    /// The shipped 1:1 threshold (`None` for a model not calibrated yet) and 1:N margin of the
+    /// model (manifest).
+    pub threshold: Option<f32>,
     pub margin: f32,
     pub detector_input: u32,
     pub images: Vec<EvalImage>,
@@ -342,7 +344,14 @@ pub fn embed_set(
 ) -> Result<EmbeddedSet, EvalError> {
     let emb = engine.embedder(embedder)?;
     let model = emb.model_id();
-    let (metric, threshold, margin) = engine.match_params(&model)?;
+    let metric = emb.metric();
+    let threshold = emb.threshold();
+    let margin = emb
+        .spec()
+        .output
+        .as_ref()
+        .and_then(|o| o.margin)
+        .unwrap_or(0.0);
     let unfitted = FITTED_TEMPLATES
         .iter()
         .find(|(id, _, _)| *id == model.0)
@@ -492,7 +501,9 @@ pub fn report(set: &EmbeddedSet) -> Option<EvalReport> {
         distance: p.distance,
     };
     let t3 = r.tar_at_far[1].2;
-    let op = protocol::operating_point(&genuine, &impostor, set.threshold);
+    let op = set
+        .threshold
+        .map(|t| protocol::operating_point(&genuine, &impostor, t));
     Some(EvalReport {
         set: set.set.clone(),
         model: set.model.clone(),
@@ -514,10 +525,10 @@ pub fn report(set: &EmbeddedSet) -> Option<EvalReport> {
         threshold_at_far_1e_3: t3,
         impostors_accepted_at_1e_3: impostor.iter().filter(|&&d| d < t3).count(),
         threshold: set.threshold,
-        tar_at_threshold: op.tar,
-        far_at_threshold: op.far,
-        genuine_accepted_at_threshold: op.genuine_accepted,
-        impostors_accepted_at_threshold: op.impostors_accepted,
+        tar_at_threshold: op.and_then(|p| p.tar),
+        far_at_threshold: op.and_then(|p| p.far),
+        genuine_accepted_at_threshold: op.map(|p| p.genuine_accepted),
+        impostors_accepted_at_threshold: op.map(|p| p.impostors_accepted),
         genuine: Distribution::of(&genuine),
         impostor: Distribution::of(&impostor),
         hardest_genuine: gpairs.iter().take(5).map(pair).collect(),
@@ -539,10 +550,10 @@ pub struct LosoReport {
     pub genuine_pairs: usize,
     pub impostor_pairs: usize,
     /// The operating point of all pairs at the shipped threshold (as in the default protocol).
-    pub threshold: f32,
+    pub threshold: Option<f32>,
     pub tar_at_threshold: Option<f64>,
     pub far_at_threshold: Option<f64>,
-    pub impostors_accepted_at_threshold: usize,
+    pub impostors_accepted_at_threshold: Option<usize>,
     /// Source the shipped alignment template was fitted on; its fold uses the unfitted one.
     pub template_fitted_on: Option<String>,
     #[serde(flatten)]
@@ -569,7 +580,10 @@ pub fn leave_one_source_out(set: &EmbeddedSet, target_far: f64) -> LosoReport {
         target_far,
         set.threshold,
     );
-    let op = protocol::operating_point_of(&fitted, set.threshold);
+    let (genuine, impostor) = protocol::split_scores(&fitted);
+    let op = set
+        .threshold
+        .map(|t| protocol::operating_point(&genuine, &impostor, t));
     LosoReport {
         set: set.set.clone(),
         model: set.model.clone(),
@@ -577,12 +591,12 @@ pub fn leave_one_source_out(set: &EmbeddedSet, target_far: f64) -> LosoReport {
         protocol: "leave-one-source-out",
         images: set.images.len(),
         no_face: set.no_face_files.len(),
-        genuine_pairs: op.genuine_pairs,
-        impostor_pairs: op.impostor_pairs,
+        genuine_pairs: genuine.len(),
+        impostor_pairs: impostor.len(),
         threshold: set.threshold,
-        tar_at_threshold: op.tar,
-        far_at_threshold: op.far,
-        impostors_accepted_at_threshold: op.impostors_accepted,
+        tar_at_threshold: op.and_then(|p| p.tar),
+        far_at_threshold: op.and_then(|p| p.far),
+        impostors_accepted_at_threshold: op.map(|p| p.impostors_accepted),
         template_fitted_on: set.template_fitted_on.clone(),
         loso,
     }
@@ -607,24 +621,26 @@ pub struct IdentifyReport {
 }
 
 /// Open-set identification at every gallery size of `sizes` that the set allows, `repeats`
-/// random galleries each, and the extrapolation to `extrapolate_to`.
+/// random galleries each, and the extrapolation to `extrapolate_to`. `None` when the model has
+/// no shipped threshold (the kiosk could not run it either).
 pub fn identification(
     set: &EmbeddedSet,
     sizes: &[usize],
     repeats: usize,
     extrapolate_to: &[usize],
     seed: u64,
-) -> IdentifyReport {
+) -> Option<IdentifyReport> {
+    let threshold = set.threshold?;
     let samples = set.samples();
     let mut per: HashMap<usize, usize> = HashMap::new();
     for s in &samples {
         *per.entry(s.identity).or_insert(0) += 1;
     }
-    IdentifyReport {
+    Some(IdentifyReport {
         set: set.set.clone(),
         model: set.model.clone(),
         metric: set.metric,
-        threshold: set.threshold,
+        threshold,
         margin: set.margin,
         images: samples.len(),
         identities: per.len(),
@@ -632,22 +648,16 @@ pub fn identification(
         repeats,
         seed,
         sizes: identify::evaluate_sizes(
-            set.metric,
-            &samples,
-            sizes,
-            repeats,
-            set.threshold,
-            set.margin,
-            seed,
+            set.metric, &samples, sizes, repeats, threshold, set.margin, seed,
         ),
         extrapolated: identify::extrapolate(
             set.metric,
             &samples,
             extrapolate_to,
-            set.threshold,
+            threshold,
             set.margin,
         ),
-    }
+    })
 }
 
 /// Count of images per identity (for reports).
@@ -968,6 +978,89 @@ mod tests {
         assert_eq!(r.tar_at_far[0].2, 6.0);
         assert!((r.tar_at_far[0].1 - 0.6).abs() < 1e-9);
         assert!(rates(&[], &i, &[0.1]).is_none());
+    }
+
+    /// Two sources, two identities each with two photos, 1-D descriptors; source `b`'s
+    /// "unfitted" descriptors differ so the fold that holds `b` out can be told apart.
+    fn hand_set(threshold: Option<f32>) -> EmbeddedSet {
+        let im = |source: &str, identity: &str, f: &str| EvalImage {
+            path: PathBuf::from(f),
+            source: source.into(),
+            identity: identity.into(),
+        };
+        let images = vec![
+            im("a", "p", "1"),
+            im("a", "p", "2"),
+            im("a", "q", "3"),
+            im("b", "q", "4"),
+            im("b", "r", "5"),
+            im("b", "r", "6"),
+        ];
+        let values = [0.0, 0.1, 1.0, 1.2, 3.0, 3.3];
+        EmbeddedSet {
+            set: "hand".into(),
+            model: "m".into(),
+            metric: crate::model::Metric::Euclidean,
+            threshold,
+            margin: 0.05,
+            detector_input: 640,
+            images,
+            derived_excluded: 0,
+            decode_errors: 0,
+            no_face_files: Vec::new(),
+            needed_border: 0,
+            embedded: values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i, vec![v]))
+                .collect(),
+            embedded_unfitted: Some(values.iter().map(|&v| vec![v * 10.0]).collect()),
+            template_fitted_on: Some("b".into()),
+            embed_ms: 0.0,
+            sources: vec!["a".into(), "b".into()],
+        }
+    }
+
+    #[test]
+    fn report_carries_the_operating_point_at_the_shipped_threshold() {
+        let r = report(&hand_set(Some(0.25))).expect("report");
+        // Genuine: p 0.1, q 0.2 (1.0 ~ 1.2, across sources), r 0.3. Impostors: 12, the closest
+        // 0.9 (0.1 ~ 1.0).
+        assert_eq!((r.genuine_pairs, r.impostor_pairs), (3, 12));
+        assert_eq!(r.threshold, Some(0.25));
+        assert_eq!(r.genuine_accepted_at_threshold, Some(2));
+        assert_eq!(r.impostors_accepted_at_threshold, Some(0));
+        assert_eq!(r.far_at_threshold, Some(0.0));
+        assert!((r.tar_at_threshold.expect("tar") - 2.0 / 3.0).abs() < 1e-12);
+        let json = serde_json::to_value(&r).expect("json");
+        for k in [
+            "tar_at_threshold",
+            "far_at_threshold",
+            "impostors_accepted_at_threshold",
+            "genuine_pairs",
+            "impostor_pairs",
+        ] {
+            assert!(!json[k].is_null(), "{k}");
+        }
+        // A model not calibrated yet still gets its ROC figures, and no operating point.
+        let u = report(&hand_set(None)).expect("report");
+        assert_eq!(u.tar_at_threshold, None);
+        assert_eq!(u.impostors_accepted_at_threshold, None);
+        assert!(identification(&hand_set(None), &[1], 1, &[], 1).is_none());
+    }
+
+    #[test]
+    fn the_fold_of_the_template_source_uses_the_unfitted_descriptors() {
+        let r = leave_one_source_out(&hand_set(Some(0.25)), 0.0);
+        assert_eq!(r.loso.folds.len(), 2);
+        let (a, b) = (&r.loso.folds[0], &r.loso.folds[1]);
+        // Fold a: fitted on b's pairs with the shipped descriptors (closest impostor 1.8).
+        assert_eq!(a.fit_impostor_pairs, 2);
+        assert!((a.chosen_threshold.expect("t") - 1.8).abs() < 1e-5, "{a:?}");
+        // Fold b: everything ×10 (closest impostor among a's pairs 9.0, genuine r 3.0).
+        assert!((b.chosen_threshold.expect("t") - 9.0).abs() < 1e-4, "{b:?}");
+        assert_eq!(b.at_chosen.and_then(|p| p.tar), Some(1.0));
+        assert_eq!(r.template_fitted_on.as_deref(), Some("b"));
     }
 
     #[test]

@@ -149,8 +149,9 @@ pub struct Fold {
     pub chosen_threshold: Option<f32>,
     /// The held-out pairs at the chosen threshold.
     pub at_chosen: Option<OperatingPoint>,
-    /// The held-out pairs at the shipped threshold (nothing chosen on any pairs of this run).
-    pub at_shipped: OperatingPoint,
+    /// The held-out pairs at the shipped threshold (nothing chosen on any pairs of this run);
+    /// `None` when the model has no shipped threshold.
+    pub at_shipped: Option<OperatingPoint>,
     /// EER of the held-out pairs (threshold-free; `None` without both kinds of pairs).
     pub eer: Option<f64>,
 }
@@ -161,7 +162,7 @@ pub fn run_fold(
     held_out: usize,
     source_name: &str,
     target_far: f64,
-    shipped_threshold: f32,
+    shipped_threshold: Option<f32>,
 ) -> Fold {
     let (fit, test) = split_fold(pairs, held_out);
     let (fit_g, fit_i) = split_scores(&fit);
@@ -174,7 +175,7 @@ pub fn run_fold(
         target_far,
         chosen_threshold: chosen,
         at_chosen: chosen.map(|t| operating_point(&test_g, &test_i, t)),
-        at_shipped: operating_point(&test_g, &test_i, shipped_threshold),
+        at_shipped: shipped_threshold.map(|t| operating_point(&test_g, &test_i, t)),
         eer: super::rates(&test_g, &test_i, &[]).map(|r| r.eer),
     }
 }
@@ -224,7 +225,7 @@ fn pool(folds: &[(String, OperatingPoint)]) -> Pooled {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct LeaveOneSourceOut {
     pub target_far: f64,
-    pub shipped_threshold: f32,
+    pub shipped_threshold: Option<f32>,
     pub folds: Vec<Fold>,
     /// Held-out figures at each fold's own chosen threshold.
     pub pooled_at_chosen: Pooled,
@@ -242,7 +243,7 @@ pub fn leave_one_source_out<'a>(
     sources: &[String],
     pairs_for: impl Fn(usize) -> &'a [LabeledPair],
     target_far: f64,
-    shipped_threshold: f32,
+    shipped_threshold: Option<f32>,
 ) -> LeaveOneSourceOut {
     let mut folds = Vec::new();
     for (k, name) in sources.iter().enumerate() {
@@ -258,7 +259,7 @@ pub fn leave_one_source_out<'a>(
         .collect();
     let shipped: Vec<(String, OperatingPoint)> = folds
         .iter()
-        .map(|f| (f.source.clone(), f.at_shipped))
+        .filter_map(|f| f.at_shipped.map(|p| (f.source.clone(), p)))
         .collect();
     let ts: Vec<f32> = folds.iter().filter_map(|f| f.chosen_threshold).collect();
     LeaveOneSourceOut {
@@ -361,7 +362,7 @@ mod tests {
         let pairs = three_sources();
         let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         for (k, name) in names.iter().enumerate() {
-            let base = run_fold(&pairs, k, name, 1e-2, 0.6);
+            let base = run_fold(&pairs, k, name, 1e-2, Some(0.6));
             // Perturb every score that involves source k: push its impostors right onto the
             // genuine range and its genuine pairs far out. The measurement must change, the
             // threshold must not.
@@ -375,7 +376,7 @@ mod tests {
                     q
                 })
                 .collect();
-            let moved = run_fold(&perturbed, k, name, 1e-2, 0.6);
+            let moved = run_fold(&perturbed, k, name, 1e-2, Some(0.6));
             assert_eq!(base.chosen_threshold, moved.chosen_threshold, "fold {k}");
             assert_eq!(base.fit_impostor_pairs, moved.fit_impostor_pairs);
             assert_ne!(
@@ -395,7 +396,7 @@ mod tests {
                     q
                 })
                 .collect();
-            let shifted = run_fold(&elsewhere, k, name, 1e-2, 0.6);
+            let shifted = run_fold(&elsewhere, k, name, 1e-2, Some(0.6));
             assert_ne!(base.chosen_threshold, shifted.chosen_threshold, "fold {k}");
         }
     }
@@ -404,13 +405,14 @@ mod tests {
     fn leave_one_source_out_pools_mean_and_worst() {
         let pairs = three_sources();
         let names: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
-        let r = leave_one_source_out(&names, |_| &pairs, 1e-2, 0.6);
+        let r = leave_one_source_out(&names, |_| &pairs, 1e-2, Some(0.6));
         assert_eq!(r.folds.len(), 3);
         // Shipped threshold 0.6: source c's genuine pairs reach 0.3 + 0.19 + 0.10 = 0.59, all in;
         // impostors start at 0.55 + 0.01·t, so some pass in every fold.
         for f in &r.folds {
-            assert_eq!(f.at_shipped.tar, Some(1.0), "{f:?}");
-            assert!(f.at_shipped.impostors_accepted > 0, "{f:?}");
+            let shipped = f.at_shipped.expect("shipped");
+            assert_eq!(shipped.tar, Some(1.0), "{f:?}");
+            assert!(shipped.impostors_accepted > 0, "{f:?}");
         }
         let tars: Vec<f64> = r
             .folds
@@ -422,7 +424,11 @@ mod tests {
         let mean = tars.iter().sum::<f64>() / tars.len() as f64;
         assert!((r.pooled_at_chosen.mean_tar.expect("mean") - mean).abs() < 1e-12);
         // Pooled counts: every fold's held-out pairs summed.
-        let total: usize = r.folds.iter().map(|f| f.at_shipped.impostor_pairs).sum();
+        let total: usize = r
+            .folds
+            .iter()
+            .filter_map(|f| f.at_shipped.map(|p| p.impostor_pairs))
+            .sum();
         assert_eq!(
             r.pooled_at_shipped.counts.expect("counts").impostor_pairs,
             total
@@ -430,7 +436,7 @@ mod tests {
         // A source with no pairs at all gets no fold.
         let four: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
         assert_eq!(
-            leave_one_source_out(&four, |_| &pairs, 1e-2, 0.6)
+            leave_one_source_out(&four, |_| &pairs, 1e-2, Some(0.6))
                 .folds
                 .len(),
             3
