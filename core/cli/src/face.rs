@@ -69,13 +69,39 @@ enum FaceCommand {
         #[arg(long)]
         model: Option<String>,
     },
-    /// Verification accuracy on DIR laid out as <source>/<identity>/<photos>.
+    /// Verification accuracy on DIR laid out as <source>/<identity>/<photos>, with the
+    /// operating point at the shipped threshold; or, with --identify, open-set 1:N as the kiosk
+    /// does; or, with --liveness, passive liveness false rejects on the bona fide photos.
     Eval {
         dir: PathBuf,
         #[arg(long)]
         model: Option<String>,
+        /// Detector input size (longest side).
         #[arg(long, default_value_t = 640)]
         size: u32,
+        /// all-pairs: every pair of the set; leave-one-source-out: for each source folder, the
+        /// threshold (and a template fitted on it) chosen on the other sources, measured on it.
+        #[arg(long, value_enum, default_value_t = Protocol::AllPairs)]
+        protocol: Protocol,
+        /// Target FAR at which leave-one-source-out chooses each fold's threshold.
+        #[arg(long, default_value_t = 1e-3)]
+        target_far: f64,
+        /// Open-set 1:N: galleries of one photo per identity, probes from the other photos and
+        /// from identities not in the gallery, the kiosk's threshold and margin.
+        #[arg(long, conflicts_with_all = ["liveness", "protocol"])]
+        identify: bool,
+        /// Gallery sizes for --identify (sizes the set cannot fill are skipped).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,5,10,15,20")]
+        gallery_sizes: Vec<usize>,
+        /// Random galleries per size for --identify.
+        #[arg(long, default_value_t = 200)]
+        repeats: usize,
+        /// Gallery sizes --identify extrapolates to from the real distances.
+        #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+        extrapolate: Vec<usize>,
+        /// Passive liveness on every identity photo (bona fide) and the liveness/ samples.
+        #[arg(long, conflicts_with_all = ["identify", "protocol"])]
+        liveness: bool,
     },
     /// Measure an embedder template for YuNet's landmarks from dlib 68-point annotations
     /// (dlib's face chip of each annotated face, YuNet's landmarks mapped into it, averaged).
@@ -86,6 +112,12 @@ enum FaceCommand {
         #[arg(long, default_value_t = 640)]
         size: u32,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Protocol {
+    AllPairs,
+    LeaveOneSourceOut,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -346,13 +378,57 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
                 }
             }
         }
-        FaceCommand::Eval { dir, model, size } => {
+        FaceCommand::Eval {
+            dir,
+            model,
+            size,
+            protocol,
+            target_far,
+            identify,
+            gallery_sizes,
+            repeats,
+            extrapolate,
+            liveness,
+        } => {
+            if *liveness {
+                let e = engine(&args, model_list(model), true)?;
+                let r = eval::liveness::evaluate_liveness(&e, dir, &detector_cfg(*size))?;
+                if args.json {
+                    print_json(&r)?;
+                } else {
+                    print_liveness(&r);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let e = engine(&args, model_list(model), false)?;
-            let r = eval::evaluate(&e, dir, model.as_deref(), &detector_cfg(*size))?;
-            if args.json {
-                print_json(&r)?;
+            let set = eval::embed_set(&e, dir, model.as_deref(), &detector_cfg(*size))?;
+            if *identify {
+                let r = eval::identification(&set, gallery_sizes, *repeats, extrapolate, 24)
+                    .with_context(|| {
+                        format!(
+                            "model {} has no calibrated threshold to identify with",
+                            set.model
+                        )
+                    })?;
+                if args.json {
+                    print_json(&r)?;
+                } else {
+                    print_identify(&r);
+                }
+            } else if *protocol == Protocol::LeaveOneSourceOut {
+                let r = eval::leave_one_source_out(&set, *target_far);
+                if args.json {
+                    print_json(&r)?;
+                } else {
+                    print_loso(&r);
+                }
             } else {
-                print_eval(&r);
+                let r = eval::report(&set).ok_or_else(|| eval::EvalError::NoPairs(dir.clone()))?;
+                if args.json {
+                    print_json(&r)?;
+                } else {
+                    print_eval(&r);
+                }
             }
         }
         FaceCommand::FitDlibTemplate { annotations, size } => {
@@ -432,6 +508,21 @@ fn print_eval(r: &eval::EvalReport) {
         r.threshold_at_far_1e_3,
         r.impostors_accepted_at_1e_3
     );
+    if let (Some(t), Some(ga), Some(ia)) = (
+        r.threshold,
+        r.genuine_accepted_at_threshold,
+        r.impostors_accepted_at_threshold,
+    ) {
+        println!(
+            "at the shipped threshold {t:.4}: TAR {} ({ga} of {} genuine), FAR {} ({ia} of {} impostor pairs accepted)",
+            pct(r.tar_at_threshold),
+            r.genuine_pairs,
+            pct(r.far_at_threshold),
+            r.impostor_pairs
+        );
+    } else {
+        println!("no shipped threshold for this model");
+    }
     for (name, d) in [("genuine", &r.genuine), ("impostor", &r.impostor)] {
         if let Some(d) = d {
             println!(
@@ -449,4 +540,161 @@ fn print_eval(r: &eval::EvalReport) {
         println!("  {:.4} {} ~ {}", p.distance, p.a, p.b);
     }
     println!("embedding {:.1} ms per face", r.embed_ms);
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or_else(|| "n/a".to_owned(), |v| format!("{:.2}%", v * 100.0))
+}
+
+fn op_line(p: &eval::protocol::OperatingPoint) -> String {
+    format!(
+        "TAR {} ({}/{}), FAR {} ({}/{})",
+        pct(p.tar),
+        p.genuine_accepted,
+        p.genuine_pairs,
+        pct(p.far),
+        p.impostors_accepted,
+        p.impostor_pairs
+    )
+}
+
+fn print_loso(r: &eval::LosoReport) {
+    println!(
+        "set {}  model {} ({:?})  protocol leave-one-source-out, threshold chosen at FAR {}",
+        r.set, r.model, r.metric, r.loso.target_far
+    );
+    println!(
+        "images {}, no face {}; all pairs: {} genuine, {} impostor",
+        r.images, r.no_face, r.genuine_pairs, r.impostor_pairs
+    );
+    if let (Some(t), Some(ia)) = (r.threshold, r.impostors_accepted_at_threshold) {
+        println!(
+            "at the shipped threshold {t:.4} (all pairs): TAR {}, FAR {} ({ia} impostor pairs accepted)",
+            pct(r.tar_at_threshold),
+            pct(r.far_at_threshold),
+        );
+    }
+    if let Some(s) = &r.template_fitted_on {
+        println!("template fitted on `{s}`: its fold uses the unfitted template");
+    }
+    for f in &r.loso.folds {
+        let chosen = f
+            .chosen_threshold
+            .map_or_else(|| "n/a".to_owned(), |t| format!("{t:.4}"));
+        println!(
+            "held out {:18} fit on {}g/{}i, chosen {chosen}: {}; shipped: {}; EER {}",
+            f.source,
+            f.fit_genuine_pairs,
+            f.fit_impostor_pairs,
+            f.at_chosen
+                .as_ref()
+                .map_or_else(|| "n/a".to_owned(), op_line),
+            f.at_shipped
+                .as_ref()
+                .map_or_else(|| "n/a".to_owned(), op_line),
+            pct(f.eer)
+        );
+    }
+    for (name, p) in [
+        ("chosen", &r.loso.pooled_at_chosen),
+        ("shipped", &r.loso.pooled_at_shipped),
+    ] {
+        println!(
+            "pooled at {name:7}: TAR mean {} worst {} ({}), FAR mean {} worst {} ({}); counts {}",
+            pct(p.mean_tar),
+            pct(p.worst_tar),
+            p.worst_tar_source.as_deref().unwrap_or("-"),
+            pct(p.mean_far),
+            pct(p.worst_far),
+            p.worst_far_source.as_deref().unwrap_or("-"),
+            p.counts.as_ref().map_or_else(|| "n/a".to_owned(), op_line)
+        );
+    }
+}
+
+fn print_identify(r: &eval::IdentifyReport) {
+    println!(
+        "set {}  model {} ({:?})  open-set 1:N, threshold {:.4}, margin {:.4}",
+        r.set, r.model, r.metric, r.threshold, r.margin
+    );
+    println!(
+        "{} embedded photos, {} identities ({} with two or more photos); {} random galleries per size (seed {})",
+        r.images, r.identities, r.enrollable_identities, r.repeats, r.seed
+    );
+    for s in &r.sizes {
+        let c = &s.counts;
+        println!(
+            "gallery {:3}: identified {} ({}/{}), rank-1 {}, wrong person {} ({}), FPIR {} ({}/{})",
+            s.gallery_size,
+            pct(s.identification_rate),
+            c.mated_identified,
+            c.mated_probes,
+            pct(s.rank1_rate),
+            pct(s.misidentification_rate),
+            c.mated_misidentified,
+            pct(s.fpir),
+            c.non_mated_named,
+            c.non_mated_probes
+        );
+    }
+    for x in &r.extrapolated {
+        println!(
+            "extrapolated {:6}: identified {}, FPIR {} ({} of {} impostor comparisons within the threshold; had there been none, FPIR up to {} could not be ruled out)",
+            x.gallery_size,
+            pct(x.identification_rate),
+            pct(x.fpir),
+            x.impostors_within_threshold,
+            x.impostor_comparisons,
+            pct(x.fpir_resolution_limit)
+        );
+    }
+}
+
+fn print_liveness(r: &eval::liveness::LivenessReport) {
+    println!(
+        "set {}  passive liveness {} at threshold {:.2}, detector {} px",
+        r.set,
+        r.models.join(" + "),
+        r.threshold,
+        r.detector_input
+    );
+    println!(
+        "bona fide photos scored {} (no face {}, decode errors {}): {} false rejects, FRR {}",
+        r.bona_fide_scored,
+        r.bona_fide_no_face,
+        r.bona_fide_decode_errors,
+        r.false_rejects,
+        pct(r.frr)
+    );
+    for s in &r.by_source {
+        println!(
+            "  {:16} {:3} scored, {:3} rejected, FRR {}",
+            s.source,
+            s.scored,
+            s.rejected,
+            pct(s.frr)
+        );
+    }
+    if let Some(d) = &r.bona_fide_scores {
+        println!(
+            "bona fide scores: min {:.4} p5 {:.4} median {:.4} p95 {:.4} max {:.4}",
+            d.min, d.p05, d.median, d.p95, d.max
+        );
+    }
+    println!("rejected bona fide photos:");
+    for s in &r.rejected {
+        println!("  {:.4} {}", s.score.unwrap_or(f32::NAN), s.name);
+    }
+    println!(
+        "liveness samples ({} of {} attacks accepted):",
+        r.attacks_accepted, r.attacks
+    );
+    for s in &r.reference {
+        println!(
+            "  {:6} {:.4} {}",
+            s.kind,
+            s.score.unwrap_or(f32::NAN),
+            s.name
+        );
+    }
 }

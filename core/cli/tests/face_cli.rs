@@ -197,3 +197,115 @@ fn claiming_65000_square(jpeg: &[u8]) -> Vec<u8> {
     b[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
     b
 }
+
+/// A small set in the layout of the shared one (links to its photos): two sources, three
+/// identities with two photos each and one with a single photo, and two liveness samples.
+fn small_set(faces: &Path, dir: &Path) {
+    let links = [
+        ("a/amy/1.png", "face-api.js/bbt_amy/amy1.png"),
+        ("a/amy/2.png", "face-api.js/bbt_amy/amy2.png"),
+        ("a/penny/1.png", "face-api.js/bbt_penny/penny1.png"),
+        ("a/penny/2.png", "face-api.js/bbt_penny/penny2.png"),
+        ("b/biden/1.jpg", "face_recognition/joe_biden/biden.jpg"),
+        ("b/biden/2.jpg", "face_recognition/joe_biden/biden2.jpg"),
+        (
+            "b/obama/1.jpg",
+            "face_recognition/barack_obama/obama_small.jpg",
+        ),
+        ("liveness/real_T1.jpg", "liveness/real_T1.jpg"),
+        ("liveness/spoof_F2.jpg", "liveness/spoof_F2.jpg"),
+    ];
+    for (to, from) in links {
+        let to = dir.join(to);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::os::unix::fs::symlink(faces.join(from), &to).expect("link");
+    }
+}
+
+#[test]
+fn eval_reports_the_shipped_operating_point_loso_identify_and_liveness() {
+    let Some(faces) = faces() else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    small_set(&faces, tmp.path());
+    let set = path(tmp.path());
+
+    // All pairs: 3 genuine (amy, penny, biden), 21 - 3 = 18 impostor; the operating point at the
+    // manifest's threshold with the counts behind it.
+    let r = json_of(&faceid(&["face", "eval", set, "--json"]));
+    assert_eq!(r["genuine_pairs"], 3, "{r}");
+    assert_eq!(r["impostor_pairs"], 18, "{r}");
+    let t = r["threshold"].as_f64().expect("threshold");
+    assert!((t - 0.59).abs() < 1e-6, "{r}");
+    let accepted = r["impostors_accepted_at_threshold"]
+        .as_u64()
+        .expect("count");
+    assert_eq!(r["far_at_threshold"].as_f64(), Some(accepted as f64 / 18.0));
+    let tar = r["tar_at_threshold"].as_f64().expect("tar");
+    assert!((0.0..=1.0).contains(&tar), "{r}");
+    let text = String::from_utf8_lossy(&faceid(&["face", "eval", set]).stdout).into_owned();
+    assert!(text.contains("at the shipped threshold 0.5900"), "{text}");
+
+    // Leave-one-source-out: a fold per source, each measured on the pairs involving it, with
+    // its own chosen threshold and the shipped one.
+    let l = json_of(&faceid(&[
+        "face",
+        "eval",
+        set,
+        "--protocol",
+        "leave-one-source-out",
+        "--json",
+    ]));
+    assert_eq!(l["protocol"], "leave-one-source-out");
+    let folds = l["folds"].as_array().expect("folds");
+    let names: Vec<&str> = folds.iter().filter_map(|f| f["source"].as_str()).collect();
+    assert_eq!(names, ["a", "b"], "{l}");
+    // Fold a is fitted on source b's 3 pairs only (biden~biden, biden~obama twice).
+    assert_eq!(folds[0]["fit_genuine_pairs"], 1, "{l}");
+    assert_eq!(folds[0]["fit_impostor_pairs"], 2, "{l}");
+    // ... and measured on the 6 pairs inside a and the 12 across.
+    let shipped = &folds[0]["at_shipped"];
+    assert_eq!(shipped["genuine_pairs"], 2, "{l}");
+    assert_eq!(shipped["impostor_pairs"], 16, "{l}");
+    assert!(folds[0]["chosen_threshold"].as_f64().is_some(), "{l}");
+    for key in [
+        "tar_at_threshold",
+        "far_at_threshold",
+        "impostors_accepted_at_threshold",
+    ] {
+        assert!(!l[key].is_null(), "{key}: {l}");
+    }
+    assert!(l["pooled_at_shipped"]["mean_tar"].as_f64().is_some(), "{l}");
+    assert!(l["pooled_at_chosen"]["worst_far"].as_f64().is_some(), "{l}");
+
+    // Open-set 1:N: galleries of 1 and 2 of the 3 enrollable people; gallery 4 is impossible.
+    let i = json_of(&faceid(&[
+        "face",
+        "eval",
+        set,
+        "--identify",
+        "--gallery-sizes",
+        "1,2,4",
+        "--repeats",
+        "5",
+        "--extrapolate",
+        "10000",
+        "--json",
+    ]));
+    assert_eq!(i["enrollable_identities"], 3, "{i}");
+    let sizes = i["sizes"].as_array().expect("sizes");
+    assert_eq!(sizes.len(), 2, "{i}");
+    // Gallery of 1: one mated probe and 5 non-mated per trial.
+    assert_eq!(sizes[0]["counts"]["mated_probes"], 5, "{i}");
+    assert_eq!(sizes[0]["counts"]["non_mated_probes"], 25, "{i}");
+    assert!(sizes[0]["fpir"].as_f64().is_some(), "{i}");
+    assert_eq!(i["extrapolated"][0]["gallery_size"], 10000, "{i}");
+
+    // Liveness: 7 bona fide photos scored, the attack sample next to them.
+    let v = json_of(&faceid(&["face", "eval", set, "--liveness", "--json"]));
+    assert_eq!(v["bona_fide_scored"], 7, "{v}");
+    assert_eq!(v["threshold"].as_f64(), Some(0.5), "{v}");
+    assert_eq!(v["attacks"], 1, "{v}");
+    assert_eq!(v["attacks_accepted"], 0, "{v}");
+    let rejects = v["false_rejects"].as_u64().expect("rejects");
+    assert_eq!(v["frr"].as_f64(), Some(rejects as f64 / 7.0), "{v}");
+}

@@ -16,6 +16,12 @@ use crate::detect::{self, DetectorConfig};
 use crate::engine::{Engine, EngineError};
 use crate::matching::distance;
 
+pub mod identify;
+pub mod liveness;
+pub mod protocol;
+
+use protocol::{LabeledPair, LeaveOneSourceOut};
+
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cannot read {path}: {source}")]
@@ -268,6 +274,14 @@ pub struct EvalReport {
     pub threshold_at_far_1e_3: f32,
     /// Impostors accepted at the 1e-3 threshold (FAR 1e-3 rests on this few pairs).
     pub impostors_accepted_at_1e_3: usize,
+    /// The shipped threshold (the model manifest's), accepting `distance <= threshold`;
+    /// `None` (and the figures below with it) for a model not calibrated yet.
+    pub threshold: Option<f32>,
+    /// TAR and FAR of all pairs at the shipped threshold: what an employer gets.
+    pub tar_at_threshold: Option<f64>,
+    pub far_at_threshold: Option<f64>,
+    pub genuine_accepted_at_threshold: Option<usize>,
+    pub impostors_accepted_at_threshold: Option<usize>,
     pub genuine: Option<Distribution>,
     pub impostor: Option<Distribution>,
     /// The five farthest genuine pairs and the five closest impostor pairs.
@@ -277,20 +291,77 @@ pub struct EvalReport {
     pub embed_ms: f64,
 }
 
-/// Run the evaluation with one embedder (default when `None`).
-pub fn evaluate(
+/// Every identity image of a set, detected and embedded once; the reports are computed from it.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSet {
+    pub set: String,
+    pub model: String,
+    pub metric: crate::model::Metric,
+    /// The shipped 1:1 threshold (`None` for a model not calibrated yet) and 1:N margin of the
+    /// model (manifest).
+    pub threshold: Option<f32>,
+    pub margin: f32,
+    pub detector_input: u32,
+    pub images: Vec<EvalImage>,
+    pub derived_excluded: usize,
+    pub decode_errors: usize,
+    pub no_face_files: Vec<String>,
+    pub needed_border: usize,
+    /// (index into `images`, descriptor) of every embedded image.
+    pub embedded: Vec<(usize, Vec<f32>)>,
+    /// Descriptors of the same faces aligned with the model's unfitted template, when the
+    /// shipped template was fitted on photos of one source (`FITTED_TEMPLATES`); same order.
+    pub embedded_unfitted: Option<Vec<Vec<f32>>>,
+    /// The source folder the shipped template was fitted on, if any.
+    pub template_fitted_on: Option<String>,
+    pub embed_ms: f64,
+    /// Source folder names; `LabeledPair::source_*` index this list.
+    pub sources: Vec<String>,
+}
+
+/// Templates fitted on photos of the set: (model id, source folder they were fitted on, the
+/// unfitted template to use when that source is held out). dlib's template was measured on
+/// `dlib/_annotations` (group photos of the `dlib` folder, no identity labels); the unfitted one
+/// is derived from dlib's mean face (models/manifest.toml).
+const FITTED_TEMPLATES: [(&str, &str, [[f32; 2]; 5]); 1] = [(
+    "dlib_resnet_v1",
+    "dlib",
+    [
+        [47.55, 46.60],
+        [100.48, 46.60],
+        [74.01, 76.56],
+        [50.42, 103.02],
+        [97.61, 103.02],
+    ],
+)];
+
+/// Detect and embed every identity image of `dir` with one embedder (default when `None`).
+pub fn embed_set(
     engine: &Engine,
     dir: &Path,
     embedder: Option<&str>,
     detector: &DetectorConfig,
-) -> Result<EvalReport, EvalError> {
+) -> Result<EmbeddedSet, EvalError> {
     let emb = engine.embedder(embedder)?;
+    let model = emb.model_id();
     let metric = emb.metric();
+    let threshold = emb.threshold();
+    let margin = emb
+        .spec()
+        .output
+        .as_ref()
+        .and_then(|o| o.margin)
+        .unwrap_or(0.0);
+    let unfitted = FITTED_TEMPLATES
+        .iter()
+        .find(|(id, _, _)| *id == model.0)
+        .map(|(_, src, t)| (*src, *t));
     let (images, derived) = collect_images(dir)?;
     let mut decode_errors = 0;
     let mut no_face_files = Vec::new();
     let mut needed_border = 0;
     let mut embedded: Vec<(usize, Vec<f32>)> = Vec::new();
+    let mut embedded_unfitted = Vec::new();
     let mut embed_time = std::time::Duration::ZERO;
     for (i, im) in images.iter().enumerate() {
         let rgb = match crate::decode::open(&im.path) {
@@ -315,50 +386,135 @@ pub fn evaluate(
             .map_err(EngineError::from)?;
         embed_time += t.elapsed();
         embedded.push((i, d.values));
-    }
-    let name = |i: usize| {
-        let im = &images[i];
-        format!("{}/{}/{}", im.source, im.identity, file_name(&im.path))
-    };
-    let mut genuine = Vec::new();
-    let mut impostor = Vec::new();
-    let mut gpairs = Vec::new();
-    let mut ipairs = Vec::new();
-    for a in 0..embedded.len() {
-        for b in a + 1..embedded.len() {
-            let (ia, ref va) = embedded[a];
-            let (ib, ref vb) = embedded[b];
-            let d = distance(metric, va, vb);
-            if images[ia].identity == images[ib].identity {
-                genuine.push(d);
-                gpairs.push((ia, ib, d));
-            } else {
-                impostor.push(d);
-                ipairs.push((ia, ib, d));
-            }
+        if let Some((_, template)) = &unfitted {
+            let chip = emb
+                .align_with_template(&rgb, &face.landmarks, template)
+                .map_err(EngineError::from)?;
+            let d = emb.embed_chip(&chip.chip).map_err(EngineError::from)?;
+            embedded_unfitted.push(d.values);
         }
     }
-    let r =
-        rates(&genuine, &impostor, &[1e-2, 1e-3]).ok_or_else(|| EvalError::NoPairs(dir.into()))?;
-    gpairs.sort_by(|x, y| y.2.total_cmp(&x.2));
-    ipairs.sort_by(|x, y| x.2.total_cmp(&y.2));
-    let pair = |&(a, b, d): &(usize, usize, f32)| ScoredPair {
-        a: name(a),
-        b: name(b),
-        distance: d,
-    };
-    let t3 = r.tar_at_far[1].2;
-    Ok(EvalReport {
+    let mut sources: Vec<String> = images.iter().map(|i| i.source.clone()).collect();
+    sources.sort();
+    sources.dedup();
+    Ok(EmbeddedSet {
         set: dir.display().to_string(),
-        model: emb.model_id().0,
+        model: model.0,
         metric,
+        threshold,
+        margin,
         detector_input: detector.input_size,
-        images: images.len(),
         derived_excluded: derived.len(),
         decode_errors,
-        no_face: no_face_files.len(),
         no_face_files,
         needed_border,
+        embed_ms: if embedded.is_empty() {
+            0.0
+        } else {
+            embed_time.as_secs_f64() * 1000.0 / embedded.len() as f64
+        },
+        embedded_unfitted: unfitted.map(|_| embedded_unfitted),
+        template_fitted_on: unfitted.map(|(s, _)| s.to_owned()),
+        embedded,
+        images,
+        sources,
+    })
+}
+
+impl EmbeddedSet {
+    fn name(&self, i: usize) -> String {
+        let im = &self.images[i];
+        format!("{}/{}/{}", im.source, im.identity, file_name(&im.path))
+    }
+
+    /// All pairs of embedded images (same identity label = genuine), scored with the shipped
+    /// template's descriptors, or the unfitted template's when `unfitted` (and there is one).
+    pub fn pairs(&self, unfitted: bool) -> Vec<LabeledPair> {
+        let src = |i: usize| {
+            self.sources
+                .binary_search(&self.images[i].source)
+                .unwrap_or(0)
+        };
+        let values = |k: usize| -> &[f32] {
+            match (&self.embedded_unfitted, unfitted) {
+                (Some(u), true) => &u[k],
+                _ => &self.embedded[k].1,
+            }
+        };
+        let mut out = Vec::new();
+        for a in 0..self.embedded.len() {
+            for b in a + 1..self.embedded.len() {
+                let (ia, ib) = (self.embedded[a].0, self.embedded[b].0);
+                out.push(LabeledPair {
+                    a: ia,
+                    b: ib,
+                    source_a: src(ia),
+                    source_b: src(ib),
+                    genuine: self.images[ia].identity == self.images[ib].identity,
+                    distance: distance(self.metric, values(a), values(b)),
+                });
+            }
+        }
+        out
+    }
+
+    /// Samples for open-set identification (identity as an index).
+    pub fn samples(&self) -> Vec<identify::Sample> {
+        let mut ids: Vec<&str> = self.images.iter().map(|i| i.identity.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.embedded
+            .iter()
+            .map(|(i, v)| identify::Sample {
+                identity: ids
+                    .binary_search(&self.images[*i].identity.as_str())
+                    .unwrap_or(0),
+                values: v.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Run the evaluation with one embedder (default when `None`).
+pub fn evaluate(
+    engine: &Engine,
+    dir: &Path,
+    embedder: Option<&str>,
+    detector: &DetectorConfig,
+) -> Result<EvalReport, EvalError> {
+    let set = embed_set(engine, dir, embedder, detector)?;
+    report(&set).ok_or_else(|| EvalError::NoPairs(dir.into()))
+}
+
+/// The all-pairs report of an embedded set (`None` without genuine or impostor pairs).
+pub fn report(set: &EmbeddedSet) -> Option<EvalReport> {
+    let pairs = set.pairs(false);
+    let (genuine, impostor) = protocol::split_scores(&pairs);
+    let r = rates(&genuine, &impostor, &[1e-2, 1e-3])?;
+    let mut gpairs: Vec<&LabeledPair> = pairs.iter().filter(|p| p.genuine).collect();
+    let mut ipairs: Vec<&LabeledPair> = pairs.iter().filter(|p| !p.genuine).collect();
+    gpairs.sort_by(|x, y| y.distance.total_cmp(&x.distance));
+    ipairs.sort_by(|x, y| x.distance.total_cmp(&y.distance));
+    let pair = |p: &&LabeledPair| ScoredPair {
+        a: set.name(p.a),
+        b: set.name(p.b),
+        distance: p.distance,
+    };
+    let t3 = r.tar_at_far[1].2;
+    let op = set
+        .threshold
+        .map(|t| protocol::operating_point(&genuine, &impostor, t));
+    Some(EvalReport {
+        set: set.set.clone(),
+        model: set.model.clone(),
+        metric: set.metric,
+        detector_input: set.detector_input,
+        images: set.images.len(),
+        derived_excluded: set.derived_excluded,
+        decode_errors: set.decode_errors,
+        no_face: set.no_face_files.len(),
+        no_face_files: set.no_face_files.clone(),
+        needed_border: set.needed_border,
         genuine_pairs: genuine.len(),
         impostor_pairs: impostor.len(),
         eer: r.eer,
@@ -368,15 +524,139 @@ pub fn evaluate(
         tar_at_far_1e_3: r.tar_at_far[1].1,
         threshold_at_far_1e_3: t3,
         impostors_accepted_at_1e_3: impostor.iter().filter(|&&d| d < t3).count(),
+        threshold: set.threshold,
+        tar_at_threshold: op.and_then(|p| p.tar),
+        far_at_threshold: op.and_then(|p| p.far),
+        genuine_accepted_at_threshold: op.map(|p| p.genuine_accepted),
+        impostors_accepted_at_threshold: op.map(|p| p.impostors_accepted),
         genuine: Distribution::of(&genuine),
         impostor: Distribution::of(&impostor),
         hardest_genuine: gpairs.iter().take(5).map(pair).collect(),
         hardest_impostor: ipairs.iter().take(5).map(pair).collect(),
-        embed_ms: if embedded.is_empty() {
-            0.0
-        } else {
-            embed_time.as_secs_f64() * 1000.0 / embedded.len() as f64
+        embed_ms: set.embed_ms,
+    })
+}
+
+/// Leave-one-source-out report of an embedded set.
+#[derive(Debug, Clone, Serialize)]
+pub struct LosoReport {
+    pub set: String,
+    pub model: String,
+    pub metric: crate::model::Metric,
+    pub protocol: &'static str,
+    pub images: usize,
+    pub no_face: usize,
+    /// All pairs of the set (each fold measures the pairs involving its source).
+    pub genuine_pairs: usize,
+    pub impostor_pairs: usize,
+    /// The operating point of all pairs at the shipped threshold (as in the default protocol).
+    pub threshold: Option<f32>,
+    pub tar_at_threshold: Option<f64>,
+    pub far_at_threshold: Option<f64>,
+    pub impostors_accepted_at_threshold: Option<usize>,
+    /// Source the shipped alignment template was fitted on; its fold uses the unfitted one.
+    pub template_fitted_on: Option<String>,
+    #[serde(flatten)]
+    pub loso: LeaveOneSourceOut,
+}
+
+/// Leave-one-source-out at `target_far` (see [`protocol`]).
+pub fn leave_one_source_out(set: &EmbeddedSet, target_far: f64) -> LosoReport {
+    let fitted = set.pairs(false);
+    let unfitted = set.pairs(true);
+    let fitted_on = set
+        .template_fitted_on
+        .as_ref()
+        .and_then(|s| set.sources.iter().position(|x| x == s));
+    let loso = protocol::leave_one_source_out(
+        &set.sources,
+        |k| {
+            if Some(k) == fitted_on {
+                &unfitted
+            } else {
+                &fitted
+            }
         },
+        target_far,
+        set.threshold,
+    );
+    let (genuine, impostor) = protocol::split_scores(&fitted);
+    let op = set
+        .threshold
+        .map(|t| protocol::operating_point(&genuine, &impostor, t));
+    LosoReport {
+        set: set.set.clone(),
+        model: set.model.clone(),
+        metric: set.metric,
+        protocol: "leave-one-source-out",
+        images: set.images.len(),
+        no_face: set.no_face_files.len(),
+        genuine_pairs: genuine.len(),
+        impostor_pairs: impostor.len(),
+        threshold: set.threshold,
+        tar_at_threshold: op.and_then(|p| p.tar),
+        far_at_threshold: op.and_then(|p| p.far),
+        impostors_accepted_at_threshold: op.map(|p| p.impostors_accepted),
+        template_fitted_on: set.template_fitted_on.clone(),
+        loso,
+    }
+}
+
+/// Open-set 1:N report of an embedded set at the model's threshold and margin.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentifyReport {
+    pub set: String,
+    pub model: String,
+    pub metric: crate::model::Metric,
+    pub threshold: f32,
+    pub margin: f32,
+    pub images: usize,
+    pub identities: usize,
+    /// Identities with at least two embedded photos (can be enrolled with a probe left).
+    pub enrollable_identities: usize,
+    pub repeats: usize,
+    pub seed: u64,
+    pub sizes: Vec<identify::SizeReport>,
+    pub extrapolated: Vec<identify::Extrapolated>,
+}
+
+/// Open-set identification at every gallery size of `sizes` that the set allows, `repeats`
+/// random galleries each, and the extrapolation to `extrapolate_to`. `None` when the model has
+/// no shipped threshold (the kiosk could not run it either).
+pub fn identification(
+    set: &EmbeddedSet,
+    sizes: &[usize],
+    repeats: usize,
+    extrapolate_to: &[usize],
+    seed: u64,
+) -> Option<IdentifyReport> {
+    let threshold = set.threshold?;
+    let samples = set.samples();
+    let mut per: HashMap<usize, usize> = HashMap::new();
+    for s in &samples {
+        *per.entry(s.identity).or_insert(0) += 1;
+    }
+    Some(IdentifyReport {
+        set: set.set.clone(),
+        model: set.model.clone(),
+        metric: set.metric,
+        threshold,
+        margin: set.margin,
+        images: samples.len(),
+        identities: per.len(),
+        enrollable_identities: per.values().filter(|&&n| n >= 2).count(),
+        repeats,
+        seed,
+        sizes: identify::evaluate_sizes(
+            set.metric, &samples, sizes, repeats, threshold, set.margin, seed,
+        ),
+        extrapolated: identify::extrapolate(
+            set.metric,
+            &samples,
+            extrapolate_to,
+            threshold,
+            set.margin,
+        ),
     })
 }
 
@@ -698,6 +978,89 @@ mod tests {
         assert_eq!(r.tar_at_far[0].2, 6.0);
         assert!((r.tar_at_far[0].1 - 0.6).abs() < 1e-9);
         assert!(rates(&[], &i, &[0.1]).is_none());
+    }
+
+    /// Two sources, two identities each with two photos, 1-D descriptors; source `b`'s
+    /// "unfitted" descriptors differ so the fold that holds `b` out can be told apart.
+    fn hand_set(threshold: Option<f32>) -> EmbeddedSet {
+        let im = |source: &str, identity: &str, f: &str| EvalImage {
+            path: PathBuf::from(f),
+            source: source.into(),
+            identity: identity.into(),
+        };
+        let images = vec![
+            im("a", "p", "1"),
+            im("a", "p", "2"),
+            im("a", "q", "3"),
+            im("b", "q", "4"),
+            im("b", "r", "5"),
+            im("b", "r", "6"),
+        ];
+        let values = [0.0, 0.1, 1.0, 1.2, 3.0, 3.3];
+        EmbeddedSet {
+            set: "hand".into(),
+            model: "m".into(),
+            metric: crate::model::Metric::Euclidean,
+            threshold,
+            margin: 0.05,
+            detector_input: 640,
+            images,
+            derived_excluded: 0,
+            decode_errors: 0,
+            no_face_files: Vec::new(),
+            needed_border: 0,
+            embedded: values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| (i, vec![v]))
+                .collect(),
+            embedded_unfitted: Some(values.iter().map(|&v| vec![v * 10.0]).collect()),
+            template_fitted_on: Some("b".into()),
+            embed_ms: 0.0,
+            sources: vec!["a".into(), "b".into()],
+        }
+    }
+
+    #[test]
+    fn report_carries_the_operating_point_at_the_shipped_threshold() {
+        let r = report(&hand_set(Some(0.25))).expect("report");
+        // Genuine: p 0.1, q 0.2 (1.0 ~ 1.2, across sources), r 0.3. Impostors: 12, the closest
+        // 0.9 (0.1 ~ 1.0).
+        assert_eq!((r.genuine_pairs, r.impostor_pairs), (3, 12));
+        assert_eq!(r.threshold, Some(0.25));
+        assert_eq!(r.genuine_accepted_at_threshold, Some(2));
+        assert_eq!(r.impostors_accepted_at_threshold, Some(0));
+        assert_eq!(r.far_at_threshold, Some(0.0));
+        assert!((r.tar_at_threshold.expect("tar") - 2.0 / 3.0).abs() < 1e-12);
+        let json = serde_json::to_value(&r).expect("json");
+        for k in [
+            "tar_at_threshold",
+            "far_at_threshold",
+            "impostors_accepted_at_threshold",
+            "genuine_pairs",
+            "impostor_pairs",
+        ] {
+            assert!(!json[k].is_null(), "{k}");
+        }
+        // A model not calibrated yet still gets its ROC figures, and no operating point.
+        let u = report(&hand_set(None)).expect("report");
+        assert_eq!(u.tar_at_threshold, None);
+        assert_eq!(u.impostors_accepted_at_threshold, None);
+        assert!(identification(&hand_set(None), &[1], 1, &[], 1).is_none());
+    }
+
+    #[test]
+    fn the_fold_of_the_template_source_uses_the_unfitted_descriptors() {
+        let r = leave_one_source_out(&hand_set(Some(0.25)), 0.0);
+        assert_eq!(r.loso.folds.len(), 2);
+        let (a, b) = (&r.loso.folds[0], &r.loso.folds[1]);
+        // Fold a: fitted on b's pairs with the shipped descriptors (closest impostor 1.8).
+        assert_eq!(a.fit_impostor_pairs, 2);
+        assert!((a.chosen_threshold.expect("t") - 1.8).abs() < 1e-5, "{a:?}");
+        // Fold b: everything ×10 (closest impostor among a's pairs 9.0, genuine r 3.0).
+        assert!((b.chosen_threshold.expect("t") - 9.0).abs() < 1e-4, "{b:?}");
+        assert_eq!(b.at_chosen.and_then(|p| p.tar), Some(1.0));
+        assert_eq!(r.template_fitted_on.as_deref(), Some("b"));
     }
 
     #[test]
