@@ -105,6 +105,7 @@ export const en = {
     code: 'Code', consentFirst: 'Give your consent to Telegram notifications first:', linkedAs: 'Linked', since: 'Since {{at}}',
     status: { active: 'Active', blocked: 'Bot blocked', broken: 'Chat gone' }, language: 'Language of the messages', notifications: 'Notify me about',
     punches: 'Every verified punch', flagged: 'My punch flagged or rejected', reviews: 'Punches waiting for my review',
+    checkout: 'A reminder when I forget to check out', late: 'Late arrivals in my scope', absent: 'No-shows in my scope', summary: 'Daily summary of my departments',
     unlink: 'Unlink Telegram', unlinkQuestion: 'Stop sending messages to this chat?', unlinked: 'Telegram unlinked',
   },
   myTracking: {
@@ -220,6 +221,7 @@ export const ru: Strings<typeof en> = {
     code: 'Код', consentFirst: 'Сначала дайте согласие на уведомления в Telegram:', linkedAs: 'Привязан', since: 'С {{at}}',
     status: { active: 'Активен', blocked: 'Бот заблокирован', broken: 'Чат удалён' }, language: 'Язык сообщений', notifications: 'Сообщать мне',
     punches: 'О каждой подтверждённой отметке', flagged: 'Об отметке на проверке или отклонённой', reviews: 'Об отметках, ждущих моей проверки',
+    checkout: 'Напоминание, если я забыл отметить уход', late: 'Об опозданиях в моей зоне', absent: 'О неявках в моей зоне', summary: 'Итоги дня по моим отделам',
     unlink: 'Отвязать Telegram', unlinkQuestion: 'Больше не отправлять сообщения в этот чат?', unlinked: 'Telegram отвязан',
   },
   myTracking: {
@@ -333,6 +335,7 @@ export const tg: Strings<typeof en> = {
     code: 'Рамз', consentFirst: 'Аввал ба огоҳиҳои Telegram розигӣ диҳед:', linkedAs: 'Пайваст', since: 'Аз {{at}}',
     status: { active: 'Фаъол', blocked: 'Бот манъ шудааст', broken: 'Чат нест шудааст' }, language: 'Забони паёмҳо', notifications: 'Ба ман хабар диҳед',
     punches: 'Дар бораи ҳар қайди тасдиқшуда', flagged: 'Дар бораи қайди ба санҷиш рафта ё радшуда', reviews: 'Дар бораи қайдҳое, ки санҷиши маро интизоранд',
+    checkout: 'Ёдрас, агар рафтанро қайд накунам', late: 'Дар бораи дер омадан дар доираи ман', absent: 'Дар бораи наомадан дар доираи ман', summary: 'Натиҷаи рӯз аз рӯи шуъбаҳои ман',
     unlink: 'Ҷудо кардани Telegram', unlinkQuestion: 'Ба ин чат дигар паём фиристода нашавад?', unlinked: 'Telegram ҷудо шуд',
   },
   myTracking: {
