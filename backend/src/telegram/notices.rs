@@ -41,6 +41,8 @@ use crate::timesheet::{DayRecord, Period};
 
 pub const ATTENDANCE_JOB: &str = "telegram.attendance";
 pub const SUMMARY_JOB: &str = "telegram.summary";
+/// Notice claims are kept this long (a notice is decided at most a day after its shift).
+pub const KEEP_NOTICES_DAYS: i64 = 14;
 /// How often both jobs look.
 pub const PERIOD: StdDuration = StdDuration::from_secs(60);
 
@@ -166,6 +168,11 @@ async fn all_employees(db: &PgPool, now: DateTime<Utc>) -> AppResult<Vec<Emp>> {
 /// The `telegram.attendance` job: late, absent and missing check-out notices. Answers how
 /// many notices were newly told.
 pub async fn attendance(db: &PgPool, tg: &Telegram, now: DateTime<Utc>) -> AppResult<usize> {
+    // Claims older than any day a notice can still be decided for are of no more use.
+    sqlx::query("DELETE FROM telegram_notices WHERE created_at < now() - $1 * interval '1 day'")
+        .bind(KEEP_NOTICES_DAYS as f64)
+        .execute(db)
+        .await?;
     let anyone: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active'
                           AND (notify_late OR notify_absent OR notify_checkout))",
