@@ -442,6 +442,8 @@ async fn webhook_mode_links_with_the_secret_and_never_polls(pool: PgPool) {
         0,
         "no getUpdates in webhook mode"
     );
+    let status = r.app.get("/api/v1/integrations/telegram", &r.admin).await;
+    assert_eq!(status.body["updates"], "webhook", "{}", status.body);
     // As the real API: getUpdates is refused while the webhook is set.
     let polled = r.tg.api.get_updates(0, 0).await.unwrap_err();
     assert_eq!(polled.code(), Some(409));
@@ -464,4 +466,6 @@ async fn the_webhook_is_off_in_polling_mode(pool: PgPool) {
         .await;
     assert_eq!(resp.status, StatusCode::NOT_FOUND);
     assert_eq!(resp.code(), "telegram_webhook_off");
+    let status = r.app.get("/api/v1/integrations/telegram", &r.admin).await;
+    assert_eq!(status.body["updates"], "long_polling", "{}", status.body);
 }

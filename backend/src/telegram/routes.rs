@@ -281,6 +281,8 @@ pub async fn unlink_mine(
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TelegramStatus {
     pub bot_username: Option<String>,
+    /// How updates arrive: `long_polling` or `webhook`.
+    pub updates: String,
     pub linked_employees: i64,
     pub blocked_links: i64,
     pub broken_links: i64,
@@ -309,6 +311,12 @@ pub async fn status(
     .await?;
     Ok(Json(TelegramStatus {
         bot_username: tg.username(),
+        updates: if tg.webhook.is_some() {
+            "webhook"
+        } else {
+            "long_polling"
+        }
+        .into(),
         linked_employees: active,
         blocked_links: blocked,
         broken_links: broken,

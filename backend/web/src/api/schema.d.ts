@@ -3286,6 +3286,8 @@ export interface components {
              * @description Messages waiting to be sent.
              */
             queued_messages: number;
+            /** @description How updates arrive: `long_polling` or `webhook`. */
+            updates: string;
         };
         /** @description A descriptor for on-device 1:1 matching. */
         TemplateDescriptor: {
