@@ -156,13 +156,20 @@ async fn days_around(
     store::compute_spans(&mut conn, &work, now).await
 }
 
+/// The active employees, as the timesheet loads them (a dismissed one is never missed).
 async fn all_employees(db: &PgPool, now: DateTime<Utc>) -> AppResult<Vec<Emp>> {
     let from = now.date_naive() - Duration::days(2);
-    Ok(
-        store::employees(db, &Scope::All, &EmpFilter::default(), from, None)
+    let (emps, _) = store::employees(db, &Scope::All, &EmpFilter::default(), from, None).await?;
+    let active: std::collections::HashSet<Uuid> =
+        sqlx::query_scalar("SELECT id FROM employees WHERE status = 'active'")
+            .fetch_all(db)
             .await?
-            .0,
-    )
+            .into_iter()
+            .collect();
+    Ok(emps
+        .into_iter()
+        .filter(|e| active.contains(&e.id))
+        .collect())
 }
 
 /// The `telegram.attendance` job: late, absent and missing check-out notices. Answers how
