@@ -1,8 +1,10 @@
 //! A burst of 1,000 punches by 1,000 linked employees → 1,000 Telegram receipts, delivered to
 //! the fake Bot API (tests/common/fake_telegram.rs) through the real job worker and rate
 //! limiter. Prints the cost the notification enqueue adds to a punch's transaction (p50 / p99
-//! of `notify::punch_recorded`), the punch append with it, and the delivery rate; asserts
-//! nothing about time.
+//! of `notify::punch_recorded`), the punch append with it, and the delivery rate; then the
+//! minute's `telegram.attendance` pass over the same 1,000 employees on a 09:00–18:00 shift
+//! (the first pass decides 1,000 absences, the next finds them told); asserts nothing about
+//! time.
 //!
 //! Needs a PostgreSQL server; a fresh database is created and dropped:
 //! `DATABASE_URL=postgres://… cargo test -p faceid-server --bench telegram` (dev profile;
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use faceid_server::attendance::{ChainFields, append};
 use faceid_server::jobs::{Worker, WorkerConfig};
-use faceid_server::telegram::{Telegram, notify};
+use faceid_server::telegram::{Telegram, notices, notify};
 use faceid_server::{AppState, Secrets, Settings};
 use fake_telegram::FakeTelegram;
 use sqlx::PgPool;
@@ -85,7 +87,7 @@ fn main() {
             },
         )
         .expect("state")
-        .with_telegram(Some(tg));
+        .with_telegram(Some(tg.clone()));
         let employees: Vec<Uuid> =
             sqlx::query_scalar("SELECT id FROM employees ORDER BY login")
                 .fetch_all(&pool)
@@ -170,6 +172,41 @@ fn main() {
             chats.len(),
             delivery.as_secs_f64(),
             sent.len() as f64 / delivery.as_secs_f64()
+        );
+
+        // The attendance pass: everyone in one department on a weekday 09:00–18:00 shift
+        // (10 minutes' grace), evaluated on Tuesday 3 March 2026 at 09:30 UTC without punches.
+        sqlx::raw_sql(
+            "INSERT INTO departments (id, name) VALUES ('00000000-0000-0000-0000-0000000000d1', 'Bench');
+             UPDATE employees SET department_id = '00000000-0000-0000-0000-0000000000d1';
+             INSERT INTO shift_templates (id, name, start_time, end_time, late_grace_minutes)
+                 VALUES ('00000000-0000-0000-0000-0000000000f1', 'Day', '09:00', '18:00', 10);
+             INSERT INTO schedules (id, name, kind, definition)
+                 VALUES ('00000000-0000-0000-0000-0000000000c1', 'Weekdays', 'weekly',
+                         jsonb_build_object('kind', 'weekly', 'days', jsonb_build_array(
+                             '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000f1',
+                             '00000000-0000-0000-0000-0000000000f1', '00000000-0000-0000-0000-0000000000f1',
+                             '00000000-0000-0000-0000-0000000000f1', NULL, NULL)));
+             INSERT INTO schedule_assignments (id, schedule_id, department_id, valid_from)
+                 VALUES (gen_random_uuid(), '00000000-0000-0000-0000-0000000000c1',
+                         '00000000-0000-0000-0000-0000000000d1', '2026-03-01');",
+        )
+        .execute(&pool)
+        .await
+        .expect("schedule");
+        let at = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 3, 9, 30, 0).unwrap();
+        let t = Instant::now();
+        let first = notices::attendance(&pool, &tg, at).await.expect("attendance");
+        let first_time = t.elapsed();
+        let t = Instant::now();
+        let second = notices::attendance(&pool, &tg, at + chrono::Duration::minutes(1))
+            .await
+            .expect("attendance");
+        let second_time = t.elapsed();
+        println!(
+            "  telegram.attendance over {PUNCHES} scheduled employees: first pass {first} notices in {:.0} ms, next pass {second} in {:.0} ms",
+            ms(first_time),
+            ms(second_time)
         );
         pool.close().await;
     });

@@ -104,6 +104,16 @@ pub struct Settings {
     pub telegram_max_messages_per_second: u32,
     /// Seconds a `getUpdates` long poll waits (1..=50).
     pub telegram_poll_timeout_secs: u64,
+    /// Webhook mode: the public HTTPS address Telegram posts updates to (this server's
+    /// `/api/v1/integrations/telegram/webhook`). Unset means long polling.
+    pub telegram_webhook_url: Option<String>,
+    /// The `secret_token` Telegram sends back in `X-Telegram-Bot-Api-Secret-Token` (1–256
+    /// characters of `A-Z a-z 0-9 _ -`); required with `telegram_webhook_url`.
+    pub telegram_webhook_secret: Option<String>,
+    /// Local time (`HH:MM`, in each department's zone) of the daily department summary.
+    pub telegram_daily_summary_time: String,
+    /// Minutes after a shift's end before an employee still checked in is reminded (0..=720).
+    pub telegram_checkout_reminder_minutes: u32,
     /// Evidence photos of punches are deleted after this many days (a flagged punch not yet
     /// reviewed keeps its photo until it is) ([privacy](../../docs/privacy.md)).
     pub evidence_photo_retention_days: u32,
@@ -157,6 +167,10 @@ impl Default for Settings {
             telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
             telegram_max_messages_per_second: 25,
             telegram_poll_timeout_secs: 25,
+            telegram_webhook_url: None,
+            telegram_webhook_secret: None,
+            telegram_daily_summary_time: "18:00".into(),
+            telegram_checkout_reminder_minutes: 30,
             evidence_photo_retention_days: 90,
             export_keep_hours: 72,
             dismissed_retention_years: 5,
@@ -184,6 +198,9 @@ const STRING_KEYS: &[&str] = &[
     "photo_store_url",
     "telegram_bot_token",
     "telegram_api_url",
+    "telegram_webhook_url",
+    "telegram_webhook_secret",
+    "telegram_daily_summary_time",
 ];
 const ALL_KEYS: &[&str] = &[
     "listen",
@@ -217,6 +234,10 @@ const ALL_KEYS: &[&str] = &[
     "telegram_api_url",
     "telegram_max_messages_per_second",
     "telegram_poll_timeout_secs",
+    "telegram_webhook_url",
+    "telegram_webhook_secret",
+    "telegram_daily_summary_time",
+    "telegram_checkout_reminder_minutes",
     "hikvision_request_timeout_secs",
     "hikvision_max_clock_skew_secs",
     "hikvision_auth_failures_before_lockout",
@@ -267,6 +288,11 @@ impl Settings {
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// `telegram_daily_summary_time` as a time of day.
+    pub fn daily_summary_time(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(self.telegram_daily_summary_time.trim(), "%H:%M").ok()
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -335,6 +361,35 @@ impl Settings {
                 || t.chars().any(char::is_whitespace))
         {
             return bad("telegram_bot_token is not a bot token");
+        }
+        if let Some(u) = &self.telegram_webhook_url
+            && !u.starts_with("https://")
+            && !u.starts_with("http://")
+        {
+            return bad(
+                "telegram_webhook_url must start with https:// (or http:// behind a proxy)",
+            );
+        }
+        match (&self.telegram_webhook_url, &self.telegram_webhook_secret) {
+            (Some(_), None) => {
+                return bad("telegram_webhook_url needs telegram_webhook_secret");
+            }
+            (_, Some(s))
+                if s.is_empty()
+                    || s.len() > 256
+                    || !s
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') =>
+            {
+                return bad("telegram_webhook_secret must be 1-256 characters of A-Z a-z 0-9 _ -");
+            }
+            _ => {}
+        }
+        if self.daily_summary_time().is_none() {
+            return bad("telegram_daily_summary_time must be HH:MM");
+        }
+        if self.telegram_checkout_reminder_minutes > 720 {
+            return bad("telegram_checkout_reminder_minutes must be between 0 and 720");
         }
         if !(1..=120).contains(&self.hikvision_request_timeout_secs) {
             return bad("hikvision_request_timeout_secs must be between 1 and 120");
@@ -507,12 +562,36 @@ mod tests {
             ("FACEID_TELEGRAM_BOT_TOKEN", "12/../x"),
             ("FACEID_TELEGRAM_MAX_MESSAGES_PER_SECOND", "31"),
             ("FACEID_TELEGRAM_POLL_TIMEOUT_SECS", "0"),
+            ("FACEID_TELEGRAM_DAILY_SUMMARY_TIME", "6pm"),
+            ("FACEID_TELEGRAM_CHECKOUT_REMINDER_MINUTES", "721"),
+            (
+                "FACEID_TELEGRAM_WEBHOOK_URL",
+                "https://faceid.example/api/v1/integrations/telegram/webhook",
+            ),
+            ("FACEID_TELEGRAM_WEBHOOK_SECRET", "has spaces"),
         ] {
             assert!(
                 Settings::load(None, |key| (key == k).then(|| v.into())).is_err(),
                 "{k}={v}"
             );
         }
+        assert_eq!(
+            d.daily_summary_time(),
+            chrono::NaiveTime::from_hms_opt(18, 0, 0)
+        );
+        assert_eq!(d.telegram_checkout_reminder_minutes, 30);
+        let hook: HashMap<&str, &str> = [
+            ("FACEID_TELEGRAM_WEBHOOK_URL", "https://faceid.example/hook"),
+            ("FACEID_TELEGRAM_WEBHOOK_SECRET", "abc_DEF-123"),
+            ("FACEID_TELEGRAM_DAILY_SUMMARY_TIME", "19:30"),
+        ]
+        .into();
+        let h = Settings::load(None, |k| hook.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(h.telegram_webhook_secret.as_deref(), Some("abc_DEF-123"));
+        assert_eq!(
+            h.daily_summary_time(),
+            chrono::NaiveTime::from_hms_opt(19, 30, 0)
+        );
     }
 
     #[test]

@@ -584,6 +584,16 @@ fn table() -> Vec<Row> {
             Target::None,
             Body::None,
         ),
+        // Telegram calls it with the webhook secret, not a token: open to everyone, 404
+        // `telegram_not_configured` here (tests/telegram_notices.rs checks the secret).
+        row(
+            M::POST,
+            "/api/v1/integrations/telegram/webhook",
+            Public,
+            404,
+            Target::None,
+            Body::EmptyObject,
+        ),
         // iiko: not configured until the PUT row, so the reads before it answer 404.
         row(
             M::GET,

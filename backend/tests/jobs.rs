@@ -443,14 +443,15 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
     let app = TestApp::new(pool.clone());
     let registry = faceid_server::job_registry(&app.state, 90);
     // The periodic kinds: the prune, the location and privacy retention (docs/privacy.md), the
-    // Hikvision poll scheduler (nothing without terminals) and the iiko import scheduler
-    // (nothing without a connection).
+    // Hikvision poll scheduler (nothing without terminals), the iiko import scheduler
+    // (nothing without a connection) and the Telegram attendance notices and summaries
+    // (nothing without a bot).
     assert_eq!(
         registry.schedule_periodic(&pool, Utc::now()).await.unwrap(),
-        5
+        7
     );
     let w = Worker::new(pool.clone(), registry, worker_cfg("w"));
-    assert_eq!(w.drain().await.unwrap(), 5);
+    assert_eq!(w.drain().await.unwrap(), 7);
     let states: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, state FROM jobs ORDER BY kind")
             .fetch_all(&pool)
@@ -463,7 +464,9 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
             ("iiko.schedule".into(), "done".into()),
             ("jobs.prune".into(), "done".into()),
             ("locations.retention".into(), "done".into()),
-            ("privacy.retention".into(), "done".into())
+            ("privacy.retention".into(), "done".into()),
+            ("telegram.attendance".into(), "done".into()),
+            ("telegram.summary".into(), "done".into())
         ]
     );
 }

@@ -5,185 +5,18 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use chrono::Utc;
-use common::fake_telegram::{self, FakeTelegram};
+use common::fake_telegram;
+use common::telegram_bot::{Bot, bot, bot_with};
 use common::{TestApp, user_body};
-use faceid_server::attendance::{ChainFields, append};
 use faceid_server::jobs::{Worker, WorkerConfig};
-use faceid_server::telegram::Telegram;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
-
-struct Bot {
-    app: TestApp,
-    fake: FakeTelegram,
-    tg: Arc<Telegram>,
-    worker: Worker,
-    admin: String,
-}
-
-async fn bot(pool: PgPool) -> Bot {
-    bot_with(pool, None).await
-}
-
-/// The bot over a server with the face engine (for a real check-in), or without.
-async fn bot_with(pool: PgPool, engine: Option<faceid_server::face::FaceEngine>) -> Bot {
-    let fake = FakeTelegram::start().await;
-    let settings = faceid_server::Settings {
-        telegram_bot_token: Some(fake_telegram::TOKEN.into()),
-        telegram_api_url: fake.url.clone(),
-        telegram_poll_timeout_secs: 1,
-        photo_store_url: Some("memory:".into()),
-        ..common::settings()
-    };
-    let tg = Telegram::from_settings(&settings, pool.clone())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(tg.username().as_deref(), Some(fake_telegram::BOT_USERNAME));
-    let state = faceid_server::AppState::new(pool.clone(), settings, common::secrets())
-        .unwrap()
-        .with_telegram(Some(tg.clone()));
-    let state = match engine {
-        Some(e) => state.with_face_engine(e),
-        None => state,
-    };
-    let worker = Worker::new(
-        pool.clone(),
-        faceid_server::job_registry(&state, 90),
-        WorkerConfig {
-            concurrency: 8,
-            poll_interval: Duration::from_millis(20),
-            ..WorkerConfig::default()
-        },
-    );
-    let app = TestApp::with_state(pool, state);
-    app.bootstrap_admin("root").await;
-    let admin = app.login("root").await.access_token;
-    let r = app
-        .post(
-            "/api/v1/consent-texts",
-            &admin,
-            json!({"kind": "telegram", "body": "I agree to get notifications in Telegram."}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    Bot {
-        app,
-        fake,
-        tg,
-        worker,
-        admin,
-    }
-}
-
-impl Bot {
-    /// Runs jobs until none is due (rate-limit waits included).
-    async fn drain(&self) {
-        for _ in 0..400 {
-            self.worker.drain().await.unwrap();
-            let left: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')
-                   AND kind LIKE 'telegram.%'",
-            )
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap();
-            if left == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("telegram jobs never finished");
-    }
-
-    /// Processes the updates waiting at the fake, as the poller does (one long poll).
-    async fn poll_once(&self) {
-        let offset: i64 = sqlx::query_scalar("SELECT update_offset FROM telegram_state")
-            .fetch_one(&self.app.pool)
-            .await
-            .unwrap();
-        let updates = self.tg.api.get_updates(offset, 0).await.unwrap();
-        for u in &updates {
-            faceid_server::telegram::updates::handle_update(&self.tg, u)
-                .await
-                .unwrap();
-        }
-    }
-
-    /// A user employee with the telegram consent, and their token.
-    async fn employee(&self, login: &str, department: Option<Uuid>) -> (Uuid, String) {
-        let id = self
-            .app
-            .create_employee(&self.admin, user_body(login, department))
-            .await;
-        let token = self.app.login(login).await.access_token;
-        self.consent(&token).await;
-        (id, token)
-    }
-
-    async fn consent(&self, token: &str) {
-        let r = self
-            .app
-            .post(
-                "/api/v1/me/consents",
-                token,
-                json!({"kind": "telegram", "action": "grant"}),
-            )
-            .await;
-        assert!(r.status.is_success(), "{}", r.body);
-    }
-
-    /// A fresh deep-link code for `token`'s employee.
-    async fn link_code(&self, token: &str, language: &str) -> String {
-        let r = self
-            .app
-            .post(
-                "/api/v1/me/telegram/link",
-                token,
-                json!({"language": language}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        r.body["code"].as_str().unwrap().to_owned()
-    }
-
-    /// Links `token`'s employee to `chat` through the deep link and the fake.
-    async fn link(&self, token: &str, chat: i64, language: &str) {
-        let code = self.link_code(token, language).await;
-        self.fake.inject(chat, &format!("/start {code}"), None);
-        self.poll_once().await;
-        self.drain().await;
-        let r = self.app.get("/api/v1/me/telegram", token).await;
-        assert_eq!(r.body["linked"], true, "{}", r.body);
-    }
-
-    /// A device punch recorded the way the check-in endpoint records it (the chain append,
-    /// in one transaction).
-    async fn punch(&self, employee: Uuid, kind: &str, verdict: &str, reasons: &[&str]) -> Uuid {
-        let id = Uuid::now_v7();
-        let mut tx = self.app.pool.begin().await.unwrap();
-        append(
-            &mut tx,
-            ChainFields {
-                reasons: reasons.iter().map(|r| (*r).to_owned()).collect(),
-                ..ChainFields::blank(id, employee, kind, verdict, Utc::now(), Utc::now())
-            },
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        id
-    }
-}
 
 #[sqlx::test(migrations = "./migrations")]
 async fn without_a_token_telegram_is_not_configured(pool: PgPool) {
@@ -664,7 +497,7 @@ async fn a_real_check_in_sends_the_localised_receipt(pool: PgPool) {
         );
         return;
     };
-    let b = bot_with(pool, Some(engine)).await;
+    let b = bot_with(pool, Some(engine), None).await;
     let site = b.app.create_site(&b.admin, "Main street").await;
     b.app
         .create_employee(

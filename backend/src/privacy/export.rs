@@ -638,7 +638,8 @@ const PROFILE_SQL: &str = "SELECT e.id, e.login, e.first_name, e.last_name, e.ca
   WHERE e.id = $1";
 
 const TELEGRAM_SQL: &str = "SELECT chat_id, telegram_user_id, telegram_username, language,
-        status, notify_punches, notify_flagged, notify_reviews, linked_at, updated_at
+        status, notify_punches, notify_flagged, notify_reviews, notify_late, notify_absent,
+        notify_checkout, notify_summary, linked_at, updated_at
    FROM telegram_links WHERE employee_id = $1";
 
 /// Every entry of the ZIP, in order.

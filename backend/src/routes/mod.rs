@@ -115,6 +115,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(crate::telegram::routes::status))
         .routes(routes!(crate::telegram::routes::log))
+        .routes(routes!(crate::telegram::routes::webhook))
         .routes(routes!(
             crate::hikvision::routes::list,
             crate::hikvision::routes::create

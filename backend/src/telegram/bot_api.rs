@@ -1,4 +1,4 @@
-//! A small Telegram Bot API client: the four methods we use, POST + JSON, the error envelope
+//! A small Telegram Bot API client: the methods we use, POST + JSON, the error envelope
 //! (`error_code`, `description`, `parameters.retry_after` / `migrate_to_chat_id`) turned into
 //! [`ApiError`]. Hand-written on reqwest (integrations.md §3.5): the base URL is configuration,
 //! so tests point it at a fake. The token never appears in errors or logs.
@@ -188,6 +188,25 @@ impl BotApi {
             Duration::from_secs(timeout_secs) + CALL_TIMEOUT,
         )
         .await
+    }
+
+    /// Webhook mode: Telegram posts updates to `url` with `secret` in the
+    /// `X-Telegram-Bot-Api-Secret-Token` header. One connection at a time, so updates arrive
+    /// in order (the stored offset then skips a re-delivered one).
+    pub async fn set_webhook(&self, url: &str, secret: &str) -> Result<bool, ApiError> {
+        self.call(
+            "setWebhook",
+            &serde_json::json!({"url": url, "secret_token": secret, "max_connections": 1,
+                                "allowed_updates": ["message"]}),
+            CALL_TIMEOUT,
+        )
+        .await
+    }
+
+    /// Back to long polling (pending updates are kept).
+    pub async fn delete_webhook(&self) -> Result<bool, ApiError> {
+        self.call("deleteWebhook", &serde_json::json!({}), CALL_TIMEOUT)
+            .await
     }
 
     /// Sends plain text (no parse mode, so user data needs no escaping).

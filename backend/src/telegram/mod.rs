@@ -5,10 +5,14 @@
 //! * [`send`]: the `telegram.send` job: one message, with its delivery record, the global and
 //!   per-chat rate limits (shared by replicas through PostgreSQL) and the error policy.
 //! * [`notify`]: what a punch tells whom (`telegram.punch` fans out to `telegram.send`).
-//! * [`updates`]: the long-polling loop (one replica at a time) and the bot's commands.
-//! * [`routes`]: `/me/telegram` and the administrators' views.
+//! * [`notices`]: late arrivals, absences, missing check-outs and daily department
+//!   summaries, decided by periodic jobs from the timesheet's own day records.
+//! * [`updates`]: long polling (one replica at a time) or webhook mode, and the bot's
+//!   commands.
+//! * [`routes`]: `/me/telegram`, the webhook and the administrators' views.
 
 pub mod bot_api;
+pub mod notices;
 pub mod notify;
 pub mod routes;
 pub mod send;
@@ -18,6 +22,7 @@ pub mod updates;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::NaiveTime;
 use sqlx::PgPool;
 
 use crate::Settings;
@@ -34,6 +39,19 @@ pub struct Telegram {
     pub max_per_second: u32,
     /// Seconds a `getUpdates` long poll waits.
     pub poll_timeout_secs: u64,
+    /// Webhook mode instead of long polling, when configured.
+    pub webhook: Option<Webhook>,
+    /// Local time of the daily department summary.
+    pub summary_time: NaiveTime,
+    /// Minutes after a shift's end before the missing check-out reminder.
+    pub checkout_reminder_minutes: u32,
+}
+
+/// Webhook mode: where Telegram posts updates and the secret it sends back with each.
+#[derive(Clone)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: String,
 }
 
 impl std::fmt::Debug for Telegram {
@@ -60,6 +78,20 @@ impl Telegram {
             username: RwLock::new(None),
             max_per_second: settings.telegram_max_messages_per_second,
             poll_timeout_secs: settings.telegram_poll_timeout_secs,
+            webhook: match (
+                &settings.telegram_webhook_url,
+                &settings.telegram_webhook_secret,
+            ) {
+                (Some(url), Some(secret)) => Some(Webhook {
+                    url: url.clone(),
+                    secret: secret.clone(),
+                }),
+                _ => None,
+            },
+            summary_time: settings
+                .daily_summary_time()
+                .unwrap_or_else(|| NaiveTime::from_hms_opt(18, 0, 0).unwrap_or(NaiveTime::MIN)),
+            checkout_reminder_minutes: settings.telegram_checkout_reminder_minutes,
         });
         if let Err(e) = tg.refresh_username().await {
             tracing::error!(error = %e, "Telegram getMe failed; linking waits until it succeeds");
@@ -149,6 +181,7 @@ pub fn not_configured() -> AppError {
 /// they finish at once, so nothing piles up); messages only with a bot.
 pub fn register_jobs(registry: &mut crate::jobs::Registry, db: PgPool, tg: Option<Arc<Telegram>>) {
     use crate::jobs::worker::KindConfig;
+    notices::register_jobs(registry, db.clone(), tg.clone());
     let enabled = tg.is_some();
     registry.handle(
         notify::PUNCH_JOB,

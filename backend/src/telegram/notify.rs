@@ -48,14 +48,63 @@ struct Punch {
     site_ids: Vec<Uuid>,
 }
 
+/// A linked chat that is told something.
 #[derive(sqlx::FromRow)]
-struct Recipient {
-    employee_id: Uuid,
-    chat_id: i64,
-    language: String,
+pub(crate) struct Recipient {
+    pub employee_id: Uuid,
+    pub chat_id: i64,
+    pub language: String,
 }
 
-fn local_time(at: DateTime<Utc>, tz: Option<&str>) -> String {
+/// A staff notification switch of `telegram_links`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum StaffSwitch {
+    Reviews,
+    Late,
+    Absent,
+    Summary,
+}
+
+impl StaffSwitch {
+    fn column(self) -> &'static str {
+        match self {
+            StaffSwitch::Reviews => "notify_reviews",
+            StaffSwitch::Late => "notify_late",
+            StaffSwitch::Absent => "notify_absent",
+            StaffSwitch::Summary => "notify_summary",
+        }
+    }
+}
+
+/// Active administrators, and operators whose departments or sites cover an employee of
+/// `department` working at `site_ids`, with an active link and `switch` on; never `exclude`
+/// (the employee the news is about). The one definition of "staff in scope" for the bot.
+pub(crate) async fn staff_in_scope(
+    conn: &mut PgConnection,
+    exclude: Option<Uuid>,
+    department: Option<Uuid>,
+    site_ids: &[Uuid],
+    switch: StaffSwitch,
+) -> sqlx::Result<Vec<Recipient>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT l.employee_id, l.chat_id, l.language
+         FROM telegram_links l JOIN employees st ON st.id = l.employee_id
+         WHERE l.status = 'active' AND l.{} AND st.status = 'active'
+           AND l.employee_id IS DISTINCT FROM $1
+           AND (st.role = 'admin'
+                OR (st.role = 'operator'
+                    AND ($2 = ANY(st.scope_department_ids) OR st.scope_site_ids && $3)))
+         ORDER BY l.employee_id",
+        switch.column()
+    )))
+    .bind(exclude)
+    .bind(department)
+    .bind(site_ids)
+    .fetch_all(conn)
+    .await
+}
+
+pub(crate) fn local_time(at: DateTime<Utc>, tz: Option<&str>) -> String {
     match tz.and_then(|t| t.parse::<chrono_tz::Tz>().ok()) {
         Some(tz) => at.with_timezone(&tz).format("%d.%m %H:%M").to_string(),
         None => at.format("%d.%m %H:%M UTC").to_string(),
@@ -124,19 +173,13 @@ async fn fan_out_event(db: &PgPool, event_id: Uuid) -> sqlx::Result<usize> {
     }
 
     if p.verdict == "flagged" {
-        let staff: Vec<Recipient> = sqlx::query_as(
-            "SELECT l.employee_id, l.chat_id, l.language
-             FROM telegram_links l JOIN employees st ON st.id = l.employee_id
-             WHERE l.status = 'active' AND l.notify_reviews AND st.status = 'active'
-               AND l.employee_id <> $1
-               AND (st.role = 'admin'
-                    OR (st.role = 'operator'
-                        AND ($2 = ANY(st.scope_department_ids) OR st.scope_site_ids && $3)))",
+        let staff = staff_in_scope(
+            &mut tx,
+            Some(p.employee_id),
+            p.department_id,
+            &p.site_ids,
+            StaffSwitch::Reviews,
         )
-        .bind(p.employee_id)
-        .bind(p.department_id)
-        .bind(&p.site_ids)
-        .fetch_all(&mut *tx)
         .await?;
         let name = format!("{} {}", p.first_name, p.last_name);
         for r in staff {

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::problem::Problem;
@@ -53,6 +54,15 @@ pub struct TelegramNotifications {
     pub flagged: bool,
     /// Administrators and operators: punches in my scope waiting for review.
     pub reviews: bool,
+    /// Administrators and operators: employees in my scope checking in after the grace period.
+    pub late: bool,
+    /// Administrators and operators: employees in my scope with no check-in once the grace
+    /// period is over.
+    pub absent: bool,
+    /// I am still checked in after my shift's end.
+    pub checkout: bool,
+    /// Administrators and operators: the daily summary of each department in my scope.
+    pub summary: bool,
 }
 
 /// `GET /api/v1/me/telegram`.
@@ -78,6 +88,10 @@ pub struct TelegramSettingsPatch {
     pub punches: Option<bool>,
     pub flagged: Option<bool>,
     pub reviews: Option<bool>,
+    pub late: Option<bool>,
+    pub absent: Option<bool>,
+    pub checkout: Option<bool>,
+    pub summary: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -90,12 +104,17 @@ struct LinkRow {
     notify_punches: bool,
     notify_flagged: bool,
     notify_reviews: bool,
+    notify_late: bool,
+    notify_absent: bool,
+    notify_checkout: bool,
+    notify_summary: bool,
 }
 
 async fn my_link(state: &AppState, tg: &Telegram, employee: uuid::Uuid) -> AppResult<TelegramLink> {
     let row: Option<LinkRow> = sqlx::query_as(
         "SELECT status, status_reason, telegram_username, language, linked_at, notify_punches,
-                notify_flagged, notify_reviews
+                notify_flagged, notify_reviews, notify_late, notify_absent, notify_checkout,
+                notify_summary
          FROM telegram_links WHERE employee_id = $1",
     )
     .bind(employee)
@@ -124,6 +143,10 @@ async fn my_link(state: &AppState, tg: &Telegram, employee: uuid::Uuid) -> AppRe
                 punches: r.notify_punches,
                 flagged: r.notify_flagged,
                 reviews: r.notify_reviews,
+                late: r.notify_late,
+                absent: r.notify_absent,
+                checkout: r.notify_checkout,
+                summary: r.notify_summary,
             }),
         },
     })
@@ -210,7 +233,11 @@ pub async fn patch_mine(
         "UPDATE telegram_links SET language = COALESCE($2, language),
              notify_punches = COALESCE($3, notify_punches),
              notify_flagged = COALESCE($4, notify_flagged),
-             notify_reviews = COALESCE($5, notify_reviews), updated_at = now()
+             notify_reviews = COALESCE($5, notify_reviews),
+             notify_late = COALESCE($6, notify_late),
+             notify_absent = COALESCE($7, notify_absent),
+             notify_checkout = COALESCE($8, notify_checkout),
+             notify_summary = COALESCE($9, notify_summary), updated_at = now()
          WHERE employee_id = $1",
     )
     .bind(caller.id)
@@ -218,6 +245,10 @@ pub async fn patch_mine(
     .bind(p.punches)
     .bind(p.flagged)
     .bind(p.reviews)
+    .bind(p.late)
+    .bind(p.absent)
+    .bind(p.checkout)
+    .bind(p.summary)
     .execute(&state.db)
     .await?;
     if done.rows_affected() == 0 {
@@ -250,6 +281,8 @@ pub async fn unlink_mine(
 #[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TelegramStatus {
     pub bot_username: Option<String>,
+    /// How updates arrive: `long_polling` or `webhook`.
+    pub updates: String,
     pub linked_employees: i64,
     pub blocked_links: i64,
     pub broken_links: i64,
@@ -278,6 +311,12 @@ pub async fn status(
     .await?;
     Ok(Json(TelegramStatus {
         bot_username: tg.username(),
+        updates: if tg.webhook.is_some() {
+            "webhook"
+        } else {
+            "long_polling"
+        }
+        .into(),
         linked_employees: active,
         blocked_links: blocked,
         broken_links: broken,
@@ -346,4 +385,50 @@ pub async fn log(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(TelegramLogPage { items, total }))
+}
+
+/// The header Telegram sends the webhook's secret in.
+pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
+
+/// Webhook mode: Telegram posts each update here with the configured secret in
+/// `X-Telegram-Bot-Api-Secret-Token`. A missing or wrong secret is refused (401) before the
+/// body is read; an accepted update goes through the same code as long polling (skipped when
+/// its `update_id` was handled before).
+#[utoipa::path(post, path = "/api/v1/integrations/telegram/webhook", tag = "telegram",
+    operation_id = "telegram_webhook",
+    params(("X-Telegram-Bot-Api-Secret-Token" = String, Header,
+            description = "the configured `telegram_webhook_secret`")),
+    request_body(content = serde_json::Value, description = "a Telegram `Update`"),
+    responses(
+        (status = 200, description = "handled (or handled before)"),
+        (status = 400, description = "`telegram_bad_update`: not a Telegram update", body = Problem),
+        (status = 401, description = "`telegram_webhook_secret`: missing or wrong secret", body = Problem),
+        (status = 404, description = "`telegram_not_configured`, `telegram_webhook_off` (long polling)", body = Problem)))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let tg = bot(&state)?;
+    let Some(hook) = &tg.webhook else {
+        return Err(AppError::Unconfigured {
+            code: "telegram_webhook_off",
+            detail: "this server receives Telegram updates by long polling".into(),
+        });
+    };
+    // Compared as SHA-256 digests, so the time taken says nothing about the secret.
+    let given = headers
+        .get(SECRET_HEADER)
+        .map(|v| crate::auth::token_hash(&String::from_utf8_lossy(v.as_bytes())));
+    if given != Some(crate::auth::token_hash(&hook.secret)) {
+        tracing::warn!("Telegram webhook call with a missing or wrong secret refused");
+        return Err(AppError::Unauthenticated {
+            code: "telegram_webhook_secret",
+        });
+    }
+    let update: super::bot_api::Update = serde_json::from_slice(&body).map_err(|_| {
+        AppError::bad_request("telegram_bad_update", "the body is not a Telegram update")
+    })?;
+    super::updates::handle_update(tg, &update).await?;
+    Ok(StatusCode::OK)
 }

@@ -238,6 +238,84 @@ pub fn review_alert(
     )
 }
 
+/// To administrators and operators: an employee checked in after the grace period.
+pub fn late_alert(lang: Lang, employee: &str, minutes: i64, shift_start: &str, at: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Опоздание: {employee}\nСмена с {shift_start}, приход в {at} (на {minutes} мин)"
+        ),
+        Lang::Tg => format!(
+            "Дер омадан: {employee}\nБаст аз {shift_start}, омад соати {at} ({minutes} дақ. дер)"
+        ),
+        Lang::En => format!(
+            "Late arrival: {employee}\nShift from {shift_start}, checked in at {at} ({minutes} min late)"
+        ),
+    }
+}
+
+/// To administrators and operators: no check-in by the shift start plus the grace period.
+pub fn absent_alert(lang: Lang, employee: &str, shift_start: &str, date: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Нет отметки о приходе: {employee}\nСмена {date} с {shift_start}, время ожидания прошло"
+        ),
+        Lang::Tg => format!(
+            "Қайди омад нест: {employee}\nБасти {date} аз {shift_start}, вақти интизорӣ гузашт"
+        ),
+        Lang::En => format!(
+            "No check-in: {employee}\nShift on {date} from {shift_start}; the grace period is over"
+        ),
+    }
+}
+
+/// To the employee: the shift is over and they are still checked in.
+pub fn checkout_reminder(lang: Lang, shift_end: &str) -> String {
+    match lang {
+        Lang::Ru => format!(
+            "Смена закончилась в {shift_end}, а отметки об уходе нет. Не забудьте отметить уход в приложении FaceID."
+        ),
+        Lang::Tg => format!(
+            "Баст соати {shift_end} ба охир расид, вале қайди рафтан нест. Рафтанро дар барномаи FaceID қайд кунед."
+        ),
+        Lang::En => format!(
+            "Your shift ended at {shift_end} and there is no check-out. Please check out in the FaceID app."
+        ),
+    }
+}
+
+/// The day's figures of one department.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayCounts {
+    /// Checked in (on time or late).
+    pub present: usize,
+    pub late: usize,
+    /// Scheduled, grace over, no check-in, not on leave.
+    pub absent: usize,
+    /// Punches waiting for review.
+    pub flagged: usize,
+}
+
+/// To administrators and the department's operators: the day in figures.
+pub fn daily_summary(lang: Lang, department: &str, date: &str, c: DayCounts) -> String {
+    let DayCounts {
+        present,
+        late,
+        absent,
+        flagged,
+    } = c;
+    match lang {
+        Lang::Ru => format!(
+            "Итоги дня {date} — {department}\nПришли: {present}\nОпоздали: {late}\nОтсутствуют: {absent}\nНа проверке: {flagged}"
+        ),
+        Lang::Tg => format!(
+            "Натиҷаи рӯз {date} — {department}\nОмаданд: {present}\nДер омаданд: {late}\nҲозир нестанд: {absent}\nДар санҷиш: {flagged}"
+        ),
+        Lang::En => format!(
+            "Day summary {date} — {department}\nPresent: {present}\nLate: {late}\nAbsent: {absent}\nFlagged for review: {flagged}"
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +343,26 @@ mod tests {
         assert!(r(Lang::Ru).starts_with("Приход 09:02 — Office: отправлен на проверку"));
         assert!(r(Lang::Tg).starts_with("Омад 09:02"));
         assert_eq!(reason(Lang::En, "something_new"), "something_new");
+    }
+
+    #[test]
+    fn attendance_notices_in_three_languages() {
+        let c = DayCounts {
+            present: 3,
+            late: 1,
+            absent: 2,
+            flagged: 0,
+        };
+        assert_eq!(
+            daily_summary(Lang::En, "Kitchen", "03.03", c),
+            "Day summary 03.03 — Kitchen\nPresent: 3\nLate: 1\nAbsent: 2\nFlagged for review: 0"
+        );
+        assert!(daily_summary(Lang::Ru, "Kitchen", "03.03", c).contains("Отсутствуют: 2"));
+        assert!(daily_summary(Lang::Tg, "Kitchen", "03.03", c).contains("Ҳозир нестанд: 2"));
+        for l in [Lang::Ru, Lang::Tg, Lang::En] {
+            assert!(late_alert(l, "A B", 25, "09:00", "09:25").contains("25"));
+            assert!(absent_alert(l, "A B", "09:00", "03.03").contains("A B"));
+            assert!(checkout_reminder(l, "18:00").contains("18:00"));
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Receiving updates: long polling with `getUpdates` by one replica at a time (a session
 //! advisory lock), the offset kept in PostgreSQL and advanced in the same transaction as the
-//! update's effect, so a restart neither loses nor repeats an update. Commands:
+//! update's effect, so a restart neither loses nor repeats an update. In webhook mode
+//! (`telegram_webhook_url`) every replica sets the webhook at start instead and updates
+//! arrive at `POST /api/v1/integrations/telegram/webhook`, through the same
+//! [`handle_update`]. Commands:
 //! `/start <code>` links the chat, `/stop` unlinks it, anything else gets a help text.
 //! Replies go out as `telegram.send` jobs like every other message.
 
@@ -25,7 +28,11 @@ const POLL_LOCK: &str = "SELECT pg_try_advisory_lock(hashtext('telegram_poll'))"
 const MAX_CODE_LEN: usize = 64;
 
 /// Polls until `shutdown` turns true. Replicas that do not get the lock try again later.
+/// In webhook mode: sets the webhook (retrying until Telegram accepts it) and never polls.
 pub async fn run(tg: Arc<Telegram>, mut shutdown: watch::Receiver<bool>) {
+    if tg.webhook.is_some() {
+        return keep_webhook(&tg, &mut shutdown).await;
+    }
     let mut failures = 0u32;
     while !*shutdown.borrow() {
         let wait = match poll_while_leader(&tg, &mut shutdown).await {
@@ -39,6 +46,45 @@ pub async fn run(tg: Arc<Telegram>, mut shutdown: watch::Receiver<bool>) {
         tokio::select! {
             _ = shutdown.changed() => {}
             _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Webhook mode: `setWebhook` with the secret until it succeeds, then waits for shutdown (the
+/// webhook stays set; other replicas serve it too).
+async fn keep_webhook(tg: &Telegram, shutdown: &mut watch::Receiver<bool>) {
+    let Some(hook) = tg.webhook.clone() else {
+        return;
+    };
+    let mut failures = 0u32;
+    while !*shutdown.borrow() {
+        if tg.username().is_none()
+            && let Err(e) = tg.refresh_username().await
+        {
+            tracing::warn!(error = %e, "Telegram getMe failed");
+        }
+        let started = Instant::now();
+        let set = tg.api.set_webhook(&hook.url, &hook.secret).await;
+        tg.log("setWebhook", None, &set, started, None).await;
+        match set {
+            Ok(_) => {
+                tracing::info!("Telegram webhook set; updates arrive by webhook");
+                break;
+            }
+            Err(e) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(error = %e, "setWebhook failed");
+                let wait = Duration::from_millis(500).saturating_mul(1 << failures.min(7));
+                tokio::select! {
+                    _ = shutdown.changed() => {}
+                    _ = tokio::time::sleep(wait) => {}
+                }
+            }
+        }
+    }
+    while !*shutdown.borrow() {
+        if shutdown.changed().await.is_err() {
+            break;
         }
     }
 }

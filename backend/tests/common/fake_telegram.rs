@@ -10,7 +10,9 @@
 //!   a second overall → 429 with `parameters.retry_after`; a switch forces the next N calls
 //!   to 429. Per-chat `blocked` (403), `missing` (400 chat not found), `migrated` (400 with
 //!   `migrate_to_chat_id`); injected 5xx answers and latency.
-//! * Test hook `POST /fake/updates` `{"chat_id", "from_id", "text"}` (also [`FakeTelegram::inject`]).
+//! * Test hook `POST /fake/updates` `{"chat_id", "from_id", "text"}` (also [`FakeTelegram::inject`]);
+//!   [`FakeTelegram::deliver`] posts an update to the registered webhook with its secret
+//!   header (or a wrong or missing one), as Telegram does in webhook mode.
 // Early error answers are `Response`s; boxing them would gain nothing in a test double.
 #![allow(dead_code, clippy::result_large_err)]
 
@@ -186,9 +188,8 @@ impl FakeTelegram {
         }
     }
 
-    /// Queues an update: a private-chat message from `chat_id`.
-    pub fn inject(&self, chat_id: i64, text: &str, language: Option<&str>) -> i64 {
-        let mut s = self.inner.lock().unwrap();
+    /// A new update: a private-chat message from `chat_id`.
+    fn new_update(s: &mut Inner, chat_id: i64, text: &str, language: Option<&str>) -> Value {
         let id = s.next_update_id;
         s.next_update_id += 1;
         s.known_chats.insert(chat_id);
@@ -197,14 +198,49 @@ impl FakeTelegram {
         if let Some(l) = language {
             from["language_code"] = json!(l);
         }
-        s.updates.push_back(json!({
+        json!({
             "update_id": id,
             "message": {"message_id": id, "date": 1_700_000_000, "text": text,
                         "chat": {"id": chat_id, "type": "private"}, "from": from}
-        }));
+        })
+    }
+
+    /// Queues an update: a private-chat message from `chat_id`.
+    pub fn inject(&self, chat_id: i64, text: &str, language: Option<&str>) -> i64 {
+        let mut s = self.inner.lock().unwrap();
+        let u = Self::new_update(&mut s, chat_id, text, language);
+        let id = u["update_id"].as_i64().unwrap();
+        s.updates.push_back(u);
         drop(s);
         self.arrived.notify_waiters();
         id
+    }
+
+    /// The webhook set with `setWebhook`: (url, secret_token).
+    pub fn webhook(&self) -> Option<(String, Option<String>)> {
+        self.inner.lock().unwrap().webhook.clone()
+    }
+
+    /// Delivers a new update to the registered webhook as Telegram does: a JSON POST with the
+    /// registered `X-Telegram-Bot-Api-Secret-Token`, or with `secret` instead
+    /// (`Some("")`: no header at all). Answers the webhook's HTTP status.
+    pub async fn deliver(&self, chat_id: i64, text: &str, secret: Option<&str>) -> u16 {
+        let (url, registered, update) = {
+            let mut s = self.inner.lock().unwrap();
+            let (url, registered) = s.webhook.clone().expect("no webhook is set");
+            let u = Self::new_update(&mut s, chat_id, text, None);
+            (url, registered, u)
+        };
+        let header = match secret {
+            Some("") => None,
+            Some(other) => Some(other.to_owned()),
+            None => registered,
+        };
+        let mut req = reqwest::Client::new().post(url).json(&update);
+        if let Some(h) = header {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", h);
+        }
+        req.send().await.unwrap().status().as_u16()
     }
 
     pub fn sent(&self) -> Vec<Sent> {

@@ -6,6 +6,7 @@ pub mod fake_hikvision;
 pub mod fake_iiko;
 pub mod fake_telegram;
 pub mod multipart;
+pub mod telegram_bot;
 
 use std::net::SocketAddr;
 

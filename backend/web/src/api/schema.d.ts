@@ -946,6 +946,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/integrations/telegram/webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Webhook mode: Telegram posts each update here with the configured secret in
+         *     `X-Telegram-Bot-Api-Secret-Token`. A missing or wrong secret is refused (401) before the
+         *     body is read; an accepted update goes through the same code as long polling (skipped when
+         *     its `update_id` was handled before).
+         */
+        post: operations["telegram_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs": {
         parameters: {
             query?: never;
@@ -3221,19 +3243,34 @@ export interface components {
         };
         /** @description Per-employee notification switches. */
         TelegramNotifications: {
+            /**
+             * @description Administrators and operators: employees in my scope with no check-in once the grace
+             *     period is over.
+             */
+            absent: boolean;
+            /** @description I am still checked in after my shift's end. */
+            checkout: boolean;
             /** @description My punch was flagged or rejected, with the reason. */
             flagged: boolean;
+            /** @description Administrators and operators: employees in my scope checking in after the grace period. */
+            late: boolean;
             /** @description A receipt of every verified punch. */
             punches: boolean;
             /** @description Administrators and operators: punches in my scope waiting for review. */
             reviews: boolean;
+            /** @description Administrators and operators: the daily summary of each department in my scope. */
+            summary: boolean;
         };
         /** @description `PATCH /api/v1/me/telegram` body. */
         TelegramSettingsPatch: {
+            absent?: boolean | null;
+            checkout?: boolean | null;
             flagged?: boolean | null;
             language?: components["schemas"]["Lang"] | null;
+            late?: boolean | null;
             punches?: boolean | null;
             reviews?: boolean | null;
+            summary?: boolean | null;
         };
         /** @description The bot as administrators see it. */
         TelegramStatus: {
@@ -3249,6 +3286,8 @@ export interface components {
              * @description Messages waiting to be sent.
              */
             queued_messages: number;
+            /** @description How updates arrive: `long_polling` or `webhook`. */
+            updates: string;
         };
         /** @description A descriptor for on-device 1:1 matching. */
         TemplateDescriptor: {
@@ -9408,6 +9447,59 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    telegram_webhook: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description the configured `telegram_webhook_secret` */
+                "X-Telegram-Bot-Api-Secret-Token": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description a Telegram `Update` */
+        requestBody: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description handled (or handled before) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `telegram_bad_update`: not a Telegram update */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `telegram_webhook_secret`: missing or wrong secret */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `telegram_not_configured`, `telegram_webhook_off` (long polling) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
                 };
             };
         };

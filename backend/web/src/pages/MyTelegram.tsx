@@ -87,8 +87,12 @@ function Linked({ link, staff }: { link: TelegramLink; staff: boolean }) {
     onSuccess: (l) => qc.setQueryData(['me', 'telegram'], l),
   });
   const unlink = useRowAction(() => unwrap(api.DELETE('/api/v1/me/telegram')), [['me', 'telegram']], t('myTelegram.unlinked'));
-  const n: Notifications = link.notifications ?? { punches: false, flagged: false, reviews: false };
-  const keys: (keyof Notifications)[] = staff ? ['punches', 'flagged', 'reviews'] : ['punches', 'flagged'];
+  const n: Notifications = link.notifications ?? {
+    punches: false, flagged: false, checkout: false, reviews: false, late: false, absent: false, summary: false,
+  };
+  const keys: (keyof Notifications)[] = staff
+    ? ['punches', 'flagged', 'checkout', 'reviews', 'late', 'absent', 'summary']
+    : ['punches', 'flagged', 'checkout'];
   return (
     <Card withBorder>
       <Stack>

@@ -162,6 +162,7 @@ function TelegramSettings() {
               <Text>
                 {t('settings.bot')}: {s.bot_username ? <Code>@{s.bot_username}</Code> : t('settings.botUnknown')}
               </Text>
+              <Text size="sm">{t(`settings.updates.${s.updates === 'webhook' ? 'webhook' : 'long_polling'}`)}</Text>
               <SimpleGrid cols={{ base: 2, md: 4 }}>
                 <Text size="sm">{t('settings.linked', { count: s.linked_employees })}</Text>
                 <Text size="sm">{t('settings.blockedLinks', { count: s.blocked_links })}</Text>
