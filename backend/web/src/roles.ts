@@ -23,6 +23,7 @@ export function navFor(role: Role): NavItem[] {
       { to: '/review', label: 'nav.review' },
       { to: '/schedules', label: 'nav.schedules' },
       { to: '/reports', label: 'nav.reports' },
+      { to: '/privacy', label: 'nav.privacy' },
     );
   }
   if (role === 'admin') {
@@ -34,6 +35,8 @@ export function navFor(role: Role): NavItem[] {
       { to: '/audit', label: 'nav.audit' },
       { to: '/settings', label: 'nav.settings' },
       { to: '/jobs', label: 'nav.jobs' },
+      { to: '/terminals', label: 'nav.terminals' },
+      { to: '/iiko', label: 'nav.iiko' },
     );
   }
   items.push(
@@ -41,6 +44,7 @@ export function navFor(role: Role): NavItem[] {
     { to: '/me/consents', label: 'nav.myConsents' },
     { to: '/me/tracking', label: 'nav.myTracking' },
     { to: '/me/telegram', label: 'nav.myTelegram' },
+    { to: '/me/privacy', label: 'nav.myPrivacy' },
     { to: '/me/password', label: 'nav.password' },
   );
   return items;
