@@ -61,6 +61,12 @@ export function App() {
         <Route path="/kiosk" element={<KioskPage />} />
         {!s ? (
           <Route path="*" element={<LoginPage />} />
+        ) : s.user.must_change_password ? (
+          // A password an administrator chose: nothing else until the holder changes it.
+          <Route element={<Shell user={s.user} />}>
+            <Route path="/me/password" element={<PasswordPage forced />} />
+            <Route path="*" element={<Navigate to="/me/password" replace />} />
+          </Route>
         ) : (
           <Route element={<Shell user={s.user} />}>
             {canManage(s.user.role) && (

@@ -12,8 +12,12 @@ export interface NavItem {
   label: string; // i18n key
 }
 
-/** The navigation a role sees; the server enforces the same rules on every request. */
-export function navFor(role: Role): NavItem[] {
+/**
+ * The navigation a role sees; the server enforces the same rules on every request. An account
+ * that must change its password sees only that screen.
+ */
+export function navFor(role: Role, mustChangePassword = false): NavItem[] {
+  if (mustChangePassword) return [{ to: '/me/password', label: 'nav.password' }];
   const items: NavItem[] = [];
   if (canManage(role)) {
     items.push(
