@@ -21,12 +21,18 @@ export async function firstSignIn(page: Page, account: { login: string; password
   const form = page.getByRole('form', { name: 'Change password' });
   await expect(form.getByText('Your password was set by an administrator')).toBeVisible();
   const own = `${account.password}-own`;
-  await form.getByLabel('Current password').fill(account.password);
-  await form.getByLabel('New password', { exact: true }).fill(own);
-  await form.getByLabel('Repeat the new password').fill(own);
-  await form.getByRole('button', { name: 'Save' }).click();
+  await submitPasswordChange(page, account.password, own);
   await expect(page.getByText('Password changed')).toBeVisible();
   account.password = own;
+}
+
+/** Fills and sends the Change password form. */
+export async function submitPasswordChange(page: Page, current: string, next: string) {
+  const form = page.getByRole('form', { name: 'Change password' });
+  await form.getByLabel('Current password').fill(current);
+  await form.getByLabel('New password', { exact: true }).fill(next);
+  await form.getByLabel('Repeat the new password').fill(next);
+  await form.getByRole('button', { name: 'Save' }).click();
 }
 
 export async function shot(page: Page, name: string) {

@@ -2,7 +2,7 @@
 // order and build on each other (one organisation's first day), selecting by role and label.
 
 import { expect, test } from '@playwright/test';
-import { admin, api, firstSignIn, shot, signIn } from './helpers';
+import { admin, api, firstSignIn, shot, signIn, submitPasswordChange } from './helpers';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
@@ -111,10 +111,7 @@ test('the employee must change the password the admin chose before anything else
   await page.reload();
   await expect(form.getByText('Your password was set by an administrator')).toBeVisible();
   const own = `${employee.password}-own`;
-  await form.getByLabel('Current password').fill(employee.password);
-  await form.getByLabel('New password', { exact: true }).fill(own);
-  await form.getByLabel('Repeat the new password').fill(own);
-  await form.getByRole('button', { name: 'Save' }).click();
+  await submitPasswordChange(page, employee.password, own);
   employee.password = own;
   await expect(page.getByRole('heading', { name: 'My consents' })).toBeVisible();
   await page.reload();
