@@ -707,3 +707,61 @@ async fn password_change_and_reset(pool: PgPool) {
         StatusCode::OK
     );
 }
+
+/// A password an administrator chose (a new account, a reset) must be changed by its holder:
+/// login, refresh and `/me` say so until the holder's own change clears it.
+#[sqlx::test(migrations = "./migrations")]
+async fn must_change_password_after_creation_and_reset(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+    let root = app.login("root").await;
+    // The administrator of `admin create` chose their own password.
+    assert!(!root.user.must_change_password);
+    let admin = root.access_token;
+    let id = app
+        .create_employee(&admin, common::user_body("worker", None))
+        .await;
+    let first = app.login("worker").await;
+    assert!(first.user.must_change_password);
+    let me = app.get("/api/v1/me", &first.access_token).await;
+    assert_eq!(me.body["must_change_password"], true);
+    let r = refresh(&app, &first.refresh_token).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["user"]["must_change_password"], true);
+    let access = r.body["access_token"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            "/api/v1/me/password",
+            &access,
+            json!({"current_password": PASSWORD, "new_password": "my-own-password-1"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get("/api/v1/me", &access).await.body["must_change_password"],
+        false
+    );
+    let again: TokenPair = serde_json::from_value(
+        app.login_on("worker", "my-own-password-1", Uuid::new_v4())
+            .await
+            .body,
+    )
+    .unwrap();
+    assert!(!again.user.must_change_password);
+    // A reset by an administrator sets it again.
+    let r = app
+        .post(
+            &format!("/api/v1/employees/{id}/password"),
+            &admin,
+            json!({"new_password": "reset-password-2"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let reset: TokenPair = serde_json::from_value(
+        app.login_on("worker", "reset-password-2", Uuid::new_v4())
+            .await
+            .body,
+    )
+    .unwrap();
+    assert!(reset.user.must_change_password);
+}

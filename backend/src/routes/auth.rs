@@ -179,7 +179,7 @@ async fn issue_pair(
         access_expires_at,
         refresh_token: refresh,
         refresh_expires_at,
-        user: employees::current_user(&user, Some(device_id)),
+        user: employees::current_user(&mut *conn, &user, Some(device_id)).await?,
         server_time: now,
     })
 }
@@ -502,7 +502,9 @@ pub async fn me(
     let e = employees::load(&mut conn, caller.id)
         .await?
         .ok_or(AppError::not_found("employee"))?;
-    Ok(Json(employees::current_user(&e, Some(caller.device_id))))
+    Ok(Json(
+        employees::current_user(&mut conn, &e, Some(caller.device_id)).await?,
+    ))
 }
 
 /// Changes the caller's password. Every other session of the caller ends.
@@ -543,11 +545,14 @@ pub async fn change_password(
         .await
         .map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
-    sqlx::query("UPDATE employees SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(caller.id)
-        .bind(new_hash)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE employees SET password_hash = $2, must_change_password = false, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(caller.id)
+    .bind(new_hash)
+    .execute(&mut *tx)
+    .await?;
     revoke_all_sessions(
         &mut tx,
         caller.id,

@@ -102,8 +102,18 @@ pub async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<Employe
     row.map(Row::into_employee).transpose()
 }
 
-pub fn current_user(e: &Employee, device_id: Option<Uuid>) -> CurrentUser {
-    CurrentUser {
+/// The caller's account as login, refresh and `/me` answer it.
+pub async fn current_user(
+    conn: &mut PgConnection,
+    e: &Employee,
+    device_id: Option<Uuid>,
+) -> AppResult<CurrentUser> {
+    let must_change_password: bool =
+        sqlx::query_scalar("SELECT must_change_password FROM employees WHERE id = $1")
+            .bind(e.id)
+            .fetch_one(conn)
+            .await?;
+    Ok(CurrentUser {
         id: e.id,
         login: e.login.clone(),
         first_name: e.first_name.clone(),
@@ -113,7 +123,8 @@ pub fn current_user(e: &Employee, device_id: Option<Uuid>) -> CurrentUser {
         position_id: e.position_id,
         site_ids: e.site_ids.clone(),
         device_id,
-    }
+        must_change_password,
+    })
 }
 
 /// Loads an employee the caller may manage: 404 when it does not exist, 403 as
@@ -437,8 +448,9 @@ pub async fn create(
     }
     sqlx::query(
         "INSERT INTO employees (id, login, password_hash, first_name, last_name, card_number, role,
-            department_id, position_id, iiko_id, hikvision_employee_no, scope_department_ids, scope_site_ids)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            department_id, position_id, iiko_id, hikvision_employee_no, scope_department_ids, scope_site_ids,
+            must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true)",
     )
     .bind(id)
     .bind(&login)
@@ -763,11 +775,14 @@ pub async fn reset_password(
         .map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
     load_managed(&mut tx, &caller, id).await?;
-    sqlx::query("UPDATE employees SET password_hash = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(hash)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE employees SET password_hash = $2, must_change_password = true, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .execute(&mut *tx)
+    .await?;
     revoke_all_sessions(&mut tx, id, None, "password_reset").await?;
     audit::record(
         &mut tx,

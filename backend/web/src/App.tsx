@@ -27,6 +27,10 @@ const KioskPage = lazy(() => import('./pages/Kiosk'));
 // Screens used less often load on first use, keeping the first load small.
 const SchedulesPage = lazy(() => import('./pages/Schedules').then((m) => ({ default: m.SchedulesPage })));
 const SettingsPage = lazy(() => import('./pages/Settings').then((m) => ({ default: m.SettingsPage })));
+const PrivacyRequestsPage = lazy(() => import('./pages/PrivacyRequests').then((m) => ({ default: m.PrivacyRequestsPage })));
+const MyPrivacyPage = lazy(() => import('./pages/MyPrivacy').then((m) => ({ default: m.MyPrivacyPage })));
+const TerminalsPage = lazy(() => import('./pages/Terminals').then((m) => ({ default: m.TerminalsPage })));
+const IikoPage = lazy(() => import('./pages/Iiko').then((m) => ({ default: m.IikoPage })));
 const JobsPage = lazy(() => import('./pages/Jobs').then((m) => ({ default: m.JobsPage })));
 
 function useSession() {
@@ -57,6 +61,12 @@ export function App() {
         <Route path="/kiosk" element={<KioskPage />} />
         {!s ? (
           <Route path="*" element={<LoginPage />} />
+        ) : s.user.must_change_password ? (
+          // A password an administrator chose: nothing else until the holder changes it.
+          <Route element={<Shell user={s.user} />}>
+            <Route path="/me/password" element={<PasswordPage forced />} />
+            <Route path="*" element={<Navigate to="/me/password" replace />} />
+          </Route>
         ) : (
           <Route element={<Shell user={s.user} />}>
             {canManage(s.user.role) && (
@@ -68,6 +78,7 @@ export function App() {
                 <Route path="/reports" element={<ReportsPage />} />
                 <Route path="/review" element={<ReviewPage />} />
                 <Route path="/schedules" element={<SchedulesPage admin={s.user.role === 'admin'} />} />
+                <Route path="/privacy" element={<PrivacyRequestsPage admin={s.user.role === 'admin'} />} />
               </>
             )}
             {s.user.role === 'admin' && (
@@ -79,6 +90,8 @@ export function App() {
                 <Route path="/audit" element={<AuditPage />} />
                 <Route path="/settings" element={<SettingsPage />} />
                 <Route path="/jobs" element={<JobsPage />} />
+                <Route path="/terminals" element={<TerminalsPage />} />
+                <Route path="/iiko" element={<IikoPage />} />
               </>
             )}
             <Route path="/me/consents" element={<MyConsentsPage />} />
@@ -86,6 +99,7 @@ export function App() {
             <Route path="/me/password" element={<PasswordPage />} />
             <Route path="/me/telegram" element={<MyTelegramPage role={s.user.role} />} />
             <Route path="/me/tracking" element={<MyTrackingPage />} />
+            <Route path="/me/privacy" element={<MyPrivacyPage />} />
             <Route path="*" element={<Navigate to={homeFor(s.user.role)} replace />} />
           </Route>
         )}

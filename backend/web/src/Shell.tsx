@@ -52,7 +52,7 @@ export function Shell({ user }: { user: CurrentUser }) {
         </Group>
       </AppShell.Header>
       <AppShell.Navbar p="xs" aria-label="Navigation">
-        {navFor(user.role).map((item) => (
+        {navFor(user.role, user.must_change_password).map((item) => (
           <NavLink
             key={item.to}
             component={Link}

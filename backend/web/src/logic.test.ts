@@ -17,6 +17,8 @@ describe('roles', () => {
     expect(navFor('admin').map((i) => i.to)).toContain('/consent-texts');
     expect(canManage('user')).toBe(false);
     expect(homeFor('user')).toBe('/me/consents');
+    // An account that must change its password sees only that screen.
+    expect(navFor('admin', true).map((i) => i.to)).toEqual(['/me/password']);
   });
 });
 

@@ -12,8 +12,12 @@ export interface NavItem {
   label: string; // i18n key
 }
 
-/** The navigation a role sees; the server enforces the same rules on every request. */
-export function navFor(role: Role): NavItem[] {
+/**
+ * The navigation a role sees; the server enforces the same rules on every request. An account
+ * that must change its password sees only that screen.
+ */
+export function navFor(role: Role, mustChangePassword = false): NavItem[] {
+  if (mustChangePassword) return [{ to: '/me/password', label: 'nav.password' }];
   const items: NavItem[] = [];
   if (canManage(role)) {
     items.push(
@@ -23,6 +27,7 @@ export function navFor(role: Role): NavItem[] {
       { to: '/review', label: 'nav.review' },
       { to: '/schedules', label: 'nav.schedules' },
       { to: '/reports', label: 'nav.reports' },
+      { to: '/privacy', label: 'nav.privacy' },
     );
   }
   if (role === 'admin') {
@@ -34,6 +39,8 @@ export function navFor(role: Role): NavItem[] {
       { to: '/audit', label: 'nav.audit' },
       { to: '/settings', label: 'nav.settings' },
       { to: '/jobs', label: 'nav.jobs' },
+      { to: '/terminals', label: 'nav.terminals' },
+      { to: '/iiko', label: 'nav.iiko' },
     );
   }
   items.push(
@@ -41,6 +48,7 @@ export function navFor(role: Role): NavItem[] {
     { to: '/me/consents', label: 'nav.myConsents' },
     { to: '/me/tracking', label: 'nav.myTracking' },
     { to: '/me/telegram', label: 'nav.myTelegram' },
+    { to: '/me/privacy', label: 'nav.myPrivacy' },
     { to: '/me/password', label: 'nav.password' },
   );
   return items;

@@ -69,6 +69,7 @@ fn pair(n: usize) -> TokenPair {
             position_id: None,
             site_ids: vec![],
             device_id: None,
+            must_change_password: false,
         },
         server_time: now,
     }

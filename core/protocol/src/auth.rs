@@ -90,6 +90,11 @@ pub struct CurrentUser {
     pub position_id: Option<Uuid>,
     pub site_ids: Vec<Uuid>,
     pub device_id: Option<Uuid>,
+    /// An administrator or operator chose this password (a new account or a reset): the
+    /// holder changes it (`POST /api/v1/me/password`) before anything else; the web panel
+    /// shows only that screen until then.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// `POST /api/v1/me/password`

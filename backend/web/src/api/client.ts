@@ -41,11 +41,18 @@ export async function unwrap<R extends { data?: unknown; error?: unknown; respon
 }
 
 /** A file download the browser saves: fetched with the token, then offered as a Blob. */
-export async function download(path: string, fallbackName: string): Promise<{ name: string; type: string; size: number }> {
+export async function download(path: string, fallbackName: string, opts: { waitWhile202?: { everyMs: number; attempts: number } } = {}): Promise<{ name: string; type: string; size: number }> {
   const go = () =>
     fetch(path, { headers: accessToken() ? { Authorization: `Bearer ${accessToken()}` } : {} });
   let resp = await go();
   if (resp.status === 401 && (await refresh())) resp = await go();
+  // A file written in the background (an export) answers 202 until it is ready.
+  for (let n = 0; resp.status === 202 && opts.waitWhile202 && n < opts.waitWhile202.attempts; n++) {
+    await new Promise((r) => setTimeout(r, opts.waitWhile202!.everyMs));
+    resp = await go();
+    if (resp.status === 401 && (await refresh())) resp = await go();
+  }
+  if (resp.status === 202) throw new ApiError(toProblem({ title: 'still being prepared', status: 202, code: 'not_ready' }, 202));
   if (!resp.ok) throw new ApiError(toProblem(await resp.json().catch(() => null), resp.status));
   const blob = await resp.blob();
   const name = /filename="?([^";]+)"?/.exec(resp.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;

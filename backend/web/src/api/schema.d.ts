@@ -2261,6 +2261,12 @@ export interface components {
             id: string;
             last_name: string;
             login: string;
+            /**
+             * @description An administrator or operator chose this password (a new account or a reset): the
+             *     holder changes it (`POST /api/v1/me/password`) before anything else; the web panel
+             *     shows only that screen until then.
+             */
+            must_change_password?: boolean;
             /** Format: uuid */
             position_id?: string | null;
             role: components["schemas"]["Role"];

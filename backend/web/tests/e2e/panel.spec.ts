@@ -1,11 +1,11 @@
 // End to end in Debian's Chromium against a real faceid-server and PostgreSQL. The tests run in
 // order and build on each other (one organisation's first day), selecting by role and label.
 
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
+import { admin, api, firstSignIn, shot, signIn, submitPasswordChange } from './helpers';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 
-const admin = { login: process.env.FACEID_E2E_ADMIN ?? 'admin', password: process.env.FACEID_E2E_PASSWORD ?? '' };
 const facesDir = process.env.FACEID_E2E_FACES ?? '';
 const enrolPhotos = (process.env.FACEID_E2E_ENROL ?? '').split(',').filter(Boolean);
 const shots = process.env.FACEID_E2E_SHOTS ?? 'test-results/screenshots';
@@ -15,33 +15,6 @@ const operator = { login: `olga.${suffix}`, password: 'Operator-pass-2026' };
 const siteName = `Head office ${suffix}`;
 
 test.describe.configure({ mode: 'serial' });
-
-async function signIn(page: Page, login: string, password: string) {
-  await page.goto('/');
-  await page.getByLabel('Login').fill(login);
-  await page.getByRole('textbox', { name: 'Password', exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
-}
-
-async function api(page: Page, method: string, path: string, body?: unknown) {
-  // Uses the panel's own session: a fresh access token through the refresh cookie.
-  return page.evaluate(
-    async ({ method, path, body }) => {
-      const s = await fetch('/api/v1/auth/web/refresh', { method: 'POST', headers: { 'X-FaceID-CSRF': '1' } }).then((r) => r.json());
-      const r = await fetch(path, {
-        method,
-        headers: { Authorization: `Bearer ${s.access_token}`, 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: r.status, body: await r.json().catch(() => null) };
-    },
-    { method, path, body },
-  );
-}
 
 test('a wrong password is refused with a message, the admin signs in, and a reload keeps the session', async ({ page }) => {
   expect(admin.password, 'FACEID_E2E_PASSWORD').not.toBe('');
@@ -122,6 +95,27 @@ test('the admin creates a site on the map, an employee and an operator, and publ
     await expect(page.getByText(body)).toBeVisible();
   }
   await shot(page, 'consent-texts');
+});
+
+test('the employee must change the password the admin chose before anything else', async ({ page }) => {
+  await signIn(page, employee.login, employee.password);
+  const form = page.getByRole('form', { name: 'Change password' });
+  await expect(form.getByText('Your password was set by an administrator')).toBeVisible();
+  // Nothing else is reachable: the navigation has only this screen and other addresses lead back.
+  await expect(page.getByRole('navigation').getByRole('link')).toHaveCount(1);
+  await page.goto('/me/consents');
+  await expect(form.getByText('Your password was set by an administrator')).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'My consents' })).toHaveCount(0);
+  await shot(page, 'forced-password-change');
+  // Still forced after a reload (the server says so), until the change.
+  await page.reload();
+  await expect(form.getByText('Your password was set by an administrator')).toBeVisible();
+  const own = `${employee.password}-own`;
+  await submitPasswordChange(page, employee.password, own);
+  employee.password = own;
+  await expect(page.getByRole('heading', { name: 'My consents' })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'My consents' })).toBeVisible();
 });
 
 test('the employee signs in, sees self-service only, and grants biometric consent', async ({ page }) => {
@@ -234,7 +228,7 @@ test('an operator cannot open an employee outside their scope', async ({ page })
   const list = await api(page, 'GET', `/api/v1/employees?q=${employee.login}`);
   const id = list.body.items[0].id;
   await page.getByRole('button', { name: 'Log out' }).click();
-  await signIn(page, operator.login, operator.password);
+  await firstSignIn(page, operator);
   await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Devices' })).toHaveCount(0);
   await page.goto(`/employees/${id}`);

@@ -54,6 +54,7 @@ async fn login(State(f): State<Arc<Fake>>) -> Json<TokenPair> {
             position_id: None,
             site_ids: vec![],
             device_id: None,
+            must_change_password: false,
         },
         server_time: now,
     })

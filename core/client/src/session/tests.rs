@@ -148,6 +148,7 @@ async fn start(skew: chrono::Duration, access_ttl: chrono::Duration) -> (Arc<Ser
             position_id: None,
             site_ids: vec![],
             device_id: None,
+            must_change_password: false,
         },
         access_ttl: Mutex::new(access_ttl),
         access: Mutex::new(None),

@@ -1,0 +1,122 @@
+// My data and the privacy queues: an employee downloads their export and files a correction
+// and an erasure request; an operator accepts the correction and the corrected punch shows;
+// an administrator approves the erasure through its confirmation. Self-contained: the people
+// are created through the API with the admin's session.
+
+import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { admin, api, firstSignIn, shot, signIn } from './helpers';
+
+const suffix = `p${Date.now().toString(36)}`;
+const employee = { login: `nina.${suffix}`, password: 'Employee-pass-2026', first: 'Nina', last: `Karimova${suffix}` };
+const operator = { login: `rustam.${suffix}`, password: 'Operator-pass-2026' };
+// Lists by id name people `Last First`; the correction queue answers the server's `First Last`.
+const name = `${employee.last} ${employee.first}`;
+const asFiled = `${employee.first} ${employee.last}`;
+
+test.describe.configure({ mode: 'serial' });
+
+/** `YYYY-MM-DDTHH:MM` of a minute ago, local time (a `datetime-local` value). */
+function aMinuteAgo(): string {
+  const d = new Date(Date.now() - 60_000);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+test('the admin sets up a department with an employee and an operator', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  const dep = await api(page, 'POST', '/api/v1/departments', { name: `Hall ${suffix}` });
+  expect(dep.status).toBe(201);
+  const e = await api(page, 'POST', '/api/v1/employees', {
+    login: employee.login, password: employee.password, first_name: employee.first, last_name: employee.last, role: 'user', department_id: dep.body.id,
+  });
+  expect(e.status).toBe(201);
+  const o = await api(page, 'POST', '/api/v1/employees', {
+    login: operator.login, password: operator.password, first_name: 'Rustam', last_name: `Operator${suffix}`, role: 'operator', scope: { department_ids: [dep.body.id], site_ids: [] },
+  });
+  expect(o.status).toBe(201);
+});
+
+test('the employee downloads their data and files a correction and an erasure request', async ({ page }) => {
+  await firstSignIn(page, employee);
+  await page.getByRole('link', { name: 'My data' }).click();
+  await expect(page.getByRole('heading', { name: 'My data', level: 2 })).toBeVisible();
+
+  const download = page.waitForEvent('download', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Download my data (ZIP)' }).click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/\.zip$/);
+  const bytes = readFileSync(await file.path());
+  expect(bytes.subarray(0, 2).toString('latin1')).toBe('PK');
+
+  const form = page.getByRole('form', { name: 'Request a correction' });
+  await form.getByRole('button', { name: 'Send the correction request' }).click();
+  await expect(form.getByText('Required').first()).toBeVisible();
+  await form.getByLabel('What is wrong').selectOption('punch');
+  await form.getByLabel('Punch to correct').selectOption({ label: 'A missing punch (add one)' });
+  await form.getByLabel('Event').selectOption('in');
+  await form.getByLabel('Correct time').fill(aMinuteAgo());
+  await form.getByLabel('What happened (for the operator)').fill('The kiosk was off this morning');
+  await form.getByRole('button', { name: 'Send the correction request' }).click();
+  await expect(page.getByText('Correction request sent')).toBeVisible();
+  const mine = page.getByRole('table', { name: 'My correction requests' });
+  await expect(mine.getByRole('row').nth(1)).toContainText('Waiting');
+
+  const erasure = page.getByRole('form', { name: 'Request erasure' });
+  await erasure.getByLabel('What to erase').selectOption('locations');
+  await expect(erasure.getByText('location points; location consent withdrawn')).toBeVisible();
+  await erasure.getByRole('button', { name: 'Send the erasure request' }).click();
+  await expect(page.getByText('Erasure request sent')).toBeVisible();
+  await expect(page.getByRole('table', { name: 'My erasure requests' }).getByRole('row').nth(1)).toContainText('Waiting');
+  await shot(page, 'my-data');
+});
+
+test('an operator accepts the correction and the corrected punch shows', async ({ page }) => {
+  await firstSignIn(page, operator);
+  await page.getByRole('link', { name: 'Privacy requests' }).click();
+  // Erasure requests are the administrators'.
+  await expect(page.getByRole('tab', { name: 'Erasure requests' })).toHaveCount(0);
+  const queue = page.getByRole('table', { name: 'Correction requests' });
+  const row = queue.getByRole('row').filter({ hasText: asFiled });
+  await expect(row).toContainText('The kiosk was off this morning');
+  await shot(page, 'privacy-queue');
+  await row.getByRole('button', { name: `Approve ${asFiled}` }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Comment').fill('Checked with the shift lead');
+  await dialog.getByRole('button', { name: 'Approve' }).click();
+  await expect(page.getByText('Correction accepted')).toBeVisible();
+  await expect(queue.getByRole('row').filter({ hasText: asFiled })).toHaveCount(0);
+
+  await page.getByRole('link', { name: 'Attendance', exact: true }).click();
+  const events = page.getByRole('table', { name: 'Attendance' });
+  await expect(events.getByRole('row').filter({ hasText: name })).toContainText('correction');
+});
+
+test('the admin approves the erasure after a confirmation naming what goes', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Privacy requests' }).click();
+  await page.getByRole('tab', { name: 'Erasure requests' }).click();
+  const table = page.getByRole('table', { name: 'Erasure requests' });
+  const row = table.getByRole('row').filter({ hasText: name });
+  await expect(row).toContainText('Locations');
+  await row.getByRole('button', { name: `Approve erasure ${name}` }).click();
+  const dialog = page.getByRole('dialog');
+  await expect(dialog).toContainText(`Erase for ${name}: location points; location consent withdrawn?`);
+  await shot(page, 'erasure-confirmation');
+  // Cancel changes nothing.
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(row).toContainText('Waiting');
+  await row.getByRole('button', { name: `Approve erasure ${name}` }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Approve erasure' }).click();
+  await expect(page.getByText('Erasure approved')).toBeVisible();
+  await page.getByLabel('State').selectOption('');
+  await expect(table.getByRole('row').filter({ hasText: name })).toContainText(/Approved, erasing|Done/);
+
+  // The employee sees the answers to both requests.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await signIn(page, employee.login, employee.password);
+  await page.getByRole('link', { name: 'My data' }).click();
+  await expect(page.getByRole('table', { name: 'My correction requests' }).getByRole('row').nth(1)).toContainText('Accepted');
+  await expect(page.getByRole('table', { name: 'My erasure requests' }).getByRole('row').nth(1)).toContainText(/Approved, erasing|Done/);
+});
