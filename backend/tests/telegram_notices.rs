@@ -475,6 +475,20 @@ async fn the_webhook_is_off_in_polling_mode(pool: PgPool) {
         .await;
     assert_eq!(resp.status, StatusCode::NOT_FOUND);
     assert_eq!(resp.code(), "telegram_webhook_off");
+    // Without the secret header the answer says nothing about the set-up.
+    let resp = r
+        .app
+        .raw(
+            axum::http::Request::post("/api/v1/integrations/telegram/webhook")
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (resp.status, resp.code()),
+        (StatusCode::UNAUTHORIZED, "telegram_webhook_secret")
+    );
     let status = r.app.get("/api/v1/integrations/telegram", &r.admin).await;
     assert_eq!(status.body["updates"], "long_polling", "{}", status.body);
 }

@@ -46,7 +46,8 @@ for who in admin user; do
   tok_var="${who}_token"
   echo "schemathesis as $who" >&2
   # Logging out would end the run's own session; wrong current passwords would lock the account.
-  "$venv/bin/st" --config-file tests/schemathesis/schemathesis.toml run "$api/openapi.json" \
+  # From the scratch directory: schemathesis keeps its example cache in the working directory.
+  (cd "$SUITE_WORK" && "$venv/bin/st" --config-file "$root/tests/schemathesis/schemathesis.toml" run "$api/openapi.json" \
     -H "Authorization: Bearer ${!tok_var}" \
     --checks all \
     --max-examples "${FACEID_SCHEMATHESIS_EXAMPLES:-25}" \
@@ -55,7 +56,7 @@ for who in admin user; do
     --workers 2 \
     --exclude-path-regex '/auth/(web/)?logout$|/me/password$' \
     --no-color \
-    --report junit --report-dir "$SUITE_WORK/report-$who" || status=1
+    --report junit --report-dir "$SUITE_WORK/report-$who") || status=1
 done
 if [ "$status" != 0 ]; then suite_server_log_tail 40; fi
 exit "$status"

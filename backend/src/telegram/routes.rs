@@ -409,6 +409,12 @@ pub async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<StatusCode> {
+    // Without the header nothing about this server's set-up is told (configured or not).
+    if !headers.contains_key(SECRET_HEADER) {
+        return Err(AppError::Unauthenticated {
+            code: "telegram_webhook_secret",
+        });
+    }
     let tg = bot(&state)?;
     let Some(hook) = &tg.webhook else {
         return Err(AppError::Unconfigured {
