@@ -306,7 +306,11 @@ impl Ctx {
             self.state.offset_learned_at = Some(self.clock.now());
         }
         let path = self.args_state.join("device.json");
-        let tmp = self.args_state.join(".device.json.tmp");
+        // One temporary file per process: two commands saving at once (two `sync`s) must not
+        // rename each other's file away.
+        let tmp = self
+            .args_state
+            .join(format!(".device.json.{}.tmp", std::process::id()));
         let body = serde_json::to_string_pretty(&self.state)
             .map_err(|e| ClientError::Other(e.to_string()))?;
         std::fs::write(&tmp, body).map_err(io_err(&tmp))?;
