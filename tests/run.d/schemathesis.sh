@@ -47,13 +47,14 @@ for who in admin user; do
   echo "schemathesis as $who" >&2
   # Logging out would end the run's own session; wrong current passwords would lock the account.
   # From the scratch directory: schemathesis keeps its example cache in the working directory.
+  # One worker: hypothesis's lambda-source cache is not thread-safe (a "Runtime Error" in 4.32.5).
   (cd "$SUITE_WORK" && "$venv/bin/st" --config-file "$root/tests/schemathesis/schemathesis.toml" run "$api/openapi.json" \
     -H "Authorization: Bearer ${!tok_var}" \
     --checks all \
     --max-examples "${FACEID_SCHEMATHESIS_EXAMPLES:-25}" \
     --phases examples,coverage,fuzzing \
     --seed 20261206 \
-    --workers 2 \
+    --workers 1 \
     --exclude-path-regex '/auth/(web/)?logout$|/me/password$' \
     --no-color \
     --report junit --report-dir "$SUITE_WORK/report-$who") || status=1
