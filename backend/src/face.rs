@@ -127,24 +127,32 @@ pub async fn measure_blocking<T: Send + 'static>(
     frames: &[&[u8]],
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let large = frames
-        .iter()
-        .any(|b| announced_pixels(b) > LARGE_FRAME_PIXELS);
-    let _slot = if large {
-        Some(
-            state
-                .large_decodes
-                .acquire()
-                .await
-                .map_err(AppError::internal)?,
-        )
-    } else {
-        None
-    };
+    let _slot = large_decode_slot(state, frames).await?;
     let started = std::time::Instant::now();
     let result = blocking(f).await;
     crate::metrics::face_measured(started.elapsed().as_secs_f64());
     result
+}
+
+/// One of the few large-decode slots when any of `frames` announces more than
+/// [`LARGE_FRAME_PIXELS`]; `None` (no waiting) otherwise. Held while decoding.
+pub async fn large_decode_slot<'a>(
+    state: &'a AppState,
+    frames: &[&[u8]],
+) -> Result<Option<tokio::sync::SemaphorePermit<'a>>, AppError> {
+    if frames
+        .iter()
+        .any(|b| announced_pixels(b) > LARGE_FRAME_PIXELS)
+    {
+        let slot = state
+            .large_decodes
+            .acquire()
+            .await
+            .map_err(AppError::internal)?;
+        Ok(Some(slot))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Pixels a frame's header announces; 0 when the header is refused (the measurement refuses
