@@ -36,9 +36,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use faceid_face::liveness::active::{self, HeadMovement};
-use faceid_face::measure::TimedFrame;
-use faceid_face::{Descriptor, Engine, MeasureRules};
+use faceid_face::{Descriptor, Engine};
 use faceid_protocol::location::LocationPoint;
 use faceid_server::face::FaceEngine;
 use faceid_server::{AppState, Secrets, Settings};
@@ -51,52 +49,11 @@ mod check_in;
 #[path = "../tests/common/multipart.rs"]
 mod multipart;
 use check_in::{
-    Frames, Http, PASSWORD, engine_references, enrolled_employee, env_usize, faces_dir, login, ms,
-    percentile, punch,
+    Frames, Http, PASSWORD, engine_check_in, engine_references, enrolled_employee, env_usize,
+    faces_dir, login, ms, percentile, punch,
 };
 
 const POINTS_PER_BATCH: usize = 1_000;
-
-/// The face engine's own work for one check-in, called directly: the shared measurement the
-/// server runs on the uploaded frames (`faceid_face::measure`), then the comparisons. Returns
-/// whether the punch would be verified.
-fn engine_check_in(
-    engine: &Engine,
-    frames: &Frames,
-    templates: &[Descriptor],
-    device: &Descriptor,
-) -> anyhow::Result<bool> {
-    let timed: Vec<TimedFrame<'_>> = frames
-        .challenge
-        .iter()
-        .enumerate()
-        .map(|(i, bytes)| TimedFrame {
-            bytes,
-            captured_at_ms: Some(1_000 + 400 * i as u64),
-        })
-        .collect();
-    let challenge = active::Challenge {
-        nonce: "bench".into(),
-        actions: vec![HeadMovement::TurnLeft, HeadMovement::TurnRight],
-        issued_at_ms: 0,
-        expires_at_ms: 120_000,
-    };
-    let m = faceid_face::measure(
-        engine,
-        &frames.best,
-        &timed,
-        Some((&challenge, 1_000 + 400 * timed.len() as u64)),
-        &MeasureRules::check_in(),
-    )?;
-    let score = m.challenge.as_ref().context("challenge scored")?;
-    let passed = score.verdict.passed && score.same_face_as_best == Some(true);
-    let mut matched = false;
-    for t in templates {
-        matched |= engine.verify(&m.descriptor, t)?.same;
-    }
-    let device_agrees = engine.verify(device, &m.descriptor)?.same;
-    Ok(passed && matched && device_agrees && m.live())
-}
 
 fn engine_sequential(
     engine: &Engine,

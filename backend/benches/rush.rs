@@ -34,9 +34,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use faceid_face::liveness::active::{self, HeadMovement};
-use faceid_face::measure::TimedFrame;
-use faceid_face::{Descriptor, Engine, MeasureRules};
+use faceid_face::{Descriptor, Engine};
 use faceid_server::auth::JwtKeys;
 use faceid_server::face::DescriptorCipher;
 use rand::{Rng, SeedableRng};
@@ -51,8 +49,8 @@ mod multipart;
 mod support;
 
 use check_in::{
-    Frames, Http, PASSWORD, engine_references, enrolled_employee, faces_dir, login, ms, percentile,
-    punch,
+    Frames, Http, PASSWORD, engine_check_in, engine_references, enrolled_employee, faces_dir,
+    login, ms, percentile, punch,
 };
 
 const DB: &str = "faceid_bench_rush";
@@ -409,35 +407,9 @@ fn engine_cpu_per_check_in(
     device: &Descriptor,
     rounds: usize,
 ) -> anyhow::Result<Duration> {
-    let challenge = active::Challenge {
-        nonce: "rush".into(),
-        actions: vec![HeadMovement::TurnLeft, HeadMovement::TurnRight],
-        issued_at_ms: 0,
-        expires_at_ms: 120_000,
-    };
     let before = proc_cpu_ticks("/proc/thread-self/stat").context("thread CPU")?;
     for _ in 0..rounds {
-        let timed: Vec<TimedFrame<'_>> = frames
-            .challenge
-            .iter()
-            .enumerate()
-            .map(|(i, bytes)| TimedFrame {
-                bytes,
-                captured_at_ms: Some(1_000 + 400 * i as u64),
-            })
-            .collect();
-        let m = faceid_face::measure(
-            engine,
-            &frames.best,
-            &timed,
-            Some((&challenge, 1_000 + 400 * timed.len() as u64)),
-            &MeasureRules::check_in(),
-        )?;
-        let mut matched = false;
-        for t in templates {
-            matched |= engine.verify(&m.descriptor, t)?.same;
-        }
-        if !(matched && engine.verify(device, &m.descriptor)?.same) {
+        if !engine_check_in(engine, frames, templates, device)? {
             bail!("the engine alone does not verify the rush's frames");
         }
     }

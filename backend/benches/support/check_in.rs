@@ -11,6 +11,8 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use faceid_face::decode::{decode, encode_jpeg};
 use faceid_face::detect::{self, DetectorConfig};
+use faceid_face::liveness::active::{self, HeadMovement};
+use faceid_face::measure::TimedFrame;
 use faceid_face::{Descriptor, Engine, MeasureRules};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -364,4 +366,45 @@ pub fn engine_references(
     let device = faceid_face::measure(engine, &frames.best, &[], None, &MeasureRules::check_in())?
         .descriptor;
     Ok((templates, device))
+}
+
+/// The face engine's own work for one check-in, called directly: the shared measurement the
+/// server runs on the uploaded frames (`faceid_face::measure`), then the comparisons. Returns
+/// whether the punch would be verified.
+pub fn engine_check_in(
+    engine: &Engine,
+    frames: &Frames,
+    templates: &[Descriptor],
+    device: &Descriptor,
+) -> anyhow::Result<bool> {
+    let timed: Vec<TimedFrame<'_>> = frames
+        .challenge
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| TimedFrame {
+            bytes,
+            captured_at_ms: Some(1_000 + 400 * i as u64),
+        })
+        .collect();
+    let challenge = active::Challenge {
+        nonce: "bench".into(),
+        actions: vec![HeadMovement::TurnLeft, HeadMovement::TurnRight],
+        issued_at_ms: 0,
+        expires_at_ms: 120_000,
+    };
+    let m = faceid_face::measure(
+        engine,
+        &frames.best,
+        &timed,
+        Some((&challenge, 1_000 + 400 * timed.len() as u64)),
+        &MeasureRules::check_in(),
+    )?;
+    let score = m.challenge.as_ref().context("challenge scored")?;
+    let passed = score.verdict.passed && score.same_face_as_best == Some(true);
+    let mut matched = false;
+    for t in templates {
+        matched |= engine.verify(&m.descriptor, t)?.same;
+    }
+    let device_agrees = engine.verify(device, &m.descriptor)?.same;
+    Ok(passed && matched && device_agrees && m.live())
 }
