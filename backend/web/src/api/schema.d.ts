@@ -5139,8 +5139,8 @@ export interface operations {
     list_correction_requests: {
         parameters: {
             query?: {
-                /** @description `pending` (default), `accepted`, `rejected` or `all`. */
-                state?: string;
+                /** @description Which requests: `pending` (the default), `accepted`, `rejected` or `all`. */
+                state?: "pending" | "accepted" | "rejected" | "all";
             };
             header?: never;
             path?: never;
@@ -8463,8 +8463,8 @@ export interface operations {
     list_erasure_requests: {
         parameters: {
             query?: {
-                /** @description Only requests in this state: `pending`, `approved`, `done`, `refused`. */
-                state?: string;
+                /** @description Only requests in this state. */
+                state?: "pending" | "approved" | "done" | "refused";
             };
             header?: never;
             path?: never;
@@ -12808,8 +12808,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -12851,7 +12851,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_format`, `invalid_month`, `report_too_large` */
+            /** @description `invalid_month`, `report_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12883,8 +12883,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -12960,8 +12960,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -13037,8 +13037,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -13080,7 +13080,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_format`, `invalid_month`, `report_too_large` */
+            /** @description `invalid_month`, `report_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
