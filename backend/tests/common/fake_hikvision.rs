@@ -59,12 +59,21 @@ pub struct Inner {
     pub stale_answers: u32,
     pub lockout_after: u32,
     pub locked: bool,
+    /// The `algorithm` the challenge offers (`None`: left out, which means MD5; or
+    /// `"SHA-256"` as some firmware offers, integrations.md §1.0); answers must use it.
+    pub algorithm: Option<&'static str>,
+    /// Answers accepted per algorithm they used (e.g. `"SHA-256"`).
+    pub answers_by_algorithm: HashMap<String, u32>,
     pub events: Vec<Value>,
     /// What a search filters on, one per event (so a search does not re-read every JSON item).
     pub event_keys: Vec<EvKey>,
     pub next_serial: i64,
     pub page_cap: usize,
     pub strict_time: bool,
+    /// Firmware that refuses `beginSerialNo`/`endSerialNo` (`badJsonContent`), so only time
+    /// windows page; refusals counted.
+    pub refuse_serial_window: bool,
+    pub serial_window_refusals: u32,
     pub users: BTreeMap<String, Value>,
     pub faces: BTreeMap<String, Vec<u8>>,
     pub missing_pictures: HashSet<i64>,
@@ -168,11 +177,15 @@ impl FakeHikvision {
             stale_answers: 0,
             lockout_after: 5,
             locked: false,
+            algorithm: None,
+            answers_by_algorithm: HashMap::new(),
             events: Vec::new(),
             event_keys: Vec::new(),
             next_serial: 1,
             page_cap: 30,
             strict_time: true,
+            refuse_serial_window: false,
+            serial_window_refusals: 0,
             users: BTreeMap::new(),
             faces: BTreeMap::new(),
             missing_pictures: HashSet::new(),
@@ -263,8 +276,12 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     let challenge = |s: &mut Inner, stale: bool| {
         let nonce = format!("{:032x}", rand::random::<u128>());
         s.nonces.insert(nonce.clone(), 0);
+        let algorithm = s
+            .algorithm
+            .map(|a| format!(", algorithm={a}"))
+            .unwrap_or_default();
         let www = format!(
-            "Digest qop=\"auth\", realm=\"{REALM}\", nonce=\"{nonce}\", stale=\"{stale}\", opaque=\"\", domain=\"::\""
+            "Digest qop=\"auth\", realm=\"{REALM}\", nonce=\"{nonce}\", stale=\"{stale}\", opaque=\"\", domain=\"::\"{algorithm}"
         );
         (
             StatusCode::UNAUTHORIZED,
@@ -297,8 +314,10 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     );
     let mut expected = answer.clone();
     expected.digest(&ctx);
+    let used = answer.algorithm.to_string();
     let good = answer.username == USERNAME
         && answer.realm == REALM
+        && used == s.algorithm.unwrap_or("MD5")
         && expected.response == answer.response;
     if !good {
         s.consecutive_failures += 1;
@@ -313,6 +332,7 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
         Some(n) if *n < uses => {
             *n += 1;
             s.consecutive_failures = 0;
+            *s.answers_by_algorithm.entry(used).or_default() += 1;
             Ok(())
         }
         _ => {
@@ -616,6 +636,18 @@ fn acs_event(s: &mut Inner, body: Option<Value>) -> Response {
             "Invalid Content",
             "MessageParametersLack",
             Some("minor"),
+        );
+    }
+    if s.refuse_serial_window
+        && (c.get("beginSerialNo").is_some() || c.get("endSerialNo").is_some())
+    {
+        s.serial_window_refusals += 1;
+        return envelope(
+            StatusCode::BAD_REQUEST,
+            6,
+            "Invalid Content",
+            "badJsonContent",
+            Some("beginSerialNo"),
         );
     }
     let Ok(start) = parse_instant(&c["startTime"], s.strict_time) else {
