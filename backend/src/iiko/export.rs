@@ -6,7 +6,9 @@
 //! closed period exports idempotently. A changed interval (a corrected check-out) is sent to
 //! `attendance/update` and the new id iiko answers is kept; an interval whose check-in was
 //! replaced by a correction takes over the old record it overlaps. Records whose interval is
-//! gone are deleted. A 409 (an overlap with a record made in iiko) is reported per record.
+//! gone are deleted. Before writing, iiko's records of the period are read: a write that
+//! would overlap a record not ours (made in iiko) is reported per record and not sent; a 409
+//! (a record entered after that read) is reported the same way.
 //! Pending, rejected and superseded punches never count; an unpaired check-in (open, or its
 //! check-out missing) is skipped and reported.
 
@@ -38,6 +40,43 @@ struct Exported {
     iiko_id: String,
     date_from: DateTime<Utc>,
     date_to: DateTime<Utc>,
+}
+
+/// A record iiko holds that we did not write.
+struct Foreign {
+    id: String,
+    employee: String,
+    from: DateTime<FixedOffset>,
+    /// Absent while the attendance is open.
+    to: Option<DateTime<FixedOffset>>,
+}
+
+impl Foreign {
+    fn of(r: &super::client::Record) -> Option<Self> {
+        let at = |f: &str| r.get(f).and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        Some(Foreign {
+            id: r.get("id")?.to_owned(),
+            employee: r.get("employeeId")?.to_owned(),
+            from: at("dateFrom")?,
+            to: at("dateTo"),
+        })
+    }
+
+    fn overlaps(&self, i: &Interval) -> bool {
+        self.from < i.to && self.to.is_none_or(|t| t > i.from)
+    }
+
+    fn describe(&self, offset: FixedOffset) -> String {
+        let to = self.to.map_or_else(
+            || "open".to_owned(),
+            |t| t.with_timezone(&offset).format("%H:%M").to_string(),
+        );
+        format!(
+            "overlaps iiko's own record {} ({} – {to}); not sent",
+            self.id,
+            self.from.with_timezone(&offset).format("%Y-%m-%d %H:%M")
+        )
+    }
 }
 
 enum Op {
@@ -234,6 +273,23 @@ pub async fn run(
             esc(type_code),
         )
     };
+    // Our records around the period: what iiko lists besides them was entered there.
+    let ours: HashSet<String> = sqlx::query_scalar(
+        "SELECT iiko_id FROM iiko_attendance
+         WHERE date_to > $1 - interval '2 days' AND date_from < $2 + interval '2 days'",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .collect();
+    let (read_from, read_to) = (
+        from.with_timezone(&offset).date_naive().to_string(),
+        (to.with_timezone(&offset) + chrono::Duration::days(1))
+            .date_naive()
+            .to_string(),
+    );
     let client_conn = conn.client_connection(state)?;
     let mut results: Vec<(usize, Result<Option<String>, IikoError>)> = Vec::new();
     let sent = IikoClient::run(&client_conn, async |c| {
@@ -253,7 +309,41 @@ pub async fn run(
             .and_then(|t| t.get("code"))
             .ok_or_else(|| IikoError::Malformed("iiko lists no attendance type".into()))?
             .to_owned();
+        // The overlap pre-check (integrations.md §2.4): iiko's records in the period
+        // (overlapping it, `to` inclusive); a write overlapping one of theirs is reported
+        // as iiko would refuse it, without being sent. The 409 still covers a record
+        // entered after this read.
+        let listed = records(
+            &c.get(
+                "/employees/attendance",
+                &[
+                    ("from", &read_from),
+                    ("to", &read_to),
+                    ("withPaymentDetails", "false"),
+                    ("revisionFrom", "-1"),
+                ],
+            )
+            .await?,
+            "attendance",
+        )?;
+        let theirs: Vec<Foreign> = listed
+            .iter()
+            .filter_map(Foreign::of)
+            .filter(|f| !ours.contains(&f.id))
+            .collect();
         for (n, op) in ops.iter().enumerate() {
+            let target = match op {
+                Op::Create(i) | Op::Update(_, i) => Some(i),
+                Op::Delete(_) => None,
+            };
+            if let Some(f) = target.and_then(|i| {
+                theirs
+                    .iter()
+                    .find(|f| f.employee == links[&i.employee].0 && f.overlaps(i))
+            }) {
+                results.push((n, Err(IikoError::Conflict(f.describe(offset)))));
+                continue;
+            }
             let answer = match op {
                 Op::Create(i) => c
                     .post_xml("/employees/attendance/create", &body(i, None, &code))
