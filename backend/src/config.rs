@@ -129,6 +129,9 @@ pub struct Settings {
     /// A face pass of a person already punched by the same terminal this many seconds before
     /// is kept as a raw event but not punched again (0..=3600; 0 punches every pass).
     pub hikvision_debounce_secs: u64,
+    /// Keep each enabled terminal's alert stream open: an access event makes the terminal be
+    /// polled at once (polling stays the source of truth).
+    pub hikvision_alert_stream: bool,
     /// Consecutive polls refused with 401 before a terminal's polling stops (1..=10; terminals
     /// lock the account after a few bad logins, so keep it low).
     pub hikvision_auth_failures_before_lockout: u32,
@@ -180,6 +183,7 @@ impl Default for Settings {
             hikvision_request_timeout_secs: 10,
             hikvision_max_clock_skew_secs: 120,
             hikvision_debounce_secs: 60,
+            hikvision_alert_stream: false,
             hikvision_auth_failures_before_lockout: 3,
             iiko_request_timeout_secs: 30,
         }
@@ -245,6 +249,7 @@ const ALL_KEYS: &[&str] = &[
     "hikvision_request_timeout_secs",
     "hikvision_max_clock_skew_secs",
     "hikvision_debounce_secs",
+    "hikvision_alert_stream",
     "hikvision_auth_failures_before_lockout",
     "iiko_request_timeout_secs",
 ];

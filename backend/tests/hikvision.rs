@@ -950,3 +950,81 @@ async fn firmware_refusing_serial_windows_is_paged_by_time_exactly_once(pool: Pg
     assert!(refused(&ops, "AcsEvent", "badJsonContent"), "{ops:?}");
     assert_eq!(r.get_terminal(t).await["status"], "ok");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_alert_stream_makes_a_pass_a_punch_at_once_and_survives_a_cut(pool: PgPool) {
+    let r = rig(pool).await;
+    let lena = r.employee("lena", "6006").await;
+    let mira = r.employee("mira", "6007").await;
+    let created = r.terminal("in", fake::PASSWORD).await;
+    let t = id_of(&created, "id");
+    let device = id_of(&created, "device_id");
+    r.drain().await;
+    let polls_queued = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM jobs WHERE kind = 'hikvision.poll' AND state = 'queued'",
+        )
+        .fetch_one(&r.app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(polls_queued().await, 0);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(faceid_server::hikvision::stream::listen(
+        r.app.state.clone(),
+        t,
+        stopped,
+    ));
+    let wait_for = |what: &'static str, want: u32| {
+        let fake = r.fake.clone();
+        async move {
+            for _ in 0..500 {
+                if fake.with(|s| s.stream_opens == want && !s.streams.is_empty()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{what}");
+        }
+    };
+    wait_for("the stream never opened", 1).await;
+
+    // A pass arrives on the stream: the terminal is polled now, not at its next period.
+    r.fake.push(&[Ev::new(FACE_PASS, Some("6006"), Utc::now())]);
+    for _ in 0..500 {
+        if polls_queued().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(polls_queued().await, 1, "one poll for the pass");
+    r.drain().await;
+    let punches = r.punches(device).await;
+    assert_eq!(punches.len(), 1);
+    assert_eq!((punches[0].0, punches[0].1.as_str()), (lena, "in"));
+
+    // Cut in the middle of a part: reopened, and the next pass is heard too; the half part
+    // is never taken for an event.
+    r.fake.cut_streams();
+    wait_for("the stream was not reopened", 2).await;
+    assert_eq!(polls_queued().await, 0, "the cut part triggered nothing");
+    r.fake.push(&[Ev::new(FACE_PASS, Some("6007"), Utc::now())]);
+    for _ in 0..500 {
+        if polls_queued().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    r.drain().await;
+    let punches = r.punches(device).await;
+    assert_eq!(punches.len(), 2);
+    assert_eq!(punches[1].0, mira);
+    assert_eq!(r.imported(t).await, 2, "each event imported once");
+    let ops = r.log_ops(t).await;
+    assert_eq!(
+        ops.iter().filter(|o| o.0 == "alertStream" && o.1).count(),
+        2
+    );
+    let _ = stop.send(true);
+    listener.await.unwrap();
+}

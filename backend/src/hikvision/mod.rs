@@ -15,6 +15,7 @@
 pub mod client;
 pub mod poll;
 pub mod routes;
+pub mod stream;
 pub mod sync;
 
 use std::time::{Duration, Instant};

@@ -83,6 +83,9 @@ pub struct Inner {
     pub lying_total: bool,
     pub latency: Duration,
     pub clock_skew_s: i64,
+    /// Open alert streams (each part is sent to all; cut by dropping them).
+    pub streams: Vec<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    pub stream_opens: u32,
     /// Every request: (method, path, status).
     pub calls: Vec<(String, String, u16)>,
     /// The largest `InfoList` answered.
@@ -195,6 +198,8 @@ impl FakeHikvision {
             lying_total: false,
             latency: Duration::ZERO,
             clock_skew_s: 0,
+            streams: Vec::new(),
+            stream_opens: 0,
             calls: Vec::new(),
             largest_page: 0,
         }));
@@ -234,6 +239,16 @@ impl FakeHikvision {
                     if e.picture && e.employee_no.is_some() {
                         v["pictureURL"] = json!(format!("http://192.0.2.10/LOCALS/pic/{serial}.jpg"));
                     }
+                    // The alert stream's push form of the same event (§1.5: other names).
+                    let mut pushed = json!({"majorEventType": 5, "subEventType": e.minor,
+                        "serialNo": serial, "currentVerifyMode": v["currentVerifyMode"]});
+                    if let Some(n) = &e.employee_no {
+                        pushed["employeeNoString"] = json!(n);
+                    }
+                    let part = stream_part(&json!({"ipAddress": "192.0.2.10", "dateTime": v["time"],
+                        "activePostCount": 1, "eventType": "AccessControllerEvent",
+                        "eventState": "active", "AccessControllerEvent": pushed}));
+                    s.streams.retain(|tx| tx.send(part.clone()).is_ok());
                     s.events.push(v);
                     s.event_keys.push(EvKey {
                         serial,
@@ -245,6 +260,17 @@ impl FakeHikvision {
                     serial
                 })
                 .collect()
+        })
+    }
+
+    /// Cuts every open alert stream in the middle of a part.
+    pub fn cut_streams(&self) {
+        self.with(|s| {
+            for tx in s.streams.drain(..) {
+                let _ = tx.send(Bytes::from_static(
+                    b"--MIME_boundary\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"AccessControllerEvent\": {\"serialNo\"",
+                ));
+            }
         })
     }
 
@@ -343,6 +369,62 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     }
 }
 
+/// One `multipart/mixed` part of the alert stream.
+fn stream_part(v: &Value) -> Bytes {
+    let body = v.to_string();
+    Bytes::from(format!(
+        "--MIME_boundary\r\nContent-Type: application/json; charset=\"UTF-8\"\r\nContent-Length: {}\r\n\r\n{body}\r\n",
+        body.len()
+    ))
+}
+
+/// `GET /ISAPI/Event/notification/alertStream`: Digest-checked, then an endless
+/// `multipart/mixed` answer: a heartbeat at once and every second, and each event appended.
+fn alert_stream(fake: &FakeHikvision, method: &Method, headers: &HeaderMap) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    {
+        let mut s = fake.inner.lock().unwrap();
+        if s.down {
+            return (StatusCode::SERVICE_UNAVAILABLE, "terminal down").into_response();
+        }
+        if let Err(r) = authenticate(&mut s, method, headers) {
+            return r;
+        }
+        s.stream_opens += 1;
+        s.streams.push(tx.clone());
+    }
+    let heartbeat = stream_part(&json!({"ipAddress": "192.0.2.10", "eventType": "heartBeat",
+        "eventState": "active", "activePostCount": 0}));
+    let _ = tx.send(heartbeat.clone());
+    // The heartbeat task holds the channel only weakly: a cut (the fake dropping its
+    // senders) ends the answer.
+    let weak = tx.downgrade();
+    drop(tx);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match weak.upgrade() {
+                Some(tx) if tx.send(heartbeat.clone()).is_ok() => {}
+                _ => return,
+            }
+        }
+    });
+    let body =
+        axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
+        }));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "multipart/mixed; boundary=MIME_boundary",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 async fn handle(
     State(fake): State<FakeHikvision>,
     method: Method,
@@ -351,6 +433,12 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
+    if path == "/ISAPI/Event/notification/alertStream" && method == Method::GET {
+        let resp = alert_stream(&fake, &method, &headers);
+        let status = resp.status().as_u16();
+        fake.with(|s| s.calls.push((method.to_string(), path, status)));
+        return resp;
+    }
     let latency = fake.with(|s| s.latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
