@@ -79,6 +79,33 @@ impl Foreign {
     }
 }
 
+/// iiko's attendance records of `from..=to` (dates) that are not `ours`.
+async fn read_theirs(
+    c: &mut IikoClient,
+    from: &str,
+    to: &str,
+    ours: &HashSet<String>,
+) -> Result<Vec<Foreign>, IikoError> {
+    let listed = records(
+        &c.get(
+            "/employees/attendance",
+            &[
+                ("from", from),
+                ("to", to),
+                ("withPaymentDetails", "false"),
+                ("revisionFrom", "-1"),
+            ],
+        )
+        .await?,
+        "attendance",
+    )?;
+    Ok(listed
+        .iter()
+        .filter_map(Foreign::of)
+        .filter(|f| !ours.contains(&f.id))
+        .collect())
+}
+
 enum Op {
     Create(Interval),
     /// The record (its old key) and the interval it now holds.
@@ -93,7 +120,8 @@ fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Exports the intervals whose check-in is in `[from, to)`. Times are sent with `from`'s
-/// offset (the restaurant's). A dry run answers the plan and calls nothing.
+/// offset (the restaurant's). A dry run reads iiko's records of the period (to foresee
+/// overlaps) and answers the plan; it writes nothing there or here but its log row.
 pub async fn run(
     state: &AppState,
     conn: &ConnectionRow,
@@ -232,9 +260,54 @@ pub async fn run(
             ),
         }
     };
+    // Our records around the period: what iiko lists besides them was entered there.
+    let ours: HashSet<String> = sqlx::query_scalar(
+        "SELECT iiko_id FROM iiko_attendance
+         WHERE date_to > $1 - interval '2 days' AND date_from < $2 + interval '2 days'",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .collect();
+    let (read_from, read_to) = (
+        from.with_timezone(&offset).date_naive().to_string(),
+        (to.with_timezone(&offset) + chrono::Duration::days(1))
+            .date_naive()
+            .to_string(),
+    );
+    // Which planned write would overlap a record made in iiko (`theirs`).
+    let overlapping = |op: &Op, theirs: &[Foreign]| -> Option<String> {
+        let i = match op {
+            Op::Create(i) | Op::Update(_, i) => i,
+            Op::Delete(_) => return None,
+        };
+        theirs
+            .iter()
+            .find(|f| f.employee == links[&i.employee].0 && f.overlaps(i))
+            .map(|f| f.describe(offset))
+    };
     if dry_run {
+        // The preview reads iiko's records too, so it foresees the overlaps.
+        let read = IikoClient::run(&conn.client_connection(state)?, async |c| {
+            read_theirs(c, &read_from, &read_to, &ours).await
+        })
+        .await;
+        let theirs = match read {
+            Ok(t) => t,
+            Err(e) => {
+                log_run(&state.db, "export", true, started, Err(&e)).await?;
+                return Err(ImportError::Iiko(e));
+            }
+        };
         for op in &ops {
             let (who, kind, detail) = describe(op);
+            if let Some(why) = overlapping(op, &theirs) {
+                counts.conflicts += 1;
+                changes.push(json!({"iiko_id": who, "kind": "attendance_overlap", "detail": format!("{detail}: {why}")}));
+                continue;
+            }
             match op {
                 Op::Create(_) => counts.created += 1,
                 _ => counts.updated += 1,
@@ -273,23 +346,6 @@ pub async fn run(
             esc(type_code),
         )
     };
-    // Our records around the period: what iiko lists besides them was entered there.
-    let ours: HashSet<String> = sqlx::query_scalar(
-        "SELECT iiko_id FROM iiko_attendance
-         WHERE date_to > $1 - interval '2 days' AND date_from < $2 + interval '2 days'",
-    )
-    .bind(from)
-    .bind(to)
-    .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .collect();
-    let (read_from, read_to) = (
-        from.with_timezone(&offset).date_naive().to_string(),
-        (to.with_timezone(&offset) + chrono::Duration::days(1))
-            .date_naive()
-            .to_string(),
-    );
     let client_conn = conn.client_connection(state)?;
     let mut results: Vec<(usize, Result<Option<String>, IikoError>)> = Vec::new();
     let sent = IikoClient::run(&client_conn, async |c| {
@@ -313,35 +369,10 @@ pub async fn run(
         // (overlapping it, `to` inclusive); a write overlapping one of theirs is reported
         // as iiko would refuse it, without being sent. The 409 still covers a record
         // entered after this read.
-        let listed = records(
-            &c.get(
-                "/employees/attendance",
-                &[
-                    ("from", &read_from),
-                    ("to", &read_to),
-                    ("withPaymentDetails", "false"),
-                    ("revisionFrom", "-1"),
-                ],
-            )
-            .await?,
-            "attendance",
-        )?;
-        let theirs: Vec<Foreign> = listed
-            .iter()
-            .filter_map(Foreign::of)
-            .filter(|f| !ours.contains(&f.id))
-            .collect();
+        let theirs = read_theirs(c, &read_from, &read_to, &ours).await?;
         for (n, op) in ops.iter().enumerate() {
-            let target = match op {
-                Op::Create(i) | Op::Update(_, i) => Some(i),
-                Op::Delete(_) => None,
-            };
-            if let Some(f) = target.and_then(|i| {
-                theirs
-                    .iter()
-                    .find(|f| f.employee == links[&i.employee].0 && f.overlaps(i))
-            }) {
-                results.push((n, Err(IikoError::Conflict(f.describe(offset)))));
+            if let Some(why) = overlapping(op, &theirs) {
+                results.push((n, Err(IikoError::Conflict(why))));
                 continue;
             }
             let answer = match op {
