@@ -3472,6 +3472,12 @@ export interface components {
             anomalies: number;
             /**
              * Format: int64
+             * @description Repeated face passes of a person just punched by this terminal (kept, not punched;
+             *     `hikvision_debounce_secs`).
+             */
+            debounced: number;
+            /**
+             * Format: int64
              * @description Face verification failures and strangers (kept, not punched).
              */
             failed: number;
