@@ -209,6 +209,19 @@ async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: V
     v
 }
 
+/// A token of the administrator `employee` created.
+async fn admin_token(b: &Backend) -> String {
+    let admin = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/auth/login", b.url()),
+        None,
+        json!({"login": "admin", "password": PASSWORD,
+               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
+    )
+    .await;
+    admin["access_token"].as_str().expect("token").to_owned()
+}
+
 /// An administrator, consent texts, an employee `login` with tracking every 5 s at any hour.
 async fn employee(b: &Backend, login: &str) -> Uuid {
     faceid_server::routes::employees::create_admin(
@@ -220,15 +233,7 @@ async fn employee(b: &Backend, login: &str) -> Uuid {
     )
     .await
     .expect("admin");
-    let admin = call(
-        reqwest::Method::POST,
-        format!("{}/api/v1/auth/login", b.url()),
-        None,
-        json!({"login": "admin", "password": PASSWORD,
-               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
-    )
-    .await;
-    let token = admin["access_token"].as_str().expect("token").to_owned();
+    let token = admin_token(b).await;
     for kind in ["biometric", "location"] {
         call(
             reqwest::Method::POST,
@@ -989,18 +994,11 @@ async fn copied_state_without_the_key_is_refused() {
         &std::fs::read(phone.state.path().join("device.json")).expect("device.json"),
     )
     .expect("json");
-    let admin = call(
-        reqwest::Method::POST,
-        format!("{}/api/v1/auth/login", b.url()),
-        None,
-        json!({"login": "admin", "password": PASSWORD,
-               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
-    )
-    .await;
+    let admin = admin_token(&b).await;
     call(
         reqwest::Method::PATCH,
         format!("{}/api/v1/employees/{id}", b.url()),
-        admin["access_token"].as_str(),
+        Some(&admin),
         json!({"allowed_device_ids": [state["device_id"]]}),
     )
     .await;

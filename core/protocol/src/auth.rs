@@ -71,7 +71,9 @@ pub const DEVICE_NONCE_LEN: usize = 64;
 /// A device's proof that it holds the private key of its registered public key: an ECDSA
 /// P-256 / SHA-256 signature over [`device_proof_message`] of a fresh server nonce
 /// (`POST /api/v1/auth/nonce`). The private key stays in the platform's key store (Android
-/// Keystore, iOS Secure Enclave, a 0600 file in the simulator).
+/// Keystore, iOS Secure Enclave, a 0600 file in the simulator). Any field that is not what it
+/// should be (too long, not base64, not a key, a used nonce) is the one answer 403
+/// `device_proof_invalid`, given after the credentials were checked.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -79,14 +81,11 @@ pub struct DeviceProof {
     /// The device's P-256 public key, standard base64 (with padding) of either its X.509
     /// SubjectPublicKeyInfo DER (Android's `PublicKey.getEncoded()`) or its SEC1 point (65 bytes
     /// uncompressed, iOS's `SecKeyCopyExternalRepresentation`).
-    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub public_key: String,
     /// A nonce from `POST /api/v1/auth/nonce`; each works once, for a short time.
-    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub nonce: String,
     /// Standard base64 of the ASN.1 DER ECDSA signature (`SHA256withECDSA`) over
     /// [`device_proof_message`].
-    #[cfg_attr(feature = "openapi", schema(max_length = 256))]
     pub signature: String,
 }
 

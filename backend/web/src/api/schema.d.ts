@@ -2426,7 +2426,9 @@ export interface components {
          * @description A device's proof that it holds the private key of its registered public key: an ECDSA
          *     P-256 / SHA-256 signature over [`device_proof_message`] of a fresh server nonce
          *     (`POST /api/v1/auth/nonce`). The private key stays in the platform's key store (Android
-         *     Keystore, iOS Secure Enclave, a 0600 file in the simulator).
+         *     Keystore, iOS Secure Enclave, a 0600 file in the simulator). Any field that is not what it
+         *     should be (too long, not base64, not a key, a used nonce) is the one answer 403
+         *     `device_proof_invalid`, given after the credentials were checked.
          */
         DeviceProof: {
             /** @description A nonce from `POST /api/v1/auth/nonce`; each works once, for a short time. */
