@@ -21,6 +21,7 @@ pub mod backup;
 pub mod config;
 pub mod consent;
 pub mod db;
+pub mod device_keys;
 pub mod error;
 pub mod extract;
 pub mod face;

@@ -214,6 +214,14 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::POST,
+            "/api/v1/auth/nonce",
+            Public,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::POST,
             "/api/v1/auth/refresh",
             Public,
             200,

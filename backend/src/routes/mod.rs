@@ -71,6 +71,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::nonce))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(web_session::login))

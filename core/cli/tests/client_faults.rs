@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{Backend, CLIENT_TIMEOUT_S, Device, employee};
-use serde_json::Value;
+use common::{Backend, CLIENT_TIMEOUT_S, Device, admin_token, call, employee};
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
@@ -616,5 +616,52 @@ async fn locations_reads_a_day_at_the_servers_maximum() {
     assert_eq!(points.len(), max);
     assert_eq!(points[0]["recorded_at"], "2026-11-20T00:00:00Z");
     assert_eq!(points[max - 1]["battery"], 80);
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copied_state_without_the_key_is_refused() {
+    let Some(b) = Backend::start("copied_state_without_the_key_is_refused").await else {
+        return;
+    };
+    let id = employee(&b, "keyholder").await;
+    let phone = Device::new(&b.url());
+    phone.ok(&["login", "keyholder"]).await;
+    let key = phone.state.path().join("device-key.pem");
+    assert!(key.exists(), "the simulator made its file key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The administrator allows only this device (and with it, its key).
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(phone.state.path().join("device.json")).expect("device.json"),
+    )
+    .expect("json");
+    let admin = admin_token(&b).await;
+    call(
+        reqwest::Method::PATCH,
+        format!("{}/api/v1/employees/{id}", b.url()),
+        Some(&admin),
+        json!({"allowed_device_ids": [state["device_id"]]}),
+    )
+    .await;
+
+    // Someone copies device.json (the device id) but not the key file: refused.
+    let copy = Device::new(&b.url());
+    std::fs::copy(
+        phone.state.path().join("device.json"),
+        copy.state.path().join("device.json"),
+    )
+    .expect("copy");
+    let out = copy.run_via(&["login", "keyholder"], None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "the copy logged in: {stderr}");
+    assert!(stderr.contains("device_key_mismatch"), "{stderr}");
+    // The phone itself still signs in, and its refreshes carry the key.
+    phone.ok(&["login", "keyholder"]).await;
+    phone.ok(&["whoami"]).await;
     b.finish().await;
 }

@@ -10,12 +10,13 @@
 //! - [`consent`]: the server's current consent texts and the employee's ledger state.
 //! - [`kiosk`]: a shared kiosk identifying people 1:N through the server.
 //! - [`admin`]: what administrators and operators do from the app (today, review, lists).
-//! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
+//! - [`store`], [`device_key`], [`clock`], [`http`]: platform traits and shared plumbing.
 
 pub mod admin;
 pub mod checkin;
 pub mod clock;
 pub mod consent;
+pub mod device_key;
 pub mod enrolment;
 pub mod http;
 pub mod kiosk;

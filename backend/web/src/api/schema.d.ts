@@ -201,6 +201,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/nonce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use nonce for a device proof (`docs/device-keys.md`), valid for two minutes. */
+        post: operations["nonce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -2396,6 +2413,14 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description Personal devices: the first 8 bytes of the SHA-256 of the public key the device
+             *     registered (hex), so an administrator can compare it with the phone's before allowing
+             *     it (`docs/device-keys.md`). `null` until the device signs in with a key.
+             */
+            key_fingerprint?: string | null;
+            /** Format: date-time */
+            key_registered_at?: string | null;
             kind: components["schemas"]["DeviceKind"];
             /**
              * Format: uuid
@@ -2425,6 +2450,12 @@ export interface components {
         };
         /** @enum {string} */
         DeviceKind: "personal" | "kiosk";
+        /** @description `POST /api/v1/auth/nonce`: a single-use nonce for a [`DeviceProof`]. */
+        DeviceNonce: {
+            /** Format: date-time */
+            expires_at: string;
+            nonce: string;
+        };
         /** @description `GET /api/v1/devices` */
         DevicePage: {
             items: components["schemas"]["Device"][];
@@ -2434,6 +2465,29 @@ export interface components {
             offset: number;
             /** Format: int64 */
             total: number;
+        };
+        /**
+         * @description A device's proof that it holds the private key of its registered public key: an ECDSA
+         *     P-256 / SHA-256 signature over [`device_proof_message`] of a fresh server nonce
+         *     (`POST /api/v1/auth/nonce`). The private key stays in the platform's key store (Android
+         *     Keystore, iOS Secure Enclave, a 0600 file in the simulator). Any field that is not what it
+         *     should be (too long, not base64, not a key, a used nonce) is the one answer 403
+         *     `device_proof_invalid`, given after the credentials were checked.
+         */
+        DeviceProof: {
+            /** @description A nonce from `POST /api/v1/auth/nonce`; each works once, for a short time. */
+            nonce: string;
+            /**
+             * @description The device's P-256 public key, standard base64 (with padding) of either its X.509
+             *     SubjectPublicKeyInfo DER (Android's `PublicKey.getEncoded()`) or its SEC1 point (65 bytes
+             *     uncompressed, iOS's `SecKeyCopyExternalRepresentation`).
+             */
+            public_key: string;
+            /**
+             * @description Standard base64 of the ASN.1 DER ECDSA signature (`SHA256withECDSA`) over
+             *     [`device_proof_message`].
+             */
+            signature: string;
         };
         /**
          * @description How a terminal's passes become punches.
@@ -2853,6 +2907,7 @@ export interface components {
         /** @description `POST /api/v1/auth/login` */
         LoginRequest: {
             device: components["schemas"]["DeviceInfo"];
+            device_proof?: components["schemas"]["DeviceProof"] | null;
             login: string;
             password: string;
         };
@@ -3049,6 +3104,7 @@ export interface components {
         };
         /** @description `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout` */
         RefreshRequest: {
+            device_proof?: components["schemas"]["DeviceProof"] | null;
             refresh_token: string;
         };
         /** @description `POST /api/v1/erasure-requests/{id}/refuse` body. */
@@ -4577,7 +4633,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_not_allowed`, `device_blocked`, `account_disabled` */
+            /** @description `device_not_allowed`, `device_blocked`, `account_disabled`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4700,6 +4756,35 @@ export interface operations {
             };
         };
     };
+    nonce: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a fresh nonce */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceNonce"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh_auth_refresh: {
         parameters: {
             query?: never;
@@ -4740,7 +4825,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_blocked`, `device_not_allowed` */
+            /** @description `device_blocked`, `device_not_allowed`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md) */
             403: {
                 headers: {
                     [name: string]: unknown;

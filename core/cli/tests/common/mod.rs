@@ -243,6 +243,19 @@ pub async fn call(method: reqwest::Method, url: String, token: Option<&str>, bod
     v
 }
 
+/// A token of the administrator [`employee`] created.
+pub async fn admin_token(b: &Backend) -> String {
+    let admin = call(
+        reqwest::Method::POST,
+        format!("{}/api/v1/auth/login", b.url()),
+        None,
+        json!({"login": "admin", "password": PASSWORD,
+               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
+    )
+    .await;
+    admin["access_token"].as_str().expect("token").to_owned()
+}
+
 /// An administrator, consent texts, an employee `login` with tracking every 5 s at any hour.
 pub async fn employee(b: &Backend, login: &str) -> Uuid {
     faceid_server::routes::employees::create_admin(
@@ -254,15 +267,7 @@ pub async fn employee(b: &Backend, login: &str) -> Uuid {
     )
     .await
     .expect("admin");
-    let admin = call(
-        reqwest::Method::POST,
-        format!("{}/api/v1/auth/login", b.url()),
-        None,
-        json!({"login": "admin", "password": PASSWORD,
-               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
-    )
-    .await;
-    let token = admin["access_token"].as_str().expect("token").to_owned();
+    let token = admin_token(b).await;
     for kind in ["biometric", "location"] {
         call(
             reqwest::Method::POST,
