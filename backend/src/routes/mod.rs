@@ -23,6 +23,7 @@ pub mod health;
 pub mod org;
 pub mod reports;
 pub mod schedules;
+pub mod settings;
 pub mod sites;
 pub mod web_session;
 
@@ -221,6 +222,14 @@ fn face_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
         .routes(routes!(att::get_global_policy, att::put_global_policy))
+        .routes(routes!(
+            crate::routes::settings::get_map,
+            crate::routes::settings::put_map
+        ))
+        .routes(routes!(
+            crate::routes::settings::get_tracking_default,
+            crate::routes::settings::put_tracking_default
+        ))
         .routes(routes!(att::get_site_policy, att::put_site_policy))
         .routes(routes!(att::chain_verify))
         .routes(routes!(att::review))

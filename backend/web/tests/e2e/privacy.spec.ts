@@ -115,8 +115,50 @@ test('the admin approves the erasure after a confirmation naming what goes', asy
 
   // The employee sees the answers to both requests.
   await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
   await signIn(page, employee.login, employee.password);
   await page.getByRole('link', { name: 'My data' }).click();
   await expect(page.getByRole('table', { name: 'My correction requests' }).getByRole('row').nth(1)).toContainText('Accepted');
   await expect(page.getByRole('table', { name: 'My erasure requests' }).getByRole('row').nth(1)).toContainText(/Approved, erasing|Done/);
+});
+
+test('the admin exports the employee’s data on their behalf and restricts their tracking; both show', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Employees' }).click();
+  await page.getByLabel('Search').fill(employee.last);
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name, level: 2 })).toBeVisible();
+
+  const download = page.waitForEvent('download', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Download the employee’s data (ZIP)' }).click();
+  const file = await download;
+  expect(readFileSync(await file.path()).subarray(0, 2).toString('latin1')).toBe('PK');
+
+  const card = page.getByRole('region', { name: 'Restrict processing' });
+  const tracking = card.getByRole('switch', { name: 'Restrict location tracking' });
+  await expect(tracking).not.toBeChecked();
+  // The switch shows the server's answer: it turns on once the restriction is stored.
+  await tracking.click();
+  await expect(tracking).toBeChecked();
+  await expect(page.getByText('Tracking restricted')).toBeVisible();
+  await expect(page.getByText('Location tracking of this employee is restricted')).toBeVisible();
+  await shot(page, 'employee-privacy');
+
+  // Both the export and the restriction are in the audit log under the employee.
+  const id = page.url().split('/').pop()!;
+  const audit = await api(page, 'GET', `/api/v1/audit?entity_id=${id}&limit=50`);
+  const actions: string[] = audit.body.items.map((a: { action: string }) => a.action);
+  expect(actions).toContain('privacy.export');
+  expect(actions).toContain('privacy.restriction');
+
+  // The employee sees it on their own screens.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
+  await signIn(page, employee.login, employee.password);
+  await page.getByRole('link', { name: 'Location tracking' }).click();
+  await expect(page.getByText('Location tracking is restricted')).toBeVisible();
+  await page.getByRole('link', { name: 'My data' }).click();
+  await expect(page.getByRole('switch', { name: 'Restrict location tracking' })).toBeChecked();
 });
