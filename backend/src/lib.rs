@@ -29,6 +29,7 @@ pub mod geofence;
 pub mod hikvision;
 pub mod iiko;
 pub mod jobs;
+pub mod live;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub telegram: Option<Arc<telegram::Telegram>>,
     /// Slots for decoding large frames ([`face::measure_blocking`]).
     pub large_decodes: Arc<tokio::sync::Semaphore>,
+    /// The listener behind the panel's live updates, started by its first subscriber.
+    pub live: live::Live,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
             telegram: None,
+            live: live::Live::default(),
             large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),

@@ -1002,6 +1002,14 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::GET,
+            "/api/v1/reports/today/stream",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
             "/api/v1/reports/summary",
             Staff,
             200,
@@ -2113,6 +2121,7 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET", "/api/v1/sites/{id}/attendance-policy")
         | ("GET", "/api/v1/settings/attendance-policy")
         | ("GET", "/api/v1/settings/map")
+        | ("GET", "/api/v1/reports/today/stream")
         | ("GET", "/api/v1/settings/tracking-policy")
         | ("GET", "/api/v1/shift-templates")
         | ("GET", "/api/v1/schedules")

@@ -266,6 +266,7 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::delete_absence))
         .routes(routes!(schedules::get_settings, schedules::put_settings))
         .routes(routes!(reports::today))
+        .routes(routes!(crate::live::today_stream))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::departments))
         .routes(routes!(reports::summary_export))

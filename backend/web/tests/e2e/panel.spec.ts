@@ -180,6 +180,10 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
       return start.call(this, when);
     };
   });
+  // The admin watches the today view, live (server-sent events) before anyone punches.
+  await page.getByRole('link', { name: 'Today', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'In now: 0', exact: true })).toBeVisible();
   await tablet.goto('/kiosk');
   await tablet.getByLabel('Kiosk credential').fill(credential);
   await tablet.getByRole('button', { name: 'Start' }).click();
@@ -192,8 +196,8 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await shot(tablet, 'kiosk-ready');
   await context.close();
 
-  // The punch shows up on the dashboard, in the attendance list by name, and the chain holds.
-  await page.getByRole('link', { name: 'Today', exact: true }).click();
+  // The punch shows up on the open dashboard without a reload (pushed), in the attendance list
+  // by name, and the chain holds.
   await expect(page.getByRole('button', { name: 'In now: 1', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: `${siteName}, In now: 1` })).toBeVisible();
   await page.getByRole('button', { name: 'In now: 1', exact: true }).click();
