@@ -68,6 +68,8 @@ pub struct AppState {
     pub large_decodes: Arc<tokio::sync::Semaphore>,
     /// The listener behind the panel's live updates, started by its first subscriber.
     pub live: live::Live,
+    /// Turns at the face engine ([`face::measure_blocking`]), `face_workers` of them.
+    pub face_workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             telegram: None,
             live: live::Live::default(),
             large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
+            face_workers: Arc::new(tokio::sync::Semaphore::new(settings.face_workers)),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),

@@ -14,6 +14,7 @@ export const en = {
     edit: 'Edit', page: 'Page', notFound: 'This employee does not exist or is outside your scope', back: 'Back to employees',
     department: 'Department', position: 'Position', scope: 'Manages departments', scopeHint: 'An operator sees and manages the employees of these departments',
   },
+  photo: { title: 'Profile photo', of: 'Photo of {{name}}', none: 'No profile photo', file: 'Photo file (JPEG, PNG or WebP)', upload: 'Upload photo', replace: 'Replace photo', remove: 'Remove photo', saved: 'Profile photo saved', removed: 'Profile photo removed' },
   faces: { title: 'Face templates', upload: 'Enrolment photos', enrol: 'Enrol', enrolled: 'Face enrolled', none: 'No face templates', delete: 'Delete template', quality: 'Quality' },
   consent: {
     title: 'Consents', kind: 'Kind', body: 'Text', publish: 'Publish new version', published: 'Version published', version: 'Version',
@@ -205,6 +206,7 @@ export const ru: Strings<typeof en> = {
     edit: 'Изменить', page: 'Страница', notFound: 'Такого сотрудника нет или он вне вашей зоны', back: 'К списку сотрудников',
     department: 'Отдел', position: 'Должность', scope: 'Управляет отделами', scopeHint: 'Оператор видит и ведёт сотрудников этих отделов',
   },
+  photo: { title: 'Фото профиля', of: 'Фото: {{name}}', none: 'Фото профиля нет', file: 'Файл фото (JPEG, PNG или WebP)', upload: 'Загрузить фото', replace: 'Заменить фото', remove: 'Удалить фото', saved: 'Фото профиля сохранено', removed: 'Фото профиля удалено' },
   faces: { title: 'Шаблоны лица', upload: 'Фотографии для регистрации', enrol: 'Зарегистрировать', enrolled: 'Лицо зарегистрировано', none: 'Шаблонов лица нет', delete: 'Удалить шаблон', quality: 'Качество' },
   consent: {
     title: 'Согласия', kind: 'Вид', body: 'Текст', publish: 'Опубликовать новую версию', published: 'Версия опубликована', version: 'Версия',
@@ -394,6 +396,7 @@ export const tg: Strings<typeof en> = {
     edit: 'Тағйир додан', page: 'Саҳифа', notFound: 'Чунин корманд нест ё берун аз доираи шумост', back: 'Ба рӯйхати кормандон',
     department: 'Шӯъба', position: 'Вазифа', scope: 'Шӯъбаҳои идорашаванда', scopeHint: 'Оператор кормандони ин шӯъбаҳоро мебинад ва идора мекунад',
   },
+  photo: { title: 'Акси профил', of: 'Акси {{name}}', none: 'Акси профил нест', file: 'Файли акс (JPEG, PNG ё WebP)', upload: 'Боргузории акс', replace: 'Иваз кардани акс', remove: 'Нест кардани акс', saved: 'Акси профил нигоҳ дошта шуд', removed: 'Акси профил нест карда шуд' },
   faces: { title: 'Қолабҳои чеҳра', upload: 'Суратҳо барои сабт', enrol: 'Сабт кардан', enrolled: 'Чеҳра сабт шуд', none: 'Қолаби чеҳра нест', delete: 'Нест кардани қолаб', quality: 'Сифат' },
   consent: {
     title: 'Розигиҳо', kind: 'Намуд', body: 'Матн', publish: 'Нашри версияи нав', published: 'Версия нашр шуд', version: 'Версия',

@@ -10,6 +10,7 @@ import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
 import { ConsentHistory } from './MyConsents';
 import { LocationsCard } from '../components/Locations';
 import { ExportCard, RestrictedNotice, RestrictionBadges, RestrictionsCard } from '../components/Privacy';
+import { ProfilePhotoCard } from '../components/ProfilePhoto';
 
 /** One employee (staff). `admin`: the caller is an administrator (restrictions are theirs alone). */
 export function EmployeePage({ admin }: { admin: boolean }) {
@@ -83,6 +84,12 @@ export function EmployeePage({ admin }: { admin: boolean }) {
       <Text>
         {t('employees.login')}: {e.login}
       </Text>
+      <ProfilePhotoCard
+        who={`${e.last_name} ${e.first_name}`}
+        employeeId={id}
+        version={e.photo_updated_at}
+        onChanged={(v) => qc.setQueryData(['employee', id], { ...e, photo_updated_at: v })}
+      />
       <RestrictedNotice restrictions={restrictions.data} what="biometrics" text={t('privacy.biometricsRestrictedStaff')} />
       <FaceTemplates id={id} />
       <EmployeeConsents id={id} />

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { Badge, Button, Card, Group, NativeSelect, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
@@ -8,6 +8,8 @@ import { RowsTable, QueryView } from '../components/DataTable';
 import { FormErrors } from '../components/States';
 import { formatDateTime } from '../dates';
 import { ExportCard, RestrictionsCard } from '../components/Privacy';
+import { ProfilePhotoCard } from '../components/ProfilePhoto';
+import { session, updateUser } from '../auth/session';
 import { correctionSchema, describeCorrection, ERASURE_SCOPES, requestColor, type CorrectionForm, type ErasureScope } from '../privacy';
 import { useFormMutation } from '../useApiForm';
 import { zodResolver } from '../useApiForm';
@@ -18,6 +20,7 @@ export function MyPrivacyPage() {
   return (
     <Stack maw={900}>
       <Title order={2}>{t('privacy.myTitle')}</Title>
+      <MyPhoto />
       <ExportCard
         title={t('privacy.export')}
         hint={t('privacy.exportHint')}
@@ -113,6 +116,23 @@ function ErasureCard() {
         </Button>
       </Stack>
     </Card>
+  );
+}
+
+/** My own profile photo: the session carries its version, updated after a change. */
+function MyPhoto() {
+  const [user, setUser] = useState(session()?.user);
+  if (!user) return null;
+  return (
+    <ProfilePhotoCard
+      who={`${user.last_name} ${user.first_name}`}
+      version={user.photo_updated_at}
+      onChanged={(v) => {
+        const next = { ...user, photo_updated_at: v };
+        updateUser(next);
+        setUser(next);
+      }}
+    />
   );
 }
 

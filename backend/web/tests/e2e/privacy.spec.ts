@@ -16,6 +16,9 @@ const asFiled = `${employee.first} ${employee.last}`;
 
 test.describe.configure({ mode: 'serial' });
 
+// Any picture does for a profile photo: one of the README's screenshots.
+const picture = new URL('../../../../docs/screenshots/web-today.png', import.meta.url).pathname;
+
 /** `YYYY-MM-DDTHH:MM` of a minute ago, local time (a `datetime-local` value). */
 function aMinuteAgo(): string {
   const d = new Date(Date.now() - 60_000);
@@ -145,6 +148,20 @@ test('the admin exports the employee’s data on their behalf and restricts thei
   await expect(page.getByText('Location tracking of this employee is restricted')).toBeVisible();
   await shot(page, 'employee-privacy');
 
+  // A profile photo: uploaded, shown, replaced, removed (any picture; the server re-encodes it).
+  const photoCard = page.getByRole('region', { name: 'Profile photo' });
+  await expect(photoCard.getByText('No profile photo')).toBeVisible();
+  await photoCard.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await photoCard.getByRole('button', { name: 'Upload photo' }).click();
+  await expect(page.getByText('Profile photo saved')).toBeVisible();
+  await expect(photoCard.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await photoCard.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await photoCard.getByRole('button', { name: 'Replace photo' }).click();
+  await expect(photoCard.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await photoCard.getByRole('button', { name: 'Remove photo' }).click();
+  await expect(page.getByText('Profile photo removed')).toBeVisible();
+  await expect(photoCard.getByText('No profile photo')).toBeVisible();
+
   // Both the export and the restriction are in the audit log under the employee.
   const id = page.url().split('/').pop()!;
   const audit = await api(page, 'GET', `/api/v1/audit?entity_id=${id}&limit=50`);
@@ -161,4 +178,12 @@ test('the admin exports the employee’s data on their behalf and restricts thei
   await expect(page.getByText('Location tracking is restricted')).toBeVisible();
   await page.getByRole('link', { name: 'My data' }).click();
   await expect(page.getByRole('switch', { name: 'Restrict location tracking' })).toBeChecked();
+  // Their own profile photo, kept across a reload (the session carries its version).
+  const mine = page.getByRole('region', { name: 'Profile photo' });
+  await mine.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await mine.getByRole('button', { name: 'Upload photo' }).click();
+  await expect(mine.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('region', { name: 'Profile photo' }).getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await shot(page, 'my-data-photo');
 });
