@@ -95,6 +95,9 @@ pub struct User {
     pub role: UserRole,
     pub department_id: Option<String>,
     pub site_ids: Vec<String>,
+    /// An administrator chose the password (a new account or a reset): the app shows only the
+    /// change-password screen until `change_password` succeeds.
+    pub must_change_password: bool,
 }
 
 impl From<CurrentUser> for User {
@@ -107,6 +110,7 @@ impl From<CurrentUser> for User {
             role: u.role.into(),
             department_id: u.department_id.map(|d| d.to_string()),
             site_ids: u.site_ids.iter().map(ToString::to_string).collect(),
+            must_change_password: u.must_change_password,
         }
     }
 }
