@@ -78,6 +78,10 @@ pub struct Settings {
     /// Frames of more than 4 MP decoded at once (each may take ~150 MB while it is measured);
     /// further ones wait. Smaller frames (a phone's check-in) never wait for these slots.
     pub large_decode_slots: usize,
+    /// Face measurements (check-in, kiosk, enrolment) run at once; further ones wait their turn
+    /// in arrival order. Default: the number of CPUs. More would only share the same cores
+    /// (every waiting request finishing later) and starve the database of CPU at a rush.
+    pub face_workers: usize,
     /// Bearer token that lets non-loopback clients read `/metrics`; unset means loopback only.
     pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
@@ -157,6 +161,7 @@ impl Default for Settings {
             header_read_timeout_secs: 10,
             max_connections: 512,
             large_decode_slots: 1,
+            face_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             metrics_token: None,
             log_format: "text".into(),
             model_dir: None,
@@ -224,6 +229,7 @@ const ALL_KEYS: &[&str] = &[
     "header_read_timeout_secs",
     "max_connections",
     "large_decode_slots",
+    "face_workers",
     "log_format",
     "metrics_token",
     "model_dir",
@@ -317,9 +323,10 @@ impl Settings {
         if self.header_read_timeout_secs == 0
             || self.max_connections == 0
             || self.large_decode_slots == 0
+            || self.face_workers == 0
         {
             return bad(
-                "header_read_timeout_secs, max_connections and large_decode_slots must be positive",
+                "header_read_timeout_secs, max_connections, large_decode_slots and face_workers must be positive",
             );
         }
         if self.db_acquire_timeout_ms == 0 {

@@ -121,30 +121,47 @@ pub const LARGE_FRAME_PIXELS: u64 = 4_000_000;
 /// Runs the measurement of `frames` off the async threads. When one of them announces more
 /// than [`LARGE_FRAME_PIXELS`], it first waits for a large-decode slot, so parallel uploads of
 /// big photos cannot add up their decode buffers (six parallel enrolments of 40 MP PNGs took
-/// the server to 5.6 GB) while ordinary check-ins pass without waiting.
+/// the server to 5.6 GB) while ordinary check-ins pass without waiting. Then it waits its
+/// turn among `face_workers` (first come, first served): with more measurements than cores
+/// at once, each would take as long as all of them together.
 pub async fn measure_blocking<T: Send + 'static>(
     state: &AppState,
     frames: &[&[u8]],
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let large = frames
-        .iter()
-        .any(|b| announced_pixels(b) > LARGE_FRAME_PIXELS);
-    let _slot = if large {
-        Some(
-            state
-                .large_decodes
-                .acquire()
-                .await
-                .map_err(AppError::internal)?,
-        )
-    } else {
-        None
-    };
+    let _slot = large_decode_slot(state, frames).await?;
+    let queued = std::time::Instant::now();
+    let _turn = state
+        .face_workers
+        .acquire()
+        .await
+        .map_err(AppError::internal)?;
+    crate::metrics::face_queued(queued.elapsed().as_secs_f64());
     let started = std::time::Instant::now();
     let result = blocking(f).await;
     crate::metrics::face_measured(started.elapsed().as_secs_f64());
     result
+}
+
+/// One of the few large-decode slots when any of `frames` announces more than
+/// [`LARGE_FRAME_PIXELS`]; `None` (no waiting) otherwise. Held while decoding.
+pub async fn large_decode_slot<'a>(
+    state: &'a AppState,
+    frames: &[&[u8]],
+) -> Result<Option<tokio::sync::SemaphorePermit<'a>>, AppError> {
+    if frames
+        .iter()
+        .any(|b| announced_pixels(b) > LARGE_FRAME_PIXELS)
+    {
+        let slot = state
+            .large_decodes
+            .acquire()
+            .await
+            .map_err(AppError::internal)?;
+        Ok(Some(slot))
+    } else {
+        Ok(None)
+    }
 }
 
 /// Pixels a frame's header announces; 0 when the header is refused (the measurement refuses
@@ -463,4 +480,52 @@ fn remote(url: &str) -> Result<Arc<dyn ObjectStore>, AppError> {
     Err(AppError::internal(format!(
         "photo_store_url {url:?}: this server was built without the `s3` feature"
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn measurements_take_turns_at_the_engine_in_arrival_order() {
+        let pool = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1/unused").unwrap();
+        let settings = crate::Settings {
+            face_workers: 2,
+            ..crate::Settings::default()
+        };
+        let secrets = crate::Secrets {
+            jwt_secret: vec![7; 32],
+            descriptor_key: [7; 32],
+        };
+        let state = AppState::new(pool, settings, secrets).unwrap();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        // `join_all` polls the futures in index order: each joins the queue in that order.
+        let measurements = (0..8).map(|i| {
+            let (running, most, order) = (running.clone(), most.clone(), order.clone());
+            measure_blocking(&state, &[], move || {
+                let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(now, Ordering::SeqCst);
+                order.lock().unwrap().push(i);
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                running.fetch_sub(1, Ordering::SeqCst);
+                Ok(())
+            })
+        });
+        for r in futures_util::future::join_all(measurements).await {
+            r.unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(
+            most <= 2,
+            "{most} measurements at once with face_workers = 2"
+        );
+        let order = order.lock().unwrap().clone();
+        // The first two start together; after them, each starts in the order it arrived.
+        assert_eq!(&order[2..], &[2, 3, 4, 5, 6, 7], "{order:?}");
+    }
 }

@@ -65,6 +65,8 @@ pub struct AppState {
     pub telegram: Option<Arc<telegram::Telegram>>,
     /// Slots for decoding large frames ([`face::measure_blocking`]).
     pub large_decodes: Arc<tokio::sync::Semaphore>,
+    /// Turns at the face engine ([`face::measure_blocking`]), `face_workers` of them.
+    pub face_workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             face: face::FaceEngine::default(),
             telegram: None,
             large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
+            face_workers: Arc::new(tokio::sync::Semaphore::new(settings.face_workers)),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),

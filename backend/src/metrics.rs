@@ -96,6 +96,11 @@ pub fn face_measured(seconds: f64) {
     metrics::histogram!("faceid_face_measure_seconds").record(seconds);
 }
 
+/// Time a measurement waited for its turn at the engine (`face_workers`).
+pub fn face_queued(seconds: f64) {
+    metrics::histogram!("faceid_face_queue_seconds").record(seconds);
+}
+
 /// A finished job run.
 pub fn job_finished(kind: &str, outcome: &'static str) {
     metrics::counter!("faceid_jobs_finished_total", "kind" => kind.to_owned(), "outcome" => outcome)

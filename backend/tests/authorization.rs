@@ -1113,6 +1113,54 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::GET,
+            "/api/v1/me/photo",
+            AnyEmployee,
+            404,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/me/photo",
+            AnyEmployee,
+            415,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/me/photo",
+            AnyEmployee,
+            204,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/employees/{id}/photo",
+            Staff,
+            404,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/employees/{id}/photo",
+            Staff,
+            400,
+            Target::Employee,
+            Body::EmptyForm,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/employees/{id}/photo",
+            Staff,
+            204,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
+            M::GET,
             "/api/v1/me/face-templates/descriptors",
             AnyEmployee,
             200,
@@ -2048,6 +2096,7 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET" | "POST", "/api/v1/employees/{id}/consents")
         | ("GET" | "POST", "/api/v1/employees/{id}/face-templates")
         | ("DELETE", "/api/v1/employees/{id}/face-templates/{template_id}")
+        | ("GET" | "PUT" | "DELETE", "/api/v1/employees/{id}/photo")
         | ("POST", "/api/v1/schedule-assignments")
         | ("DELETE", "/api/v1/schedule-assignments/{id}")
         | ("POST", "/api/v1/absences")
@@ -2175,7 +2224,7 @@ async fn target_roles(pool: PgPool) {
         failures.len(),
         failures.join("\n")
     );
-    assert_eq!(checked, 23 * cases.len());
+    assert_eq!(checked, 26 * cases.len());
 }
 
 /// The text of an answer: an XLSX's sheets and shared strings unzipped, anything else as is.

@@ -1599,3 +1599,154 @@ async fn jobs_run_the_export_and_the_erasure(pool: PgPool) {
     let readme = String::from_utf8(unzip(&zip)["README.txt"].clone()).unwrap();
     assert!(readme.starts_with("Ваши данные в FaceID"), "{readme}");
 }
+
+/// A `PUT` of a multipart body with the given parts.
+async fn put_photo(w: &World, path: &str, token: &str, parts: &[(&str, Vec<u8>)]) -> common::Resp {
+    let parts: Vec<(&str, &[u8], &str)> = parts
+        .iter()
+        .map(|(n, b)| (*n, &b[..], "application/octet-stream"))
+        .collect();
+    let mut req = Request::builder()
+        .method(Method::PUT)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, common::multipart::content_type())
+        .body(Body::from(common::multipart::multipart(&parts)))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 1],
+            40000,
+        ))));
+    w.app.raw(req).await
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+fn profile_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("profile")).map_or(0, |d| d.count())
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn profile_photo_is_reencoded_scoped_replaced_and_erased(pool: PgPool) {
+    let w = world(pool).await;
+    let app = &w.app;
+    let r = app.get("/api/v1/me", &w.ann).await;
+    assert_eq!(r.body["photo_updated_at"], Value::Null, "{}", r.body);
+    let r = app.get("/api/v1/me/photo", &w.ann).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.body["code"], "no_photo", "{}", r.body);
+
+    // Refused uploads change nothing.
+    let r = put_photo(
+        &w,
+        "/api/v1/me/photo",
+        &w.ann,
+        &[("photo", jpeg("garbage"))],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["code"], "photo_refused");
+    assert_eq!(r.body["errors"][0]["field"], "photo");
+    let two = [("photo", png(10, 10)), ("photo", png(10, 10))];
+    let r = put_photo(&w, "/api/v1/me/photo", &w.ann, &two).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = put_photo(&w, "/api/v1/me/photo", &w.ann, &[("picture", png(10, 10))]).await;
+    assert_eq!(r.body["code"], "photo_count", "{}", r.body);
+    assert_eq!(profile_files(&w.photo_dir), 0);
+    assert_eq!(
+        app.get("/api/v1/me", &w.ann).await.body["photo_updated_at"],
+        Value::Null
+    );
+
+    // The employee's own upload: re-encoded as a JPEG of at most 512 px.
+    let r = put_photo(&w, "/api/v1/me/photo", &w.ann, &[("photo", png(1200, 800))]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let at = r.body["photo_updated_at"].clone();
+    assert!(at.is_string(), "{}", r.body);
+    assert_eq!(
+        app.get("/api/v1/me", &w.ann).await.body["photo_updated_at"],
+        at
+    );
+    let r = app
+        .get(&format!("/api/v1/employees/{}", w.ann_id), &w.admin)
+        .await;
+    assert_eq!(r.body["photo_updated_at"], at, "{}", r.body);
+    let (status, ct, body) = bytes(app, Method::GET, "/api/v1/me/photo", &w.ann).await;
+    assert_eq!((status, ct.as_str()), (StatusCode::OK, "image/jpeg"));
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (512, 341));
+    let (status, _, same) = bytes(
+        app,
+        Method::GET,
+        &format!("/api/v1/employees/{}/photo", w.ann_id),
+        &w.admin,
+    )
+    .await;
+    assert_eq!((status, &same), (StatusCode::OK, &body));
+    // Revalidation by entity tag.
+    let r = app.get("/api/v1/me/photo", &w.ann).await;
+    let etag = r.headers[header::ETAG].to_str().unwrap().to_owned();
+    let mut req = Request::builder()
+        .uri("/api/v1/me/photo")
+        .header(header::AUTHORIZATION, format!("Bearer {}", w.ann))
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 1],
+            40000,
+        ))));
+    assert_eq!(app.raw(req).await.status, StatusCode::NOT_MODIFIED);
+
+    // Another employee is not staff; staff replace it and the old bytes leave the store.
+    let other = format!("/api/v1/employees/{}/photo", w.ann_id);
+    assert_eq!(app.get(&other, &w.bob).await.status, StatusCode::FORBIDDEN);
+    let r = put_photo(&w, &other, &w.bob, &[("photo", png(50, 50))]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = put_photo(&w, &other, &w.admin, &[("photo", png(300, 600))]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_ne!(r.body["photo_updated_at"], at);
+    assert_eq!(profile_files(&w.photo_dir), 1);
+    let (_, _, body) = bytes(app, Method::GET, "/api/v1/me/photo", &w.ann).await;
+    let img = image::load_from_memory(&body).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 512));
+    let r = app.get("/api/v1/me/photo", &w.ann).await;
+    assert_ne!(r.headers[header::ETAG].to_str().unwrap(), etag);
+    assert_eq!(audit_count(app, "employee.photo_set").await, 2);
+
+    // An erasure of photos removes it, bytes included; deleting nothing is fine.
+    erase_approved(&w, "photos").await;
+    assert_eq!(profile_files(&w.photo_dir), 0);
+    assert_eq!(
+        app.get("/api/v1/me", &w.ann).await.body["photo_updated_at"],
+        Value::Null
+    );
+    assert_eq!(
+        app.get("/api/v1/me/photo", &w.ann).await.body["code"],
+        "no_photo"
+    );
+    let r = app
+        .call(Method::DELETE, "/api/v1/me/photo", Some(&w.ann), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+
+    // The employee's own removal.
+    let r = put_photo(&w, "/api/v1/me/photo", &w.bob, &[("photo", png(64, 64))]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(profile_files(&w.photo_dir), 1);
+    let r = app
+        .call(Method::DELETE, "/api/v1/me/photo", Some(&w.bob), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(profile_files(&w.photo_dir), 0);
+    assert_eq!(audit_count(app, "employee.photo_removed").await, 1);
+}

@@ -255,7 +255,7 @@ pub async fn erase(
         removed.evidence_photos = evidence.len() as u64;
         keys.extend(evidence);
         let profile: Option<String> = sqlx::query_scalar(
-            "UPDATE employees e SET photo_key = NULL
+            "UPDATE employees e SET photo_key = NULL, photo_updated_at = NULL
                FROM (SELECT photo_key FROM employees WHERE id = $1) o
               WHERE e.id = $1 AND o.photo_key IS NOT NULL RETURNING o.photo_key",
         )

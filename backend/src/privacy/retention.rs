@@ -141,7 +141,7 @@ pub async fn pseudonymise(state: &AppState, employee: Uuid, now: DateTime<Utc>) 
     let short = employee.simple().to_string();
     sqlx::query(
         "UPDATE employees SET login = $2, first_name = 'Former', last_name = $3,
-                card_number = NULL, photo_key = NULL, iiko_id = NULL, hikvision_employee_no = NULL,
+                card_number = NULL, photo_key = NULL, photo_updated_at = NULL, iiko_id = NULL, hikvision_employee_no = NULL,
                 password_hash = $4, pseudonymised_at = $5, updated_at = $5
           WHERE id = $1",
     )

@@ -25,7 +25,7 @@ use crate::routes::auth::revoke_all_sessions;
 use crate::routes::{Check, Paging};
 
 const SELECT: &str = "SELECT e.id, e.login, e.first_name, e.last_name, e.card_number, e.role,
-    e.department_id, e.position_id, e.photo_key, e.status, e.iiko_id, e.hikvision_employee_no,
+    e.department_id, e.position_id, e.photo_updated_at, e.status, e.iiko_id, e.hikvision_employee_no,
     e.scope_department_ids, e.scope_site_ids, e.dismissed_at, e.created_at, e.updated_at,
     ARRAY(SELECT site_id FROM employee_sites WHERE employee_id = e.id ORDER BY site_id) AS site_ids,
     ARRAY(SELECT device_id FROM employee_allowed_devices WHERE employee_id = e.id ORDER BY device_id) AS allowed_device_ids
@@ -41,7 +41,7 @@ struct Row {
     role: String,
     department_id: Option<Uuid>,
     position_id: Option<Uuid>,
-    photo_key: Option<String>,
+    photo_updated_at: Option<DateTime<Utc>>,
     status: String,
     iiko_id: Option<String>,
     hikvision_employee_no: Option<String>,
@@ -74,7 +74,7 @@ impl Row {
             department_id: self.department_id,
             position_id: self.position_id,
             site_ids: self.site_ids,
-            photo_key: self.photo_key,
+            photo_updated_at: self.photo_updated_at,
             status: if self.status == "active" {
                 EmployeeStatus::Active
             } else {
@@ -124,6 +124,7 @@ pub async fn current_user(
         site_ids: e.site_ids.clone(),
         device_id,
         must_change_password,
+        photo_updated_at: e.photo_updated_at,
     })
 }
 

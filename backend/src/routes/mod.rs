@@ -21,6 +21,7 @@ mod document;
 pub mod employees;
 pub mod health;
 pub mod org;
+pub mod profile_photo;
 pub mod reports;
 pub mod schedules;
 pub mod sites;
@@ -83,6 +84,22 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(employees::dismiss))
         .routes(routes!(employees::rehire))
         .routes(routes!(employees::reset_password))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(
+                    profile_photo::get_me,
+                    profile_photo::put_me,
+                    profile_photo::delete_me
+                ))
+                .routes(routes!(
+                    profile_photo::get_employee,
+                    profile_photo::put_employee,
+                    profile_photo::delete_employee
+                ))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::face::MAX_PHOTO_BODY_BYTES,
+                )),
+        )
         .routes(routes!(org::list_departments, org::create_department))
         .routes(routes!(
             org::get_department,

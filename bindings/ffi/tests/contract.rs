@@ -70,6 +70,7 @@ fn pair(n: usize) -> TokenPair {
             site_ids: vec![],
             device_id: None,
             must_change_password: false,
+            photo_updated_at: None,
         },
         server_time: now,
     }

@@ -95,6 +95,10 @@ pub struct CurrentUser {
     /// shows only that screen until then.
     #[serde(default)]
     pub must_change_password: bool,
+    /// When the holder's profile photo was last set (`GET /api/v1/me/photo`); `None` when
+    /// there is none.
+    #[serde(default)]
+    pub photo_updated_at: Option<DateTime<Utc>>,
 }
 
 /// `POST /api/v1/me/password`

@@ -57,8 +57,9 @@ pub struct Employee {
     pub department_id: Option<Uuid>,
     pub position_id: Option<Uuid>,
     pub site_ids: Vec<Uuid>,
-    /// Key of the profile photo in the photo store, when one was uploaded.
-    pub photo_key: Option<String>,
+    /// When the profile photo was last set (`GET /api/v1/employees/{id}/photo`); `None` when
+    /// there is none.
+    pub photo_updated_at: Option<DateTime<Utc>>,
     pub status: EmployeeStatus,
     pub external_ids: ExternalIds,
     /// Operators only: what they may manage.

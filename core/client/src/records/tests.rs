@@ -55,6 +55,7 @@ async fn login(State(f): State<Arc<Fake>>) -> Json<TokenPair> {
             site_ids: vec![],
             device_id: None,
             must_change_password: false,
+            photo_updated_at: None,
         },
         server_time: now,
     })

@@ -170,6 +170,7 @@ async fn start(skew: chrono::Duration, access_ttl: chrono::Duration) -> (Arc<Ser
             site_ids: vec![],
             device_id: None,
             must_change_password: false,
+            photo_updated_at: None,
         },
         access_ttl: Mutex::new(access_ttl),
         access: Mutex::new(None),
