@@ -10,6 +10,7 @@ use faceid_client::privacy::{
     self, Correction, CorrectionRequest, ErasureRequest, ErasureScope, ExportPoll, ExportStatus,
     Restrictions,
 };
+use faceid_client::profile;
 use faceid_client::telegram::{self, Link, Notifications};
 
 use crate::FaceIdError;
@@ -376,6 +377,24 @@ impl MyData {
         let r = privacy::set_restrictions(&self.shared.session, biometrics, tracking).await;
         let me = self.shared.session.current_user().await.map(|u| u.id);
         Ok(RestrictionInfo::of(self.shared.result(r).await?, me))
+    }
+
+    /// The profile photo (JPEG, at most 512 px); `None` when there is none.
+    pub async fn photo(&self) -> Result<Option<Vec<u8>>, FaceIdError> {
+        let r = profile::my_photo(&self.shared.session).await;
+        self.shared.result(r).await
+    }
+
+    /// Sets the profile photo from JPEG or PNG bytes (the server re-encodes it); answers when
+    /// it was set. Not an image: `InvalidInput`.
+    pub async fn set_photo(&self, image: Vec<u8>) -> Result<SystemTime, FaceIdError> {
+        let r = profile::set_my_photo(&self.shared.session, &image).await;
+        Ok(to_system(self.shared.result(r).await?))
+    }
+
+    pub async fn delete_photo(&self) -> Result<(), FaceIdError> {
+        let r = profile::delete_my_photo(&self.shared.session).await;
+        self.shared.result(r).await
     }
 
     /// The Telegram link; `None` when the server has no bot (hide the section).

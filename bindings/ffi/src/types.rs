@@ -98,6 +98,8 @@ pub struct User {
     /// An administrator chose the password (a new account or a reset): the app shows only the
     /// change-password screen until `change_password` succeeds.
     pub must_change_password: bool,
+    /// When the profile photo was last set (`MyData.photo()`); `None`: no photo.
+    pub photo_updated_at: Option<SystemTime>,
 }
 
 impl From<CurrentUser> for User {
@@ -111,6 +113,7 @@ impl From<CurrentUser> for User {
             department_id: u.department_id.map(|d| d.to_string()),
             site_ids: u.site_ids.iter().map(ToString::to_string).collect(),
             must_change_password: u.must_change_password,
+            photo_updated_at: u.photo_updated_at.map(to_system),
         }
     }
 }

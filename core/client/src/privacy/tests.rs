@@ -41,6 +41,7 @@ fn user() -> CurrentUser {
         site_ids: vec![],
         device_id: None,
         must_change_password: false,
+        photo_updated_at: None,
     }
 }
 

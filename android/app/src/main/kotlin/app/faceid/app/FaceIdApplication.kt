@@ -37,7 +37,11 @@ open class FaceIdApplication : Application() {
         createChannels(this)
         network = NetworkMonitor(this) { core.networkAvailable() }
         network.start()
-        // The face models shipped in the APK, into files/models (verified; skipped when there).
+        installModels()
+    }
+
+    /** The face models shipped in the APK, into files/models (verified; skipped when there), off the main thread. */
+    open fun installModels() {
         Thread({
             val r = ModelInstaller.of(this).install()
             if (r.failed.isNotEmpty()) android.util.Log.e("FaceID", "models not installed: ${r.failed}")

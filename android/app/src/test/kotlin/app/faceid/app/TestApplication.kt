@@ -19,6 +19,9 @@ class TestApplication : FaceIdApplication() {
         getSharedPreferences("faceid.secure", MODE_PRIVATE),
     ) { KeyGenerator.getInstance("AES").apply { init(256) }.generateKey() }
 
+    /** The tests' APK has no models (ModelInstallerTest covers the installer). */
+    override fun installModels() {}
+
     override fun onCreate() {
         getSharedPreferences("faceid.settings", MODE_PRIVATE).edit().putString("server_url", "http://127.0.0.1:9").commit()
         super.onCreate()

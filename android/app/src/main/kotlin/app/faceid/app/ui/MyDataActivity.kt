@@ -1,11 +1,14 @@
 package app.faceid.app.ui
 
 import android.content.Intent
+import android.graphics.Bitmap
+import android.graphics.BitmapFactory
 import android.os.Bundle
 import android.view.View
 import android.widget.ArrayAdapter
 import android.widget.Button
 import android.widget.EditText
+import android.widget.ImageView
 import android.widget.Spinner
 import android.widget.Switch
 import android.widget.TextView
@@ -17,6 +20,7 @@ import app.faceid.core.ErasureKind
 import app.faceid.core.RestrictionInfo
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.launch
+import java.io.ByteArrayOutputStream
 import java.time.Instant
 import java.time.LocalDateTime
 import java.time.ZoneId
@@ -24,7 +28,7 @@ import java.time.format.DateTimeFormatter
 import java.util.Locale
 
 /**
- * My data: restricting biometrics or tracking (with the state shown), downloading everything
+ * My data: the profile photo (choose / remove), restricting biometrics or tracking (with the state shown), downloading everything
  * the server holds (shared as a ZIP), and erasure and correction requests with their state.
  */
 class MyDataActivity : BaseActivity() {
@@ -52,6 +56,11 @@ class MyDataActivity : BaseActivity() {
         model.requests.observe { renderRequests(it) }
         model.export.observe { renderExport(it) }
         model.problem.observe { view<TextView>(R.id.problem).text = it.orEmpty() }
+        model.photo.observe(::renderPhoto)
+        view<Button>(R.id.photo_choose).setOnClickListener {
+            startActivityForResult(Intent(Intent.ACTION_GET_CONTENT).setType("image/*"), REQUEST_PHOTO)
+        }
+        view<Button>(R.id.photo_remove).setOnClickListener { scope.launch { model.deletePhoto() } }
         view<Switch>(R.id.restrict_biometrics).setOnCheckedChangeListener { _, on -> if (!rendering) scope.launch { model.restrictBiometrics(on) } }
         view<Switch>(R.id.restrict_tracking).setOnCheckedChangeListener { _, on -> if (!rendering) scope.launch { model.restrictTracking(on) } }
         view<Button>(R.id.export_start).setOnClickListener {
@@ -84,6 +93,30 @@ class MyDataActivity : BaseActivity() {
                 else -> model.requestNameCorrection(if (kind == 2) "first_name" else "last_name", value, comment)
             }
         }
+    }
+
+    @Deprecated("Deprecated in Java")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        @Suppress("DEPRECATION")
+        super.onActivityResult(requestCode, resultCode, data)
+        val uri = data?.data
+        val model = vm
+        if (requestCode != REQUEST_PHOTO || resultCode != RESULT_OK || uri == null || model == null) return
+        // Any image the phone can decode (HEIC too), sent as a JPEG of at most 1024 px.
+        val jpeg = runCatching {
+            val decoded = contentResolver.openInputStream(uri)!!.use { BitmapFactory.decodeStream(it) }!!
+            val scale = minOf(1f, 1024f / maxOf(decoded.width, decoded.height))
+            val sized = Bitmap.createScaledBitmap(decoded, maxOf(1, (decoded.width * scale).toInt()), maxOf(1, (decoded.height * scale).toInt()), true)
+            ByteArrayOutputStream().also { sized.compress(Bitmap.CompressFormat.JPEG, 90, it) }.toByteArray()
+        }.getOrNull() ?: return run { model.problem.value = getString(R.string.photo_unreadable) }
+        scope.launch { model.setPhoto(jpeg) }
+    }
+
+    /** Shows the profile photo, or none. */
+    fun renderPhoto(jpeg: ByteArray?) {
+        val bitmap = jpeg?.let { BitmapFactory.decodeByteArray(it, 0, it.size) }
+        view<ImageView>(R.id.photo).setImageBitmap(bitmap)
+        view<View>(R.id.photo_remove).visibility = if (jpeg != null) View.VISIBLE else View.GONE
     }
 
     /** Shows the restrictions in force (tests and screenshots call it with sample data). */
@@ -142,6 +175,7 @@ class MyDataActivity : BaseActivity() {
 
     companion object {
         private const val EXPORT_POLL_MS = 3000L
+        private const val REQUEST_PHOTO = 30
         private val TIME: DateTimeFormatter = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm")
         val ERASURE_SCOPES = listOf(ErasureKind.BIOMETRICS, ErasureKind.LOCATIONS, ErasureKind.PHOTOS, ErasureKind.EVERYTHING)
 

@@ -33,6 +33,8 @@ class MyDataViewModel(
     val restrictions = Observable<RestrictionInfo?>(null)
     val requests = Observable(Requests(emptyList(), emptyList()))
     val export = Observable<Export>(Export.None)
+    /** The profile photo (JPEG from the server); null when there is none. */
+    val photo = Observable<ByteArray?>(null)
     /** The last refusal or network problem, for the screen to show. */
     val problem = Observable<String?>(null)
 
@@ -40,6 +42,7 @@ class MyDataViewModel(
         val read = Read.of {
             showRestrictions(data.restrictions())
             requests.value = Requests(data.erasureRequests(), data.correctionRequests())
+            photo.value = data.photo()
         }
         problem.value = (read as? Read.Offline)?.detail
         return read
@@ -70,6 +73,17 @@ class MyDataViewModel(
     suspend fun requestNameCorrection(field: String, value: String, comment: String) = change {
         val made = data.requestFieldCorrection(field, value, comment)
         requests.value = requests.value.copy(corrections = listOf(made) + requests.value.corrections)
+    }
+
+    /** Sets the profile photo (JPEG or PNG); shows the server's re-encoded copy. */
+    suspend fun setPhoto(image: ByteArray) = change {
+        data.setPhoto(image)
+        photo.value = data.photo()
+    }
+
+    suspend fun deletePhoto() = change {
+        data.deletePhoto()
+        photo.value = null
     }
 
     /** Starts an export, its README in [language]. */

@@ -3,6 +3,11 @@ package app.faceid.app.docs
 import android.app.Activity
 import android.graphics.Bitmap
 import android.graphics.Canvas
+import android.graphics.Color
+import android.widget.ImageView
+import app.faceid.app.R
+import app.faceid.app.ui.QrImage
+import io.nayuki.qrcodegen.QrCode
 import android.view.View
 import app.faceid.app.TestApplication
 import app.faceid.app.ui.ConsentActivity
@@ -36,6 +41,8 @@ import app.faceid.core.ConsentType
 import app.faceid.core.QualityHint
 import app.faceid.core.Timesheet
 import app.faceid.core.TimesheetDay
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertNotNull
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -137,5 +144,21 @@ class ScreenshotTest {
         val dialog = admin.showKioskCredential(KioskSetup(kiosk, "fidk_3q9yJx0W2mZb8dKfT1vNcLs5hRuEaGo7"))
         ShadowLooper.idleMainLooper()
         draw("kiosk-qr", dialog.window!!.decorView)
+    }
+
+    @Test
+    fun `a new kiosk's credential is drawn as a QR code, module for module, in the dialog`() {
+        val credential = "fidk_0123456789abcdefghijklmnopqrstuvwxyz"
+        val bitmap = QrImage.of(credential, scale = 4, border = 4)
+        val qr = QrCode.encodeText(credential, QrCode.Ecc.MEDIUM)
+        assertEquals((qr.size + 8) * 4, bitmap.width)
+        for (y in -4 until qr.size + 4) for (x in -4 until qr.size + 4) {
+            val expected = if (qr.getModule(x, y)) Color.BLACK else Color.WHITE
+            assertEquals("module $x,$y", expected, bitmap.getPixel((x + 4) * 4 + 2, (y + 4) * 4 + 2))
+        }
+        val screen = Robolectric.buildActivity(AdminActivity::class.java).setup().get()
+        val device = DeviceEntry("d", DeviceType.KIOSK, "Entrance", PlatformKind.KIOSK, null, false, null, null, null, Instant.now())
+        val dialog = screen.showKioskCredential(KioskSetup(device, credential))
+        assertNotNull(dialog.requireViewById<ImageView>(R.id.kiosk_qr).drawable)
     }
 }

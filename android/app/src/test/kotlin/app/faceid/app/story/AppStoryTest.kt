@@ -42,11 +42,12 @@ import java.util.UUID
 
 /**
  * The employee's and the administrator's story through the app's own view-models, against the
- * real library and the real server: login, consents with the server's texts, enrolment from
+ * real library and the real server: login and the forced password change, consents with the server's texts, enrolment from
  * real photos played as camera frames, check-in with a real photo as the camera frame
  * (verified), check-out offline (queued, the indicator counts it, sent once the network is
  * back), history, timesheet and locations, the admin approving the flagged punch and blocking
- * / unblocking the phone, and the kiosk identifying the employee 1:N (and not a stranger).
+ * / unblocking the phone, My data (restrictions, export, requests, profile photo), and a kiosk
+ * created by the admin identifying the employee 1:N (and not a stranger).
  *
  * It runs in Robolectric's sandbox only because the Android flavour of the bindings reads
  * `Build.VERSION` (to pick its cleaner); nothing of Android is simulated for the story.
@@ -91,7 +92,7 @@ class AppStoryTest {
             val loginVm = LoginViewModel(::phone)
             assertTrue(loginVm.login("not a url at all", login, password) is LoginViewModel.State.Failed)
             val wrong = loginVm.login(server.url, login, "wrong-password")
-            assertEquals(LoginViewModel.Problem.WRONG_CREDENTIALS, (wrong as LoginViewModel.State.Failed).problem)
+            assertEquals("$wrong", LoginViewModel.Problem.WRONG_CREDENTIALS, (wrong as LoginViewModel.State.Failed).problem)
             val loggedIn = loginVm.login(server.url, login, password) as LoginViewModel.State.LoggedIn
             assertEquals(employeeId, loggedIn.user.id)
             val online = clients.last()
@@ -240,6 +241,16 @@ class AppStoryTest {
             assertEquals(listOf(ErasureKind.LOCATIONS to "pending"), myData.requests.value.erasures.map { it.scope to it.state })
             assertEquals(listOf("last_name" to "pending"), myData.requests.value.corrections.map { it.field to it.state })
             assertEquals(TelegramViewModel.State.Unavailable, TelegramViewModel(back.myData()).load())
+
+            // The profile photo: uploaded, the server's re-encoded JPEG shown, the user's
+            // photoUpdatedAt set; removed again.
+            assertEquals(null, myData.photo.value)
+            assertTrue(myData.setPhoto(StoryServer.photo("face_recognition/barack_obama/obama.jpg").readBytes()))
+            assertEquals("the server's JPEG", 0xFF.toByte(), myData.photo.value!![0])
+            assertTrue(back.currentUser()!!.photoUpdatedAt != null)
+            assertTrue(myData.deletePhoto())
+            assertEquals(null, myData.photo.value)
+            assertEquals(null, back.currentUser()!!.photoUpdatedAt)
 
             // The administrator finds the employee and blocks the phone: its next call is
             // refused; unblocked, it works again.
