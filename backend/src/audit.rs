@@ -51,18 +51,53 @@ pub async fn record_system<A: Serialize>(
     entity_id: Option<Uuid>,
     after: &A,
 ) -> Result<(), AppError> {
+    record_unattended(conn, None, action, entity_type, entity_id, after).await
+}
+
+/// Records what an employee's own unauthenticated-API request caused (a device key registered
+/// or refused at their login): the employee is the actor.
+pub async fn record_employee<A: Serialize>(
+    conn: &mut PgConnection,
+    employee_id: Uuid,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<Uuid>,
+    after: &A,
+) -> Result<(), AppError> {
+    record_unattended(
+        conn,
+        Some(employee_id),
+        action,
+        entity_type,
+        entity_id,
+        after,
+    )
+    .await
+}
+
+async fn record_unattended<A: Serialize>(
+    conn: &mut PgConnection,
+    actor: Option<Uuid>,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<Uuid>,
+    after: &A,
+) -> Result<(), AppError> {
     let after = serde_json::to_value(after).map_err(AppError::internal)?;
     sqlx::query(
         "INSERT INTO audit_log (actor_id, actor_login, action, entity_type, entity_id, after)
-         VALUES (NULL, 'system', $1, $2, $3, $4)",
+         SELECT e.id, COALESCE(e.login, 'system'), $2, $3, $4, $5
+           FROM (SELECT 1) one LEFT JOIN employees e ON e.id = $1",
     )
+    .bind(actor)
     .bind(action)
     .bind(entity_type)
     .bind(entity_id)
     .bind(after)
     .execute(conn)
     .await?;
-    tracing::info!(actor = "system", action, entity_type, entity_id = ?entity_id, "audit");
+    let actor = actor.map_or_else(|| "system".to_owned(), |a| a.to_string());
+    tracing::info!(%actor, action, entity_type, entity_id = ?entity_id, "audit");
     Ok(())
 }
 

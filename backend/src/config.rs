@@ -130,6 +130,12 @@ pub struct Settings {
     pub hikvision_request_timeout_secs: u64,
     /// A terminal clock this many seconds off the server's flags its punches (1..=86400).
     pub hikvision_max_clock_skew_secs: u64,
+    /// A face pass of a person already punched by the same terminal this many seconds before
+    /// is kept as a raw event but not punched again (0..=3600; 0 punches every pass).
+    pub hikvision_debounce_secs: u64,
+    /// Keep each enabled terminal's alert stream open: an access event makes the terminal be
+    /// polled at once (polling stays the source of truth).
+    pub hikvision_alert_stream: bool,
     /// Consecutive polls refused with 401 before a terminal's polling stops (1..=10; terminals
     /// lock the account after a few bad logins, so keep it low).
     pub hikvision_auth_failures_before_lockout: u32,
@@ -181,6 +187,8 @@ impl Default for Settings {
             dismissed_retention_years: 5,
             hikvision_request_timeout_secs: 10,
             hikvision_max_clock_skew_secs: 120,
+            hikvision_debounce_secs: 60,
+            hikvision_alert_stream: false,
             hikvision_auth_failures_before_lockout: 3,
             iiko_request_timeout_secs: 30,
         }
@@ -246,6 +254,8 @@ const ALL_KEYS: &[&str] = &[
     "telegram_checkout_reminder_minutes",
     "hikvision_request_timeout_secs",
     "hikvision_max_clock_skew_secs",
+    "hikvision_debounce_secs",
+    "hikvision_alert_stream",
     "hikvision_auth_failures_before_lockout",
     "iiko_request_timeout_secs",
 ];
@@ -403,6 +413,9 @@ impl Settings {
         }
         if !(1..=86_400).contains(&self.hikvision_max_clock_skew_secs) {
             return bad("hikvision_max_clock_skew_secs must be between 1 and 86400");
+        }
+        if self.hikvision_debounce_secs > 3600 {
+            return bad("hikvision_debounce_secs must be between 0 and 3600");
         }
         if !(1..=10).contains(&self.hikvision_auth_failures_before_lockout) {
             return bad("hikvision_auth_failures_before_lockout must be between 1 and 10");

@@ -52,13 +52,18 @@ impl FaceEngine {
             tracing::warn!("no face model directory: face endpoints will answer 503");
             return Self(None);
         };
-        match Engine::load(&faceid_face::EngineConfig::new(&dir)) {
-            Ok(e) => Self(Some(Arc::new(e))),
+        match Self::try_load(&dir) {
+            Ok(e) => e,
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "face engine not loaded: face endpoints will answer 503");
                 Self(None)
             }
         }
+    }
+
+    /// Loads the models from `dir`, each checked against the manifest's size and SHA-256.
+    pub fn try_load(dir: &Path) -> Result<Self, faceid_face::EngineError> {
+        Engine::load(&faceid_face::EngineConfig::new(dir)).map(|e| Self(Some(Arc::new(e))))
     }
 
     pub fn get(&self) -> Result<Arc<Engine>, AppError> {

@@ -21,6 +21,7 @@ pub mod backup;
 pub mod config;
 pub mod consent;
 pub mod db;
+pub mod device_keys;
 pub mod error;
 pub mod extract;
 pub mod face;
@@ -29,6 +30,7 @@ pub mod geofence;
 pub mod hikvision;
 pub mod iiko;
 pub mod jobs;
+pub mod live;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
@@ -65,6 +67,8 @@ pub struct AppState {
     pub telegram: Option<Arc<telegram::Telegram>>,
     /// Slots for decoding large frames ([`face::measure_blocking`]).
     pub large_decodes: Arc<tokio::sync::Semaphore>,
+    /// The listener behind the panel's live updates, started by its first subscriber.
+    pub live: live::Live,
     /// Turns at the face engine ([`face::measure_blocking`]), `face_workers` of them.
     pub face_workers: Arc<tokio::sync::Semaphore>,
 }
@@ -82,6 +86,7 @@ impl AppState {
             cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
             telegram: None,
+            live: live::Live::default(),
             large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
             face_workers: Arc::new(tokio::sync::Semaphore::new(settings.face_workers)),
             settings: Arc::new(settings),

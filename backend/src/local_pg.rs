@@ -462,7 +462,29 @@ impl LocalPostgres {
         })
     }
 
+    /// Whether the cluster's postmaster is alive. On Linux from `postmaster.pid` and `/proc`
+    /// (the supervisor asks every few seconds; spawning `pg_ctl status` each time cost a
+    /// process start); elsewhere, or when the file cannot be read, from `pg_ctl status`.
     async fn is_running(&self) -> Result<bool, LocalPgError> {
+        if !Path::new("/proc/self").exists() {
+            return self.pg_ctl_status().await;
+        }
+        match std::fs::read_to_string(self.data.join("postmaster.pid")) {
+            Ok(pid_file) => Ok(pid_file
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<u32>().ok())
+                .is_some_and(|pid| {
+                    // A stale file may name a pid since reused by another program.
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|comm| comm.trim() == "postgres")
+                })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(_) => self.pg_ctl_status().await,
+        }
+    }
+
+    async fn pg_ctl_status(&self) -> Result<bool, LocalPgError> {
         let status = self
             .pg_ctl()
             .arg("status")

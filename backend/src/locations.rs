@@ -580,11 +580,18 @@ pub async fn effective_policy(pool: &PgPool, employee: Uuid) -> AppResult<Tracki
     let (own, dept, tz) = row.ok_or(AppError::not_found("employee"))?;
     match own.or(dept) {
         Some(v) => serde_json::from_value(v).map_err(AppError::internal),
-        None => Ok(default_policy(tz.unwrap_or_else(|| "UTC".into()))),
+        None => {
+            let mut conn = pool.acquire().await?;
+            crate::routes::settings::default_tracking_policy(
+                &mut conn,
+                tz.unwrap_or_else(|| "UTC".into()),
+            )
+            .await
+        }
     }
 }
 
-fn validate_policy(p: &TrackingPolicy) -> AppResult<()> {
+pub(crate) fn validate_policy(p: &TrackingPolicy) -> AppResult<()> {
     let mut errors = Vec::new();
     if let Err(e) = p.validate() {
         errors.push(field_error(&e));
@@ -745,7 +752,12 @@ pub async fn department_policy(
         Some(v) => serde_json::from_value(v)
             .map(Json)
             .map_err(AppError::internal),
-        None => Ok(Json(default_policy("UTC".into()))),
+        None => {
+            let mut conn = state.db.acquire().await?;
+            crate::routes::settings::default_tracking_policy(&mut conn, "UTC".into())
+                .await
+                .map(Json)
+        }
     }
 }
 

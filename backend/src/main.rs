@@ -259,6 +259,12 @@ async fn run() -> anyhow::Result<()> {
                     registry,
                     faceid_server::jobs::WorkerConfig::default(),
                 );
+                let alert_streams = settings.hikvision_alert_stream.then(|| {
+                    tokio::spawn(faceid_server::hikvision::stream::run(
+                        state.clone(),
+                        jobs_stopped.clone(),
+                    ))
+                });
                 let poller = telegram.map(|tg| {
                     tokio::spawn(faceid_server::telegram::updates::run(
                         tg,
@@ -282,6 +288,11 @@ async fn run() -> anyhow::Result<()> {
                     && let Err(e) = p.await
                 {
                     tracing::error!(error = %e, "the Telegram poller failed");
+                }
+                if let Some(a) = alert_streams
+                    && let Err(e) = a.await
+                {
+                    tracing::error!(error = %e, "the Hikvision alert streams failed");
                 }
                 // Before the cluster is stopped, or the supervisor would start it again.
                 if let Some(s) = supervisor

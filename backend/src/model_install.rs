@@ -99,8 +99,17 @@ fn entries() -> Result<Vec<Entry>, InstallError> {
 /// Finds the models (installing missing ones from the configured sources) and loads the
 /// engine. Without models the server still starts: the log says what is missing and where it
 /// goes, and face endpoints answer 503 until then.
+///
+/// Loading checks every file's size and SHA-256, so an installation that loads needs nothing
+/// else: the installer (which hashes them too) runs only when loading fails.
 pub async fn install_and_load(settings: &crate::config::Settings) -> crate::face::FaceEngine {
     let dest = model_dir(settings);
+    let dir = dest.clone();
+    match tokio::task::spawn_blocking(move || crate::face::FaceEngine::try_load(&dir)).await {
+        Ok(Ok(engine)) => return engine,
+        Ok(Err(e)) => tracing::info!(dir = %dest.display(), reason = %e, "face models to install"),
+        Err(e) => tracing::warn!(error = %e, "loading the face engine failed"),
+    }
     let sources = Sources {
         mirror: settings.model_mirror.clone(),
         upstream: settings.model_fetch,
@@ -456,6 +465,38 @@ mod tests {
         assert!(leftovers.is_empty());
         faceid_face::Engine::load(&faceid_face::EngineConfig::new(dest.path()))
             .expect("engine loads the installed models");
+    }
+
+    #[tokio::test]
+    async fn start_up_loads_a_good_installation_as_is_and_repairs_a_damaged_one() {
+        let Some(mirror) = shared_models() else {
+            eprintln!("SKIPPED: no model mirror in ../shared/models");
+            return;
+        };
+        let dest = tempfile::tempdir().unwrap();
+        let settings = crate::config::Settings {
+            model_dir: Some(dest.path().to_owned()),
+            model_mirror: Some(mirror),
+            model_fetch: false,
+            ..crate::config::Settings::default()
+        };
+        // Fresh: installed from the mirror, then loaded.
+        assert!(install_and_load(&settings).await.get().is_ok());
+        // Damaged: one byte of the detector flipped; loading refuses it, the installer puts the
+        // mirror's copy back, and the engine loads.
+        let detector = dest.path().join("face_detection_yunet_2026may.onnx");
+        let mut bytes = std::fs::read(&detector).unwrap();
+        bytes[100] ^= 0xff;
+        std::fs::write(&detector, &bytes).unwrap();
+        assert!(install_and_load(&settings).await.get().is_ok());
+        assert_ne!(std::fs::read(&detector).unwrap(), bytes);
+        // Good: loaded as it is, nothing rewritten.
+        let before = std::fs::metadata(&detector).unwrap().modified().unwrap();
+        assert!(install_and_load(&settings).await.get().is_ok());
+        assert_eq!(
+            std::fs::metadata(&detector).unwrap().modified().unwrap(),
+            before
+        );
     }
 
     #[tokio::test]

@@ -147,6 +147,7 @@ enum Body {
     NewAbsence,
     AttendancePolicy,
     TimesheetSettings,
+    MapSettings,
     Review,
     Correction,
     ErasureRequest,
@@ -211,6 +212,14 @@ fn table() -> Vec<Row> {
             200,
             Target::None,
             Body::Login,
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/nonce",
+            Public,
+            200,
+            Target::None,
+            Body::None,
         ),
         row(
             M::POST,
@@ -1001,6 +1010,14 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::GET,
+            "/api/v1/reports/today/stream",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::GET,
             "/api/v1/reports/summary",
             Staff,
             200,
@@ -1182,6 +1199,38 @@ fn table() -> Vec<Row> {
             415,
             Target::None,
             Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/settings/map",
+            AnyEmployee,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/settings/map",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::MapSettings,
+        ),
+        row(
+            M::GET,
+            "/api/v1/settings/tracking-policy",
+            Staff,
+            200,
+            Target::None,
+            Body::None,
+        ),
+        row(
+            M::PUT,
+            "/api/v1/settings/tracking-policy",
+            AdminOnly,
+            200,
+            Target::None,
+            Body::TrackingPolicy,
         ),
         row(
             M::GET,
@@ -1933,6 +1982,7 @@ impl World {
             Body::AttendancePolicy => json!({"liveness_mode": "passive+challenge",
                 "max_gps_accuracy_m": 50.0, "geofence_required": true, "max_offline_delay_s": 3600}),
             Body::TimesheetSettings => json!({"missing_checkout": "close_at_shift_end"}),
+            Body::MapSettings => json!({"style_url": "https://tiles.example.org/style.json"}),
             Body::Review => json!({"decision": "accept"}),
             Body::ErasureRequest => json!({"scope": "locations"}),
             Body::Refusal => json!({"reason": "kept for an open dispute"}),
@@ -2127,6 +2177,9 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET", "/api/v1/sites/{id}")
         | ("GET", "/api/v1/sites/{id}/attendance-policy")
         | ("GET", "/api/v1/settings/attendance-policy")
+        | ("GET", "/api/v1/settings/map")
+        | ("GET", "/api/v1/reports/today/stream")
+        | ("GET", "/api/v1/settings/tracking-policy")
         | ("GET", "/api/v1/shift-templates")
         | ("GET", "/api/v1/schedules")
         | ("GET", "/api/v1/schedules/{id}")

@@ -163,8 +163,20 @@ async fn bad_ids_and_queries(pool: PgPool) {
             "{q}"
         );
     }
-    let r = app.get("/api/v1/reports/summary?format=pdf", &admin).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    // Enumerations are typed: an unknown value is refused like any other bad query value.
+    for q in [
+        "/api/v1/reports/summary?format=pdf",
+        "/api/v1/erasure-requests?state=lost",
+        "/api/v1/correction-requests?state=maybe",
+    ] {
+        let r = app.get(q, &admin).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{q}: {}",
+            r.body
+        );
+    }
     let r = app
         .get("/api/v1/employees?department_id=nope", &admin)
         .await;

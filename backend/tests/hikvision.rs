@@ -381,13 +381,14 @@ async fn many_events_are_imported_exactly_once_across_a_crash_and_two_pollers(po
     // The terminal caps pages at 20 whatever we ask (30): we must advance by numOfMatches.
     r.fake.with(|s| s.page_cap = 20);
     const N: usize = 10_000;
-    let start = Utc::now() - chrono::Duration::hours(3);
+    // Five seconds apart: each of the 20 people passes every 100 s, beyond the debounce.
+    let start = Utc::now() - chrono::Duration::hours(15);
     let evs: Vec<Ev> = (0..N)
         .map(|i| {
             let mut e = Ev::new(
                 if i % 10 == 9 { FACE_FAIL } else { FACE_PASS },
                 Some(&numbers[i % numbers.len()]),
-                start + chrono::Duration::seconds(i as i64),
+                start + chrono::Duration::seconds(5 * i as i64),
             );
             e.picture = false;
             e
@@ -830,4 +831,200 @@ async fn bad_terminal_input_is_refused(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(n, 1, "nothing half-written");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_terminal_offering_sha256_digest_is_answered_in_sha256(pool: PgPool) {
+    let r = rig(pool).await;
+    r.fake.with(|s| s.algorithm = Some("SHA-256"));
+    let alice = r.employee("alice", "101").await;
+    let created = r.terminal("in", fake::PASSWORD).await;
+    let t = id_of(&created, "id");
+    r.fake.push(&[Ev::new(FACE_PASS, Some("101"), Utc::now())]);
+    r.drain().await;
+    r.poll(t).await.unwrap();
+    let punches = r.punches(id_of(&created, "device_id")).await;
+    assert_eq!(punches.len(), 1, "{punches:?}");
+    assert_eq!(punches[0].0, alice);
+    let by_algorithm = r.fake.with(|s| s.answers_by_algorithm.clone());
+    assert!(
+        by_algorithm.get("SHA-256").copied().unwrap_or(0) > 0,
+        "{by_algorithm:?}"
+    );
+    assert!(!by_algorithm.contains_key("MD5"), "{by_algorithm:?}");
+    assert_eq!(r.get_terminal(t).await["status"], "ok");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn repeated_passes_make_one_punch_and_every_raw_event_is_kept(pool: PgPool) {
+    let r = rig(pool).await;
+    let ira = r.employee("ira", "3003").await;
+    let created = r.terminal("both", fake::PASSWORD).await;
+    let t = id_of(&created, "id");
+    let device = id_of(&created, "device_id");
+    r.drain().await;
+    // Ira lingers in front of the camera (3 passes in 40 s), then leaves 10 minutes later
+    // (2 passes in 5 s); the lingering is split across two polls.
+    let start = Utc::now() - chrono::Duration::minutes(30);
+    let at = |s: i64| start + chrono::Duration::seconds(s);
+    r.fake.push(&[
+        Ev::new(FACE_PASS, Some("3003"), at(0)),
+        Ev::new(FACE_PASS, Some("3003"), at(20)),
+    ]);
+    let first = r.poll(t).await.unwrap();
+    assert_eq!((first.events, first.punches, first.debounced), (2, 1, 1));
+    r.fake.push(&[
+        Ev::new(FACE_PASS, Some("3003"), at(40)),
+        Ev::new(FACE_PASS, Some("3003"), at(600)),
+        Ev::new(FACE_PASS, Some("3003"), at(605)),
+    ]);
+    let second = r.poll(t).await.unwrap();
+    assert_eq!((second.events, second.punches, second.debounced), (3, 1, 2));
+    let punches = r.punches(device).await;
+    let kinds: Vec<(Uuid, &str)> = punches.iter().map(|p| (p.0, p.1.as_str())).collect();
+    assert_eq!(kinds, vec![(ira, "in"), (ira, "out")]);
+    assert_eq!(r.imported(t).await, 5, "every pass is kept raw");
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM terminal_events WHERE terminal_id = $1 ORDER BY serial_no",
+    )
+    .bind(t)
+    .fetch_all(&r.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        outcomes,
+        ["punched", "debounced", "debounced", "punched", "debounced"]
+    );
+    let today = &r.get_terminal(t).await["today"];
+    assert_eq!(
+        (today["punched"].as_i64(), today["debounced"].as_i64()),
+        (Some(2), Some(3))
+    );
+    // Debounced passes carry no punch and their pictures are not kept.
+    let linked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM terminal_events WHERE terminal_id = $1 AND attendance_event_id IS NOT NULL",
+    )
+    .bind(t)
+    .fetch_one(&r.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(linked, 2);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn firmware_refusing_serial_windows_is_paged_by_time_exactly_once(pool: PgPool) {
+    let r = rig(pool).await;
+    r.employee("oleg", "4004").await;
+    r.employee("vera", "4005").await;
+    let created = r.terminal("in", fake::PASSWORD).await;
+    let t = id_of(&created, "id");
+    let device = id_of(&created, "device_id");
+    r.fake.with(|s| s.refuse_serial_window = true);
+    r.drain().await;
+    // 95 events (more than three capped pages), two minutes apart per person.
+    let start = Utc::now() - chrono::Duration::hours(2);
+    let evs: Vec<Ev> = (0..95)
+        .map(|i| {
+            let mut e = Ev::new(
+                FACE_PASS,
+                Some(if i % 2 == 0 { "4004" } else { "4005" }),
+                start + chrono::Duration::seconds(60 * i),
+            );
+            e.picture = false;
+            e
+        })
+        .collect();
+    r.fake.push(&evs);
+    let first = r.poll(t).await.unwrap();
+    assert_eq!((first.events, first.punches), (95, 95));
+    // Refused once, remembered: later polls never send the serial window again.
+    let again = r.poll(t).await.unwrap();
+    assert_eq!((again.events, again.punches), (0, 0));
+    r.fake.push(&[Ev::new(FACE_PASS, Some("4004"), Utc::now())]);
+    let third = r.poll(t).await.unwrap();
+    assert_eq!((third.events, third.punches), (1, 1));
+    assert_eq!(r.fake.with(|s| s.serial_window_refusals), 1);
+    assert_eq!(r.imported(t).await, 96);
+    assert_eq!(r.punches(device).await.len(), 96);
+    let ops = r.log_ops(t).await;
+    assert!(refused(&ops, "AcsEvent", "badJsonContent"), "{ops:?}");
+    assert_eq!(r.get_terminal(t).await["status"], "ok");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_alert_stream_makes_a_pass_a_punch_at_once_and_survives_a_cut(pool: PgPool) {
+    let r = rig(pool).await;
+    let lena = r.employee("lena", "6006").await;
+    let mira = r.employee("mira", "6007").await;
+    let created = r.terminal("in", fake::PASSWORD).await;
+    let t = id_of(&created, "id");
+    let device = id_of(&created, "device_id");
+    r.drain().await;
+    let polls_queued = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM jobs WHERE kind = 'hikvision.poll' AND state = 'queued'",
+        )
+        .fetch_one(&r.app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(polls_queued().await, 0);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let listener = tokio::spawn(faceid_server::hikvision::stream::listen(
+        r.app.state.clone(),
+        t,
+        stopped,
+    ));
+    let wait_for = |what: &'static str, want: u32| {
+        let fake = r.fake.clone();
+        async move {
+            for _ in 0..500 {
+                if fake.with(|s| s.stream_opens == want && !s.streams.is_empty()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("{what}");
+        }
+    };
+    wait_for("the stream never opened", 1).await;
+
+    // A pass arrives on the stream: the terminal is polled now, not at its next period.
+    r.fake.push(&[Ev::new(FACE_PASS, Some("6006"), Utc::now())]);
+    for _ in 0..500 {
+        if polls_queued().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(polls_queued().await, 1, "one poll for the pass");
+    r.drain().await;
+    let punches = r.punches(device).await;
+    assert_eq!(punches.len(), 1);
+    assert_eq!((punches[0].0, punches[0].1.as_str()), (lena, "in"));
+
+    // Cut in the middle of a part: reopened, and the next pass is heard too; the half part
+    // is never taken for an event.
+    r.fake.cut_streams();
+    wait_for("the stream was not reopened", 2).await;
+    assert_eq!(polls_queued().await, 0, "the cut part triggered nothing");
+    r.fake.push(&[Ev::new(FACE_PASS, Some("6007"), Utc::now())]);
+    for _ in 0..500 {
+        if polls_queued().await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    r.drain().await;
+    let punches = r.punches(device).await;
+    assert_eq!(punches.len(), 2);
+    assert_eq!(punches[1].0, mira);
+    assert_eq!(r.imported(t).await, 2, "each event imported once");
+    let ops = r.log_ops(t).await;
+    assert_eq!(
+        ops.iter().filter(|o| o.0 == "alertStream" && o.1).count(),
+        2
+    );
+    let _ = stop.send(true);
+    listener.await.unwrap();
 }

@@ -661,22 +661,25 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
     event(&pool, e2, "in", None, nov(21, 9, 0, 0), "rejected", None).await;
     event(&pool, e2, "out", None, nov(21, 18, 0, 0), "verified", None).await;
     event(&pool, e2, "in", None, nov(22, 9, 0, 0), "verified", None).await;
-    // Employee 3 worked on the 3rd, and someone entered an overlapping record in iiko.
-    event(&pool, e3, "in", None, nov(3, 9, 0, 0), "verified", None).await;
-    event(&pool, e3, "out", None, nov(3, 18, 0, 0), "verified", None).await;
+    // Employee 3 worked on the 3rd and the 4th, and someone entered overlapping records in
+    // iiko: the 3rd's is seen by the pre-check, the 4th's only by the write's 409 (entered
+    // after our read: the fake leaves it out of its lists).
+    for day in [3, 4] {
+        event(&pool, e3, "in", None, nov(day, 9, 0, 0), "verified", None).await;
+        event(&pool, e3, "out", None, nov(day, 18, 0, 0), "verified", None).await;
+    }
     let iiko3 = rig.fake.employee_mut("3", |e| e.id.clone());
     rig.fake.with(|s| {
-        s.attendances.push(fake::Record {
-            id: "manual".into(),
-            employee_id: iiko3.clone(),
-            role_id: None,
-            from: nov(3, 10, 0, 0),
-            to: Some(nov(3, 12, 0, 0)),
-            type_code: "W".into(),
-            department_id: None,
-            comment: None,
-        })
+        s.attendances
+            .push(record("manual", &iiko3, nov(3, 10, 0, 0), 2, "W"));
+        s.attendances
+            .push(record("late-entry", &iiko3, nov(4, 11, 0, 0), 2, "W"));
+        s.unlisted.insert("late-entry".into());
     });
+    let refused = || {
+        rig.fake
+            .with(|s| s.calls.iter().filter(|c| c.2 == 409).count())
+    };
 
     let export = |dry_run: bool| {
         let app = &rig.app;
@@ -697,21 +700,38 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
         }
     };
     let preview = export(true).await;
-    assert_eq!(counts(&preview), (41, 0, 1, 0), "{}", preview["changes"]);
+    // The preview reads iiko's records: it foresees the overlap iiko lists, not the other.
+    assert_eq!(counts(&preview), (41, 0, 1, 1), "{}", preview["changes"]);
+    assert_eq!(kinds(&preview, "attendance_overlap"), 1);
     assert_eq!(
         rig.fake.with(|s| s.attendances.len()),
-        1,
+        2,
         "a dry run sends nothing"
     );
 
     let run = export(false).await;
-    // 40 pairs, the overlap reported, the open interval skipped.
-    assert_eq!(counts(&run), (40, 0, 1, 1), "{}", run["changes"]);
-    assert_eq!(kinds(&run, "attendance_overlap"), 1);
+    // 40 pairs, both overlaps reported (one found before sending, one refused with 409),
+    // the open interval skipped.
+    assert_eq!(counts(&run), (40, 0, 1, 2), "{}", run["changes"]);
+    assert_eq!(kinds(&run, "attendance_overlap"), 2);
+    assert_eq!(refused(), 1, "the overlap iiko listed was not sent");
+    assert!(
+        run["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["kind"] == "attendance_overlap"
+                && c["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("overlaps iiko's own record manual (2026-11-03 10:00 – 12:00)")),
+        "{}",
+        run["changes"]
+    );
     assert_eq!(kinds(&run, "open_interval"), 1);
     let iiko1 = rig.fake.employee_mut("1", |e| e.id.clone());
     rig.fake.with(|s| {
-        assert_eq!(s.attendances.len(), 41);
+        assert_eq!(s.attendances.len(), 42);
         let mine: Vec<&fake::Record> = s
             .attendances
             .iter()
@@ -747,11 +767,11 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
     };
     let before = writes();
     let again = export(false).await;
-    assert_eq!(counts(&again), (0, 0, 1, 1));
+    assert_eq!(counts(&again), (0, 0, 1, 2));
     assert_eq!(
         writes() - before,
         1,
-        "only the overlapping record is tried again"
+        "only the record iiko's list does not show is tried again"
     );
 
     // A corrected check-out updates the record, whose id iiko changes.
@@ -783,7 +803,7 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
     )
     .await;
     let fixed = export(false).await;
-    assert_eq!(counts(&fixed), (0, 2, 1, 1), "{}", fixed["changes"]);
+    assert_eq!(counts(&fixed), (0, 2, 1, 2), "{}", fixed["changes"]);
     let new_id: String =
         sqlx::query_scalar("SELECT iiko_id FROM iiko_attendance WHERE in_punch_id = $1")
             .bind(ins[&(e1, 5)])
@@ -792,7 +812,7 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
             .unwrap();
     assert_ne!(new_id, old_id);
     rig.fake.with(|s| {
-        assert_eq!(s.attendances.len(), 41, "updated, not added");
+        assert_eq!(s.attendances.len(), 42, "updated, not added");
         let r = s.attendances.iter().find(|r| r.id == new_id).unwrap();
         assert_eq!(r.to, Some(nov(5, 19, 30, 0)));
         assert!(!s.attendances.iter().any(|r| r.id == old_id));
@@ -807,17 +827,34 @@ async fn a_month_of_attendance_exported_corrected_and_overlaps_reported(pool: Pg
         .await
         .unwrap();
     assert_eq!(mapped, 40);
-    assert_eq!(counts(&export(false).await), (0, 0, 1, 1));
+    assert_eq!(counts(&export(false).await), (0, 0, 1, 2));
 }
 
 fn shift(employee: &str, from: chrono::DateTime<chrono::FixedOffset>, hours: i64) -> fake::Record {
+    record(
+        &uuid::Uuid::new_v4().to_string(),
+        employee,
+        from,
+        hours,
+        "D",
+    )
+}
+
+/// An iiko attendance or shift of `hours` from `from`.
+fn record(
+    id: &str,
+    employee: &str,
+    from: chrono::DateTime<chrono::FixedOffset>,
+    hours: i64,
+    type_code: &str,
+) -> fake::Record {
     fake::Record {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: id.to_owned(),
         employee_id: employee.to_owned(),
         role_id: None,
         from,
         to: Some(from + chrono::Duration::hours(hours)),
-        type_code: "D".into(),
+        type_code: type_code.into(),
         department_id: None,
         comment: None,
     }
@@ -825,7 +862,7 @@ fn shift(employee: &str, from: chrono::DateTime<chrono::FixedOffset>, hours: i64
 
 #[sqlx::test(migrations = "./migrations")]
 async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_reported(pool: PgPool) {
-    let rig = rig(pool, 3).await;
+    let rig = rig(pool, 4).await;
     rig.connect(fake::PASSWORD).await;
     rig.sync(false).await;
     let (i1, i2, i3) = (
@@ -833,6 +870,7 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
         rig.fake.employee_mut("2", |e| e.id.clone()),
         rig.fake.employee_mut("3", |e| e.id.clone()),
     );
+    let i4 = rig.fake.employee_mut("4", |e| e.id.clone());
     rig.fake.with(|s| {
         for day in 2..=6 {
             s.schedules.push(shift(&i1, nov(day, 9, 0, 0), 9));
@@ -843,6 +881,7 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
         let oct31 = nov(1, 22, 0, 0) - chrono::Duration::days(1);
         s.schedules.push(shift(&i2, oct31, 8));
         s.schedules.push(shift(&i3, nov(4, 9, 0, 0), 8));
+        s.schedules.push(shift(&i4, nov(5, 9, 0, 0), 8));
     });
     // Employee 3 has a schedule edited here.
     let e3: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employees WHERE card_number = '3'")
@@ -859,12 +898,29 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let office = r.body["id"].clone();
     let r = rig
         .app
         .post(
             "/api/v1/schedule-assignments",
             &rig.admin,
-            json!({"schedule_id": r.body["id"], "employee_id": e3, "valid_from": "2026-10-01"}),
+            json!({"schedule_id": office, "employee_id": e3, "valid_from": "2026-10-01"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Employee 4's department has a schedule edited here.
+    let bar = rig.app.create_department(&rig.admin, "Bar").await;
+    sqlx::query("UPDATE employees SET department_id = $1 WHERE card_number = '4'")
+        .bind(bar)
+        .execute(&rig.app.pool)
+        .await
+        .unwrap();
+    let r = rig
+        .app
+        .post(
+            "/api/v1/schedule-assignments",
+            &rig.admin,
+            json!({"schedule_id": office, "department_id": bar, "valid_from": "2026-10-01"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -886,12 +942,13 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
     };
     let ours = "SELECT count(*) FROM schedules WHERE name LIKE 'iiko %'";
     let preview = import(true).await;
-    assert_eq!(counts(&preview), (2, 0, 0, 1), "{}", preview["changes"]);
+    assert_eq!(counts(&preview), (2, 0, 0, 2), "{}", preview["changes"]);
     assert_eq!(kinds(&preview, "schedule_conflict"), 1);
+    assert_eq!(kinds(&preview, "department_schedule_conflict"), 1);
     assert_eq!(rig.app.count(ours).await, 0, "a dry run writes nothing");
 
     let run = import(false).await;
-    assert_eq!(counts(&run), (2, 0, 0, 1), "{}", run["changes"]);
+    assert_eq!(counts(&run), (2, 0, 0, 2), "{}", run["changes"]);
     let roster = |code: &'static str| {
         let pool = rig.app.pool.clone();
         async move {
@@ -948,9 +1005,17 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
     .await
     .unwrap();
     assert_eq!(mine, 0, "the schedule edited here is not overwritten");
+    let theirs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM iiko_schedules m JOIN employees e ON e.id = m.employee_id
+         WHERE e.card_number = '4'",
+    )
+    .fetch_one(&rig.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(theirs, 0, "nor is the department's");
 
     // Again: nothing changes. A moved shift: one roster updated.
-    assert_eq!(counts(&import(false).await), (0, 0, 0, 1));
+    assert_eq!(counts(&import(false).await), (0, 0, 0, 2));
     rig.fake.with(|s| {
         let r = s
             .schedules
@@ -960,7 +1025,7 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
         r.from = nov(4, 10, 0, 0);
         r.to = Some(nov(4, 19, 0, 0));
     });
-    assert_eq!(counts(&import(false).await), (0, 1, 0, 1));
+    assert_eq!(counts(&import(false).await), (0, 1, 0, 2));
     let (def, _, _) = roster("1").await;
     assert_eq!(
         template(&def["days"]["2026-11-04"]).await,
@@ -969,5 +1034,119 @@ async fn shift_plans_become_rosters_overnight_on_their_start_day_conflicts_repor
     assert_eq!(
         template(&def["days"]["2026-11-05"]).await,
         "iiko 09:00–18:00"
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_periodic_sync_runs_what_the_connection_turns_on(pool: PgPool) {
+    use chrono::Timelike;
+    let rig = rig(pool, 2).await;
+    let r = rig
+        .put(json!({"server_url": rig.fake.url, "login": fake::LOGIN,
+                    "password": fake::PASSWORD, "department_codes": ["D1"],
+                    "sync": {"employees": true, "schedules": true, "attendance": true}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Tomorrow's shift of employee 1 is planned in iiko.
+    let i1 = rig.fake.employee_mut("1", |e| e.id.clone());
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1))
+        .with_timezone(&fake::tz())
+        .with_hour(9)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .unwrap();
+    rig.fake.with(|s| s.schedules.push(shift(&i1, tomorrow, 9)));
+    let worker = faceid_server::jobs::Worker::new(
+        rig.app.pool.clone(),
+        faceid_server::job_registry(&rig.app.state, 90),
+        faceid_server::jobs::WorkerConfig::default(),
+    );
+    let now = chrono::Utc::now();
+    let runs = || async {
+        sqlx::query_as::<_, (String, bool, i32)>(
+            "SELECT kind, ok, created FROM iiko_runs ORDER BY id",
+        )
+        .fetch_all(&rig.app.pool)
+        .await
+        .unwrap()
+    };
+
+    // One job per interval: employees, then the shift plan, then the (empty) export.
+    assert!(
+        faceid_server::iiko::schedule_import(&rig.app.pool, now)
+            .await
+            .unwrap()
+    );
+    worker.drain().await.unwrap();
+    let first = runs().await;
+    assert_eq!(
+        first[1..],
+        [("schedules".into(), true, 1), ("export".into(), true, 0)]
+    );
+    assert_eq!((first[0].0.as_str(), first[0].1), ("import", true));
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM iiko_employees")
+        .fetch_one(&rig.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 2);
+    let rosters: i64 = sqlx::query_scalar("SELECT count(*) FROM iiko_schedules")
+        .fetch_one(&rig.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rosters, 1);
+
+    // Employee 1 worked yesterday: the next interval's job exports it.
+    let e1: uuid::Uuid = sqlx::query_scalar("SELECT id FROM employees WHERE card_number = '1'")
+        .fetch_one(&rig.app.pool)
+        .await
+        .unwrap();
+    let start = (now - chrono::Duration::hours(30))
+        .with_timezone(&fake::tz())
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap();
+    let end = start + chrono::Duration::hours(8);
+    event(&rig.app.pool, e1, "in", None, start, "verified", None).await;
+    event(&rig.app.pool, e1, "out", None, end, "verified", None).await;
+    let next = now + chrono::Duration::seconds(3600);
+    assert!(
+        faceid_server::iiko::schedule_import(&rig.app.pool, next)
+            .await
+            .unwrap()
+    );
+    worker.drain().await.unwrap();
+    let all = runs().await;
+    assert_eq!(
+        all[3..],
+        [
+            ("import".into(), true, 0),
+            ("schedules".into(), true, 0),
+            ("export".into(), true, 1)
+        ]
+    );
+    rig.fake.with(|s| {
+        assert_eq!(s.attendances.len(), 1);
+        let a = &s.attendances[0];
+        assert_eq!(
+            (a.employee_id.as_str(), a.from, a.to),
+            (i1.as_str(), start, Some(end))
+        );
+        assert_eq!(s.logins, s.logouts, "every run logged out");
+    });
+
+    // With every switch off nothing is scheduled.
+    let r = rig
+        .put(json!({"server_url": rig.fake.url, "login": fake::LOGIN,
+                    "department_codes": ["D1"],
+                    "sync": {"employees": false, "schedules": false, "attendance": false}}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        !faceid_server::iiko::schedule_import(
+            &rig.app.pool,
+            next + chrono::Duration::seconds(3600)
+        )
+        .await
+        .unwrap()
     );
 }

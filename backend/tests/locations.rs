@@ -567,3 +567,101 @@ async fn track_queries_are_range_limited_and_scoped(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_default_tracking_policy_applies_without_overrides_and_the_map_style_is_a_setting(
+    pool: PgPool,
+) {
+    let s = setup(pool).await;
+    let default = json!({"enabled": false, "interval_s": 900, "max_accuracy_m": 40.0});
+    let r = s
+        .app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/tracking-policy",
+            Some(&s.admin),
+            Some(default.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = s
+        .app
+        .get("/api/v1/settings/tracking-policy", &s.admin)
+        .await;
+    assert_eq!(r.body, default);
+    // The employee has no own or department policy: the default is theirs.
+    let r = s.app.get("/api/v1/me/tracking-policy", &s.user).await;
+    assert_eq!(r.body, default);
+    let bad = json!({"enabled": true, "interval_s": 0, "max_accuracy_m": 30.0});
+    let r = s
+        .app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/tracking-policy",
+            Some(&s.admin),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let r = s.app.get("/api/v1/me/tracking-policy", &s.user).await;
+    assert_eq!(r.body, default);
+
+    // The basemap: none by default, an https URL stored, anything else refused on its field.
+    let r = s.app.get("/api/v1/settings/map", &s.user).await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (StatusCode::OK, json!({"style_url": null}))
+    );
+    let style = json!({"style_url": "https://tiles.example.org/styles/basic/style.json"});
+    let r = s
+        .app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/map",
+            Some(&s.admin),
+            Some(style.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for bad in [
+        "javascript:alert(1)",
+        "https://",
+        "ftp://x/style.json",
+        "https://a b/",
+    ] {
+        let r = s
+            .app
+            .call(
+                Method::PUT,
+                "/api/v1/settings/map",
+                Some(&s.admin),
+                Some(json!({ "style_url": bad })),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        assert_eq!(r.body["errors"][0]["field"], "style_url");
+    }
+    let r = s.app.get("/api/v1/settings/map", &s.user).await;
+    assert_eq!(r.body, style);
+    // An empty URL clears it.
+    let r = s
+        .app
+        .call(
+            Method::PUT,
+            "/api/v1/settings/map",
+            Some(&s.admin),
+            Some(json!({"style_url": " "})),
+        )
+        .await;
+    assert_eq!(r.body, json!({"style_url": null}));
+    let audits = s
+        .app
+        .count("SELECT count(*) FROM audit_log WHERE action IN ('settings.map', 'settings.tracking_default')")
+        .await;
+    assert_eq!(audits, 3);
+}

@@ -412,6 +412,27 @@ async fn a_blocked_bot_unlinks_and_a_lost_chat_breaks_the_link(pool: PgPool) {
     assert_eq!(r.body["bot_username"], fake_telegram::BOT_USERNAME);
     // Relinking makes it active again.
     b.link(&token, 1003, "en").await;
+
+    // A chat that moved (`migrate_to_chat_id`): the message follows it, and so does the link.
+    let (id3, token3) = b.employee("olga", None).await;
+    b.link(&token3, 1004, "en").await;
+    b.fake.migrate(1004, -1_001_004);
+    b.punch(id3, "in", "verified", &[]).await;
+    b.drain().await;
+    assert_eq!(b.fake.sent_to(-1_001_004).len(), 1);
+    let chat: i64 = sqlx::query_scalar("SELECT chat_id FROM telegram_links WHERE employee_id = $1")
+        .bind(id3)
+        .fetch_one(&b.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(chat, -1_001_004);
+    b.punch(id3, "out", "verified", &[]).await;
+    b.drain().await;
+    assert_eq!(
+        b.fake.sent_to(-1_001_004).len(),
+        2,
+        "straight to the new chat"
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -121,6 +121,14 @@ async fn kitchen(pool: PgPool) -> Kitchen {
     }
 }
 
+/// The notice claims: (kind, recipients), by kind and subject.
+async fn claims(pool: &PgPool) -> Vec<(String, i32)> {
+    sqlx::query_as("SELECT kind, recipients FROM telegram_notices ORDER BY kind, subject_id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
 const ADMIN_CHAT: i64 = 800;
 const OP_A_CHAT: i64 = 801;
 const OP_B_CHAT: i64 = 802;
@@ -215,13 +223,8 @@ async fn late_and_absent_reach_staff_in_scope_exactly_once(pool: PgPool) {
             .any(|m| m.starts_with("Опоздание: Cook late\nСмена с 09:00, приход в 09:25")),
         "{op_msgs:?}"
     );
-    let notices: Vec<(String, i32)> =
-        sqlx::query_as("SELECT kind, recipients FROM telegram_notices ORDER BY kind, subject_id")
-            .fetch_all(&r.app.pool)
-            .await
-            .unwrap();
     assert_eq!(
-        notices,
+        claims(&r.app.pool).await,
         vec![
             ("absent".into(), 2),
             ("absent".into(), 2),
@@ -249,6 +252,41 @@ async fn late_and_absent_reach_staff_in_scope_exactly_once(pool: PgPool) {
     let wednesday = dushanbe(9, 30) + chrono::Duration::days(1);
     r.tick(wednesday).await;
     assert_eq!(new(&k), [3 + 4, 3, 0]);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_minute_pass_looks_only_at_people_someone_would_hear_of(pool: PgPool) {
+    let k = kitchen(pool).await;
+    let r = &k.rig;
+    // Only the Bar's operator is linked: nobody of the Kitchen is anyone's news, so their
+    // days are not looked at and nothing is claimed.
+    r.consent(&k.op_b).await;
+    r.link(&k.op_b, OP_B_CHAT, "en").await;
+    let before = k.staff_counts();
+    r.tick(dushanbe(9, 30)).await;
+    assert_eq!(claims(&r.app.pool).await, vec![]);
+    // The Kitchen's operator links mid-shift: the morning's two absences and the late arrival
+    // reach her (they were not claimed while nobody could hear of them); the Bar's still
+    // hears nothing.
+    r.consent(&k.op_a).await;
+    r.link(&k.op_a, OP_A_CHAT, "ru").await;
+    let linked = k.staff_counts();
+    r.tick(dushanbe(9, 40)).await;
+    let now = k.staff_counts();
+    assert_eq!(
+        [now[1] - linked[1], now[2] - before[2]],
+        [3, 0],
+        "{:?}",
+        r.fake.sent_to(OP_A_CHAT)
+    );
+    assert_eq!(
+        claims(&r.app.pool).await,
+        vec![
+            ("absent".into(), 1),
+            ("absent".into(), 1),
+            ("late".into(), 1)
+        ]
+    );
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -456,6 +494,35 @@ async fn webhook_mode_links_with_the_secret_and_never_polls(pool: PgPool) {
     // As the real API: getUpdates is refused while the webhook is set.
     let polled = r.tg.api.get_updates(0, 0).await.unwrap_err();
     assert_eq!(polled.code(), Some(409));
+    let _ = stop.send(true);
+    receiver.await.unwrap();
+
+    // Back to long polling (restarted without the webhook URL): the webhook Telegram still
+    // has is deleted, and an update sent meanwhile arrives by getUpdates.
+    r.fake.inject(700, "/stop", None);
+    let settings = faceid_server::Settings {
+        telegram_bot_token: Some(common::fake_telegram::TOKEN.into()),
+        telegram_api_url: r.fake.url.clone(),
+        telegram_poll_timeout_secs: 1,
+        ..common::settings()
+    };
+    let polling = faceid_server::telegram::Telegram::from_settings(&settings, r.app.pool.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    let receiver = tokio::spawn(faceid_server::telegram::updates::run(polling, stopped));
+    for _ in 0..300 {
+        let me = r.app.get("/api/v1/me/telegram", &token).await;
+        if me.body["linked"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(r.fake.webhook(), None, "deleteWebhook was called");
+    let me = r.app.get("/api/v1/me/telegram", &token).await;
+    assert_eq!(me.body["linked"], false, "/stop arrived by long polling");
+    assert_eq!(r.fake.delete_webhook_calls(), 1);
     let _ = stop.send(true);
     receiver.await.unwrap();
 }

@@ -904,7 +904,7 @@ async fn bad_input_is_refused_with_clear_errors(pool: PgPool) {
     let r = app
         .get("/api/v1/reports/summary/export?month=2026-03&format=pdf", a)
         .await;
-    expect(r, 422, "invalid_format");
+    expect(r, 400, "invalid_query");
     let r = app.get("/api/v1/reports/t13?month=0000-00", a).await;
     expect(r, 422, "invalid_month");
     let r = app.get("/api/v1/reports/summary?limit=100000", a).await;

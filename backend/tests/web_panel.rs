@@ -345,3 +345,71 @@ fn every_error_is_documented_as_problem_json() {
     }
     assert!(checked > 100, "only {checked} operations");
 }
+
+/// The next server-sent event's name, skipping keep-alive comments (a hung stream fails the
+/// test after a minute rather than blocking it).
+async fn next_event(body: &mut Body) -> String {
+    use http_body_util::BodyExt;
+    let mut text = String::new();
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(60), body.frame())
+            .await
+            .expect("an event within a minute")
+            .expect("the stream is open")
+            .expect("a frame");
+        if let Ok(data) = frame.into_data() {
+            text.push_str(std::str::from_utf8(&data).unwrap());
+        }
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            if let Some(name) = block.lines().find_map(|l| l.strip_prefix("event: ")) {
+                return name.to_owned();
+            }
+        }
+    }
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn today_stream_sends_an_event_per_recorded_punch(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+    let admin = app.login("root").await.access_token;
+    let employee = app
+        .create_employee(&admin, common::user_body("walker", None))
+        .await;
+    let user = app.login("walker").await.access_token;
+    // Staff only.
+    let r = app.get("/api/v1/reports/today/stream", &user).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    let mut req = Request::get("/api/v1/reports/today/stream")
+        .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+        .body(Body::empty())
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            [10, 0, 0, 1],
+            40000,
+        ))));
+    let resp = tower::ServiceExt::oneshot(app.router.clone(), req)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        resp.headers()[header::CONTENT_TYPE].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut body = resp.into_body();
+    assert_eq!(next_event(&mut body).await, "ready");
+    // A punch recorded (here an operator's correction) is told to the open stream.
+    let r = app
+        .post(
+            "/api/v1/attendance/corrections",
+            &admin,
+            json!({"employee_id": employee, "kind": "in", "at": chrono::Utc::now(),
+                   "comment": "forgot to punch"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(next_event(&mut body).await, "attendance");
+}

@@ -267,11 +267,63 @@ impl IsapiClient {
         uri: &str,
         body: Option<&Payload>,
     ) -> Result<Raw, IsapiError> {
+        let resp = self.respond(method, uri, body, None).await?;
+        let status = resp.status().as_u16();
+        let bytes = read_limited(resp).await?;
+        Ok(Raw { status, bytes })
+    }
+
+    /// The alert stream (`GET /ISAPI/Event/notification/alertStream`, integrations.md §1.5):
+    /// the open answer, read part by part with [`AlertStream::next_json`]. The client's
+    /// request timeout does not apply (the answer never ends); `idle` bounds each read.
+    pub async fn alert_stream(&self) -> Result<AlertStream, IsapiError> {
+        let resp = self
+            .respond(
+                Method::GET,
+                "/ISAPI/Event/notification/alertStream",
+                None,
+                Some(Duration::from_secs(7 * 86_400)),
+            )
+            .await?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(IsapiError::Http { status });
+        }
+        let boundary = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|ct| {
+                ct.split(';')
+                    .filter_map(|p| p.trim().strip_prefix("boundary="))
+                    .next()
+                    .map(|b| b.trim_matches('"').to_owned())
+            })
+            .unwrap_or_else(|| "MIME_boundary".to_owned());
+        Ok(AlertStream {
+            resp,
+            delimiter: format!("--{boundary}").into_bytes(),
+            buf: Vec::new(),
+        })
+    }
+
+    /// Sends a request with Digest auth; answers the response of any status but 401, its
+    /// body unread. `timeout` replaces the client's for this request.
+    async fn respond(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&Payload>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response, IsapiError> {
         for _ in 0..3 {
             let auth = self.authorization(&method, uri).await;
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{uri}", self.base));
+            if let Some(t) = timeout {
+                req = req.timeout(t);
+            }
             if let Some(a) = &auth {
                 req = req.header(header::AUTHORIZATION, a);
             }
@@ -281,10 +333,8 @@ impl IsapiClient {
                     .body(b.bytes.clone());
             }
             let resp = req.send().await.map_err(net_error)?;
-            let status = resp.status().as_u16();
-            if status != 401 {
-                let bytes = read_limited(resp).await?;
-                return Ok(Raw { status, bytes });
+            if resp.status().as_u16() != 401 {
+                return Ok(resp);
             }
             // The 401 body is XML whatever was asked: never decoded.
             let challenge = resp
@@ -496,6 +546,76 @@ impl IsapiClient {
             200..=299 => Ok(None),
             s => Err(IsapiError::Http { status: s }),
         }
+    }
+}
+
+/// An open alert stream: `multipart/mixed` parts, each with its headers and usually a
+/// `Content-Length`, separated by `--<boundary>`.
+pub struct AlertStream {
+    resp: reqwest::Response,
+    delimiter: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+impl AlertStream {
+    /// The next JSON part (pictures and other parts are skipped); `None` when the terminal
+    /// ends the stream. A read that waits longer than `idle` (heartbeats stopped) is a
+    /// [`IsapiError::Timeout`]; a part cut off by a dropped connection is never answered.
+    pub async fn next_json(&mut self, idle: Duration) -> Result<Option<Value>, IsapiError> {
+        loop {
+            if let Some((content_type, body, used)) = self.complete_part() {
+                self.buf.drain(..used);
+                let is_json = content_type.contains("json") || body.first() == Some(&b'{');
+                if is_json && let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    return Ok(Some(v));
+                }
+                continue;
+            }
+            match tokio::time::timeout(idle, self.resp.chunk()).await {
+                Err(_) => return Err(IsapiError::Timeout),
+                Ok(Err(e)) => return Err(net_error(e)),
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Ok(Some(chunk))) => {
+                    if self.buf.len() + chunk.len() > MAX_BODY_BYTES {
+                        return Err(IsapiError::Malformed("alert stream part too large".into()));
+                    }
+                    self.buf.extend_from_slice(&chunk);
+                }
+            }
+        }
+    }
+
+    /// The first complete part in the buffer: (content type, body, bytes it used).
+    fn complete_part(&self) -> Option<(String, Vec<u8>, usize)> {
+        let start = find(&self.buf, &self.delimiter, 0)?;
+        let headers_at = start + self.delimiter.len();
+        let headers_end = find(&self.buf, b"\r\n\r\n", headers_at)?;
+        let headers = String::from_utf8_lossy(&self.buf[headers_at..headers_end]).to_string();
+        let mut content_type = String::new();
+        let mut length: Option<usize> = None;
+        for line in headers.lines() {
+            if let Some((k, v)) = line.split_once(':') {
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "content-type" => content_type = v.trim().to_ascii_lowercase(),
+                    "content-length" => length = v.trim().parse().ok(),
+                    _ => {}
+                }
+            }
+        }
+        let body_at = headers_end + 4;
+        let body_end = match length {
+            Some(n) => (self.buf.len() >= body_at + n).then_some(body_at + n)?,
+            None => find(&self.buf, &self.delimiter, body_at)?,
+        };
+        let body = self.buf[body_at..body_end].trim_ascii().to_vec();
+        Some((content_type, body, body_end))
     }
 }
 

@@ -15,6 +15,7 @@
 pub mod client;
 pub mod poll;
 pub mod routes;
+pub mod stream;
 pub mod sync;
 
 use std::time::{Duration, Instant};
@@ -55,12 +56,14 @@ pub struct TerminalRow {
     pub utc_offset_s: Option<i32>,
     pub auth_failures: i32,
     pub locked_out_at: Option<DateTime<Utc>>,
+    /// False once the terminal refused the serial-number window: time windows only.
+    pub serial_paging: bool,
 }
 
 pub const TERMINAL_COLUMNS: &str = "id, device_id, name, base_url, username, password_ct,
     password_nonce, site_id, direction, poll_interval_s, enabled, import_since, last_serial_no,
     last_event_at, serial_number, checked_at, clock_offset_s, utc_offset_s, auth_failures,
-    locked_out_at";
+    locked_out_at, serial_paging";
 
 pub async fn load_terminal(conn: &mut PgConnection, id: Uuid) -> AppResult<Option<TerminalRow>> {
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(

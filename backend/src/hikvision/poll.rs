@@ -150,6 +150,8 @@ pub struct PollReport {
     pub pages: u32,
     pub events: u64,
     pub punches: u64,
+    /// Face passes kept raw but not punched (the same person punched just before).
+    pub debounced: u64,
 }
 
 /// Why a poll stopped early.
@@ -278,6 +280,7 @@ async fn poll(
     let skew_limit = state.settings.hikvision_max_clock_skew_secs as f64;
     let skewed = offset.clock_offset_s.abs() > skew_limit;
     let mut cursor = (t.last_serial_no, t.last_event_at);
+    let mut by_serial = t.serial_paging;
     loop {
         let start = cursor
             .1
@@ -291,7 +294,9 @@ async fn poll(
         let begin_serial_no = cursor.0 + 1;
         let mut position = 0u32;
         let mut pages = 0u32;
-        let mut best = cursor.0;
+        // A time-window search re-reads the overlap: only a page that brings nothing past the
+        // search's own earlier pages counts as the terminal repeating itself.
+        let mut best = if by_serial { cursor.0 } else { i64::MIN };
         let mut search_done = false;
         while pages < MAX_PAGES_PER_SEARCH && report.pages < MAX_PAGES_PER_POLL {
             let cond = AcsEventCond {
@@ -302,8 +307,8 @@ async fn poll(
                 minor: 0,
                 start_time: local(start, offset.tz),
                 end_time: local(end, offset.tz),
-                begin_serial_no: Some(begin_serial_no),
-                end_serial_no: Some(999_999_999),
+                begin_serial_no: by_serial.then_some(begin_serial_no),
+                end_serial_no: by_serial.then_some(999_999_999),
                 time_reverse_order: false,
             };
             let started = Instant::now();
@@ -317,6 +322,19 @@ async fn poll(
                 started,
             )
             .await;
+            if by_serial && page.as_ref().is_err_and(refuses_serial_window) {
+                // This firmware pages by time only (integrations.md §1.1): remembered, and the
+                // search starts again without the serial window. The raw events' unique key
+                // keeps the overlapping windows exactly-once.
+                sqlx::query("UPDATE terminals SET serial_paging = false WHERE id = $1")
+                    .bind(t.id)
+                    .execute(&state.db)
+                    .await
+                    .map_err(|e| PollError::Server(e.into()))?;
+                tracing::info!(terminal = %t.id, "the terminal refuses beginSerialNo: paging by time windows");
+                by_serial = false;
+                break;
+            }
             let page = page.map_err(PollError::Terminal)?;
             pages += 1;
             report.pages += 1;
@@ -328,6 +346,7 @@ async fn poll(
             let stored = store_page(state, t, &client, owner, &items, skewed).await?;
             report.events += stored.inserted;
             report.punches += stored.punched;
+            report.debounced += stored.debounced;
             if let Some(max) = stored.max_serial {
                 cursor.0 = cursor.0.max(max);
             }
@@ -354,6 +373,12 @@ async fn poll(
         }
         // The page guard ended this search: go on with a new one from the advanced cursor.
     }
+}
+
+/// Whether the terminal refused the `beginSerialNo`/`endSerialNo` window (some firmware
+/// answers `badJsonContent` naming the field).
+fn refuses_serial_window(e: &IsapiError) -> bool {
+    matches!(e, IsapiError::Isapi { message, .. } if message.to_ascii_lowercase().contains("serialno"))
 }
 
 /// A UTC instant in the terminal's local time, with the numeric offset (always sent).
@@ -431,6 +456,8 @@ async fn check_health(
 struct Stored {
     inserted: u64,
     punched: u64,
+    /// Face passes not punched because the same person was punched just before.
+    debounced: u64,
     max_serial: Option<i64>,
     max_time: Option<DateTime<Utc>>,
 }
@@ -553,6 +580,32 @@ async fn store_page(
     }
 }
 
+/// Whether this terminal punched `employee` within `window_s` seconds before `e` (earlier
+/// passes of the same page included: they were decided first).
+async fn punched_just_before(
+    tx: &mut PgConnection,
+    terminal: Uuid,
+    employee: Uuid,
+    e: &Parsed,
+    window_s: i64,
+) -> AppResult<bool> {
+    let at = e.time.with_timezone(&Utc);
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM terminal_events
+           WHERE terminal_id = $1 AND employee_id = $2 AND outcome IN ('punched', 'flagged')
+             AND serial_no <> $3 AND occurred_at <= $4
+             AND occurred_at > $4 - $5 * interval '1 second'
+             AND (occurred_at < $4 OR serial_no < $3))",
+    )
+    .bind(terminal)
+    .bind(employee)
+    .bind(e.serial_no)
+    .bind(at)
+    .bind(window_s)
+    .fetch_one(tx)
+    .await?)
+}
+
 async fn insert_page(
     state: &AppState,
     t: &TerminalRow,
@@ -579,6 +632,7 @@ async fn insert_page(
     let mut stored = Stored {
         inserted: 0,
         punched: 0,
+        debounced: 0,
         max_serial: events.last().map(|e| e.serial_no),
         max_time: events.iter().map(|e| e.time.with_timezone(&Utc)).max(),
     };
@@ -661,6 +715,7 @@ async fn insert_page(
     .collect();
     let mut used = HashSet::new();
     let mut chain: Option<ChainAppender> = None;
+    let debounce = i64::try_from(state.settings.hikvision_debounce_secs).unwrap_or(0);
     for r in rows
         .into_iter()
         .filter(|r| inserted.contains(&r.e.serial_no))
@@ -681,6 +736,20 @@ async fn insert_page(
             continue;
         };
         let occurred = e.time.with_timezone(&Utc);
+        if debounce > 0 && punched_just_before(&mut tx, t.id, employee, e, debounce).await? {
+            // A repeated pass (someone lingering in front of the camera): the raw event stays,
+            // the punch is the earlier one.
+            sqlx::query(
+                "UPDATE terminal_events SET outcome = 'debounced', attendance_event_id = NULL
+                 WHERE terminal_id = $1 AND serial_no = $2",
+            )
+            .bind(t.id)
+            .bind(e.serial_no)
+            .execute(&mut *tx)
+            .await?;
+            stored.debounced += 1;
+            continue;
+        }
         let kind = direction(&mut tx, &t.direction, employee, occurred).await?;
         let mut fields = ChainFields::blank(
             public_id,

@@ -109,6 +109,9 @@ pub struct TerminalToday {
     pub failed: i64,
     /// Face passes of a number no employee has.
     pub unknown: i64,
+    /// Repeated face passes of a person just punched by this terminal (kept, not punched;
+    /// `hikvision_debounce_secs`).
+    pub debounced: i64,
     /// Serial gaps, clock skew and lock-outs recorded today.
     pub anomalies: i64,
 }
@@ -175,6 +178,7 @@ struct Row {
     punched: i64,
     failed: i64,
     unknown: i64,
+    debounced: i64,
     anomalies: i64,
     people: i64,
     faces: i64,
@@ -193,6 +197,7 @@ const SELECT: &str = "WITH day AS (
         count(e.id) FILTER (WHERE e.outcome IN ('punched', 'flagged')) AS punched,
         count(e.id) FILTER (WHERE e.class IN ('face_fail', 'stranger')) AS failed,
         count(e.id) FILTER (WHERE e.outcome = 'unknown_person') AS unknown,
+        count(e.id) FILTER (WHERE e.outcome = 'debounced') AS debounced,
         (SELECT count(*) FROM terminal_anomalies a WHERE a.terminal_id = t.id AND a.at >= day.start) AS anomalies,
         (SELECT count(*) FROM terminal_people p WHERE p.terminal_id = t.id) AS people,
         (SELECT count(*) FROM terminal_people p WHERE p.terminal_id = t.id AND p.face_photo_key IS NOT NULL) AS faces,
@@ -246,6 +251,7 @@ impl Row {
                 punched: self.punched,
                 failed: self.failed,
                 unknown: self.unknown,
+                debounced: self.debounced,
                 anomalies: self.anomalies,
             },
             people: self.people,

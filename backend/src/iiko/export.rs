@@ -6,7 +6,9 @@
 //! closed period exports idempotently. A changed interval (a corrected check-out) is sent to
 //! `attendance/update` and the new id iiko answers is kept; an interval whose check-in was
 //! replaced by a correction takes over the old record it overlaps. Records whose interval is
-//! gone are deleted. A 409 (an overlap with a record made in iiko) is reported per record.
+//! gone are deleted. Before writing, iiko's records of the period are read: a write that
+//! would overlap a record not ours (made in iiko) is reported per record and not sent; a 409
+//! (a record entered after that read) is reported the same way.
 //! Pending, rejected and superseded punches never count; an unpaired check-in (open, or its
 //! check-out missing) is skipped and reported.
 
@@ -40,6 +42,70 @@ struct Exported {
     date_to: DateTime<Utc>,
 }
 
+/// A record iiko holds that we did not write.
+struct Foreign {
+    id: String,
+    employee: String,
+    from: DateTime<FixedOffset>,
+    /// Absent while the attendance is open.
+    to: Option<DateTime<FixedOffset>>,
+}
+
+impl Foreign {
+    fn of(r: &super::client::Record) -> Option<Self> {
+        let at = |f: &str| r.get(f).and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        Some(Foreign {
+            id: r.get("id")?.to_owned(),
+            employee: r.get("employeeId")?.to_owned(),
+            from: at("dateFrom")?,
+            to: at("dateTo"),
+        })
+    }
+
+    fn overlaps(&self, i: &Interval) -> bool {
+        self.from < i.to && self.to.is_none_or(|t| t > i.from)
+    }
+
+    fn describe(&self, offset: FixedOffset) -> String {
+        let to = self.to.map_or_else(
+            || "open".to_owned(),
+            |t| t.with_timezone(&offset).format("%H:%M").to_string(),
+        );
+        format!(
+            "overlaps iiko's own record {} ({} – {to}); not sent",
+            self.id,
+            self.from.with_timezone(&offset).format("%Y-%m-%d %H:%M")
+        )
+    }
+}
+
+/// iiko's attendance records of `from..=to` (dates) that are not `ours`.
+async fn read_theirs(
+    c: &mut IikoClient,
+    from: &str,
+    to: &str,
+    ours: &HashSet<String>,
+) -> Result<Vec<Foreign>, IikoError> {
+    let listed = records(
+        &c.get(
+            "/employees/attendance",
+            &[
+                ("from", from),
+                ("to", to),
+                ("withPaymentDetails", "false"),
+                ("revisionFrom", "-1"),
+            ],
+        )
+        .await?,
+        "attendance",
+    )?;
+    Ok(listed
+        .iter()
+        .filter_map(Foreign::of)
+        .filter(|f| !ours.contains(&f.id))
+        .collect())
+}
+
 enum Op {
     Create(Interval),
     /// The record (its old key) and the interval it now holds.
@@ -54,7 +120,8 @@ fn minute(t: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Exports the intervals whose check-in is in `[from, to)`. Times are sent with `from`'s
-/// offset (the restaurant's). A dry run answers the plan and calls nothing.
+/// offset (the restaurant's). A dry run reads iiko's records of the period (to foresee
+/// overlaps) and answers the plan; it writes nothing there or here but its log row.
 pub async fn run(
     state: &AppState,
     conn: &ConnectionRow,
@@ -193,9 +260,54 @@ pub async fn run(
             ),
         }
     };
+    // Our records around the period: what iiko lists besides them was entered there.
+    let ours: HashSet<String> = sqlx::query_scalar(
+        "SELECT iiko_id FROM iiko_attendance
+         WHERE date_to > $1 - interval '2 days' AND date_from < $2 + interval '2 days'",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(&state.db)
+    .await?
+    .into_iter()
+    .collect();
+    let (read_from, read_to) = (
+        from.with_timezone(&offset).date_naive().to_string(),
+        (to.with_timezone(&offset) + chrono::Duration::days(1))
+            .date_naive()
+            .to_string(),
+    );
+    // Which planned write would overlap a record made in iiko (`theirs`).
+    let overlapping = |op: &Op, theirs: &[Foreign]| -> Option<String> {
+        let i = match op {
+            Op::Create(i) | Op::Update(_, i) => i,
+            Op::Delete(_) => return None,
+        };
+        theirs
+            .iter()
+            .find(|f| f.employee == links[&i.employee].0 && f.overlaps(i))
+            .map(|f| f.describe(offset))
+    };
     if dry_run {
+        // The preview reads iiko's records too, so it foresees the overlaps.
+        let read = IikoClient::run(&conn.client_connection(state)?, async |c| {
+            read_theirs(c, &read_from, &read_to, &ours).await
+        })
+        .await;
+        let theirs = match read {
+            Ok(t) => t,
+            Err(e) => {
+                log_run(&state.db, "export", true, started, Err(&e)).await?;
+                return Err(ImportError::Iiko(e));
+            }
+        };
         for op in &ops {
             let (who, kind, detail) = describe(op);
+            if let Some(why) = overlapping(op, &theirs) {
+                counts.conflicts += 1;
+                changes.push(json!({"iiko_id": who, "kind": "attendance_overlap", "detail": format!("{detail}: {why}")}));
+                continue;
+            }
             match op {
                 Op::Create(_) => counts.created += 1,
                 _ => counts.updated += 1,
@@ -253,7 +365,16 @@ pub async fn run(
             .and_then(|t| t.get("code"))
             .ok_or_else(|| IikoError::Malformed("iiko lists no attendance type".into()))?
             .to_owned();
+        // The overlap pre-check (integrations.md §2.4): iiko's records in the period
+        // (overlapping it, `to` inclusive); a write overlapping one of theirs is reported
+        // as iiko would refuse it, without being sent. The 409 still covers a record
+        // entered after this read.
+        let theirs = read_theirs(c, &read_from, &read_to, &ours).await?;
         for (n, op) in ops.iter().enumerate() {
+            if let Some(why) = overlapping(op, &theirs) {
+                results.push((n, Err(IikoError::Conflict(why))));
+                continue;
+            }
             let answer = match op {
                 Op::Create(i) => c
                     .post_xml("/employees/attendance/create", &body(i, None, &code))

@@ -3,10 +3,13 @@
 //!
 //! * [`client`]: the iikoServer client (SHA-1 auth, a token per run that is always logged
 //!   out, text/plain errors, "no connections available" as a retried state, XML lists).
-//! * [`import`]: employees and positions from iiko (the `iiko.import` job, scheduled every
-//!   `interval_s`, and `POST …/iiko/sync`, with a dry run).
+//! * [`import`]: employees and positions from iiko (`POST …/iiko/sync`, with a dry run).
 //! * [`schedules`]: iiko shift plans to roster schedules (`POST …/iiko/schedules`).
 //! * [`export`]: work intervals to iiko attendance records (`POST …/iiko/export`).
+//! * The `iiko.import` job, enqueued once per `interval_s`, runs the parts the connection's
+//!   `sync` switches turn on, in that order: employees, schedules (yesterday to
+//!   [`SCHEDULE_DAYS_AHEAD`] days ahead), attendance (check-ins of the last
+//!   [`EXPORT_DAYS_BACK`] days).
 //! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test,
 //!   the import, the dismissals waiting for confirmation and the run log.
 
@@ -29,6 +32,12 @@ use crate::jobs::{self, Enqueue, Outcome};
 pub use client::{Connection, IikoClient, IikoError};
 
 const PASSWORD_AAD: &[u8] = b"iiko-password";
+
+/// The periodic schedules import reads shifts from yesterday to this many days ahead.
+pub const SCHEDULE_DAYS_AHEAD: i64 = 31;
+/// The periodic export sends the intervals whose check-in is in the last this many days, so
+/// a correction made within a week reaches iiko.
+pub const EXPORT_DAYS_BACK: i64 = 7;
 
 /// The stored connection.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -119,13 +128,15 @@ pub async fn log_run(
     .await?)
 }
 
-/// Enqueues an import once per `interval_s` (unique key `iiko.import@<interval start>`) when
-/// a connection with the employee import exists.
+/// Enqueues the periodic sync once per `interval_s` (unique key `iiko.import@<interval
+/// start>`) when a connection with any of its `sync` switches on exists.
 pub async fn schedule_import(db: &PgPool, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    let every: Option<i32> =
-        sqlx::query_scalar("SELECT interval_s FROM iiko_connection WHERE sync_employees")
-            .fetch_optional(db)
-            .await?;
+    let every: Option<i32> = sqlx::query_scalar(
+        "SELECT interval_s FROM iiko_connection
+         WHERE sync_employees OR sync_schedules OR sync_attendance",
+    )
+    .fetch_optional(db)
+    .await?;
     let Some(every) = every else {
         return Ok(false);
     };
@@ -176,18 +187,69 @@ pub fn register_jobs(registry: &mut jobs::Registry, state: &AppState) {
     );
 }
 
+/// The restaurant's zone: that of the first site (every report uses the site's zone), UTC
+/// without sites.
+async fn restaurant_zone(db: &PgPool) -> sqlx::Result<chrono_tz::Tz> {
+    let zone: Option<String> =
+        sqlx::query_scalar("SELECT time_zone FROM sites ORDER BY created_at, id LIMIT 1")
+            .fetch_optional(db)
+            .await?;
+    Ok(zone
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(chrono_tz::Tz::UTC))
+}
+
+/// One periodic sync: the parts the connection turns on, each its own run in the log. The
+/// first failure ends it (the job retries; a part already done finds nothing to change).
+async fn sync_parts(
+    state: &AppState,
+    row: &ConnectionRow,
+    now: DateTime<Utc>,
+) -> Result<(), import::ImportError> {
+    if row.sync_employees {
+        import::run(state, row, false).await?;
+    }
+    if !(row.sync_schedules || row.sync_attendance) {
+        return Ok(());
+    }
+    let local = now.with_timezone(&restaurant_zone(&state.db).await?);
+    if row.sync_schedules {
+        let today = local.date_naive();
+        schedules::run(
+            state,
+            row,
+            today - chrono::Duration::days(1),
+            today + chrono::Duration::days(SCHEDULE_DAYS_AHEAD),
+            false,
+        )
+        .await?;
+    }
+    if row.sync_attendance {
+        let to = local.fixed_offset();
+        export::run(
+            state,
+            row,
+            to - chrono::Duration::days(EXPORT_DAYS_BACK),
+            to,
+            false,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn run_import_job(state: &AppState) -> Outcome {
     let row = match state.db.acquire().await {
         Ok(mut c) => load_connection(&mut c).await,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
     let row = match row {
-        Ok(Some(r)) if r.sync_employees => r,
-        Ok(_) => return Outcome::Done,
+        Ok(Some(r)) => r,
+        Ok(None) => return Outcome::Done,
         Err(e) => return Outcome::Retry(e.to_string()),
     };
-    match import::run(state, &row, false).await {
-        Ok(_) => Outcome::Done,
+    match sync_parts(state, &row, Utc::now()).await {
+        Ok(()) => Outcome::Done,
         // A full licence, a restarting server, a proxy page: later.
         Err(import::ImportError::Iiko(e)) if e.retryable() => Outcome::Retry(e.to_string()),
         Err(import::ImportError::Iiko(e)) => Outcome::Fail(e.to_string()),

@@ -5,7 +5,8 @@
 //!
 //! A shift stays on its start day (an overnight shift is the start day's shift). Dates outside
 //! the period keep what earlier imports put there. An employee with another schedule assigned
-//! in the period (edited here) is a conflict: reported, never overwritten. An unchanged roster
+//! in the period (edited here), to them or to their department, is a conflict: reported,
+//! never overwritten. An unchanged roster
 //! writes nothing.
 
 use std::collections::BTreeMap;
@@ -120,22 +121,32 @@ pub async fn run(
         .bind(employee)
         .fetch_optional(&mut *tx)
         .await?;
-        // A schedule assigned here in the period that is not ours: not overwritten.
-        let conflict: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM schedule_assignments
-              WHERE employee_id = $1 AND schedule_id IS DISTINCT FROM $2
-                AND valid_from <= $4 AND COALESCE(valid_to, 'infinity'::date) >= $3)",
+        // A schedule assigned here in the period that is not ours, to the employee or to
+        // their department (which our employee assignment would override): not overwritten.
+        // `Some(true)` when only the department's is there.
+        let conflict: Option<bool> = sqlx::query_scalar(
+            "SELECT a.employee_id IS NULL FROM schedule_assignments a
+              WHERE (a.employee_id = $1
+                     OR a.department_id = (SELECT department_id FROM employees WHERE id = $1))
+                AND a.schedule_id IS DISTINCT FROM $2
+                AND a.valid_from <= $4 AND COALESCE(a.valid_to, 'infinity'::date) >= $3
+              ORDER BY 1 LIMIT 1",
         )
         .bind(employee)
         .bind(ours.as_ref().map(|o| o.0))
         .bind(from)
         .bind(to)
-        .fetch_one(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if conflict {
+        if let Some(department) = conflict {
             counts.conflicts += 1;
-            changes.push(json!({"iiko_id": iiko_id, "kind": "schedule_conflict",
-                "detail": format!("{name}: another schedule is assigned here in the period; iiko's shifts not applied")}));
+            let (kind, whose) = if department {
+                ("department_schedule_conflict", "their department")
+            } else {
+                ("schedule_conflict", "them")
+            };
+            changes.push(json!({"iiko_id": iiko_id, "kind": kind,
+                "detail": format!("{name}: another schedule is assigned here to {whose} in the period; iiko's shifts not applied")}));
             continue;
         }
         let mut days: BTreeMap<NaiveDate, Uuid> = match &ours {

@@ -123,9 +123,32 @@ pub struct CorrectionDecision {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CorrectionQuery {
-    /// `pending` (default), `accepted`, `rejected` or `all`.
-    #[param(pattern = "^(pending|accepted|rejected|all)$")]
-    pub state: Option<String>,
+    /// Which requests: `pending` (the default), `accepted`, `rejected` or `all`.
+    #[param(inline)]
+    pub state: Option<CorrectionStateFilter>,
+}
+
+/// Which correction requests a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionStateFilter {
+    #[default]
+    Pending,
+    Accepted,
+    Rejected,
+    All,
+}
+
+impl CorrectionStateFilter {
+    /// The state the requests must be in; `None` for all.
+    fn state(self) -> Option<&'static str> {
+        match self {
+            Self::Pending => Some("pending"),
+            Self::Accepted => Some("accepted"),
+            Self::Rejected => Some("rejected"),
+            Self::All => None,
+        }
+    }
 }
 
 async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<EmployeeCorrectionRequest> {
@@ -249,16 +272,9 @@ pub async fn list(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<CorrectionQuery>,
 ) -> AppResult<Json<Vec<EmployeeCorrectionRequest>>> {
-    let st = q.state.unwrap_or_else(|| "pending".into());
-    if !["pending", "accepted", "rejected", "all"].contains(&st.as_str()) {
-        return Err(AppError::bad_request(
-            "invalid_query",
-            "state must be pending, accepted, rejected or all",
-        ));
-    }
     let mut qb: QueryBuilder<Postgres> = QueryBuilder::new(SELECT);
     qb.push(" WHERE true");
-    if st != "all" {
+    if let Some(st) = q.state.unwrap_or_default().state() {
         qb.push(" AND c.state = ").push_bind(st);
     }
     caller.scope().push_filter(&mut qb);

@@ -177,9 +177,30 @@ pub struct Refusal {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureQuery {
-    /// Only requests in this state: `pending`, `approved`, `done`, `refused`.
-    #[param(pattern = "^(pending|approved|done|refused)$")]
-    pub state: Option<String>,
+    /// Only requests in this state.
+    #[param(inline)]
+    pub state: Option<ErasureState>,
+}
+
+/// Where an erasure request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasureState {
+    Pending,
+    Approved,
+    Done,
+    Refused,
+}
+
+impl ErasureState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Done => "done",
+            Self::Refused => "refused",
+        }
+    }
 }
 
 /// What the face terminals were told about a person whose biometrics are erased.
@@ -523,19 +544,11 @@ pub async fn list(
     Admin(_): Admin,
     ApiQuery(q): ApiQuery<ErasureQuery>,
 ) -> AppResult<Json<Vec<ErasureRequest>>> {
-    if let Some(s) = &q.state
-        && !["pending", "approved", "done", "refused"].contains(&s.as_str())
-    {
-        return Err(AppError::bad_request(
-            "invalid_query",
-            "state must be pending, approved, done or refused",
-        ));
-    }
     let rows: Vec<ErasureRequest> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM erasure_requests WHERE ($1::text IS NULL OR state = $1)
          ORDER BY (state IN ('pending', 'approved')) DESC, requested_at, id LIMIT 500"
     )))
-    .bind(q.state)
+    .bind(q.state.map(ErasureState::as_str))
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))

@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
 use faceid_protocol::auth::{
-    ChangePasswordRequest, CurrentUser, LoginRequest, MAX_LOGIN_LEN, MAX_PASSWORD_LEN, Platform,
-    RefreshRequest, TokenPair,
+    ChangePasswordRequest, CurrentUser, DeviceNonce, LoginRequest, MAX_LOGIN_LEN, MAX_PASSWORD_LEN,
+    Platform, RefreshRequest, TokenPair,
 };
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::Site;
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::{AuthUser, new_opaque_token, token_hash};
+use crate::device_keys::{self, Binding, ProvenKey};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::password::{self, Verified};
@@ -184,13 +185,15 @@ async fn issue_pair(
     })
 }
 
-/// Whether the employee may use this device: it is not blocked, not a kiosk, and on the
-/// employee's allowed list when there is one.
+/// Whether the employee may use this device: it is not blocked, not a kiosk, and its key
+/// passes [`device_keys::bind`] (on the employee's allowed list, with the approved key, when
+/// there is a list).
 async fn check_device(
     conn: &mut PgConnection,
     employee_id: Uuid,
     device_id: Uuid,
-) -> AppResult<()> {
+    proven: Option<&ProvenKey>,
+) -> AppResult<Binding> {
     let (kind, blocked): (String, bool) =
         sqlx::query_as("SELECT kind, blocked FROM devices WHERE id = $1")
             .bind(device_id)
@@ -208,21 +211,14 @@ async fn check_device(
             "this device is blocked",
         ));
     }
-    let allowed: bool = sqlx::query_scalar(
-        "SELECT NOT EXISTS (SELECT 1 FROM employee_allowed_devices WHERE employee_id = $1)
-             OR EXISTS (SELECT 1 FROM employee_allowed_devices WHERE employee_id = $1 AND device_id = $2)",
-    )
-    .bind(employee_id)
-    .bind(device_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if !allowed {
-        return Err(AppError::forbidden(
-            "device_not_allowed",
-            "this account may not sign in from this device; ask an administrator to allow it",
-        ));
-    }
-    Ok(())
+    device_keys::bind(conn, employee_id, device_id, proven).await
+}
+
+/// A single-use nonce for a device proof (`docs/device-keys.md`), valid for two minutes.
+#[utoipa::path(post, path = "/api/v1/auth/nonce", tag = "auth",
+    responses((status = 200, description = "a fresh nonce", body = DeviceNonce)))]
+pub async fn nonce(State(state): State<AppState>) -> AppResult<Json<DeviceNonce>> {
+    Ok(Json(device_keys::issue_nonce(&state.db).await?))
 }
 
 /// Logs in with a login and password from a device.
@@ -231,7 +227,7 @@ async fn check_device(
     responses(
         (status = 200, description = "logged in", body = TokenPair),
         (status = 401, description = "`invalid_credentials`", body = Problem),
-        (status = 403, description = "`device_not_allowed`, `device_blocked`, `account_disabled`", body = Problem),
+        (status = 403, description = "`device_not_allowed`, `device_blocked`, `account_disabled`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md)", body = Problem),
         (status = 422, description = "invalid body", body = Problem),
         (status = 429, description = "`rate_limited`, see `Retry-After`", body = Problem)))]
 pub async fn login(
@@ -297,6 +293,10 @@ pub async fn login(
         ));
     }
 
+    let proven = match &req.device_proof {
+        Some(proof) => Some(device_keys::verify(&state.db, req.device.id, proof).await?),
+        None => None,
+    };
     let mut tx = state.db.begin().await?;
     // Register the device, or refresh what we know about it.
     sqlx::query(
@@ -315,8 +315,12 @@ pub async fn login(
     .bind(row.id)
     .execute(&mut *tx)
     .await?;
-    if let Err(e) = check_device(&mut tx, row.id, req.device.id).await {
-        // Keep the registration so an administrator can see and allow the device.
+    let refused = match check_device(&mut tx, row.id, req.device.id, proven.as_ref()).await {
+        Ok(Binding::Allowed) => None,
+        Ok(Binding::Refused(e)) | Err(e) => Some(e),
+    };
+    if let Some(e) = refused {
+        // Keep the registration (and its key) so an administrator can see and allow the device.
         tx.commit().await?;
         tracing::info!(login = %login_key, device = %req.device.id, "login refused for device");
         return Err(e);
@@ -397,7 +401,7 @@ pub async fn revoke_all_sessions(
     responses(
         (status = 200, description = "new tokens", body = TokenPair),
         (status = 401, description = "`invalid_refresh_token`, `refresh_token_reused`, `session_revoked`, `account_disabled`", body = Problem),
-        (status = 403, description = "`device_blocked`, `device_not_allowed`", body = Problem)))]
+        (status = 403, description = "`device_blocked`, `device_not_allowed`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md)", body = Problem)))]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<RefreshRequest>,
@@ -443,7 +447,17 @@ pub async fn refresh(
             code: "account_disabled",
         });
     }
-    check_device(&mut tx, row.employee_id, row.device_id).await?;
+    let proven = match &req.device_proof {
+        Some(proof) => Some(device_keys::verify(&state.db, row.device_id, proof).await?),
+        None => None,
+    };
+    if let Binding::Refused(e) =
+        check_device(&mut tx, row.employee_id, row.device_id, proven.as_ref()).await?
+    {
+        // Keep the audit of a mismatch; the token stays unused.
+        tx.commit().await?;
+        return Err(e);
+    }
     sqlx::query("UPDATE refresh_tokens SET rotated_at = now() WHERE token_hash = $1")
         .bind(token_hash(&req.refresh_token))
         .execute(&mut *tx)

@@ -19,13 +19,15 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Admin, Caller, Kiosk, new_opaque_token, token_hash};
+use crate::device_keys;
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::auth::parse_platform;
 use crate::routes::{Check, Paging};
 
 const SELECT: &str = "SELECT d.id, d.kind, d.name, d.platform, d.app_version, d.blocked, d.site_id,
-    d.last_employee_id, d.last_seen_at, d.created_at FROM devices d WHERE d.kind <> 'terminal'";
+    d.last_employee_id, d.last_seen_at, d.created_at, d.public_key, d.public_key_registered_at
+    FROM devices d WHERE d.kind <> 'terminal'";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -39,6 +41,8 @@ struct Row {
     last_employee_id: Option<Uuid>,
     last_seen_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    public_key: Option<Vec<u8>>,
+    public_key_registered_at: Option<DateTime<Utc>>,
 }
 
 impl From<Row> for Device {
@@ -58,6 +62,8 @@ impl From<Row> for Device {
             last_employee_id: r.last_employee_id,
             last_seen_at: r.last_seen_at,
             created_at: r.created_at,
+            key_fingerprint: r.public_key.as_deref().map(device_keys::fingerprint),
+            key_registered_at: r.public_key_registered_at,
         }
     }
 }

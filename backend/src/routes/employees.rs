@@ -265,8 +265,12 @@ async fn replace_links(
             .bind(id)
             .execute(&mut *conn)
             .await?;
+        // Allowing a device approves the key it registered (docs/device-keys.md); a device
+        // without a key yet is approved again once it has one.
         sqlx::query(
-            "INSERT INTO employee_allowed_devices (employee_id, device_id) SELECT $1, unnest($2::uuid[])",
+            "INSERT INTO employee_allowed_devices (employee_id, device_id, public_key)
+             SELECT $1, u.id, d.public_key FROM unnest($2::uuid[]) AS u(id)
+               LEFT JOIN devices d ON d.id = u.id",
         )
         .bind(id)
         .bind(device_ids)

@@ -24,6 +24,7 @@ pub mod org;
 pub mod profile_photo;
 pub mod reports;
 pub mod schedules;
+pub mod settings;
 pub mod sites;
 pub mod web_session;
 
@@ -71,6 +72,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(openapi_json))
         .routes(routes!(auth::login))
+        .routes(routes!(auth::nonce))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(web_session::login))
@@ -238,6 +240,14 @@ fn face_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
         .routes(routes!(att::get_global_policy, att::put_global_policy))
+        .routes(routes!(
+            crate::routes::settings::get_map,
+            crate::routes::settings::put_map
+        ))
+        .routes(routes!(
+            crate::routes::settings::get_tracking_default,
+            crate::routes::settings::put_tracking_default
+        ))
         .routes(routes!(att::get_site_policy, att::put_site_policy))
         .routes(routes!(att::chain_verify))
         .routes(routes!(att::review))
@@ -274,6 +284,7 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::delete_absence))
         .routes(routes!(schedules::get_settings, schedules::put_settings))
         .routes(routes!(reports::today))
+        .routes(routes!(crate::live::today_stream))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::departments))
         .routes(routes!(reports::summary_export))

@@ -48,9 +48,18 @@ pub struct ReportQuery {
     /// Page size of the JSON summary (1..=500, default 50).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
-    /// Export format: `csv` (default) or `xlsx`.
-    #[param(pattern = "^(csv|xlsx)$")]
-    pub format: Option<String>,
+    /// Export format (default `csv`).
+    #[param(inline)]
+    pub format: Option<ExportFormat>,
+}
+
+/// The file format of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    #[default]
+    Csv,
+    Xlsx,
 }
 
 impl ReportQuery {
@@ -60,7 +69,7 @@ impl ReportQuery {
     fn checked(&self) -> AppResult<((u32, u32), bool)> {
         Ok((
             Paging::resolve(self.limit, self.offset)?,
-            wants_xlsx(self.format.as_deref())?,
+            self.format.unwrap_or_default() == ExportFormat::Xlsx,
         ))
     }
 }
@@ -528,14 +537,6 @@ fn with_info(emps: &[Emp], days: Vec<Vec<DayRecord>>) -> Vec<(EmployeeInfo, Vec<
         .collect()
 }
 
-fn wants_xlsx(format: Option<&str>) -> AppResult<bool> {
-    match format.unwrap_or("csv") {
-        "csv" => Ok(false),
-        "xlsx" => Ok(true),
-        _ => Err(AppError::field("format", "invalid_format", "csv or xlsx")),
-    }
-}
-
 /// What both exports start from: the format, the period and its days.
 async fn export_input(
     state: &AppState,
@@ -563,7 +564,7 @@ fn table_file(xlsx: bool, stem: &str, bytes: Result<Vec<u8>, ExportError>) -> Ap
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
-        (status = 422, description = "`invalid_format`, `invalid_month`, `report_too_large`", body = Problem)))]
+        (status = 422, description = "`invalid_month`, `report_too_large`", body = Problem)))]
 pub async fn summary_export(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -596,7 +597,7 @@ pub async fn summary_export(
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
-        (status = 422, description = "`invalid_format`, `invalid_month`, `report_too_large`", body = Problem)))]
+        (status = 422, description = "`invalid_month`, `report_too_large`", body = Problem)))]
 pub async fn daily_export(
     State(state): State<AppState>,
     Staff(caller): Staff,

@@ -133,7 +133,14 @@ pub async fn refresh(state: State<AppState>, headers: HeaderMap) -> AppResult<Re
     let refresh_token = refresh_cookie(&headers).ok_or(AppError::Unauthenticated {
         code: "invalid_refresh_token",
     })?;
-    let Json(pair) = auth::refresh(state, ApiJson(RefreshRequest { refresh_token })).await?;
+    let Json(pair) = auth::refresh(
+        state,
+        ApiJson(RefreshRequest {
+            refresh_token,
+            device_proof: None,
+        }),
+    )
+    .await?;
     Ok(session_response(pair))
 }
 
@@ -146,7 +153,14 @@ pub async fn refresh(state: State<AppState>, headers: HeaderMap) -> AppResult<Re
 pub async fn logout(state: State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     check_csrf(&headers)?;
     if let Some(refresh_token) = refresh_cookie(&headers) {
-        auth::logout(state, ApiJson(RefreshRequest { refresh_token })).await?;
+        auth::logout(
+            state,
+            ApiJson(RefreshRequest {
+                refresh_token,
+                device_proof: None,
+            }),
+        )
+        .await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     set_cookie(

@@ -2,8 +2,9 @@
 //! ([`store::compute_spans`] and [`today_view`], the same decisions the "today" report shows),
 //! so lateness and absence have one definition:
 //!
-//! * `telegram.attendance` (every minute): for each employee's shift of today (and of
-//!   yesterday, for night shifts), a late check-in or no check-in once the shift's grace period
+//! * `telegram.attendance` (every minute): for each employee someone would be told about (a
+//!   linked administrator, a linked operator in scope, or the employee's own check-out
+//!   reminder) and their shift of today (and of yesterday, for night shifts), a late check-in or no check-in once the shift's grace period
 //!   is over → administrators and the operators in scope (switches `late`, `absent`), while
 //!   the shift runs; still checked in `checkout_reminder_minutes` after the shift's end → the
 //!   employee (switch `checkout`), until the day's check-out window closes.
@@ -17,7 +18,7 @@
 //! <recipient>`). The jobs evaluate at their period's start (the payload's `period_start`), so
 //! tests drive the clock by scheduling the periodic jobs at a chosen instant.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -160,7 +161,7 @@ async fn days_around(
 async fn all_employees(db: &PgPool, now: DateTime<Utc>) -> AppResult<Vec<Emp>> {
     let from = now.date_naive() - Duration::days(2);
     let (emps, _) = store::employees(db, &Scope::All, &EmpFilter::default(), from, None).await?;
-    let active: std::collections::HashSet<Uuid> =
+    let active: HashSet<Uuid> =
         sqlx::query_scalar("SELECT id FROM employees WHERE status = 'active'")
             .fetch_all(db)
             .await?
@@ -172,6 +173,79 @@ async fn all_employees(db: &PgPool, now: DateTime<Utc>) -> AppResult<Vec<Emp>> {
         .collect())
 }
 
+/// Whom the minute pass could tell anything: the employees linked with the check-out
+/// reminder on (about themselves), and whoever a linked administrator or operator with the
+/// late or absent switch on has in scope. Nobody else's day is computed.
+#[derive(Debug, Default)]
+struct Audience {
+    /// A linked administrator hears of everyone.
+    everyone: bool,
+    departments: HashSet<Uuid>,
+    sites: HashSet<Uuid>,
+    /// Employees who hear of their own missing check-out.
+    own: HashSet<Uuid>,
+}
+
+impl Audience {
+    async fn load(db: &PgPool) -> sqlx::Result<Self> {
+        #[derive(sqlx::FromRow)]
+        struct Linked {
+            employee_id: Uuid,
+            role: String,
+            scope_department_ids: Vec<Uuid>,
+            scope_site_ids: Vec<Uuid>,
+            staff_news: bool,
+            notify_checkout: bool,
+        }
+        let rows: Vec<Linked> = sqlx::query_as(
+            "SELECT l.employee_id, st.role,
+                    COALESCE(st.scope_department_ids, '{}') AS scope_department_ids,
+                    COALESCE(st.scope_site_ids, '{}') AS scope_site_ids,
+                    (l.notify_late OR l.notify_absent) AS staff_news, l.notify_checkout
+             FROM telegram_links l JOIN employees st ON st.id = l.employee_id
+             WHERE l.status = 'active' AND st.status = 'active'
+               AND (l.notify_late OR l.notify_absent OR l.notify_checkout)",
+        )
+        .fetch_all(db)
+        .await?;
+        let mut a = Audience::default();
+        for r in rows {
+            if r.notify_checkout {
+                a.own.insert(r.employee_id);
+            }
+            if !r.staff_news {
+                continue;
+            }
+            match r.role.as_str() {
+                "admin" => a.everyone = true,
+                "operator" => {
+                    a.departments.extend(r.scope_department_ids);
+                    a.sites.extend(r.scope_site_ids);
+                }
+                _ => {}
+            }
+        }
+        Ok(a)
+    }
+
+    fn is_empty(&self) -> bool {
+        !self.everyone
+            && self.departments.is_empty()
+            && self.sites.is_empty()
+            && self.own.is_empty()
+    }
+
+    /// Whether a notice about `e` could reach anyone (the same scope rule as
+    /// [`staff_in_scope`], which picks the recipients).
+    fn hears_of(&self, e: &Emp) -> bool {
+        self.everyone
+            || self.own.contains(&e.id)
+            || e.department_id
+                .is_some_and(|d| self.departments.contains(&d))
+            || e.site_ids.iter().any(|s| self.sites.contains(s))
+    }
+}
+
 /// The `telegram.attendance` job: late, absent and missing check-out notices. Answers how
 /// many notices were newly told.
 pub async fn attendance(db: &PgPool, tg: &Telegram, now: DateTime<Utc>) -> AppResult<usize> {
@@ -180,16 +254,19 @@ pub async fn attendance(db: &PgPool, tg: &Telegram, now: DateTime<Utc>) -> AppRe
         .bind(KEEP_NOTICES_DAYS as f64)
         .execute(db)
         .await?;
-    let anyone: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active'
-                          AND (notify_late OR notify_absent OR notify_checkout))",
-    )
-    .fetch_one(db)
-    .await?;
-    if !anyone {
+    let audience = Audience::load(db).await?;
+    if audience.is_empty() {
         return Ok(0);
     }
-    let emps = all_employees(db, now).await?;
+    let emps: Vec<Emp> = all_employees(db, now)
+        .await?
+        .into_iter()
+        .filter(|e| audience.hears_of(e))
+        .collect();
+    tracing::debug!(
+        employees = emps.len(),
+        "attendance notices: employees looked at"
+    );
     let days = days_around(db, &emps, now, true).await?;
     let mut told = 0;
     for (e, records) in emps.iter().zip(&days) {

@@ -3,7 +3,8 @@
 //! update's effect, so a restart neither loses nor repeats an update. In webhook mode
 //! (`telegram_webhook_url`) every replica sets the webhook at start instead and updates
 //! arrive at `POST /api/v1/integrations/telegram/webhook`, through the same
-//! [`handle_update`]. Commands:
+//! [`handle_update`]. Back in polling mode, a webhook still set (`getUpdates` answers 409) is
+//! deleted with `deleteWebhook`. Commands:
 //! `/start <code>` links the chat, `/stop` unlinks it, anything else gets a help text.
 //! Replies go out as `telegram.send` jobs like every other message.
 
@@ -133,6 +134,20 @@ async fn poll_while_leader(
                     // 409: a webhook is set; 401: bad token; network: Telegram unreachable.
                     errors = errors.saturating_add(1);
                     tracing::warn!(error = %e, "getUpdates failed");
+                    if e.code() == Some(409) {
+                        // Switched back from webhook mode: the webhook Telegram still has
+                        // would hold the updates, so it is deleted (its pending updates stay
+                        // and arrive here).
+                        let started = Instant::now();
+                        let deleted = tg.api.delete_webhook().await;
+                        tg.log("deleteWebhook", None, &deleted, started, None).await;
+                        if deleted.is_ok() {
+                            tracing::info!(
+                                "Telegram webhook deleted; updates arrive by long polling"
+                            );
+                            continue;
+                        }
+                    }
                     let wait = Duration::from_millis(500).saturating_mul(1 << errors.min(6));
                     tokio::select! {
                         _ = shutdown.changed() => break,

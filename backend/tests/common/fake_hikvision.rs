@@ -59,12 +59,21 @@ pub struct Inner {
     pub stale_answers: u32,
     pub lockout_after: u32,
     pub locked: bool,
+    /// The `algorithm` the challenge offers (`None`: left out, which means MD5; or
+    /// `"SHA-256"` as some firmware offers, integrations.md §1.0); answers must use it.
+    pub algorithm: Option<&'static str>,
+    /// Answers accepted per algorithm they used (e.g. `"SHA-256"`).
+    pub answers_by_algorithm: HashMap<String, u32>,
     pub events: Vec<Value>,
     /// What a search filters on, one per event (so a search does not re-read every JSON item).
     pub event_keys: Vec<EvKey>,
     pub next_serial: i64,
     pub page_cap: usize,
     pub strict_time: bool,
+    /// Firmware that refuses `beginSerialNo`/`endSerialNo` (`badJsonContent`), so only time
+    /// windows page; refusals counted.
+    pub refuse_serial_window: bool,
+    pub serial_window_refusals: u32,
     pub users: BTreeMap<String, Value>,
     pub faces: BTreeMap<String, Vec<u8>>,
     pub missing_pictures: HashSet<i64>,
@@ -74,6 +83,9 @@ pub struct Inner {
     pub lying_total: bool,
     pub latency: Duration,
     pub clock_skew_s: i64,
+    /// Open alert streams (each part is sent to all; cut by dropping them).
+    pub streams: Vec<tokio::sync::mpsc::UnboundedSender<Bytes>>,
+    pub stream_opens: u32,
     /// Every request: (method, path, status).
     pub calls: Vec<(String, String, u16)>,
     /// The largest `InfoList` answered.
@@ -168,11 +180,15 @@ impl FakeHikvision {
             stale_answers: 0,
             lockout_after: 5,
             locked: false,
+            algorithm: None,
+            answers_by_algorithm: HashMap::new(),
             events: Vec::new(),
             event_keys: Vec::new(),
             next_serial: 1,
             page_cap: 30,
             strict_time: true,
+            refuse_serial_window: false,
+            serial_window_refusals: 0,
             users: BTreeMap::new(),
             faces: BTreeMap::new(),
             missing_pictures: HashSet::new(),
@@ -182,6 +198,8 @@ impl FakeHikvision {
             lying_total: false,
             latency: Duration::ZERO,
             clock_skew_s: 0,
+            streams: Vec::new(),
+            stream_opens: 0,
             calls: Vec::new(),
             largest_page: 0,
         }));
@@ -221,6 +239,16 @@ impl FakeHikvision {
                     if e.picture && e.employee_no.is_some() {
                         v["pictureURL"] = json!(format!("http://192.0.2.10/LOCALS/pic/{serial}.jpg"));
                     }
+                    // The alert stream's push form of the same event (§1.5: other names).
+                    let mut pushed = json!({"majorEventType": 5, "subEventType": e.minor,
+                        "serialNo": serial, "currentVerifyMode": v["currentVerifyMode"]});
+                    if let Some(n) = &e.employee_no {
+                        pushed["employeeNoString"] = json!(n);
+                    }
+                    let part = stream_part(&json!({"ipAddress": "192.0.2.10", "dateTime": v["time"],
+                        "activePostCount": 1, "eventType": "AccessControllerEvent",
+                        "eventState": "active", "AccessControllerEvent": pushed}));
+                    s.streams.retain(|tx| tx.send(part.clone()).is_ok());
                     s.events.push(v);
                     s.event_keys.push(EvKey {
                         serial,
@@ -232,6 +260,17 @@ impl FakeHikvision {
                     serial
                 })
                 .collect()
+        })
+    }
+
+    /// Cuts every open alert stream in the middle of a part.
+    pub fn cut_streams(&self) {
+        self.with(|s| {
+            for tx in s.streams.drain(..) {
+                let _ = tx.send(Bytes::from_static(
+                    b"--MIME_boundary\r\nContent-Type: application/json\r\nContent-Length: 400\r\n\r\n{\"AccessControllerEvent\": {\"serialNo\"",
+                ));
+            }
         })
     }
 
@@ -263,8 +302,12 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     let challenge = |s: &mut Inner, stale: bool| {
         let nonce = format!("{:032x}", rand::random::<u128>());
         s.nonces.insert(nonce.clone(), 0);
+        let algorithm = s
+            .algorithm
+            .map(|a| format!(", algorithm={a}"))
+            .unwrap_or_default();
         let www = format!(
-            "Digest qop=\"auth\", realm=\"{REALM}\", nonce=\"{nonce}\", stale=\"{stale}\", opaque=\"\", domain=\"::\""
+            "Digest qop=\"auth\", realm=\"{REALM}\", nonce=\"{nonce}\", stale=\"{stale}\", opaque=\"\", domain=\"::\"{algorithm}"
         );
         (
             StatusCode::UNAUTHORIZED,
@@ -297,8 +340,10 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     );
     let mut expected = answer.clone();
     expected.digest(&ctx);
+    let used = answer.algorithm.to_string();
     let good = answer.username == USERNAME
         && answer.realm == REALM
+        && used == s.algorithm.unwrap_or("MD5")
         && expected.response == answer.response;
     if !good {
         s.consecutive_failures += 1;
@@ -313,6 +358,7 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
         Some(n) if *n < uses => {
             *n += 1;
             s.consecutive_failures = 0;
+            *s.answers_by_algorithm.entry(used).or_default() += 1;
             Ok(())
         }
         _ => {
@@ -323,6 +369,62 @@ fn authenticate(s: &mut Inner, method: &Method, headers: &HeaderMap) -> Result<(
     }
 }
 
+/// One `multipart/mixed` part of the alert stream.
+fn stream_part(v: &Value) -> Bytes {
+    let body = v.to_string();
+    Bytes::from(format!(
+        "--MIME_boundary\r\nContent-Type: application/json; charset=\"UTF-8\"\r\nContent-Length: {}\r\n\r\n{body}\r\n",
+        body.len()
+    ))
+}
+
+/// `GET /ISAPI/Event/notification/alertStream`: Digest-checked, then an endless
+/// `multipart/mixed` answer: a heartbeat at once and every second, and each event appended.
+fn alert_stream(fake: &FakeHikvision, method: &Method, headers: &HeaderMap) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Bytes>();
+    {
+        let mut s = fake.inner.lock().unwrap();
+        if s.down {
+            return (StatusCode::SERVICE_UNAVAILABLE, "terminal down").into_response();
+        }
+        if let Err(r) = authenticate(&mut s, method, headers) {
+            return r;
+        }
+        s.stream_opens += 1;
+        s.streams.push(tx.clone());
+    }
+    let heartbeat = stream_part(&json!({"ipAddress": "192.0.2.10", "eventType": "heartBeat",
+        "eventState": "active", "activePostCount": 0}));
+    let _ = tx.send(heartbeat.clone());
+    // The heartbeat task holds the channel only weakly: a cut (the fake dropping its
+    // senders) ends the answer.
+    let weak = tx.downgrade();
+    drop(tx);
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match weak.upgrade() {
+                Some(tx) if tx.send(heartbeat.clone()).is_ok() => {}
+                _ => return,
+            }
+        }
+    });
+    let body =
+        axum::body::Body::from_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv()
+                .await
+                .map(|b| (Ok::<Bytes, std::io::Error>(b), rx))
+        }));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "multipart/mixed; boundary=MIME_boundary",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 async fn handle(
     State(fake): State<FakeHikvision>,
     method: Method,
@@ -331,6 +433,12 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_owned();
+    if path == "/ISAPI/Event/notification/alertStream" && method == Method::GET {
+        let resp = alert_stream(&fake, &method, &headers);
+        let status = resp.status().as_u16();
+        fake.with(|s| s.calls.push((method.to_string(), path, status)));
+        return resp;
+    }
     let latency = fake.with(|s| s.latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -616,6 +724,18 @@ fn acs_event(s: &mut Inner, body: Option<Value>) -> Response {
             "Invalid Content",
             "MessageParametersLack",
             Some("minor"),
+        );
+    }
+    if s.refuse_serial_window
+        && (c.get("beginSerialNo").is_some() || c.get("endSerialNo").is_some())
+    {
+        s.serial_window_refusals += 1;
+        return envelope(
+            StatusCode::BAD_REQUEST,
+            6,
+            "Invalid Content",
+            "badJsonContent",
+            Some("beginSerialNo"),
         );
     }
     let Ok(start) = parse_instant(&c["startTime"], s.strict_time) else {

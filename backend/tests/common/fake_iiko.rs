@@ -23,7 +23,7 @@
 //!   the next N answers of any kind a `text/html` proxy page; latency.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -92,6 +92,9 @@ pub struct Inner {
     pub attendance_types: Vec<(String, String, String)>,
     pub schedule_types: Vec<(String, String, String)>,
     pub attendances: Vec<Record>,
+    /// Attendance ids left out of the reads (as if entered in iiko after our read): only
+    /// the write's 409 tells of them.
+    pub unlisted: HashSet<String>,
     pub schedules: Vec<Record>,
     pub fail_next: u32,
     pub html_next: u32,
@@ -165,6 +168,7 @@ impl FakeIiko {
             attendance_types: vec![(Uuid::new_v4().to_string(), "W".into(), "Worked".into())],
             schedule_types: vec![(Uuid::new_v4().to_string(), "D".into(), "Day".into())],
             attendances: vec![],
+            unlisted: HashSet::new(),
             schedules: vec![],
             fail_next: 0,
             html_next: 0,
@@ -413,7 +417,13 @@ fn route(
             types_xml("scheduleType", "scheduleTypes", &s.schedule_types),
         ),
         "/employees/attendance" | "/employees/attendance/" if get => {
-            list_records(&s.attendances, &q, "attendance", "attendances")
+            let listed: Vec<Record> = s
+                .attendances
+                .iter()
+                .filter(|r| !s.unlisted.contains(&r.id))
+                .cloned()
+                .collect();
+            list_records(&listed, &q, "attendance", "attendances")
         }
         "/employees/schedule" | "/employees/schedule/" if get => {
             list_records(&s.schedules, &q, "schedule", "schedules")

@@ -68,6 +68,7 @@ struct Inner {
     latency: Duration,
     webhook: Option<(String, Option<String>)>,
     get_updates_calls: u32,
+    delete_webhook_calls: u32,
 }
 
 /// The running fake; clone freely.
@@ -261,6 +262,9 @@ impl FakeTelegram {
     }
     pub fn get_updates_calls(&self) -> u32 {
         self.inner.lock().unwrap().get_updates_calls
+    }
+    pub fn delete_webhook_calls(&self) -> u32 {
+        self.inner.lock().unwrap().delete_webhook_calls
     }
     pub fn block(&self, chat: i64) {
         self.inner.lock().unwrap().blocked.insert(chat);
@@ -481,7 +485,9 @@ async fn api(
             ok(json!(true))
         }
         "deleteWebhook" => {
-            fake.inner.lock().unwrap().webhook = None;
+            let mut s = fake.inner.lock().unwrap();
+            s.webhook = None;
+            s.delete_webhook_calls += 1;
             ok(json!(true))
         }
         "getWebhookInfo" => {

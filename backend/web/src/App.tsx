@@ -74,7 +74,7 @@ export function App() {
                 <Route path="/today" element={<DashboardPage />} />
                 <Route path="/attendance" element={<EventsPage />} />
                 <Route path="/employees" element={<EmployeesPage />} />
-                <Route path="/employees/:id" element={<EmployeePage />} />
+                <Route path="/employees/:id" element={<EmployeePage admin={s.user.role === 'admin'} />} />
                 <Route path="/reports" element={<ReportsPage />} />
                 <Route path="/review" element={<ReviewPage />} />
                 <Route path="/schedules" element={<SchedulesPage admin={s.user.role === 'admin'} />} />

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
 import {
-  absenceSchema, assignmentSchema, crossesMidnight, daysInclusive, describePattern, holidaySchema, patternOf, scheduleSchema, shiftMinutes, shiftTime, templateSchema,
+  absenceSchema, assignmentSchema, crossesMidnight, daysInclusive, describePattern, holidaySchema, patternOf, rosterDates, scheduleSchema, shiftMinutes, shiftTime, templateSchema,
   type ScheduleForm,
 } from './schedules';
 import { issuesByField } from './useApiForm';
@@ -32,19 +32,22 @@ describe('shift templates', () => {
 
 const schedule: ScheduleForm = {
   name: 'Office', kind: 'weekly', week: ['a', 'a', 'a', 'a', 'a', '', ''], anchor: '2026-12-07', cycle: ['a', 'b', '', ''],
-  work_days: [true, true, true, true, true, false, false], minutes_per_day: 480,
+  work_days: [true, true, true, true, true, false, false], minutes_per_day: 480, roster_from: '2026-12-30', roster: ['n', '', 'a'],
 };
 
 describe('schedules', () => {
   it('builds the stored pattern of each kind, days off as null', () => {
     expect(patternOf(schedule)).toEqual({ kind: 'weekly', days: ['a', 'a', 'a', 'a', 'a', null, null] });
     expect(patternOf({ ...schedule, kind: 'rotating' })).toEqual({ kind: 'rotating', anchor: '2026-12-07', cycle: ['a', 'b', null, null] });
+    expect(patternOf({ ...schedule, kind: 'roster' })).toEqual({ kind: 'roster', days: { '2026-12-30': 'n', '2027-01-01': 'a' } });
     expect(patternOf({ ...schedule, kind: 'flexible' })).toEqual({ kind: 'flexible', minutes_per_day: 480, minutes_per_week: null, work_days: schedule.work_days });
   });
   it('refuses a week without shifts, a one-day cycle and a flexible schedule without work days', () => {
     expect(scheduleSchema(t).safeParse(schedule).success).toBe(true);
     expect(errorsOf(scheduleSchema(t).safeParse({ ...schedule, week: Array(7).fill('') }))).toEqual({ week: 'schedules.noShifts' });
     expect(errorsOf(scheduleSchema(t).safeParse({ ...schedule, kind: 'rotating', cycle: ['a'] }))).toHaveProperty('cycle');
+    expect(errorsOf(scheduleSchema(t).safeParse({ ...schedule, kind: 'roster', roster: ['', ''] }))).toEqual({ roster: 'schedules.noShifts' });
+    expect(errorsOf(scheduleSchema(t).safeParse({ ...schedule, kind: 'roster', roster_from: 'soon' }))).toEqual({ roster_from: 'validation.date' });
     expect(errorsOf(scheduleSchema(t).safeParse({ ...schedule, kind: 'flexible', work_days: Array(7).fill(false) }))).toEqual({ work_days: 'schedules.noWorkDays' });
   });
   it('describes a pattern with template times, overnight shifts on the day they start', () => {
@@ -52,6 +55,13 @@ describe('schedules', () => {
     expect(describePattern({ kind: 'weekly', days: ['n', null, null, null, null, null, null] }, templates, t)).toBe(
       'weekdays.mon Night 22:00–06:00 (+1), weekdays.tue schedules.off, weekdays.wed schedules.off, weekdays.thu schedules.off, weekdays.fri schedules.off, weekdays.sat schedules.off, weekdays.sun schedules.off',
     );
+    expect(describePattern({ kind: 'roster', days: { '2027-01-01': 'n', '2026-12-31': 'n' } }, templates, t)).toBe(
+      'schedules.rosterDays{"count":2}: 2026-12-31 Night 22:00–06:00 (+1), 2027-01-01 Night 22:00–06:00 (+1)',
+    );
+  });
+  it('lays out roster dates over a month and a year end', () => {
+    expect(rosterDates('2026-12-30', 3)).toEqual(['2026-12-30', '2026-12-31', '2027-01-01']);
+    expect(rosterDates('', 3)).toEqual([]);
   });
 });
 

@@ -16,6 +16,10 @@ export const HOLIDAY_KINDS = ['holiday', 'non_working', 'working'] as const;
 export const MAX_ABSENCE_DAYS = 366;
 /** The longest rotation the form offers. */
 export const MAX_CYCLE = 28;
+/** The most dates the roster form lays out at once (the server takes up to 1,000). */
+export const MAX_ROSTER_FORM_DAYS = 62;
+/** How many dates a roster's one-line description lists before `+N more`. */
+const ROSTER_SHOWN = 7;
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -71,19 +75,29 @@ export function templateSchema(t: T) {
 }
 export type TemplateForm = z.input<ReturnType<typeof templateSchema>>;
 
-export type PatternKind = 'weekly' | 'rotating' | 'flexible';
+export type PatternKind = 'weekly' | 'rotating' | 'roster' | 'flexible';
+
+/** `n` consecutive `YYYY-MM-DD` dates from `from` (none when `from` is not a date). */
+export function rosterDates(from: string, n: number): string[] {
+  if (!DAY.test(from)) return [];
+  const start = Date.parse(`${from}T00:00:00Z`);
+  if (Number.isNaN(start)) return [];
+  return Array.from({ length: Math.max(0, n) }, (_, i) => new Date(start + i * 86_400_000).toISOString().slice(0, 10));
+}
 
 /** The schedule form: one template id (or '' for a day off) per weekday or per cycle day. */
 export function scheduleSchema(t: T) {
   return z
     .object({
       name: z.string().trim().min(1, t('app.required')).max(100, t('validation.maxLength', { max: 100 })),
-      kind: z.enum(['weekly', 'rotating', 'flexible']),
+      kind: z.enum(['weekly', 'rotating', 'roster', 'flexible']),
       week: z.array(z.string()).length(7),
       anchor: z.string(),
       cycle: z.array(z.string()),
       work_days: z.array(z.boolean()).length(7),
       minutes_per_day: z.number().or(z.nan()),
+      roster_from: z.string(),
+      roster: z.array(z.string()),
     })
     .superRefine((v, ctx) => {
       if (v.kind === 'weekly' && v.week.every((d) => d === '')) ctx.addIssue({ code: 'custom', path: ['week'], message: t('schedules.noShifts') });
@@ -91,6 +105,11 @@ export function scheduleSchema(t: T) {
         if (!DAY.test(v.anchor)) ctx.addIssue({ code: 'custom', path: ['anchor'], message: t('validation.date') });
         if (v.cycle.length < 2 || v.cycle.length > MAX_CYCLE) ctx.addIssue({ code: 'custom', path: ['cycle'], message: t('schedules.cycleLength', { max: MAX_CYCLE }) });
         else if (v.cycle.every((d) => d === '')) ctx.addIssue({ code: 'custom', path: ['cycle'], message: t('schedules.noShifts') });
+      }
+      if (v.kind === 'roster') {
+        if (!DAY.test(v.roster_from)) ctx.addIssue({ code: 'custom', path: ['roster_from'], message: t('validation.date') });
+        else if (v.roster.length < 1 || v.roster.length > MAX_ROSTER_FORM_DAYS) ctx.addIssue({ code: 'custom', path: ['roster'], message: t('validation.range', { min: 1, max: MAX_ROSTER_FORM_DAYS }) });
+        else if (v.roster.every((d) => d === '')) ctx.addIssue({ code: 'custom', path: ['roster'], message: t('schedules.noShifts') });
       }
       if (v.kind === 'flexible') {
         if (!Number.isInteger(v.minutes_per_day) || v.minutes_per_day < 1 || v.minutes_per_day > 24 * 60)
@@ -109,6 +128,10 @@ export function patternOf(v: ScheduleForm): ScheduleDef {
       return { kind: 'weekly', days: v.week.map(shift) };
     case 'rotating':
       return { kind: 'rotating', anchor: v.anchor, cycle: v.cycle.map(shift) };
+    case 'roster': {
+      const dates = rosterDates(v.roster_from, v.roster.length);
+      return { kind: 'roster', days: Object.fromEntries(dates.flatMap((d, i) => (v.roster[i] ? [[d, v.roster[i]]] : []))) };
+    }
     case 'flexible':
       return { kind: 'flexible', minutes_per_day: v.minutes_per_day, minutes_per_week: null, work_days: v.work_days };
   }
@@ -126,8 +149,13 @@ export function describePattern(p: ScheduleDef, templates: ReadonlyMap<string, S
       return p.days.map((d, i) => `${t(`weekdays.${WEEKDAYS[i]}`)} ${shift(d)}`).join(', ');
     case 'rotating':
       return `${t('schedules.from', { date: p.anchor })}: ${p.cycle.map((d, i) => `${i + 1}. ${shift(d)}`).join(', ')}`;
-    case 'roster':
-      return t('schedules.rosterDays', { count: Object.keys(p.days).length });
+    case 'roster': {
+      // Each date with its shift: a shift over midnight stands on the date it starts, marked `+1`.
+      const dates = Object.keys(p.days).sort();
+      const listed = dates.slice(0, ROSTER_SHOWN).map((d) => `${d} ${shift(p.days[d])}`);
+      const more = dates.length > ROSTER_SHOWN ? [t('schedules.moreDates', { count: dates.length - ROSTER_SHOWN })] : [];
+      return `${t('schedules.rosterDays', { count: dates.length })}: ${[...listed, ...more].join(', ')}`;
+    }
     case 'flexible': {
       const days = WEEKDAYS.filter((_, i) => p.work_days[i]).map((d) => t(`weekdays.${d}`)).join(', ');
       const per = p.minutes_per_day != null ? formatMinutes(p.minutes_per_day, t) : p.minutes_per_week != null ? `${formatMinutes(p.minutes_per_week, t)} / ${t('schedules.week')}` : '';

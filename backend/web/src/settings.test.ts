@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { canRetry, formToPolicy, policySchema, policyToForm } from './settings';
+import { canRetry, formToPolicy, formToTracking, policySchema, policyToForm, trackingSchema, trackingToForm } from './settings';
 
 const t = ((key: string) => key) as unknown as TFunction;
 const policy = { liveness_mode: 'passive+challenge' as const, face_threshold: null, max_gps_accuracy_m: 100, geofence_required: true, max_offline_delay_s: 72 * 3600 };
@@ -27,5 +27,22 @@ describe('jobs', () => {
     expect(canRetry('dead')).toBe(true);
     expect(canRetry('queued')).toBe(false);
     expect(canRetry('done')).toBe(false);
+  });
+});
+
+describe('default tracking policy form', () => {
+  const weekdays = { enabled: true, interval_s: 300, max_accuracy_m: 50, working_hours: { time_zone: 'Asia/Dushanbe', windows: (['mon', 'tue', 'wed', 'thu', 'fri'] as const).map((weekday) => ({ weekday, start: '09:00:00', end: '18:00:00' })) } };
+  it('gives back the same policy, with or without working hours', () => {
+    expect(formToTracking(trackingToForm(weekdays))).toEqual(weekdays);
+    const always = { enabled: false, interval_s: 600, max_accuracy_m: 30, working_hours: null };
+    expect(formToTracking(trackingToForm(always))).toEqual(always);
+  });
+  it('needs a zone, times and a weekday only when tracking keeps to working hours', () => {
+    const form = trackingToForm(weekdays);
+    expect(trackingSchema(t).safeParse(form).success).toBe(true);
+    const bad = trackingSchema(t).safeParse({ ...form, time_zone: ' ', start: '9', days: Array(7).fill(false) });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.')).sort()).toEqual(['days', 'start', 'time_zone']);
+    expect(trackingSchema(t).safeParse({ ...form, hours: false, time_zone: '', days: Array(7).fill(false) }).success).toBe(true);
+    expect(trackingSchema(t).safeParse({ ...form, interval_s: 1 }).success).toBe(false);
   });
 });

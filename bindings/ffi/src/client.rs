@@ -28,7 +28,7 @@ use crate::privacy::MyData;
 use crate::records::{
     AttendanceEvent, ConsentStatus, ConsentTextInfo, RecordedLocation, Timesheet, period,
 };
-use crate::store::{PlatformStore, SecureStore};
+use crate::store::{DeviceKey, PlatformKey, PlatformStore, SecureStore};
 use crate::types::{
     ConsentType, DeadLetterInfo, DeviceDescription, FixDecision, LocationFix, OutboxStatus,
     PunchDirection, SyncProgressInfo, SyncReport, SyncStatus, TrackingPolicyInfo, User, to_system,
@@ -194,12 +194,16 @@ impl FaceIdClient {
     /// `server_url` as the person typed it (normalised like [`crate::normalize_server_url`]);
     /// `state_dir` is the app's private files directory (outbox databases live there);
     /// `store` keeps the tokens (Android Keystore / iOS Keychain). A stored session is restored.
-    #[uniffi::constructor]
+    /// `device_key` is this installation's key pair (Android Keystore / Secure Enclave): with
+    /// it every login and refresh proves the device (docs/device-keys.md); without it the
+    /// client is refused where the employee has an allow-list.
+    #[uniffi::constructor(default(device_key = None))]
     pub fn new(
         server_url: String,
         state_dir: String,
         device: DeviceDescription,
         store: Arc<dyn SecureStore>,
+        device_key: Option<Arc<dyn DeviceKey>>,
     ) -> Result<Arc<Self>, FaceIdError> {
         let server = crate::normalize_server_url(server_url)?;
         let state_dir = PathBuf::from(state_dir);
@@ -209,11 +213,10 @@ impl FaceIdClient {
         let device_clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
         let clock = Arc::new(ServerClock::new(device_clock.clone()));
         let platform: Arc<dyn CoreStore> = Arc::new(PlatformStore(store));
-        let session = Session::new(
-            SessionConfig::new(&server, device.try_into()?),
-            platform.clone(),
-            clock,
-        )?;
+        let mut config = SessionConfig::new(&server, device.try_into()?);
+        config.device_key = device_key
+            .map(|k| Arc::new(PlatformKey(k)) as Arc<dyn faceid_client::device_key::DeviceKey>);
+        let session = Session::new(config, platform.clone(), clock)?;
         let client = Arc::new(Self {
             shared: Arc::new(Shared {
                 session: Arc::new(session),

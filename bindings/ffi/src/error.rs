@@ -77,6 +77,9 @@ impl From<SessionError> for FaceIdError {
                 reason: reason.to_owned(),
             },
             SessionError::Store(e) => e.into(),
+            SessionError::DeviceKey(e) => FaceIdError::Storage {
+                reason: e.to_string(),
+            },
             SessionError::Http(e) => e.into(),
         }
     }

@@ -39,7 +39,7 @@ pub use records::{
     RecordedLocation, ReviewChoice, Timesheet, TimesheetDay,
 };
 pub use server::normalize_server_url;
-pub use store::SecureStore;
+pub use store::{DeviceKey, DeviceKeyError, SecureStore};
 pub use types::*;
 
 /// The runtime of the background tasks (sync). Async exports run on uniffi's tokio

@@ -155,6 +155,7 @@ fn client(server: &str, dir: &tempfile::TempDir, store: Arc<MapStore>) -> Arc<Fa
         dir.path().to_string_lossy().into_owned(),
         device(),
         store,
+        None,
     )
     .unwrap()
 }

@@ -9,6 +9,9 @@
 //! `FACEID_BENCH_RUNS` times (default 3), each on a fresh outbox and employee.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -23,23 +26,18 @@ use faceid_protocol::auth::{DeviceInfo, Platform};
 use faceid_protocol::location::LocationPoint;
 use faceid_server::{AppState, Secrets, Settings};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 const POINTS: usize = 10_000;
 const PASSWORD: &str = "correct-horse-battery";
 
 async fn post(url: &str, token: Option<&str>, body: Value, put: bool) -> Value {
-    let http = faceid_client::http::build_client(Default::default()).expect("http");
-    let mut req = if put { http.put(url) } else { http.post(url) }.json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("send");
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status} {v}");
-    v
+    let method = if put {
+        reqwest::Method::PUT
+    } else {
+        reqwest::Method::POST
+    };
+    common::call(method, url.to_owned(), token, body).await
 }
 
 fn main() {
@@ -60,23 +58,7 @@ fn main() {
 }
 
 async fn bench(url: String, runs: usize) {
-    let admin_pool = PgPool::connect(&url).await.expect("connect");
-    let db = format!("faceid_drain_{}", Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&admin_pool)
-        .await
-        .expect("create db");
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b.to_owned(), format!("?{q}")),
-        None => (url.clone(), String::new()),
-    };
-    let base = base
-        .rsplit_once('/')
-        .map_or(base.clone(), |(b, _)| b.to_owned());
-    let pool = PgPool::connect(&format!("{base}/{db}{query}"))
-        .await
-        .expect("connect db");
-    faceid_server::db::migrate(&pool).await.expect("migrate");
+    let (admin_pool, db, pool) = common::fresh_database(&url, "faceid_drain").await;
     let state = AppState::new(
         pool.clone(),
         Settings::default(),

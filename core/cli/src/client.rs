@@ -4,6 +4,9 @@
 //! Everything the device keeps lives in `--state DIR`:
 //! - `device.json`: the server URL, this device's id, the employee of the last login, the
 //!   learned server-time offset, the cached tracking policy and consents, the last sync;
+//! - `device-key.pem`: this device's P-256 key (PKCS#8 PEM, mode 0600), created at the first
+//!   command that talks to the server; every login and refresh signs a server nonce with it
+//!   (`docs/device-keys.md`). A copied `device.json` without it cannot sign in as this device;
 //! - `secrets/`: tokens and the descriptor cache (a `FileStore`: files 0600, directory 0700);
 //! - `outbox/`: one SQLite outbox per employee (survives logout: queued entries wait for the
 //!   employee's next login).
@@ -19,6 +22,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use faceid_client::checkin::{CheckInError, FaceSession, FaceSessionConfig, seal_punch};
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
+use faceid_client::device_key::{DeviceKeyError, FileDeviceKey};
 use faceid_client::enrolment::{EnrolmentError, queue_enrolment};
 use faceid_client::http::HttpConfig;
 use faceid_client::location::{Decision, Recorder, RecorderError};
@@ -208,6 +212,8 @@ pub enum ClientError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
+    DeviceKey(#[from] DeviceKeyError),
+    #[error(transparent)]
     Records(#[from] RecordsError),
     #[error(transparent)]
     Enrolment(#[from] EnrolmentError),
@@ -256,6 +262,9 @@ struct Ctx {
     store: Arc<dyn SecureStore>,
     clock: Arc<ServerClock>,
 }
+
+/// This device's key, next to `device.json`.
+const DEVICE_KEY_FILE: &str = "device-key.pem";
 
 impl Ctx {
     fn load(args: &ClientArgs) -> Result<Self, ClientError> {
@@ -339,6 +348,9 @@ impl Ctx {
         let server = self.server()?;
         let mut cfg = SessionConfig::new(&server, self.device());
         cfg.http = self.http;
+        cfg.device_key = Some(Arc::new(FileDeviceKey::open_or_create(
+            &self.args_state.join(DEVICE_KEY_FILE),
+        )?));
         Ok(Session::new(cfg, self.store.clone(), self.clock.clone())?)
     }
 

@@ -15,368 +15,19 @@
 //! DATABASE_URL, the face models (models/fetch.sh) or the photos (../shared/faces).
 #![allow(clippy::print_stderr)]
 
+mod common;
+
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use faceid_server::{AppState, Secrets, Settings};
+use common::{Backend, CLIENT_TIMEOUT_S, Device, admin_token, call, employee};
 use serde_json::{Value, json};
-use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
-
-const PASSWORD: &str = "correct-horse-battery";
-const ENROL: [&str; 2] = [
-    "face_recognition/barack_obama/obama.jpg",
-    "face_recognition/barack_obama/obama_small.jpg",
-];
-const PROBE: &str = "face_recognition/barack_obama/obama-720p.jpg";
-/// Seconds one simulator request may take in these tests (the proxy's delay exceeds it).
-const CLIENT_TIMEOUT_S: f64 = 2.0;
-
-fn faces() -> Option<PathBuf> {
-    let d = faceid_face::model::workspace_root().join("../shared/faces");
-    d.is_dir().then_some(d)
-}
-
-/// The fresh database, the server state and where it listens.
-struct Backend {
-    pool: PgPool,
-    admin_pool: PgPool,
-    db_name: String,
-    state: AppState,
-    addr: SocketAddr,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Backend {
-    /// `None` (after saying why) when something the test needs is missing.
-    async fn start(test: &str) -> Option<Self> {
-        let Ok(url) = std::env::var("DATABASE_URL") else {
-            eprintln!("SKIPPED {test}: DATABASE_URL is unset (tests/support/postgres.sh)");
-            return None;
-        };
-        let engine = faceid_server::face::FaceEngine::load(None);
-        if engine.get().is_err() || faces().is_none() {
-            eprintln!("SKIPPED {test}: face models (models/fetch.sh) or ../shared/faces missing");
-            return None;
-        }
-        let admin_pool = PgPool::connect(&url).await.expect("connect DATABASE_URL");
-        let db_name = format!("faceid_cli_{}", Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db_name}")))
-            .execute(&admin_pool)
-            .await
-            .expect("create database");
-        let (base, query) = match url.split_once('?') {
-            Some((b, q)) => (b.to_owned(), format!("?{q}")),
-            None => (url.clone(), String::new()),
-        };
-        let base = base
-            .rsplit_once('/')
-            .map_or(base.clone(), |(b, _)| b.to_owned());
-        let pool = PgPool::connect(&format!("{base}/{db_name}{query}"))
-            .await
-            .expect("connect test database");
-        faceid_server::db::migrate(&pool).await.expect("migrate");
-        let settings = Settings {
-            photo_store_url: Some("memory:".into()),
-            ..Settings::default()
-        };
-        let secrets = Secrets {
-            jwt_secret: b"client-faults-secret-client-faults-secret-0123".to_vec(),
-            descriptor_key: [9; 32],
-        };
-        let state = AppState::new(pool.clone(), settings, secrets)
-            .expect("state")
-            .with_face_engine(engine);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let mut b = Self {
-            pool,
-            admin_pool,
-            db_name,
-            state,
-            addr,
-            stop: None,
-            task: None,
-        };
-        b.serve(listener);
-        Some(b)
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = self.state.clone();
-        self.task = Some(tokio::spawn(async move {
-            let _ = faceid_server::run(listener, state, async move {
-                let _ = rx.await;
-            })
-            .await;
-        }));
-        self.stop = Some(tx);
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The server goes away: nothing listens on its port any more.
-    async fn down(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-        }
-    }
-
-    /// The server comes back on the same port.
-    async fn up(&mut self) {
-        let listener = TcpListener::bind(self.addr).await.expect("rebind");
-        self.serve(listener);
-    }
-
-    async fn finish(mut self) {
-        self.down().await;
-        self.pool.close().await;
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.db_name
-        )))
-        .execute(&self.admin_pool)
-        .await;
-    }
-
-    async fn count(&self, sql: &'static str, employee: Uuid) -> i64 {
-        sqlx::query_scalar(sql)
-            .bind(employee)
-            .fetch_one(&self.pool)
-            .await
-            .expect(sql)
-    }
-
-    /// Punches, distinct punch keys, location points, distinct point times, batch keys.
-    async fn delivered(&self, employee: Uuid) -> [i64; 5] {
-        [
-            self.count(
-                "SELECT count(*) FROM attendance_events WHERE employee_id = $1 AND kind IN ('in', 'out')",
-                employee,
-            )
-            .await,
-            self.count(
-                "SELECT count(DISTINCT idempotency_key) FROM attendance_events WHERE employee_id = $1",
-                employee,
-            )
-            .await,
-            self.count(
-                "SELECT count(*) FROM location_points WHERE employee_id = $1",
-                employee,
-            )
-            .await,
-            self.count(
-                "SELECT count(DISTINCT recorded_at) FROM location_points WHERE employee_id = $1",
-                employee,
-            )
-            .await,
-            self.count(
-                "SELECT count(*) FROM location_batch_requests WHERE employee_id = $1",
-                employee,
-            )
-            .await,
-        ]
-    }
-}
-
-fn http() -> reqwest::Client {
-    faceid_client::http::build_client(faceid_client::http::HttpConfig::default()).expect("client")
-}
-
-async fn call(method: reqwest::Method, url: String, token: Option<&str>, body: Value) -> Value {
-    let mut req = http().request(method, &url).json(&body);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let resp = req.send().await.expect("send");
-    let status = resp.status();
-    let v: Value = resp.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{url}: {status} {v}");
-    v
-}
-
-/// An administrator, consent texts, an employee `login` with tracking every 5 s at any hour.
-async fn employee(b: &Backend, login: &str) -> Uuid {
-    faceid_server::routes::employees::create_admin(
-        &b.pool,
-        "admin",
-        "Ada",
-        "Admin",
-        PASSWORD.into(),
-    )
-    .await
-    .expect("admin");
-    let admin = call(
-        reqwest::Method::POST,
-        format!("{}/api/v1/auth/login", b.url()),
-        None,
-        json!({"login": "admin", "password": PASSWORD,
-               "device": {"id": Uuid::new_v4(), "name": "t", "platform": "web", "app_version": "1"}}),
-    )
-    .await;
-    let token = admin["access_token"].as_str().expect("token").to_owned();
-    for kind in ["biometric", "location"] {
-        call(
-            reqwest::Method::POST,
-            format!("{}/api/v1/consent-texts", b.url()),
-            Some(&token),
-            json!({"kind": kind, "body": format!("We process your {kind} data.")}),
-        )
-        .await;
-    }
-    let e = call(
-        reqwest::Method::POST,
-        format!("{}/api/v1/employees", b.url()),
-        Some(&token),
-        json!({"login": login, "password": PASSWORD, "first_name": "Barack",
-               "last_name": "Obama", "role": "user"}),
-    )
-    .await;
-    let id: Uuid = e["id"].as_str().expect("id").parse().expect("uuid");
-    call(
-        reqwest::Method::PUT,
-        format!("{}/api/v1/employees/{id}/tracking-policy", b.url()),
-        Some(&token),
-        json!({"enabled": true, "interval_s": 5, "max_accuracy_m": 50.0}),
-    )
-    .await;
-    id
-}
-
-/// One simulator device.
-struct Device {
-    state: tempfile::TempDir,
-    server: String,
-}
-
-impl Device {
-    fn new(server: &str) -> Self {
-        Self {
-            state: tempfile::tempdir().expect("tempdir"),
-            server: server.to_owned(),
-        }
-    }
-
-    fn command(&self, args: &[&str], server: Option<&str>) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_faceid"));
-        c.arg("client")
-            .arg("--state")
-            .arg(self.state.path())
-            .arg("--server")
-            .arg(server.unwrap_or(&self.server))
-            .arg("--timeout")
-            .arg(CLIENT_TIMEOUT_S.to_string())
-            .arg("--json")
-            .args(args)
-            .env("FACEID_PASSWORD", PASSWORD)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
-        c
-    }
-
-    async fn run_via(&self, args: &[&str], server: Option<&str>) -> Output {
-        self.command(args, server)
-            .output()
-            .await
-            .expect("run faceid client")
-    }
-
-    /// Runs and expects success; the JSON it printed.
-    async fn ok(&self, args: &[&str]) -> Value {
-        self.ok_via(args, None).await
-    }
-
-    async fn ok_via(&self, args: &[&str], server: Option<&str>) -> Value {
-        let out = self.run_via(args, server).await;
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "faceid client {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
-    }
-
-    /// Login, both consents and an enrolment, synced.
-    async fn onboard(&self, login: &str) {
-        self.ok(&["login", login]).await;
-        self.ok(&["consent", "grant", "biometric"]).await;
-        self.ok(&["consent", "grant", "location"]).await;
-        let faces = faces().expect("faces");
-        let photos: Vec<String> = ENROL
-            .iter()
-            .map(|p| faces.join(p).display().to_string())
-            .collect();
-        let mut args = vec!["enrol"];
-        args.extend(photos.iter().map(String::as_str));
-        let v = self.ok(&args).await;
-        assert_eq!(v["sync"]["left"], 0, "enrolment not delivered: {v}");
-        assert_eq!(v["sync"]["dead_lettered"], 0, "enrolment refused: {v}");
-    }
-
-    /// A CSV of `n` fixes 10 s apart, ending a minute ago, walking north a metre per fix.
-    fn track_csv(&self, name: &str, n: usize, offset_s: i64) -> PathBuf {
-        let start = Utc::now() - chrono::Duration::seconds(60 + 10 * n as i64 + offset_s);
-        let mut s = String::from("recorded_at,lat,lon,accuracy\n");
-        for i in 0..n {
-            let t: DateTime<Utc> = start + chrono::Duration::seconds(10 * i as i64);
-            s.push_str(&format!(
-                "{},{:.7},37.61,8\n",
-                t.to_rfc3339(),
-                55.75 + i as f64 * 0.00001
-            ));
-        }
-        let path = self.state.path().join(name);
-        std::fs::write(&path, s).expect("write csv");
-        path
-    }
-
-    async fn track(&self, n: usize, offset_s: i64) {
-        let csv = self.track_csv(&format!("track-{offset_s}.csv"), n, offset_s);
-        let v = self
-            .ok(&["track", "--csv", csv.to_str().expect("utf-8")])
-            .await;
-        assert_eq!(v["recorded"], n as u64, "fixes dropped: {v}");
-    }
-
-    async fn check_in(&self, extra: &[&str]) -> Value {
-        let probe = faces().expect("faces").join(PROBE);
-        let mut args = vec![
-            "check-in",
-            "--photo",
-            probe.to_str().expect("utf-8"),
-            "--lat",
-            "55.75",
-            "--lon",
-            "37.61",
-            "--accuracy",
-            "10",
-        ];
-        args.extend_from_slice(extra);
-        self.ok(&args).await
-    }
-
-    async fn status(&self) -> Value {
-        self.ok(&["status"]).await
-    }
-}
 
 fn pending(status: &Value) -> u64 {
     let o = &status["outbox"];
@@ -965,5 +616,52 @@ async fn locations_reads_a_day_at_the_servers_maximum() {
     assert_eq!(points.len(), max);
     assert_eq!(points[0]["recorded_at"], "2026-11-20T00:00:00Z");
     assert_eq!(points[max - 1]["battery"], 80);
+    b.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copied_state_without_the_key_is_refused() {
+    let Some(b) = Backend::start("copied_state_without_the_key_is_refused").await else {
+        return;
+    };
+    let id = employee(&b, "keyholder").await;
+    let phone = Device::new(&b.url());
+    phone.ok(&["login", "keyholder"]).await;
+    let key = phone.state.path().join("device-key.pem");
+    assert!(key.exists(), "the simulator made its file key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // The administrator allows only this device (and with it, its key).
+    let state: Value = serde_json::from_slice(
+        &std::fs::read(phone.state.path().join("device.json")).expect("device.json"),
+    )
+    .expect("json");
+    let admin = admin_token(&b).await;
+    call(
+        reqwest::Method::PATCH,
+        format!("{}/api/v1/employees/{id}", b.url()),
+        Some(&admin),
+        json!({"allowed_device_ids": [state["device_id"]]}),
+    )
+    .await;
+
+    // Someone copies device.json (the device id) but not the key file: refused.
+    let copy = Device::new(&b.url());
+    std::fs::copy(
+        phone.state.path().join("device.json"),
+        copy.state.path().join("device.json"),
+    )
+    .expect("copy");
+    let out = copy.run_via(&["login", "keyholder"], None).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "the copy logged in: {stderr}");
+    assert!(stderr.contains("device_key_mismatch"), "{stderr}");
+    // The phone itself still signs in, and its refreshes carry the key.
+    phone.ok(&["login", "keyholder"]).await;
+    phone.ok(&["whoami"]).await;
     b.finish().await;
 }

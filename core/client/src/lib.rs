@@ -13,12 +13,13 @@
 //! - [`profile`]: the employee's own profile photo.
 //! - [`telegram`]: the employee's Telegram link and notification switches.
 //! - [`admin`]: what administrators and operators do from the app (today, review, lists).
-//! - [`store`], [`clock`], [`http`]: platform traits and shared plumbing.
+//! - [`store`], [`device_key`], [`clock`], [`http`]: platform traits and shared plumbing.
 
 pub mod admin;
 pub mod checkin;
 pub mod clock;
 pub mod consent;
+pub mod device_key;
 pub mod enrolment;
 pub mod http;
 pub mod kiosk;

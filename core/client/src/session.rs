@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{
-    ChangePasswordRequest, CurrentUser, DeviceInfo, LoginRequest, MAX_LOGIN_LEN, MAX_PASSWORD_LEN,
-    RefreshRequest, TokenPair,
+    ChangePasswordRequest, CurrentUser, DeviceInfo, DeviceNonce, DeviceProof, LoginRequest,
+    MAX_LOGIN_LEN, MAX_PASSWORD_LEN, RefreshRequest, TokenPair,
 };
 use faceid_protocol::problem::Problem;
 use serde::Serialize;
@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use crate::clock::ServerClock;
+use crate::device_key::{self, DeviceKey, DeviceKeyError};
 use crate::http::{
     HttpAnswer, HttpConfig, HttpError, answer_date, build_client, normalise_base, read_answer,
     read_bytes,
@@ -38,6 +39,7 @@ pub const SESSION_KEY: &str = "session";
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 pub const LOGIN_PATH: &str = "/api/v1/auth/login";
+pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
 pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
 pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
 pub const ME_PATH: &str = "/api/v1/me";
@@ -69,6 +71,8 @@ pub enum SessionError {
     Invalid(&'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    DeviceKey(#[from] DeviceKeyError),
     #[error(transparent)]
     Http(#[from] HttpError),
 }
@@ -109,6 +113,10 @@ pub struct SessionConfig {
     pub device: DeviceInfo,
     pub http: HttpConfig,
     pub refresh_margin: Duration,
+    /// This device's key (`docs/device-keys.md`): when set, every login and refresh signs a
+    /// fresh server nonce with it. `None` behaves like an old client, refused where the
+    /// employee has an allow-list.
+    pub device_key: Option<Arc<dyn DeviceKey>>,
 }
 
 impl SessionConfig {
@@ -118,6 +126,7 @@ impl SessionConfig {
             device,
             http: HttpConfig::default(),
             refresh_margin: REFRESH_MARGIN,
+            device_key: None,
         }
     }
 }
@@ -128,6 +137,7 @@ pub struct Session {
     http: reqwest::Client,
     base: String,
     device: DeviceInfo,
+    device_key: Option<Arc<dyn DeviceKey>>,
     store: Arc<dyn SecureStore>,
     clock: Arc<ServerClock>,
     refresh_margin: chrono::Duration,
@@ -167,6 +177,7 @@ impl Session {
             http,
             base,
             device: config.device,
+            device_key: config.device_key,
             store,
             clock,
             refresh_margin: chrono::Duration::from_std(config.refresh_margin)
@@ -229,6 +240,30 @@ impl Session {
         Ok(answer)
     }
 
+    /// A proof of this device's key over a fresh server nonce; `None` without a key.
+    async fn device_proof(&self) -> Result<Option<DeviceProof>, SessionError> {
+        let Some(key) = &self.device_key else {
+            return Ok(None);
+        };
+        let resp = self
+            .http
+            .post(self.url(NONCE_PATH))
+            .send()
+            .await
+            .map_err(|e| map_send_error(&e))?;
+        let answer = read_answer(resp).await.map_err(|e| map_send_error(&e))?;
+        self.learn_time(&answer);
+        if !answer.is_success() {
+            return Err(Self::refusal(&answer));
+        }
+        let nonce: DeviceNonce = Self::decode(&answer)?;
+        Ok(Some(device_key::proof(
+            key.as_ref(),
+            self.device.id,
+            &nonce.nonce,
+        )?))
+    }
+
     fn learn_time(&self, answer: &HttpAnswer) {
         if let Some(d) = answer.date {
             self.clock.observe(d);
@@ -279,6 +314,7 @@ impl Session {
             login: login.to_owned(),
             password: password.to_owned(),
             device: self.device.clone(),
+            device_proof: self.device_proof().await?,
         };
         let answer = self.post_json(LOGIN_PATH, &body, None).await?;
         if !answer.is_success() {
@@ -298,6 +334,7 @@ impl Session {
         if let Some(t) = guard.take() {
             let body = RefreshRequest {
                 refresh_token: t.refresh_token.clone(),
+                device_proof: None,
             };
             match self
                 .post_json(LOGOUT_PATH, &body, Some(&t.access_token))
@@ -341,11 +378,18 @@ impl Session {
         if current.refresh_expires_at <= self.clock.now() {
             return Err(self.end_session(guard, "refresh token expired"));
         }
-        let body = RefreshRequest {
-            refresh_token: current.refresh_token.clone(),
-        };
+        let refresh_token = current.refresh_token.clone();
         self.refreshes.fetch_add(1, Ordering::Relaxed);
-        let result = self.post_json(REFRESH_PATH, &body, None).await;
+        let result = match self.device_proof().await {
+            Ok(device_proof) => {
+                let body = RefreshRequest {
+                    refresh_token,
+                    device_proof,
+                };
+                self.post_json(REFRESH_PATH, &body, None).await
+            }
+            Err(e) => Err(e),
+        };
         let still_valid = |g: &Option<TokenPair>| {
             g.as_ref()
                 .filter(|t| self.clock.now() < t.access_expires_at)

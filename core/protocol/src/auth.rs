@@ -52,6 +52,55 @@ pub struct LoginRequest {
     pub login: String,
     pub password: String,
     pub device: DeviceInfo,
+    /// Proof that the device holds its key (`docs/device-keys.md`). Optional for old clients:
+    /// a login without it is refused where the employee has an allow-list or where the device
+    /// id already has a registered key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<DeviceProof>,
+}
+
+/// Longest accepted `DeviceProof.public_key`, base64 characters (a P-256 SubjectPublicKeyInfo
+/// is 91 bytes, 124 in base64).
+pub const MAX_DEVICE_PUBLIC_KEY_LEN: usize = 256;
+/// Longest accepted `DeviceProof.signature`, base64 characters (a DER P-256 signature is at most
+/// 72 bytes, 96 in base64).
+pub const MAX_DEVICE_SIGNATURE_LEN: usize = 256;
+/// Length of a nonce from `POST /api/v1/auth/nonce`, characters (32 random bytes, hex).
+pub const DEVICE_NONCE_LEN: usize = 64;
+
+/// A device's proof that it holds the private key of its registered public key: an ECDSA
+/// P-256 / SHA-256 signature over [`device_proof_message`] of a fresh server nonce
+/// (`POST /api/v1/auth/nonce`). The private key stays in the platform's key store (Android
+/// Keystore, iOS Secure Enclave, a 0600 file in the simulator). Any field that is not what it
+/// should be (too long, not base64, not a key, a used nonce) is the one answer 403
+/// `device_proof_invalid`, given after the credentials were checked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProof {
+    /// The device's P-256 public key, standard base64 (with padding) of either its X.509
+    /// SubjectPublicKeyInfo DER (Android's `PublicKey.getEncoded()`) or its SEC1 point (65 bytes
+    /// uncompressed, iOS's `SecKeyCopyExternalRepresentation`).
+    pub public_key: String,
+    /// A nonce from `POST /api/v1/auth/nonce`; each works once, for a short time.
+    pub nonce: String,
+    /// Standard base64 of the ASN.1 DER ECDSA signature (`SHA256withECDSA`) over
+    /// [`device_proof_message`].
+    pub signature: String,
+}
+
+/// The bytes a device signs: the nonce bound to its device id, so a proof made for one device
+/// cannot be presented for another.
+pub fn device_proof_message(nonce: &str, device_id: Uuid) -> Vec<u8> {
+    format!("faceid-device-proof/v1\n{device_id}\n{nonce}").into_bytes()
+}
+
+/// `POST /api/v1/auth/nonce`: a single-use nonce for a [`DeviceProof`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceNonce {
+    pub nonce: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout`
@@ -60,6 +109,10 @@ pub struct LoginRequest {
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
+    /// Refresh: required when the session's device has a registered key (a refresh token
+    /// copied off the device is useless without it). Ignored by logout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<DeviceProof>,
 }
 
 /// Answer to a successful login or refresh.

@@ -35,6 +35,13 @@ pub struct Device {
     pub last_employee_id: Option<Uuid>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Personal devices: the first 8 bytes of the SHA-256 of the public key the device
+    /// registered (hex), so an administrator can compare it with the phone's before allowing
+    /// it (`docs/device-keys.md`). `null` until the device signs in with a key.
+    #[serde(default)]
+    pub key_fingerprint: Option<String>,
+    #[serde(default)]
+    pub key_registered_at: Option<DateTime<Utc>>,
 }
 
 /// `GET /api/v1/devices`

@@ -201,6 +201,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/nonce": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A single-use nonce for a device proof (`docs/device-keys.md`), valid for two minutes. */
+        post: operations["nonce"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/refresh": {
         parameters: {
             query?: never;
@@ -1638,6 +1655,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/today/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The today view's changes as server-sent events: `ready` once listening, then `attendance`
+         *     after each committed batch of attendance events (staff; the stream says only that something
+         *     changed).
+         */
+        get: operations["today_stream"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedule-assignments": {
         parameters: {
             query?: never;
@@ -1734,6 +1772,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/settings/map": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The maps' basemap (every signed-in account: the maps are on employees' screens too). */
+        get: operations["get_map"];
+        /** Sets or clears the maps' basemap style URL (administrators; audited). */
+        put: operations["put_map"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/settings/timesheet": {
         parameters: {
             query?: never;
@@ -1748,6 +1804,27 @@ export interface paths {
          *     its next report.
          */
         put: operations["put_settings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/settings/tracking-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The default tracking policy: employees with neither their own nor a department policy
+         *     follow it.
+         */
+        get: operations["get_tracking_default"];
+        /** Replaces the default tracking policy (administrators; audited). */
+        put: operations["put_tracking_default"];
         post?: never;
         delete?: never;
         options?: never;
@@ -2396,6 +2473,14 @@ export interface components {
             created_at: string;
             /** Format: uuid */
             id: string;
+            /**
+             * @description Personal devices: the first 8 bytes of the SHA-256 of the public key the device
+             *     registered (hex), so an administrator can compare it with the phone's before allowing
+             *     it (`docs/device-keys.md`). `null` until the device signs in with a key.
+             */
+            key_fingerprint?: string | null;
+            /** Format: date-time */
+            key_registered_at?: string | null;
             kind: components["schemas"]["DeviceKind"];
             /**
              * Format: uuid
@@ -2425,6 +2510,12 @@ export interface components {
         };
         /** @enum {string} */
         DeviceKind: "personal" | "kiosk";
+        /** @description `POST /api/v1/auth/nonce`: a single-use nonce for a [`DeviceProof`]. */
+        DeviceNonce: {
+            /** Format: date-time */
+            expires_at: string;
+            nonce: string;
+        };
         /** @description `GET /api/v1/devices` */
         DevicePage: {
             items: components["schemas"]["Device"][];
@@ -2434,6 +2525,29 @@ export interface components {
             offset: number;
             /** Format: int64 */
             total: number;
+        };
+        /**
+         * @description A device's proof that it holds the private key of its registered public key: an ECDSA
+         *     P-256 / SHA-256 signature over [`device_proof_message`] of a fresh server nonce
+         *     (`POST /api/v1/auth/nonce`). The private key stays in the platform's key store (Android
+         *     Keystore, iOS Secure Enclave, a 0600 file in the simulator). Any field that is not what it
+         *     should be (too long, not base64, not a key, a used nonce) is the one answer 403
+         *     `device_proof_invalid`, given after the credentials were checked.
+         */
+        DeviceProof: {
+            /** @description A nonce from `POST /api/v1/auth/nonce`; each works once, for a short time. */
+            nonce: string;
+            /**
+             * @description The device's P-256 public key, standard base64 (with padding) of either its X.509
+             *     SubjectPublicKeyInfo DER (Android's `PublicKey.getEncoded()`) or its SEC1 point (65 bytes
+             *     uncompressed, iOS's `SecKeyCopyExternalRepresentation`).
+             */
+            public_key: string;
+            /**
+             * @description Standard base64 of the ASN.1 DER ECDSA signature (`SHA256withECDSA`) over
+             *     [`device_proof_message`].
+             */
+            signature: string;
         };
         /**
          * @description How a terminal's passes become punches.
@@ -2853,8 +2967,17 @@ export interface components {
         /** @description `POST /api/v1/auth/login` */
         LoginRequest: {
             device: components["schemas"]["DeviceInfo"];
+            device_proof?: components["schemas"]["DeviceProof"] | null;
             login: string;
             password: string;
+        };
+        /** @description The maps' basemap. */
+        MapSettings: {
+            /**
+             * @description A MapLibre style URL (`https://…/style.json`); absent: a plain background, no tile
+             *     server needed.
+             */
+            style_url?: string | null;
         };
         /**
          * @description What happens to a check-in without a check-out once its day is over.
@@ -3049,6 +3172,7 @@ export interface components {
         };
         /** @description `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout` */
         RefreshRequest: {
+            device_proof?: components["schemas"]["DeviceProof"] | null;
             refresh_token: string;
         };
         /** @description `POST /api/v1/erasure-requests/{id}/refuse` body. */
@@ -3470,6 +3594,12 @@ export interface components {
              * @description Serial gaps, clock skew and lock-outs recorded today.
              */
             anomalies: number;
+            /**
+             * Format: int64
+             * @description Repeated face passes of a person just punched by this terminal (kept, not punched;
+             *     `hikvision_debounce_secs`).
+             */
+            debounced: number;
             /**
              * Format: int64
              * @description Face verification failures and strangers (kept, not punched).
@@ -4571,7 +4701,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_not_allowed`, `device_blocked`, `account_disabled` */
+            /** @description `device_not_allowed`, `device_blocked`, `account_disabled`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4694,6 +4824,35 @@ export interface operations {
             };
         };
     };
+    nonce: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a fresh nonce */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceNonce"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     refresh_auth_refresh: {
         parameters: {
             query?: never;
@@ -4734,7 +4893,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_blocked`, `device_not_allowed` */
+            /** @description `device_blocked`, `device_not_allowed`, `device_proof_invalid`, `device_key_mismatch`, `device_key_required`, `device_key_not_approved` (docs/device-keys.md) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5139,8 +5298,8 @@ export interface operations {
     list_correction_requests: {
         parameters: {
             query?: {
-                /** @description `pending` (default), `accepted`, `rejected` or `all`. */
-                state?: string;
+                /** @description Which requests: `pending` (the default), `accepted`, `rejected` or `all`. */
+                state?: "pending" | "accepted" | "rejected" | "all";
             };
             header?: never;
             path?: never;
@@ -8463,8 +8622,8 @@ export interface operations {
     list_erasure_requests: {
         parameters: {
             query?: {
-                /** @description Only requests in this state: `pending`, `approved`, `done`, `refused`. */
-                state?: string;
+                /** @description Only requests in this state. */
+                state?: "pending" | "approved" | "done" | "refused";
             };
             header?: never;
             path?: never;
@@ -12808,8 +12967,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -12851,7 +13010,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_format`, `invalid_month`, `report_too_large` */
+            /** @description `invalid_month`, `report_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -12883,8 +13042,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -12960,8 +13119,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -13037,8 +13196,8 @@ export interface operations {
                 /** @description Page size of the JSON summary (1..=500, default 50). */
                 limit?: number;
                 offset?: number;
-                /** @description Export format: `csv` (default) or `xlsx`. */
-                format?: string;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
             };
             header?: never;
             path?: never;
@@ -13080,7 +13239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_format`, `invalid_month`, `report_too_large` */
+            /** @description `invalid_month`, `report_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -13233,6 +13392,53 @@ export interface operations {
             };
             /** @description `report_too_large` */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    today_stream: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description server-sent events: `ready`, then `attendance` per change; a comment every 15 s */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13937,6 +14143,140 @@ export interface operations {
             };
         };
     };
+    get_map: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the basemap setting */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MapSettings"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_map: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MapSettings"];
+            };
+        };
+        responses: {
+            /** @description stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MapSettings"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_url`: not an http(s) URL, or too long */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     get_settings: {
         parameters: {
             query?: never;
@@ -14052,6 +14392,140 @@ export interface operations {
                 };
             };
             /** @description `invalid_value`, `invalid_body`, `unknown_field` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_tracking_default: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the default policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingPolicy"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    put_tracking_default: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TrackingPolicy"];
+            };
+        };
+        responses: {
+            /** @description stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TrackingPolicy"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid fields */
             422: {
                 headers: {
                     [name: string]: unknown;

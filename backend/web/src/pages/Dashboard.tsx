@@ -8,10 +8,11 @@ import type { components } from '../api/schema';
 import { Empty, ErrorState, Loading } from '../components/States';
 import { formatDateTime } from '../dates';
 import { TODAY_LISTS, todayCount, todayPeople, type TodayList } from '../today';
+import { useLiveUpdates } from '../hooks/useLiveUpdates';
 
 type TodayGroup = components['schemas']['TodayGroup'];
 
-/** Refreshed every 30 s: the entrance changes all morning. */
+/** Polled every 30 s besides the live stream (absences and the clock change it too). */
 const REFRESH_MS = 30_000;
 
 /** Who is in, late, missing, not checked out, on leave and waiting for review today. */
@@ -25,6 +26,8 @@ export function DashboardPage() {
     // A live view: opening the page always asks again.
     staleTime: 0,
   });
+  // Each recorded punch re-reads the view at once (server-sent events).
+  const live = useLiveUpdates('/api/v1/reports/today/stream', ['today']);
   if (query.isPending) return <Loading />;
   if (query.isError) return <ErrorState error={query.error} onRetry={() => void query.refetch()} />;
   const report = query.data;
@@ -33,9 +36,14 @@ export function DashboardPage() {
     <Stack>
       <Group justify="space-between">
         <Title order={2}>{t('today.title')}</Title>
-        <Text size="sm" c="dimmed">
-          {t('today.at', { at: formatDateTime(report.at) })}
-        </Text>
+        <Group gap="xs">
+          <Badge color={live ? 'green' : 'gray'} variant="dot" role="status">
+            {live ? t('today.live') : t('today.polling')}
+          </Badge>
+          <Text size="sm" c="dimmed">
+            {t('today.at', { at: formatDateTime(report.at) })}
+          </Text>
+        </Group>
       </Group>
       <SimpleGrid cols={{ base: 2, sm: 3, lg: 6 }}>
         {TODAY_LISTS.map((list) => (

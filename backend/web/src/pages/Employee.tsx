@@ -9,13 +9,24 @@ import { ApiError, fieldErrors } from '../problem';
 import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
 import { ConsentHistory } from './MyConsents';
 import { LocationsCard } from '../components/Locations';
+import { ExportCard, RestrictedNotice, RestrictionBadges, RestrictionsCard } from '../components/Privacy';
+import { ProfilePhotoCard } from '../components/ProfilePhoto';
 
-export function EmployeePage() {
+/** One employee (staff). `admin`: the caller is an administrator (restrictions are theirs alone). */
+export function EmployeePage({ admin }: { admin: boolean }) {
   const { t } = useTranslation();
   const { id = '' } = useParams();
   const qc = useQueryClient();
   const path = { params: { path: { id } } };
   const employee = useQuery({ queryKey: ['employee', id], queryFn: () => unwrap(api.GET('/api/v1/employees/{id}', path)) });
+  // Restrictions of processing are the administrators' (an operator sees none of them).
+  const isAdmin = admin;
+  const restrictionsKey = ['employee', id, 'restrictions'];
+  const restrictions = useQuery({
+    queryKey: restrictionsKey,
+    queryFn: () => unwrap(api.GET('/api/v1/employees/{id}/restrictions', path)),
+    enabled: isAdmin,
+  });
   const status = useMutation({
     mutationFn: (action: 'dismiss' | 'rehire') =>
       action === 'dismiss'
@@ -57,6 +68,7 @@ export function EmployeePage() {
         <Group>
           <Badge>{t(`roles.${e.role}`)}</Badge>
           <Badge color={e.status === 'active' ? 'green' : 'gray'}>{t(`status.${e.status}`)}</Badge>
+          <RestrictionBadges restrictions={restrictions.data} />
           {e.status === 'active' ? (
             <Button color="red" variant="light" loading={status.isPending} onClick={() => status.mutate('dismiss')}>
               {t('employees.dismiss')}
@@ -72,8 +84,33 @@ export function EmployeePage() {
       <Text>
         {t('employees.login')}: {e.login}
       </Text>
+      <ProfilePhotoCard
+        who={`${e.last_name} ${e.first_name}`}
+        employeeId={id}
+        version={e.photo_updated_at}
+        onChanged={(v) => qc.setQueryData(['employee', id], { ...e, photo_updated_at: v })}
+      />
+      <RestrictedNotice restrictions={restrictions.data} what="biometrics" text={t('privacy.biometricsRestrictedStaff')} />
       <FaceTemplates id={id} />
       <EmployeeConsents id={id} />
+      <ExportCard
+        title={t('privacy.employeeExport')}
+        hint={t('privacy.employeeExportHint')}
+        button={t('privacy.employeeDownload')}
+        start={async (language) => {
+          const x = await unwrap(api.POST('/api/v1/employees/{id}/export', { ...path, body: { language } }));
+          return `/api/v1/employees/${id}/export/${x.id}`;
+        }}
+      />
+      {isAdmin && (
+        <RestrictionsCard
+          queryKey={restrictionsKey}
+          load={() => unwrap(api.GET('/api/v1/employees/{id}/restrictions', path))}
+          save={(body) => unwrap(api.PUT('/api/v1/employees/{id}/restrictions', { ...path, body }))}
+          labels={{ title: t('privacy.restrictions'), hint: t('privacy.employeeRestrictionsHint'), biometrics: t('privacy.restrictEmployeeBiometrics'), tracking: t('privacy.restrictEmployeeTracking') }}
+        />
+      )}
+      <RestrictedNotice restrictions={restrictions.data} what="tracking" text={t('privacy.trackingRestrictedStaff')} />
       <LocationsCard
         queryKey={['employee', id]}
         showFences

@@ -3,13 +3,16 @@ import { useQuery } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import { Empty, ErrorState, Loading } from '../components/States';
+import { RestrictedNotice, useMyRestrictions } from '../components/Privacy';
 
 export function MyAttendancePage() {
   const { t } = useTranslation();
   const events = useQuery({ queryKey: ['my-attendance'], queryFn: () => unwrap(api.GET('/api/v1/me/attendance')) });
+  const restrictions = useMyRestrictions();
   return (
     <Stack>
       <Title order={2}>{t('attendance.title')}</Title>
+      <RestrictedNotice restrictions={restrictions} what="biometrics" text={t('privacy.biometricsRestrictedMine')} />
       {events.isPending ? (
         <Loading />
       ) : events.isError ? (

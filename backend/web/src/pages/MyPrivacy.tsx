@@ -1,14 +1,15 @@
 import { useMemo, useState } from 'react';
-import { Badge, Button, Card, Group, NativeSelect, Stack, Switch, Text, TextInput, Textarea, Title } from '@mantine/core';
-import { notifications } from '@mantine/notifications';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Badge, Button, Card, Group, NativeSelect, Stack, Text, TextInput, Textarea, Title } from '@mantine/core';
+import { useQuery } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
-import { api, download, unwrap } from '../api/client';
+import { api, unwrap } from '../api/client';
 import { RowsTable, QueryView } from '../components/DataTable';
 import { FormErrors } from '../components/States';
 import { formatDateTime } from '../dates';
-import { LANGUAGES, type Language } from '../i18n';
+import { ExportCard, RestrictionsCard } from '../components/Privacy';
+import { ProfilePhotoCard } from '../components/ProfilePhoto';
+import { session, updateUser } from '../auth/session';
 import { correctionSchema, describeCorrection, ERASURE_SCOPES, requestColor, type CorrectionForm, type ErasureScope } from '../privacy';
 import { useFormMutation } from '../useApiForm';
 import { zodResolver } from '../useApiForm';
@@ -19,46 +20,23 @@ export function MyPrivacyPage() {
   return (
     <Stack maw={900}>
       <Title order={2}>{t('privacy.myTitle')}</Title>
-      <ExportCard />
+      <MyPhoto />
+      <ExportCard
+        title={t('privacy.export')}
+        hint={t('privacy.exportHint')}
+        button={t('privacy.download')}
+        start={async (language) => `/api/v1/me/export/${(await unwrap(api.POST('/api/v1/me/export', { body: { language } }))).id}`}
+      />
       <CorrectionCard />
       <ErasureCard />
-      <RestrictionsCard />
+      <RestrictionsCard
+        queryKey={['me', 'restrictions']}
+        load={() => unwrap(api.GET('/api/v1/me/restrictions'))}
+        save={(body) => unwrap(api.PUT('/api/v1/me/restrictions', { body }))}
+        labels={{ title: t('privacy.restrictions'), hint: t('privacy.restrictionsHint'), biometrics: t('privacy.restrictBiometrics'), tracking: t('privacy.restrictTracking') }}
+      />
       <MyRequests />
     </Stack>
-  );
-}
-
-function ExportCard() {
-  const { t, i18n } = useTranslation();
-  const [lang, setLang] = useState<Language>((LANGUAGES.find((l) => l.code === i18n.language)?.code ?? 'en') as Language);
-  const run = useMutation({
-    mutationFn: async () => {
-      const e = await unwrap(api.POST('/api/v1/me/export', { body: { language: lang } }));
-      return download(`/api/v1/me/export/${e.id}`, 'faceid-export.zip', { waitWhile202: { everyMs: 1000, attempts: 600 } });
-    },
-    onSuccess: (f) => notifications.show({ color: 'green', message: t('reports.downloaded', { name: f.name }) }),
-    onError: (e) => notifications.show({ color: 'red', message: e.message }),
-  });
-  return (
-    <Card withBorder>
-      <Stack>
-        <Title order={3}>{t('privacy.export')}</Title>
-        <Text size="sm" c="dimmed">
-          {t('privacy.exportHint')}
-        </Text>
-        <Group align="flex-end">
-          <NativeSelect label={t('privacy.exportLanguage')} value={lang} onChange={(e) => setLang(e.currentTarget.value as Language)} data={LANGUAGES.map((l) => ({ value: l.code, label: l.label }))} />
-          <Button loading={run.isPending} onClick={() => run.mutate()}>
-            {t('privacy.download')}
-          </Button>
-        </Group>
-        {run.isPending && (
-          <Text size="sm" role="status">
-            {t('privacy.preparing')}
-          </Text>
-        )}
-      </Stack>
-    </Card>
   );
 }
 
@@ -141,35 +119,20 @@ function ErasureCard() {
   );
 }
 
-function RestrictionsCard() {
-  const { t } = useTranslation();
-  const qc = useQueryClient();
-  const current = useQuery({ queryKey: ['me', 'restrictions'], queryFn: () => unwrap(api.GET('/api/v1/me/restrictions')) });
-  const change = useMutation({
-    mutationFn: (body: { biometrics?: boolean; tracking?: boolean }) => unwrap(api.PUT('/api/v1/me/restrictions', { body })),
-    onSuccess: (r) => {
-      qc.setQueryData(['me', 'restrictions'], r);
-      notifications.show({ color: 'green', message: t('app.saved') });
-    },
-    onError: (e) => notifications.show({ color: 'red', message: e.message }),
-  });
+/** My own profile photo: the session carries its version, updated after a change. */
+function MyPhoto() {
+  const [user, setUser] = useState(session()?.user);
+  if (!user) return null;
   return (
-    <Card withBorder>
-      <Stack>
-        <Title order={3}>{t('privacy.restrictions')}</Title>
-        <Text size="sm" c="dimmed">
-          {t('privacy.restrictionsHint')}
-        </Text>
-        <QueryView query={current}>
-          {(r) => (
-            <>
-              <Switch label={t('privacy.restrictBiometrics')} checked={r.biometrics} disabled={change.isPending} onChange={(e) => change.mutate({ biometrics: e.currentTarget.checked })} />
-              <Switch label={t('privacy.restrictTracking')} checked={r.tracking} disabled={change.isPending} onChange={(e) => change.mutate({ tracking: e.currentTarget.checked })} />
-            </>
-          )}
-        </QueryView>
-      </Stack>
-    </Card>
+    <ProfilePhotoCard
+      who={`${user.last_name} ${user.first_name}`}
+      version={user.photo_updated_at}
+      onChanged={(v) => {
+        const next = { ...user, photo_updated_at: v };
+        updateUser(next);
+        setUser(next);
+      }}
+    />
   );
 }
 

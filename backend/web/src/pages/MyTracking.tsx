@@ -5,14 +5,17 @@ import { api, unwrap } from '../api/client';
 import { QueryView } from '../components/DataTable';
 import { LocationsCard } from '../components/Locations';
 import { windowsByDay } from '../selfService';
+import { RestrictedNotice, useMyRestrictions } from '../components/Privacy';
 
 /** The caller's tracking policy (read-only: the administrator sets it) and their own track. */
 export function MyTrackingPage() {
   const { t } = useTranslation();
   const policy = useQuery({ queryKey: ['me', 'tracking-policy'], queryFn: () => unwrap(api.GET('/api/v1/me/tracking-policy')) });
+  const restrictions = useMyRestrictions();
   return (
     <Stack maw={900}>
       <Title order={2}>{t('myTracking.title')}</Title>
+      <RestrictedNotice restrictions={restrictions} what="tracking" text={t('privacy.trackingRestrictedMine')} />
       <Card withBorder component="section" aria-label={t('myTracking.policy')}>
         <QueryView query={policy}>
           {(p) => (

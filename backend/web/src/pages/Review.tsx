@@ -1,14 +1,14 @@
 // Flagged punches: the evidence photo, the verdict's reasons and the position, approved or
 // rejected with a comment. A reviewed punch shows its decision instead of the buttons.
 
-import { lazy, Suspense, useEffect, useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { Badge, Button, Card, Group, Image, Stack, Text, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
-import { accessToken, refresh } from '../auth/session';
 import type { components } from '../api/schema';
+import { useAuthImage } from '../components/ProfilePhoto';
 import { Loading } from '../components/States';
 import { Pager, QueryView, usePagedQuery } from '../components/DataTable';
 import { useFences } from '../components/Locations';
@@ -23,24 +23,7 @@ const PAGE = 20;
 
 /** The evidence frame, fetched with the token (an <img src> cannot send one). */
 function EvidencePhoto({ id, alt }: { id: string; alt: string }) {
-  const [url, setUrl] = useState<string | null>(null);
-  const [missing, setMissing] = useState(false);
-  useEffect(() => {
-    let objectUrl: string | null = null;
-    let cancelled = false;
-    const get = () => fetch(`/api/v1/attendance/events/${id}/photo`, { headers: { Authorization: `Bearer ${accessToken() ?? ''}` } });
-    (async () => {
-      let r = await get();
-      if (r.status === 401 && (await refresh())) r = await get();
-      if (!r.ok) return setMissing(true);
-      objectUrl = URL.createObjectURL(await r.blob());
-      if (!cancelled) setUrl(objectUrl);
-    })().catch(() => setMissing(true));
-    return () => {
-      cancelled = true;
-      if (objectUrl) URL.revokeObjectURL(objectUrl);
-    };
-  }, [id]);
+  const { url, missing } = useAuthImage(`/api/v1/attendance/events/${id}/photo`);
   if (missing) return null;
   return url ? <Image src={url} alt={alt} w={200} radius="sm" /> : <Loading />;
 }

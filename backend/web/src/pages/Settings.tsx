@@ -1,4 +1,4 @@
-import { useMemo, useState } from 'react';
+import { useMemo, useState, type ReactNode } from 'react';
 import { Alert, Badge, Button, Card, Checkbox, Code, Group, NativeSelect, Radio, SimpleGrid, Stack, Switch, Tabs, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Controller, useForm } from 'react-hook-form';
@@ -10,12 +10,13 @@ import { PagedTable, QueryView, usePagedQuery } from '../components/DataTable';
 import { FormErrors } from '../components/States';
 import { formatDateTime } from '../dates';
 import { ApiError } from '../problem';
-import { formToPolicy, policySchema, policyToForm } from '../settings';
+import { formToPolicy, formToTracking, policySchema, policyToForm, trackingSchema, trackingToForm } from '../settings';
+import { WEEKDAYS } from '../schedules';
 import { useFormMutation, zodResolver } from '../useApiForm';
 
-const TABS = ['policy', 'timesheet', 'telegram'] as const;
+const TABS = ['policy', 'timesheet', 'tracking', 'map', 'telegram'] as const;
 
-/** Administrators' settings: attendance policy, timesheet rule, the Telegram integration. */
+/** Administrators' settings: attendance policy, timesheet rule, tracking defaults, map style, the Telegram integration. */
 export function SettingsPage() {
   const { t } = useTranslation();
   const [tab, setTab] = useTab(TABS);
@@ -35,6 +36,12 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="timesheet" pt="md">
           <TimesheetSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="tracking" pt="md">
+          <TrackingSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="map" pt="md">
+          <MapSettings />
         </Tabs.Panel>
         <Tabs.Panel value="telegram" pt="md">
           <TelegramSettings />
@@ -62,8 +69,7 @@ function PolicyForm({ policy }: { policy: components['schemas']['AttendancePolic
     { invalidate: [['attendance-policy']], done: t('settings.policySaved'), reset: false },
   );
   return (
-    <Card withBorder component="form" onSubmit={send.submit} aria-label={t('settings.policy')} maw={640}>
-      <Stack>
+    <SettingsCard label={t('settings.policy')} send={send}>
         <Text size="sm" c="dimmed">
           {t('settings.policyHint')}
         </Text>
@@ -84,14 +90,7 @@ function PolicyForm({ policy }: { policy: components['schemas']['AttendancePolic
           name="geofence_required"
           render={({ field }) => <Switch label={t('settings.geofenceRequired')} description={t('settings.geofenceRequiredHint')} checked={field.value} onChange={(e) => field.onChange(e.currentTarget.checked)} />}
         />
-        <FormErrors errors={send.general} />
-        <Group>
-          <Button type="submit" loading={send.pending}>
-            {t('app.save')}
-          </Button>
-        </Group>
-      </Stack>
-    </Card>
+    </SettingsCard>
   );
 }
 
@@ -109,8 +108,7 @@ function TimesheetForm({ missing }: { missing: string }) {
     reset: false,
   });
   return (
-    <Card withBorder component="form" onSubmit={send.submit} aria-label={t('settings.timesheet')} maw={640}>
-      <Stack>
+    <SettingsCard label={t('settings.timesheet')} send={send}>
         <Controller
           control={form.control}
           name="missing_checkout"
@@ -126,6 +124,87 @@ function TimesheetForm({ missing }: { missing: string }) {
         <Text size="sm" c="dimmed">
           {t('settings.timesheetHint')}
         </Text>
+    </SettingsCard>
+  );
+}
+
+function TrackingSettings() {
+  const policy = useQuery({ queryKey: ['tracking-default'], queryFn: () => unwrap(api.GET('/api/v1/settings/tracking-policy')) });
+  return <QueryView query={policy}>{(p) => <TrackingForm policy={p} />}</QueryView>;
+}
+
+function TrackingForm({ policy }: { policy: components['schemas']['TrackingPolicy'] }) {
+  const { t } = useTranslation();
+  const schema = useMemo(() => trackingSchema(t), [t]);
+  const form = useForm({ resolver: zodResolver(schema), defaultValues: trackingToForm(policy) });
+  const { register, formState, control, watch } = form;
+  const err = formState.errors;
+  const send = useFormMutation(
+    form,
+    ['enabled', 'interval_s', 'max_accuracy_m', 'hours', 'time_zone', 'start', 'end', 'days'],
+    (v) => unwrap(api.PUT('/api/v1/settings/tracking-policy', { body: formToTracking(v) })),
+    { invalidate: [['tracking-default']], done: t('settings.trackingSaved'), reset: false },
+  );
+  const toggle = (name: 'enabled' | 'hours', label: string, description?: string) => (
+    <Controller control={control} name={name} render={({ field }) => <Switch label={label} description={description} checked={field.value} onChange={(e) => field.onChange(e.currentTarget.checked)} />} />
+  );
+  return (
+    <SettingsCard label={t('settings.tracking')} send={send}>
+        <Text size="sm" c="dimmed">
+          {t('settings.trackingHint')}
+        </Text>
+        {toggle('enabled', t('settings.trackingEnabled'))}
+        <Group grow>
+          <TextInput label={t('settings.trackingInterval')} type="number" error={err.interval_s?.message} {...register('interval_s', { valueAsNumber: true })} />
+          <TextInput label={t('settings.trackingAccuracy')} type="number" error={err.max_accuracy_m?.message} {...register('max_accuracy_m', { valueAsNumber: true })} />
+        </Group>
+        {toggle('hours', t('settings.trackingHours'), t('settings.trackingHoursHint'))}
+        {watch('hours') && (
+          <>
+            <Group grow>
+              <TextInput label={t('sites.timeZone')} error={err.time_zone?.message} {...register('time_zone')} />
+              <TextInput label={t('schedules.start')} type="time" error={err.start?.message} {...register('start')} />
+              <TextInput label={t('schedules.end')} type="time" error={err.end?.message} {...register('end')} />
+            </Group>
+            <Group>
+              {WEEKDAYS.map((d, i) => (
+                <Checkbox key={d} label={t(`weekdaysLong.${d}`)} {...register(`days.${i}` as const)} />
+              ))}
+            </Group>
+            {err.days && <Text c="red" size="sm" role="alert">{err.days.message ?? err.days.root?.message}</Text>}
+          </>
+        )}
+    </SettingsCard>
+  );
+}
+
+function MapSettings() {
+  const map = useQuery({ queryKey: ['map-settings'], queryFn: () => unwrap(api.GET('/api/v1/settings/map')) });
+  return <QueryView query={map}>{(m) => <MapForm styleUrl={m.style_url ?? ''} />}</QueryView>;
+}
+
+function MapForm({ styleUrl }: { styleUrl: string }) {
+  const { t } = useTranslation();
+  const form = useForm({ defaultValues: { style_url: styleUrl } });
+  const send = useFormMutation(form, ['style_url'], (v) => unwrap(api.PUT('/api/v1/settings/map', { body: { style_url: v.style_url.trim() || null } })), {
+    invalidate: [['map-settings']],
+    done: t('settings.mapSaved'),
+    reset: false,
+  });
+  return (
+    <SettingsCard label={t('settings.map')} send={send}>
+        <TextInput label={t('settings.mapStyle')} description={t('settings.mapStyleHint')} placeholder="https://…/style.json" error={form.formState.errors.style_url?.message} {...form.register('style_url')} />
+    </SettingsCard>
+  );
+}
+
+/** A settings form's frame: the fields, errors that belong to none of them, and Save. */
+function SettingsCard({ label, send, children }: { label: string; send: { submit: () => void; general: string[]; pending: boolean }; children: ReactNode }) {
+  const { t } = useTranslation();
+  return (
+    <Card withBorder component="form" onSubmit={send.submit} aria-label={label} maw={640}>
+      <Stack>
+        {children}
         <FormErrors errors={send.general} />
         <Group>
           <Button type="submit" loading={send.pending}>

@@ -7,7 +7,7 @@ import type { FeatureCollection } from 'geojson';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
 import { circleRing } from '../geo';
-import { PLAIN_STYLE } from '../mapStyle';
+import { useMapStyle } from '../hooks/useMapStyle';
 
 maplibregl.setWorkerUrl(workerUrl);
 
@@ -28,14 +28,15 @@ function geojson(c: Circle): FeatureCollection {
   };
 }
 
-export default function SiteMap({ circle, onMove, label, styleUrl }: { circle: Circle; onMove: (lat: number, lon: number) => void; label: string; styleUrl?: string }) {
+export default function SiteMap({ circle, onMove, label }: { circle: Circle; onMove: (lat: number, lon: number) => void; label: string }) {
+  const style = useMapStyle();
   const el = useRef<HTMLDivElement>(null);
   const map = useRef<maplibregl.Map | null>(null);
   const move = useRef(onMove);
   move.current = onMove;
 
   useEffect(() => {
-    const m = new maplibregl.Map({ container: el.current!, style: styleUrl || PLAIN_STYLE, center: [circle.longitude, circle.latitude], zoom: 15 });
+    const m = new maplibregl.Map({ container: el.current!, style, center: [circle.longitude, circle.latitude], zoom: 15 });
     map.current = m;
     m.on('load', () => {
       m.addSource('fence', { type: 'geojson', data: geojson(circle) });
@@ -45,8 +46,8 @@ export default function SiteMap({ circle, onMove, label, styleUrl }: { circle: C
     });
     m.on('click', (e) => move.current(e.lngLat.lat, e.lngLat.lng));
     return () => m.remove();
-    // The map is created once; later circles are pushed into its source below.
-  }, [styleUrl]);
+    // The map is created once per style; later circles are pushed into its source below.
+  }, [style]);
 
   useEffect(() => {
     const src = map.current?.getSource('fence') as maplibregl.GeoJSONSource | undefined;

@@ -7,7 +7,7 @@ import * as maplibregl from 'maplibre-gl';
 import type { FeatureCollection } from 'geojson';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url';
-import { PLAIN_STYLE } from '../mapStyle';
+import { useMapStyle } from '../hooks/useMapStyle';
 import { boundsOf, fenceFeatures, trackFeatures, type Fence, type TrackPoint } from '../track';
 
 maplibregl.setWorkerUrl(workerUrl);
@@ -28,6 +28,7 @@ function punchFeatures(punch: TrackMapProps['punch']): FeatureCollection {
 const NONE: never[] = [];
 
 export default function TrackMap({ label, points = NONE, punch = null, fences = NONE, height = 360 }: TrackMapProps) {
+  const style = useMapStyle();
   const el = useRef<HTMLDivElement>(null);
   const map = useRef<maplibregl.Map | null>(null);
   const loaded = useRef(false);
@@ -49,7 +50,7 @@ export default function TrackMap({ label, points = NONE, punch = null, fences = 
   };
 
   useEffect(() => {
-    const m = new maplibregl.Map({ container: el.current!, style: PLAIN_STYLE, center: [68.787, 38.5598], zoom: 12 });
+    const m = new maplibregl.Map({ container: el.current!, style, center: [68.787, 38.5598], zoom: 12 });
     map.current = m;
     m.on('load', () => {
       m.addSource('fences', { type: 'geojson', data: fenceFeatures([]) });
@@ -78,8 +79,8 @@ export default function TrackMap({ label, points = NONE, punch = null, fences = 
       loaded.current = false;
       m.remove();
     };
-    // The map is created once; later data is pushed into its sources below.
-  }, []);
+    // The map is created once per style; later data is pushed into its sources below.
+  }, [style]);
 
   useEffect(draw, [points, punch, fences]);
 

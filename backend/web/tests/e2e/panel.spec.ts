@@ -180,6 +180,10 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
       return start.call(this, when);
     };
   });
+  // The admin watches the today view, live (server-sent events) before anyone punches.
+  await page.getByRole('link', { name: 'Today', exact: true }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'In now: 0', exact: true })).toBeVisible();
   await tablet.goto('/kiosk');
   await tablet.getByLabel('Kiosk credential').fill(credential);
   await tablet.getByRole('button', { name: 'Start' }).click();
@@ -192,8 +196,8 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await shot(tablet, 'kiosk-ready');
   await context.close();
 
-  // The punch shows up on the dashboard, in the attendance list by name, and the chain holds.
-  await page.getByRole('link', { name: 'Today', exact: true }).click();
+  // The punch shows up on the open dashboard without a reload (pushed), in the attendance list
+  // by name, and the chain holds.
   await expect(page.getByRole('button', { name: 'In now: 1', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: `${siteName}, In now: 1` })).toBeVisible();
   await page.getByRole('button', { name: 'In now: 1', exact: true }).click();
@@ -228,6 +232,8 @@ test('an operator cannot open an employee outside their scope', async ({ page })
   const list = await api(page, 'GET', `/api/v1/employees?q=${employee.login}`);
   const id = list.body.items[0].id;
   await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
   await firstSignIn(page, operator);
   await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Devices' })).toHaveCount(0);
@@ -280,6 +286,19 @@ test('the admin creates shift templates and a weekly schedule and assigns it to 
   const schedules = page.getByRole('table', { name: 'Schedules' });
   await expect(schedules.getByRole('row', { name: new RegExp(schedule) })).toContainText(`Mon ${day} 09:00–18:00`);
   await expect(schedules.getByRole('row', { name: new RegExp(schedule) })).toContainText('Sat day off');
+  // A roster by date: the night shift goes on the date it starts, marked as ending the next day.
+  const roster = `Roster ${suffix}`;
+  await form.getByLabel('Schedule name').fill(roster);
+  await form.getByText('Roster', { exact: true }).click();
+  await expect(form.getByRole('radio', { name: 'Roster' })).toBeChecked();
+  await form.getByLabel('First date').fill('2026-12-31');
+  await form.getByLabel('Number of dates').fill('3');
+  await form.getByLabel('Thu 2026-12-31').selectOption({ label: `${night} 22:00–06:00 (+1)` });
+  await form.getByLabel('Sat 2027-01-02').selectOption({ label: `${day} 09:00–18:00` });
+  await form.getByRole('button', { name: 'Create schedule' }).click();
+  const rosterRow = schedules.getByRole('row', { name: new RegExp(roster) });
+  await expect(rosterRow).toContainText('Roster');
+  await expect(rosterRow).toContainText(`2 dates: 2026-12-31 ${night} 22:00–06:00 (+1), 2027-01-02 ${day} 09:00–18:00`);
   await shot(page, 'schedules-schedules');
 
   await page.getByRole('tab', { name: 'Assignments' }).click();
@@ -346,6 +365,40 @@ test('the admin saves the attendance policy and the timesheet rule', async ({ pa
   expect((await api(page, 'GET', '/api/v1/settings/timesheet')).body).toEqual({ missing_checkout: 'close_at_shift_end' });
   // Back to the default, so later runs on this database start alike.
   expect((await api(page, 'PUT', '/api/v1/settings/timesheet', { missing_checkout: 'flag' })).status).toBe(200);
+
+  // Tracking defaults: working hours need a weekday; saved, they are what an employee without
+  // an own or department policy gets.
+  await page.getByRole('tab', { name: 'Tracking defaults' }).click();
+  const tracking = page.getByRole('form', { name: 'Tracking defaults' });
+  await tracking.getByLabel('A position every, s').fill('600');
+  await tracking.getByRole('switch', { name: 'Only during working hours' }).check();
+  await tracking.getByLabel('Time zone').fill('Asia/Dushanbe');
+  for (const d of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday']) await tracking.getByLabel(d).uncheck();
+  await tracking.getByRole('button', { name: 'Save' }).click();
+  await expect(tracking.getByRole('alert')).toBeVisible();
+  await tracking.getByLabel('Saturday').check();
+  await tracking.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Tracking defaults saved')).toBeVisible();
+  const defaults = (await api(page, 'GET', '/api/v1/settings/tracking-policy')).body;
+  expect(defaults).toMatchObject({ interval_s: 600, working_hours: { time_zone: 'Asia/Dushanbe', windows: [{ weekday: 'sat' }] } });
+  await shot(page, 'settings-tracking');
+  // Back to the built-in default for the other tests.
+  expect((await api(page, 'PUT', '/api/v1/settings/tracking-policy', { ...defaults, interval_s: 300, working_hours: { time_zone: 'UTC', windows: ['mon', 'tue', 'wed', 'thu', 'fri'].map((weekday) => ({ weekday, start: '09:00:00', end: '18:00:00' })) } })).status).toBe(200);
+
+  // The basemap: refused when not a web address, stored, then cleared (the tests draw on the plain background).
+  await page.getByRole('tab', { name: 'Map' }).click();
+  const map = page.getByRole('form', { name: 'Map' });
+  await map.getByLabel('Basemap style URL').fill('tiles.example.org/style.json');
+  await map.getByRole('button', { name: 'Save' }).click();
+  await expect(map.getByText('an http(s) URL of at most 2000 characters')).toBeVisible();
+  await map.getByLabel('Basemap style URL').fill('https://tiles.example.org/style.json');
+  await map.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText('Map settings saved')).toBeVisible();
+  expect((await api(page, 'GET', '/api/v1/settings/map')).body).toEqual({ style_url: 'https://tiles.example.org/style.json' });
+  await shot(page, 'settings-map');
+  await map.getByLabel('Basemap style URL').fill('');
+  await map.getByRole('button', { name: 'Save' }).click();
+  await expect.poll(async () => (await api(page, 'GET', '/api/v1/settings/map')).body).toEqual({ style_url: null });
 
   await page.getByRole('tab', { name: 'Telegram' }).click();
   await expect(page.getByText(/Telegram is not configured|Bot API calls/).first()).toBeVisible();
@@ -456,6 +509,8 @@ test('the employee sees Telegram and tracking, and changes their password', asyn
   await expect(page.getByText('Password changed')).toBeVisible();
   await shot(page, 'password-changed');
   await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
   await signIn(page, employee.login, employee.password);
   await expect(page.getByRole('alert')).toContainText('Wrong login or password');
   await page.getByRole('textbox', { name: 'Password', exact: true }).fill(next);

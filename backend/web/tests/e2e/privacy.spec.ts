@@ -16,6 +16,9 @@ const asFiled = `${employee.first} ${employee.last}`;
 
 test.describe.configure({ mode: 'serial' });
 
+// Any picture does for a profile photo: one of the README's screenshots.
+const picture = new URL('../../../../docs/screenshots/web-today.png', import.meta.url).pathname;
+
 /** `YYYY-MM-DDTHH:MM` of a minute ago, local time (a `datetime-local` value). */
 function aMinuteAgo(): string {
   const d = new Date(Date.now() - 60_000);
@@ -115,8 +118,72 @@ test('the admin approves the erasure after a confirmation naming what goes', asy
 
   // The employee sees the answers to both requests.
   await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
   await signIn(page, employee.login, employee.password);
   await page.getByRole('link', { name: 'My data' }).click();
   await expect(page.getByRole('table', { name: 'My correction requests' }).getByRole('row').nth(1)).toContainText('Accepted');
   await expect(page.getByRole('table', { name: 'My erasure requests' }).getByRole('row').nth(1)).toContainText(/Approved, erasing|Done/);
+});
+
+test('the admin exports the employee’s data on their behalf and restricts their tracking; both show', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await page.getByRole('link', { name: 'Employees' }).click();
+  await page.getByLabel('Search').fill(employee.last);
+  await page.getByRole('link', { name }).click();
+  await expect(page.getByRole('heading', { name, level: 2 })).toBeVisible();
+
+  const download = page.waitForEvent('download', { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Download the employee’s data (ZIP)' }).click();
+  const file = await download;
+  expect(readFileSync(await file.path()).subarray(0, 2).toString('latin1')).toBe('PK');
+
+  const card = page.getByRole('region', { name: 'Restrict processing' });
+  const tracking = card.getByRole('switch', { name: 'Restrict location tracking' });
+  await expect(tracking).not.toBeChecked();
+  // The switch shows the server's answer: it turns on once the restriction is stored.
+  await tracking.click();
+  await expect(tracking).toBeChecked();
+  await expect(page.getByText('Tracking restricted')).toBeVisible();
+  await expect(page.getByText('Location tracking of this employee is restricted')).toBeVisible();
+  await shot(page, 'employee-privacy');
+
+  // A profile photo: uploaded, shown, replaced, removed (any picture; the server re-encodes it).
+  const photoCard = page.getByRole('region', { name: 'Profile photo' });
+  await expect(photoCard.getByText('No profile photo')).toBeVisible();
+  await photoCard.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await photoCard.getByRole('button', { name: 'Upload photo' }).click();
+  await expect(page.getByText('Profile photo saved')).toBeVisible();
+  await expect(photoCard.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await photoCard.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await photoCard.getByRole('button', { name: 'Replace photo' }).click();
+  await expect(photoCard.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await photoCard.getByRole('button', { name: 'Remove photo' }).click();
+  await expect(page.getByText('Profile photo removed')).toBeVisible();
+  await expect(photoCard.getByText('No profile photo')).toBeVisible();
+
+  // Both the export and the restriction are in the audit log under the employee.
+  const id = page.url().split('/').pop()!;
+  const audit = await api(page, 'GET', `/api/v1/audit?entity_id=${id}&limit=50`);
+  const actions: string[] = audit.body.items.map((a: { action: string }) => a.action);
+  expect(actions).toContain('privacy.export');
+  expect(actions).toContain('privacy.restriction');
+
+  // The employee sees it on their own screens.
+  await page.getByRole('button', { name: 'Log out' }).click();
+  // The logout has to land before the next page load, or the refresh cookie signs back in.
+  await expect(page.getByLabel('Login')).toBeVisible();
+  await signIn(page, employee.login, employee.password);
+  await page.getByRole('link', { name: 'Location tracking' }).click();
+  await expect(page.getByText('Location tracking is restricted')).toBeVisible();
+  await page.getByRole('link', { name: 'My data' }).click();
+  await expect(page.getByRole('switch', { name: 'Restrict location tracking' })).toBeChecked();
+  // Their own profile photo, kept across a reload (the session carries its version).
+  const mine = page.getByRole('region', { name: 'Profile photo' });
+  await mine.getByLabel('Photo file (JPEG, PNG or WebP)').setInputFiles(picture);
+  await mine.getByRole('button', { name: 'Upload photo' }).click();
+  await expect(mine.getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole('region', { name: 'Profile photo' }).getByRole('img', { name: `Photo of ${name}` })).toBeVisible();
+  await shot(page, 'my-data-photo');
 });

@@ -8,7 +8,7 @@ import { QueryView, RowsTable } from '../../components/DataTable';
 import { DeleteButton, useRowAction } from '../../components/Confirm';
 import { FormErrors } from '../../components/States';
 import { isoDay } from '../../dates';
-import { describePattern, MAX_CYCLE, patternOf, scheduleSchema, shiftTime, WEEKDAYS, type PatternKind } from '../../schedules';
+import { describePattern, MAX_CYCLE, MAX_ROSTER_FORM_DAYS, patternOf, rosterDates, scheduleSchema, shiftTime, WEEKDAYS, type PatternKind } from '../../schedules';
 import { useFormMutation, zodResolver } from '../../useApiForm';
 import { useTemplates } from './Templates';
 
@@ -16,7 +16,7 @@ export function useSchedules() {
   return useQuery({ queryKey: ['schedules'], queryFn: () => unwrap(api.GET('/api/v1/schedules')) });
 }
 
-/** Schedules (weekly, rotating, flexible; rosters are shown): administrators create and delete. */
+/** Schedules (weekly, rotating, roster, flexible): administrators create and delete. */
 export function SchedulesTab({ admin }: { admin: boolean }) {
   const { t } = useTranslation();
   const schedules = useSchedules();
@@ -56,13 +56,16 @@ function NewSchedule({ templates }: { templates: { value: string; label: string 
   const schema = useMemo(() => scheduleSchema(t), [t]);
   const form = useForm({
     resolver: zodResolver(schema),
-    defaultValues: { name: '', kind: 'weekly' as PatternKind, week: ['', '', '', '', '', '', ''], anchor: isoDay(new Date()), cycle: ['', '', '', ''], work_days: [true, true, true, true, true, false, false], minutes_per_day: 480 },
+    defaultValues: { name: '', kind: 'weekly' as PatternKind, week: ['', '', '', '', '', '', ''], anchor: isoDay(new Date()), cycle: ['', '', '', ''], work_days: [true, true, true, true, true, false, false], minutes_per_day: 480, roster_from: isoDay(new Date()), roster: Array<string>(7).fill('') },
   });
   const { register, formState, watch, control, setValue } = form;
   const err = formState.errors;
   const kind = watch('kind');
   const cycle = watch('cycle');
-  const send = useFormMutation(form, ['name', 'kind', 'week', 'anchor', 'cycle', 'work_days', 'minutes_per_day'], (v) => unwrap(api.POST('/api/v1/schedules', { body: { name: v.name, pattern: patternOf(v) } })), {
+  const roster = watch('roster');
+  const rosterFrom = watch('roster_from');
+  const dates = rosterDates(rosterFrom, roster.length);
+  const send = useFormMutation(form, ['name', 'kind', 'week', 'anchor', 'cycle', 'work_days', 'minutes_per_day', 'roster_from', 'roster'], (v) => unwrap(api.POST('/api/v1/schedules', { body: { name: v.name, pattern: patternOf(v) } })), {
     invalidate: [['schedules']],
     done: t('schedules.scheduleCreated'),
   });
@@ -80,7 +83,7 @@ function NewSchedule({ templates }: { templates: { value: string; label: string 
               <Text size="sm" fw={500} id="schedule-kind">
                 {t('schedules.kind')}
               </Text>
-              <SegmentedControl aria-labelledby="schedule-kind" value={field.value} onChange={(v) => field.onChange(v as PatternKind)} data={(['weekly', 'rotating', 'flexible'] as const).map((k) => ({ value: k, label: t(`schedules.kinds.${k}`) }))} />
+              <SegmentedControl aria-labelledby="schedule-kind" value={field.value} onChange={(v) => field.onChange(v as PatternKind)} data={(['weekly', 'rotating', 'roster', 'flexible'] as const).map((k) => ({ value: k, label: t(`schedules.kinds.${k}`) }))} />
             </Stack>
           )}
         />
@@ -96,22 +99,32 @@ function NewSchedule({ templates }: { templates: { value: string; label: string 
           <>
             <Group grow>
               <TextInput label={t('schedules.anchor')} description={t('schedules.anchorHint')} type="date" error={err.anchor?.message} {...register('anchor')} />
-              <TextInput
-                label={t('schedules.cycleDays')}
-                type="number"
-                min={2}
-                max={MAX_CYCLE}
-                value={cycle.length}
-                onChange={(e) => {
-                  const n = Math.min(MAX_CYCLE, Math.max(0, Number(e.currentTarget.value) || 0));
-                  setValue('cycle', Array.from({ length: n }, (_, i) => cycle[i] ?? ''));
-                }}
-                error={err.cycle?.message ?? err.cycle?.root?.message}
-              />
+              <DaysInput label={t('schedules.cycleDays')} min={2} max={MAX_CYCLE} days={cycle} onChange={(d) => setValue('cycle', d)} error={err.cycle?.message ?? err.cycle?.root?.message} />
             </Group>
             <SimpleGrid cols={{ base: 2, md: 4 }}>
               {cycle.map((_, i) => (
                 <NativeSelect key={i} label={t('schedules.cycleDay', { n: i + 1 })} data={shifts} {...register(`cycle.${i}` as const)} />
+              ))}
+            </SimpleGrid>
+          </>
+        )}
+        {kind === 'roster' && (
+          <>
+            <Group grow>
+              <TextInput label={t('schedules.rosterFrom')} type="date" error={err.roster_from?.message} {...register('roster_from')} />
+              <DaysInput
+                label={t('schedules.rosterLength')}
+                description={t('schedules.rosterHint')}
+                min={1}
+                max={MAX_ROSTER_FORM_DAYS}
+                days={roster}
+                onChange={(d) => setValue('roster', d)}
+                error={err.roster?.message ?? err.roster?.root?.message}
+              />
+            </Group>
+            <SimpleGrid cols={{ base: 2, md: 4 }}>
+              {dates.map((d, i) => (
+                <NativeSelect key={d} label={`${t(`weekdays.${WEEKDAYS[(new Date(`${d}T00:00:00Z`).getUTCDay() + 6) % 7]}`)} ${d}`} data={shifts} {...register(`roster.${i}` as const)} />
               ))}
             </SimpleGrid>
           </>
@@ -133,5 +146,22 @@ function NewSchedule({ templates }: { templates: { value: string; label: string 
         </Button>
       </Stack>
     </Card>
+  );
+}
+
+/** How many days a cycle or a roster has: resizing keeps the shifts already chosen. */
+function DaysInput({ days, onChange, min, max, ...rest }: { label: string; description?: string; min: number; max: number; days: string[]; onChange: (days: string[]) => void; error?: string }) {
+  return (
+    <TextInput
+      {...rest}
+      type="number"
+      min={min}
+      max={max}
+      value={days.length}
+      onChange={(e) => {
+        const n = Math.min(max, Math.max(0, Number(e.currentTarget.value) || 0));
+        onChange(Array.from({ length: n }, (_, i) => days[i] ?? ''));
+      }}
+    />
   );
 }

@@ -10,7 +10,9 @@ import app.faceid.app.core.CoreTracking
 import app.faceid.app.core.ModelInstaller
 import app.faceid.app.core.NetworkMonitor
 import app.faceid.app.core.Tracking
+import app.faceid.app.security.KeystoreDeviceKey
 import app.faceid.app.security.KeystoreSecureStore
+import app.faceid.core.DeviceKey
 import app.faceid.core.SecureStore
 
 /** The process: settings, the core, the notification channel and the connectivity callback. */
@@ -26,6 +28,9 @@ open class FaceIdApplication : Application() {
     /** How the core stores its secrets (the Keystore; replaceable where there is none). */
     open fun secureStore(): SecureStore = KeystoreSecureStore(this)
 
+    /** The key pair this installation proves itself with (the Keystore; replaceable where there is none). */
+    open fun deviceKey(): DeviceKey = KeystoreDeviceKey()
+
     private lateinit var network: NetworkMonitor
 
     override fun onCreate() {
@@ -33,7 +38,7 @@ open class FaceIdApplication : Application() {
         settings = AppSettings(this)
         if (settings.serverUrl == null) settings.serverUrl = getString(R.string.default_server_url)
         val version = packageManager.getPackageInfo(packageName, 0).versionName ?: "0"
-        core = CoreHolder(settings, filesDir, secureStore(), version)
+        core = CoreHolder(settings, filesDir, secureStore(), version, deviceKey())
         createChannels(this)
         network = NetworkMonitor(this) { core.networkAvailable() }
         network.start()

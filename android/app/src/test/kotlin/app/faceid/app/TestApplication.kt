@@ -1,7 +1,9 @@
 package app.faceid.app
 
 import app.faceid.app.core.Tracking
+import app.faceid.app.security.KeystoreDeviceKey
 import app.faceid.app.security.KeystoreSecureStore
+import app.faceid.core.DeviceKey
 import app.faceid.core.FixDecision
 import app.faceid.core.LocationFix
 import app.faceid.core.SecureStore
@@ -11,7 +13,8 @@ import javax.crypto.KeyGenerator
 
 /**
  * The app under Robolectric: Robolectric has no AndroidKeyStore provider, so the secure store
- * seals with a software AES key (same cipher code); the server address is a loopback port
+ * seals with a software AES key (same cipher code) and the device key is a software P-256 pair
+ * (same signing code); the server address is a loopback port
  * where nothing listens (the phone offline).
  */
 class TestApplication : FaceIdApplication() {
@@ -21,6 +24,8 @@ class TestApplication : FaceIdApplication() {
 
     /** The tests' APK has no models (ModelInstallerTest covers the installer). */
     override fun installModels() {}
+
+    override fun deviceKey(): DeviceKey = KeystoreDeviceKey(KeystoreDeviceKey::softwarePair)
 
     override fun onCreate() {
         getSharedPreferences("faceid.settings", MODE_PRIVATE).edit().putString("server_url", "http://127.0.0.1:9").commit()

@@ -2,6 +2,7 @@ package app.faceid.app.core
 
 import android.os.Build
 import app.faceid.core.DeviceDescription
+import app.faceid.core.DeviceKey
 import app.faceid.core.DevicePlatform
 import app.faceid.core.FaceIdClient
 import app.faceid.core.FaceIdException
@@ -19,6 +20,8 @@ class CoreHolder(
     /** The Keystore-backed store the core keeps its tokens in (the kiosk credential too). */
     val store: SecureStore,
     private val appVersion: String,
+    /** The Keystore key pair every login and refresh proves this device with. */
+    private val deviceKey: DeviceKey? = null,
 ) {
     private var client: FaceIdClient? = null
     private var clientUrl: String? = null
@@ -31,7 +34,7 @@ class CoreHolder(
         if (client != null && clientUrl == url) return client
         close()
         val device = DeviceDescription(settings.deviceId, "${Build.MANUFACTURER} ${Build.MODEL}", DevicePlatform.ANDROID, appVersion)
-        client = FaceIdClient(url, stateDir.path, device, store)
+        client = FaceIdClient(url, stateDir.path, device, store, deviceKey)
         clientUrl = url
         return client
     }

@@ -1,0 +1,170 @@
+//! Settings with no other home: the maps' basemap style (`map_style_url`) and the default
+//! tracking policy (for employees with neither their own nor a department override). Each is
+//! one JSON value in `panel_settings`; every change is audited with the value it replaces.
+
+use axum::Json;
+use axum::extract::State;
+use faceid_protocol::location::TrackingPolicy;
+use faceid_protocol::problem::Problem;
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::{Admin, AuthUser, Caller, Staff};
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiJson;
+use crate::locations;
+
+/// Longest style URL accepted.
+pub const MAX_STYLE_URL_LEN: usize = 2000;
+const MAP: &str = "map";
+const TRACKING_DEFAULT: &str = "tracking_default";
+
+/// The maps' basemap.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapSettings {
+    /// A MapLibre style URL (`https://…/style.json`); absent: a plain background, no tile
+    /// server needed.
+    #[serde(default)]
+    pub style_url: Option<String>,
+}
+
+async fn stored<T: DeserializeOwned>(conn: &mut PgConnection, key: &str) -> AppResult<Option<T>> {
+    let v: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT value FROM panel_settings WHERE key = $1")
+            .bind(key)
+            .fetch_optional(conn)
+            .await?;
+    v.map(serde_json::from_value)
+        .transpose()
+        .map_err(AppError::internal)
+}
+
+/// Stores `value` under `key`, audited as `settings.<key>` with the value it replaces.
+async fn store<T: Serialize>(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    value: &T,
+) -> AppResult<()> {
+    let value = serde_json::to_value(value).map_err(AppError::internal)?;
+    let mut tx = state.db.begin().await?;
+    let before: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT value FROM panel_settings WHERE key = $1 FOR UPDATE")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO panel_settings (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+    )
+    .bind(key)
+    .bind(&value)
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        caller,
+        &format!("settings.{key}"),
+        "settings",
+        None,
+        before.as_ref(),
+        Some(&value),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// `http(s)://host…` with no whitespace.
+fn is_web_url(u: &str) -> bool {
+    let rest = u
+        .strip_prefix("https://")
+        .or_else(|| u.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && !r.starts_with('/') && !u.chars().any(char::is_whitespace)
+    })
+}
+
+/// The default tracking policy: the stored one, else the built-in (working hours in `time_zone`).
+pub async fn default_tracking_policy(
+    conn: &mut PgConnection,
+    time_zone: String,
+) -> AppResult<TrackingPolicy> {
+    Ok(stored(conn, TRACKING_DEFAULT)
+        .await?
+        .unwrap_or_else(|| locations::default_policy(time_zone)))
+}
+
+/// The maps' basemap (every signed-in account: the maps are on employees' screens too).
+#[utoipa::path(get, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, description = "the basemap setting", body = MapSettings)))]
+pub async fn get_map(
+    State(state): State<AppState>,
+    AuthUser(_): AuthUser,
+) -> AppResult<Json<MapSettings>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(stored(&mut conn, MAP).await?.unwrap_or_default()))
+}
+
+/// Sets or clears the maps' basemap style URL (administrators; audited).
+#[utoipa::path(put, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+    request_body = MapSettings,
+    responses(
+        (status = 200, description = "stored", body = MapSettings),
+        (status = 422, description = "`invalid_url`: not an http(s) URL, or too long", body = Problem)))]
+pub async fn put_map(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiJson(req): ApiJson<MapSettings>,
+) -> AppResult<Json<MapSettings>> {
+    let style_url = req
+        .style_url
+        .map(|u| u.trim().to_owned())
+        .filter(|u| !u.is_empty());
+    if let Some(u) = &style_url
+        && (!is_web_url(u) || u.len() > MAX_STYLE_URL_LEN)
+    {
+        return Err(AppError::field(
+            "style_url",
+            "invalid_url",
+            format!("an http(s) URL of at most {MAX_STYLE_URL_LEN} characters"),
+        ));
+    }
+    let settings = MapSettings { style_url };
+    store(&state, &caller, MAP, &settings).await?;
+    Ok(Json(settings))
+}
+
+/// The default tracking policy: employees with neither their own nor a department policy
+/// follow it.
+#[utoipa::path(get, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+    responses((status = 200, description = "the default policy", body = TrackingPolicy)))]
+pub async fn get_tracking_default(
+    State(state): State<AppState>,
+    Staff(_): Staff,
+) -> AppResult<Json<TrackingPolicy>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(
+        default_tracking_policy(&mut conn, "UTC".into()).await?,
+    ))
+}
+
+/// Replaces the default tracking policy (administrators; audited).
+#[utoipa::path(put, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+    request_body = TrackingPolicy,
+    responses(
+        (status = 200, description = "stored", body = TrackingPolicy),
+        (status = 422, description = "invalid fields", body = Problem)))]
+pub async fn put_tracking_default(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiJson(policy): ApiJson<TrackingPolicy>,
+) -> AppResult<Json<TrackingPolicy>> {
+    locations::validate_policy(&policy)?;
+    store(&state, &caller, TRACKING_DEFAULT, &policy).await?;
+    Ok(Json(policy))
+}
