@@ -41,6 +41,8 @@ android {
     sourceSets["main"].apply {
         kotlin.srcDirs("src/main/kotlin", "src/main/generated")
         jniLibs.srcDirs("src/main/jniLibs")
+        // The face models, staged (verified) by tools/stage-models.sh: assets/models/.
+        assets.srcDirs(layout.buildDirectory.dir("generated/model-assets"))
     }
 
     buildTypes {
@@ -57,10 +59,19 @@ android {
     testOptions { unitTests { isIncludeAndroidResources = true } }
 }
 
+// The face models from the model cache (`bash models/fetch.sh`; -PfaceidModelDir=... to override),
+// checked against models/manifest.toml, as the Maven build does.
+val stageModels by tasks.registering(Exec::class) {
+    val modelDir = (findProperty("faceidModelDir") ?: "../../models/cache").toString()
+    commandLine("bash", "../tools/stage-models.sh", modelDir, layout.buildDirectory.dir("generated/model-assets/models").get().asFile.path)
+}
+tasks.named("preBuild") { dependsOn(stageModels) }
+
 dependencies {
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.10.2")
     implementation("net.java.dev.jna:jna:5.17.0@aar")
     implementation("androidx.annotation:annotation-jvm:1.11.0")
+    implementation("io.nayuki:qrcodegen:1.8.0")
     testImplementation("junit:junit:4.13.2")
     testImplementation("org.robolectric:robolectric:4.17")
     testImplementation("androidx.test:core:1.7.0")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # CI check of the built APK: its badging (package, permissions, the location foreground service,
 # the boot receiver, the launcher activity) and a valid v2 + v3 signature.
-# Usage: check-apk.sh APK APPLICATION_ID
+# With MODEL_DIR holding the face models, the APK must carry each of them (assets/models/) and
+# their manifest. Usage: check-apk.sh APK APPLICATION_ID [MODEL_DIR]
 set -euo pipefail
-apk=$1 app_id=$2
+apk=$1 app_id=$2 model_dir=${3:-}
 fail() { echo "APK check failed: $*" >&2; exit 1; }
 badging=$(aapt dump badging "$apk")
 echo "$badging" > "${apk%.apk}.badging.txt"
@@ -22,6 +23,13 @@ grep -q 'android:foregroundServiceType(0x[0-9a-f]*)=(type 0x11)0x8' <<<"$service
 grep -q '"app.faceid.app.location.BootReceiver"' <<<"$tree" || fail "no boot receiver"
 grep -q '"android.intent.action.BOOT_COMPLETED"' <<<"$tree" || fail "no BOOT_COMPLETED filter"
 grep -q '"android.intent.action.MY_PACKAGE_REPLACED"' <<<"$tree" || fail "no MY_PACKAGE_REPLACED filter"
+if [ -n "$model_dir" ] && [ -f "$model_dir/face_detection_yunet_2026may.onnx" ]; then
+  listing=$(unzip -l "$apk")
+  for f in manifest.tsv face_detection_yunet_2026may.onnx dlib_resnet_v1_128.onnx mobilefacenet_foamliu.onnx \
+    minifasnet_v2_2.7_80x80.onnx minifasnet_v1se_4.0_80x80.onnx; do
+    grep -q " assets/models/$f\$" <<<"$listing" || fail "model $f not in the APK"
+  done
+fi
 verify=$(apksigner verify -v "$apk")
 grep -q "Verified using v2 scheme (APK Signature Scheme v2): true" <<<"$verify" || fail "no v2 signature"
 grep -q "Verified using v3 scheme (APK Signature Scheme v3): true" <<<"$verify" || fail "no v3 signature"

@@ -11,7 +11,8 @@ mkdir -p "$target/res-compiled" "$target/generated-sources/r" "$target/merged-ma
 aapt2 compile --dir "$here/app/src/main/res" -o "$target/res-compiled/main.zip"
 aapt2 compile --dir "$target/customer-res" -o "$target/res-compiled/customer.zip"
 # The manifest as installed (package = the customer's application id), for Robolectric.
-sed "s/package=\"[^\"]*\"/package=\"$app_id\"/" "$here/app/src/main/AndroidManifest.xml" \
+# `${applicationId}` as Gradle's manifest merger fills it (the export provider's authority).
+sed -e "s/package=\"[^\"]*\"/package=\"$app_id\"/" -e 's/[$]{applicationId}/'"$app_id"'/g' "$here/app/src/main/AndroidManifest.xml" \
   > "$target/merged-manifest/AndroidManifest.xml"
 aapt2 link -I "$framework" --manifest "$target/merged-manifest/AndroidManifest.xml" \
   --min-sdk-version "$min_sdk" --target-sdk-version "$target_sdk" \

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The debug APK: the app's classes and runtime jars dexed by D8, added to the linked resources
 # with JNA's Android libjnidispatch.so per ABI, zip-aligned and signed with a debug key (made once
-# by keytool in ~/.android/faceid-debug.keystore). Usage: package-apk.sh TARGET FINAL_NAME MIN_SDK CUSTOMER
+# by keytool in ~/.android/faceid-debug.keystore), and the face models of MODEL_DIR (verified
+# against models/manifest.toml) as assets/models/ with their manifest.tsv, which the app installs
+# into files/models on first start. Usage: package-apk.sh TARGET FINAL_NAME MIN_SDK CUSTOMER MODEL_DIR
 set -euo pipefail
-target=$1 final=$2 min_sdk=$3 customer=$4
+target=$1 final=$2 min_sdk=$3 customer=$4 model_dir=${5:-}
 work="$target/apk"
 rm -rf "$work"; mkdir -p "$work/dex" "$work/stage"
 # D8 wants jars, not class directories.
@@ -29,8 +31,11 @@ for abi in arm64-v8a armeabi-v7a x86_64; do
     mkdir -p "$work/stage/lib/$abi"; cp "$(dirname "$target")/app/src/main/jniLibs/$abi/"*.so "$work/stage/lib/$abi/"
   fi
 done
+# The face models (verified against models/manifest.toml) as assets/models/, stored uncompressed.
+bash "$(dirname "$0")/stage-models.sh" "$model_dir" "$work/stage/assets/models"
 # Native libraries stored uncompressed (page-aligned by zipalign -p) so they load in place.
-(cd "$work/stage" && zip -q -X "$work/unaligned.apk" classes*.dex && { [ ! -d lib ] || zip -q -X -0 -r "$work/unaligned.apk" lib; })
+(cd "$work/stage" && zip -q -X "$work/unaligned.apk" classes*.dex && { [ ! -d lib ] || zip -q -X -0 -r "$work/unaligned.apk" lib; } \
+  && { [ ! -d assets ] || zip -q -X -0 -r "$work/unaligned.apk" assets; })
 zipalign -f -p 4 "$work/unaligned.apk" "$work/aligned.apk"
 keystore=${FACEID_DEBUG_KEYSTORE:-$HOME/.android/faceid-debug.keystore}
 if [ ! -f "$keystore" ]; then

@@ -260,6 +260,13 @@ pub struct DeviceList {
     pub total: u64,
 }
 
+/// A kiosk just created and its credential (shown only this once).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct KioskSetup {
+    pub device: DeviceEntry,
+    pub credential: String,
+}
+
 fn total(t: i64) -> u64 {
     u64::try_from(t).unwrap_or(0)
 }
@@ -331,6 +338,30 @@ impl AdminConsole {
         )
         .await;
         Ok(self.shared.result(r).await?.into())
+    }
+
+    /// The evidence photo of a punch (JPEG, PNG or WebP bytes). None: `InvalidInput` (404);
+    /// erased by an erasure or retention: `InvalidInput` (`photo_erased`).
+    pub async fn evidence_photo(&self, event_id: String) -> Result<Vec<u8>, FaceIdError> {
+        let event = uuid("event id", &event_id)?;
+        let r = admin::evidence_photo(&self.shared.session, event).await;
+        self.shared.result(r).await
+    }
+
+    /// Creates a kiosk (administrators only), optionally at a site. Its credential is in
+    /// this answer only: show it (as a QR code) for the kiosk to take.
+    pub async fn create_kiosk(
+        &self,
+        name: String,
+        site_id: Option<String>,
+    ) -> Result<KioskSetup, FaceIdError> {
+        let site = opt_uuid("site id", site_id)?;
+        let r = admin::create_kiosk(&self.shared.session, &name, site).await;
+        let k = self.shared.result(r).await?;
+        Ok(KioskSetup {
+            device: k.device.into(),
+            credential: k.credential,
+        })
     }
 
     /// Employees of the caller's scope matching `search`, one page.

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::admin::AdminConsole;
 use crate::face::{FaceCapture, FaceEngine};
+use crate::privacy::MyData;
 use crate::records::{
     AttendanceEvent, ConsentStatus, ConsentTextInfo, RecordedLocation, Timesheet, period,
 };
@@ -275,6 +276,29 @@ impl FaceIdClient {
             }
             Err(e) => self.session_result(Err(e)).await,
         }
+    }
+
+    /// Change the password (a forced change after an administrator set it, or by choice).
+    /// The server ends the user's other sessions; this one stays. A wrong current password:
+    /// `Unauthorized` (`wrong_password`); a weak new one: `InvalidInput` (`weak_password`).
+    pub async fn change_password(
+        &self,
+        current_password: String,
+        new_password: String,
+    ) -> Result<(), FaceIdError> {
+        let r = self
+            .session()
+            .change_password(&current_password, &new_password)
+            .await;
+        self.session_result(r).await
+    }
+
+    /// The employee's own data: export, erasure and correction requests, restrictions,
+    /// Telegram link.
+    pub fn my_data(&self) -> Arc<MyData> {
+        Arc::new(MyData {
+            shared: self.shared.clone(),
+        })
     }
 
     /// Whether a session is stored (no network).

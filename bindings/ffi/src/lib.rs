@@ -9,6 +9,7 @@ mod error;
 mod face;
 mod kiosk;
 mod log;
+mod privacy;
 mod records;
 mod server;
 mod store;
@@ -18,8 +19,8 @@ use std::sync::LazyLock;
 
 pub use admin::{
     AdminConsole, DeviceEntry, DeviceList, DeviceType, EmployeeEntry, EmployeeList, EmployeeSearch,
-    EmploymentStatus, EventList, LateEntry, LeaveEntry, PersonEntry, PlatformKind, TodayGroupInfo,
-    TodayOverview,
+    EmploymentStatus, EventList, KioskSetup, LateEntry, LeaveEntry, PersonEntry, PlatformKind,
+    TodayGroupInfo, TodayOverview,
 };
 pub use client::{FaceIdClient, SessionExpiredListener, SyncStateListener, SyncTaskHandle};
 pub use error::FaceIdError;
@@ -29,6 +30,10 @@ pub use face::{
 };
 pub use kiosk::{KioskIdentification, KioskTerminal};
 pub use log::{LogLevel, LogRecord, LoggerSink, install_logger};
+pub use privacy::{
+    CorrectionInfo, ErasureInfo, ErasureKind, ExportInfo, ExportProgress, KeptInfo, MyData,
+    RestrictionInfo, TelegramInfo, TelegramSwitches,
+};
 pub use records::{
     AttendanceEvent, ConsentStatus, ConsentTextInfo, EventType, PunchState, PunchVerdict,
     RecordedLocation, ReviewChoice, Timesheet, TimesheetDay,

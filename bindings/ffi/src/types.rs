@@ -95,6 +95,11 @@ pub struct User {
     pub role: UserRole,
     pub department_id: Option<String>,
     pub site_ids: Vec<String>,
+    /// An administrator chose the password (a new account or a reset): the app shows only the
+    /// change-password screen until `change_password` succeeds.
+    pub must_change_password: bool,
+    /// When the profile photo was last set (`MyData.photo()`); `None`: no photo.
+    pub photo_updated_at: Option<SystemTime>,
 }
 
 impl From<CurrentUser> for User {
@@ -107,6 +112,8 @@ impl From<CurrentUser> for User {
             role: u.role.into(),
             department_id: u.department_id.map(|d| d.to_string()),
             site_ids: u.site_ids.iter().map(ToString::to_string).collect(),
+            must_change_password: u.must_change_password,
+            photo_updated_at: u.photo_updated_at.map(to_system),
         }
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use faceid_protocol::MAX_PAGE_LIMIT;
 use faceid_protocol::attendance::{AttendanceRecord, ReviewDecision};
 use faceid_protocol::auth::Role;
-use faceid_protocol::devices::{Device, DeviceKind, DevicePage};
+use faceid_protocol::devices::{CreateKiosk, Device, DeviceKind, DevicePage, KioskCredential};
 use faceid_protocol::org::{EmployeePage, EmployeeStatus, MAX_NAME_LEN};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -202,6 +202,13 @@ pub async fn review_punch(
         .await?)
 }
 
+/// The evidence photo (the best frame as uploaded) of a punch: JPEG, PNG or WebP bytes.
+/// No photo: `Rejected` 404; erased by an erasure request or retention: 410 `photo_erased`.
+pub async fn evidence_photo(session: &Session, event: Uuid) -> Result<Vec<u8>, AdminError> {
+    let path = format!("{ATTENDANCE_PATH}/events/{event}/photo");
+    Ok(session.get_bytes(&path).await?)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Employees
 
@@ -293,6 +300,28 @@ pub async fn set_device_blocked(
     let path = format!("{DEVICES_PATH}/{device}/{action}");
     Ok(session
         .call_json(reqwest::Method::POST, &path, None::<&()>)
+        .await?)
+}
+
+/// Creates a kiosk (administrators only), optionally at a site. The answer holds its
+/// credential, shown only this once: the app shows it as a QR code for the kiosk to scan.
+pub async fn create_kiosk(
+    session: &Session,
+    name: &str,
+    site_id: Option<Uuid>,
+) -> Result<KioskCredential, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+        return Err(invalid(format!(
+            "a kiosk's name is 1 to {MAX_NAME_LEN} characters"
+        )));
+    }
+    let body = CreateKiosk {
+        name: name.to_owned(),
+        site_id,
+    };
+    Ok(session
+        .call_json(reqwest::Method::POST, DEVICES_PATH, Some(&body))
         .await?)
 }
 

@@ -130,14 +130,32 @@ fn parse_retry_after(value: &str, date: Option<DateTime<Utc>>) -> Option<Duratio
 }
 
 /// Read a response into an [`HttpAnswer`], keeping at most [`MAX_BODY_BYTES`] of the body.
-pub async fn read_answer(mut resp: reqwest::Response) -> Result<HttpAnswer, reqwest::Error> {
-    let status = resp.status().as_u16();
-    let headers = resp.headers();
-    let date = headers
+pub async fn read_answer(resp: reqwest::Response) -> Result<HttpAnswer, reqwest::Error> {
+    let (status, retry_after, date, body) = read_bytes(resp).await?;
+    Ok(HttpAnswer {
+        status,
+        retry_after,
+        date,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// The `Date` header of an answer.
+pub fn answer_date(headers: &reqwest::header::HeaderMap) -> Option<DateTime<Utc>> {
+    headers
         .get(reqwest::header::DATE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| httpdate::parse_http_date(v).ok())
-        .map(DateTime::<Utc>::from);
+        .map(DateTime::<Utc>::from)
+}
+
+/// Status, `Retry-After`, `Date` and at most [`MAX_BODY_BYTES`] of the body as bytes (photos).
+pub async fn read_bytes(
+    mut resp: reqwest::Response,
+) -> Result<(u16, Option<Duration>, Option<DateTime<Utc>>, Vec<u8>), reqwest::Error> {
+    let status = resp.status().as_u16();
+    let headers = resp.headers();
+    let date = answer_date(headers);
     let retry_after = headers
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
@@ -150,12 +168,7 @@ pub async fn read_answer(mut resp: reqwest::Response) -> Result<HttpAnswer, reqw
             break;
         }
     }
-    Ok(HttpAnswer {
-        status,
-        retry_after,
-        date,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Ok((status, retry_after, date, body))
 }
 
 #[cfg(test)]

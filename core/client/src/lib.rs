@@ -9,6 +9,9 @@
 //! - [`enrolment`]: the employee's face enrolment, queued in the outbox.
 //! - [`consent`]: the server's current consent texts and the employee's ledger state.
 //! - [`kiosk`]: a shared kiosk identifying people 1:N through the server.
+//! - [`privacy`]: the employee's export, erasure and correction requests, restrictions.
+//! - [`profile`]: the employee's own profile photo.
+//! - [`telegram`]: the employee's Telegram link and notification switches.
 //! - [`admin`]: what administrators and operators do from the app (today, review, lists).
 //! - [`store`], [`device_key`], [`clock`], [`http`]: platform traits and shared plumbing.
 
@@ -22,7 +25,10 @@ pub mod http;
 pub mod kiosk;
 pub mod location;
 pub mod outbox;
+pub mod privacy;
+pub mod profile;
 pub mod records;
 pub mod session;
 pub mod store;
 pub mod sync;
+pub mod telegram;

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{
-    CurrentUser, DeviceInfo, DeviceNonce, DeviceProof, LoginRequest, MAX_LOGIN_LEN,
-    MAX_PASSWORD_LEN, RefreshRequest, TokenPair,
+    ChangePasswordRequest, CurrentUser, DeviceInfo, DeviceNonce, DeviceProof, LoginRequest,
+    MAX_LOGIN_LEN, MAX_PASSWORD_LEN, RefreshRequest, TokenPair,
 };
 use faceid_protocol::problem::Problem;
 use serde::Serialize;
@@ -27,7 +27,10 @@ use uuid::Uuid;
 
 use crate::clock::ServerClock;
 use crate::device_key::{self, DeviceKey, DeviceKeyError};
-use crate::http::{HttpAnswer, HttpConfig, HttpError, build_client, normalise_base, read_answer};
+use crate::http::{
+    HttpAnswer, HttpConfig, HttpError, answer_date, build_client, normalise_base, read_answer,
+    read_bytes,
+};
 use crate::store::{SecureStore, StoreError};
 
 /// Key of the stored token pair.
@@ -40,6 +43,7 @@ pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
 pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
 pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
 pub const ME_PATH: &str = "/api/v1/me";
+pub const PASSWORD_PATH: &str = "/api/v1/me/password";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
@@ -447,36 +451,125 @@ impl Session {
         Ok(user)
     }
 
-    /// An authorised JSON call (`body` as JSON when given), refreshing the access token once
-    /// on a 401; the answer's `Date` teaches the server clock.
+    /// Sends an authorised request (`build` adds the body; it is called again for the retry),
+    /// refreshing the access token once on a 401. Answers the response whatever its status,
+    /// body unread; its `Date` teaches the server clock.
+    pub async fn send_authorised(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SessionError> {
+        let mut token = self.access_token().await?;
+        let mut retried = false;
+        loop {
+            let req = self
+                .http
+                .request(method.clone(), self.url(path))
+                .bearer_auth(&token);
+            let resp = build(req).send().await.map_err(|e| map_send_error(&e))?;
+            if let Some(d) = answer_date(resp.headers()) {
+                self.clock.observe(d);
+            }
+            if resp.status().as_u16() == 401 && !retried {
+                retried = true;
+                token = self.refresh_after_unauthorized(&token).await?;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// The refusal a response that is not a success stands for.
+    pub async fn refusal_of(resp: reqwest::Response) -> SessionError {
+        match read_answer(resp).await {
+            Ok(answer) => Self::refusal(&answer),
+            Err(e) => map_send_error(&e),
+        }
+    }
+
+    /// An authorised call answered by JSON (`body` as JSON when given), refreshing the access
+    /// token once on a 401.
     pub async fn call_json<B: serde::Serialize + ?Sized, R: DeserializeOwned>(
         &self,
         method: reqwest::Method,
         path: &str,
         body: Option<&B>,
     ) -> Result<R, SessionError> {
-        let mut token = self.access_token().await?;
-        for attempt in 0..2 {
-            let mut req = self
-                .http
-                .request(method.clone(), self.url(path))
-                .bearer_auth(&token);
-            if let Some(b) = body {
-                req = req.json(b);
-            }
-            let resp = req.send().await.map_err(|e| map_send_error(&e))?;
-            let answer = read_answer(resp).await.map_err(|e| map_send_error(&e))?;
-            self.learn_time(&answer);
-            if answer.status == 401 && attempt == 0 {
-                token = self.refresh_after_unauthorized(&token).await?;
-                continue;
-            }
-            if !answer.is_success() {
-                return Err(Self::refusal(&answer));
-            }
-            return Self::decode(&answer);
+        let answer = self.call_answer(method, path, body).await?;
+        Self::decode(&answer)
+    }
+
+    /// An authorised call whose successful answer has nothing to read (`204 No Content`).
+    pub async fn call_empty<B: serde::Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<(), SessionError> {
+        self.call_answer(method, path, body).await.map(|_| ())
+    }
+
+    async fn call_answer<B: serde::Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<HttpAnswer, SessionError> {
+        let resp = self
+            .send_authorised(method, path, |req| match body {
+                Some(b) => req.json(b),
+                None => req,
+            })
+            .await?;
+        let answer = read_answer(resp).await.map_err(|e| map_send_error(&e))?;
+        if !answer.is_success() {
+            return Err(Self::refusal(&answer));
         }
-        Err(SessionError::AuthRequired)
+        Ok(answer)
+    }
+
+    /// An authorised `GET` of binary content (a photo): its bytes, at most
+    /// [`crate::http::MAX_BODY_BYTES`].
+    pub async fn get_bytes(&self, path: &str) -> Result<Vec<u8>, SessionError> {
+        let resp = self
+            .send_authorised(reqwest::Method::GET, path, |req| req)
+            .await?;
+        if !resp.status().is_success() {
+            return Err(Self::refusal_of(resp).await);
+        }
+        let (_, _, _, bytes) = read_bytes(resp).await.map_err(|e| map_send_error(&e))?;
+        Ok(bytes)
+    }
+
+    /// Changes the holder's password (`POST /api/v1/me/password`); the server ends every
+    /// other session of theirs, this one stays. Clears `must_change_password` of the user kept
+    /// with the session. A wrong current password: `Rejected` 403 `wrong_password`; a weak new
+    /// one: 422 `weak_password`.
+    pub async fn change_password(&self, current: &str, new: &str) -> Result<(), SessionError> {
+        if current.is_empty() || current.len() > MAX_PASSWORD_LEN {
+            return Err(SessionError::Invalid(
+                "current password is empty or too long",
+            ));
+        }
+        if new.is_empty() || new.len() > MAX_PASSWORD_LEN {
+            return Err(SessionError::Invalid("new password is empty or too long"));
+        }
+        let body = ChangePasswordRequest {
+            current_password: current.to_owned(),
+            new_password: new.to_owned(),
+        };
+        self.call_empty(reqwest::Method::POST, PASSWORD_PATH, Some(&body))
+            .await?;
+        let mut guard = self.tokens.lock().await;
+        if let Some(pair) = guard.as_mut() {
+            pair.user.must_change_password = false;
+            let json =
+                serde_json::to_string(&*pair).map_err(|e| SessionError::Decode(e.to_string()))?;
+            self.store.save(SESSION_KEY, &json)?;
+        }
+        tracing::info!("password changed");
+        Ok(())
     }
 
     /// When the access token expires (server clock).

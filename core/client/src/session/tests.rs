@@ -26,6 +26,9 @@ struct Server {
     /// Added to the server's clock (the device is this far behind).
     skew: chrono::Duration,
     captured: Mutex<Vec<(String, HeaderMap, Bytes)>>,
+    /// The account's password was set by an administrator.
+    must_change: AtomicBool,
+    password_changes: AtomicU64,
 }
 
 use std::sync::Mutex;
@@ -59,12 +62,14 @@ impl Server {
         if let Ok(mut r) = self.refresh.lock() {
             *r = Some(refresh.clone());
         }
+        let mut user = self.user.clone();
+        user.must_change_password = self.must_change.load(Ordering::SeqCst);
         TokenPair {
             access_token: access,
             access_expires_at: now + ttl,
             refresh_token: refresh,
             refresh_expires_at: now + chrono::Duration::days(30),
-            user: self.user.clone(),
+            user,
             server_time: now,
         }
     }
@@ -117,6 +122,22 @@ async fn me(State(s): State<Arc<Server>>, headers: HeaderMap) -> Response {
     }
 }
 
+async fn change_password(
+    State(s): State<Arc<Server>>,
+    headers: HeaderMap,
+    Json(req): Json<ChangePasswordRequest>,
+) -> Response {
+    if !bearer_ok(&s, &headers) {
+        return problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    if req.current_password != "secret" {
+        return problem(StatusCode::FORBIDDEN, "wrong_password");
+    }
+    s.must_change.store(false, Ordering::SeqCst);
+    s.password_changes.fetch_add(1, Ordering::SeqCst);
+    StatusCode::NO_CONTENT.into_response()
+}
+
 async fn capture(
     State(s): State<Arc<Server>>,
     uri: axum::http::Uri,
@@ -159,11 +180,14 @@ async fn start(skew: chrono::Duration, access_ttl: chrono::Duration) -> (Arc<Ser
         refresh_unavailable: AtomicBool::new(false),
         skew,
         captured: Mutex::new(Vec::new()),
+        must_change: AtomicBool::new(false),
+        password_changes: AtomicU64::new(0),
     });
     let app = axum::Router::new()
         .route(LOGIN_PATH, post(login))
         .route(REFRESH_PATH, post(refresh))
         .route(ME_PATH, get(me))
+        .route(PASSWORD_PATH, post(change_password))
         .route(LOGOUT_PATH, post(|| async { StatusCode::NO_CONTENT }))
         .route("/api/v1/attendance/events", post(capture))
         .route("/api/v1/locations/batch", post(capture))
@@ -481,4 +505,42 @@ async fn full_stack_sync_through_the_session() {
     assert_eq!(r.outcome, DrainOutcome::Empty);
     assert_eq!(r.progress.sent, 3);
     assert_eq!(server.captured.lock().expect("lock").len(), 3);
+}
+
+#[tokio::test]
+async fn a_forced_password_change_clears_the_flag_for_good() {
+    let (server, url) = start(chrono::Duration::zero(), chrono::Duration::minutes(15)).await;
+    server.must_change.store(true, Ordering::SeqCst);
+    let store = Arc::new(MemoryStore::new());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
+    let s = session(&url, store.clone(), clock.clone());
+    assert!(
+        s.login("alice", "secret")
+            .await
+            .expect("login")
+            .must_change_password
+    );
+
+    let wrong = s
+        .change_password("not-it", "a-long-new-password")
+        .await
+        .expect_err("wrong current password");
+    assert_eq!(wrong.code(), Some("wrong_password"));
+    assert!(matches!(
+        s.change_password("secret", "").await,
+        Err(SessionError::Invalid(_))
+    ));
+    let user = s.current_user().await.expect("user");
+    assert!(user.must_change_password, "still to change after a refusal");
+
+    s.change_password("secret", "a-long-new-password")
+        .await
+        .expect("changed");
+    assert_eq!(server.password_changes.load(Ordering::SeqCst), 1);
+    let user = s.current_user().await.expect("user");
+    assert!(!user.must_change_password);
+    // The stored session says so too: the app restarted does not ask again.
+    let again = session(&url, store, clock);
+    let user = again.current_user().await.expect("restored");
+    assert!(!user.must_change_password);
 }

@@ -7,6 +7,7 @@ import android.content.Context
 import app.faceid.app.core.AppSettings
 import app.faceid.app.core.CoreHolder
 import app.faceid.app.core.CoreTracking
+import app.faceid.app.core.ModelInstaller
 import app.faceid.app.core.NetworkMonitor
 import app.faceid.app.core.Tracking
 import app.faceid.app.security.KeystoreDeviceKey
@@ -41,6 +42,15 @@ open class FaceIdApplication : Application() {
         createChannels(this)
         network = NetworkMonitor(this) { core.networkAvailable() }
         network.start()
+        installModels()
+    }
+
+    /** The face models shipped in the APK, into files/models (verified; skipped when there), off the main thread. */
+    open fun installModels() {
+        Thread({
+            val r = ModelInstaller.of(this).install()
+            if (r.failed.isNotEmpty()) android.util.Log.e("FaceID", "models not installed: ${r.failed}")
+        }, "faceid-models").start()
     }
 
     companion object {

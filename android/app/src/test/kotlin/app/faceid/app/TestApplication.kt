@@ -22,6 +22,9 @@ class TestApplication : FaceIdApplication() {
         getSharedPreferences("faceid.secure", MODE_PRIVATE),
     ) { KeyGenerator.getInstance("AES").apply { init(256) }.generateKey() }
 
+    /** The tests' APK has no models (ModelInstallerTest covers the installer). */
+    override fun installModels() {}
+
     override fun deviceKey(): DeviceKey = KeystoreDeviceKey(KeystoreDeviceKey::softwarePair)
 
     override fun onCreate() {

@@ -21,6 +21,14 @@ class AppSettings(context: Context) {
         get() = prefs.getBoolean(KEY_TRACKING, false)
         set(value) = prefs.edit().putBoolean(KEY_TRACKING, value).apply()
 
+    /**
+     * Tracking is restricted on the server (by the employee in My data, or an administrator):
+     * the location service does not run, whatever [trackingEnabled] says, until it is lifted.
+     */
+    var trackingRestricted: Boolean
+        get() = prefs.getBoolean(KEY_RESTRICTED, false)
+        set(value) = prefs.edit().putBoolean(KEY_RESTRICTED, value).apply()
+
     /** Asked once whether to exempt the app from battery optimisation. */
     var batteryExemptionAsked: Boolean
         get() = prefs.getBoolean(KEY_BATTERY, false)
@@ -39,6 +47,7 @@ class AppSettings(context: Context) {
     private companion object {
         const val KEY_SERVER = "server_url"
         const val KEY_TRACKING = "tracking_enabled"
+        const val KEY_RESTRICTED = "tracking_restricted"
         const val KEY_BATTERY = "battery_exemption_asked"
         const val KEY_LANGUAGE = "language"
         const val KEY_DEVICE = "device_id"

@@ -47,7 +47,8 @@ class LocationService : Service(), LocationListener {
             startForeground(NOTIFICATION_ID, notification())
         }
         val app = FaceIdApplication.of(this)
-        val policy = if (app.settings.trackingEnabled) app.tracking.policy() else null
+        // Withdrawn consent and restricted tracking stop it alike.
+        val policy = if (app.settings.trackingEnabled && !app.settings.trackingRestricted) app.tracking.policy() else null
         if (policy == null || !policy.enabled) {
             stop()
             return START_NOT_STICKY

@@ -49,6 +49,7 @@ class CheckActivity : BaseActivity(), LocationListener {
             result(getString(R.string.error_other, e.message.orEmpty()))
             return
         }
+        scope.launch { runCatching { client.myData().restrictions() }.getOrNull()?.let(::showRestriction) }
         val model = CheckViewModel(client, engine).also { vm = it }
         model.state.observe(::render)
         scope.launch {
@@ -129,6 +130,14 @@ class CheckActivity : BaseActivity(), LocationListener {
             )
             is CheckViewModel.State.Failed -> result(getString(R.string.error_other, state.detail))
         }
+    }
+
+    /** Face check-in is restricted on the server: says so, since when and by whom, instead of prompting. */
+    fun showRestriction(r: app.faceid.core.RestrictionInfo) {
+        if (!r.biometrics) return
+        val since = r.biometricsSince?.atZone(java.time.ZoneId.systemDefault())?.toLocalDate()?.toString().orEmpty()
+        view<TextView>(R.id.prompt).text = getString(R.string.check_restricted)
+        result(getString(if (r.biometricsByAdmin) R.string.restricted_by_admin else R.string.restricted_by_you, getString(R.string.restrict_biometrics), since))
     }
 
     private fun local(summary: app.faceid.core.CaptureSummary): String =

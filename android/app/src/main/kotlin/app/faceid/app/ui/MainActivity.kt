@@ -28,6 +28,7 @@ class MainActivity : BaseActivity() {
         view<Button>(R.id.locations).setOnClickListener { startActivity(Intent(this, LocationsActivity::class.java)) }
         view<Button>(R.id.enrol).setOnClickListener { startActivity(Intent(this, EnrolActivity::class.java)) }
         view<Button>(R.id.consents).setOnClickListener { startActivity(Intent(this, ConsentActivity::class.java)) }
+        view<Button>(R.id.my_data).setOnClickListener { startActivity(Intent(this, MyDataActivity::class.java)) }
         view<Button>(R.id.settings).setOnClickListener { startActivity(Intent(this, SettingsActivity::class.java)) }
         view<Button>(R.id.admin).setOnClickListener { startActivity(Intent(this, AdminActivity::class.java)) }
         view<Button>(R.id.kiosk).setOnClickListener { enterKiosk() }
@@ -68,6 +69,11 @@ class MainActivity : BaseActivity() {
                 startActivity(Intent(this@MainActivity, LoginActivity::class.java))
                 return@launch
             }
+            if (user.mustChangePassword) {
+                // An administrator chose this password: nothing else until it is changed.
+                startActivity(Intent(this@MainActivity, PasswordActivity::class.java))
+                return@launch
+            }
             view<TextView>(R.id.greeting).text = "${user.firstName} ${user.lastName}"
             val staff = user.role == UserRole.ADMIN || user.role == UserRole.OPERATOR
             view<View>(R.id.admin).visibility = if (staff) View.VISIBLE else View.GONE
@@ -75,7 +81,8 @@ class MainActivity : BaseActivity() {
             val dead = client?.deadLetters().orEmpty()
             view<TextView>(R.id.dead_letters).text = if (dead.isEmpty()) "" else
                 getString(R.string.status_dead_letters, dead.size) + "\n" + dead.joinToString("\n") { "${it.kind}: ${it.reason}" }
-            if (app.settings.trackingEnabled) LocationService.start(this@MainActivity)
+            runCatching { client?.myData()?.restrictions() }.getOrNull()?.let { app.settings.trackingRestricted = it.tracking }
+            if (app.settings.trackingEnabled && !app.settings.trackingRestricted) LocationService.start(this@MainActivity)
         }
     }
 }

@@ -6,6 +6,7 @@ import app.faceid.core.DeviceEntry
 import app.faceid.core.EmployeeEntry
 import app.faceid.core.EmployeeSearch
 import app.faceid.core.FaceIdException
+import app.faceid.core.KioskSetup
 import app.faceid.core.PunchState
 import app.faceid.core.ReviewChoice
 import app.faceid.core.TodayOverview
@@ -46,6 +47,21 @@ class AdminViewModel(private val console: AdminConsole) {
         flagged.value = flagged.value.filterNot { it.id == eventId }
         return review
     }
+
+    /** The evidence photo of a punch, or why there is none. */
+    sealed class Photo {
+        data class Shown(val bytes: ByteArray) : Photo()
+        data class Missing(val detail: String) : Photo()
+    }
+
+    suspend fun evidencePhoto(eventId: String): Photo = try {
+        Photo.Shown(console.evidencePhoto(eventId))
+    } catch (e: FaceIdException.InvalidInput) {
+        Photo.Missing(e.message.orEmpty()) // none, or erased (`photo_erased`)
+    }
+
+    /** Creates a kiosk; its credential is shown once, as a QR code the kiosk scans. */
+    suspend fun createKiosk(name: String, siteId: String?): KioskSetup = console.createKiosk(name, siteId)
 
     /** Employees of the caller's scope whose name, login or card matches [text] (all when blank). */
     suspend fun search(text: String): List<EmployeeEntry> {

@@ -87,7 +87,11 @@ class CheckViewModel(private val client: FaceIdClient, private val engine: FaceE
     /** Try to send now: the server's verdict, or still queued when it cannot be reached. */
     suspend fun deliver(queued: State.Queued): State {
         val report = client.syncNow()
-        val next = if (report.outcome is SyncStatus.Offline || client.outboxStatus().punch > 0uL) {
+        // Refused for good (biometrics restricted, ...): the server's reason.
+        val refused = client.deadLetters().firstOrNull { it.idempotencyKey == queued.key }
+        val next = if (refused != null) {
+            State.Failed(refused.reason)
+        } else if (report.outcome is SyncStatus.Offline || client.outboxStatus().punch > 0uL) {
             queued
         } else {
             val kind = if (direction == PunchDirection.IN) EventType.IN else EventType.OUT

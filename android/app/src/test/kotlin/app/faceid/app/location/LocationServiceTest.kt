@@ -141,6 +141,19 @@ class LocationServiceTest {
     }
 
     @Test
+    fun `does not run while tracking is restricted, as with a withdrawn consent`() {
+        at(inside)
+        app.settings.trackingRestricted = true
+        try {
+            assertTrue(shadowOf(startService()).isStoppedBySelf)
+            assertTrue(tracking.recorded.isEmpty())
+        } finally {
+            app.settings.trackingRestricted = false
+        }
+        assertFalse(shadowOf(startService()).isStoppedBySelf)
+    }
+
+    @Test
     fun `BOOT_COMPLETED restarts the service only when tracking is enabled`() {
         val context: Context = app
         app.settings.trackingEnabled = false

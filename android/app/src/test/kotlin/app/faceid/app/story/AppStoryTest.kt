@@ -8,10 +8,15 @@ import app.faceid.app.vm.HistoryViewModel
 import app.faceid.app.vm.KioskViewModel
 import app.faceid.app.vm.LocationsViewModel
 import app.faceid.app.vm.LoginViewModel
+import app.faceid.app.vm.MyDataViewModel
+import app.faceid.app.vm.PasswordViewModel
+import app.faceid.app.vm.Read
+import app.faceid.app.vm.TelegramViewModel
 import app.faceid.app.vm.StatusViewModel
 import app.faceid.core.ConsentType
 import app.faceid.core.DeviceDescription
 import app.faceid.core.DevicePlatform
+import app.faceid.core.ErasureKind
 import app.faceid.core.FaceEngine
 import app.faceid.core.FaceIdClient
 import app.faceid.core.FixProvider
@@ -21,8 +26,10 @@ import app.faceid.core.PunchDirection
 import app.faceid.core.PunchState
 import app.faceid.core.PunchVerdict
 import app.faceid.core.ReviewChoice
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertFalse
 import org.junit.Assert.assertTrue
 import org.junit.Test
 import org.junit.runner.RunWith
@@ -35,11 +42,12 @@ import java.util.UUID
 
 /**
  * The employee's and the administrator's story through the app's own view-models, against the
- * real library and the real server: login, consents with the server's texts, enrolment from
+ * real library and the real server: login and the forced password change, consents with the server's texts, enrolment from
  * real photos played as camera frames, check-in with a real photo as the camera frame
  * (verified), check-out offline (queued, the indicator counts it, sent once the network is
  * back), history, timesheet and locations, the admin approving the flagged punch and blocking
- * / unblocking the phone, and the kiosk identifying the employee 1:N (and not a stranger).
+ * / unblocking the phone, My data (restrictions, export, requests, profile photo), and a kiosk
+ * created by the admin identifying the employee 1:N (and not a stranger).
  *
  * It runs in Robolectric's sandbox only because the Android flavour of the bindings reads
  * `Build.VERSION` (to pick its cleaner); nothing of Android is simulated for the story.
@@ -84,10 +92,19 @@ class AppStoryTest {
             val loginVm = LoginViewModel(::phone)
             assertTrue(loginVm.login("not a url at all", login, password) is LoginViewModel.State.Failed)
             val wrong = loginVm.login(server.url, login, "wrong-password")
-            assertEquals(LoginViewModel.Problem.WRONG_CREDENTIALS, (wrong as LoginViewModel.State.Failed).problem)
+            assertEquals("$wrong", LoginViewModel.Problem.WRONG_CREDENTIALS, (wrong as LoginViewModel.State.Failed).problem)
             val loggedIn = loginVm.login(server.url, login, password) as LoginViewModel.State.LoggedIn
             assertEquals(employeeId, loggedIn.user.id)
             val online = clients.last()
+
+            // An administrator chose the password: the app's only screen is the change of it.
+            assertTrue("must change the password", loggedIn.user.mustChangePassword)
+            val newPassword = "my-own-password-$suffix"
+            val change = PasswordViewModel(online)
+            assertEquals(PasswordViewModel.Problem.MISMATCH, (change.change(password, newPassword, "typo") as PasswordViewModel.State.Failed).problem)
+            assertEquals(PasswordViewModel.Problem.WRONG_CURRENT, (change.change("wrong-password", newPassword, newPassword) as PasswordViewModel.State.Failed).problem)
+            assertEquals(PasswordViewModel.State.Changed, change.change(password, newPassword, newPassword))
+            assertEquals(false, online.currentUser()?.mustChangePassword)
 
             // Consents: the server's current texts, both granted (for the version shown); the
             // location one switches tracking on for the device.
@@ -169,6 +186,9 @@ class AppStoryTest {
                 assertTrue(employeeId in admin.loadToday(site).totals.pendingReview.map { it.employeeId })
                 val flagged = admin.loadFlagged(employeeId).single()
                 assertEquals(history.punches.first().id, flagged.id)
+                // The evidence photo of the flagged punch: the frame the phone took.
+                val photo = admin.evidencePhoto(flagged.id) as AdminViewModel.Photo.Shown
+                assertEquals("a JPEG", 0xFF.toByte(), photo.bytes[0])
                 assertEquals(ReviewChoice.ACCEPT, admin.approve(flagged.id, "From a client's office").decision)
                 assertTrue(admin.flagged.value.isEmpty())
             }
@@ -181,6 +201,56 @@ class AppStoryTest {
             assertTrue("a month of days: ${sheet.days.size}", sheet.days.size in 28..31)
             assertTrue(sheet.days.all { it.date.startsWith(sheet.month) })
             assertTrue("my locations answer", LocationsViewModel(back).load() is LocationsViewModel.State.Loaded)
+
+            // My data: restricting tracking stops the location service (as a withdrawn consent
+            // does); with biometrics restricted a face check-in is refused with the server's
+            // reason; both lifted. An export downloaded as a ZIP; an erasure and a correction
+            // request with their state; no Telegram bot on this server: the section is hidden.
+            var trackingRestricted: Boolean? = null
+            val exportDir = Files.createTempDirectory("faceid-exports").toFile()
+            val myData = MyDataViewModel(back.myData(), exportDir) { trackingRestricted = it }
+            assertTrue(myData.load() is Read.Answer)
+            assertEquals(false, trackingRestricted)
+            assertTrue(myData.restrictTracking(true))
+            assertEquals(true, trackingRestricted)
+            assertTrue(myData.restrictions.value!!.tracking)
+            assertFalse("set by the employee", myData.restrictions.value!!.trackingByAdmin)
+            assertTrue(myData.restrictBiometrics(true))
+            val restrictedCheck = CheckViewModel(back, engine)
+            restrictedCheck.start(PunchDirection.IN, withChallenge = false)
+            assertTrue(restrictedCheck.onFrame(frame).ready)
+            val refused = restrictedCheck.deliver(restrictedCheck.finish(fix(siteLat)))
+            assertTrue("refused: $refused", refused is CheckViewModel.State.Failed && refused.detail.contains("restricted"))
+            back.deadLetters().forEach { back.discardDeadLetter(it.idempotencyKey) }
+            assertTrue(myData.restrictBiometrics(false))
+            assertTrue(myData.restrictTracking(false))
+            assertEquals(false, trackingRestricted)
+
+            assertTrue(myData.startExport("en") is MyDataViewModel.Export.Preparing)
+            var polls = 0
+            while (myData.pollExport() is MyDataViewModel.Export.Preparing && polls++ < 240) delay(250)
+            val ready = myData.export.value as MyDataViewModel.Export.Ready
+            val zip = ready.file.readBytes()
+            assertEquals(ready.bytes, zip.size.toLong())
+            assertEquals("a ZIP", "PK", String(zip, 0, 2, Charsets.US_ASCII))
+            assertEquals(exportDir, ready.file.parentFile)
+
+            assertTrue(myData.requestErasure(ErasureKind.LOCATIONS, "Moving to another job"))
+            assertTrue(myData.requestNameCorrection("last_name", "Obama", "My last name is spelled wrong"))
+            myData.load()
+            assertEquals(listOf(ErasureKind.LOCATIONS to "pending"), myData.requests.value.erasures.map { it.scope to it.state })
+            assertEquals(listOf("last_name" to "pending"), myData.requests.value.corrections.map { it.field to it.state })
+            assertEquals(TelegramViewModel.State.Unavailable, TelegramViewModel(back.myData()).load())
+
+            // The profile photo: uploaded, the server's re-encoded JPEG shown, the user's
+            // photoUpdatedAt set; removed again.
+            assertEquals(null, myData.photo.value)
+            assertTrue(myData.setPhoto(StoryServer.photo("face_recognition/barack_obama/obama.jpg").readBytes()))
+            assertEquals("the server's JPEG", 0xFF.toByte(), myData.photo.value!![0])
+            assertTrue(back.currentUser()!!.photoUpdatedAt != null)
+            assertTrue(myData.deletePhoto())
+            assertEquals(null, myData.photo.value)
+            assertEquals(null, back.currentUser()!!.photoUpdatedAt)
 
             // The administrator finds the employee and blocks the phone: its next call is
             // refused; unblocked, it works again.
@@ -200,9 +270,8 @@ class AppStoryTest {
 
             // The kiosk at the site entrance, with its own credential: the employee is
             // recognised 1:N on a photo not used for enrolment; a stranger is not.
-            val credential = Regex(""""credential"\s*:\s*"([^"]+)"""").find(
-                server.admin("POST", "/api/v1/devices", """{"name":"Entrance $suffix","site_id":"$site"}""", 201),
-            )!!.groupValues[1]
+            val credential = adminPhone.admin().use { AdminViewModel(it).createKiosk("Entrance $suffix", site) }.credential
+            assertTrue(credential.startsWith("fidk_"))
             KioskTerminal(server.url, credential).use { terminal ->
                 val kiosk = KioskViewModel(terminal, engine)
                 kiosk.ready()

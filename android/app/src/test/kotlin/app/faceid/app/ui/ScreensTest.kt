@@ -38,6 +38,7 @@ class ScreensTest {
         MainActivity::class.java, LoginActivity::class.java, ConsentActivity::class.java, CheckActivity::class.java,
         HistoryActivity::class.java, SettingsActivity::class.java, AdminActivity::class.java, KioskActivity::class.java,
         EnrolActivity::class.java, LocationsActivity::class.java, EmployeesActivity::class.java,
+        PasswordActivity::class.java, MyDataActivity::class.java,
     )
 
     /** The check-in button's label per language: what a user of that language reads. */
