@@ -897,7 +897,7 @@ async fn head_movement_challenge_with_real_frames(pool: PgPool) {
 
 /// Issue 17, case 3: the first 30 % or 60 % of a real JPEG was accepted by enrolment (201),
 /// check-in (201 `verified`) and the kiosk (200), the decoder padding the missing rows. Each
-/// is a 422 `image_truncated` now, and nothing is stored.
+/// is a 422 `image_truncated` now, and nothing is stored; the profile photo upload too.
 #[sqlx::test(migrations = "./migrations")]
 async fn truncated_jpegs_are_refused_at_every_endpoint(pool: PgPool) {
     let Some(w) = world(pool, "truncated_jpegs_are_refused_at_every_endpoint").await else {
@@ -967,4 +967,22 @@ async fn truncated_jpegs_are_refused_at_every_endpoint(pool: PgPool) {
         );
     }
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 0);
+    for percent in [30, 60] {
+        let parts = [("photo", cut(A_PROBE, percent), "image/jpeg")];
+        let r = app
+            .send_multipart("PUT", "/api/v1/me/photo", &w.user, &parts)
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "photo_refused"),
+            "profile photo {percent} %: {}",
+            r.body
+        );
+        assert_eq!(r.body["errors"][0]["code"], "image_truncated", "{}", r.body);
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM employees WHERE photo_key IS NOT NULL")
+            .await,
+        0
+    );
 }

@@ -1602,23 +1602,11 @@ async fn jobs_run_the_export_and_the_erasure(pool: PgPool) {
 
 /// A `PUT` of a multipart body with the given parts.
 async fn put_photo(w: &World, path: &str, token: &str, parts: &[(&str, Vec<u8>)]) -> common::Resp {
-    let parts: Vec<(&str, &[u8], &str)> = parts
+    let parts: Vec<(&str, Vec<u8>, &str)> = parts
         .iter()
-        .map(|(n, b)| (*n, &b[..], "application/octet-stream"))
+        .map(|(n, b)| (*n, b.clone(), "application/octet-stream"))
         .collect();
-    let mut req = Request::builder()
-        .method(Method::PUT)
-        .uri(path)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(header::CONTENT_TYPE, common::multipart::content_type())
-        .body(Body::from(common::multipart::multipart(&parts)))
-        .unwrap();
-    req.extensions_mut()
-        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
-            [10, 0, 0, 1],
-            40000,
-        ))));
-    w.app.raw(req).await
+    w.app.send_multipart("PUT", path, token, &parts).await
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {

@@ -62,8 +62,19 @@ impl TestApp {
         token: &str,
         parts: &[(&str, Vec<u8>, &str)],
     ) -> Resp {
+        self.send_multipart("POST", path, token, parts).await
+    }
+
+    /// A multipart request with `method`.
+    pub async fn send_multipart(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        parts: &[(&str, Vec<u8>, &str)],
+    ) -> Resp {
         let req = Request::builder()
-            .method("POST")
+            .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, content_type())
