@@ -163,7 +163,11 @@ async fn check_ins(
     let mut server_seq = Vec::with_capacity(n_seq);
     for _ in 0..n_seq {
         engine_seq.extend(engine_run(1).await??);
-        server_seq.push(punch(&mut conns[0], pool, &tokens[0], &frames, &device_json).await?);
+        server_seq.push(
+            punch(&mut conns[0], pool, &tokens[0], &frames, &device_json)
+                .await?
+                .took,
+        );
     }
 
     // Concurrent, in rounds: the engine alone on `clients` threads (one check-in each), then
@@ -178,7 +182,7 @@ async fn check_ins(
         for (mut c, t) in conns.drain(..).zip(tokens.iter().cloned()) {
             let (pool, frames, device_json) = (pool.clone(), frames.clone(), device_json.clone());
             tasks.push(tokio::spawn(async move {
-                let took = punch(&mut c, &pool, &t, &frames, &device_json).await?;
+                let took = punch(&mut c, &pool, &t, &frames, &device_json).await?.took;
                 anyhow::Ok((c, took))
             }));
         }

@@ -82,6 +82,11 @@ pub struct Settings {
     /// in arrival order. Default: the number of CPUs. More would only share the same cores
     /// (every waiting request finishing later) and starve the database of CPU at a rush.
     pub face_workers: usize,
+    /// Longest wait for a turn at the face engine: a measurement expected to wait longer on
+    /// arrival, or that has waited this long, is refused with 503 `server_busy` and a
+    /// `Retry-After` (the phone's outbox retries) instead of measuring for a client that has
+    /// given up.
+    pub face_queue_max_wait_ms: u64,
     /// Bearer token that lets non-loopback clients read `/metrics`; unset means loopback only.
     pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
@@ -168,6 +173,7 @@ impl Default for Settings {
             max_connections: 512,
             large_decode_slots: 1,
             face_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            face_queue_max_wait_ms: 10_000,
             metrics_token: None,
             log_format: "text".into(),
             model_dir: None,
@@ -238,6 +244,7 @@ const ALL_KEYS: &[&str] = &[
     "max_connections",
     "large_decode_slots",
     "face_workers",
+    "face_queue_max_wait_ms",
     "log_format",
     "metrics_token",
     "model_dir",
@@ -334,9 +341,10 @@ impl Settings {
             || self.max_connections == 0
             || self.large_decode_slots == 0
             || self.face_workers == 0
+            || self.face_queue_max_wait_ms == 0
         {
             return bad(
-                "header_read_timeout_secs, max_connections, large_decode_slots and face_workers must be positive",
+                "header_read_timeout_secs, max_connections, large_decode_slots, face_workers and face_queue_max_wait_ms must be positive",
             );
         }
         if self.db_acquire_timeout_ms == 0 {

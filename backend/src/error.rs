@@ -38,6 +38,9 @@ pub enum AppError {
     RateLimited { retry_after_secs: u64 },
     #[error("database unavailable")]
     Unavailable,
+    /// The face engine's queue is too long to wait in (see `face_queue`); retry later.
+    #[error("the server is busy measuring faces; retry in {retry_after_secs} s")]
+    ServerBusy { retry_after_secs: u64 },
     /// A request that is well formed but refused, with a specific code and, when several
     /// items were judged (e.g. enrolment photos), one entry per refused item.
     #[error("{detail}")]
@@ -105,7 +108,9 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::ServiceUnavailable { .. } | Self::ServerBusy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -128,6 +133,7 @@ impl AppError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::ServerBusy { .. } => "server_busy",
             Self::Internal(_) => "internal",
         }
     }
@@ -227,7 +233,7 @@ impl IntoResponse for AppError {
             HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
         match self {
-            Self::RateLimited { retry_after_secs } => {
+            Self::RateLimited { retry_after_secs } | Self::ServerBusy { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             Self::Unavailable => {

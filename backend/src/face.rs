@@ -127,24 +127,17 @@ pub const LARGE_FRAME_PIXELS: u64 = 4_000_000;
 /// than [`LARGE_FRAME_PIXELS`], it first waits for a large-decode slot, so parallel uploads of
 /// big photos cannot add up their decode buffers (six parallel enrolments of 40 MP PNGs took
 /// the server to 5.6 GB) while ordinary check-ins pass without waiting. Then it waits its
-/// turn among `face_workers` (first come, first served): with more measurements than cores
-/// at once, each would take as long as all of them together.
+/// turn at the engine ([`crate::face_queue`]), or is refused with 503 `server_busy` when that
+/// queue is too long.
 pub async fn measure_blocking<T: Send + 'static>(
     state: &AppState,
     frames: &[&[u8]],
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     let _slot = large_decode_slot(state, frames).await?;
-    let queued = std::time::Instant::now();
-    let _turn = state
-        .face_workers
-        .acquire()
-        .await
-        .map_err(AppError::internal)?;
-    crate::metrics::face_queued(queued.elapsed().as_secs_f64());
-    let started = std::time::Instant::now();
+    let turn = state.face_queue.turn().await?;
     let result = blocking(f).await;
-    crate::metrics::face_measured(started.elapsed().as_secs_f64());
+    state.face_queue.done(turn);
     result
 }
 

@@ -25,6 +25,7 @@ pub mod device_keys;
 pub mod error;
 pub mod extract;
 pub mod face;
+pub mod face_queue;
 pub mod face_templates;
 pub mod geofence;
 pub mod hikvision;
@@ -70,7 +71,7 @@ pub struct AppState {
     /// The listener behind the panel's live updates, started by its first subscriber.
     pub live: live::Live,
     /// Turns at the face engine ([`face::measure_blocking`]), `face_workers` of them.
-    pub face_workers: Arc<tokio::sync::Semaphore>,
+    pub face_queue: Arc<face_queue::FaceQueue>,
 }
 
 impl AppState {
@@ -88,7 +89,10 @@ impl AppState {
             telegram: None,
             live: live::Live::default(),
             large_decodes: Arc::new(tokio::sync::Semaphore::new(settings.large_decode_slots)),
-            face_workers: Arc::new(tokio::sync::Semaphore::new(settings.face_workers)),
+            face_queue: Arc::new(face_queue::FaceQueue::new(
+                settings.face_workers,
+                std::time::Duration::from_millis(settings.face_queue_max_wait_ms),
+            )),
             settings: Arc::new(settings),
             secrets: Arc::new(secrets),
             dummy_hash: dummy.into(),

@@ -101,6 +101,12 @@ pub fn face_queued(seconds: f64) {
     metrics::histogram!("faceid_face_queue_seconds").record(seconds);
 }
 
+/// A measurement refused with 503 `server_busy` (`expected_wait` on arrival or
+/// `waited_too_long` in the queue).
+pub fn face_refused(why: &'static str) {
+    metrics::counter!("faceid_face_refused_total", "why" => why).increment(1);
+}
+
 /// A finished job run.
 pub fn job_finished(kind: &str, outcome: &'static str) {
     metrics::counter!("faceid_jobs_finished_total", "kind" => kind.to_owned(), "outcome" => outcome)

@@ -51,7 +51,10 @@ pub fn env_usize(name: &str, default: usize) -> usize {
 /// A minimal HTTP/1.1 keep-alive client: enough for our own server's answers.
 pub struct Http {
     stream: BufReader<TcpStream>,
+    addr: std::net::SocketAddr,
     host: String,
+    /// The last answer's `Retry-After` (seconds), if it had one.
+    pub retry_after: Option<u64>,
 }
 
 impl Http {
@@ -60,7 +63,9 @@ impl Http {
         s.set_nodelay(true)?;
         Ok(Self {
             stream: BufReader::new(s),
+            addr,
             host: addr.to_string(),
+            retry_after: None,
         })
     }
 
@@ -104,6 +109,7 @@ impl Http {
             .and_then(|s| s.parse().ok())
             .with_context(|| format!("bad status line {status_line:?}"))?;
         let mut len = 0usize;
+        self.retry_after = None;
         loop {
             let mut line = String::new();
             self.stream.read_line(&mut line).await?;
@@ -115,6 +121,10 @@ impl Http {
                 && k.eq_ignore_ascii_case("content-length")
             {
                 len = v.trim().parse()?;
+            } else if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("retry-after")
+            {
+                self.retry_after = v.trim().parse().ok();
             }
         }
         let mut buf = vec![0; len];
@@ -205,7 +215,7 @@ pub async fn punch(
     token: &str,
     frames: &Frames,
     device: &Value,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<Punched> {
     // No body: the handler reads none, and an unread body makes the server close the
     // keep-alive connection.
     let (status, c) = http
@@ -259,16 +269,33 @@ pub async fn punch(
     );
     let body = multipart(&parts);
     let ct = content_type();
-    let started = Instant::now();
-    let (status, resp) = http
-        .send("POST", "/api/v1/attendance/events", Some(token), &ct, &body)
-        .await?;
-    let took = started.elapsed();
-    let v: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
-    if status != 201 || v["verdict"] != "verified" {
-        bail!("check-in: {status} {v}");
+    let mut busy = 0;
+    loop {
+        let started = Instant::now();
+        let (status, resp) = http
+            .send("POST", "/api/v1/attendance/events", Some(token), &ct, &body)
+            .await?;
+        let took = started.elapsed();
+        let v: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
+        if status == 503 && v["code"] == "server_busy" {
+            // As the phone's outbox does: the same punch again after `Retry-After`.
+            busy += 1;
+            let wait = http.retry_after.unwrap_or(1);
+            tokio::time::sleep(Duration::from_secs(wait)).await;
+            *http = Http::connect(http.addr).await?;
+            continue;
+        }
+        if status != 201 || v["verdict"] != "verified" {
+            bail!("check-in: {status} {v}");
+        }
+        return Ok(Punched { took, busy });
     }
-    Ok(took)
+}
+
+/// One punch's answer: the last request's time, and how often the server was too busy first.
+pub struct Punched {
+    pub took: Duration,
+    pub busy: u32,
 }
 
 /// The phone's frames of the bench's person, as uploaded.
