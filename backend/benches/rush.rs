@@ -64,6 +64,9 @@ struct Config {
     minutes: f64,
     peak_share: f64,
     replicas: usize,
+    /// Each replica's `face_workers`: by default the machine's cores shared out among the
+    /// replicas, so that together they measure as many at once as there are cores.
+    face_workers: usize,
     ramp: Vec<f64>,
     ramp_secs: f64,
 }
@@ -87,19 +90,23 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
             _ => Vec::new(),
         };
+        let replicas = num("RUSH_REPLICAS", 1.0)? as usize;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let c = Self {
+            face_workers: num("RUSH_FACE_WORKERS", (cores / replicas.max(1)).max(1) as f64)?
+                as usize,
             employees: num("RUSH_EMPLOYEES", 10_000.0)? as usize,
             minutes: num("RUSH_MINUTES", 15.0)?,
             peak_share: num("RUSH_PEAK_SHARE", 0.7)?,
-            replicas: num("RUSH_REPLICAS", 1.0)? as usize,
+            replicas,
             ramp,
             ramp_secs: num("RUSH_RAMP_SECS", 30.0)?,
         };
         if c.employees < 2 || c.minutes <= 0.0 || !(0.0..=1.0).contains(&c.peak_share) {
             bail!("RUSH_EMPLOYEES ≥ 2, RUSH_MINUTES > 0, RUSH_PEAK_SHARE in 0..=1");
         }
-        if c.replicas == 0 || c.ramp.iter().any(|r| *r <= 0.0) {
-            bail!("RUSH_REPLICAS ≥ 1 and ramp rates > 0");
+        if c.replicas == 0 || c.face_workers == 0 || c.ramp.iter().any(|r| *r <= 0.0) {
+            bail!("RUSH_REPLICAS ≥ 1, RUSH_FACE_WORKERS ≥ 1 and ramp rates > 0");
         }
         Ok(c)
     }
@@ -169,6 +176,7 @@ async fn start_replica(
     descriptor_key: &str,
     work: &Path,
     name: &str,
+    face_workers: usize,
 ) -> anyhow::Result<Replica> {
     let addr = free_port()?;
     let log = std::fs::File::create(work.join(format!("{name}.log")))?;
@@ -185,6 +193,7 @@ async fn start_replica(
         )
         .env("FACEID_MODEL_DIR", model_dir())
         .env("FACEID_MODEL_FETCH", "false")
+        .env("FACEID_FACE_WORKERS", face_workers.to_string())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log)
@@ -570,6 +579,7 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
                 &hex::encode(key),
                 work.path(),
                 &format!("replica{r}"),
+                c.face_workers,
             )
             .await?,
         );
@@ -639,11 +649,12 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
 
     let total = c.minutes * 60.0;
     println!(
-        "rush: {} employees, {:.1} min ({:.0}% in the last third), {} replica(s), {} build; set-up {:.1} s",
+        "rush: {} employees, {:.1} min ({:.0}% in the last third), {} replica(s) with face_workers = {}, {} build; set-up {:.1} s",
         c.employees,
         c.minutes,
         c.peak_share * 100.0,
         c.replicas,
+        c.face_workers,
         if cfg!(debug_assertions) {
             "dev"
         } else {

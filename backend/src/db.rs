@@ -37,3 +37,45 @@ pub async fn migrate(pool: &PgPool) -> Result<(), DbError> {
     MIGRATOR.run(pool).await?;
     Ok(())
 }
+
+/// Where a JSON value is kept in one row: `value_col` of the row of `table` whose `key_col`
+/// is the key (settings, tracking policies).
+pub struct JsonCell<'a> {
+    pub table: &'a str,
+    pub key_col: &'a str,
+    pub value_col: &'a str,
+}
+
+/// Replaces the JSON value of `cell` under `key` (inserting the row when missing; `updated_at`
+/// set to now) and answers the value it replaces, for the audit record. The row stays locked
+/// until the transaction ends, so two changes cannot both record the same "before".
+pub async fn replace_json<K>(
+    conn: &mut sqlx::PgConnection,
+    cell: JsonCell<'_>,
+    key: K,
+    value: &serde_json::Value,
+) -> Result<Option<serde_json::Value>, sqlx::Error>
+where
+    K: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Clone,
+{
+    let JsonCell {
+        table,
+        key_col,
+        value_col,
+    } = cell;
+    let before: Option<serde_json::Value> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT {value_col} FROM {table} WHERE {key_col} = $1 FOR UPDATE"
+    )))
+    .bind(key.clone())
+    .fetch_optional(&mut *conn)
+    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} ({key_col}, {value_col}) VALUES ($1, $2)
+         ON CONFLICT ({key_col}) DO UPDATE SET {value_col} = EXCLUDED.{value_col}, updated_at = now()"
+    )))
+    .bind(key)
+    .bind(value)
+    .execute(&mut *conn)
+    .await?;
+    Ok(before)
+}

@@ -685,20 +685,12 @@ async fn put_policy(
     if !exists {
         return Err(AppError::not_found(entity));
     }
-    let before: Option<serde_json::Value> = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT policy FROM {table} WHERE {key} = $1 FOR UPDATE"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    sqlx::query(AssertSqlSafe(format!(
-        "INSERT INTO {table} ({key}, policy) VALUES ($1, $2)
-         ON CONFLICT ({key}) DO UPDATE SET policy = EXCLUDED.policy, updated_at = now()"
-    )))
-    .bind(id)
-    .bind(&value)
-    .execute(&mut *tx)
-    .await?;
+    let cell = crate::db::JsonCell {
+        table,
+        key_col: key,
+        value_col: "policy",
+    };
+    let before = crate::db::replace_json(&mut tx, cell, id, &value).await?;
     audit::record(
         &mut tx,
         caller,

@@ -52,19 +52,12 @@ async fn store<T: Serialize>(
 ) -> AppResult<()> {
     let value = serde_json::to_value(value).map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
-    let before: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT value FROM panel_settings WHERE key = $1 FOR UPDATE")
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-    sqlx::query(
-        "INSERT INTO panel_settings (key, value) VALUES ($1, $2)
-         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-    )
-    .bind(key)
-    .bind(&value)
-    .execute(&mut *tx)
-    .await?;
+    let cell = crate::db::JsonCell {
+        table: "panel_settings",
+        key_col: "key",
+        value_col: "value",
+    };
+    let before = crate::db::replace_json(&mut tx, cell, key, &value).await?;
     audit::record(
         &mut tx,
         caller,
