@@ -149,6 +149,49 @@ fn proc_cpu_ticks(path: &str) -> Option<u64> {
     Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
+/// The fields of a `/proc/<pid>/stat` file after the command name (state first).
+fn proc_stat_fields(pid: &str) -> Option<Vec<u64>> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    // The state is a letter; the numbers after it.
+    Some(
+        rest.split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect(),
+    )
+}
+
+/// The PostgreSQL server process behind `pool` (the parent of its backends).
+async fn postmaster_pid(pool: &PgPool) -> anyhow::Result<u64> {
+    let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await?;
+    let f = proc_stat_fields(&backend.to_string()).context("a backend's /proc stat")?;
+    Ok(f[0])
+}
+
+/// CPU (clock ticks) of the PostgreSQL cluster whose server process is `postmaster`: its own,
+/// that of the children it has reaped, and every live child's (backends, WAL writer, …).
+fn postgres_cpu_ticks(postmaster: u64) -> u64 {
+    // After the state: ppid 0, …, utime 10, stime 11, cutime 12, cstime 13.
+    let own =
+        proc_stat_fields(&postmaster.to_string()).map_or(0, |f| f[10] + f[11] + f[12] + f[13]);
+    let children: u64 = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.bytes().all(|b| b.is_ascii_digit()).then_some(name)
+        })
+        .filter_map(|pid| proc_stat_fields(&pid))
+        .filter(|f| f.first() == Some(&postmaster))
+        .map(|f| f[10] + f[11])
+        .sum();
+    own + children
+}
+
 fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = s.lines().find(|l| l.starts_with(key))?;
@@ -637,10 +680,13 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
         .filter(|(_, who)| *who >= addrs.len())
         .collect();
 
+    let postmaster = postmaster_pid(&pool).await?;
     let cpu_before: Vec<u64> = replicas.iter().map(Replica::cpu_ticks).collect();
+    let pg_before = postgres_cpu_ticks(postmaster);
     let wall = Instant::now();
     let outcomes = drive(&crowd, arrivals).await;
     let rush_wall = wall.elapsed();
+    let pg_cpu = (postgres_cpu_ticks(postmaster) - pg_before) as f64 / CLOCK_TICKS_PER_SEC;
     let cpu: Vec<f64> = replicas
         .iter()
         .zip(&cpu_before)
@@ -730,6 +776,12 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
         ms(engine_cpu),
         (server_cpu / verified / engine_cpu.as_secs_f64() - 1.0) * 100.0
     );
+    println!(
+        "  PostgreSQL's CPU {:.1} s ({:.1} ms per verified check-in); servers and PostgreSQL together: overhead {:+.1}% over the engine",
+        pg_cpu,
+        pg_cpu * 1000.0 / verified,
+        ((server_cpu + pg_cpu) / verified / engine_cpu.as_secs_f64() - 1.0) * 100.0
+    );
     for (i, r) in replicas.iter().enumerate() {
         println!(
             "  replica{i}: CPU {:.1} s, peak memory {:.0} MiB",
@@ -752,7 +804,15 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
             "  ramp (a second punch of other employees, {:.0} s per step):",
             c.ramp_secs
         );
-        println!("    offered/s  verified/s  failed  delayed   p50 ms   p99 ms");
+        let workers = (c.face_workers * c.replicas) as f64;
+        println!(
+            "    (the engine alone on {workers} threads would do {:.1}/s at {:.1} ms of CPU each)",
+            workers / engine_cpu.as_secs_f64(),
+            ms(engine_cpu)
+        );
+        println!(
+            "    offered/s  verified/s  failed  delayed   p50 ms   p99 ms  server ms/check-in  PostgreSQL ms/check-in"
+        );
         let mut next = addrs.len();
         for rate in &c.ramp {
             let n = (rate * c.ramp_secs).round() as usize;
@@ -762,18 +822,29 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
             }
             let arrivals: Vec<(f64, usize)> = (0..n).map(|k| (k as f64 / rate, next + k)).collect();
             next += n;
+            let cpu_before: u64 = replicas.iter().map(Replica::cpu_ticks).sum();
+            let pg_before = postgres_cpu_ticks(postmaster);
             let t = Instant::now();
             let o = drive(&crowd, arrivals).await;
             let secs = t.elapsed().as_secs_f64();
+            let server_ms = (replicas.iter().map(Replica::cpu_ticks).sum::<u64>() - cpu_before)
+                as f64
+                / CLOCK_TICKS_PER_SEC
+                * 1000.0;
+            let pg_ms =
+                (postgres_cpu_ticks(postmaster) - pg_before) as f64 / CLOCK_TICKS_PER_SEC * 1000.0;
             let s = summarise(&o.iter().collect::<Vec<_>>());
+            let per = s.done.max(1) as f64;
             println!(
-                "    {:>9.1}  {:>10.1}  {:>6}  {:>7}  {:>7.0}  {:>7.0}{}",
+                "    {:>9.1}  {:>10.1}  {:>6}  {:>7}  {:>7.0}  {:>7.0}  {:>18.1}  {:>22.1}{}",
                 rate,
                 s.done as f64 / secs,
                 s.failed,
                 s.delayed,
                 s.p50,
                 s.p99,
+                server_ms / per,
+                pg_ms / per,
                 if s.p99 > ms(TARGET_P99) || s.failed > 0 || s.delayed > 0 {
                     "  ← saturated"
                 } else {
