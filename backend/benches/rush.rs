@@ -667,13 +667,30 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
         )
         .await?;
     }
-    let engine_cpu = {
-        let (engine, frames) = (engine.clone(), frames.clone());
-        tokio::task::spawn_blocking(move || {
-            engine_cpu_per_check_in(&engine, &frames, &templates, &device, 10)
-        })
-        .await??
+    // The engine alone, on as many threads at once as the servers measure (they compete for
+    // the same caches and memory bandwidth), before the rush and again after it.
+    let threads = c.face_workers * c.replicas;
+    let reference = Arc::new((engine.clone(), frames.clone(), templates, device));
+    let engine_alone = || {
+        let reference = reference.clone();
+        async move {
+            let runs: Vec<_> = (0..threads)
+                .map(|_| {
+                    let reference = reference.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let (engine, frames, templates, device) = &*reference;
+                        engine_cpu_per_check_in(engine, frames, templates, device, 10)
+                    })
+                })
+                .collect();
+            let mut sum = Duration::ZERO;
+            for r in runs {
+                sum += r.await??;
+            }
+            anyhow::Ok(sum / threads as u32)
+        }
     };
+    let engine_before = engine_alone().await?;
     // Those who punched in the warm-up do not arrive again.
     let arrivals: Vec<(f64, usize)> = rush_arrivals(c)
         .into_iter()
@@ -687,6 +704,8 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
     let outcomes = drive(&crowd, arrivals).await;
     let rush_wall = wall.elapsed();
     let pg_cpu = (postgres_cpu_ticks(postmaster) - pg_before) as f64 / CLOCK_TICKS_PER_SEC;
+    let engine_after = engine_alone().await?;
+    let engine_cpu = (engine_before + engine_after) / 2;
     let cpu: Vec<f64> = replicas
         .iter()
         .zip(&cpu_before)
@@ -775,6 +794,11 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
         whole.busy_answers,
         ms(engine_cpu),
         (server_cpu / verified / engine_cpu.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "  the engine alone on {threads} thread(s): {:.1} ms before the rush, {:.1} ms after",
+        ms(engine_before),
+        ms(engine_after)
     );
     println!(
         "  PostgreSQL's CPU {:.1} s ({:.1} ms per verified check-in); servers and PostgreSQL together: overhead {:+.1}% over the engine",
