@@ -101,6 +101,25 @@ pub async fn load_templates(
         .collect()
 }
 
+/// Whether the employee's biometric consent stands, read after locking the employee's row, so
+/// that a template written in the same transaction cannot race a consent withdrawal.
+pub(crate) async fn consent_stands_locked(
+    conn: &mut PgConnection,
+    employee: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
+        .bind(employee)
+        .execute(&mut *conn)
+        .await?;
+    let still: Option<String> = sqlx::query_scalar(
+        "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = 'biometric' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(employee)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(still.as_deref() == Some("grant"))
+}
+
 async fn enrol(
     state: &AppState,
     caller: &Caller,
@@ -218,18 +237,7 @@ async fn enrol(
     }
     let stored = async {
         let mut tx = state.db.begin().await?;
-        // Serialise with a concurrent consent withdrawal of this employee.
-        sqlx::query("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
-            .bind(employee)
-            .execute(&mut *tx)
-            .await?;
-        let still: Option<String> = sqlx::query_scalar(
-            "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = 'biometric' ORDER BY id DESC LIMIT 1",
-        )
-        .bind(employee)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if still.as_deref() != Some("grant") {
+        if !consent_stands_locked(&mut tx, employee).await? {
             return Err(AppError::forbidden(
                 "biometric_consent_required",
                 "the employee has not given biometric consent",
@@ -276,7 +284,11 @@ async fn enrol(
     stored
 }
 
-fn analyse_enrolment(engine: &Engine, bytes: &[u8]) -> Result<(Descriptor, f32), PhotoRefusal> {
+/// One enrolment photo through the engine as enrolment takes it (also re-enrolment).
+pub(crate) fn analyse_enrolment(
+    engine: &Engine,
+    bytes: &[u8],
+) -> Result<(Descriptor, f32), PhotoRefusal> {
     let a = face::analyse(engine, bytes, &MeasureRules::enrol())?;
     if let Some(q) = a.quality.first() {
         return Err(PhotoRefusal {

@@ -26,6 +26,7 @@ pub mod error;
 pub mod extract;
 pub mod face;
 pub mod face_queue;
+pub mod face_reenrol;
 pub mod face_templates;
 pub mod geofence;
 pub mod hikvision;
@@ -158,6 +159,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     privacy::register_jobs(&mut registry, state.clone());
     hikvision::register_jobs(&mut registry, state);
     iiko::register_jobs(&mut registry, state);
+    face_reenrol::register_jobs(&mut registry, state.clone());
     registry
 }
 

@@ -986,3 +986,150 @@ async fn truncated_jpegs_are_refused_at_every_endpoint(pool: PgPool) {
         0
     );
 }
+
+/// Re-enrolment after a model change: templates of a retired model are re-computed from their
+/// stored enrolment photos for employees who consent; everyone else is listed with the reason.
+#[sqlx::test(migrations = "./migrations")]
+async fn reenrolment_job_recomputes_templates_from_stored_photos(pool: PgPool) {
+    let Some(w) = world(
+        pool,
+        "reenrolment_job_recomputes_templates_from_stored_photos",
+    )
+    .await
+    else {
+        return;
+    };
+    let app = &w.app;
+    let r = enrol(app, &w.user, &A_ENROL).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let current = r.body[0]["model_id"].as_str().unwrap().to_owned();
+    // Ann's templates were computed by a model that has since been replaced.
+    let keys_before: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT photo_key FROM face_templates ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    sqlx::query("UPDATE face_templates SET model_id = 'retired_model'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // Bob consents but his old template has no stored photo; Cid never consented.
+    let bob: Uuid = sqlx::query_scalar("SELECT id FROM employees WHERE login = 'bob'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let cid = app
+        .create_employee(
+            &w.admin,
+            json!({"login": "cid", "password": PASSWORD, "first_name": "Cid", "last_name": "Moe",
+                   "role": "user", "site_ids": [w.site]}),
+        )
+        .await;
+    for e in [bob, cid] {
+        sqlx::query(
+            "INSERT INTO face_templates (id, employee_id, model_id, descriptor, nonce, quality)
+             VALUES ($1, $2, 'retired_model', '\\x00', '\\x00', 0.9)",
+        )
+        .bind(Uuid::now_v7())
+        .bind(e)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+
+    // Administrators only; one run at a time.
+    let r = app
+        .post("/api/v1/face/reenrolments", &w.user, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app
+        .post("/api/v1/face/reenrolments", &w.admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["state"], "queued");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post("/api/v1/face/reenrolments", &w.admin, json!({}))
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "reenrolment_running"),
+        "{}",
+        r.body
+    );
+
+    let worker = faceid_server::jobs::Worker::new(
+        app.pool.clone(),
+        faceid_server::job_registry(&app.state, 90),
+        faceid_server::jobs::WorkerConfig {
+            id: "reenrol".into(),
+            concurrency: 1,
+            poll_interval: std::time::Duration::from_millis(20),
+            shutdown_grace: std::time::Duration::from_millis(200),
+        },
+    );
+    worker.drain().await.unwrap();
+
+    let r = app
+        .get(&format!("/api/v1/face/reenrolments/{id}"), &w.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["state"], "done", "{}", r.body);
+    assert_eq!(r.body["model_id"], current.as_str());
+    assert_eq!(r.body["employees_total"], 3);
+    assert_eq!(r.body["employees_done"], 3);
+    assert_eq!(r.body["templates_reenrolled"], 2);
+    let mut skipped: Vec<(String, String, i64)> = r.body["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["employee_id"].as_str().unwrap().to_owned(),
+                s["reason"].as_str().unwrap().to_owned(),
+                s["templates"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    skipped.sort();
+    let mut expected = vec![
+        (bob.to_string(), "no_stored_photo".to_owned(), 1),
+        (cid.to_string(), "no_consent".to_owned(), 1),
+    ];
+    expected.sort();
+    assert_eq!(skipped, expected);
+
+    // Ann's rows: same photos, the current model, descriptors that decrypt; she checks in.
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT model_id, photo_key FROM face_templates WHERE employee_id = $1 ORDER BY id",
+    )
+    .bind(w.user_id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|(m, _)| *m == current));
+    assert_eq!(
+        rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>(),
+        keys_before
+    );
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), A_PROBE).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["verdict"], "verified", "{}", r.body);
+    // Bob's and Cid's old templates are untouched.
+    assert_eq!(
+        app.count("SELECT count(*) FROM face_templates WHERE model_id = 'retired_model'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'face_template.reenrol'")
+            .await,
+        2
+    );
+    // Finished: a new run may start.
+    let r = app
+        .post("/api/v1/face/reenrolments", &w.admin, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+}

@@ -738,6 +738,22 @@ fn table() -> Vec<Row> {
         ),
         row(
             M::POST,
+            "/api/v1/face/reenrolments",
+            AdminOnly,
+            202,
+            Target::None,
+            Body::EmptyObject,
+        ),
+        row(
+            M::GET,
+            "/api/v1/face/reenrolments/{id}",
+            AdminOnly,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
+        row(
+            M::POST,
             "/api/v1/jobs/{id}/retry",
             AdminOnly,
             200,

@@ -239,6 +239,8 @@ fn face_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ft::delete_me))
         .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
+        .routes(routes!(crate::face_reenrol::start))
+        .routes(routes!(crate::face_reenrol::get))
         .routes(routes!(att::get_global_policy, att::put_global_policy))
         .routes(routes!(
             crate::routes::settings::get_map,

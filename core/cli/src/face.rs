@@ -86,6 +86,14 @@ enum FaceCommand {
         /// Target FAR at which leave-one-source-out chooses each fold's threshold.
         #[arg(long, default_value_t = 1e-3)]
         target_far: f64,
+        /// With leave-one-source-out: also score the fusion of --model with this embedder
+        /// (normalisation, weight and threshold fitted on the other sources in every fold).
+        #[arg(long, requires = "model")]
+        fuse_with: Option<String>,
+        /// Report the operating point at this threshold instead of the manifest's (to measure
+        /// a candidate threshold before it ships).
+        #[arg(long)]
+        at_threshold: Option<f32>,
         /// Open-set 1:N: galleries of one photo per identity, probes from the other photos and
         /// from identities not in the gallery, the kiosk's threshold and margin.
         #[arg(long, conflicts_with_all = ["liveness", "protocol"])]
@@ -384,6 +392,8 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
             size,
             protocol,
             target_far,
+            fuse_with,
+            at_threshold,
             identify,
             gallery_sizes,
             repeats,
@@ -400,8 +410,29 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
                 }
                 return Ok(ExitCode::SUCCESS);
             }
+            if let Some(other) = fuse_with {
+                anyhow::ensure!(
+                    *protocol == Protocol::LeaveOneSourceOut,
+                    "--fuse-with needs --protocol leave-one-source-out"
+                );
+                let mut models = model_list(model);
+                models.push(other.clone());
+                let e = engine(&args, models, false)?;
+                let a = eval::embed_set(&e, dir, model.as_deref(), &detector_cfg(*size))?;
+                let b = eval::embed_set(&e, dir, Some(other), &detector_cfg(*size))?;
+                let r = eval::leave_one_source_out_fused(&a, &b, *target_far);
+                if args.json {
+                    print_json(&r)?;
+                } else {
+                    print_fused(&r);
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
             let e = engine(&args, model_list(model), false)?;
-            let set = eval::embed_set(&e, dir, model.as_deref(), &detector_cfg(*size))?;
+            let mut set = eval::embed_set(&e, dir, model.as_deref(), &detector_cfg(*size))?;
+            if let Some(t) = at_threshold {
+                set.threshold = Some(*t);
+            }
             if *identify {
                 let r = eval::identification(&set, gallery_sizes, *repeats, extrapolate, 24)
                     .with_context(|| {
@@ -599,17 +630,56 @@ fn print_loso(r: &eval::LosoReport) {
         ("chosen", &r.loso.pooled_at_chosen),
         ("shipped", &r.loso.pooled_at_shipped),
     ] {
+        print_pooled(name, p);
+    }
+}
+
+fn print_pooled(name: &str, p: &eval::protocol::Pooled) {
+    println!(
+        "pooled at {name:7}: TAR mean {} worst {} ({}), FAR mean {} worst {} ({}); counts {}",
+        pct(p.mean_tar),
+        pct(p.worst_tar),
+        p.worst_tar_source.as_deref().unwrap_or("-"),
+        pct(p.mean_far),
+        pct(p.worst_far),
+        p.worst_far_source.as_deref().unwrap_or("-"),
+        p.counts.as_ref().map_or_else(|| "n/a".to_owned(), op_line)
+    );
+}
+
+fn print_fused(r: &eval::FusedLosoReport) {
+    println!(
+        "set {}  fusion of {} + {}  protocol leave-one-source-out, fitted at FAR {}",
+        r.set, r.models[0], r.models[1], r.fused.loso.target_far
+    );
+    println!(
+        "images {}; pairs embedded by both: {} genuine, {} impostor",
+        r.images, r.genuine_pairs, r.impostor_pairs
+    );
+    for f in &r.fused.loso.folds {
+        let fusion = r
+            .fused
+            .fusions
+            .iter()
+            .find(|(s, _)| *s == f.source)
+            .map_or_else(
+                || "n/a".to_owned(),
+                |(_, x)| format!("weight {:.2}", x.weight),
+            );
         println!(
-            "pooled at {name:7}: TAR mean {} worst {} ({}), FAR mean {} worst {} ({}); counts {}",
-            pct(p.mean_tar),
-            pct(p.worst_tar),
-            p.worst_tar_source.as_deref().unwrap_or("-"),
-            pct(p.mean_far),
-            pct(p.worst_far),
-            p.worst_far_source.as_deref().unwrap_or("-"),
-            p.counts.as_ref().map_or_else(|| "n/a".to_owned(), op_line)
+            "held out {:18} fit on {}g/{}i, {fusion}, chosen {}: {}; EER {}",
+            f.source,
+            f.fit_genuine_pairs,
+            f.fit_impostor_pairs,
+            f.chosen_threshold
+                .map_or_else(|| "n/a".to_owned(), |t| format!("{t:.4}")),
+            f.at_chosen
+                .as_ref()
+                .map_or_else(|| "n/a".to_owned(), op_line),
+            pct(f.eer)
         );
     }
+    print_pooled("chosen", &r.fused.loso.pooled_at_chosen);
 }
 
 fn print_identify(r: &eval::IdentifyReport) {

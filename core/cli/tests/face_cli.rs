@@ -235,7 +235,13 @@ fn eval_reports_the_shipped_operating_point_loso_identify_and_liveness() {
     assert_eq!(r["genuine_pairs"], 3, "{r}");
     assert_eq!(r["impostor_pairs"], 18, "{r}");
     let t = r["threshold"].as_f64().expect("threshold");
-    assert!((t - 0.59).abs() < 1e-6, "{r}");
+    let shipped_threshold = faceid_face::Manifest::builtin()
+        .get(faceid_face::DEFAULT_EMBEDDER)
+        .and_then(|m| m.output())
+        .ok()
+        .and_then(|o| o.threshold)
+        .expect("the default embedder's threshold");
+    assert!((t - f64::from(shipped_threshold)).abs() < 1e-6, "{r}");
     let accepted = r["impostors_accepted_at_threshold"]
         .as_u64()
         .expect("count");
@@ -243,7 +249,39 @@ fn eval_reports_the_shipped_operating_point_loso_identify_and_liveness() {
     let tar = r["tar_at_threshold"].as_f64().expect("tar");
     assert!((0.0..=1.0).contains(&tar), "{r}");
     let text = String::from_utf8_lossy(&faceid(&["face", "eval", set]).stdout).into_owned();
-    assert!(text.contains("at the shipped threshold 0.5900"), "{text}");
+    assert!(
+        text.contains(&format!("at the shipped threshold {shipped_threshold:.4}")),
+        "{text}"
+    );
+
+    // Score fusion, fitted per fold: one fusion per fold, measured on the same pairs; a
+    // candidate threshold is measured with --at-threshold.
+    let f = json_of(&faceid(&[
+        "face",
+        "eval",
+        set,
+        "--protocol",
+        "leave-one-source-out",
+        "--model",
+        "dlib_resnet_v1",
+        "--fuse-with",
+        "mobilefacenet_foamliu",
+        "--json",
+    ]));
+    assert_eq!(f["models"][1], "mobilefacenet_foamliu", "{f}");
+    assert_eq!(f["genuine_pairs"], 3, "{f}");
+    assert_eq!(f["fusions"].as_array().map(Vec::len), Some(2), "{f}");
+    assert_eq!(f["folds"][0]["fit_impostor_pairs"], 2, "{f}");
+    assert_eq!(f["folds"][0]["at_chosen"]["impostor_pairs"], 16, "{f}");
+    let at = json_of(&faceid(&[
+        "face",
+        "eval",
+        set,
+        "--at-threshold",
+        "0.25",
+        "--json",
+    ]));
+    assert_eq!(at["threshold"].as_f64(), Some(0.25), "{at}");
 
     // Leave-one-source-out: a fold per source, each measured on the pairs involving it, with
     // its own chosen threshold and the shipped one.

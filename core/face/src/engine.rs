@@ -13,9 +13,11 @@ use crate::model::{Manifest, Metric, ModelError, Task};
 use crate::types::{Descriptor, Detection, ModelId};
 use image::RgbImage;
 
-/// The embedder used when none is named. Chosen by `faceid face eval` on `../shared/faces`
-/// (TAR at FAR 0.1%, then speed, then licence); see README, "Face engine".
-pub const DEFAULT_EMBEDDER: &str = "dlib_resnet_v1";
+/// The embedder used when none is named. Chosen by the leave-one-source-out protocol on
+/// `../shared/faces` with the rule written before the run (out-of-source FAR at most the
+/// target, then TAR, then cost; docs/face-engine.md, "Score fusion and the decision"): the only
+/// eligible single embedder. A change of default is a re-enrolment (`face.reenrol` job).
+pub const DEFAULT_EMBEDDER: &str = "mobilefacenet_foamliu";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

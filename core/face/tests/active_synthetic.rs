@@ -7,9 +7,7 @@ use faceid_face::liveness::active::{
     ProgressState, verify_challenge, verify_challenge_at,
 };
 use faceid_face::quality::{PoseEstimate, model_landmarks};
-use faceid_face::{
-    DEFAULT_EMBEDDER, Descriptor, Landmarks, Manifest, Metric, ModelError, ModelId, Point,
-};
+use faceid_face::{Descriptor, Landmarks, Manifest, Metric, ModelError, ModelId, Point};
 use proptest::prelude::*;
 
 use HeadMovement::{LookDown, LookUp, TurnLeft, TurnRight};
@@ -25,6 +23,10 @@ fn challenge(actions: &[HeadMovement]) -> Challenge {
     }
 }
 
+/// The Euclidean embedder these synthetic descriptors are made for (the cosine one is covered
+/// by `a_cosine_embedder_is_checked_with_its_own_metric_and_model_id`).
+const DLIB: &str = "dlib_resnet_v1";
+
 fn descriptor(person: u32, jitter: f32) -> Descriptor {
     // Unit-ish 128-d vectors; different people are far apart.
     let values = (0..128)
@@ -33,14 +35,14 @@ fn descriptor(person: u32, jitter: f32) -> Descriptor {
         })
         .collect();
     Descriptor {
-        model: ModelId(DEFAULT_EMBEDDER.into()),
+        model: ModelId(DLIB.into()),
         values,
     }
 }
 
-/// The default thresholds with the default embedder's calibrated same-face rule.
+/// The default thresholds with dlib's calibrated same-face rule.
 fn cfg() -> ActiveConfig {
-    ActiveConfig::for_model(&Manifest::builtin(), DEFAULT_EMBEDDER).expect("manifest rule")
+    ActiveConfig::for_model(&Manifest::builtin(), DLIB).expect("manifest rule")
 }
 
 fn lm(yaw: f32, pitch: f32) -> Landmarks {
@@ -546,11 +548,11 @@ fn the_frames_used_alone_verify_on_the_server() {
 fn the_same_face_rule_is_the_embedders_calibrated_verification_rule() {
     let manifest = Manifest::builtin();
     let out = manifest
-        .get(DEFAULT_EMBEDDER)
+        .get(DLIB)
         .and_then(|m| m.output())
         .expect("manifest entry");
     let rule = cfg().same_face;
-    assert_eq!(rule.model, ModelId(DEFAULT_EMBEDDER.into()));
+    assert_eq!(rule.model, ModelId(DLIB.into()));
     assert_eq!(Some(rule.metric), out.metric);
     assert_eq!(Some(rule.threshold), out.threshold);
 
@@ -581,7 +583,7 @@ fn a_cosine_embedder_is_checked_with_its_own_metric_and_model_id() {
     let cfg = ActiveConfig::for_model(&Manifest::builtin(), mfn).expect("manifest rule");
     assert_eq!(cfg.same_face.metric, Metric::Cosine);
     let c = challenge(&[TurnLeft, LookUp]);
-    // Descriptors of the default (dlib) model are refused by a MobileFaceNet rule.
+    // Descriptors of the dlib model are refused by a MobileFaceNet rule.
     assert_eq!(
         verify_challenge(&c, &frames(&LEFT_THEN_UP), &cfg).failure,
         Some(ActiveFailure::DescriptorMismatch { frame: 0 })

@@ -802,6 +802,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/face/reenrolments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Starts a re-enrolment run: every employee with templates of another model than the current
+         *     one is re-enrolled from the stored enrolment photos, with consent (administrators; audited).
+         */
+        post: operations["start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/face/reenrolments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A re-enrolment run's progress and the employees it could not re-enrol (administrators). */
+        get: operations["get_face_reenrolments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/holidays": {
         parameters: {
             query?: never;
@@ -3170,6 +3207,35 @@ export interface components {
             server_url: string;
             sync: components["schemas"]["SyncFlags"];
         };
+        /** @description A re-enrolment run and its progress. */
+        Reenrolment: {
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description Of those, employees handled so far (re-enrolled or listed in `skipped`).
+             */
+            employees_done: number;
+            /**
+             * Format: int32
+             * @description Employees with templates of another model when this attempt started.
+             */
+            employees_total: number;
+            error?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /** @description The model templates are re-computed with (set when the job starts). */
+            model_id?: string | null;
+            /** Format: uuid */
+            requested_by?: string | null;
+            skipped: components["schemas"]["Skipped"][];
+            /** @description `queued`, `running`, `done` or `failed`. */
+            state: string;
+            /** Format: int32 */
+            templates_reenrolled: number;
+        };
         /** @description `POST /api/v1/auth/refresh` and `POST /api/v1/auth/logout` */
         RefreshRequest: {
             device_proof?: components["schemas"]["DeviceProof"] | null;
@@ -3317,6 +3383,24 @@ export interface components {
             /** Format: uuid */
             id: string;
             name: string;
+        };
+        /**
+         * @description Why an employee's templates were not re-enrolled.
+         * @enum {string}
+         */
+        SkipReason: "no_consent" | "restricted" | "no_stored_photo" | "photo_refused";
+        /** @description An employee the run could not (fully) re-enrol. */
+        Skipped: {
+            /** @description The engine's refusal code, for `photo_refused`. */
+            detail?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            reason: components["schemas"]["SkipReason"];
+            /**
+             * Format: int32
+             * @description Templates of the other model left as they were.
+             */
+            templates: number;
         };
         SummaryOut: {
             /**
@@ -8862,6 +8946,139 @@ export interface operations {
                 };
             };
             /** @description empty or too long reason */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the run, queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reenrolment"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `reenrolment_running`: a run is queued or running */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_face_reenrolments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description run id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Reenrolment"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such run */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
