@@ -187,6 +187,9 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await tablet.goto('/kiosk');
   await tablet.getByLabel('Kiosk credential').fill(credential);
   await tablet.getByRole('button', { name: 'Start' }).click();
+  // The kiosk's liveness challenge: its movements prompted in big text.
+  await expect(tablet.getByRole('status')).toHaveText(/^(Turn your head (left|right)|Raise your head|Lower your head)$/, { timeout: 30_000 });
+  await shot(tablet, 'kiosk-challenge');
   await expect(tablet.getByRole('status')).toContainText(`${employee.first} ${employee.last}`.split(' ')[0], { timeout: 60_000 });
   await shot(tablet, 'kiosk-recognised');
   const tones = await tablet.evaluate(() => (window as unknown as { __tones: number[] }).__tones);
@@ -196,8 +199,19 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await shot(tablet, 'kiosk-ready');
   await context.close();
 
-  // The punch shows up on the open dashboard without a reload (pushed), in the attendance list
-  // by name, and the chain holds.
+  // The fake camera is a still picture, so the movements were not made: the punch is recorded
+  // but flagged for review (pushed to the open dashboard without a reload), and counts once
+  // an administrator approves it in the flagged review, which names the reason.
+  await expect(page.getByRole('button', { name: 'Waiting for review: 1', exact: true })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'In now: 0', exact: true })).toBeVisible();
+  await page.getByRole('link', { name: 'Flagged punches' }).click();
+  const card = page.getByRole('article').filter({ hasText: `${employee.last} ${employee.first}` }).first();
+  await expect(card.getByText('challenge_failed')).toBeVisible();
+  await shot(page, 'review-kiosk-challenge');
+  await card.getByLabel('Comment').fill('Checked the photo: it is them');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await expect(card.getByText('Approved')).toBeVisible();
+  await page.getByRole('link', { name: 'Today', exact: true }).click();
   await expect(page.getByRole('button', { name: 'In now: 1', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: `${siteName}, In now: 1` })).toBeVisible();
   await page.getByRole('button', { name: 'In now: 1', exact: true }).click();
