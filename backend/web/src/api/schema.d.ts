@@ -2342,6 +2342,12 @@ export interface components {
             first_name: string;
             last_name: string;
             login: string;
+            /**
+             * @description Whether the holder must choose their own password before using anything else (the
+             *     server answers 403 `password_change_required` until then). Absent: `true`, the password
+             *     was chosen by whoever creates the account; `false` when the holder chose it themselves.
+             */
+            must_change_password?: boolean | null;
             /** @description Initial password; the employee changes it through `POST /api/v1/me/password`. */
             password: string;
             /** Format: uuid */

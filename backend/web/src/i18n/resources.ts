@@ -36,6 +36,11 @@ export const en = {
     block: 'Block', unblock: 'Unblock', newKiosk: 'New kiosk', kioskName: 'Kiosk name', site: 'Site', create: 'Create', credential: 'Kiosk credential',
     credentialOnce: 'Copy it now: it is shown only once. Enter it on the tablet at /kiosk.', newCredential: 'New credential', phone: 'Phone', kiosk: 'Kiosk', blockedDone: 'Device blocked', unblockedDone: 'Device unblocked',
   },
+  tracking: {
+    title: 'Tracking policy', effective: 'In effect', off: 'Off', on: 'On: a position every {{interval}} s, accuracy {{accuracy}} m', anyTime: 'at any time',
+    department: 'Department', departmentPolicy: 'Tracking policy of the department', departmentHint: 'Used for the department’s employees without their own policy; without it, the company default applies.',
+    employeePolicy: 'Own tracking policy', employeeHint: 'Saving makes it the employee’s own policy, before the department’s and the company default.',
+  },
   org: { departments: 'Departments', positions: 'Positions', name: 'Name', add: 'Add', delete: 'Delete', created: 'Created', deleted: 'Deleted', newDepartment: 'New department', newPosition: 'New position' },
   events: {
     title: 'Attendance', from: 'From', to: 'To', verdict: 'Verdict', any: 'Any', employee: 'Employee', at: 'Time', kind: 'Event', source: 'Source', reasons: 'Reasons', site: 'Site',
@@ -228,6 +233,11 @@ export const ru: Strings<typeof en> = {
     block: 'Заблокировать', unblock: 'Разблокировать', newKiosk: 'Новый киоск', kioskName: 'Название киоска', site: 'Объект', create: 'Создать', credential: 'Ключ киоска',
     credentialOnce: 'Скопируйте его сейчас: он показывается один раз. Введите его на планшете по адресу /kiosk.', newCredential: 'Новый ключ', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Устройство заблокировано', unblockedDone: 'Устройство разблокировано',
   },
+  tracking: {
+    title: 'Правила отслеживания', effective: 'Действуют', off: 'Выключено', on: 'Включено: координаты каждые {{interval}} с, точность {{accuracy}} м', anyTime: 'в любое время',
+    department: 'Отдел', departmentPolicy: 'Правила отслеживания отдела', departmentHint: 'Для сотрудников отдела без собственных правил; без них действуют правила по умолчанию.',
+    employeePolicy: 'Собственные правила отслеживания', employeeHint: 'После сохранения это собственные правила сотрудника: важнее правил отдела и правил по умолчанию.',
+  },
   org: { departments: 'Отделы', positions: 'Должности', name: 'Название', add: 'Добавить', delete: 'Удалить', created: 'Создано', deleted: 'Удалено', newDepartment: 'Новый отдел', newPosition: 'Новая должность' },
   events: {
     title: 'Посещаемость', from: 'С', to: 'По', verdict: 'Решение', any: 'Любое', employee: 'Сотрудник', at: 'Время', kind: 'Событие', source: 'Источник', reasons: 'Причины', site: 'Объект',
@@ -417,6 +427,11 @@ export const tg: Strings<typeof en> = {
     title: 'Дастгоҳҳо', name: 'Ном', kind: 'Намуд', employee: 'Корманд', status: 'Ҳолат', lastSeen: 'Вуруди охирин', blocked: 'Басташуда', active: 'Фаъол',
     block: 'Бастан', unblock: 'Кушодан', newKiosk: 'Киоски нав', kioskName: 'Номи киоск', site: 'Объект', create: 'Сохтан', credential: 'Калиди киоск',
     credentialOnce: 'Онро ҳозир нусха гиред: танҳо як бор нишон дода мешавад. Дар планшет дар /kiosk ворид кунед.', newCredential: 'Калиди нав', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Дастгоҳ баста шуд', unblockedDone: 'Дастгоҳ кушода шуд',
+  },
+  tracking: {
+    title: 'Қоидаҳои пайгирӣ', effective: 'Амал мекунанд', off: 'Хомӯш', on: 'Фаъол: мавқеъ ҳар {{interval}} с, дақиқият {{accuracy}} м', anyTime: 'дар ҳама вақт',
+    department: 'Шӯъба', departmentPolicy: 'Қоидаҳои пайгирии шӯъба', departmentHint: 'Барои кормандони шӯъба бе қоидаҳои худ; бе онҳо қоидаҳои пешфарз амал мекунанд.',
+    employeePolicy: 'Қоидаҳои пайгирии худи корманд', employeeHint: 'Пас аз нигоҳ доштан инҳо қоидаҳои худи корманданд: аз қоидаҳои шӯъба ва пешфарз муҳимтар.',
   },
   org: { departments: 'Шӯъбаҳо', positions: 'Вазифаҳо', name: 'Ном', add: 'Илова', delete: 'Нест кардан', created: 'Сохта шуд', deleted: 'Нест карда шуд', newDepartment: 'Шӯъбаи нав', newPosition: 'Вазифаи нав' },
   events: {
