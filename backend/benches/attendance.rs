@@ -400,7 +400,7 @@ async fn locations(
             "/api/v1/employees",
             Some(admin),
             &json!({"login": name, "password": PASSWORD,
-            "first_name": "W", "last_name": name, "role": "user"}),
+            "first_name": "W", "last_name": name, "role": "user", "must_change_password": false}),
         )
         .await?;
         let t = login(&mut http, &name).await?;

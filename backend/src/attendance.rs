@@ -20,7 +20,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use faceid_face::liveness::active::{self, HeadMovement};
 use faceid_face::measure::{FrameRole, TimedFrame};
 use faceid_face::{Descriptor, Engine, MeasureRules, Measurement, ModelId};
 use faceid_protocol::attendance::{
@@ -1063,7 +1062,6 @@ pub async fn check_in(
 
         // The challenge, consumed only now (single use).
         let mut j = Judgement::default();
-        let mut challenge_score = None;
         match &ev.challenge_nonce {
             Some(nonce) => {
                 let c = consume_challenge(&state.db, nonce, caller.id, caller.device_id)
@@ -1072,26 +1070,10 @@ pub async fn check_in(
                         ChallengeError::Db(e) => AppError::from(e),
                         e => AppError::bad_request(e.code(), e.to_string()),
                     })?;
-                let issued = u64::try_from(c.created_at.timestamp_millis()).unwrap_or(0);
-                let challenge = active::Challenge {
-                    nonce: c.nonce.clone(),
-                    actions: c.actions.iter().map(|&a| HeadMovement::from(a)).collect(),
-                    issued_at_ms: issued,
-                    expires_at_ms: u64::try_from(c.expires_at.timestamp_millis()).unwrap_or(0),
-                };
-                let score = measured
-                    .score_challenge(
-                        &engine,
-                        &challenge,
-                        u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0),
-                    )
-                    .map_err(AppError::internal)?;
-                challenge_score = Some(score.verdict.score);
-                if !score.verdict.passed {
-                    j.reject.push("challenge_failed".into());
-                } else if score.same_face_as_best == Some(false) {
-                    // The challenge face must be the best frame's face.
-                    j.reject.push("challenge_face_mismatch".into());
+                if let Some(reason) = crate::liveness::score(&engine, &mut measured, &c)
+                    .map_err(AppError::internal)?
+                {
+                    j.reject.push(reason.into());
                 }
             }
             None => {
@@ -1100,7 +1082,6 @@ pub async fn check_in(
                 }
             }
         }
-        let _ = challenge_score;
 
         // Face.
         let (face_distance, threshold) =
@@ -1729,6 +1710,13 @@ pub struct KioskEvidence {
     /// `in` or `out` as chosen on the kiosk; absent: toggled from the employee's last punch.
     #[serde(default)]
     pub kind: Option<PunchKind>,
+    /// Nonce of a challenge from `POST /api/v1/kiosk/challenges`, sent with its
+    /// `challenge_frame` parts. Missing or failed: the punch is flagged, not rejected.
+    #[serde(default)]
+    pub challenge_nonce: Option<String>,
+    /// Capture time of each challenge frame (server clock, Unix ms), in order.
+    #[serde(default)]
+    pub challenge_frame_times_ms: Vec<u64>,
 }
 
 /// Answer of a kiosk identification.
@@ -1752,16 +1740,23 @@ pub struct KioskForm {
     evidence: String,
     #[schema(value_type = String, format = Binary)]
     best_frame: Vec<u8>,
+    /// The frames of the kiosk challenge, in capture order.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    challenge_frame: Vec<Vec<u8>>,
 }
 
 /// Identifies the person in front of a kiosk 1:N among the employees of the kiosk's site and
 /// records their punch; "unknown" below the threshold or without margin over the second best.
+/// The kiosk's head-movement challenge is scored like a phone's; a missing (under the
+/// `passive+challenge` policy) or failed one flags the punch for review rather than
+/// rejecting it (see `crate::kiosk`).
 #[utoipa::path(post, path = "/api/v1/kiosk/identify", tag = "attendance", security(("bearer" = [])),
     request_body(content = inline(KioskForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "identified (with the event) or unknown", body = KioskAnswer),
+        (status = 400, description = "`challenge_unknown`, `challenge_expired`, `challenge_used`, `challenge_wrong_subject` (another kiosk's or an employee's challenge), `challenge_frames_missing`", body = Problem),
         (status = 409, description = "`kiosk_without_site`", body = Problem),
-        (status = 422, description = "an unusable frame (`no_face`, `not_an_image`, ...), or `challenge_frames_not_accepted`", body = Problem),
+        (status = 422, description = "an unusable frame (`no_face`, `not_an_image`, ...), `challenge_nonce_missing`, or capture times that do not match the frames", body = Problem),
         (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
 pub async fn kiosk_identify(
     State(state): State<AppState>,
@@ -1771,22 +1766,11 @@ pub async fn kiosk_identify(
     let upload = read_upload(&mut mp).await?;
     let ev: KioskEvidence = serde_json::from_slice(&upload.evidence_bytes)
         .map_err(|e| AppError::field(EVIDENCE_PART, "invalid_body", e.to_string()))?;
-    // A kiosk has no challenge to check frames against (challenges are issued to an
-    // employee's own device before the punch, and the kiosk learns who it is only by
-    // identifying): frames that would be ignored are refused rather than silently accepted.
-    if !upload.challenge.is_empty() {
-        let message =
-            "a kiosk identification takes one best frame; challenge frames are for phone punches";
-        return Err(AppError::Refused {
-            code: "challenge_frames_not_accepted",
-            detail: message.into(),
-            errors: vec![faceid_protocol::problem::FieldError {
-                field: CHALLENGE_FRAME_PART.into(),
-                code: "challenge_frames_not_accepted".into(),
-                message: message.into(),
-            }],
-        });
-    }
+    crate::kiosk::check_challenge_parts(
+        ev.challenge_nonce.as_deref(),
+        &ev.challenge_frame_times_ms,
+        upload.challenge.len(),
+    )?;
     let engine = state.face.get()?;
     let mut conn = state.db.acquire().await?;
     let site: Option<(Uuid, String)> = sqlx::query_as(
@@ -1842,9 +1826,13 @@ pub async fn kiosk_identify(
     drop(conn);
     let eng = engine.clone();
     let best = upload.best.clone();
-    let frames = [&upload.best[..]];
+    let challenge = upload.challenge.clone();
+    let times = ev.challenge_frame_times_ms.clone();
+    let frames: Vec<&[u8]> = std::iter::once(&upload.best[..])
+        .chain(upload.challenge.iter().map(|b| &b[..]))
+        .collect();
     let measuring = face::measure_blocking(&state, &frames, move || {
-        measure(&eng, &best, &[], &[], &MeasureRules::enrol())
+        measure(&eng, &best, &challenge, &times, &MeasureRules::enrol())
     });
     let (measured, photo_key) = tokio::join!(
         measuring,
@@ -1852,7 +1840,17 @@ pub async fn kiosk_identify(
     );
     let photo_key = photo_key?;
     let answer = async {
-        let measured = measured?;
+        let mut measured = measured?;
+        // The challenge, consumed once the frames are known to be usable (single use).
+        let challenge_flag = crate::kiosk::judge_challenge(
+            &state.db,
+            &engine,
+            &mut measured,
+            ev.challenge_nonce.as_deref(),
+            kiosk.device_id,
+            policy.liveness_mode,
+        )
+        .await?;
         let (metric, model_threshold, margin) =
             engine.match_params(&model).map_err(AppError::internal)?;
         let threshold = policy.face_threshold.unwrap_or(model_threshold);
@@ -1892,6 +1890,7 @@ pub async fn kiosk_identify(
         };
         let face_distance = id.best.as_ref().map(|b| b.distance);
         let mut j = Judgement::default();
+        j.flag.extend(challenge_flag.map(str::to_owned));
         if !measured.live() {
             j.reject.push("liveness_failed".into());
         }

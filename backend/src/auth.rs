@@ -160,6 +160,35 @@ struct SessionRow {
     scope_site_ids: Option<Vec<Uuid>>,
     revoked_at: Option<DateTime<Utc>>,
     blocked: bool,
+    must_change_password: bool,
+}
+
+/// What an account whose password an administrator chose may still call: its own account,
+/// and the change itself (refresh and logout carry no access token).
+const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
+    [("GET", "/api/v1/me"), ("POST", "/api/v1/me/password")];
+
+/// 403 `password_change_required` for any other endpoint while the caller's password is the
+/// one an administrator chose (`employees.must_change_password`).
+fn check_password_change(parts: &Parts, due: bool) -> Result<(), AppError> {
+    if !due {
+        return Ok(());
+    }
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map_or_else(|| parts.uri.path(), |u| u.0.path());
+    let method = parts.method.as_str();
+    if ALLOWED_BEFORE_PASSWORD_CHANGE
+        .iter()
+        .any(|(m, p)| *m == method && *p == path)
+    {
+        return Ok(());
+    }
+    Err(AppError::forbidden(
+        "password_change_required",
+        "the password was set by an administrator: change it first (POST /api/v1/me/password)",
+    ))
 }
 
 pub fn parse_role(s: &str) -> Result<Role, AppError> {
@@ -206,7 +235,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
     let claims = state.jwt.verify(token)?;
     let row: Option<SessionRow> = sqlx::query_as(
         "SELECT e.login, e.role, e.status, e.scope_department_ids, e.scope_site_ids,
-                s.revoked_at, d.blocked
+                s.revoked_at, d.blocked, e.must_change_password
            FROM sessions s
            JOIN employees e ON e.id = s.employee_id
            JOIN devices d ON d.id = s.device_id
@@ -236,6 +265,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
             "this device is blocked",
         ));
     }
+    check_password_change(parts, row.must_change_password)?;
     Ok(Principal::Employee(Caller {
         id: claims.sub,
         login: row.login,

@@ -32,6 +32,7 @@ pub mod geofence;
 pub mod hikvision;
 pub mod iiko;
 pub mod jobs;
+pub mod kiosk;
 pub mod live;
 pub mod liveness;
 pub mod local_pg;

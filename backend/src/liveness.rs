@@ -1,10 +1,13 @@
 //! Active liveness challenges: a random sequence of head movements bound to a nonce, an
-//! employee and a device; short-lived and single use.
+//! employee and a device (or, for a kiosk, to the kiosk device alone); short-lived and single
+//! use.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_face::liveness::active::{self, HeadMovement};
+use faceid_face::{Engine, EngineError, Measurement};
 use faceid_protocol::liveness::{
     CHALLENGE_TTL_S, HeadAction, LivenessChallenge, MAX_CHALLENGE_ACTIONS, MIN_CHALLENGE_ACTIONS,
 };
@@ -53,7 +56,8 @@ pub fn random_actions(rng: &mut impl Rng) -> Vec<HeadAction> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Challenge {
     pub nonce: String,
-    pub employee_id: Uuid,
+    /// `None`: a kiosk challenge, bound to the kiosk device only.
+    pub employee_id: Option<Uuid>,
     pub device_id: Uuid,
     pub actions: Vec<HeadAction>,
     pub created_at: DateTime<Utc>,
@@ -94,6 +98,19 @@ pub async fn issue(
     employee: Uuid,
     device: Uuid,
 ) -> Result<LivenessChallenge, sqlx::Error> {
+    issue_for(pool, Some(employee), device).await
+}
+
+/// Issues and stores a challenge for whoever stands in front of the kiosk `device`.
+pub async fn issue_kiosk(pool: &PgPool, device: Uuid) -> Result<LivenessChallenge, sqlx::Error> {
+    issue_for(pool, None, device).await
+}
+
+async fn issue_for(
+    pool: &PgPool,
+    employee: Option<Uuid>,
+    device: Uuid,
+) -> Result<LivenessChallenge, sqlx::Error> {
     let (nonce, actions) = {
         let mut rng = rand::rng();
         let mut bytes = [0u8; 32];
@@ -122,7 +139,7 @@ pub async fn issue(
 
 type ChallengeRow = (
     String,
-    Uuid,
+    Option<Uuid>,
     Uuid,
     Vec<String>,
     DateTime<Utc>,
@@ -148,9 +165,28 @@ pub async fn consume_challenge(
     employee: Uuid,
     device: Uuid,
 ) -> Result<Challenge, ChallengeError> {
+    consume_for(pool, nonce, Some(employee), device).await
+}
+
+/// Marks a kiosk challenge used and returns it, if it is live, unused and was issued to the
+/// kiosk `device` (an employee's challenge is not a kiosk's, and the other way round).
+pub async fn consume_kiosk_challenge(
+    pool: &PgPool,
+    nonce: &str,
+    device: Uuid,
+) -> Result<Challenge, ChallengeError> {
+    consume_for(pool, nonce, None, device).await
+}
+
+async fn consume_for(
+    pool: &PgPool,
+    nonce: &str,
+    employee: Option<Uuid>,
+    device: Uuid,
+) -> Result<Challenge, ChallengeError> {
     let won: Option<ChallengeRow> = sqlx::query_as(
         "UPDATE liveness_challenges SET used_at = now()
-         WHERE nonce = $1 AND employee_id = $2 AND device_id = $3
+         WHERE nonce = $1 AND employee_id IS NOT DISTINCT FROM $2 AND device_id = $3
            AND used_at IS NULL AND expires_at > now()
          RETURNING nonce, employee_id, device_id, actions, created_at, expires_at",
     )
@@ -163,7 +199,9 @@ pub async fn consume_challenge(
         return Ok(into_challenge(r));
     }
     // Say why.
-    let row: Option<(Uuid, Uuid, Option<DateTime<Utc>>, bool)> = sqlx::query_as(
+    // (employee, device, used at, expired)
+    type Why = (Option<Uuid>, Uuid, Option<DateTime<Utc>>, bool);
+    let row: Option<Why> = sqlx::query_as(
         "SELECT employee_id, device_id, used_at, expires_at <= now() FROM liveness_challenges WHERE nonce = $1",
     )
     .bind(nonce)
@@ -176,6 +214,32 @@ pub async fn consume_challenge(
         Some((_, _, None, true)) => ChallengeError::Expired,
         // Raced with a concurrent consumer that has not committed: treat as used.
         Some(_) => ChallengeError::AlreadyUsed,
+    })
+}
+
+/// Scores a consumed challenge against the measured frames (the same scoring for a phone
+/// punch and a kiosk): `None` when it passed, else the reason code — `challenge_failed` (the
+/// movements were not seen in time) or `challenge_face_mismatch` (the challenge face is not
+/// the best frame's face).
+pub fn score(
+    engine: &Engine,
+    measured: &mut Measurement,
+    c: &Challenge,
+) -> Result<Option<&'static str>, EngineError> {
+    let millis = |t: DateTime<Utc>| u64::try_from(t.timestamp_millis()).unwrap_or(0);
+    let challenge = active::Challenge {
+        nonce: c.nonce.clone(),
+        actions: c.actions.iter().map(|&a| HeadMovement::from(a)).collect(),
+        issued_at_ms: millis(c.created_at),
+        expires_at_ms: millis(c.expires_at),
+    };
+    let score = measured.score_challenge(engine, &challenge, millis(Utc::now()))?;
+    Ok(if !score.verdict.passed {
+        Some("challenge_failed")
+    } else if score.same_face_as_best == Some(false) {
+        Some("challenge_face_mismatch")
+    } else {
+        None
     })
 }
 

@@ -458,8 +458,8 @@ async fn kiosk_identifies_enrolled_and_answers_unknown(pool: PgPool) {
     assert_eq!(r.body["decision"], "unknown", "{}", r.body);
     assert!(r.body["employee_id"].is_null());
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 2);
-    // A kiosk has no challenge to check frames against: challenge frames are refused, not
-    // silently ignored, and nothing is recorded.
+    // Challenge frames without the nonce they answer are refused, not silently ignored, and
+    // nothing is recorded.
     let ev = json!({"idempotency_key": Uuid::now_v7(), "kind": "in"});
     let r = app
         .post_multipart(
@@ -478,10 +478,7 @@ async fn kiosk_identifies_enrolled_and_answers_unknown(pool: PgPool) {
         .await;
     assert_eq!(
         (r.status, r.code()),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "challenge_frames_not_accepted"
-        ),
+        (StatusCode::UNPROCESSABLE_ENTITY, "challenge_nonce_missing"),
         "{}",
         r.body
     );
@@ -769,14 +766,18 @@ async fn challenge_with(
     actions: &[&str],
     frames: usize,
 ) -> (String, Vec<u64>) {
-    let c = app
-        .call(
-            Method::POST,
-            "/api/v1/liveness/challenges",
-            Some(token),
-            None,
-        )
-        .await;
+    challenge_at(app, "/api/v1/liveness/challenges", token, actions, frames).await
+}
+
+/// [`challenge_with`] for the challenge endpoint at `path` (an employee's or a kiosk's).
+async fn challenge_at(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    actions: &[&str],
+    frames: usize,
+) -> (String, Vec<u64>) {
+    let c = app.call(Method::POST, path, Some(token), None).await;
     assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
     let nonce = c.body["nonce"].as_str().unwrap().to_owned();
     let issued: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
@@ -802,21 +803,34 @@ async fn punch_with_challenge(
     let mut ev = evidence(SITE_LAT, SITE_LON);
     ev["challenge_nonce"] = json!(nonce);
     ev["challenge_frame_times_ms"] = json!(times);
+    app.post_multipart(
+        "/api/v1/attendance/events",
+        token,
+        &challenge_parts(&ev, A_PROBE, frames),
+    )
+    .await
+}
+
+/// The multipart parts of a punch with challenge frames.
+fn challenge_parts(
+    ev: &Value,
+    best: &str,
+    frames: &[&str],
+) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     let mut parts = vec![
         (
             "evidence",
-            serde_json::to_vec(&ev).unwrap(),
+            serde_json::to_vec(ev).unwrap(),
             "application/json",
         ),
-        ("best_frame", photo(A_PROBE), "image/jpeg"),
+        ("best_frame", photo(best), "image/jpeg"),
     ];
     parts.extend(
         frames
             .iter()
             .map(|f| ("challenge_frame", photo(f), "image/jpeg")),
     );
-    app.post_multipart("/api/v1/attendance/events", token, &parts)
-        .await
+    parts
 }
 
 fn reasons(r: &Resp) -> Vec<String> {
@@ -828,11 +842,8 @@ fn reasons(r: &Resp) -> Vec<String> {
         .collect()
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn head_movement_challenge_with_real_frames(pool: PgPool) {
-    let Some(w) = world(pool, "head_movement_challenge_with_real_frames").await else {
-        return;
-    };
+/// The `passive+challenge` policy, and Ann enrolled.
+async fn challenge_policy_and_enrolment(w: &World) {
     let app = &w.app;
     let r = app
         .call(
@@ -850,6 +861,15 @@ async fn head_movement_challenge_with_real_frames(pool: PgPool) {
         enrol(app, &w.user, &A_ENROL).await.status,
         StatusCode::CREATED
     );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn head_movement_challenge_with_real_frames(pool: PgPool) {
+    let Some(w) = world(pool, "head_movement_challenge_with_real_frames").await else {
+        return;
+    };
+    let app = &w.app;
+    challenge_policy_and_enrolment(&w).await;
     let sequence = [POSE_NEUTRAL, POSE_LEFT, POSE_NEUTRAL_AGAIN, POSE_RIGHT];
 
     // Turn left, back to the centre, turn right: the frames show exactly that.
@@ -893,6 +913,194 @@ async fn head_movement_challenge_with_real_frames(pool: PgPool) {
         r.body
     );
     assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 4);
+}
+
+/// A kiosk identification with the kiosk's challenge: `frames` as challenge frames, `best` as
+/// the best frame.
+async fn kiosk_identify_with(
+    app: &TestApp,
+    kiosk: &str,
+    nonce: &str,
+    times: &[u64],
+    best: &str,
+    frames: &[&str],
+) -> Resp {
+    let ev = json!({"idempotency_key": Uuid::now_v7(), "challenge_nonce": nonce,
+                    "challenge_frame_times_ms": times});
+    app.post_multipart(
+        "/api/v1/kiosk/identify",
+        kiosk,
+        &challenge_parts(&ev, best, frames),
+    )
+    .await
+}
+
+/// A kiosk challenge with these movements (see [`challenge_at`]).
+async fn kiosk_challenge_with(
+    app: &TestApp,
+    kiosk: &str,
+    actions: &[&str],
+    frames: usize,
+) -> (String, Vec<u64>) {
+    challenge_at(app, "/api/v1/kiosk/challenges", kiosk, actions, frames).await
+}
+
+/// The kiosk's challenge: issued to the kiosk (no employee), used once, refused when expired,
+/// another kiosk's or an employee's; a passed one with a matching face is `verified`, a failed
+/// one (a still camera) or a missing one is flagged for review with its reason, never rejected.
+#[sqlx::test(migrations = "./migrations")]
+async fn kiosk_challenge_is_single_use_bound_and_flags_when_failed(pool: PgPool) {
+    let Some(w) = world(
+        pool,
+        "kiosk_challenge_is_single_use_bound_and_flags_when_failed",
+    )
+    .await
+    else {
+        return;
+    };
+    let app = &w.app;
+    challenge_policy_and_enrolment(&w).await;
+    let kiosk = kiosk_credential(&w).await;
+    let other_kiosk = kiosk_credential(&w).await;
+
+    // Issued to the kiosk: 2–3 movements, no employee, about two minutes.
+    let c = app
+        .call(Method::POST, "/api/v1/kiosk/challenges", Some(&kiosk), None)
+        .await;
+    assert_eq!(c.status, StatusCode::CREATED, "{}", c.body);
+    assert!((2..=3).contains(&c.body["actions"].as_array().unwrap().len()));
+    let (employee, ttl): (Option<Uuid>, f64) = sqlx::query_as(
+        "SELECT employee_id, extract(epoch FROM expires_at - now())::float8
+           FROM liveness_challenges WHERE nonce = $1",
+    )
+    .bind(c.body["nonce"].as_str().unwrap())
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(employee, None);
+    assert!((100.0..=121.0).contains(&ttl), "{ttl}");
+    // Only kiosks get one.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/kiosk/challenges",
+            Some(&w.user),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // A still camera: the same neutral picture for every prompt. The challenge fails, and the
+    // recognised punch is flagged for review, not rejected.
+    let still = [A_PROBE, A_PROBE, A_PROBE];
+    let (nonce, times) = kiosk_challenge_with(app, &kiosk, &["turn_left", "turn_right"], 3).await;
+    let r = kiosk_identify_with(app, &kiosk, &nonce, &times, A_PROBE, &still).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "match", "{}", r.body);
+    assert_eq!(r.body["employee_id"], w.user_id.to_string());
+    assert_eq!(r.body["event"]["verdict"], "flagged", "{}", r.body);
+    assert_eq!(r.body["event"]["reasons"], json!(["challenge_failed"]));
+    let public_id = Uuid::parse_str(r.body["event"]["event_id"].as_str().unwrap()).unwrap();
+    let (verdict, reasons): (String, Vec<String>) =
+        sqlx::query_as("SELECT verdict, reasons FROM attendance_events WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (verdict.as_str(), reasons),
+        ("flagged", vec!["challenge_failed".to_owned()])
+    );
+    // In the flagged review.
+    let r = app
+        .get("/api/v1/attendance?verdict=flagged", &w.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body.to_string().contains(&public_id.to_string()),
+        "{}",
+        r.body
+    );
+
+    // Used once.
+    let r = kiosk_identify_with(app, &kiosk, &nonce, &times, A_PROBE, &still).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_used"),
+        "{}",
+        r.body
+    );
+    // Another kiosk's challenge.
+    let (theirs, times) =
+        kiosk_challenge_with(app, &other_kiosk, &["turn_left", "look_up"], 3).await;
+    let r = kiosk_identify_with(app, &kiosk, &theirs, &times, A_PROBE, &still).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_wrong_subject"),
+        "{}",
+        r.body
+    );
+    // An employee's challenge is not a kiosk's, nor a kiosk's an employee's.
+    let (employees, times) = challenge_with(app, &w.user, &["turn_left", "turn_right"], 3).await;
+    let r = kiosk_identify_with(app, &kiosk, &employees, &times, A_PROBE, &still).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_wrong_subject"),
+        "{}",
+        r.body
+    );
+    let r = punch_with_challenge(app, &w.user, &theirs, &times, &still).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_wrong_subject"),
+        "{}",
+        r.body
+    );
+    // Expired.
+    let (old, times) = kiosk_challenge_with(app, &kiosk, &["turn_left", "turn_right"], 3).await;
+    sqlx::query(
+        "UPDATE liveness_challenges SET expires_at = now() - interval '1 second' WHERE nonce = $1",
+    )
+    .bind(&old)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let r = kiosk_identify_with(app, &kiosk, &old, &times, A_PROBE, &still).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "challenge_expired"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 1);
+
+    // The movements done: turn left, back to the centre, turn right. Verified.
+    let sequence = [POSE_NEUTRAL, POSE_LEFT, POSE_NEUTRAL_AGAIN, POSE_RIGHT];
+    let (nonce, times) = kiosk_challenge_with(app, &kiosk, &["turn_left", "turn_right"], 4).await;
+    let r = kiosk_identify_with(app, &kiosk, &nonce, &times, A_PROBE, &sequence).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "match", "{}", r.body);
+    assert_eq!(r.body["event"]["verdict"], "verified", "{}", r.body);
+    assert_eq!(r.body["event"]["reasons"], json!([]), "{}", r.body);
+
+    // No challenge under the `passive+challenge` policy: flagged `challenge_missing`.
+    let ev = json!({"idempotency_key": Uuid::now_v7()});
+    let r = app
+        .post_multipart(
+            "/api/v1/kiosk/identify",
+            &kiosk,
+            &[
+                (
+                    "evidence",
+                    serde_json::to_vec(&ev).unwrap(),
+                    "application/json",
+                ),
+                ("best_frame", photo(A_PROBE), "image/jpeg"),
+            ],
+        )
+        .await;
+    assert_eq!(r.body["event"]["verdict"], "flagged", "{}", r.body);
+    assert_eq!(r.body["event"]["reasons"], json!(["challenge_missing"]));
 }
 
 /// Issue 17, case 3: the first 30 % or 60 % of a real JPEG was accepted by enrolment (201),

@@ -709,7 +709,8 @@ async fn password_change_and_reset(pool: PgPool) {
 }
 
 /// A password an administrator chose (a new account, a reset) must be changed by its holder:
-/// login, refresh and `/me` say so until the holder's own change clears it.
+/// login, refresh and `/me` say so, and every other endpoint answers 403
+/// `password_change_required`, until the holder's own change clears it.
 #[sqlx::test(migrations = "./migrations")]
 async fn must_change_password_after_creation_and_reset(pool: PgPool) {
     let app = TestApp::new(pool);
@@ -719,10 +720,36 @@ async fn must_change_password_after_creation_and_reset(pool: PgPool) {
     assert!(!root.user.must_change_password);
     let admin = root.access_token;
     let id = app
-        .create_employee(&admin, common::user_body("worker", None))
+        .create_employee(
+            &admin,
+            json!({"login": "worker", "password": PASSWORD, "first_name": "Ivan",
+                   "last_name": "Worker", "role": "user", "must_change_password": true}),
+        )
         .await;
     let first = app.login("worker").await;
     assert!(first.user.must_change_password);
+    // Until the change, everything else is refused with a typed 403.
+    for (method, path) in [
+        (Method::GET, "/api/v1/me/attendance"),
+        (Method::GET, "/api/v1/me/consents"),
+        (Method::POST, "/api/v1/liveness/challenges"),
+        (Method::GET, "/api/v1/me/tracking-policy"),
+    ] {
+        let r = app
+            .call(method.clone(), path, Some(&first.access_token), None)
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::FORBIDDEN, "password_change_required"),
+            "{method} {path}: {}",
+            r.body
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM liveness_challenges").await,
+        0,
+        "nothing was done for the refused calls"
+    );
     let me = app.get("/api/v1/me", &first.access_token).await;
     assert_eq!(me.body["must_change_password"], true);
     let r = refresh(&app, &first.refresh_token).await;
@@ -740,6 +767,22 @@ async fn must_change_password_after_creation_and_reset(pool: PgPool) {
     assert_eq!(
         app.get("/api/v1/me", &access).await.body["must_change_password"],
         false
+    );
+    // After the change, the same calls work.
+    assert_eq!(
+        app.get("/api/v1/me/attendance", &access).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.call(
+            Method::POST,
+            "/api/v1/liveness/challenges",
+            Some(&access),
+            None
+        )
+        .await
+        .status,
+        StatusCode::CREATED
     );
     let again: TokenPair = serde_json::from_value(
         app.login_on("worker", "my-own-password-1", Uuid::new_v4())
@@ -764,4 +807,29 @@ async fn must_change_password_after_creation_and_reset(pool: PgPool) {
     )
     .unwrap();
     assert!(reset.user.must_change_password);
+    // Refused again until the holder changes it; the administrator is not held up.
+    let r = app.get("/api/v1/me/attendance", &reset.access_token).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "password_change_required")
+    );
+    assert_eq!(
+        app.get("/api/v1/employees", &admin).await.status,
+        StatusCode::OK
+    );
+    // An account created without the flag (the holder chose the password) is not held up.
+    app.create_employee(
+        &admin,
+        json!({"login": "chose", "password": PASSWORD, "first_name": "Ivan",
+               "last_name": "Chose", "role": "user", "must_change_password": false}),
+    )
+    .await;
+    let chose = app.login("chose").await;
+    assert!(!chose.user.must_change_password);
+    assert_eq!(
+        app.get("/api/v1/me/attendance", &chose.access_token)
+            .await
+            .status,
+        StatusCode::OK
+    );
 }

@@ -1217,6 +1217,14 @@ fn table() -> Vec<Row> {
             Body::None,
         ),
         row(
+            M::POST,
+            "/api/v1/kiosk/challenges",
+            KioskOnly,
+            201,
+            Target::None,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/settings/map",
             AnyEmployee,

@@ -274,7 +274,7 @@ async fn liveness_challenges_are_single_use_and_bound(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(used.actions, c.actions);
-    assert_eq!(used.employee_id, me);
+    assert_eq!(used.employee_id, Some(me));
     let e = consume_challenge(&app.pool, &c.nonce, me, device)
         .await
         .unwrap_err();

@@ -140,7 +140,7 @@ def main():
         first, second = REPLICAS[i % 2], REPLICAS[(i + 1) % 2]
         ids[name] = call(first, "POST", "/api/v1/employees", admin, expect=201, json={
             "login": name, "password": PASSWORD, "first_name": name.title(), "last_name": "Replica",
-            "role": "user", "site_ids": [site]}).json()["id"]
+            "role": "user", "site_ids": [site], "must_change_password": False}).json()["id"]
         tokens[name] = login(second, name, PASSWORD).json()["access_token"]
         call(first, "POST", "/api/v1/me/consents", tokens[name], expect=201,
              json={"kind": "biometric", "action": "grant"})

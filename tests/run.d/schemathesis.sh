@@ -38,7 +38,7 @@ admin_token=$(token "$SUITE_ADMIN_LOGIN" "$SUITE_ADMIN_PASSWORD")
 user_password="user-$(head -c 9 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 curl -fsS -o /dev/null -X POST "$api/employees" -H "Authorization: Bearer $admin_token" \
   -H 'content-type: application/json' \
-  -d "{\"login\":\"st.user\",\"password\":\"$user_password\",\"first_name\":\"Schema\",\"last_name\":\"Thesis\",\"role\":\"user\"}"
+  -d "{\"login\":\"st.user\",\"password\":\"$user_password\",\"first_name\":\"Schema\",\"last_name\":\"Thesis\",\"role\":\"user\",\"must_change_password\":false}"
 user_token=$(token st.user "$user_password")
 
 status=0

@@ -341,7 +341,8 @@ pub async fn enrolled_employee(
             "/api/v1/employees",
             Some(admin),
             &json!({"login": login_name, "password": PASSWORD, "first_name": "P",
-                    "last_name": "Puncher", "role": "user", "site_ids": [site["id"]]}),
+                    "last_name": "Puncher", "role": "user", "site_ids": [site["id"]],
+                    "must_change_password": false}),
         )
         .await?;
     let id: Uuid = employee["id"].as_str().context("employee id")?.parse()?;

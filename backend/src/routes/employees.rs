@@ -455,7 +455,7 @@ pub async fn create(
         "INSERT INTO employees (id, login, password_hash, first_name, last_name, card_number, role,
             department_id, position_id, iiko_id, hikvision_employee_no, scope_department_ids, scope_site_ids,
             must_change_password)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, true)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(id)
     .bind(&login)
@@ -470,6 +470,7 @@ pub async fn create(
     .bind(&external.hikvision_employee_no)
     .bind(op_scope.as_ref().map(|s| s.department_ids.clone()))
     .bind(op_scope.as_ref().map(|s| s.site_ids.clone()))
+    .bind(req.must_change_password.unwrap_or(true))
     .execute(&mut *tx)
     .await
     .map_err(on_write_error)?;

@@ -212,6 +212,7 @@ fn attendance_routes() -> OpenApiRouter<AppState> {
             consent::record_paper_consent
         ))
         .routes(routes!(liveness::create))
+        .routes(routes!(crate::kiosk::create_challenge))
         .merge(face_routes())
 }
 

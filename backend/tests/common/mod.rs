@@ -211,8 +211,14 @@ impl TestApp {
         r.body["id"].as_str().unwrap().parse().unwrap()
     }
 
-    /// Creates an employee through the API and returns its id.
-    pub async fn create_employee(&self, token: &str, body: Value) -> Uuid {
+    /// Creates an employee through the API and returns its id. Unless `body` says otherwise,
+    /// the holder counts as having chosen the password (`must_change_password: false`): tests
+    /// that are not about the forced password change act as the new employee straight away.
+    pub async fn create_employee(&self, token: &str, mut body: Value) -> Uuid {
+        if let Some(o) = body.as_object_mut() {
+            o.entry("must_change_password")
+                .or_insert(Value::Bool(false));
+        }
         let r = self.post("/api/v1/employees", token, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_str().unwrap().parse().unwrap()

@@ -35,3 +35,52 @@ export function toneOf(outcome: KioskOutcome): { freqs: number[]; seconds: numbe
       return null;
   }
 }
+
+/** A head movement of a liveness challenge (the server's `HeadAction`). */
+export type HeadAction = 'turn_left' | 'turn_right' | 'look_up' | 'look_down';
+
+/** One capture of a kiosk challenge: what the screen asks for, and which frame it takes. */
+export interface CaptureStep {
+  prompt: 'centre' | HeadAction;
+  frame: 'best' | 'challenge';
+}
+
+/**
+ * The captures of a challenge: the best frame looking at the camera, then a neutral challenge
+ * frame, each movement, and a return to the centre between movements (the server checks the
+ * movements in order, each from and back to the centre).
+ */
+export function captureSteps(actions: readonly HeadAction[]): CaptureStep[] {
+  const steps: CaptureStep[] = [
+    { prompt: 'centre', frame: 'best' },
+    { prompt: 'centre', frame: 'challenge' },
+  ];
+  actions.forEach((a, i) => {
+    if (i > 0) steps.push({ prompt: 'centre', frame: 'challenge' });
+    steps.push({ prompt: a, frame: 'challenge' });
+  });
+  return steps;
+}
+
+/** How long a challenge lives on the server (`CHALLENGE_TTL_S`). */
+export const CHALLENGE_TTL_MS = 120_000;
+
+/**
+ * Capture times on the server's clock (Unix ms), whatever the tablet's clock says: the
+ * challenge was issued `CHALLENGE_TTL_MS` before its `expires_at`, and at about the moment the
+ * tablet received it (`receivedLocalMs`); each capture is that plus the tablet's elapsed time.
+ * Strictly increasing, as the server requires.
+ */
+export function serverTimes(expiresAt: string, receivedLocalMs: number, capturedLocalMs: readonly number[]): number[] {
+  const issued = Date.parse(expiresAt) - CHALLENGE_TTL_MS;
+  let last = issued;
+  return capturedLocalMs.map((t) => {
+    last = Math.max(last + 1, issued + Math.round(t - receivedLocalMs));
+    return last;
+  });
+}
+
+/** Whether a challenge is still worth using at local time `nowLocalMs` (a margin for the captures). */
+export function challengeUsable(receivedLocalMs: number, nowLocalMs: number, marginMs = 30_000): boolean {
+  return nowLocalMs - receivedLocalMs < CHALLENGE_TTL_MS - marginMs;
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { TFunction } from 'i18next';
-import { canRetry, formToPolicy, formToTracking, policySchema, policyToForm, trackingSchema, trackingToForm } from './settings';
+import { canRetry, formToPolicy, formToTracking, policySchema, policyToForm, trackingSchema, trackingSummary, trackingToForm } from './settings';
 
 const t = ((key: string) => key) as unknown as TFunction;
 const policy = { liveness_mode: 'passive+challenge' as const, face_threshold: null, max_gps_accuracy_m: 100, geofence_required: true, max_offline_delay_s: 72 * 3600 };
@@ -44,5 +44,15 @@ describe('default tracking policy form', () => {
     expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.')).sort()).toEqual(['days', 'start', 'time_zone']);
     expect(trackingSchema(t).safeParse({ ...form, hours: false, time_zone: '', days: Array(7).fill(false) }).success).toBe(true);
     expect(trackingSchema(t).safeParse({ ...form, interval_s: 1 }).success).toBe(false);
+  });
+});
+
+describe('tracking policy summary', () => {
+  const tt = ((key: string, o?: Record<string, unknown>) => (o ? `${key}(${Object.values(o).join(',')})` : key)) as unknown as TFunction;
+  it('says off, how often and how accurate, and the working hours with their zone', () => {
+    expect(trackingSummary({ enabled: false, interval_s: 60, max_accuracy_m: 50, working_hours: null }, tt)).toBe('tracking.off');
+    expect(trackingSummary({ enabled: true, interval_s: 60, max_accuracy_m: 50, working_hours: null }, tt)).toBe('tracking.on(60,50); tracking.anyTime');
+    const hours = { time_zone: 'Asia/Dushanbe', windows: (['mon', 'fri'] as const).map((weekday) => ({ weekday, start: '09:00:00', end: '18:00:00' })) };
+    expect(trackingSummary({ enabled: true, interval_s: 45, max_accuracy_m: 20, working_hours: hours }, tt)).toBe('tracking.on(45,20); weekdays.mon, weekdays.fri 09:00–18:00 (Asia/Dushanbe)');
   });
 });

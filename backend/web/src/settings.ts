@@ -107,3 +107,19 @@ export function formToTracking(f: TrackingForm): TrackingPolicy {
       : null,
   };
 }
+
+/**
+ * A tracking policy in one line, e.g. "On: a position every 60 s, accuracy 50 m; Mon, Tue
+ * 09:00–18:00 (Europe/Moscow)", or "Off".
+ */
+export function trackingSummary(p: TrackingPolicy, t: TFunction): string {
+  if (!p.enabled) return t('tracking.off');
+  const on = t('tracking.on', { interval: p.interval_s ?? 300, accuracy: p.max_accuracy_m });
+  const w = p.working_hours;
+  if (!w || w.windows.length === 0) return `${on}; ${t('tracking.anyTime')}`;
+  const first = w.windows[0];
+  const days = DAYS.filter((d) => w.windows.some((x) => x.weekday === d))
+    .map((d) => t(`weekdays.${d}`))
+    .join(', ');
+  return `${on}; ${days} ${first.start.slice(0, 5)}–${first.end.slice(0, 5)} (${w.time_zone})`;
+}

@@ -103,7 +103,8 @@ async fn bench(url: String, runs: usize) {
         post(
             &format!("{server}/api/v1/employees"),
             Some(&token),
-            json!({"login": login, "password": PASSWORD, "first_name": "W", "last_name": "K", "role": "user"}),
+            json!({"login": login, "password": PASSWORD, "first_name": "W", "last_name": "K", "role": "user",
+                   "must_change_password": false}),
             false,
         )
         .await;

@@ -97,6 +97,11 @@ pub struct CreateEmployee {
     pub scope: Option<OperatorScope>,
     #[serde(default)]
     pub allowed_device_ids: Vec<Uuid>,
+    /// Whether the holder must choose their own password before using anything else (the
+    /// server answers 403 `password_change_required` until then). Absent: `true`, the password
+    /// was chosen by whoever creates the account; `false` when the holder chose it themselves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub must_change_password: Option<bool>,
 }
 
 /// `PATCH /api/v1/employees/{id}`: absent fields stay as they are; `null` clears a nullable

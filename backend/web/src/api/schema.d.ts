@@ -1092,6 +1092,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kiosk/challenges": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issues a head-movement challenge to the calling kiosk: 2–3 movements, valid for two
+         *     minutes, usable once, and only by this kiosk's `/kiosk/identify`.
+         */
+        post: operations["create_challenge"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/identify": {
         parameters: {
             query?: never;
@@ -1104,6 +1124,9 @@ export interface paths {
         /**
          * Identifies the person in front of a kiosk 1:N among the employees of the kiosk's site and
          *     records their punch; "unknown" below the threshold or without margin over the second best.
+         *     The kiosk's head-movement challenge is scored like a phone's; a missing (under the
+         *     `passive+challenge` policy) or failed one flags the punch for review rather than
+         *     rejecting it (see `crate::kiosk`).
          */
         post: operations["kiosk_identify"];
         delete?: never;
@@ -2356,6 +2379,12 @@ export interface components {
             first_name: string;
             last_name: string;
             login: string;
+            /**
+             * @description Whether the holder must choose their own password before using anything else (the
+             *     server answers 403 `password_change_required` until then). Absent: `true`, the password
+             *     was chosen by whoever creates the account; `false` when the holder chose it themselves.
+             */
+            must_change_password?: boolean | null;
             /** @description Initial password; the employee changes it through `POST /api/v1/me/password`. */
             password: string;
             /** Format: uuid */
@@ -10484,6 +10513,53 @@ export interface operations {
             };
         };
     };
+    create_challenge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description issued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LivenessChallenge"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `forbidden`: not a kiosk credential */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     kiosk_identify: {
         parameters: {
             query?: never;
@@ -10496,6 +10572,8 @@ export interface operations {
                 "multipart/form-data": {
                     /** Format: binary */
                     best_frame: string;
+                    /** @description The frames of the kiosk challenge, in capture order. */
+                    challenge_frame: string[];
                     /** @description JSON `KioskEvidence`. */
                     evidence: string;
                 };
@@ -10511,7 +10589,7 @@ export interface operations {
                     "application/json": components["schemas"]["KioskAnswer"];
                 };
             };
-            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            /** @description `challenge_unknown`, `challenge_expired`, `challenge_used`, `challenge_wrong_subject` (another kiosk's or an employee's challenge), `challenge_frames_missing` */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -10565,7 +10643,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description an unusable frame (`no_face`, `not_an_image`, ...), or `challenge_frames_not_accepted` */
+            /** @description an unusable frame (`no_face`, `not_an_image`, ...), `challenge_nonce_missing`, or capture times that do not match the frames */
             422: {
                 headers: {
                     [name: string]: unknown;

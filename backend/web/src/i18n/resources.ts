@@ -36,6 +36,11 @@ export const en = {
     block: 'Block', unblock: 'Unblock', newKiosk: 'New kiosk', kioskName: 'Kiosk name', site: 'Site', create: 'Create', credential: 'Kiosk credential',
     credentialOnce: 'Copy it now: it is shown only once. Enter it on the tablet at /kiosk.', newCredential: 'New credential', phone: 'Phone', kiosk: 'Kiosk', blockedDone: 'Device blocked', unblockedDone: 'Device unblocked',
   },
+  tracking: {
+    title: 'Tracking policy', effective: 'In effect', off: 'Off', on: 'On: a position every {{interval}} s, accuracy {{accuracy}} m', anyTime: 'at any time',
+    department: 'Department', departmentPolicy: 'Tracking policy of the department', departmentHint: 'Used for the department’s employees without their own policy; without it, the company default applies.',
+    employeePolicy: 'Own tracking policy', employeeHint: 'Saving makes it the employee’s own policy, before the department’s and the company default.',
+  },
   org: { departments: 'Departments', positions: 'Positions', name: 'Name', add: 'Add', delete: 'Delete', created: 'Created', deleted: 'Deleted', newDepartment: 'New department', newPosition: 'New position' },
   events: {
     title: 'Attendance', from: 'From', to: 'To', verdict: 'Verdict', any: 'Any', employee: 'Employee', at: 'Time', kind: 'Event', source: 'Source', reasons: 'Reasons', site: 'Site',
@@ -48,7 +53,7 @@ export const en = {
     title: 'Kiosk', credential: 'Kiosk credential', start: 'Start', ready: 'Look at the camera', checking: 'Checking…',
     recognised: 'Welcome, {{name}}', in: 'Checked in', out: 'Checked out', notRecognised: 'Not recognised', notLive: 'Not live',
     cameraError: 'The camera is not available', exit: 'Exit kiosk mode',
-    challenge: { blink: 'Blink', turn_left: 'Turn your head left', turn_right: 'Turn your head right', smile: 'Smile', nod: 'Nod' },
+    challenge: { centre: 'Look straight at the camera', turn_left: 'Turn your head left', turn_right: 'Turn your head right', look_up: 'Raise your head', look_down: 'Lower your head' },
   },
   weekdays: { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' },
   weekdaysLong: { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' },
@@ -228,6 +233,11 @@ export const ru: Strings<typeof en> = {
     block: 'Заблокировать', unblock: 'Разблокировать', newKiosk: 'Новый киоск', kioskName: 'Название киоска', site: 'Объект', create: 'Создать', credential: 'Ключ киоска',
     credentialOnce: 'Скопируйте его сейчас: он показывается один раз. Введите его на планшете по адресу /kiosk.', newCredential: 'Новый ключ', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Устройство заблокировано', unblockedDone: 'Устройство разблокировано',
   },
+  tracking: {
+    title: 'Правила отслеживания', effective: 'Действуют', off: 'Выключено', on: 'Включено: координаты каждые {{interval}} с, точность {{accuracy}} м', anyTime: 'в любое время',
+    department: 'Отдел', departmentPolicy: 'Правила отслеживания отдела', departmentHint: 'Для сотрудников отдела без собственных правил; без них действуют правила по умолчанию.',
+    employeePolicy: 'Собственные правила отслеживания', employeeHint: 'После сохранения это собственные правила сотрудника: важнее правил отдела и правил по умолчанию.',
+  },
   org: { departments: 'Отделы', positions: 'Должности', name: 'Название', add: 'Добавить', delete: 'Удалить', created: 'Создано', deleted: 'Удалено', newDepartment: 'Новый отдел', newPosition: 'Новая должность' },
   events: {
     title: 'Посещаемость', from: 'С', to: 'По', verdict: 'Решение', any: 'Любое', employee: 'Сотрудник', at: 'Время', kind: 'Событие', source: 'Источник', reasons: 'Причины', site: 'Объект',
@@ -240,7 +250,7 @@ export const ru: Strings<typeof en> = {
     title: 'Киоск', credential: 'Ключ киоска', start: 'Запустить', ready: 'Посмотрите в камеру', checking: 'Проверка…',
     recognised: 'Здравствуйте, {{name}}', in: 'Приход отмечен', out: 'Уход отмечен', notRecognised: 'Не распознан', notLive: 'Не живое лицо',
     cameraError: 'Камера недоступна', exit: 'Выйти из режима киоска',
-    challenge: { blink: 'Моргните', turn_left: 'Поверните голову влево', turn_right: 'Поверните голову вправо', smile: 'Улыбнитесь', nod: 'Кивните' },
+    challenge: { centre: 'Смотрите прямо в камеру', turn_left: 'Поверните голову влево', turn_right: 'Поверните голову вправо', look_up: 'Поднимите голову', look_down: 'Опустите голову' },
   },
   weekdays: { mon: 'Пн', tue: 'Вт', wed: 'Ср', thu: 'Чт', fri: 'Пт', sat: 'Сб', sun: 'Вс' },
   weekdaysLong: { mon: 'Понедельник', tue: 'Вторник', wed: 'Среда', thu: 'Четверг', fri: 'Пятница', sat: 'Суббота', sun: 'Воскресенье' },
@@ -418,6 +428,11 @@ export const tg: Strings<typeof en> = {
     block: 'Бастан', unblock: 'Кушодан', newKiosk: 'Киоски нав', kioskName: 'Номи киоск', site: 'Объект', create: 'Сохтан', credential: 'Калиди киоск',
     credentialOnce: 'Онро ҳозир нусха гиред: танҳо як бор нишон дода мешавад. Дар планшет дар /kiosk ворид кунед.', newCredential: 'Калиди нав', phone: 'Телефон', kiosk: 'Киоск', blockedDone: 'Дастгоҳ баста шуд', unblockedDone: 'Дастгоҳ кушода шуд',
   },
+  tracking: {
+    title: 'Қоидаҳои пайгирӣ', effective: 'Амал мекунанд', off: 'Хомӯш', on: 'Фаъол: мавқеъ ҳар {{interval}} с, дақиқият {{accuracy}} м', anyTime: 'дар ҳама вақт',
+    department: 'Шӯъба', departmentPolicy: 'Қоидаҳои пайгирии шӯъба', departmentHint: 'Барои кормандони шӯъба бе қоидаҳои худ; бе онҳо қоидаҳои пешфарз амал мекунанд.',
+    employeePolicy: 'Қоидаҳои пайгирии худи корманд', employeeHint: 'Пас аз нигоҳ доштан инҳо қоидаҳои худи корманданд: аз қоидаҳои шӯъба ва пешфарз муҳимтар.',
+  },
   org: { departments: 'Шӯъбаҳо', positions: 'Вазифаҳо', name: 'Ном', add: 'Илова', delete: 'Нест кардан', created: 'Сохта шуд', deleted: 'Нест карда шуд', newDepartment: 'Шӯъбаи нав', newPosition: 'Вазифаи нав' },
   events: {
     title: 'Ҳозиршавӣ', from: 'Аз', to: 'То', verdict: 'Қарор', any: 'Ҳар кадом', employee: 'Корманд', at: 'Вақт', kind: 'Ҳодиса', source: 'Манбаъ', reasons: 'Сабабҳо', site: 'Объект',
@@ -430,7 +445,7 @@ export const tg: Strings<typeof en> = {
     title: 'Киоск', credential: 'Калиди киоск', start: 'Оғоз', ready: 'Ба камера нигаред', checking: 'Санҷиш…',
     recognised: 'Хуш омадед, {{name}}', in: 'Омад қайд шуд', out: 'Рафт қайд шуд', notRecognised: 'Шинохта нашуд', notLive: 'Чеҳраи зинда нест',
     cameraError: 'Камера дастрас нест', exit: 'Баромад аз реҷаи киоск',
-    challenge: { blink: 'Чашм пӯшед-кушоед', turn_left: 'Сарро ба чап гардонед', turn_right: 'Сарро ба рост гардонед', smile: 'Табассум кунед', nod: 'Сар ҷунбонед' },
+    challenge: { centre: 'Рост ба камера нигаред', turn_left: 'Сарро ба чап гардонед', turn_right: 'Сарро ба рост гардонед', look_up: 'Сарро боло кунед', look_down: 'Сарро поён кунед' },
   },
   weekdays: { mon: 'Дш', tue: 'Сш', wed: 'Чш', thu: 'Пш', fri: 'Ҷм', sat: 'Шн', sun: 'Яш' },
   weekdaysLong: { mon: 'Душанбе', tue: 'Сешанбе', wed: 'Чоршанбе', thu: 'Панҷшанбе', fri: 'Ҷумъа', sat: 'Шанбе', sun: 'Якшанбе' },

@@ -11,6 +11,7 @@ import { ConsentHistory } from './MyConsents';
 import { LocationsCard } from '../components/Locations';
 import { ExportCard, RestrictedNotice, RestrictionBadges, RestrictionsCard } from '../components/Privacy';
 import { ProfilePhotoCard } from '../components/ProfilePhoto';
+import { EffectivePolicy, TrackingPolicyCard } from '../components/TrackingPolicy';
 
 /** One employee (staff). `admin`: the caller is an administrator (restrictions are theirs alone). */
 export function EmployeePage({ admin }: { admin: boolean }) {
@@ -111,6 +112,7 @@ export function EmployeePage({ admin }: { admin: boolean }) {
         />
       )}
       <RestrictedNotice restrictions={restrictions.data} what="tracking" text={t('privacy.trackingRestrictedStaff')} />
+      <EmployeeTracking id={id} admin={isAdmin} />
       <LocationsCard
         queryKey={['employee', id]}
         showFences
@@ -226,6 +228,32 @@ function EmployeeConsents({ id }: { id: string }) {
           <ErrorState error={consents.error} />
         ) : (
           <ConsentHistory records={consents.data.history} />
+        )}
+      </Stack>
+    </Card>
+  );
+}
+
+/** The employee's tracking policy in effect (their own, else their department's, else the default); administrators set their own. */
+function EmployeeTracking({ id, admin }: { id: string; admin: boolean }) {
+  const { t } = useTranslation();
+  const path = { params: { path: { id } } };
+  const queryKey = ['employee', id, 'tracking'];
+  const load = () => unwrap(api.GET('/api/v1/employees/{id}/tracking-policy', path));
+  const effective = useQuery({ queryKey, queryFn: load });
+  return (
+    <Card withBorder component="section" aria-label={t('tracking.title')}>
+      <Stack>
+        <Title order={3}>{t('tracking.title')}</Title>
+        <EffectivePolicy policy={effective.data} />
+        {admin && (
+          <TrackingPolicyCard
+            label={t('tracking.employeePolicy')}
+            hint={t('tracking.employeeHint')}
+            queryKey={queryKey}
+            load={load}
+            save={(body) => unwrap(api.PUT('/api/v1/employees/{id}/tracking-policy', { ...path, body }))}
+          />
         )}
       </Stack>
     </Card>

@@ -1,23 +1,47 @@
 // The shared entrance tablet: signs in with a kiosk credential (kept in memory only), shows the
-// camera full screen, sends one frame at a time to /kiosk/identify and answers with a green or
-// red screen and a sound, then returns to ready. The server takes a single best frame from a
-// kiosk (it checks liveness passively; head-movement challenges are for phone punches).
+// camera full screen, asks the server for a head-movement challenge, prompts its movements in
+// big text while capturing a best frame and the challenge frames, sends them to /kiosk/identify
+// and answers with a green or red screen and a sound, then returns to ready. A failed challenge
+// does not refuse the punch: the server flags it for review (a still camera always fails).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Button, Center, PasswordInput, Paper, Stack, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
-import { outcomeOf, toneOf, type KioskOutcome } from '../kiosk';
+import { captureSteps, challengeUsable, outcomeOf, serverTimes, toneOf, type CaptureStep, type HeadAction, type KioskOutcome } from '../kiosk';
 import { toProblem } from '../problem';
 import { LanguageSelect } from '../Shell';
 
 const RESULT_MS = 4000;
 const FRAME_EVERY_MS = 1200;
+// How long each prompt of the challenge stays on screen before its frame is taken.
+const STEP_MS = 1500;
 // After a recognised punch the person is usually still in front of the camera: wait before the
 // next identification so they are not punched again (in, then out).
 const AFTER_MATCH_MS = 8000;
 
-type Screen = { state: 'ready'; waitMs: number } | { state: 'checking' } | { state: 'result'; outcome: KioskOutcome };
+type Screen =
+  | { state: 'ready'; waitMs: number }
+  | { state: 'prompt'; step: CaptureStep }
+  | { state: 'checking' }
+  | { state: 'result'; outcome: KioskOutcome };
+
+interface Challenge {
+  nonce: string;
+  actions: HeadAction[];
+  expires_at: string;
+  receivedAt: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function grab(v: HTMLVideoElement): Promise<Blob | null> {
+  const canvas = document.createElement('canvas');
+  canvas.width = v.videoWidth;
+  canvas.height = v.videoHeight;
+  canvas.getContext('2d')!.drawImage(v, 0, 0);
+  return new Promise<Blob | null>((r) => canvas.toBlob(r, 'image/jpeg', 0.9));
+}
 
 function playTone(ctx: AudioContext, freqs: number[], seconds: number) {
   let t = ctx.currentTime;
@@ -91,26 +115,60 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
     };
   }, []);
 
+  const challenge = useRef<Challenge | null>(null);
   const identify = useCallback(async () => {
     const v = video.current;
     // The camera is not streaming yet: try again shortly (a new state object re-arms the timer).
     const retry = () => setScreen({ state: 'ready', waitMs: FRAME_EVERY_MS });
     if (!v || v.videoWidth === 0) return retry();
-    const canvas = document.createElement('canvas');
-    canvas.width = v.videoWidth;
-    canvas.height = v.videoHeight;
-    canvas.getContext('2d')!.drawImage(v, 0, 0);
-    const frame = await new Promise<Blob | null>((r) => canvas.toBlob(r, 'image/jpeg', 0.9));
-    if (!frame) return retry();
+    const auth = { Authorization: `Bearer ${credential}` };
+    // A challenge from the server, kept until it is used (an unusable frame does not use it).
+    if (!challenge.current || !challengeUsable(challenge.current.receivedAt, Date.now())) {
+      try {
+        const resp = await fetch('/api/v1/kiosk/challenges', { method: 'POST', headers: auth });
+        if (!resp.ok) return retry();
+        challenge.current = { ...(await resp.json()), receivedAt: Date.now() };
+      } catch {
+        return retry();
+      }
+    }
+    const c = challenge.current!;
+    // The prompts, each in big text for a moment before its frame is taken.
+    let best: Blob | null = null;
+    const frames: Blob[] = [];
+    const taken: number[] = [];
+    for (const step of captureSteps(c.actions)) {
+      setScreen({ state: 'prompt', step });
+      await sleep(STEP_MS);
+      const frame = await grab(v);
+      if (!frame) return retry();
+      if (step.frame === 'best') best = frame;
+      else {
+        frames.push(frame);
+        taken.push(Date.now());
+      }
+    }
+    if (!best) return retry();
     setScreen({ state: 'checking' });
     const form = new FormData();
-    form.append('evidence', JSON.stringify({ idempotency_key: crypto.randomUUID() }));
-    form.append('best_frame', frame, 'frame.jpg');
+    form.append(
+      'evidence',
+      JSON.stringify({
+        idempotency_key: crypto.randomUUID(),
+        challenge_nonce: c.nonce,
+        challenge_frame_times_ms: serverTimes(c.expires_at, c.receivedAt, taken),
+      }),
+    );
+    form.append('best_frame', best, 'frame.jpg');
+    frames.forEach((f, i) => form.append('challenge_frame', f, `challenge-${i}.jpg`));
     let outcome: KioskOutcome;
     try {
-      const resp = await fetch('/api/v1/kiosk/identify', { method: 'POST', headers: { Authorization: `Bearer ${credential}` }, body: form });
+      const resp = await fetch('/api/v1/kiosk/identify', { method: 'POST', headers: auth, body: form });
       const body = await resp.json().catch(() => null);
+      // Only an unusable frame (422) leaves the challenge unused; anything else used or refused it.
+      if (resp.status !== 422) challenge.current = null;
       outcome = resp.ok ? outcomeOf(body) : outcomeOf(null, toProblem(body, resp.status).code);
+      if (resp.status === 400) outcome = { kind: 'noFace' };
     } catch {
       outcome = { kind: 'noFace' };
     }
@@ -146,6 +204,8 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
       ? t('kiosk.cameraError')
       : screen.state === 'checking'
         ? t('kiosk.checking')
+        : screen.state === 'prompt'
+          ? t(`kiosk.challenge.${screen.step.prompt}`)
         : result?.kind === 'recognised'
           ? t('kiosk.recognised', { name: result.name })
           : result?.kind === 'notLive'

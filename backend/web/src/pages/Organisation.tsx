@@ -1,4 +1,5 @@
-import { Button, Group, SimpleGrid, Stack, Table, TextInput, Title } from '@mantine/core';
+import { useState } from 'react';
+import { Button, Card, Group, NativeSelect, SimpleGrid, Stack, Table, TextInput, Title } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useForm } from 'react-hook-form';
@@ -6,6 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import { Empty, ErrorState, FormErrors, Loading } from '../components/States';
 import { useServerErrors } from '../useApiForm';
+import { EffectivePolicy, TrackingPolicyCard } from '../components/TrackingPolicy';
 
 interface Named {
   id: string;
@@ -42,10 +44,44 @@ export function OrganisationPage() {
     remove: (id) => unwrap(api.DELETE('/api/v1/positions/{id}', { params: { path: { id } } })),
   };
   return (
-    <SimpleGrid cols={{ base: 1, md: 2 }}>
-      <NamedList api={departments} />
-      <NamedList api={positions} />
-    </SimpleGrid>
+    <Stack>
+      <SimpleGrid cols={{ base: 1, md: 2 }}>
+        <NamedList api={departments} />
+        <NamedList api={positions} />
+      </SimpleGrid>
+      <DepartmentTracking list={departments.list} />
+    </Stack>
+  );
+}
+
+/** A department's tracking policy: pick the department, see and set its policy. */
+function DepartmentTracking({ list }: { list: () => Promise<Named[]> }) {
+  const { t } = useTranslation();
+  const query = useQuery({ queryKey: ['departments'], queryFn: list });
+  const [picked, setPicked] = useState('');
+  const id = picked || query.data?.[0]?.id || '';
+  const path = { params: { path: { id } } };
+  const queryKey = ['department', id, 'tracking'];
+  const load = () => unwrap(api.GET('/api/v1/departments/{id}/tracking-policy', path));
+  const policy = useQuery({ queryKey, queryFn: load, enabled: id !== '' });
+  if (!query.data || query.data.length === 0) return null;
+  return (
+    <Card withBorder component="section" aria-label={t('tracking.departmentPolicy')}>
+      <Stack>
+        <Title order={3}>{t('tracking.departmentPolicy')}</Title>
+        <NativeSelect label={t('tracking.department')} value={id} onChange={(e) => setPicked(e.currentTarget.value)} data={query.data.map((d) => ({ value: d.id, label: d.name }))} />
+        <EffectivePolicy policy={policy.data} />
+        <TrackingPolicyCard
+          key={id}
+          label={t('tracking.departmentPolicy')}
+          hint={t('tracking.departmentHint')}
+          queryKey={queryKey}
+          load={load}
+          save={(body) => unwrap(api.PUT('/api/v1/departments/{id}/tracking-policy', { ...path, body }))}
+          invalidate={[['employee']]}
+        />
+      </Stack>
+    </Card>
   );
 }
 

@@ -1,5 +1,5 @@
-import { useMemo, useState, type ReactNode } from 'react';
-import { Alert, Badge, Button, Card, Checkbox, Code, Group, NativeSelect, Radio, SimpleGrid, Stack, Switch, Tabs, Text, TextInput, Title } from '@mantine/core';
+import { useMemo, useState } from 'react';
+import { Alert, Badge, Card, Checkbox, Code, NativeSelect, Radio, SimpleGrid, Stack, Switch, Tabs, Text, TextInput, Title } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
 import { Controller, useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
@@ -7,11 +7,10 @@ import { useTab } from '../hooks/useTab';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { PagedTable, QueryView, usePagedQuery } from '../components/DataTable';
-import { FormErrors } from '../components/States';
 import { formatDateTime } from '../dates';
 import { ApiError } from '../problem';
-import { formToPolicy, formToTracking, policySchema, policyToForm, trackingSchema, trackingToForm } from '../settings';
-import { WEEKDAYS } from '../schedules';
+import { formToPolicy, policySchema, policyToForm } from '../settings';
+import { SettingsCard, TrackingPolicyCard } from '../components/TrackingPolicy';
 import { useFormMutation, zodResolver } from '../useApiForm';
 
 const TABS = ['policy', 'timesheet', 'tracking', 'map', 'telegram'] as const;
@@ -129,52 +128,15 @@ function TimesheetForm({ missing }: { missing: string }) {
 }
 
 function TrackingSettings() {
-  const policy = useQuery({ queryKey: ['tracking-default'], queryFn: () => unwrap(api.GET('/api/v1/settings/tracking-policy')) });
-  return <QueryView query={policy}>{(p) => <TrackingForm policy={p} />}</QueryView>;
-}
-
-function TrackingForm({ policy }: { policy: components['schemas']['TrackingPolicy'] }) {
   const { t } = useTranslation();
-  const schema = useMemo(() => trackingSchema(t), [t]);
-  const form = useForm({ resolver: zodResolver(schema), defaultValues: trackingToForm(policy) });
-  const { register, formState, control, watch } = form;
-  const err = formState.errors;
-  const send = useFormMutation(
-    form,
-    ['enabled', 'interval_s', 'max_accuracy_m', 'hours', 'time_zone', 'start', 'end', 'days'],
-    (v) => unwrap(api.PUT('/api/v1/settings/tracking-policy', { body: formToTracking(v) })),
-    { invalidate: [['tracking-default']], done: t('settings.trackingSaved'), reset: false },
-  );
-  const toggle = (name: 'enabled' | 'hours', label: string, description?: string) => (
-    <Controller control={control} name={name} render={({ field }) => <Switch label={label} description={description} checked={field.value} onChange={(e) => field.onChange(e.currentTarget.checked)} />} />
-  );
   return (
-    <SettingsCard label={t('settings.tracking')} send={send}>
-        <Text size="sm" c="dimmed">
-          {t('settings.trackingHint')}
-        </Text>
-        {toggle('enabled', t('settings.trackingEnabled'))}
-        <Group grow>
-          <TextInput label={t('settings.trackingInterval')} type="number" error={err.interval_s?.message} {...register('interval_s', { valueAsNumber: true })} />
-          <TextInput label={t('settings.trackingAccuracy')} type="number" error={err.max_accuracy_m?.message} {...register('max_accuracy_m', { valueAsNumber: true })} />
-        </Group>
-        {toggle('hours', t('settings.trackingHours'), t('settings.trackingHoursHint'))}
-        {watch('hours') && (
-          <>
-            <Group grow>
-              <TextInput label={t('sites.timeZone')} error={err.time_zone?.message} {...register('time_zone')} />
-              <TextInput label={t('schedules.start')} type="time" error={err.start?.message} {...register('start')} />
-              <TextInput label={t('schedules.end')} type="time" error={err.end?.message} {...register('end')} />
-            </Group>
-            <Group>
-              {WEEKDAYS.map((d, i) => (
-                <Checkbox key={d} label={t(`weekdaysLong.${d}`)} {...register(`days.${i}` as const)} />
-              ))}
-            </Group>
-            {err.days && <Text c="red" size="sm" role="alert">{err.days.message ?? err.days.root?.message}</Text>}
-          </>
-        )}
-    </SettingsCard>
+    <TrackingPolicyCard
+      label={t('settings.tracking')}
+      hint={t('settings.trackingHint')}
+      queryKey={['tracking-default']}
+      load={() => unwrap(api.GET('/api/v1/settings/tracking-policy'))}
+      save={(body) => unwrap(api.PUT('/api/v1/settings/tracking-policy', { body }))}
+    />
   );
 }
 
@@ -195,24 +157,6 @@ function MapForm({ styleUrl }: { styleUrl: string }) {
     <SettingsCard label={t('settings.map')} send={send}>
         <TextInput label={t('settings.mapStyle')} description={t('settings.mapStyleHint')} placeholder="https://…/style.json" error={form.formState.errors.style_url?.message} {...form.register('style_url')} />
     </SettingsCard>
-  );
-}
-
-/** A settings form's frame: the fields, errors that belong to none of them, and Save. */
-function SettingsCard({ label, send, children }: { label: string; send: { submit: () => void; general: string[]; pending: boolean }; children: ReactNode }) {
-  const { t } = useTranslation();
-  return (
-    <Card withBorder component="form" onSubmit={send.submit} aria-label={label} maw={640}>
-      <Stack>
-        {children}
-        <FormErrors errors={send.general} />
-        <Group>
-          <Button type="submit" loading={send.pending}>
-            {t('app.save')}
-          </Button>
-        </Group>
-      </Stack>
-    </Card>
   );
 }
 

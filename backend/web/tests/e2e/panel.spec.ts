@@ -187,6 +187,9 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await tablet.goto('/kiosk');
   await tablet.getByLabel('Kiosk credential').fill(credential);
   await tablet.getByRole('button', { name: 'Start' }).click();
+  // The kiosk's liveness challenge: its movements prompted in big text.
+  await expect(tablet.getByRole('status')).toHaveText(/^(Turn your head (left|right)|Raise your head|Lower your head)$/, { timeout: 30_000 });
+  await shot(tablet, 'kiosk-challenge');
   await expect(tablet.getByRole('status')).toContainText(`${employee.first} ${employee.last}`.split(' ')[0], { timeout: 60_000 });
   await shot(tablet, 'kiosk-recognised');
   const tones = await tablet.evaluate(() => (window as unknown as { __tones: number[] }).__tones);
@@ -196,15 +199,27 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   await shot(tablet, 'kiosk-ready');
   await context.close();
 
-  // The punch shows up on the open dashboard without a reload (pushed), in the attendance list
-  // by name, and the chain holds.
+  // The fake camera is a still picture, so the movements were not made: the punch is recorded
+  // but flagged for review (pushed to the open dashboard without a reload), and counts once
+  // an administrator approves it in the flagged review, which names the reason.
+  await expect(page.getByRole('button', { name: 'Waiting for review: 1', exact: true })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'In now: 0', exact: true })).toBeVisible();
+  await page.getByRole('link', { name: 'Flagged punches' }).click();
+  const card = page.getByRole('article').filter({ hasText: `${employee.last} ${employee.first}` }).first();
+  await expect(card.getByText('challenge_failed')).toBeVisible();
+  await shot(page, 'review-kiosk-challenge');
+  await card.getByLabel('Comment').fill('Checked the photo: it is them');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await expect(card.getByText('Approved')).toBeVisible();
+  await page.getByRole('link', { name: 'Today', exact: true }).click();
   await expect(page.getByRole('button', { name: 'In now: 1', exact: true })).toBeVisible();
   await expect(page.getByRole('button', { name: `${siteName}, In now: 1` })).toBeVisible();
   await page.getByRole('button', { name: 'In now: 1', exact: true }).click();
   await expect(page.getByRole('region', { name: /In now/ }).getByRole('link', { name: new RegExp(employee.last) })).toBeVisible();
   await shot(page, 'today');
   await page.getByRole('link', { name: 'Attendance', exact: true }).click();
-  await expect(page.getByRole('table', { name: 'Attendance' }).getByRole('link', { name: `${employee.last} ${employee.first}` })).toBeVisible();
+  // The punch and its review, both in the log.
+  await expect(page.getByRole('table', { name: 'Attendance' }).getByRole('link', { name: `${employee.last} ${employee.first}` }).first()).toBeVisible();
   await page.getByRole('button', { name: 'Verify the log chain' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'The log chain is intact' })).toBeVisible();
   await shot(page, 'attendance');
@@ -469,6 +484,42 @@ test('the admin opens the employee\'s location track on the map', async ({ page 
   // The map draws the sites' geofences without any tile server.
   await expect(card.getByRole('application', { name: 'Track on the map' }).locator('canvas')).toBeVisible();
   await shot(page, 'employee-locations');
+});
+
+test('the admin sets a department\'s tracking policy and an employee\'s own, and sees the one in effect', async ({ page }) => {
+  await signIn(page, admin.login, admin.password);
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  const deptName = `Couriers ${suffix}`;
+  const dept = await api(page, 'POST', '/api/v1/departments', { name: deptName });
+  expect(dept.status).toBe(201);
+  const courier = await api(page, 'POST', '/api/v1/employees', {
+    login: `courier.${suffix}`, password: 'Courier-pass-2026', first_name: 'Rustam', last_name: `Courier${suffix}`, role: 'user', department_id: dept.body.id,
+  });
+  expect(courier.status).toBe(201);
+
+  // The department's policy.
+  await page.getByRole('link', { name: 'Departments' }).click();
+  const section = page.getByRole('region', { name: 'Tracking policy of the department' });
+  await section.getByLabel('Department', { exact: true }).selectOption({ label: deptName });
+  const deptForm = section.getByRole('form', { name: 'Tracking policy of the department' });
+  await deptForm.getByLabel('Track location').check();
+  await deptForm.getByLabel('A position every, s').fill('120');
+  await deptForm.getByLabel('Drop positions less accurate than, m').fill('40');
+  await deptForm.getByRole('button', { name: 'Save' }).click();
+  await expect(section.getByRole('status', { name: 'In effect' })).toContainText('every 120 s, accuracy 40 m');
+  await shot(page, 'department-tracking');
+
+  // The employee follows it until they have their own.
+  await page.goto(`/employees/${courier.body.id}`);
+  const card = page.getByRole('region', { name: 'Tracking policy' });
+  await expect(card.getByRole('status', { name: 'In effect' })).toContainText('every 120 s, accuracy 40 m');
+  const own = card.getByRole('form', { name: 'Own tracking policy' });
+  await own.getByLabel('A position every, s').fill('45');
+  await own.getByRole('button', { name: 'Save' }).click();
+  await expect(card.getByRole('status', { name: 'In effect' })).toContainText('every 45 s, accuracy 40 m');
+  await shot(page, 'employee-tracking');
+  expect((await api(page, 'GET', `/api/v1/employees/${courier.body.id}/tracking-policy`)).body.interval_s).toBe(45);
+  expect((await api(page, 'GET', `/api/v1/departments/${dept.body.id}/tracking-policy`)).body.interval_s).toBe(120);
 });
 
 test('an operator reads schedules and settings stay the administrators\'', async ({ page }) => {

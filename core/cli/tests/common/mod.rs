@@ -282,7 +282,7 @@ pub async fn employee(b: &Backend, login: &str) -> Uuid {
         format!("{}/api/v1/employees", b.url()),
         Some(&token),
         json!({"login": login, "password": PASSWORD, "first_name": "Barack",
-               "last_name": "Obama", "role": "user"}),
+               "last_name": "Obama", "role": "user", "must_change_password": false}),
     )
     .await;
     let id: Uuid = e["id"].as_str().expect("id").parse().expect("uuid");

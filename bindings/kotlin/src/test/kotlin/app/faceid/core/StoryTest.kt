@@ -124,7 +124,7 @@ class StoryTest {
             web.send(
                 "POST", "/api/v1/employees",
                 """{"login":"$login","password":"$password","first_name":"Barack","last_name":"$lastName",
-                   "role":"user","site_ids":["$site"]}""",
+                   "role":"user","site_ids":["$site"],"must_change_password":false}""",
                 201,
             ),
         )
