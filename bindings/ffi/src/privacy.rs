@@ -11,7 +11,7 @@ use faceid_client::privacy::{
     Restrictions,
 };
 use faceid_client::profile;
-use faceid_client::telegram::{self, Link, Notifications};
+use faceid_client::telegram::{self, TelegramLink, TelegramNotifications};
 
 use crate::FaceIdError;
 use crate::client::Shared;
@@ -198,8 +198,8 @@ pub struct TelegramSwitches {
     pub summary: bool,
 }
 
-impl From<Notifications> for TelegramSwitches {
-    fn from(n: Notifications) -> Self {
+impl From<TelegramNotifications> for TelegramSwitches {
+    fn from(n: TelegramNotifications) -> Self {
         TelegramSwitches {
             punches: n.punches,
             flagged: n.flagged,
@@ -212,9 +212,9 @@ impl From<Notifications> for TelegramSwitches {
     }
 }
 
-impl From<TelegramSwitches> for Notifications {
+impl From<TelegramSwitches> for TelegramNotifications {
     fn from(n: TelegramSwitches) -> Self {
-        Notifications {
+        TelegramNotifications {
             punches: n.punches,
             flagged: n.flagged,
             reviews: n.reviews,
@@ -238,8 +238,8 @@ pub struct TelegramInfo {
     pub switches: Option<TelegramSwitches>,
 }
 
-impl From<Link> for TelegramInfo {
-    fn from(l: Link) -> Self {
+impl From<TelegramLink> for TelegramInfo {
+    fn from(l: TelegramLink) -> Self {
         TelegramInfo {
             bot_username: l.bot_username,
             linked: l.linked,
