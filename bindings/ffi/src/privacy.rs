@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use faceid_client::privacy::{
-    self, Correction, CorrectionRequest, ErasureRequest, ErasureScope, ExportPoll, ExportStatus,
-    Restrictions,
+    self, Correction, EmployeeCorrectionRequest, ErasureRequest, ErasureScope, ExportPoll,
+    ExportStatus, Restrictions,
 };
 use faceid_client::profile;
 use faceid_client::telegram::{self, TelegramLink, TelegramNotifications};
@@ -100,15 +100,17 @@ pub struct ErasureInfo {
 
 impl From<ErasureRequest> for ErasureInfo {
     fn from(r: ErasureRequest) -> Self {
+        // The client core refuses requests of an unknown scope.
+        let scope = r.scope_kind().map_or(ErasureKind::Everything, Into::into);
+        let outcome = r.erasure_outcome();
         ErasureInfo {
             id: r.id.to_string(),
-            scope: r.scope.into(),
+            scope,
             state: r.state,
             requested_at: to_system(r.requested_at),
             decided_at: r.decided_at.map(to_system),
             refusal_reason: r.refusal_reason,
-            kept: r
-                .outcome
+            kept: outcome
                 .map(|o| o.kept)
                 .unwrap_or_default()
                 .into_iter()
@@ -139,8 +141,8 @@ pub struct CorrectionInfo {
     pub created_at: SystemTime,
 }
 
-impl From<CorrectionRequest> for CorrectionInfo {
-    fn from(r: CorrectionRequest) -> Self {
+impl From<EmployeeCorrectionRequest> for CorrectionInfo {
+    fn from(r: EmployeeCorrectionRequest) -> Self {
         CorrectionInfo {
             id: r.id.to_string(),
             kind: r.kind,

@@ -12,6 +12,17 @@ use crate::session::{Session, SessionError};
 
 const NOT_CONFIGURED: &str = "telegram_not_configured";
 
+/// `ru`, `tg` or `en` as the wire's [`Lang`]; any other text is refused before any request.
+pub(crate) fn lang(language: Option<&str>) -> Result<Option<Lang>, SessionError> {
+    match language {
+        None => Ok(None),
+        Some("ru") => Ok(Some(Lang::Ru)),
+        Some("tg") => Ok(Some(Lang::Tg)),
+        Some("en") => Ok(Some(Lang::En)),
+        Some(_) => Err(SessionError::Invalid("language is ru, tg or en")),
+    }
+}
+
 fn configured<T>(r: Result<T, SessionError>) -> Result<Option<T>, SessionError> {
     match r {
         Ok(v) => Ok(Some(v)),
@@ -35,13 +46,7 @@ pub async fn start_linking(
     session: &Session,
     language: Option<&str>,
 ) -> Result<LinkCode, SessionError> {
-    let language = match language {
-        None => None,
-        Some("ru") => Some(Lang::Ru),
-        Some("tg") => Some(Lang::Tg),
-        Some("en") => Some(Lang::En),
-        Some(_) => return Err(SessionError::Invalid("language is ru, tg or en")),
-    };
+    let language = lang(language)?;
     session
         .call_json(
             reqwest::Method::POST,

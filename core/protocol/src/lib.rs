@@ -13,6 +13,7 @@ pub mod face;
 pub mod liveness;
 pub mod location;
 pub mod org;
+pub mod privacy;
 pub mod problem;
 pub mod profile;
 pub mod reports;
