@@ -8,9 +8,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -27,80 +27,10 @@ pub const MAX_COMMENT_LEN: usize = 2000;
 /// Longest corrected field value, in characters.
 pub const MAX_VALUE_LEN: usize = 200;
 
-/// What a correction request is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionKind {
-    /// A punch at the wrong time, or a missing one.
-    Punch,
-    /// A personal field of the profile.
-    Field,
-}
-
-/// A profile field an employee may ask to correct.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectableField {
-    FirstName,
-    LastName,
-}
-
-impl CorrectableField {
-    fn column(self) -> &'static str {
-        match self {
-            Self::FirstName => "first_name",
-            Self::LastName => "last_name",
-        }
-    }
-}
-
-/// `POST /api/v1/me/correction-requests` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCorrectionRequest {
-    pub kind: CorrectionKind,
-    /// Punch: the punch to replace (absent: a missing punch to add).
-    #[serde(default)]
-    pub event_id: Option<Uuid>,
-    /// Punch: `in` or `out`.
-    #[serde(default)]
-    pub punch_kind: Option<String>,
-    /// Punch: when it really happened.
-    #[serde(default)]
-    pub at: Option<DateTime<Utc>>,
-    /// Field: which one.
-    #[serde(default)]
-    pub field: Option<CorrectableField>,
-    /// Field: the correct value.
-    #[serde(default)]
-    pub value: Option<String>,
-    /// What is wrong, for the operator.
-    pub comment: String,
-}
-
-/// A correction request.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct EmployeeCorrectionRequest {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    pub employee_name: String,
-    /// `punch` or `field`.
-    pub kind: String,
-    pub event_id: Option<Uuid>,
-    pub punch_kind: Option<String>,
-    pub at: Option<DateTime<Utc>>,
-    pub field: Option<String>,
-    pub value: Option<String>,
-    pub comment: String,
-    /// `pending`, `accepted` or `rejected`.
-    pub state: String,
-    pub decided_by: Option<Uuid>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub decision_comment: Option<String>,
-    /// Accepted punch requests: the correction event appended to the chain.
-    pub correction_event_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-}
+pub use faceid_protocol::privacy::{
+    CorrectableField, CorrectionKind, EmployeeCorrectionRequest, MY_CORRECTION_REQUESTS_PATH,
+    NewCorrectionRequest,
+};
 
 const SELECT: &str =
     "SELECT c.id, c.employee_id, e.first_name || ' ' || e.last_name AS employee_name,
@@ -162,7 +92,7 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<EmployeeCorrection
 
 /// Asks for a punch or a personal field to be corrected; the request goes to the operators'
 /// review queue.
-#[utoipa::path(post, path = "/api/v1/me/correction-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_CORRECTION_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     request_body = NewCorrectionRequest,
     responses(
         (status = 201, description = "filed", body = EmployeeCorrectionRequest),
@@ -225,7 +155,7 @@ pub async fn create_mine(
     .bind(req.event_id)
     .bind(req.punch_kind.as_deref())
     .bind(req.at)
-    .bind(req.field.map(CorrectableField::column))
+    .bind(req.field.map(CorrectableField::as_str))
     .bind(value)
     .bind(comment)
     .execute(&mut *tx)
@@ -246,7 +176,7 @@ pub async fn create_mine(
 }
 
 /// The caller's correction requests, newest first.
-#[utoipa::path(get, path = "/api/v1/me/correction-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_CORRECTION_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     responses((status = 200, description = "requests", body = Vec<EmployeeCorrectionRequest>)))]
 pub async fn list_mine(
     State(state): State<AppState>,

@@ -38,45 +38,24 @@ use crate::routes::Check;
 /// Longest comment or refusal reason, in characters.
 pub const MAX_TEXT_LEN: usize = 2000;
 
-/// What an erasure request covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ErasureScope {
-    Biometrics,
-    Locations,
-    Photos,
-    Everything,
+pub use faceid_protocol::privacy::{
+    ErasureOutcome, ErasureRequest, ErasureScope, Kept, MY_ERASURE_REQUESTS_PATH,
+    NewErasureRequest, Removed,
+};
+
+/// A stored scope; an unknown text is a bug.
+fn parse_scope(s: &str) -> AppResult<ErasureScope> {
+    ErasureScope::parse(s).ok_or_else(|| AppError::internal(format!("unknown scope {s:?}")))
 }
 
-impl ErasureScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Biometrics => "biometrics",
-            Self::Locations => "locations",
-            Self::Photos => "photos",
-            Self::Everything => "everything",
-        }
-    }
-
-    fn parse(s: &str) -> AppResult<Self> {
-        Ok(match s {
-            "biometrics" => Self::Biometrics,
-            "locations" => Self::Locations,
-            "photos" => Self::Photos,
-            "everything" => Self::Everything,
-            other => return Err(AppError::internal(format!("unknown scope {other:?}"))),
-        })
-    }
-
-    /// The parts of the employee's data this scope removes.
-    pub fn parts(self) -> Parts {
-        let all = self == Self::Everything;
-        Parts {
-            biometrics: all || self == Self::Biometrics,
-            photos: all || self == Self::Photos,
-            locations: all || self == Self::Locations,
-            telegram: all,
-        }
+/// The parts of the employee's data `scope` removes.
+pub fn parts(scope: ErasureScope) -> Parts {
+    let all = scope == ErasureScope::Everything;
+    Parts {
+        biometrics: all || scope == ErasureScope::Biometrics,
+        photos: all || scope == ErasureScope::Photos,
+        locations: all || scope == ErasureScope::Locations,
+        telegram: all,
     }
 }
 
@@ -102,68 +81,9 @@ impl Parts {
     };
 }
 
-/// An erasure request.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ErasureRequest {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    /// `biometrics`, `locations`, `photos` or `everything`.
-    pub scope: String,
-    /// `pending` (waiting for an administrator), `approved` (the cascade is queued or
-    /// running), `done` or `refused`.
-    pub state: String,
-    pub comment: Option<String>,
-    pub requested_at: DateTime<Utc>,
-    pub decided_by: Option<Uuid>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub refusal_reason: Option<String>,
-    /// When done: an [`ErasureOutcome`] (what was removed, what was kept and why).
-    #[schema(value_type = Option<Object>)]
-    pub outcome: Option<serde_json::Value>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
 const COLUMNS: &str =
     "id, employee_id, scope, state, comment, requested_at, decided_by, decided_at,
     refusal_reason, outcome, finished_at";
-
-/// What a cascade removed.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Removed {
-    pub face_templates: u64,
-    pub enrolment_photos: u64,
-    pub evidence_photos: u64,
-    pub profile_photo: bool,
-    pub location_points: u64,
-    pub telegram_link: bool,
-    /// What the face terminals were told ([`push_removal_to_terminals`]).
-    pub terminals: Option<String>,
-}
-
-/// Something kept, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Kept {
-    pub what: String,
-    pub count: i64,
-    pub why: String,
-}
-
-/// The outcome of an erasure, stored with the request.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ErasureOutcome {
-    pub removed: Removed,
-    pub kept: Vec<Kept>,
-}
-
-/// `POST /api/v1/me/erasure-requests` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewErasureRequest {
-    pub scope: ErasureScope,
-    /// Optional note for the administrator.
-    #[serde(default)]
-    pub comment: Option<String>,
-}
 
 /// `POST /api/v1/erasure-requests/{id}/refuse` body.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -410,9 +330,9 @@ pub async fn cascade(state: &AppState, id: Uuid, now: DateTime<Utc>) -> AppResul
     let Some(req) = req.filter(|r| r.state == "approved") else {
         return Ok(());
     };
-    let scope = ErasureScope::parse(&req.scope)?;
+    let scope = parse_scope(&req.scope)?;
     let actor = req.decided_by.unwrap_or(req.employee_id);
-    let (removed, keys) = erase(&mut tx, req.employee_id, scope.parts(), Some(actor), now).await?;
+    let (removed, keys) = erase(&mut tx, req.employee_id, parts(scope), Some(actor), now).await?;
     let outcome = ErasureOutcome {
         removed,
         kept: kept(&mut tx, req.employee_id, scope).await?,
@@ -472,7 +392,7 @@ fn not_pending(r: &ErasureRequest) -> AppError {
 
 /// Files an erasure request for the caller's data. An administrator approves or refuses it;
 /// one open request per scope.
-#[utoipa::path(post, path = "/api/v1/me/erasure-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_ERASURE_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     request_body = NewErasureRequest,
     responses(
         (status = 201, description = "filed", body = ErasureRequest),
@@ -518,7 +438,7 @@ pub async fn create_mine(
 }
 
 /// The caller's erasure requests, newest first, with what each removed and kept.
-#[utoipa::path(get, path = "/api/v1/me/erasure-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_ERASURE_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     responses((status = 200, description = "requests", body = Vec<ErasureRequest>)))]
 pub async fn list_mine(
     State(state): State<AppState>,

@@ -23,7 +23,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::problem::Problem;
 use futures_util::TryStreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::{AssertSqlSafe, PgConnection};
 use tokio::sync::mpsc;
@@ -36,37 +35,12 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::jobs::{self, Job, Outcome};
 use crate::telegram::texts::Lang;
+pub use faceid_protocol::privacy::{ExportRequest, ExportStatus, MY_EXPORT_PATH};
 
 /// Attempts of the export job before the export is `failed`.
 pub const MAX_ATTEMPTS: i32 = 3;
 /// Rows or bytes gathered before they are handed to the ZIP writer.
 const CHUNK_BYTES: usize = 64 * 1024;
-
-/// `POST …/export` body.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ExportRequest {
-    /// Language of the README (`ru`, `tg`, `en`); default: the employee's Telegram language,
-    /// else Russian.
-    #[serde(default)]
-    pub language: Option<Lang>,
-}
-
-/// An export and its state.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ExportStatus {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    /// `queued`, `ready`, `failed` or `expired`.
-    pub state: String,
-    pub language: String,
-    pub size_bytes: Option<i64>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// When the file is deleted.
-    pub expires_at: Option<DateTime<Utc>>,
-}
 
 const COLUMNS: &str =
     "id, employee_id, state, language, size_bytes, error, created_at, finished_at, expires_at";
@@ -195,7 +169,7 @@ async fn answer(
 }
 
 /// Starts an export of everything the server holds about the caller.
-#[utoipa::path(post, path = "/api/v1/me/export", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_EXPORT_PATH, tag = "privacy", security(("bearer" = [])),
     request_body = ExportRequest,
     responses(
         (status = 202, description = "queued; poll `GET /api/v1/me/export/{id}`", body = ExportStatus),

@@ -6,9 +6,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -18,52 +16,9 @@ use crate::auth::{Admin, AuthUser, Caller};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
 
-/// A kind of processing that can be restricted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Processing {
-    /// Face check-in, enrolment, kiosk identification, descriptors for on-device matching.
-    Biometrics,
-    /// Location batches.
-    Tracking,
-}
-
-impl Processing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Processing::Biometrics => "biometrics",
-            Processing::Tracking => "tracking",
-        }
-    }
-}
-
-/// One restriction in force.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Restriction {
-    /// `biometrics` or `tracking`.
-    pub kind: String,
-    pub restricted_at: DateTime<Utc>,
-    /// Who set it (the employee themself or an administrator).
-    pub restricted_by: Option<Uuid>,
-}
-
-/// `GET /api/v1/me/restrictions`: what is restricted now.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Restrictions {
-    pub biometrics: bool,
-    pub tracking: bool,
-    pub items: Vec<Restriction>,
-}
-
-/// `PUT …/restrictions`: `true` restricts, `false` lifts, absent leaves as is.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RestrictionChange {
-    #[serde(default)]
-    pub biometrics: Option<bool>,
-    #[serde(default)]
-    pub tracking: Option<bool>,
-}
+pub use faceid_protocol::privacy::{
+    MY_RESTRICTIONS_PATH, Processing, Restriction, RestrictionChange, Restrictions,
+};
 
 /// The refusal while `kind` is restricted.
 pub fn restricted(kind: Processing) -> AppError {
@@ -194,7 +149,7 @@ async fn change(
 }
 
 /// What processing of the caller is restricted.
-#[utoipa::path(get, path = "/api/v1/me/restrictions", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
     responses((status = 200, description = "restrictions in force", body = Restrictions)))]
 pub async fn get_mine(
     State(state): State<AppState>,
@@ -207,7 +162,7 @@ pub async fn get_mine(
 /// Restricts or lifts the restriction of the caller's biometric processing or tracking.
 /// Nothing is deleted; while restricted, face check-in, enrolment and kiosk identification
 /// (biometrics) or location batches (tracking) stop with `processing_restricted`.
-#[utoipa::path(put, path = "/api/v1/me/restrictions", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(put, path = MY_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
     request_body = RestrictionChange,
     responses(
         (status = 200, description = "restrictions now in force", body = Restrictions),

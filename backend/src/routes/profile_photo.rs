@@ -38,11 +38,7 @@ pub struct ProfilePhotoForm {
     photo: Vec<u8>,
 }
 
-/// The answer to an upload.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ProfilePhotoSet {
-    pub photo_updated_at: DateTime<Utc>,
-}
+pub use faceid_protocol::profile::{MY_PHOTO_PATH, ProfilePhotoSet};
 
 #[derive(Serialize)]
 struct Audited<'a> {
@@ -50,7 +46,7 @@ struct Audited<'a> {
 }
 
 /// The caller's profile photo.
-#[utoipa::path(get, path = "/api/v1/me/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     responses(
         (status = 200, description = "the photo (JPEG, longest side 512 px)", content_type = "image/jpeg"),
         (status = 304, description = "unchanged since the `If-None-Match` tag"),
@@ -64,7 +60,7 @@ pub async fn get_me(
 }
 
 /// Sets the caller's profile photo, replacing the previous one.
-#[utoipa::path(put, path = "/api/v1/me/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(put, path = MY_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     request_body(content = inline(ProfilePhotoForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "stored", body = ProfilePhotoSet),
@@ -81,7 +77,7 @@ pub async fn put_me(
 }
 
 /// Removes the caller's profile photo (nothing happens when there is none).
-#[utoipa::path(delete, path = "/api/v1/me/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(delete, path = MY_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     responses((status = 204, description = "removed")))]
 pub async fn delete_me(
     State(state): State<AppState>,

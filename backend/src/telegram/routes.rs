@@ -10,6 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::problem::Problem;
+pub use faceid_protocol::telegram::{
+    LinkCode, LinkRequest, TelegramLink, TelegramNotifications, TelegramSettingsPatch,
+};
+use faceid_protocol::telegram::{MY_TELEGRAM_LINK_PATH, MY_TELEGRAM_PATH};
 use serde::{Deserialize, Serialize};
 
 use super::Telegram;
@@ -25,73 +29,6 @@ pub const LINK_CODE_TTL_MINUTES: i64 = 10;
 
 fn bot(state: &AppState) -> AppResult<&Arc<Telegram>> {
     state.telegram.as_ref().ok_or_else(super::not_configured)
-}
-
-/// `POST /api/v1/me/telegram/link` body (`{}` for the defaults).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkRequest {
-    /// The language the bot speaks to this employee (`ru`, `tg`, `en`; default `ru`).
-    #[serde(default)]
-    pub language: Option<Lang>,
-}
-
-/// A one-time deep link to the bot.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct LinkCode {
-    /// `https://t.me/<bot>?start=<code>`: open it in Telegram and press Start.
-    pub url: String,
-    pub code: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// Per-employee notification switches.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelegramNotifications {
-    /// A receipt of every verified punch.
-    pub punches: bool,
-    /// My punch was flagged or rejected, with the reason.
-    pub flagged: bool,
-    /// Administrators and operators: punches in my scope waiting for review.
-    pub reviews: bool,
-    /// Administrators and operators: employees in my scope checking in after the grace period.
-    pub late: bool,
-    /// Administrators and operators: employees in my scope with no check-in once the grace
-    /// period is over.
-    pub absent: bool,
-    /// I am still checked in after my shift's end.
-    pub checkout: bool,
-    /// Administrators and operators: the daily summary of each department in my scope.
-    pub summary: bool,
-}
-
-/// `GET /api/v1/me/telegram`.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelegramLink {
-    pub bot_username: Option<String>,
-    pub linked: bool,
-    /// `active`, `blocked` (the bot was blocked in Telegram) or `broken` (the chat is gone);
-    /// absent when not linked.
-    pub status: Option<String>,
-    pub status_reason: Option<String>,
-    pub telegram_username: Option<String>,
-    pub language: Option<Lang>,
-    pub linked_at: Option<DateTime<Utc>>,
-    pub notifications: Option<TelegramNotifications>,
-}
-
-/// `PATCH /api/v1/me/telegram` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TelegramSettingsPatch {
-    pub language: Option<Lang>,
-    pub punches: Option<bool>,
-    pub flagged: Option<bool>,
-    pub reviews: Option<bool>,
-    pub late: Option<bool>,
-    pub absent: Option<bool>,
-    pub checkout: Option<bool>,
-    pub summary: Option<bool>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -154,7 +91,7 @@ async fn my_link(state: &AppState, tg: &Telegram, employee: uuid::Uuid) -> AppRe
 
 /// A one-time link to the bot for the current employee (single use, 10 minutes). Requires the
 /// `telegram` consent.
-#[utoipa::path(post, path = "/api/v1/me/telegram/link", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_TELEGRAM_LINK_PATH, tag = "telegram", security(("bearer" = [])),
     request_body = LinkRequest,
     responses(
         (status = 201, description = "the deep link", body = LinkCode),
@@ -205,7 +142,7 @@ pub async fn create_link(
 }
 
 /// The current employee's Telegram link and notification switches.
-#[utoipa::path(get, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_TELEGRAM_PATH, tag = "telegram", security(("bearer" = [])),
     responses(
         (status = 200, description = "the link", body = TelegramLink),
         (status = 404, description = "`telegram_not_configured`", body = Problem)))]
@@ -218,7 +155,7 @@ pub async fn get_mine(
 }
 
 /// Changes the bot's language or the notification switches of the current employee.
-#[utoipa::path(patch, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(patch, path = MY_TELEGRAM_PATH, tag = "telegram", security(("bearer" = [])),
     request_body = TelegramSettingsPatch,
     responses(
         (status = 200, description = "the link", body = TelegramLink),
@@ -261,7 +198,7 @@ pub async fn patch_mine(
 }
 
 /// Unlinks the current employee's chat (no message is sent to it any more).
-#[utoipa::path(delete, path = "/api/v1/me/telegram", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(delete, path = MY_TELEGRAM_PATH, tag = "telegram", security(("bearer" = [])),
     responses(
         (status = 204, description = "unlinked (or was not linked)"),
         (status = 404, description = "`telegram_not_configured`", body = Problem)))]

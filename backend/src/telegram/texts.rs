@@ -1,36 +1,7 @@
 //! What the bot says, in Russian, Tajik and English. Plain text only: no photos, no
 //! descriptors, no markup (so names need no escaping).
 
-use serde::{Deserialize, Serialize};
-
-/// A language the bot speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Lang {
-    Ru,
-    Tg,
-    En,
-}
-
-impl Lang {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::Tg => "tg",
-            Lang::En => "en",
-        }
-    }
-
-    /// A stored code, or Telegram's `language_code` (`en-US` → English); Russian otherwise.
-    pub fn parse(code: Option<&str>) -> Lang {
-        let code = code.unwrap_or("").to_ascii_lowercase();
-        match code.split(['-', '_']).next().unwrap_or("") {
-            "tg" => Lang::Tg,
-            "en" => Lang::En,
-            _ => Lang::Ru,
-        }
-    }
-}
+pub use faceid_protocol::telegram::Lang;
 
 fn pick(lang: Lang, ru: &str, tg: &str, en: &str) -> String {
     match lang {

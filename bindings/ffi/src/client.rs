@@ -1,24 +1,21 @@
 //! `FaceIdClient`: the session, the logged-in employee's outbox and location recorder, and sync,
 //! behind one object the shells keep for the life of the app process.
 
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use faceid_client::app::{self, App, AppConfig};
 use faceid_client::checkin;
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
 use faceid_client::consent;
-use faceid_client::enrolment;
-use faceid_client::location::Recorder;
-use faceid_client::outbox::{EntryKind, NewEntry, Outbox};
-use faceid_client::records::{self, DescriptorCache};
-use faceid_client::session::{Session, SessionConfig, SessionState};
+use faceid_client::records;
+use faceid_client::session::{Session, SessionConfig};
 use faceid_client::store::SecureStore as CoreStore;
 use faceid_client::sync::{
-    DrainOutcome, HttpTransport, SyncEngine, SyncHandle, SyncListener, SyncProgress, SyncState,
+    DrainOutcome, NoopListener, SyncHandle, SyncListener, SyncProgress, SyncState,
 };
 use faceid_protocol::attendance::PunchKind;
-use faceid_protocol::consent::{ConsentAction, ConsentKind, ConsentRequest};
+use faceid_protocol::consent::{ConsentAction, ConsentKind};
 use faceid_protocol::location::TrackingPolicy;
 use uuid::Uuid;
 
@@ -52,18 +49,32 @@ pub trait SyncStateListener: Send + Sync {
     fn on_progress(&self, progress: SyncProgressInfo);
 }
 
-/// The logged-in employee's local state.
-struct Employee {
-    id: Uuid,
-    outbox: Arc<Outbox>,
-    recorder: Recorder,
+/// The app's expiry listener as the core's.
+struct ForeignExpiry(Arc<dyn SessionExpiredListener>);
+
+impl app::SessionExpiredListener for ForeignExpiry {
+    fn on_session_expired(&self, employee: Uuid) {
+        self.0.on_session_expired(employee.to_string());
+    }
 }
 
+/// The app's sync listener as the core's.
+struct ForeignSync(Arc<dyn SyncStateListener>);
+
+impl SyncListener for ForeignSync {
+    fn on_state(&self, state: &SyncState) {
+        self.0.on_state(state.into());
+    }
+
+    fn on_progress(&self, progress: &SyncProgress) {
+        self.0.on_progress(progress.into());
+    }
+}
+
+/// The core's [`App`] as the FFI objects share it.
 pub(crate) struct Shared {
+    pub(crate) app: App,
     pub(crate) session: Arc<Session>,
-    expired_listener: Mutex<Option<Arc<dyn SessionExpiredListener>>>,
-    /// The employee the expiry was last reported for (reported once per session).
-    expired_reported: Mutex<Option<Uuid>>,
 }
 
 impl Shared {
@@ -74,89 +85,34 @@ impl Shared {
     ) -> Result<T, FaceIdError> {
         let r = r.map_err(Into::into);
         if matches!(r, Err(FaceIdError::SessionExpired)) {
-            self.check_expired().await;
+            self.app.report_if_expired().await;
         }
         r
     }
-
-    /// Report the end of the session if it just ended (once per session).
-    async fn check_expired(&self) {
-        let SessionState::AuthRequired { employee } = self.session.state().await else {
-            return;
-        };
-        let listener = {
-            let Ok(mut reported) = self.expired_reported.lock() else {
-                return;
-            };
-            if *reported == Some(employee) {
-                return;
-            }
-            *reported = Some(employee);
-            self.expired_listener.lock().ok().and_then(|l| l.clone())
-        };
-        tracing::warn!(%employee, "session expired");
-        if let Some(l) = listener {
-            l.on_session_expired(employee.to_string());
-        }
-    }
 }
 
-/// The FaceID client: one per app process.
+/// The FaceID client: one per app process. A thin wrapper over the core's [`App`], which
+/// assembles the parts and owns the lifecycle (restore, per-employee outbox, expiry).
 #[derive(uniffi::Object)]
 pub struct FaceIdClient {
     shared: Arc<Shared>,
-    state_dir: PathBuf,
-    device_clock: Arc<dyn Clock>,
-    /// The employee's enrolled descriptors, kept in the platform store.
-    descriptors: DescriptorCache,
-    employee: Mutex<Option<Employee>>,
 }
 
 impl std::fmt::Debug for FaceIdClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FaceIdClient")
-            .field("server", &self.shared.session.server())
-            .field("state_dir", &self.state_dir)
-            .finish_non_exhaustive()
+            .field("app", &self.shared.app)
+            .finish()
     }
-}
-
-fn login_first() -> FaceIdError {
-    FaceIdError::SessionExpired
 }
 
 impl FaceIdClient {
+    fn app(&self) -> &App {
+        &self.shared.app
+    }
+
     fn session(&self) -> &Session {
         &self.shared.session
-    }
-
-    fn employee(&self) -> Result<std::sync::MutexGuard<'_, Option<Employee>>, FaceIdError> {
-        self.employee.lock().map_err(|_| FaceIdError::Internal {
-            reason: "client state lock poisoned".to_owned(),
-        })
-    }
-
-    /// Open (or keep) the outbox and recorder of `id`.
-    fn open_employee(&self, id: Uuid) -> Result<(), FaceIdError> {
-        let mut guard = self.employee()?;
-        if guard.as_ref().is_some_and(|e| e.id == id) {
-            return Ok(());
-        }
-        let outbox = Arc::new(Outbox::open_in(&self.state_dir, id)?);
-        let recorder = Recorder::new(outbox.clone())?;
-        *guard = Some(Employee {
-            id,
-            outbox,
-            recorder,
-        });
-        Ok(())
-    }
-
-    fn outbox(&self) -> Result<Arc<Outbox>, FaceIdError> {
-        self.employee()?
-            .as_ref()
-            .map(|e| e.outbox.clone())
-            .ok_or_else(login_first)
     }
 
     /// Map a core error, reporting a session that just ended to the listener.
@@ -165,27 +121,6 @@ impl FaceIdClient {
         r: Result<T, E>,
     ) -> Result<T, FaceIdError> {
         self.shared.result(r).await
-    }
-
-    fn employee_id(&self) -> Result<Uuid, FaceIdError> {
-        self.employee()?
-            .as_ref()
-            .map(|e| e.id)
-            .ok_or_else(login_first)
-    }
-
-    fn engine(
-        &self,
-        listener: Arc<dyn SyncListener>,
-    ) -> Result<SyncEngine<HttpTransport, Session>, FaceIdError> {
-        let outbox = self.outbox()?;
-        Ok(SyncEngine::new(
-            outbox,
-            Arc::new(HttpTransport::for_session(self.session())),
-            self.shared.session.clone(),
-            listener,
-            self.device_clock.clone(),
-        ))
     }
 }
 
@@ -206,76 +141,45 @@ impl FaceIdClient {
         device_key: Option<Arc<dyn DeviceKey>>,
     ) -> Result<Arc<Self>, FaceIdError> {
         let server = crate::normalize_server_url(server_url)?;
-        let state_dir = PathBuf::from(state_dir);
+        let state_dir = std::path::PathBuf::from(state_dir);
         std::fs::create_dir_all(&state_dir).map_err(|e| FaceIdError::Storage {
             reason: format!("cannot create {}: {e}", state_dir.display()),
         })?;
         let device_clock: Arc<dyn Clock> = Arc::new(SystemClock::default());
-        let clock = Arc::new(ServerClock::new(device_clock.clone()));
         let platform: Arc<dyn CoreStore> = Arc::new(PlatformStore(store));
-        let mut config = SessionConfig::new(&server, device.try_into()?);
-        config.device_key = device_key
+        let mut session = SessionConfig::new(&server, device.try_into()?);
+        session.device_key = device_key
             .map(|k| Arc::new(PlatformKey(k)) as Arc<dyn faceid_client::device_key::DeviceKey>);
-        let session = Session::new(config, platform.clone(), clock)?;
-        let client = Arc::new(Self {
-            shared: Arc::new(Shared {
-                session: Arc::new(session),
-                expired_listener: Mutex::new(None),
-                expired_reported: Mutex::new(None),
-            }),
-            state_dir,
-            device_clock,
-            descriptors: DescriptorCache::new(platform),
-            employee: Mutex::new(None),
-        });
-        // A restored session: reopen that employee's outbox so offline work can go on.
-        let restored = runtime().block_on(client.session().current_user());
-        if let Some(user) = restored {
-            client.open_employee(user.id)?;
-        }
-        Ok(client)
+        // The core restores a stored session and reopens that employee's outbox.
+        let app = runtime().block_on(App::open(AppConfig {
+            session,
+            store: platform,
+            outbox_dir: state_dir,
+            clock: Arc::new(ServerClock::new(device_clock)),
+            sync_lease: None,
+        }))?;
+        let session = app.session().clone();
+        Ok(Arc::new(Self {
+            shared: Arc::new(Shared { app, session }),
+        }))
     }
 
     /// Log in; the tokens go to the platform store. Wrong credentials: `Unauthorized`.
     pub async fn login(&self, login: String, password: String) -> Result<User, FaceIdError> {
-        let user = self.session().login(&login, &password).await?;
-        if let Ok(mut r) = self.shared.expired_reported.lock() {
-            *r = None;
-        }
-        self.open_employee(user.id)?;
-        Ok(user.into())
+        Ok(self.app().login(&login, &password).await?.into())
     }
 
     /// Log out here and on the server (best effort when offline). Queued entries stay for the
     /// next login of the same employee.
     pub async fn logout(&self) -> Result<(), FaceIdError> {
-        let employee = self.employee_id().ok();
-        self.session().logout().await?;
-        *self.employee()? = None;
-        // Biometric data does not outlive the session on the device.
-        if let Some(id) = employee
-            && let Err(e) = self.descriptors.clear(id)
-        {
-            tracing::warn!(error = %e, "could not clear the cached descriptors");
-        }
-        Ok(())
+        Ok(self.app().logout().await?)
     }
 
     /// The user as the server knows them now; the last known one when the server cannot be
     /// reached; `None` when nobody is logged in. `SessionExpired` (and the listener) when the
     /// server ended the session.
     pub async fn current_user(&self) -> Result<Option<User>, FaceIdError> {
-        if self.session().current_user().await.is_none() {
-            return Ok(None);
-        }
-        match self.session().fetch_me().await {
-            Ok(u) => Ok(Some(u.into())),
-            Err(e) if e.is_transient() => {
-                tracing::info!(error = %e, "server unreachable; last known user");
-                Ok(self.session().current_user().await.map(User::from))
-            }
-            Err(e) => self.session_result(Err(e)).await,
-        }
+        Ok(self.app().current_user().await?.map(|k| k.user.into()))
     }
 
     /// Change the password (a forced change after an administrator set it, or by choice).
@@ -303,14 +207,13 @@ impl FaceIdClient {
 
     /// Whether a session is stored (no network).
     pub async fn is_logged_in(&self) -> bool {
-        self.session().current_user().await.is_some()
+        self.app().is_logged_in().await
     }
 
     /// Called once when the server ends the session (see [`SessionExpiredListener`]).
     pub fn set_session_expired_listener(&self, listener: Arc<dyn SessionExpiredListener>) {
-        if let Ok(mut l) = self.shared.expired_listener.lock() {
-            *l = Some(listener);
-        }
+        self.app()
+            .set_session_expired_listener(Arc::new(ForeignExpiry(listener)));
     }
 
     /// Record a consent grant in the outbox (sent by the next sync; works offline).
@@ -372,31 +275,26 @@ impl FaceIdClient {
     /// Feed one platform fix to the recorder; kept fixes are durable when this returns.
     pub fn record_fix(&self, fix: LocationFix) -> Result<FixDecision, FaceIdError> {
         tracing::trace!(provider = ?fix.provider, "fix");
-        let now = self.device_clock.now();
-        let mut guard = self.employee()?;
-        let employee = guard.as_mut().ok_or_else(login_first)?;
-        Ok(employee.recorder.record(fix.into(), now)?.into())
+        let now = self.app().device_clock().now();
+        let decision = self.app().with_recorder(|r| r.record(fix.into(), now))??;
+        Ok(decision.into())
     }
 
     /// The tracking policy the recorder applies (tracking off until one is applied).
     pub fn tracking_policy(&self) -> Result<TrackingPolicyInfo, FaceIdError> {
-        let guard = self.employee()?;
-        let employee = guard.as_ref().ok_or_else(login_first)?;
-        Ok(employee.recorder.policy().into())
+        Ok(self.app().with_recorder(|r| r.policy().into())?)
     }
 
     /// Apply the server's tracking policy; an invalid one is refused and the previous one stays.
     pub fn apply_tracking_policy(&self, policy: TrackingPolicyInfo) -> Result<(), FaceIdError> {
         let policy: TrackingPolicy = policy.try_into()?;
-        let mut guard = self.employee()?;
-        let employee = guard.as_mut().ok_or_else(login_first)?;
-        employee.recorder.set_policy(policy)?;
+        self.app().with_recorder(|r| r.set_policy(policy))??;
         Ok(())
     }
 
     /// Counts per kind and the dead letters with the server's reasons.
     pub fn outbox_status(&self) -> Result<OutboxStatus, FaceIdError> {
-        let outbox = self.outbox()?;
+        let outbox = self.app().outbox()?;
         let stats = outbox.stats()?;
         Ok(OutboxStatus {
             consent: stats.consent,
@@ -413,23 +311,12 @@ impl FaceIdClient {
     /// task sends them; with a task, call its `network_available` instead, which also starts a
     /// pass). Entries the server itself deferred keep their time. Returns how many became due.
     pub fn network_available(&self) -> Result<u64, FaceIdError> {
-        let outbox = self.outbox()?;
-        let n = outbox.retry_unreachable_now(self.device_clock.now())?;
-        Ok(n as u64)
+        Ok(self.app().network_available()? as u64)
     }
 
     /// One sync pass now (staged fixes are sealed first); returns how it went.
     pub async fn sync_now(&self) -> Result<SyncReport, FaceIdError> {
-        let listener = Arc::new(ExpiryWatch {
-            shared: self.shared.clone(),
-            inner: None,
-        });
-        let engine = self.engine(listener)?;
-        let stop = std::sync::atomic::AtomicBool::new(false);
-        let report = engine.drain(&stop).await?;
-        if report.outcome == DrainOutcome::AuthRequired {
-            self.shared.check_expired().await;
-        }
+        let report = self.app().sync_once(Arc::new(NoopListener)).await?;
         Ok(SyncReport {
             progress: (&report.progress).into(),
             outcome: match report.outcome {
@@ -449,9 +336,8 @@ impl FaceIdClient {
         engine: Arc<FaceEngine>,
         with_challenge: bool,
     ) -> Result<Arc<FaceCapture>, FaceIdError> {
-        self.outbox()?;
         // The cached templates give instant 1:1 feedback; without them the server still checks.
-        let enrolled = self.descriptors.descriptors(self.employee_id()?);
+        let enrolled = self.app().enrolled_descriptors()?;
         if !with_challenge {
             return FaceCapture::new(&engine, enrolled, None);
         }
@@ -469,15 +355,14 @@ impl FaceIdClient {
         direction: PunchDirection,
         fix: Option<LocationFix>,
     ) -> Result<String, FaceIdError> {
-        let outbox = self.outbox()?;
+        self.app().outbox()?;
         let captured = capture.take_finished()?;
         let kind = match direction {
             PunchDirection::In => PunchKind::In,
             PunchDirection::Out => PunchKind::Out,
         };
         let gps = fix.map(LocationFix::into_gps_fix);
-        let key =
-            checkin::seal_punch(&outbox, &captured, kind, gps, self.session().server_clock())?;
+        let key = self.app().seal_punch(&captured, kind, gps)?;
         Ok(key.to_string())
     }
 
@@ -485,14 +370,14 @@ impl FaceIdClient {
     /// next sync; works offline. Returns its idempotency key. The server's refusal (no face,
     /// liveness, possible duplicate, no biometric consent) shows up in `deadLetters()`.
     pub fn queue_enrolment(&self, photos: Vec<Vec<u8>>) -> Result<String, FaceIdError> {
-        let outbox = self.outbox()?;
-        let key = enrolment::queue_enrolment(&outbox, photos, self.device_clock.now())?;
+        let key = self.app().queue_enrolment(photos)?;
         Ok(key.to_string())
     }
 
     /// Entries the server refused for good, with its reasons, oldest first.
     pub fn dead_letters(&self) -> Result<Vec<DeadLetterInfo>, FaceIdError> {
         Ok(self
+            .app()
             .outbox()?
             .dead_letters()?
             .into_iter()
@@ -503,15 +388,13 @@ impl FaceIdClient {
     /// Forget a dead letter once the user has seen it; `false` when there was none.
     pub fn discard_dead_letter(&self, idempotency_key: String) -> Result<bool, FaceIdError> {
         let key = uuid("idempotency key", &idempotency_key)?;
-        Ok(self.outbox()?.discard_dead_letter(key)?)
+        Ok(self.app().outbox()?.discard_dead_letter(key)?)
     }
 
     /// Fetch the employee's enrolled descriptors into the secure store, for instant 1:1
     /// feedback in later captures (offline too). Returns how many templates are enrolled.
     pub async fn refresh_descriptors(&self) -> Result<u32, FaceIdError> {
-        self.outbox()?;
-        let r = self.descriptors.refresh(self.session()).await;
-        let cached = self.session_result(r).await?;
+        let cached = self.app().refresh_descriptors().await?;
         Ok(u32::try_from(cached.templates.len()).unwrap_or(u32::MAX))
     }
 
@@ -558,11 +441,8 @@ impl FaceIdClient {
                 reason: "sync period must be at least 1 second".to_owned(),
             });
         }
-        let engine = self.engine(Arc::new(ExpiryWatch {
-            shared: self.shared.clone(),
-            inner: Some(listener),
-        }))?;
         let _rt = runtime().enter();
+        let engine = self.app().sync_engine(Arc::new(ForeignSync(listener)))?;
         let handle = SyncHandle::spawn(engine, Duration::from_secs(u64::from(period_s)));
         Ok(Arc::new(SyncTaskHandle {
             handle: Mutex::new(Some(handle)),
@@ -577,48 +457,9 @@ impl FaceIdClient {
         action: ConsentAction,
         text_version: Option<u32>,
     ) -> Result<(), FaceIdError> {
-        let kind = ConsentKind::from(kind);
-        let body = ConsentRequest {
-            kind,
-            action,
-            text_version,
-        };
-        let now = self.device_clock.now();
-        let mut guard = self.employee()?;
-        let employee = guard.as_mut().ok_or_else(login_first)?;
-        employee
-            .outbox
-            .enqueue(&NewEntry::json(EntryKind::Consent, &body)?, now)?;
-        if kind == ConsentKind::Location {
-            employee
-                .recorder
-                .set_consent(action == ConsentAction::Grant);
-        }
+        self.app()
+            .queue_consent(ConsentKind::from(kind), action, text_version)?;
         Ok(())
-    }
-}
-
-/// Forwards sync state to the app's listener and reports a session that ended mid-sync.
-struct ExpiryWatch {
-    shared: Arc<Shared>,
-    inner: Option<Arc<dyn SyncStateListener>>,
-}
-
-impl SyncListener for ExpiryWatch {
-    fn on_state(&self, state: &SyncState) {
-        if *state == SyncState::AuthRequired {
-            let shared = self.shared.clone();
-            runtime().spawn(async move { shared.check_expired().await });
-        }
-        if let Some(l) = &self.inner {
-            l.on_state(state.into());
-        }
-    }
-
-    fn on_progress(&self, progress: &SyncProgress) {
-        if let Some(l) = &self.inner {
-            l.on_progress(progress.into());
-        }
     }
 }
 

@@ -39,12 +39,32 @@ impl From<uniffi::UnexpectedUniFFICallbackError> for FaceIdError {
 
 // The one place where the core's rich errors become `FaceIdError`.
 
+use faceid_client::app::AppError;
 use faceid_client::http::HttpError;
 use faceid_client::location::RecorderError;
 use faceid_client::outbox::OutboxError;
 use faceid_client::session::SessionError;
 use faceid_client::store::StoreError;
 use faceid_client::sync::SyncError;
+
+impl From<AppError> for FaceIdError {
+    fn from(e: AppError) -> Self {
+        match e {
+            // Nobody logged in: the app shows the login screen, as for an ended session.
+            AppError::NotLoggedIn => FaceIdError::SessionExpired,
+            e @ AppError::Poisoned => FaceIdError::Internal {
+                reason: e.to_string(),
+            },
+            AppError::Session(e) => e.into(),
+            AppError::Outbox(e) => e.into(),
+            AppError::Recorder(e) => e.into(),
+            AppError::Records(e) => e.into(),
+            AppError::Enrolment(e) => e.into(),
+            AppError::CheckIn(e) => e.into(),
+            AppError::Sync(e) => e.into(),
+        }
+    }
+}
 
 impl From<SessionError> for FaceIdError {
     fn from(e: SessionError) -> Self {

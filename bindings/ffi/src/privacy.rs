@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use faceid_client::privacy::{
-    self, Correction, CorrectionRequest, ErasureRequest, ErasureScope, ExportPoll, ExportStatus,
-    Restrictions,
+    self, Correction, EmployeeCorrectionRequest, ErasureRequest, ErasureScope, ExportPoll,
+    ExportStatus, Restrictions,
 };
 use faceid_client::profile;
-use faceid_client::telegram::{self, Link, Notifications};
+use faceid_client::telegram::{self, TelegramLink, TelegramNotifications};
 
 use crate::FaceIdError;
 use crate::client::Shared;
@@ -100,15 +100,17 @@ pub struct ErasureInfo {
 
 impl From<ErasureRequest> for ErasureInfo {
     fn from(r: ErasureRequest) -> Self {
+        // The client core refuses requests of an unknown scope.
+        let scope = r.scope_kind().map_or(ErasureKind::Everything, Into::into);
+        let outcome = r.erasure_outcome();
         ErasureInfo {
             id: r.id.to_string(),
-            scope: r.scope.into(),
+            scope,
             state: r.state,
             requested_at: to_system(r.requested_at),
             decided_at: r.decided_at.map(to_system),
             refusal_reason: r.refusal_reason,
-            kept: r
-                .outcome
+            kept: outcome
                 .map(|o| o.kept)
                 .unwrap_or_default()
                 .into_iter()
@@ -139,8 +141,8 @@ pub struct CorrectionInfo {
     pub created_at: SystemTime,
 }
 
-impl From<CorrectionRequest> for CorrectionInfo {
-    fn from(r: CorrectionRequest) -> Self {
+impl From<EmployeeCorrectionRequest> for CorrectionInfo {
+    fn from(r: EmployeeCorrectionRequest) -> Self {
         CorrectionInfo {
             id: r.id.to_string(),
             kind: r.kind,
@@ -198,8 +200,8 @@ pub struct TelegramSwitches {
     pub summary: bool,
 }
 
-impl From<Notifications> for TelegramSwitches {
-    fn from(n: Notifications) -> Self {
+impl From<TelegramNotifications> for TelegramSwitches {
+    fn from(n: TelegramNotifications) -> Self {
         TelegramSwitches {
             punches: n.punches,
             flagged: n.flagged,
@@ -212,9 +214,9 @@ impl From<Notifications> for TelegramSwitches {
     }
 }
 
-impl From<TelegramSwitches> for Notifications {
+impl From<TelegramSwitches> for TelegramNotifications {
     fn from(n: TelegramSwitches) -> Self {
-        Notifications {
+        TelegramNotifications {
             punches: n.punches,
             flagged: n.flagged,
             reviews: n.reviews,
@@ -238,8 +240,8 @@ pub struct TelegramInfo {
     pub switches: Option<TelegramSwitches>,
 }
 
-impl From<Link> for TelegramInfo {
-    fn from(l: Link) -> Self {
+impl From<TelegramLink> for TelegramInfo {
+    fn from(l: TelegramLink) -> Self {
         TelegramInfo {
             bot_username: l.bot_username,
             linked: l.linked,

@@ -20,27 +20,25 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use faceid_client::checkin::{CheckInError, FaceSession, FaceSessionConfig, seal_punch};
+use faceid_client::app::{App, AppConfig, AppError};
+use faceid_client::checkin::{CheckInError, FaceSession, FaceSessionConfig};
 use faceid_client::clock::{Clock, ServerClock, SystemClock};
 use faceid_client::device_key::{DeviceKeyError, FileDeviceKey};
-use faceid_client::enrolment::{EnrolmentError, queue_enrolment};
+use faceid_client::enrolment::EnrolmentError;
 use faceid_client::http::HttpConfig;
-use faceid_client::location::{Decision, Recorder, RecorderError};
-use faceid_client::outbox::{EntryKind, NewEntry, Outbox, OutboxError};
-use faceid_client::records::{self, DescriptorCache, Period, RecordsError};
+use faceid_client::location::{Decision, RecorderError};
+use faceid_client::outbox::{EntryKind, Outbox, OutboxError};
+use faceid_client::records::{self, Period, RecordsError};
 use faceid_client::session::{Session, SessionConfig, SessionError, SessionState};
 use faceid_client::store::{FileStore, SecureStore, StoreError};
 use faceid_client::sync::{
-    Delivered, DrainOutcome, HttpTransport, SyncEngine, SyncError, SyncListener, SyncProgress,
-    SyncState,
+    Delivered, DrainOutcome, SyncError, SyncListener, SyncProgress, SyncState,
 };
 use faceid_face::decode::{DecodeError, decode_file};
 use faceid_face::{Engine, EngineConfig, EngineError};
 use faceid_protocol::attendance::{CheckInResponse, GpsFix, LocationProvider, PunchKind};
 use faceid_protocol::auth::{CurrentUser, DeviceInfo, Platform};
-use faceid_protocol::consent::{
-    ConsentAction, ConsentKind, ConsentRequest, ConsentState, MY_CONSENTS_PATH,
-};
+use faceid_protocol::consent::{ConsentAction, ConsentKind, ConsentState, MY_CONSENTS_PATH};
 use faceid_protocol::location::{LocationPoint, TRACKING_POLICY_PATH, TrackingPolicy};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -227,6 +225,22 @@ pub enum ClientError {
     Other(String),
 }
 
+impl From<AppError> for ClientError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotLoggedIn => ClientError::NotLoggedIn,
+            e @ AppError::Poisoned => ClientError::Other(e.to_string()),
+            AppError::Session(e) => e.into(),
+            AppError::Outbox(e) => e.into(),
+            AppError::Recorder(e) => e.into(),
+            AppError::Records(e) => e.into(),
+            AppError::Enrolment(e) => e.into(),
+            AppError::CheckIn(e) => e.into(),
+            AppError::Sync(e) => e.into(),
+        }
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ClientError + '_ {
     move |source| ClientError::Io {
         path: path.to_owned(),
@@ -261,6 +275,8 @@ struct Ctx {
     state: DeviceState,
     store: Arc<dyn SecureStore>,
     clock: Arc<ServerClock>,
+    /// The client facade (the same one the apps hold); `None` while no server is known.
+    app: Option<Arc<App>>,
 }
 
 /// This device's key, next to `device.json`.
@@ -306,7 +322,39 @@ impl Ctx {
             state,
             store,
             clock,
+            app: None,
         })
+    }
+
+    /// Open the client facade once a server is known. It restores the stored session and
+    /// that employee's outbox; when nobody is logged in, the outbox of the employee of the
+    /// last login stays reachable (their entries wait for their next login).
+    async fn open_app(&mut self) -> Result<(), ClientError> {
+        let server = match self.server() {
+            Ok(s) => s,
+            Err(ClientError::NoServer) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut session = SessionConfig::new(&server, self.device());
+        session.http = self.http;
+        session.device_key = Some(Arc::new(FileDeviceKey::open_or_create(
+            &self.args_state.join(DEVICE_KEY_FILE),
+        )?));
+        let app = App::open(AppConfig {
+            session,
+            store: self.store.clone(),
+            outbox_dir: self.args_state.join("outbox"),
+            clock: self.clock.clone(),
+            sync_lease: Some(self.lease()),
+        })
+        .await?;
+        if app.employee_id().is_err()
+            && let Some(employee) = self.state.employee
+        {
+            app.open_employee(employee)?;
+        }
+        self.app = Some(Arc::new(app));
+        Ok(())
     }
 
     fn save(&mut self) -> Result<(), ClientError> {
@@ -344,26 +392,20 @@ impl Ctx {
         }
     }
 
-    fn session(&mut self) -> Result<Session, ClientError> {
-        let server = self.server()?;
-        let mut cfg = SessionConfig::new(&server, self.device());
-        cfg.http = self.http;
-        cfg.device_key = Some(Arc::new(FileDeviceKey::open_or_create(
-            &self.args_state.join(DEVICE_KEY_FILE),
-        )?));
-        Ok(Session::new(cfg, self.store.clone(), self.clock.clone())?)
+    fn app(&self) -> Result<Arc<App>, ClientError> {
+        self.app.clone().ok_or(ClientError::NoServer)
     }
 
-    fn employee(&self) -> Result<Uuid, ClientError> {
-        self.state.employee.ok_or(ClientError::NotLoggedIn)
+    fn session(&self) -> Result<Arc<Session>, ClientError> {
+        Ok(self.app()?.session().clone())
     }
 
     fn outbox(&self) -> Result<Arc<Outbox>, ClientError> {
-        let employee = self.employee()?;
-        Ok(Arc::new(Outbox::open_in(
-            &self.args_state.join("outbox"),
-            employee,
-        )?))
+        match self.app() {
+            Ok(app) => Ok(app.outbox()?),
+            Err(ClientError::NoServer) => Err(ClientError::NotLoggedIn),
+            Err(e) => Err(e),
+        }
     }
 
     /// Claim lease: longer than the longest request, so a killed process's claim ends soon.
@@ -451,19 +493,12 @@ fn outcome_text(o: &DrainOutcome) -> String {
 /// it is empty or the time is up.
 async fn sync_outbox(ctx: &mut Ctx, wait: Option<Duration>) -> Result<SyncSummary, ClientError> {
     let outbox = ctx.outbox()?;
-    let session = Arc::new(ctx.session()?);
-    if matches!(session.state().await, SessionState::LoggedOut) {
+    let app = ctx.app()?;
+    if matches!(app.session().state().await, SessionState::LoggedOut) {
         return Err(ClientError::NotLoggedIn);
     }
     let listener = Arc::new(Listener::default());
-    let engine = SyncEngine::new(
-        outbox.clone(),
-        Arc::new(HttpTransport::for_session(&session)),
-        session.clone(),
-        listener.clone(),
-        ctx.clock.device().clone(),
-    )
-    .with_lease(ctx.lease());
+    let engine = app.sync_engine(listener.clone())?;
     let deadline = wait.map(|w| tokio::time::Instant::now() + w);
     let stop = AtomicBool::new(false);
     let mut sum = SyncSummary::default();
@@ -544,27 +579,34 @@ pub fn run(args: ClientArgs) -> anyhow::Result<std::process::ExitCode> {
 
 async fn run_async(args: ClientArgs) -> Result<(), ClientError> {
     let mut ctx = Ctx::load(&args)?;
-    let result = match args.command {
-        ClientCommand::Login { login } => login_cmd(&mut ctx, &login).await,
-        ClientCommand::Logout => logout_cmd(&mut ctx).await,
-        ClientCommand::Whoami => whoami_cmd(&mut ctx).await,
-        ClientCommand::Consent {
-            action,
-            kind,
-            no_sync,
-        } => consent_cmd(&mut ctx, action, kind, no_sync).await,
-        ClientCommand::Enrol { photos, no_sync } => enrol_cmd(&mut ctx, &photos, no_sync).await,
-        ClientCommand::CheckIn(p) => punch_cmd(&mut ctx, PunchKind::In, &p).await,
-        ClientCommand::CheckOut(p) => punch_cmd(&mut ctx, PunchKind::Out, &p).await,
-        ClientCommand::Track(t) => track_cmd(&mut ctx, &t).await,
-        ClientCommand::Sync { wait } => sync_cmd(&mut ctx, wait).await,
-        ClientCommand::Status => status_cmd(&mut ctx).await,
-        ClientCommand::History(p) => history_cmd(&mut ctx, &p).await,
-        ClientCommand::Locations(p) => locations_cmd(&mut ctx, &p).await,
+    let result = match ctx.open_app().await {
+        Ok(()) => command(&mut ctx, args.command).await,
+        Err(e) => Err(e),
     };
     // Keep what was learned (server offset, policy, last sync) even when the command failed.
     let saved = ctx.save();
     result.and(saved)
+}
+
+async fn command(ctx: &mut Ctx, command: ClientCommand) -> Result<(), ClientError> {
+    match command {
+        ClientCommand::Login { login } => login_cmd(ctx, &login).await,
+        ClientCommand::Logout => logout_cmd(ctx).await,
+        ClientCommand::Whoami => whoami_cmd(ctx).await,
+        ClientCommand::Consent {
+            action,
+            kind,
+            no_sync,
+        } => consent_cmd(ctx, action, kind, no_sync).await,
+        ClientCommand::Enrol { photos, no_sync } => enrol_cmd(ctx, &photos, no_sync).await,
+        ClientCommand::CheckIn(p) => punch_cmd(ctx, PunchKind::In, &p).await,
+        ClientCommand::CheckOut(p) => punch_cmd(ctx, PunchKind::Out, &p).await,
+        ClientCommand::Track(t) => track_cmd(ctx, &t).await,
+        ClientCommand::Sync { wait } => sync_cmd(ctx, wait).await,
+        ClientCommand::Status => status_cmd(ctx).await,
+        ClientCommand::History(p) => history_cmd(ctx, &p).await,
+        ClientCommand::Locations(p) => locations_cmd(ctx, &p).await,
+    }
 }
 
 fn read_password() -> Result<String, ClientError> {
@@ -629,8 +671,9 @@ async fn refresh_caches(ctx: &mut Ctx, session: &Session) {
 async fn login_cmd(ctx: &mut Ctx, login: &str) -> Result<(), ClientError> {
     let server = ctx.server()?;
     let password = read_password()?;
-    let session = ctx.session()?;
-    let user = session.login(login, &password).await?;
+    let app = ctx.app()?;
+    let session = app.session().clone();
+    let user = app.login(login, &password).await?;
     ctx.state.server =
         Some(faceid_client::http::normalise_base(&server).map_err(SessionError::from)?);
     if ctx.state.employee != Some(user.id) {
@@ -641,10 +684,7 @@ async fn login_cmd(ctx: &mut Ctx, login: &str) -> Result<(), ClientError> {
     ctx.state.login = Some(user.login.clone());
     refresh_caches(ctx, &session).await;
     // Descriptors for instant 1:1 feedback at check-in; none before enrolment.
-    if let Err(e) = DescriptorCache::new(ctx.store.clone())
-        .refresh(&session)
-        .await
-    {
+    if let Err(e) = app.refresh_descriptors().await {
         tracing::info!(error = %e, "descriptors not cached");
     }
     ctx.print(
@@ -655,12 +695,12 @@ async fn login_cmd(ctx: &mut Ctx, login: &str) -> Result<(), ClientError> {
 }
 
 async fn logout_cmd(ctx: &mut Ctx) -> Result<(), ClientError> {
-    let session = ctx.session()?;
-    session.logout().await?;
+    let app = ctx.app()?;
     let left = match ctx.outbox() {
         Ok(o) => o.stats()?.pending_entries(),
         Err(_) => 0,
     };
+    app.logout().await?;
     ctx.print(
         &json!({"logged_out": true, "queued_entries_kept": left}),
         &format!("logged out ({left} queued entries kept for the next login)"),
@@ -669,20 +709,14 @@ async fn logout_cmd(ctx: &mut Ctx) -> Result<(), ClientError> {
 }
 
 async fn whoami_cmd(ctx: &mut Ctx) -> Result<(), ClientError> {
-    let session = ctx.session()?;
-    match session.state().await {
+    let app = ctx.app()?;
+    match app.session().state().await {
         SessionState::LoggedOut => return Err(ClientError::NotLoggedIn),
         SessionState::AuthRequired { .. } => return Err(SessionError::AuthRequired.into()),
         SessionState::Active(_) => {}
     }
-    let (user, online) = match session.fetch_me().await {
-        Ok(u) => (u, true),
-        Err(e) if e.is_transient() => match session.current_user().await {
-            Some(u) => (u, false),
-            None => return Err(e.into()),
-        },
-        Err(e) => return Err(e.into()),
-    };
+    let known = app.current_user().await?.ok_or(ClientError::NotLoggedIn)?;
+    let (user, online) = (known.user, known.online);
     let suffix = if online { "" } else { " (offline: as stored)" };
     ctx.print(
         &json!({"user": user_json(&user), "online": online}),
@@ -719,7 +753,7 @@ async fn consent_cmd(
     kind: ConsentKindArg,
     no_sync: bool,
 ) -> Result<(), ClientError> {
-    let outbox = ctx.outbox()?;
+    let app = ctx.app().map_err(|_| ClientError::NotLoggedIn)?;
     let (kind, name) = match kind {
         ConsentKindArg::Biometric => (ConsentKind::Biometric, "biometric"),
         ConsentKindArg::Location => (ConsentKind::Location, "location"),
@@ -728,21 +762,12 @@ async fn consent_cmd(
         ConsentActionArg::Grant => ConsentAction::Grant,
         ConsentActionArg::Withdraw => ConsentAction::Withdraw,
     };
-    let entry = NewEntry::json(
-        EntryKind::Consent,
-        &ConsentRequest {
-            kind,
-            action,
-            text_version: None,
-        },
-    )?;
-    outbox.enqueue(&entry, ctx.clock.device().now())?;
+    let key = app.queue_consent(kind, action, None)?;
     // The device acts on the employee's choice at once (the recorder stops on a withdrawal).
     ctx.state
         .consents
         .insert(name.to_owned(), action == ConsentAction::Grant);
     let sync = try_sync(ctx, no_sync).await;
-    let key = entry.idempotency_key;
     ctx.print(
         &json!({"queued": key, "kind": name, "action": format!("{action:?}").to_lowercase(),
                 "sync": sync.as_ref().map(summary_json)}),
@@ -752,20 +777,18 @@ async fn consent_cmd(
 }
 
 async fn enrol_cmd(ctx: &mut Ctx, photos: &[PathBuf], no_sync: bool) -> Result<(), ClientError> {
-    let outbox = ctx.outbox()?;
+    let app = ctx.app().map_err(|_| ClientError::NotLoggedIn)?;
+    app.outbox()?;
     let mut bytes = Vec::with_capacity(photos.len());
     for p in photos {
         bytes.push(std::fs::read(p).map_err(io_err(p))?);
     }
-    let key = queue_enrolment(&outbox, bytes, ctx.clock.device().now())?;
+    let key = app.queue_enrolment(bytes)?;
     let sync = try_sync(ctx, no_sync).await;
     if sync
         .as_ref()
         .is_some_and(|s| s.left == 0 && s.dead_lettered == 0)
-        && let Ok(session) = ctx.session()
-        && let Err(e) = DescriptorCache::new(ctx.store.clone())
-            .refresh(&session)
-            .await
+        && let Err(e) = app.refresh_descriptors().await
     {
         tracing::info!(error = %e, "descriptors not cached");
     }
@@ -790,8 +813,8 @@ fn decode_photo(path: &Path) -> Result<image::RgbImage, ClientError> {
 }
 
 async fn punch_cmd(ctx: &mut Ctx, kind: PunchKind, p: &PunchArgs) -> Result<(), ClientError> {
-    let employee = ctx.employee()?;
-    let outbox = ctx.outbox()?;
+    let app = ctx.app().map_err(|_| ClientError::NotLoggedIn)?;
+    app.outbox()?;
     let gps = match (p.lat, p.lon) {
         (Some(lat), Some(lon)) => Some(GpsFix {
             lat,
@@ -823,14 +846,12 @@ async fn punch_cmd(ctx: &mut Ctx, kind: PunchKind, p: &PunchArgs) -> Result<(), 
         frames.push(decode_photo(f)?);
     }
     let engine = ctx.engine()?;
-    let cache = DescriptorCache::new(ctx.store.clone());
-    let enrolled = cache.descriptors(employee);
+    let enrolled = app.enrolled_descriptors()?;
     // A challenge only when online and frames to answer it were given.
     let challenge = if frames.is_empty() {
         None
     } else {
-        let session = ctx.session()?;
-        match faceid_client::checkin::request_challenge(&session).await {
+        match faceid_client::checkin::request_challenge(app.session()).await {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(error = %e, "no challenge (offline?): passive liveness only");
@@ -851,7 +872,7 @@ async fn punch_cmd(ctx: &mut Ctx, kind: PunchKind, p: &PunchArgs) -> Result<(), 
         last_hints = fb.hints.iter().map(|h| h.code().to_owned()).collect();
     }
     let captured = capture.finish()?;
-    let key = seal_punch(&outbox, &captured, kind, gps, &ctx.clock)?;
+    let key = app.seal_punch(&captured, kind, gps)?;
     let local = json!({
         "face_distance": captured.verification.as_ref().map(|v| v.distance),
         "same_person": captured.verification.as_ref().map(|v| v.same),
@@ -1072,17 +1093,20 @@ async fn track_cmd(ctx: &mut Ctx, t: &TrackArgs) -> Result<(), ClientError> {
         refresh_caches(ctx, &session).await;
     }
     let policy = ctx.state.policy.clone().ok_or(ClientError::NoPolicy)?;
-    let mut recorder = Recorder::new(outbox.clone())?;
-    recorder.set_policy(policy)?;
-    recorder.set_consent(ctx.state.consents.get("location").copied().unwrap_or(false));
-    let decisions = recorder.record_many(&fixes, ctx.clock.now())?;
+    let consent = ctx.state.consents.get("location").copied().unwrap_or(false);
+    let now = ctx.clock.now();
+    let (decisions, s) = ctx.app()?.with_recorder(|recorder| {
+        recorder.set_policy(policy)?;
+        recorder.set_consent(consent);
+        let decisions = recorder.record_many(&fixes, now)?;
+        Ok::<_, RecorderError>((decisions, recorder.stats()))
+    })??;
     let mut dropped: BTreeMap<String, u64> = BTreeMap::new();
     for d in &decisions {
         if let Some(code) = reason_code(d) {
             *dropped.entry(code).or_default() += 1;
         }
     }
-    let s = recorder.stats();
     let stats = outbox.stats()?;
     ctx.print(
         &json!({"received": s.received, "recorded": s.recorded, "dropped": dropped,
@@ -1126,11 +1150,7 @@ async fn sync_cmd(ctx: &mut Ctx, wait: Option<f64>) -> Result<(), ClientError> {
 }
 
 async fn status_cmd(ctx: &mut Ctx) -> Result<(), ClientError> {
-    let session = match ctx.session() {
-        Ok(s) => Some(s),
-        Err(ClientError::NoServer) => None,
-        Err(e) => return Err(e),
-    };
+    let session = ctx.session().ok();
     let session_state = match &session {
         Some(s) => match s.state().await {
             SessionState::Active(u) => json!({"state": "active", "user": user_json(&u)}),

@@ -1,5 +1,7 @@
 //! The FaceID mobile client core: session, offline outbox, sync, location recorder, check-in flow.
 //!
+//! - [`app`]: the facade the apps and the simulator hold: it assembles the parts below and
+//!   owns their lifecycle (restore, per-employee outbox, session expiry).
 //! - [`outbox`]: the durable SQLite queue every upload goes through.
 //! - [`location`]: the recorder that filters, flags and batches GPS fixes into the outbox.
 //! - [`checkin`]: the camera capture (quality, challenge, 1:1) and sealing a punch.
@@ -16,6 +18,7 @@
 //! - [`store`], [`device_key`], [`clock`], [`http`]: platform traits and shared plumbing.
 
 pub mod admin;
+pub mod app;
 pub mod checkin;
 pub mod clock;
 pub mod consent;

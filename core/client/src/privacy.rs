@@ -1,35 +1,23 @@
 //! The employee's data-subject rights from the app (issue 23): an export of everything the
 //! server holds about them (started, polled, then downloaded as a ZIP to a file), erasure and
 //! correction requests with their state, and the restriction of biometric processing or
-//! tracking. The shapes are the server's (`backend/src/privacy/`); every call is online.
+//! tracking. The shapes are the protocol's (`faceid_protocol::privacy`, which the server uses
+//! too); every call is online.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use faceid_protocol::privacy::{
+    CorrectableField, CorrectionKind, EmployeeCorrectionRequest, ErasureOutcome, ErasureRequest,
+    ErasureScope, ExportRequest, ExportStatus, Kept, MY_CORRECTION_REQUESTS_PATH,
+    MY_ERASURE_REQUESTS_PATH, MY_EXPORT_PATH, MY_RESTRICTIONS_PATH, NewCorrectionRequest,
+    NewErasureRequest, Restriction, RestrictionChange, Restrictions,
+};
 use uuid::Uuid;
 
 use crate::session::{Session, SessionError};
-
-pub const EXPORT_PATH: &str = "/api/v1/me/export";
-pub const ERASURE_PATH: &str = "/api/v1/me/erasure-requests";
-pub const CORRECTION_PATH: &str = "/api/v1/me/correction-requests";
-pub const RESTRICTIONS_PATH: &str = "/api/v1/me/restrictions";
 /// Longest comment of a request, in characters (the server's limit).
 pub const MAX_COMMENT_LEN: usize = 2000;
-
-/// An export and its state (`queued`, `ready`, `failed` or `expired`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ExportStatus {
-    pub id: Uuid,
-    pub state: String,
-    pub language: String,
-    pub size_bytes: Option<i64>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
 
 /// What polling an export found.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,26 +28,18 @@ pub enum ExportPoll {
     Downloaded { bytes: u64 },
 }
 
-#[derive(Serialize)]
-struct ExportBody<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<&'a str>,
-}
-
 /// Starts an export; the README in `language` (`ru`, `tg`, `en`; the server's default when
 /// `None`).
 pub async fn start_export(
     session: &Session,
     language: Option<&str>,
 ) -> Result<ExportStatus, SessionError> {
-    if language.is_some_and(|l| !["ru", "tg", "en"].contains(&l)) {
-        return Err(SessionError::Invalid("language is ru, tg or en"));
-    }
+    let language = crate::telegram::lang(language)?;
     session
         .call_json(
             reqwest::Method::POST,
-            EXPORT_PATH,
-            Some(&ExportBody { language }),
+            MY_EXPORT_PATH,
+            Some(&ExportRequest { language }),
         )
         .await
 }
@@ -73,7 +53,11 @@ pub async fn poll_export(
     dest: &Path,
 ) -> Result<ExportPoll, SessionError> {
     let mut resp = session
-        .send_authorised(reqwest::Method::GET, &format!("{EXPORT_PATH}/{id}"), |r| r)
+        .send_authorised(
+            reqwest::Method::GET,
+            &format!("{MY_EXPORT_PATH}/{id}"),
+            |r| r,
+        )
         .await?;
     match resp.status().as_u16() {
         202 => {
@@ -110,46 +94,6 @@ pub async fn poll_export(
     }
 }
 
-/// What an erasure request covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErasureScope {
-    Biometrics,
-    Locations,
-    Photos,
-    Everything,
-}
-
-/// Something an erasure kept, and why (labour law keeps the attendance record).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Kept {
-    pub what: String,
-    pub count: i64,
-    pub why: String,
-}
-
-/// What a finished erasure did (the fields the app shows; the server's `removed` counts stay
-/// in the export).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct ErasureOutcome {
-    #[serde(default)]
-    pub kept: Vec<Kept>,
-}
-
-/// An erasure request; `state`: `pending`, `approved`, `done` or `refused`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ErasureRequest {
-    pub id: Uuid,
-    pub scope: ErasureScope,
-    pub state: String,
-    pub comment: Option<String>,
-    pub requested_at: DateTime<Utc>,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub refusal_reason: Option<String>,
-    pub outcome: Option<ErasureOutcome>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
-
 fn comment(text: Option<&str>) -> Result<Option<&str>, SessionError> {
     let text = text.map(str::trim).filter(|c| !c.is_empty());
     if text.is_some_and(|c| c.chars().count() > MAX_COMMENT_LEN) {
@@ -158,33 +102,40 @@ fn comment(text: Option<&str>) -> Result<Option<&str>, SessionError> {
     Ok(text)
 }
 
-#[derive(Serialize)]
-struct NewErasure<'a> {
-    scope: ErasureScope,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    comment: Option<&'a str>,
-}
-
 /// Asks for erasure of `scope`; an administrator approves or refuses it.
 pub async fn request_erasure(
     session: &Session,
     scope: ErasureScope,
     note: Option<&str>,
 ) -> Result<ErasureRequest, SessionError> {
-    let body = NewErasure {
+    let body = NewErasureRequest {
         scope,
-        comment: comment(note)?,
+        comment: comment(note)?.map(str::to_owned),
     };
-    session
-        .call_json(reqwest::Method::POST, ERASURE_PATH, Some(&body))
-        .await
+    known_scope(
+        session
+            .call_json(reqwest::Method::POST, MY_ERASURE_REQUESTS_PATH, Some(&body))
+            .await?,
+    )
+}
+
+/// A request whose scope this version does not know is not shown as something else.
+fn known_scope(r: ErasureRequest) -> Result<ErasureRequest, SessionError> {
+    match r.scope_kind() {
+        Some(_) => Ok(r),
+        None => Err(SessionError::Decode(format!(
+            "unknown erasure scope {:?}",
+            r.scope
+        ))),
+    }
 }
 
 /// The employee's erasure requests, newest first.
 pub async fn erasure_requests(session: &Session) -> Result<Vec<ErasureRequest>, SessionError> {
-    session
-        .call_json(reqwest::Method::GET, ERASURE_PATH, None::<&()>)
-        .await
+    let requests: Vec<ErasureRequest> = session
+        .call_json(reqwest::Method::GET, MY_ERASURE_REQUESTS_PATH, None::<&()>)
+        .await?;
+    requests.into_iter().map(known_scope).collect()
 }
 
 /// What to correct: a punch (`event_id` of the wrong one, or none for a missing one) or a
@@ -204,46 +155,12 @@ pub enum Correction {
     },
 }
 
-#[derive(Serialize, Default)]
-struct NewCorrection<'a> {
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    punch_kind: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    value: Option<&'a str>,
-    comment: &'a str,
-}
-
-/// A correction request; `state`: `pending`, `accepted` or `rejected`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct CorrectionRequest {
-    pub id: Uuid,
-    /// `punch` or `field`.
-    pub kind: String,
-    pub event_id: Option<Uuid>,
-    pub punch_kind: Option<String>,
-    pub at: Option<DateTime<Utc>>,
-    pub field: Option<String>,
-    pub value: Option<String>,
-    pub comment: String,
-    pub state: String,
-    pub decided_at: Option<DateTime<Utc>>,
-    pub decision_comment: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 /// Asks for `what` to be corrected; `why` (required) is for the operator.
 pub async fn request_correction(
     session: &Session,
     what: &Correction,
     why: &str,
-) -> Result<CorrectionRequest, SessionError> {
+) -> Result<EmployeeCorrectionRequest, SessionError> {
     let why = comment(Some(why))?.ok_or(SessionError::Invalid("say what is wrong"))?;
     let body = match what {
         Correction::Punch {
@@ -254,67 +171,54 @@ pub async fn request_correction(
             if !["in", "out"].contains(&punch_kind.as_str()) {
                 return Err(SessionError::Invalid("a punch is `in` or `out`"));
             }
-            NewCorrection {
-                kind: "punch",
+            NewCorrectionRequest {
+                kind: CorrectionKind::Punch,
                 event_id: *event_id,
-                punch_kind: Some(punch_kind),
+                punch_kind: Some(punch_kind.clone()),
                 at: Some(*at),
-                comment: why,
-                ..NewCorrection::default()
+                field: None,
+                value: None,
+                comment: why.to_owned(),
             }
         }
-        Correction::Field { field, value } => NewCorrection {
-            kind: "field",
-            field: Some(field),
-            value: Some(value),
-            comment: why,
-            ..NewCorrection::default()
+        Correction::Field { field, value } => NewCorrectionRequest {
+            kind: CorrectionKind::Field,
+            event_id: None,
+            punch_kind: None,
+            at: None,
+            field: Some(
+                CorrectableField::parse(field)
+                    .ok_or(SessionError::Invalid("a field is first_name or last_name"))?,
+            ),
+            value: Some(value.clone()),
+            comment: why.to_owned(),
         },
     };
     session
-        .call_json(reqwest::Method::POST, CORRECTION_PATH, Some(&body))
+        .call_json(
+            reqwest::Method::POST,
+            MY_CORRECTION_REQUESTS_PATH,
+            Some(&body),
+        )
         .await
 }
 
 /// The employee's correction requests, newest first.
 pub async fn correction_requests(
     session: &Session,
-) -> Result<Vec<CorrectionRequest>, SessionError> {
+) -> Result<Vec<EmployeeCorrectionRequest>, SessionError> {
     session
-        .call_json(reqwest::Method::GET, CORRECTION_PATH, None::<&()>)
+        .call_json(
+            reqwest::Method::GET,
+            MY_CORRECTION_REQUESTS_PATH,
+            None::<&()>,
+        )
         .await
-}
-
-/// One restriction in force.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Restriction {
-    /// `biometrics` or `tracking`.
-    pub kind: String,
-    pub restricted_at: DateTime<Utc>,
-    /// Who set it: the employee themself or an administrator.
-    pub restricted_by: Option<Uuid>,
-}
-
-/// What processing of the employee is restricted now.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-pub struct Restrictions {
-    pub biometrics: bool,
-    pub tracking: bool,
-    #[serde(default)]
-    pub items: Vec<Restriction>,
-}
-
-#[derive(Serialize)]
-struct RestrictionChange {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    biometrics: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tracking: Option<bool>,
 }
 
 pub async fn restrictions(session: &Session) -> Result<Restrictions, SessionError> {
     session
-        .call_json(reqwest::Method::GET, RESTRICTIONS_PATH, None::<&()>)
+        .call_json(reqwest::Method::GET, MY_RESTRICTIONS_PATH, None::<&()>)
         .await
 }
 
@@ -328,7 +232,7 @@ pub async fn set_restrictions(
     session
         .call_json(
             reqwest::Method::PUT,
-            RESTRICTIONS_PATH,
+            MY_RESTRICTIONS_PATH,
             Some(&RestrictionChange {
                 biometrics,
                 tracking,

@@ -3,19 +3,13 @@
 //! says whether there is one and serves as a cache-buster.
 
 use chrono::{DateTime, Utc};
+pub use faceid_protocol::profile::{MY_PHOTO_PATH, ProfilePhotoSet};
 use reqwest::multipart::{Form, Part};
-use serde::Deserialize;
 
 use crate::session::{Session, SessionError};
 
-pub const MY_PHOTO_PATH: &str = "/api/v1/me/photo";
 /// Largest photo sent, in bytes (the server refuses bigger bodies).
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-struct PhotoSet {
-    photo_updated_at: DateTime<Utc>,
-}
 
 /// The photo as the server keeps it (JPEG); `None` when there is none (404 `no_photo`).
 pub async fn my_photo(session: &Session) -> Result<Option<Vec<u8>>, SessionError> {
@@ -51,7 +45,7 @@ pub async fn set_my_photo(session: &Session, image: &[u8]) -> Result<DateTime<Ut
     let answer = crate::http::read_answer(resp)
         .await
         .map_err(|e| SessionError::Network(e.to_string()))?;
-    let set: PhotoSet =
+    let set: ProfilePhotoSet =
         serde_json::from_str(&answer.body).map_err(|e| SessionError::Decode(e.to_string()))?;
     Ok(set.photo_updated_at)
 }
@@ -69,7 +63,7 @@ mod tests {
 
     #[test]
     fn reads_the_servers_answer_to_an_upload() {
-        let set: PhotoSet =
+        let set: ProfilePhotoSet =
             serde_json::from_str(r#"{"photo_updated_at":"2026-12-07T01:16:13Z"}"#).expect("set");
         assert_eq!(
             set.photo_updated_at.to_rfc3339(),

@@ -3,55 +3,24 @@
 //! per-kind notification switches. A server without a bot answers 404
 //! `telegram_not_configured`: [`link`] gives `None` then, and the app hides the section.
 
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+pub use faceid_protocol::telegram::{
+    Lang, LinkCode, LinkRequest, MY_TELEGRAM_LINK_PATH, MY_TELEGRAM_PATH, TelegramLink,
+    TelegramNotifications, TelegramSettingsPatch,
+};
 
 use crate::session::{Session, SessionError};
 
-pub const TELEGRAM_PATH: &str = "/api/v1/me/telegram";
-pub const TELEGRAM_LINK_PATH: &str = "/api/v1/me/telegram/link";
 const NOT_CONFIGURED: &str = "telegram_not_configured";
 
-/// The notification switches of a linked employee.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Notifications {
-    /// A receipt of every verified punch.
-    pub punches: bool,
-    /// My punch was flagged or rejected.
-    pub flagged: bool,
-    /// Staff: punches in my scope waiting for review.
-    pub reviews: bool,
-    /// Staff: late check-ins in my scope.
-    pub late: bool,
-    /// Staff: no check-in after the grace period.
-    pub absent: bool,
-    /// I am still checked in after my shift.
-    pub checkout: bool,
-    /// Staff: the daily summary.
-    pub summary: bool,
-}
-
-/// The link as the server tells it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Link {
-    pub bot_username: Option<String>,
-    pub linked: bool,
-    /// `active`, `blocked` (the bot was blocked in Telegram) or `broken`; none when not linked.
-    pub status: Option<String>,
-    pub status_reason: Option<String>,
-    pub telegram_username: Option<String>,
-    /// `ru`, `tg` or `en`.
-    pub language: Option<String>,
-    pub linked_at: Option<DateTime<Utc>>,
-    pub notifications: Option<Notifications>,
-}
-
-/// A one-time deep link: open `url` in Telegram and press Start.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct LinkCode {
-    pub url: String,
-    pub code: String,
-    pub expires_at: DateTime<Utc>,
+/// `ru`, `tg` or `en` as the wire's [`Lang`]; any other text is refused before any request.
+pub(crate) fn lang(language: Option<&str>) -> Result<Option<Lang>, SessionError> {
+    match language {
+        None => Ok(None),
+        Some("ru") => Ok(Some(Lang::Ru)),
+        Some("tg") => Ok(Some(Lang::Tg)),
+        Some("en") => Ok(Some(Lang::En)),
+        Some(_) => Err(SessionError::Invalid("language is ru, tg or en")),
+    }
 }
 
 fn configured<T>(r: Result<T, SessionError>) -> Result<Option<T>, SessionError> {
@@ -63,18 +32,12 @@ fn configured<T>(r: Result<T, SessionError>) -> Result<Option<T>, SessionError> 
 }
 
 /// The employee's link; `None` when the server has no Telegram bot.
-pub async fn link(session: &Session) -> Result<Option<Link>, SessionError> {
+pub async fn link(session: &Session) -> Result<Option<TelegramLink>, SessionError> {
     configured(
         session
-            .call_json(reqwest::Method::GET, TELEGRAM_PATH, None::<&()>)
+            .call_json(reqwest::Method::GET, MY_TELEGRAM_PATH, None::<&()>)
             .await,
     )
-}
-
-#[derive(Serialize)]
-struct LinkRequest<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    language: Option<&'a str>,
 }
 
 /// A deep link to start linking, the bot speaking `language` (`ru`, `tg`, `en`). Without the
@@ -83,13 +46,11 @@ pub async fn start_linking(
     session: &Session,
     language: Option<&str>,
 ) -> Result<LinkCode, SessionError> {
-    if language.is_some_and(|l| !["ru", "tg", "en"].contains(&l)) {
-        return Err(SessionError::Invalid("language is ru, tg or en"));
-    }
+    let language = lang(language)?;
     session
         .call_json(
             reqwest::Method::POST,
-            TELEGRAM_LINK_PATH,
+            MY_TELEGRAM_LINK_PATH,
             Some(&LinkRequest { language }),
         )
         .await
@@ -98,17 +59,21 @@ pub async fn start_linking(
 /// Sets every notification switch; answers the link as it is now.
 pub async fn set_notifications(
     session: &Session,
-    switches: Notifications,
-) -> Result<Link, SessionError> {
+    switches: TelegramNotifications,
+) -> Result<TelegramLink, SessionError> {
     session
-        .call_json(reqwest::Method::PATCH, TELEGRAM_PATH, Some(&switches))
+        .call_json(
+            reqwest::Method::PATCH,
+            MY_TELEGRAM_PATH,
+            Some(&TelegramSettingsPatch::from(switches)),
+        )
         .await
 }
 
 /// Unlinks (nothing happens when not linked).
 pub async fn unlink(session: &Session) -> Result<(), SessionError> {
     session
-        .call_empty(reqwest::Method::DELETE, TELEGRAM_PATH, None::<&()>)
+        .call_empty(reqwest::Method::DELETE, MY_TELEGRAM_PATH, None::<&()>)
         .await
 }
 
@@ -123,23 +88,24 @@ mod tests {
             "telegram_username":"ann","language":"tg","linked_at":"2026-11-20T08:00:00Z",
             "notifications":{"punches":true,"flagged":true,"reviews":false,"late":false,
             "absent":false,"checkout":true,"summary":false}}"#;
-        let l: Link = serde_json::from_str(json).expect("link");
+        let l: TelegramLink = serde_json::from_str(json).expect("link");
         assert!(l.linked);
-        assert_eq!(l.language.as_deref(), Some("tg"));
+        assert_eq!(l.language, Some(Lang::Tg));
         let n = l.notifications.expect("switches");
         assert!(n.punches && n.checkout && !n.summary);
-        let unlinked: Link = serde_json::from_str(
+        let unlinked: TelegramLink = serde_json::from_str(
             r#"{"bot_username":"acme_bot","linked":false,"status":null,"status_reason":null,
             "telegram_username":null,"language":null,"linked_at":null,"notifications":null}"#,
         )
         .expect("unlinked");
         assert!(!unlinked.linked && unlinked.notifications.is_none());
-        // The PATCH body names every switch the server's `TelegramSettingsPatch` knows.
-        let patch = serde_json::to_value(n).expect("patch");
+        // The PATCH body sets every switch and leaves the language alone.
+        let patch = serde_json::to_value(TelegramSettingsPatch::from(n)).expect("patch");
+        assert_eq!(patch["language"], serde_json::Value::Null);
         for key in [
             "punches", "flagged", "reviews", "late", "absent", "checkout", "summary",
         ] {
-            assert!(patch.get(key).is_some(), "{key}");
+            assert!(patch[key].is_boolean(), "{key}");
         }
     }
 }

@@ -13,10 +13,13 @@ pub mod face;
 pub mod liveness;
 pub mod location;
 pub mod org;
+pub mod privacy;
 pub mod problem;
+pub mod profile;
 pub mod reports;
 pub mod sites;
 pub mod sync;
+pub mod telegram;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";

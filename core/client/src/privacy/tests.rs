@@ -134,12 +134,12 @@ async fn session() -> (Arc<Server>, Session) {
     let server = Arc::new(Server::default());
     let app = axum::Router::new()
         .route("/api/v1/auth/login", post(login))
-        .route(EXPORT_PATH, post(serve_start))
-        .route(&format!("{EXPORT_PATH}/{EXPORT_ID}"), get(serve_poll))
-        .route(&format!("{EXPORT_PATH}/{{id}}"), get(gone))
-        .route(ERASURE_PATH, post(serve_erasure).get(erasures))
-        .route(CORRECTION_PATH, post(correction))
-        .route(RESTRICTIONS_PATH, axum::routing::put(restrict))
+        .route(MY_EXPORT_PATH, post(serve_start))
+        .route(&format!("{MY_EXPORT_PATH}/{EXPORT_ID}"), get(serve_poll))
+        .route(&format!("{MY_EXPORT_PATH}/{{id}}"), get(gone))
+        .route(MY_ERASURE_REQUESTS_PATH, post(serve_erasure).get(erasures))
+        .route(MY_CORRECTION_REQUESTS_PATH, post(correction))
+        .route(MY_RESTRICTIONS_PATH, axum::routing::put(restrict))
         .with_state(server.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -208,11 +208,12 @@ async fn requests_and_restrictions_use_the_servers_shapes() {
         .await
         .expect("erasure");
     assert_eq!(
-        (e.scope, e.state.as_str()),
-        (ErasureScope::Locations, "pending")
+        (e.scope_kind(), e.state.as_str()),
+        (Some(ErasureScope::Locations), "pending")
     );
     let done = erasure_requests(&s).await.expect("list");
-    let kept = &done[0].outcome.as_ref().expect("outcome").kept[0];
+    let outcome = done[0].erasure_outcome().expect("outcome");
+    let kept = &outcome.kept[0];
     assert_eq!((kept.what.as_str(), kept.count), ("attendance events", 12));
 
     let at = Utc::now();
