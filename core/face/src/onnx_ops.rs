@@ -166,6 +166,67 @@ pub(crate) fn eval_rank4(
     Ok(tvec!(tensor.into_tvalue()))
 }
 
+/// `a·b + acc`, fused where the target has the instruction (x86-64-v3 builds, ARM); a software
+/// fused multiply-add would be far slower than the two instructions.
+#[inline(always)]
+pub(crate) fn fma(a: f32, b: f32, acc: f32) -> f32 {
+    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
+        a.mul_add(b, acc)
+    } else {
+        a * b + acc
+    }
+}
+
+/// Positions of a `kernel`-wide window moved by `stride` over `n` values with `pad` more on each
+/// side (floor mode; 0 when the window does not fit).
+pub(crate) fn window_len(n: usize, kernel: usize, stride: usize, pad: usize) -> usize {
+    (n + 2 * pad)
+        .checked_sub(kernel)
+        .map_or(0, |room| room / stride + 1)
+}
+
+/// [`window_len`] of a dimension (symbolic sizes do not occur: plans are built for concrete
+/// input sizes, but the formula is kept for them).
+pub(crate) fn window_dim(input: &TDim, kernel: usize, stride: usize, pad: usize) -> TDim {
+    match input.to_i64() {
+        Ok(n) => TDim::from(window_len(n.max(0) as usize, kernel, stride, pad)),
+        Err(_) => (input.clone() + 2 * pad as i64 - kernel as i64) / stride as u64 + 1,
+    }
+}
+
+/// The inference rules shared by the convolution nodes: inputs x, weights and an optional bias,
+/// one output of x's type, x, the weights and the output all rank 4.
+pub(crate) fn conv_rules<'r, 'p: 'r>(
+    what: &str,
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+) -> InferenceResult {
+    if inputs.len() != 2 && inputs.len() != 3 {
+        bail!("{what} takes 2 or 3 inputs, got {}", inputs.len());
+    }
+    check_output_arity(outputs, 1)?;
+    s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
+    s.equals(&inputs[0].rank, 4)?;
+    s.equals(&inputs[1].rank, 4)?;
+    s.equals(&outputs[0].rank, 4)
+}
+
+/// The output's shape is input 0's with height and width mapped through `dim`.
+pub(crate) fn spatial_shape_rule<'r, 'p: 'r>(
+    s: &mut Solver<'r>,
+    inputs: &'p [TensorProxy],
+    outputs: &'p [TensorProxy],
+    dim: impl Fn(&TDim) -> TDim + 'r,
+) -> InferenceResult {
+    s.given(&inputs[0].shape, move |s, shape| {
+        let mut out = shape.clone();
+        out[2] = dim(&shape[2]);
+        out[3] = dim(&shape[3]);
+        s.equals(&outputs[0].shape, out)
+    })
+}
+
 /// How many nodes [`route_to_kernels`] rewrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoutedNodes {
@@ -226,6 +287,14 @@ fn no_auto_pad(node: &NodeProto) -> bool {
     attr(node, "auto_pad").is_none_or(|a| a.s.is_empty() || a.s == b"NOTSET")
 }
 
+/// A convolution's third input, the bias, is absent or an initializer.
+fn constant_or_no_bias(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
+    match node.input.get(2) {
+        Some(name) if !name.is_empty() => weight_dims.contains_key(name),
+        _ => true,
+    }
+}
+
 /// `Conv` with constant weights `[C_out, C_in ≤ 32, 1, 1]` (and constant bias, if any), stride
 /// 1, no padding, dilation or groups.
 fn small_pointwise_conv(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
@@ -236,14 +305,10 @@ fn small_pointwise_conv(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>
         .is_some_and(|d| {
             matches!(d.as_slice(), &[_, c_in, 1, 1] if (1..=CONV1X1_MAX_INPUT_CHANNELS).contains(&c_in))
         });
-    let bias_ok = match node.input.get(2) {
-        Some(name) if !name.is_empty() => weight_dims.contains_key(name),
-        _ => true,
-    };
     node.output.len() == 1
         && (2..=3).contains(&node.input.len())
         && weights_ok
-        && bias_ok
+        && constant_or_no_bias(node, weight_dims)
         && ints_are(node, "kernel_shape", &[1, 1])
         && ints_are(node, "strides", &[1, 1])
         && ints_are(node, "pads", &[0, 0, 0, 0])
@@ -263,15 +328,11 @@ fn depthwise_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> b
     else {
         return false;
     };
-    let bias_ok = match node.input.get(2) {
-        Some(name) if !name.is_empty() => weight_dims.contains_key(name),
-        _ => true,
-    };
     let strides_ok = ints_are(node, "strides", &[1, 1]) || ints_are(node, "strides", &[2, 2]);
     let pads_ok = ints_are(node, "pads", &[0, 0, 0, 0]) || ints_are(node, "pads", &[1, 1, 1, 1]);
     node.output.len() == 1
         && (2..=3).contains(&node.input.len())
-        && bias_ok
+        && constant_or_no_bias(node, weight_dims)
         && int_attr(node, "group") == Some(c)
         && ints_are(node, "kernel_shape", &[3, 3])
         && strides_ok
@@ -448,6 +509,14 @@ mod tests {
             .collect()
     }
 
+    /// The largest absolute difference between two outputs.
+    fn worst_difference(a: &[f32], b: &[f32]) -> f32 {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max)
+    }
+
     /// Runs `proto` with tract's stock front end and with ours; returns both outputs and the
     /// op names of our plan.
     fn stock_and_ours(proto: &ModelProto, input: &Tensor) -> (Vec<f32>, Vec<f32>, Vec<String>) {
@@ -563,11 +632,7 @@ mod tests {
             let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 23)).expect("x");
             let (stock, ours, names) = stock_and_ours(&model(graph), &x);
             assert_eq!(ours.len(), (c_out * h * w) as usize);
-            let worst = stock
-                .iter()
-                .zip(&ours)
-                .map(|(a, b)| (a - b).abs())
-                .fold(0f32, f32::max);
+            let worst = worst_difference(&stock, &ours);
             // Values are sums of c_in products of numbers below 1 in magnitude.
             assert!(
                 worst <= 1e-5 * c_in as f32,
@@ -636,11 +701,7 @@ mod tests {
                         Tensor::from_shape(&dims, &values(dims.iter().product(), 41)).expect("x");
                     let (stock, ours, names) = stock_and_ours(&model(graph), &x);
                     assert_eq!(ours.len(), (c * o(h) * o(w)) as usize);
-                    let worst = stock
-                        .iter()
-                        .zip(&ours)
-                        .map(|(a, b)| (a - b).abs())
-                        .fold(0f32, f32::max);
+                    let worst = worst_difference(&stock, &ours);
                     // Sums of at most ten terms below 1 in magnitude.
                     assert!(
                         worst <= 1e-5,
@@ -653,8 +714,7 @@ mod tests {
                 }
             }
         }
-        let route = |group: i64, attribute: Vec<AttributeProto>| {
-            let mut attribute = attribute;
+        let route = |group: i64, mut attribute: Vec<AttributeProto>| {
             attribute.push(AttributeProto {
                 name: "group".into(),
                 i: group,

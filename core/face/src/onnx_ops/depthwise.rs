@@ -15,6 +15,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use super::fma;
+
 /// The inference-time node: inputs x, weights `[C, 1, 3, 3]`, optional bias `[C]`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub(super) struct DepthwiseNode(pub Depthwise3x3);
@@ -30,25 +32,10 @@ impl Expansion for DepthwiseNode {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            bail!(
-                "depthwise convolution takes 2 or 3 inputs, got {}",
-                inputs.len()
-            );
-        }
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
-        s.equals(&inputs[0].rank, 4)?;
-        s.equals(&inputs[1].rank, 4)?;
-        s.equals(&outputs[0].rank, 4)?;
+        super::conv_rules("depthwise convolution", s, inputs, outputs)?;
         s.equals(&inputs[1].shape[0], &inputs[0].shape[1])?;
         let op = self.0;
-        s.given(&inputs[0].shape, move |s, shape| {
-            let mut out = shape.clone();
-            out[2] = op.output_dim(&shape[2]);
-            out[3] = op.output_dim(&shape[3]);
-            s.equals(&outputs[0].shape, out)
-        })
+        super::spatial_shape_rule(s, inputs, outputs, move |d| op.output_dim(d))
     }
 
     fn wire(
@@ -72,20 +59,11 @@ pub struct Depthwise3x3 {
 
 impl Depthwise3x3 {
     fn output_dim(&self, input: &TDim) -> TDim {
-        match input.to_i64() {
-            Ok(n) => TDim::from(self.output_len(n.max(0) as usize)),
-            // Symbolic sizes do not occur (plans are built for concrete input sizes).
-            Err(_) => (input.clone() + 2 * self.pad as i64 - 3) / self.stride as u64 + 1,
-        }
+        super::window_dim(input, 3, self.stride, self.pad)
     }
 
     fn output_len(&self, n: usize) -> usize {
-        let padded = n + 2 * self.pad;
-        if padded < 3 {
-            0
-        } else {
-            (padded - 3) / self.stride + 1
-        }
+        super::window_len(n, 3, self.stride, self.pad)
     }
 }
 
@@ -95,16 +73,6 @@ impl Op for Depthwise3x3 {
     }
 
     op_as_typed_op!();
-}
-
-#[inline(always)]
-fn fma(a: f32, b: f32, acc: f32) -> f32 {
-    // A software fused multiply-add would be far slower than two instructions.
-    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
-        a.mul_add(b, acc)
-    } else {
-        a * b + acc
-    }
 }
 
 impl EvalOp for Depthwise3x3 {
@@ -239,7 +207,7 @@ fn row3(dst: &mut [f32], a: [&[f32]; 3], b: [&[f32]; 3], c: [&[f32]; 3], t: &[f3
     let (a0, a1, a2) = (&a[0][..n], &a[1][..n], &a[2][..n]);
     let (b0, b1, b2) = (&b[0][..n], &b[1][..n], &b[2][..n]);
     let (c0, c1, c2) = (&c[0][..n], &c[1][..n], &c[2][..n]);
-    for j in 0..n {
+    for (j, d) in dst.iter_mut().enumerate() {
         let mut acc = 0.0;
         acc = fma(t[0], a0[j], acc);
         acc = fma(t[1], a1[j], acc);
@@ -250,7 +218,7 @@ fn row3(dst: &mut [f32], a: [&[f32]; 3], b: [&[f32]; 3], c: [&[f32]; 3], t: &[f3
         acc = fma(t[6], c0[j], acc);
         acc = fma(t[7], c1[j], acc);
         acc = fma(t[8], c2[j], acc);
-        dst[j] = acc + bias;
+        *d = acc + bias;
     }
 }
 
