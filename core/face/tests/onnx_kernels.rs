@@ -1,5 +1,5 @@
-//! The engine's ONNX front end (`faceid_face::onnx_ops`: PReLU rewritten, max-pooling and
-//! constant padding on our kernels) on the real models: what is routed, and that every model computes the same
+//! The engine's ONNX front end (`faceid_face::onnx_ops`: PReLU rewritten, max-pooling,
+//! small pointwise and depthwise 3×3 convolutions and constant padding on our kernels) on the real models: what is routed, and that every model computes the same
 //! outputs as with tract's stock front end.
 
 mod common;
@@ -96,16 +96,18 @@ fn every_model_computes_the_same_with_our_kernels() {
         eprintln!("SKIPPED every_model_computes_the_same_with_our_kernels: no model files");
         return;
     };
-    // YuNet at the check-in and the enrolment sizes: its four pools and its five pointwise
-    // convolutions with 16–32 input channels go to our kernels, and the six pads tract puts in
-    // front of its padded im2col convolutions.
+    // YuNet at the check-in and the enrolment sizes: its four pools, its five pointwise
+    // convolutions with 16–32 input channels and its 26 depthwise 3×3 convolutions (20 grouped,
+    // six single-channel heads) go to our kernels. (With the stock front end tract lowers the
+    // six single-channel ones to im2col behind a pad; none of those pads is left.)
     for (h, w) in [(192, 320), (384, 640)] {
         let (routed, swapped) = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
         let want = RoutedNodes {
             max_pool: 4,
             conv1x1: 5,
+            depthwise: 26,
         };
-        assert_eq!((routed, swapped), (want, 6));
+        assert_eq!((routed, swapped), (want, 0));
     }
     // dlib: its 3×3/2 pool; its five pads and the 24 tract puts in front of its padded
     // convolutions.
@@ -113,6 +115,7 @@ fn every_model_computes_the_same_with_our_kernels() {
     let want = RoutedNodes {
         max_pool: 1,
         conv1x1: 0,
+        depthwise: 0,
     };
     assert_eq!((routed, swapped), (want, 29));
     // MiniFASNet: its pointwise convolutions with up to 32 input channels.
@@ -124,10 +127,16 @@ fn every_model_computes_the_same_with_our_kernels() {
         let want = RoutedNodes {
             max_pool: 0,
             conv1x1,
+            depthwise: 16,
         };
         assert_eq!(routed, want, "{file}");
     }
-    // MobileFaceNet loads through the same front end (PReLU rewritten), nothing routed.
+    // MobileFaceNet: its 16 depthwise 3×3 convolutions (stride 1 and 2); the 7×7 one stays
+    // with tract.
     let (routed, _) = compare(&dir, "mobilefacenet_foamliu.onnx", 112, 112);
-    assert_eq!(routed, RoutedNodes::default());
+    let want = RoutedNodes {
+        depthwise: 16,
+        ..RoutedNodes::default()
+    };
+    assert_eq!(routed, want);
 }

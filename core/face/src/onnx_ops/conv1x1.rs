@@ -11,6 +11,8 @@
 
 use tract_onnx::tract_hir::internal::*;
 
+use super::fma;
+
 /// The inference-time node: inputs x, weights `[C_out, C_in, 1, 1]`, optional bias `[C_out]`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
 pub(super) struct Conv1x1Node;
@@ -26,17 +28,7 @@ impl Expansion for Conv1x1Node {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        if inputs.len() != 2 && inputs.len() != 3 {
-            bail!(
-                "pointwise convolution takes 2 or 3 inputs, got {}",
-                inputs.len()
-            );
-        }
-        check_output_arity(outputs, 1)?;
-        s.equals(&inputs[0].datum_type, &outputs[0].datum_type)?;
-        s.equals(&inputs[0].rank, 4)?;
-        s.equals(&inputs[1].rank, 4)?;
-        s.equals(&outputs[0].rank, 4)?;
+        super::conv_rules("pointwise convolution", s, inputs, outputs)?;
         s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
         s.equals(&outputs[0].shape[1], &inputs[1].shape[0])?;
         s.equals(&outputs[0].shape[2], &inputs[0].shape[2])?;
@@ -70,16 +62,6 @@ impl Op for Conv1x1 {
 /// Output channels and positions accumulated together (4 × 16 f32 = 8 AVX registers).
 const BLOCK_C: usize = 4;
 const BLOCK_P: usize = 16;
-
-#[inline(always)]
-fn fma(a: f32, b: f32, acc: f32) -> f32 {
-    // A software fused multiply-add would be far slower than two instructions.
-    if cfg!(any(target_feature = "fma", target_arch = "aarch64")) {
-        a.mul_add(b, acc)
-    } else {
-        a * b + acc
-    }
-}
 
 impl EvalOp for Conv1x1 {
     op_out_of_plan!();

@@ -29,12 +29,7 @@ impl Expansion for MaxPoolNode {
         s.equals(&inputs[0].rank, 4)?;
         s.equals(&outputs[0].rank, 4)?;
         let pool = self.0;
-        s.given(&inputs[0].shape, move |s, shape| {
-            let mut out = shape.clone();
-            out[2] = pool.output_dim(&shape[2]);
-            out[3] = pool.output_dim(&shape[3]);
-            s.equals(&outputs[0].shape, out)
-        })
+        super::spatial_shape_rule(s, inputs, outputs, move |d| pool.output_dim(d))
     }
 
     fn wire(
@@ -56,19 +51,11 @@ pub struct MaxPool {
 
 impl MaxPool {
     fn output_dim(&self, input: &TDim) -> TDim {
-        match input.to_i64() {
-            Ok(n) => TDim::from(self.output_len(n.max(0) as usize)),
-            // Symbolic sizes do not occur (plans are built for concrete input sizes).
-            Err(_) => (input.clone() - self.kernel as i64) / self.stride as u64 + 1,
-        }
+        super::window_dim(input, self.kernel, self.stride, 0)
     }
 
     fn output_len(&self, n: usize) -> usize {
-        if n < self.kernel {
-            0
-        } else {
-            (n - self.kernel) / self.stride + 1
-        }
+        super::window_len(n, self.kernel, self.stride, 0)
     }
 }
 
