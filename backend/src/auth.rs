@@ -208,8 +208,23 @@ pub fn role_str(r: Role) -> &'static str {
     }
 }
 
+/// The request's credential: the bearer token, else a kiosk tablet's kiosk-mode cookie
+/// ([`crate::kiosk_mode`]), which needs the CSRF header like the panel's refresh cookie.
+fn credential(parts: &Parts) -> Result<std::borrow::Cow<'_, str>, AppError> {
+    if !parts
+        .headers
+        .contains_key(axum::http::header::AUTHORIZATION)
+        && let Some(c) = crate::kiosk_mode::cookie_credential(&parts.headers)
+    {
+        crate::routes::web_session::check_csrf(&parts.headers)?;
+        return Ok(std::borrow::Cow::Owned(c));
+    }
+    bearer(parts).map(std::borrow::Cow::Borrowed)
+}
+
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppError> {
-    let token = bearer(parts)?;
+    let token = credential(parts)?;
+    let token = token.as_ref();
     if token.starts_with(KIOSK_CREDENTIAL_PREFIX) {
         let row: Option<(Uuid, bool)> = sqlx::query_as(
             "SELECT id, blocked FROM devices WHERE kind = 'kiosk' AND credential_hash = $1",

@@ -33,6 +33,7 @@ pub mod hikvision;
 pub mod iiko;
 pub mod jobs;
 pub mod kiosk;
+pub mod kiosk_mode;
 pub mod live;
 pub mod liveness;
 pub mod local_pg;

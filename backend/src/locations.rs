@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::location::{
@@ -663,6 +663,22 @@ impl PolicyOwner {
             ),
         }
     }
+
+    /// A 404 naming the employee or department when there is no such one.
+    async fn check_exists(self, conn: &mut PgConnection) -> AppResult<()> {
+        let (owners, _, _, entity, id) = self.parts();
+        let exists: bool = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT EXISTS (SELECT 1 FROM {owners} WHERE id = $1)"
+        )))
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+        if exists {
+            Ok(())
+        } else {
+            Err(AppError::not_found(entity))
+        }
+    }
 }
 
 /// Validates and stores an override, audited with the policy it replaces.
@@ -673,18 +689,10 @@ async fn put_policy(
     policy: TrackingPolicy,
 ) -> AppResult<Json<TrackingPolicy>> {
     validate_policy(&policy)?;
-    let (owners, table, key, entity, id) = owner.parts();
+    let (_, table, key, entity, id) = owner.parts();
     let value = serde_json::to_value(&policy).map_err(AppError::internal)?;
     let mut tx = state.db.begin().await?;
-    let exists: bool = sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT EXISTS (SELECT 1 FROM {owners} WHERE id = $1)"
-    )))
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if !exists {
-        return Err(AppError::not_found(entity));
-    }
+    owner.check_exists(&mut tx).await?;
     let cell = crate::db::JsonCell {
         table,
         key_col: key,
@@ -768,6 +776,65 @@ pub async fn put_department_policy(
     ApiJson(policy): ApiJson<TrackingPolicy>,
 ) -> AppResult<Json<TrackingPolicy>> {
     put_policy(&state, &caller, PolicyOwner::Department(id), policy).await
+}
+
+/// Removes an override (nothing happens when there is none), audited with the policy removed.
+async fn delete_policy(state: &AppState, caller: &Caller, owner: PolicyOwner) -> AppResult<()> {
+    let (_, table, key, entity, id) = owner.parts();
+    let mut tx = state.db.begin().await?;
+    owner.check_exists(&mut tx).await?;
+    let removed: Option<serde_json::Value> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "DELETE FROM {table} WHERE {key} = $1 RETURNING policy"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(removed) = removed {
+        audit::record(
+            &mut tx,
+            caller,
+            "tracking_policy.remove",
+            entity,
+            Some(id),
+            Some(&removed),
+            audit::NONE,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Removes an employee's own tracking policy: they follow their department's again (or the
+/// company default). Removing when there is none is a 204 too.
+#[utoipa::path(delete, path = "/api/v1/employees/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "employee id")),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such employee", body = Problem)))]
+pub async fn delete_employee_policy(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    delete_policy(&state, &caller, PolicyOwner::Employee(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a department's tracking policy: its employees without their own follow the company
+/// default again. Removing when there is none is a 204 too.
+#[utoipa::path(delete, path = "/api/v1/departments/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "department id")),
+    responses(
+        (status = 204, description = "removed"),
+        (status = 404, description = "no such department", body = Problem)))]
+pub async fn delete_department_policy(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<StatusCode> {
+    delete_policy(&state, &caller, PolicyOwner::Department(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
 use common::{PASSWORD, TestApp};
 use faceid_protocol::auth::TokenPair;
 use serde_json::json;
@@ -519,6 +520,215 @@ async fn kiosk_credential_works_until_rotated_or_blocked(pool: PgPool) {
         (r.status, r.code()),
         (StatusCode::FORBIDDEN, "device_blocked")
     );
+}
+
+/// A kiosk-mode request carried by the `faceid_kiosk` cookie (no `Authorization`).
+async fn by_kiosk_cookie(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    cookie: &str,
+    csrf: bool,
+    body: Option<serde_json::Value>,
+) -> common::Resp {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, format!("theme=dark; faceid_kiosk={cookie}"));
+    if csrf {
+        b = b.header("x-faceid-csrf", "1");
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+            Body::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Body::empty(),
+    };
+    app.raw(b.body(body).unwrap()).await
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn leaving_kiosk_mode_needs_the_pin_and_wrong_pins_lock_the_check(pool: PgPool) {
+    let app = TestApp::new(pool);
+    app.bootstrap_admin("root").await;
+    let admin = app.login("root").await.access_token;
+    let r = app
+        .post("/api/v1/devices", &admin, json!({"name": "Lobby"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let cred = r.body["credential"].as_str().unwrap().to_owned();
+    let id = r.body["device"]["id"].as_str().unwrap().to_owned();
+    let exit = |pin: &'static str| {
+        let cred = cred.clone();
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/api/v1/kiosk/exit",
+                Some(&cred),
+                Some(json!({"pin": pin})),
+            )
+            .await
+        }
+    };
+
+    // Kiosk mode in a browser: the credential goes into an HttpOnly cookie for the kiosk
+    // paths, which then works without `Authorization`, but only with the CSRF header.
+    let r = app
+        .call(Method::POST, "/api/v1/kiosk/session", Some(&cred), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let cookie = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        cookie.starts_with(&format!("faceid_kiosk={cred};")),
+        "{cookie}"
+    );
+    for attr in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/kiosk;",
+    ] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
+    let me = by_kiosk_cookie(&app, Method::GET, "/api/v1/kiosk/me", &cred, true, None).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    assert_eq!(me.body["id"], id.as_str());
+    let r = by_kiosk_cookie(&app, Method::GET, "/api/v1/kiosk/me", &cred, false, None).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "csrf_check_failed")
+    );
+    // The cookie carries a kiosk credential only: an employee's token in it is not one.
+    let r = by_kiosk_cookie(&app, Method::GET, "/api/v1/me", &admin, true, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+
+    // Without a PIN, kiosk mode cannot be left from the tablet.
+    let r = exit("1234").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "kiosk_pin_not_set")
+    );
+
+    // An administrator sets the PIN (digits only), audited without it.
+    let pin_path = format!("/api/v1/devices/{id}/kiosk-pin");
+    for bad in ["12", "12ab", "1234567890123"] {
+        let r = app
+            .call(
+                Method::PUT,
+                &pin_path,
+                Some(&admin),
+                Some(json!({"pin": bad})),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            r.body
+        );
+        assert_eq!(r.body["errors"][0]["field"], "pin");
+    }
+    let r = app
+        .call(
+            Method::PUT,
+            &pin_path,
+            Some(&admin),
+            Some(json!({"pin": "2468"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let audit: serde_json::Value =
+        sqlx::query_scalar("SELECT after FROM audit_log WHERE action = 'device.set_kiosk_pin'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audit, json!({"pin_set": true}));
+
+    // A wrong PIN: refused, attempts counted down; the right one (by the cookie, as the
+    // kiosk page sends it) leaves and clears the cookie, and the count starts again.
+    let r = exit("1111").await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "wrong_pin"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("4 attempts left"),
+        "{}",
+        r.body
+    );
+    let r = by_kiosk_cookie(
+        &app,
+        Method::POST,
+        "/api/v1/kiosk/exit",
+        &cred,
+        true,
+        Some(json!({"pin": "2468"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let cleared = r.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(
+        cleared.starts_with("faceid_kiosk=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    let r = exit("1111").await;
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("4 attempts left"),
+        "{}",
+        r.body
+    );
+
+    // Five wrong PINs in a row lock the check: 429 with Retry-After, even for the right PIN.
+    for _ in 0..3 {
+        assert_eq!(exit("1111").await.code(), "wrong_pin");
+    }
+    let r = exit("1111").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let r = exit("2468").await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+    );
+    let retry: u64 = r.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=300).contains(&retry), "{retry}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.pin_locked'")
+            .await,
+        1
+    );
+    // When the lock has run out (moved into the past here), the right PIN works again.
+    sqlx::query("UPDATE devices SET kiosk_pin_locked_until = now() - interval '1 second'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(exit("2468").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_log WHERE action = 'kiosk.exit'")
+            .await,
+        2
+    );
+    // Only kiosks have a PIN.
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/api/v1/devices/{}/kiosk-pin", Uuid::now_v7()),
+            Some(&admin),
+            Some(json!({"pin": "2468"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
 
 #[sqlx::test(migrations = "./migrations")]

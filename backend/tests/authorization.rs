@@ -134,6 +134,7 @@ enum Body {
     NewSite,
     SitePatch,
     NewKiosk,
+    KioskPin,
     DevicePatch,
     LocationBatch,
     TrackingPolicy,
@@ -528,6 +529,31 @@ fn table() -> Vec<Row> {
             Body::None,
         ),
         row(
+            M::PUT,
+            "/api/v1/devices/{id}/kiosk-pin",
+            AdminOnly,
+            204,
+            Target::Kiosk,
+            Body::KioskPin,
+        ),
+        row(
+            M::POST,
+            "/api/v1/kiosk/session",
+            KioskOnly,
+            204,
+            Target::None,
+            Body::None,
+        ),
+        // The kiosk of these rows has no PIN: leaving kiosk mode is refused, not allowed.
+        row(
+            M::POST,
+            "/api/v1/kiosk/exit",
+            KioskOnly,
+            409,
+            Target::None,
+            Body::KioskPin,
+        ),
+        row(
             M::GET,
             "/api/v1/audit",
             AdminOnly,
@@ -817,6 +843,14 @@ fn table() -> Vec<Row> {
             Body::TrackingPolicy,
         ),
         row(
+            M::DELETE,
+            "/api/v1/employees/{id}/tracking-policy",
+            AdminOnly,
+            204,
+            Target::Employee,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/departments/{id}/tracking-policy",
             Staff,
@@ -831,6 +865,14 @@ fn table() -> Vec<Row> {
             200,
             Target::Department,
             Body::TrackingPolicy,
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/departments/{id}/tracking-policy",
+            AdminOnly,
+            204,
+            Target::Department,
+            Body::None,
         ),
         row(
             M::GET,
@@ -1995,6 +2037,7 @@ impl World {
                 json!({"name": format!("gate renamed {n}"), "poll_interval_s": 60})
             }
             Body::NewKiosk => json!({"name": format!("kiosk {n}")}),
+            Body::KioskPin => json!({"pin": "2468"}),
             Body::DevicePatch => json!({"name": "Renamed phone"}),
             Body::LocationBatch => json!({"points": [{"recorded_at": chrono::Utc::now(),
                 "lat": 55.75, "lon": 37.61, "accuracy": 10.0}]}),

@@ -508,6 +508,91 @@ async fn tracking_policy_employee_over_department_over_default(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "./migrations")]
+async fn removing_an_override_falls_back_and_is_audited(pool: PgPool) {
+    let s = setup(pool).await;
+    let default = s.app.get("/api/v1/me/tracking-policy", &s.user).await.body;
+    let dept_path = format!("/api/v1/departments/{}/tracking-policy", s.dept);
+    let own_path = format!("/api/v1/employees/{}/tracking-policy", s.user_id);
+    let dept_policy = json!({"enabled": true, "interval_s": 600, "max_accuracy_m": 80.0});
+    let own = json!({"enabled": false, "interval_s": 60, "max_accuracy_m": 30.0});
+    for (path, body) in [(&dept_path, &dept_policy), (&own_path, &own)] {
+        let r = s
+            .app
+            .call(Method::PUT, path, Some(&s.admin), Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+    assert_eq!(
+        s.app.get("/api/v1/me/tracking-policy", &s.user).await.body,
+        own
+    );
+
+    // The employee's own goes: the department's applies again.
+    let r = s
+        .app
+        .call(Method::DELETE, &own_path, Some(&s.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        s.app.get("/api/v1/me/tracking-policy", &s.user).await.body,
+        dept_policy
+    );
+    assert_eq!(s.app.get(&own_path, &s.admin).await.body, dept_policy);
+
+    // The department's goes: the company default applies to both.
+    let r = s
+        .app
+        .call(Method::DELETE, &dept_path, Some(&s.admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(
+        s.app.get("/api/v1/me/tracking-policy", &s.user).await.body,
+        default
+    );
+    assert_eq!(
+        s.app.get(&dept_path, &s.admin).await.body["interval_s"],
+        300
+    );
+
+    // Each removal audited with the policy removed; removing nothing is a 204 and no record.
+    for path in [&own_path, &dept_path] {
+        let r = s.app.call(Method::DELETE, path, Some(&s.admin), None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    }
+    let audit: Vec<(String, Uuid, Option<Value>, Option<Value>)> = sqlx::query_as(
+        "SELECT entity_type, entity_id, before, after FROM audit_log
+         WHERE action = 'tracking_policy.remove' ORDER BY id",
+    )
+    .fetch_all(&s.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        audit,
+        vec![
+            ("employee".into(), s.user_id, Some(own), None),
+            ("department".into(), s.dept, Some(dept_policy), None),
+        ]
+    );
+
+    // Unknown employee or department: 404; a user may not remove anything.
+    for path in [
+        format!("/api/v1/employees/{}/tracking-policy", Uuid::now_v7()),
+        format!("/api/v1/departments/{}/tracking-policy", Uuid::now_v7()),
+    ] {
+        let r = s
+            .app
+            .call(Method::DELETE, &path, Some(&s.admin), None)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
+    let r = s
+        .app
+        .call(Method::DELETE, &own_path, Some(&s.user), None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+}
+
+#[sqlx::test(migrations = "./migrations")]
 async fn track_queries_are_range_limited_and_scoped(pool: PgPool) {
     let s = setup(pool).await;
     let r = s

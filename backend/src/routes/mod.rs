@@ -122,6 +122,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::unblock))
         .routes(routes!(devices::rotate_credential))
         .routes(routes!(devices::kiosk_me))
+        .routes(routes!(crate::kiosk_mode::set_pin))
+        .routes(routes!(crate::kiosk_mode::start_session))
+        .routes(routes!(crate::kiosk_mode::exit))
         .routes(routes!(audit::list))
         .routes(routes!(crate::jobs::api::list))
         .routes(routes!(crate::jobs::api::retry))
@@ -199,11 +202,13 @@ fn attendance_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(locations::my_policy))
         .routes(routes!(
             locations::employee_policy,
-            locations::put_employee_policy
+            locations::put_employee_policy,
+            locations::delete_employee_policy
         ))
         .routes(routes!(
             locations::department_policy,
-            locations::put_department_policy
+            locations::put_department_policy,
+            locations::delete_department_policy
         ))
         .routes(routes!(consent::list_texts, consent::publish_text))
         .routes(routes!(consent::my_consents, consent::give_my_consent))

@@ -63,19 +63,24 @@ fn set_cookie(resp: &mut Response, cookie: &str) {
 
 /// The refresh token from the `Cookie` header(s).
 fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+}
+
+/// The value of the cookie `name` from the `Cookie` header(s), when not empty.
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_owned())
         .filter(|v| !v.is_empty())
 }
 
 /// Refuses a cookie-carried request that a foreign site could have caused.
-fn check_csrf(headers: &HeaderMap) -> AppResult<()> {
+pub(crate) fn check_csrf(headers: &HeaderMap) -> AppResult<()> {
     let forbidden = || {
         AppError::forbidden(
             "csrf_check_failed",

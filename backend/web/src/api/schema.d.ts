@@ -397,7 +397,11 @@ export interface paths {
         /** Sets a department's tracking policy, used by its employees without their own. */
         put: operations["put_department_policy"];
         post?: never;
-        delete?: never;
+        /**
+         * Removes a department's tracking policy: its employees without their own follow the company
+         *     default again. Removing when there is none is a 204 too.
+         */
+        delete: operations["delete_department_policy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -467,6 +471,26 @@ export interface paths {
         put?: never;
         /** Replaces a kiosk's credential; the old one stops working at once. */
         post: operations["rotate_credential"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{id}/kiosk-pin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Sets a kiosk's PIN (needed to leave kiosk mode on the tablet); a failed-attempts lock
+         *     ends. Audited without the PIN.
+         */
+        put: operations["set_kiosk_pin"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -745,7 +769,11 @@ export interface paths {
         /** Sets an employee's own tracking policy, which overrides the department's. */
         put: operations["put_employee_policy"];
         post?: never;
-        delete?: never;
+        /**
+         * Removes an employee's own tracking policy: they follow their department's again (or the
+         *     company default). Removing when there is none is a 204 too.
+         */
+        delete: operations["delete_employee_policy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1112,6 +1140,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/kiosk/exit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leaves kiosk mode: with the kiosk's PIN, the `faceid_kiosk` cookie is cleared. A wrong PIN
+         *     is 403 `wrong_pin` (its detail says how many attempts are left); the fifth in a row locks
+         *     the check for five minutes: 429 `rate_limited` with `Retry-After`, also for the right PIN.
+         */
+        post: operations["exit_kiosk_mode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/kiosk/identify": {
         parameters: {
             query?: never;
@@ -1146,6 +1195,27 @@ export interface paths {
         get: operations["kiosk_me"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/kiosk/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Enters kiosk mode in a browser: the credential of the `Authorization` header (or of the
+         *     cookie, renewed) is set as the `faceid_kiosk` cookie, which the kiosk endpoints accept with
+         *     the `X-FaceID-CSRF` header instead of `Authorization`.
+         */
+        post: operations["start_kiosk_session"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2928,6 +2998,14 @@ export interface components {
         KioskCredential: {
             credential: string;
             device: components["schemas"]["Device"];
+        };
+        /**
+         * @description A kiosk's PIN: set with `PUT /api/v1/devices/{id}/kiosk-pin`, answered to
+         *     `POST /api/v1/kiosk/exit`.
+         */
+        KioskPin: {
+            /** @description 4 to 12 digits. */
+            pin: string;
         };
         /**
          * @description A language the bot speaks.
@@ -6172,6 +6250,81 @@ export interface operations {
             };
         };
     };
+    delete_department_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description department id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such department */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_devices: {
         parameters: {
             query?: {
@@ -6661,6 +6814,112 @@ export interface operations {
                 };
             };
             /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    set_kiosk_pin: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description kiosk id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskPin"];
+            };
+        };
+        responses: {
+            /** @description set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such device */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_a_kiosk` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_pin`: not 4 to 12 digits */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -8732,6 +8991,81 @@ export interface operations {
             };
         };
     };
+    delete_employee_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description employee id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such employee */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     list_erasure_requests: {
         parameters: {
             query?: {
@@ -10560,6 +10894,109 @@ export interface operations {
             };
         };
     };
+    exit_kiosk_mode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["KioskPin"];
+            };
+        };
+        responses: {
+            /** @description kiosk mode off: the cookie is cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `wrong_pin`; `device_blocked`, or not a kiosk credential */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `kiosk_pin_not_set`: an administrator sets one in Devices */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description invalid body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many wrong PINs, see `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     kiosk_identify: {
         parameters: {
             query?: never;
@@ -10680,6 +11117,51 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Device"];
                 };
+            };
+            /** @description no or bad credential */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `device_blocked`, or not a kiosk credential */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_kiosk_session: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description kiosk mode on: the credential is in the `faceid_kiosk` cookie */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description no or bad credential */
             401: {

@@ -7,6 +7,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Controller, useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
 import type { components } from '../api/schema';
+import { ConfirmButton, useRowAction } from './Confirm';
 import { QueryView } from './DataTable';
 import { FormErrors } from './States';
 import { formToTracking, trackingSchema, trackingSummary, trackingToForm } from '../settings';
@@ -15,8 +16,8 @@ import { useFormMutation, zodResolver } from '../useApiForm';
 
 type TrackingPolicy = components['schemas']['TrackingPolicy'];
 
-/** A settings form's frame: the fields, errors that belong to none of them, and Save. */
-export function SettingsCard({ label, send, children, readOnly }: { label: string; send: { submit: () => void; general: string[]; pending: boolean }; children: ReactNode; readOnly?: boolean }) {
+/** A settings form's frame: the fields, errors that belong to none of them, Save and any other `actions`. */
+export function SettingsCard({ label, send, children, readOnly, actions }: { label: string; send: { submit: () => void; general: string[]; pending: boolean }; children: ReactNode; readOnly?: boolean; actions?: ReactNode }) {
   const { t } = useTranslation();
   return (
     <Card withBorder component="form" onSubmit={send.submit} aria-label={label} maw={640}>
@@ -28,6 +29,7 @@ export function SettingsCard({ label, send, children, readOnly }: { label: strin
             <Button type="submit" loading={send.pending}>
               {t('app.save')}
             </Button>
+            {actions}
           </Group>
         )}
       </Stack>
@@ -35,8 +37,17 @@ export function SettingsCard({ label, send, children, readOnly }: { label: strin
   );
 }
 
+/** Removing an override: the button's name, the question it asks first, the notice when done. */
+export interface RemovePolicy {
+  label: string;
+  question: string;
+  done: string;
+  run: () => Promise<unknown>;
+}
+
 /**
  * A tracking policy read with `load` and stored with `save` (then `invalidate`d, with `queryKey`).
+ * `remove`: the override can be removed (a department's or an employee's, not the default).
  * `readOnly`: shown, not editable (operators).
  */
 export function TrackingPolicyCard(props: {
@@ -46,6 +57,7 @@ export function TrackingPolicyCard(props: {
   load: () => Promise<TrackingPolicy>;
   save: (p: TrackingPolicy) => Promise<unknown>;
   invalidate?: readonly unknown[][];
+  remove?: RemovePolicy;
   readOnly?: boolean;
 }) {
   const policy = useQuery({ queryKey: props.queryKey, queryFn: props.load });
@@ -59,6 +71,7 @@ function TrackingForm({
   queryKey,
   save,
   invalidate = [],
+  remove,
   readOnly,
 }: {
   policy: TrackingPolicy;
@@ -67,6 +80,7 @@ function TrackingForm({
   queryKey: readonly unknown[];
   save: (p: TrackingPolicy) => Promise<unknown>;
   invalidate?: readonly unknown[][];
+  remove?: RemovePolicy;
   readOnly?: boolean;
 }) {
   const { t } = useTranslation();
@@ -79,6 +93,7 @@ function TrackingForm({
     done: t('settings.trackingSaved'),
     reset: false,
   });
+  const removal = useRowAction(() => remove?.run() ?? Promise.resolve(), [[...queryKey], ...invalidate], remove?.done ?? '');
   const toggle = (name: 'enabled' | 'hours', label: string, description?: string) => (
     <Controller
       control={control}
@@ -87,7 +102,18 @@ function TrackingForm({
     />
   );
   return (
-    <SettingsCard label={label} send={send} readOnly={readOnly}>
+    <SettingsCard
+      label={label}
+      send={send}
+      readOnly={readOnly}
+      actions={
+        remove && (
+          <ConfirmButton size="sm" variant="light" color="red" question={remove.question} loading={removal.isPending} onConfirm={() => removal.mutate(undefined)}>
+            {remove.label}
+          </ConfirmButton>
+        )
+      }
+    >
       {hint && (
         <Text size="sm" c="dimmed">
           {hint}

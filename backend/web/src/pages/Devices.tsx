@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { Alert, Badge, Button, Code, CopyButton, Group, Modal, NativeSelect, Stack, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Modal, NativeSelect, PasswordInput, Stack, Text, TextInput, Title } from '@mantine/core';
 import { useDisclosure } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -21,6 +21,7 @@ export function DevicesPage() {
   const qc = useQueryClient();
   const [opened, { open, close }] = useDisclosure(false);
   const [credential, setCredential] = useState<{ name: string; value: string } | null>(null);
+  const [pinFor, setPinFor] = useState<Device | null>(null);
   const list = usePagedQuery(['devices'], (limit, offset) => unwrap(api.GET('/api/v1/devices', { params: { query: { limit, offset } } })), PAGE);
   const toggle = useMutation({
     mutationFn: (d: Device) =>
@@ -85,11 +86,19 @@ export function DevicesPage() {
                     {t('devices.newCredential')}
                   </Button>
                 )}
+                {d.kind === 'kiosk' && (
+                  <Button size="xs" variant="default" aria-label={`${t('devices.setPin')} ${d.name}`} onClick={() => setPinFor(d)}>
+                    {t('devices.setPin')}
+                  </Button>
+                )}
               </Group>
             ),
           },
         ]}
       />
+      <Modal opened={pinFor !== null} onClose={() => setPinFor(null)} title={`${t('devices.setPin')}: ${pinFor?.name ?? ''}`}>
+        {pinFor && <KioskPinForm id={pinFor.id} onDone={() => setPinFor(null)} />}
+      </Modal>
       <Modal opened={opened} onClose={close} title={t('devices.newKiosk')}>
         <CreateKioskForm
           onDone={(k) => {
@@ -162,6 +171,40 @@ function CreateKioskForm({ onDone }: { onDone: (k: KioskCredential) => void }) {
         <FormErrors errors={server.general} />
         <Button type="submit" loading={create.isPending}>
           {t('devices.create')}
+        </Button>
+      </Stack>
+    </form>
+  );
+}
+
+/** A kiosk's PIN, asked on the tablet to leave kiosk mode (the server keeps only its hash). */
+function KioskPinForm({ id, onDone }: { id: string; onDone: () => void }) {
+  const { t } = useTranslation();
+  const { register, handleSubmit, setError, formState } = useForm<{ pin: string }>({ defaultValues: { pin: '' } });
+  const server = useServerErrors(setError, ['pin']);
+  const save = useMutation({
+    mutationFn: (pin: string) => unwrap(api.PUT('/api/v1/devices/{id}/kiosk-pin', { params: { path: { id } }, body: { pin } })),
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: t('devices.pinSaved') });
+      onDone();
+    },
+    onError: server.apply,
+  });
+  const onSubmit = handleSubmit((v) => {
+    server.clear();
+    if (!/^[0-9]{4,12}$/.test(v.pin)) {
+      setError('pin', { message: t('devices.pinInvalid') });
+      return;
+    }
+    save.mutate(v.pin);
+  });
+  return (
+    <form onSubmit={onSubmit}>
+      <Stack>
+        <PasswordInput label={t('devices.pin')} description={t('devices.pinHint')} inputMode="numeric" autoComplete="new-password" data-autofocus error={formState.errors.pin?.message} {...register('pin')} />
+        <FormErrors errors={server.general} />
+        <Button type="submit" loading={save.isPending}>
+          {t('devices.setPin')}
         </Button>
       </Stack>
     </form>

@@ -253,6 +253,12 @@ function EmployeeTracking({ id, admin }: { id: string; admin: boolean }) {
             queryKey={queryKey}
             load={load}
             save={(body) => unwrap(api.PUT('/api/v1/employees/{id}/tracking-policy', { ...path, body }))}
+            remove={{
+              label: t('tracking.removeEmployee'),
+              question: t('tracking.removeEmployeeQuestion'),
+              done: t('tracking.employeeRemoved'),
+              run: () => unwrap(api.DELETE('/api/v1/employees/{id}/tracking-policy', path)),
+            }}
           />
         )}
       </Stack>

@@ -1,16 +1,18 @@
-// The shared entrance tablet: signs in with a kiosk credential (kept in memory only), shows the
-// camera full screen, asks the server for a head-movement challenge, prompts its movements in
+// The shared entrance tablet: signs in with a kiosk credential, which the server keeps in an
+// HttpOnly cookie (so a reload resumes kiosk mode and the page never stores the credential; leaving
+// needs the kiosk's PIN, checked by the server), shows the camera full screen, asks the server for a head-movement challenge, prompts its movements in
 // big text while capturing a best frame and the challenge frames, sends them to /kiosk/identify
 // and answers with a green or red screen and a sound, then returns to ready. A failed challenge
 // does not refuse the punch: the server flags it for review (a still camera always fails).
 
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { Box, Button, Center, PasswordInput, Paper, Stack, Text, Title } from '@mantine/core';
+import { Box, Button, Center, Loader, Modal, PasswordInput, Paper, Stack, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { captureSteps, challengeUsable, outcomeOf, serverTimes, toneOf, type CaptureStep, type HeadAction, type KioskOutcome } from '../kiosk';
 import { toProblem } from '../problem';
 import { LanguageSelect } from '../Shell';
+import { CSRF_HEADER } from '../auth/session';
 
 const RESULT_MS = 4000;
 const FRAME_EVERY_MS = 1200;
@@ -32,6 +34,9 @@ interface Challenge {
   expires_at: string;
   receivedAt: number;
 }
+
+// Kiosk requests after sign-in: the credential travels in the server's HttpOnly cookie.
+const KIOSK_HEADERS = { [CSRF_HEADER]: '1' };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,16 +64,31 @@ function playTone(ctx: AudioContext, freqs: number[], seconds: number) {
 
 export default function KioskPage() {
   const { t } = useTranslation();
-  const [credential, setCredential] = useState<string | null>(null);
+  // Kiosk mode is on while the server's cookie is: asked once on load, so a reload resumes it.
+  const [mode, setMode] = useState<'unknown' | 'off' | 'on'>('unknown');
   const [input, setInput] = useState('');
   const [signInError, setSignInError] = useState<string | null>(null);
+  const exit = useCallback(() => setMode('off'), []);
+  useEffect(() => {
+    fetch('/api/v1/kiosk/me', { headers: KIOSK_HEADERS })
+      .then((r) => setMode(r.ok ? 'on' : 'off'))
+      .catch(() => setMode('off'));
+  }, []);
   const signIn = async () => {
     setSignInError(null);
-    const resp = await fetch('/api/v1/kiosk/me', { headers: { Authorization: `Bearer ${input.trim()}` } });
-    if (resp.ok) setCredential(input.trim());
-    else setSignInError(toProblem(await resp.json().catch(() => null), resp.status).detail ?? `HTTP ${resp.status}`);
+    const resp = await fetch('/api/v1/kiosk/session', { method: 'POST', headers: { Authorization: `Bearer ${input.trim()}` } });
+    if (resp.ok) {
+      setInput('');
+      setMode('on');
+    } else setSignInError(toProblem(await resp.json().catch(() => null), resp.status).detail ?? `HTTP ${resp.status}`);
   };
-  if (!credential)
+  if (mode === 'unknown')
+    return (
+      <Center h="100vh">
+        <Loader />
+      </Center>
+    );
+  if (mode === 'off')
     return (
       <Center h="100vh">
         <Paper withBorder p="xl" w={400} component="form" onSubmit={(e) => { e.preventDefault(); void signIn(); }}>
@@ -79,16 +99,67 @@ export default function KioskPage() {
               {t('kiosk.start')}
             </Button>
             <LanguageSelect />
-            <Link to="/">{t('kiosk.exit')}</Link>
+            <Link to="/">{t('kiosk.back')}</Link>
           </Stack>
         </Paper>
       </Center>
     );
-  return <KioskCamera credential={credential} onExit={() => setCredential(null)} />;
+  return <KioskCamera onExit={exit} />;
 }
 
-function KioskCamera({ credential, onExit }: { credential: string; onExit: () => void }) {
+/** Leaving kiosk mode: the PIN, checked by the server (which then clears its cookie). */
+function ExitDialog({ opened, onClose, onExit }: { opened: boolean; onClose: () => void; onExit: () => void }) {
   const { t } = useTranslation();
+  const [pin, setPin] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [pending, setPending] = useState(false);
+  const submit = async () => {
+    setError(null);
+    setPending(true);
+    try {
+      const resp = await fetch('/api/v1/kiosk/exit', { method: 'POST', headers: { ...KIOSK_HEADERS, 'Content-Type': 'application/json' }, body: JSON.stringify({ pin }) });
+      if (resp.ok) return onExit();
+      const problem = toProblem(await resp.json().catch(() => null), resp.status);
+      setPin('');
+      setError(
+        problem.code === 'wrong_pin'
+          ? t('kiosk.wrongPin')
+          : problem.code === 'rate_limited'
+            ? t('kiosk.locked', { s: resp.headers.get('Retry-After') ?? '300' })
+            : problem.code === 'kiosk_pin_not_set'
+              ? t('kiosk.noPin')
+              : (problem.detail ?? `HTTP ${resp.status}`),
+      );
+    } finally {
+      setPending(false);
+    }
+  };
+  return (
+    <Modal opened={opened} onClose={onClose} title={t('kiosk.exit')}>
+      <Stack
+        component="form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <PasswordInput label={t('kiosk.pin')} inputMode="numeric" autoComplete="off" data-autofocus value={pin} onChange={(e) => setPin(e.currentTarget.value)} error={error} />
+        <Button type="submit" loading={pending} disabled={pin === ''}>
+          {t('kiosk.exit')}
+        </Button>
+      </Stack>
+    </Modal>
+  );
+}
+
+function KioskCamera({ onExit }: { onExit: () => void }) {
+  const { t } = useTranslation();
+  // While the PIN is asked, nobody is identified (the operator stands in front of the camera).
+  const [exiting, setExiting] = useState(false);
+  const paused = useRef(false);
+  useEffect(() => {
+    paused.current = exiting;
+  }, [exiting]);
   const video = useRef<HTMLVideoElement>(null);
   const audio = useRef<AudioContext | null>(null);
   const [screen, setScreen] = useState<Screen>({ state: 'ready', waitMs: FRAME_EVERY_MS });
@@ -121,11 +192,13 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
     // The camera is not streaming yet: try again shortly (a new state object re-arms the timer).
     const retry = () => setScreen({ state: 'ready', waitMs: FRAME_EVERY_MS });
     if (!v || v.videoWidth === 0) return retry();
-    const auth = { Authorization: `Bearer ${credential}` };
+    const auth = KIOSK_HEADERS;
     // A challenge from the server, kept until it is used (an unusable frame does not use it).
     if (!challenge.current || !challengeUsable(challenge.current.receivedAt, Date.now())) {
       try {
         const resp = await fetch('/api/v1/kiosk/challenges', { method: 'POST', headers: auth });
+        // The credential was replaced or the cookie is gone: sign in again.
+        if (resp.status === 401) return onExit();
         if (!resp.ok) return retry();
         challenge.current = { ...(await resp.json()), receivedAt: Date.now() };
       } catch {
@@ -148,7 +221,7 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
         taken.push(Date.now());
       }
     }
-    if (!best) return retry();
+    if (!best || paused.current) return retry();
     setScreen({ state: 'checking' });
     const form = new FormData();
     form.append(
@@ -182,11 +255,11 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
       playTone(audio.current, tone.freqs, tone.seconds);
     }
     setScreen({ state: 'result', outcome });
-  }, [credential]);
+  }, [onExit]);
 
   // Ready: try a frame every so often. Result: back to ready after a few seconds.
   useEffect(() => {
-    if (screen.state === 'ready') {
+    if (screen.state === 'ready' && !exiting) {
       const id = setTimeout(() => void identify(), screen.waitMs);
       return () => clearTimeout(id);
     }
@@ -195,7 +268,7 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
       const id = setTimeout(() => setScreen({ state: 'ready', waitMs }), RESULT_MS);
       return () => clearTimeout(id);
     }
-  }, [screen, identify]);
+  }, [screen, identify, exiting]);
 
   const result = screen.state === 'result' ? screen.outcome : null;
   const bg = result ? (result.kind === 'recognised' ? 'green.7' : 'red.7') : 'dark.8';
@@ -219,9 +292,10 @@ function KioskCamera({ credential, onExit }: { credential: string; onExit: () =>
       <Text role="status" aria-live="polite" c="white" fz={48} fw={700} ta="center">
         {message}
       </Text>
-      <Button variant="white" onClick={onExit}>
+      <Button variant="white" onClick={() => setExiting(true)}>
         {t('kiosk.exit')}
       </Button>
+      <ExitDialog opened={exiting} onClose={() => setExiting(false)} onExit={onExit} />
     </Box>
   );
 }

@@ -79,6 +79,12 @@ function DepartmentTracking({ list }: { list: () => Promise<Named[]> }) {
           load={load}
           save={(body) => unwrap(api.PUT('/api/v1/departments/{id}/tracking-policy', { ...path, body }))}
           invalidate={[['employee']]}
+          remove={{
+            label: t('tracking.removeDepartment'),
+            question: t('tracking.removeDepartmentQuestion'),
+            done: t('tracking.departmentRemoved'),
+            run: () => unwrap(api.DELETE('/api/v1/departments/{id}/tracking-policy', path)),
+          }}
         />
       </Stack>
     </Card>

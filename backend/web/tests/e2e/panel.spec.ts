@@ -167,6 +167,15 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   expect(credential.length).toBeGreaterThan(20);
   await expect(page.getByRole('cell', { name: new RegExp(`^Entrance ${suffix}`) })).toBeVisible();
   await shot(page, 'devices-kiosk-created');
+  // Its PIN (needed to leave kiosk mode on the tablet): digits only.
+  await page.getByRole('button', { name: `Set PIN Entrance ${suffix}` }).click();
+  const pinDialog = page.getByRole('dialog', { name: `Set PIN: Entrance ${suffix}` });
+  await pinDialog.getByLabel('Kiosk PIN').fill('12ab');
+  await pinDialog.getByRole('button', { name: 'Set PIN' }).click();
+  await expect(pinDialog.getByText('Digits only, from 4 to 12 of them')).toBeVisible();
+  await pinDialog.getByLabel('Kiosk PIN').fill('2468');
+  await pinDialog.getByRole('button', { name: 'Set PIN' }).click();
+  await expect(page.getByText('Kiosk PIN set')).toBeVisible();
 
   const context = await browser.newContext();
   const tablet = await context.newPage();
@@ -197,6 +206,32 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
   // Back to ready after a few seconds.
   await expect(tablet.getByRole('status')).toHaveText('Look at the camera', { timeout: 10_000 });
   await shot(tablet, 'kiosk-ready');
+  // Kiosk mode survives a reload and a trip to another address (the server keeps it in a
+  // cookie). The camera is switched off from here so nobody is punched again.
+  await tablet.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new Error('camera off for this part of the test'));
+  });
+  await tablet.reload();
+  await expect(tablet.getByRole('status')).toHaveText('The camera is not available');
+  await tablet.goto('/');
+  await tablet.goto('/kiosk');
+  await expect(tablet.getByRole('status')).toHaveText('The camera is not available');
+  await expect(tablet.getByLabel('Kiosk credential')).toHaveCount(0);
+  // Leaving needs the PIN: a wrong one is refused and the kiosk stays; the right one leaves.
+  await tablet.getByRole('button', { name: 'Exit kiosk mode' }).click();
+  const exitDialog = tablet.getByRole('dialog', { name: 'Exit kiosk mode' });
+  await exitDialog.getByLabel('Kiosk PIN').fill('1111');
+  await exitDialog.getByRole('button', { name: 'Exit kiosk mode' }).click();
+  await expect(exitDialog.getByText('Wrong PIN', { exact: true })).toBeVisible();
+  await shot(tablet, 'kiosk-exit-wrong-pin');
+  await tablet.reload();
+  await expect(tablet.getByRole('status')).toHaveText('The camera is not available');
+  await tablet.getByRole('button', { name: 'Exit kiosk mode' }).click();
+  await exitDialog.getByLabel('Kiosk PIN').fill('2468');
+  await exitDialog.getByRole('button', { name: 'Exit kiosk mode' }).click();
+  await expect(tablet.getByLabel('Kiosk credential')).toBeVisible();
+  await tablet.reload();
+  await expect(tablet.getByLabel('Kiosk credential')).toBeVisible();
   await context.close();
 
   // The fake camera is a still picture, so the movements were not made: the punch is recorded
@@ -520,6 +555,30 @@ test('the admin sets a department\'s tracking policy and an employee\'s own, and
   await shot(page, 'employee-tracking');
   expect((await api(page, 'GET', `/api/v1/employees/${courier.body.id}/tracking-policy`)).body.interval_s).toBe(45);
   expect((await api(page, 'GET', `/api/v1/departments/${dept.body.id}/tracking-policy`)).body.interval_s).toBe(120);
+
+  // Removing the employee's own: the department's applies again, asked first.
+  await own.getByRole('button', { name: 'Remove the own policy' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove the own policy' }).click();
+  await expect(page.getByText('The employee follows their department’s policy')).toBeVisible();
+  await expect(card.getByRole('status', { name: 'In effect' })).toContainText('every 120 s, accuracy 40 m');
+  await expect(own.getByLabel('A position every, s')).toHaveValue('120');
+
+  // Removing the department's: the company default (every 300 s) applies to both.
+  await page.getByRole('link', { name: 'Departments' }).click();
+  await section.getByLabel('Department', { exact: true }).selectOption({ label: deptName });
+  await expect(section.getByRole('status', { name: 'In effect' })).toContainText('every 120 s');
+  await deptForm.getByRole('button', { name: 'Remove the department’s policy' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Remove the department’s policy' }).click();
+  await expect(page.getByText('The department follows the company default')).toBeVisible();
+  await expect(section.getByRole('status', { name: 'In effect' })).toContainText('every 300 s');
+  await page.goto(`/employees/${courier.body.id}`);
+  await expect(card.getByRole('status', { name: 'In effect' })).toContainText('every 300 s');
+  // Both removals audited with the policy removed.
+  for (const [type, id, interval] of [['employee', courier.body.id, 45], ['department', dept.body.id, 120]]) {
+    const log = await api(page, 'GET', `/api/v1/audit?entity_type=${type}&entity_id=${id}`);
+    const entry = log.body.items.find((e: { action: string }) => e.action === 'tracking_policy.remove');
+    expect(entry?.before?.interval_s).toBe(interval);
+  }
 });
 
 test('an operator reads schedules and settings stay the administrators\'', async ({ page }) => {
