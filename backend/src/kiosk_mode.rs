@@ -38,12 +38,20 @@ const PIN_DIGITS: std::ops::RangeInclusive<usize> = 4..=12;
 /// Longest answer [`exit`] compares (anything longer is refused before hashing).
 const MAX_PIN_ANSWER: usize = 64;
 
-/// A kiosk's PIN: set with `PUT /api/v1/devices/{id}/kiosk-pin`, answered to
-/// `POST /api/v1/kiosk/exit`.
+/// A kiosk's new PIN, set with `PUT /api/v1/devices/{id}/kiosk-pin`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKioskPin {
+    /// 4 to 12 digits.
+    #[schema(pattern = "^[0-9]{4,12}$")]
+    pub pin: String,
+}
+
+/// The PIN answered to `POST /api/v1/kiosk/exit` (anything but the kiosk's PIN is wrong).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KioskPin {
-    /// 4 to 12 digits.
+    #[schema(min_length = 1, max_length = 64)]
     pub pin: String,
 }
 
@@ -104,7 +112,7 @@ fn check_pin(pin: &str) -> AppResult<()> {
 /// ends. Audited without the PIN.
 #[utoipa::path(put, path = "/api/v1/devices/{id}/kiosk-pin", operation_id = "set_kiosk_pin", tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "kiosk id")),
-    request_body = KioskPin,
+    request_body = NewKioskPin,
     responses(
         (status = 204, description = "set"),
         (status = 404, description = "no such device", body = Problem),
@@ -114,7 +122,7 @@ pub async fn set_pin(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<KioskPin>,
+    ApiJson(req): ApiJson<NewKioskPin>,
 ) -> AppResult<StatusCode> {
     check_pin(&req.pin)?;
     let hash = password::hash(req.pin).await.map_err(AppError::internal)?;
@@ -170,7 +178,7 @@ pub async fn exit(
     Kiosk(kiosk): Kiosk,
     ApiJson(req): ApiJson<KioskPin>,
 ) -> AppResult<Response> {
-    if req.pin.is_empty() || req.pin.len() > MAX_PIN_ANSWER {
+    if req.pin.is_empty() || req.pin.chars().count() > MAX_PIN_ANSWER {
         return Err(AppError::field("pin", "invalid_pin", "a PIN is digits"));
     }
     let id = kiosk.device_id;

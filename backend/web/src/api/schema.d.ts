@@ -2999,12 +2999,8 @@ export interface components {
             credential: string;
             device: components["schemas"]["Device"];
         };
-        /**
-         * @description A kiosk's PIN: set with `PUT /api/v1/devices/{id}/kiosk-pin`, answered to
-         *     `POST /api/v1/kiosk/exit`.
-         */
+        /** @description The PIN answered to `POST /api/v1/kiosk/exit` (anything but the kiosk's PIN is wrong). */
         KioskPin: {
-            /** @description 4 to 12 digits. */
             pin: string;
         };
         /**
@@ -3200,6 +3196,11 @@ export interface components {
             /** @description Optional note for the administrator. */
             comment?: string | null;
             scope: components["schemas"]["ErasureScope"];
+        };
+        /** @description A kiosk's new PIN, set with `PUT /api/v1/devices/{id}/kiosk-pin`. */
+        NewKioskPin: {
+            /** @description 4 to 12 digits. */
+            pin: string;
         };
         NewSchedule: {
             name: string;
@@ -6845,7 +6846,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["KioskPin"];
+                "application/json": components["schemas"]["NewKioskPin"];
             };
         };
         responses: {
