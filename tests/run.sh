@@ -26,6 +26,9 @@ step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "no import circles between the backend's modules"
+python3 tests/support/module_cycles.py
+
 step "throw-away PostgreSQL"
 pg_dir=$(mktemp -d /tmp/faceid-test-pg.XXXXXX)
 trap stop_test_cluster EXIT

@@ -181,7 +181,7 @@ impl Default for Settings {
             model_fetch: true,
             photo_store_url: None,
             telegram_bot_token: None,
-            telegram_api_url: crate::telegram::bot_api::DEFAULT_API_URL.into(),
+            telegram_api_url: DEFAULT_TELEGRAM_API_URL.into(),
             telegram_max_messages_per_second: 25,
             telegram_poll_timeout_secs: 25,
             telegram_webhook_url: None,
@@ -200,6 +200,9 @@ impl Default for Settings {
         }
     }
 }
+
+/// Default Bot API server of `telegram_api_url`.
+pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
 /// Keys whose environment value is always a string (never parsed as a number or boolean).
 const STRING_KEYS: &[&str] = &[

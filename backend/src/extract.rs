@@ -1,11 +1,15 @@
 //! Request extractors whose rejections are problem+json with a specific code, and the input
-//! rules every text and time value of a request obeys (see [`check_json`]).
+//! rules every text and time value of a request obeys (see [`check_json`]); paging
+//! parameters ([`Paging`]) and the field checks of a body ([`Check`]).
 
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use faceid_protocol::problem::FieldError;
+use faceid_protocol::sync::ValidationError;
+use faceid_protocol::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::AppError;
@@ -339,6 +343,117 @@ impl<S: Send + Sync> FromRequest<S> for ApiMultipart {
                     AppError::UnsupportedMediaType
                 }
             })
+    }
+}
+
+/// The largest `offset` of a list: the document declares 32-bit integers.
+pub const MAX_PAGE_OFFSET: u32 = i32::MAX as u32;
+
+/// `?limit=&offset=` of list endpoints.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items per page (1..=500, default 50).
+    pub limit: Option<u32>,
+    /// Items to skip.
+    pub offset: Option<u32>,
+}
+
+impl Paging {
+    pub fn resolve(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), AppError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
+        if limit == 0 || limit > MAX_PAGE_LIMIT {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("limit must be within 1..={MAX_PAGE_LIMIT}"),
+            ));
+        }
+        let offset = offset.unwrap_or(0);
+        if offset > MAX_PAGE_OFFSET {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("offset must be within 0..={MAX_PAGE_OFFSET}"),
+            ));
+        }
+        Ok((limit, offset))
+    }
+}
+
+/// Collects field errors and turns them into one 422.
+#[derive(Default)]
+pub struct Check(Vec<FieldError>);
+
+impl Check {
+    pub fn push(&mut self, e: FieldError) {
+        self.0.push(e);
+    }
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        });
+    }
+    /// A trimmed, non-empty text of at most `max` characters.
+    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
+        let t = value.trim();
+        if t.is_empty() {
+            self.add(field, "required", "must not be empty");
+        } else if t.chars().count() > max {
+            self.add(
+                field,
+                "too_long",
+                format!("must be at most {max} characters"),
+            );
+        } else if t.chars().any(char::is_control) {
+            self.add(
+                field,
+                "invalid_characters",
+                "must not contain control characters",
+            );
+        }
+        t.to_owned()
+    }
+    /// The base URL of a device or server we call: `http://` or `https://` and a host (and
+    /// port), without credentials, a query or a fragment; trailing slashes dropped.
+    pub fn base_url(&mut self, field: &str, url: &str) -> String {
+        let u = url.trim().trim_end_matches('/').to_owned();
+        let rest = u
+            .strip_prefix("http://")
+            .or_else(|| u.strip_prefix("https://"));
+        match rest {
+            Some(host)
+                if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) && u.len() <= 200 => {}
+            _ => self.add(
+                field,
+                "invalid_url",
+                "http:// or https:// and a host (and port), without credentials",
+            ),
+        }
+        u
+    }
+    /// Like [`Check::text`], but empty means `None`.
+    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
+        match value.map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(self.text(field, v, max)),
+        }
+    }
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
+/// A protocol validation error as the field error of a 422.
+pub fn field_error(e: &ValidationError) -> FieldError {
+    FieldError {
+        field: e.field().to_owned(),
+        code: e.code().to_owned(),
+        message: e.to_string(),
     }
 }
 

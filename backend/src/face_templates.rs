@@ -1,25 +1,21 @@
 //! Face enrolment: 1–5 photos per request, each run through the engine (one face, quality,
 //! passive liveness, descriptor), a 1:N duplicate search among other employees, then the
-//! templates stored encrypted and the photos in the photo store.
+//! templates stored encrypted and the photos in the photo store. The handlers are in
+//! `routes::face_templates`.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::consent::ConsentKind;
-use faceid_protocol::problem::{FieldError, Problem};
+use faceid_protocol::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::check_employee_scope;
-use crate::auth::{AuthUser, Caller, Staff};
+use crate::auth::Caller;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiMultipart, ApiPath};
 use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal};
 use crate::privacy::restriction::{Processing, require_unrestricted};
 
@@ -36,22 +32,6 @@ pub struct FaceTemplate {
     pub quality: f32,
     pub has_photo: bool,
     pub created_at: DateTime<Utc>,
-}
-
-/// A descriptor for on-device 1:1 matching.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TemplateDescriptor {
-    pub id: Uuid,
-    pub model: String,
-    pub values: Vec<f32>,
-}
-
-/// The multipart form of an enrolment: 1–5 parts named `photo` (JPEG, PNG or WebP).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)]
-pub struct EnrolmentForm {
-    #[schema(value_type = Vec<String>, format = Binary)]
-    photo: Vec<Vec<u8>>,
 }
 
 /// Requires the employee's biometric consent.
@@ -120,18 +100,15 @@ pub(crate) async fn consent_stands_locked(
     Ok(still.as_deref() == Some("grant"))
 }
 
-async fn enrol(
+/// Enrols `employee` from 1–5 photos (parts named [`PHOTO_PART`]): each through the engine, a
+/// 1:N duplicate search among other employees, then the templates stored encrypted and the
+/// photos in the photo store; nothing is stored unless every photo is accepted.
+pub async fn enrol(
     state: &AppState,
     caller: &Caller,
     employee: Uuid,
-    mut mp: axum::extract::Multipart,
+    photos: Vec<axum::body::Bytes>,
 ) -> AppResult<Vec<FaceTemplate>> {
-    let parts = face::read_parts(&mut mp, MAX_ENROL_PHOTOS + 1).await?;
-    let photos: Vec<axum::body::Bytes> = parts
-        .into_iter()
-        .filter(|p| p.name == PHOTO_PART)
-        .map(|p| p.bytes)
-        .collect();
     if photos.is_empty() || photos.len() > MAX_ENROL_PHOTOS {
         return Err(AppError::bad_request(
             "photo_count",
@@ -308,7 +285,8 @@ pub(crate) fn analyse_enrolment(
     Ok((a.descriptor, a.face.score))
 }
 
-async fn list(state: &AppState, employee: Uuid) -> AppResult<Vec<FaceTemplate>> {
+/// An employee's templates (metadata only).
+pub async fn list(state: &AppState, employee: Uuid) -> AppResult<Vec<FaceTemplate>> {
     Ok(sqlx::query_as(
         "SELECT id, employee_id, model_id, quality, photo_key IS NOT NULL AS has_photo, created_at
          FROM face_templates WHERE employee_id = $1 ORDER BY created_at, id",
@@ -318,7 +296,13 @@ async fn list(state: &AppState, employee: Uuid) -> AppResult<Vec<FaceTemplate>> 
     .await?)
 }
 
-async fn delete_one(state: &AppState, caller: &Caller, employee: Uuid, id: Uuid) -> AppResult<()> {
+/// Deletes one of an employee's templates and its photo, audited.
+pub async fn delete_one(
+    state: &AppState,
+    caller: &Caller,
+    employee: Uuid,
+    id: Uuid,
+) -> AppResult<()> {
     let mut tx = state.db.begin().await?;
     let key: Option<Option<String>> = sqlx::query_scalar(
         "DELETE FROM face_templates WHERE id = $1 AND employee_id = $2 RETURNING photo_key",
@@ -344,152 +328,6 @@ async fn delete_one(state: &AppState, caller: &Caller, employee: Uuid, id: Uuid)
         state.photos.delete_all(&[k]).await;
     }
     Ok(())
-}
-
-/// Enrols the caller's face from 1–5 photos. Each photo must show exactly one face of good
-/// quality that passes passive liveness; otherwise 422 `enrolment_refused` lists a reason per
-/// photo (`not_an_image`, `image_corrupt`, `image_dimensions_too_large`, `no_face`,
-/// `several_faces`, `too_blurry`, `liveness_failed`, ...). Nothing is stored unless every
-/// photo is accepted.
-#[utoipa::path(post, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
-    request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
-    responses(
-        (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
-        (status = 400, description = "`photo_count`, `invalid_multipart`, `too_many_parts`", body = Problem),
-        (status = 403, description = "`biometric_consent_required`, `processing_restricted`", body = Problem),
-        (status = 409, description = "`possible_duplicate`: the face matches another employee", body = Problem),
-        (status = 413, description = "`payload_too_large`", body = Problem),
-        (status = 415, description = "not multipart", body = Problem),
-        (status = 422, description = "`enrolment_refused`, with a reason per photo", body = Problem),
-        (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
-pub async fn enrol_me(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-    ApiMultipart(mp): ApiMultipart,
-) -> AppResult<(StatusCode, Json<Vec<FaceTemplate>>)> {
-    let out = enrol(&state, &caller, caller.id, mp).await?;
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
-/// Enrols an employee's face on their behalf (administrators; operators within their scope).
-#[utoipa::path(post, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
-    responses(
-        (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`, `biometric_consent_required`", body = Problem),
-        (status = 404, description = "no such employee", body = Problem),
-        (status = 409, description = "`possible_duplicate`", body = Problem),
-        (status = 422, description = "`enrolment_refused`", body = Problem),
-        (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
-pub async fn enrol_employee(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiMultipart(mp): ApiMultipart,
-) -> AppResult<(StatusCode, Json<Vec<FaceTemplate>>)> {
-    let mut conn = state.db.acquire().await?;
-    check_employee_scope(&mut conn, &caller, id).await?;
-    drop(conn);
-    let out = enrol(&state, &caller, id, mp).await?;
-    Ok((StatusCode::CREATED, Json(out)))
-}
-
-/// The caller's enrolled templates (metadata only).
-#[utoipa::path(get, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
-    responses((status = 200, description = "templates", body = Vec<FaceTemplate>)))]
-pub async fn list_me(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-) -> AppResult<Json<Vec<FaceTemplate>>> {
-    Ok(Json(list(&state, caller.id).await?))
-}
-
-/// An employee's enrolled templates (metadata only).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    responses(
-        (status = 200, description = "templates", body = Vec<FaceTemplate>),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such employee", body = Problem)))]
-pub async fn list_employee(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<Vec<FaceTemplate>>> {
-    let mut conn = state.db.acquire().await?;
-    check_employee_scope(&mut conn, &caller, id).await?;
-    Ok(Json(list(&state, id).await?))
-}
-
-/// Deletes one of the caller's templates and its photo.
-#[utoipa::path(delete, path = "/api/v1/me/face-templates/{id}", tag = "face", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "template id")),
-    responses(
-        (status = 204, description = "deleted"),
-        (status = 404, description = "no such template of the caller", body = Problem)))]
-pub async fn delete_me(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<StatusCode> {
-    delete_one(&state, &caller, caller.id, id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Deletes one of an employee's templates and its photo (administrators; operators within
-/// their scope).
-#[utoipa::path(delete, path = "/api/v1/employees/{id}/face-templates/{template_id}", tag = "face", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id"),
-           ("template_id" = Uuid, Path, description = "template id")),
-    responses(
-        (status = 204, description = "deleted"),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such employee, or no such template of theirs", body = Problem)))]
-pub async fn delete_employee(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath((id, template_id)): ApiPath<(Uuid, Uuid)>,
-) -> AppResult<StatusCode> {
-    let mut conn = state.db.acquire().await?;
-    check_employee_scope(&mut conn, &caller, id).await?;
-    drop(conn);
-    delete_one(&state, &caller, id, template_id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// The caller's own descriptors, for 1:1 matching on the device. Only to a personal device
-/// the employee may use (a kiosk, a blocked device or one outside the employee's allowed
-/// devices is refused).
-#[utoipa::path(get, path = "/api/v1/me/face-templates/descriptors", tag = "face", security(("bearer" = [])),
-    responses(
-        (status = 200, description = "descriptors", body = Vec<TemplateDescriptor>),
-        (status = 403, description = "`device_not_allowed`, `processing_restricted`", body = Problem)))]
-pub async fn my_descriptors(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-) -> AppResult<Json<Vec<TemplateDescriptor>>> {
-    require_registered_device(&state, &caller).await?;
-    require_unrestricted(&state.db, caller.id, Processing::Biometrics).await?;
-    // Templates exist only with biometric consent (a withdrawal deletes them).
-    let rows: Vec<(Uuid, String, Vec<u8>, Vec<u8>)> = sqlx::query_as(
-        "SELECT id, model_id, descriptor, nonce FROM face_templates WHERE employee_id = $1 ORDER BY created_at, id",
-    )
-    .bind(caller.id)
-    .fetch_all(&state.db)
-    .await?;
-    let out = rows
-        .into_iter()
-        .map(|(id, model, ct, nonce)| {
-            let d = state.cipher.open(id, caller.id, &model, &ct, &nonce)?;
-            Ok(TemplateDescriptor {
-                id,
-                model,
-                values: d.values,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Json(out))
 }
 
 /// The caller's device is a personal device the employee may use.

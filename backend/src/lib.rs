@@ -30,17 +30,17 @@ pub mod face_reenrol;
 pub mod face_templates;
 pub mod geofence;
 pub mod hikvision;
+pub mod idempotency;
 pub mod iiko;
 pub mod jobs;
 pub mod kiosk;
-pub mod kiosk_mode;
 pub mod live;
 pub mod liveness;
 pub mod local_pg;
 pub mod locations;
 pub mod metrics;
 pub mod model_install;
-pub mod password;
+pub mod panel_settings;
 pub mod privacy;
 pub mod routes;
 pub mod serve;
@@ -79,7 +79,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(db: PgPool, settings: Settings, secrets: Secrets) -> Result<Self, AppError> {
-        let dummy = password::dummy_hash().map_err(AppError::internal)?;
+        let dummy = auth::password::dummy_hash().map_err(AppError::internal)?;
         Ok(Self {
             db,
             jwt: Arc::new(auth::JwtKeys::new(&secrets.jwt_secret)),
@@ -156,7 +156,7 @@ pub fn router(state: AppState) -> Router {
 pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Registry {
     let mut registry = jobs::Registry::new();
     jobs::register_maintenance(&mut registry, state.db.clone());
-    locations::register_jobs(&mut registry, state.db.clone(), location_retention_days);
+    jobs::retention::register(&mut registry, state.db.clone(), location_retention_days);
     telegram::register_jobs(&mut registry, state.db.clone(), state.telegram.clone());
     privacy::register_jobs(&mut registry, state.clone());
     hikvision::register_jobs(&mut registry, state);

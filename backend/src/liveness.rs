@@ -1,10 +1,7 @@
 //! Active liveness challenges: a random sequence of head movements bound to a nonce, an
 //! employee and a device (or, for a kiosk, to the kiosk device alone); short-lived and single
-//! use.
+//! use. The handler issuing one is `routes::liveness`.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_face::liveness::active::{self, HeadMovement};
 use faceid_face::{Engine, EngineError, Measurement};
@@ -14,10 +11,6 @@ use faceid_protocol::liveness::{
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-use crate::AppState;
-use crate::auth::AuthUser;
-use crate::error::AppResult;
 
 const ALL_ACTIONS: [HeadAction; 4] = [
     HeadAction::TurnLeft,
@@ -251,18 +244,6 @@ pub async fn purge_expired(pool: &PgPool) -> Result<u64, sqlx::Error> {
             .await?
             .rows_affected(),
     )
-}
-
-/// Issues a liveness challenge for the caller on their device: 2–3 head movements, valid for
-/// two minutes, usable once.
-#[utoipa::path(post, path = "/api/v1/liveness/challenges", tag = "liveness", security(("bearer" = [])),
-    responses((status = 201, description = "issued", body = LivenessChallenge)))]
-pub async fn create(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-) -> AppResult<(StatusCode, Json<LivenessChallenge>)> {
-    let c = issue(&state.db, caller.id, caller.device_id).await?;
-    Ok((StatusCode::CREATED, Json(c)))
 }
 
 #[cfg(test)]

@@ -251,7 +251,7 @@ async fn run() -> anyhow::Result<()> {
                     .with_telegram(telegram.clone());
                 let registry = faceid_server::job_registry(
                     &state,
-                    faceid_server::locations::retention_days_from_env(),
+                    faceid_server::jobs::retention::retention_days_from_env(),
                 );
                 let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
                 let worker = faceid_server::jobs::Worker::new(

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use chrono::{Duration, TimeZone, Utc};
 use common::TestApp;
+use faceid_server::jobs::retention;
 use faceid_server::locations;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -403,7 +404,7 @@ async fn retention_drops_old_months_and_trims_the_boundary(pool: PgPool) {
         .await
         .unwrap();
     }
-    let purge = locations::purge(&s.app.pool, now, 90).await.unwrap();
+    let purge = retention::purge(&s.app.pool, now, 90).await.unwrap();
     assert_eq!(
         purge.dropped_partitions,
         vec![
@@ -420,8 +421,8 @@ async fn retention_drops_old_months_and_trims_the_boundary(pool: PgPool) {
             .unwrap();
     assert_eq!(left, None);
     // A second run has nothing left to do.
-    let again = locations::purge(&s.app.pool, now, 90).await.unwrap();
-    assert_eq!(again, locations::Purge::default());
+    let again = retention::purge(&s.app.pool, now, 90).await.unwrap();
+    assert_eq!(again, retention::Purge::default());
 }
 
 #[sqlx::test(migrations = "./migrations")]

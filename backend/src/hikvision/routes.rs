@@ -18,7 +18,7 @@ use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::{Check, Paging};
+use crate::extract::{Check, Paging};
 
 /// How a terminal's passes become punches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -10,13 +10,13 @@
 //!   `sync` switches turn on, in that order: employees, schedules (yesterday to
 //!   [`SCHEDULE_DAYS_AHEAD`] days ahead), attendance (check-ins of the last
 //!   [`EXPORT_DAYS_BACK`] days).
-//! * [`routes`]: `/api/v1/integrations/iiko` (administrators, audited), the connection test,
-//!   the import, the dismissals waiting for confirmation and the run log.
+//!
+//! The handlers (`/api/v1/integrations/iiko`, administrators, audited: the connection test, the
+//! import, the dismissals waiting for confirmation and the run log) are in `routes::iiko`.
 
 pub mod client;
 pub mod export;
 pub mod import;
-pub mod routes;
 pub mod schedules;
 
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //!   worker that dies leaves the lease to expire and another worker claims the job again.
 //! * A failed attempt is retried after an exponential backoff with jitter ([`backoff`]); after
 //!   the kind's attempt limit the job is `dead`, listed for administrators
-//!   (`GET /api/v1/jobs?state=dead`), who retry or discard it ([`api`]).
+//!   (`GET /api/v1/jobs?state=dead`), who retry or discard it (`routes::jobs`).
 //! * Periodic jobs are enqueued with the unique key `kind@period-start`, so however many
 //!   replicas schedule them, each period runs once.
 //!
@@ -15,7 +15,7 @@
 //! sqlxmq) are built on sqlx 0.7/0.8 while this workspace is on sqlx 0.9, so each would add a
 //! second sqlx and driver stack (sqlxmq also native-tls). The queue is a few statements.
 
-pub mod api;
+pub mod retention;
 pub mod worker;
 
 use std::time::Duration;

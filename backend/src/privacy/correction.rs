@@ -19,8 +19,8 @@ use crate::attendance::{ChainFields, append};
 use crate::audit;
 use crate::auth::{AuthUser, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
+use crate::extract::Check;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::Check;
 
 /// Longest comment, in characters.
 pub const MAX_COMMENT_LEN: usize = 2000;

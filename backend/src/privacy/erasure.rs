@@ -31,9 +31,9 @@ use crate::audit;
 use crate::auth::{Admin, AuthUser};
 use crate::consent;
 use crate::error::{AppError, AppResult, ResultExt};
+use crate::extract::Check;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::jobs::{self, Job, Outcome};
-use crate::routes::Check;
 
 /// Longest comment or refusal reason, in characters.
 pub const MAX_TEXT_LEN: usize = 2000;

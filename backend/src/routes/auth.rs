@@ -18,11 +18,12 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::auth::password::{self, Verified};
+use crate::auth::sessions::{revoke_all_sessions, revoke_session};
 use crate::auth::{AuthUser, new_opaque_token, token_hash};
 use crate::device_keys::{self, Binding, ProvenKey};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
-use crate::password::{self, Verified};
 use crate::routes::{Check, employees, sites};
 
 /// The client's address for rate limiting: the peer address, or the first `X-Forwarded-For`
@@ -362,36 +363,6 @@ struct RefreshRow {
     employee_id: Uuid,
     device_id: Uuid,
     status: String,
-}
-
-async fn revoke_session(conn: &mut PgConnection, session_id: Uuid, reason: &str) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = $2 WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(session_id)
-    .bind(reason)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Revokes every live session of an employee, except `keep`.
-pub async fn revoke_all_sessions(
-    conn: &mut PgConnection,
-    employee_id: Uuid,
-    keep: Option<Uuid>,
-    reason: &str,
-) -> AppResult<()> {
-    sqlx::query(
-        "UPDATE sessions SET revoked_at = now(), revoke_reason = $3
-          WHERE employee_id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR id <> $2)",
-    )
-    .bind(employee_id)
-    .bind(keep)
-    .bind(reason)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting one that

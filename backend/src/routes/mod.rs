@@ -4,8 +4,6 @@ use std::sync::Arc;
 
 use axum::{Extension, Json};
 use faceid_protocol::problem::{FieldError, Problem};
-use faceid_protocol::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
-use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,19 +11,31 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::AppError;
+pub use crate::extract::{Check, MAX_PAGE_OFFSET, Paging};
 
+pub mod attendance;
 pub mod audit;
 pub mod auth;
+pub mod consent;
 pub mod devices;
 mod document;
 pub mod employees;
+pub mod face_reenrol;
+pub mod face_templates;
 pub mod health;
+pub mod iiko;
+pub mod jobs;
+pub mod kiosk_mode;
+pub mod live;
+pub mod liveness;
+pub mod locations;
 pub mod org;
 pub mod profile_photo;
 pub mod reports;
 pub mod schedules;
 pub mod settings;
 pub mod sites;
+pub mod telegram;
 pub mod web_session;
 
 #[derive(OpenApi)]
@@ -83,9 +93,9 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::my_sites))
         .routes(routes!(employees::list, employees::create))
         .routes(routes!(employees::get, employees::update))
-        .routes(routes!(employees::dismiss))
-        .routes(routes!(employees::rehire))
-        .routes(routes!(employees::reset_password))
+        .routes(routes!(employees::lifecycle::dismiss))
+        .routes(routes!(employees::lifecycle::rehire))
+        .routes(routes!(employees::lifecycle::reset_password))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(
@@ -122,22 +132,22 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(devices::unblock))
         .routes(routes!(devices::rotate_credential))
         .routes(routes!(devices::kiosk_me))
-        .routes(routes!(crate::kiosk_mode::set_pin))
-        .routes(routes!(crate::kiosk_mode::start_session))
-        .routes(routes!(crate::kiosk_mode::exit))
+        .routes(routes!(kiosk_mode::set_pin))
+        .routes(routes!(kiosk_mode::start_session))
+        .routes(routes!(kiosk_mode::exit))
         .routes(routes!(audit::list))
-        .routes(routes!(crate::jobs::api::list))
-        .routes(routes!(crate::jobs::api::retry))
-        .routes(routes!(crate::jobs::api::discard))
-        .routes(routes!(crate::telegram::routes::create_link))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::discard))
+        .routes(routes!(telegram::create_link))
         .routes(routes!(
-            crate::telegram::routes::get_mine,
-            crate::telegram::routes::patch_mine,
-            crate::telegram::routes::unlink_mine
+            telegram::get_mine,
+            telegram::patch_mine,
+            telegram::unlink_mine
         ))
-        .routes(routes!(crate::telegram::routes::status))
-        .routes(routes!(crate::telegram::routes::log))
-        .routes(routes!(crate::telegram::routes::webhook))
+        .routes(routes!(telegram::status))
+        .routes(routes!(telegram::log))
+        .routes(routes!(telegram::webhook))
         .routes(routes!(
             crate::hikvision::routes::list,
             crate::hikvision::routes::create
@@ -149,17 +159,25 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(crate::hikvision::routes::poll_now))
         .routes(routes!(crate::hikvision::routes::log))
-        .routes(routes!(crate::iiko::routes::get, crate::iiko::routes::put))
-        .routes(routes!(crate::iiko::routes::test))
-        .routes(routes!(crate::iiko::routes::log))
-        .routes(routes!(crate::iiko::routes::sync))
-        .routes(routes!(crate::iiko::routes::export))
-        .routes(routes!(crate::iiko::routes::schedules))
+        .routes(routes!(iiko::get, iiko::put))
+        .routes(routes!(iiko::test))
+        .routes(routes!(iiko::log))
+        .routes(routes!(iiko::sync))
+        .routes(routes!(iiko::export))
+        .routes(routes!(iiko::schedules))
+        .routes(routes!(iiko::dismissals, iiko::confirm_dismissals))
+        .routes(routes!(face_reenrol::start))
+        .routes(routes!(face_reenrol::get))
+        .routes(routes!(settings::get_map, settings::put_map))
         .routes(routes!(
-            crate::iiko::routes::dismissals,
-            crate::iiko::routes::confirm_dismissals
+            settings::get_tracking_default,
+            settings::put_tracking_default
         ))
-        .merge(attendance_routes())
+        .merge(consent::routes())
+        .merge(liveness::routes())
+        .merge(face_templates::routes())
+        .merge(locations::routes())
+        .merge(attendance::routes())
         .merge(timesheet_routes())
         .merge(privacy_routes())
 }
@@ -186,113 +204,11 @@ fn privacy_routes() -> OpenApiRouter<AppState> {
         ))
 }
 
-/// Consent ledger, liveness challenges, locations and tracking policies.
-fn attendance_routes() -> OpenApiRouter<AppState> {
-    use crate::{consent, liveness, locations};
-    OpenApiRouter::new()
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(locations::batch))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    locations::MAX_BATCH_BODY_BYTES,
-                )),
-        )
-        .routes(routes!(locations::my_locations))
-        .routes(routes!(locations::employee_locations))
-        .routes(routes!(locations::my_policy))
-        .routes(routes!(
-            locations::employee_policy,
-            locations::put_employee_policy,
-            locations::delete_employee_policy
-        ))
-        .routes(routes!(
-            locations::department_policy,
-            locations::put_department_policy,
-            locations::delete_department_policy
-        ))
-        .routes(routes!(consent::list_texts, consent::publish_text))
-        .routes(routes!(consent::my_consents, consent::give_my_consent))
-        .routes(routes!(
-            consent::employee_consents,
-            consent::record_paper_consent
-        ))
-        .routes(routes!(liveness::create))
-        .routes(routes!(crate::kiosk::create_challenge))
-        .merge(face_routes())
-}
-
-/// Face enrolment, check-in / check-out, kiosk identification and the attendance log.
-fn face_routes() -> OpenApiRouter<AppState> {
-    use crate::attendance as att;
-    use crate::face_templates as ft;
-    OpenApiRouter::new()
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(ft::enrol_me, ft::list_me))
-                .routes(routes!(ft::enrol_employee, ft::list_employee))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::face::MAX_PHOTO_BODY_BYTES,
-                )),
-        )
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(att::check_in))
-                .routes(routes!(att::kiosk_identify))
-                .layer(axum::extract::DefaultBodyLimit::max(
-                    crate::face::MAX_PHOTO_BODY_BYTES,
-                )),
-        )
-        .routes(routes!(ft::delete_me))
-        .routes(routes!(ft::delete_employee))
-        .routes(routes!(ft::my_descriptors))
-        .routes(routes!(crate::face_reenrol::start))
-        .routes(routes!(crate::face_reenrol::get))
-        .routes(routes!(att::get_global_policy, att::put_global_policy))
-        .routes(routes!(
-            crate::routes::settings::get_map,
-            crate::routes::settings::put_map
-        ))
-        .routes(routes!(
-            crate::routes::settings::get_tracking_default,
-            crate::routes::settings::put_tracking_default
-        ))
-        .routes(routes!(att::get_site_policy, att::put_site_policy))
-        .routes(routes!(att::chain_verify))
-        .routes(routes!(att::review))
-        .routes(routes!(att::correct))
-        .routes(routes!(att::my_attendance))
-        .routes(routes!(att::list))
-        .routes(routes!(att::photo))
-}
-
 /// Schedules, holiday calendar, absences and timesheet reports.
 fn timesheet_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(
-            schedules::list_templates,
-            schedules::create_template
-        ))
-        .routes(routes!(schedules::delete_template))
-        .routes(routes!(
-            schedules::list_schedules,
-            schedules::create_schedule
-        ))
-        .routes(routes!(schedules::get_schedule, schedules::delete_schedule))
-        .routes(routes!(
-            schedules::list_assignments,
-            schedules::create_assignment
-        ))
-        .routes(routes!(schedules::delete_assignment))
-        .routes(routes!(
-            schedules::get_holidays,
-            schedules::put_holidays,
-            schedules::add_holiday
-        ))
-        .routes(routes!(schedules::list_absences, schedules::create_absence))
-        .routes(routes!(schedules::delete_absence))
-        .routes(routes!(schedules::get_settings, schedules::put_settings))
+    schedules::routes()
         .routes(routes!(reports::today))
-        .routes(routes!(crate::live::today_stream))
+        .routes(routes!(live::today_stream))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::departments))
         .routes(routes!(reports::summary_export))
@@ -316,106 +232,4 @@ pub async fn not_found() -> AppError {
 
 pub async fn method_not_allowed() -> AppError {
     AppError::MethodNotAllowed
-}
-
-/// The largest `offset` of a list: the document declares 32-bit integers.
-pub const MAX_PAGE_OFFSET: u32 = i32::MAX as u32;
-
-/// `?limit=&offset=` of list endpoints.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    /// Items to skip.
-    pub offset: Option<u32>,
-}
-
-impl Paging {
-    pub fn resolve(limit: Option<u32>, offset: Option<u32>) -> Result<(u32, u32), AppError> {
-        let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
-        if limit == 0 || limit > MAX_PAGE_LIMIT {
-            return Err(AppError::bad_request(
-                "invalid_query",
-                format!("limit must be within 1..={MAX_PAGE_LIMIT}"),
-            ));
-        }
-        let offset = offset.unwrap_or(0);
-        if offset > MAX_PAGE_OFFSET {
-            return Err(AppError::bad_request(
-                "invalid_query",
-                format!("offset must be within 0..={MAX_PAGE_OFFSET}"),
-            ));
-        }
-        Ok((limit, offset))
-    }
-}
-
-/// Collects field errors and turns them into one 422.
-#[derive(Default)]
-pub struct Check(Vec<FieldError>);
-
-impl Check {
-    pub fn push(&mut self, e: FieldError) {
-        self.0.push(e);
-    }
-    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        });
-    }
-    /// A trimmed, non-empty text of at most `max` characters.
-    pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
-        let t = value.trim();
-        if t.is_empty() {
-            self.add(field, "required", "must not be empty");
-        } else if t.chars().count() > max {
-            self.add(
-                field,
-                "too_long",
-                format!("must be at most {max} characters"),
-            );
-        } else if t.chars().any(char::is_control) {
-            self.add(
-                field,
-                "invalid_characters",
-                "must not contain control characters",
-            );
-        }
-        t.to_owned()
-    }
-    /// The base URL of a device or server we call: `http://` or `https://` and a host (and
-    /// port), without credentials, a query or a fragment; trailing slashes dropped.
-    pub fn base_url(&mut self, field: &str, url: &str) -> String {
-        let u = url.trim().trim_end_matches('/').to_owned();
-        let rest = u
-            .strip_prefix("http://")
-            .or_else(|| u.strip_prefix("https://"));
-        match rest {
-            Some(host)
-                if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) && u.len() <= 200 => {}
-            _ => self.add(
-                field,
-                "invalid_url",
-                "http:// or https:// and a host (and port), without credentials",
-            ),
-        }
-        u
-    }
-    /// Like [`Check::text`], but empty means `None`.
-    pub fn opt_text(&mut self, field: &str, value: Option<&str>, max: usize) -> Option<String> {
-        match value.map(str::trim) {
-            None | Some("") => None,
-            Some(v) => Some(self.text(field, v, max)),
-        }
-    }
-    pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
-    }
 }

@@ -6,21 +6,18 @@ use axum::Json;
 use axum::extract::State;
 use faceid_protocol::location::TrackingPolicy;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
-use sqlx::PgConnection;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::audit;
-use crate::auth::{Admin, AuthUser, Caller, Staff};
+use crate::auth::{Admin, AuthUser, Staff};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::locations;
+use crate::panel_settings::{MAP, TRACKING_DEFAULT, store, stored};
 
 /// Longest style URL accepted.
 pub const MAX_STYLE_URL_LEN: usize = 2000;
-const MAP: &str = "map";
-const TRACKING_DEFAULT: &str = "tracking_default";
 
 /// The maps' basemap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -32,46 +29,6 @@ pub struct MapSettings {
     pub style_url: Option<String>,
 }
 
-async fn stored<T: DeserializeOwned>(conn: &mut PgConnection, key: &str) -> AppResult<Option<T>> {
-    let v: Option<serde_json::Value> =
-        sqlx::query_scalar("SELECT value FROM panel_settings WHERE key = $1")
-            .bind(key)
-            .fetch_optional(conn)
-            .await?;
-    v.map(serde_json::from_value)
-        .transpose()
-        .map_err(AppError::internal)
-}
-
-/// Stores `value` under `key`, audited as `settings.<key>` with the value it replaces.
-async fn store<T: Serialize>(
-    state: &AppState,
-    caller: &Caller,
-    key: &str,
-    value: &T,
-) -> AppResult<()> {
-    let value = serde_json::to_value(value).map_err(AppError::internal)?;
-    let mut tx = state.db.begin().await?;
-    let cell = crate::db::JsonCell {
-        table: "panel_settings",
-        key_col: "key",
-        value_col: "value",
-    };
-    let before = crate::db::replace_json(&mut tx, cell, key, &value).await?;
-    audit::record(
-        &mut tx,
-        caller,
-        &format!("settings.{key}"),
-        "settings",
-        None,
-        before.as_ref(),
-        Some(&value),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// `http(s)://host…` with no whitespace.
 fn is_web_url(u: &str) -> bool {
     let rest = u
@@ -80,16 +37,6 @@ fn is_web_url(u: &str) -> bool {
     rest.is_some_and(|r| {
         !r.is_empty() && !r.starts_with('/') && !u.chars().any(char::is_whitespace)
     })
-}
-
-/// The default tracking policy: the stored one, else the built-in (working hours in `time_zone`).
-pub async fn default_tracking_policy(
-    conn: &mut PgConnection,
-    time_zone: String,
-) -> AppResult<TrackingPolicy> {
-    Ok(stored(conn, TRACKING_DEFAULT)
-        .await?
-        .unwrap_or_else(|| locations::default_policy(time_zone)))
 }
 
 /// The maps' basemap (every signed-in account: the maps are on employees' screens too).
@@ -142,7 +89,7 @@ pub async fn get_tracking_default(
 ) -> AppResult<Json<TrackingPolicy>> {
     let mut conn = state.db.acquire().await?;
     Ok(Json(
-        default_tracking_policy(&mut conn, "UTC".into()).await?,
+        locations::default_tracking_policy(&mut conn, "UTC".into()).await?,
     ))
 }
 

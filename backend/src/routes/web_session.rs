@@ -15,6 +15,7 @@ use faceid_protocol::problem::Problem;
 use serde::Serialize;
 
 use crate::AppState;
+use crate::auth::sessions::{check_csrf, cookie_value};
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::routes::auth::{self, ClientAddr};
@@ -23,8 +24,7 @@ use crate::routes::auth::{self, ClientAddr};
 pub const COOKIE: &str = "faceid_refresh";
 /// The only path the browser sends the refresh cookie to.
 pub const COOKIE_PATH: &str = "/api/v1/auth/web";
-/// Header every cookie-authenticated request must carry.
-pub const CSRF_HEADER: &str = "x-faceid-csrf";
+pub use crate::auth::sessions::CSRF_HEADER;
 
 /// A browser session: the pair without its refresh token (that one is in the cookie).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -64,47 +64,6 @@ fn set_cookie(resp: &mut Response, cookie: &str) {
 /// The refresh token from the `Cookie` header(s).
 fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
     cookie_value(headers, COOKIE)
-}
-
-/// The value of the cookie `name` from the `Cookie` header(s), when not empty.
-pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_owned())
-        .filter(|v| !v.is_empty())
-}
-
-/// Refuses a cookie-carried request that a foreign site could have caused.
-pub(crate) fn check_csrf(headers: &HeaderMap) -> AppResult<()> {
-    let forbidden = || {
-        AppError::forbidden(
-            "csrf_check_failed",
-            "this request needs the X-FaceID-CSRF header and a same-origin Origin",
-        )
-    };
-    if headers.get(CSRF_HEADER).is_none() {
-        return Err(forbidden());
-    }
-    if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .ok_or_else(forbidden)?;
-        let origin = origin.to_str().map_err(|_| forbidden())?;
-        let origin_host = origin
-            .strip_prefix("https://")
-            .or_else(|| origin.strip_prefix("http://"))
-            .ok_or_else(forbidden)?;
-        if !origin_host.eq_ignore_ascii_case(host) {
-            return Err(forbidden());
-        }
-    }
-    Ok(())
 }
 
 /// Logs in from the web panel: like `/api/v1/auth/login`, with the refresh token set as a cookie.

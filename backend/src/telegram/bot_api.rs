@@ -8,8 +8,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Default Bot API server.
-pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+/// Default Bot API server (the configuration's default `telegram_api_url`).
+pub use crate::config::DEFAULT_TELEGRAM_API_URL as DEFAULT_API_URL;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ApiError {

@@ -9,12 +9,13 @@
 //!   summaries, decided by periodic jobs from the timesheet's own day records.
 //! * [`updates`]: long polling (one replica at a time) or webhook mode, and the bot's
 //!   commands.
-//! * [`routes`]: `/me/telegram`, the webhook and the administrators' views.
+//!
+//! The handlers (`/me/telegram`, the webhook and the administrators' views) are in
+//! `routes::telegram`.
 
 pub mod bot_api;
 pub mod notices;
 pub mod notify;
-pub mod routes;
 pub mod send;
 pub mod texts;
 pub mod updates;

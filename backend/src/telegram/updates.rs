@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use faceid_protocol::consent::ConsentKind;
 use sqlx::PgConnection;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -302,11 +301,10 @@ async fn link(
         .execute(&mut *conn)
         .await?;
     let consent: Option<String> = sqlx::query_scalar(
-        "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = $2
+        "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = 'telegram'
          ORDER BY id DESC LIMIT 1",
     )
     .bind(row.employee_id)
-    .bind(crate::consent::kind_str(ConsentKind::Telegram))
     .fetch_optional(&mut *conn)
     .await?;
     if consent.as_deref() != Some("grant") {

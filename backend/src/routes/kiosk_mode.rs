@@ -10,21 +10,19 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
+use crate::auth::password::{self, Verified};
+use crate::auth::sessions::kiosk_cookie_credential;
 use crate::auth::{Admin, Kiosk};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::password::{self, Verified};
-use crate::routes::web_session;
 
-/// Name of the kiosk-mode cookie (its value is the kiosk credential).
-pub const COOKIE: &str = "faceid_kiosk";
+pub use crate::auth::sessions::KIOSK_COOKIE as COOKIE;
 /// The only path the browser sends the kiosk cookie to.
 pub const COOKIE_PATH: &str = "/api/v1/kiosk";
 /// How long the browser keeps the cookie (Chromium keeps none longer than 400 days).
@@ -53,11 +51,6 @@ pub struct NewKioskPin {
 pub struct KioskPin {
     #[schema(min_length = 1, max_length = 64)]
     pub pin: String,
-}
-
-/// The kiosk credential of the kiosk cookie, when the request carries one.
-pub(crate) fn cookie_credential(headers: &HeaderMap) -> Option<String> {
-    web_session::cookie_value(headers, COOKIE).filter(|v| v.starts_with(KIOSK_CREDENTIAL_PREFIX))
 }
 
 fn with_cookie(value: &str, max_age: i64) -> Response {
@@ -89,7 +82,7 @@ pub async fn start_session(Kiosk(_): Kiosk, headers: HeaderMap) -> AppResult<Res
         .map(|(_, t)| t.trim().to_owned());
     let credential =
         bearer
-            .or_else(|| cookie_credential(&headers))
+            .or_else(|| kiosk_cookie_credential(&headers))
             .ok_or(AppError::Unauthenticated {
                 code: "unauthenticated",
             })?;
@@ -275,23 +268,5 @@ mod tests {
         for bad in ["", "123", "1234567890123", "12a4", "12 34", "١٢٣٤"] {
             assert!(check_pin(bad).is_err(), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn only_a_kiosk_credential_is_taken_from_the_cookie() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&format!("a=b; {COOKIE}={KIOSK_CREDENTIAL_PREFIX}abc")).unwrap(),
-        );
-        assert_eq!(
-            cookie_credential(&h),
-            Some(format!("{KIOSK_CREDENTIAL_PREFIX}abc"))
-        );
-        h.insert(
-            header::COOKIE,
-            HeaderValue::from_static("faceid_kiosk=eyJhbGciOi.jwt"),
-        );
-        assert_eq!(cookie_credential(&h), None);
     }
 }

@@ -12,8 +12,7 @@ use crate::AppState;
 use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::Paging;
+use crate::extract::{ApiPath, ApiQuery, Paging};
 
 /// State of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

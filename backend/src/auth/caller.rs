@@ -1,101 +1,17 @@
-//! Who is calling, and what they may touch. Every role and scope decision of the API is made
-//! here: the extractors below say which roles may call a handler, and [`Scope`] gives the
-//! employee filter every employee query uses.
+//! Who is calling: the bearer token or kiosk cookie of a request resolved to an employee
+//! session or a kiosk device, and the extractors that say which roles may call a handler.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::Role;
 use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::sessions::{check_csrf, kiosk_cookie_credential};
+use super::tokens::token_hash;
 use crate::AppState;
 use crate::error::AppError;
-
-/// Claims of an access token.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    /// Employee id.
-    pub sub: Uuid,
-    /// Session (refresh-token family) id.
-    pub sid: Uuid,
-    /// Device id.
-    pub dev: Uuid,
-    pub iat: i64,
-    pub exp: i64,
-    pub jti: Uuid,
-}
-
-/// Signing keys for access tokens.
-pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-}
-
-impl JwtKeys {
-    pub fn new(secret: &[u8]) -> Self {
-        Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-        }
-    }
-
-    pub fn issue(
-        &self,
-        employee: Uuid,
-        session: Uuid,
-        device: Uuid,
-        now: DateTime<Utc>,
-        ttl_secs: u64,
-    ) -> Result<(String, DateTime<Utc>), AppError> {
-        let exp = now + chrono::Duration::seconds(i64::try_from(ttl_secs).unwrap_or(900));
-        let claims = Claims {
-            sub: employee,
-            sid: session,
-            dev: device,
-            iat: now.timestamp(),
-            exp: exp.timestamp(),
-            jti: Uuid::new_v4(),
-        };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(AppError::internal)?;
-        Ok((token, exp))
-    }
-
-    pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
-        let mut v = Validation::new(Algorithm::HS256);
-        v.leeway = 5;
-        v.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &v)
-            .map(|d| d.claims)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AppError::Unauthenticated {
-                    code: "token_expired",
-                },
-                _ => AppError::Unauthenticated {
-                    code: "invalid_token",
-                },
-            })
-    }
-}
-
-/// SHA-256 of an opaque token (refresh tokens, kiosk credentials). These carry 256 bits of
-/// randomness, so a fast hash is enough.
-pub fn token_hash(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
-
-/// A new random opaque token: 32 random bytes, hex.
-pub fn new_opaque_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    hex::encode(bytes)
-}
-
 /// An authenticated employee.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -209,14 +125,14 @@ pub fn role_str(r: Role) -> &'static str {
 }
 
 /// The request's credential: the bearer token, else a kiosk tablet's kiosk-mode cookie
-/// ([`crate::kiosk_mode`]), which needs the CSRF header like the panel's refresh cookie.
+/// ([`super::sessions::KIOSK_COOKIE`]), which needs the CSRF header like the panel's refresh cookie.
 fn credential(parts: &Parts) -> Result<std::borrow::Cow<'_, str>, AppError> {
     if !parts
         .headers
         .contains_key(axum::http::header::AUTHORIZATION)
-        && let Some(c) = crate::kiosk_mode::cookie_credential(&parts.headers)
+        && let Some(c) = kiosk_cookie_credential(&parts.headers)
     {
-        crate::routes::web_session::check_csrf(&parts.headers)?;
+        check_csrf(&parts.headers)?;
         return Ok(std::borrow::Cow::Owned(c));
     }
     bearer(parts).map(std::borrow::Cow::Borrowed)
@@ -358,129 +274,4 @@ impl FromRequestParts<AppState> for Kiosk {
             )),
         }
     }
-}
-
-/// Which employees a caller may see and manage.
-#[derive(Debug, Clone)]
-pub enum Scope {
-    All,
-    Within {
-        department_ids: Vec<Uuid>,
-        site_ids: Vec<Uuid>,
-    },
-    OnlySelf(Uuid),
-}
-
-impl Caller {
-    pub fn scope(&self) -> Scope {
-        match self.role {
-            Role::Admin => Scope::All,
-            Role::Operator => Scope::Within {
-                department_ids: self.scope_department_ids.clone(),
-                site_ids: self.scope_site_ids.clone(),
-            },
-            Role::User => Scope::OnlySelf(self.id),
-        }
-    }
-}
-
-/// An employee as the scope decision sees them.
-#[derive(Debug, Clone, Copy)]
-pub struct Subject<'a> {
-    pub id: Uuid,
-    pub role: Role,
-    pub department_id: Option<Uuid>,
-    pub site_ids: &'a [Uuid],
-}
-
-impl Scope {
-    /// Appends ` AND <condition on employee alias e>` to a query: the same decision as
-    /// [`Scope::check`], for lists.
-    pub fn push_filter(&self, qb: &mut QueryBuilder<Postgres>) {
-        match self {
-            Scope::All => {}
-            Scope::Within {
-                department_ids,
-                site_ids,
-            } => {
-                qb.push(" AND e.role = 'user' AND (e.department_id = ANY(")
-                    .push_bind(department_ids.clone())
-                    .push(") OR EXISTS (SELECT 1 FROM employee_sites es WHERE es.employee_id = e.id AND es.site_id = ANY(")
-                    .push_bind(site_ids.clone())
-                    .push(")))");
-            }
-            Scope::OnlySelf(id) => {
-                qb.push(" AND e.id = ").push_bind(*id);
-            }
-        }
-    }
-
-    /// The one decision whether a caller may see and manage an employee: administrators
-    /// everyone; operators only `user` employees of their departments and sites (never an
-    /// administrator, another operator or themselves: 403 `role_not_allowed`, else
-    /// `out_of_scope`); users only themselves.
-    pub fn check(&self, subject: &Subject) -> Result<(), AppError> {
-        match self {
-            Scope::All => Ok(()),
-            Scope::Within {
-                department_ids,
-                site_ids,
-            } => {
-                if subject.role != Role::User {
-                    return Err(role_not_allowed());
-                }
-                let covered = subject
-                    .department_id
-                    .is_some_and(|d| department_ids.contains(&d))
-                    || subject.site_ids.iter().any(|s| site_ids.contains(s));
-                if covered { Ok(()) } else { Err(out_of_scope()) }
-            }
-            Scope::OnlySelf(id) if *id == subject.id => Ok(()),
-            Scope::OnlySelf(_) => Err(out_of_scope()),
-        }
-    }
-
-    pub fn is_all(&self) -> bool {
-        matches!(self, Scope::All)
-    }
-}
-
-/// Loads an employee's role, department and sites and applies [`Scope::check`]: 404 when
-/// absent, 403 `role_not_allowed` or `out_of_scope` when the caller may not manage them.
-pub async fn check_employee_scope(
-    conn: &mut PgConnection,
-    caller: &Caller,
-    id: Uuid,
-) -> Result<(), AppError> {
-    let row: Option<(String, Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
-        "SELECT e.role, e.department_id,
-                COALESCE(ARRAY(SELECT site_id FROM employee_sites WHERE employee_id = e.id), '{}')
-         FROM employees e WHERE e.id = $1",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let (role, department_id, site_ids) = row.ok_or(AppError::not_found("employee"))?;
-    caller.scope().check(&Subject {
-        id,
-        role: parse_role(&role)?,
-        department_id,
-        site_ids: &site_ids,
-    })
-}
-
-/// The refusal for an operator targeting an administrator, another operator or themselves.
-pub fn role_not_allowed() -> AppError {
-    AppError::forbidden(
-        "role_not_allowed",
-        "operators manage only employees with the `user` role",
-    )
-}
-
-/// The refusal for an operator acting outside their scope.
-pub fn out_of_scope() -> AppError {
-    AppError::forbidden(
-        "out_of_scope",
-        "the employee is outside the departments and sites you manage",
-    )
 }

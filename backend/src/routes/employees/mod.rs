@@ -1,4 +1,5 @@
-//! Employees: create, list, read, update, dismiss, re-hire, password reset.
+//! Employees: create, list, read, update; dismissal, re-hire and password reset are in
+//! [`lifecycle`].
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +8,7 @@ use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{CurrentUser, Role};
 use faceid_protocol::org::{
     CreateEmployee, Employee, EmployeePage, EmployeeStatus, ExternalIds, MAX_NAME_LEN,
-    OperatorScope, ResetPasswordRequest, UpdateEmployee,
+    OperatorScope, UpdateEmployee,
 };
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
@@ -17,12 +18,15 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
+use crate::auth::password;
 use crate::auth::{Caller, Scope, Staff, Subject, parse_role, role_not_allowed, role_str};
-use crate::error::{AppError, AppResult, ResultExt};
+use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::password;
-use crate::routes::auth::revoke_all_sessions;
-use crate::routes::{Check, Paging};
+use crate::extract::{Check, Paging};
+
+pub mod lifecycle;
+
+pub use lifecycle::create_admin;
 
 const SELECT: &str = "SELECT e.id, e.login, e.first_name, e.last_name, e.card_number, e.role,
     e.department_id, e.position_id, e.photo_updated_at, e.status, e.iiko_id, e.hikvision_employee_no,
@@ -653,200 +657,4 @@ pub async fn update(
     .await?;
     tx.commit().await?;
     Ok(Json(after))
-}
-
-/// Dismisses an employee: they can no longer log in and every session ends; their data stays.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/dismiss", tag = "employees", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    responses(
-        (status = 200, description = "dismissed", body = Employee),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such employee", body = Problem),
-        (status = 409, description = "`already_dismissed`, `cannot_dismiss_self`, `last_admin`", body = Problem)))]
-pub async fn dismiss(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<Employee>> {
-    let mut tx = state.db.begin().await?;
-    let before = load_managed(&mut tx, &caller, id).await?;
-    if id == caller.id {
-        return Err(AppError::conflict(
-            "cannot_dismiss_self",
-            "you cannot dismiss yourself",
-        ));
-    }
-    if before.status == EmployeeStatus::Dismissed {
-        return Err(AppError::conflict(
-            "already_dismissed",
-            "the employee is already dismissed",
-        ));
-    }
-    if before.role == Role::Admin && !other_admin_exists(&mut tx, id).await? {
-        return Err(AppError::conflict(
-            "last_admin",
-            "this is the last active administrator",
-        ));
-    }
-    sqlx::query(
-        "UPDATE employees SET status = 'dismissed', dismissed_at = now(), updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    revoke_all_sessions(&mut tx, id, None, "dismissed").await?;
-    let after = load(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::internal("employee vanished"))?;
-    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &caller,
-        "employee.dismiss",
-        "employee",
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
-}
-
-/// Re-hires a dismissed employee; they can log in again with their password.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/rehire", tag = "employees", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    responses(
-        (status = 200, description = "active again", body = Employee),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such employee", body = Problem),
-        (status = 409, description = "`not_dismissed`", body = Problem)))]
-pub async fn rehire(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<Employee>> {
-    let mut tx = state.db.begin().await?;
-    let before = load_managed(&mut tx, &caller, id).await?;
-    if before.status == EmployeeStatus::Active {
-        return Err(AppError::conflict(
-            "not_dismissed",
-            "the employee is active",
-        ));
-    }
-    sqlx::query(
-        "UPDATE employees SET status = 'active', dismissed_at = NULL, updated_at = now() WHERE id = $1",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    let after = load(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::internal("employee vanished"))?;
-    crate::hikvision::sync::employee_changed(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        &caller,
-        "employee.rehire",
-        "employee",
-        Some(id),
-        Some(&before),
-        Some(&after),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(Json(after))
-}
-
-/// Sets a new password for an employee; every session of theirs ends.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/password", tag = "employees", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    request_body = ResetPasswordRequest,
-    responses(
-        (status = 204, description = "password set"),
-        (status = 403, description = "`out_of_scope`, `role_not_allowed`", body = Problem),
-        (status = 404, description = "no such employee", body = Problem),
-        (status = 422, description = "`weak_password`", body = Problem)))]
-pub async fn reset_password(
-    State(state): State<AppState>,
-    Staff(caller): Staff,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<ResetPasswordRequest>,
-) -> AppResult<StatusCode> {
-    if let Some(msg) = password::check_new_password(&req.new_password) {
-        return Err(AppError::field("new_password", "weak_password", msg));
-    }
-    let hash = password::hash(req.new_password)
-        .await
-        .map_err(AppError::internal)?;
-    let mut tx = state.db.begin().await?;
-    load_managed(&mut tx, &caller, id).await?;
-    sqlx::query(
-        "UPDATE employees SET password_hash = $2, must_change_password = true, updated_at = now()
-         WHERE id = $1",
-    )
-    .bind(id)
-    .bind(hash)
-    .execute(&mut *tx)
-    .await?;
-    revoke_all_sessions(&mut tx, id, None, "password_reset").await?;
-    audit::record(
-        &mut tx,
-        &caller,
-        "employee.password_reset",
-        "employee",
-        Some(id),
-        audit::NONE,
-        Some(&serde_json::json!({"password": "reset"})),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Creates an employee outside HTTP (the `admin create` command).
-pub async fn create_admin(
-    pool: &sqlx::PgPool,
-    login: &str,
-    first_name: &str,
-    last_name: &str,
-    password_text: String,
-) -> AppResult<Uuid> {
-    let mut check = Check::default();
-    let login = valid_login(&mut check, login);
-    let first_name = check.text("first_name", first_name, MAX_NAME_LEN);
-    let last_name = check.text("last_name", last_name, MAX_NAME_LEN);
-    if let Some(msg) = password::check_new_password(&password_text) {
-        check.add("password", "weak_password", msg);
-    }
-    check.finish()?;
-    let hash = password::hash(password_text)
-        .await
-        .map_err(AppError::internal)?;
-    let id = Uuid::now_v7();
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "INSERT INTO employees (id, login, password_hash, first_name, last_name, role)
-         VALUES ($1, $2, $3, $4, $5, 'admin')",
-    )
-    .bind(id)
-    .bind(&login)
-    .bind(hash)
-    .bind(&first_name)
-    .bind(&last_name)
-    .execute(&mut *tx)
-    .await
-    .on_constraint("employees_login_key", || {
-        AppError::conflict("login_taken", "this login is taken")
-    })?;
-    sqlx::query(
-        "INSERT INTO audit_log (action, entity_type, entity_id, after)
-         VALUES ('employee.create', 'employee', $1, $2)",
-    )
-    .bind(id)
-    .bind(serde_json::json!({"login": login, "role": "admin", "via": "faceid-server admin create"}))
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(id)
 }

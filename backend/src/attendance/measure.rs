@@ -1,0 +1,102 @@
+//! The server's measurement of a punch: the shared check-in measurement (`faceid_face::measure`)
+//! on the uploaded frames, the answered liveness challenge, and the 1:1 match of its descriptor
+//! against the employee's templates.
+
+use faceid_face::measure::{FrameRole, TimedFrame};
+use faceid_face::{Descriptor, Engine, MeasureRules, Measurement};
+use faceid_protocol::attendance::{BEST_FRAME_PART, CHALLENGE_FRAME_PART};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::policy::AttendancePolicy;
+use super::verdict::Challenge;
+use crate::error::{AppError, AppResult};
+use crate::face::{self, PhotoRefusal};
+use crate::liveness::{self, ChallengeError};
+
+fn refusal_error(part: &str, r: PhotoRefusal) -> AppError {
+    AppError::Refused {
+        code: r.code,
+        detail: format!("{part}: {}", r.message),
+        errors: vec![r.field(part.to_owned())],
+    }
+}
+
+/// Runs the shared check-in measurement (the phone's, see `faceid_face::measure`) on the best
+/// frame and the challenge frames; the challenge is scored once consumed
+/// ([`Measurement::score_challenge`]).
+pub fn measure<B: AsRef<[u8]>>(
+    engine: &Engine,
+    best: &[u8],
+    challenge: &[B],
+    times_ms: &[u64],
+    rules: &MeasureRules,
+) -> AppResult<Measurement> {
+    let frames: Vec<TimedFrame<'_>> = challenge
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| TimedFrame {
+            bytes: bytes.as_ref(),
+            captured_at_ms: times_ms.get(i).copied(),
+        })
+        .collect();
+    faceid_face::measure(engine, best, &frames, None, rules).map_err(|e| {
+        let part = match e.frame() {
+            Some(FrameRole::Challenge(i)) => format!("{CHALLENGE_FRAME_PART}[{i}]"),
+            _ => BEST_FRAME_PART.to_owned(),
+        };
+        refusal_error(&part, face::refusal(&e))
+    })
+}
+
+/// Face match of a measured descriptor against the employee's templates: the smallest
+/// distance, and the threshold used.
+pub fn face_match(
+    engine: &Engine,
+    probe: &Descriptor,
+    templates: &[(Uuid, Uuid, Descriptor)],
+    policy: &AttendancePolicy,
+) -> AppResult<Option<(f32, f32)>> {
+    let (_, model_threshold, _) = engine
+        .match_params(&probe.model)
+        .map_err(AppError::internal)?;
+    let threshold = policy.face_threshold.unwrap_or(model_threshold);
+    let mut best: Option<f32> = None;
+    for (_, _, t) in templates {
+        let v = engine.verify(probe, t).map_err(AppError::internal)?;
+        best = Some(best.map_or(v.distance, |b: f32| b.min(v.distance)));
+    }
+    Ok(best.map(|d| (d, threshold)))
+}
+
+/// Consumes the challenge a punch answers (when it names one) and scores the measured frames
+/// against it: [`Challenge::NotSent`] without a nonce, else passed or failed with the reason.
+/// A phone's challenge is the employee's on that device (`employee`), a kiosk's the kiosk's
+/// alone. A nonce that is unknown, expired, used or someone else's is a typed 400 and nothing
+/// is recorded.
+pub async fn answer_challenge(
+    pool: &PgPool,
+    engine: &Engine,
+    measured: &mut Measurement,
+    nonce: Option<&str>,
+    employee: Option<Uuid>,
+    device: Uuid,
+) -> AppResult<Challenge> {
+    let Some(nonce) = nonce else {
+        return Ok(Challenge::NotSent);
+    };
+    let consumed = match employee {
+        Some(employee) => liveness::consume_challenge(pool, nonce, employee, device).await,
+        None => liveness::consume_kiosk_challenge(pool, nonce, device).await,
+    };
+    let c = consumed.map_err(|e| match e {
+        ChallengeError::Db(e) => AppError::from(e),
+        e => AppError::bad_request(e.code(), e.to_string()),
+    })?;
+    Ok(
+        match liveness::score(engine, measured, &c).map_err(AppError::internal)? {
+            None => Challenge::Passed,
+            Some(reason) => Challenge::Failed(reason),
+        },
+    )
+}

@@ -1,0 +1,350 @@
+//! Check-in / check-out from an employee's phone, re-verified on the server: the upload is
+//! read, the employee's consent and device checked, the frames measured, the verdict judged
+//! ([`crate::attendance::verdict`]) and the punch appended to the chain, once per idempotency
+//! key.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use faceid_face::{Descriptor, MeasureRules, ModelId};
+use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
+use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::problem::Problem;
+use uuid::Uuid;
+
+use super::{measure_upload, read_upload, request_hash};
+use crate::AppState;
+use crate::attendance::chain::{ChainFields, begin_chain, insert_event, micros};
+use crate::attendance::measure::{answer_challenge, face_match};
+use crate::attendance::place::{employee_sites, nearest_site};
+use crate::attendance::policy::effective_policy;
+use crate::attendance::replay::{self, KeyOwner};
+use crate::attendance::verdict::{
+    self, Clock, Evidence, FaceMatch, Fix, Place, Station, punch_str, verdict_str,
+};
+use crate::auth::AuthUser;
+use crate::consent::has_consent;
+use crate::error::{AppError, AppResult};
+use crate::extract::{ApiMultipart, field_error};
+use crate::face_templates::{load_templates, require_registered_device};
+use crate::idempotency;
+use crate::privacy::restriction::{self, Processing};
+
+/// The detail of a 409 `idempotency_key_reused`.
+const REUSED: &str = "this idempotency key was used for a different punch";
+
+/// The evidence JSON of a punch, checked against the server's clock.
+fn parse_evidence(bytes: &[u8], now: DateTime<Utc>) -> AppResult<CheckInEvidence> {
+    let ev: CheckInEvidence = serde_json::from_slice(bytes).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            AppError::bad_request("malformed_json", e.to_string())
+        } else {
+            AppError::field(EVIDENCE_PART, "invalid_body", e.to_string())
+        }
+    })?;
+    ev.validate(now)
+        .map_err(|e| AppError::Validation(vec![field_error(&e)]))?;
+    Ok(ev)
+}
+
+/// Time spent per stage of a request, logged at debug level (`RUST_LOG=faceid_server=debug`):
+/// where a punch's latency goes.
+struct Stages {
+    start: std::time::Instant,
+    last: std::time::Instant,
+    marks: Vec<(&'static str, f64)>,
+}
+
+impl Stages {
+    fn start() -> Self {
+        let now = std::time::Instant::now();
+        Self {
+            start: now,
+            last: now,
+            marks: Vec::with_capacity(6),
+        }
+    }
+
+    /// Ends the stage `name` now.
+    fn mark(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        self.marks
+            .push((name, (now - self.last).as_secs_f64() * 1000.0));
+        self.last = now;
+    }
+
+    fn log(&self, what: &str) {
+        let stages: Vec<String> = self
+            .marks
+            .iter()
+            .map(|(n, ms)| format!("{n}={ms:.1}"))
+            .collect();
+        tracing::debug!(
+            total_ms = self.start.elapsed().as_secs_f64() * 1000.0,
+            stages = %stages.join(" "),
+            "{what} timings (ms)"
+        );
+    }
+}
+
+/// `POST /api/v1/attendance/events`: form of the multipart body.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PunchForm {
+    /// JSON `CheckInEvidence`.
+    evidence: String,
+    #[schema(value_type = String, format = Binary)]
+    best_frame: Vec<u8>,
+    #[schema(value_type = Vec<String>, format = Binary)]
+    challenge_frame: Vec<Vec<u8>>,
+}
+
+/// Check-in / check-out with server-side re-verification. The same idempotency key again
+/// returns the same answer (200) and creates nothing; with a different payload it is 409.
+#[utoipa::path(post, path = "/api/v1/attendance/events", tag = "attendance", security(("bearer" = [])),
+    request_body(content = inline(PunchForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "recorded, with the verdict", body = CheckInResponse),
+        (status = 200, description = "the answer to an earlier request with this key", body = CheckInResponse),
+        (status = 400, description = "`evidence_missing`, `best_frame_missing`, `malformed_json`, `challenge_unknown`, `challenge_expired`, `challenge_used`, `challenge_wrong_subject`", body = Problem),
+        (status = 403, description = "`biometric_consent_required`, `device_not_allowed`, `processing_restricted`", body = Problem),
+        (status = 409, description = "`idempotency_key_reused`, `not_enrolled`", body = Problem),
+        (status = 413, description = "`payload_too_large`", body = Problem),
+        (status = 422, description = "invalid evidence fields, or an unusable frame (`not_an_image`, `image_corrupt`, `no_face`, `several_faces`, ...)", body = Problem),
+        (status = 503, description = "`face_engine_unavailable`", body = Problem)))]
+pub async fn check_in(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+    ApiMultipart(mut mp): ApiMultipart,
+) -> AppResult<Response> {
+    let mut stages = Stages::start();
+    let upload = read_upload(&mut mp).await?;
+    let now = Utc::now();
+    let ev = parse_evidence(&upload.evidence_bytes, now)?;
+    stages.mark("upload");
+    if !ev.challenge_frame_times_ms.is_empty()
+        && ev.challenge_frame_times_ms.len() != upload.challenge.len()
+    {
+        return Err(AppError::field(
+            "challenge_frame_times_ms",
+            "count_mismatch",
+            format!(
+                "{} capture times for {} challenge frames",
+                ev.challenge_frame_times_ms.len(),
+                upload.challenge.len()
+            ),
+        ));
+    }
+    let req_hash = request_hash(&upload);
+    // Independent checks side by side: each is a database round trip.
+    let (prior, device, consent, restricted) = tokio::join!(
+        async {
+            let mut conn = state.db.acquire().await?;
+            let owner = KeyOwner::Employee(caller.id);
+            let prior = replay::prior(&mut conn, owner, ev.idempotency_key).await?;
+            idempotency::replay::<CheckInResponse>(prior, &req_hash, REUSED)
+        },
+        require_registered_device(&state, &caller),
+        has_consent(&state.db, caller.id, ConsentKind::Biometric),
+        restriction::is_restricted(&state.db, caller.id, Processing::Biometrics),
+    );
+    stages.mark("checks");
+    if let Some(r) = prior? {
+        return Ok((StatusCode::OK, Json(r)).into_response());
+    }
+    device?;
+    if !consent? {
+        return Err(AppError::forbidden(
+            "biometric_consent_required",
+            "face check-in needs the employee's biometric consent",
+        ));
+    }
+    if restricted? {
+        return Err(restriction::restricted(Processing::Biometrics));
+    }
+    let engine = state.face.get()?;
+    if ev.challenge_nonce.is_some() && upload.challenge.is_empty() {
+        return Err(AppError::bad_request(
+            "challenge_frames_missing",
+            "a challenge nonce was sent without challenge frames",
+        ));
+    }
+    let model = engine
+        .embedder(None)
+        .map_err(AppError::internal)?
+        .model_id();
+
+    // Engine work (decoding included) while the read-only lookups run and the best frame is
+    // written to the photo store; consent and device are checked before any face is
+    // processed, and nothing is consumed or recorded before the frames are known to be usable
+    // (the photo is deleted again when the punch is not recorded).
+    let measuring = measure_upload(
+        &state,
+        &engine,
+        &upload,
+        &ev.challenge_frame_times_ms,
+        MeasureRules::check_in(),
+    );
+    let lookups = async {
+        let mut conn = state.db.acquire().await?;
+        let sites = employee_sites(&mut conn, caller.id).await?;
+        let nearest = ev
+            .gps
+            .as_ref()
+            .and_then(|g| nearest_site(&sites, g.lat, g.lon, g.accuracy_m));
+        let site_id = nearest.as_ref().map(|n| n.0).or(sites.first().map(|s| s.0));
+        let policy = effective_policy(&mut conn, site_id).await?;
+        let templates = load_templates(&state, &mut conn, &model.0, Some(&[caller.id])).await?;
+        Ok::<_, AppError>((sites, nearest, policy, templates))
+    };
+    let photo = state.photos.put("evidence", upload.best.to_vec());
+    let (measured, looked, photo_key) = tokio::join!(measuring, lookups, photo);
+    stages.mark("engine");
+    let photo_key = photo_key?;
+    let outcome = async {
+        let (sites, nearest, policy, templates) = looked?;
+        if templates.is_empty() {
+            return Err(AppError::conflict(
+                "not_enrolled",
+                "the employee has no enrolled face",
+            ));
+        }
+        let mut measured = measured?;
+
+        // The challenge, consumed only now (single use).
+        let challenge = answer_challenge(
+            &state.db,
+            &engine,
+            &mut measured,
+            ev.challenge_nonce.as_deref(),
+            Some(caller.id),
+            caller.device_id,
+        )
+        .await?;
+        let (face_distance, threshold) =
+            face_match(&engine, &measured.descriptor, &templates, &policy)?
+                .ok_or_else(|| AppError::internal("no template matched the model"))?;
+        let device_distance = match &ev.descriptor {
+            Some(d) if d.model == measured.descriptor.model.0 => {
+                let device = Descriptor {
+                    model: ModelId(d.model.clone()),
+                    values: d.values.clone(),
+                };
+                let v = engine
+                    .verify(&device, &measured.descriptor)
+                    .map_err(AppError::internal)?;
+                Some(v.distance)
+            }
+            _ => None,
+        };
+        let judged = verdict::judge(
+            &Evidence {
+                station: Station::Phone,
+                challenge,
+                face: Some(FaceMatch {
+                    distance: face_distance,
+                    threshold,
+                    device_distance,
+                }),
+                live: measured.live(),
+                quality: measured.quality.iter().map(|q| q.code()).collect(),
+                place: Some(Place {
+                    fix: ev.gps.as_ref().map(|g| Fix {
+                        accuracy_m: g.accuracy_m,
+                        mock: g.mock,
+                    }),
+                    inside_site: nearest.as_ref().map(|n| n.3),
+                }),
+                clock: Some(Clock {
+                    device_time: ev.clock.device_time,
+                    estimated_server_time: ev.clock.estimated_server_time(),
+                }),
+                now,
+            },
+            &policy,
+        );
+
+        let site = nearest
+            .as_ref()
+            .map(|(id, name, _, _)| SiteRef {
+                id: *id,
+                name: name.clone(),
+            })
+            .or_else(|| {
+                sites.first().map(|(id, name, _)| SiteRef {
+                    id: *id,
+                    name: name.clone(),
+                })
+            });
+        let response = CheckInResponse {
+            event_id: Uuid::now_v7(),
+            verdict: judged.verdict,
+            reasons: judged.reasons,
+            site: site.clone(),
+            distance_m: nearest.as_ref().map(|n| n.2),
+            face_distance: Some(face_distance),
+            liveness_score: measured.passive.as_ref().map(|p| p.score),
+            server_time: micros(now),
+        };
+        let fields = ChainFields {
+            device_id: Some(caller.device_id),
+            site_id: site.as_ref().map(|s| s.id),
+            reasons: response.reasons.clone(),
+            idempotency_key: Some(ev.idempotency_key),
+            lat: ev.gps.as_ref().map(|g| g.lat),
+            lon: ev.gps.as_ref().map(|g| g.lon),
+            accuracy_m: ev.gps.as_ref().map(|g| g.accuracy_m),
+            distance_m: response.distance_m,
+            face_distance: response.face_distance,
+            liveness_score: response.liveness_score,
+            photo_key: Some(photo_key.clone()),
+            ..ChainFields::blank(
+                response.event_id,
+                caller.id,
+                punch_str(ev.kind),
+                verdict_str(judged.verdict),
+                judged.occurred_at,
+                now,
+            )
+        };
+        stages.mark("judge");
+        // One transaction that holds the chain lock: the head and a concurrent request with
+        // the same key (it may have won while we measured) in one round trip, then the row.
+        let mut tx = begin_chain(&state.db).await?;
+        let (head, prior) = replay::head_and_prior(&mut tx, caller.id, ev.idempotency_key).await?;
+        if let Some(r) = idempotency::replay(prior, &req_hash, REUSED)? {
+            return Ok((StatusCode::OK, r));
+        }
+        let body = serde_json::to_value(&response).map_err(AppError::internal)?;
+        insert_event(
+            &mut tx,
+            ChainFields {
+                prev_hash: head,
+                ..fields
+            },
+            Some(req_hash.as_slice()),
+            Some(&body),
+        )
+        .await?;
+        tx.commit().await?;
+        stages.mark("store");
+        Ok((StatusCode::CREATED, response))
+    }
+    .await;
+    stages.log("check-in");
+    match outcome {
+        Ok((status, r)) => {
+            if status == StatusCode::OK {
+                state.photos.delete_all(&[photo_key]).await;
+            }
+            tracing::info!(employee = %caller.id, verdict = ?r.verdict, reasons = ?r.reasons, "punch");
+            Ok((status, Json(r)).into_response())
+        }
+        Err(e) => {
+            state.photos.delete_all(&[photo_key]).await;
+            Err(e)
+        }
+    }
+}

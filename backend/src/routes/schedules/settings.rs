@@ -1,0 +1,134 @@
+//! The rules of the timesheet computation (what a missing check-out counts as).
+
+use axum::Json;
+use axum::extract::State;
+use faceid_protocol::problem::Problem;
+use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::audit;
+use crate::auth::Admin;
+use crate::error::{AppError, AppResult};
+use crate::extract::ApiJson;
+use crate::timesheet::store;
+
+/// What happens to a check-in without a check-out once its day is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MissingCheckout {
+    /// The day is `missing_check_out` and the open interval is not counted.
+    Flag,
+    /// The interval is closed at the planned shift end (flagged without a shift).
+    CloseAtShiftEnd,
+}
+
+impl MissingCheckout {
+    fn as_str(self) -> &'static str {
+        match self {
+            MissingCheckout::Flag => "flag",
+            MissingCheckout::CloseAtShiftEnd => "close_at_shift_end",
+        }
+    }
+}
+
+/// Settings of the timesheet computation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimesheetSettings {
+    pub missing_checkout: MissingCheckout,
+}
+
+/// The body of `PUT /api/v1/settings/timesheet` (the rule as text, so a value outside the
+/// list is a field error naming the choices rather than a parse error).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTimesheetSettings {
+    /// `flag` or `close_at_shift_end`.
+    #[schema(pattern = "^(flag|close_at_shift_end)$")]
+    pub missing_checkout: String,
+}
+
+async fn stored_settings(conn: &mut PgConnection) -> AppResult<TimesheetSettings> {
+    let rule = store::rules(conn).await?;
+    Ok(TimesheetSettings {
+        missing_checkout: match rule.missing_checkout {
+            crate::timesheet::MissingCheckoutRule::Flag => MissingCheckout::Flag,
+            crate::timesheet::MissingCheckoutRule::CloseAtShiftEnd => {
+                MissingCheckout::CloseAtShiftEnd
+            }
+        },
+    })
+}
+
+/// The rules of the timesheet computation (administrators).
+#[utoipa::path(get, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the settings", body = TimesheetSettings),
+        (status = 403, description = "not an administrator", body = Problem)))]
+pub async fn get_settings(
+    State(state): State<AppState>,
+    Admin(_): Admin,
+) -> AppResult<Json<TimesheetSettings>> {
+    let mut conn = state.db.acquire().await?;
+    Ok(Json(stored_settings(&mut conn).await?))
+}
+
+/// Replaces the rules of the timesheet computation; every computed day is recomputed at
+/// its next report.
+#[utoipa::path(put, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+    request_body = NewTimesheetSettings,
+    responses(
+        (status = 200, description = "stored", body = TimesheetSettings),
+        (status = 403, description = "not an administrator", body = Problem),
+        (status = 422, description = "`invalid_value`, `invalid_body`, `unknown_field`", body = Problem)))]
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiJson(req): ApiJson<NewTimesheetSettings>,
+) -> AppResult<Json<TimesheetSettings>> {
+    let missing_checkout = match req.missing_checkout.as_str() {
+        "flag" => MissingCheckout::Flag,
+        "close_at_shift_end" => MissingCheckout::CloseAtShiftEnd,
+        _ => {
+            return Err(AppError::field(
+                "missing_checkout",
+                "invalid_value",
+                "flag or close_at_shift_end",
+            ));
+        }
+    };
+    let settings = TimesheetSettings { missing_checkout };
+    let mut tx = state.db.begin().await?;
+    // Serialises concurrent changes; the row always exists (inserted by the migration).
+    sqlx::query("SELECT 1 FROM timesheet_settings WHERE id = 1 FOR UPDATE")
+        .execute(&mut *tx)
+        .await?;
+    let before = stored_settings(&mut tx).await?;
+    sqlx::query(
+        "INSERT INTO timesheet_settings (id, missing_checkout) VALUES (1, $1)
+         ON CONFLICT (id) DO UPDATE SET missing_checkout = EXCLUDED.missing_checkout",
+    )
+    .bind(settings.missing_checkout.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if before != settings {
+        // The rule can change any past day with an open interval.
+        sqlx::query("DELETE FROM timesheet_days")
+            .execute(&mut *tx)
+            .await?;
+    }
+    audit::record(
+        &mut tx,
+        &caller,
+        "timesheet_settings.put",
+        "timesheet_settings",
+        None,
+        Some(&before),
+        Some(&settings),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(settings))
+}
