@@ -1,6 +1,6 @@
 //! Re-enrolment after a model change (issue 24). A face template is tied to the model id that
 //! computed it, so when the default embedder changes, templates of the other model no longer
-//! match anything. An administrator starts a run (`POST /api/v1/face/reenrolments`); the job
+//! match anything. An administrator starts a run (`POST /api/v1/face/reenrolments`, [`crate::routes::face_reenrolments`]); the job
 //! `face.reenrol` then takes every employee who has templates of another model and, when the
 //! employee's biometric consent stands and biometrics are not restricted, re-computes each such
 //! template from its stored enrolment photo with the current model: the same row and photo, a
@@ -12,21 +12,16 @@
 //! until the employee enrols again or consents). The job is resumable: each employee is one
 //! transaction, and a retried attempt only sees the templates still of another model.
 
-use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
-use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::Admin;
+use crate::auth::Caller;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
-use crate::extract::ApiPath;
 use crate::jobs::{self, Job, Outcome, Registry, worker::KindConfig};
 use crate::privacy::restriction::{Processing, is_restricted};
 
@@ -83,7 +78,7 @@ pub struct Reenrolment {
 const COLUMNS: &str = "id, model_id, state, requested_by, employees_total, employees_done,
     templates_reenrolled, skipped, error, created_at, finished_at";
 
-async fn load(db: &sqlx::PgPool, id: Uuid) -> Result<Option<Reenrolment>, sqlx::Error> {
+pub async fn load(db: &sqlx::PgPool, id: Uuid) -> Result<Option<Reenrolment>, sqlx::Error> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM face_reenrolments WHERE id = $1"
     )))
@@ -93,15 +88,9 @@ async fn load(db: &sqlx::PgPool, id: Uuid) -> Result<Option<Reenrolment>, sqlx::
 }
 
 /// Starts a re-enrolment run: every employee with templates of another model than the current
-/// one is re-enrolled from the stored enrolment photos, with consent (administrators; audited).
-#[utoipa::path(post, path = "/api/v1/face/reenrolments", tag = "face", security(("bearer" = [])),
-    responses(
-        (status = 202, description = "the run, queued", body = Reenrolment),
-        (status = 409, description = "`reenrolment_running`: a run is queued or running", body = Problem)))]
-pub async fn start(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-) -> AppResult<(StatusCode, Json<Reenrolment>)> {
+/// one is re-enrolled from the stored enrolment photos, with consent. Audited; 409
+/// `reenrolment_running` while a run is queued or running.
+pub async fn start(state: &AppState, caller: &Caller) -> AppResult<Reenrolment> {
     let mut tx = state.db.begin().await?;
     let id = Uuid::now_v7();
     let inserted = sqlx::query(
@@ -133,7 +122,7 @@ pub async fn start(
     .await?;
     audit::record(
         &mut tx,
-        &caller,
+        caller,
         "face.reenrolment_start",
         "face_reenrolment",
         Some(id),
@@ -142,24 +131,7 @@ pub async fn start(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
-}
-
-/// A re-enrolment run's progress and the employees it could not re-enrol (administrators).
-#[utoipa::path(get, path = "/api/v1/face/reenrolments/{id}", tag = "face", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "run id")),
-    responses(
-        (status = 200, description = "the run", body = Reenrolment),
-        (status = 404, description = "no such run", body = Problem)))]
-pub async fn get(
-    State(state): State<AppState>,
-    Admin(_): Admin,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<Reenrolment>> {
-    load(&state.db, id)
-        .await?
-        .map(Json)
-        .ok_or(AppError::not_found("face_reenrolment"))
+    Ok(run)
 }
 
 pub fn register_jobs(registry: &mut Registry, state: AppState) {
@@ -179,33 +151,22 @@ pub fn register_jobs(registry: &mut Registry, state: AppState) {
 }
 
 async fn run_job(state: &AppState, job: &Job) -> Outcome {
-    let Some(id) = job
-        .payload
-        .get("reenrolment_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse::<Uuid>().ok())
-    else {
+    let Some(id) = job.uuid("reenrolment_id") else {
         return Outcome::Fail("payload without reenrolment_id".into());
     };
-    match run(state, id).await {
-        Ok(()) => Outcome::Done,
-        Err(e) if job.attempts >= MAX_ATTEMPTS => {
-            tracing::error!(reenrolment = %id, error = %e, "re-enrolment failed");
-            let marked = sqlx::query(
-                "UPDATE face_reenrolments SET state = 'failed', error = $2, finished_at = now()
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(e.to_string())
-            .execute(&state.db)
-            .await;
-            if let Err(m) = marked {
-                return Outcome::Retry(m.to_string());
-            }
-            Outcome::Fail(e.to_string())
-        }
-        Err(e) => Outcome::Retry(e.to_string()),
-    }
+    let result = run(state, id).await;
+    jobs::settle(job, MAX_ATTEMPTS, result, |error| async move {
+        sqlx::query(
+            "UPDATE face_reenrolments SET state = 'failed', error = $2, finished_at = now()
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&state.db)
+        .await
+        .map(drop)
+    })
+    .await
 }
 
 /// One attempt of run `id` (nothing when the run is finished).

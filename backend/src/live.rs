@@ -1,29 +1,19 @@
-//! Live updates for the panel's today view: `GET /api/v1/reports/today/stream` is a stream of
-//! server-sent events with an `attendance` event whenever attendance events are recorded, on
-//! any replica: a statement trigger on `attendance_events` runs `pg_notify('attendance_changed')`
+//! Live updates for the panel's today view: `GET /api/v1/reports/today/stream`
+//! ([`crate::routes::live`]) is a stream of server-sent events with an `attendance` event
+//! whenever attendance events are recorded, on any replica: a statement trigger on `attendance_events` runs `pg_notify('attendance_changed')`
 //! (delivered at commit), and each server process keeps one `LISTEN` connection, started by its
 //! first subscriber, that it fans out to every open stream. The events carry no data: the panel
 //! re-reads `/reports/today`, which answers within the caller's scope.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::Stream;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::{OnceCell, broadcast};
 
-use crate::AppState;
-use crate::auth::Staff;
-use crate::error::AppResult;
-
 /// The PostgreSQL notification channel (see migration `20261210300002_attendance_notify.sql`).
 pub const CHANNEL: &str = "attendance_changed";
-/// A comment line this often keeps proxies from closing an idle stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// This process's one listener, shared by every open stream.
 #[derive(Clone, Default)]
@@ -31,7 +21,7 @@ pub struct Live(Arc<OnceCell<broadcast::Sender<()>>>);
 
 impl Live {
     /// A receiver of change signals; the first call starts listening.
-    async fn subscribe(&self, pool: &PgPool) -> Result<broadcast::Receiver<()>, sqlx::Error> {
+    pub async fn subscribe(&self, pool: &PgPool) -> Result<broadcast::Receiver<()>, sqlx::Error> {
         let sender = self
             .0
             .get_or_try_init(|| async {
@@ -59,29 +49,4 @@ impl Live {
             .await?;
         Ok(sender.subscribe())
     }
-}
-
-/// The today view's changes as server-sent events: `ready` once listening, then `attendance`
-/// after each committed batch of attendance events (staff; the stream says only that something
-/// changed).
-#[utoipa::path(get, path = "/api/v1/reports/today/stream", tag = "reports", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/event-stream", body = String,
-        description = "server-sent events: `ready`, then `attendance` per change; a comment every 15 s")))]
-pub async fn today_stream(
-    State(state): State<AppState>,
-    Staff(_): Staff,
-) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let rx = state.live.subscribe(&state.db).await?;
-    let ready = futures_util::stream::once(async { Ok(Event::default().event("ready").data("")) });
-    let changes = futures_util::stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await {
-            // A lagging stream missed signals, not data: one event says it all.
-            Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                Some((Ok(Event::default().event("attendance").data("")), rx))
-            }
-            Err(broadcast::error::RecvError::Closed) => None,
-        }
-    });
-    use futures_util::StreamExt;
-    Ok(Sse::new(ready.chain(changes)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }

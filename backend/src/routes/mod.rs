@@ -19,13 +19,20 @@ pub mod auth;
 pub mod devices;
 mod document;
 pub mod employees;
+pub mod face_reenrolments;
 pub mod health;
+pub mod hikvision;
+pub mod iiko;
+pub mod jobs;
+pub mod live;
 pub mod org;
+pub mod privacy;
 pub mod profile_photo;
 pub mod reports;
 pub mod schedules;
 pub mod settings;
 pub mod sites;
+pub mod telegram;
 pub mod web_session;
 
 #[derive(OpenApi)]
@@ -126,39 +133,33 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::kiosk_mode::start_session))
         .routes(routes!(crate::kiosk_mode::exit))
         .routes(routes!(audit::list))
-        .routes(routes!(crate::jobs::api::list))
-        .routes(routes!(crate::jobs::api::retry))
-        .routes(routes!(crate::jobs::api::discard))
-        .routes(routes!(crate::telegram::routes::create_link))
+        .routes(routes!(jobs::list))
+        .routes(routes!(jobs::retry))
+        .routes(routes!(jobs::discard))
+        .routes(routes!(telegram::create_link))
         .routes(routes!(
-            crate::telegram::routes::get_mine,
-            crate::telegram::routes::patch_mine,
-            crate::telegram::routes::unlink_mine
+            telegram::get_mine,
+            telegram::patch_mine,
+            telegram::unlink_mine
         ))
-        .routes(routes!(crate::telegram::routes::status))
-        .routes(routes!(crate::telegram::routes::log))
-        .routes(routes!(crate::telegram::routes::webhook))
+        .routes(routes!(telegram::status))
+        .routes(routes!(telegram::log))
+        .routes(routes!(telegram::webhook))
+        .routes(routes!(hikvision::list, hikvision::create))
         .routes(routes!(
-            crate::hikvision::routes::list,
-            crate::hikvision::routes::create
+            hikvision::get,
+            hikvision::update,
+            hikvision::delete
         ))
-        .routes(routes!(
-            crate::hikvision::routes::get,
-            crate::hikvision::routes::update,
-            crate::hikvision::routes::delete
-        ))
-        .routes(routes!(crate::hikvision::routes::poll_now))
-        .routes(routes!(crate::hikvision::routes::log))
-        .routes(routes!(crate::iiko::routes::get, crate::iiko::routes::put))
-        .routes(routes!(crate::iiko::routes::test))
-        .routes(routes!(crate::iiko::routes::log))
-        .routes(routes!(crate::iiko::routes::sync))
-        .routes(routes!(crate::iiko::routes::export))
-        .routes(routes!(crate::iiko::routes::schedules))
-        .routes(routes!(
-            crate::iiko::routes::dismissals,
-            crate::iiko::routes::confirm_dismissals
-        ))
+        .routes(routes!(hikvision::poll_now))
+        .routes(routes!(hikvision::log))
+        .routes(routes!(iiko::get, iiko::put))
+        .routes(routes!(iiko::test))
+        .routes(routes!(iiko::log))
+        .routes(routes!(iiko::sync))
+        .routes(routes!(iiko::export))
+        .routes(routes!(iiko::schedules))
+        .routes(routes!(iiko::dismissals, iiko::confirm_dismissals))
         .merge(attendance_routes())
         .merge(timesheet_routes())
         .merge(privacy_routes())
@@ -166,7 +167,7 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// Data-subject rights: exports, correction and erasure requests, restrictions.
 fn privacy_routes() -> OpenApiRouter<AppState> {
-    use crate::privacy::{correction, erasure, export, restriction};
+    use privacy::{correction, erasure, export, restriction};
     OpenApiRouter::new()
         .routes(routes!(correction::create_mine, correction::list_mine))
         .routes(routes!(correction::list))
@@ -245,8 +246,8 @@ fn face_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ft::delete_me))
         .routes(routes!(ft::delete_employee))
         .routes(routes!(ft::my_descriptors))
-        .routes(routes!(crate::face_reenrol::start))
-        .routes(routes!(crate::face_reenrol::get))
+        .routes(routes!(face_reenrolments::start))
+        .routes(routes!(face_reenrolments::get))
         .routes(routes!(att::get_global_policy, att::put_global_policy))
         .routes(routes!(
             crate::routes::settings::get_map,
@@ -292,7 +293,7 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(schedules::delete_absence))
         .routes(routes!(schedules::get_settings, schedules::put_settings))
         .routes(routes!(reports::today))
-        .routes(routes!(crate::live::today_stream))
+        .routes(routes!(live::today_stream))
         .routes(routes!(reports::summary))
         .routes(routes!(reports::departments))
         .routes(routes!(reports::summary_export))

@@ -14,7 +14,6 @@
 pub mod bot_api;
 pub mod notices;
 pub mod notify;
-pub mod routes;
 pub mod send;
 pub mod texts;
 pub mod updates;

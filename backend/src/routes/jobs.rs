@@ -8,12 +8,12 @@ use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::Paging;
 use crate::AppState;
 use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::Paging;
 
 /// State of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

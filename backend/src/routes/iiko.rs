@@ -8,13 +8,13 @@ use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Counts, IikoClient, load_connection, log_run, seal_password};
+use super::{Check, Paging};
 use crate::AppState;
 use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::{Check, Paging};
+use crate::iiko::{Counts, IikoClient, load_connection, log_run, seal_password};
 
 /// What to synchronise.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
@@ -57,8 +57,8 @@ pub struct IikoConnection {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<super::ConnectionRow> for IikoConnection {
-    fn from(r: super::ConnectionRow) -> Self {
+impl From<crate::iiko::ConnectionRow> for IikoConnection {
+    fn from(r: crate::iiko::ConnectionRow) -> Self {
         Self {
             server_url: r.server_url,
             login: r.login,
@@ -183,7 +183,7 @@ pub async fn get(
 }
 
 /// The stored connection, or 404 `iiko_not_configured`.
-pub(super) async fn connection(conn: &mut sqlx::PgConnection) -> AppResult<super::ConnectionRow> {
+async fn connection(conn: &mut sqlx::PgConnection) -> AppResult<crate::iiko::ConnectionRow> {
     load_connection(conn)
         .await?
         .ok_or_else(|| AppError::Unconfigured {
@@ -323,7 +323,7 @@ pub struct SyncQuery {
 }
 
 /// The stored connection, or 404 `iiko_not_configured`.
-async fn stored(state: &AppState) -> AppResult<super::ConnectionRow> {
+async fn stored(state: &AppState) -> AppResult<crate::iiko::ConnectionRow> {
     let mut conn = state.db.acquire().await?;
     connection(&mut conn).await
 }
@@ -351,10 +351,10 @@ async fn audit_run(
 }
 
 /// A run that could not read or write iiko is 503 `iiko_unavailable` with the client's code.
-fn answer_error(e: super::import::ImportError) -> AppError {
+fn answer_error(e: crate::iiko::import::ImportError) -> AppError {
     match e {
-        super::import::ImportError::App(e) => e,
-        super::import::ImportError::Iiko(e) => AppError::ServiceUnavailable {
+        crate::iiko::import::ImportError::App(e) => e,
+        crate::iiko::import::ImportError::Iiko(e) => AppError::ServiceUnavailable {
             code: "iiko_unavailable",
             detail: format!("{}: {e}", e.code()),
         },
@@ -365,7 +365,7 @@ fn answer_error(e: super::import::ImportError) -> AppError {
 #[utoipa::path(post, path = "/api/v1/integrations/iiko/sync", operation_id = "sync_iiko", tag = "iiko", security(("bearer" = [])),
     params(SyncQuery),
     responses(
-        (status = 200, description = "what changed (or would change)", body = super::import::RunReport),
+        (status = 200, description = "what changed (or would change)", body = crate::iiko::import::RunReport),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 409, description = "`iiko_import_running`", body = Problem),
         (status = 503, description = "`iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken)", body = Problem)))]
@@ -373,10 +373,10 @@ pub async fn sync(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SyncQuery>,
-) -> AppResult<Json<super::import::RunReport>> {
+) -> AppResult<Json<crate::iiko::import::RunReport>> {
     let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
-    let report = super::import::run(&state, &row, dry_run)
+    let report = crate::iiko::import::run(&state, &row, dry_run)
         .await
         .map_err(answer_error)?;
     if !dry_run {
@@ -492,7 +492,7 @@ pub struct ExportQuery {
 #[utoipa::path(post, path = "/api/v1/integrations/iiko/export", operation_id = "export_iiko_attendance", tag = "iiko", security(("bearer" = [])),
     params(ExportQuery),
     responses(
-        (status = 200, description = "what was sent (or would be), overlaps reported per record", body = super::import::RunReport),
+        (status = 200, description = "what was sent (or would be), overlaps reported per record", body = crate::iiko::import::RunReport),
         (status = 400, description = "`invalid_query`: `from` or `to` missing or not RFC 3339", body = Problem),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 422, description = "`to` not after `from`, or more than 62 days", body = Problem),
@@ -501,7 +501,7 @@ pub async fn export(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<ExportQuery>,
-) -> AppResult<Json<super::import::RunReport>> {
+) -> AppResult<Json<crate::iiko::import::RunReport>> {
     if q.to <= q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",
@@ -511,7 +511,7 @@ pub async fn export(
     }
     let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
-    let report = super::export::run(&state, &row, q.from, q.to, dry_run)
+    let report = crate::iiko::export::run(&state, &row, q.from, q.to, dry_run)
         .await
         .map_err(answer_error)?;
     if !dry_run {
@@ -542,7 +542,7 @@ pub struct SchedulesQuery {
 #[utoipa::path(post, path = "/api/v1/integrations/iiko/schedules", operation_id = "import_iiko_schedules", tag = "iiko", security(("bearer" = [])),
     params(SchedulesQuery),
     responses(
-        (status = 200, description = "what changed (or would change); conflicts with schedules assigned here reported", body = super::import::RunReport),
+        (status = 200, description = "what changed (or would change); conflicts with schedules assigned here reported", body = crate::iiko::import::RunReport),
         (status = 400, description = "`invalid_query`: `from` or `to` missing or not a date", body = Problem),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 422, description = "`to` before `from`, or more than 62 days", body = Problem),
@@ -551,7 +551,7 @@ pub async fn schedules(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SchedulesQuery>,
-) -> AppResult<Json<super::import::RunReport>> {
+) -> AppResult<Json<crate::iiko::import::RunReport>> {
     if q.to < q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",
@@ -561,7 +561,7 @@ pub async fn schedules(
     }
     let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
-    let report = super::schedules::run(&state, &row, q.from, q.to, dry_run)
+    let report = crate::iiko::schedules::run(&state, &row, q.from, q.to, dry_run)
         .await
         .map_err(answer_error)?;
     if !dry_run {

@@ -16,19 +16,22 @@ pub use faceid_protocol::telegram::{
 use faceid_protocol::telegram::{MY_TELEGRAM_LINK_PATH, MY_TELEGRAM_PATH};
 use serde::{Deserialize, Serialize};
 
-use super::Telegram;
-use super::texts::Lang;
+use super::Paging;
 use crate::AppState;
 use crate::auth::{Admin, AuthUser};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::routes::Paging;
+use crate::telegram::Telegram;
+use crate::telegram::texts::Lang;
 
 /// How long a link code is valid.
 pub const LINK_CODE_TTL_MINUTES: i64 = 10;
 
 fn bot(state: &AppState) -> AppResult<&Arc<Telegram>> {
-    state.telegram.as_ref().ok_or_else(super::not_configured)
+    state
+        .telegram
+        .as_ref()
+        .ok_or_else(crate::telegram::not_configured)
 }
 
 #[derive(sqlx::FromRow)]
@@ -243,7 +246,7 @@ pub async fn status(
                 (SELECT count(*) FROM jobs WHERE kind = $1 AND state IN ('queued', 'running'))
          FROM telegram_links",
     )
-    .bind(super::send::SEND_JOB)
+    .bind(crate::telegram::send::SEND_JOB)
     .fetch_one(&state.db)
     .await?;
     Ok(Json(TelegramStatus {
@@ -369,9 +372,9 @@ pub async fn webhook(
             code: "telegram_webhook_secret",
         });
     }
-    let update: super::bot_api::Update = serde_json::from_slice(&body).map_err(|_| {
+    let update: crate::telegram::bot_api::Update = serde_json::from_slice(&body).map_err(|_| {
         AppError::bad_request("telegram_bad_update", "the body is not a Telegram update")
     })?;
-    super::updates::handle_update(tg, &update).await?;
+    crate::telegram::updates::handle_update(tg, &update).await?;
     Ok(StatusCode::OK)
 }
