@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use faceid_face::{Descriptor, Engine};
 use faceid_server::auth::JwtKeys;
-use faceid_server::face::DescriptorCipher;
+use faceid_server::descriptor_cipher::DescriptorCipher;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -133,23 +133,20 @@ struct Replica {
 
 impl Replica {
     fn cpu_ticks(&self) -> u64 {
-        proc_cpu_ticks(&format!("/proc/{}/stat", self.pid)).unwrap_or(0)
+        proc_cpu_ticks(&self.pid.to_string()).unwrap_or(0)
     }
     fn peak_rss_kib(&self) -> u64 {
         proc_status_kib(self.pid, "VmHWM:").unwrap_or(0)
     }
 }
 
-/// utime + stime of a `/proc/…/stat` file, in clock ticks.
-fn proc_cpu_ticks(path: &str) -> Option<u64> {
-    let s = std::fs::read_to_string(path).ok()?;
-    // The command name may hold spaces: the fields after it start past the last ')'.
-    let rest = &s[s.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+/// CPU time (utime + stime, in clock ticks) of `/proc/<pid>` (`thread-self` for this thread).
+fn proc_cpu_ticks(pid: &str) -> Option<u64> {
+    let f = proc_stat_fields(pid)?;
+    Some(f.get(10)? + f.get(11)?)
 }
 
-/// The fields of a `/proc/<pid>/stat` file after the command name (state first).
+/// The numeric fields of a `/proc/<pid>/stat` file after the command name and the state.
 fn proc_stat_fields(pid: &str) -> Option<Vec<u64>> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let rest = &s[s.rfind(')')? + 2..];
@@ -459,13 +456,13 @@ fn engine_cpu_per_check_in(
     device: &Descriptor,
     rounds: usize,
 ) -> anyhow::Result<Duration> {
-    let before = proc_cpu_ticks("/proc/thread-self/stat").context("thread CPU")?;
+    let before = proc_cpu_ticks("thread-self").context("thread CPU")?;
     for _ in 0..rounds {
         if !engine_check_in(engine, frames, templates, device)? {
             bail!("the engine alone does not verify the rush's frames");
         }
     }
-    let after = proc_cpu_ticks("/proc/thread-self/stat").context("thread CPU")?;
+    let after = proc_cpu_ticks("thread-self").context("thread CPU")?;
     Ok(Duration::from_secs_f64(
         (after - before) as f64 / CLOCK_TICKS_PER_SEC / rounds as f64,
     ))

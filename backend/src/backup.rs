@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
 use crate::config::Secrets;
-use crate::face::PhotoStore;
+use crate::photo_store::PhotoStore;
 
 /// Format of the archive this server writes and reads.
 pub const FORMAT: u32 = 1;

@@ -1,6 +1,6 @@
 //! The server's use of the face engine (`core/face`): photo analysis for enrolment and
-//! re-verification, descriptor encryption at rest (AES-256-GCM) and the photo store
-//! (`object_store`: a local directory by default, S3-compatible when configured).
+//! re-verification, turns at the engine and the refusal codes of unusable photos. Descriptor
+//! encryption is [`crate::descriptor_cipher`]; stored photos are [`crate::photo_store`].
 //!
 //! The engine is loaded once at startup and shared (`Arc`); every inference runs in
 //! `spawn_blocking`. Without models the server still starts and face endpoints answer 503
@@ -9,17 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use aes_gcm::Aes256Gcm;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-
-type GcmNonce = aes_gcm::aead::Nonce<Aes256Gcm>;
 use faceid_face::decode::DecodeError;
-use faceid_face::{Descriptor, Engine, MeasureError, MeasureRules, Measurement, ModelId};
+use faceid_face::{Engine, MeasureError, MeasureRules, Measurement};
 use faceid_protocol::problem::FieldError;
-use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, ObjectStoreExt};
-use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -129,31 +121,41 @@ pub const LARGE_FRAME_PIXELS: u64 = 4_000_000;
 /// the server to 5.6 GB) while ordinary check-ins pass without waiting. Then it waits its
 /// turn at the engine ([`crate::face_queue`]), or is refused with 503 `server_busy` when that
 /// queue is too long.
+///
+/// The slot and the turn move into the blocking task: when the client goes away, the request's
+/// future is dropped but the measurement runs on, and it keeps its turn until it ends, so no
+/// more than `face_workers` measurements ever run at once.
 pub async fn measure_blocking<T: Send + 'static>(
     state: &AppState,
     frames: &[&[u8]],
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
-    let _slot = large_decode_slot(state, frames).await?;
+    let slot = large_decode_slot(state, frames).await?;
     let turn = state.face_queue.turn().await?;
-    let result = blocking(f).await;
-    state.face_queue.done(turn);
-    result
+    let queue = state.face_queue.clone();
+    blocking(move || {
+        let result = f();
+        queue.done(turn);
+        drop(slot);
+        result
+    })
+    .await
 }
 
 /// One of the few large-decode slots when any of `frames` announces more than
 /// [`LARGE_FRAME_PIXELS`]; `None` (no waiting) otherwise. Held while decoding.
-pub async fn large_decode_slot<'a>(
-    state: &'a AppState,
+pub async fn large_decode_slot(
+    state: &AppState,
     frames: &[&[u8]],
-) -> Result<Option<tokio::sync::SemaphorePermit<'a>>, AppError> {
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, AppError> {
     if frames
         .iter()
         .any(|b| announced_pixels(b) > LARGE_FRAME_PIXELS)
     {
         let slot = state
             .large_decodes
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(AppError::internal)?;
         Ok(Some(slot))
@@ -229,257 +231,6 @@ pub fn refusal(e: &MeasureError) -> PhotoRefusal {
     PhotoRefusal { code, message }
 }
 
-/// AES-256-GCM encryption of descriptors, bound to their template row.
-#[derive(Clone)]
-pub struct DescriptorCipher(Aes256Gcm);
-
-impl DescriptorCipher {
-    pub fn new(key: &[u8; 32]) -> Self {
-        Self(Aes256Gcm::new(key.into()))
-    }
-
-    fn aad(template: Uuid, employee: Uuid, model: &str) -> Vec<u8> {
-        let mut aad = Vec::with_capacity(32 + model.len());
-        aad.extend_from_slice(template.as_bytes());
-        aad.extend_from_slice(employee.as_bytes());
-        aad.extend_from_slice(model.as_bytes());
-        aad
-    }
-
-    /// (ciphertext, nonce). The template id, employee id and model id are authenticated data,
-    /// so a ciphertext moved to another row does not decrypt.
-    pub fn seal(
-        &self,
-        template: Uuid,
-        employee: Uuid,
-        d: &Descriptor,
-    ) -> Result<(Vec<u8>, Vec<u8>), AppError> {
-        let mut nonce = [0u8; 12];
-        rand::fill(&mut nonce);
-        let plain: Vec<u8> = d.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let ct = self
-            .0
-            .encrypt(
-                &GcmNonce::from(nonce),
-                Payload {
-                    msg: &plain,
-                    aad: &Self::aad(template, employee, &d.model.0),
-                },
-            )
-            .map_err(|_| AppError::internal("descriptor encryption failed"))?;
-        Ok((ct, nonce.to_vec()))
-    }
-
-    /// Encrypts another secret at rest with the same key (a terminal's password): (ciphertext,
-    /// nonce), `aad` binding it to its row.
-    pub fn seal_secret(&self, aad: &[u8], plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), AppError> {
-        let mut nonce = [0u8; 12];
-        rand::fill(&mut nonce);
-        let ct = self
-            .0
-            .encrypt(&GcmNonce::from(nonce), Payload { msg: plain, aad })
-            .map_err(|_| AppError::internal("secret encryption failed"))?;
-        Ok((ct, nonce.to_vec()))
-    }
-
-    /// Decrypts what [`DescriptorCipher::seal_secret`] sealed with the same `aad`.
-    pub fn open_secret(&self, aad: &[u8], ct: &[u8], nonce: &[u8]) -> Result<Vec<u8>, AppError> {
-        let nonce: [u8; 12] = nonce
-            .try_into()
-            .map_err(|_| AppError::internal("secret nonce of the wrong length"))?;
-        self.0
-            .decrypt(&GcmNonce::from(nonce), Payload { msg: ct, aad })
-            .map_err(|_| {
-                AppError::internal(
-                    "a stored secret does not decrypt with the configured descriptor_key",
-                )
-            })
-    }
-
-    pub fn open(
-        &self,
-        template: Uuid,
-        employee: Uuid,
-        model: &str,
-        ct: &[u8],
-        nonce: &[u8],
-    ) -> Result<Descriptor, AppError> {
-        let nonce: [u8; 12] = nonce
-            .try_into()
-            .map_err(|_| AppError::internal("descriptor nonce of the wrong length"))?;
-        let plain = self
-            .0
-            .decrypt(
-                &GcmNonce::from(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &Self::aad(template, employee, model),
-                },
-            )
-            .map_err(|_| {
-                AppError::internal(format!(
-                    "face template {template} does not decrypt with the configured descriptor_key"
-                ))
-            })?;
-        let values = plain
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        Ok(Descriptor {
-            model: ModelId(model.to_owned()),
-            values,
-        })
-    }
-}
-
-/// The photo store: created on first use (so a server that never stores a photo creates no
-/// directory).
-pub struct PhotoStore {
-    config: StoreConfig,
-    store: OnceCell<Arc<dyn ObjectStore>>,
-}
-
-enum StoreConfig {
-    LocalDir(PathBuf),
-    Url(String),
-}
-
-impl PhotoStore {
-    pub fn new(url: Option<&str>, data_dir: &Path) -> Self {
-        let config = match url {
-            None => StoreConfig::LocalDir(data_dir.join("photos")),
-            Some(u) => StoreConfig::Url(u.to_owned()),
-        };
-        Self {
-            config,
-            store: OnceCell::new(),
-        }
-    }
-
-    async fn store(&self) -> Result<&Arc<dyn ObjectStore>, AppError> {
-        self.store
-            .get_or_try_init(|| async {
-                let store: Arc<dyn ObjectStore> = match &self.config {
-                    StoreConfig::LocalDir(dir) => local(dir)?,
-                    StoreConfig::Url(u) if u == "memory:" => {
-                        Arc::new(object_store::memory::InMemory::new())
-                    }
-                    StoreConfig::Url(u) => {
-                        if let Some(path) = u.strip_prefix("file://") {
-                            local(Path::new(path))?
-                        } else {
-                            remote(u)?
-                        }
-                    }
-                };
-                Ok::<_, AppError>(store)
-            })
-            .await
-    }
-
-    /// Stores bytes under a new random key and returns the key.
-    pub async fn put(&self, prefix: &str, bytes: Vec<u8>) -> Result<String, AppError> {
-        let mut r = [0u8; 16];
-        rand::fill(&mut r);
-        let key = format!("{prefix}/{}.img", hex::encode(r));
-        self.store()
-            .await?
-            .put(&StorePath::from(key.as_str()), bytes.into())
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
-        Ok(key)
-    }
-
-    pub async fn get(&self, key: &str) -> Result<Vec<u8>, AppError> {
-        let got = self
-            .store()
-            .await?
-            .get(&StorePath::from(key))
-            .await
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => AppError::not_found("photo"),
-                e => AppError::internal(format!("photo store: {e}")),
-            })?;
-        Ok(got
-            .bytes()
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?
-            .to_vec())
-    }
-
-    /// Deletes one photo, answering failures (erasure and retention must know); an absent
-    /// photo counts as deleted.
-    pub async fn delete(&self, key: &str) -> Result<(), AppError> {
-        match self.store().await?.delete(&StorePath::from(key)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(AppError::internal(format!("photo store: {e}"))),
-        }
-    }
-
-    /// Stores bytes under a given key (a restore puts photos back where they were).
-    pub async fn put_at(&self, key: &str, bytes: Vec<u8>) -> Result<(), AppError> {
-        self.store()
-            .await?
-            .put(&StorePath::from(key), bytes.into())
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
-        Ok(())
-    }
-
-    /// Every key in the store, sorted.
-    pub async fn list_keys(&self) -> Result<Vec<String>, AppError> {
-        use futures_util::TryStreamExt;
-        let mut keys: Vec<String> = self
-            .store()
-            .await?
-            .list(None)
-            .map_ok(|meta| meta.location.to_string())
-            .try_collect()
-            .await
-            .map_err(|e| AppError::internal(format!("photo store: {e}")))?;
-        keys.sort();
-        Ok(keys)
-    }
-
-    /// Deletes photos; failures are logged (a stray photo is not worth failing a request).
-    pub async fn delete_all(&self, keys: &[String]) {
-        let Ok(store) = self.store().await else {
-            return;
-        };
-        for k in keys {
-            if let Err(e) = store.delete(&StorePath::from(k.as_str())).await
-                && !matches!(e, object_store::Error::NotFound { .. })
-            {
-                tracing::warn!(key = %k, error = %e, "could not delete a photo");
-            }
-        }
-    }
-}
-
-fn local(dir: &Path) -> Result<Arc<dyn ObjectStore>, AppError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| AppError::internal(format!("photo directory {}: {e}", dir.display())))?;
-    let fs = object_store::local::LocalFileSystem::new_with_prefix(dir)
-        .map_err(|e| AppError::internal(format!("photo directory {}: {e}", dir.display())))?;
-    Ok(Arc::new(fs))
-}
-
-#[cfg(feature = "s3")]
-fn remote(url: &str) -> Result<Arc<dyn ObjectStore>, AppError> {
-    let s3 = object_store::aws::AmazonS3Builder::from_env()
-        .with_url(url)
-        .build()
-        .map_err(|e| AppError::internal(format!("photo_store_url: {e}")))?;
-    Ok(Arc::new(s3))
-}
-
-#[cfg(not(feature = "s3"))]
-fn remote(url: &str) -> Result<Arc<dyn ObjectStore>, AppError> {
-    Err(AppError::internal(format!(
-        "photo_store_url {url:?}: this server was built without the `s3` feature"
-    )))
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -487,18 +238,23 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-    async fn measurements_take_turns_at_the_engine_in_arrival_order() {
+    /// A server whose engine takes `face_workers` measurements at once (no database is reached).
+    fn state_with_workers(face_workers: usize) -> AppState {
         let pool = sqlx::PgPool::connect_lazy("postgres://unused@127.0.0.1/unused").unwrap();
         let settings = crate::Settings {
-            face_workers: 2,
+            face_workers,
             ..crate::Settings::default()
         };
         let secrets = crate::Secrets {
             jwt_secret: vec![7; 32],
             descriptor_key: [7; 32],
         };
-        let state = AppState::new(pool, settings, secrets).unwrap();
+        AppState::new(pool, settings, secrets).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn measurements_take_turns_at_the_engine_in_arrival_order() {
+        let state = state_with_workers(2);
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
         let order = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -525,5 +281,42 @@ mod tests {
         let order = order.lock().unwrap().clone();
         // The first two start together; after them, each starts in the order it arrived.
         assert_eq!(&order[2..], &[2, 3, 4, 5, 6, 7], "{order:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_request_keeps_its_turn_until_its_measurement_ends() {
+        let state = state_with_workers(1);
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let request = tokio::spawn({
+            let state = state.clone();
+            async move {
+                measure_blocking(&state, &[], move || {
+                    started_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The client goes away while its frames are being measured.
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            state.face_queue.free_turns(),
+            0,
+            "the measurement still runs, so its turn is still taken"
+        );
+        release_tx.send(()).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while state.face_queue.free_turns() == 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the turn comes back when the measurement ends");
     }
 }

@@ -9,10 +9,11 @@
 //! on arrival, or when it has waited that long. The phone's outbox keeps the punch and retries
 //! after `Retry-After`; the capture time, not the answer's, is the punch's time.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -24,7 +25,7 @@ const FIRST_GUESS: Duration = Duration::from_millis(100);
 const RETRY_AFTER_MAX_SECS: u64 = 60;
 
 pub struct FaceQueue {
-    turns: Semaphore,
+    turns: Arc<Semaphore>,
     workers: usize,
     max_wait: Duration,
     /// Requests waiting for a turn now.
@@ -33,16 +34,18 @@ pub struct FaceQueue {
     mean_micros: AtomicU64,
 }
 
-/// A turn at the engine; give it back with [`FaceQueue::done`] to update the mean.
-pub struct Turn<'a> {
-    _permit: SemaphorePermit<'a>,
+/// A turn at the engine; give it back with [`FaceQueue::done`] to update the mean. It owns its
+/// permit, so it can move into the blocking measurement and is released only when that ends,
+/// even if the request that asked for it has gone away.
+pub struct Turn {
+    _permit: OwnedSemaphorePermit,
     started: Instant,
 }
 
 impl FaceQueue {
     pub fn new(workers: usize, max_wait: Duration) -> Self {
         Self {
-            turns: Semaphore::new(workers),
+            turns: Arc::new(Semaphore::new(workers)),
             workers,
             max_wait,
             waiting: AtomicUsize::new(0),
@@ -64,7 +67,7 @@ impl FaceQueue {
 
     /// Waits for a turn, first come first served, or refuses with 503 `server_busy` when the
     /// wait would exceed (or has exceeded) the bound.
-    pub async fn turn(&self) -> Result<Turn<'_>, AppError> {
+    pub async fn turn(&self) -> Result<Turn, AppError> {
         let busy = |wait: Duration| AppError::ServerBusy {
             retry_after_secs: wait.as_secs().clamp(1, RETRY_AFTER_MAX_SECS),
         };
@@ -78,7 +81,7 @@ impl FaceQueue {
         }
         let queued = Instant::now();
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let permit = tokio::time::timeout(self.max_wait, self.turns.acquire()).await;
+        let permit = tokio::time::timeout(self.max_wait, self.turns.clone().acquire_owned()).await;
         self.waiting.fetch_sub(1, Ordering::Relaxed);
         crate::metrics::face_queued(queued.elapsed().as_secs_f64());
         match permit {
@@ -95,19 +98,23 @@ impl FaceQueue {
     }
 
     /// Ends a turn, folding its measurement time into the running mean.
-    pub fn done(&self, turn: Turn<'_>) {
+    pub fn done(&self, turn: Turn) {
         let took = turn.started.elapsed();
         crate::metrics::face_measured(took.as_secs_f64());
         let old = self.mean_micros.load(Ordering::Relaxed) as f64;
         let new = old + MEAN_WEIGHT * (took.as_micros() as f64 - old);
         self.mean_micros.store(new as u64, Ordering::Relaxed);
     }
+
+    /// Turns free now (tests check that a dropped request does not give its turn back early).
+    #[cfg(test)]
+    pub(crate) fn free_turns(&self) -> usize {
+        self.turns.available_permits()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
 
     #[tokio::test]
@@ -134,7 +141,7 @@ mod tests {
         let q = FaceQueue::new(1, Duration::from_secs(1));
         for _ in 0..100 {
             let turn = Turn {
-                _permit: q.turns.try_acquire().unwrap(),
+                _permit: q.turns.clone().try_acquire_owned().unwrap(),
                 started: Instant::now() - Duration::from_millis(600),
             };
             q.done(turn);

@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::audit;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{Job, Outcome, Registry, worker::KindConfig};
+use crate::jobs::{self, Job, Outcome, Registry, worker::KindConfig};
 use crate::privacy::restriction::{Processing, is_restricted};
 
 /// The job kind of a run.
@@ -105,33 +105,22 @@ pub fn register_jobs(registry: &mut Registry, state: AppState) {
 }
 
 async fn run_job(state: &AppState, job: &Job) -> Outcome {
-    let Some(id) = job
-        .payload
-        .get("reenrolment_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse::<Uuid>().ok())
-    else {
+    let Some(id) = job.uuid("reenrolment_id") else {
         return Outcome::Fail("payload without reenrolment_id".into());
     };
-    match run(state, id).await {
-        Ok(()) => Outcome::Done,
-        Err(e) if job.attempts >= MAX_ATTEMPTS => {
-            tracing::error!(reenrolment = %id, error = %e, "re-enrolment failed");
-            let marked = sqlx::query(
-                "UPDATE face_reenrolments SET state = 'failed', error = $2, finished_at = now()
-                  WHERE id = $1",
-            )
-            .bind(id)
-            .bind(e.to_string())
-            .execute(&state.db)
-            .await;
-            if let Err(m) = marked {
-                return Outcome::Retry(m.to_string());
-            }
-            Outcome::Fail(e.to_string())
-        }
-        Err(e) => Outcome::Retry(e.to_string()),
-    }
+    let result = run(state, id).await;
+    jobs::settle(job, MAX_ATTEMPTS, result, |error| async move {
+        sqlx::query(
+            "UPDATE face_reenrolments SET state = 'failed', error = $2, finished_at = now()
+              WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&state.db)
+        .await
+        .map(drop)
+    })
+    .await
 }
 
 /// One attempt of run `id` (nothing when the run is finished).

@@ -21,6 +21,7 @@ pub mod backup;
 pub mod config;
 pub mod consent;
 pub mod db;
+pub mod descriptor_cipher;
 pub mod device_keys;
 pub mod error;
 pub mod extract;
@@ -41,6 +42,7 @@ pub mod locations;
 pub mod metrics;
 pub mod model_install;
 pub mod panel_settings;
+pub mod photo_store;
 pub mod privacy;
 pub mod routes;
 pub mod serve;
@@ -64,9 +66,9 @@ pub struct AppState {
     /// The face engine (absent when the models are missing: face endpoints answer 503).
     pub face: face::FaceEngine,
     /// Enrolment photos and evidence frames.
-    pub photos: Arc<face::PhotoStore>,
+    pub photos: Arc<photo_store::PhotoStore>,
     /// Encrypts face descriptors at rest.
-    pub cipher: face::DescriptorCipher,
+    pub cipher: descriptor_cipher::DescriptorCipher,
     /// The Telegram bot, when a token is configured.
     pub telegram: Option<Arc<telegram::Telegram>>,
     /// Slots for decoding large frames ([`face::measure_blocking`]).
@@ -83,11 +85,11 @@ impl AppState {
         Ok(Self {
             db,
             jwt: Arc::new(auth::JwtKeys::new(&secrets.jwt_secret)),
-            photos: Arc::new(face::PhotoStore::new(
+            photos: Arc::new(photo_store::PhotoStore::new(
                 settings.photo_store_url.as_deref(),
                 &settings.data_dir,
             )),
-            cipher: face::DescriptorCipher::new(&secrets.descriptor_key),
+            cipher: descriptor_cipher::DescriptorCipher::new(&secrets.descriptor_key),
             face: face::FaceEngine::default(),
             telegram: None,
             live: live::Live::default(),

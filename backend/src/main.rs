@@ -159,8 +159,11 @@ impl Database {
     }
 }
 
-fn photo_store(settings: &Settings) -> faceid_server::face::PhotoStore {
-    faceid_server::face::PhotoStore::new(settings.photo_store_url.as_deref(), &settings.data_dir)
+fn photo_store(settings: &Settings) -> faceid_server::photo_store::PhotoStore {
+    faceid_server::photo_store::PhotoStore::new(
+        settings.photo_store_url.as_deref(),
+        &settings.data_dir,
+    )
 }
 
 fn read_password(password_env: Option<&str>) -> anyhow::Result<String> {

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use common::face::{enrol, evidence, punch};
 use common::{PASSWORD, TestApp};
 use faceid_server::backup::{self, BackupError};
-use faceid_server::face::PhotoStore;
+use faceid_server::photo_store::PhotoStore;
 use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;

@@ -14,7 +14,6 @@
 
 pub mod client;
 pub mod poll;
-pub mod routes;
 pub mod stream;
 pub mod sync;
 
@@ -25,8 +24,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::AppState;
+use crate::descriptor_cipher::DescriptorCipher;
 use crate::error::{AppError, AppResult};
-use crate::face::DescriptorCipher;
 use crate::jobs::{self, Enqueue, Outcome};
 pub use client::{IsapiClient, IsapiError};
 

@@ -26,8 +26,8 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
 use crate::AppState;
+use crate::descriptor_cipher::DescriptorCipher;
 use crate::error::{AppError, AppResult};
-use crate::face::DescriptorCipher;
 use crate::jobs::{self, Enqueue, Outcome};
 pub use client::{Connection, IikoClient, IikoError};
 

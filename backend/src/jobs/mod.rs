@@ -7,7 +7,7 @@
 //!   worker that dies leaves the lease to expire and another worker claims the job again.
 //! * A failed attempt is retried after an exponential backoff with jitter ([`backoff`]); after
 //!   the kind's attempt limit the job is `dead`, listed for administrators
-//!   (`GET /api/v1/jobs?state=dead`), who retry or discard it (`routes::jobs`).
+//!   (`GET /api/v1/jobs?state=dead`), who retry or discard it ([`crate::routes::jobs`]).
 //! * Periodic jobs are enqueued with the unique key `kind@period-start`, so however many
 //!   replicas schedule them, each period runs once.
 //!
@@ -35,6 +35,39 @@ pub struct Job {
     pub payload: serde_json::Value,
     /// Attempts so far, this one included (1 on the first run).
     pub attempts: i32,
+}
+
+impl Job {
+    /// The UUID stored under `key` in the payload (the row a job works on).
+    pub fn uuid(&self, key: &str) -> Option<Uuid> {
+        self.payload.get(key)?.as_str()?.parse().ok()
+    }
+}
+
+/// The outcome of an attempt of a job that works on one row: done; retried while attempts are
+/// left; after the last one, failed, with `mark_failed` first recording the error on the row
+/// (if that fails, the job is retried, so the row never stays without a final state).
+pub async fn settle<F, Fut>(
+    job: &Job,
+    max_attempts: i32,
+    result: Result<(), crate::error::AppError>,
+    mark_failed: F,
+) -> Outcome
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = Result<(), sqlx::Error>>,
+{
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(e) if job.attempts >= max_attempts => {
+            tracing::error!(job = %job.id, kind = %job.kind, error = %e, "job failed after its last attempt");
+            match mark_failed(e.to_string()).await {
+                Ok(()) => Outcome::Fail(e.to_string()),
+                Err(m) => Outcome::Retry(m.to_string()),
+            }
+        }
+        Err(e) => Outcome::Retry(e.to_string()),
+    }
 }
 
 /// Options of [`enqueue`].

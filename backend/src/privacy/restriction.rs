@@ -4,17 +4,13 @@
 //! and kiosks leave the employee out of their gallery. The employee or an administrator sets
 //! and lifts it; every change is audited.
 
-use axum::Json;
-use axum::extract::State;
-use faceid_protocol::problem::Problem;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::AppState;
 use crate::audit;
-use crate::auth::{Admin, AuthUser, Caller};
+use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath};
 
 pub use faceid_protocol::privacy::{
     MY_RESTRICTIONS_PATH, Processing, Restriction, RestrictionChange, Restrictions,
@@ -63,7 +59,10 @@ pub async fn require_unrestricted(
     }
 }
 
-async fn load(conn: &mut PgConnection, employee: Uuid) -> Result<Restrictions, sqlx::Error> {
+pub(crate) async fn load(
+    conn: &mut PgConnection,
+    employee: Uuid,
+) -> Result<Restrictions, sqlx::Error> {
     let items: Vec<Restriction> = sqlx::query_as(
         "SELECT kind, restricted_at, restricted_by FROM processing_restrictions
          WHERE employee_id = $1 ORDER BY kind",
@@ -81,7 +80,10 @@ async fn load(conn: &mut PgConnection, employee: Uuid) -> Result<Restrictions, s
 /// [`load`] for an employee named in a path: 404 when there is no such employee. Locks the
 /// employee's row, so concurrent changes of one employee's restrictions come one after the
 /// other.
-async fn load_existing(conn: &mut PgConnection, employee: Uuid) -> AppResult<Restrictions> {
+pub(crate) async fn load_existing(
+    conn: &mut PgConnection,
+    employee: Uuid,
+) -> AppResult<Restrictions> {
     let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM employees WHERE id = $1 FOR UPDATE")
         .bind(employee)
         .fetch_optional(&mut *conn)
@@ -94,7 +96,7 @@ async fn load_existing(conn: &mut PgConnection, employee: Uuid) -> AppResult<Res
 
 /// Applies a change for `employee` by `caller`, audited as `privacy.restriction` when
 /// anything changed.
-async fn change(
+pub(crate) async fn change(
     state: &AppState,
     caller: &Caller,
     employee: Uuid,
@@ -146,64 +148,4 @@ async fn change(
     }
     tx.commit().await?;
     Ok(after)
-}
-
-/// What processing of the caller is restricted.
-#[utoipa::path(get, path = MY_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
-    responses((status = 200, description = "restrictions in force", body = Restrictions)))]
-pub async fn get_mine(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-) -> AppResult<Json<Restrictions>> {
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(load(&mut conn, caller.id).await?))
-}
-
-/// Restricts or lifts the restriction of the caller's biometric processing or tracking.
-/// Nothing is deleted; while restricted, face check-in, enrolment and kiosk identification
-/// (biometrics) or location batches (tracking) stop with `processing_restricted`.
-#[utoipa::path(put, path = MY_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
-    request_body = RestrictionChange,
-    responses(
-        (status = 200, description = "restrictions now in force", body = Restrictions),
-        (status = 422, description = "invalid body", body = Problem)))]
-pub async fn put_mine(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-    ApiJson(req): ApiJson<RestrictionChange>,
-) -> AppResult<Json<Restrictions>> {
-    Ok(Json(change(&state, &caller, caller.id, &req).await?))
-}
-
-/// An employee's restrictions (administrators).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    responses(
-        (status = 200, description = "restrictions in force", body = Restrictions),
-        (status = 404, description = "no such employee", body = Problem)))]
-pub async fn get_employee(
-    State(state): State<AppState>,
-    Admin(_): Admin,
-    ApiPath(id): ApiPath<Uuid>,
-) -> AppResult<Json<Restrictions>> {
-    let mut conn = state.db.acquire().await?;
-    Ok(Json(load_existing(&mut conn, id).await?))
-}
-
-/// Restricts or lifts an employee's biometric processing or tracking (administrators;
-/// audited).
-#[utoipa::path(put, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "employee id")),
-    request_body = RestrictionChange,
-    responses(
-        (status = 200, description = "restrictions now in force", body = Restrictions),
-        (status = 404, description = "no such employee", body = Problem),
-        (status = 422, description = "invalid body", body = Problem)))]
-pub async fn put_employee(
-    State(state): State<AppState>,
-    Admin(caller): Admin,
-    ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<RestrictionChange>,
-) -> AppResult<Json<Restrictions>> {
-    Ok(Json(change(&state, &caller, id, &req).await?))
 }

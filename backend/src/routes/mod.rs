@@ -23,6 +23,7 @@ pub mod employees;
 pub mod face_reenrol;
 pub mod face_templates;
 pub mod health;
+pub mod hikvision;
 pub mod iiko;
 pub mod jobs;
 pub mod kiosk_mode;
@@ -30,6 +31,7 @@ pub mod live;
 pub mod liveness;
 pub mod locations;
 pub mod org;
+pub mod privacy;
 pub mod profile_photo;
 pub mod reports;
 pub mod schedules;
@@ -148,17 +150,14 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(telegram::status))
         .routes(routes!(telegram::log))
         .routes(routes!(telegram::webhook))
+        .routes(routes!(hikvision::list, hikvision::create))
         .routes(routes!(
-            crate::hikvision::routes::list,
-            crate::hikvision::routes::create
+            hikvision::get,
+            hikvision::update,
+            hikvision::delete
         ))
-        .routes(routes!(
-            crate::hikvision::routes::get,
-            crate::hikvision::routes::update,
-            crate::hikvision::routes::delete
-        ))
-        .routes(routes!(crate::hikvision::routes::poll_now))
-        .routes(routes!(crate::hikvision::routes::log))
+        .routes(routes!(hikvision::poll_now))
+        .routes(routes!(hikvision::log))
         .routes(routes!(iiko::get, iiko::put))
         .routes(routes!(iiko::test))
         .routes(routes!(iiko::log))
@@ -184,7 +183,7 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// Data-subject rights: exports, correction and erasure requests, restrictions.
 fn privacy_routes() -> OpenApiRouter<AppState> {
-    use crate::privacy::{correction, erasure, export, restriction};
+    use privacy::{correction, erasure, export, restriction};
     OpenApiRouter::new()
         .routes(routes!(correction::create_mine, correction::list_mine))
         .routes(routes!(correction::list))

@@ -12,6 +12,11 @@ pub const KIOSK_CREDENTIAL_PREFIX: &str = "fidk_";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(
+    feature = "sqlx",
+    derive(sqlx::Type),
+    sqlx(type_name = "text", rename_all = "snake_case")
+)]
 pub enum DeviceKind {
     /// A personal device that registered itself at an employee's login.
     Personal,

@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{poll, seal_password, sync};
+use super::{Check, Paging};
 use crate::AppState;
 use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::extract::{Check, Paging};
+use crate::hikvision::{poll, seal_password, sync};
 
 /// How a terminal's passes become punches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
