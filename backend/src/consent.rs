@@ -15,32 +15,6 @@ use crate::error::{AppError, AppResult};
 /// Longest consent text, in characters.
 pub const MAX_CONSENT_TEXT_LEN: usize = 50_000;
 
-pub fn kind_str(k: ConsentKind) -> &'static str {
-    match k {
-        ConsentKind::Biometric => "biometric",
-        ConsentKind::Location => "location",
-        ConsentKind::Telegram => "telegram",
-    }
-}
-
-fn parse_kind(s: &str) -> AppResult<ConsentKind> {
-    match s {
-        "biometric" => Ok(ConsentKind::Biometric),
-        "location" => Ok(ConsentKind::Location),
-        "telegram" => Ok(ConsentKind::Telegram),
-        other => Err(AppError::internal(format!(
-            "unknown consent kind {other:?}"
-        ))),
-    }
-}
-
-fn action_str(a: ConsentAction) -> &'static str {
-    match a {
-        ConsentAction::Grant => "grant",
-        ConsentAction::Withdraw => "withdraw",
-    }
-}
-
 /// Whether `employee` currently has `kind` granted: the latest ledger entry is a grant.
 /// Face check-in calls this with [`ConsentKind::Biometric`] before doing anything else.
 pub async fn has_consent(
@@ -52,7 +26,7 @@ pub async fn has_consent(
         "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(employee)
-    .bind(kind_str(kind))
+    .bind(kind)
     .fetch_optional(pool)
     .await?;
     Ok(last.as_deref() == Some("grant"))
@@ -68,8 +42,8 @@ pub struct ConsentOverview {
 
 #[derive(sqlx::FromRow)]
 struct RecordRow {
-    kind: String,
-    action: String,
+    kind: ConsentKind,
+    action: ConsentAction,
     text_version: i32,
     at: DateTime<Utc>,
     method: String,
@@ -80,12 +54,8 @@ struct RecordRow {
 impl RecordRow {
     fn into_record(self) -> AppResult<ConsentRecord> {
         Ok(ConsentRecord {
-            kind: parse_kind(&self.kind)?,
-            action: if self.action == "grant" {
-                ConsentAction::Grant
-            } else {
-                ConsentAction::Withdraw
-            },
+            kind: self.kind,
+            action: self.action,
             text_version: u32::try_from(self.text_version).map_err(AppError::internal)?,
             at: self.at,
             method: if self.method == "paper" {
@@ -145,15 +115,16 @@ pub async fn append(
         .await?;
     let current: Option<i32> =
         sqlx::query_scalar("SELECT max(version) FROM consent_texts WHERE kind = $1")
-            .bind(kind_str(req.kind))
+            .bind(req.kind)
             .fetch_one(&mut *conn)
             .await?;
     let Some(current) = current else {
         return Err(AppError::conflict(
             "consent_text_missing",
+            // The kinds are single words, so their lower-cased names are the wire names.
             format!(
                 "no {} consent text has been published yet",
-                kind_str(req.kind)
+                format!("{:?}", req.kind).to_lowercase()
             ),
         ));
     };
@@ -172,8 +143,8 @@ pub async fn append(
          RETURNING kind, action, text_version, at, method, device_id, actor_id",
     )
     .bind(employee)
-    .bind(kind_str(req.kind))
-    .bind(action_str(req.action))
+    .bind(req.kind)
+    .bind(req.action)
     .bind(current)
     .bind(match method {
         ConsentMethod::App => "app",
@@ -235,7 +206,7 @@ pub async fn withdraw_if_granted(
         "SELECT action FROM consent_records WHERE employee_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1",
     )
     .bind(employee)
-    .bind(kind_str(kind))
+    .bind(kind)
     .fetch_optional(&mut *conn)
     .await?;
     if last.as_deref() != Some("grant") {

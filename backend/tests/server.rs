@@ -264,3 +264,59 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot(pool: PgPool) {
         .unwrap()
         .unwrap();
 }
+
+/// The protocol's enums are stored as the same text they have on the wire: one derive
+/// (`sqlx::Type`, snake_case) instead of hand-written functions, checked here value by value
+/// against serde's names, in both directions, against the real server.
+#[sqlx::test(migrations = false)]
+async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
+    use faceid_protocol::attendance::{PunchKind, Verdict};
+    use faceid_protocol::auth::Role;
+    use faceid_protocol::consent::{ConsentAction, ConsentKind};
+
+    async fn round_trip<T>(pool: &PgPool, values: &[T])
+    where
+        T: serde::Serialize
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + for<'q> sqlx::Encode<'q, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + std::fmt::Debug
+            + PartialEq
+            + Copy
+            + Send
+            + Sync,
+    {
+        for &v in values {
+            let wire = serde_json::to_value(v).unwrap();
+            let stored: String = sqlx::query_scalar("SELECT $1::text")
+                .bind(v)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(serde_json::Value::String(stored.clone()), wire, "{v:?}");
+            let read: T = sqlx::query_scalar("SELECT $1::text")
+                .bind(stored)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(read, v);
+        }
+    }
+    round_trip(&pool, &[Role::Admin, Role::Operator, Role::User]).await;
+    round_trip(
+        &pool,
+        &[
+            ConsentKind::Biometric,
+            ConsentKind::Location,
+            ConsentKind::Telegram,
+        ],
+    )
+    .await;
+    round_trip(&pool, &[ConsentAction::Grant, ConsentAction::Withdraw]).await;
+    round_trip(&pool, &[PunchKind::In, PunchKind::Out]).await;
+    round_trip(
+        &pool,
+        &[Verdict::Verified, Verdict::Flagged, Verdict::Rejected],
+    )
+    .await;
+}

@@ -70,7 +70,7 @@ pub fn request_id(parts: &Parts) -> Option<String> {
 #[derive(sqlx::FromRow)]
 struct SessionRow {
     login: String,
-    role: String,
+    role: Role,
     status: String,
     scope_department_ids: Option<Vec<Uuid>>,
     scope_site_ids: Option<Vec<Uuid>>,
@@ -105,23 +105,6 @@ fn check_password_change(parts: &Parts, due: bool) -> Result<(), AppError> {
         "password_change_required",
         "the password was set by an administrator: change it first (POST /api/v1/me/password)",
     ))
-}
-
-pub fn parse_role(s: &str) -> Result<Role, AppError> {
-    match s {
-        "admin" => Ok(Role::Admin),
-        "operator" => Ok(Role::Operator),
-        "user" => Ok(Role::User),
-        other => Err(AppError::internal(format!("unknown role {other:?}"))),
-    }
-}
-
-pub fn role_str(r: Role) -> &'static str {
-    match r {
-        Role::Admin => "admin",
-        Role::Operator => "operator",
-        Role::User => "user",
-    }
 }
 
 /// The request's credential: the bearer token, else a kiosk tablet's kiosk-mode cookie
@@ -200,7 +183,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
     Ok(Principal::Employee(Caller {
         id: claims.sub,
         login: row.login,
-        role: parse_role(&row.role)?,
+        role: row.role,
         session_id: claims.sid,
         device_id: claims.dev,
         scope_department_ids: row.scope_department_ids.unwrap_or_default(),

@@ -14,8 +14,6 @@ pub mod scope;
 pub mod sessions;
 pub mod tokens;
 
-pub use caller::{
-    Admin, AuthUser, Caller, Kiosk, KioskCaller, Staff, parse_role, request_id, role_str,
-};
+pub use caller::{Admin, AuthUser, Caller, Kiosk, KioskCaller, Staff, request_id};
 pub use scope::{Scope, Subject, check_employee_scope, out_of_scope, role_not_allowed};
 pub use tokens::{Claims, JwtKeys, new_opaque_token, token_hash};

@@ -5,7 +5,7 @@ use faceid_protocol::auth::Role;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{Caller, parse_role};
+use super::Caller;
 use crate::error::AppError;
 
 /// Which employees a caller may see and manage.
@@ -100,7 +100,7 @@ pub async fn check_employee_scope(
     caller: &Caller,
     id: Uuid,
 ) -> Result<(), AppError> {
-    let row: Option<(String, Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
+    let row: Option<(Role, Option<Uuid>, Vec<Uuid>)> = sqlx::query_as(
         "SELECT e.role, e.department_id,
                 COALESCE(ARRAY(SELECT site_id FROM employee_sites WHERE employee_id = e.id), '{}')
          FROM employees e WHERE e.id = $1",
@@ -111,7 +111,7 @@ pub async fn check_employee_scope(
     let (role, department_id, site_ids) = row.ok_or(AppError::not_found("employee"))?;
     caller.scope().check(&Subject {
         id,
-        role: parse_role(&role)?,
+        role,
         department_id,
         site_ids: &site_ids,
     })

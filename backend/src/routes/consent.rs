@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::audit;
 use crate::auth::{Admin, AuthUser, Staff, check_employee_scope};
-use crate::consent::{ConsentOverview, MAX_CONSENT_TEXT_LEN, Removed, append, kind_str, overview};
+use crate::consent::{ConsentOverview, MAX_CONSENT_TEXT_LEN, Removed, append, overview};
 use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiPath, Check};
 
@@ -86,7 +86,7 @@ pub async fn publish_text(
          SELECT $1, COALESCE(max(version), 0) + 1, $2, $3 FROM consent_texts WHERE kind = $1
          RETURNING kind, version, body, created_at",
     )
-    .bind(kind_str(req.kind))
+    .bind(req.kind)
     .bind(body)
     .bind(caller.id)
     .fetch_one(&mut *tx)

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::audit;
 use crate::auth::password;
-use crate::auth::{Caller, Scope, Staff, Subject, parse_role, role_not_allowed, role_str};
+use crate::auth::{Caller, Scope, Staff, Subject, role_not_allowed};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::extract::{Check, Paging};
@@ -42,7 +42,7 @@ struct Row {
     first_name: String,
     last_name: String,
     card_number: Option<String>,
-    role: String,
+    role: Role,
     department_id: Option<Uuid>,
     position_id: Option<Uuid>,
     photo_updated_at: Option<DateTime<Utc>>,
@@ -60,7 +60,7 @@ struct Row {
 
 impl Row {
     fn into_employee(self) -> AppResult<Employee> {
-        let role = parse_role(&self.role)?;
+        let role = self.role;
         let scope = match (role, self.scope_department_ids, self.scope_site_ids) {
             (Role::Operator, d, s) => Some(OperatorScope {
                 department_ids: d.unwrap_or_default(),
@@ -363,7 +363,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &ListQuery) {
         });
     }
     if let Some(r) = q.role {
-        qb.push(" AND e.role = ").push_bind(role_str(r));
+        qb.push(" AND e.role = ").push_bind(r);
     }
 }
 
@@ -467,7 +467,7 @@ pub async fn create(
     .bind(&first_name)
     .bind(&last_name)
     .bind(&card_number)
-    .bind(role_str(req.role))
+    .bind(req.role)
     .bind(req.department_id)
     .bind(req.position_id)
     .bind(&external.iiko_id)
@@ -629,7 +629,7 @@ pub async fn update(
     .bind(first_name.unwrap_or_else(|| before.first_name.clone()))
     .bind(last_name.unwrap_or_else(|| before.last_name.clone()))
     .bind(card_number.unwrap_or_else(|| before.card_number.clone()))
-    .bind(role_str(role))
+    .bind(role)
     .bind(department_id)
     .bind(position_id)
     .bind(&ext.iiko_id)

@@ -16,7 +16,6 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::auth::AuthUser;
-use crate::consent::kind_str;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, field_error};
 use crate::idempotency::{self, Prior};
@@ -110,7 +109,7 @@ pub async fn batch(
     .bind(caller.id)
     .bind(key)
     .bind(partition_names(valid.iter().map(|p| p.recorded_at)))
-    .bind(kind_str(ConsentKind::Location))
+    .bind(ConsentKind::Location)
     .fetch_one(&state.db)
     .await?;
     if !consent {
