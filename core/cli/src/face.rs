@@ -736,15 +736,7 @@ fn print_liveness(r: &eval::liveness::LivenessReport) {
         r.false_rejects,
         pct(r.frr)
     );
-    for s in &r.by_source {
-        println!(
-            "  {:16} {:3} scored, {:3} rejected, FRR {}",
-            s.source,
-            s.scored,
-            s.rejected,
-            pct(s.frr)
-        );
-    }
+    print_reject_counts(&r.by_source);
     if let Some(d) = &r.bona_fide_scores {
         println!(
             "bona fide scores: min {:.4} p5 {:.4} median {:.4} p95 {:.4} max {:.4}",
@@ -759,9 +751,55 @@ fn print_liveness(r: &eval::liveness::LivenessReport) {
         "liveness samples ({} of {} attacks accepted):",
         r.attacks_accepted, r.attacks
     );
-    for s in &r.reference {
+    print_samples("  ", &r.reference);
+    for c in &r.camera_path {
         println!(
-            "  {:6} {:.4} {}",
+            "camera path {} ({} px, measure): {} frames, {} refused before liveness, {} \
+             measured ({} with a quality reason): {} false rejects, FRR {}; uncropped frames \
+             (face at most half the frame): {} of {} rejected, FRR {}",
+            c.path,
+            c.detector_input,
+            c.frames,
+            c.refused.len(),
+            c.measured,
+            c.quality_flagged,
+            c.false_rejects,
+            pct(c.frr),
+            c.uncropped.rejected,
+            c.uncropped.scored,
+            pct(c.uncropped.frr)
+        );
+        print_reject_counts(&c.by_source);
+        for (name, reason) in &c.refused {
+            println!("  refused: {name}: {reason}");
+        }
+        for s in &c.rejected {
+            println!("  rejected {:.4} {}", s.score.unwrap_or(f32::NAN), s.name);
+        }
+        println!(
+            "  liveness samples ({} of {} attacks accepted):",
+            c.attacks_accepted, c.attacks
+        );
+        print_samples("    ", &c.reference);
+    }
+}
+
+fn print_reject_counts(counts: &[eval::liveness::RejectCount]) {
+    for s in counts {
+        println!(
+            "  {:16} {:3} scored, {:3} rejected, FRR {}",
+            s.source,
+            s.scored,
+            s.rejected,
+            pct(s.frr)
+        );
+    }
+}
+
+fn print_samples(indent: &str, samples: &[eval::liveness::LivenessSample]) {
+    for s in samples {
+        println!(
+            "{indent}{:6} {:.4} {}",
             s.kind,
             s.score.unwrap_or(f32::NAN),
             s.name

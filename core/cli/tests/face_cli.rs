@@ -346,4 +346,34 @@ fn eval_reports_the_shipped_operating_point_loso_identify_and_liveness() {
     assert_eq!(v["attacks_accepted"], 0, "{v}");
     let rejects = v["false_rejects"].as_u64().expect("rejects");
     assert_eq!(v["frr"].as_f64(), Some(rejects as f64 / 7.0), "{v}");
+    // The same photos as camera frames through `measure`: the phone's check-in (320 px) and
+    // the kiosk (640 px), every frame either refused with a reason or measured, the FRR the
+    // rejects over the measured, the tight face-api.js crops not among the uncropped frames,
+    // the attack sample through the same path.
+    let paths = v["camera_path"].as_array().expect("camera_path");
+    let names: Vec<&str> = paths.iter().filter_map(|c| c["path"].as_str()).collect();
+    assert_eq!(names, ["phone_check_in", "kiosk"], "{v}");
+    for (c, size) in paths.iter().zip([320, 640]) {
+        assert_eq!(c["detector_input"], size, "{c}");
+        assert_eq!(c["threshold"].as_f64(), Some(0.5), "{c}");
+        assert_eq!(c["frames"], 7, "{c}");
+        let refused = c["refused"].as_array().expect("refused").len() as u64;
+        let measured = c["measured"].as_u64().expect("measured");
+        assert_eq!(refused + measured, 7, "{c}");
+        let rejects = c["false_rejects"].as_u64().expect("rejects");
+        assert_eq!(
+            c["frr"].as_f64(),
+            Some(rejects as f64 / measured as f64),
+            "{c}"
+        );
+        let context = c["uncropped"]["scored"].as_u64().expect("uncropped");
+        assert!(
+            context <= measured.saturating_sub(4),
+            "the 4 crops are cropped: {c}"
+        );
+        assert!(context >= 1, "{c}");
+        assert_eq!(c["attacks"], 1, "{c}");
+        assert_eq!(c["attacks_accepted"], 0, "{c}");
+        assert_eq!(c["reference"].as_array().map(Vec::len), Some(2), "{c}");
+    }
 }

@@ -3,7 +3,9 @@
 //!
 //! `cargo bench -p faceid-face --bench face` (models installed with `models/fetch.sh` and
 //! `../shared/faces` required; skips with a message otherwise). `FACEID_BENCH_ORT=0` skips the
-//! onnxruntime part (`bash models/bench.sh --json`, a Python venv with onnxruntime).
+//! onnxruntime part (`bash models/bench.sh --json`, a Python venv with onnxruntime);
+//! `FACEID_BENCH_PAIRED_ONLY=1` runs only the check-in pipeline against the reference in
+//! alternating rounds.
 //!
 //! tract runs on its default executor, which is single-threaded (no rayon pool); the bench
 //! sets it explicitly so a change of default cannot skew the figures. Every criterion case runs
@@ -172,6 +174,11 @@ fn bench(c: &mut Criterion) {
         rss_after - rss_before
     );
     println!("{memory}");
+
+    if std::env::var("FACEID_BENCH_PAIRED_ONLY").is_ok_and(|v| v == "1") {
+        paired_only(&engine, &dir, &bytes);
+        return;
+    }
 
     let mut g = c.benchmark_group("face");
     g.sample_size(10)
@@ -366,7 +373,32 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
     }
 }
 
-/// Rounds and runs per round of the paired pipeline comparison.
+/// `FACEID_BENCH_PAIRED_ONLY=1`: only the check-in pipeline against the reference in
+/// alternating rounds (about 20 s), with every round printed.
+fn paired_only(engine: &Engine, dir: &Path, bytes: &[u8]) {
+    let embedder = engine.embedder(None).expect("default").model_id();
+    match paired_pipeline(engine, dir, bytes) {
+        Some(p) => {
+            let rounds: Vec<String> = p.rounds.iter().map(|r| format!("{r:.3}")).collect();
+            println!(
+                "check-in pipeline ({embedder}) against the reference, {} alternating rounds of \
+                 {PAIRED_RUNS} runs: ours {:.2} ms on-CPU ({:.2} wall), reference {:.2} ms \
+                 ({:.2}), median ratio **{:.3}**; rounds {}",
+                p.rounds.len(),
+                p.ours_cpu,
+                p.ours_wall,
+                p.ref_cpu,
+                p.ref_wall,
+                p.ratio,
+                rounds.join(" ")
+            );
+        }
+        None => eprintln!("paired pipeline could not run (see above)"),
+    }
+}
+
+/// Rounds (`FACEID_BENCH_ROUNDS` overrides it) and runs per round of the paired pipeline
+/// comparison.
 const PAIRED_ROUNDS: usize = 15;
 const PAIRED_RUNS: usize = 6;
 
@@ -425,7 +457,11 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
     for _ in 0..3 {
         check_in(engine, bytes).expect("check-in");
     }
-    for _ in 0..PAIRED_ROUNDS {
+    let rounds_wanted = std::env::var("FACEID_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PAIRED_ROUNDS);
+    for _ in 0..rounds_wanted {
         let mut cpu = Vec::new();
         for _ in 0..PAIRED_RUNS {
             let (t, c) = (std::time::Instant::now(), thread_cpu_ns()?);

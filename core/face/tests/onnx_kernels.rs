@@ -80,7 +80,10 @@ fn compare(dir: &Path, file: &str, h: usize, w: usize) -> (RoutedNodes, usize) {
                 .iter()
                 .zip(b)
                 .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
+                .fold(
+                    0f32,
+                    |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+                );
             assert!(
                 worst <= 1e-4 * scale,
                 "{file}: output {i} differs by {worst} (scale {scale})"
