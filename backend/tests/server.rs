@@ -284,7 +284,9 @@ async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
             + PartialEq
             + Copy
             + Send
-            + Sync,
+            + Sync
+            + Unpin
+            + 'static,
     {
         for &v in values {
             let wire = serde_json::to_value(v).unwrap();
