@@ -89,7 +89,7 @@ export const en = {
     deleteAbsence: 'Delete this absence?', absenceTooLong: 'At most {{max}} days',
   },
   settings: {
-    title: 'Settings', policy: 'Attendance policy', timesheet: 'Timesheet', telegram: 'Telegram', tracking: 'Tracking defaults', map: 'Map',
+    title: 'Settings', policy: 'Attendance policy', timesheet: 'Timesheet', telegram: 'Telegram', tracking: 'Tracking defaults', map: 'Map', face: 'Face re-enrolment',
     trackingHint: 'The location tracking policy of employees with neither their own nor a department policy.', trackingEnabled: 'Track location',
     trackingInterval: 'A position every, s', trackingAccuracy: 'Drop positions less accurate than, m', trackingHours: 'Only during working hours',
     trackingHoursHint: 'An end at or before the start runs past midnight', trackingSaved: 'Tracking defaults saved',
@@ -106,6 +106,15 @@ export const en = {
     telegramStatus: 'Telegram bot', bot: 'Bot', botUnknown: 'not known yet', updates: { webhook: 'Updates by webhook', long_polling: 'Updates by long polling' }, linked: 'Linked employees: {{count}}', blockedLinks: 'Blocked the bot: {{count}}',
     brokenLinks: 'Chats gone: {{count}}', queued: 'Messages waiting: {{count}}', telegramLog: 'Bot API calls', errorsOnly: 'Failed calls only',
     noCalls: 'No calls logged', method: 'Method', result: 'Result', chat: 'Chat', description: 'Description', duration: 'Duration', retryAfter: 'retry after {{s}} s',
+  },
+  reenrol: {
+    title: 'Face re-enrolment', hint: 'After the default face model changed, templates of the previous model match nobody. A re-enrolment re-computes every such template from its stored enrolment photo with the current default model, for employees whose biometric consent stands; the others are listed with the reason.',
+    start: 'Start re-enrolment', alreadyRunning: 'A re-enrolment is already queued or running.', run: 'Re-enrolment run', progress: 'Progress of the re-enrolment',
+    started: 'Started {{at}}', finished: 'finished {{at}}', model: 'Model: {{model}}', modelPending: 'set when the run starts',
+    counts: 'Employees handled: {{done}} of {{total}}; templates re-enrolled: {{templates}}', nobodySkipped: 'Every employee was re-enrolled.',
+    skipped: 'Not re-enrolled', employee: 'Employee', reason: 'Reason', templates: 'Templates left',
+    state: { queued: 'Queued', running: 'Running', done: 'Done', failed: 'Failed' },
+    reasons: { no_consent: 'No biometric consent', restricted: 'Biometric processing restricted', no_stored_photo: 'No stored enrolment photo', photo_refused: 'The stored photo was refused' },
   },
   jobs: {
     title: 'Background jobs', state: 'State', kind: 'Kind', attempts: 'Attempts', updated: 'Changed', lastError: 'Last error',
@@ -290,7 +299,7 @@ export const ru: Strings<typeof en> = {
     deleteAbsence: 'Удалить это отсутствие?', absenceTooLong: 'Не больше {{max}} дней',
   },
   settings: {
-    title: 'Настройки', policy: 'Правила отметок', timesheet: 'Табель', telegram: 'Telegram', tracking: 'Отслеживание по умолчанию', map: 'Карта',
+    title: 'Настройки', policy: 'Правила отметок', timesheet: 'Табель', telegram: 'Telegram', tracking: 'Отслеживание по умолчанию', map: 'Карта', face: 'Повторная регистрация лиц',
     trackingHint: 'Правила отслеживания местоположения для сотрудников без собственных правил и правил отдела.', trackingEnabled: 'Отслеживать местоположение',
     trackingInterval: 'Координаты каждые, с', trackingAccuracy: 'Отбрасывать координаты с точностью хуже, м', trackingHours: 'Только в рабочее время',
     trackingHoursHint: 'Окончание не позже начала — переход через полночь', trackingSaved: 'Отслеживание по умолчанию сохранено',
@@ -307,6 +316,15 @@ export const ru: Strings<typeof en> = {
     telegramStatus: 'Бот Telegram', bot: 'Бот', botUnknown: 'ещё неизвестен', updates: { webhook: 'Обновления через вебхук', long_polling: 'Обновления через long polling' }, linked: 'Привязано сотрудников: {{count}}', blockedLinks: 'Заблокировали бота: {{count}}',
     brokenLinks: 'Чаты удалены: {{count}}', queued: 'Сообщений в очереди: {{count}}', telegramLog: 'Вызовы Bot API', errorsOnly: 'Только ошибки',
     noCalls: 'Вызовов нет', method: 'Метод', result: 'Результат', chat: 'Чат', description: 'Описание', duration: 'Длительность', retryAfter: 'повтор через {{s}} с',
+  },
+  reenrol: {
+    title: 'Повторная регистрация лиц', hint: 'После смены модели распознавания по умолчанию шаблоны прежней модели ни с кем не совпадают. Повторная регистрация заново вычисляет каждый такой шаблон по сохранённой фотографии регистрации текущей моделью по умолчанию — для сотрудников с действующим согласием на биометрию; остальные перечислены с причиной.',
+    start: 'Начать повторную регистрацию', alreadyRunning: 'Повторная регистрация уже в очереди или выполняется.', run: 'Запуск повторной регистрации', progress: 'Ход повторной регистрации',
+    started: 'Начата {{at}}', finished: 'завершена {{at}}', model: 'Модель: {{model}}', modelPending: 'определится при запуске',
+    counts: 'Обработано сотрудников: {{done}} из {{total}}; шаблонов перерегистрировано: {{templates}}', nobodySkipped: 'Все сотрудники перерегистрированы.',
+    skipped: 'Не перерегистрированы', employee: 'Сотрудник', reason: 'Причина', templates: 'Осталось шаблонов',
+    state: { queued: 'В очереди', running: 'Выполняется', done: 'Готово', failed: 'Ошибка' },
+    reasons: { no_consent: 'Нет согласия на биометрию', restricted: 'Обработка биометрии ограничена', no_stored_photo: 'Нет сохранённой фотографии регистрации', photo_refused: 'Сохранённая фотография отклонена' },
   },
   jobs: {
     title: 'Фоновые задачи', state: 'Состояние', kind: 'Вид', attempts: 'Попытки', updated: 'Изменена', lastError: 'Последняя ошибка',
@@ -489,7 +507,7 @@ export const tg: Strings<typeof en> = {
     deleteAbsence: 'Ин ғайбат нест карда шавад?', absenceTooLong: 'На зиёда аз {{max}} рӯз',
   },
   settings: {
-    title: 'Танзимот', policy: 'Қоидаҳои қайд', timesheet: 'Табел', telegram: 'Telegram', tracking: 'Пайгирии пешфарз', map: 'Харита',
+    title: 'Танзимот', policy: 'Қоидаҳои қайд', timesheet: 'Табел', telegram: 'Telegram', tracking: 'Пайгирии пешфарз', map: 'Харита', face: 'Бақайдгирии такрории чеҳраҳо',
     trackingHint: 'Қоидаҳои пайгирии ҷойгиршавӣ барои кормандоне, ки на қоидаи худ доранд ва на қоидаи шуъба.', trackingEnabled: 'Пайгирии ҷойгиршавӣ',
     trackingInterval: 'Мавқеъ ҳар, с', trackingAccuracy: 'Мавқеъҳои дақиқияташон бадтар аз, м, партофта шаванд', trackingHours: 'Танҳо дар соатҳои корӣ',
     trackingHoursHint: 'Анҷоме, ки на дертар аз оғоз аст, аз нисфи шаб мегузарад', trackingSaved: 'Пайгирии пешфарз нигоҳ дошта шуд',
@@ -506,6 +524,15 @@ export const tg: Strings<typeof en> = {
     telegramStatus: 'Боти Telegram', bot: 'Бот', botUnknown: 'ҳоло номаълум', updates: { webhook: 'Навсозиҳо тавассути webhook', long_polling: 'Навсозиҳо тавассути long polling' }, linked: 'Кормандони пайваст: {{count}}', blockedLinks: 'Ботро манъ карданд: {{count}}',
     brokenLinks: 'Чатҳо нест шуданд: {{count}}', queued: 'Паёмҳо дар навбат: {{count}}', telegramLog: 'Даъватҳои Bot API', errorsOnly: 'Танҳо хатогиҳо',
     noCalls: 'Даъват нест', method: 'Усул', result: 'Натиҷа', chat: 'Чат', description: 'Тавсиф', duration: 'Давомнокӣ', retryAfter: 'такрор баъд аз {{s}} с',
+  },
+  reenrol: {
+    title: 'Бақайдгирии такрории чеҳраҳо', hint: 'Пас аз иваз шудани модели пешфарзи шинохтан қолибҳои модели пешина ба ҳеҷ кас мувофиқ намеоянд. Бақайдгирии такрорӣ ҳар чунин қолибро аз сурати нигоҳдоштаи бақайдгирӣ бо модели ҷории пешфарз аз нав ҳисоб мекунад — барои кормандоне, ки розигии биометрии амалкунанда доранд; боқимондаҳо бо сабаб нишон дода мешаванд.',
+    start: 'Оғози бақайдгирии такрорӣ', alreadyRunning: 'Бақайдгирии такрорӣ аллакай дар навбат аст ё иҷро мешавад.', run: 'Иҷрои бақайдгирии такрорӣ', progress: 'Пешрафти бақайдгирии такрорӣ',
+    started: 'Оғоз {{at}}', finished: 'анҷом {{at}}', model: 'Модел: {{model}}', modelPending: 'ҳангоми оғоз муайян мешавад',
+    counts: 'Кормандони коркардшуда: {{done}} аз {{total}}; қолибҳои аз нав сабтшуда: {{templates}}', nobodySkipped: 'Ҳамаи кормандон аз нав ба қайд гирифта шуданд.',
+    skipped: 'Аз нав ба қайд гирифта нашуданд', employee: 'Корманд', reason: 'Сабаб', templates: 'Қолибҳои боқимонда',
+    state: { queued: 'Дар навбат', running: 'Иҷро мешавад', done: 'Тайёр', failed: 'Хато' },
+    reasons: { no_consent: 'Розигии биометрӣ нест', restricted: 'Коркарди биометрия маҳдуд аст', no_stored_photo: 'Сурати нигоҳдоштаи бақайдгирӣ нест', photo_refused: 'Сурати нигоҳдошта рад шуд' },
   },
   jobs: {
     title: 'Корҳои пасзамина', state: 'Ҳолат', kind: 'Намуд', attempts: 'Кӯшишҳо', updated: 'Тағйир ёфт', lastError: 'Хатогии охирин',
