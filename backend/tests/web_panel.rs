@@ -346,6 +346,32 @@ fn every_error_is_documented_as_problem_json() {
     assert!(checked > 100, "only {checked} operations");
 }
 
+/// An account whose password an administrator set gets 403 `password_change_required` from
+/// every operation taking an access token but `GET /api/v1/me` and `POST /api/v1/me/password`
+/// (`auth::check_password_change`); the document says so on each of them, and only on them.
+#[test]
+fn password_change_required_is_documented_where_it_applies() {
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let mut documented = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let secured = op
+                .get("security")
+                .is_some_and(|s| s != &serde_json::json!([]));
+            let exempt = matches!(
+                (method.as_str(), path.as_str()),
+                ("get", "/api/v1/me") | ("post", "/api/v1/me/password")
+            );
+            let says = op["responses"]["403"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("password_change_required"));
+            assert_eq!(says, secured && !exempt, "{method} {path}");
+            documented += usize::from(says);
+        }
+    }
+    assert!(documented > 100, "only {documented} operations");
+}
+
 /// The next server-sent event's name, skipping keep-alive comments (a hung stream fails the
 /// test after a minute rather than blocking it).
 async fn next_event(body: &mut Body) -> String {

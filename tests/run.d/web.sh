@@ -71,12 +71,16 @@ export FACEID_E2E_DATABASE_URL=$SUITE_DATABASE_URL FACEID_E2E_PSQL=$(command -v 
 export CHROMIUM_PATH=$chromium
 export FACEID_E2E_SHOTS=$artefacts
 rm -rf "$artefacts"; mkdir -p "$artefacts"
-# Enrolment photos and a fake camera showing another photo of the same person.
+# Enrolment photos and a fake camera showing another photo of the same person: 2 s of an empty
+# scene (plain grey), then the person for 12 s (the kiosk prompts only once its motion-based
+# presence detection sees someone arrive), looped; and a camera showing only the empty scene.
 if [ -f "$model_dir/face_detection_yunet_2026may.onnx" ] && [ -d "$faces/face_recognition/barack_obama" ]; then
   export FACEID_E2E_FACES=$faces FACEID_E2E_ENROL=face_recognition/barack_obama/obama.jpg,face_recognition/barack_obama/obama-480p.jpg
-  ffmpeg -loglevel error -y -loop 1 -i "$faces/face_recognition/barack_obama/obama-720p.jpg" \
-    -vf "scale=640:-2" -t 2 -r 15 -pix_fmt yuv420p "$work/camera.y4m"
-  export FACEID_E2E_CAMERA=$work/camera.y4m
+  ffmpeg -loglevel error -y -loop 1 -framerate 15 -t 14 -i "$faces/face_recognition/barack_obama/obama-720p.jpg" \
+    -filter_complex "[0:v]scale=640:-2,format=yuv420p,split[a][b];[a]trim=duration=2,drawbox=x=0:y=0:w=iw:h=ih:color=gray:t=fill[e];[b]trim=start=2,setpts=PTS-STARTPTS[p];[e][p]concat=n=2:v=1:a=0[v]" \
+    -map "[v]" -r 15 -pix_fmt yuv420p "$work/camera.y4m"
+  ffmpeg -loglevel error -y -f lavfi -i "color=c=gray:s=640x360:r=15:d=3" -pix_fmt yuv420p "$work/empty.y4m"
+  export FACEID_E2E_CAMERA=$work/camera.y4m FACEID_E2E_EMPTY_CAMERA=$work/empty.y4m
 else
   echo "warning: no face models in $model_dir or no photos in $faces: enrolment and kiosk tests skip" >&2
 fi

@@ -26,7 +26,8 @@ use crate::routes::auth::parse_platform;
 use crate::routes::{Check, Paging};
 
 const SELECT: &str = "SELECT d.id, d.kind, d.name, d.platform, d.app_version, d.blocked, d.site_id,
-    d.last_employee_id, d.last_seen_at, d.created_at, d.public_key, d.public_key_registered_at
+    d.last_employee_id, d.last_seen_at, d.created_at, d.public_key, d.public_key_registered_at,
+    d.kiosk_pin_hash IS NOT NULL AS kiosk_pin_set
     FROM devices d WHERE d.kind <> 'terminal'";
 
 #[derive(sqlx::FromRow)]
@@ -43,6 +44,7 @@ struct Row {
     created_at: DateTime<Utc>,
     public_key: Option<Vec<u8>>,
     public_key_registered_at: Option<DateTime<Utc>>,
+    kiosk_pin_set: bool,
 }
 
 impl From<Row> for Device {
@@ -64,6 +66,7 @@ impl From<Row> for Device {
             created_at: r.created_at,
             key_fingerprint: r.public_key.as_deref().map(device_keys::fingerprint),
             key_registered_at: r.public_key_registered_at,
+            kiosk_pin_set: r.kiosk_pin_set,
         }
     }
 }

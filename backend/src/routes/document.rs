@@ -18,19 +18,25 @@ use super::MAX_PAGE_OFFSET;
 pub fn finish(doc: &mut OpenApi) {
     unique_operation_ids(doc);
     document_errors(doc);
+    password_change_required(doc);
     page_bounds(doc);
 }
 
 fn operations(item: &mut PathItem) -> Vec<&mut Operation> {
+    methods(item).into_iter().map(|(_, op)| op).collect()
+}
+
+/// The operations of a path with their methods (lower case).
+fn methods(item: &mut PathItem) -> Vec<(&'static str, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.patch,
+        ("get", &mut item.get),
+        ("put", &mut item.put),
+        ("post", &mut item.post),
+        ("delete", &mut item.delete),
+        ("patch", &mut item.patch),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
     .collect()
 }
 
@@ -126,6 +132,42 @@ fn document_errors(doc: &mut OpenApi) {
                     .responses
                     .entry(status.to_owned())
                     .or_insert_with(|| RefOr::T(problem_response(description)));
+            }
+        }
+    }
+}
+
+/// What an account whose password an administrator chose may still call
+/// (`auth::ALLOWED_BEFORE_PASSWORD_CHANGE`): every other operation taking an access token
+/// answers 403 `password_change_required` until the holder changes it.
+const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
+    [("get", "/api/v1/me"), ("post", "/api/v1/me/password")];
+
+const PASSWORD_CHANGE_REQUIRED: &str = "`password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`)";
+
+/// Adds 403 `password_change_required` to every operation taking an access token but the two
+/// an account may call before changing the password its administrator set; after
+/// [`document_errors`], so every such operation has its 403 to extend.
+fn password_change_required(doc: &mut OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in methods(item) {
+            let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            let allowed = ALLOWED_BEFORE_PASSWORD_CHANGE
+                .iter()
+                .any(|(m, p)| *m == method && *p == path.as_str());
+            if !secured || allowed {
+                continue;
+            }
+            let response = op
+                .responses
+                .responses
+                .entry("403".to_owned())
+                .or_insert_with(|| RefOr::T(problem_response("refused")));
+            if let RefOr::T(response) = response
+                && !response.description.contains("password_change_required")
+            {
+                response.description =
+                    format!("{}; {PASSWORD_CHANGE_REQUIRED}", response.description);
             }
         }
     }

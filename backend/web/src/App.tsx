@@ -8,7 +8,6 @@ import { EmployeesPage } from './pages/Employees';
 import { EmployeePage } from './pages/Employee';
 import { ConsentTextsPage } from './pages/ConsentTexts';
 import { SitesPage } from './pages/Sites';
-import { ReviewPage } from './pages/Review';
 import { MyConsentsPage } from './pages/MyConsents';
 import { ReportsPage } from './pages/Reports';
 import { PasswordPage } from './pages/Password';
@@ -32,6 +31,8 @@ const MyPrivacyPage = lazy(() => import('./pages/MyPrivacy').then((m) => ({ defa
 const TerminalsPage = lazy(() => import('./pages/Terminals').then((m) => ({ default: m.TerminalsPage })));
 const IikoPage = lazy(() => import('./pages/Iiko').then((m) => ({ default: m.IikoPage })));
 const JobsPage = lazy(() => import('./pages/Jobs').then((m) => ({ default: m.JobsPage })));
+// The flagged review carries its virtualiser: loaded on first use.
+const ReviewPage = lazy(() => import('./pages/Review').then((m) => ({ default: m.ReviewPage })));
 
 function useSession() {
   return useSyncExternalStore(subscribe, session);

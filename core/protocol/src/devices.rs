@@ -47,6 +47,10 @@ pub struct Device {
     pub key_fingerprint: Option<String>,
     #[serde(default)]
     pub key_registered_at: Option<DateTime<Utc>>,
+    /// Kiosks: whether the PIN that leaves kiosk mode on the tablet is set
+    /// (`PUT /api/v1/devices/{id}/kiosk-pin`); `false` for phones.
+    #[serde(default)]
+    pub kiosk_pin_set: bool,
 }
 
 /// `GET /api/v1/devices`

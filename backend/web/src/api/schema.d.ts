@@ -2619,6 +2619,11 @@ export interface components {
             key_registered_at?: string | null;
             kind: components["schemas"]["DeviceKind"];
             /**
+             * @description Kiosks: whether the PIN that leaves kiosk mode on the tablet is set
+             *     (`PUT /api/v1/devices/{id}/kiosk-pin`); `false` for phones.
+             */
+            kiosk_pin_set?: boolean;
+            /**
              * Format: uuid
              * @description Employee of the most recent login from this device.
              */
@@ -4040,7 +4045,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4109,7 +4114,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4211,7 +4216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4294,7 +4299,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4350,7 +4355,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4410,7 +4415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4530,7 +4535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required`, `device_not_allowed`, `processing_restricted` */
+            /** @description `biometric_consent_required`, `device_not_allowed`, `processing_restricted`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4625,7 +4630,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4715,7 +4720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4824,7 +4829,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5380,7 +5385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5440,7 +5445,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5526,7 +5531,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5598,7 +5603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5690,7 +5695,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5750,7 +5755,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5845,7 +5850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -5920,7 +5925,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6010,7 +6015,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6114,7 +6119,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6195,7 +6200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6288,7 +6293,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6370,7 +6375,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6439,7 +6444,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6525,7 +6530,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6606,7 +6611,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6701,7 +6706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6787,7 +6792,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6875,7 +6880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -6979,7 +6984,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7064,7 +7069,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not an administrator or operator */
+            /** @description not an administrator or operator; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7133,7 +7138,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7228,7 +7233,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7309,7 +7314,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7413,7 +7418,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7494,7 +7499,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7598,7 +7603,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7688,7 +7693,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7794,7 +7799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7889,7 +7894,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -7972,7 +7977,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed`, `biometric_consent_required` */
+            /** @description `out_of_scope`, `role_not_allowed`, `biometric_consent_required`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8076,7 +8081,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8158,7 +8163,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8237,7 +8242,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8339,7 +8344,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8423,7 +8428,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8516,7 +8521,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8593,7 +8598,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8679,7 +8684,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8760,7 +8765,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8855,7 +8860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -8936,7 +8941,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9029,7 +9034,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9106,7 +9111,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9174,7 +9179,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `own_request`: another administrator decides on one's own erasure */
+            /** @description `own_request`: another administrator decides on one's own erasure; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9264,7 +9269,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9356,7 +9361,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9424,7 +9429,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9501,7 +9506,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9570,7 +9575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9657,7 +9662,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9740,7 +9745,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9809,7 +9814,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9883,7 +9888,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -9943,7 +9948,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10045,7 +10050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10123,7 +10128,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10195,7 +10200,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10272,7 +10277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10346,7 +10351,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10402,7 +10407,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10473,7 +10478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10647,7 +10652,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10715,7 +10720,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10801,7 +10806,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10875,7 +10880,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `forbidden`: not a kiosk credential */
+            /** @description `forbidden`: not a kiosk credential; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -10933,7 +10938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `wrong_pin`; `device_blocked`, or not a kiosk credential */
+            /** @description `wrong_pin`; `device_blocked`, or not a kiosk credential; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11045,7 +11050,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11128,7 +11133,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_blocked`, or not a kiosk credential */
+            /** @description `device_blocked`, or not a kiosk credential; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11173,7 +11178,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_blocked`, or not a kiosk credential */
+            /** @description `device_blocked`, or not a kiosk credential; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11220,7 +11225,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11283,7 +11288,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `location_consent_required`, `processing_restricted` */
+            /** @description `location_consent_required`, `processing_restricted`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11425,7 +11430,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11481,7 +11486,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11541,7 +11546,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11624,7 +11629,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11684,7 +11689,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11767,7 +11772,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11827,7 +11832,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -11923,7 +11928,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12018,7 +12023,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12101,7 +12106,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12163,7 +12168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `biometric_consent_required`, `processing_restricted` */
+            /** @description `biometric_consent_required`, `processing_restricted`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12246,7 +12251,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `device_not_allowed`, `processing_restricted` */
+            /** @description `device_not_allowed`, `processing_restricted`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12303,7 +12308,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12382,7 +12387,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12530,7 +12535,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12602,7 +12607,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12674,7 +12679,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12721,7 +12726,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12781,7 +12786,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12855,7 +12860,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12902,7 +12907,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -12956,7 +12961,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13025,7 +13030,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13121,7 +13126,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `telegram_consent_required` */
+            /** @description `telegram_consent_required`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13216,7 +13221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13272,7 +13277,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13348,7 +13353,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13408,7 +13413,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13503,7 +13508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13578,7 +13583,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13668,7 +13673,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13779,7 +13784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13856,7 +13861,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -13933,7 +13938,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14008,7 +14013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14080,7 +14085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14159,7 +14164,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14215,7 +14220,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14274,7 +14279,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14343,7 +14348,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14445,7 +14450,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `out_of_scope`, `role_not_allowed` */
+            /** @description `out_of_scope`, `role_not_allowed`; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14510,7 +14515,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14570,7 +14575,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14665,7 +14670,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14740,7 +14745,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14814,7 +14819,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14874,7 +14879,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -14948,7 +14953,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15008,7 +15013,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15082,7 +15087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not an administrator */
+            /** @description not an administrator; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15142,7 +15147,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not an administrator */
+            /** @description not an administrator; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15216,7 +15221,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15276,7 +15281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15350,7 +15355,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15410,7 +15415,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15503,7 +15508,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15577,7 +15582,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15637,7 +15642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15732,7 +15737,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15807,7 +15812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -15897,7 +15902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16001,7 +16006,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16082,7 +16087,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16165,7 +16170,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16225,7 +16230,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16320,7 +16325,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16395,7 +16400,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16476,7 +16481,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16588,7 +16593,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -16663,7 +16668,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller */
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -1,4 +1,4 @@
-import { useQueries } from '@tanstack/react-query';
+import { useQueries, useQuery } from '@tanstack/react-query';
 import { api, unwrap } from '../api/client';
 
 /**
@@ -21,4 +21,15 @@ export function useEmployeeNames(ids: readonly string[]): (id: string) => string
     if (e) names.set(id, `${e.last_name} ${e.first_name}`);
   });
   return (id) => names.get(id) ?? id;
+}
+
+/** One employee's name (a row of a virtualised list asks for its own when it is on screen). */
+export function useEmployeeName(id: string): string {
+  const q = useQuery({
+    queryKey: ['employee', id],
+    queryFn: () => unwrap(api.GET('/api/v1/employees/{id}', { params: { path: { id } } })),
+    staleTime: 5 * 60_000,
+    retry: false,
+  });
+  return q.data ? `${q.data.last_name} ${q.data.first_name}` : id;
 }

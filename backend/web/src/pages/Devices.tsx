@@ -66,6 +66,17 @@ export function DevicesPage() {
           },
           { header: t('devices.kind'), cell: (d) => (d.kind === 'kiosk' ? t('devices.kiosk') : t('devices.phone')) },
           { header: t('devices.lastSeen'), cell: (d) => (d.last_seen_at ? formatDateTime(d.last_seen_at, undefined, i18n.language) : '—') },
+          {
+            header: t('devices.pinColumn'),
+            cell: (d) =>
+              d.kind === 'kiosk' ? (
+                <Badge color={d.kiosk_pin_set ? 'green' : 'gray'} variant="light">
+                  {d.kiosk_pin_set ? t('devices.pinSet') : t('devices.pinNotSet')}
+                </Badge>
+              ) : (
+                '—'
+              ),
+          },
           { header: t('devices.status'), cell: (d) => <Badge color={d.blocked ? 'red' : 'green'}>{d.blocked ? t('devices.blocked') : t('devices.active')}</Badge> },
           {
             header: '',
@@ -180,12 +191,14 @@ function CreateKioskForm({ onDone }: { onDone: (k: KioskCredential) => void }) {
 /** A kiosk's PIN, asked on the tablet to leave kiosk mode (the server keeps only its hash). */
 function KioskPinForm({ id, onDone }: { id: string; onDone: () => void }) {
   const { t } = useTranslation();
+  const qc = useQueryClient();
   const { register, handleSubmit, setError, formState } = useForm<{ pin: string }>({ defaultValues: { pin: '' } });
   const server = useServerErrors(setError, ['pin']);
   const save = useMutation({
     mutationFn: (pin: string) => unwrap(api.PUT('/api/v1/devices/{id}/kiosk-pin', { params: { path: { id } }, body: { pin } })),
     onSuccess: () => {
       notifications.show({ color: 'green', message: t('devices.pinSaved') });
+      void qc.invalidateQueries({ queryKey: ['devices'] });
       onDone();
     },
     onError: server.apply,

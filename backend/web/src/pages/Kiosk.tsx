@@ -4,12 +4,16 @@
 // big text while capturing a best frame and the challenge frames, sends them to /kiosk/identify
 // and answers with a green or red screen and a sound, then returns to ready. A failed challenge
 // does not refuse the punch: the server flags it for review (a still camera always fails).
+// Ready means waiting for someone: the challenge is asked for and prompted only once
+// motion-based presence detection (`presence.ts`, not face detection) sees someone in front of
+// the camera; the server then decides whether there is a face.
 
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { Box, Button, Center, Loader, Modal, PasswordInput, Paper, Stack, Text, Title } from '@mantine/core';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router';
 import { captureSteps, challengeUsable, outcomeOf, serverTimes, toneOf, type CaptureStep, type HeadAction, type KioskOutcome } from '../kiosk';
+import { luma, MotionPresence, PRESENCE_HEIGHT, PRESENCE_WIDTH } from '../presence';
 import { toProblem } from '../problem';
 import { LanguageSelect } from '../Shell';
 import { CSRF_HEADER } from '../auth/session';
@@ -21,6 +25,8 @@ const STEP_MS = 1500;
 // After a recognised punch the person is usually still in front of the camera: wait before the
 // next identification so they are not punched again (in, then out).
 const AFTER_MATCH_MS = 8000;
+// How often the camera is looked at for someone in front of it while ready.
+const PRESENCE_EVERY_MS = 250;
 
 type Screen =
   | { state: 'ready'; waitMs: number }
@@ -186,8 +192,28 @@ function KioskCamera({ onExit }: { onExit: () => void }) {
     };
   }, []);
 
+  // Motion-based presence: a tiny grey copy of the frame against the empty scene.
+  const presence = useRef(new MotionPresence());
+  const sampler = useRef<CanvasRenderingContext2D | null>(null);
+  const someoneThere = useCallback((): boolean => {
+    const v = video.current;
+    if (!v || v.videoWidth === 0) return false;
+    if (!sampler.current) {
+      const canvas = document.createElement('canvas');
+      canvas.width = PRESENCE_WIDTH;
+      canvas.height = PRESENCE_HEIGHT;
+      sampler.current = canvas.getContext('2d', { willReadFrequently: true });
+    }
+    const ctx = sampler.current;
+    if (!ctx) return true;
+    ctx.drawImage(v, 0, 0, PRESENCE_WIDTH, PRESENCE_HEIGHT);
+    return presence.current.update(luma(ctx.getImageData(0, 0, PRESENCE_WIDTH, PRESENCE_HEIGHT).data), performance.now());
+  }, []);
+
   const challenge = useRef<Challenge | null>(null);
   const identify = useCallback(async () => {
+    // The next round waits for someone again (not for the movement that started this one).
+    presence.current.rearm();
     const v = video.current;
     // The camera is not streaming yet: try again shortly (a new state object re-arms the timer).
     const retry = () => setScreen({ state: 'ready', waitMs: FRAME_EVERY_MS });
@@ -257,18 +283,26 @@ function KioskCamera({ onExit }: { onExit: () => void }) {
     setScreen({ state: 'result', outcome });
   }, [onExit]);
 
-  // Ready: try a frame every so often. Result: back to ready after a few seconds.
+  // Ready: look for someone in front of the camera every PRESENCE_EVERY_MS (the background
+  // keeps adapting meanwhile) and, once there is someone and at least `waitMs` has passed, start
+  // the challenge. Result: back to ready after a few seconds.
   useEffect(() => {
     if (screen.state === 'ready' && !exiting) {
-      const id = setTimeout(() => void identify(), screen.waitMs);
-      return () => clearTimeout(id);
+      const since = performance.now();
+      const id = setInterval(() => {
+        if (someoneThere() && performance.now() - since >= screen.waitMs) {
+          clearInterval(id);
+          void identify();
+        }
+      }, PRESENCE_EVERY_MS);
+      return () => clearInterval(id);
     }
     if (screen.state === 'result') {
       const waitMs = screen.outcome.kind === 'recognised' ? AFTER_MATCH_MS : FRAME_EVERY_MS;
       const id = setTimeout(() => setScreen({ state: 'ready', waitMs }), RESULT_MS);
       return () => clearTimeout(id);
     }
-  }, [screen, identify, exiting]);
+  }, [screen, identify, exiting, someoneThere]);
 
   const result = screen.state === 'result' ? screen.outcome : null;
   const bg = result ? (result.kind === 'recognised' ? 'green.7' : 'red.7') : 'dark.8';

@@ -12,10 +12,11 @@ import { ApiError } from '../problem';
 import { formToPolicy, policySchema, policyToForm } from '../settings';
 import { SettingsCard, TrackingPolicyCard } from '../components/TrackingPolicy';
 import { useFormMutation, zodResolver } from '../useApiForm';
+import { FaceReenrolment } from './FaceReenrolment';
 
-const TABS = ['policy', 'timesheet', 'tracking', 'map', 'telegram'] as const;
+const TABS = ['policy', 'timesheet', 'tracking', 'map', 'telegram', 'face'] as const;
 
-/** Administrators' settings: attendance policy, timesheet rule, tracking defaults, map style, the Telegram integration. */
+/** Administrators' settings: attendance policy, timesheet rule, tracking defaults, map style, the Telegram integration, face re-enrolment. */
 export function SettingsPage() {
   const { t } = useTranslation();
   const [tab, setTab] = useTab(TABS);
@@ -44,6 +45,9 @@ export function SettingsPage() {
         </Tabs.Panel>
         <Tabs.Panel value="telegram" pt="md">
           <TelegramSettings />
+        </Tabs.Panel>
+        <Tabs.Panel value="face" pt="md">
+          <FaceReenrolment />
         </Tabs.Panel>
       </Tabs>
     </Stack>
