@@ -80,8 +80,9 @@ struct SessionRow {
 }
 
 /// What an account whose password an administrator chose may still call: its own account,
-/// and the change itself (refresh and logout carry no access token).
-const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
+/// and the change itself (refresh and logout carry no access token). The OpenAPI document
+/// documents the 403 on every other operation from this same list.
+pub const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
     [("GET", "/api/v1/me"), ("POST", "/api/v1/me/password")];
 
 /// 403 `password_change_required` for any other endpoint while the caller's password is the

@@ -14,6 +14,8 @@ pub mod scope;
 pub mod sessions;
 pub mod tokens;
 
-pub use caller::{Admin, AuthUser, Caller, Kiosk, KioskCaller, Staff, request_id};
+pub use caller::{
+    ALLOWED_BEFORE_PASSWORD_CHANGE, Admin, AuthUser, Caller, Kiosk, KioskCaller, Staff, request_id,
+};
 pub use scope::{Scope, Subject, check_employee_scope, out_of_scope, role_not_allowed};
 pub use tokens::{Claims, JwtKeys, new_opaque_token, token_hash};

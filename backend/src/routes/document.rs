@@ -13,6 +13,7 @@ use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, Schema};
 
 use super::MAX_PAGE_OFFSET;
+use crate::auth::ALLOWED_BEFORE_PASSWORD_CHANGE;
 
 /// Applies both rules below to the router's document.
 pub fn finish(doc: &mut OpenApi) {
@@ -137,12 +138,6 @@ fn document_errors(doc: &mut OpenApi) {
     }
 }
 
-/// What an account whose password an administrator chose may still call
-/// (`auth::ALLOWED_BEFORE_PASSWORD_CHANGE`): every other operation taking an access token
-/// answers 403 `password_change_required` until the holder changes it.
-const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
-    [("get", "/api/v1/me"), ("post", "/api/v1/me/password")];
-
 const PASSWORD_CHANGE_REQUIRED: &str = "`password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`)";
 
 /// Adds 403 `password_change_required` to every operation taking an access token but the two
@@ -152,9 +147,10 @@ fn password_change_required(doc: &mut OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in methods(item) {
             let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+            // The operations the server lets through before the change (the one list).
             let allowed = ALLOWED_BEFORE_PASSWORD_CHANGE
                 .iter()
-                .any(|(m, p)| *m == method && *p == path.as_str());
+                .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == path.as_str());
             if !secured || allowed {
                 continue;
             }
