@@ -1447,6 +1447,12 @@ async fn report_downloads_run_in_the_background(pool: PgPool) {
             "invalid",
         ),
         (
+            json!({"report": "t13", "okpo": "1".repeat(201)}),
+            422,
+            Some("okpo"),
+            "too_long",
+        ),
+        (
             json!({"report": "t13", "department_id": Uuid::new_v4()}),
             404,
             None,

@@ -693,7 +693,7 @@ pub struct DownloadRequest {
     pub department_id: Option<Uuid>,
     /// Summary and daily detail only (`invalid` on `site_id` for a T-13).
     pub site_id: Option<Uuid>,
-    /// T-13 header fields (cut to 200 characters).
+    /// T-13 header fields (at most 200 characters each; `too_long`, `invalid_characters`).
     #[schema(max_length = 200)]
     pub organisation: Option<String>,
     #[schema(max_length = 200)]
@@ -702,8 +702,14 @@ pub struct DownloadRequest {
     pub document_number: Option<String>,
 }
 
-/// The period of a download request, with its rules.
+/// The period of a download request, with its rules (the T-13 header's texts: at most 200
+/// characters, no control characters).
 fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
+    let mut check = Check::default();
+    check.opt_text("organisation", req.organisation.as_deref(), 200);
+    check.opt_text("okpo", req.okpo.as_deref(), 200);
+    check.opt_text("document_number", req.document_number.as_deref(), 200);
+    check.finish()?;
     if req.report != ReportKind::T13 {
         let period = resolve_period(req.month.as_deref(), req.from, req.to)?;
         return Ok((period, req.format.unwrap_or_default() == ExportFormat::Xlsx));
@@ -744,7 +750,7 @@ fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
     responses(
         (status = 202, description = "queued", body = ReportDownload),
         (status = 404, description = "no such department (T-13)", body = Problem),
-        (status = 422, description = "`invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `report_too_large`", body = Problem)))]
+        (status = 422, description = "`invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `too_long`, `report_too_large`", body = Problem)))]
 pub async fn start_download(
     State(state): State<AppState>,
     Staff(caller): Staff,

@@ -2778,7 +2778,7 @@ export interface components {
              */
             month?: string | null;
             okpo?: string | null;
-            /** @description T-13 header fields (cut to 200 characters). */
+            /** @description T-13 header fields (at most 200 characters each; `too_long`, `invalid_characters`). */
             organisation?: string | null;
             report: components["schemas"]["ReportKind"];
             /**
@@ -14110,7 +14110,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `report_too_large` */
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `too_long`, `report_too_large` */
             422: {
                 headers: {
                     [name: string]: unknown;
