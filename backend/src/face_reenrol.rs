@@ -22,7 +22,7 @@ use crate::AppState;
 use crate::audit;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, Job, Outcome, Registry, worker::KindConfig};
+use crate::jobs::{Job, Outcome, Registry, worker::KindConfig};
 use crate::privacy::restriction::{Processing, is_restricted};
 
 /// The job kind of a run.
@@ -105,21 +105,15 @@ pub fn register_jobs(registry: &mut Registry, state: AppState) {
 }
 
 async fn run_job(state: &AppState, job: &Job) -> Outcome {
-    let Some(id) = job.uuid("reenrolment_id") else {
-        return Outcome::Fail("payload without reenrolment_id".into());
-    };
-    let result = run(state, id).await;
-    jobs::settle(job, MAX_ATTEMPTS, result, |error| async move {
-        sqlx::query(
-            "UPDATE face_reenrolments SET state = 'failed', error = $2, finished_at = now()
-              WHERE id = $1",
-        )
-        .bind(id)
-        .bind(error)
-        .execute(&state.db)
-        .await
-        .map(drop)
-    })
+    let table = ("face_reenrolments", "'queued', 'running'");
+    crate::job_files::run_row_job(
+        &state.db,
+        job,
+        "reenrolment_id",
+        MAX_ATTEMPTS,
+        table,
+        |id| run(state, id),
+    )
     .await
 }
 

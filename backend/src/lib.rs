@@ -33,6 +33,7 @@ pub mod geofence;
 pub mod hikvision;
 pub mod idempotency;
 pub mod iiko;
+pub mod job_files;
 pub mod jobs;
 pub mod kiosk;
 pub mod live;
@@ -44,6 +45,7 @@ pub mod model_install;
 pub mod panel_settings;
 pub mod photo_store;
 pub mod privacy;
+pub mod report_downloads;
 pub mod routes;
 pub mod serve;
 pub mod telegram;
@@ -164,6 +166,7 @@ pub fn job_registry(state: &AppState, location_retention_days: u32) -> jobs::Reg
     hikvision::register_jobs(&mut registry, state);
     iiko::register_jobs(&mut registry, state);
     face_reenrol::register_jobs(&mut registry, state.clone());
+    report_downloads::register_jobs(&mut registry, state.clone());
     registry
 }
 

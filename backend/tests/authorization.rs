@@ -159,6 +159,8 @@ enum Body {
     TerminalPatch,
     IikoConnection,
     IikoDismissals,
+    /// A summary XLSX of the current month, in the background.
+    ReportDownload,
     /// `{}`: every field left to its default.
     EmptyObject,
     /// A `multipart/form-data` body without parts.
@@ -1115,6 +1117,30 @@ fn table() -> Vec<Row> {
             Body::None,
         ),
         row(
+            M::POST,
+            "/api/v1/reports/downloads",
+            Staff,
+            202,
+            Target::None,
+            Body::ReportDownload,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/downloads/{id}",
+            Staff,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
+        row(
+            M::GET,
+            "/api/v1/reports/downloads/{id}/file",
+            Staff,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
+        row(
             M::GET,
             "/api/v1/settings/timesheet",
             AdminOnly,
@@ -1988,6 +2014,7 @@ impl World {
         Payload::Json(match b {
             Body::None => return Payload::None,
             Body::EmptyObject => json!({}),
+            Body::ReportDownload => json!({"report": "summary", "format": "xlsx"}),
             Body::EmptyForm => return Payload::Form(common::multipart::multipart::<&[u8]>(&[])),
             Body::Login => json!({"login": self.user_login, "password": PASSWORD,
                 "device": {"id": Uuid::new_v4(), "name": "Phone", "platform": "ios", "app_version": "1.0"}}),
@@ -2246,6 +2273,10 @@ fn about(method: &Method, path: &str) -> Option<About> {
         | ("GET", "/api/v1/settings/attendance-policy")
         | ("GET", "/api/v1/settings/map")
         | ("GET", "/api/v1/reports/today/stream")
+        // A download's answer is its state; its file is checked in tests/timesheet_api.rs.
+        | ("POST", "/api/v1/reports/downloads")
+        | ("GET", "/api/v1/reports/downloads/{id}")
+        | ("GET", "/api/v1/reports/downloads/{id}/file")
         | ("GET", "/api/v1/settings/tracking-policy")
         | ("GET", "/api/v1/shift-templates")
         | ("GET", "/api/v1/schedules")

@@ -80,6 +80,12 @@ fn dushanbe(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 }
 
 async fn bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, Vec<u8>) {
+    let (status, headers, body) = fetch(app, path, token).await;
+    (status, header_text(&headers, header::CONTENT_TYPE), body)
+}
+
+/// A `GET` answered whole: status, headers, body.
+async fn fetch(app: &TestApp, path: &str, token: &str) -> (StatusCode, header::HeaderMap, Vec<u8>) {
     let req = Request::builder()
         .method(Method::GET)
         .uri(path)
@@ -87,20 +93,15 @@ async fn bytes(app: &TestApp, path: &str, token: &str) -> (StatusCode, String, V
         .body(Body::empty())
         .unwrap_or_else(|e| panic!("{path}: {e}"));
     let resp = app.router.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let ct = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.unwrap().to_bytes().to_vec();
+    (parts.status, parts.headers, body)
+}
+
+fn header_text(h: &header::HeaderMap, name: header::HeaderName) -> String {
+    h.get(name)
         .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, ct, body)
+        .unwrap_or_default()
 }
 
 fn sheet(bytes: Vec<u8>) -> calamine::Range<Data> {
@@ -148,7 +149,12 @@ struct Story {
 ///   absent the other 16 working days.
 /// - Ergashev: never punches: 21 absences.
 async fn story(pool: PgPool) -> Story {
-    let app = TestApp::new(pool);
+    story_with(pool, common::settings()).await
+}
+
+/// [`story`] on a server with these settings.
+async fn story_with(pool: PgPool, settings: faceid_server::Settings) -> Story {
+    let app = TestApp::with_settings(pool, settings);
     app.bootstrap_admin("root").await;
     let admin = app.login("root").await.access_token;
     let dept = app.create_department(&admin, "Kitchen").await;
@@ -1215,4 +1221,298 @@ async fn missing_checkout_rule_is_an_admin_setting(pool: PgPool) {
     let b = app.get(&summary, &s.admin).await.body["items"][1].clone();
     assert_eq!(b["missing_checkouts"], 1);
     assert_eq!(b["worked_minutes"], 475);
+}
+
+/// Runs every job due now (the report downloads queued by the test).
+async fn run_jobs(app: &TestApp) {
+    let registry = faceid_server::job_registry(&app.state, 90);
+    let worker = faceid_server::jobs::Worker::new(
+        app.pool.clone(),
+        registry,
+        faceid_server::jobs::WorkerConfig::default(),
+    );
+    worker.drain().await.unwrap();
+}
+
+/// Queues a report download, runs the job, checks its finished state and answers the file
+/// with its content type and disposition.
+async fn background(app: &TestApp, token: &str, body: Value) -> (Value, String, String, Vec<u8>) {
+    let r = app.post("/api/v1/reports/downloads", token, body).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["state"], "queued");
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // Nothing to download yet: 202 with the state.
+    let r = app
+        .get(&format!("/api/v1/reports/downloads/{id}/file"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(r.body["state"], "queued");
+    run_jobs(app).await;
+    let r = app
+        .get(&format!("/api/v1/reports/downloads/{id}"), token)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let d = r.body;
+    assert_eq!(d["state"], "done", "{d}");
+    assert_eq!(d["employees_done"], d["employees_total"], "{d}");
+    assert!(d["expires_at"].is_string(), "{d}");
+    let (status, headers, body) =
+        fetch(app, &format!("/api/v1/reports/downloads/{id}/file"), token).await;
+    assert_eq!(status, StatusCode::OK);
+    let ct = header_text(&headers, header::CONTENT_TYPE);
+    let cd = header_text(&headers, header::CONTENT_DISPOSITION);
+    assert_eq!(d["size_bytes"], json!(body.len()), "{d}");
+    assert_eq!(
+        cd,
+        format!(
+            "attachment; filename=\"{}\"",
+            d["file_name"].as_str().unwrap()
+        )
+    );
+    (d, ct, cd, body)
+}
+
+fn rows_of(x: &calamine::Range<Data>) -> Vec<Vec<Data>> {
+    x.rows().map(<[Data]>::to_vec).collect()
+}
+
+/// Report downloads in the background: the job completes with its progress at the total, the
+/// file is the synchronous endpoint's (the same CSV bytes, the same T-13 cells), nobody else
+/// sees it, an operator's covers only their scope, a bad body is a typed 422, and the file
+/// is deleted when it expires.
+#[sqlx::test(migrations = "./migrations")]
+async fn report_downloads_run_in_the_background(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = faceid_server::Settings {
+        data_dir: dir.path().join("data"),
+        ..common::settings()
+    };
+    let s = story_with(pool, settings).await;
+    let app = &s.app;
+    let dep = format!("department_id={}", s.dept);
+
+    // The T-13 of March: an XLSX with the same cells as the synchronous one.
+    let (d, ct, cd, body) = background(
+        app,
+        &s.admin,
+        json!({"report": "t13", "month": "2026-03", "department_id": s.dept,
+               "organisation": "Cafe LLC"}),
+    )
+    .await;
+    assert_eq!(d["employees_total"], 4, "{d}");
+    assert_eq!(
+        (d["report"].as_str(), d["format"].as_str()),
+        (Some("t13"), Some("xlsx"))
+    );
+    assert!(ct.contains("spreadsheetml"), "{ct}");
+    assert!(cd.contains("t13_2026-03.xlsx"), "{cd}");
+    assert_eq!(&body[..4], b"PK\x03\x04");
+    let (st, _, sync) = bytes(
+        app,
+        &format!("/api/v1/reports/t13?month=2026-03&{dep}&organisation=Cafe%20LLC"),
+        &s.admin,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (job, sync) = (sheet(body), sheet(sync));
+    assert_eq!(text(&job, T13_FIRST_ROW, 1), text(&sync, T13_FIRST_ROW, 1));
+    assert!(!text(&job, T13_FIRST_ROW, 1).is_empty());
+    assert_eq!(rows_of(&job), rows_of(&sync));
+
+    // The summary as CSV and the daily detail as XLSX: the synchronous endpoint's bytes / rows.
+    let (d, ct, _, body) = background(
+        app,
+        &s.admin,
+        json!({"report": "summary", "format": "csv", "month": "2026-03", "department_id": s.dept}),
+    )
+    .await;
+    assert_eq!(d["file_name"], "summary_2026-03-01_2026-03-31.csv");
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let (_, _, sync) = bytes(
+        app,
+        &format!("/api/v1/reports/summary/export?month=2026-03&{dep}&format=csv"),
+        &s.admin,
+    )
+    .await;
+    assert_eq!(
+        String::from_utf8(body).unwrap(),
+        String::from_utf8(sync).unwrap()
+    );
+    let (_, _, _, body) = background(
+        app,
+        &s.admin,
+        json!({"report": "daily", "format": "xlsx", "from": "2026-03-01", "to": "2026-03-10",
+               "department_id": s.dept, "site_id": s.site}),
+    )
+    .await;
+    let (_, _, sync) = bytes(
+        app,
+        &format!(
+            "/api/v1/reports/daily/export?from=2026-03-01&to=2026-03-10&{dep}&site_id={}&format=xlsx",
+            s.site
+        ),
+        &s.admin,
+    )
+    .await;
+    let (job, sync) = (sheet(body), sheet(sync));
+    assert!(job.rows().count() > 40, "4 employees × 10 days");
+    assert_eq!(rows_of(&job), rows_of(&sync));
+
+    // An operator of another department: the Kitchen's summary holds nobody of the Kitchen,
+    // and the administrator's download is not theirs (404), nor a user's (403).
+    let other = app.create_department(&s.admin, "Bar").await;
+    app.create_employee(
+        &s.admin,
+        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
+               "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
+    )
+    .await;
+    let op = app.login("op").await.access_token;
+    let admins = d["id"].as_str().unwrap().to_owned();
+    for path in [
+        format!("/api/v1/reports/downloads/{admins}"),
+        format!("/api/v1/reports/downloads/{admins}/file"),
+    ] {
+        let r = app.get(&path, &op).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::NOT_FOUND, "not_found"),
+            "{path}"
+        );
+    }
+    let (d, _, _, body) = background(
+        app,
+        &op,
+        json!({"report": "summary", "month": "2026-03", "department_id": s.dept}),
+    )
+    .await;
+    assert_eq!(d["employees_total"], 0, "{d}");
+    let csv = String::from_utf8(body).unwrap();
+    assert_eq!(csv.lines().count(), 1, "only the header: {csv}");
+    assert!(!csv.contains("Aliev"));
+    let user = app.login("bahrom").await.access_token;
+    let r = app
+        .post(
+            "/api/v1/reports/downloads",
+            &user,
+            json!({"report": "summary"}),
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
+    let r = app
+        .get(&format!("/api/v1/reports/downloads/{admins}"), &user)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
+    // Bad bodies: typed errors, nothing queued.
+    let queued = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM report_downloads")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = queued().await;
+    // (body, status, the field error's field and code, or the problem's code).
+    for (body, status, field, code) in [
+        (json!({}), 422, Some(""), "invalid_body"),
+        (json!({"report": "weekly"}), 422, None, "invalid_body"),
+        (
+            json!({"report": "summary", "colour": "red"}),
+            422,
+            None,
+            "unknown_field",
+        ),
+        (
+            json!({"report": "summary", "month": "2026-13"}),
+            422,
+            Some("month"),
+            "invalid_month",
+        ),
+        (
+            json!({"report": "summary", "from": "2026-03-01"}),
+            422,
+            Some("month"),
+            "invalid_period",
+        ),
+        (
+            json!({"report": "daily", "from": "2026-03-10", "to": "2026-03-01"}),
+            422,
+            Some("to"),
+            "empty_period",
+        ),
+        (
+            json!({"report": "t13", "format": "csv"}),
+            422,
+            Some("format"),
+            "invalid",
+        ),
+        (
+            json!({"report": "t13", "okpo": "1".repeat(201)}),
+            422,
+            Some("okpo"),
+            "too_long",
+        ),
+        (
+            json!({"report": "t13", "department_id": Uuid::new_v4()}),
+            404,
+            None,
+            "not_found",
+        ),
+    ] {
+        let r = app
+            .post("/api/v1/reports/downloads", &s.admin, body.clone())
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{body}: {}", r.body);
+        if status == 422 {
+            assert_eq!(r.code(), "validation_failed", "{body}: {}", r.body);
+            assert_eq!(r.body["errors"][0]["code"], code, "{body}: {}", r.body);
+            if let Some(f) = field {
+                assert_eq!(r.body["errors"][0]["field"], f, "{body}: {}", r.body);
+            }
+        } else {
+            assert_eq!(r.code(), code, "{body}: {}", r.body);
+        }
+    }
+    let r = app
+        .router
+        .clone()
+        .oneshot(
+            Request::post("/api/v1/reports/downloads")
+                .header(header::AUTHORIZATION, format!("Bearer {}", s.admin))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from("{not json"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(queued().await, before);
+
+    // Expiry: the file goes, the row says so, the download answers 410.
+    sqlx::query(
+        "UPDATE report_downloads SET expires_at = now() - interval '1 minute' WHERE id = $1",
+    )
+    .bind(Uuid::parse_str(&admins).unwrap())
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let path =
+        faceid_server::report_downloads::file_path(&app.state.settings, admins.parse().unwrap());
+    assert!(path.exists());
+    let n = faceid_server::report_downloads::expire(&app.state, Utc::now())
+        .await
+        .unwrap();
+    assert!(n >= 1);
+    assert!(!path.exists());
+    let r = app
+        .get(
+            &format!("/api/v1/reports/downloads/{admins}/file"),
+            &s.admin,
+        )
+        .await;
+    assert_eq!((r.status, r.code()), (StatusCode::GONE, "export_expired"));
+    let r = app
+        .get(&format!("/api/v1/reports/downloads/{admins}"), &s.admin)
+        .await;
+    assert_eq!(r.body["state"], "expired");
 }

@@ -24,7 +24,8 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::jobs::{self, Job, Outcome};
+use crate::job_files::{self, remove_file};
+use crate::jobs::{Job, Outcome};
 use crate::telegram::texts::Lang;
 pub use faceid_protocol::privacy::{ExportRequest, ExportStatus, MY_EXPORT_PATH};
 
@@ -50,21 +51,10 @@ pub(crate) fn file_path(settings: &crate::Settings, id: Uuid) -> PathBuf {
 
 /// Deletes the files of exports past their expiry; answers how many.
 pub async fn expire(state: &AppState, now: DateTime<Utc>) -> AppResult<u64> {
-    let mut tx = state.db.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE data_exports SET state = 'expired'
-          WHERE id IN (SELECT id FROM data_exports WHERE state = 'ready' AND expires_at < $1
-                        FOR UPDATE SKIP LOCKED)
-          RETURNING id",
-    )
-    .bind(now)
-    .fetch_all(&mut *tx)
-    .await?;
-    for id in &ids {
-        remove_file(&file_path(&state.settings, *id)).await?;
-    }
-    tx.commit().await?;
-    Ok(ids.len() as u64)
+    job_files::expire(&state.db, "data_exports", "ready", now, |id| {
+        file_path(&state.settings, id)
+    })
+    .await
 }
 
 /// Deletes every export of `employee`, files and rows (pseudonymisation).
@@ -84,33 +74,14 @@ pub async fn delete_all_of(
     Ok(())
 }
 
-async fn remove_file(path: &Path) -> AppResult<()> {
-    match tokio::fs::remove_file(path).await {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(AppError::internal(format!("{}: {e}", path.display()))),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The job
 
 /// The `privacy.export` job: writes the ZIP of one queued export.
 pub async fn run_job(state: &AppState, job: &Job) -> Outcome {
-    let Some(id) = job.uuid("export_id") else {
-        return Outcome::Fail("payload without export_id".into());
-    };
-    let result = write_export(state, id).await;
-    jobs::settle(job, MAX_ATTEMPTS, result, |error| async move {
-        sqlx::query(
-            "UPDATE data_exports SET state = 'failed', error = $2, finished_at = now()
-              WHERE id = $1 AND state = 'queued'",
-        )
-        .bind(id)
-        .bind(error)
-        .execute(&state.db)
-        .await
-        .map(drop)
+    let table = ("data_exports", "'queued'");
+    job_files::run_row_job(&state.db, job, "export_id", MAX_ATTEMPTS, table, |id| {
+        write_export(state, id)
     })
     .await
 }

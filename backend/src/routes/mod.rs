@@ -213,6 +213,9 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::summary_export))
         .routes(routes!(reports::daily_export))
         .routes(routes!(reports::t13))
+        .routes(routes!(reports::start_download))
+        .routes(routes!(reports::get_download))
+        .routes(routes!(reports::download_file))
         .routes(routes!(reports::my_timesheet))
 }
 

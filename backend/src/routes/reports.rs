@@ -2,6 +2,10 @@
 //! form and the employee's own month. Scoped like the rest of the API: operators see their
 //! departments and sites, users only `/me`.
 //!
+//! Long reports are written in the background instead: `POST /api/v1/reports/downloads` queues
+//! a report download ([`crate::report_downloads`]), `GET …/downloads/{id}` answers its
+//! progress and `GET …/downloads/{id}/file` the file.
+//!
 //! Every report over a period reads `timesheet_days` after recomputing its stale rows
 //! (`timesheet::store::days`), so the summary, the exports and the T-13 agree.
 
@@ -9,10 +13,9 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use chrono_tz::Tz;
 use faceid_protocol::problem::Problem;
 pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
 use serde::{Deserialize, Serialize};
@@ -22,9 +25,15 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{AuthUser, Scope, Staff};
 use crate::error::{AppError, AppResult};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Check};
+use crate::job_files;
+use crate::jobs;
+use crate::report_downloads::{
+    self as downloads, COLUMNS, DOWNLOAD_JOB, Params, Progress, ReportDownload, ReportFile,
+    ReportKind,
+};
 use crate::routes::Paging;
-use crate::timesheet::export::{self, EmployeeInfo, ExportError, T13Header};
+use crate::timesheet::export;
 use crate::timesheet::store::{self, Emp, EmpFilter};
 use crate::timesheet::summary::{
     EmployeeSummary, minutes_to_hours, summarize_department, summarize_employee, today_view,
@@ -127,20 +136,15 @@ fn check_size(employees: usize, period: Period) -> AppResult<()> {
     Ok(())
 }
 
-fn export_error(e: ExportError) -> AppError {
-    match e {
-        ExportError::TooLarge { .. } => AppError::field("to", "report_too_large", e.to_string()),
-        ExportError::NotAMonth { .. } => AppError::field("month", "invalid_month", e.to_string()),
-        other => AppError::internal(other),
-    }
-}
-
-/// A file download.
-fn file(content_type: &'static str, name: &str, bytes: Vec<u8>) -> Response {
-    let mut resp = bytes.into_response();
+/// A report file as a download.
+fn file(f: ReportFile) -> Response {
+    let mut resp = f.bytes.into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(f.content_type),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", f.name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     resp
@@ -421,27 +425,37 @@ fn emp_of<'a>(emps: &'a [Emp], r: &DayRecord) -> Option<&'a Emp> {
 // ---------------------------------------------------------------------------------------
 // Period reports
 
-async fn all_days(
+/// The employees of a synchronous report, refused with `report_too_large` past
+/// [`MAX_REPORT_EMPLOYEE_DAYS`].
+async fn bounded_employees(
     state: &AppState,
     scope: &Scope,
     f: &EmpFilter,
     period: Period,
-) -> AppResult<(Vec<Emp>, Vec<Vec<DayRecord>>)> {
+) -> AppResult<Vec<Emp>> {
     let (emps, total) = store::employees(&state.db, scope, f, period.from(), None).await?;
     check_size(total as usize, period)?;
-    let days = store::days(&state.db, &emps, period, Utc::now()).await?;
-    Ok((emps, days))
+    Ok(emps)
 }
 
-/// Like [`all_days`], summed per employee by the database.
+/// The department named on a T-13 (404 when it does not exist), empty for the whole scope.
+async fn t13_department(state: &AppState, department: Option<Uuid>) -> AppResult<String> {
+    match department {
+        Some(d) => downloads::department_name(&state.db, d)
+            .await?
+            .ok_or(AppError::not_found("department")),
+        None => Ok(String::new()),
+    }
+}
+
+/// The employees and their period sums, bounded like [`bounded_employees`].
 async fn all_summaries(
     state: &AppState,
     scope: &Scope,
     f: &EmpFilter,
     period: Period,
 ) -> AppResult<(Vec<Emp>, Vec<EmployeeSummary>)> {
-    let (emps, total) = store::employees(&state.db, scope, f, period.from(), None).await?;
-    check_size(total as usize, period)?;
+    let emps = bounded_employees(state, scope, f, period).await?;
     let sums = store::summaries(&state.db, &emps, period, Utc::now()).await?;
     Ok((emps, sums))
 }
@@ -529,36 +543,6 @@ pub async fn departments(
     ))
 }
 
-fn with_info(emps: &[Emp], days: Vec<Vec<DayRecord>>) -> Vec<(EmployeeInfo, Vec<DayRecord>)> {
-    emps.iter()
-        .enumerate()
-        .zip(days)
-        .map(|((i, e), d)| (e.info(i as i64 + 1), d))
-        .collect()
-}
-
-/// What both exports start from: the format, the period and its days.
-async fn export_input(
-    state: &AppState,
-    scope: &Scope,
-    q: &ReportQuery,
-) -> AppResult<(bool, Period, Vec<Emp>, Vec<Vec<DayRecord>>)> {
-    let (_, xlsx) = q.checked()?;
-    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, days) = all_days(state, scope, &filter(q), period).await?;
-    Ok((xlsx, period, emps, days))
-}
-
-/// A CSV or XLSX download named `{stem}.csv` / `{stem}.xlsx`.
-fn table_file(xlsx: bool, stem: &str, bytes: Result<Vec<u8>, ExportError>) -> AppResult<Response> {
-    let bytes = bytes.map_err(export_error)?;
-    Ok(if xlsx {
-        file(export::XLSX_CONTENT_TYPE, &format!("{stem}.xlsx"), bytes)
-    } else {
-        file(export::CSV_CONTENT_TYPE, &format!("{stem}.csv"), bytes)
-    })
-}
-
 /// The period summary as a file (`format=csv`, the default, or `xlsx`).
 #[utoipa::path(get, path = "/api/v1/reports/summary/export", tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
@@ -572,23 +556,9 @@ pub async fn summary_export(
 ) -> AppResult<Response> {
     let (_, xlsx) = q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
-    let rows: Vec<(EmployeeInfo, EmployeeSummary)> = emps
-        .iter()
-        .enumerate()
-        .zip(sums)
-        .map(|((i, e), s)| (e.info(i as i64 + 1), s))
-        .collect();
-    let bytes = if xlsx {
-        export::summary_xlsx_of(&rows)
-    } else {
-        export::summary_csv_of(&rows)
-    };
-    table_file(
-        xlsx,
-        &format!("summary_{}_{}", period.from(), period.to()),
-        bytes,
-    )
+    let emps = bounded_employees(&state, &caller.scope(), &filter(&q), period).await?;
+    let f = downloads::summary_file(&emps, period, xlsx, Progress::none(&state.db)).await?;
+    Ok(file(f))
 }
 
 /// The daily detail as a file (`format=csv`, the default, or `xlsx`); times in the zone of
@@ -603,27 +573,12 @@ pub async fn daily_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let (xlsx, period, emps, days) = export_input(&state, &caller.scope(), &q).await?;
-    let tz: Tz = match q.site_id {
-        Some(s) => sqlx::query_scalar::<_, String>("SELECT time_zone FROM sites WHERE id = $1")
-            .bind(s)
-            .fetch_optional(&state.db)
-            .await?
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(Tz::UTC),
-        None => emps.first().map(Emp::tz).unwrap_or(Tz::UTC),
-    };
-    let rows = with_info(&emps, days);
-    let bytes = if xlsx {
-        export::daily_xlsx(&rows, tz)
-    } else {
-        export::daily_csv(&rows, tz)
-    };
-    table_file(
-        xlsx,
-        &format!("daily_{}_{}", period.from(), period.to()),
-        bytes,
-    )
+    let (_, xlsx) = q.checked()?;
+    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
+    let emps = bounded_employees(&state, &caller.scope(), &filter(&q), period).await?;
+    let f =
+        downloads::daily_file(&emps, period, xlsx, q.site_id, Progress::none(&state.db)).await?;
+    Ok(file(f))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -656,41 +611,17 @@ pub async fn t13(
         Some(m) => Period::parse_month(m).map_err(period_error)?,
         None => current_month()?,
     };
-    let f = EmpFilter {
+    let p = Params {
         department_id: q.department_id,
         site_id: None,
-        employee_id: None,
+        organisation: q.organisation,
+        okpo: q.okpo,
+        document_number: q.document_number,
     };
-    let (emps, total) =
-        store::employees(&state.db, &caller.scope(), &f, month.from(), None).await?;
-    check_size(total as usize, month)?;
-    let stored = store::t13_cells(&state.db, &emps, month, Utc::now()).await?;
-    let department = match q.department_id {
-        Some(d) => sqlx::query_scalar::<_, String>("SELECT name FROM departments WHERE id = $1")
-            .bind(d)
-            .fetch_optional(&state.db)
-            .await?
-            .ok_or(AppError::not_found("department"))?,
-        None => String::new(),
-    };
-    let clip = |s: Option<String>| s.map(|s| s.chars().take(200).collect()).unwrap_or_default();
-    let header = T13Header {
-        organisation: clip(q.organisation),
-        okpo: clip(q.okpo),
-        department,
-        document_number: clip(q.document_number),
-        prepared_on: Utc::now().date_naive(),
-    };
-    let bytes = store::t13_file(&header, month, &emps, &stored).map_err(export_error)?;
-    Ok(file(
-        export::XLSX_CONTENT_TYPE,
-        &format!(
-            "t13_{}-{:02}.xlsx",
-            month.from().year(),
-            month.from().month()
-        ),
-        bytes,
-    ))
+    let emps = bounded_employees(&state, &caller.scope(), &p.filter(), month).await?;
+    let department = t13_department(&state, p.department_id).await?;
+    let f = downloads::t13_file(&emps, month, department, &p, Progress::none(&state.db)).await?;
+    Ok(file(f))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -737,4 +668,207 @@ pub async fn my_timesheet(
         days: mine.iter().map(day_out).collect(),
         summary,
     }))
+}
+
+// ---------------------------------------------------------------------------------------
+// Report downloads (in the background)
+
+/// `POST /api/v1/reports/downloads` body: which report, in which format, over which period
+/// and employees (the parameters of the synchronous endpoints).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadRequest {
+    pub report: ReportKind,
+    /// `csv` (default) or `xlsx` for the summary and the daily detail; the T-13 is XLSX
+    /// (`csv` is refused with `invalid` on `format`).
+    #[serde(default)]
+    pub format: Option<ExportFormat>,
+    /// `YYYY-MM`; instead of `from` and `to` (default: the current month). The T-13 takes only
+    /// a month (`from` / `to` are refused with `invalid_period`).
+    #[schema(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub month: Option<String>,
+    /// First day (inclusive) with `to`, at most 366 days.
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub department_id: Option<Uuid>,
+    /// Summary and daily detail only (`invalid` on `site_id` for a T-13).
+    pub site_id: Option<Uuid>,
+    /// T-13 header fields (at most 200 characters each; `too_long`, `invalid_characters`).
+    #[schema(max_length = 200)]
+    pub organisation: Option<String>,
+    #[schema(max_length = 200)]
+    pub okpo: Option<String>,
+    #[schema(max_length = 200)]
+    pub document_number: Option<String>,
+}
+
+/// The period of a download request, with its rules (the T-13 header's texts: at most 200
+/// characters, no control characters).
+fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
+    let mut check = Check::default();
+    check.opt_text("organisation", req.organisation.as_deref(), 200);
+    check.opt_text("okpo", req.okpo.as_deref(), 200);
+    check.opt_text("document_number", req.document_number.as_deref(), 200);
+    check.finish()?;
+    if req.report != ReportKind::T13 {
+        let period = resolve_period(req.month.as_deref(), req.from, req.to)?;
+        return Ok((period, req.format.unwrap_or_default() == ExportFormat::Xlsx));
+    }
+    let mut check = Check::default();
+    if req.format == Some(ExportFormat::Csv) {
+        check.add("format", "invalid", "the T-13 is an XLSX form");
+    }
+    if req.site_id.is_some() {
+        check.add(
+            "site_id",
+            "invalid",
+            "the T-13 is filtered by department only",
+        );
+    }
+    if req.from.is_some() || req.to.is_some() {
+        check.add(
+            "month",
+            "invalid_period",
+            "the T-13 takes a month, not from and to",
+        );
+    }
+    check.finish()?;
+    let month = match req.month.as_deref() {
+        Some(m) => Period::parse_month(m).map_err(period_error)?,
+        None => current_month()?,
+    };
+    Ok((month, true))
+}
+
+/// Queues a report download: the summary, the daily detail or the T-13 written in the
+/// background, for the caller's scope (administrators: everyone; operators: their
+/// departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`. Not
+/// bounded by `report_too_large`'s employee-days, only by the file formats (10,000
+/// employees; 400,000 rows of daily detail).
+#[utoipa::path(post, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+    request_body = DownloadRequest,
+    responses(
+        (status = 202, description = "queued", body = ReportDownload),
+        (status = 404, description = "no such department (T-13)", body = Problem),
+        (status = 422, description = "`invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `too_long`, `report_too_large`", body = Problem)))]
+pub async fn start_download(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiJson(req): ApiJson<DownloadRequest>,
+) -> AppResult<(StatusCode, Json<ReportDownload>)> {
+    let (period, xlsx) = download_period(&req)?;
+    let params = Params {
+        department_id: req.department_id,
+        site_id: req.site_id,
+        organisation: req.organisation,
+        okpo: req.okpo,
+        document_number: req.document_number,
+    };
+    if req.report == ReportKind::T13 {
+        t13_department(&state, params.department_id).await?;
+    }
+    let (_, total) = store::employees(
+        &state.db,
+        &caller.scope(),
+        &params.filter(),
+        period.from(),
+        Some((1, 0)),
+    )
+    .await?;
+    let too_large = |what: &str, n: i64, limit: usize| {
+        AppError::field(
+            "department_id",
+            "report_too_large",
+            format!("{n} {what} is more than {limit}; narrow the department, site or period"),
+        )
+    };
+    if total > export::MAX_EXPORT_EMPLOYEES as i64 {
+        return Err(too_large("employees", total, export::MAX_EXPORT_EMPLOYEES));
+    }
+    let rows = total * period.len_days();
+    if req.report == ReportKind::Daily && rows > export::MAX_EXPORT_DAY_ROWS as i64 {
+        return Err(too_large("rows", rows, export::MAX_EXPORT_DAY_ROWS));
+    }
+    let id = Uuid::now_v7();
+    let mut tx = state.db.begin().await?;
+    let download: ReportDownload = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO report_downloads (id, requested_by, report, format, period_from, period_to, params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(caller.id)
+    .bind(req.report.as_str())
+    .bind(if xlsx { "xlsx" } else { "csv" })
+    .bind(period.from())
+    .bind(period.to())
+    .bind(sqlx::types::Json(&params))
+    .fetch_one(&mut *tx)
+    .await?;
+    jobs::enqueue(
+        &mut tx,
+        DOWNLOAD_JOB,
+        &serde_json::json!({ "download_id": id }),
+        jobs::Enqueue::default(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::ACCEPTED, Json(download)))
+}
+
+/// One of the caller's report downloads: its state and progress, and when done the file's
+/// name, size and expiry. Another account's download is 404.
+#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}", tag = "reports", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "download id")),
+    responses(
+        (status = 200, description = "the download", body = ReportDownload),
+        (status = 404, description = "no such download of the caller", body = Problem)))]
+pub async fn get_download(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<ReportDownload>> {
+    downloads::load(&state.db, id, caller.id)
+        .await?
+        .map(Json)
+        .ok_or(AppError::not_found("report_download"))
+}
+
+/// The file of one of the caller's report downloads (200, streamed), 202 with the state while
+/// it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
+#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}/file", tag = "reports", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "download id")),
+    responses(
+        (status = 200, description = "the file: `text/csv` or XLSX"),
+        (status = 202, description = "still being written", body = ReportDownload),
+        (status = 404, description = "no such download of the caller", body = Problem),
+        (status = 409, description = "`export_failed`", body = Problem),
+        (status = 410, description = "`export_expired`", body = Problem)))]
+pub async fn download_file(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Response> {
+    let d = downloads::load(&state.db, id, caller.id)
+        .await?
+        .ok_or(AppError::not_found("report_download"))?;
+    match d.state.as_str() {
+        "queued" | "running" => Ok((StatusCode::ACCEPTED, Json(d)).into_response()),
+        "failed" => Err(AppError::conflict(
+            "export_failed",
+            "the report could not be written; start a new download",
+        )),
+        "expired" => Err(AppError::gone(
+            "export_expired",
+            "the report was deleted after its retention period; start a new download",
+        )),
+        _ => {
+            let path = downloads::file_path(&state.settings, id);
+            let name = d.file_name.as_deref().unwrap_or("report");
+            let ct = d
+                .content_type
+                .as_deref()
+                .unwrap_or("application/octet-stream");
+            job_files::stream(&path, ct, name).await
+        }
+    }
 }

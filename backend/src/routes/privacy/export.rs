@@ -5,12 +5,12 @@ use crate::audit;
 use crate::auth::{AuthUser, Caller, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath};
+use crate::job_files;
 use crate::jobs::{self};
 use crate::telegram::texts::Lang;
 use axum::Json;
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use faceid_protocol::problem::Problem;
 use sqlx::AssertSqlSafe;
@@ -97,9 +97,6 @@ async fn answer(
             "the export was deleted after its retention period; start a new one",
         )),
         _ => {
-            let file = tokio::fs::File::open(file_path(&state.settings, id))
-                .await
-                .map_err(|e| AppError::internal(format!("export file {id}: {e}")))?;
             let mut conn = state.db.acquire().await?;
             audit::record(
                 &mut conn,
@@ -111,20 +108,8 @@ async fn answer(
                 Some(&status),
             )
             .await?;
-            let name = format!(
-                "attachment; filename=\"faceid-export-{}.zip\"",
-                status.created_at.format("%Y-%m-%d")
-            );
-            let stream = tokio_util::io::ReaderStream::new(file);
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "application/zip".to_owned()),
-                    (header::CONTENT_DISPOSITION, name),
-                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
-                ],
-                Body::from_stream(stream),
-            )
-                .into_response())
+            let name = format!("faceid-export-{}.zip", status.created_at.format("%Y-%m-%d"));
+            job_files::stream(&file_path(&state.settings, id), "application/zip", &name).await
         }
     }
 }

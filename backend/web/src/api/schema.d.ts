@@ -1714,6 +1714,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports/downloads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues a report download: the summary, the daily detail or the T-13 written in the
+         *     background, for the caller's scope (administrators: everyone; operators: their
+         *     departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`. Not
+         *     bounded by `report_too_large`'s employee-days, only by the file formats (10,000
+         *     employees; 400,000 rows of daily detail).
+         */
+        post: operations["start_download"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/downloads/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One of the caller's report downloads: its state and progress, and when done the file's
+         *     name, size and expiry. Another account's download is 404.
+         */
+        get: operations["get_download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/downloads/{id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file of one of the caller's report downloads (200, streamed), 202 with the state while
+         *     it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
+         */
+        get: operations["download_file"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/summary": {
         parameters: {
             query?: never;
@@ -2695,6 +2758,37 @@ export interface components {
          * @enum {string}
          */
         Direction: "in" | "out" | "both";
+        /**
+         * @description `POST /api/v1/reports/downloads` body: which report, in which format, over which period
+         *     and employees (the parameters of the synchronous endpoints).
+         */
+        DownloadRequest: {
+            /** Format: uuid */
+            department_id?: string | null;
+            document_number?: string | null;
+            format?: components["schemas"]["ExportFormat"] | null;
+            /**
+             * Format: date
+             * @description First day (inclusive) with `to`, at most 366 days.
+             */
+            from?: string | null;
+            /**
+             * @description `YYYY-MM`; instead of `from` and `to` (default: the current month). The T-13 takes only
+             *     a month (`from` / `to` are refused with `invalid_period`).
+             */
+            month?: string | null;
+            okpo?: string | null;
+            /** @description T-13 header fields (at most 200 characters each; `too_long`, `invalid_characters`). */
+            organisation?: string | null;
+            report: components["schemas"]["ReportKind"];
+            /**
+             * Format: uuid
+             * @description Summary and daily detail only (`invalid` on `site_id` for a T-13).
+             */
+            site_id?: string | null;
+            /** Format: date */
+            to?: string | null;
+        };
         /** @description An employee as the API returns it. */
         Employee: {
             /** @description Devices this employee may log in from; empty means any device. */
@@ -2822,6 +2916,11 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /**
+         * @description The file format of an export.
+         * @enum {string}
+         */
+        ExportFormat: "csv" | "xlsx";
         /** @description `POST …/export` body. */
         ExportRequest: {
             language?: components["schemas"]["Lang"] | null;
@@ -3368,6 +3467,51 @@ export interface components {
             /** @description Stable reason, `field:code`, e.g. `lat:out_of_range`, `recorded_at:time_in_future`. */
             reason: string;
         };
+        /** @description A report download and its progress. */
+        ReportDownload: {
+            content_type?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /**
+             * Format: int32
+             * @description Of those, employees read so far; equals the total when done.
+             */
+            employees_done: number;
+            /**
+             * Format: int32
+             * @description Employees the report covers (known once the job runs).
+             */
+            employees_total: number;
+            error?: string | null;
+            /**
+             * Format: date-time
+             * @description When done: the file is deleted after this.
+             */
+            expires_at?: string | null;
+            /** @description When done: the file's name, type and size. */
+            file_name?: string | null;
+            /** Format: date-time */
+            finished_at?: string | null;
+            /** @description `csv` or `xlsx`. */
+            format: string;
+            /** Format: uuid */
+            id: string;
+            /** Format: date */
+            period_from: string;
+            /** Format: date */
+            period_to: string;
+            /** @description `summary`, `daily` or `t13`. */
+            report: string;
+            /** Format: int64 */
+            size_bytes?: number | null;
+            /** @description `queued`, `running`, `done`, `failed` or `expired`. */
+            state: string;
+        };
+        /**
+         * @description Which report a download is.
+         * @enum {string}
+         */
+        ReportKind: "summary" | "daily" | "t13";
         /** @description `POST /api/v1/employees/{id}/password`: an administrator sets a new password. */
         ResetPasswordRequest: {
             new_password: string;
@@ -13871,6 +14015,281 @@ export interface operations {
                 };
             };
             /** @description `invalid_month`, `period_too_long`, `report_too_large` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    start_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DownloadRequest"];
+            };
+        };
+        responses: {
+            /** @description queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDownload"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such department (T-13) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over the server's limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not of the documented content type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `invalid`, `too_long`, `report_too_large` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_download: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description download id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the download */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDownload"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such download of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    download_file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description download id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the file: `text/csv` or XLSX */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description still being written */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportDownload"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such download of the caller */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_failed` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `export_expired` */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -23,7 +23,13 @@ export const en = {
   },
   sites: { title: 'Sites', new: 'New site', name: 'Site name', timeZone: 'Time zone', geofence: 'Geofence', latitude: 'Latitude', longitude: 'Longitude', radius: 'Radius, m', map: 'Map of the geofence (click to move the centre)', created: 'Site created' },
   review: { title: 'Flagged punches', none: 'No flagged punches', punch: 'Punch', photo: 'Evidence photo', employee: 'Employee', comment: 'Comment', accept: 'Approve', reject: 'Reject', accepted: 'Approved', rejected: 'Rejected', done: 'Review recorded', position: 'Position of the punch', distance: '{{m}} m from the site', showMap: 'Show on the map', hideMap: 'Hide the map', total: 'Flagged punches: {{count}}' },
-  reports: { title: 'Reports', month: 'Month', from: 'From', to: 'To', t13: 'Download T-13 (XLSX)', summaryXlsx: 'Summary (XLSX)', summaryCsv: 'Summary (CSV)', downloaded: 'Downloaded {{name}}' },
+  reports: {
+    title: 'Reports', month: 'Month', from: 'From', to: 'To', t13: 'Download T-13 (XLSX)', summaryXlsx: 'Summary (XLSX)', summaryCsv: 'Summary (CSV)', dailyXlsx: 'Daily detail (XLSX)', dailyCsv: 'Daily detail (CSV)', downloaded: 'Downloaded {{name}}',
+    background: 'Files are prepared on the server in the background and saved when ready; you can leave this screen open meanwhile.',
+    download: 'Report download', progress: 'Progress of the report', counts: 'Employees read: {{done}} of {{total}}', save: 'Save {{name}}', expires: 'kept until {{at}}',
+    kind: { summary: 'Summary', daily: 'Daily detail', t13: 'T-13' },
+    state: { queued: 'Queued', running: 'Being prepared', done: 'Ready', failed: 'Failed', expired: 'Expired' },
+  },
   attendance: { title: 'My attendance', at: 'Time', kind: 'Event', verdict: 'Verdict', in: 'In', out: 'Out' },
   password: { title: 'Change password', current: 'Current password', next: 'New password', changed: 'Password changed', repeat: 'Repeat the new password', mismatch: 'The passwords differ', same: 'The new password is the current one', tooShort: 'At least {{min}} characters', wrong: 'The current password is wrong', hint: 'At least {{min}} characters. Your other sessions end.', forced: 'Your password was set by an administrator. Choose your own to continue.' },
   today: {
@@ -233,7 +239,13 @@ export const ru: Strings<typeof en> = {
   },
   sites: { title: 'Объекты', new: 'Новый объект', name: 'Название объекта', timeZone: 'Часовой пояс', geofence: 'Геозона', latitude: 'Широта', longitude: 'Долгота', radius: 'Радиус, м', map: 'Карта геозоны (щелчок переносит центр)', created: 'Объект создан' },
   review: { title: 'Отметки на проверку', none: 'Нет отметок на проверку', punch: 'Отметка', photo: 'Фото-доказательство', employee: 'Сотрудник', comment: 'Комментарий', accept: 'Подтвердить', reject: 'Отклонить', accepted: 'Подтверждено', rejected: 'Отклонено', done: 'Решение записано', position: 'Место отметки', distance: '{{m}} м от объекта', showMap: 'Показать на карте', hideMap: 'Скрыть карту', total: 'Отметок на проверку: {{count}}' },
-  reports: { title: 'Отчёты', month: 'Месяц', from: 'С', to: 'По', t13: 'Скачать Т-13 (XLSX)', summaryXlsx: 'Сводка (XLSX)', summaryCsv: 'Сводка (CSV)', downloaded: 'Скачан файл {{name}}' },
+  reports: {
+    title: 'Отчёты', month: 'Месяц', from: 'С', to: 'По', t13: 'Скачать Т-13 (XLSX)', summaryXlsx: 'Сводка (XLSX)', summaryCsv: 'Сводка (CSV)', dailyXlsx: 'По дням (XLSX)', dailyCsv: 'По дням (CSV)', downloaded: 'Скачан файл {{name}}',
+    background: 'Файлы готовятся на сервере в фоне и сохраняются, когда готовы; экран можно не закрывать.',
+    download: 'Выгрузка отчёта', progress: 'Ход подготовки отчёта', counts: 'Обработано сотрудников: {{done}} из {{total}}', save: 'Сохранить {{name}}', expires: 'хранится до {{at}}',
+    kind: { summary: 'Сводка', daily: 'По дням', t13: 'Т-13' },
+    state: { queued: 'В очереди', running: 'Готовится', done: 'Готов', failed: 'Ошибка', expired: 'Удалён по сроку' },
+  },
   attendance: { title: 'Моя посещаемость', at: 'Время', kind: 'Событие', verdict: 'Решение', in: 'Приход', out: 'Уход' },
   password: { title: 'Смена пароля', current: 'Текущий пароль', next: 'Новый пароль', changed: 'Пароль изменён', repeat: 'Повторите новый пароль', mismatch: 'Пароли не совпадают', same: 'Новый пароль совпадает с текущим', tooShort: 'Не короче {{min}} символов', wrong: 'Текущий пароль неверен', hint: 'Не короче {{min}} символов. Другие ваши сеансы завершатся.', forced: 'Ваш пароль задал администратор. Чтобы продолжить, придумайте свой.' },
   today: {
@@ -441,7 +453,13 @@ export const tg: Strings<typeof en> = {
   },
   sites: { title: 'Объектҳо', new: 'Объекти нав', name: 'Номи объект', timeZone: 'Минтақаи вақт', geofence: 'Геоминтақа', latitude: 'Арз', longitude: 'Тӯл', radius: 'Радиус, м', map: 'Харитаи геоминтақа (клик марказро мегузаронад)', created: 'Объект сохта шуд' },
   review: { title: 'Қайдҳо барои санҷиш', none: 'Қайд барои санҷиш нест', punch: 'Қайд', photo: 'Сурати далел', employee: 'Корманд', comment: 'Шарҳ', accept: 'Тасдиқ', reject: 'Рад кардан', accepted: 'Тасдиқ шуд', rejected: 'Рад шуд', done: 'Қарор сабт шуд', position: 'Ҷойи қайд', distance: '{{m}} м аз объект', showMap: 'Дар харита нишон додан', hideMap: 'Пинҳон кардани харита', total: 'Қайдҳо барои санҷиш: {{count}}' },
-  reports: { title: 'Ҳисоботҳо', month: 'Моҳ', from: 'Аз', to: 'То', t13: 'Боргирии Т-13 (XLSX)', summaryXlsx: 'Ҷамъбаст (XLSX)', summaryCsv: 'Ҷамъбаст (CSV)', downloaded: 'Файли {{name}} боргирӣ шуд' },
+  reports: {
+    title: 'Ҳисоботҳо', month: 'Моҳ', from: 'Аз', to: 'То', t13: 'Боргирии Т-13 (XLSX)', summaryXlsx: 'Ҷамъбаст (XLSX)', summaryCsv: 'Ҷамъбаст (CSV)', dailyXlsx: 'Аз рӯи рӯзҳо (XLSX)', dailyCsv: 'Аз рӯи рӯзҳо (CSV)', downloaded: 'Файли {{name}} боргирӣ шуд',
+    background: 'Файлҳо дар сервер дар замина тайёр карда мешаванд ва ҳангоми омодагӣ нигоҳ дошта мешаванд; ин саҳифаро пӯшидан шарт нест.',
+    download: 'Боргирии ҳисобот', progress: 'Рафти тайёр кардани ҳисобот', counts: 'Кормандони коркардшуда: {{done}} аз {{total}}', save: 'Нигоҳ доштани {{name}}', expires: 'то {{at}} нигоҳ дошта мешавад',
+    kind: { summary: 'Ҷамъбаст', daily: 'Аз рӯи рӯзҳо', t13: 'Т-13' },
+    state: { queued: 'Дар навбат', running: 'Тайёр мешавад', done: 'Тайёр', failed: 'Хато', expired: 'Мӯҳлаташ гузашт' },
+  },
   attendance: { title: 'Ҳозиршавии ман', at: 'Вақт', kind: 'Ҳодиса', verdict: 'Қарор', in: 'Омад', out: 'Рафт' },
   password: { title: 'Иваз кардани рамз', current: 'Рамзи ҷорӣ', next: 'Рамзи нав', changed: 'Рамз иваз шуд', repeat: 'Рамзи навро такрор кунед', mismatch: 'Рамзҳо мувофиқ нестанд', same: 'Рамзи нав бо рамзи ҷорӣ яксон аст', tooShort: 'На камтар аз {{min}} аломат', wrong: 'Рамзи ҷорӣ нодуруст аст', hint: 'На камтар аз {{min}} аломат. Ҷаласаҳои дигари шумо анҷом меёбанд.', forced: 'Рамзи шуморо маъмур муқаррар кардааст. Барои идома рамзи худро интихоб кунед.' },
   today: {

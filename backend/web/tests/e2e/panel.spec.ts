@@ -269,13 +269,22 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
 test('the T-13 for the month downloads and is an XLSX', async ({ page }) => {
   await signIn(page, admin.login, admin.password);
   await page.getByRole('link', { name: 'Reports' }).click();
+  // Written in the background: the download shows its state and progress, and the file is
+  // saved by itself once ready.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download T-13 (XLSX)' }).click()]);
+  const job = page.getByRole('region', { name: 'Report download' });
+  await expect(job.getByRole('progressbar', { name: 'Progress of the report' })).toBeVisible();
+  await expect(job.getByRole('status')).toHaveText('Ready');
+  await expect(job.getByText(/Employees read: (\d+) of \1$/)).toBeVisible();
   const path = await download.path();
   const bytes = readFileSync(path);
   // An XLSX is a ZIP holding xl/workbook.xml.
   expect(bytes.subarray(0, 4).toString('hex')).toBe('504b0304');
   expect(bytes.includes(Buffer.from('xl/workbook.xml'))).toBe(true);
-  expect(download.suggestedFilename()).toMatch(/\.xlsx$/);
+  expect(download.suggestedFilename()).toMatch(/^t13_\d{4}-\d{2}\.xlsx$/);
+  // Saved again with its button: the same file.
+  const [again] = await Promise.all([page.waitForEvent('download'), job.getByRole('button', { name: `Save ${download.suggestedFilename()}` }).click()]);
+  expect(readFileSync(await again.path()).equals(bytes)).toBe(true);
   await shot(page, 'reports');
 });
 
