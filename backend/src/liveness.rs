@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use faceid_face::liveness::active::{self, HeadMovement};
 use faceid_face::{Engine, EngineError, Measurement};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::liveness::{
     CHALLENGE_TTL_S, HeadAction, LivenessChallenge, MAX_CHALLENGE_ACTIONS, MIN_CHALLENGE_ACTIONS,
 };
@@ -74,13 +75,13 @@ pub enum ChallengeError {
 
 impl ChallengeError {
     /// Stable code for problem+json answers and verdict reasons.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unknown => "challenge_unknown",
-            Self::Expired => "challenge_expired",
-            Self::AlreadyUsed => "challenge_used",
-            Self::WrongSubject => "challenge_wrong_subject",
-            Self::Db(_) => "internal",
+            Self::Unknown => ErrorCode::ChallengeUnknown,
+            Self::Expired => ErrorCode::ChallengeExpired,
+            Self::AlreadyUsed => ErrorCode::ChallengeUsed,
+            Self::WrongSubject => ErrorCode::ChallengeWrongSubject,
+            Self::Db(_) => ErrorCode::Internal,
         }
     }
 }

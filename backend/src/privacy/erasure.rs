@@ -18,6 +18,7 @@
 
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -378,7 +379,7 @@ pub(crate) async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<Erasure
 
 pub(crate) fn not_pending(r: &ErasureRequest) -> AppError {
     AppError::conflict(
-        "erasure_request_not_pending",
+        ErrorCode::ErasureRequestNotPending,
         format!("the request is {}, not pending", r.state),
     )
 }

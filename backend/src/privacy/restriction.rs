@@ -4,6 +4,7 @@
 //! and kiosks leave the employee out of their gallery. The employee or an administrator sets
 //! and lifts it; every change is audited.
 
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ pub use faceid_protocol::privacy::{
 /// The refusal while `kind` is restricted.
 pub fn restricted(kind: Processing) -> AppError {
     AppError::forbidden(
-        "processing_restricted",
+        ErrorCode::ProcessingRestricted,
         match kind {
             Processing::Biometrics => {
                 "biometric processing of this employee is restricted until the restriction is lifted"

@@ -1,5 +1,6 @@
 //! Login, refresh, logout and the caller's own account.
 
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::AssertSqlSafe;
 use std::net::SocketAddr;
 
@@ -142,7 +143,7 @@ struct LoginRow {
 
 fn invalid_credentials() -> AppError {
     AppError::Unauthenticated {
-        code: "invalid_credentials",
+        code: ErrorCode::InvalidCredentials,
     }
 }
 
@@ -202,13 +203,13 @@ async fn check_device(
             .await?;
     if kind != "personal" {
         return Err(AppError::forbidden(
-            "device_not_allowed",
+            ErrorCode::DeviceNotAllowed,
             "kiosks and terminals are not phones: no employee signs in on them",
         ));
     }
     if blocked {
         return Err(AppError::forbidden(
-            "device_blocked",
+            ErrorCode::DeviceBlocked,
             "this device is blocked",
         ));
     }
@@ -289,7 +290,7 @@ pub async fn login(
     };
     if row.status != "active" {
         return Err(AppError::forbidden(
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account is no longer active",
         ));
     }
@@ -391,12 +392,12 @@ pub async fn refresh(
     .await?;
     let Some(row) = row else {
         return Err(AppError::Unauthenticated {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         });
     };
     if row.revoked_at.is_some() {
         return Err(AppError::Unauthenticated {
-            code: "session_revoked",
+            code: ErrorCode::SessionRevoked,
         });
     }
     if row.rotated_at.is_some() {
@@ -405,17 +406,17 @@ pub async fn refresh(
         tracing::warn!(session = %row.session_id, employee = %row.employee_id,
             "refresh token reused: session revoked");
         return Err(AppError::Unauthenticated {
-            code: "refresh_token_reused",
+            code: ErrorCode::RefreshTokenReused,
         });
     }
     if row.expires_at <= Utc::now() {
         return Err(AppError::Unauthenticated {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         });
     }
     if row.status != "active" {
         return Err(AppError::Unauthenticated {
-            code: "account_disabled",
+            code: ErrorCode::AccountDisabled,
         });
     }
     let proven = match &req.device_proof {
@@ -509,7 +510,7 @@ pub async fn change_password(
     }
     if req.current_password.len() > MAX_PASSWORD_LEN {
         return Err(AppError::forbidden(
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }
@@ -522,7 +523,7 @@ pub async fn change_password(
         .map_err(AppError::internal)?;
     if ok == Verified::No {
         return Err(AppError::forbidden(
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }

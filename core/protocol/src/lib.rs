@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod consent;
 pub mod devices;
+pub mod error_code;
 pub mod face;
 pub mod liveness;
 pub mod location;

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, MeasureRules, ModelId};
 use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
 use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ const REUSED: &str = "this idempotency key was used for a different punch";
 fn parse_evidence(bytes: &[u8], now: DateTime<Utc>) -> AppResult<CheckInEvidence> {
     let ev: CheckInEvidence = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            AppError::bad_request("malformed_json", e.to_string())
+            AppError::bad_request(ErrorCode::MalformedJson, e.to_string())
         } else {
             AppError::field(EVIDENCE_PART, "invalid_body", e.to_string())
         }
@@ -157,7 +158,7 @@ pub async fn check_in(
     device?;
     if !consent? {
         return Err(AppError::forbidden(
-            "biometric_consent_required",
+            ErrorCode::BiometricConsentRequired,
             "face check-in needs the employee's biometric consent",
         ));
     }
@@ -167,7 +168,7 @@ pub async fn check_in(
     let engine = state.face.get()?;
     if ev.challenge_nonce.is_some() && upload.challenge.is_empty() {
         return Err(AppError::bad_request(
-            "challenge_frames_missing",
+            ErrorCode::ChallengeFramesMissing,
             "a challenge nonce was sent without challenge frames",
         ));
     }
@@ -207,7 +208,7 @@ pub async fn check_in(
         let (sites, nearest, policy, templates) = looked?;
         if templates.is_empty() {
             return Err(AppError::conflict(
-                "not_enrolled",
+                ErrorCode::NotEnrolled,
                 "the employee has no enrolled face",
             ));
         }

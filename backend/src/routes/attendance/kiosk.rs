@@ -2,6 +2,7 @@
 //! of its site with the punch recorded (see [`crate::kiosk`] for why a kiosk's challenge
 //! flags rather than rejects).
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -126,7 +127,10 @@ pub async fn kiosk_identify(
     .fetch_optional(&mut *conn)
     .await?;
     let (site_id, site_name) = site.ok_or_else(|| {
-        AppError::conflict("kiosk_without_site", "this kiosk is not assigned to a site")
+        AppError::conflict(
+            ErrorCode::KioskWithoutSite,
+            "this kiosk is not assigned to a site",
+        )
     })?;
     let req_hash = request_hash(&upload);
     // A retry: the same answer.

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{AttendanceRecord, PunchKind, ReviewDecision};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use sqlx::Postgres;
@@ -80,7 +81,7 @@ pub async fn review(
     check_employee_scope(&mut tx, &caller, employee).await?;
     if !matches!(kind.as_str(), "in" | "out") || verdict != "flagged" {
         return Err(AppError::conflict(
-            "not_flagged",
+            ErrorCode::NotFlagged,
             "only flagged punches can be reviewed",
         ));
     }
@@ -176,7 +177,7 @@ pub async fn correct(
             .ok_or(AppError::not_found("attendance event"))?;
             if emp != req.employee_id {
                 return Err(AppError::conflict(
-                    "wrong_employee",
+                    ErrorCode::WrongEmployee,
                     "the replaced punch belongs to another employee",
                 ));
             }

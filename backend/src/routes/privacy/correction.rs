@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -180,7 +181,7 @@ pub async fn decide(
     let before = load(&mut tx, id).await?;
     if before.state != "pending" {
         return Err(AppError::conflict(
-            "correction_request_not_pending",
+            ErrorCode::CorrectionRequestNotPending,
             format!("the request is already {}", before.state),
         ));
     }

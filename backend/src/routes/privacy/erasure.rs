@@ -10,6 +10,7 @@ use crate::routes::Check;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -44,7 +45,7 @@ pub async fn create_mine(
     .await
     .on_constraint("erasure_requests_open_key", || {
         AppError::conflict(
-            "erasure_request_open",
+            ErrorCode::ErasureRequestOpen,
             "an erasure request of this scope is already open",
         )
     })?;
@@ -117,7 +118,7 @@ pub async fn approve(
     // Four eyes: an administrator erasing their own account could remove the last way in.
     if before.employee_id == caller.id {
         return Err(AppError::forbidden(
-            "own_request",
+            ErrorCode::OwnRequest,
             "another administrator decides on your own erasure request",
         ));
     }

@@ -12,6 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
@@ -89,11 +90,11 @@ async fn answer(
     match status.state.as_str() {
         "queued" => Ok((StatusCode::ACCEPTED, Json(status)).into_response()),
         "failed" => Err(AppError::conflict(
-            "export_failed",
+            ErrorCode::ExportFailed,
             "the export could not be written; start a new one",
         )),
         "expired" => Err(AppError::gone(
-            "export_expired",
+            ErrorCode::ExportExpired,
             "the export was deleted after its retention period; start a new one",
         )),
         _ => {
