@@ -19,6 +19,7 @@
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -39,7 +40,8 @@ pub use faceid_protocol::privacy::{
 
 /// A stored scope; an unknown text is a bug.
 fn parse_scope(s: &str) -> AppResult<ErasureScope> {
-    ErasureScope::parse(s).ok_or_else(|| AppError::internal(format!("unknown scope {s:?}")))
+    ErasureScope::from_wire_text(s)
+        .ok_or_else(|| AppError::internal(format!("unknown scope {s:?}")))
 }
 
 /// The parts of the employee's data `scope` removes.
@@ -353,7 +355,7 @@ pub async fn cascade(state: &AppState, id: Uuid, now: DateTime<Utc>) -> AppResul
             }
             Done {
                 request_id: id,
-                scope: scope.as_str(),
+                scope: scope.wire_text(),
                 outcome: &outcome,
             }
         },
@@ -363,7 +365,7 @@ pub async fn cascade(state: &AppState, id: Uuid, now: DateTime<Utc>) -> AppResul
     // job retries; if the commit fails after, the retry finds the keys again.
     delete_photos(state, &keys).await?;
     tx.commit().await?;
-    tracing::info!(request = %id, employee = %req.employee_id, scope = scope.as_str(), ?outcome, "erasure done");
+    tracing::info!(request = %id, employee = %req.employee_id, scope = scope.wire_text(), ?outcome, "erasure done");
     Ok(())
 }
 

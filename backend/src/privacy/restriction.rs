@@ -42,7 +42,7 @@ pub async fn is_restricted(
         "SELECT EXISTS (SELECT 1 FROM processing_restrictions WHERE employee_id = $1 AND kind = $2)",
     )
     .bind(employee)
-    .bind(kind.as_str())
+    .bind(kind)
     .fetch_one(pool)
     .await
 }
@@ -116,7 +116,7 @@ pub(crate) async fn change(
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
                 .bind(employee)
-                .bind(kind.as_str())
+                .bind(kind)
                 .bind(caller.id)
                 .execute(&mut *tx)
                 .await?;
@@ -126,7 +126,7 @@ pub(crate) async fn change(
                     "DELETE FROM processing_restrictions WHERE employee_id = $1 AND kind = $2",
                 )
                 .bind(employee)
-                .bind(kind.as_str())
+                .bind(kind)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -15,6 +15,7 @@ use faceid_protocol::auth::{
 };
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::Site;
+use faceid_protocol::wire_text::WireText;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -54,24 +55,10 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-fn platform_str(p: Platform) -> &'static str {
-    match p {
-        Platform::Android => "android",
-        Platform::Ios => "ios",
-        Platform::Web => "web",
-        Platform::Kiosk => "kiosk",
-        Platform::Desktop => "desktop",
-    }
-}
-
+/// A device's stored platform, leniently: a text this version does not know reads as `web`
+/// (as it always has), so an old server lists devices a newer one registered.
 pub fn parse_platform(s: &str) -> Platform {
-    match s {
-        "android" => Platform::Android,
-        "ios" => Platform::Ios,
-        "kiosk" => Platform::Kiosk,
-        "desktop" => Platform::Desktop,
-        _ => Platform::Web,
-    }
+    Platform::from_wire_text(s).unwrap_or(Platform::Web)
 }
 
 /// Seconds until a login may be tried again, when it has used up its failures (from any
@@ -312,7 +299,7 @@ pub async fn login(
     )
     .bind(req.device.id)
     .bind(&device_name)
-    .bind(platform_str(req.device.platform))
+    .bind(req.device.platform)
     .bind(&app_version)
     .bind(row.id)
     .execute(&mut *tx)

@@ -2,6 +2,7 @@
 //! Without a bot token every one of them answers 404 `telegram_not_configured`.
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use std::sync::Arc;
 
 use axum::Json;
@@ -127,7 +128,7 @@ pub async fn create_link(
     )
     .bind(crate::auth::token_hash(&code))
     .bind(caller.id)
-    .bind(lang.as_str())
+    .bind(lang.wire_text())
     .bind(LINK_CODE_TTL_MINUTES as f64)
     .fetch_one(&state.db)
     .await?;
@@ -178,7 +179,7 @@ pub async fn patch_mine(
          WHERE employee_id = $1",
     )
     .bind(caller.id)
-    .bind(p.language.map(Lang::as_str))
+    .bind(p.language.map(Lang::wire_text))
     .bind(p.punches)
     .bind(p.flagged)
     .bind(p.reviews)

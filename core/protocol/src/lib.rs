@@ -21,6 +21,7 @@ pub mod reports;
 pub mod sites;
 pub mod sync;
 pub mod telegram;
+pub mod wire_text;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";

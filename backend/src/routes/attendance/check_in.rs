@@ -13,6 +13,7 @@ use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PAR
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::wire_text::WireText;
 use uuid::Uuid;
 
 use super::{measure_upload, read_upload, request_hash};
@@ -22,9 +23,7 @@ use crate::attendance::measure::{answer_challenge, face_match};
 use crate::attendance::place::{employee_sites, nearest_site};
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
-use crate::attendance::verdict::{
-    self, Clock, Evidence, FaceMatch, Fix, Place, Station, punch_str, verdict_str,
-};
+use crate::attendance::verdict::{self, Clock, Evidence, FaceMatch, Fix, Place, Station};
 use crate::auth::AuthUser;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
@@ -304,8 +303,8 @@ pub async fn check_in(
             ..ChainFields::blank(
                 response.event_id,
                 caller.id,
-                punch_str(ev.kind),
-                verdict_str(judged.verdict),
+                ev.kind.wire_text(),
+                judged.verdict.wire_text(),
                 judged.occurred_at,
                 now,
             )

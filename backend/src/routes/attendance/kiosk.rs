@@ -23,7 +23,7 @@ use crate::attendance::chain::{ChainFields, append_locked, begin_chain, micros};
 use crate::attendance::measure::answer_challenge;
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
-use crate::attendance::verdict::{self, Evidence, Station, punch_str, verdict_str};
+use crate::attendance::verdict::{self, Evidence, Station};
 use crate::auth::Kiosk;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiMultipart;
@@ -31,6 +31,7 @@ use crate::face_templates::load_templates;
 use crate::idempotency;
 use crate::kiosk::check_challenge_parts;
 use crate::liveness;
+use faceid_protocol::wire_text::WireText;
 
 /// The detail of a 409 `idempotency_key_reused`.
 const REUSED: &str = "this idempotency key was used for a different request";
@@ -277,8 +278,8 @@ pub async fn kiosk_identify(
                     ..ChainFields::blank(
                         event.event_id,
                         person,
-                        punch_str(kind),
-                        verdict_str(judged.verdict),
+                        kind.wire_text(),
+                        judged.verdict.wire_text(),
                         judged.occurred_at,
                         now,
                     )

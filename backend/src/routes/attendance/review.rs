@@ -16,11 +16,11 @@ use super::listing::load_event;
 use super::site_exists;
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, append};
-use crate::attendance::verdict::punch_str;
 use crate::audit;
 use crate::auth::{Caller, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, Check};
+use faceid_protocol::wire_text::WireText;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -189,7 +189,7 @@ pub async fn correct(
     }
     let fields = ChainFields {
         site_id: req.site_id,
-        punch_kind: Some(punch_str(req.kind).into()),
+        punch_kind: Some(req.kind.wire_text().into()),
         comment: Some(comment),
         refers_to,
         ..ChainFields::blank(

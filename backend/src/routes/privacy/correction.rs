@@ -83,7 +83,7 @@ pub async fn create_mine(
     .bind(req.event_id)
     .bind(req.punch_kind.as_deref())
     .bind(req.at)
-    .bind(req.field.map(CorrectableField::as_str))
+    .bind(req.field)
     .bind(value)
     .bind(comment)
     .execute(&mut *tx)

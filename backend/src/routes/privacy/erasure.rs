@@ -39,7 +39,7 @@ pub async fn create_mine(
     )))
     .bind(Uuid::now_v7())
     .bind(caller.id)
-    .bind(req.scope.as_str())
+    .bind(req.scope)
     .bind(comment)
     .fetch_one(&mut *tx)
     .await

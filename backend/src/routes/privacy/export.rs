@@ -14,6 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::wire_text::WireText;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
@@ -45,7 +46,7 @@ async fn start(
     .bind(id)
     .bind(employee)
     .bind(caller.id)
-    .bind(language.as_str())
+    .bind(language.wire_text())
     .fetch_one(&mut *tx)
     .await?;
     jobs::enqueue(
