@@ -7,6 +7,7 @@ use faceid_protocol::consent::{
     ConsentAction, ConsentKind, ConsentMethod, ConsentRecord, ConsentRequest,
 };
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -122,10 +123,9 @@ pub async fn append(
     let Some(current) = current else {
         return Err(AppError::conflict(
             ErrorCode::ConsentTextMissing,
-            // The kinds are single words, so their lower-cased names are the wire names.
             format!(
                 "no {} consent text has been published yet",
-                format!("{:?}", req.kind).to_lowercase()
+                req.kind.wire_text()
             ),
         ));
     };
