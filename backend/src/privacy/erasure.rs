@@ -99,24 +99,14 @@ pub struct ErasureQuery {
 }
 
 /// Where an erasure request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ErasureState {
     Pending,
     Approved,
     Done,
     Refused,
-}
-
-impl ErasureState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Done => "done",
-            Self::Refused => "refused",
-        }
-    }
 }
 
 /// What the face terminals were told about a person whose biometrics are erased.

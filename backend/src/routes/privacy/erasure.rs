@@ -94,7 +94,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM erasure_requests WHERE ($1::text IS NULL OR state = $1)
          ORDER BY (state IN ('pending', 'approved')) DESC, requested_at, id LIMIT 500"
     )))
-    .bind(q.state.map(ErasureState::as_str))
+    .bind(q.state)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))
