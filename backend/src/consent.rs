@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use faceid_protocol::consent::{
     ConsentAction, ConsentKind, ConsentMethod, ConsentRecord, ConsentRequest,
 };
+use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -120,11 +122,10 @@ pub async fn append(
             .await?;
     let Some(current) = current else {
         return Err(AppError::conflict(
-            "consent_text_missing",
-            // The kinds are single words, so their lower-cased names are the wire names.
+            ErrorCode::ConsentTextMissing,
             format!(
                 "no {} consent text has been published yet",
-                format!("{:?}", req.kind).to_lowercase()
+                req.kind.wire_text()
             ),
         ));
     };
@@ -133,7 +134,7 @@ pub async fn append(
         && i64::from(v) != i64::from(current)
     {
         return Err(AppError::conflict(
-            "consent_text_outdated",
+            ErrorCode::ConsentTextOutdated,
             format!("version {v} is not the current text (version {current})"),
         ));
     }

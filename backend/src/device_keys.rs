@@ -17,6 +17,7 @@ use faceid_protocol::auth::{
     DEVICE_NONCE_LEN, DeviceNonce, DeviceProof, MAX_DEVICE_PUBLIC_KEY_LEN,
     MAX_DEVICE_SIGNATURE_LEN, device_proof_message,
 };
+use faceid_protocol::error_code::ErrorCode;
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
@@ -48,7 +49,7 @@ pub fn fingerprint(sec1: &[u8]) -> String {
 
 fn invalid(detail: &str) -> AppError {
     AppError::forbidden(
-        "device_proof_invalid",
+        ErrorCode::DeviceProofInvalid,
         format!("{detail}; fetch a new nonce (POST /api/v1/auth/nonce) and sign it again"),
     )
 }
@@ -145,7 +146,7 @@ pub async fn bind(
             tracing::warn!(device = %device_id, key = %key.fingerprint(),
                 registered = %fingerprint(stored), "device key mismatch");
             return Ok(Binding::Refused(AppError::forbidden(
-                "device_key_mismatch",
+                ErrorCode::DeviceKeyMismatch,
                 "this device id is bound to another key: the request does not come from the device that registered it",
             )));
         }
@@ -170,7 +171,7 @@ pub async fn bind(
     }
     if !listed {
         return Ok(Binding::Refused(AppError::forbidden(
-            "device_not_allowed",
+            ErrorCode::DeviceNotAllowed,
             "this account may not sign in from this device; ask an administrator to allow it",
         )));
     }
@@ -181,7 +182,7 @@ pub async fn bind(
     };
     if approved.as_deref() != Some(key.0.as_slice()) {
         return Ok(Binding::Refused(AppError::forbidden(
-            "device_key_not_approved",
+            ErrorCode::DeviceKeyNotApproved,
             "this device's key was registered after an administrator allowed the device: ask them to approve it again",
         )));
     }
@@ -189,7 +190,7 @@ pub async fn bind(
 }
 
 fn key_required(detail: &str) -> AppError {
-    AppError::forbidden("device_key_required", detail)
+    AppError::forbidden(ErrorCode::DeviceKeyRequired, detail)
 }
 
 async fn audit(

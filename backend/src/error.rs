@@ -2,31 +2,32 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::{FieldError, PROBLEM_CONTENT_TYPE, Problem};
 
 /// Errors of the HTTP layer. Each has a stable `code` that clients branch on.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("authentication required")]
-    Unauthenticated { code: &'static str },
+    Unauthenticated { code: ErrorCode },
     #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    Forbidden { code: ErrorCode, detail: String },
     #[error("{what} not found")]
     NotFound { what: &'static str },
     /// 404 with its own code: a feature this server is not set up for, or an absent
     /// optional resource (`telegram_not_configured`, `telegram_not_linked`).
     #[error("{detail}")]
-    Unconfigured { code: &'static str, detail: String },
+    Unconfigured { code: ErrorCode, detail: String },
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ErrorCode, detail: String },
     /// 410: the resource existed and was removed on purpose (an erased photo, an expired
     /// export).
     #[error("{detail}")]
-    Gone { code: &'static str, detail: String },
+    Gone { code: ErrorCode, detail: String },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -45,37 +46,37 @@ pub enum AppError {
     /// items were judged (e.g. enrolment photos), one entry per refused item.
     #[error("{detail}")]
     Refused {
-        code: &'static str,
+        code: ErrorCode,
         detail: String,
         errors: Vec<FieldError>,
     },
     /// A dependency of this endpoint is not available (e.g. the face models are missing).
     #[error("{detail}")]
-    ServiceUnavailable { code: &'static str, detail: String },
+    ServiceUnavailable { code: ErrorCode, detail: String },
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl AppError {
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
             detail: detail.into(),
         }
     }
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn forbidden(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Forbidden {
             code,
             detail: detail.into(),
         }
     }
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Conflict {
             code,
             detail: detail.into(),
         }
     }
-    pub fn gone(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn gone(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self::Gone {
             code,
             detail: detail.into(),
@@ -116,7 +117,7 @@ impl AppError {
         }
     }
 
-    pub fn code(&self) -> &str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             Self::BadRequest { code, .. }
             | Self::Unauthenticated { code }
@@ -125,16 +126,16 @@ impl AppError {
             | Self::Gone { code, .. }
             | Self::Refused { code, .. }
             | Self::Unconfigured { code, .. }
-            | Self::ServiceUnavailable { code, .. } => code,
-            Self::Validation(_) => "validation_failed",
-            Self::NotFound { .. } => "not_found",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unavailable => "unavailable",
-            Self::ServerBusy { .. } => "server_busy",
-            Self::Internal(_) => "internal",
+            | Self::ServiceUnavailable { code, .. } => *code,
+            Self::Validation(_) => ErrorCode::ValidationFailed,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::MethodNotAllowed => ErrorCode::MethodNotAllowed,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unavailable => ErrorCode::Unavailable,
+            Self::ServerBusy { .. } => ErrorCode::ServerBusy,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -155,13 +156,13 @@ impl AppError {
             Self::Unauthenticated { code } => {
                 p.detail = Some(
                     match *code {
-                        "invalid_credentials" => "wrong login or password",
-                        "token_expired" => "the access token has expired",
-                        "invalid_refresh_token" => "the refresh token is not valid",
-                        "refresh_token_reused" => {
+                        ErrorCode::InvalidCredentials => "wrong login or password",
+                        ErrorCode::TokenExpired => "the access token has expired",
+                        ErrorCode::InvalidRefreshToken => "the refresh token is not valid",
+                        ErrorCode::RefreshTokenReused => {
                             "the refresh token was already used; every session of this login on this device was ended"
                         }
-                        "session_revoked" => "the session was ended",
+                        ErrorCode::SessionRevoked => "the session was ended",
                         _ => "a valid access token is required",
                     }
                     .into(),
@@ -204,7 +205,7 @@ impl From<sqlx::Error> for AppError {
             (_, Some(code)) if code.starts_with("22") => {
                 tracing::warn!(error = %e, sqlstate = code, "database refused a value");
                 Self::Refused {
-                    code: "invalid_value",
+                    code: ErrorCode::InvalidValue,
                     detail: "a value is outside what can be stored".into(),
                     errors: Vec::new(),
                 }
@@ -221,9 +222,9 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         if status.is_server_error() {
-            tracing::error!(error = %self, code = self.code(), "request failed");
+            tracing::error!(error = %self, code = self.code().as_str(), "request failed");
         } else {
-            tracing::debug!(error = %self, code = self.code(), "request refused");
+            tracing::debug!(error = %self, code = self.code().as_str(), "request refused");
         }
         let body = serde_json::to_vec(&self.to_problem()).unwrap_or_default();
         let mut resp = (status, body).into_response();

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::FieldError;
 use faceid_protocol::sync::ValidationError;
 use faceid_protocol::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
@@ -31,7 +32,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge
             } else {
-                AppError::bad_request("invalid_body", r.body_text())
+                AppError::bad_request(ErrorCode::InvalidBody, r.body_text())
             }
         })?;
         // The input rules first (chrono parses some years PostgreSQL cannot store, and a
@@ -284,7 +285,7 @@ impl From<JsonRejection> for AppError {
     fn from(r: JsonRejection) -> Self {
         match r {
             JsonRejection::JsonSyntaxError(e) => {
-                AppError::bad_request("malformed_json", e.body_text())
+                AppError::bad_request(ErrorCode::MalformedJson, e.body_text())
             }
             JsonRejection::JsonDataError(e) => {
                 let text = e.body_text();
@@ -310,20 +311,20 @@ impl From<JsonRejection> for AppError {
             }
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-            other => AppError::bad_request("invalid_body", other.body_text()),
+            other => AppError::bad_request(ErrorCode::InvalidBody, other.body_text()),
         }
     }
 }
 
 impl From<PathRejection> for AppError {
     fn from(r: PathRejection) -> Self {
-        AppError::bad_request("invalid_path_parameter", r.body_text())
+        AppError::bad_request(ErrorCode::InvalidPathParameter, r.body_text())
     }
 }
 
 impl From<QueryRejection> for AppError {
     fn from(r: QueryRejection) -> Self {
-        AppError::bad_request("invalid_query", r.body_text())
+        AppError::bad_request(ErrorCode::InvalidQuery, r.body_text())
     }
 }
 
@@ -364,14 +365,14 @@ impl Paging {
         let limit = limit.unwrap_or(DEFAULT_PAGE_LIMIT);
         if limit == 0 || limit > MAX_PAGE_LIMIT {
             return Err(AppError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("limit must be within 1..={MAX_PAGE_LIMIT}"),
             ));
         }
         let offset = offset.unwrap_or(0);
         if offset > MAX_PAGE_OFFSET {
             return Err(AppError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("offset must be within 0..={MAX_PAGE_OFFSET}"),
             ));
         }

@@ -6,6 +6,7 @@
 //! `spawn_blocking`. Without models the server still starts and face endpoints answer 503
 //! `face_engine_unavailable`.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ impl FaceEngine {
 
     pub fn get(&self) -> Result<Arc<Engine>, AppError> {
         self.0.clone().ok_or_else(|| AppError::ServiceUnavailable {
-            code: "face_engine_unavailable",
+            code: ErrorCode::FaceEngineUnavailable,
             detail: "the face models are not installed on this server (models/fetch.sh)".into(),
         })
     }
@@ -83,7 +84,7 @@ pub async fn read_parts(
         let Some(field) = field else { break };
         if parts.len() == max_parts {
             return Err(AppError::bad_request(
-                "too_many_parts",
+                ErrorCode::TooManyParts,
                 format!("at most {max_parts} parts are accepted"),
             ));
         }
@@ -98,7 +99,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> AppError {
     if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge
     } else {
-        AppError::bad_request("invalid_multipart", e.body_text())
+        AppError::bad_request(ErrorCode::InvalidMultipart, e.body_text())
     }
 }
 
@@ -172,16 +173,16 @@ fn announced_pixels(bytes: &[u8]) -> u64 {
 }
 
 /// The stable code of a decode failure.
-pub fn decode_code(e: &DecodeError) -> &'static str {
+pub fn decode_code(e: &DecodeError) -> ErrorCode {
     match e {
-        DecodeError::Empty | DecodeError::UnsupportedFormat { .. } => "not_an_image",
-        DecodeError::TooLarge { .. } => "image_too_large",
+        DecodeError::Empty | DecodeError::UnsupportedFormat { .. } => ErrorCode::NotAnImage,
+        DecodeError::TooLarge { .. } => ErrorCode::ImageTooLarge,
         DecodeError::SideTooLong { .. }
         | DecodeError::TooManyPixels { .. }
-        | DecodeError::MemoryLimit { .. } => "image_dimensions_too_large",
-        DecodeError::ZeroSize { .. } | DecodeError::Corrupt { .. } => "image_corrupt",
-        DecodeError::Truncated { .. } => "image_truncated",
-        DecodeError::InvalidFrame { .. } | DecodeError::Io { .. } => "image_corrupt",
+        | DecodeError::MemoryLimit { .. } => ErrorCode::ImageDimensionsTooLarge,
+        DecodeError::ZeroSize { .. } | DecodeError::Corrupt { .. } => ErrorCode::ImageCorrupt,
+        DecodeError::Truncated { .. } => ErrorCode::ImageTruncated,
+        DecodeError::InvalidFrame { .. } | DecodeError::Io { .. } => ErrorCode::ImageCorrupt,
     }
 }
 
@@ -214,14 +215,19 @@ pub fn analyse(
     faceid_face::measure(engine, bytes, &[], None, rules).map_err(|e| refusal(&e))
 }
 
+/// The problem code of an unusable frame.
+pub fn refusal_code(e: &MeasureError) -> ErrorCode {
+    match e {
+        MeasureError::Decode { source, .. } => decode_code(source),
+        MeasureError::NoFace { .. } => ErrorCode::NoFace,
+        MeasureError::SeveralFaces { .. } => ErrorCode::SeveralFaces,
+        MeasureError::Engine(_) => ErrorCode::FaceEngineError,
+    }
+}
+
 /// The refusal of an unusable frame.
 pub fn refusal(e: &MeasureError) -> PhotoRefusal {
-    let code = match e {
-        MeasureError::Decode { source, .. } => decode_code(source),
-        MeasureError::NoFace { .. } => "no_face",
-        MeasureError::SeveralFaces { .. } => "several_faces",
-        MeasureError::Engine(_) => "face_engine_error",
-    };
+    let code = refusal_code(e).as_str();
     let message = match e {
         MeasureError::Decode { source, .. } => source.to_string(),
         MeasureError::NoFace { .. } => "no face found".to_owned(),

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -40,7 +41,7 @@ pub async fn require_biometric_consent(state: &AppState, employee: Uuid) -> AppR
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "biometric_consent_required",
+            ErrorCode::BiometricConsentRequired,
             "the employee has not given biometric consent",
         ))
     }
@@ -111,7 +112,7 @@ pub async fn enrol(
 ) -> AppResult<Vec<FaceTemplate>> {
     if photos.is_empty() || photos.len() > MAX_ENROL_PHOTOS {
         return Err(AppError::bad_request(
-            "photo_count",
+            ErrorCode::PhotoCount,
             format!(
                 "1 to {MAX_ENROL_PHOTOS} parts named `{PHOTO_PART}` are needed, got {}",
                 photos.len()
@@ -139,7 +140,7 @@ pub async fn enrol(
         .collect();
     if !refused.is_empty() {
         return Err(AppError::Refused {
-            code: "enrolment_refused",
+            code: ErrorCode::EnrolmentRefused,
             detail: format!(
                 "{} of {} photos cannot be enrolled",
                 refused.len(),
@@ -196,7 +197,7 @@ pub async fn enrol(
         tx.commit().await?;
         tracing::warn!(%employee, %other, distance, "enrolment refused: possible duplicate");
         return Err(AppError::conflict(
-            "possible_duplicate",
+            ErrorCode::PossibleDuplicate,
             "these photos match another employee's enrolled face",
         ));
     }
@@ -216,7 +217,7 @@ pub async fn enrol(
         let mut tx = state.db.begin().await?;
         if !consent_stands_locked(&mut tx, employee).await? {
             return Err(AppError::forbidden(
-                "biometric_consent_required",
+                ErrorCode::BiometricConsentRequired,
                 "the employee has not given biometric consent",
             ));
         }
@@ -345,7 +346,7 @@ pub async fn require_registered_device(state: &AppState, caller: &Caller) -> App
         Ok(())
     } else {
         Err(AppError::forbidden(
-            "device_not_allowed",
+            ErrorCode::DeviceNotAllowed,
             "this device is not registered for this employee",
         ))
     }

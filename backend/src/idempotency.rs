@@ -4,6 +4,7 @@
 //! with another payload it is 409 `idempotency_key_reused`. Where the answers are stored is
 //! the caller's (the attendance log, `location_batch_requests`); the decision is [`replay`].
 
+use faceid_protocol::error_code::ErrorCode;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, AppResult};
@@ -32,7 +33,7 @@ pub fn replay<T: DeserializeOwned>(
             .map(Some)
             .map_err(AppError::internal),
         Some(_) => Err(AppError::conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             reused.to_owned(),
         )),
     }
@@ -52,7 +53,7 @@ mod tests {
     fn code(r: AppResult<Option<u32>>) -> String {
         match r {
             Ok(v) => format!("{v:?}"),
-            Err(AppError::Conflict { code, .. }) => code.to_owned(),
+            Err(AppError::Conflict { code, .. }) => code.as_str().to_owned(),
             Err(e) => format!("{e:?}"),
         }
     }

@@ -8,6 +8,7 @@
 //! ([`crate::attendance::verdict`]). The handlers are in `routes::attendance::kiosk`.
 
 use faceid_protocol::attendance::CHALLENGE_FRAME_PART;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::liveness::MAX_NONCE_LEN;
 
 use crate::error::{AppError, AppResult};
@@ -26,18 +27,18 @@ pub fn check_challenge_parts(
         None if frames > 0 => {
             let message = "challenge frames need the `challenge_nonce` they answer";
             return Err(AppError::Refused {
-                code: "challenge_nonce_missing",
+                code: ErrorCode::ChallengeNonceMissing,
                 detail: message.into(),
                 errors: vec![faceid_protocol::problem::FieldError {
                     field: CHALLENGE_FRAME_PART.into(),
-                    code: "challenge_nonce_missing".into(),
+                    code: ErrorCode::ChallengeNonceMissing.as_str().into(),
                     message: message.into(),
                 }],
             });
         }
         Some(_) if frames == 0 => {
             return Err(AppError::bad_request(
-                "challenge_frames_missing",
+                ErrorCode::ChallengeFramesMissing,
                 "a challenge nonce was sent without challenge frames",
             ));
         }
@@ -73,7 +74,7 @@ mod tests {
         assert!(check_challenge_parts(Some("n"), &[1, 2], 2).is_ok());
         assert!(check_challenge_parts(Some("n"), &[], 2).is_ok());
         let code = |r: AppResult<()>| match r {
-            Err(AppError::Refused { code, .. }) => code.to_owned(),
+            Err(AppError::Refused { code, .. }) => code.as_str().to_owned(),
             Err(e) => format!("{e:?}"),
             Ok(()) => "ok".into(),
         };

@@ -5,9 +5,11 @@
 use chrono::{DateTime, Utc};
 use faceid_face::liveness::active::{self, HeadMovement};
 use faceid_face::{Engine, EngineError, Measurement};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::liveness::{
     CHALLENGE_TTL_S, HeadAction, LivenessChallenge, MAX_CHALLENGE_ACTIONS, MIN_CHALLENGE_ACTIONS,
 };
+use faceid_protocol::wire_text::WireText;
 use rand::Rng;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -18,19 +20,6 @@ const ALL_ACTIONS: [HeadAction; 4] = [
     HeadAction::LookUp,
     HeadAction::LookDown,
 ];
-
-fn action_str(a: HeadAction) -> &'static str {
-    match a {
-        HeadAction::TurnLeft => "turn_left",
-        HeadAction::TurnRight => "turn_right",
-        HeadAction::LookUp => "look_up",
-        HeadAction::LookDown => "look_down",
-    }
-}
-
-fn parse_action(s: &str) -> Option<HeadAction> {
-    ALL_ACTIONS.into_iter().find(|a| action_str(*a) == s)
-}
 
 /// 2–3 random head movements, never the same one twice in a row.
 pub fn random_actions(rng: &mut impl Rng) -> Vec<HeadAction> {
@@ -74,13 +63,13 @@ pub enum ChallengeError {
 
 impl ChallengeError {
     /// Stable code for problem+json answers and verdict reasons.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Unknown => "challenge_unknown",
-            Self::Expired => "challenge_expired",
-            Self::AlreadyUsed => "challenge_used",
-            Self::WrongSubject => "challenge_wrong_subject",
-            Self::Db(_) => "internal",
+            Self::Unknown => ErrorCode::ChallengeUnknown,
+            Self::Expired => ErrorCode::ChallengeExpired,
+            Self::AlreadyUsed => ErrorCode::ChallengeUsed,
+            Self::WrongSubject => ErrorCode::ChallengeWrongSubject,
+            Self::Db(_) => ErrorCode::Internal,
         }
     }
 }
@@ -110,7 +99,6 @@ async fn issue_for(
         rng.fill(&mut bytes);
         (hex::encode(bytes), random_actions(&mut rng))
     };
-    let names: Vec<&str> = actions.iter().map(|a| action_str(*a)).collect();
     let expires_at: DateTime<Utc> = sqlx::query_scalar(
         "INSERT INTO liveness_challenges (nonce, employee_id, device_id, actions, expires_at)
          VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))
@@ -119,7 +107,7 @@ async fn issue_for(
     .bind(&nonce)
     .bind(employee)
     .bind(device)
-    .bind(&names)
+    .bind(&actions)
     .bind(CHALLENGE_TTL_S as f64)
     .fetch_one(pool)
     .await?;
@@ -144,7 +132,11 @@ fn into_challenge(r: ChallengeRow) -> Challenge {
         nonce: r.0,
         employee_id: r.1,
         device_id: r.2,
-        actions: r.3.iter().filter_map(|s| parse_action(s)).collect(),
+        actions: r
+            .3
+            .iter()
+            .filter_map(|s| HeadAction::from_wire_text(s))
+            .collect(),
         created_at: r.4,
         expires_at: r.5,
     }
@@ -262,7 +254,7 @@ mod tests {
         }
         assert_eq!(lens.len(), 2, "both lengths occur");
         for a in ALL_ACTIONS {
-            assert_eq!(parse_action(action_str(a)), Some(a));
+            assert_eq!(HeadAction::from_wire_text(a.wire_text()), Some(a));
         }
     }
 }

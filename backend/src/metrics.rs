@@ -18,6 +18,7 @@
 //! | `faceid_integration_calls_total` | integration, method, outcome | calls to external systems |
 //! | `faceid_db_pool_connections` | state | open and idle pooled connections |
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Mutex, OnceLock};
@@ -170,7 +171,7 @@ fn authorise(
     }
     let Some(token) = state.settings.metrics_token.as_deref() else {
         return Err(AppError::forbidden(
-            "metrics_loopback_only",
+            ErrorCode::MetricsLoopbackOnly,
             "/metrics answers loopback clients; set metrics_token to scrape from elsewhere",
         ));
     };
@@ -184,7 +185,7 @@ fn authorise(
         Ok(())
     } else {
         Err(AppError::Unauthenticated {
-            code: "metrics_token_required",
+            code: ErrorCode::MetricsTokenRequired,
         })
     }
 }

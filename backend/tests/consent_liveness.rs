@@ -279,7 +279,7 @@ async fn liveness_challenges_are_single_use_and_bound(pool: PgPool) {
         .await
         .unwrap_err();
     assert!(matches!(e, ChallengeError::AlreadyUsed));
-    assert_eq!(e.code(), "challenge_used");
+    assert_eq!(e.code().as_str(), "challenge_used");
 
     // Expired.
     let c2 = issue(&app.pool, me, device).await.unwrap();

@@ -322,3 +322,25 @@ async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
     )
     .await;
 }
+
+/// The OpenAPI document's `Problem.code` is the protocol's one list of codes, exactly: the
+/// panel's generated types, the server's errors and the clients' comparisons share it.
+#[test]
+fn openapi_problem_codes_are_exactly_the_protocol_error_codes() {
+    use faceid_protocol::error_code::ErrorCode;
+
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["Problem"]["properties"]["code"]["$ref"], "#/components/schemas/ErrorCode",
+        "Problem.code names the ErrorCode schema"
+    );
+    let listed: Vec<&str> = schemas["ErrorCode"]["enum"]
+        .as_array()
+        .expect("ErrorCode is an enum of strings")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed, codes);
+}

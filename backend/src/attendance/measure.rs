@@ -13,10 +13,11 @@ use super::verdict::Challenge;
 use crate::error::{AppError, AppResult};
 use crate::face::{self, PhotoRefusal};
 use crate::liveness::{self, ChallengeError};
+use faceid_protocol::error_code::ErrorCode;
 
-fn refusal_error(part: &str, r: PhotoRefusal) -> AppError {
+fn refusal_error(part: &str, code: ErrorCode, r: PhotoRefusal) -> AppError {
     AppError::Refused {
-        code: r.code,
+        code,
         detail: format!("{part}: {}", r.message),
         errors: vec![r.field(part.to_owned())],
     }
@@ -45,7 +46,7 @@ pub fn measure<B: AsRef<[u8]>>(
             Some(FrameRole::Challenge(i)) => format!("{CHALLENGE_FRAME_PART}[{i}]"),
             _ => BEST_FRAME_PART.to_owned(),
         };
-        refusal_error(&part, face::refusal(&e))
+        refusal_error(&part, face::refusal_code(&e), face::refusal(&e))
     })
 }
 

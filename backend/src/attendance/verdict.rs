@@ -8,7 +8,7 @@
 //! place, the time.
 
 use chrono::{DateTime, Duration, Utc};
-use faceid_protocol::attendance::{PunchKind, Verdict};
+use faceid_protocol::attendance::Verdict;
 
 use super::policy::{AttendancePolicy, LivenessMode, Severity};
 
@@ -222,23 +222,6 @@ fn judge_time(
         r.push(Severity::Flag, "offline_too_long");
     }
     device
-}
-
-/// The stored text of a verdict.
-pub fn verdict_str(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Verified => "verified",
-        Verdict::Flagged => "flagged",
-        Verdict::Rejected => "rejected",
-    }
-}
-
-/// The stored text of a punch kind.
-pub fn punch_str(k: PunchKind) -> &'static str {
-    match k {
-        PunchKind::In => "in",
-        PunchKind::Out => "out",
-    }
 }
 
 #[cfg(test)]

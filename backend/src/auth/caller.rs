@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::Role;
 use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
+use faceid_protocol::error_code::ErrorCode;
 use uuid::Uuid;
 
 use super::sessions::{check_csrf, kiosk_cookie_credential};
@@ -43,17 +44,17 @@ fn bearer(parts: &Parts) -> Result<&str, AppError> {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or(AppError::Unauthenticated {
-                code: "unauthenticated",
+                code: ErrorCode::Unauthenticated,
             })?;
     let value = header.to_str().map_err(|_| AppError::Unauthenticated {
-        code: "invalid_token",
+        code: ErrorCode::InvalidToken,
     })?;
     let (scheme, token) = value.split_once(' ').ok_or(AppError::Unauthenticated {
-        code: "invalid_token",
+        code: ErrorCode::InvalidToken,
     })?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(AppError::Unauthenticated {
-            code: "invalid_token",
+            code: ErrorCode::InvalidToken,
         });
     }
     Ok(token.trim())
@@ -103,7 +104,7 @@ fn check_password_change(parts: &Parts, due: bool) -> Result<(), AppError> {
         return Ok(());
     }
     Err(AppError::forbidden(
-        "password_change_required",
+        ErrorCode::PasswordChangeRequired,
         "the password was set by an administrator: change it first (POST /api/v1/me/password)",
     ))
 }
@@ -133,11 +134,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
         .fetch_optional(&state.db)
         .await?;
         let (device_id, blocked) = row.ok_or(AppError::Unauthenticated {
-            code: "invalid_token",
+            code: ErrorCode::InvalidToken,
         })?;
         if blocked {
             return Err(AppError::forbidden(
-                "device_blocked",
+                ErrorCode::DeviceBlocked,
                 "this device is blocked",
             ));
         }
@@ -162,21 +163,21 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, AppE
     .fetch_optional(&state.db)
     .await?;
     let row = row.ok_or(AppError::Unauthenticated {
-        code: "session_revoked",
+        code: ErrorCode::SessionRevoked,
     })?;
     if row.status != "active" {
         return Err(AppError::Unauthenticated {
-            code: "account_disabled",
+            code: ErrorCode::AccountDisabled,
         });
     }
     if row.revoked_at.is_some() {
         return Err(AppError::Unauthenticated {
-            code: "session_revoked",
+            code: ErrorCode::SessionRevoked,
         });
     }
     if row.blocked {
         return Err(AppError::forbidden(
-            "device_blocked",
+            ErrorCode::DeviceBlocked,
             "this device is blocked",
         ));
     }
@@ -197,7 +198,7 @@ async fn employee(parts: &Parts, state: &AppState) -> Result<Caller, AppError> {
     match authenticate(parts, state).await? {
         Principal::Employee(c) => Ok(c),
         Principal::Kiosk(_) => Err(AppError::forbidden(
-            "kiosk_not_allowed",
+            ErrorCode::KioskNotAllowed,
             "kiosk credentials cannot call this endpoint",
         )),
     }
@@ -226,7 +227,7 @@ impl FromRequestParts<AppState> for Staff {
         match c.role {
             Role::Admin | Role::Operator => Ok(Staff(c)),
             Role::User => Err(AppError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this endpoint needs an administrator or operator",
             )),
         }
@@ -240,7 +241,7 @@ impl FromRequestParts<AppState> for Admin {
         match c.role {
             Role::Admin => Ok(Admin(c)),
             _ => Err(AppError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this endpoint needs an administrator",
             )),
         }
@@ -253,7 +254,7 @@ impl FromRequestParts<AppState> for Kiosk {
         match authenticate(parts, state).await? {
             Principal::Kiosk(k) => Ok(Kiosk(k)),
             Principal::Employee(_) => Err(AppError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "this endpoint needs a kiosk credential",
             )),
         }

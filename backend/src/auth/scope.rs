@@ -2,6 +2,7 @@
 //! check on one employee ([`check_employee_scope`]) and as the filter of every employee list.
 
 use faceid_protocol::auth::Role;
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -120,7 +121,7 @@ pub async fn check_employee_scope(
 /// The refusal for an operator targeting an administrator, another operator or themselves.
 pub fn role_not_allowed() -> AppError {
     AppError::forbidden(
-        "role_not_allowed",
+        ErrorCode::RoleNotAllowed,
         "operators manage only employees with the `user` role",
     )
 }
@@ -128,7 +129,7 @@ pub fn role_not_allowed() -> AppError {
 /// The refusal for an operator acting outside their scope.
 pub fn out_of_scope() -> AppError {
     AppError::forbidden(
-        "out_of_scope",
+        ErrorCode::OutOfScope,
         "the employee is outside the departments and sites you manage",
     )
 }

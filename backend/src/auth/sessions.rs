@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderMap, header};
 use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -65,7 +66,7 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 pub fn check_csrf(headers: &HeaderMap) -> AppResult<()> {
     let forbidden = || {
         AppError::forbidden(
-            "csrf_check_failed",
+            ErrorCode::CsrfCheckFailed,
             "this request needs the X-FaceID-CSRF header and a same-origin Origin",
         )
     };

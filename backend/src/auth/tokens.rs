@@ -1,6 +1,7 @@
 //! Access tokens (JWT) and opaque tokens (refresh tokens, kiosk credentials).
 
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -65,10 +66,10 @@ impl JwtKeys {
             .map(|d| d.claims)
             .map_err(|e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AppError::Unauthenticated {
-                    code: "token_expired",
+                    code: ErrorCode::TokenExpired,
                 },
                 _ => AppError::Unauthenticated {
-                    code: "invalid_token",
+                    code: ErrorCode::InvalidToken,
                 },
             })
     }

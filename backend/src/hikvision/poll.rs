@@ -19,7 +19,6 @@
 //! row the terminal is locked out (polling stops, an anomaly is recorded) until an
 //! administrator changes its credentials.
 
-use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -30,7 +29,6 @@ use uuid::Uuid;
 use super::client::{AcsEventCond, IsapiClient, IsapiError};
 use super::{TERMINAL_COLUMNS, TerminalRow, log_call, terminal_of, unique};
 use crate::AppState;
-use crate::attendance::{ChainAppender, ChainFields};
 use crate::error::{AppError, AppResult};
 use crate::jobs::{self, Job, Outcome};
 

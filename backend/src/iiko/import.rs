@@ -13,6 +13,7 @@
 //! iiko. A linked employee deleted in iiko or gone from its list is marked `gone_since` and
 //! dismissed only when an administrator confirms.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
@@ -76,7 +77,7 @@ pub async fn run(
         .await?;
     if !locked {
         return Err(ImportError::App(AppError::conflict(
-            "iiko_import_running",
+            ErrorCode::IikoImportRunning,
             "another iiko import is running",
         )));
     }

@@ -18,6 +18,8 @@
 
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -38,7 +40,8 @@ pub use faceid_protocol::privacy::{
 
 /// A stored scope; an unknown text is a bug.
 fn parse_scope(s: &str) -> AppResult<ErasureScope> {
-    ErasureScope::parse(s).ok_or_else(|| AppError::internal(format!("unknown scope {s:?}")))
+    ErasureScope::from_wire_text(s)
+        .ok_or_else(|| AppError::internal(format!("unknown scope {s:?}")))
 }
 
 /// The parts of the employee's data `scope` removes.
@@ -96,24 +99,14 @@ pub struct ErasureQuery {
 }
 
 /// Where an erasure request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum ErasureState {
     Pending,
     Approved,
     Done,
     Refused,
-}
-
-impl ErasureState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Done => "done",
-            Self::Refused => "refused",
-        }
-    }
 }
 
 /// What the face terminals were told about a person whose biometrics are erased.
@@ -352,7 +345,7 @@ pub async fn cascade(state: &AppState, id: Uuid, now: DateTime<Utc>) -> AppResul
             }
             Done {
                 request_id: id,
-                scope: scope.as_str(),
+                scope: scope.wire_text(),
                 outcome: &outcome,
             }
         },
@@ -362,7 +355,7 @@ pub async fn cascade(state: &AppState, id: Uuid, now: DateTime<Utc>) -> AppResul
     // job retries; if the commit fails after, the retry finds the keys again.
     delete_photos(state, &keys).await?;
     tx.commit().await?;
-    tracing::info!(request = %id, employee = %req.employee_id, scope = scope.as_str(), ?outcome, "erasure done");
+    tracing::info!(request = %id, employee = %req.employee_id, scope = scope.wire_text(), ?outcome, "erasure done");
     Ok(())
 }
 
@@ -378,7 +371,7 @@ pub(crate) async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<Erasure
 
 pub(crate) fn not_pending(r: &ErasureRequest) -> AppError {
     AppError::conflict(
-        "erasure_request_not_pending",
+        ErrorCode::ErasureRequestNotPending,
         format!("the request is {}, not pending", r.state),
     )
 }

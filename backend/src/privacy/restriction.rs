@@ -4,6 +4,7 @@
 //! and kiosks leave the employee out of their gallery. The employee or an administrator sets
 //! and lifts it; every change is audited.
 
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ pub use faceid_protocol::privacy::{
 /// The refusal while `kind` is restricted.
 pub fn restricted(kind: Processing) -> AppError {
     AppError::forbidden(
-        "processing_restricted",
+        ErrorCode::ProcessingRestricted,
         match kind {
             Processing::Biometrics => {
                 "biometric processing of this employee is restricted until the restriction is lifted"
@@ -41,7 +42,7 @@ pub async fn is_restricted(
         "SELECT EXISTS (SELECT 1 FROM processing_restrictions WHERE employee_id = $1 AND kind = $2)",
     )
     .bind(employee)
-    .bind(kind.as_str())
+    .bind(kind)
     .fetch_one(pool)
     .await
 }
@@ -115,7 +116,7 @@ pub(crate) async fn change(
                      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 )
                 .bind(employee)
-                .bind(kind.as_str())
+                .bind(kind)
                 .bind(caller.id)
                 .execute(&mut *tx)
                 .await?;
@@ -125,7 +126,7 @@ pub(crate) async fn change(
                     "DELETE FROM processing_restrictions WHERE employee_id = $1 AND kind = $2",
                 )
                 .bind(employee)
-                .bind(kind.as_str())
+                .bind(kind)
                 .execute(&mut *tx)
                 .await?;
             }

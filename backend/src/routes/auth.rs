@@ -1,5 +1,6 @@
 //! Login, refresh, logout and the caller's own account.
 
+use faceid_protocol::error_code::ErrorCode;
 use sqlx::AssertSqlSafe;
 use std::net::SocketAddr;
 
@@ -14,6 +15,7 @@ use faceid_protocol::auth::{
 };
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::Site;
+use faceid_protocol::wire_text::WireText;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -53,24 +55,10 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-fn platform_str(p: Platform) -> &'static str {
-    match p {
-        Platform::Android => "android",
-        Platform::Ios => "ios",
-        Platform::Web => "web",
-        Platform::Kiosk => "kiosk",
-        Platform::Desktop => "desktop",
-    }
-}
-
+/// A device's stored platform, leniently: a text this version does not know reads as `web`
+/// (as it always has), so an old server lists devices a newer one registered.
 pub fn parse_platform(s: &str) -> Platform {
-    match s {
-        "android" => Platform::Android,
-        "ios" => Platform::Ios,
-        "kiosk" => Platform::Kiosk,
-        "desktop" => Platform::Desktop,
-        _ => Platform::Web,
-    }
+    Platform::from_wire_text(s).unwrap_or(Platform::Web)
 }
 
 /// Seconds until a login may be tried again, when it has used up its failures (from any
@@ -142,7 +130,7 @@ struct LoginRow {
 
 fn invalid_credentials() -> AppError {
     AppError::Unauthenticated {
-        code: "invalid_credentials",
+        code: ErrorCode::InvalidCredentials,
     }
 }
 
@@ -202,13 +190,13 @@ async fn check_device(
             .await?;
     if kind != "personal" {
         return Err(AppError::forbidden(
-            "device_not_allowed",
+            ErrorCode::DeviceNotAllowed,
             "kiosks and terminals are not phones: no employee signs in on them",
         ));
     }
     if blocked {
         return Err(AppError::forbidden(
-            "device_blocked",
+            ErrorCode::DeviceBlocked,
             "this device is blocked",
         ));
     }
@@ -289,7 +277,7 @@ pub async fn login(
     };
     if row.status != "active" {
         return Err(AppError::forbidden(
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "this account is no longer active",
         ));
     }
@@ -311,7 +299,7 @@ pub async fn login(
     )
     .bind(req.device.id)
     .bind(&device_name)
-    .bind(platform_str(req.device.platform))
+    .bind(req.device.platform)
     .bind(&app_version)
     .bind(row.id)
     .execute(&mut *tx)
@@ -391,12 +379,12 @@ pub async fn refresh(
     .await?;
     let Some(row) = row else {
         return Err(AppError::Unauthenticated {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         });
     };
     if row.revoked_at.is_some() {
         return Err(AppError::Unauthenticated {
-            code: "session_revoked",
+            code: ErrorCode::SessionRevoked,
         });
     }
     if row.rotated_at.is_some() {
@@ -405,17 +393,17 @@ pub async fn refresh(
         tracing::warn!(session = %row.session_id, employee = %row.employee_id,
             "refresh token reused: session revoked");
         return Err(AppError::Unauthenticated {
-            code: "refresh_token_reused",
+            code: ErrorCode::RefreshTokenReused,
         });
     }
     if row.expires_at <= Utc::now() {
         return Err(AppError::Unauthenticated {
-            code: "invalid_refresh_token",
+            code: ErrorCode::InvalidRefreshToken,
         });
     }
     if row.status != "active" {
         return Err(AppError::Unauthenticated {
-            code: "account_disabled",
+            code: ErrorCode::AccountDisabled,
         });
     }
     let proven = match &req.device_proof {
@@ -509,7 +497,7 @@ pub async fn change_password(
     }
     if req.current_password.len() > MAX_PASSWORD_LEN {
         return Err(AppError::forbidden(
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }
@@ -522,7 +510,7 @@ pub async fn change_password(
         .map_err(AppError::internal)?;
     if ok == Verified::No {
         return Err(AppError::forbidden(
-            "wrong_password",
+            ErrorCode::WrongPassword,
             "the current password is wrong",
         ));
     }

@@ -9,6 +9,7 @@ use faceid_protocol::devices::{
     CreateKiosk, Device, DeviceKind, DevicePage, KIOSK_CREDENTIAL_PREFIX, KioskCredential,
     UpdateDevice,
 };
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
@@ -272,7 +273,7 @@ async fn set_blocked(
     // Blocking the device of this very request would lock the administrator out mid-session.
     if blocked && id == caller.device_id {
         return Err(AppError::conflict(
-            "own_device",
+            ErrorCode::OwnDevice,
             "this is the device you are signed in from; block it from another device",
         ));
     }
@@ -348,7 +349,7 @@ pub async fn rotate_credential(
     let device = load(&mut tx, id).await?;
     if device.kind != DeviceKind::Kiosk {
         return Err(AppError::conflict(
-            "not_a_kiosk",
+            ErrorCode::NotAKiosk,
             "only kiosks have a credential",
         ));
     }

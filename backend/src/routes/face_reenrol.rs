@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -37,7 +38,7 @@ pub async fn start(
     .await?;
     if inserted.rows_affected() == 0 {
         return Err(AppError::conflict(
-            "reenrolment_running",
+            ErrorCode::ReenrolmentRunning,
             "a re-enrolment run is already queued or running",
         ));
     }

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -288,9 +289,10 @@ fn valid_password(check: &mut Check, p: &str) {
 
 fn on_write_error(e: sqlx::Error) -> AppError {
     match e.constraint() {
-        Some("terminals_name_key") => {
-            AppError::conflict("terminal_name_taken", "another terminal has this name")
-        }
+        Some("terminals_name_key") => AppError::conflict(
+            ErrorCode::TerminalNameTaken,
+            "another terminal has this name",
+        ),
         Some("terminals_site_id_fkey") => {
             AppError::field("site_id", "unknown_site", "no such site")
         }
@@ -565,13 +567,13 @@ pub async fn poll_now(
     let t = load(&state, &mut tx, id).await?;
     if !t.enabled {
         return Err(AppError::conflict(
-            "terminal_disabled",
+            ErrorCode::TerminalDisabled,
             "the terminal is disabled",
         ));
     }
     if t.locked_out_at.is_some() {
         return Err(AppError::conflict(
-            "terminal_locked_out",
+            ErrorCode::TerminalLockedOut,
             "the terminal refused our credentials; change them first",
         ));
     }

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -186,7 +187,7 @@ async fn connection(conn: &mut sqlx::PgConnection) -> AppResult<crate::iiko::Con
     load_connection(conn)
         .await?
         .ok_or_else(|| AppError::Unconfigured {
-            code: "iiko_not_configured",
+            code: ErrorCode::IikoNotConfigured,
             detail: "no iiko connection is set (PUT /api/v1/integrations/iiko)".into(),
         })
 }
@@ -354,7 +355,7 @@ fn answer_error(e: crate::iiko::import::ImportError) -> AppError {
     match e {
         crate::iiko::import::ImportError::App(e) => e,
         crate::iiko::import::ImportError::Iiko(e) => AppError::ServiceUnavailable {
-            code: "iiko_unavailable",
+            code: ErrorCode::IikoUnavailable,
             detail: format!("{}: {e}", e.code()),
         },
     }
@@ -452,7 +453,7 @@ pub async fn confirm_dismissals(
         .await?;
         let Some(iiko_id) = row else {
             return Err(AppError::conflict(
-                "not_awaiting_dismissal",
+                ErrorCode::NotAwaitingDismissal,
                 format!("employee {id} is not waiting for a dismissal from iiko"),
             ));
         };

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -127,7 +128,7 @@ async fn revive_or_discard(
     let before = before.ok_or(AppError::not_found("job"))?;
     if before.state != "dead" {
         return Err(AppError::conflict(
-            "job_not_dead",
+            ErrorCode::JobNotDead,
             format!(
                 "only dead jobs can be retried or discarded; this one is {}",
                 before.state

@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -84,7 +85,7 @@ pub async fn start_session(Kiosk(_): Kiosk, headers: HeaderMap) -> AppResult<Res
         bearer
             .or_else(|| kiosk_cookie_credential(&headers))
             .ok_or(AppError::Unauthenticated {
-                code: "unauthenticated",
+                code: ErrorCode::Unauthenticated,
             })?;
     Ok(with_cookie(&credential, COOKIE_MAX_AGE_S))
 }
@@ -130,7 +131,10 @@ pub async fn set_pin(
         None => return Err(AppError::not_found("device")),
         Some("kiosk") => {}
         Some(_) => {
-            return Err(AppError::conflict("not_a_kiosk", "only kiosks have a PIN"));
+            return Err(AppError::conflict(
+                ErrorCode::NotAKiosk,
+                "only kiosks have a PIN",
+            ));
         }
     }
     sqlx::query(
@@ -193,7 +197,7 @@ pub async fn exit(
     }
     let Some(hash) = hash else {
         return Err(AppError::conflict(
-            "kiosk_pin_not_set",
+            ErrorCode::KioskPinNotSet,
             "this kiosk has no PIN: an administrator sets one in Devices",
         ));
     };
@@ -248,7 +252,7 @@ pub async fn exit(
         .await?;
     tx.commit().await?;
     Err(AppError::forbidden(
-        "wrong_pin",
+        ErrorCode::WrongPin,
         format!(
             "wrong PIN; {} attempts left before a {}-minute lock",
             MAX_PIN_FAILURES - failures,

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::{Department, MAX_NAME_LEN, NamedInput, Position};
 use faceid_protocol::problem::Problem;
 use sqlx::AssertSqlSafe;
@@ -70,7 +71,7 @@ impl From<Named> for Position {
 fn name_taken(k: Kind, e: sqlx::Error) -> AppError {
     if e.constraint() == Some(k.name_key) {
         AppError::conflict(
-            "name_taken",
+            ErrorCode::NameTaken,
             format!("a {} with this name exists", k.entity),
         )
     } else {
@@ -201,7 +202,7 @@ async fn delete_named(
     .map_err(|e| {
         if e.constraint() == Some(k.fk) {
             AppError::conflict(
-                "in_use",
+                ErrorCode::InUse,
                 format!("employees still belong to this {}", k.entity),
             )
         } else {

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_face::MeasureRules;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::{FieldError, Problem};
 use serde::Serialize;
 use uuid::Uuid;
@@ -161,7 +162,7 @@ async fn answer_photo(
         .await?
         .ok_or(AppError::not_found("employee"))?;
     let key = key.ok_or_else(|| AppError::Unconfigured {
-        code: "no_photo",
+        code: ErrorCode::NoPhoto,
         detail: "this employee has no profile photo".to_owned(),
     })?;
     let etag = format!("\"{}\"", key.rsplit('/').next().unwrap_or(&key));
@@ -199,7 +200,7 @@ async fn set_photo(
         [p] if p.name == PART => p.bytes.clone(),
         _ => {
             return Err(AppError::bad_request(
-                "photo_count",
+                ErrorCode::PhotoCount,
                 "send exactly one part named `photo`",
             ));
         }
@@ -258,7 +259,7 @@ async fn reencode(state: &AppState, upload: axum::body::Bytes) -> AppResult<Vec<
     let _slot = face::large_decode_slot(state, &[&upload]).await?;
     face::blocking(move || {
         let refused = |code: &str, message: String| AppError::Refused {
-            code: "photo_refused",
+            code: ErrorCode::PhotoRefused,
             detail: "the profile photo cannot be used".to_owned(),
             errors: vec![FieldError {
                 field: PART.to_owned(),
@@ -267,9 +268,9 @@ async fn reencode(state: &AppState, upload: axum::body::Bytes) -> AppResult<Vec<
             }],
         };
         let img = faceid_face::decode::decode_with_limits(&upload, &MeasureRules::enrol().decode)
-            .map_err(|e| refused(face::decode_code(&e), e.to_string()))?;
+            .map_err(|e| refused(face::decode_code(&e).as_str(), e.to_string()))?;
         faceid_face::decode::encode_jpeg(&img.rgb, MAX_SIDE, JPEG_QUALITY)
-            .map_err(|e| refused("image_corrupt", e.to_string()))
+            .map_err(|e| refused(ErrorCode::ImageCorrupt.as_str(), e.to_string()))
     })
     .await
 }

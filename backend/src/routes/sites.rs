@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::{CreateSite, Geofence, Site, UpdateSite};
@@ -64,7 +65,7 @@ async fn load(conn: &mut sqlx::PgConnection, id: Uuid, lock: bool) -> AppResult<
 
 fn name_taken(e: sqlx::Error) -> AppError {
     if e.constraint() == Some("sites_name_key") {
-        AppError::conflict("name_taken", "a site with this name exists")
+        AppError::conflict(ErrorCode::NameTaken, "a site with this name exists")
     } else {
         e.into()
     }
@@ -245,7 +246,7 @@ pub async fn delete(
         .await
         .map_err(|e| match e.constraint() {
             Some("employee_sites_site_id_fkey" | "devices_site_id_fkey") => AppError::conflict(
-                "in_use",
+                ErrorCode::InUse,
                 "employees or kiosks use this site; deactivate it instead",
             ),
             _ => e.into(),

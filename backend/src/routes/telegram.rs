@@ -1,6 +1,8 @@
 //! `/api/v1/me/telegram` (link, settings, unlink) and the administrators' Telegram views.
 //! Without a bot token every one of them answers 404 `telegram_not_configured`.
 
+use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::wire_text::WireText;
 use std::sync::Arc;
 
 use axum::Json;
@@ -105,13 +107,13 @@ pub async fn create_link(
     let tg = bot(&state)?;
     if !crate::consent::has_consent(&state.db, caller.id, ConsentKind::Telegram).await? {
         return Err(AppError::forbidden(
-            "telegram_consent_required",
+            ErrorCode::TelegramConsentRequired,
             "grant the telegram consent before linking Telegram",
         ));
     }
     let Some(username) = tg.username() else {
         return Err(AppError::ServiceUnavailable {
-            code: "telegram_unavailable",
+            code: ErrorCode::TelegramUnavailable,
             detail: "the Telegram bot has not answered yet; try again shortly".into(),
         });
     };
@@ -126,7 +128,7 @@ pub async fn create_link(
     )
     .bind(crate::auth::token_hash(&code))
     .bind(caller.id)
-    .bind(lang.as_str())
+    .bind(lang.wire_text())
     .bind(LINK_CODE_TTL_MINUTES as f64)
     .fetch_one(&state.db)
     .await?;
@@ -177,7 +179,7 @@ pub async fn patch_mine(
          WHERE employee_id = $1",
     )
     .bind(caller.id)
-    .bind(p.language.map(Lang::as_str))
+    .bind(p.language.map(Lang::wire_text))
     .bind(p.punches)
     .bind(p.flagged)
     .bind(p.reviews)
@@ -189,7 +191,7 @@ pub async fn patch_mine(
     .await?;
     if done.rows_affected() == 0 {
         return Err(AppError::Unconfigured {
-            code: "telegram_not_linked",
+            code: ErrorCode::TelegramNotLinked,
             detail: "link Telegram first".into(),
         });
     }
@@ -348,13 +350,13 @@ pub async fn webhook(
     // Without the header nothing about this server's set-up is told (configured or not).
     if !headers.contains_key(SECRET_HEADER) {
         return Err(AppError::Unauthenticated {
-            code: "telegram_webhook_secret",
+            code: ErrorCode::TelegramWebhookSecret,
         });
     }
     let tg = bot(&state)?;
     let Some(hook) = &tg.webhook else {
         return Err(AppError::Unconfigured {
-            code: "telegram_webhook_off",
+            code: ErrorCode::TelegramWebhookOff,
             detail: "this server receives Telegram updates by long polling".into(),
         });
     };
@@ -365,11 +367,14 @@ pub async fn webhook(
     if given != Some(crate::auth::token_hash(&hook.secret)) {
         tracing::warn!("Telegram webhook call with a missing or wrong secret refused");
         return Err(AppError::Unauthenticated {
-            code: "telegram_webhook_secret",
+            code: ErrorCode::TelegramWebhookSecret,
         });
     }
     let update: crate::telegram::bot_api::Update = serde_json::from_slice(&body).map_err(|_| {
-        AppError::bad_request("telegram_bad_update", "the body is not a Telegram update")
+        AppError::bad_request(
+            ErrorCode::TelegramBadUpdate,
+            "the body is not a Telegram update",
+        )
     })?;
     crate::telegram::updates::handle_update(tg, &update).await?;
     Ok(StatusCode::OK)

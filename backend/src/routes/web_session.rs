@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{CurrentUser, LoginRequest, RefreshRequest, TokenPair};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Serialize;
 
@@ -95,7 +96,7 @@ pub async fn login(
 pub async fn refresh(state: State<AppState>, headers: HeaderMap) -> AppResult<Response> {
     check_csrf(&headers)?;
     let refresh_token = refresh_cookie(&headers).ok_or(AppError::Unauthenticated {
-        code: "invalid_refresh_token",
+        code: ErrorCode::InvalidRefreshToken,
     })?;
     let Json(pair) = auth::refresh(
         state,

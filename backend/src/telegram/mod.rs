@@ -20,6 +20,7 @@ pub mod send;
 pub mod texts;
 pub mod updates;
 
+use faceid_protocol::error_code::ErrorCode;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -173,7 +174,7 @@ impl Telegram {
 /// The answer of every Telegram endpoint on a server without a bot token.
 pub fn not_configured() -> AppError {
     AppError::Unconfigured {
-        code: "telegram_not_configured",
+        code: ErrorCode::TelegramNotConfigured,
         detail: "this server has no Telegram bot (set telegram_bot_token)".into(),
     }
 }

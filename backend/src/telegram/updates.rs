@@ -8,6 +8,7 @@
 //! `/start <code>` links the chat, `/stop` unlinks it, anything else gets a help text.
 //! Replies go out as `telegram.send` jobs like every other message.
 
+use faceid_protocol::wire_text::WireText;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -328,7 +329,7 @@ async fn link(
     .bind(chat)
     .bind(m.from.as_ref().map(|f| f.id))
     .bind(m.from.as_ref().and_then(|f| f.username.clone()))
-    .bind(lang.as_str())
+    .bind(lang.wire_text())
     .execute(&mut *conn)
     .await?;
     tracing::info!(employee = %row.employee_id, chat, "Telegram chat linked");

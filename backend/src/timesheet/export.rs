@@ -3,22 +3,23 @@
 //! Every figure comes from [`DayRecord`]s (through [`summarize_employee`] for totals), so
 //! the summary, CSV, XLSX and T-13 agree for the same input. The T-13 form is [`t13`].
 
-use std::collections::BTreeMap;
-
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
+use rust_xlsxwriter::{Format, Workbook, XlsxError};
 use serde::{Deserialize, Serialize};
 
-use super::Period;
 use super::calendar::AbsenceKind;
-use super::compute::{DayRecord, DayStatus};
+use super::compute::DayRecord;
 use super::schedule::EmployeeId;
 use super::summary::{EmployeeSummary, minutes_to_hours, summarize_employee};
 
 mod t13;
 
-pub use t13::*;
+pub use t13::{
+    T13_ABSENCE_COL, T13_FIRST_DAY_COL, T13_FIRST_ROW, T13_HALF_COL, T13_LAST_COL,
+    T13_MONTH_DAYS_COL, T13_MONTH_HOURS_COL, T13Code, T13Day, T13Header, T13Line, T13Row,
+    fmt_hours, t13_day, t13_rows, t13_xlsx, t13_xlsx_lines,
+};
 
 /// Most employees one export may hold (larger requests are paged by the caller).
 pub const MAX_EXPORT_EMPLOYEES: usize = 10_000;

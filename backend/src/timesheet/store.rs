@@ -16,11 +16,8 @@ use uuid::Uuid;
 
 use super::calendar::{CalendarEntry, DayOverride, YearCalendar};
 use super::compute::{AttendanceEvent, EventStatus, PunchKind};
-use super::export::{
-    EmployeeInfo, ExportError, T13Code, T13Header, T13Line, t13_day, t13_xlsx_lines,
-};
+use super::export::EmployeeInfo;
 use super::schedule::FlexRequirement;
-use super::summary::EmployeeSummary;
 use super::{
     Absence, AbsenceKind, Absences, Assignment, AssignmentTarget, ComputeRules, DayRecord,
     EmployeeFacts, HolidayCalendar, MissingCheckoutRule, Period, ScheduleBook, ScheduleKind,

@@ -46,6 +46,7 @@ use faceid_client::outbox::OutboxError;
 use faceid_client::session::SessionError;
 use faceid_client::store::StoreError;
 use faceid_client::sync::SyncError;
+use faceid_protocol::error_code::ErrorCode;
 
 impl From<AppError> for FaceIdError {
     fn from(e: AppError) -> Self {
@@ -78,9 +79,11 @@ impl From<SessionError> for FaceIdError {
                         None => format!("{}: {}", p.code, p.title),
                     })
                     .unwrap_or_else(|| format!("server refused the request ({status})"));
-                let code = problem.as_ref().map(|p| p.code.as_str());
+                let code = problem.as_ref().and_then(|p| p.error_code());
                 match status {
-                    403 if code == Some("device_blocked") => FaceIdError::DeviceBlocked { reason },
+                    403 if code == Some(ErrorCode::DeviceBlocked) => {
+                        FaceIdError::DeviceBlocked { reason }
+                    }
                     401 | 403 => FaceIdError::Unauthorized { reason },
                     _ => FaceIdError::InvalidInput { reason },
                 }
@@ -164,7 +167,7 @@ mod tests {
 
     use super::*;
 
-    fn rejected(status: u16, code: &str) -> FaceIdError {
+    fn rejected(status: u16, code: ErrorCode) -> FaceIdError {
         SessionError::Rejected {
             status,
             problem: Some(Box::new(Problem::new(status, code, "refused"))),
@@ -174,24 +177,24 @@ mod tests {
 
     #[test]
     fn a_blocked_device_is_its_own_variant_other_refusals_stay_unauthorized() {
-        let e = rejected(403, "device_blocked");
+        let e = rejected(403, ErrorCode::DeviceBlocked);
         assert!(
             matches!(&e, FaceIdError::DeviceBlocked { reason } if reason.starts_with("device_blocked")),
             "{e:?}"
         );
         for (status, code) in [
-            (403, "forbidden"),
-            (403, "device_not_allowed"),
-            (401, "invalid_credentials"),
+            (403, ErrorCode::Forbidden),
+            (403, ErrorCode::DeviceNotAllowed),
+            (401, ErrorCode::InvalidCredentials),
         ] {
             let e = rejected(status, code);
             assert!(
-                matches!(&e, FaceIdError::Unauthorized { reason } if reason.starts_with(code)),
+                matches!(&e, FaceIdError::Unauthorized { reason } if reason.starts_with(code.as_str())),
                 "{e:?}"
             );
         }
         assert!(matches!(
-            rejected(422, "device_blocked"),
+            rejected(422, ErrorCode::DeviceBlocked),
             FaceIdError::InvalidInput { .. }
         ));
     }

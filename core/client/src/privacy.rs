@@ -4,6 +4,7 @@
 //! tracking. The shapes are the protocol's (`faceid_protocol::privacy`, which the server uses
 //! too); every call is online.
 
+use faceid_protocol::wire_text::WireText;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -187,7 +188,7 @@ pub async fn request_correction(
             punch_kind: None,
             at: None,
             field: Some(
-                CorrectableField::parse(field)
+                CorrectableField::from_wire_text(field)
                     .ok_or(SessionError::Invalid("a field is first_name or last_name"))?,
             ),
             value: Some(value.clone()),

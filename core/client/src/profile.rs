@@ -3,6 +3,7 @@
 //! says whether there is one and serves as a cache-buster.
 
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 pub use faceid_protocol::profile::{MY_PHOTO_PATH, ProfilePhotoSet};
 use reqwest::multipart::{Form, Part};
 
@@ -15,7 +16,7 @@ pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 pub async fn my_photo(session: &Session) -> Result<Option<Vec<u8>>, SessionError> {
     match session.get_bytes(MY_PHOTO_PATH).await {
         Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.code() == Some("no_photo") => Ok(None),
+        Err(e) if e.error_code() == Some(ErrorCode::NoPhoto) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -10,6 +10,7 @@
 //! are deleted from the store, the state becomes [`SessionState::AuthRequired`] naming the
 //! employee, and that employee's outbox stays as it is, to be sent after the next login.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::sync::Arc;
 use std::sync::Mutex as StdMutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -83,12 +84,23 @@ impl SessionError {
         matches!(self, Self::Unavailable { .. } | Self::Network(_))
     }
 
-    /// The problem's stable code, when the server gave one.
+    /// The problem's stable code as sent, when the server gave one (also a code a newer
+    /// server added; compare with [`SessionError::error_code`]).
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Rejected {
                 problem: Some(p), ..
             } => Some(&p.code),
+            _ => None,
+        }
+    }
+
+    /// The problem's code, when the server gave one this build knows.
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Rejected {
+                problem: Some(p), ..
+            } => p.error_code(),
             _ => None,
         }
     }

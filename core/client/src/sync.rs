@@ -17,6 +17,7 @@
 //! passes (tasks or processes) never send the same entry at once: each entry is claimed in the
 //! database first.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -341,7 +342,9 @@ impl<T: Transport, A: TokenProvider> SyncEngine<T, A> {
                 }
                 status
                     if matches!(status, 408 | 425 | 429 | 500..=599)
-                        || answer.problem().is_some_and(|p| p.code == "device_blocked") =>
+                        || answer
+                            .problem()
+                            .is_some_and(|p| p.error_code() == Some(ErrorCode::DeviceBlocked)) =>
                 {
                     let delay =
                         next_delay(entry.attempts + 1, answer.retry_after, &mut rand::rng());

@@ -9,8 +9,7 @@ pub use faceid_protocol::telegram::{
 };
 
 use crate::session::{Session, SessionError};
-
-const NOT_CONFIGURED: &str = "telegram_not_configured";
+use faceid_protocol::error_code::ErrorCode;
 
 /// `ru`, `tg` or `en` as the wire's [`Lang`]; any other text is refused before any request.
 pub(crate) fn lang(language: Option<&str>) -> Result<Option<Lang>, SessionError> {
@@ -26,7 +25,7 @@ pub(crate) fn lang(language: Option<&str>) -> Result<Option<Lang>, SessionError>
 fn configured<T>(r: Result<T, SessionError>) -> Result<Option<T>, SessionError> {
     match r {
         Ok(v) => Ok(Some(v)),
-        Err(e) if e.code() == Some(NOT_CONFIGURED) => Ok(None),
+        Err(e) if e.error_code() == Some(ErrorCode::TelegramNotConfigured) => Ok(None),
         Err(e) => Err(e),
     }
 }

@@ -40,6 +40,8 @@ pub enum PunchKind {
     Out,
 }
 
+impl crate::wire_text::WireText for PunchKind {}
+
 /// Where a GPS fix came from, as the platform reports it.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,6 +57,8 @@ pub enum LocationProvider {
     Fused,
     Other,
 }
+
+impl crate::wire_text::WireText for LocationProvider {}
 
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +224,8 @@ pub enum Verdict {
     Rejected,
 }
 
+impl crate::wire_text::WireText for Verdict {}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SiteRef {
@@ -271,6 +277,8 @@ pub enum EventKind {
     Correction,
 }
 
+impl crate::wire_text::WireText for EventKind {}
+
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -283,6 +291,8 @@ pub enum ReviewDecision {
     Accept,
     Reject,
 }
+
+impl crate::wire_text::WireText for ReviewDecision {}
 
 /// A punch's standing after reviews and corrections.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -302,6 +312,8 @@ pub enum PunchStatus {
     /// A correction replaced it.
     Superseded,
 }
+
+impl crate::wire_text::WireText for PunchStatus {}
 
 /// One event of the attendance log as the server holds it (`GET /api/v1/me/attendance`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -25,6 +25,8 @@ pub enum Role {
     User,
 }
 
+impl crate::wire_text::WireText for Role {}
+
 /// Platform a device runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,6 +43,8 @@ pub enum Platform {
     Kiosk,
     Desktop,
 }
+
+impl crate::wire_text::WireText for Platform {}
 
 /// The device a login comes from. The `id` is chosen by the app once per installation (UUID)
 /// and stays stable; refresh tokens are bound to it.

@@ -21,6 +21,8 @@ pub enum ConsentKind {
     Telegram,
 }
 
+impl crate::wire_text::WireText for ConsentKind {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +35,8 @@ pub enum ConsentAction {
     Grant,
     Withdraw,
 }
+
+impl crate::wire_text::WireText for ConsentAction {}
 
 /// How the consent was given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -49,6 +53,8 @@ pub enum ConsentMethod {
     /// On paper, recorded by an admin or operator.
     Paper,
 }
+
+impl crate::wire_text::WireText for ConsentMethod {}
 
 /// `POST /api/v1/me/consents` body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

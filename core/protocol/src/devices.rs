@@ -24,6 +24,8 @@ pub enum DeviceKind {
     Kiosk,
 }
 
+impl crate::wire_text::WireText for DeviceKind {}
+
 /// A device as the API returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

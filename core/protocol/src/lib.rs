@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod consent;
 pub mod devices;
+pub mod error_code;
 pub mod face;
 pub mod liveness;
 pub mod location;
@@ -20,6 +21,7 @@ pub mod reports;
 pub mod sites;
 pub mod sync;
 pub mod telegram;
+pub mod wire_text;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";

@@ -29,6 +29,8 @@ pub enum HeadAction {
     LookDown,
 }
 
+impl crate::wire_text::WireText for HeadAction {}
+
 /// Answer to `POST /api/v1/liveness/challenges`. Single use, bound to employee and device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -26,6 +26,8 @@ pub enum EmployeeStatus {
     Dismissed,
 }
 
+impl crate::wire_text::WireText for EmployeeStatus {}
+
 /// What an operator may see and manage: employees of these departments, or assigned to
 /// these sites.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

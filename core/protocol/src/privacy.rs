@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::telegram::Lang;
+use crate::wire_text::WireText;
 
 /// `POST` starts an export; `GET …/{id}` polls it (202 with its state, 200 with the ZIP).
 pub const MY_EXPORT_PATH: &str = "/api/v1/me/export";
@@ -63,28 +64,7 @@ pub enum ErasureScope {
     Everything,
 }
 
-impl ErasureScope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Biometrics => "biometrics",
-            Self::Locations => "locations",
-            Self::Photos => "photos",
-            Self::Everything => "everything",
-        }
-    }
-
-    /// The scope of its text ([`Self::as_str`]); `None` for any other text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Biometrics,
-            Self::Locations,
-            Self::Photos,
-            Self::Everything,
-        ]
-        .into_iter()
-        .find(|scope| scope.as_str() == s)
-    }
-}
+impl WireText for ErasureScope {}
 
 /// An erasure request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,7 +92,7 @@ pub struct ErasureRequest {
 impl ErasureRequest {
     /// [`Self::scope`] as the enum; `None` for a text this version does not know.
     pub fn scope_kind(&self) -> Option<ErasureScope> {
-        ErasureScope::parse(&self.scope)
+        ErasureScope::from_wire_text(&self.scope)
     }
 
     /// [`Self::outcome`] read as an [`ErasureOutcome`]; `None` while not done (or unreadable).
@@ -181,6 +161,8 @@ pub enum CorrectionKind {
     Field,
 }
 
+impl WireText for CorrectionKind {}
+
 /// A profile field an employee may ask to correct.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -195,21 +177,7 @@ pub enum CorrectableField {
     LastName,
 }
 
-impl CorrectableField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FirstName => "first_name",
-            Self::LastName => "last_name",
-        }
-    }
-
-    /// The field of its text ([`Self::as_str`]); `None` for any other text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::FirstName, Self::LastName]
-            .into_iter()
-            .find(|f| f.as_str() == s)
-    }
-}
+impl WireText for CorrectableField {}
 
 /// `POST /api/v1/me/correction-requests` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,14 +246,7 @@ pub enum Processing {
     Tracking,
 }
 
-impl Processing {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Processing::Biometrics => "biometrics",
-            Processing::Tracking => "tracking",
-        }
-    }
-}
+impl WireText for Processing {}
 
 /// One restriction in force.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -331,17 +292,17 @@ mod tests {
             ErasureScope::Photos,
             ErasureScope::Everything,
         ] {
-            assert_eq!(ErasureScope::parse(s.as_str()), Some(s));
-            assert_eq!(serde_json::to_value(s).ok(), Some(s.as_str().into()));
+            assert_eq!(ErasureScope::from_wire_text(s.wire_text()), Some(s));
+            assert_eq!(serde_json::to_value(s).ok(), Some(s.wire_text().into()));
         }
         for f in [CorrectableField::FirstName, CorrectableField::LastName] {
-            assert_eq!(CorrectableField::parse(f.as_str()), Some(f));
-            assert_eq!(serde_json::to_value(f).ok(), Some(f.as_str().into()));
+            assert_eq!(CorrectableField::from_wire_text(f.wire_text()), Some(f));
+            assert_eq!(serde_json::to_value(f).ok(), Some(f.wire_text().into()));
         }
         for p in [Processing::Biometrics, Processing::Tracking] {
-            assert_eq!(serde_json::to_value(p).ok(), Some(p.as_str().into()));
+            assert_eq!(serde_json::to_value(p).ok(), Some(p.wire_text().into()));
         }
-        assert_eq!(ErasureScope::parse("all"), None);
-        assert_eq!(CorrectableField::parse("email"), None);
+        assert_eq!(ErasureScope::from_wire_text("all"), None);
+        assert_eq!(CorrectableField::from_wire_text("email"), None);
     }
 }

@@ -2,10 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error_code::ErrorCode;
+
 /// Content type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
-/// An error answer. Clients branch on `code`, never on `title` or `detail`.
+/// An error answer. Clients branch on `code` ([`Problem::error_code`]), never on `title` or
+/// `detail`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
@@ -14,7 +17,9 @@ pub struct Problem {
     pub kind: String,
     pub title: String,
     pub status: u16,
-    /// Stable code, e.g. `invalid_credentials`, `device_not_allowed`, `rate_limited`.
+    /// Stable code, one of [`ErrorCode`]. Text on the wire type, so a client reads problems
+    /// with codes a newer server added; compare through [`Problem::error_code`].
+    #[cfg_attr(feature = "openapi", schema(value_type = ErrorCode))]
     pub code: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
@@ -33,14 +38,19 @@ pub struct FieldError {
 }
 
 impl Problem {
-    pub fn new(status: u16, code: &str, title: &str) -> Self {
+    pub fn new(status: u16, code: ErrorCode, title: &str) -> Self {
         Self {
-            kind: format!("urn:faceid:problem:{code}"),
+            kind: code.type_uri(),
             title: title.to_owned(),
             status,
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             detail: None,
             errors: Vec::new(),
         }
+    }
+
+    /// The code, when this build knows it (`None` for a code a newer server added).
+    pub fn error_code(&self) -> Option<ErrorCode> {
+        ErrorCode::parse(&self.code)
     }
 }

@@ -19,15 +19,9 @@ pub enum Lang {
     En,
 }
 
-impl Lang {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::Tg => "tg",
-            Lang::En => "en",
-        }
-    }
+impl crate::wire_text::WireText for Lang {}
 
+impl Lang {
     /// A stored code, or Telegram's `language_code` (`en-US` → English); Russian otherwise.
     pub fn parse(code: Option<&str>) -> Lang {
         let code = code.unwrap_or("").to_ascii_lowercase();

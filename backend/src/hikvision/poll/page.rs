@@ -1,7 +1,20 @@
 //! Storing one page of a terminal's events: pictures, raw events, punches, gaps and the
 //! cursor, in one transaction.
 
-use super::*;
+use std::collections::{HashMap, HashSet};
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{ALTERNATE_WINDOW, EventClass, LEASE_SECS, Parsed, PollError, parse_item};
+use crate::AppState;
+use crate::attendance::{ChainAppender, ChainFields};
+use crate::error::{AppError, AppResult};
+use crate::hikvision::client::{IsapiClient, IsapiError};
+use crate::hikvision::{TerminalRow, log_call};
 
 pub(super) struct Stored {
     pub(super) inserted: u64,

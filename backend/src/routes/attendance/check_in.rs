@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, MeasureRules, ModelId};
 use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
 use faceid_protocol::consent::ConsentKind;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::wire_text::WireText;
 use uuid::Uuid;
 
 use super::{measure_upload, read_upload, request_hash};
@@ -21,9 +23,7 @@ use crate::attendance::measure::{answer_challenge, face_match};
 use crate::attendance::place::{employee_sites, nearest_site};
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
-use crate::attendance::verdict::{
-    self, Clock, Evidence, FaceMatch, Fix, Place, Station, punch_str, verdict_str,
-};
+use crate::attendance::verdict::{self, Clock, Evidence, FaceMatch, Fix, Place, Station};
 use crate::auth::AuthUser;
 use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
@@ -39,7 +39,7 @@ const REUSED: &str = "this idempotency key was used for a different punch";
 fn parse_evidence(bytes: &[u8], now: DateTime<Utc>) -> AppResult<CheckInEvidence> {
     let ev: CheckInEvidence = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
-            AppError::bad_request("malformed_json", e.to_string())
+            AppError::bad_request(ErrorCode::MalformedJson, e.to_string())
         } else {
             AppError::field(EVIDENCE_PART, "invalid_body", e.to_string())
         }
@@ -157,7 +157,7 @@ pub async fn check_in(
     device?;
     if !consent? {
         return Err(AppError::forbidden(
-            "biometric_consent_required",
+            ErrorCode::BiometricConsentRequired,
             "face check-in needs the employee's biometric consent",
         ));
     }
@@ -167,7 +167,7 @@ pub async fn check_in(
     let engine = state.face.get()?;
     if ev.challenge_nonce.is_some() && upload.challenge.is_empty() {
         return Err(AppError::bad_request(
-            "challenge_frames_missing",
+            ErrorCode::ChallengeFramesMissing,
             "a challenge nonce was sent without challenge frames",
         ));
     }
@@ -207,7 +207,7 @@ pub async fn check_in(
         let (sites, nearest, policy, templates) = looked?;
         if templates.is_empty() {
             return Err(AppError::conflict(
-                "not_enrolled",
+                ErrorCode::NotEnrolled,
                 "the employee has no enrolled face",
             ));
         }
@@ -303,8 +303,8 @@ pub async fn check_in(
             ..ChainFields::blank(
                 response.event_id,
                 caller.id,
-                punch_str(ev.kind),
-                verdict_str(judged.verdict),
+                ev.kind.wire_text(),
+                judged.verdict.wire_text(),
                 judged.occurred_at,
                 now,
             )

@@ -2,6 +2,7 @@
 //! of its site with the punch recorded (see [`crate::kiosk`] for why a kiosk's challenge
 //! flags rather than rejects).
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -22,7 +23,7 @@ use crate::attendance::chain::{ChainFields, append_locked, begin_chain, micros};
 use crate::attendance::measure::answer_challenge;
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
-use crate::attendance::verdict::{self, Evidence, Station, punch_str, verdict_str};
+use crate::attendance::verdict::{self, Evidence, Station};
 use crate::auth::Kiosk;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiMultipart;
@@ -30,6 +31,7 @@ use crate::face_templates::load_templates;
 use crate::idempotency;
 use crate::kiosk::check_challenge_parts;
 use crate::liveness;
+use faceid_protocol::wire_text::WireText;
 
 /// The detail of a 409 `idempotency_key_reused`.
 const REUSED: &str = "this idempotency key was used for a different request";
@@ -126,7 +128,10 @@ pub async fn kiosk_identify(
     .fetch_optional(&mut *conn)
     .await?;
     let (site_id, site_name) = site.ok_or_else(|| {
-        AppError::conflict("kiosk_without_site", "this kiosk is not assigned to a site")
+        AppError::conflict(
+            ErrorCode::KioskWithoutSite,
+            "this kiosk is not assigned to a site",
+        )
     })?;
     let req_hash = request_hash(&upload);
     // A retry: the same answer.
@@ -273,8 +278,8 @@ pub async fn kiosk_identify(
                     ..ChainFields::blank(
                         event.event_id,
                         person,
-                        punch_str(kind),
-                        verdict_str(judged.verdict),
+                        kind.wire_text(),
+                        judged.verdict.wire_text(),
                         judged.occurred_at,
                         now,
                     )

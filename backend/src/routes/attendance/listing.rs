@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{
     AttendanceRecord, EventKind, PunchKind, PunchStatus, ReviewDecision, Verdict,
 };
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -195,7 +196,7 @@ pub async fn list(
         && !matches!(v.as_str(), "verified" | "flagged" | "rejected")
     {
         return Err(AppError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "verdict must be verified, flagged or rejected",
         ));
     }
@@ -266,7 +267,7 @@ pub async fn photo(
     }
     if let Some(at) = erased {
         return Err(AppError::gone(
-            "photo_erased",
+            ErrorCode::PhotoErased,
             format!(
                 "the evidence photo was erased at {} (erasure request or retention); the event itself is kept",
                 at.to_rfc3339()

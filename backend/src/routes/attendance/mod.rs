@@ -4,6 +4,7 @@
 //! authorises, then calls the domain ([`crate::attendance`]): the measurement, the verdict,
 //! the idempotent replay and the hash chain.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -72,7 +73,7 @@ async fn read_upload(mp: &mut axum::extract::Multipart) -> AppResult<Upload> {
             CHALLENGE_FRAME_PART => challenge.push(p.bytes),
             other => {
                 return Err(AppError::bad_request(
-                    "unexpected_part",
+                    ErrorCode::UnexpectedPart,
                     format!("unexpected or repeated part {other:?}"),
                 ));
             }
@@ -83,10 +84,16 @@ async fn read_upload(mp: &mut axum::extract::Multipart) -> AppResult<Upload> {
     }
     Ok(Upload {
         evidence_bytes: evidence.ok_or_else(|| {
-            AppError::bad_request("evidence_missing", "the `evidence` JSON part is missing")
+            AppError::bad_request(
+                ErrorCode::EvidenceMissing,
+                "the `evidence` JSON part is missing",
+            )
         })?,
         best: best.ok_or_else(|| {
-            AppError::bad_request("best_frame_missing", "the `best_frame` part is missing")
+            AppError::bad_request(
+                ErrorCode::BestFrameMissing,
+                "the `best_frame` part is missing",
+            )
         })?,
         challenge,
     })

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{AttendanceRecord, PunchKind, ReviewDecision};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use sqlx::Postgres;
@@ -15,11 +16,11 @@ use super::listing::load_event;
 use super::site_exists;
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, append};
-use crate::attendance::verdict::punch_str;
 use crate::audit;
 use crate::auth::{Caller, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, Check};
+use faceid_protocol::wire_text::WireText;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +81,7 @@ pub async fn review(
     check_employee_scope(&mut tx, &caller, employee).await?;
     if !matches!(kind.as_str(), "in" | "out") || verdict != "flagged" {
         return Err(AppError::conflict(
-            "not_flagged",
+            ErrorCode::NotFlagged,
             "only flagged punches can be reviewed",
         ));
     }
@@ -176,7 +177,7 @@ pub async fn correct(
             .ok_or(AppError::not_found("attendance event"))?;
             if emp != req.employee_id {
                 return Err(AppError::conflict(
-                    "wrong_employee",
+                    ErrorCode::WrongEmployee,
                     "the replaced punch belongs to another employee",
                 ));
             }
@@ -188,7 +189,7 @@ pub async fn correct(
     }
     let fields = ChainFields {
         site_id: req.site_id,
-        punch_kind: Some(punch_str(req.kind).into()),
+        punch_kind: Some(req.kind.wire_text().into()),
         comment: Some(comment),
         refers_to,
         ..ChainFields::blank(

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::auth::Role;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::{Employee, EmployeeStatus, MAX_NAME_LEN, ResetPasswordRequest};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
@@ -36,19 +37,19 @@ pub async fn dismiss(
     let before = load_managed(&mut tx, &caller, id).await?;
     if id == caller.id {
         return Err(AppError::conflict(
-            "cannot_dismiss_self",
+            ErrorCode::CannotDismissSelf,
             "you cannot dismiss yourself",
         ));
     }
     if before.status == EmployeeStatus::Dismissed {
         return Err(AppError::conflict(
-            "already_dismissed",
+            ErrorCode::AlreadyDismissed,
             "the employee is already dismissed",
         ));
     }
     if before.role == Role::Admin && !other_admin_exists(&mut tx, id).await? {
         return Err(AppError::conflict(
-            "last_admin",
+            ErrorCode::LastAdmin,
             "this is the last active administrator",
         ));
     }
@@ -94,7 +95,7 @@ pub async fn rehire(
     let before = load_managed(&mut tx, &caller, id).await?;
     if before.status == EmployeeStatus::Active {
         return Err(AppError::conflict(
-            "not_dismissed",
+            ErrorCode::NotDismissed,
             "the employee is active",
         ));
     }
@@ -201,7 +202,7 @@ pub async fn create_admin(
     .execute(&mut *tx)
     .await
     .on_constraint("employees_login_key", || {
-        AppError::conflict("login_taken", "this login is taken")
+        AppError::conflict(ErrorCode::LoginTaken, "this login is taken")
     })?;
     sqlx::query(
         "INSERT INTO audit_log (action, entity_type, entity_id, after)

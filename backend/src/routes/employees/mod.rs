@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{CurrentUser, Role};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::{
     CreateEmployee, Employee, EmployeePage, EmployeeStatus, ExternalIds, MAX_NAME_LEN,
     OperatorScope, UpdateEmployee,
@@ -189,13 +190,15 @@ fn dedup(mut v: Vec<Uuid>) -> Vec<Uuid> {
 fn on_write_error(e: sqlx::Error) -> AppError {
     use crate::error::AsDbError;
     match e.constraint() {
-        Some("employees_login_key") => AppError::conflict("login_taken", "this login is taken"),
+        Some("employees_login_key") => {
+            AppError::conflict(ErrorCode::LoginTaken, "this login is taken")
+        }
         Some("employees_card_number_key") => AppError::conflict(
-            "card_number_taken",
+            ErrorCode::CardNumberTaken,
             "this card number belongs to another employee",
         ),
         Some("employees_terminal_person_no_key") => AppError::conflict(
-            "terminal_person_number_taken",
+            ErrorCode::TerminalPersonNumberTaken,
             "another employee has this terminal person number (hikvision_employee_no, else card_number)",
         ),
         Some("employees_department_id_fkey") => {
@@ -612,7 +615,7 @@ pub async fn update(
         && !other_admin_exists(&mut tx, id).await?
     {
         return Err(AppError::conflict(
-            "last_admin",
+            ErrorCode::LastAdmin,
             "this is the last active administrator",
         ));
     }

@@ -1,6 +1,7 @@
 //! Location batches from a phone: up to 1,000 points checked one by one, stored once, with
 //! the answer replayed for a repeated `Idempotency-Key` ([`crate::idempotency`]).
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -36,13 +37,13 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<Uuid>> {
         .and_then(|s| Uuid::parse_str(s.trim()).ok())
         .ok_or_else(|| {
             AppError::bad_request(
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 "the Idempotency-Key header must be a UUIDv7",
             )
         })?;
     check_uuid_v7("Idempotency-Key", &key).map_err(|_| {
         AppError::bad_request(
-            "invalid_idempotency_key",
+            ErrorCode::InvalidIdempotencyKey,
             "the Idempotency-Key header must be a UUIDv7",
         )
     })?;
@@ -114,7 +115,7 @@ pub async fn batch(
     .await?;
     if !consent {
         return Err(AppError::forbidden(
-            "location_consent_required",
+            ErrorCode::LocationConsentRequired,
             "the employee has not granted location consent",
         ));
     }

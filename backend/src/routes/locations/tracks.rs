@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -42,13 +43,13 @@ impl Resolved {
     fn check(&self) -> AppResult<()> {
         if self.to <= self.from {
             return Err(AppError::bad_request(
-                "invalid_range",
+                ErrorCode::InvalidRange,
                 "`to` must be after `from`",
             ));
         }
         if self.to - self.from > chrono::Duration::days(MAX_RANGE_DAYS) {
             return Err(AppError::bad_request(
-                "range_too_long",
+                ErrorCode::RangeTooLong,
                 format!("a query covers at most {MAX_RANGE_DAYS} days"),
             ));
         }

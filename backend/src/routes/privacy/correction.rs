@@ -11,6 +11,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -82,7 +83,7 @@ pub async fn create_mine(
     .bind(req.event_id)
     .bind(req.punch_kind.as_deref())
     .bind(req.at)
-    .bind(req.field.map(CorrectableField::as_str))
+    .bind(req.field)
     .bind(value)
     .bind(comment)
     .execute(&mut *tx)
@@ -180,7 +181,7 @@ pub async fn decide(
     let before = load(&mut tx, id).await?;
     if before.state != "pending" {
         return Err(AppError::conflict(
-            "correction_request_not_pending",
+            ErrorCode::CorrectionRequestNotPending,
             format!("the request is already {}", before.state),
         ));
     }

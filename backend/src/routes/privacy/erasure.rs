@@ -10,6 +10,7 @@ use crate::routes::Check;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -38,13 +39,13 @@ pub async fn create_mine(
     )))
     .bind(Uuid::now_v7())
     .bind(caller.id)
-    .bind(req.scope.as_str())
+    .bind(req.scope)
     .bind(comment)
     .fetch_one(&mut *tx)
     .await
     .on_constraint("erasure_requests_open_key", || {
         AppError::conflict(
-            "erasure_request_open",
+            ErrorCode::ErasureRequestOpen,
             "an erasure request of this scope is already open",
         )
     })?;
@@ -93,7 +94,7 @@ pub async fn list(
         "SELECT {COLUMNS} FROM erasure_requests WHERE ($1::text IS NULL OR state = $1)
          ORDER BY (state IN ('pending', 'approved')) DESC, requested_at, id LIMIT 500"
     )))
-    .bind(q.state.map(ErasureState::as_str))
+    .bind(q.state)
     .fetch_all(&state.db)
     .await?;
     Ok(Json(rows))
@@ -117,7 +118,7 @@ pub async fn approve(
     // Four eyes: an administrator erasing their own account could remove the last way in.
     if before.employee_id == caller.id {
         return Err(AppError::forbidden(
-            "own_request",
+            ErrorCode::OwnRequest,
             "another administrator decides on your own erasure request",
         ));
     }

@@ -12,7 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::wire_text::WireText;
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
@@ -44,7 +46,7 @@ async fn start(
     .bind(id)
     .bind(employee)
     .bind(caller.id)
-    .bind(language.as_str())
+    .bind(language.wire_text())
     .fetch_one(&mut *tx)
     .await?;
     jobs::enqueue(
@@ -89,11 +91,11 @@ async fn answer(
     match status.state.as_str() {
         "queued" => Ok((StatusCode::ACCEPTED, Json(status)).into_response()),
         "failed" => Err(AppError::conflict(
-            "export_failed",
+            ErrorCode::ExportFailed,
             "the export could not be written; start a new one",
         )),
         "expired" => Err(AppError::gone(
-            "export_expired",
+            ErrorCode::ExportExpired,
             "the export was deleted after its retention period; start a new one",
         )),
         _ => {

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::QueryBuilder;
@@ -148,7 +149,7 @@ pub async fn create_absence(
     .await?;
     if let Some((f, t)) = clash {
         return Err(AppError::conflict(
-            "overlapping_absence",
+            ErrorCode::OverlappingAbsence,
             format!("the employee already has an absence from {f} to {t}"),
         ));
     }

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use faceid_protocol::auth::Role;
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -33,7 +34,7 @@ async fn check_department(conn: &mut PgConnection, caller: &Caller, id: Uuid) ->
         Role::Admin => Ok(()),
         Role::Operator if caller.scope_department_ids.contains(&id) => Ok(()),
         _ => Err(AppError::forbidden(
-            "out_of_scope",
+            ErrorCode::OutOfScope,
             "the department is outside the departments you manage",
         )),
     }
@@ -180,7 +181,7 @@ pub async fn create_assignment(
     .await?;
     if overlap {
         return Err(AppError::conflict(
-            "overlapping_assignment",
+            ErrorCode::OverlappingAssignment,
             "another schedule is assigned to the same target in this date range",
         ));
     }

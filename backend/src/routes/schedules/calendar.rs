@@ -1,5 +1,6 @@
 //! The holiday calendar: a year's holidays and shortened days.
 
+use faceid_protocol::error_code::ErrorCode;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -203,7 +204,7 @@ async fn insert_entry(conn: &mut PgConnection, e: &HolidayEntry) -> AppResult<()
     .await
     .map_err(|err| match err.constraint() {
         Some("holiday_calendar_pkey") => AppError::conflict(
-            "holiday_exists",
+            ErrorCode::HolidayExists,
             format!("the calendar already has an entry for {}", e.date),
         ),
         _ => err.into(),

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -163,9 +164,10 @@ pub async fn create_template(
     .execute(&mut *tx)
     .await
     .map_err(|e| match e.constraint() {
-        Some("shift_templates_name_key") => {
-            AppError::conflict("name_taken", "a shift template with this name exists")
-        }
+        Some("shift_templates_name_key") => AppError::conflict(
+            ErrorCode::NameTaken,
+            "a shift template with this name exists",
+        ),
         Some("shift_templates_site_id_fkey") => {
             AppError::field("site_id", "unknown_site", "no such site")
         }
@@ -212,7 +214,7 @@ pub async fn delete_template(
             .await
             .map_err(|e| match e.constraint() {
                 Some("schedule_shift_refs_shift_template_id_fkey") => {
-                    AppError::conflict("in_use", "a schedule uses this shift template")
+                    AppError::conflict(ErrorCode::InUse, "a schedule uses this shift template")
                 }
                 _ => e.into(),
             })?;
@@ -324,7 +326,7 @@ pub async fn create_schedule(
         .await
         .map_err(|e| match e.constraint() {
             Some("schedules_name_key") => {
-                AppError::conflict("name_taken", "a schedule with this name exists")
+                AppError::conflict(ErrorCode::NameTaken, "a schedule with this name exists")
             }
             _ => e.into(),
         })?;
@@ -398,7 +400,7 @@ pub async fn delete_schedule(
             .await
             .map_err(|e| match e.constraint() {
                 Some("schedule_assignments_schedule_id_fkey") => {
-                    AppError::conflict("in_use", "the schedule is assigned")
+                    AppError::conflict(ErrorCode::InUse, "the schedule is assigned")
                 }
                 _ => e.into(),
             })?;

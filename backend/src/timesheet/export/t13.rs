@@ -8,7 +8,17 @@
 //! payroll), 10–13 absences by reason (code, days), and the codes' letter and digital
 //! forms: Я 01, Н 02, РВ 03, С 04, К 06, ОТ 09, ДО 16, Б 19, В 26, НН 30.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet};
+use serde::{Deserialize, Serialize};
+
+use super::{EmployeeInfo, ExportError, MAX_EXPORT_EMPLOYEES, check_len};
+use crate::timesheet::Period;
+use crate::timesheet::calendar::AbsenceKind;
+use crate::timesheet::compute::{DayRecord, DayStatus};
+use crate::timesheet::summary::minutes_to_hours;
 
 /// T-13 letter codes used by the product (letter, digital code, meaning).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -1,6 +1,19 @@
 //! Reading computed days back: raw days, period summaries and the T-13 cells.
 
-use super::*;
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::Emp;
+use super::recompute::ensure_computed;
+use crate::error::AppResult;
+use crate::timesheet::export::{
+    EmployeeInfo, ExportError, T13Code, T13Header, T13Line, t13_xlsx_lines,
+};
+use crate::timesheet::summary::EmployeeSummary;
+use crate::timesheet::{AbsenceKind, DayRecord, Period};
 
 /// Reads the stored days of `emps` over `period`, in the order of `emps`; each record's
 /// `employee` is the index in `emps` + 1. Call [`ensure_computed`] first.

@@ -1,6 +1,15 @@
 //! Recomputing stale days: batches under advisory locks, stored in bulk.
 
-use super::*;
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Emp, UPSERT_CHUNK, compute_spans};
+use crate::error::{AppError, AppResult};
+use crate::timesheet::export::t13_day;
+use crate::timesheet::{DayRecord, Period};
 
 /// Employees recomputed per transaction: bounds the advisory locks one transaction holds
 /// and the memory of one batch.

@@ -2903,6 +2903,12 @@ export interface components {
          */
         ErasureScope: "biometrics" | "locations" | "photos" | "everything";
         /**
+         * @description A stable, machine-readable problem code. Clients branch on it, never on a problem's
+         *     `title` or `detail`.
+         * @enum {string}
+         */
+        ErrorCode: "invalid_query" | "invalid_path_parameter" | "malformed_json" | "invalid_body" | "invalid_multipart" | "too_many_parts" | "unexpected_part" | "photo_count" | "evidence_missing" | "best_frame_missing" | "challenge_frames_missing" | "challenge_unknown" | "challenge_expired" | "challenge_used" | "challenge_wrong_subject" | "invalid_idempotency_key" | "invalid_range" | "range_too_long" | "telegram_bad_update" | "unauthenticated" | "invalid_token" | "token_expired" | "invalid_credentials" | "invalid_refresh_token" | "refresh_token_reused" | "session_revoked" | "metrics_token_required" | "telegram_webhook_secret" | "account_disabled" | "forbidden" | "kiosk_not_allowed" | "password_change_required" | "wrong_password" | "wrong_pin" | "out_of_scope" | "role_not_allowed" | "device_not_allowed" | "device_blocked" | "device_key_required" | "device_proof_invalid" | "device_key_mismatch" | "device_key_not_approved" | "csrf_check_failed" | "biometric_consent_required" | "location_consent_required" | "telegram_consent_required" | "processing_restricted" | "own_request" | "metrics_loopback_only" | "not_found" | "no_photo" | "telegram_not_configured" | "telegram_not_linked" | "telegram_webhook_off" | "iiko_not_configured" | "method_not_allowed" | "name_taken" | "login_taken" | "card_number_taken" | "terminal_person_number_taken" | "terminal_name_taken" | "in_use" | "last_admin" | "cannot_dismiss_self" | "already_dismissed" | "not_dismissed" | "not_awaiting_dismissal" | "iiko_import_running" | "not_enrolled" | "possible_duplicate" | "reenrolment_running" | "not_flagged" | "wrong_employee" | "idempotency_key_reused" | "not_a_kiosk" | "kiosk_without_site" | "kiosk_pin_not_set" | "own_device" | "overlapping_assignment" | "overlapping_absence" | "holiday_exists" | "job_not_dead" | "consent_text_missing" | "consent_text_outdated" | "erasure_request_open" | "erasure_request_not_pending" | "correction_request_not_pending" | "export_failed" | "terminal_disabled" | "terminal_locked_out" | "photo_erased" | "export_expired" | "payload_too_large" | "unsupported_media_type" | "validation_failed" | "invalid_value" | "enrolment_refused" | "photo_refused" | "challenge_nonce_missing" | "not_an_image" | "image_too_large" | "image_dimensions_too_large" | "image_corrupt" | "image_truncated" | "no_face" | "several_faces" | "face_engine_error" | "rate_limited" | "internal" | "unavailable" | "server_busy" | "face_engine_unavailable" | "iiko_unavailable" | "telegram_unavailable";
+        /**
          * @description What an event of the attendance log is.
          * @enum {string}
          */
@@ -3378,10 +3384,16 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description An error answer. Clients branch on `code`, never on `title` or `detail`. */
+        /**
+         * @description An error answer. Clients branch on `code` ([`Problem::error_code`]), never on `title` or
+         *     `detail`.
+         */
         Problem: {
-            /** @description Stable code, e.g. `invalid_credentials`, `device_not_allowed`, `rate_limited`. */
-            code: string;
+            /**
+             * @description Stable code, one of [`ErrorCode`]. Text on the wire type, so a client reads problems
+             *     with codes a newer server added; compare through [`Problem::error_code`].
+             */
+            code: components["schemas"]["ErrorCode"];
             detail?: string | null;
             /** @description Field-level validation errors, when the problem is about the request body. */
             errors?: components["schemas"]["FieldError"][];

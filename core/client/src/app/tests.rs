@@ -1,6 +1,7 @@
 //! The facade's lifecycle rules against a small axum server on 127.0.0.1:0 that logs two
 //! employees in and refuses every refresh (so a session ends as soon as it needs one).
 
+use faceid_protocol::error_code::ErrorCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
@@ -58,7 +59,7 @@ async fn login(State(s): State<Arc<Server>>, Json(req): Json<LoginRequest>) -> R
     let user = match (req.login.as_str(), req.password.as_str()) {
         ("alice", "secret") => s.alice.clone(),
         ("bob", "secret") => s.bob.clone(),
-        _ => return refused(StatusCode::UNAUTHORIZED, "invalid_credentials"),
+        _ => return refused(StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials),
     };
     let ttl = if s.stale_tokens.load(Ordering::SeqCst) {
         chrono::Duration::minutes(-1)
@@ -68,8 +69,8 @@ async fn login(State(s): State<Arc<Server>>, Json(req): Json<LoginRequest>) -> R
     Json(pair(user, ttl)).into_response()
 }
 
-fn refused(status: StatusCode, code: &str) -> Response {
-    let p = Problem::new(status.as_u16(), code, code);
+fn refused(status: StatusCode, code: ErrorCode) -> Response {
+    let p = Problem::new(status.as_u16(), code, code.as_str());
     (
         status,
         [("content-type", PROBLEM_CONTENT_TYPE)],
@@ -88,7 +89,7 @@ async fn start() -> (Arc<Server>, String) {
         .route(crate::session::LOGIN_PATH, post(login))
         .route(
             crate::session::REFRESH_PATH,
-            post(|| async { refused(StatusCode::UNAUTHORIZED, "refresh_revoked") }),
+            post(|| async { refused(StatusCode::UNAUTHORIZED, ErrorCode::InvalidRefreshToken) }),
         )
         .route(
             crate::session::LOGOUT_PATH,

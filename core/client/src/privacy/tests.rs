@@ -79,7 +79,11 @@ async fn serve_poll(State(s): State<Arc<Server>>) -> Response {
 }
 
 async fn gone() -> Response {
-    let p = faceid_protocol::problem::Problem::new(410, "export_expired", "expired");
+    let p = faceid_protocol::problem::Problem::new(
+        410,
+        faceid_protocol::error_code::ErrorCode::ExportExpired,
+        "expired",
+    );
     (StatusCode::GONE, Json(p)).into_response()
 }
 
@@ -198,7 +202,10 @@ async fn an_export_is_polled_then_downloaded_byte_for_byte() {
     let expired = poll_export(&s, Uuid::new_v4(), &dest)
         .await
         .expect_err("expired");
-    assert_eq!(expired.code(), Some("export_expired"));
+    assert_eq!(
+        expired.error_code(),
+        Some(faceid_protocol::error_code::ErrorCode::ExportExpired)
+    );
 }
 
 #[tokio::test]

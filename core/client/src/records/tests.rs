@@ -134,7 +134,11 @@ async fn descriptors(State(f): State<Arc<Fake>>, h: HeaderMap) -> Response {
     if status.is_success() {
         (status, Json(body)).into_response()
     } else {
-        let p = Problem::new(status.as_u16(), "device_not_allowed", "device not allowed");
+        let p = Problem::new(
+            status.as_u16(),
+            faceid_protocol::error_code::ErrorCode::DeviceNotAllowed,
+            "device not allowed",
+        );
         (status, Json(p)).into_response()
     }
 }

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use faceid_protocol::auth::{Platform, Role};
+use faceid_protocol::error_code::ErrorCode;
 use std::sync::atomic::AtomicBool;
 
 struct Server {
@@ -33,8 +34,8 @@ struct Server {
 
 use std::sync::Mutex;
 
-fn problem(status: StatusCode, code: &str) -> Response {
-    let p = Problem::new(status.as_u16(), code, code);
+fn problem(status: StatusCode, code: ErrorCode) -> Response {
+    let p = Problem::new(status.as_u16(), code, code.as_str());
     (
         status,
         [(
@@ -79,7 +80,7 @@ async fn login(State(s): State<Arc<Server>>, Json(req): Json<LoginRequest>) -> R
     if req.login == "alice" && req.password == "secret" {
         Json(s.issue()).into_response()
     } else {
-        problem(StatusCode::UNAUTHORIZED, "invalid_credentials")
+        problem(StatusCode::UNAUTHORIZED, ErrorCode::InvalidCredentials)
     }
 }
 
@@ -88,13 +89,13 @@ async fn refresh(State(s): State<Arc<Server>>, Json(req): Json<RefreshRequest>) 
     // Widen the race window.
     tokio::time::sleep(Duration::from_millis(50)).await;
     if s.refresh_unavailable.load(Ordering::SeqCst) {
-        return problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+        return problem(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable);
     }
     let current = s.refresh.lock().ok().and_then(|r| r.clone());
     if s.revoked.load(Ordering::SeqCst) || current.as_deref() != Some(&req.refresh_token) {
         // Reuse of a retired token: the family is revoked.
         s.revoked.store(true, Ordering::SeqCst);
-        return problem(StatusCode::UNAUTHORIZED, "refresh_token_revoked");
+        return problem(StatusCode::UNAUTHORIZED, ErrorCode::RefreshTokenReused);
     }
     Json(s.issue()).into_response()
 }
@@ -118,7 +119,7 @@ async fn me(State(s): State<Arc<Server>>, headers: HeaderMap) -> Response {
     if bearer_ok(&s, &headers) {
         Json(s.user.clone()).into_response()
     } else {
-        problem(StatusCode::UNAUTHORIZED, "unauthorized")
+        problem(StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken)
     }
 }
 
@@ -128,10 +129,10 @@ async fn change_password(
     Json(req): Json<ChangePasswordRequest>,
 ) -> Response {
     if !bearer_ok(&s, &headers) {
-        return problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        return problem(StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken);
     }
     if req.current_password != "secret" {
-        return problem(StatusCode::FORBIDDEN, "wrong_password");
+        return problem(StatusCode::FORBIDDEN, ErrorCode::WrongPassword);
     }
     s.must_change.store(false, Ordering::SeqCst);
     s.password_changes.fetch_add(1, Ordering::SeqCst);
@@ -145,7 +146,7 @@ async fn capture(
     body: Bytes,
 ) -> Response {
     if !bearer_ok(&s, &headers) {
-        return problem(StatusCode::UNAUTHORIZED, "unauthorized");
+        return problem(StatusCode::UNAUTHORIZED, ErrorCode::InvalidToken);
     }
     if let Ok(mut c) = s.captured.lock() {
         c.push((uri.path().to_owned(), headers, body));
@@ -319,7 +320,7 @@ async fn bad_credentials_and_bad_input_are_typed() {
         Arc::new(SystemClock::default()),
     );
     let err = s.login("alice", "wrong").await.expect_err("refused");
-    assert_eq!(err.code(), Some("invalid_credentials"));
+    assert_eq!(err.error_code(), Some(ErrorCode::InvalidCredentials));
     assert!(matches!(err, SessionError::Rejected { status: 401, .. }));
     assert!(matches!(
         s.login("", "x").await,
@@ -525,7 +526,7 @@ async fn a_forced_password_change_clears_the_flag_for_good() {
         .change_password("not-it", "a-long-new-password")
         .await
         .expect_err("wrong current password");
-    assert_eq!(wrong.code(), Some("wrong_password"));
+    assert_eq!(wrong.error_code(), Some(ErrorCode::WrongPassword));
     assert!(matches!(
         s.change_password("secret", "").await,
         Err(SessionError::Invalid(_))
