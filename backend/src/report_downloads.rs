@@ -25,6 +25,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use faceid_protocol::auth::Role;
+use faceid_protocol::error_code::ErrorCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -468,12 +469,12 @@ async fn requester_scope(db: &PgPool, employee: Uuid) -> AppResult<Scope> {
                 site_ids: r.scope_site_ids.unwrap_or_default(),
             }),
             Role::User => Err(AppError::forbidden(
-                "forbidden",
+                ErrorCode::Forbidden,
                 "the requester may no longer have reports",
             )),
         },
         _ => Err(AppError::forbidden(
-            "forbidden",
+            ErrorCode::Forbidden,
             "the requester's account is no longer active",
         )),
     }

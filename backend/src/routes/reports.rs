@@ -16,6 +16,7 @@ use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
 use serde::{Deserialize, Serialize};
@@ -854,11 +855,11 @@ pub async fn download_file(
     match d.state.as_str() {
         "queued" | "running" => Ok((StatusCode::ACCEPTED, Json(d)).into_response()),
         "failed" => Err(AppError::conflict(
-            "export_failed",
+            ErrorCode::ExportFailed,
             "the report could not be written; start a new download",
         )),
         "expired" => Err(AppError::gone(
-            "export_expired",
+            ErrorCode::ExportExpired,
             "the report was deleted after its retention period; start a new download",
         )),
         _ => {
