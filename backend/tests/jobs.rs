@@ -444,14 +444,14 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
     let registry = faceid_server::job_registry(&app.state, 90);
     // The periodic kinds: the prune, the location and privacy retention (docs/privacy.md), the
     // Hikvision poll scheduler (nothing without terminals), the iiko import scheduler
-    // (nothing without a connection) and the Telegram attendance notices and summaries
-    // (nothing without a bot).
+    // (nothing without a connection), the report downloads' expiry (nothing to delete) and the
+    // Telegram attendance notices and summaries (nothing without a bot).
     assert_eq!(
         registry.schedule_periodic(&pool, Utc::now()).await.unwrap(),
-        7
+        8
     );
     let w = Worker::new(pool.clone(), registry, worker_cfg("w"));
-    assert_eq!(w.drain().await.unwrap(), 7);
+    assert_eq!(w.drain().await.unwrap(), 8);
     let states: Vec<(String, String)> =
         sqlx::query_as("SELECT kind, state FROM jobs ORDER BY kind")
             .fetch_all(&pool)
@@ -465,6 +465,7 @@ async fn location_retention_runs_as_a_periodic_job(pool: PgPool) {
             ("jobs.prune".into(), "done".into()),
             ("locations.retention".into(), "done".into()),
             ("privacy.retention".into(), "done".into()),
+            ("reports.download_expiry".into(), "done".into()),
             ("telegram.attendance".into(), "done".into()),
             ("telegram.summary".into(), "done".into())
         ]
