@@ -7,3 +7,9 @@ export function pageOffset(page: number, size: number): number {
 export function pageCount(total: number, size: number): number {
   return Math.max(1, Math.ceil(total / size));
 }
+
+/** The rows of a 1-based page of a list held whole on the client. */
+export function pageItems<T>(rows: readonly T[], page: number, size: number): T[] {
+  const start = pageOffset(page, size);
+  return rows.slice(start, start + size);
+}

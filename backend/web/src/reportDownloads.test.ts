@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_CHOICES, choiceKey, downloadActive, downloadBody, downloadPercent, fileSize, isMonth } from './reportDownloads';
+import { DOWNLOAD_CHOICES, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, isDate, isMonth, periodProblem, reportQuery } from './reportDownloads';
 
 describe('report downloads', () => {
   it('offers the T-13 as XLSX and the summary and daily detail in both formats', () => {
@@ -8,6 +8,33 @@ describe('report downloads', () => {
   it('asks for the month, and a format except for the T-13', () => {
     expect(downloadBody({ report: 't13', format: 'xlsx' }, '2026-03')).toEqual({ report: 't13', month: '2026-03' });
     expect(downloadBody({ report: 'daily', format: 'csv' }, '2026-03')).toEqual({ report: 'daily', month: '2026-03', format: 'csv' });
+  });
+  it('asks for the same period, department and site as the screen shows', () => {
+    const f = { ...defaultFilter('2026-03'), departmentId: 'd1', siteId: 's1' };
+    expect(downloadBody({ report: 'summary', format: 'xlsx' }, f)).toEqual({ report: 'summary', month: '2026-03', department_id: 'd1', site_id: 's1', format: 'xlsx' });
+    const range = { ...f, period: 'range' as const, from: '2026-03-05', to: '2026-04-04' };
+    expect(downloadBody({ report: 'daily', format: 'csv' }, range)).toEqual({ report: 'daily', from: '2026-03-05', to: '2026-04-04', department_id: 'd1', site_id: 's1', format: 'csv' });
+    // The T-13 takes a department but no site (the server refuses one) and only a month.
+    expect(downloadBody({ report: 't13', format: 'xlsx' }, f)).toEqual({ report: 't13', month: '2026-03', department_id: 'd1' });
+    expect(choiceAllowed({ report: 't13', format: 'xlsx' }, f)).toBe(true);
+    expect(choiceAllowed({ report: 't13', format: 'xlsx' }, range)).toBe(false);
+    expect(choiceAllowed({ report: 'summary', format: 'csv' }, range)).toBe(true);
+  });
+  it('builds the summary query from the filters, leaving out "all"', () => {
+    expect(reportQuery(defaultFilter('2026-03'))).toEqual({ month: '2026-03' });
+    expect(reportQuery({ ...defaultFilter('2026-03'), period: 'range', from: '2026-01-01', to: '2026-01-31', siteId: 's1' })).toEqual({ from: '2026-01-01', to: '2026-01-31', site_id: 's1' });
+    expect(reportQuery({ ...defaultFilter('2026-03'), departmentId: 'd1' })).toEqual({ month: '2026-03', department_id: 'd1' });
+  });
+  it('checks the period before asking', () => {
+    expect(periodProblem(defaultFilter('2026-03'))).toBeNull();
+    expect(periodProblem(defaultFilter('2026-3'))).toEqual({ field: 'month', key: 'badMonth' });
+    const range = { ...defaultFilter('2026-03'), period: 'range' as const, from: '2026-03-01', to: '2026-03-31' };
+    expect(periodProblem(range)).toBeNull();
+    expect(periodProblem({ ...range, from: '' })).toEqual({ field: 'from', key: 'badDate' });
+    expect(periodProblem({ ...range, to: '2026-02-30' })).toEqual({ field: 'to', key: 'badDate' });
+    expect(periodProblem({ ...range, to: '2026-02-28' })).toEqual({ field: 'to', key: 'toBeforeFrom' });
+    expect(isDate('2024-02-29')).toBe(true);
+    expect(isDate('2026-13-01')).toBe(false);
   });
   it('takes a month as the server does', () => {
     expect(isMonth('2026-03')).toBe(true);
@@ -27,5 +54,16 @@ describe('report downloads', () => {
     expect(fileSize(900)).toBe('900 B');
     expect(fileSize(2048)).toBe('2.0 KB');
     expect(fileSize(3 * 1024 * 1024)).toBe('3.0 MB');
+  });
+});
+
+describe('client-side pages', () => {
+  it('shows one page of a long list at a time', async () => {
+    const { pageItems } = await import('./paging');
+    const rows = Array.from({ length: 10_000 }, (_, i) => i);
+    expect(pageItems(rows, 1, 50)).toEqual(rows.slice(0, 50));
+    expect(pageItems(rows, 200, 50)).toEqual(rows.slice(9950));
+    expect(pageItems(rows, 201, 50)).toEqual([]);
+    expect(pageItems(rows, 0, 50)).toEqual(rows.slice(0, 50));
   });
 });

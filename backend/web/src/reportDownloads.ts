@@ -32,9 +32,76 @@ export function isMonth(s: string): boolean {
   return /^\d{4}-(0[1-9]|1[0-2])$/.test(s);
 }
 
-/** The body of `POST /api/v1/reports/downloads` for a choice over a month (the T-13 takes no format). */
-export function downloadBody(c: DownloadChoice, month: string): { report: ReportKind; month: string; format?: FileFormat } {
-  return c.report === 't13' ? { report: 't13', month } : { report: c.report, month, format: c.format };
+/**
+ * The filters of the Reports screen: a month or a from–to range of dates, and optionally one
+ * department and one site (`''` = all). The on-screen summaries and the downloads use the same.
+ */
+export interface ReportFilter {
+  period: 'month' | 'range';
+  month: string;
+  from: string;
+  to: string;
+  departmentId: string;
+  siteId: string;
+}
+
+export function defaultFilter(month: string): ReportFilter {
+  return { period: 'month', month, from: '', to: '', departmentId: '', siteId: '' };
+}
+
+/** `YYYY-MM-DD` as a real calendar date. */
+export function isDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = new Date(`${s}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/** Why the period cannot be asked for yet (the field and an i18n key under `reports.`), or null. */
+export function periodProblem(f: ReportFilter): { field: 'month' | 'from' | 'to'; key: 'badMonth' | 'badDate' | 'toBeforeFrom' } | null {
+  if (f.period === 'month') return isMonth(f.month) ? null : { field: 'month', key: 'badMonth' };
+  if (!isDate(f.from)) return { field: 'from', key: 'badDate' };
+  if (!isDate(f.to)) return { field: 'to', key: 'badDate' };
+  if (f.to < f.from) return { field: 'to', key: 'toBeforeFrom' };
+  return null;
+}
+
+/** The query of `GET /api/v1/reports/summary` and `…/departments` (the `ReportQuery`) for the filters. */
+export function reportQuery(f: ReportFilter): { month?: string; from?: string; to?: string; department_id?: string; site_id?: string } {
+  const q: { month?: string; from?: string; to?: string; department_id?: string; site_id?: string } =
+    f.period === 'month' ? { month: f.month } : { from: f.from, to: f.to };
+  if (f.departmentId) q.department_id = f.departmentId;
+  if (f.siteId) q.site_id = f.siteId;
+  return q;
+}
+
+/** The T-13 is over a month only and takes no site (the server refuses both). */
+export function choiceAllowed(c: DownloadChoice, f: ReportFilter): boolean {
+  return c.report !== 't13' || f.period === 'month';
+}
+
+export interface DownloadBody {
+  report: ReportKind;
+  month?: string;
+  from?: string;
+  to?: string;
+  department_id?: string;
+  site_id?: string;
+  format?: FileFormat;
+}
+
+/**
+ * The body of `POST /api/v1/reports/downloads` for a choice over the filters (or a bare month):
+ * the T-13 takes no format and no site.
+ */
+export function downloadBody(c: DownloadChoice, filter: ReportFilter | string): DownloadBody {
+  const f = typeof filter === 'string' ? defaultFilter(filter) : filter;
+  const q = reportQuery(f);
+  if (c.report === 't13') {
+    const body: DownloadBody = { report: 't13', ...q };
+    delete body.site_id;
+    return body;
+  }
+  return { report: c.report, ...q, format: c.format };
 }
 
 export interface DownloadProgress {

@@ -269,6 +269,16 @@ test('the admin enrols the employee from photos, and the kiosk with a fake camer
 test('the T-13 for the month downloads and is an XLSX', async ({ page }) => {
   await signIn(page, admin.login, admin.password);
   await page.getByRole('link', { name: 'Reports' }).click();
+  // On screen over the chosen month: the period summary with the employee's row (they were
+  // marked in today), and the department summary.
+  await page.getByRole('textbox', { name: 'Month' }).fill(new Date().toISOString().slice(0, 7));
+  const periodSummary = page.getByRole('table', { name: 'Period summary' });
+  const row = periodSummary.getByRole('row').filter({ hasText: employee.last });
+  await expect(row.getByRole('cell').first()).toContainText(employee.last);
+  await expect(row.getByRole('cell').first()).toContainText(employee.first);
+  const departmentSummary = page.getByRole('table', { name: 'Department summary' });
+  await expect(departmentSummary.getByRole('columnheader', { name: 'Employees' })).toBeVisible();
+  await expect(departmentSummary.getByRole('row').nth(1)).toBeVisible();
   // Written in the background: the download shows its state and progress, and the file is
   // saved by itself once ready.
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download T-13 (XLSX)' }).click()]);
