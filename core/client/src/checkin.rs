@@ -137,6 +137,8 @@ struct BestFrame {
     rgb: RgbImage,
     face: Detection,
     sharpness: f32,
+    /// The challenge's index of this frame when the challenge kept it as evidence.
+    challenge_frame: Option<usize>,
 }
 
 struct RunningChallenge {
@@ -247,6 +249,7 @@ impl FaceSession {
         let sharpness = verdict.metrics.map(|m| m.sharpness).unwrap_or(0.0);
         self.last_reasons = verdict.reasons.clone();
 
+        let mut kept_as = None;
         let challenge = match (&mut self.challenge, face) {
             (Some(running), Some(face)) if challenge_frame_usable(&verdict.reasons) => {
                 // Every challenge frame carries its descriptor so a face swapped mid-sequence
@@ -270,20 +273,29 @@ impl FaceSession {
                             jpeg,
                         },
                     ));
+                    kept_as = Some(update.frame);
                 }
                 Some(update)
             }
             _ => None,
         };
 
+        // During a challenge the best frame is preferably one the challenge keeps (its neutral
+        // reference or a return to neutral): the server then measures one frame for both.
+        let better = |b: &BestFrame| match (kept_as.is_some(), b.challenge_frame.is_some()) {
+            (true, false) => true,
+            (false, true) => false,
+            _ => sharpness > b.sharpness,
+        };
         if verdict.ok
             && let Some(face) = face
-            && self.best.as_ref().is_none_or(|b| sharpness > b.sharpness)
+            && self.best.as_ref().is_none_or(better)
         {
             self.best = Some(BestFrame {
                 rgb,
                 face,
                 sharpness,
+                challenge_frame: kept_as,
             });
         }
         let ready = self.best.is_some()
@@ -317,11 +329,19 @@ impl FaceSession {
         let (challenge, nonce, challenge_frames, issued) = match self.challenge {
             Some(running) => {
                 let verdict = running.progress.verdict();
+                // The best frame, when it is one of them, goes as the same bytes, which the
+                // server's measurement recognises and measures once.
                 let frames: Vec<EvidenceFrame> = running
                     .kept
                     .into_iter()
                     .filter(|(i, _)| verdict.frames_used.contains(i))
-                    .map(|(_, f)| f)
+                    .map(|(i, f)| match best.challenge_frame {
+                        Some(b) if b == i => EvidenceFrame {
+                            captured_at_ms: f.captured_at_ms,
+                            jpeg: best_frame_jpeg.clone(),
+                        },
+                        _ => f,
+                    })
                     .take(MAX_CHALLENGE_FRAMES)
                     .collect();
                 let c = running.progress.challenge().clone();

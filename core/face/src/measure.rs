@@ -243,6 +243,23 @@ pub fn measure(
     let mut frames = Vec::with_capacity(challenge_frames.len());
     for (i, f) in challenge_frames.iter().enumerate() {
         let role = FrameRole::Challenge(i);
+        // The phone's best frame is usually also the challenge's neutral reference, uploaded as
+        // the same bytes: measuring it again would give the same detections and the same
+        // descriptor, at a fifth of a check-in's engine time.
+        if f.bytes == best
+            && let Some(largest) = crate::detect::largest(&dets)
+        {
+            frames.push(ChallengeFrame {
+                captured_at_ms: f.captured_at_ms.unwrap_or(0),
+                landmarks: largest.landmarks,
+                descriptor: Some(if *largest == face {
+                    descriptor.clone()
+                } else {
+                    engine.embed(&image, largest, None)?
+                }),
+            });
+            continue;
+        }
         let img = decode(role, f.bytes)?;
         let dets = detect(&img)?;
         let Some(largest) = crate::detect::largest(&dets) else {

@@ -419,3 +419,66 @@ fn eval_on_the_photo_set_meets_the_anchor_with_no_detection_failures() {
     assert!(r.eer <= 0.02, "EER {}", r.eer);
     assert!(r.tar_at_far_1e_2 >= 0.98, "TAR@1% {}", r.tar_at_far_1e_2);
 }
+
+/// The phone uploads its best frame again as the challenge's neutral reference; the measurement
+/// reuses the best frame's detection and descriptor for those identical bytes. What it reuses
+/// must be what measuring the frame again gives: the same pixels sent as a PNG (other bytes, so
+/// measured afresh) give the same challenge frame.
+#[test]
+fn a_challenge_frame_identical_to_the_best_frame_measures_as_if_measured_again() {
+    let Some((e, faces)) = engine_and_faces(
+        "a_challenge_frame_identical_to_the_best_frame_measures_as_if_measured_again",
+    ) else {
+        return;
+    };
+    use faceid_face::measure::TimedFrame;
+    let dir = faces.join("face_recognition/barack_obama");
+    let best = std::fs::read(dir.join("obama.jpg")).expect("read");
+    let turned = std::fs::read(dir.join("obama1.jpg")).expect("read");
+    let rules = faceid_face::MeasureRules::check_in();
+    let pixels = faceid_face::decode::decode_with_limits(&best, &rules.decode)
+        .expect("decode")
+        .rgb;
+    let mut png = std::io::Cursor::new(Vec::new());
+    pixels
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("encode");
+    let png = png.into_inner();
+    assert_ne!(png, best);
+
+    let frame = |bytes: &'static [u8], at: u64| TimedFrame {
+        bytes,
+        captured_at_ms: Some(at),
+    };
+    let best: &'static [u8] = best.leak();
+    let png: &'static [u8] = png.leak();
+    let turned: &'static [u8] = turned.leak();
+    let reused = faceid_face::measure(
+        e,
+        best,
+        &[frame(best, 1), frame(turned, 2)],
+        None,
+        &rules,
+    )
+    .expect("measure");
+    let measured_again = faceid_face::measure(
+        e,
+        best,
+        &[frame(png, 1), frame(turned, 2)],
+        None,
+        &rules,
+    )
+    .expect("measure");
+    assert_eq!(reused.challenge_frames.len(), 2);
+    assert_eq!(reused, measured_again);
+    // The reference frame is the best frame's face, not a default or another frame's.
+    assert_eq!(reused.challenge_frames[0].landmarks, reused.face.landmarks);
+    assert_eq!(
+        reused.challenge_frames[0].descriptor.as_ref(),
+        Some(&reused.descriptor)
+    );
+    assert_ne!(
+        reused.challenge_frames[0].landmarks,
+        reused.challenge_frames[1].landmarks
+    );
+}

@@ -201,6 +201,30 @@ fn a_challenge_is_driven_and_a_face_swap_mid_sequence_fails_it() {
     assert!(matches!(err, CheckInError::InvalidChallenge(_)), "{err:?}");
 }
 
+/// During a challenge the best frame is one the challenge keeps, sent as the same bytes, so the
+/// server measures that frame once: here a sharper frame that the challenge does not keep comes
+/// after the (slightly blurred) neutral reference and is not taken as the best frame.
+#[test]
+fn the_best_frame_is_the_challenges_reference_sent_as_the_same_bytes() {
+    let Some(a) = photo(A_CAMERA) else { return };
+    let soft = image::imageops::blur(&a, 0.8);
+    let c = challenge(vec![HeadAction::TurnLeft, HeadAction::LookUp]);
+    let mut session =
+        FaceSession::with_challenge(engine(), Vec::new(), &c, Default::default()).unwrap();
+    let t0 = u64::try_from(Utc::now().timestamp_millis()).unwrap();
+    let fb = session.push_rgb(soft, t0).unwrap();
+    assert!(fb.quality_ok, "the reference passes the quality gate: {:?}", fb.hints);
+    let fb = session.push_rgb(a, t0 + 100).unwrap();
+    assert!(fb.quality_ok);
+    let captured = session.finish().unwrap();
+    assert_eq!(captured.challenge_frames.len(), 1, "only the reference is kept");
+    assert_eq!(captured.challenge_frames[0].captured_at_ms, t0);
+    assert_eq!(captured.challenge_frames[0].jpeg, captured.best_frame_jpeg);
+    // Measured once, the reference carries the best frame's face.
+    let m = &captured.measurement;
+    assert_eq!(m.challenge_frames[0].landmarks, m.face.landmarks);
+}
+
 #[test]
 fn a_sealed_punch_is_in_the_outbox_with_its_frames() {
     let Some(img) = photo(A_CAMERA) else { return };
