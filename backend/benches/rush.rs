@@ -12,7 +12,8 @@
 //! The rush: employee *i* arrives at a time drawn (fixed seed) so that `1 − RUSH_PEAK_SHARE`
 //! of them arrive over the first two thirds of `RUSH_MINUTES` and the rest in the last third,
 //! opens a connection to replica *i mod replicas*, asks for a liveness challenge and sends the
-//! phone's multipart check-in (a 640 px best frame and four challenge frames, see
+//! phone's multipart check-in (a 640 px best frame and four challenge frames, the first of them
+//! the best frame's bytes as the phone sends its neutral reference, see
 //! `support/check_in.rs`). Every answer must be `verified`. Latency is measured from the
 //! arrival time, so queueing inside the server shows; per minute and over the whole rush.
 //!

@@ -29,7 +29,9 @@ pub const ENROL: [&str; 2] = [
     "face_recognition/barack_obama/obama.jpg",
     "face_recognition/barack_obama/obama_small.jpg",
 ];
-/// Frontal, the face 137 px wide at 640 px (`obama-720p.jpg` would be 83 px: too small).
+/// Frontal, the face 137 px wide at 640 px (`obama-720p.jpg` would be 83 px: too small). Also
+/// the first challenge frame, encoded the same way: the phone sends its best frame again as the
+/// challenge's neutral reference, and the server measures those bytes once.
 pub const BEST_FRAME: &str = "face_recognition/barack_obama/obama.jpg";
 /// Measured yaw (`faceid face detect --json`): 0.7°, +39.7°, -0.9°, -34.6°.
 pub const CHALLENGE_FRAMES: [&str; 4] = [

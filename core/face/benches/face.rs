@@ -175,6 +175,10 @@ fn bench(c: &mut Criterion) {
     );
     println!("{memory}");
 
+    if std::env::var("FACEID_BENCH_FIVE_FRAMES").is_ok_and(|v| v == "1") {
+        five_frames(&engine);
+        return;
+    }
     if std::env::var("FACEID_BENCH_PAIRED_ONLY").is_ok_and(|v| v == "1") {
         paired_only(&engine, &dir, &bytes);
         return;
@@ -499,6 +503,96 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
         ref_cpu: median(&mut ref_cpu),
         ref_wall: median(&mut ref_wall),
     })
+}
+
+/// The morning rush's frames (`backend/benches/support/check_in.rs`): the phone's best frame
+/// and four challenge frames (neutral, left, neutral, right), each a 640 px JPEG at quality 85.
+const FIVE_FRAMES: [&str; 4] = ["obama.jpg", "obama1.jpg", "obama-720p.jpg", "obama2.jpg"];
+
+/// `FACEID_BENCH_FIVE_FRAMES=1`: the engine's on-CPU time for one check-in as the phone uploads
+/// it, the best frame sent again as the challenge's reference (measured once), against the same
+/// check-in with that reference as other bytes (measured twice, as before the reuse), in
+/// alternating rounds. Capacity per core is 1000 / ms check-ins per second.
+fn five_frames(engine: &Engine) {
+    use faceid_face::measure::TimedFrame;
+    let Some(photo) = image_path() else {
+        eprintln!("five-frame check-in skipped: no photo set");
+        return;
+    };
+    let dir = photo.parent().expect("photo folder");
+    let jpeg = |name: &str| {
+        let bytes = std::fs::read(dir.join(name)).expect("photo");
+        faceid_face::decode::encode_jpeg(&decode(&bytes).expect("decode"), 640, 85).expect("jpeg")
+    };
+    let challenge: Vec<Vec<u8>> = FIVE_FRAMES.iter().map(|n| jpeg(n)).collect();
+    let best = challenge[0].clone();
+    // The same JPEG with one byte after its end marker: the same pixels, other bytes.
+    let mut reference_again = best.clone();
+    reference_again.push(0);
+    let rules = MeasureRules::check_in();
+    let run = |first: &[u8]| {
+        let mut frames: Vec<TimedFrame<'_>> = challenge
+            .iter()
+            .map(|b| TimedFrame {
+                bytes: b,
+                captured_at_ms: None,
+            })
+            .collect();
+        frames[0].bytes = first;
+        let c = thread_cpu_ns().expect("thread clock");
+        let m = faceid_face::measure(engine, &best, &frames, None, &rules).expect("check-in");
+        black_box(m);
+        (thread_cpu_ns().expect("thread clock") - c) as f64 / 1e6
+    };
+    let (once, twice) = (
+        faceid_face::measure(
+            engine,
+            &best,
+            &[TimedFrame {
+                bytes: &best,
+                captured_at_ms: None,
+            }],
+            None,
+            &rules,
+        ),
+        faceid_face::measure(
+            engine,
+            &best,
+            &[TimedFrame {
+                bytes: &reference_again,
+                captured_at_ms: None,
+            }],
+            None,
+            &rules,
+        ),
+    );
+    assert_eq!(
+        once.expect("measure").challenge_frames,
+        twice.expect("measure").challenge_frames,
+        "the reused reference is what measuring it again gives"
+    );
+    let rounds_wanted = std::env::var("FACEID_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PAIRED_ROUNDS);
+    let (mut a, mut b, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds_wanted {
+        let mut ra: Vec<f64> = (0..PAIRED_RUNS).map(|_| run(&best)).collect();
+        let mut rb: Vec<f64> = (0..PAIRED_RUNS).map(|_| run(&reference_again)).collect();
+        ratios.push(median(&mut ra) / median(&mut rb));
+        a.extend(ra);
+        b.extend(rb);
+    }
+    let (a, b) = (median(&mut a), median(&mut b));
+    println!(
+        "five-frame check-in (best + 4 challenge frames, 640 px), {} alternating rounds of \
+         {PAIRED_RUNS}: reference frame measured once {a:.2} ms on-CPU ({:.1} check-ins/s per \
+         core), measured twice {b:.2} ms ({:.1}/s); median ratio of the rounds **{:.3}**",
+        ratios.len(),
+        1000.0 / a,
+        1000.0 / b,
+        median(&mut ratios)
+    );
 }
 
 criterion_group!(benches, bench);

@@ -453,22 +453,11 @@ fn a_challenge_frame_identical_to_the_best_frame_measures_as_if_measured_again()
     let best: &'static [u8] = best.leak();
     let png: &'static [u8] = png.leak();
     let turned: &'static [u8] = turned.leak();
-    let reused = faceid_face::measure(
-        e,
-        best,
-        &[frame(best, 1), frame(turned, 2)],
-        None,
-        &rules,
-    )
-    .expect("measure");
-    let measured_again = faceid_face::measure(
-        e,
-        best,
-        &[frame(png, 1), frame(turned, 2)],
-        None,
-        &rules,
-    )
-    .expect("measure");
+    let reused = faceid_face::measure(e, best, &[frame(best, 1), frame(turned, 2)], None, &rules)
+        .expect("measure");
+    let measured_again =
+        faceid_face::measure(e, best, &[frame(png, 1), frame(turned, 2)], None, &rules)
+            .expect("measure");
     assert_eq!(reused.challenge_frames.len(), 2);
     assert_eq!(reused, measured_again);
     // The reference frame is the best frame's face, not a default or another frame's.

@@ -213,11 +213,19 @@ fn the_best_frame_is_the_challenges_reference_sent_as_the_same_bytes() {
         FaceSession::with_challenge(engine(), Vec::new(), &c, Default::default()).unwrap();
     let t0 = u64::try_from(Utc::now().timestamp_millis()).unwrap();
     let fb = session.push_rgb(soft, t0).unwrap();
-    assert!(fb.quality_ok, "the reference passes the quality gate: {:?}", fb.hints);
+    assert!(
+        fb.quality_ok,
+        "the reference passes the quality gate: {:?}",
+        fb.hints
+    );
     let fb = session.push_rgb(a, t0 + 100).unwrap();
     assert!(fb.quality_ok);
     let captured = session.finish().unwrap();
-    assert_eq!(captured.challenge_frames.len(), 1, "only the reference is kept");
+    assert_eq!(
+        captured.challenge_frames.len(),
+        1,
+        "only the reference is kept"
+    );
     assert_eq!(captured.challenge_frames[0].captured_at_ms, t0);
     assert_eq!(captured.challenge_frames[0].jpeg, captured.best_frame_jpeg);
     // Measured once, the reference carries the best frame's face.
