@@ -4,9 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::NaiveDate;
-use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -204,24 +203,19 @@ pub async fn download_file(
     let d = downloads::load(&state.db, id, caller.id)
         .await?
         .ok_or(AppError::not_found("report_download"))?;
-    match d.state.as_str() {
-        "queued" | "running" => Ok((StatusCode::ACCEPTED, Json(d)).into_response()),
-        "failed" => Err(AppError::conflict(
-            ErrorCode::ExportFailed,
-            "the report could not be written; start a new download",
-        )),
-        "expired" => Err(AppError::gone(
-            ErrorCode::ExportExpired,
-            "the report was deleted after its retention period; start a new download",
-        )),
-        _ => {
-            let path = downloads::file_path(&state.settings, id);
-            let name = d.file_name.as_deref().unwrap_or("report");
-            let ct = d
-                .content_type
-                .as_deref()
-                .unwrap_or("application/octet-stream");
-            job_files::stream(&path, ct, name).await
-        }
-    }
+    let why = job_files::Unavailable {
+        failed: "the report could not be written; start a new download",
+        expired: "the report was deleted after its retention period; start a new download",
+    };
+    let st = d.state.clone();
+    job_files::answer(&st, d, why, |d| async move {
+        let path = downloads::file_path(&state.settings, id);
+        let name = d.file_name.as_deref().unwrap_or("report");
+        let ct = d
+            .content_type
+            .as_deref()
+            .unwrap_or("application/octet-stream");
+        job_files::stream(&path, ct, name).await
+    })
+    .await
 }
