@@ -126,3 +126,57 @@ export function fileSize(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
+
+/**
+ * A table's order: a column key and the direction. The server's `sort` parameter is the key,
+ * with `-` before it for descending (`-worked`).
+ */
+export interface SortState<K extends string> {
+  key: K;
+  desc: boolean;
+}
+
+/** The `sort` parameter of an order. */
+export function sortParam<K extends string>(s: SortState<K>): string {
+  return s.desc ? `-${s.key}` : s.key;
+}
+
+/** The order after a click on a column's header: the same column turns round, another starts ascending. */
+export function nextSort<K extends string>(s: SortState<K>, key: K): SortState<K> {
+  return s.key === key ? { key, desc: !s.desc } : { key, desc: false };
+}
+
+/** The `aria-sort` of a column under an order. */
+export function ariaSort<K extends string>(s: SortState<K>, key: K): 'ascending' | 'descending' | 'none' {
+  if (s.key !== key) return 'none';
+  return s.desc ? 'descending' : 'ascending';
+}
+
+/**
+ * Rows sorted in the browser by `value` (texts by the language's collation, numbers by value,
+ * empty last either way); equal rows keep their order.
+ */
+export function sortRows<R>(rows: readonly R[], value: (r: R) => string | number | null | undefined, desc: boolean, locale?: string): R[] {
+  const dir = desc ? -1 : 1;
+  return rows
+    .map((r, i) => ({ r, i, v: value(r) }))
+    .sort((a, b) => {
+      const av = a.v;
+      const bv = b.v;
+      if (av == null || bv == null) return av == null && bv == null ? a.i - b.i : av == null ? 1 : -1;
+      const c = typeof av === 'number' && typeof bv === 'number' ? av - bv : String(av).localeCompare(String(bv), locale);
+      return c !== 0 ? c * dir : a.i - b.i;
+    })
+    .map((x) => x.r);
+}
+
+/** A download of the recent list, as the server lists it. */
+export interface ListedDownload {
+  id: string;
+  state: string;
+}
+
+/** Whether the list of recent downloads should be re-read soon: one of them is still being written. */
+export function anyActive(items: readonly ListedDownload[] | undefined): boolean {
+  return (items ?? []).some(downloadActive);
+}

@@ -7,19 +7,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{ExportFormat, current_month, period_error, resolve_period, t13_department};
 use crate::AppState;
+use crate::audit;
 use crate::auth::Staff;
 use crate::error::{AppError, AppResult};
-use crate::extract::{ApiJson, ApiPath, Check};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Check, Paging};
 use crate::job_files;
 use crate::jobs;
 use crate::report_downloads::{
-    self as downloads, COLUMNS, DOWNLOAD_JOB, Params, ReportDownload, ReportKind,
+    self as downloads, COLUMNS, DOWNLOAD_JOB, DownloadPage, Params, ReportDownload, ReportKind,
 };
 use crate::timesheet::Period;
 use crate::timesheet::export;
@@ -92,11 +93,23 @@ fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
     Ok((month, true))
 }
 
+/// What the audit log records of a download asked for: the report, its period and filters.
+#[derive(Serialize)]
+struct Requested<'a> {
+    report: &'a str,
+    format: &'a str,
+    period_from: NaiveDate,
+    period_to: NaiveDate,
+    #[serde(flatten)]
+    params: &'a Params,
+}
+
 /// Queues a report download: the summary, the daily detail or the T-13 written in the
 /// background, for the caller's scope (administrators: everyone; operators: their
 /// departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`. Not
 /// bounded by `report_too_large`'s employee-days, only by the file formats (10,000
-/// employees; 400,000 rows of daily detail).
+/// employees; 400,000 rows of daily detail). Audited as `reports.download` with the report,
+/// its period and filters.
 #[utoipa::path(post, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
     request_body = DownloadRequest,
     responses(
@@ -156,6 +169,23 @@ pub async fn start_download(
     .bind(sqlx::types::Json(&params))
     .fetch_one(&mut *tx)
     .await?;
+    let requested = Requested {
+        report: req.report.as_str(),
+        format: &download.format,
+        period_from: download.period_from,
+        period_to: download.period_to,
+        params: &params,
+    };
+    audit::record(
+        &mut tx,
+        &caller,
+        "reports.download",
+        "report_download",
+        Some(id),
+        audit::NONE,
+        Some(&requested),
+    )
+    .await?;
     jobs::enqueue(
         &mut tx,
         DOWNLOAD_JOB,
@@ -165,6 +195,23 @@ pub async fn start_download(
     .await?;
     tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(download)))
+}
+
+/// The caller's report downloads, newest first: every state, those whose file was deleted
+/// after its retention period marked `expired` (so the panel lists them after a reload).
+/// Another account's are never listed.
+#[utoipa::path(get, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+    params(Paging),
+    responses(
+        (status = 200, description = "one page of the caller's downloads", body = DownloadPage),
+        (status = 400, description = "`invalid_query` (paging)", body = Problem)))]
+pub async fn list_downloads(
+    State(state): State<AppState>,
+    Staff(caller): Staff,
+    ApiQuery(q): ApiQuery<Paging>,
+) -> AppResult<Json<DownloadPage>> {
+    let page = Paging::resolve(q.limit, q.offset)?;
+    Ok(Json(downloads::list(&state.db, caller.id, page).await?))
 }
 
 /// One of the caller's report downloads: its state and progress, and when done the file's
@@ -185,7 +232,8 @@ pub async fn get_download(
         .ok_or(AppError::not_found("report_download"))
 }
 
-/// The file of one of the caller's report downloads (200, streamed), 202 with the state while
+/// The file of one of the caller's report downloads (200, streamed; audited as
+/// `reports.download_file`), 202 with the state while
 /// it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
 #[utoipa::path(get, path = "/api/v1/reports/downloads/{id}/file", tag = "reports", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "download id")),
@@ -209,6 +257,17 @@ pub async fn download_file(
     };
     let st = d.state.clone();
     job_files::answer(&st, d, why, |d| async move {
+        let mut conn = state.db.acquire().await?;
+        audit::record(
+            &mut conn,
+            &caller,
+            "reports.download_file",
+            "report_download",
+            Some(id),
+            audit::NONE,
+            Some(&d),
+        )
+        .await?;
         let path = downloads::file_path(&state.settings, id);
         let name = d.file_name.as_deref().unwrap_or("report");
         let ct = d

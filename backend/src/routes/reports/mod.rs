@@ -11,14 +11,19 @@
 //!
 //! The handlers live by concept: [`today`] (the live today view), [`period`] (the period
 //! and department summaries, the synchronous files, the T-13 and the employee's own month) and
-//! [`downloads`] (the report downloads written in the background).
+//! [`downloads`] (the report downloads written in the background); [`daily`] is the daily
+//! detail on screen and [`sort`] the order of the tables the server pages.
 
+mod daily;
 mod downloads;
 mod period;
+mod sort;
 mod today;
 
+pub use daily::*;
 pub use downloads::*;
 pub use period::*;
+pub use sort::ReportSort;
 pub use today::*;
 
 use axum::http::{HeaderValue, header};
@@ -31,6 +36,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
+use crate::extract::Check;
 use crate::report_downloads::{self as report_files, ReportFile};
 use crate::routes::Paging;
 use crate::timesheet::store::{self, Emp, EmpFilter};
@@ -39,6 +45,9 @@ use crate::timesheet::{Period, PeriodError};
 
 /// Most employee-days one export or report may hold; narrow the department or period.
 pub const MAX_REPORT_EMPLOYEE_DAYS: i64 = 100_000;
+
+/// Longest name search (`q`) of the reports, in characters.
+pub const MAX_NAME_SEARCH: usize = 100;
 
 /// `?month=YYYY-MM` or `?from=&to=` (inclusive, at most 366 days); default the current month.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -57,6 +66,15 @@ pub struct ReportQuery {
     /// Export format (default `csv`).
     #[param(inline)]
     pub format: Option<ExportFormat>,
+    /// Employees whose name ("last first" or "first last") contains this text, any case; blank
+    /// is no search (at most 100 characters: `too_long`; no control characters:
+    /// `invalid_characters`).
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Order of the rows of the period summary and the daily detail (the other reports have
+    /// their own order): a column, `-` before it for descending; default `name`.
+    #[param(inline)]
+    pub sort: Option<ReportSort>,
 }
 
 /// The file format of an export.
@@ -73,6 +91,19 @@ impl ReportQuery {
     /// document describes them all), whether or not that report uses the parameter: the page
     /// and the format, answered with the paging and the format wanted.
     fn checked(&self) -> AppResult<((u32, u32), bool)> {
+        let mut check = Check::default();
+        if self
+            .q
+            .as_deref()
+            .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
+        {
+            check.add(
+                "q",
+                "too_long",
+                format!("must be at most {MAX_NAME_SEARCH} characters"),
+            );
+        }
+        check.finish()?;
         Ok((
             Paging::resolve(self.limit, self.offset)?,
             self.format.unwrap_or_default() == ExportFormat::Xlsx,
@@ -116,6 +147,7 @@ fn filter(q: &ReportQuery) -> EmpFilter {
         department_id: q.department_id,
         site_id: q.site_id,
         employee_id: None,
+        name: q.q.clone(),
     }
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::sort::{self, SortKey, SortValue, sort_rows};
 use super::{
     ReportQuery, all_summaries, bounded_employees, current_month, file, filter, period_error,
     resolve_period, t13_department,
@@ -136,7 +137,7 @@ pub struct DayOut {
     pub pending_events: usize,
 }
 
-fn day_out(r: &DayRecord) -> DayOut {
+pub(super) fn day_out(r: &DayRecord) -> DayOut {
     DayOut {
         date: r.date,
         status: r.status.as_str().to_owned(),
@@ -164,12 +165,16 @@ pub struct MyTimesheet {
     pub summary: SummaryOut,
 }
 
-/// Period summary per employee (paged by employees).
+/// Period summary per employee (paged by employees), in the name order unless `sort` says
+/// otherwise (another order reads every employee first, so it is bounded by
+/// `report_too_large` like the department summary); `q` keeps the employees whose name
+/// contains it.
 #[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one page of employees", body = SummaryPage),
-        (status = 422, description = "`invalid_month`, `period_too_long`, `empty_period`", body = Problem)))]
+        (status = 400, description = "`invalid_query` (paging, an unknown `sort`)", body = Problem),
+        (status = 422, description = "`invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `report_too_large` (a `sort` other than `name`), `too_long` (`q`)", body = Problem)))]
 pub async fn summary(
     State(state): State<AppState>,
     Staff(caller): Staff,
@@ -177,25 +182,47 @@ pub async fn summary(
 ) -> AppResult<Json<SummaryPage>> {
     let (page, _) = q.checked()?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let (emps, total) = store::employees(
-        &state.db,
-        &caller.scope(),
-        &filter(&q),
-        period.from(),
-        Some(page),
-    )
-    .await?;
-    let sums = store::summaries(&state.db, &emps, period, Utc::now()).await?;
-    let items = emps
+    let (from, to) = (period.from(), period.to());
+    let order = q.sort.filter(|s| s.key().0 != SortKey::Name || s.key().1);
+    let Some(order) = order else {
+        // The name order: paged by the database.
+        let (emps, total) =
+            store::employees(&state.db, &caller.scope(), &filter(&q), from, Some(page)).await?;
+        let sums = store::summaries(&state.db, &emps, period, Utc::now()).await?;
+        let items = emps
+            .iter()
+            .zip(&sums)
+            .map(|(e, s)| summary_out(e, s))
+            .collect();
+        return Ok(Json(SummaryPage {
+            from,
+            to,
+            total,
+            items,
+        }));
+    };
+    // Another order needs every row: bounded like the department summary.
+    let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
+    let mut rows: Vec<(usize, SummaryOut)> = emps
         .iter()
         .zip(&sums)
         .map(|(e, s)| summary_out(e, s))
+        .enumerate()
         .collect();
+    sort_rows(&mut rows, order, |(i, r), key| match key {
+        SortKey::Name | SortKey::Date => SortValue::Num(*i as i64),
+        SortKey::Department => SortValue::Text(r.department.clone()),
+        SortKey::Worked => SortValue::Num(r.worked_minutes),
+        SortKey::Late => SortValue::Num(r.late_minutes),
+        SortKey::EarlyLeave => SortValue::Num(r.early_leave_minutes),
+        SortKey::Absences => SortValue::Num(i64::from(r.absences)),
+        SortKey::Overtime => SortValue::Num(r.overtime_minutes),
+    });
     Ok(Json(SummaryPage {
-        from: period.from(),
-        to: period.to(),
-        total,
-        items,
+        from,
+        to,
+        total: rows.len() as i64,
+        items: sort::page(rows, page).into_iter().map(|(_, r)| r).collect(),
     }))
 }
 

@@ -47,7 +47,7 @@ pub async fn today(
     let f = EmpFilter {
         department_id: q.department_id,
         site_id: q.site_id,
-        employee_id: None,
+        ..EmpFilter::default()
     };
     let from = at.date_naive() - chrono::Duration::days(1);
     let (emps, total) = store::employees(&state.db, &caller.scope(), &f, from, None).await?;

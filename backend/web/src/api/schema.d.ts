@@ -1677,6 +1677,29 @@ export interface paths {
         patch: operations["update_position"];
         trace?: never;
     };
+    "/api/v1/reports/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The daily detail over a period: one row per employee and day, with the plan, the first
+         *     check-in and last check-out, the minutes worked, late, left early, overtime and at night,
+         *     the absence and the T-13 code; the numbers of the daily XLSX / CSV. Paged by rows, in the
+         *     name order then by date unless `sort` says otherwise; `q` keeps the employees whose name
+         *     contains it. Bounded like the department summary (`report_too_large`).
+         */
+        get: operations["daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/daily/export": {
         parameters: {
             query?: never;
@@ -1721,14 +1744,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's report downloads, newest first: every state, those whose file was deleted
+         *     after its retention period marked `expired` (so the panel lists them after a reload).
+         *     Another account's are never listed.
+         */
+        get: operations["list_downloads"];
         put?: never;
         /**
          * Queues a report download: the summary, the daily detail or the T-13 written in the
          *     background, for the caller's scope (administrators: everyone; operators: their
          *     departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`. Not
          *     bounded by `report_too_large`'s employee-days, only by the file formats (10,000
-         *     employees; 400,000 rows of daily detail).
+         *     employees; 400,000 rows of daily detail). Audited as `reports.download` with the report,
+         *     its period and filters.
          */
         post: operations["start_download"];
         delete?: never;
@@ -1765,7 +1794,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The file of one of the caller's report downloads (200, streamed), 202 with the state while
+         * The file of one of the caller's report downloads (200, streamed; audited as
+         *     `reports.download_file`), 202 with the state while
          *     it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
          */
         get: operations["download_file"];
@@ -1784,7 +1814,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Period summary per employee (paged by employees). */
+        /**
+         * Period summary per employee (paged by employees), in the name order unless `sort` says
+         *     otherwise (another order reads every employee first, so it is bounded by
+         *     `report_too_large` like the department summary); `q` keeps the employees whose name
+         *     contains it.
+         */
         get: operations["summary"];
         put?: never;
         post?: never;
@@ -2592,6 +2627,28 @@ export interface components {
             role: components["schemas"]["Role"];
             site_ids: string[];
         };
+        DailyPage: {
+            /** Format: date */
+            from: string;
+            items: components["schemas"]["DailyRow"][];
+            /** Format: date */
+            to: string;
+            /**
+             * Format: int64
+             * @description Rows (employee-days) matching the filter (all pages).
+             */
+            total: number;
+        };
+        /** @description One employee's day in the daily detail. */
+        DailyRow: components["schemas"]["DayOut"] & {
+            department?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            /** @description Last name, first name. */
+            name: string;
+            /** @description The card number, else the login (as in the files). */
+            personnel_number: string;
+        };
         DayOut: {
             absence?: string | null;
             /** Format: date */
@@ -2758,6 +2815,15 @@ export interface components {
          * @enum {string}
          */
         Direction: "in" | "out" | "both";
+        /** @description A page of an account's report downloads, newest first. */
+        DownloadPage: {
+            items: components["schemas"]["ReportDownload"][];
+            /**
+             * Format: int64
+             * @description The account's downloads (all pages).
+             */
+            total: number;
+        };
         /**
          * @description `POST /api/v1/reports/downloads` body: which report, in which format, over which period
          *     and employees (the parameters of the synchronous endpoints).
@@ -3485,6 +3551,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /**
+             * Format: uuid
+             * @description The filters it was asked with.
+             */
+            department_id?: string | null;
+            /**
              * Format: int32
              * @description Of those, employees read so far; equals the total when done.
              */
@@ -3514,6 +3585,8 @@ export interface components {
             period_to: string;
             /** @description `summary`, `daily` or `t13`. */
             report: string;
+            /** Format: uuid */
+            site_id?: string | null;
             /** Format: int64 */
             size_bytes?: number | null;
             /** @description `queued`, `running`, `done`, `failed` or `expired`. */
@@ -13894,6 +13967,94 @@ export interface operations {
             };
         };
     };
+    daily: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM`; instead of `from` and `to`. */
+                month?: string;
+                from?: string;
+                to?: string;
+                department_id?: string;
+                site_id?: string;
+                /** @description Page size of the JSON summary (1..=500, default 50). */
+                limit?: number;
+                offset?: number;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of employee-days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyPage"];
+                };
+            };
+            /** @description `invalid_query` (paging, an unknown `sort`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `report_too_large`, `too_long` (`q`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     daily_export: {
         parameters: {
             query?: {
@@ -13908,6 +14069,17 @@ export interface operations {
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -13983,6 +14155,17 @@ export interface operations {
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -14027,6 +14210,76 @@ export interface operations {
                 };
             };
             /** @description `invalid_month`, `period_too_long`, `report_too_large` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_downloads: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of the caller's downloads */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadPage"];
+                };
+            };
+            /** @description `invalid_query` (paging) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14335,6 +14588,17 @@ export interface operations {
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -14351,7 +14615,7 @@ export interface operations {
                     "application/json": components["schemas"]["SummaryPage"];
                 };
             };
-            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            /** @description `invalid_query` (paging, an unknown `sort`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14378,7 +14642,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_month`, `period_too_long`, `empty_period` */
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `report_too_large` (a `sort` other than `name`), `too_long` (`q`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14412,6 +14676,17 @@ export interface operations {
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
