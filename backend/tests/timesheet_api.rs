@@ -1223,6 +1223,19 @@ async fn missing_checkout_rule_is_an_admin_setting(pool: PgPool) {
     assert_eq!(b["worked_minutes"], 475);
 }
 
+/// Signs in `op`, an operator of a new department "Bar" (none of the story's employees).
+async fn bar_operator(s: &Story) -> String {
+    let other = s.app.create_department(&s.admin, "Bar").await;
+    s.app
+        .create_employee(
+            &s.admin,
+            json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
+                   "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
+        )
+        .await;
+    s.app.login("op").await.access_token
+}
+
 /// Runs every job due now (the report downloads queued by the test).
 async fn run_jobs(app: &TestApp) {
     let registry = faceid_server::job_registry(&app.state, 90);
@@ -1360,14 +1373,7 @@ async fn report_downloads_run_in_the_background(pool: PgPool) {
 
     // An operator of another department: the Kitchen's summary holds nobody of the Kitchen,
     // and the administrator's download is not theirs (404), nor a user's (403).
-    let other = app.create_department(&s.admin, "Bar").await;
-    app.create_employee(
-        &s.admin,
-        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
-               "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
-    )
-    .await;
-    let op = app.login("op").await.access_token;
+    let op = bar_operator(&s).await;
     let admins = d["id"].as_str().unwrap().to_owned();
     for path in [
         format!("/api/v1/reports/downloads/{admins}"),
@@ -1715,46 +1721,32 @@ async fn daily_detail_on_screen_matches_the_file_and_sorts_and_searches(pool: Pg
             .map(|i| i["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let r = app
-        .get(&format!("/api/v1/reports/summary?{dep}&q=dav"), &s.admin)
-        .await;
+    let summary = |extra: &'static str| {
+        let dep = dep.clone();
+        async move {
+            let r = app
+                .get(&format!("/api/v1/reports/summary?{dep}&{extra}"), admin)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{extra}: {}", r.body);
+            r.body
+        }
+    };
+    let b = summary("q=dav").await;
     assert_eq!(
-        (r.body["total"].clone(), names(&r.body)),
+        (b["total"].clone(), names(&b)),
         (json!(1), vec!["Davlatova X".to_owned()])
     );
-    let r = app
-        .get(
-            &format!("/api/v1/reports/summary?{dep}&sort=absences"),
-            &s.admin,
-        )
-        .await;
+    let b = summary("sort=absences").await;
     assert_eq!(
-        names(&r.body),
+        names(&b),
         ["Davlatova X", "Aliev X", "Boboev X", "Ergashev X"]
     );
-    let r = app
-        .get(
-            &format!("/api/v1/reports/summary?{dep}&sort=-absences&limit=2&offset=1"),
-            &s.admin,
-        )
-        .await;
-    assert_eq!(r.body["total"], 4);
-    assert_eq!(names(&r.body), ["Boboev X", "Aliev X"]);
-    let r = app
-        .get(
-            &format!("/api/v1/reports/summary?{dep}&sort=-worked"),
-            &s.admin,
-        )
-        .await;
-    assert_eq!(names(&r.body)[0], "Aliev X");
-    let r = app
-        .get(
-            &format!("/api/v1/reports/summary?{dep}&sort=-name"),
-            &s.admin,
-        )
-        .await;
+    let b = summary("sort=-absences&limit=2&offset=1").await;
+    assert_eq!(b["total"], 4);
+    assert_eq!(names(&b), ["Boboev X", "Aliev X"]);
+    assert_eq!(names(&summary("sort=-worked").await)[0], "Aliev X");
     assert_eq!(
-        names(&r.body),
+        names(&summary("sort=-name").await),
         ["Ergashev X", "Davlatova X", "Boboev X", "Aliev X"]
     );
 
@@ -1762,14 +1754,7 @@ async fn daily_detail_on_screen_matches_the_file_and_sorts_and_searches(pool: Pg
     let user = app.login("bahrom").await.access_token;
     let r = app.get(&format!("/api/v1/reports/daily?{q}"), &user).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
-    let other = app.create_department(&s.admin, "Bar").await;
-    app.create_employee(
-        &s.admin,
-        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
-               "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
-    )
-    .await;
-    let op = app.login("op").await.access_token;
+    let op = bar_operator(&s).await;
     let r = app.get(&format!("/api/v1/reports/daily?{q}"), &op).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["total"], 0);
@@ -1787,14 +1772,7 @@ async fn recent_downloads_are_the_requesters_own_and_audited(pool: PgPool) {
     };
     let s = story_with(pool, settings).await;
     let app = &s.app;
-    let other = app.create_department(&s.admin, "Bar").await;
-    app.create_employee(
-        &s.admin,
-        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
-               "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
-    )
-    .await;
-    let op = app.login("op").await.access_token;
+    let op = bar_operator(&s).await;
 
     let (first, _, _, _) = background(
         app,

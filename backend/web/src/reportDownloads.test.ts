@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_CHOICES, anyActive, ariaSort, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, isDate, isMonth, nextSort, periodProblem, reportQuery, sortParam, sortRows } from './reportDownloads';
+import { DOWNLOAD_CHOICES, EMPTY_T13_HEADER, anyActive, ariaSort, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, isDate, isMonth, nextSort, periodProblem, reportQuery, sortParam, sortRows, t13HeaderProblem } from './reportDownloads';
 
 describe('report downloads', () => {
   it('offers the T-13 as XLSX and the summary and daily detail in both formats', () => {
@@ -100,5 +100,14 @@ describe('client-side pages', () => {
     expect(anyActive([{ id: 'a', state: 'done' }, { id: 'b', state: 'expired' }, { id: 'c', state: 'failed' }])).toBe(false);
     expect(anyActive([{ id: 'a', state: 'done' }, { id: 'b', state: 'running' }])).toBe(true);
     expect(anyActive([{ id: 'a', state: 'queued' }])).toBe(true);
+  });
+  it('puts the T-13 header fields that were filled in into the T-13 body only', () => {
+    const header = { organisation: '  Cafe LLC ', okpo: '', documentNumber: '7' };
+    expect(downloadBody({ report: 't13', format: 'xlsx' }, '2026-03', header)).toEqual({ report: 't13', month: '2026-03', organisation: 'Cafe LLC', document_number: '7' });
+    expect(downloadBody({ report: 'summary', format: 'csv' }, '2026-03', header)).toEqual({ report: 'summary', month: '2026-03', format: 'csv' });
+    expect(downloadBody({ report: 't13', format: 'xlsx' }, '2026-03', EMPTY_T13_HEADER)).toEqual({ report: 't13', month: '2026-03' });
+    expect(t13HeaderProblem(header)).toBeNull();
+    expect(t13HeaderProblem({ ...header, okpo: 'x'.repeat(201) })).toBe('okpo');
+    expect(t13HeaderProblem({ ...header, organisation: `${'x'.repeat(200)}  ` })).toBeNull();
   });
 });

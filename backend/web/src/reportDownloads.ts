@@ -87,18 +87,50 @@ export interface DownloadBody {
   department_id?: string;
   site_id?: string;
   format?: FileFormat;
+  organisation?: string;
+  okpo?: string;
+  document_number?: string;
+}
+
+/** The header of the T-13 form as typed on the screen (`''` = left empty). */
+export interface T13Header {
+  organisation: string;
+  okpo: string;
+  documentNumber: string;
+}
+
+export const EMPTY_T13_HEADER: T13Header = { organisation: '', okpo: '', documentNumber: '' };
+
+/** The server's limit of each T-13 header field, in characters. */
+export const T13_HEADER_MAX = 200;
+
+/** The first T-13 header field longer than the server takes, or null. */
+export function t13HeaderProblem(h: T13Header): 'organisation' | 'okpo' | 'document_number' | null {
+  const long = (v: string) => v.trim().length > T13_HEADER_MAX;
+  if (long(h.organisation)) return 'organisation';
+  if (long(h.okpo)) return 'okpo';
+  if (long(h.documentNumber)) return 'document_number';
+  return null;
 }
 
 /**
  * The body of `POST /api/v1/reports/downloads` for a choice over the filters (or a bare month):
- * the T-13 takes no format and no site.
+ * the T-13 takes no format and no site, and carries the header fields that were filled in.
  */
-export function downloadBody(c: DownloadChoice, filter: ReportFilter | string): DownloadBody {
+export function downloadBody(c: DownloadChoice, filter: ReportFilter | string, header: T13Header = EMPTY_T13_HEADER): DownloadBody {
   const f = typeof filter === 'string' ? defaultFilter(filter) : filter;
   const q = reportQuery(f);
   if (c.report === 't13') {
     const body: DownloadBody = { report: 't13', ...q };
     delete body.site_id;
+    const fields = [
+      ['organisation', header.organisation],
+      ['okpo', header.okpo],
+      ['document_number', header.documentNumber],
+    ] as const;
+    for (const [key, value] of fields) {
+      if (value.trim()) body[key] = value.trim();
+    }
     return body;
   }
   return { report: c.report, ...q, format: c.format };

@@ -24,6 +24,7 @@ export const en = {
   sites: { title: 'Sites', new: 'New site', name: 'Site name', timeZone: 'Time zone', geofence: 'Geofence', latitude: 'Latitude', longitude: 'Longitude', radius: 'Radius, m', map: 'Map of the geofence (click to move the centre)', created: 'Site created' },
   review: { title: 'Flagged punches', none: 'No flagged punches', punch: 'Punch', photo: 'Evidence photo', employee: 'Employee', comment: 'Comment', accept: 'Approve', reject: 'Reject', accepted: 'Approved', rejected: 'Rejected', done: 'Review recorded', position: 'Position of the punch', distance: '{{m}} m from the site', showMap: 'Show on the map', hideMap: 'Hide the map', total: 'Flagged punches: {{count}}' },
   reports: {
+    t13Header: 'T-13 header', organisation: 'Organisation (T-13)', okpo: 'OKPO code (T-13)', documentNumber: 'Document number (T-13)', tooLong: 'At most {{max}} characters',
     dailyTitle: 'Daily detail', dailyTotal: '{{from}} – {{to}}, employee-days: {{total}}',
     search: 'Find by name', searchHint: 'Narrows the period summary and the daily detail', sortBy: 'Sort by {{column}}',
     recentTitle: 'Recent downloads', noDownloads: 'No downloads yet', progressOf: 'Progress of {{name}}', expiredHint: 'Deleted after its retention period: start a new download',
@@ -250,6 +251,7 @@ export const ru: Strings<typeof en> = {
   sites: { title: 'Объекты', new: 'Новый объект', name: 'Название объекта', timeZone: 'Часовой пояс', geofence: 'Геозона', latitude: 'Широта', longitude: 'Долгота', radius: 'Радиус, м', map: 'Карта геозоны (щелчок переносит центр)', created: 'Объект создан' },
   review: { title: 'Отметки на проверку', none: 'Нет отметок на проверку', punch: 'Отметка', photo: 'Фото-доказательство', employee: 'Сотрудник', comment: 'Комментарий', accept: 'Подтвердить', reject: 'Отклонить', accepted: 'Подтверждено', rejected: 'Отклонено', done: 'Решение записано', position: 'Место отметки', distance: '{{m}} м от объекта', showMap: 'Показать на карте', hideMap: 'Скрыть карту', total: 'Отметок на проверку: {{count}}' },
   reports: {
+    t13Header: 'Шапка Т-13', organisation: 'Организация (Т-13)', okpo: 'Код ОКПО (Т-13)', documentNumber: 'Номер документа (Т-13)', tooLong: 'Не больше {{max}} символов',
     dailyTitle: 'По дням', dailyTotal: '{{from}} – {{to}}, человеко-дней: {{total}}',
     search: 'Поиск по имени', searchHint: 'Сужает сводку за период и отчёт по дням', sortBy: 'Сортировать по столбцу «{{column}}»',
     recentTitle: 'Недавние выгрузки', noDownloads: 'Выгрузок пока нет', progressOf: 'Ход подготовки {{name}}', expiredHint: 'Удалён по истечении срока хранения: запустите выгрузку заново',
@@ -474,6 +476,7 @@ export const tg: Strings<typeof en> = {
   sites: { title: 'Объектҳо', new: 'Объекти нав', name: 'Номи объект', timeZone: 'Минтақаи вақт', geofence: 'Геоминтақа', latitude: 'Арз', longitude: 'Тӯл', radius: 'Радиус, м', map: 'Харитаи геоминтақа (клик марказро мегузаронад)', created: 'Объект сохта шуд' },
   review: { title: 'Қайдҳо барои санҷиш', none: 'Қайд барои санҷиш нест', punch: 'Қайд', photo: 'Сурати далел', employee: 'Корманд', comment: 'Шарҳ', accept: 'Тасдиқ', reject: 'Рад кардан', accepted: 'Тасдиқ шуд', rejected: 'Рад шуд', done: 'Қарор сабт шуд', position: 'Ҷойи қайд', distance: '{{m}} м аз объект', showMap: 'Дар харита нишон додан', hideMap: 'Пинҳон кардани харита', total: 'Қайдҳо барои санҷиш: {{count}}' },
   reports: {
+    t13Header: 'Сарлавҳаи Т-13', organisation: 'Ташкилот (Т-13)', okpo: 'Рамзи ОКПО (Т-13)', documentNumber: 'Рақами ҳуҷҷат (Т-13)', tooLong: 'На зиёда аз {{max}} аломат',
     dailyTitle: 'Аз рӯи рӯзҳо', dailyTotal: '{{from}} – {{to}}, одам-рӯзҳо: {{total}}',
     search: 'Ҷустуҷӯ аз рӯи ном', searchHint: 'Ҷамъбасти давра ва ҳисоботи рӯзонаро маҳдуд мекунад', sortBy: 'Мураттаб кардан аз рӯи «{{column}}»',
     recentTitle: 'Боргириҳои охирин', noDownloads: 'Ҳоло боргирӣ нест', progressOf: 'Ҷараёни омодасозии {{name}}', expiredHint: 'Баъди мӯҳлати нигоҳдорӣ нест карда шуд: боргириро аз нав оғоз кунед',

@@ -12,7 +12,7 @@ import { useEffect, useRef, useState } from 'react';
 import { Alert, Badge, Button, Card, Group, NativeSelect, Progress, SegmentedControl, SimpleGrid, Stack, Text, TextInput, Title, UnstyledButton } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
 import { notifications } from '@mantine/notifications';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { api, download, unwrap } from '../api/client';
 import type { components, paths } from '../api/schema';
@@ -22,7 +22,7 @@ import { ErrorState, FormErrors, Loading } from '../components/States';
 import { currentMonth, formatDateTime, formatTime } from '../dates';
 import { pageItems, pageOffset } from '../paging';
 import { ApiError, fieldErrors } from '../problem';
-import { DOWNLOAD_CHOICES, type DownloadChoice, type ReportFilter, type SortState, anyActive, ariaSort, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, nextSort, periodProblem, reportQuery, sortParam, sortRows } from '../reportDownloads';
+import { DOWNLOAD_CHOICES, EMPTY_T13_HEADER, T13_HEADER_MAX, type DownloadChoice, type ReportFilter, type SortState, type T13Header, anyActive, ariaSort, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, nextSort, periodProblem, reportQuery, sortParam, sortRows, t13HeaderProblem } from '../reportDownloads';
 
 type ReportKey = 't13' | 'summaryXlsx' | 'summaryCsv' | 'dailyXlsx' | 'dailyCsv';
 type SummaryRow = components['schemas']['SummaryOut'];
@@ -37,7 +37,7 @@ const SUMMARY_PAGE = 50;
 const DAILY_PAGE = 50;
 const DEPARTMENT_PAGE = 50;
 const RECENT_PAGE = 10;
-const FILTER_FIELDS = ['month', 'from', 'to', 'department_id', 'site_id', 'q'] as const;
+const FILTER_FIELDS = ['month', 'from', 'to', 'department_id', 'site_id', 'q', 'organisation', 'okpo', 'document_number'] as const;
 
 const hours = (h: number) => h.toFixed(2);
 
@@ -51,6 +51,8 @@ export function ReportsPage() {
   const [departmentPage, setDepartmentPage] = useState(1);
   const [dailyPage, setDailyPage] = useState(1);
   const [searchInput, setSearchInput] = useState('');
+  const [header, setHeader] = useState<T13Header>(EMPTY_T13_HEADER);
+  const headerProblem = t13HeaderProblem(header);
   const [search] = useDebouncedValue(searchInput.trim(), 300);
   const [summarySort, setSummarySort] = useState<SortState<SummarySortKey>>({ key: 'name', desc: false });
   const [dailySort, setDailySort] = useState<SortState<DailySortKey>>({ key: 'name', desc: false });
@@ -82,7 +84,7 @@ export function ReportsPage() {
     enabled: valid,
   });
   const start = useMutation({
-    mutationFn: (c: DownloadChoice) => unwrap(api.POST('/api/v1/reports/downloads', { body: downloadBody(c, filter) })),
+    mutationFn: (c: DownloadChoice) => unwrap(api.POST('/api/v1/reports/downloads', { body: downloadBody(c, filter, header) })),
     onSuccess: (d) => {
       setCurrent(d.id);
       void queryClient.invalidateQueries({ queryKey: ['report-downloads'] });
@@ -109,7 +111,11 @@ export function ReportsPage() {
   // The server's field errors (of the summary, the department summary or a download) on the filters.
   const failure = [summary.error, daily.error, byDepartment.error, start.error].find((e) => e instanceof ApiError && (e.problem.errors ?? []).length > 0) as ApiError | undefined;
   const serverErrors = failure ? fieldErrors(failure.problem, FILTER_FIELDS) : { byField: {} as Record<string, string>, general: [] as string[] };
-  const errorOf = (field: (typeof FILTER_FIELDS)[number]) => (problem?.field === field ? t(`reports.${problem.key}`) : serverErrors.byField[field]);
+  const errorOf = (field: (typeof FILTER_FIELDS)[number]) =>
+    problem?.field === field ? t(`reports.${problem.key}`) : headerProblem === field ? t('reports.tooLong', { max: T13_HEADER_MAX }) : serverErrors.byField[field];
+  const headerInput = (label: string, key: keyof T13Header, field: 'organisation' | 'okpo' | 'document_number') => (
+    <TextInput label={label} value={header[key]} onChange={(e) => setHeader({ ...header, [key]: e.currentTarget.value })} error={errorOf(field)} />
+  );
   const summaryColumns: Column<SummaryRow>[] = [
     { ...bySummary(t('reports.col.employee'), 'name'), cell: (r) => r.name },
     { ...bySummary(t('reports.col.department'), 'department'), cell: (r) => r.department ?? '—' },
@@ -217,13 +223,18 @@ export function ReportsPage() {
               error={errorOf('q')}
             />
           </SimpleGrid>
+          <SimpleGrid cols={{ base: 1, sm: 3 }} component="fieldset" aria-label={t('reports.t13Header')} style={{ border: 0, padding: 0, margin: 0 }}>
+            {headerInput(t('reports.organisation'), 'organisation', 'organisation')}
+            {headerInput(t('reports.okpo'), 'okpo', 'okpo')}
+            {headerInput(t('reports.documentNumber'), 'documentNumber', 'document_number')}
+          </SimpleGrid>
           <FormErrors errors={serverErrors.general} />
           <Group>
             {DOWNLOAD_CHOICES.map((c, i) => (
               <Button
                 key={choiceKey(c)}
                 variant={i === 0 ? 'filled' : 'light'}
-                disabled={!valid || !choiceAllowed(c, filter)}
+                disabled={!valid || !choiceAllowed(c, filter) || (c.report === 't13' && headerProblem !== null)}
                 title={choiceAllowed(c, filter) ? undefined : t('reports.t13MonthOnly')}
                 loading={start.isPending && start.variables === c}
                 onClick={() => start.mutate(c)}
@@ -240,50 +251,26 @@ export function ReportsPage() {
       </Card>
       {current && <DownloadView key={current} id={current} />}
       <RecentDownloads />
-      <Card withBorder component="section" aria-label={t('reports.summaryTitle')}>
-        <Stack>
-          <Title order={3}>{t('reports.summaryTitle')}</Title>
-          {valid && (
-            <PagedTable
-              query={summary}
-              label={t('reports.summaryTitle')}
-              columns={summaryColumns}
-              rowKey={(r) => r.employee_id}
-              page={summaryPage}
-              pageSize={SUMMARY_PAGE}
-              onPage={setSummaryPage}
-              emptyText={t('reports.noEmployees')}
-              summary={(total) => (
-                <Text size="sm" c="dimmed">
-                  {summary.data && t('reports.periodTotal', { from: summary.data.from, to: summary.data.to, total })}
-                </Text>
-              )}
-            />
-          )}
-        </Stack>
-      </Card>
-      <Card withBorder component="section" aria-label={t('reports.dailyTitle')}>
-        <Stack>
-          <Title order={3}>{t('reports.dailyTitle')}</Title>
-          {valid && (
-            <PagedTable
-              query={daily}
-              label={t('reports.dailyTitle')}
-              columns={dailyColumns}
-              rowKey={(r) => `${r.employee_id}/${r.date}`}
-              page={dailyPage}
-              pageSize={DAILY_PAGE}
-              onPage={setDailyPage}
-              emptyText={t('reports.noEmployees')}
-              summary={(total) => (
-                <Text size="sm" c="dimmed">
-                  {daily.data && t('reports.dailyTotal', { from: daily.data.from, to: daily.data.to, total })}
-                </Text>
-              )}
-            />
-          )}
-        </Stack>
-      </Card>
+      <ReportSection
+        title={t('reports.summaryTitle')}
+        query={valid ? summary : null}
+        columns={summaryColumns}
+        rowKey={(r) => r.employee_id}
+        page={summaryPage}
+        pageSize={SUMMARY_PAGE}
+        onPage={setSummaryPage}
+        total={(d, total) => t('reports.periodTotal', { from: d.from, to: d.to, total })}
+      />
+      <ReportSection
+        title={t('reports.dailyTitle')}
+        query={valid ? daily : null}
+        columns={dailyColumns}
+        rowKey={(r) => `${r.employee_id}/${r.date}`}
+        page={dailyPage}
+        pageSize={DAILY_PAGE}
+        onPage={setDailyPage}
+        total={(d, total) => t('reports.dailyTotal', { from: d.from, to: d.to, total })}
+      />
       <Card withBorder component="section" aria-label={t('reports.departmentsTitle')}>
         <Stack>
           <Title order={3}>{t('reports.departmentsTitle')}</Title>
@@ -300,6 +287,54 @@ export function ReportsPage() {
         </Stack>
       </Card>
     </Stack>
+  );
+}
+
+/** A server-paged report table over the period in its own section, the period and the count above it. */
+function ReportSection<Row>({
+  title,
+  query,
+  columns,
+  rowKey,
+  page,
+  pageSize,
+  onPage,
+  total,
+}: {
+  title: string;
+  /** Null while the filters are not valid. */
+  query: UseQueryResult<{ from: string; to: string; items: Row[]; total: number }> | null;
+  columns: readonly Column<Row>[];
+  rowKey: (row: Row) => string;
+  page: number;
+  pageSize: number;
+  onPage: (p: number) => void;
+  total: (period: { from: string; to: string }, total: number) => string;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Card withBorder component="section" aria-label={title}>
+      <Stack>
+        <Title order={3}>{title}</Title>
+        {query && (
+          <PagedTable
+            query={query}
+            label={title}
+            columns={columns}
+            rowKey={rowKey}
+            page={page}
+            pageSize={pageSize}
+            onPage={onPage}
+            emptyText={t('reports.noEmployees')}
+            summary={(n) => (
+              <Text size="sm" c="dimmed">
+                {query.data && total(query.data, n)}
+              </Text>
+            )}
+          />
+        )}
+      </Stack>
+    </Card>
   );
 }
 

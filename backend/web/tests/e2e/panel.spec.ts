@@ -363,6 +363,19 @@ test('the Reports screen shows the daily detail, sorts and searches it, and reme
   await shot(page, 'reports-daily');
   await filters.getByLabel('Find by name').fill('');
 
+  // The T-13's header fields: too long is refused on the screen; what is filled in goes with
+  // the download (the T-13 is by month).
+  await filters.getByText('By month').click();
+  const organisation = filters.getByLabel('Organisation (T-13)');
+  await organisation.fill('x'.repeat(201));
+  await expect(filters.getByText('At most 200 characters')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Download T-13 (XLSX)' })).toBeDisabled();
+  await organisation.fill(`Cafe ${suffix}`);
+  const [t13] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download T-13 (XLSX)' }).click()]);
+  expect(t13.suggestedFilename()).toMatch(/^t13_\d{4}-\d{2}\.xlsx$/);
+  await filters.getByText('Between dates').click();
+  await expect(filters.getByLabel('From')).toHaveValue(date);
+
   // A download, then away and back: the recent downloads still list it, ready to save again.
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Summary (CSV)' }).click()]);
   const name = file.suggestedFilename();
@@ -387,6 +400,8 @@ test('the Reports screen shows the daily detail, sorts and searches it, and reme
   const audit = page.getByRole('table', { name: 'Audit log' });
   await expect(audit.getByText('reports.download', { exact: true }).first()).toBeVisible();
   await expect(audit.getByText('reports.download_file', { exact: true }).first()).toBeVisible();
+  // The request's entry names the report, its period and the filters.
+  await expect(audit.getByRole('row').filter({ hasText: `Cafe ${suffix}` }).first()).toContainText('"report": "t13"');
 });
 
 test('an operator cannot open an employee outside their scope', async ({ page }) => {
