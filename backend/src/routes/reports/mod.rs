@@ -60,7 +60,8 @@ pub struct ReportQuery {
     pub to: Option<NaiveDate>,
     pub department_id: Option<Uuid>,
     pub site_id: Option<Uuid>,
-    /// Page size of the JSON summary (1..=500, default 50).
+    /// Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+    /// default 50).
     pub limit: Option<u32>,
     pub offset: Option<u32>,
     /// Export format (default `csv`).

@@ -13976,7 +13976,10 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
@@ -14064,7 +14067,10 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
@@ -14150,7 +14156,10 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
@@ -14583,7 +14592,10 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
@@ -14671,7 +14683,10 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
