@@ -756,6 +756,17 @@ fn table() -> Vec<Row> {
             Target::Terminal,
             Body::None,
         ),
+        // The terminal target's password is not sealed (it is never contacted here), so the
+        // administrator's call is made on an unknown terminal; tests/hikvision.rs covers the
+        // outcomes against the fake terminal.
+        row(
+            M::POST,
+            "/api/v1/terminals/{id}/test",
+            AdminOnly,
+            404,
+            Target::Unknown,
+            Body::None,
+        ),
         row(
             M::GET,
             "/api/v1/terminals/{id}/log",

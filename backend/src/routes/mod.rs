@@ -157,6 +157,7 @@ fn api_router() -> OpenApiRouter<AppState> {
             hikvision::delete
         ))
         .routes(routes!(hikvision::poll_now))
+        .routes(routes!(hikvision::test_connection))
         .routes(routes!(hikvision::log))
         .routes(routes!(iiko::get, iiko::put))
         .routes(routes!(iiko::test))

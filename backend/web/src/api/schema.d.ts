@@ -2233,6 +2233,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/terminals/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tests the connection now: one `System/deviceInfo` call with the stored credentials and a
+         *     short timeout (at most 5 s). Answers 200 with the outcome whatever it is; the terminal's
+         *     poll state and cursor do not change. A terminal whose polling is locked out is not called
+         *     (`locked_out`). Disabled terminals are tested too. Audited (`terminal.test`).
+         */
+        post: operations["test_terminal_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -4013,6 +4035,29 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description The answer of a connection test (200 whatever the outcome). */
+        TerminalTest: {
+            /** @description The failure as the server saw it (absent on `ok`). */
+            detail?: string | null;
+            /** @description What the terminal reported (`ok` only; each may be absent on some firmware). */
+            device_name?: string | null;
+            firmware_version?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status the terminal answered, when it answered one.
+             */
+            http_status?: number | null;
+            model?: string | null;
+            outcome: components["schemas"]["TestOutcome"];
+            /**
+             * Format: int64
+             * @description Round trip of the call in milliseconds (absent when the terminal was not called).
+             */
+            round_trip_ms?: number | null;
+            serial_number?: string | null;
+            /** Format: date-time */
+            tested_at: string;
+        };
         /** @description Today's events (since midnight at the terminal's site). */
         TerminalToday: {
             /**
@@ -4047,6 +4092,11 @@ export interface components {
              */
             unknown: number;
         };
+        /**
+         * @description How a connection test ended.
+         * @enum {string}
+         */
+        TestOutcome: "ok" | "unreachable" | "auth_failed" | "locked_out" | "bad_response";
         /** @description The answer of a connection test. */
         TestResult: {
             /**
@@ -17409,6 +17459,83 @@ export interface operations {
             };
             /** @description `terminal_disabled`, `terminal_locked_out` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_terminal_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the outcome: `ok` (with what the terminal reported), `unreachable`, `auth_failed`, `locked_out` or `bad_response` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalTest"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such terminal */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
