@@ -7,10 +7,13 @@
 
 use std::path::{Path, PathBuf};
 
+use axum::Json;
 use axum::body::Body;
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use faceid_protocol::error_code::ErrorCode;
+use serde::Serialize;
 use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
@@ -66,6 +69,37 @@ pub async fn stream(path: &Path, content_type: &str, name: &str) -> AppResult<Re
         Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Why a job's file cannot be fetched, in the words of its endpoint.
+pub struct Unavailable {
+    /// The detail of 409 `export_failed`.
+    pub failed: &'static str,
+    /// The detail of 410 `export_expired`.
+    pub expired: &'static str,
+}
+
+/// The answer to a request for the file of `row`, whose state is `state`: 202 with the row
+/// while it is `queued` or `running`, 409 `export_failed` when it failed, 410
+/// `export_expired` once retention deleted it, else (written) what `ready` answers, usually
+/// [`stream`].
+pub async fn answer<T, F, Fut>(
+    state: &str,
+    row: T,
+    why: Unavailable,
+    ready: F,
+) -> AppResult<Response>
+where
+    T: Serialize,
+    F: FnOnce(T) -> Fut,
+    Fut: Future<Output = AppResult<Response>>,
+{
+    match state {
+        "queued" | "running" => Ok((StatusCode::ACCEPTED, Json(row)).into_response()),
+        "failed" => Err(AppError::conflict(ErrorCode::ExportFailed, why.failed)),
+        "expired" => Err(AppError::gone(ErrorCode::ExportExpired, why.expired)),
+        _ => ready(row).await,
+    }
 }
 
 /// Marks the rows of `table` in state `ready` whose `expires_at` is before `now` as

@@ -35,10 +35,10 @@ use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
 use crate::job_files;
 use crate::jobs::{Job, Outcome, Registry, worker::KindConfig};
-use crate::timesheet::Period;
 use crate::timesheet::export::{self, EmployeeInfo, ExportError, T13Header};
 use crate::timesheet::store::{self, Emp, EmpFilter};
 use crate::timesheet::summary::EmployeeSummary;
+use crate::timesheet::{DayRecord, Period};
 
 /// The job kind that writes a report download.
 pub const DOWNLOAD_JOB: &str = "reports.download";
@@ -88,7 +88,7 @@ impl Params {
         EmpFilter {
             department_id: self.department_id,
             site_id: self.site_id,
-            employee_id: None,
+            ..EmpFilter::default()
         }
     }
 }
@@ -103,6 +103,9 @@ pub struct ReportDownload {
     pub format: String,
     pub period_from: NaiveDate,
     pub period_to: NaiveDate,
+    /// The filters it was asked with.
+    pub department_id: Option<Uuid>,
+    pub site_id: Option<Uuid>,
     /// `queued`, `running`, `done`, `failed` or `expired`.
     pub state: String,
     /// Employees the report covers (known once the job runs).
@@ -120,7 +123,9 @@ pub struct ReportDownload {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub const COLUMNS: &str = "id, report, format, period_from, period_to, state, employees_total,
+pub const COLUMNS: &str = "id, report, format, period_from, period_to,
+    (params->>'department_id')::uuid AS department_id, (params->>'site_id')::uuid AS site_id,
+    state, employees_total,
     employees_done, file_name, content_type, size_bytes, error, created_at, finished_at, expires_at";
 
 /// A download of `requested_by`, by id (another account's is `None`).
@@ -136,6 +141,38 @@ pub async fn load(
     .bind(requested_by)
     .fetch_optional(db)
     .await
+}
+
+/// A page of an account's report downloads, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DownloadPage {
+    /// The account's downloads (all pages).
+    pub total: i64,
+    pub items: Vec<ReportDownload>,
+}
+
+/// The downloads of `requested_by`, newest first, every state (expired ones marked so);
+/// `(limit, offset)` a page.
+pub async fn list(
+    db: &PgPool,
+    requested_by: Uuid,
+    (limit, offset): (u32, u32),
+) -> Result<DownloadPage, sqlx::Error> {
+    let total: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM report_downloads WHERE requested_by = $1")
+            .bind(requested_by)
+            .fetch_one(db)
+            .await?;
+    let items = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM report_downloads WHERE requested_by = $1
+          ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+    )))
+    .bind(requested_by)
+    .bind(i64::from(limit))
+    .bind(i64::from(offset))
+    .fetch_all(db)
+    .await?;
+    Ok(DownloadPage { total, items })
 }
 
 /// Directory of the report files.
@@ -287,6 +324,27 @@ pub async fn summary_file(
     )
 }
 
+/// The days of `emps` over `period` as of `now`, each employee's numbered by their index in
+/// `emps` + 1: the daily detail, on screen (`GET /api/v1/reports/daily`) and in its files.
+pub async fn daily_days(
+    emps: &[Emp],
+    period: Period,
+    now: DateTime<Utc>,
+    progress: Progress<'_>,
+) -> AppResult<Vec<Vec<DayRecord>>> {
+    progress
+        .chunked(
+            emps,
+            |db, c| async move { store::days(db, &c, period, now).await },
+            |d: &mut Vec<DayRecord>, i| {
+                for r in d.iter_mut() {
+                    r.employee = i;
+                }
+            },
+        )
+        .await
+}
+
 /// The daily detail of `emps` as CSV or XLSX; times in the zone of `site`, else of the first
 /// employee's site.
 pub async fn daily_file(
@@ -296,18 +354,7 @@ pub async fn daily_file(
     site: Option<Uuid>,
     progress: Progress<'_>,
 ) -> AppResult<ReportFile> {
-    let now = Utc::now();
-    let days = progress
-        .chunked(
-            emps,
-            |db, c| async move { store::days(db, &c, period, now).await },
-            |d: &mut Vec<crate::timesheet::DayRecord>, i| {
-                for r in d.iter_mut() {
-                    r.employee = i;
-                }
-            },
-        )
-        .await?;
+    let days = daily_days(emps, period, Utc::now(), progress).await?;
     let tz: Tz = match site {
         Some(s) => sqlx::query_scalar::<_, String>("SELECT time_zone FROM sites WHERE id = $1")
             .bind(s)

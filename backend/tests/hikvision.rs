@@ -1028,3 +1028,167 @@ async fn the_alert_stream_makes_a_pass_a_punch_at_once_and_survives_a_cut(pool: 
     let _ = stop.send(true);
     listener.await.unwrap();
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn the_connection_test_answers_at_once_without_touching_the_poll_state(pool: PgPool) {
+    let r = rig(pool).await;
+    let test = |t: Uuid| {
+        let app = &r.app;
+        let admin = r.admin.clone();
+        async move {
+            let resp = app
+                .post(&format!("/api/v1/terminals/{t}/test"), &admin, json!({}))
+                .await;
+            assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+            resp.body
+        }
+    };
+    let poll_state = |t: Uuid| {
+        let pool = r.app.pool.clone();
+        async move {
+            sqlx::query_as::<
+                _,
+                (
+                    i64,
+                    i32,
+                    Option<chrono::DateTime<Utc>>,
+                    Option<String>,
+                    Option<String>,
+                ),
+            >(
+                "SELECT last_serial_no, auth_failures, last_poll_at, last_error, serial_number
+                 FROM terminals WHERE id = $1",
+            )
+            .bind(t)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    // The right credentials: what the terminal reported, and the round trip.
+    let good = id_of(&r.terminal("in", fake::PASSWORD).await, "id");
+    let before = poll_state(good).await;
+    let ok = test(good).await;
+    assert_eq!(ok["outcome"], "ok", "{ok}");
+    assert_eq!(ok["model"], "DS-K1T341AMF");
+    assert_eq!(ok["serial_number"], "DS-K1T341AMF20240101V030200ENFAKE0001");
+    assert_eq!(ok["firmware_version"], "V3.2.30");
+    assert_eq!(ok["device_name"], "Fake door");
+    assert!(ok["round_trip_ms"].as_i64().is_some(), "{ok}");
+    assert!(ok["detail"].is_null(), "{ok}");
+    let answered = r.fake.with(|s| {
+        s.calls
+            .iter()
+            .filter(|c| c.1.starts_with("/ISAPI/System/deviceInfo") && c.2 == 200)
+            .count()
+    });
+    assert_eq!(answered, 1, "one deviceInfo call answered");
+    assert_eq!(
+        poll_state(good).await,
+        before,
+        "the poll state is untouched"
+    );
+    assert!(
+        r.log_ops(good)
+            .await
+            .contains(&("System/deviceInfo".to_owned(), true, None))
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'terminal.test' AND entity_id = $1
+           AND after->>'outcome' = 'ok'",
+    )
+    .bind(good)
+    .fetch_one(&r.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+
+    // A wrong password: auth_failed, and it does not count towards the lock-out.
+    let r2 = r
+        .app
+        .post(
+            "/api/v1/terminals",
+            &r.admin,
+            json!({"name": "Wrong", "base_url": r.fake.url, "username": fake::USERNAME,
+                   "password": "wrong-password", "site_id": r.site, "direction": "in"}),
+        )
+        .await;
+    assert_eq!(r2.status, StatusCode::CREATED, "{}", r2.body);
+    let wrong = id_of(&r2.body, "id");
+    let before = poll_state(wrong).await;
+    let refused = test(wrong).await;
+    assert_eq!(refused["outcome"], "auth_failed", "{refused}");
+    assert_eq!(refused["http_status"], 401, "{refused}");
+    assert!(refused["model"].is_null());
+    assert_eq!(
+        poll_state(wrong).await,
+        before,
+        "a refused test is not a refused poll"
+    );
+    assert_eq!(r.get_terminal(wrong).await["status"], "pending");
+
+    // Locked out by polling: not called again (another refused login could lock the account).
+    for _ in 0..3 {
+        r.poll(wrong).await.unwrap();
+    }
+    assert_eq!(r.get_terminal(wrong).await["status"], "locked_out");
+    let calls = r.fake.with(|s| s.calls.len());
+    let locked = test(wrong).await;
+    assert_eq!(locked["outcome"], "locked_out", "{locked}");
+    assert!(locked["round_trip_ms"].is_null());
+    assert_eq!(r.fake.with(|s| s.calls.len()), calls);
+
+    // A closed port: unreachable.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let r3 = r
+        .app
+        .post(
+            "/api/v1/terminals",
+            &r.admin,
+            json!({"name": "Closed", "base_url": format!("http://127.0.0.1:{port}"),
+                   "username": fake::USERNAME, "password": fake::PASSWORD, "site_id": r.site,
+                   "direction": "in", "enabled": false}),
+        )
+        .await;
+    assert_eq!(r3.status, StatusCode::CREATED, "{}", r3.body);
+    let closed = test(id_of(&r3.body, "id")).await;
+    assert_eq!(closed["outcome"], "unreachable", "{closed}");
+    assert!(closed["detail"].as_str().is_some(), "{closed}");
+
+    // A terminal that answers garbage: bad_response.
+    r.fake.with(|s| s.down = true);
+    let down = test(good).await;
+    assert_eq!(down["outcome"], "bad_response", "{down}");
+    assert_eq!(down["http_status"], 503, "{down}");
+    r.fake.with(|s| s.down = false);
+
+    // Operators may not test; an unknown terminal is 404.
+    let dept = r.app.create_department(&r.admin, "Guards").await;
+    r.app
+        .create_employee(
+            &r.admin,
+            json!({"login": "op", "password": common::PASSWORD, "first_name": "O",
+                   "last_name": "P", "role": "operator",
+                   "scope": {"department_ids": [dept], "site_ids": [r.site]}}),
+        )
+        .await;
+    let op = r.app.login("op").await.access_token;
+    let denied = r
+        .app
+        .post(&format!("/api/v1/terminals/{good}/test"), &op, json!({}))
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN, "{}", denied.body);
+    let unknown = r
+        .app
+        .post(
+            &format!("/api/v1/terminals/{}/test", Uuid::now_v7()),
+            &r.admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.body);
+}

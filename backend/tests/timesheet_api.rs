@@ -1223,6 +1223,19 @@ async fn missing_checkout_rule_is_an_admin_setting(pool: PgPool) {
     assert_eq!(b["worked_minutes"], 475);
 }
 
+/// Signs in `op`, an operator of a new department "Bar" (none of the story's employees).
+async fn bar_operator(s: &Story) -> String {
+    let other = s.app.create_department(&s.admin, "Bar").await;
+    s.app
+        .create_employee(
+            &s.admin,
+            json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
+                   "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
+        )
+        .await;
+    s.app.login("op").await.access_token
+}
+
 /// Runs every job due now (the report downloads queued by the test).
 async fn run_jobs(app: &TestApp) {
     let registry = faceid_server::job_registry(&app.state, 90);
@@ -1360,14 +1373,7 @@ async fn report_downloads_run_in_the_background(pool: PgPool) {
 
     // An operator of another department: the Kitchen's summary holds nobody of the Kitchen,
     // and the administrator's download is not theirs (404), nor a user's (403).
-    let other = app.create_department(&s.admin, "Bar").await;
-    app.create_employee(
-        &s.admin,
-        json!({"login": "op", "password": PASSWORD, "first_name": "O", "last_name": "Op",
-               "role": "operator", "scope": {"department_ids": [other], "site_ids": []}}),
-    )
-    .await;
-    let op = app.login("op").await.access_token;
+    let op = bar_operator(&s).await;
     let admins = d["id"].as_str().unwrap().to_owned();
     for path in [
         format!("/api/v1/reports/downloads/{admins}"),
@@ -1515,4 +1521,377 @@ async fn report_downloads_run_in_the_background(pool: PgPool) {
         .get(&format!("/api/v1/reports/downloads/{admins}"), &s.admin)
         .await;
     assert_eq!(r.body["state"], "expired");
+}
+
+/// The daily detail on screen (`GET /api/v1/reports/daily`): the same numbers as the daily
+/// XLSX, row for row; paged, sorted by an allow-listed column and searched by name on the
+/// server; scoped like the other reports. The period summary sorts and searches too.
+#[sqlx::test(migrations = "./migrations")]
+async fn daily_detail_on_screen_matches_the_file_and_sorts_and_searches(pool: PgPool) {
+    let s = story(pool).await;
+    let app = &s.app;
+    let q = format!(
+        "from=2026-03-01&to=2026-03-10&department_id={}&site_id={}",
+        s.dept, s.site
+    );
+    let r = app
+        .get(&format!("/api/v1/reports/daily?{q}&limit=500"), &s.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 40, "4 employees × 10 days");
+    assert_eq!(r.body["from"], "2026-03-01");
+    let items = r.body["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 40);
+    let (st, _, file) = bytes(
+        app,
+        &format!("/api/v1/reports/daily/export?{q}&format=xlsx"),
+        &s.admin,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let x = sheet(file);
+    assert_eq!(x.rows().count(), 41, "a header and 40 rows");
+    let local = |v: &Value| -> String {
+        v.as_str()
+            .map(|t| {
+                t.parse::<DateTime<Utc>>()
+                    .unwrap()
+                    .with_timezone(&chrono_tz::Asia::Dushanbe)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    };
+    for (i, it) in items.iter().enumerate() {
+        let row = i as u32 + 1;
+        assert_eq!(text(&x, row, 1), it["personnel_number"].as_str().unwrap());
+        assert_eq!(text(&x, row, 2), it["name"].as_str().unwrap(), "row {row}");
+        assert_eq!(text(&x, row, 3), it["date"].as_str().unwrap(), "row {row}");
+        assert_eq!(
+            text(&x, row, 4),
+            it["status"].as_str().unwrap(),
+            "row {row}"
+        );
+        assert_eq!(
+            text(&x, row, 5),
+            it["t13_code"].as_str().unwrap(),
+            "row {row}"
+        );
+        assert_eq!(text(&x, row, 6), local(&it["first_in"]), "row {row}");
+        assert_eq!(text(&x, row, 7), local(&it["last_out"]), "row {row}");
+        for (col, field) in [
+            (8, "worked_minutes"),
+            (10, "late_minutes"),
+            (11, "early_leave_minutes"),
+            (12, "overtime_minutes"),
+            (13, "night_minutes"),
+            (15, "pending_events"),
+        ] {
+            assert_eq!(
+                num(&x, row, col),
+                it[field].as_f64().unwrap(),
+                "row {row} {field}"
+            );
+        }
+        assert_eq!(
+            text(&x, row, 14),
+            it["absence"].as_str().unwrap_or_default(),
+            "row {row}"
+        );
+    }
+    // The hand-computed figures of the story are there: Aliev late 25 min on the 3rd, 600
+    // minutes on the 4th with 120 of overtime; Davlatova on sick leave on the 2nd.
+    let find = |name: &str, date: &str| {
+        items
+            .iter()
+            .find(|i| i["name"] == name && i["date"] == date)
+            .unwrap_or_else(|| panic!("{name} {date}"))
+            .clone()
+    };
+    assert_eq!(find("Aliev X", "2026-03-03")["late_minutes"], 25);
+    assert_eq!(find("Aliev X", "2026-03-04")["worked_minutes"], 600);
+    assert_eq!(find("Aliev X", "2026-03-04")["overtime_minutes"], 120);
+    assert_eq!(find("Davlatova X", "2026-03-02")["absence"], "sick_leave");
+    assert!(find("Aliev X", "2026-03-02")["planned_start"].is_string());
+
+    // Server paging over the rows.
+    let r = app
+        .get(
+            &format!("/api/v1/reports/daily?{q}&limit=7&offset=7"),
+            &s.admin,
+        )
+        .await;
+    assert_eq!(r.body["total"], 40);
+    assert_eq!(r.body["items"].as_array().unwrap()[..], items[7..14]);
+
+    // Sorting: by worked minutes descending (Aliev's 600 first), by date (each date's rows in
+    // the name order), by name descending; an unknown column is refused.
+    let admin = &s.admin;
+    let sorted = |sort: &'static str| {
+        let q = q.clone();
+        async move {
+            let r = app
+                .get(
+                    &format!("/api/v1/reports/daily?{q}&limit=500&sort={sort}"),
+                    admin,
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{sort}: {}", r.body);
+            r.body["items"].as_array().unwrap().clone()
+        }
+    };
+    let by_worked = sorted("-worked").await;
+    assert_eq!(by_worked[0]["worked_minutes"], 600);
+    assert_eq!(by_worked[0]["name"], "Aliev X");
+    let worked: Vec<i64> = by_worked
+        .iter()
+        .map(|i| i["worked_minutes"].as_i64().unwrap())
+        .collect();
+    assert!(worked.windows(2).all(|w| w[0] >= w[1]), "{worked:?}");
+    let by_date = sorted("date").await;
+    let keys: Vec<(String, String)> = by_date
+        .iter()
+        .map(|i| (i["date"].to_string(), i["name"].to_string()))
+        .collect();
+    let mut expected = keys.clone();
+    expected.sort();
+    assert_eq!(keys, expected);
+    assert_eq!(by_date[0]["date"], "2026-03-01");
+    assert_eq!(by_date[3]["name"], "Ergashev X");
+    let by_name_desc = sorted("-name").await;
+    assert_eq!(by_name_desc[0]["name"], "Ergashev X");
+    assert_eq!(by_name_desc[39]["name"], "Aliev X");
+    let by_late = sorted("-late").await;
+    assert_eq!(
+        (by_late[0]["name"].as_str(), by_late[0]["date"].as_str()),
+        (Some("Aliev X"), Some("2026-03-03"))
+    );
+    let r = app
+        .get(&format!("/api/v1/reports/daily?{q}&sort=salary"), &s.admin)
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::BAD_REQUEST, "invalid_query")
+    );
+
+    // Search by name, in either order of the names and any case; `%` and `_` are literal.
+    for (text_q, total) in [
+        ("bob", 10),
+        ("x boboev", 10),
+        ("BOBOEV X", 10),
+        ("%", 0),
+        ("_", 0),
+    ] {
+        let r = app
+            .get(
+                &format!(
+                    "/api/v1/reports/daily?{q}&q={}",
+                    text_q.replace('%', "%25").replace(' ', "%20")
+                ),
+                &s.admin,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["total"], total, "{text_q}");
+        assert!(
+            r.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|i| i["name"] == "Boboev X"),
+            "{text_q}"
+        );
+    }
+    let long = "a".repeat(101);
+    let r = app
+        .get(&format!("/api/v1/reports/daily?{q}&q={long}"), &s.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["errors"][0]["field"], "q");
+    assert_eq!(r.body["errors"][0]["code"], "too_long");
+
+    // The period summary: searched and sorted on the server (absences: Davlatova 16, Aliev 18,
+    // Boboev 19, Ergashev 21), paged after sorting.
+    let dep = format!("month=2026-03&department_id={}", s.dept);
+    let names = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let summary = |extra: &'static str| {
+        let dep = dep.clone();
+        async move {
+            let r = app
+                .get(&format!("/api/v1/reports/summary?{dep}&{extra}"), admin)
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{extra}: {}", r.body);
+            r.body
+        }
+    };
+    let b = summary("q=dav").await;
+    assert_eq!(
+        (b["total"].clone(), names(&b)),
+        (json!(1), vec!["Davlatova X".to_owned()])
+    );
+    let b = summary("sort=absences").await;
+    assert_eq!(
+        names(&b),
+        ["Davlatova X", "Aliev X", "Boboev X", "Ergashev X"]
+    );
+    let b = summary("sort=-absences&limit=2&offset=1").await;
+    assert_eq!(b["total"], 4);
+    assert_eq!(names(&b), ["Boboev X", "Aliev X"]);
+    assert_eq!(names(&summary("sort=-worked").await)[0], "Aliev X");
+    assert_eq!(
+        names(&summary("sort=-name").await),
+        ["Ergashev X", "Davlatova X", "Boboev X", "Aliev X"]
+    );
+
+    // Scope: a user is refused, an operator of another department sees nobody of the Kitchen.
+    let user = app.login("bahrom").await.access_token;
+    let r = app.get(&format!("/api/v1/reports/daily?{q}"), &user).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let op = bar_operator(&s).await;
+    let r = app.get(&format!("/api/v1/reports/daily?{q}"), &op).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 0);
+}
+
+/// `GET /api/v1/reports/downloads` lists the caller's own downloads, newest first, expired
+/// ones marked; asking for a download and fetching its file are both in the audit log, with
+/// the report, the period and the filters.
+#[sqlx::test(migrations = "./migrations")]
+async fn recent_downloads_are_the_requesters_own_and_audited(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = faceid_server::Settings {
+        data_dir: dir.path().join("data"),
+        ..common::settings()
+    };
+    let s = story_with(pool, settings).await;
+    let app = &s.app;
+    let op = bar_operator(&s).await;
+
+    let (first, _, _, _) = background(
+        app,
+        &s.admin,
+        json!({"report": "summary", "format": "csv", "month": "2026-03", "department_id": s.dept}),
+    )
+    .await;
+    let r = app
+        .post(
+            "/api/v1/reports/downloads",
+            &s.admin,
+            json!({"report": "daily", "format": "xlsx", "from": "2026-03-01", "to": "2026-03-05",
+                   "site_id": s.site}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let second = r.body["id"].as_str().unwrap().to_owned();
+    let r = app
+        .post(
+            "/api/v1/reports/downloads",
+            &op,
+            json!({"report": "summary", "month": "2026-03"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let ops = r.body["id"].as_str().unwrap().to_owned();
+
+    // The administrator's two, newest first, with their filters; the operator's one only.
+    let r = app.get("/api/v1/reports/downloads", &s.admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["total"], 2);
+    let ids: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str(), first["id"].as_str().unwrap()]);
+    assert_eq!(r.body["items"][0]["state"], "queued");
+    assert_eq!(r.body["items"][0]["site_id"], json!(s.site));
+    assert_eq!(r.body["items"][1]["state"], "done");
+    assert_eq!(r.body["items"][1]["department_id"], json!(s.dept));
+    let r = app
+        .get("/api/v1/reports/downloads?limit=1&offset=1", &s.admin)
+        .await;
+    assert_eq!(r.body["total"], 2);
+    assert_eq!(r.body["items"][0]["id"], first["id"]);
+    let r = app.get("/api/v1/reports/downloads", &op).await;
+    assert_eq!(r.body["total"], 1);
+    assert_eq!(r.body["items"][0]["id"], ops.as_str());
+    let user = app.login("bahrom").await.access_token;
+    let r = app.get("/api/v1/reports/downloads", &user).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // Expired downloads stay listed, marked so.
+    run_jobs(app).await;
+    let n = faceid_server::report_downloads::expire(
+        &app.state,
+        Utc::now() + chrono::Duration::days(30),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 3);
+    let r = app.get("/api/v1/reports/downloads", &s.admin).await;
+    assert_eq!(r.body["total"], 2);
+    assert!(
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|i| i["state"] == "expired"),
+        "{}",
+        r.body
+    );
+
+    // The audit log: each request with who, which report, the period and the filters; the
+    // fetched file (once, by `background`); shown by the audit endpoint under its type.
+    let rows: Vec<(String, String, Option<Uuid>, Value)> = sqlx::query_as(
+        "SELECT action, actor_login, entity_id, after FROM audit_log
+          WHERE entity_type = 'report_download' ORDER BY id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let first_id: Uuid = first["id"].as_str().unwrap().parse().unwrap();
+    let summary: Vec<_> = rows.iter().filter(|r| r.2 == Some(first_id)).collect();
+    assert_eq!(summary.len(), 2, "{rows:?}");
+    assert_eq!(
+        (summary[0].0.as_str(), summary[0].1.as_str()),
+        ("reports.download", "root")
+    );
+    let after = &summary[0].3;
+    assert_eq!(after["report"], "summary");
+    assert_eq!(after["format"], "csv");
+    assert_eq!(after["period_from"], "2026-03-01");
+    assert_eq!(after["period_to"], "2026-03-31");
+    assert_eq!(after["department_id"], json!(s.dept));
+    assert_eq!(summary[1].0, "reports.download_file");
+    assert_eq!(
+        summary[1].3["file_name"],
+        "summary_2026-03-01_2026-03-31.csv"
+    );
+    let second_id: Uuid = second.parse().unwrap();
+    let daily: Vec<_> = rows.iter().filter(|r| r.2 == Some(second_id)).collect();
+    assert_eq!(daily.len(), 1, "requested, never fetched");
+    assert_eq!(daily[0].3["site_id"], json!(s.site));
+    assert_eq!(daily[0].3["report"], "daily");
+    let ops_id: Uuid = ops.parse().unwrap();
+    assert!(rows.iter().any(|r| r.2 == Some(ops_id) && r.1 == "op"));
+    let r = app
+        .get("/api/v1/audit?entity_type=report_download", &s.admin)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let actions: Vec<&str> = r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"reports.download"), "{actions:?}");
+    assert!(actions.contains(&"reports.download_file"), "{actions:?}");
 }

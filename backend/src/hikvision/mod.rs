@@ -5,6 +5,7 @@
 //! * [`client`]: the ISAPI client (Digest auth, the status envelope, XML health answers).
 //! * [`poll`]: the `hikvision.poll` job: health, `AcsEvent` paging by serial number with a
 //!   persisted cursor, raw events stored first, face passes mapped to punches.
+//! * [`probe`]: the synchronous connection test (one `deviceInfo` call, poll state untouched).
 //! * [`sync`]: the `hikvision.person` job: people and faces pushed and removed;
 //!   [`sync::employee_changed`] is the one hook every employee or consent change calls.
 //! * [`routes`]: `/api/v1/terminals` (administrators, audited) and the call log.
@@ -14,6 +15,7 @@
 
 pub mod client;
 pub mod poll;
+pub mod probe;
 pub mod stream;
 pub mod sync;
 

@@ -1,5 +1,6 @@
 //! `/api/v1/terminals`: administrators register, list, read, edit, disable and delete
-//! terminals (every write audited), ask for a poll now, and read each terminal's call log.
+//! terminals (every write audited), ask for a poll now, test the connection at once, and read
+//! each terminal's call log.
 //! The password is encrypted at rest and never answered.
 
 use axum::Json;
@@ -19,7 +20,8 @@ use crate::audit;
 use crate::auth::Admin;
 use crate::error::{AppError, AppResult, AsDbError};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::hikvision::{poll, seal_password, sync};
+use crate::hikvision::probe::{self, TerminalTest};
+use crate::hikvision::{load_terminal, poll, seal_password, sync};
 
 /// How a terminal's passes become punches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -590,6 +592,41 @@ pub async fn poll_now(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Tests the connection now: one `System/deviceInfo` call with the stored credentials and a
+/// short timeout (at most 5 s). Answers 200 with the outcome whatever it is; the terminal's
+/// poll state and cursor do not change. A terminal whose polling is locked out is not called
+/// (`locked_out`). Disabled terminals are tested too. Audited (`terminal.test`).
+#[utoipa::path(post, path = "/api/v1/terminals/{id}/test", operation_id = "test_terminal_connection", tag = "terminals", security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "terminal id")),
+    responses(
+        (status = 200, description = "the outcome: `ok` (with what the terminal reported), `unreachable`, `auth_failed`, `locked_out` or `bad_response`", body = TerminalTest),
+        (status = 404, description = "no such terminal", body = Problem)))]
+pub async fn test_connection(
+    State(state): State<AppState>,
+    Admin(caller): Admin,
+    ApiPath(id): ApiPath<Uuid>,
+) -> AppResult<Json<TerminalTest>> {
+    let t = {
+        let mut conn = state.db.acquire().await?;
+        load_terminal(&mut conn, id)
+            .await?
+            .ok_or(AppError::not_found("terminal"))?
+    };
+    let result = probe::test_connection(&state, &t).await?;
+    let mut conn = state.db.acquire().await?;
+    audit::record(
+        &mut conn,
+        &caller,
+        "terminal.test",
+        "terminal",
+        Some(id),
+        audit::NONE,
+        Some(&result),
+    )
+    .await?;
+    Ok(Json(result))
 }
 
 /// One ISAPI call.

@@ -157,6 +157,7 @@ fn api_router() -> OpenApiRouter<AppState> {
             hikvision::delete
         ))
         .routes(routes!(hikvision::poll_now))
+        .routes(routes!(hikvision::test_connection))
         .routes(routes!(hikvision::log))
         .routes(routes!(iiko::get, iiko::put))
         .routes(routes!(iiko::test))
@@ -213,7 +214,8 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::summary_export))
         .routes(routes!(reports::daily_export))
         .routes(routes!(reports::t13))
-        .routes(routes!(reports::start_download))
+        .routes(routes!(reports::daily))
+        .routes(routes!(reports::start_download, reports::list_downloads))
         .routes(routes!(reports::get_download))
         .routes(routes!(reports::download_file))
         .routes(routes!(reports::my_timesheet))

@@ -222,6 +222,8 @@ pub struct EmpFilter {
     pub department_id: Option<Uuid>,
     pub site_id: Option<Uuid>,
     pub employee_id: Option<Uuid>,
+    /// Text the name contains ("last first" or "first last"), any case.
+    pub name: Option<String>,
 }
 
 const EMP_SELECT: &str = "SELECT e.id, e.department_id, d.name AS department_name, e.first_name,
@@ -247,6 +249,21 @@ fn push_emp_filter(qb: &mut QueryBuilder<Postgres>, scope: &Scope, f: &EmpFilter
     }
     if let Some(e) = f.employee_id {
         qb.push(" AND e.id = ").push_bind(e);
+    }
+    if let Some(text) = f.name.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let escaped: String = text
+            .chars()
+            .flat_map(|c| match c {
+                '\\' | '%' | '_' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        qb.push(" AND ((e.last_name || ' ' || e.first_name) ILIKE ")
+            .push_bind(pattern.clone())
+            .push(" OR (e.first_name || ' ' || e.last_name) ILIKE ")
+            .push_bind(pattern)
+            .push(")");
     }
 }
 

@@ -27,3 +27,15 @@ export function formatDateTime(iso: string, timeZone?: string, locale?: string):
 export function isoDay(d: Date): string {
   return `${currentMonth(d)}-${String(d.getDate()).padStart(2, '0')}`;
 }
+
+/** The time of day of an instant with its zone (`timeZone`: the browser's when absent), in the panel's language. */
+export function formatTime(iso: string, timeZone?: string, locale?: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const fields: Intl.DateTimeFormatOptions = { hour: '2-digit', minute: '2-digit', timeZoneName: 'short' };
+  try {
+    return new Intl.DateTimeFormat(locale, { ...fields, timeZone }).format(d);
+  } catch {
+    return new Intl.DateTimeFormat(locale, fields).format(d);
+  }
+}

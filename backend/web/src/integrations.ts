@@ -68,3 +68,15 @@ export function dayRangeToInstants(from: string, to: string): { from: string; to
   b.setDate(b.getDate() + 1);
   return { from: a.toISOString(), to: b.toISOString() };
 }
+
+type TerminalTest = components['schemas']['TerminalTest'];
+
+/**
+ * What a terminal connection test shows: whether it passed, the i18n key of its outcome in plain
+ * words, and the facts under it (what the terminal reported on success, the server's detail on a
+ * failure; the round trip in ms is given separately, absent when the terminal was not called).
+ */
+export function terminalTestView(r: TerminalTest): { ok: boolean; key: string; facts: string; ms: number | null } {
+  const facts = r.outcome === 'ok' ? [r.device_name, r.model, r.serial_number, r.firmware_version].filter(Boolean).join(' · ') : (r.detail ?? '');
+  return { ok: r.outcome === 'ok', key: `terminals.testOutcome.${r.outcome}`, facts, ms: r.round_trip_ms ?? null };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DOWNLOAD_CHOICES, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, isDate, isMonth, periodProblem, reportQuery } from './reportDownloads';
+import { DOWNLOAD_CHOICES, EMPTY_T13_HEADER, anyActive, ariaSort, choiceAllowed, choiceKey, defaultFilter, downloadActive, downloadBody, downloadPercent, fileSize, isDate, isMonth, nextSort, periodProblem, reportQuery, sortParam, sortRows, t13HeaderProblem } from './reportDownloads';
 
 describe('report downloads', () => {
   it('offers the T-13 as XLSX and the summary and daily detail in both formats', () => {
@@ -65,5 +65,49 @@ describe('client-side pages', () => {
     expect(pageItems(rows, 200, 50)).toEqual(rows.slice(9950));
     expect(pageItems(rows, 201, 50)).toEqual([]);
     expect(pageItems(rows, 0, 50)).toEqual(rows.slice(0, 50));
+  });
+  it('sorts on the server by a column, "-" first for descending, and turns round on a second click', () => {
+    const s0 = { key: 'name' as const, desc: false };
+    expect(sortParam(s0)).toBe('name');
+    const s1 = nextSort<'name' | 'worked'>(s0, 'worked');
+    expect(s1).toEqual({ key: 'worked', desc: false });
+    const s2 = nextSort(s1, 'worked');
+    expect(s2).toEqual({ key: 'worked', desc: true });
+    expect(sortParam(s2)).toBe('-worked');
+    expect(nextSort(s2, 'worked')).toEqual({ key: 'worked', desc: false });
+    expect(nextSort(s2, 'name')).toEqual({ key: 'name', desc: false });
+    expect(ariaSort(s2, 'worked')).toBe('descending');
+    expect(ariaSort(s1, 'worked')).toBe('ascending');
+    expect(ariaSort(s2, 'name')).toBe('none');
+  });
+  it('sorts the department summary in the browser: stable, numbers by value, names by collation, missing last', () => {
+    const rows = [
+      { d: 'Kitchen', n: 10 },
+      { d: null, n: 2 },
+      { d: 'bar', n: 10 },
+      { d: 'Admin', n: 7 },
+    ];
+    expect(sortRows(rows, (r) => r.n, false).map((r) => r.d)).toEqual([null, 'Admin', 'Kitchen', 'bar']);
+    // Equal numbers keep their order in either direction.
+    expect(sortRows(rows, (r) => r.n, true).map((r) => r.d)).toEqual(['Kitchen', 'bar', 'Admin', null]);
+    expect(sortRows(rows, (r) => r.d, false, 'en').map((r) => r.d)).toEqual(['Admin', 'bar', 'Kitchen', null]);
+    expect(sortRows(rows, (r) => r.d, true, 'en').map((r) => r.d)).toEqual(['Kitchen', 'bar', 'Admin', null]);
+    // The input is not changed.
+    expect(rows[0].d).toBe('Kitchen');
+  });
+  it('re-reads the recent downloads only while one is being written', () => {
+    expect(anyActive(undefined)).toBe(false);
+    expect(anyActive([{ id: 'a', state: 'done' }, { id: 'b', state: 'expired' }, { id: 'c', state: 'failed' }])).toBe(false);
+    expect(anyActive([{ id: 'a', state: 'done' }, { id: 'b', state: 'running' }])).toBe(true);
+    expect(anyActive([{ id: 'a', state: 'queued' }])).toBe(true);
+  });
+  it('puts the T-13 header fields that were filled in into the T-13 body only', () => {
+    const header = { organisation: '  Cafe LLC ', okpo: '', documentNumber: '7' };
+    expect(downloadBody({ report: 't13', format: 'xlsx' }, '2026-03', header)).toEqual({ report: 't13', month: '2026-03', organisation: 'Cafe LLC', document_number: '7' });
+    expect(downloadBody({ report: 'summary', format: 'csv' }, '2026-03', header)).toEqual({ report: 'summary', month: '2026-03', format: 'csv' });
+    expect(downloadBody({ report: 't13', format: 'xlsx' }, '2026-03', EMPTY_T13_HEADER)).toEqual({ report: 't13', month: '2026-03' });
+    expect(t13HeaderProblem(header)).toBeNull();
+    expect(t13HeaderProblem({ ...header, okpo: 'x'.repeat(201) })).toBe('okpo');
+    expect(t13HeaderProblem({ ...header, organisation: `${'x'.repeat(200)}  ` })).toBeNull();
   });
 });

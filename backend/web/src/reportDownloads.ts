@@ -87,18 +87,50 @@ export interface DownloadBody {
   department_id?: string;
   site_id?: string;
   format?: FileFormat;
+  organisation?: string;
+  okpo?: string;
+  document_number?: string;
+}
+
+/** The header of the T-13 form as typed on the screen (`''` = left empty). */
+export interface T13Header {
+  organisation: string;
+  okpo: string;
+  documentNumber: string;
+}
+
+export const EMPTY_T13_HEADER: T13Header = { organisation: '', okpo: '', documentNumber: '' };
+
+/** The server's limit of each T-13 header field, in characters. */
+export const T13_HEADER_MAX = 200;
+
+/** The first T-13 header field longer than the server takes, or null. */
+export function t13HeaderProblem(h: T13Header): 'organisation' | 'okpo' | 'document_number' | null {
+  const long = (v: string) => v.trim().length > T13_HEADER_MAX;
+  if (long(h.organisation)) return 'organisation';
+  if (long(h.okpo)) return 'okpo';
+  if (long(h.documentNumber)) return 'document_number';
+  return null;
 }
 
 /**
  * The body of `POST /api/v1/reports/downloads` for a choice over the filters (or a bare month):
- * the T-13 takes no format and no site.
+ * the T-13 takes no format and no site, and carries the header fields that were filled in.
  */
-export function downloadBody(c: DownloadChoice, filter: ReportFilter | string): DownloadBody {
+export function downloadBody(c: DownloadChoice, filter: ReportFilter | string, header: T13Header = EMPTY_T13_HEADER): DownloadBody {
   const f = typeof filter === 'string' ? defaultFilter(filter) : filter;
   const q = reportQuery(f);
   if (c.report === 't13') {
     const body: DownloadBody = { report: 't13', ...q };
     delete body.site_id;
+    const fields = [
+      ['organisation', header.organisation],
+      ['okpo', header.okpo],
+      ['document_number', header.documentNumber],
+    ] as const;
+    for (const [key, value] of fields) {
+      if (value.trim()) body[key] = value.trim();
+    }
     return body;
   }
   return { report: c.report, ...q, format: c.format };
@@ -125,4 +157,58 @@ export function fileSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/**
+ * A table's order: a column key and the direction. The server's `sort` parameter is the key,
+ * with `-` before it for descending (`-worked`).
+ */
+export interface SortState<K extends string> {
+  key: K;
+  desc: boolean;
+}
+
+/** The `sort` parameter of an order. */
+export function sortParam<K extends string>(s: SortState<K>): string {
+  return s.desc ? `-${s.key}` : s.key;
+}
+
+/** The order after a click on a column's header: the same column turns round, another starts ascending. */
+export function nextSort<K extends string>(s: SortState<K>, key: K): SortState<K> {
+  return s.key === key ? { key, desc: !s.desc } : { key, desc: false };
+}
+
+/** The `aria-sort` of a column under an order. */
+export function ariaSort<K extends string>(s: SortState<K>, key: K): 'ascending' | 'descending' | 'none' {
+  if (s.key !== key) return 'none';
+  return s.desc ? 'descending' : 'ascending';
+}
+
+/**
+ * Rows sorted in the browser by `value` (texts by the language's collation, numbers by value,
+ * empty last either way); equal rows keep their order.
+ */
+export function sortRows<R>(rows: readonly R[], value: (r: R) => string | number | null | undefined, desc: boolean, locale?: string): R[] {
+  const dir = desc ? -1 : 1;
+  return rows
+    .map((r, i) => ({ r, i, v: value(r) }))
+    .sort((a, b) => {
+      const av = a.v;
+      const bv = b.v;
+      if (av == null || bv == null) return av == null && bv == null ? a.i - b.i : av == null ? 1 : -1;
+      const c = typeof av === 'number' && typeof bv === 'number' ? av - bv : String(av).localeCompare(String(bv), locale);
+      return c !== 0 ? c * dir : a.i - b.i;
+    })
+    .map((x) => x.r);
+}
+
+/** A download of the recent list, as the server lists it. */
+export interface ListedDownload {
+  id: string;
+  state: string;
+}
+
+/** Whether the list of recent downloads should be re-read soon: one of them is still being written. */
+export function anyActive(items: readonly ListedDownload[] | undefined): boolean {
+  return (items ?? []).some(downloadActive);
 }

@@ -11,8 +11,7 @@ use crate::telegram::texts::Lang;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use faceid_protocol::error_code::ErrorCode;
+use axum::response::Response;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::wire_text::WireText;
 use sqlx::AssertSqlSafe;
@@ -88,32 +87,27 @@ async fn answer(
     .fetch_optional(&state.db)
     .await?;
     let status = status.ok_or(AppError::not_found("export"))?;
-    match status.state.as_str() {
-        "queued" => Ok((StatusCode::ACCEPTED, Json(status)).into_response()),
-        "failed" => Err(AppError::conflict(
-            ErrorCode::ExportFailed,
-            "the export could not be written; start a new one",
-        )),
-        "expired" => Err(AppError::gone(
-            ErrorCode::ExportExpired,
-            "the export was deleted after its retention period; start a new one",
-        )),
-        _ => {
-            let mut conn = state.db.acquire().await?;
-            audit::record(
-                &mut conn,
-                caller,
-                "privacy.export_download",
-                "employee",
-                Some(employee),
-                audit::NONE,
-                Some(&status),
-            )
-            .await?;
-            let name = format!("faceid-export-{}.zip", status.created_at.format("%Y-%m-%d"));
-            job_files::stream(&file_path(&state.settings, id), "application/zip", &name).await
-        }
-    }
+    let why = job_files::Unavailable {
+        failed: "the export could not be written; start a new one",
+        expired: "the export was deleted after its retention period; start a new one",
+    };
+    let st = status.state.clone();
+    job_files::answer(&st, status, why, |status| async move {
+        let mut conn = state.db.acquire().await?;
+        audit::record(
+            &mut conn,
+            caller,
+            "privacy.export_download",
+            "employee",
+            Some(employee),
+            audit::NONE,
+            Some(&status),
+        )
+        .await?;
+        let name = format!("faceid-export-{}.zip", status.created_at.format("%Y-%m-%d"));
+        job_files::stream(&file_path(&state.settings, id), "application/zip", &name).await
+    })
+    .await
 }
 
 /// Starts an export of everything the server holds about the caller.

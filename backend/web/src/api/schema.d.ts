@@ -1677,6 +1677,29 @@ export interface paths {
         patch: operations["update_position"];
         trace?: never;
     };
+    "/api/v1/reports/daily": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The daily detail over a period: one row per employee and day, with the plan, the first
+         *     check-in and last check-out, the minutes worked, late, left early, overtime and at night,
+         *     the absence and the T-13 code; the numbers of the daily XLSX / CSV. Paged by rows, in the
+         *     name order then by date unless `sort` says otherwise; `q` keeps the employees whose name
+         *     contains it. Bounded like the department summary (`report_too_large`).
+         */
+        get: operations["daily"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reports/daily/export": {
         parameters: {
             query?: never;
@@ -1721,14 +1744,20 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * The caller's report downloads, newest first: every state, those whose file was deleted
+         *     after its retention period marked `expired` (so the panel lists them after a reload).
+         *     Another account's are never listed.
+         */
+        get: operations["list_downloads"];
         put?: never;
         /**
          * Queues a report download: the summary, the daily detail or the T-13 written in the
          *     background, for the caller's scope (administrators: everyone; operators: their
          *     departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`. Not
          *     bounded by `report_too_large`'s employee-days, only by the file formats (10,000
-         *     employees; 400,000 rows of daily detail).
+         *     employees; 400,000 rows of daily detail). Audited as `reports.download` with the report,
+         *     its period and filters.
          */
         post: operations["start_download"];
         delete?: never;
@@ -1765,7 +1794,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The file of one of the caller's report downloads (200, streamed), 202 with the state while
+         * The file of one of the caller's report downloads (200, streamed; audited as
+         *     `reports.download_file`), 202 with the state while
          *     it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
          */
         get: operations["download_file"];
@@ -1784,7 +1814,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Period summary per employee (paged by employees). */
+        /**
+         * Period summary per employee (paged by employees), in the name order unless `sort` says
+         *     otherwise (another order reads every employee first, so it is bounded by
+         *     `report_too_large` like the department summary); `q` keeps the employees whose name
+         *     contains it.
+         */
         get: operations["summary"];
         put?: never;
         post?: never;
@@ -2198,6 +2233,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/terminals/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tests the connection now: one `System/deviceInfo` call with the stored credentials and a
+         *     short timeout (at most 5 s). Answers 200 with the outcome whatever it is; the terminal's
+         *     poll state and cursor do not change. A terminal whose polling is locked out is not called
+         *     (`locked_out`). Disabled terminals are tested too. Audited (`terminal.test`).
+         */
+        post: operations["test_terminal_connection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -2592,6 +2649,28 @@ export interface components {
             role: components["schemas"]["Role"];
             site_ids: string[];
         };
+        DailyPage: {
+            /** Format: date */
+            from: string;
+            items: components["schemas"]["DailyRow"][];
+            /** Format: date */
+            to: string;
+            /**
+             * Format: int64
+             * @description Rows (employee-days) matching the filter (all pages).
+             */
+            total: number;
+        };
+        /** @description One employee's day in the daily detail. */
+        DailyRow: components["schemas"]["DayOut"] & {
+            department?: string | null;
+            /** Format: uuid */
+            employee_id: string;
+            /** @description Last name, first name. */
+            name: string;
+            /** @description The card number, else the login (as in the files). */
+            personnel_number: string;
+        };
         DayOut: {
             absence?: string | null;
             /** Format: date */
@@ -2758,6 +2837,15 @@ export interface components {
          * @enum {string}
          */
         Direction: "in" | "out" | "both";
+        /** @description A page of an account's report downloads, newest first. */
+        DownloadPage: {
+            items: components["schemas"]["ReportDownload"][];
+            /**
+             * Format: int64
+             * @description The account's downloads (all pages).
+             */
+            total: number;
+        };
         /**
          * @description `POST /api/v1/reports/downloads` body: which report, in which format, over which period
          *     and employees (the parameters of the synchronous endpoints).
@@ -3485,6 +3573,11 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /**
+             * Format: uuid
+             * @description The filters it was asked with.
+             */
+            department_id?: string | null;
+            /**
              * Format: int32
              * @description Of those, employees read so far; equals the total when done.
              */
@@ -3514,6 +3607,8 @@ export interface components {
             period_to: string;
             /** @description `summary`, `daily` or `t13`. */
             report: string;
+            /** Format: uuid */
+            site_id?: string | null;
             /** Format: int64 */
             size_bytes?: number | null;
             /** @description `queued`, `running`, `done`, `failed` or `expired`. */
@@ -3940,6 +4035,29 @@ export interface components {
             /** Format: int64 */
             total: number;
         };
+        /** @description The answer of a connection test (200 whatever the outcome). */
+        TerminalTest: {
+            /** @description The failure as the server saw it (absent on `ok`). */
+            detail?: string | null;
+            /** @description What the terminal reported (`ok` only; each may be absent on some firmware). */
+            device_name?: string | null;
+            firmware_version?: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status the terminal answered, when it answered one.
+             */
+            http_status?: number | null;
+            model?: string | null;
+            outcome: components["schemas"]["TestOutcome"];
+            /**
+             * Format: int64
+             * @description Round trip of the call in milliseconds (absent when the terminal was not called).
+             */
+            round_trip_ms?: number | null;
+            serial_number?: string | null;
+            /** Format: date-time */
+            tested_at: string;
+        };
         /** @description Today's events (since midnight at the terminal's site). */
         TerminalToday: {
             /**
@@ -3974,6 +4092,11 @@ export interface components {
              */
             unknown: number;
         };
+        /**
+         * @description How a connection test ended.
+         * @enum {string}
+         */
+        TestOutcome: "ok" | "unreachable" | "auth_failed" | "locked_out" | "bad_response";
         /** @description The answer of a connection test. */
         TestResult: {
             /**
@@ -13894,6 +14017,97 @@ export interface operations {
             };
         };
     };
+    daily: {
+        parameters: {
+            query?: {
+                /** @description `YYYY-MM`; instead of `from` and `to`. */
+                month?: string;
+                from?: string;
+                to?: string;
+                department_id?: string;
+                site_id?: string;
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
+                limit?: number;
+                offset?: number;
+                /** @description Export format (default `csv`). */
+                format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of employee-days */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DailyPage"];
+                };
+            };
+            /** @description `invalid_query` (paging, an unknown `sort`) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `report_too_large`, `too_long` (`q`) */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     daily_export: {
         parameters: {
             query?: {
@@ -13903,11 +14117,25 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -13978,11 +14206,25 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -14027,6 +14269,76 @@ export interface operations {
                 };
             };
             /** @description `invalid_month`, `period_too_long`, `report_too_large` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_downloads: {
+        parameters: {
+            query?: {
+                /** @description Items per page (1..=500, default 50). */
+                limit?: number;
+                /** @description Items to skip. */
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description one page of the caller's downloads */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadPage"];
+                };
+            };
+            /** @description `invalid_query` (paging) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14330,11 +14642,25 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -14351,7 +14677,7 @@ export interface operations {
                     "application/json": components["schemas"]["SummaryPage"];
                 };
             };
-            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            /** @description `invalid_query` (paging, an unknown `sort`) */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -14378,7 +14704,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_month`, `period_too_long`, `empty_period` */
+            /** @description `invalid_month`, `invalid_period`, `period_too_long`, `empty_period`, `report_too_large` (a `sort` other than `name`), `too_long` (`q`) */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -14407,11 +14733,25 @@ export interface operations {
                 to?: string;
                 department_id?: string;
                 site_id?: string;
-                /** @description Page size of the JSON summary (1..=500, default 50). */
+                /**
+                 * @description Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
+                 *     default 50).
+                 */
                 limit?: number;
                 offset?: number;
                 /** @description Export format (default `csv`). */
                 format?: "csv" | "xlsx";
+                /**
+                 * @description Employees whose name ("last first" or "first last") contains this text, any case; blank
+                 *     is no search (at most 100 characters: `too_long`; no control characters:
+                 *     `invalid_characters`).
+                 */
+                q?: string;
+                /**
+                 * @description Order of the rows of the period summary and the daily detail (the other reports have
+                 *     their own order): a column, `-` before it for descending; default `name`.
+                 */
+                sort?: "name" | "-name" | "department" | "-department" | "date" | "-date" | "worked" | "-worked" | "late" | "-late" | "early_leave" | "-early_leave" | "absences" | "-absences" | "overtime" | "-overtime";
             };
             header?: never;
             path?: never;
@@ -17119,6 +17459,83 @@ export interface operations {
             };
             /** @description `terminal_disabled`, `terminal_locked_out` */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `validation_failed`: a field is out of its range; `errors` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unavailable`: the database is not reachable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    test_terminal_connection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description terminal id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the outcome: `ok` (with what the terminal reported), `unreachable`, `auth_failed`, `locked_out` or `bad_response` */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TerminalTest"];
+                };
+            };
+            /** @description `invalid_query`, `invalid_path`, `malformed_json` or another malformed part of the request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `missing_token`, `invalid_token` or `expired_token` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `role_not_allowed`, `out_of_scope` or another refusal of this caller; `password_change_required`: the caller's password was set by an administrator and must be changed first (`POST /api/v1/me/password`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description no such terminal */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

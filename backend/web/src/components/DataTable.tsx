@@ -30,6 +30,8 @@ export interface Column<Row> {
   /** Column header; empty for an actions column. */
   header: ReactNode;
   cell: (row: Row) => ReactNode;
+  /** For a sortable column, its order now (`aria-sort` of the header). */
+  sort?: 'ascending' | 'descending' | 'none';
 }
 
 /** A plain table of rows with named columns (the accessible name is `label`). */
@@ -51,7 +53,9 @@ export function RowsTable<Row>({
       <Table.Thead>
         <Table.Tr>
           {columns.map((c, i) => (
-            <Table.Th key={i}>{c.header}</Table.Th>
+            <Table.Th key={i} aria-sort={c.sort}>
+              {c.header}
+            </Table.Th>
           ))}
         </Table.Tr>
       </Table.Thead>

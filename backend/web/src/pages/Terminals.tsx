@@ -1,20 +1,20 @@
 import { useState } from 'react';
 import { Alert, Badge, Button, Checkbox, Group, Modal, NativeSelect, NumberInput, PasswordInput, Stack, Switch, Text, TextInput, Title } from '@mantine/core';
-import { useQuery } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { Controller, useForm } from 'react-hook-form';
 import { useTranslation } from 'react-i18next';
 import { api, unwrap } from '../api/client';
 import type { components } from '../api/schema';
 import { DeleteButton, useRowAction } from '../components/Confirm';
 import { PagedTable, QueryView, usePagedQuery } from '../components/DataTable';
-import { FormErrors } from '../components/States';
+import { ErrorState, FormErrors } from '../components/States';
 import { formatDateTime } from '../dates';
-import { terminalColor, terminalFormToCreate, terminalFormToUpdate, type TerminalForm } from '../integrations';
+import { terminalColor, terminalFormToCreate, terminalFormToUpdate, terminalTestView, type TerminalForm } from '../integrations';
 import { useFormMutation } from '../useApiForm';
 
 type Terminal = components['schemas']['Terminal'];
 
-/** Hikvision face terminals (administrators): health, add / edit / delete, poll now, the call log. */
+/** Hikvision face terminals (administrators): health, add / edit / delete, test the connection, poll now, the call log. */
 export function TerminalsPage() {
   const { t } = useTranslation();
   const list = useQuery({
@@ -53,6 +53,8 @@ function TerminalCard({ terminal: x, site, onEdit, onLog }: { terminal: Terminal
   const when = (iso?: string | null) => (iso ? formatDateTime(iso, undefined, i18n.language) : '—');
   const poll = useRowAction(() => unwrap(api.POST('/api/v1/terminals/{id}/poll', { params: { path: { id: x.id } } })), [['terminals']], t('terminals.pollQueued'));
   const remove = useRowAction(() => unwrap(api.DELETE('/api/v1/terminals/{id}', { params: { path: { id: x.id } } })), [['terminals']], t('org.deleted'));
+  // The test answers at once and changes nothing on the terminal's row: no refetch needed.
+  const test = useMutation({ mutationFn: () => unwrap(api.POST('/api/v1/terminals/{id}/test', { params: { path: { id: x.id } } })) });
   const h = x.health;
   return (
     <Stack gap="xs" p="sm" style={{ border: '1px solid var(--mantine-color-gray-3)', borderRadius: 8 }} role="region" aria-label={x.name}>
@@ -63,7 +65,10 @@ function TerminalCard({ terminal: x, site, onEdit, onLog }: { terminal: Terminal
           {h.clock_skewed && <Badge color="orange">{t('terminals.clockSkewed')}</Badge>}
         </Group>
         <Group gap="xs">
-          <Button size="xs" variant="light" loading={poll.isPending} onClick={() => poll.mutate(undefined)} aria-label={`${t('terminals.pollNow')} ${x.name}`}>
+          <Button size="xs" variant="light" loading={test.isPending} onClick={() => test.mutate()} aria-label={`${t('terminals.test')} ${x.name}`}>
+            {t('terminals.test')}
+          </Button>
+          <Button size="xs" variant="default" loading={poll.isPending} onClick={() => poll.mutate(undefined)} aria-label={`${t('terminals.pollNow')} ${x.name}`}>
             {t('terminals.pollNow')}
           </Button>
           <Button size="xs" variant="default" onClick={onLog} aria-label={`${t('terminals.log')} ${x.name}`}>
@@ -75,6 +80,8 @@ function TerminalCard({ terminal: x, site, onEdit, onLog }: { terminal: Terminal
           <DeleteButton what={x.name} question={t('terminals.deleteQuestion', { name: x.name })} loading={remove.isPending} onConfirm={() => remove.mutate(undefined)} />
         </Group>
       </Group>
+      {test.isError && <ErrorState error={test.error} />}
+      {test.data && <TestResult result={test.data} />}
       {x.status === 'error' && x.last_error && (
         <Alert color="red" role="alert" title={t('terminals.connectionFailed')}>
           {x.last_error} ({when(x.last_error_at)})
@@ -96,6 +103,22 @@ function TerminalCard({ terminal: x, site, onEdit, onLog }: { terminal: Terminal
         {t('terminals.lastPoll')}: {when(x.last_poll_at)} · {t('terminals.today', x.today)} · {t('terminals.people', { people: x.people, faces: x.faces })}
       </Text>
     </Stack>
+  );
+}
+
+/** The outcome of a connection test in plain words, with what the terminal reported. */
+function TestResult({ result }: { result: components['schemas']['TerminalTest'] }) {
+  const { t } = useTranslation();
+  const v = terminalTestView(result);
+  return (
+    <Alert color={v.ok ? 'green' : 'red'} role={v.ok ? 'status' : 'alert'} title={v.ok ? t('terminals.testOk') : t('terminals.testFailed')}>
+      <Text size="sm">{t(v.key, { defaultValue: result.outcome })}</Text>
+      {(v.facts || v.ms != null) && (
+        <Text size="sm" c="dimmed">
+          {[v.facts, v.ms != null ? t('terminals.roundTrip', { ms: v.ms }) : ''].filter(Boolean).join(' · ')}
+        </Text>
+      )}
+    </Alert>
   );
 }
 

@@ -1,6 +1,7 @@
 // Hikvision terminals and iiko (administrators): a terminal at an address where nothing
-// listens is added and its failed connection reported; the iiko connection test reports why it
-// failed. Self-contained: the site is created through the API.
+// listens is added, its failed connection reported, and its connection test says so at once;
+// the iiko connection test reports why it failed. Self-contained: the site is created through
+// the API.
 
 import { expect, test } from '@playwright/test';
 import { admin, api, shot, signIn } from './helpers';
@@ -34,8 +35,13 @@ test('the admin adds a Hikvision terminal and sees its failed connection', async
   await expect(card.getByText('Connection failed', { exact: true })).toBeVisible({ timeout: 30_000 });
   await expect(card.getByRole('alert')).toContainText('The last connection failed');
   await shot(page, 'terminals');
-  await card.getByRole('button', { name: `Test connection now Gate ${suffix}` }).click();
+  await card.getByRole('button', { name: `Poll now Gate ${suffix}` }).click();
   await expect(page.getByText('A poll is queued')).toBeVisible();
+
+  // The synchronous test says at once, in plain words, that nothing answers there.
+  await card.getByRole('button', { name: `Test connection Gate ${suffix}` }).click();
+  const outcome = card.getByRole('alert').filter({ hasText: 'The connection test failed' });
+  await expect(outcome).toContainText('The terminal could not be reached');
 
   // The password is write-only: an edit shows it empty and keeps it unless a new one is typed.
   await card.getByRole('button', { name: `Edit Gate ${suffix}` }).click();

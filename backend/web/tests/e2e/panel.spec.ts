@@ -298,6 +298,112 @@ test('the T-13 for the month downloads and is an XLSX', async ({ page }) => {
   await shot(page, 'reports');
 });
 
+test('the Reports screen shows the daily detail, sorts and searches it, and remembers downloads', async ({ page }) => {
+  // Its own department of two employees (self-contained: runnable alone with -g "Reports screen").
+  await signIn(page, admin.login, admin.password);
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  const dept = await api(page, 'POST', '/api/v1/departments', { name: `Reports ${suffix}` });
+  expect(dept.status).toBe(201);
+  const people = [
+    { login: `zed.${suffix}`, first: 'Anna', last: `Zed${suffix}` },
+    { login: `abe.${suffix}`, first: 'Boris', last: `Abe${suffix}` },
+  ];
+  const ids: string[] = [];
+  for (const p of people) {
+    const r = await api(page, 'POST', '/api/v1/employees', {
+      login: p.login, password: 'Reports-pass-2026', first_name: p.first, last_name: p.last, role: 'user', department_id: dept.body.id, must_change_password: false,
+    });
+    expect(r.status).toBe(201);
+    ids.push(r.body.id);
+  }
+  // Anna Zed worked two hours on one day (UTC: the employees have no site), Boris Abe not at all.
+  const now = new Date();
+  const day = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - (now.getUTCHours() >= 3 ? 0 : 1)));
+  const date = day.toISOString().slice(0, 10);
+  for (const [kind, hour] of [['in', 0], ['out', 2]] as const) {
+    const at = new Date(day.getTime() + (hour * 60 + 30) * 60_000).toISOString();
+    const r = await api(page, 'POST', '/api/v1/attendance/corrections', { employee_id: ids[0], kind, at, comment: 'entered at the office' });
+    expect(r.status).toBe(201);
+  }
+
+  await page.getByRole('link', { name: 'Reports' }).click();
+  const filters = page.getByRole('region', { name: 'Report filters' });
+  await filters.getByText('Between dates').click();
+  await filters.getByLabel('From').fill(date);
+  await filters.getByLabel('To').fill(date);
+  await filters.getByLabel('Department').selectOption({ label: `Reports ${suffix}` });
+  const daily = page.getByRole('table', { name: 'Daily detail' });
+  const rows = daily.getByRole('row');
+  // A header and one row per employee and day, in the name order: Abe before Zed.
+  await expect(rows).toHaveCount(3);
+  await expect(rows.nth(1)).toContainText(`Abe${suffix}`);
+  await expect(rows.nth(2)).toContainText(`Zed${suffix}`);
+  await expect(rows.nth(2).getByRole('cell').nth(6)).toHaveText('120');
+  await expect(rows.nth(2).getByRole('cell').nth(1)).toHaveText(date);
+  // Sorted by the server: worked minutes ascending, then descending.
+  const worked = daily.getByRole('columnheader', { name: 'Sort by Worked, min' });
+  await daily.getByRole('button', { name: 'Sort by Worked, min' }).click();
+  await expect(worked).toHaveAttribute('aria-sort', 'ascending');
+  await expect(rows.nth(1)).toContainText(`Abe${suffix}`);
+  await daily.getByRole('button', { name: 'Sort by Worked, min' }).click();
+  await expect(worked).toHaveAttribute('aria-sort', 'descending');
+  await expect(rows.nth(1)).toContainText(`Zed${suffix}`);
+  await expect(rows.nth(1).getByRole('cell').nth(6)).toHaveText('120');
+  // The period summary sorts too.
+  const summary = page.getByRole('table', { name: 'Period summary' });
+  await summary.getByRole('button', { name: 'Sort by Employee' }).click();
+  await expect(summary.getByRole('columnheader', { name: 'Sort by Employee' })).toHaveAttribute('aria-sort', 'descending');
+  await expect(summary.getByRole('row').nth(1)).toContainText(`Zed${suffix}`);
+  // Found by name: both tables narrow to Boris Abe.
+  await filters.getByLabel('Find by name').fill(`abe${suffix}`);
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(1)).toContainText(`Abe${suffix}`);
+  await expect(summary.getByRole('row')).toHaveCount(2);
+  await expect(summary.getByRole('row').nth(1)).toContainText(`Abe${suffix}`);
+  await shot(page, 'reports-daily');
+  await filters.getByLabel('Find by name').fill('');
+
+  // The T-13's header fields: too long is refused on the screen; what is filled in goes with
+  // the download (the T-13 is by month).
+  await filters.getByText('By month').click();
+  const organisation = filters.getByLabel('Organisation (T-13)');
+  await organisation.fill('x'.repeat(201));
+  await expect(filters.getByText('At most 200 characters')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Download T-13 (XLSX)' })).toBeDisabled();
+  await organisation.fill(`Cafe ${suffix}`);
+  const [t13] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download T-13 (XLSX)' }).click()]);
+  expect(t13.suggestedFilename()).toMatch(/^t13_\d{4}-\d{2}\.xlsx$/);
+  await filters.getByText('Between dates').click();
+  await expect(filters.getByLabel('From')).toHaveValue(date);
+
+  // A download, then away and back: the recent downloads still list it, ready to save again.
+  const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Summary (CSV)' }).click()]);
+  const name = file.suggestedFilename();
+  expect(name).toMatch(/^summary_.*\.csv$/);
+  const recent = page.getByRole('table', { name: 'Recent downloads' });
+  const listed = recent.getByRole('row').filter({ has: page.getByRole('button', { name: `Save ${name}` }) }).first();
+  await expect(listed).toContainText('Ready');
+  await page.getByRole('link', { name: 'Today', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
+  await page.getByRole('link', { name: 'Reports' }).click();
+  await expect(listed).toContainText('Ready');
+  await expect(listed).toContainText(`${date}`.slice(0, 7));
+  await page.reload();
+  const [again] = await Promise.all([page.waitForEvent('download'), listed.getByRole('button', { name: `Save ${name}` }).click()]);
+  expect(again.suggestedFilename()).toBe(name);
+  expect(readFileSync(await again.path()).equals(readFileSync(await file.path()))).toBe(true);
+  await shot(page, 'reports-recent');
+
+  // Both the request and the fetched file are in the audit log.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByLabel('Object type').fill('report_download');
+  const audit = page.getByRole('table', { name: 'Audit log' });
+  await expect(audit.getByText('reports.download', { exact: true }).first()).toBeVisible();
+  await expect(audit.getByText('reports.download_file', { exact: true }).first()).toBeVisible();
+  // The request's entry names the report, its period and the filters.
+  await expect(audit.getByRole('row').filter({ hasText: `Cafe ${suffix}` }).first()).toContainText('"report": "t13"');
+});
+
 test('an operator cannot open an employee outside their scope', async ({ page }) => {
   await signIn(page, admin.login, admin.password);
   await expect(page.getByRole('heading', { name: 'Today' })).toBeVisible();
