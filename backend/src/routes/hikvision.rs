@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -276,14 +277,18 @@ async fn load(state: &AppState, conn: &mut PgConnection, id: Uuid) -> AppResult<
 
 fn valid_interval(check: &mut Check, v: i32) -> i32 {
     if !(10..=3600).contains(&v) {
-        check.add("poll_interval_s", "out_of_range", "10..=3600 seconds");
+        check.add(
+            "poll_interval_s",
+            FieldCode::OutOfRange,
+            "10..=3600 seconds",
+        );
     }
     v
 }
 
 fn valid_password(check: &mut Check, p: &str) {
     if p.is_empty() || p.len() > 128 {
-        check.add("password", "invalid", "1..=128 bytes");
+        check.add("password", FieldCode::Invalid, "1..=128 bytes");
     }
 }
 
@@ -294,7 +299,7 @@ fn on_write_error(e: sqlx::Error) -> AppError {
             "another terminal has this name",
         ),
         Some("terminals_site_id_fkey") => {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         }
         _ => e.into(),
     }
@@ -336,7 +341,7 @@ pub async fn create(
     .await
     .map_err(|e| {
         if e.constraint() == Some("devices_site_id_fkey") {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         } else {
             e.into()
         }

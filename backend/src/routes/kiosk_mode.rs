@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -96,7 +97,7 @@ fn check_pin(pin: &str) -> AppResult<()> {
     } else {
         Err(AppError::field(
             "pin",
-            "invalid_pin",
+            FieldCode::InvalidPin,
             format!("{} to {} digits", PIN_DIGITS.start(), PIN_DIGITS.end()),
         ))
     }
@@ -176,7 +177,11 @@ pub async fn exit(
     ApiJson(req): ApiJson<KioskPin>,
 ) -> AppResult<Response> {
     if req.pin.is_empty() || req.pin.chars().count() > MAX_PIN_ANSWER {
-        return Err(AppError::field("pin", "invalid_pin", "a PIN is digits"));
+        return Err(AppError::field(
+            "pin",
+            FieldCode::InvalidPin,
+            "a PIN is digits",
+        ));
     }
     let id = kiosk.device_id;
     let mut tx = state.db.begin().await?;

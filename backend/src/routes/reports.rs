@@ -9,6 +9,7 @@
 //! Every report over a period reads `timesheet_days` after recomputing its stale rows
 //! (`timesheet::store::days`), so the summary, the exports and the T-13 agree.
 
+use faceid_protocol::field_code::FieldCode;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -86,10 +87,14 @@ impl ReportQuery {
 
 fn period_error(e: PeriodError) -> AppError {
     match e {
-        PeriodError::BadMonth(_) => AppError::field("month", "invalid_month", e.to_string()),
-        PeriodError::TooLong { .. } => AppError::field("to", "period_too_long", e.to_string()),
-        PeriodError::Empty { .. } => AppError::field("to", "empty_period", e.to_string()),
-        PeriodError::OutOfRange(_) => AppError::field("from", "out_of_range", e.to_string()),
+        PeriodError::BadMonth(_) => {
+            AppError::field("month", FieldCode::InvalidMonth, e.to_string())
+        }
+        PeriodError::TooLong { .. } => {
+            AppError::field("to", FieldCode::PeriodTooLong, e.to_string())
+        }
+        PeriodError::Empty { .. } => AppError::field("to", FieldCode::EmptyPeriod, e.to_string()),
+        PeriodError::OutOfRange(_) => AppError::field("from", FieldCode::OutOfRange, e.to_string()),
     }
 }
 
@@ -109,7 +114,7 @@ fn resolve_period(
         (None, None, None) => current_month(),
         _ => Err(AppError::field(
             "month",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "give either month, or both from and to",
         )),
     }
@@ -128,7 +133,7 @@ fn check_size(employees: usize, period: Period) -> AppResult<()> {
     if n > MAX_REPORT_EMPLOYEE_DAYS {
         return Err(AppError::field(
             "to",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             format!(
                 "{n} employee-days is more than {MAX_REPORT_EMPLOYEE_DAYS}; narrow the department, site or period"
             ),
@@ -324,7 +329,7 @@ pub async fn today(
     if total > MAX_TODAY_EMPLOYEES {
         return Err(AppError::field(
             "department_id",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             "too many employees; filter by department or site",
         ));
     }
@@ -717,19 +722,19 @@ fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
     }
     let mut check = Check::default();
     if req.format == Some(ExportFormat::Csv) {
-        check.add("format", "invalid", "the T-13 is an XLSX form");
+        check.add("format", FieldCode::Invalid, "the T-13 is an XLSX form");
     }
     if req.site_id.is_some() {
         check.add(
             "site_id",
-            "invalid",
+            FieldCode::Invalid,
             "the T-13 is filtered by department only",
         );
     }
     if req.from.is_some() || req.to.is_some() {
         check.add(
             "month",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "the T-13 takes a month, not from and to",
         );
     }
@@ -779,7 +784,7 @@ pub async fn start_download(
     let too_large = |what: &str, n: i64, limit: usize| {
         AppError::field(
             "department_id",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             format!("{n} {what} is more than {limit}; narrow the department, site or period"),
         )
     };

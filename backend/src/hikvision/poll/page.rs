@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use faceid_protocol::reason_code::ReasonCode;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -326,7 +327,7 @@ async fn insert_page(
         fields.site_id = Some(t.site_id);
         fields.photo_key = r.photo_key;
         if skewed {
-            fields.reasons = vec!["terminal_clock_skew".to_owned()];
+            fields.reasons = ReasonCode::texts(&[ReasonCode::TerminalClockSkew]);
         }
         let appender = match &mut chain {
             Some(c) => c,

@@ -3,6 +3,7 @@
 //! flags rather than rejects).
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use std::collections::HashMap;
 
 use axum::Json;
@@ -13,6 +14,7 @@ use faceid_face::MeasureRules;
 use faceid_protocol::attendance::{CheckInResponse, EVIDENCE_PART, PunchKind, SiteRef};
 use faceid_protocol::liveness::LivenessChallenge;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::reason_code::ReasonCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -20,7 +22,7 @@ use uuid::Uuid;
 use super::{measure_upload, read_upload, request_hash};
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, append_locked, begin_chain, micros};
-use crate::attendance::measure::answer_challenge;
+use crate::attendance::measure::{answer_challenge, quality_reason};
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
 use crate::attendance::verdict::{self, Evidence, Station};
@@ -113,7 +115,7 @@ pub async fn kiosk_identify(
 ) -> AppResult<Json<KioskAnswer>> {
     let upload = read_upload(&mut mp).await?;
     let ev: KioskEvidence = serde_json::from_slice(&upload.evidence_bytes)
-        .map_err(|e| AppError::field(EVIDENCE_PART, "invalid_body", e.to_string()))?;
+        .map_err(|e| AppError::field(EVIDENCE_PART, FieldCode::InvalidBody, e.to_string()))?;
     check_challenge_parts(
         ev.challenge_nonce.as_deref(),
         &ev.challenge_frame_times_ms,
@@ -231,7 +233,7 @@ pub async fn kiosk_identify(
                 challenge,
                 face: None,
                 live: measured.live(),
-                quality: measured.quality.iter().map(|q| q.code()).collect(),
+                quality: measured.quality.iter().map(quality_reason).collect(),
                 place: None,
                 clock: None,
                 now,
@@ -247,7 +249,7 @@ pub async fn kiosk_identify(
             let event = CheckInResponse {
                 event_id: Uuid::now_v7(),
                 verdict: judged.verdict,
-                reasons: judged.reasons.clone(),
+                reasons: ReasonCode::texts(&judged.reasons),
                 site: Some(SiteRef {
                     id: site_id,
                     name: site_name.clone(),

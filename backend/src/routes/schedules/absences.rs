@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::QueryBuilder;
@@ -108,7 +109,7 @@ pub async fn create_absence(
     if absence_kind(&req.kind).is_none() {
         check.add(
             "kind",
-            "invalid_kind",
+            FieldCode::InvalidKind,
             "one of annual_leave, sick_leave, business_trip, unpaid_leave",
         );
     }
@@ -116,17 +117,17 @@ pub async fn create_absence(
         if !(MIN_YEAR..=MAX_YEAR).contains(&d.year()) {
             check.add(
                 field,
-                "out_of_range",
+                FieldCode::OutOfRange,
                 format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
             );
         }
     }
     if req.to < req.from {
-        check.add("to", "empty_range", "`to` is before `from`");
+        check.add("to", FieldCode::EmptyRange, "`to` is before `from`");
     } else if (req.to - req.from).num_days() + 1 > MAX_ABSENCE_DAYS {
         check.add(
             "to",
-            "range_too_long",
+            FieldCode::RangeTooLong,
             format!("an absence is at most {MAX_ABSENCE_DAYS} days; enter longer ones in parts"),
         );
     }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -126,7 +127,7 @@ pub async fn create_assignment(
     if req.employee_id.is_some() == req.department_id.is_some() {
         return Err(AppError::field(
             "employee_id",
-            "target_required",
+            FieldCode::TargetRequired,
             "give exactly one of employee_id and department_id",
         ));
     }
@@ -140,7 +141,7 @@ pub async fn create_assignment(
         {
             check.add(
                 field,
-                "out_of_range",
+                FieldCode::OutOfRange,
                 format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
             );
         }
@@ -148,7 +149,11 @@ pub async fn create_assignment(
     if let Some(to) = req.valid_to
         && to < req.valid_from
     {
-        check.add("valid_to", "empty_range", "valid_to is before valid_from");
+        check.add(
+            "valid_to",
+            FieldCode::EmptyRange,
+            "valid_to is before valid_from",
+        );
     }
     check.finish()?;
     let mut tx = state.db.begin().await?;

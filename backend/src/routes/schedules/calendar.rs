@@ -1,6 +1,7 @@
 //! The holiday calendar: a year's holidays and shortened days.
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -56,7 +57,7 @@ fn check_year(year: i32) -> AppResult<()> {
     } else {
         Err(AppError::field(
             "year",
-            "out_of_range",
+            FieldCode::OutOfRange,
             format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
         ))
     }
@@ -67,24 +68,32 @@ fn check_entry(check: &mut Check, i: usize, e: &HolidayEntry) {
     match e.kind.as_str() {
         "holiday" | "non_working" => {
             if e.working_as.is_some() {
-                check.add(&f("working_as"), "not_allowed", "only for kind `working`");
+                check.add(
+                    &f("working_as"),
+                    FieldCode::NotAllowed,
+                    "only for kind `working`",
+                );
             }
         }
         "working" => {
             if e.working_as.and_then(weekday_from_iso).is_none() {
-                check.add(&f("working_as"), "required", "an ISO weekday 1..=7");
+                check.add(
+                    &f("working_as"),
+                    FieldCode::Required,
+                    "an ISO weekday 1..=7",
+                );
             }
         }
         _ => check.add(
             &f("kind"),
-            "invalid_kind",
+            FieldCode::InvalidKind,
             "one of holiday, non_working, working",
         ),
     }
     if let Some(n) = &e.name
         && n.chars().count() > 200
     {
-        check.add(&f("name"), "too_long", "at most 200 characters");
+        check.add(&f("name"), FieldCode::TooLong, "at most 200 characters");
     }
 }
 
@@ -133,21 +142,21 @@ pub async fn put_holidays(
     let mut check = Check::default();
     let mut seen = BTreeSet::new();
     if req.entries.len() > 366 {
-        check.add("entries", "too_many", "at most 366 entries");
+        check.add("entries", FieldCode::TooMany, "at most 366 entries");
     }
     for (i, e) in req.entries.iter().enumerate() {
         check_entry(&mut check, i, e);
         if e.date.year() != req.year {
             check.add(
                 &format!("entries[{i}].date"),
-                "wrong_year",
+                FieldCode::WrongYear,
                 format!("{} is not in {}", e.date, req.year),
             );
         }
         if !seen.insert(e.date) {
             check.add(
                 &format!("entries[{i}].date"),
-                "duplicate_entry",
+                FieldCode::DuplicateEntry,
                 format!("{} is listed twice", e.date),
             );
         }

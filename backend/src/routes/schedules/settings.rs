@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -94,7 +95,7 @@ pub async fn put_settings(
         _ => {
             return Err(AppError::field(
                 "missing_checkout",
-                "invalid_value",
+                FieldCode::InvalidValue,
                 "flag or close_at_shift_end",
             ));
         }

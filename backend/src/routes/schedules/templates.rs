@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,20 +83,22 @@ fn parse_time(check: &mut Check, field: &str, s: &str) -> NaiveTime {
     NaiveTime::parse_from_str(s, "%H:%M")
         .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
         .unwrap_or_else(|_| {
-            check.add(field, "invalid_time", "expected HH:MM");
+            check.add(field, FieldCode::InvalidTime, "expected HH:MM");
             NaiveTime::MIN
         })
 }
 
 fn schedule_error(e: ScheduleError) -> AppError {
     let (field, code) = match &e {
-        ScheduleError::ZeroLengthShift(_) => ("end", "zero_length_shift"),
-        ScheduleError::FieldOutOfRange { field, .. } => (*field, "out_of_range"),
-        ScheduleError::BreakTooLong { .. } => ("unpaid_break_minutes", "break_too_long"),
-        ScheduleError::OverlappingShifts { .. } => ("pattern", "overlapping_shifts"),
-        ScheduleError::NonsensicalPattern(_) => ("pattern", "invalid_pattern"),
-        ScheduleError::EmptyRange { .. } => ("valid_to", "empty_range"),
-        ScheduleError::OverlappingAssignments(_) => ("valid_from", "overlapping_assignment"),
+        ScheduleError::ZeroLengthShift(_) => ("end", FieldCode::ZeroLengthShift),
+        ScheduleError::FieldOutOfRange { field, .. } => (*field, FieldCode::OutOfRange),
+        ScheduleError::BreakTooLong { .. } => ("unpaid_break_minutes", FieldCode::BreakTooLong),
+        ScheduleError::OverlappingShifts { .. } => ("pattern", FieldCode::OverlappingShifts),
+        ScheduleError::NonsensicalPattern(_) => ("pattern", FieldCode::InvalidPattern),
+        ScheduleError::EmptyRange { .. } => ("valid_to", FieldCode::EmptyRange),
+        ScheduleError::OverlappingAssignments(_) => {
+            ("valid_from", FieldCode::OverlappingAssignment)
+        }
     };
     AppError::field(field, code, e.to_string())
 }
@@ -169,7 +172,7 @@ pub async fn create_template(
             "a shift template with this name exists",
         ),
         Some("shift_templates_site_id_fkey") => {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         }
         _ => e.into(),
     })?;
@@ -305,7 +308,7 @@ pub async fn create_schedule(
     {
         return Err(AppError::field(
             "pattern",
-            "too_many_days",
+            FieldCode::TooManyDays,
             format!("a roster lists at most {MAX_ROSTER_DAYS} dates"),
         ));
     }
@@ -314,7 +317,7 @@ pub async fn create_schedule(
     let kind = req
         .pattern
         .resolve(&templates)
-        .map_err(|m| AppError::field("pattern", "invalid_pattern", m))?;
+        .map_err(|m| AppError::field("pattern", FieldCode::InvalidPattern, m))?;
     kind.validate().map_err(schedule_error)?;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO schedules (id, name, kind, definition) VALUES ($1, $2, $3, $4)")
