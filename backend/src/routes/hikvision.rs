@@ -23,8 +23,11 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::hikvision::{poll, seal_password, sync};
 
 /// How a terminal's passes become punches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type,
+)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Direction {
     /// Every pass is a check-in.
     In,
@@ -32,23 +35,6 @@ pub enum Direction {
     Out,
     /// Alternating by the employee's last punch (within 16 hours).
     Both,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::In => "in",
-            Self::Out => "out",
-            Self::Both => "both",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "in" => Self::In,
-            "out" => Self::Out,
-            _ => Self::Both,
-        }
-    }
 }
 
 /// `POST /api/v1/terminals` body.
@@ -159,7 +145,7 @@ struct Row {
     base_url: String,
     username: String,
     site_id: Uuid,
-    direction: String,
+    direction: Direction,
     poll_interval_s: i32,
     enabled: bool,
     device_id: Uuid,
@@ -227,7 +213,7 @@ impl Row {
             base_url: self.base_url,
             username: self.username,
             site_id: self.site_id,
-            direction: Direction::parse(&self.direction),
+            direction: self.direction,
             poll_interval_s: self.poll_interval_s,
             enabled: self.enabled,
             device_id: self.device_id,
@@ -359,7 +345,7 @@ pub async fn create(
     .bind(ct)
     .bind(nonce)
     .bind(req.site_id)
-    .bind(req.direction.as_str())
+    .bind(req.direction)
     .bind(interval)
     .bind(req.enabled.unwrap_or(true))
     .bind(since)
@@ -482,7 +468,7 @@ pub async fn update(
     .bind(sealed.as_ref().map(|s| s.0.clone()))
     .bind(sealed.as_ref().map(|s| s.1.clone()))
     .bind(req.site_id.unwrap_or(before.site_id))
-    .bind(req.direction.unwrap_or(before.direction).as_str())
+    .bind(req.direction.unwrap_or(before.direction))
     .bind(interval.unwrap_or(before.poll_interval_s))
     .bind(enabled)
     .bind(unlock)

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use faceid_protocol::reason_code::ReasonCode;
+use faceid_protocol::wire_text::WireText;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -267,7 +268,7 @@ async fn insert_page(
             .map(|r| r.e.employee_no.clone())
             .collect::<Vec<_>>(),
     )
-    .bind(rows.iter().map(|r| r.class.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.class.wire_text()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.employee).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.public_id).collect::<Vec<_>>())

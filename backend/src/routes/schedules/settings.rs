@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
@@ -16,8 +17,9 @@ use crate::extract::ApiJson;
 use crate::timesheet::store;
 
 /// What happens to a check-in without a check-out once its day is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum MissingCheckout {
     /// The day is `missing_check_out` and the open interval is not counted.
     Flag,
@@ -25,14 +27,8 @@ pub enum MissingCheckout {
     CloseAtShiftEnd,
 }
 
-impl MissingCheckout {
-    fn as_str(self) -> &'static str {
-        match self {
-            MissingCheckout::Flag => "flag",
-            MissingCheckout::CloseAtShiftEnd => "close_at_shift_end",
-        }
-    }
-}
+/// Its text in `timesheet_settings` and in a request is its serde name.
+impl WireText for MissingCheckout {}
 
 /// Settings of the timesheet computation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -89,16 +85,12 @@ pub async fn put_settings(
     Admin(caller): Admin,
     ApiJson(req): ApiJson<NewTimesheetSettings>,
 ) -> AppResult<Json<TimesheetSettings>> {
-    let missing_checkout = match req.missing_checkout.as_str() {
-        "flag" => MissingCheckout::Flag,
-        "close_at_shift_end" => MissingCheckout::CloseAtShiftEnd,
-        _ => {
-            return Err(AppError::field(
-                "missing_checkout",
-                FieldCode::InvalidValue,
-                "flag or close_at_shift_end",
-            ));
-        }
+    let Some(missing_checkout) = MissingCheckout::from_wire_text(&req.missing_checkout) else {
+        return Err(AppError::field(
+            "missing_checkout",
+            FieldCode::InvalidValue,
+            "flag or close_at_shift_end",
+        ));
     };
     let settings = TimesheetSettings { missing_checkout };
     let mut tx = state.db.begin().await?;
@@ -111,7 +103,7 @@ pub async fn put_settings(
         "INSERT INTO timesheet_settings (id, missing_checkout) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET missing_checkout = EXCLUDED.missing_checkout",
     )
-    .bind(settings.missing_checkout.as_str())
+    .bind(settings.missing_checkout)
     .execute(&mut *tx)
     .await?;
     if before != settings {
