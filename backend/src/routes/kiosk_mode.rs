@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::kiosk::{KioskPin, NewKioskPin};
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -37,23 +37,6 @@ pub const PIN_LOCK_SECS: i64 = 300;
 const PIN_DIGITS: std::ops::RangeInclusive<usize> = 4..=12;
 /// Longest answer [`exit`] compares (anything longer is refused before hashing).
 const MAX_PIN_ANSWER: usize = 64;
-
-/// A kiosk's new PIN, set with `PUT /api/v1/devices/{id}/kiosk-pin`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewKioskPin {
-    /// 4 to 12 digits.
-    #[schema(pattern = "^[0-9]{4,12}$")]
-    pub pin: String,
-}
-
-/// The PIN answered to `POST /api/v1/kiosk/exit` (anything but the kiosk's PIN is wrong).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KioskPin {
-    #[schema(min_length = 1, max_length = 64)]
-    pub pin: String,
-}
 
 fn with_cookie(value: &str, max_age: i64) -> Response {
     let cookie = format!(

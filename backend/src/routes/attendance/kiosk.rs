@@ -4,6 +4,7 @@
 
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::kiosk::{KioskAnswer, KioskEvidence};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -15,7 +16,6 @@ use faceid_protocol::attendance::{CheckInResponse, EVIDENCE_PART, PunchKind, Sit
 use faceid_protocol::liveness::LivenessChallenge;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::reason_code::ReasonCode;
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -50,36 +50,6 @@ pub async fn create_challenge(
 ) -> AppResult<(StatusCode, Json<LivenessChallenge>)> {
     let c = liveness::issue_kiosk(&state.db, kiosk.device_id).await?;
     Ok((StatusCode::CREATED, Json(c)))
-}
-
-/// JSON part of a kiosk identification.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KioskEvidence {
-    pub idempotency_key: Uuid,
-    /// `in` or `out` as chosen on the kiosk; absent: toggled from the employee's last punch.
-    #[serde(default)]
-    pub kind: Option<PunchKind>,
-    /// Nonce of a challenge from `POST /api/v1/kiosk/challenges`, sent with its
-    /// `challenge_frame` parts. Missing or failed: the punch is flagged, not rejected.
-    #[serde(default)]
-    pub challenge_nonce: Option<String>,
-    /// Capture time of each challenge frame (server clock, Unix ms), in order.
-    #[serde(default)]
-    pub challenge_frame_times_ms: Vec<u64>,
-}
-
-/// Answer of a kiosk identification.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct KioskAnswer {
-    /// `match` or `unknown`.
-    pub decision: String,
-    /// Why unknown: `empty_gallery`, `above_threshold`, `ambiguous`.
-    pub reason: Option<String>,
-    pub employee_id: Option<Uuid>,
-    pub employee_name: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub event: Option<CheckInResponse>,
 }
 
 /// Multipart form of a kiosk identification.

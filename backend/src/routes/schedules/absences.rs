@@ -3,13 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::schedules::{AbsenceOut, AbsenceQuery, NewAbsence};
 use sqlx::QueryBuilder;
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -22,46 +21,8 @@ use crate::timesheet::calendar::MAX_ABSENCE_DAYS;
 use crate::timesheet::store::{self, absence_kind};
 use crate::timesheet::{MAX_YEAR, MIN_YEAR};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAbsence {
-    pub employee_id: Uuid,
-    /// `annual_leave`, `sick_leave`, `business_trip` or `unpaid_leave`.
-    #[schema(pattern = "^(annual_leave|sick_leave|business_trip|unpaid_leave)$")]
-    pub kind: String,
-    pub from: NaiveDate,
-    /// Inclusive.
-    pub to: NaiveDate,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AbsenceOut {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    pub kind: String,
-    #[sqlx(rename = "date_from")]
-    pub from: NaiveDate,
-    #[sqlx(rename = "date_to")]
-    pub to: NaiveDate,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 const ABSENCE_SELECT: &str = "SELECT a.id, a.employee_id, a.kind, a.date_from, a.date_to, a.note,
     a.created_at FROM absences a JOIN employees e ON e.id = a.employee_id WHERE true";
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AbsenceQuery {
-    pub employee_id: Option<Uuid>,
-    /// Absences that end on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Absences that start on or before this date.
-    pub to: Option<NaiveDate>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
 
 /// Lists absences of employees within the caller's scope.
 #[utoipa::path(get, path = "/api/v1/absences", tag = "schedules", security(("bearer" = [])),

@@ -3,14 +3,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration};
 use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::schedules::{AssignmentOut, AssignmentQuery, NewAssignment};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -41,39 +40,9 @@ async fn check_department(conn: &mut PgConnection, caller: &Caller, id: Uuid) ->
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAssignment {
-    pub schedule_id: Uuid,
-    /// Exactly one of `employee_id` and `department_id`.
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub valid_from: NaiveDate,
-    /// Inclusive; absent = open-ended.
-    pub valid_to: Option<NaiveDate>,
-}
-
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AssignmentOut {
-    pub id: Uuid,
-    pub schedule_id: Uuid,
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub valid_from: NaiveDate,
-    pub valid_to: Option<NaiveDate>,
-    pub created_at: DateTime<Utc>,
-}
-
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.schedule_id, a.employee_id, a.department_id,
     a.valid_from, a.valid_to, a.created_at FROM schedule_assignments a
     LEFT JOIN employees e ON e.id = a.employee_id WHERE true";
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AssignmentQuery {
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-}
 
 fn push_assignment_scope(qb: &mut QueryBuilder<Postgres>, caller: &Caller) {
     let scope = caller.scope();

@@ -2,6 +2,7 @@
 
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::schedules::{HolidayEntry, HolidayYear, YearQuery};
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -9,9 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::audit;
@@ -21,35 +20,6 @@ use crate::extract::Check;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::timesheet::store::{self, weekday_from_iso};
 use crate::timesheet::{MAX_YEAR, MIN_YEAR};
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-#[serde(deny_unknown_fields)]
-pub struct HolidayEntry {
-    #[sqlx(rename = "day")]
-    pub date: NaiveDate,
-    /// `holiday`, `non_working` (a transferred day off) or `working` (a free day worked).
-    #[schema(pattern = "^(holiday|non_working|working)$")]
-    pub kind: String,
-    pub name: Option<String>,
-    /// For `working`: the ISO weekday (1 = Monday) the day is worked as.
-    pub working_as: Option<i16>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HolidayYear {
-    #[schema(minimum = 1970, maximum = 2200)]
-    pub year: i32,
-    pub entries: Vec<HolidayEntry>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct YearQuery {
-    /// Calendar year (default: the current one).
-    #[param(minimum = 1970, maximum = 2200)]
-    pub year: Option<i32>,
-}
 
 fn check_year(year: i32) -> AppResult<()> {
     if (MIN_YEAR..=MAX_YEAR).contains(&year) {

@@ -4,10 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::schedules::{MissingCheckout, NewTimesheetSettings, TimesheetSettings};
 use faceid_protocol::wire_text::WireText;
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit;
@@ -15,37 +14,6 @@ use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::timesheet::store;
-
-/// What happens to a check-in without a check-out once its day is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum MissingCheckout {
-    /// The day is `missing_check_out` and the open interval is not counted.
-    Flag,
-    /// The interval is closed at the planned shift end (flagged without a shift).
-    CloseAtShiftEnd,
-}
-
-/// Its text in `timesheet_settings` and in a request is its serde name.
-impl WireText for MissingCheckout {}
-
-/// Settings of the timesheet computation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TimesheetSettings {
-    pub missing_checkout: MissingCheckout,
-}
-
-/// The body of `PUT /api/v1/settings/timesheet` (the rule as text, so a value outside the
-/// list is a field error naming the choices rather than a parse error).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTimesheetSettings {
-    /// `flag` or `close_at_shift_end`.
-    #[schema(pattern = "^(flag|close_at_shift_end)$")]
-    pub missing_checkout: String,
-}
 
 async fn stored_settings(conn: &mut PgConnection) -> AppResult<TimesheetSettings> {
     let rule = store::rules(conn).await?;

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::schedules::{NewShiftTemplate, ShiftTemplateOut};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -23,41 +24,6 @@ use crate::timesheet::store::{self, ScheduleDef, TEMPLATE_SELECT, TemplateRow};
 
 /// Most dates a roster schedule may list.
 pub const MAX_ROSTER_DAYS: usize = 1_000;
-
-/// A shift in the site's local time; `end` before `start` crosses midnight.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewShiftTemplate {
-    pub name: String,
-    /// `HH:MM`
-    pub start: String,
-    /// `HH:MM`; earlier than `start` for a shift that ends the next day.
-    pub end: String,
-    #[serde(default)]
-    pub unpaid_break_minutes: u32,
-    #[serde(default)]
-    pub late_grace_minutes: u32,
-    #[serde(default)]
-    pub early_leave_grace_minutes: u32,
-    /// How early before the start a check-in counts for the shift (default 60).
-    pub checkin_window_minutes: Option<u32>,
-    pub site_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShiftTemplateOut {
-    pub id: Uuid,
-    pub name: String,
-    pub start: String,
-    pub end: String,
-    pub unpaid_break_minutes: i32,
-    pub late_grace_minutes: i32,
-    pub early_leave_grace_minutes: i32,
-    pub checkin_window_minutes: i32,
-    pub site_id: Option<Uuid>,
-    pub crosses_midnight: bool,
-    pub nominal_minutes: u32,
-}
 
 impl From<TemplateRow> for ShiftTemplateOut {
     fn from(r: TemplateRow) -> Self {
