@@ -14,9 +14,6 @@ use faceid_protocol::liveness::MAX_NONCE_LEN;
 
 use crate::error::{AppError, AppResult};
 
-/// `POST`: a challenge for whoever stands in front of the calling kiosk.
-pub const KIOSK_CHALLENGES_PATH: &str = "/api/v1/kiosk/challenges";
-
 /// The challenge parts of a kiosk identification agree with each other: frames need a nonce,
 /// a nonce needs frames, and capture times (when sent) are one per frame.
 pub fn check_challenge_parts(

@@ -10,6 +10,17 @@ use uuid::Uuid;
 
 use crate::attendance::{CheckInResponse, PunchKind};
 
+/// `POST` — a head-movement challenge for the calling kiosk.
+pub const KIOSK_CHALLENGES_PATH: &str = "/api/v1/kiosk/challenges";
+/// `POST` (multipart) — identify the person in front of the kiosk and record the punch.
+pub const KIOSK_IDENTIFY_PATH: &str = "/api/v1/kiosk/identify";
+/// `POST` — an administrator starts kiosk mode on this device.
+pub const KIOSK_SESSION_PATH: &str = "/api/v1/kiosk/session";
+/// `POST` — leave kiosk mode with the PIN ([`KioskPin`]).
+pub const KIOSK_EXIT_PATH: &str = "/api/v1/kiosk/exit";
+/// `PUT` — set a kiosk's PIN ([`NewKioskPin`]).
+pub const KIOSK_PIN_PATH: &str = "/api/v1/devices/{id}/kiosk-pin";
+
 /// JSON part of a kiosk identification.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

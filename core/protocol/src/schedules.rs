@@ -9,6 +9,27 @@ use uuid::Uuid;
 
 use crate::wire_text::WireText;
 
+/// `GET`, `POST` — shift templates.
+pub const SHIFT_TEMPLATES_PATH: &str = "/api/v1/shift-templates";
+/// `DELETE` — one shift template.
+pub const SHIFT_TEMPLATE_PATH: &str = "/api/v1/shift-templates/{id}";
+/// `GET`, `POST` — schedules.
+pub const SCHEDULES_PATH: &str = "/api/v1/schedules";
+/// `DELETE` — one schedule.
+pub const SCHEDULE_PATH: &str = "/api/v1/schedules/{id}";
+/// `GET`, `POST` — who works which schedule, from when.
+pub const SCHEDULE_ASSIGNMENTS_PATH: &str = "/api/v1/schedule-assignments";
+/// `DELETE` — one assignment.
+pub const SCHEDULE_ASSIGNMENT_PATH: &str = "/api/v1/schedule-assignments/{id}";
+/// `GET`, `POST` — absences entered by HR.
+pub const ABSENCES_PATH: &str = "/api/v1/absences";
+/// `DELETE` — one absence.
+pub const ABSENCE_PATH: &str = "/api/v1/absences/{id}";
+/// `GET`, `PUT` — the holiday calendar of a year.
+pub const HOLIDAYS_PATH: &str = "/api/v1/holidays";
+/// `GET`, `PUT` — the timesheet computation's settings.
+pub const TIMESHEET_SETTINGS_PATH: &str = "/api/v1/settings/timesheet";
+
 #[derive(Debug, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]

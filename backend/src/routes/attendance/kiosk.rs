@@ -4,7 +4,9 @@
 
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
-use faceid_protocol::kiosk::{KioskAnswer, KioskEvidence};
+use faceid_protocol::kiosk::{
+    KIOSK_CHALLENGES_PATH, KIOSK_IDENTIFY_PATH, KioskAnswer, KioskEvidence,
+};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -40,7 +42,7 @@ const REUSED: &str = "this idempotency key was used for a different request";
 
 /// Issues a head-movement challenge to the calling kiosk: 2–3 movements, valid for two
 /// minutes, usable once, and only by this kiosk's `/kiosk/identify`.
-#[utoipa::path(post, path = "/api/v1/kiosk/challenges", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_CHALLENGES_PATH, tag = "attendance", security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = LivenessChallenge),
         (status = 403, description = "`forbidden`: not a kiosk credential", body = Problem)))]
@@ -70,7 +72,7 @@ pub struct KioskForm {
 /// The kiosk's head-movement challenge is scored like a phone's; a missing (under the
 /// `passive+challenge` policy) or failed one flags the punch for review rather than
 /// rejecting it (see `crate::kiosk`).
-#[utoipa::path(post, path = "/api/v1/kiosk/identify", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_IDENTIFY_PATH, tag = "attendance", security(("bearer" = [])),
     request_body(content = inline(KioskForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "identified (with the event) or unknown", body = KioskAnswer),

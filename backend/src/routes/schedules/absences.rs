@@ -7,7 +7,9 @@ use chrono::{Datelike, NaiveDate};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use faceid_protocol::schedules::{AbsenceOut, AbsenceQuery, NewAbsence};
+use faceid_protocol::schedules::{
+    ABSENCE_PATH, ABSENCES_PATH, AbsenceOut, AbsenceQuery, NewAbsence,
+};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
@@ -25,7 +27,7 @@ const ABSENCE_SELECT: &str = "SELECT a.id, a.employee_id, a.kind, a.date_from, a
     a.created_at FROM absences a JOIN employees e ON e.id = a.employee_id WHERE true";
 
 /// Lists absences of employees within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/absences", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = ABSENCES_PATH, tag = "schedules", security(("bearer" = [])),
     params(AbsenceQuery),
     responses((status = 200, description = "absences", body = Vec<AbsenceOut>)))]
 pub async fn list_absences(
@@ -53,7 +55,7 @@ pub async fn list_absences(
 }
 
 /// Records an absence (HR). Absences of one employee must not overlap.
-#[utoipa::path(post, path = "/api/v1/absences", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = ABSENCES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewAbsence,
     responses(
         (status = 201, description = "created", body = AbsenceOut),
@@ -151,7 +153,7 @@ pub async fn create_absence(
 }
 
 /// Deletes an absence.
-#[utoipa::path(delete, path = "/api/v1/absences/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = ABSENCE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "absence id")),
     responses(
         (status = 204, description = "deleted"),

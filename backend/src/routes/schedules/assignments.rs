@@ -8,7 +8,10 @@ use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use faceid_protocol::schedules::{AssignmentOut, AssignmentQuery, NewAssignment};
+use faceid_protocol::schedules::{
+    AssignmentOut, AssignmentQuery, NewAssignment, SCHEDULE_ASSIGNMENT_PATH,
+    SCHEDULE_ASSIGNMENTS_PATH,
+};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -57,7 +60,7 @@ fn push_assignment_scope(qb: &mut QueryBuilder<Postgres>, caller: &Caller) {
 }
 
 /// Lists schedule assignments within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/schedule-assignments", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULE_ASSIGNMENTS_PATH, tag = "schedules", security(("bearer" = [])),
     params(AssignmentQuery),
     responses((status = 200, description = "assignments", body = Vec<AssignmentOut>)))]
 pub async fn list_assignments(
@@ -80,7 +83,7 @@ pub async fn list_assignments(
 /// Assigns a schedule to an employee or a department for a date range. Ranges of the same
 /// employee (or department) must not overlap; an employee's own assignment wins over the
 /// department's.
-#[utoipa::path(post, path = "/api/v1/schedule-assignments", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SCHEDULE_ASSIGNMENTS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewAssignment,
     responses(
         (status = 201, description = "created", body = AssignmentOut),
@@ -205,7 +208,7 @@ pub async fn create_assignment(
 }
 
 /// Removes a schedule assignment.
-#[utoipa::path(delete, path = "/api/v1/schedule-assignments/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SCHEDULE_ASSIGNMENT_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "assignment id")),
     responses(
         (status = 204, description = "deleted"),

@@ -2,7 +2,7 @@
 
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
-use faceid_protocol::schedules::{HolidayEntry, HolidayYear, YearQuery};
+use faceid_protocol::schedules::{HOLIDAYS_PATH, HolidayEntry, HolidayYear, YearQuery};
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -78,7 +78,7 @@ async fn year_entries(conn: &mut PgConnection, year: i32) -> AppResult<Vec<Holid
 }
 
 /// The holiday calendar of a year.
-#[utoipa::path(get, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     params(YearQuery),
     responses(
         (status = 200, description = "the year's entries", body = HolidayYear),
@@ -98,7 +98,7 @@ pub async fn get_holidays(
 }
 
 /// Replaces the holiday calendar of a year. A date listed twice is refused.
-#[utoipa::path(put, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(put, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = HolidayYear,
     responses(
         (status = 200, description = "the year's entries", body = HolidayYear),
@@ -192,7 +192,7 @@ async fn insert_entry(conn: &mut PgConnection, e: &HolidayEntry) -> AppResult<()
 }
 
 /// Adds one entry to the holiday calendar; a date that already has one is refused (409).
-#[utoipa::path(post, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = HolidayEntry,
     responses(
         (status = 201, description = "added", body = HolidayEntry),

@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use faceid_protocol::schedules::{MissingCheckout, NewTimesheetSettings, TimesheetSettings};
+use faceid_protocol::schedules::{
+    MissingCheckout, NewTimesheetSettings, TIMESHEET_SETTINGS_PATH, TimesheetSettings,
+};
 use faceid_protocol::wire_text::WireText;
 use sqlx::PgConnection;
 
@@ -28,7 +30,7 @@ async fn stored_settings(conn: &mut PgConnection) -> AppResult<TimesheetSettings
 }
 
 /// The rules of the timesheet computation (administrators).
-#[utoipa::path(get, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = TIMESHEET_SETTINGS_PATH, tag = "schedules", security(("bearer" = [])),
     responses(
         (status = 200, description = "the settings", body = TimesheetSettings),
         (status = 403, description = "not an administrator", body = Problem)))]
@@ -42,7 +44,7 @@ pub async fn get_settings(
 
 /// Replaces the rules of the timesheet computation; every computed day is recomputed at
 /// its next report.
-#[utoipa::path(put, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(put, path = TIMESHEET_SETTINGS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewTimesheetSettings,
     responses(
         (status = 200, description = "stored", body = TimesheetSettings),

@@ -7,7 +7,10 @@ use chrono::{DateTime, NaiveTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use faceid_protocol::schedules::{NewShiftTemplate, ShiftTemplateOut};
+use faceid_protocol::schedules::{
+    NewShiftTemplate, SCHEDULE_PATH, SCHEDULES_PATH, SHIFT_TEMPLATE_PATH, SHIFT_TEMPLATES_PATH,
+    ShiftTemplateOut,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -70,7 +73,7 @@ fn schedule_error(e: ScheduleError) -> AppError {
 }
 
 /// Lists shift templates.
-#[utoipa::path(get, path = "/api/v1/shift-templates", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SHIFT_TEMPLATES_PATH, tag = "schedules", security(("bearer" = [])),
     responses((status = 200, description = "all shift templates", body = Vec<ShiftTemplateOut>)))]
 pub async fn list_templates(
     State(state): State<AppState>,
@@ -85,7 +88,7 @@ pub async fn list_templates(
 }
 
 /// Creates a shift template. A shift of zero length (start = end) is refused.
-#[utoipa::path(post, path = "/api/v1/shift-templates", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SHIFT_TEMPLATES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewShiftTemplate,
     responses(
         (status = 201, description = "created", body = ShiftTemplateOut),
@@ -164,7 +167,7 @@ pub async fn create_template(
 }
 
 /// Deletes a shift template no schedule uses.
-#[utoipa::path(delete, path = "/api/v1/shift-templates/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SHIFT_TEMPLATE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "shift template id")),
     responses(
         (status = 204, description = "deleted"),
@@ -239,7 +242,7 @@ fn schedule_out(r: ScheduleRow) -> ScheduleOut {
 const SCHEDULE_SELECT: &str = "SELECT id, name, kind, definition, created_at FROM schedules";
 
 /// Lists schedules.
-#[utoipa::path(get, path = "/api/v1/schedules", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULES_PATH, tag = "schedules", security(("bearer" = [])),
     responses((status = 200, description = "all schedules", body = Vec<ScheduleOut>)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
@@ -255,7 +258,7 @@ pub async fn list_schedules(
 
 /// Creates a schedule: weekly, rotating, roster or flexible. Shifts of consecutive days
 /// must not overlap.
-#[utoipa::path(post, path = "/api/v1/schedules", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SCHEDULES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewSchedule,
     responses(
         (status = 201, description = "created", body = ScheduleOut),
@@ -328,7 +331,7 @@ pub async fn create_schedule(
 }
 
 /// Reads a schedule.
-#[utoipa::path(get, path = "/api/v1/schedules/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "schedule id")),
     responses(
         (status = 200, description = "the schedule", body = ScheduleOut),
@@ -350,7 +353,7 @@ pub async fn get_schedule(
 }
 
 /// Deletes a schedule that is not assigned.
-#[utoipa::path(delete, path = "/api/v1/schedules/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SCHEDULE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "schedule id")),
     responses(
         (status = 204, description = "deleted"),
