@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::{FieldError, PROBLEM_CONTENT_TYPE, Problem};
 
 /// Errors of the HTTP layer. Each has a stable `code` that clients branch on.
@@ -85,12 +86,8 @@ impl AppError {
     pub fn not_found(what: &'static str) -> Self {
         Self::NotFound { what }
     }
-    pub fn field(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self::Validation(vec![FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        }])
+    pub fn field(field: &str, code: FieldCode, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, code, message)])
     }
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(e.to_string())

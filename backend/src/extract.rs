@@ -7,6 +7,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderMap, StatusCode, header, request::Parts};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::FieldError;
 use faceid_protocol::sync::ValidationError;
 use faceid_protocol::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
@@ -52,7 +53,7 @@ fn refuse_non_object(bytes: &[u8]) -> Result<(), AppError> {
     if first != Some(&b'{') && well_formed() {
         return Err(AppError::field(
             "",
-            "invalid_body",
+            FieldCode::InvalidBody,
             "the body must be a JSON object",
         ));
     }
@@ -128,12 +129,12 @@ impl TextError {
     pub fn into_error(self, field: &str) -> AppError {
         let (code, message) = match self {
             Self::Nul => (
-                "nul_character",
+                FieldCode::NulCharacter,
                 "must not contain a NUL character".to_owned(),
             ),
-            Self::TooLong(max) => ("too_long", format!("must be at most {max} bytes")),
+            Self::TooLong(max) => (FieldCode::TooLong, format!("must be at most {max} bytes")),
             Self::DateOutOfRange => (
-                "date_out_of_range",
+                FieldCode::DateOutOfRange,
                 format!(
                     "timestamps must lie in the years {}–{}, dates in {}–{}",
                     TIMESTAMP_YEARS.start(),
@@ -290,9 +291,9 @@ impl From<JsonRejection> for AppError {
             JsonRejection::JsonDataError(e) => {
                 let text = e.body_text();
                 let code = if text.contains("unknown field") {
-                    "unknown_field"
+                    FieldCode::UnknownField
                 } else {
-                    "invalid_body"
+                    FieldCode::InvalidBody
                 };
                 // "Failed to deserialize the JSON body into the target type: field: message"
                 let detail = text
@@ -303,11 +304,7 @@ impl From<JsonRejection> for AppError {
                     Some((f, m)) if !f.contains(' ') => (f.to_owned(), m.to_owned()),
                     _ => (String::new(), detail.clone()),
                 };
-                AppError::Validation(vec![FieldError {
-                    field,
-                    code: code.to_owned(),
-                    message,
-                }])
+                AppError::Validation(vec![FieldError::new(field, code, message)])
             }
             JsonRejection::MissingJsonContentType(_) => AppError::UnsupportedMediaType,
             other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
@@ -388,28 +385,24 @@ impl Check {
     pub fn push(&mut self, e: FieldError) {
         self.0.push(e);
     }
-    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.0.push(FieldError {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        });
+    pub fn add(&mut self, field: &str, code: FieldCode, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
     }
     /// A trimmed, non-empty text of at most `max` characters.
     pub fn text(&mut self, field: &str, value: &str, max: usize) -> String {
         let t = value.trim();
         if t.is_empty() {
-            self.add(field, "required", "must not be empty");
+            self.add(field, FieldCode::Required, "must not be empty");
         } else if t.chars().count() > max {
             self.add(
                 field,
-                "too_long",
+                FieldCode::TooLong,
                 format!("must be at most {max} characters"),
             );
         } else if t.chars().any(char::is_control) {
             self.add(
                 field,
-                "invalid_characters",
+                FieldCode::InvalidCharacters,
                 "must not contain control characters",
             );
         }
@@ -427,7 +420,7 @@ impl Check {
                 if !host.is_empty() && !host.contains(['?', '#', ' ', '@']) && u.len() <= 200 => {}
             _ => self.add(
                 field,
-                "invalid_url",
+                FieldCode::InvalidUrl,
                 "http:// or https:// and a host (and port), without credentials",
             ),
         }
@@ -451,11 +444,7 @@ impl Check {
 
 /// A protocol validation error as the field error of a 422.
 pub fn field_error(e: &ValidationError) -> FieldError {
-    FieldError {
-        field: e.field().to_owned(),
-        code: e.code().to_owned(),
-        message: e.to_string(),
-    }
+    FieldError::new(e.field(), e.field_code(), e.to_string())
 }
 
 #[cfg(test)]

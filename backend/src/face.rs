@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use faceid_face::decode::DecodeError;
+use faceid_face::quality::QualityReason;
 use faceid_face::{Engine, MeasureError, MeasureRules, Measurement};
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::FieldError;
+use faceid_protocol::reason_code::ReasonCode;
 
 use crate::AppState;
 use crate::error::AppError;
@@ -186,20 +189,43 @@ pub fn decode_code(e: &DecodeError) -> ErrorCode {
     }
 }
 
+/// The field code of a frame's refusal: the problem code's own (every refusal code of a frame
+/// is a field code of the same text, a protocol test checks).
+pub fn frame_field_code(code: ErrorCode) -> FieldCode {
+    FieldCode::of_problem(code).unwrap_or(FieldCode::Invalid)
+}
+
 /// Why one photo cannot be used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PhotoRefusal {
-    pub code: &'static str,
+    pub code: FieldCode,
     pub message: String,
 }
 
 impl PhotoRefusal {
     pub fn field(&self, field: String) -> FieldError {
-        FieldError {
-            field,
-            code: self.code.to_owned(),
-            message: self.message.clone(),
-        }
+        FieldError::new(field, self.code, self.message.clone())
+    }
+}
+
+/// The codes of an image-quality reason: the verdict reason of a punch's best frame
+/// (`quality_` and the engine's code) and the refusal of an enrolment photo (the engine's
+/// code). A match, not text built at run time: a quality reason the engine adds does not
+/// compile until it has both.
+pub fn quality_codes(q: &QualityReason) -> (ReasonCode, FieldCode) {
+    use {FieldCode as F, ReasonCode as R};
+    match q {
+        QualityReason::NoFace => (R::QualityNoFace, F::NoFace),
+        QualityReason::SeveralFaces { .. } => (R::QualitySeveralFaces, F::SeveralFaces),
+        QualityReason::FaceTooSmall { .. } => (R::QualityFaceTooSmall, F::FaceTooSmall),
+        QualityReason::OffCentre { .. } => (R::QualityOffCentre, F::OffCentre),
+        QualityReason::CutOff => (R::QualityCutOff, F::CutOff),
+        QualityReason::YawTooLarge { .. } => (R::QualityYawTooLarge, F::YawTooLarge),
+        QualityReason::PitchTooLarge { .. } => (R::QualityPitchTooLarge, F::PitchTooLarge),
+        QualityReason::BadLandmarks => (R::QualityBadLandmarks, F::BadLandmarks),
+        QualityReason::TooBlurry { .. } => (R::QualityTooBlurry, F::TooBlurry),
+        QualityReason::TooDark { .. } => (R::QualityTooDark, F::TooDark),
+        QualityReason::TooBright { .. } => (R::QualityTooBright, F::TooBright),
     }
 }
 
@@ -227,7 +253,7 @@ pub fn refusal_code(e: &MeasureError) -> ErrorCode {
 
 /// The refusal of an unusable frame.
 pub fn refusal(e: &MeasureError) -> PhotoRefusal {
-    let code = refusal_code(e).as_str();
+    let code = frame_field_code(refusal_code(e));
     let message = match e {
         MeasureError::Decode { source, .. } => source.to_string(),
         MeasureError::NoFace { .. } => "no face found".to_owned(),

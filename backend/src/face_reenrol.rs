@@ -223,7 +223,7 @@ async fn reenrol_employee(
         let (descriptor, quality) = match analysed {
             Ok(x) => x,
             Err(r) => {
-                refused.push(r.code);
+                refused.push(r.code.as_str());
                 continue;
             }
         };

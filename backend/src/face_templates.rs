@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
@@ -270,13 +271,13 @@ pub(crate) fn analyse_enrolment(
     let a = face::analyse(engine, bytes, &MeasureRules::enrol())?;
     if let Some(q) = a.quality.first() {
         return Err(PhotoRefusal {
-            code: q.code(),
+            code: face::quality_codes(q).1,
             message: q.hint().to_owned(),
         });
     }
     if !a.live() {
         return Err(PhotoRefusal {
-            code: "liveness_failed",
+            code: FieldCode::LivenessFailed,
             message: format!(
                 "passive liveness score {:.2} is below the threshold",
                 a.passive.as_ref().map_or(0.0, |p| p.score)

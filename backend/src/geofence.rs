@@ -1,5 +1,6 @@
 //! Validation of site geofences and time zones.
 
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::FieldError;
 use faceid_protocol::sites::{Geofence, MAX_POLYGON_VERTICES, MAX_RADIUS_M, MIN_RADIUS_M};
 use geo::{GeodesicArea, LineString, Polygon, Validation};
@@ -9,33 +10,29 @@ pub const MIN_AREA_M2: f64 = 50.0;
 /// Largest polygon area accepted, in square metres (2 500 km²).
 pub const MAX_AREA_M2: f64 = 2.5e9;
 
-fn err(field: &str, code: &str, message: impl Into<String>) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        code: code.to_owned(),
-        message: message.into(),
-    }
+fn err(field: &str, code: FieldCode, message: impl Into<String>) -> FieldError {
+    FieldError::new(field, code, message)
 }
 
 fn check_lat_lon(field: &str, lat: f64, lon: f64) -> Result<(), FieldError> {
     if !lat.is_finite() || !lon.is_finite() {
         return Err(err(
             field,
-            "not_finite",
+            FieldCode::NotFinite,
             "coordinates must be finite numbers",
         ));
     }
     if !(-90.0..=90.0).contains(&lat) {
         return Err(err(
             field,
-            "out_of_range",
+            FieldCode::OutOfRange,
             "latitude must be within -90..90",
         ));
     }
     if !(-180.0..=180.0).contains(&lon) {
         return Err(err(
             field,
-            "out_of_range",
+            FieldCode::OutOfRange,
             "longitude must be within -180..180",
         ));
     }
@@ -54,14 +51,14 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
             if !radius_m.is_finite() {
                 return Err(err(
                     &format!("{field}.radius_m"),
-                    "not_finite",
+                    FieldCode::NotFinite,
                     "radius must be a finite number",
                 ));
             }
             if !(MIN_RADIUS_M..=MAX_RADIUS_M).contains(radius_m) {
                 return Err(err(
                     &format!("{field}.radius_m"),
-                    "out_of_range",
+                    FieldCode::OutOfRange,
                     format!("radius must be between {MIN_RADIUS_M} and {MAX_RADIUS_M} metres"),
                 ));
             }
@@ -72,21 +69,21 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
             let [ring] = coordinates.as_slice() else {
                 return Err(err(
                     &cfield,
-                    "one_ring_required",
+                    FieldCode::OneRingRequired,
                     "a geofence polygon has exactly one ring and no holes",
                 ));
             };
             if ring.len() < 4 {
                 return Err(err(
                     &cfield,
-                    "too_few_points",
+                    FieldCode::TooFewPoints,
                     "a ring needs at least 4 positions (3 distinct, then the first repeated)",
                 ));
             }
             if ring.len() > MAX_POLYGON_VERTICES + 1 {
                 return Err(err(
                     &cfield,
-                    "too_many_points",
+                    FieldCode::TooManyPoints,
                     format!("a ring has at most {MAX_POLYGON_VERTICES} vertices"),
                 ));
             }
@@ -96,7 +93,7 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
             if ring.first() != ring.last() {
                 return Err(err(
                     &cfield,
-                    "ring_not_closed",
+                    FieldCode::RingNotClosed,
                     "the last position must repeat the first",
                 ));
             }
@@ -105,12 +102,12 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
             if let Err(e) = poly.check_validation() {
                 let code = match e {
                     geo::algorithm::validation::InvalidPolygon::SelfIntersection(_) => {
-                        "self_intersection"
+                        FieldCode::SelfIntersection
                     }
                     geo::algorithm::validation::InvalidPolygon::TooFewPointsInRing(_) => {
-                        "too_few_points"
+                        FieldCode::TooFewPoints
                     }
-                    _ => "invalid_polygon",
+                    _ => FieldCode::InvalidPolygon,
                 };
                 return Err(err(&cfield, code, e.to_string()));
             }
@@ -118,7 +115,7 @@ pub fn validate(field: &str, g: &Geofence) -> Result<(), FieldError> {
             if !(MIN_AREA_M2..=MAX_AREA_M2).contains(&area) {
                 return Err(err(
                     &cfield,
-                    "area_out_of_range",
+                    FieldCode::AreaOutOfRange,
                     format!("area {area:.0} m² is outside {MIN_AREA_M2}..{MAX_AREA_M2} m²"),
                 ));
             }
@@ -132,7 +129,7 @@ pub fn validate_time_zone(field: &str, tz: &str) -> Result<(), FieldError> {
     tz.parse::<chrono_tz::Tz>().map(|_| ()).map_err(|_| {
         err(
             field,
-            "invalid_time_zone",
+            FieldCode::InvalidTimeZone,
             format!("{tz:?} is not an IANA time zone"),
         )
     })

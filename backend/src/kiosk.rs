@@ -9,12 +9,10 @@
 
 use faceid_protocol::attendance::CHALLENGE_FRAME_PART;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::liveness::MAX_NONCE_LEN;
 
 use crate::error::{AppError, AppResult};
-
-/// `POST`: a challenge for whoever stands in front of the calling kiosk.
-pub const KIOSK_CHALLENGES_PATH: &str = "/api/v1/kiosk/challenges";
 
 /// The challenge parts of a kiosk identification agree with each other: frames need a nonce,
 /// a nonce needs frames, and capture times (when sent) are one per frame.
@@ -29,11 +27,11 @@ pub fn check_challenge_parts(
             return Err(AppError::Refused {
                 code: ErrorCode::ChallengeNonceMissing,
                 detail: message.into(),
-                errors: vec![faceid_protocol::problem::FieldError {
-                    field: CHALLENGE_FRAME_PART.into(),
-                    code: ErrorCode::ChallengeNonceMissing.as_str().into(),
-                    message: message.into(),
-                }],
+                errors: vec![faceid_protocol::problem::FieldError::new(
+                    CHALLENGE_FRAME_PART,
+                    FieldCode::ChallengeNonceMissing,
+                    message,
+                )],
             });
         }
         Some(_) if frames == 0 => {
@@ -45,7 +43,7 @@ pub fn check_challenge_parts(
         Some(n) if n.is_empty() || n.len() > MAX_NONCE_LEN => {
             return Err(AppError::field(
                 "challenge_nonce",
-                "invalid_length",
+                FieldCode::InvalidLength,
                 format!("must be 1..={MAX_NONCE_LEN} bytes"),
             ));
         }
@@ -54,7 +52,7 @@ pub fn check_challenge_parts(
     if !times_ms.is_empty() && times_ms.len() != frames {
         return Err(AppError::field(
             "challenge_frame_times_ms",
-            "count_mismatch",
+            FieldCode::CountMismatch,
             format!(
                 "{} capture times for {frames} challenge frames",
                 times_ms.len()

@@ -9,6 +9,7 @@ use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::liveness::{
     CHALLENGE_TTL_S, HeadAction, LivenessChallenge, MAX_CHALLENGE_ACTIONS, MIN_CHALLENGE_ACTIONS,
 };
+use faceid_protocol::reason_code::ReasonCode;
 use faceid_protocol::wire_text::WireText;
 use rand::Rng;
 use sqlx::PgPool;
@@ -203,14 +204,14 @@ async fn consume_for(
 }
 
 /// Scores a consumed challenge against the measured frames (the same scoring for a phone
-/// punch and a kiosk): `None` when it passed, else the reason code — `challenge_failed` (the
+/// punch and a kiosk): `None` when it passed, else the reason — `challenge_failed` (the
 /// movements were not seen in time) or `challenge_face_mismatch` (the challenge face is not
 /// the best frame's face).
 pub fn score(
     engine: &Engine,
     measured: &mut Measurement,
     c: &Challenge,
-) -> Result<Option<&'static str>, EngineError> {
+) -> Result<Option<ReasonCode>, EngineError> {
     let millis = |t: DateTime<Utc>| u64::try_from(t.timestamp_millis()).unwrap_or(0);
     let challenge = active::Challenge {
         nonce: c.nonce.clone(),
@@ -220,9 +221,9 @@ pub fn score(
     };
     let score = measured.score_challenge(engine, &challenge, millis(Utc::now()))?;
     Ok(if !score.verdict.passed {
-        Some("challenge_failed")
+        Some(ReasonCode::ChallengeFailed)
     } else if score.same_face_as_best == Some(false) {
-        Some("challenge_face_mismatch")
+        Some(ReasonCode::ChallengeFaceMismatch)
     } else {
         None
     })

@@ -19,6 +19,7 @@
 //! ([`export::MAX_EXPORT_EMPLOYEES`] employees, [`export::MAX_EXPORT_DAY_ROWS`] rows of the
 //! daily detail), checked when the download is requested.
 
+use faceid_protocol::field_code::FieldCode;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -264,8 +265,12 @@ impl<'a> Progress<'a> {
 /// A file format's bound broken, or a month expected: the 422 of the report.
 pub fn export_error(e: ExportError) -> AppError {
     match e {
-        ExportError::TooLarge { .. } => AppError::field("to", "report_too_large", e.to_string()),
-        ExportError::NotAMonth { .. } => AppError::field("month", "invalid_month", e.to_string()),
+        ExportError::TooLarge { .. } => {
+            AppError::field("to", FieldCode::ReportTooLarge, e.to_string())
+        }
+        ExportError::NotAMonth { .. } => {
+            AppError::field("month", FieldCode::InvalidMonth, e.to_string())
+        }
         other => AppError::internal(other),
     }
 }

@@ -321,6 +321,27 @@ async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
         &[Verdict::Verified, Verdict::Flagged, Verdict::Rejected],
     )
     .await;
+    // The server's own stored enums bind through the same derive.
+    use faceid_protocol::schedules::MissingCheckout;
+    use faceid_server::routes::hikvision::Direction;
+    use faceid_server::routes::jobs::JobState;
+    round_trip(&pool, &[Direction::In, Direction::Out, Direction::Both]).await;
+    round_trip(
+        &pool,
+        &[
+            JobState::Queued,
+            JobState::Running,
+            JobState::Done,
+            JobState::Dead,
+            JobState::Discarded,
+        ],
+    )
+    .await;
+    round_trip(
+        &pool,
+        &[MissingCheckout::Flag, MissingCheckout::CloseAtShiftEnd],
+    )
+    .await;
 }
 
 /// The OpenAPI document's `Problem.code` is the protocol's one list of codes, exactly: the
@@ -343,4 +364,38 @@ fn openapi_problem_codes_are_exactly_the_protocol_error_codes() {
         .collect();
     let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
     assert_eq!(listed, codes);
+}
+
+/// The OpenAPI document's verdict reasons and field-error codes are the protocol's lists,
+/// exactly (`ReasonCode`, `FieldCode`).
+#[test]
+fn openapi_reasons_and_field_codes_are_exactly_the_protocol_lists() {
+    use faceid_protocol::field_code::FieldCode;
+    use faceid_protocol::reason_code::ReasonCode;
+
+    let doc = serde_json::to_value(faceid_server::openapi()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let listed = |name: &str| -> Vec<String> {
+        schemas[name]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} is an enum of strings"))
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    for record in ["CheckInResponse", "AttendanceRecord"] {
+        assert_eq!(
+            schemas[record]["properties"]["reasons"]["items"]["$ref"],
+            "#/components/schemas/ReasonCode",
+            "{record}.reasons"
+        );
+    }
+    let reasons: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed("ReasonCode"), reasons);
+    assert_eq!(
+        schemas["FieldError"]["properties"]["code"]["$ref"],
+        "#/components/schemas/FieldCode"
+    );
+    let fields: Vec<&str> = FieldCode::ALL.iter().map(|c| c.as_str()).collect();
+    assert_eq!(listed("FieldCode"), fields);
 }

@@ -30,6 +30,9 @@ pub struct ChainFields {
     pub occurred_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub verdict: String,
+    /// The reasons' wire texts (`ReasonCode::texts`). Text, not the enum: verification hashes
+    /// what is stored, so a row written by any version (or tampered with) is checked, never
+    /// refused as undecodable.
     pub reasons: Vec<String>,
     pub decision: Option<String>,
     pub comment: Option<String>,

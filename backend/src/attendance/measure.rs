@@ -3,6 +3,7 @@
 //! against the employee's templates.
 
 use faceid_face::measure::{FrameRole, TimedFrame};
+
 use faceid_face::{Descriptor, Engine, MeasureRules, Measurement};
 use faceid_protocol::attendance::{BEST_FRAME_PART, CHALLENGE_FRAME_PART};
 use sqlx::PgPool;
@@ -14,6 +15,7 @@ use crate::error::{AppError, AppResult};
 use crate::face::{self, PhotoRefusal};
 use crate::liveness::{self, ChallengeError};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::reason_code::ReasonCode;
 
 fn refusal_error(part: &str, code: ErrorCode, r: PhotoRefusal) -> AppError {
     AppError::Refused {
@@ -48,6 +50,12 @@ pub fn measure<B: AsRef<[u8]>>(
         };
         refusal_error(&part, face::refusal_code(&e), face::refusal(&e))
     })
+}
+
+/// The verdict reason of an image-quality reason of the best frame (`quality_` and the face
+/// engine's code).
+pub fn quality_reason(q: &faceid_face::quality::QualityReason) -> ReasonCode {
+    face::quality_codes(q).0
 }
 
 /// Face match of a measured descriptor against the employee's templates: the smallest

@@ -2,6 +2,7 @@
 //! geofence is required and how late an offline punch may arrive. One global policy, which a
 //! site may override.
 
+use faceid_protocol::field_code::FieldCode;
 use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -58,21 +59,25 @@ impl AttendancePolicy {
         if let Some(t) = self.face_threshold
             && !(t.is_finite() && t > 0.0 && t <= 2.0)
         {
-            check.add("face_threshold", "out_of_range", "must be within (0, 2]");
+            check.add(
+                "face_threshold",
+                FieldCode::OutOfRange,
+                "must be within (0, 2]",
+            );
         }
         if !(self.max_gps_accuracy_m.is_finite()
             && (1.0..=10_000.0).contains(&self.max_gps_accuracy_m))
         {
             check.add(
                 "max_gps_accuracy_m",
-                "out_of_range",
+                FieldCode::OutOfRange,
                 "must be within 1..=10000",
             );
         }
         if !(60..=30 * 86_400).contains(&self.max_offline_delay_s) {
             check.add(
                 "max_offline_delay_s",
-                "out_of_range",
+                FieldCode::OutOfRange,
                 "must be within 60..=2592000",
             );
         }

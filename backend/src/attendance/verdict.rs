@@ -9,6 +9,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use faceid_protocol::attendance::Verdict;
+use faceid_protocol::reason_code::ReasonCode;
 
 use super::policy::{AttendancePolicy, LivenessMode, Severity};
 
@@ -30,9 +31,9 @@ pub enum Challenge {
     NotSent,
     /// Answered and passed.
     Passed,
-    /// Answered and failed, with the reason code (`challenge_failed`,
-    /// `challenge_face_mismatch`).
-    Failed(&'static str),
+    /// Answered and failed, with the reason ([`ReasonCode::ChallengeFailed`],
+    /// [`ReasonCode::ChallengeFaceMismatch`]).
+    Failed(ReasonCode),
 }
 
 /// The 1:1 face match of a phone punch against the employee's templates.
@@ -83,8 +84,8 @@ pub struct Evidence {
     pub face: Option<FaceMatch>,
     /// Passive liveness passed.
     pub live: bool,
-    /// Image-quality codes of the best frame (`too_blurry`, `off_centre`, ...).
-    pub quality: Vec<&'static str>,
+    /// Image-quality reasons of the best frame (`quality_too_blurry`, `quality_off_centre`, ...).
+    pub quality: Vec<ReasonCode>,
     /// The place of a phone punch; `None` at a kiosk (it stands at its site).
     pub place: Option<Place>,
     /// The device clock of a phone punch; `None` at a kiosk (the server's clock is the truth).
@@ -97,7 +98,7 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Judgement {
     pub verdict: Verdict,
-    pub reasons: Vec<String>,
+    pub reasons: Vec<ReasonCode>,
     /// The server's clock, or the device's for a plausible offline punch.
     pub occurred_at: DateTime<Utc>,
 }
@@ -107,15 +108,15 @@ const ONLINE_SLACK_S: i64 = 120;
 
 #[derive(Default)]
 struct Reasons {
-    reject: Vec<String>,
-    flag: Vec<String>,
+    reject: Vec<ReasonCode>,
+    flag: Vec<ReasonCode>,
 }
 
 impl Reasons {
-    fn push(&mut self, severity: Severity, reason: impl Into<String>) {
+    fn push(&mut self, severity: Severity, reason: ReasonCode) {
         match severity {
-            Severity::Reject => self.reject.push(reason.into()),
-            Severity::Flag => self.flag.push(reason.into()),
+            Severity::Reject => self.reject.push(reason),
+            Severity::Flag => self.flag.push(reason),
         }
     }
 }
@@ -135,35 +136,36 @@ pub fn judge(e: &Evidence, policy: &AttendancePolicy) -> Judgement {
         ),
         Challenge::NotSent => {
             if policy.liveness_mode == LivenessMode::PassiveChallenge {
-                r.push(Severity::Flag, "challenge_missing");
+                r.push(Severity::Flag, ReasonCode::ChallengeMissing);
             }
         }
     }
 
     if let Some(face) = &e.face {
         if face.distance > face.threshold {
-            r.push(Severity::Reject, "face_mismatch");
+            r.push(Severity::Reject, ReasonCode::FaceMismatch);
         }
         if face.device_distance.is_some_and(|d| d > face.threshold) {
-            r.push(Severity::Flag, "device_descriptor_mismatch");
+            r.push(Severity::Flag, ReasonCode::DeviceDescriptorMismatch);
         }
     }
 
     if !e.live {
-        r.push(Severity::Reject, "liveness_failed");
+        r.push(Severity::Reject, ReasonCode::LivenessFailed);
     }
-    for q in &e.quality {
-        let expected = *q == "off_centre" || (e.station == Station::Kiosk && *q == "several_faces");
+    for &q in &e.quality {
+        let expected = q == ReasonCode::QualityOffCentre
+            || (e.station == Station::Kiosk && q == ReasonCode::QualitySeveralFaces);
         if !expected {
-            r.push(Severity::Flag, format!("quality_{q}"));
+            r.push(Severity::Flag, q);
         }
     }
 
     if let Some(place) = &e.place {
         let missing = match (place.fix, place.inside_site) {
-            (None, _) => Some("no_location"),
-            (Some(_), None) => Some("no_site"),
-            (Some(_), Some(false)) => Some("outside_geofence"),
+            (None, _) => Some(ReasonCode::NoLocation),
+            (Some(_), None) => Some(ReasonCode::NoSite),
+            (Some(_), Some(false)) => Some(ReasonCode::OutsideGeofence),
             (Some(_), Some(true)) => None,
         };
         if let Some(reason) = missing {
@@ -171,10 +173,10 @@ pub fn judge(e: &Evidence, policy: &AttendancePolicy) -> Judgement {
         }
         if let Some(fix) = place.fix {
             if fix.accuracy_m > policy.max_gps_accuracy_m {
-                r.push(Severity::Flag, "accuracy_too_low");
+                r.push(Severity::Flag, ReasonCode::AccuracyTooLow);
             }
             if fix.mock {
-                r.push(Severity::Flag, "mock_location");
+                r.push(Severity::Flag, ReasonCode::MockLocation);
             }
         }
     }
@@ -215,11 +217,11 @@ fn judge_time(
         .estimated_server_time
         .is_some_and(|est| (est - device).num_seconds().abs() <= ONLINE_SLACK_S && est <= now);
     if !plausible {
-        r.push(Severity::Flag, "clock_implausible");
+        r.push(Severity::Flag, ReasonCode::ClockImplausible);
         return now;
     }
     if delay.num_seconds() > policy.max_offline_delay_s {
-        r.push(Severity::Flag, "offline_too_long");
+        r.push(Severity::Flag, ReasonCode::OfflineTooLong);
     }
     device
 }

@@ -22,6 +22,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, FixedOffset, Utc};
+use faceid_protocol::wire_text::WireText;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -69,7 +70,8 @@ pub async fn enqueue(
 }
 
 /// What a passage event is, by its minor code (integrations.md §1.1, vendor table).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventClass {
     FacePass,
     FaceFail,
@@ -77,6 +79,9 @@ pub enum EventClass {
     OtherPass,
     Other,
 }
+
+/// Its text in `terminal_events.class` is its serde name.
+impl WireText for EventClass {}
 
 impl EventClass {
     pub fn of(major: i64, minor: i64) -> Self {
@@ -89,15 +94,6 @@ impl EventClass {
             76 | 78 | 79 | 55 | 58 | 61 | 64 | 67 | 0x68 => Self::FaceFail,
             1 | 38 | 0xb5 => Self::OtherPass,
             _ => Self::Other,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::FacePass => "face_pass",
-            Self::FaceFail => "face_fail",
-            Self::Stranger => "stranger",
-            Self::OtherPass => "other_pass",
-            Self::Other => "other",
         }
     }
 }
@@ -477,6 +473,19 @@ mod tests {
         assert_eq!(EventClass::of(5, 1), EventClass::OtherPass);
         assert_eq!(EventClass::of(5, 21), EventClass::Other);
         assert_eq!(EventClass::of(2, 75), EventClass::Other);
+        // The text stored in `terminal_events.class`.
+        let texts = [
+            EventClass::FacePass,
+            EventClass::FaceFail,
+            EventClass::Stranger,
+            EventClass::OtherPass,
+            EventClass::Other,
+        ]
+        .map(WireText::wire_text);
+        assert_eq!(
+            texts,
+            ["face_pass", "face_fail", "stranger", "other_pass", "other"]
+        );
     }
 
     #[test]

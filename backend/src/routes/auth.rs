@@ -1,6 +1,7 @@
 //! Login, refresh, logout and the caller's own account.
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use sqlx::AssertSqlSafe;
 use std::net::SocketAddr;
 
@@ -228,14 +229,14 @@ pub async fn login(
     if req.login.trim().is_empty() || req.login.chars().count() > MAX_LOGIN_LEN {
         check.add(
             "login",
-            "invalid",
+            FieldCode::Invalid,
             format!("1..={MAX_LOGIN_LEN} characters"),
         );
     }
     if req.password.is_empty() || req.password.len() > MAX_PASSWORD_LEN {
         check.add(
             "password",
-            "invalid",
+            FieldCode::Invalid,
             format!("1..={MAX_PASSWORD_LEN} bytes"),
         );
     }
@@ -493,7 +494,11 @@ pub async fn change_password(
     ApiJson(req): ApiJson<ChangePasswordRequest>,
 ) -> AppResult<StatusCode> {
     if let Some(msg) = password::check_new_password(&req.new_password) {
-        return Err(AppError::field("new_password", "weak_password", msg));
+        return Err(AppError::field(
+            "new_password",
+            FieldCode::WeakPassword,
+            msg,
+        ));
     }
     if req.current_password.len() > MAX_PASSWORD_LEN {
         return Err(AppError::forbidden(

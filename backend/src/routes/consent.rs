@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::{ConsentKind, ConsentMethod, ConsentRecord, ConsentRequest};
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -68,11 +69,11 @@ pub async fn publish_text(
     let mut check = Check::default();
     let body = req.body.trim();
     if body.is_empty() {
-        check.add("body", "required", "must not be empty");
+        check.add("body", FieldCode::Required, "must not be empty");
     } else if body.chars().count() > MAX_CONSENT_TEXT_LEN {
         check.add(
             "body",
-            "too_long",
+            FieldCode::TooLong,
             format!("must be at most {MAX_CONSENT_TEXT_LEN} characters"),
         );
     }

@@ -10,6 +10,7 @@ use faceid_protocol::devices::{
     UpdateDevice,
 };
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
@@ -82,7 +83,7 @@ async fn load(conn: &mut PgConnection, id: Uuid) -> AppResult<Device> {
 
 fn unknown_site(e: sqlx::Error) -> AppError {
     if e.constraint() == Some("devices_site_id_fkey") {
-        AppError::field("site_id", "unknown_site", "no such site")
+        AppError::field("site_id", FieldCode::UnknownSite, "no such site")
     } else {
         e.into()
     }
@@ -238,7 +239,7 @@ pub async fn update(
     if matches!(req.site_id, Some(Some(_))) && before.kind != DeviceKind::Kiosk {
         return Err(AppError::field(
             "site_id",
-            "not_a_kiosk",
+            FieldCode::NotAKiosk,
             "only kiosks stand at a site",
         ));
     }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -24,8 +25,11 @@ use crate::hikvision::probe::{self, TerminalTest};
 use crate::hikvision::{load_terminal, poll, seal_password, sync};
 
 /// How a terminal's passes become punches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type,
+)]
 #[serde(rename_all = "lowercase")]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum Direction {
     /// Every pass is a check-in.
     In,
@@ -33,23 +37,6 @@ pub enum Direction {
     Out,
     /// Alternating by the employee's last punch (within 16 hours).
     Both,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::In => "in",
-            Self::Out => "out",
-            Self::Both => "both",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "in" => Self::In,
-            "out" => Self::Out,
-            _ => Self::Both,
-        }
-    }
 }
 
 /// `POST /api/v1/terminals` body.
@@ -160,7 +147,7 @@ struct Row {
     base_url: String,
     username: String,
     site_id: Uuid,
-    direction: String,
+    direction: Direction,
     poll_interval_s: i32,
     enabled: bool,
     device_id: Uuid,
@@ -228,7 +215,7 @@ impl Row {
             base_url: self.base_url,
             username: self.username,
             site_id: self.site_id,
-            direction: Direction::parse(&self.direction),
+            direction: self.direction,
             poll_interval_s: self.poll_interval_s,
             enabled: self.enabled,
             device_id: self.device_id,
@@ -278,14 +265,18 @@ async fn load(state: &AppState, conn: &mut PgConnection, id: Uuid) -> AppResult<
 
 fn valid_interval(check: &mut Check, v: i32) -> i32 {
     if !(10..=3600).contains(&v) {
-        check.add("poll_interval_s", "out_of_range", "10..=3600 seconds");
+        check.add(
+            "poll_interval_s",
+            FieldCode::OutOfRange,
+            "10..=3600 seconds",
+        );
     }
     v
 }
 
 fn valid_password(check: &mut Check, p: &str) {
     if p.is_empty() || p.len() > 128 {
-        check.add("password", "invalid", "1..=128 bytes");
+        check.add("password", FieldCode::Invalid, "1..=128 bytes");
     }
 }
 
@@ -296,7 +287,7 @@ fn on_write_error(e: sqlx::Error) -> AppError {
             "another terminal has this name",
         ),
         Some("terminals_site_id_fkey") => {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         }
         _ => e.into(),
     }
@@ -338,7 +329,7 @@ pub async fn create(
     .await
     .map_err(|e| {
         if e.constraint() == Some("devices_site_id_fkey") {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         } else {
             e.into()
         }
@@ -356,7 +347,7 @@ pub async fn create(
     .bind(ct)
     .bind(nonce)
     .bind(req.site_id)
-    .bind(req.direction.as_str())
+    .bind(req.direction)
     .bind(interval)
     .bind(req.enabled.unwrap_or(true))
     .bind(since)
@@ -479,7 +470,7 @@ pub async fn update(
     .bind(sealed.as_ref().map(|s| s.0.clone()))
     .bind(sealed.as_ref().map(|s| s.1.clone()))
     .bind(req.site_id.unwrap_or(before.site_id))
-    .bind(req.direction.unwrap_or(before.direction).as_str())
+    .bind(req.direction.unwrap_or(before.direction))
     .bind(interval.unwrap_or(before.poll_interval_s))
     .bind(enabled)
     .bind(unlock)

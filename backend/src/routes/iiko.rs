@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -92,7 +93,7 @@ pub async fn put(
     if let Some(p) = &req.password
         && (p.is_empty() || p.len() > 256)
     {
-        check.add("password", "invalid", "1..=256 bytes");
+        check.add("password", FieldCode::Invalid, "1..=256 bytes");
     }
     if req.department_codes.len() > 100
         || req
@@ -102,20 +103,20 @@ pub async fn put(
     {
         check.add(
             "department_codes",
-            "invalid",
+            FieldCode::Invalid,
             "at most 100 codes of 1..=64 bytes",
         );
     }
     let interval = req.interval_s.unwrap_or(3600);
     if !(300..=86_400).contains(&interval) {
-        check.add("interval_s", "out_of_range", "300..=86400 seconds");
+        check.add("interval_s", FieldCode::OutOfRange, "300..=86400 seconds");
     }
     let mut tx = state.db.begin().await?;
     let before = load_connection(&mut tx).await?;
     if before.is_none() && req.password.is_none() {
         check.add(
             "password",
-            "required",
+            FieldCode::Required,
             "the first connection needs a password",
         );
     }
@@ -435,7 +436,11 @@ pub async fn confirm_dismissals(
     ApiJson(req): ApiJson<ConfirmDismissals>,
 ) -> AppResult<Json<Vec<uuid::Uuid>>> {
     if req.employee_ids.is_empty() || req.employee_ids.len() > 1000 {
-        return Err(AppError::field("employee_ids", "invalid", "1..=1000 ids"));
+        return Err(AppError::field(
+            "employee_ids",
+            FieldCode::Invalid,
+            "1..=1000 ids",
+        ));
     }
     let mut tx = state.db.begin().await?;
     let mut done = Vec::new();
@@ -505,7 +510,7 @@ pub async fn export(
     if q.to <= q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "after `from`, at most 62 days later",
         ));
     }
@@ -555,7 +560,7 @@ pub async fn schedules(
     if q.to < q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "not before `from`, at most 62 days later",
         ));
     }

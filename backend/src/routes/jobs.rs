@@ -16,26 +16,17 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery, Paging};
 
 /// State of a job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum JobState {
     Queued,
     Running,
     Done,
     Dead,
     Discarded,
-}
-
-impl JobState {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Dead => "dead",
-            Self::Discarded => "discarded",
-        }
-    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -88,7 +79,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<JobQuery>,
 ) -> AppResult<Json<JobPage>> {
     let (limit, offset) = Paging::resolve(q.limit, q.offset)?;
-    let st = q.state.map(JobState::as_str);
+    let st = q.state;
     let total: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM jobs WHERE ($1::text IS NULL OR state = $1)
            AND ($2::text IS NULL OR kind = $2)",

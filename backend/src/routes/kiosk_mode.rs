@@ -11,8 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::kiosk::{
+    KIOSK_EXIT_PATH, KIOSK_PIN_PATH, KIOSK_SESSION_PATH, KioskPin, NewKioskPin,
+};
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -37,23 +40,6 @@ const PIN_DIGITS: std::ops::RangeInclusive<usize> = 4..=12;
 /// Longest answer [`exit`] compares (anything longer is refused before hashing).
 const MAX_PIN_ANSWER: usize = 64;
 
-/// A kiosk's new PIN, set with `PUT /api/v1/devices/{id}/kiosk-pin`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewKioskPin {
-    /// 4 to 12 digits.
-    #[schema(pattern = "^[0-9]{4,12}$")]
-    pub pin: String,
-}
-
-/// The PIN answered to `POST /api/v1/kiosk/exit` (anything but the kiosk's PIN is wrong).
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KioskPin {
-    #[schema(min_length = 1, max_length = 64)]
-    pub pin: String,
-}
-
 fn with_cookie(value: &str, max_age: i64) -> Response {
     let cookie = format!(
         "{COOKIE}={value}; Path={COOKIE_PATH}; Max-Age={max_age}; HttpOnly; Secure; SameSite=Strict"
@@ -70,7 +56,7 @@ fn with_cookie(value: &str, max_age: i64) -> Response {
 /// Enters kiosk mode in a browser: the credential of the `Authorization` header (or of the
 /// cookie, renewed) is set as the `faceid_kiosk` cookie, which the kiosk endpoints accept with
 /// the `X-FaceID-CSRF` header instead of `Authorization`.
-#[utoipa::path(post, path = "/api/v1/kiosk/session", operation_id = "start_kiosk_session", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_SESSION_PATH, operation_id = "start_kiosk_session", tag = "devices", security(("bearer" = [])),
     responses(
         (status = 204, description = "kiosk mode on: the credential is in the `faceid_kiosk` cookie"),
         (status = 401, description = "no or bad credential", body = Problem),
@@ -96,7 +82,7 @@ fn check_pin(pin: &str) -> AppResult<()> {
     } else {
         Err(AppError::field(
             "pin",
-            "invalid_pin",
+            FieldCode::InvalidPin,
             format!("{} to {} digits", PIN_DIGITS.start(), PIN_DIGITS.end()),
         ))
     }
@@ -104,7 +90,7 @@ fn check_pin(pin: &str) -> AppResult<()> {
 
 /// Sets a kiosk's PIN (needed to leave kiosk mode on the tablet); a failed-attempts lock
 /// ends. Audited without the PIN.
-#[utoipa::path(put, path = "/api/v1/devices/{id}/kiosk-pin", operation_id = "set_kiosk_pin", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(put, path = KIOSK_PIN_PATH, operation_id = "set_kiosk_pin", tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "kiosk id")),
     request_body = NewKioskPin,
     responses(
@@ -162,7 +148,7 @@ pub async fn set_pin(
 /// Leaves kiosk mode: with the kiosk's PIN, the `faceid_kiosk` cookie is cleared. A wrong PIN
 /// is 403 `wrong_pin` (its detail says how many attempts are left); the fifth in a row locks
 /// the check for five minutes: 429 `rate_limited` with `Retry-After`, also for the right PIN.
-#[utoipa::path(post, path = "/api/v1/kiosk/exit", operation_id = "exit_kiosk_mode", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_EXIT_PATH, operation_id = "exit_kiosk_mode", tag = "devices", security(("bearer" = [])),
     request_body = KioskPin,
     responses(
         (status = 204, description = "kiosk mode off: the cookie is cleared"),
@@ -176,7 +162,11 @@ pub async fn exit(
     ApiJson(req): ApiJson<KioskPin>,
 ) -> AppResult<Response> {
     if req.pin.is_empty() || req.pin.chars().count() > MAX_PIN_ANSWER {
-        return Err(AppError::field("pin", "invalid_pin", "a PIN is digits"));
+        return Err(AppError::field(
+            "pin",
+            FieldCode::InvalidPin,
+            "a PIN is digits",
+        ));
     }
     let id = kiosk.device_id;
     let mut tx = state.db.begin().await?;

@@ -258,19 +258,15 @@ async fn set_photo(
 async fn reencode(state: &AppState, upload: axum::body::Bytes) -> AppResult<Vec<u8>> {
     let _slot = face::large_decode_slot(state, &[&upload]).await?;
     face::blocking(move || {
-        let refused = |code: &str, message: String| AppError::Refused {
+        let refused = |code: ErrorCode, message: String| AppError::Refused {
             code: ErrorCode::PhotoRefused,
             detail: "the profile photo cannot be used".to_owned(),
-            errors: vec![FieldError {
-                field: PART.to_owned(),
-                code: code.to_owned(),
-                message,
-            }],
+            errors: vec![FieldError::new(PART, face::frame_field_code(code), message)],
         };
         let img = faceid_face::decode::decode_with_limits(&upload, &MeasureRules::enrol().decode)
-            .map_err(|e| refused(face::decode_code(&e).as_str(), e.to_string()))?;
+            .map_err(|e| refused(face::decode_code(&e), e.to_string()))?;
         faceid_face::decode::encode_jpeg(&img.rgb, MAX_SIDE, JPEG_QUALITY)
-            .map_err(|e| refused(ErrorCode::ImageCorrupt.as_str(), e.to_string()))
+            .map_err(|e| refused(ErrorCode::ImageCorrupt, e.to_string()))
     })
     .await
 }

@@ -4,6 +4,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::location::TrackingPolicy;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
@@ -70,7 +71,7 @@ pub async fn put_map(
     {
         return Err(AppError::field(
             "style_url",
-            "invalid_url",
+            FieldCode::InvalidUrl,
             format!("an http(s) URL of at most {MAX_STYLE_URL_LEN} characters"),
         ));
     }

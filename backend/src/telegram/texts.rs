@@ -1,6 +1,7 @@
 //! What the bot says, in Russian, Tajik and English. Plain text only: no photos, no
 //! descriptors, no markup (so names need no escaping).
 
+use faceid_protocol::reason_code::ReasonCode;
 pub use faceid_protocol::telegram::Lang;
 
 fn pick(lang: Lang, ru: &str, tg: &str, en: &str) -> String {
@@ -116,45 +117,61 @@ fn verdict_word(lang: Lang, verdict: &str) -> String {
     .to_owned()
 }
 
-/// A punch verdict reason, in words.
+/// A punch verdict reason, in words; a code without words (image quality, a terminal's clock,
+/// a code this build does not know) as it is.
 pub fn reason(lang: Lang, code: &str) -> String {
-    let (ru, tg, en) = match code {
-        "face_mismatch" | "challenge_face_mismatch" | "device_descriptor_mismatch" => (
+    use ReasonCode as R;
+    let (ru, tg, en) = match ReasonCode::parse(code) {
+        Some(R::FaceMismatch | R::ChallengeFaceMismatch | R::DeviceDescriptorMismatch) => (
             "лицо не совпало",
             "чеҳра мувофиқ наомад",
             "the face did not match",
         ),
-        "liveness_failed" | "challenge_failed" | "challenge_missing" => (
+        Some(R::LivenessFailed | R::ChallengeFailed | R::ChallengeMissing) => (
             "проверка живого лица не пройдена",
             "санҷиши чеҳраи зинда нагузашт",
             "the liveness check failed",
         ),
-        "outside_geofence" => (
+        Some(R::OutsideGeofence) => (
             "вне территории объекта",
             "берун аз ҳудуди объект",
             "outside the site's area",
         ),
-        "no_site" | "no_location" => (
+        Some(R::NoSite | R::NoLocation) => (
             "место не определено",
             "макон муайян нашуд",
             "the location is unknown",
         ),
-        "accuracy_too_low" => (
+        Some(R::AccuracyTooLow) => (
             "низкая точность GPS",
             "дақиқии GPS паст аст",
             "GPS accuracy too low",
         ),
-        "mock_location" => (
+        Some(R::MockLocation) => (
             "подменённое местоположение",
             "макони қалбакӣ",
             "a mock location",
         ),
-        "clock_implausible" | "offline_too_long" => (
+        Some(R::ClockImplausible | R::OfflineTooLong) => (
             "время на устройстве не подтверждено",
             "вақти дастгоҳ тасдиқ нашуд",
             "the device's time could not be trusted",
         ),
-        other => (other, other, other),
+        Some(
+            R::QualityNoFace
+            | R::QualitySeveralFaces
+            | R::QualityFaceTooSmall
+            | R::QualityOffCentre
+            | R::QualityCutOff
+            | R::QualityYawTooLarge
+            | R::QualityPitchTooLarge
+            | R::QualityBadLandmarks
+            | R::QualityTooBlurry
+            | R::QualityTooDark
+            | R::QualityTooBright
+            | R::TerminalClockSkew,
+        )
+        | None => (code, code, code),
     };
     pick(lang, ru, tg, en)
 }

@@ -1168,7 +1168,7 @@ async fn status_cmd(ctx: &mut Ctx) -> Result<(), ClientError> {
                 .dead_letters()?
                 .into_iter()
                 .map(|d| {
-                    json!({"key": d.idempotency_key, "kind": d.kind.as_str(), "status": d.status,
+                    json!({"key": d.idempotency_key, "kind": d.kind, "status": d.status,
                            "code": d.code, "reason": d.reason, "failed_at": d.failed_at})
                 })
                 .collect();

@@ -32,6 +32,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use faceid_protocol::location::{CLIENT_BATCH_POINTS, LocationPoint};
 use faceid_protocol::sync::ValidationError;
+use faceid_protocol::wire_text::WireText;
 use rand::Rng;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,9 @@ pub enum EntryKind {
     LocationBatch,
 }
 
+/// Its text in the outbox database is its serde name.
+impl WireText for EntryKind {}
+
 impl EntryKind {
     pub const ALL: [EntryKind; 4] = [
         EntryKind::Consent,
@@ -144,15 +148,6 @@ impl EntryKind {
         EntryKind::Punch,
         EntryKind::LocationBatch,
     ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Consent => "consent",
-            Self::Enrolment => "enrolment",
-            Self::Punch => "punch",
-            Self::LocationBatch => "location_batch",
-        }
-    }
 
     /// Lower is sent first.
     pub fn priority(self) -> i64 {
@@ -165,10 +160,7 @@ impl EntryKind {
     }
 
     fn parse(s: &str) -> Result<Self, OutboxError> {
-        Self::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| OutboxError::UnknownKind(s.to_owned()))
+        Self::from_wire_text(s).ok_or_else(|| OutboxError::UnknownKind(s.to_owned()))
     }
 }
 
@@ -657,7 +649,7 @@ impl Outbox {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             params![
                 key,
-                entry.kind.as_str(),
+                entry.kind.wire_text(),
                 entry.kind.priority(),
                 self.owner.to_string(),
                 entry.payload,
@@ -683,7 +675,7 @@ impl Outbox {
             }
         }
         tx.commit()?;
-        tracing::debug!(key = %entry.idempotency_key, kind = entry.kind.as_str(), "enqueued");
+        tracing::debug!(key = %entry.idempotency_key, kind = entry.kind.wire_text(), "enqueued");
         Ok(Enqueued::Stored)
     }
 
@@ -824,7 +816,7 @@ impl Outbox {
         )?
         .execute(params![
             Uuid::now_v7().to_string(),
-            kind.as_str(),
+            kind.wire_text(),
             kind.priority(),
             owner.to_string(),
             body,

@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use crate::liveness::MAX_NONCE_LEN;
 use crate::location::{check_accuracy, check_lat, check_lon};
+#[cfg(feature = "openapi")]
+use crate::reason_code::ReasonCode;
 use crate::sync::{
     ValidationError, check_count, check_range, check_string, check_time, check_uuid_v7,
 };
@@ -239,9 +241,11 @@ pub struct SiteRef {
 pub struct CheckInResponse {
     pub event_id: Uuid,
     pub verdict: Verdict,
-    /// Stable codes, e.g. `outside_geofence`, `mock_location`, `face_mismatch`,
-    /// `liveness_failed`, `challenge_failed`, `accuracy_too_low`, `clock_implausible`.
+    /// Why the punch was flagged or rejected (`ReasonCode`), rejecting ones first. Text on the
+    /// wire type, so a client reads codes a newer server added; compare through
+    /// `ReasonCode::parse`.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ReasonCode>))]
     pub reasons: Vec<String>,
     #[serde(default)]
     pub site: Option<SiteRef>,
@@ -329,7 +333,9 @@ pub struct AttendanceRecord {
     pub occurred_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub verdict: Verdict,
+    /// Why the punch was flagged or rejected (`ReasonCode`), as stored.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ReasonCode>))]
     pub reasons: Vec<String>,
     pub decision: Option<ReviewDecision>,
     pub comment: Option<String>,

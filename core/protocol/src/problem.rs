@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error_code::ErrorCode;
+use crate::field_code::FieldCode;
 
 /// Content type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -28,13 +29,32 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
 }
 
+/// Why one field of a request was refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// JSON pointer-like path of the offending field, e.g. `geofence.radius_m`.
     pub field: String,
+    /// Stable code, one of [`FieldCode`]. Text on the wire type, like [`Problem::code`], so a
+    /// client reads codes a newer server added; compare through [`FieldError::field_code`].
+    #[cfg_attr(feature = "openapi", schema(value_type = FieldCode))]
     pub code: String,
     pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: FieldCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code: code.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The code, when this build knows it (`None` for a code a newer server added).
+    pub fn field_code(&self) -> Option<FieldCode> {
+        FieldCode::parse(&self.code)
+    }
 }
 
 impl Problem {

@@ -4,6 +4,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use std::fmt;
 
+use crate::field_code::FieldCode;
+
 /// Header carrying the client-chosen idempotency key (a UUIDv7) of every upload. The same key
 /// sent again gets the first answer and creates nothing; the same key with a different body is
 /// `409 Conflict`.
@@ -68,16 +70,21 @@ pub enum ValidationError {
 impl ValidationError {
     /// Stable code: `not_finite`, `out_of_range`, `time_too_old`, `time_in_future`, `count`,
     /// `bad_string`, `not_uuid_v7`.
-    pub fn code(&self) -> &'static str {
+    pub fn field_code(&self) -> FieldCode {
         match self {
-            Self::NotFinite { .. } => "not_finite",
-            Self::OutOfRange { .. } => "out_of_range",
-            Self::TimeTooOld { .. } => "time_too_old",
-            Self::TimeInFuture { .. } => "time_in_future",
-            Self::Count { .. } => "count",
-            Self::BadString { .. } => "bad_string",
-            Self::NotUuidV7 { .. } => "not_uuid_v7",
+            Self::NotFinite { .. } => FieldCode::NotFinite,
+            Self::OutOfRange { .. } => FieldCode::OutOfRange,
+            Self::TimeTooOld { .. } => FieldCode::TimeTooOld,
+            Self::TimeInFuture { .. } => FieldCode::TimeInFuture,
+            Self::Count { .. } => FieldCode::Count,
+            Self::BadString { .. } => FieldCode::BadString,
+            Self::NotUuidV7 { .. } => FieldCode::NotUuidV7,
         }
+    }
+
+    /// The text of [`ValidationError::field_code`].
+    pub fn code(&self) -> &'static str {
+        self.field_code().as_str()
     }
 
     /// Name of the offending field.

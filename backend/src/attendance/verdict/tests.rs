@@ -58,9 +58,10 @@ fn lenient() -> AttendancePolicy {
     }
 }
 
+/// The verdict and its reasons' wire texts (what the answer and the log hold).
 fn verdict(e: &Evidence, p: &AttendancePolicy) -> (Verdict, Vec<String>) {
     let j = judge(e, p);
-    (j.verdict, j.reasons)
+    (j.verdict, ReasonCode::texts(&j.reasons))
 }
 
 fn reasons(list: &[&str]) -> Vec<String> {
@@ -81,7 +82,7 @@ fn a_clean_punch_is_verified_at_the_server_time() {
 #[test]
 fn a_failed_challenge_rejects_on_a_phone_and_flags_at_a_kiosk() {
     let e = Evidence {
-        challenge: Challenge::Failed("challenge_failed"),
+        challenge: Challenge::Failed(ReasonCode::ChallengeFailed),
         ..phone()
     };
     assert_eq!(
@@ -89,7 +90,7 @@ fn a_failed_challenge_rejects_on_a_phone_and_flags_at_a_kiosk() {
         (Verdict::Rejected, reasons(&["challenge_failed"]))
     );
     let e = Evidence {
-        challenge: Challenge::Failed("challenge_face_mismatch"),
+        challenge: Challenge::Failed(ReasonCode::ChallengeFaceMismatch),
         ..kiosk()
     };
     assert_eq!(
@@ -159,7 +160,11 @@ fn failed_passive_liveness_rejects_everywhere() {
 #[test]
 fn image_quality_flags_except_what_the_station_expects() {
     let e = Evidence {
-        quality: vec!["off_centre", "too_blurry", "several_faces"],
+        quality: vec![
+            ReasonCode::QualityOffCentre,
+            ReasonCode::QualityTooBlurry,
+            ReasonCode::QualitySeveralFaces,
+        ],
         ..phone()
     };
     assert_eq!(
@@ -170,7 +175,11 @@ fn image_quality_flags_except_what_the_station_expects() {
         )
     );
     let e = Evidence {
-        quality: vec!["off_centre", "too_blurry", "several_faces"],
+        quality: vec![
+            ReasonCode::QualityOffCentre,
+            ReasonCode::QualityTooBlurry,
+            ReasonCode::QualitySeveralFaces,
+        ],
         ..kiosk()
     };
     assert_eq!(
@@ -249,7 +258,7 @@ fn an_offline_punch_counts_at_its_device_time_when_the_clock_is_plausible() {
     };
     let j = judge(&e, &short);
     assert_eq!(
-        (j.verdict, j.reasons),
+        (j.verdict, ReasonCode::texts(&j.reasons)),
         (Verdict::Flagged, reasons(&["offline_too_long"]))
     );
     assert_eq!(j.occurred_at, device_time);
@@ -272,7 +281,7 @@ fn an_implausible_clock_is_flagged_and_the_server_time_kept() {
         };
         let j = judge(&e, &policy());
         assert_eq!(
-            (j.verdict, j.reasons),
+            (j.verdict, ReasonCode::texts(&j.reasons)),
             (Verdict::Flagged, reasons(&["clock_implausible"])),
             "{estimated:?}"
         );
@@ -285,7 +294,7 @@ fn rejecting_reasons_come_first_and_win_over_flags() {
     let e = Evidence {
         challenge: Challenge::NotSent,
         live: false,
-        quality: vec!["too_dark"],
+        quality: vec![ReasonCode::QualityTooDark],
         place: Some(Place {
             fix: None,
             inside_site: None,

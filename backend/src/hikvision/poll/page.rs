@@ -5,6 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
+use faceid_protocol::reason_code::ReasonCode;
+use faceid_protocol::wire_text::WireText;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -266,7 +268,7 @@ async fn insert_page(
             .map(|r| r.e.employee_no.clone())
             .collect::<Vec<_>>(),
     )
-    .bind(rows.iter().map(|r| r.class.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.class.wire_text()).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.outcome).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.employee).collect::<Vec<_>>())
     .bind(rows.iter().map(|r| r.public_id).collect::<Vec<_>>())
@@ -326,7 +328,7 @@ async fn insert_page(
         fields.site_id = Some(t.site_id);
         fields.photo_key = r.photo_key;
         if skewed {
-            fields.reasons = vec!["terminal_clock_skew".to_owned()];
+            fields.reasons = ReasonCode::texts(&[ReasonCode::TerminalClockSkew]);
         }
         let appender = match &mut chain {
             Some(c) => c,

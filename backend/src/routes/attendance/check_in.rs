@@ -12,14 +12,16 @@ use faceid_face::{Descriptor, MeasureRules, ModelId};
 use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::reason_code::ReasonCode;
 use faceid_protocol::wire_text::WireText;
 use uuid::Uuid;
 
 use super::{measure_upload, read_upload, request_hash};
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, begin_chain, insert_event, micros};
-use crate::attendance::measure::{answer_challenge, face_match};
+use crate::attendance::measure::{answer_challenge, face_match, quality_reason};
 use crate::attendance::place::{employee_sites, nearest_site};
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
@@ -41,7 +43,7 @@ fn parse_evidence(bytes: &[u8], now: DateTime<Utc>) -> AppResult<CheckInEvidence
         if e.is_syntax() || e.is_eof() {
             AppError::bad_request(ErrorCode::MalformedJson, e.to_string())
         } else {
-            AppError::field(EVIDENCE_PART, "invalid_body", e.to_string())
+            AppError::field(EVIDENCE_PART, FieldCode::InvalidBody, e.to_string())
         }
     })?;
     ev.validate(now)
@@ -129,7 +131,7 @@ pub async fn check_in(
     {
         return Err(AppError::field(
             "challenge_frame_times_ms",
-            "count_mismatch",
+            FieldCode::CountMismatch,
             format!(
                 "{} capture times for {} challenge frames",
                 ev.challenge_frame_times_ms.len(),
@@ -249,7 +251,7 @@ pub async fn check_in(
                     device_distance,
                 }),
                 live: measured.live(),
-                quality: measured.quality.iter().map(|q| q.code()).collect(),
+                quality: measured.quality.iter().map(quality_reason).collect(),
                 place: Some(Place {
                     fix: ev.gps.as_ref().map(|g| Fix {
                         accuracy_m: g.accuracy_m,
@@ -281,7 +283,7 @@ pub async fn check_in(
         let response = CheckInResponse {
             event_id: Uuid::now_v7(),
             verdict: judged.verdict,
-            reasons: judged.reasons,
+            reasons: ReasonCode::texts(&judged.reasons),
             site: site.clone(),
             distance_m: nearest.as_ref().map(|n| n.2),
             face_distance: Some(face_distance),

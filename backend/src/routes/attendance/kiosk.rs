@@ -3,6 +3,10 @@
 //! flags rather than rejects).
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::kiosk::{
+    KIOSK_CHALLENGES_PATH, KIOSK_IDENTIFY_PATH, KioskAnswer, KioskEvidence,
+};
 use std::collections::HashMap;
 
 use axum::Json;
@@ -13,14 +17,14 @@ use faceid_face::MeasureRules;
 use faceid_protocol::attendance::{CheckInResponse, EVIDENCE_PART, PunchKind, SiteRef};
 use faceid_protocol::liveness::LivenessChallenge;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::reason_code::ReasonCode;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{measure_upload, read_upload, request_hash};
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, append_locked, begin_chain, micros};
-use crate::attendance::measure::answer_challenge;
+use crate::attendance::measure::{answer_challenge, quality_reason};
 use crate::attendance::policy::effective_policy;
 use crate::attendance::replay::{self, KeyOwner};
 use crate::attendance::verdict::{self, Evidence, Station};
@@ -38,7 +42,7 @@ const REUSED: &str = "this idempotency key was used for a different request";
 
 /// Issues a head-movement challenge to the calling kiosk: 2–3 movements, valid for two
 /// minutes, usable once, and only by this kiosk's `/kiosk/identify`.
-#[utoipa::path(post, path = "/api/v1/kiosk/challenges", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_CHALLENGES_PATH, tag = "attendance", security(("bearer" = [])),
     responses(
         (status = 201, description = "issued", body = LivenessChallenge),
         (status = 403, description = "`forbidden`: not a kiosk credential", body = Problem)))]
@@ -48,36 +52,6 @@ pub async fn create_challenge(
 ) -> AppResult<(StatusCode, Json<LivenessChallenge>)> {
     let c = liveness::issue_kiosk(&state.db, kiosk.device_id).await?;
     Ok((StatusCode::CREATED, Json(c)))
-}
-
-/// JSON part of a kiosk identification.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct KioskEvidence {
-    pub idempotency_key: Uuid,
-    /// `in` or `out` as chosen on the kiosk; absent: toggled from the employee's last punch.
-    #[serde(default)]
-    pub kind: Option<PunchKind>,
-    /// Nonce of a challenge from `POST /api/v1/kiosk/challenges`, sent with its
-    /// `challenge_frame` parts. Missing or failed: the punch is flagged, not rejected.
-    #[serde(default)]
-    pub challenge_nonce: Option<String>,
-    /// Capture time of each challenge frame (server clock, Unix ms), in order.
-    #[serde(default)]
-    pub challenge_frame_times_ms: Vec<u64>,
-}
-
-/// Answer of a kiosk identification.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct KioskAnswer {
-    /// `match` or `unknown`.
-    pub decision: String,
-    /// Why unknown: `empty_gallery`, `above_threshold`, `ambiguous`.
-    pub reason: Option<String>,
-    pub employee_id: Option<Uuid>,
-    pub employee_name: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub event: Option<CheckInResponse>,
 }
 
 /// Multipart form of a kiosk identification.
@@ -98,7 +72,7 @@ pub struct KioskForm {
 /// The kiosk's head-movement challenge is scored like a phone's; a missing (under the
 /// `passive+challenge` policy) or failed one flags the punch for review rather than
 /// rejecting it (see `crate::kiosk`).
-#[utoipa::path(post, path = "/api/v1/kiosk/identify", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = KIOSK_IDENTIFY_PATH, tag = "attendance", security(("bearer" = [])),
     request_body(content = inline(KioskForm), content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "identified (with the event) or unknown", body = KioskAnswer),
@@ -113,7 +87,7 @@ pub async fn kiosk_identify(
 ) -> AppResult<Json<KioskAnswer>> {
     let upload = read_upload(&mut mp).await?;
     let ev: KioskEvidence = serde_json::from_slice(&upload.evidence_bytes)
-        .map_err(|e| AppError::field(EVIDENCE_PART, "invalid_body", e.to_string()))?;
+        .map_err(|e| AppError::field(EVIDENCE_PART, FieldCode::InvalidBody, e.to_string()))?;
     check_challenge_parts(
         ev.challenge_nonce.as_deref(),
         &ev.challenge_frame_times_ms,
@@ -231,7 +205,7 @@ pub async fn kiosk_identify(
                 challenge,
                 face: None,
                 live: measured.live(),
-                quality: measured.quality.iter().map(|q| q.code()).collect(),
+                quality: measured.quality.iter().map(quality_reason).collect(),
                 place: None,
                 clock: None,
                 now,
@@ -247,7 +221,7 @@ pub async fn kiosk_identify(
             let event = CheckInResponse {
                 event_id: Uuid::now_v7(),
                 verdict: judged.verdict,
-                reasons: judged.reasons.clone(),
+                reasons: ReasonCode::texts(&judged.reasons),
                 site: Some(SiteRef {
                     id: site_id,
                     name: site_name.clone(),

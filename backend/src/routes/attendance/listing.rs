@@ -80,6 +80,7 @@ impl TryFrom<EventRow> for AttendanceRecord {
             site_id: r.site_id,
             occurred_at: r.occurred_at,
             received_at: r.received_at,
+            // As stored: the protocol carries reasons as text (see `ReasonCode`).
             reasons: r.reasons,
             comment: r.comment,
             refers_to: r.refers_to,

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{AttendanceRecord, PunchKind, ReviewDecision};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::Deserialize;
 use sqlx::Postgres;
@@ -161,8 +162,13 @@ pub async fn correct(
     Staff(caller): Staff,
     ApiJson(req): ApiJson<CorrectionRequest>,
 ) -> AppResult<(StatusCode, Json<AttendanceRecord>)> {
-    let comment = check_comment(Some(&req.comment))?
-        .ok_or_else(|| AppError::field("comment", "required", "a correction needs a comment"))?;
+    let comment = check_comment(Some(&req.comment))?.ok_or_else(|| {
+        AppError::field(
+            "comment",
+            FieldCode::Required,
+            "a correction needs a comment",
+        )
+    })?;
     let mut tx = state.db.begin().await?;
     check_employee_scope(&mut tx, &caller, req.employee_id).await?;
     let refers_to = match req.replaces {

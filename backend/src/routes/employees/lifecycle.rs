@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::{Employee, EmployeeStatus, MAX_NAME_LEN, ResetPasswordRequest};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
@@ -139,7 +140,11 @@ pub async fn reset_password(
     ApiJson(req): ApiJson<ResetPasswordRequest>,
 ) -> AppResult<StatusCode> {
     if let Some(msg) = password::check_new_password(&req.new_password) {
-        return Err(AppError::field("new_password", "weak_password", msg));
+        return Err(AppError::field(
+            "new_password",
+            FieldCode::WeakPassword,
+            msg,
+        ));
     }
     let hash = password::hash(req.new_password)
         .await
@@ -182,7 +187,7 @@ pub async fn create_admin(
     let first_name = check.text("first_name", first_name, MAX_NAME_LEN);
     let last_name = check.text("last_name", last_name, MAX_NAME_LEN);
     if let Some(msg) = password::check_new_password(&password_text) {
-        check.add("password", "weak_password", msg);
+        check.add("password", FieldCode::WeakPassword, msg);
     }
     check.finish()?;
     let hash = password::hash(password_text)

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{CurrentUser, Role};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::{
     CreateEmployee, Employee, EmployeePage, EmployeeStatus, ExternalIds, MAX_NAME_LEN,
     OperatorScope, UpdateEmployee,
@@ -155,14 +156,14 @@ fn subject(e: &Employee) -> Subject<'_> {
 fn valid_login(check: &mut Check, login: &str) -> String {
     let l = login.trim();
     if l.is_empty() || l.chars().count() > faceid_protocol::auth::MAX_LOGIN_LEN {
-        check.add("login", "invalid", "1..=64 characters");
+        check.add("login", FieldCode::Invalid, "1..=64 characters");
     } else if !l
         .chars()
         .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
     {
         check.add(
             "login",
-            "invalid_characters",
+            FieldCode::InvalidCharacters,
             "letters, digits and . _ - @ only",
         );
     }
@@ -201,18 +202,24 @@ fn on_write_error(e: sqlx::Error) -> AppError {
             ErrorCode::TerminalPersonNumberTaken,
             "another employee has this terminal person number (hikvision_employee_no, else card_number)",
         ),
-        Some("employees_department_id_fkey") => {
-            AppError::field("department_id", "unknown_department", "no such department")
-        }
-        Some("employees_position_id_fkey") => {
-            AppError::field("position_id", "unknown_position", "no such position")
-        }
+        Some("employees_department_id_fkey") => AppError::field(
+            "department_id",
+            FieldCode::UnknownDepartment,
+            "no such department",
+        ),
+        Some("employees_position_id_fkey") => AppError::field(
+            "position_id",
+            FieldCode::UnknownPosition,
+            "no such position",
+        ),
         Some("employee_sites_site_id_fkey") => {
-            AppError::field("site_ids", "unknown_site", "no such site")
+            AppError::field("site_ids", FieldCode::UnknownSite, "no such site")
         }
-        Some("employee_allowed_devices_device_id_fkey") => {
-            AppError::field("allowed_device_ids", "unknown_device", "no such device")
-        }
+        Some("employee_allowed_devices_device_id_fkey") => AppError::field(
+            "allowed_device_ids",
+            FieldCode::UnknownDevice,
+            "no such device",
+        ),
         _ => e.into(),
     }
 }
@@ -227,7 +234,7 @@ async fn check_scope_ids(conn: &mut PgConnection, scope: &OperatorScope) -> AppR
     if missing_d > 0 {
         return Err(AppError::field(
             "scope.department_ids",
-            "unknown_department",
+            FieldCode::UnknownDepartment,
             "no such department",
         ));
     }
@@ -240,7 +247,7 @@ async fn check_scope_ids(conn: &mut PgConnection, scope: &OperatorScope) -> AppR
     if missing_s > 0 {
         return Err(AppError::field(
             "scope.site_ids",
-            "unknown_site",
+            FieldCode::UnknownSite,
             "no such site",
         ));
     }
@@ -427,12 +434,16 @@ pub async fn create(
     let card_number = check.opt_text("card_number", req.card_number.as_deref(), 64);
     let external = valid_external(&mut check, &req.external_ids);
     if let Some(msg) = password::check_new_password(&req.password) {
-        check.add("password", "weak_password", msg);
+        check.add("password", FieldCode::WeakPassword, msg);
     }
     match (req.role, &req.scope) {
-        (Role::Operator, None) => check.add("scope", "required", "operators need a scope"),
+        (Role::Operator, None) => check.add("scope", FieldCode::Required, "operators need a scope"),
         (Role::Admin | Role::User, Some(_)) => {
-            check.add("scope", "not_allowed", "only operators have a scope");
+            check.add(
+                "scope",
+                FieldCode::NotAllowed,
+                "only operators have a scope",
+            );
         }
         _ => {}
     }
@@ -574,7 +585,7 @@ pub async fn update(
             None => {
                 return Err(AppError::field(
                     "scope",
-                    "required",
+                    FieldCode::Required,
                     "operators need a scope",
                 ));
             }
@@ -582,14 +593,14 @@ pub async fn update(
         (Role::Operator, Some(None)) => {
             return Err(AppError::field(
                 "scope",
-                "required",
+                FieldCode::Required,
                 "operators need a scope",
             ));
         }
         (_, Some(Some(_))) => {
             return Err(AppError::field(
                 "scope",
-                "not_allowed",
+                FieldCode::NotAllowed,
                 "only operators have a scope",
             ));
         }

@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -37,22 +38,42 @@ pub async fn create_mine(
     match req.kind {
         CorrectionKind::Punch => {
             if !matches!(req.punch_kind.as_deref(), Some("in" | "out")) {
-                check.add("punch_kind", "required", "`in` or `out` is required");
+                check.add(
+                    "punch_kind",
+                    FieldCode::Required,
+                    "`in` or `out` is required",
+                );
             }
             if req.at.is_none() {
-                check.add("at", "required", "the time of the punch is required");
+                check.add(
+                    "at",
+                    FieldCode::Required,
+                    "the time of the punch is required",
+                );
             }
             if req.field.is_some() || req.value.is_some() {
-                check.add("field", "not_allowed", "a punch request has no field");
+                check.add(
+                    "field",
+                    FieldCode::NotAllowed,
+                    "a punch request has no field",
+                );
             }
         }
         CorrectionKind::Field => {
             if req.field.is_none() {
-                check.add("field", "required", "the field to correct is required");
+                check.add(
+                    "field",
+                    FieldCode::Required,
+                    "the field to correct is required",
+                );
             }
             value = Some(check.text("value", req.value.as_deref().unwrap_or(""), MAX_VALUE_LEN));
             if req.event_id.is_some() || req.at.is_some() || req.punch_kind.is_some() {
-                check.add("event_id", "not_allowed", "a field request has no punch");
+                check.add(
+                    "event_id",
+                    FieldCode::NotAllowed,
+                    "a field request has no punch",
+                );
             }
         }
     }
@@ -165,7 +186,7 @@ pub async fn decide(
         "accept" => true,
         "reject" => false,
         _ => {
-            check.add("decision", "invalid", "`accept` or `reject`");
+            check.add("decision", FieldCode::Invalid, "`accept` or `reject`");
             false
         }
     };

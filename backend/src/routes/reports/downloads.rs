@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -69,19 +70,19 @@ fn download_period(req: &DownloadRequest) -> AppResult<(Period, bool)> {
     }
     let mut check = Check::default();
     if req.format == Some(ExportFormat::Csv) {
-        check.add("format", "invalid", "the T-13 is an XLSX form");
+        check.add("format", FieldCode::Invalid, "the T-13 is an XLSX form");
     }
     if req.site_id.is_some() {
         check.add(
             "site_id",
-            "invalid",
+            FieldCode::Invalid,
             "the T-13 is filtered by department only",
         );
     }
     if req.from.is_some() || req.to.is_some() {
         check.add(
             "month",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "the T-13 takes a month, not from and to",
         );
     }
@@ -143,7 +144,7 @@ pub async fn start_download(
     let too_large = |what: &str, n: i64, limit: usize| {
         AppError::field(
             "department_id",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             format!("{n} {what} is more than {limit}; narrow the department, site or period"),
         )
     };

@@ -14,6 +14,7 @@
 //! [`downloads`] (the report downloads written in the background); [`daily`] is the daily
 //! detail on screen and [`sort`] the order of the tables the server pages.
 
+use faceid_protocol::field_code::FieldCode;
 mod daily;
 mod downloads;
 mod period;
@@ -100,7 +101,7 @@ impl ReportQuery {
         {
             check.add(
                 "q",
-                "too_long",
+                FieldCode::TooLong,
                 format!("must be at most {MAX_NAME_SEARCH} characters"),
             );
         }
@@ -114,10 +115,14 @@ impl ReportQuery {
 
 fn period_error(e: PeriodError) -> AppError {
     match e {
-        PeriodError::BadMonth(_) => AppError::field("month", "invalid_month", e.to_string()),
-        PeriodError::TooLong { .. } => AppError::field("to", "period_too_long", e.to_string()),
-        PeriodError::Empty { .. } => AppError::field("to", "empty_period", e.to_string()),
-        PeriodError::OutOfRange(_) => AppError::field("from", "out_of_range", e.to_string()),
+        PeriodError::BadMonth(_) => {
+            AppError::field("month", FieldCode::InvalidMonth, e.to_string())
+        }
+        PeriodError::TooLong { .. } => {
+            AppError::field("to", FieldCode::PeriodTooLong, e.to_string())
+        }
+        PeriodError::Empty { .. } => AppError::field("to", FieldCode::EmptyPeriod, e.to_string()),
+        PeriodError::OutOfRange(_) => AppError::field("from", FieldCode::OutOfRange, e.to_string()),
     }
 }
 
@@ -137,7 +142,7 @@ fn resolve_period(
         (None, None, None) => current_month(),
         _ => Err(AppError::field(
             "month",
-            "invalid_period",
+            FieldCode::InvalidPeriod,
             "give either month, or both from and to",
         )),
     }
@@ -157,7 +162,7 @@ fn check_size(employees: usize, period: Period) -> AppResult<()> {
     if n > MAX_REPORT_EMPLOYEE_DAYS {
         return Err(AppError::field(
             "to",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             format!(
                 "{n} employee-days is more than {MAX_REPORT_EMPLOYEE_DAYS}; narrow the department, site or period"
             ),

@@ -1,5 +1,6 @@
 //! The today view: who is in, late, missing and not checked out, live.
 
+use faceid_protocol::field_code::FieldCode;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -54,7 +55,7 @@ pub async fn today(
     if total > MAX_TODAY_EMPLOYEES {
         return Err(AppError::field(
             "department_id",
-            "report_too_large",
+            FieldCode::ReportTooLarge,
             "too many employees; filter by department or site",
         ));
     }

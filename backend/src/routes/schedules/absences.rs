@@ -3,12 +3,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::schedules::{
+    ABSENCE_PATH, ABSENCES_PATH, AbsenceOut, AbsenceQuery, NewAbsence,
+};
 use sqlx::QueryBuilder;
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -21,49 +23,11 @@ use crate::timesheet::calendar::MAX_ABSENCE_DAYS;
 use crate::timesheet::store::{self, absence_kind};
 use crate::timesheet::{MAX_YEAR, MIN_YEAR};
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAbsence {
-    pub employee_id: Uuid,
-    /// `annual_leave`, `sick_leave`, `business_trip` or `unpaid_leave`.
-    #[schema(pattern = "^(annual_leave|sick_leave|business_trip|unpaid_leave)$")]
-    pub kind: String,
-    pub from: NaiveDate,
-    /// Inclusive.
-    pub to: NaiveDate,
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AbsenceOut {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    pub kind: String,
-    #[sqlx(rename = "date_from")]
-    pub from: NaiveDate,
-    #[sqlx(rename = "date_to")]
-    pub to: NaiveDate,
-    pub note: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
 const ABSENCE_SELECT: &str = "SELECT a.id, a.employee_id, a.kind, a.date_from, a.date_to, a.note,
     a.created_at FROM absences a JOIN employees e ON e.id = a.employee_id WHERE true";
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AbsenceQuery {
-    pub employee_id: Option<Uuid>,
-    /// Absences that end on or after this date.
-    pub from: Option<NaiveDate>,
-    /// Absences that start on or before this date.
-    pub to: Option<NaiveDate>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 /// Lists absences of employees within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/absences", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = ABSENCES_PATH, tag = "schedules", security(("bearer" = [])),
     params(AbsenceQuery),
     responses((status = 200, description = "absences", body = Vec<AbsenceOut>)))]
 pub async fn list_absences(
@@ -91,7 +55,7 @@ pub async fn list_absences(
 }
 
 /// Records an absence (HR). Absences of one employee must not overlap.
-#[utoipa::path(post, path = "/api/v1/absences", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = ABSENCES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewAbsence,
     responses(
         (status = 201, description = "created", body = AbsenceOut),
@@ -108,7 +72,7 @@ pub async fn create_absence(
     if absence_kind(&req.kind).is_none() {
         check.add(
             "kind",
-            "invalid_kind",
+            FieldCode::InvalidKind,
             "one of annual_leave, sick_leave, business_trip, unpaid_leave",
         );
     }
@@ -116,17 +80,17 @@ pub async fn create_absence(
         if !(MIN_YEAR..=MAX_YEAR).contains(&d.year()) {
             check.add(
                 field,
-                "out_of_range",
+                FieldCode::OutOfRange,
                 format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
             );
         }
     }
     if req.to < req.from {
-        check.add("to", "empty_range", "`to` is before `from`");
+        check.add("to", FieldCode::EmptyRange, "`to` is before `from`");
     } else if (req.to - req.from).num_days() + 1 > MAX_ABSENCE_DAYS {
         check.add(
             "to",
-            "range_too_long",
+            FieldCode::RangeTooLong,
             format!("an absence is at most {MAX_ABSENCE_DAYS} days; enter longer ones in parts"),
         );
     }
@@ -189,7 +153,7 @@ pub async fn create_absence(
 }
 
 /// Deletes an absence.
-#[utoipa::path(delete, path = "/api/v1/absences/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = ABSENCE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "absence id")),
     responses(
         (status = 204, description = "deleted"),

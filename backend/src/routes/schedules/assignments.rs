@@ -3,13 +3,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{Datelike, Duration};
 use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::schedules::{
+    AssignmentOut, AssignmentQuery, NewAssignment, SCHEDULE_ASSIGNMENT_PATH,
+    SCHEDULE_ASSIGNMENTS_PATH,
+};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -40,39 +43,9 @@ async fn check_department(conn: &mut PgConnection, caller: &Caller, id: Uuid) ->
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewAssignment {
-    pub schedule_id: Uuid,
-    /// Exactly one of `employee_id` and `department_id`.
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub valid_from: NaiveDate,
-    /// Inclusive; absent = open-ended.
-    pub valid_to: Option<NaiveDate>,
-}
-
-#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
-pub struct AssignmentOut {
-    pub id: Uuid,
-    pub schedule_id: Uuid,
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-    pub valid_from: NaiveDate,
-    pub valid_to: Option<NaiveDate>,
-    pub created_at: DateTime<Utc>,
-}
-
 const ASSIGNMENT_SELECT: &str = "SELECT a.id, a.schedule_id, a.employee_id, a.department_id,
     a.valid_from, a.valid_to, a.created_at FROM schedule_assignments a
     LEFT JOIN employees e ON e.id = a.employee_id WHERE true";
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AssignmentQuery {
-    pub employee_id: Option<Uuid>,
-    pub department_id: Option<Uuid>,
-}
 
 fn push_assignment_scope(qb: &mut QueryBuilder<Postgres>, caller: &Caller) {
     let scope = caller.scope();
@@ -87,7 +60,7 @@ fn push_assignment_scope(qb: &mut QueryBuilder<Postgres>, caller: &Caller) {
 }
 
 /// Lists schedule assignments within the caller's scope.
-#[utoipa::path(get, path = "/api/v1/schedule-assignments", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULE_ASSIGNMENTS_PATH, tag = "schedules", security(("bearer" = [])),
     params(AssignmentQuery),
     responses((status = 200, description = "assignments", body = Vec<AssignmentOut>)))]
 pub async fn list_assignments(
@@ -110,7 +83,7 @@ pub async fn list_assignments(
 /// Assigns a schedule to an employee or a department for a date range. Ranges of the same
 /// employee (or department) must not overlap; an employee's own assignment wins over the
 /// department's.
-#[utoipa::path(post, path = "/api/v1/schedule-assignments", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SCHEDULE_ASSIGNMENTS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewAssignment,
     responses(
         (status = 201, description = "created", body = AssignmentOut),
@@ -126,7 +99,7 @@ pub async fn create_assignment(
     if req.employee_id.is_some() == req.department_id.is_some() {
         return Err(AppError::field(
             "employee_id",
-            "target_required",
+            FieldCode::TargetRequired,
             "give exactly one of employee_id and department_id",
         ));
     }
@@ -140,7 +113,7 @@ pub async fn create_assignment(
         {
             check.add(
                 field,
-                "out_of_range",
+                FieldCode::OutOfRange,
                 format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
             );
         }
@@ -148,7 +121,11 @@ pub async fn create_assignment(
     if let Some(to) = req.valid_to
         && to < req.valid_from
     {
-        check.add("valid_to", "empty_range", "valid_to is before valid_from");
+        check.add(
+            "valid_to",
+            FieldCode::EmptyRange,
+            "valid_to is before valid_from",
+        );
     }
     check.finish()?;
     let mut tx = state.db.begin().await?;
@@ -231,7 +208,7 @@ pub async fn create_assignment(
 }
 
 /// Removes a schedule assignment.
-#[utoipa::path(delete, path = "/api/v1/schedule-assignments/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SCHEDULE_ASSIGNMENT_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "assignment id")),
     responses(
         (status = 204, description = "deleted"),

@@ -1,6 +1,8 @@
 //! The holiday calendar: a year's holidays and shortened days.
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::schedules::{HOLIDAYS_PATH, HolidayEntry, HolidayYear, YearQuery};
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -8,9 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
-use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::audit;
@@ -21,42 +21,13 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::timesheet::store::{self, weekday_from_iso};
 use crate::timesheet::{MAX_YEAR, MIN_YEAR};
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-#[serde(deny_unknown_fields)]
-pub struct HolidayEntry {
-    #[sqlx(rename = "day")]
-    pub date: NaiveDate,
-    /// `holiday`, `non_working` (a transferred day off) or `working` (a free day worked).
-    #[schema(pattern = "^(holiday|non_working|working)$")]
-    pub kind: String,
-    pub name: Option<String>,
-    /// For `working`: the ISO weekday (1 = Monday) the day is worked as.
-    pub working_as: Option<i16>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HolidayYear {
-    #[schema(minimum = 1970, maximum = 2200)]
-    pub year: i32,
-    pub entries: Vec<HolidayEntry>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct YearQuery {
-    /// Calendar year (default: the current one).
-    #[param(minimum = 1970, maximum = 2200)]
-    pub year: Option<i32>,
-}
-
 fn check_year(year: i32) -> AppResult<()> {
     if (MIN_YEAR..=MAX_YEAR).contains(&year) {
         Ok(())
     } else {
         Err(AppError::field(
             "year",
-            "out_of_range",
+            FieldCode::OutOfRange,
             format!("year must be within {MIN_YEAR}..={MAX_YEAR}"),
         ))
     }
@@ -67,24 +38,32 @@ fn check_entry(check: &mut Check, i: usize, e: &HolidayEntry) {
     match e.kind.as_str() {
         "holiday" | "non_working" => {
             if e.working_as.is_some() {
-                check.add(&f("working_as"), "not_allowed", "only for kind `working`");
+                check.add(
+                    &f("working_as"),
+                    FieldCode::NotAllowed,
+                    "only for kind `working`",
+                );
             }
         }
         "working" => {
             if e.working_as.and_then(weekday_from_iso).is_none() {
-                check.add(&f("working_as"), "required", "an ISO weekday 1..=7");
+                check.add(
+                    &f("working_as"),
+                    FieldCode::Required,
+                    "an ISO weekday 1..=7",
+                );
             }
         }
         _ => check.add(
             &f("kind"),
-            "invalid_kind",
+            FieldCode::InvalidKind,
             "one of holiday, non_working, working",
         ),
     }
     if let Some(n) = &e.name
         && n.chars().count() > 200
     {
-        check.add(&f("name"), "too_long", "at most 200 characters");
+        check.add(&f("name"), FieldCode::TooLong, "at most 200 characters");
     }
 }
 
@@ -99,7 +78,7 @@ async fn year_entries(conn: &mut PgConnection, year: i32) -> AppResult<Vec<Holid
 }
 
 /// The holiday calendar of a year.
-#[utoipa::path(get, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     params(YearQuery),
     responses(
         (status = 200, description = "the year's entries", body = HolidayYear),
@@ -119,7 +98,7 @@ pub async fn get_holidays(
 }
 
 /// Replaces the holiday calendar of a year. A date listed twice is refused.
-#[utoipa::path(put, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(put, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = HolidayYear,
     responses(
         (status = 200, description = "the year's entries", body = HolidayYear),
@@ -133,21 +112,21 @@ pub async fn put_holidays(
     let mut check = Check::default();
     let mut seen = BTreeSet::new();
     if req.entries.len() > 366 {
-        check.add("entries", "too_many", "at most 366 entries");
+        check.add("entries", FieldCode::TooMany, "at most 366 entries");
     }
     for (i, e) in req.entries.iter().enumerate() {
         check_entry(&mut check, i, e);
         if e.date.year() != req.year {
             check.add(
                 &format!("entries[{i}].date"),
-                "wrong_year",
+                FieldCode::WrongYear,
                 format!("{} is not in {}", e.date, req.year),
             );
         }
         if !seen.insert(e.date) {
             check.add(
                 &format!("entries[{i}].date"),
-                "duplicate_entry",
+                FieldCode::DuplicateEntry,
                 format!("{} is listed twice", e.date),
             );
         }
@@ -213,7 +192,7 @@ async fn insert_entry(conn: &mut PgConnection, e: &HolidayEntry) -> AppResult<()
 }
 
 /// Adds one entry to the holiday calendar; a date that already has one is refused (409).
-#[utoipa::path(post, path = "/api/v1/holidays", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = HOLIDAYS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = HolidayEntry,
     responses(
         (status = 201, description = "added", body = HolidayEntry),

@@ -2,10 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::schedules::{
+    MissingCheckout, NewTimesheetSettings, TIMESHEET_SETTINGS_PATH, TimesheetSettings,
+};
+use faceid_protocol::wire_text::WireText;
 use sqlx::PgConnection;
-use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::audit;
@@ -13,42 +16,6 @@ use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::ApiJson;
 use crate::timesheet::store;
-
-/// What happens to a check-in without a check-out once its day is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum MissingCheckout {
-    /// The day is `missing_check_out` and the open interval is not counted.
-    Flag,
-    /// The interval is closed at the planned shift end (flagged without a shift).
-    CloseAtShiftEnd,
-}
-
-impl MissingCheckout {
-    fn as_str(self) -> &'static str {
-        match self {
-            MissingCheckout::Flag => "flag",
-            MissingCheckout::CloseAtShiftEnd => "close_at_shift_end",
-        }
-    }
-}
-
-/// Settings of the timesheet computation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TimesheetSettings {
-    pub missing_checkout: MissingCheckout,
-}
-
-/// The body of `PUT /api/v1/settings/timesheet` (the rule as text, so a value outside the
-/// list is a field error naming the choices rather than a parse error).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewTimesheetSettings {
-    /// `flag` or `close_at_shift_end`.
-    #[schema(pattern = "^(flag|close_at_shift_end)$")]
-    pub missing_checkout: String,
-}
 
 async fn stored_settings(conn: &mut PgConnection) -> AppResult<TimesheetSettings> {
     let rule = store::rules(conn).await?;
@@ -63,7 +30,7 @@ async fn stored_settings(conn: &mut PgConnection) -> AppResult<TimesheetSettings
 }
 
 /// The rules of the timesheet computation (administrators).
-#[utoipa::path(get, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = TIMESHEET_SETTINGS_PATH, tag = "schedules", security(("bearer" = [])),
     responses(
         (status = 200, description = "the settings", body = TimesheetSettings),
         (status = 403, description = "not an administrator", body = Problem)))]
@@ -77,7 +44,7 @@ pub async fn get_settings(
 
 /// Replaces the rules of the timesheet computation; every computed day is recomputed at
 /// its next report.
-#[utoipa::path(put, path = "/api/v1/settings/timesheet", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(put, path = TIMESHEET_SETTINGS_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewTimesheetSettings,
     responses(
         (status = 200, description = "stored", body = TimesheetSettings),
@@ -88,16 +55,12 @@ pub async fn put_settings(
     Admin(caller): Admin,
     ApiJson(req): ApiJson<NewTimesheetSettings>,
 ) -> AppResult<Json<TimesheetSettings>> {
-    let missing_checkout = match req.missing_checkout.as_str() {
-        "flag" => MissingCheckout::Flag,
-        "close_at_shift_end" => MissingCheckout::CloseAtShiftEnd,
-        _ => {
-            return Err(AppError::field(
-                "missing_checkout",
-                "invalid_value",
-                "flag or close_at_shift_end",
-            ));
-        }
+    let Some(missing_checkout) = MissingCheckout::from_wire_text(&req.missing_checkout) else {
+        return Err(AppError::field(
+            "missing_checkout",
+            FieldCode::InvalidValue,
+            "flag or close_at_shift_end",
+        ));
     };
     let settings = TimesheetSettings { missing_checkout };
     let mut tx = state.db.begin().await?;
@@ -110,7 +73,7 @@ pub async fn put_settings(
         "INSERT INTO timesheet_settings (id, missing_checkout) VALUES (1, $1)
          ON CONFLICT (id) DO UPDATE SET missing_checkout = EXCLUDED.missing_checkout",
     )
-    .bind(settings.missing_checkout.as_str())
+    .bind(settings.missing_checkout)
     .execute(&mut *tx)
     .await?;
     if before != settings {

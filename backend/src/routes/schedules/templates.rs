@@ -5,7 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, NaiveTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::schedules::{
+    NewShiftTemplate, SCHEDULE_PATH, SCHEDULES_PATH, SHIFT_TEMPLATE_PATH, SHIFT_TEMPLATES_PATH,
+    ShiftTemplateOut,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -22,41 +27,6 @@ use crate::timesheet::store::{self, ScheduleDef, TEMPLATE_SELECT, TemplateRow};
 
 /// Most dates a roster schedule may list.
 pub const MAX_ROSTER_DAYS: usize = 1_000;
-
-/// A shift in the site's local time; `end` before `start` crosses midnight.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewShiftTemplate {
-    pub name: String,
-    /// `HH:MM`
-    pub start: String,
-    /// `HH:MM`; earlier than `start` for a shift that ends the next day.
-    pub end: String,
-    #[serde(default)]
-    pub unpaid_break_minutes: u32,
-    #[serde(default)]
-    pub late_grace_minutes: u32,
-    #[serde(default)]
-    pub early_leave_grace_minutes: u32,
-    /// How early before the start a check-in counts for the shift (default 60).
-    pub checkin_window_minutes: Option<u32>,
-    pub site_id: Option<Uuid>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShiftTemplateOut {
-    pub id: Uuid,
-    pub name: String,
-    pub start: String,
-    pub end: String,
-    pub unpaid_break_minutes: i32,
-    pub late_grace_minutes: i32,
-    pub early_leave_grace_minutes: i32,
-    pub checkin_window_minutes: i32,
-    pub site_id: Option<Uuid>,
-    pub crosses_midnight: bool,
-    pub nominal_minutes: u32,
-}
 
 impl From<TemplateRow> for ShiftTemplateOut {
     fn from(r: TemplateRow) -> Self {
@@ -82,26 +52,28 @@ fn parse_time(check: &mut Check, field: &str, s: &str) -> NaiveTime {
     NaiveTime::parse_from_str(s, "%H:%M")
         .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
         .unwrap_or_else(|_| {
-            check.add(field, "invalid_time", "expected HH:MM");
+            check.add(field, FieldCode::InvalidTime, "expected HH:MM");
             NaiveTime::MIN
         })
 }
 
 fn schedule_error(e: ScheduleError) -> AppError {
     let (field, code) = match &e {
-        ScheduleError::ZeroLengthShift(_) => ("end", "zero_length_shift"),
-        ScheduleError::FieldOutOfRange { field, .. } => (*field, "out_of_range"),
-        ScheduleError::BreakTooLong { .. } => ("unpaid_break_minutes", "break_too_long"),
-        ScheduleError::OverlappingShifts { .. } => ("pattern", "overlapping_shifts"),
-        ScheduleError::NonsensicalPattern(_) => ("pattern", "invalid_pattern"),
-        ScheduleError::EmptyRange { .. } => ("valid_to", "empty_range"),
-        ScheduleError::OverlappingAssignments(_) => ("valid_from", "overlapping_assignment"),
+        ScheduleError::ZeroLengthShift(_) => ("end", FieldCode::ZeroLengthShift),
+        ScheduleError::FieldOutOfRange { field, .. } => (*field, FieldCode::OutOfRange),
+        ScheduleError::BreakTooLong { .. } => ("unpaid_break_minutes", FieldCode::BreakTooLong),
+        ScheduleError::OverlappingShifts { .. } => ("pattern", FieldCode::OverlappingShifts),
+        ScheduleError::NonsensicalPattern(_) => ("pattern", FieldCode::InvalidPattern),
+        ScheduleError::EmptyRange { .. } => ("valid_to", FieldCode::EmptyRange),
+        ScheduleError::OverlappingAssignments(_) => {
+            ("valid_from", FieldCode::OverlappingAssignment)
+        }
     };
     AppError::field(field, code, e.to_string())
 }
 
 /// Lists shift templates.
-#[utoipa::path(get, path = "/api/v1/shift-templates", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SHIFT_TEMPLATES_PATH, tag = "schedules", security(("bearer" = [])),
     responses((status = 200, description = "all shift templates", body = Vec<ShiftTemplateOut>)))]
 pub async fn list_templates(
     State(state): State<AppState>,
@@ -116,7 +88,7 @@ pub async fn list_templates(
 }
 
 /// Creates a shift template. A shift of zero length (start = end) is refused.
-#[utoipa::path(post, path = "/api/v1/shift-templates", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SHIFT_TEMPLATES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewShiftTemplate,
     responses(
         (status = 201, description = "created", body = ShiftTemplateOut),
@@ -169,7 +141,7 @@ pub async fn create_template(
             "a shift template with this name exists",
         ),
         Some("shift_templates_site_id_fkey") => {
-            AppError::field("site_id", "unknown_site", "no such site")
+            AppError::field("site_id", FieldCode::UnknownSite, "no such site")
         }
         _ => e.into(),
     })?;
@@ -195,7 +167,7 @@ pub async fn create_template(
 }
 
 /// Deletes a shift template no schedule uses.
-#[utoipa::path(delete, path = "/api/v1/shift-templates/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SHIFT_TEMPLATE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "shift template id")),
     responses(
         (status = 204, description = "deleted"),
@@ -270,7 +242,7 @@ fn schedule_out(r: ScheduleRow) -> ScheduleOut {
 const SCHEDULE_SELECT: &str = "SELECT id, name, kind, definition, created_at FROM schedules";
 
 /// Lists schedules.
-#[utoipa::path(get, path = "/api/v1/schedules", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULES_PATH, tag = "schedules", security(("bearer" = [])),
     responses((status = 200, description = "all schedules", body = Vec<ScheduleOut>)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
@@ -286,7 +258,7 @@ pub async fn list_schedules(
 
 /// Creates a schedule: weekly, rotating, roster or flexible. Shifts of consecutive days
 /// must not overlap.
-#[utoipa::path(post, path = "/api/v1/schedules", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(post, path = SCHEDULES_PATH, tag = "schedules", security(("bearer" = [])),
     request_body = NewSchedule,
     responses(
         (status = 201, description = "created", body = ScheduleOut),
@@ -305,7 +277,7 @@ pub async fn create_schedule(
     {
         return Err(AppError::field(
             "pattern",
-            "too_many_days",
+            FieldCode::TooManyDays,
             format!("a roster lists at most {MAX_ROSTER_DAYS} dates"),
         ));
     }
@@ -314,7 +286,7 @@ pub async fn create_schedule(
     let kind = req
         .pattern
         .resolve(&templates)
-        .map_err(|m| AppError::field("pattern", "invalid_pattern", m))?;
+        .map_err(|m| AppError::field("pattern", FieldCode::InvalidPattern, m))?;
     kind.validate().map_err(schedule_error)?;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO schedules (id, name, kind, definition) VALUES ($1, $2, $3, $4)")
@@ -359,7 +331,7 @@ pub async fn create_schedule(
 }
 
 /// Reads a schedule.
-#[utoipa::path(get, path = "/api/v1/schedules/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(get, path = SCHEDULE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "schedule id")),
     responses(
         (status = 200, description = "the schedule", body = ScheduleOut),
@@ -381,7 +353,7 @@ pub async fn get_schedule(
 }
 
 /// Deletes a schedule that is not assigned.
-#[utoipa::path(delete, path = "/api/v1/schedules/{id}", tag = "schedules", security(("bearer" = [])),
+#[utoipa::path(delete, path = SCHEDULE_PATH, tag = "schedules", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "schedule id")),
     responses(
         (status = 204, description = "deleted"),

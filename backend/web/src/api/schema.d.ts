@@ -2375,7 +2375,8 @@ export interface components {
             /** Format: date-time */
             occurred_at: string;
             punch_kind?: components["schemas"]["PunchKind"] | null;
-            reasons?: string[];
+            /** @description Why the punch was flagged or rejected (`ReasonCode`), as stored. */
+            reasons?: components["schemas"]["ReasonCode"][];
             /** Format: date-time */
             received_at: string;
             /**
@@ -2446,10 +2447,11 @@ export interface components {
             /** Format: float */
             liveness_score?: number | null;
             /**
-             * @description Stable codes, e.g. `outside_geofence`, `mock_location`, `face_mismatch`,
-             *     `liveness_failed`, `challenge_failed`, `accuracy_too_low`, `clock_implausible`.
+             * @description Why the punch was flagged or rejected (`ReasonCode`), rejecting ones first. Text on the
+             *     wire type, so a client reads codes a newer server added; compare through
+             *     `ReasonCode::parse`.
              */
-            reasons?: string[];
+            reasons?: components["schemas"]["ReasonCode"][];
             /** Format: date-time */
             server_time: string;
             site?: components["schemas"]["SiteRef"] | null;
@@ -3062,8 +3064,18 @@ export interface components {
              */
             quality: number;
         };
+        /**
+         * @description A stable, machine-readable reason a field was refused.
+         * @enum {string}
+         */
+        FieldCode: "required" | "invalid" | "invalid_value" | "invalid_body" | "unknown_field" | "too_long" | "invalid_characters" | "nul_character" | "invalid_length" | "invalid_pattern" | "bad_string" | "invalid_url" | "invalid_pin" | "weak_password" | "not_uuid_v7" | "not_finite" | "out_of_range" | "count" | "too_many" | "count_mismatch" | "duplicate_entry" | "invalid_time" | "time_too_old" | "time_in_future" | "date_out_of_range" | "invalid_time_zone" | "empty_range" | "range_too_long" | "invalid_period" | "too_many_days" | "invalid_month" | "period_too_long" | "empty_period" | "report_too_large" | "wrong_year" | "invalid_kind" | "zero_length_shift" | "break_too_long" | "overlapping_shifts" | "overlapping_assignment" | "unknown_site" | "unknown_department" | "unknown_position" | "unknown_device" | "not_a_kiosk" | "not_allowed" | "target_required" | "one_ring_required" | "ring_not_closed" | "too_few_points" | "too_many_points" | "area_out_of_range" | "self_intersection" | "invalid_polygon" | "not_an_image" | "image_too_large" | "image_dimensions_too_large" | "image_corrupt" | "image_truncated" | "no_face" | "several_faces" | "face_engine_error" | "challenge_nonce_missing" | "face_too_small" | "off_centre" | "cut_off" | "yaw_too_large" | "pitch_too_large" | "bad_landmarks" | "too_blurry" | "too_dark" | "too_bright" | "liveness_failed";
+        /** @description Why one field of a request was refused. */
         FieldError: {
-            code: string;
+            /**
+             * @description Stable code, one of [`FieldCode`]. Text on the wire type, like [`Problem::code`], so a
+             *     client reads codes a newer server added; compare through [`FieldError::field_code`].
+             */
+            code: components["schemas"]["FieldCode"];
             /** @description JSON pointer-like path of the offending field, e.g. `geofence.radius_m`. */
             field: string;
             message: string;
@@ -3519,6 +3531,11 @@ export interface components {
             server_url: string;
             sync: components["schemas"]["SyncFlags"];
         };
+        /**
+         * @description A stable, machine-readable reason a punch was flagged or rejected.
+         * @enum {string}
+         */
+        ReasonCode: "challenge_failed" | "challenge_face_mismatch" | "challenge_missing" | "face_mismatch" | "device_descriptor_mismatch" | "liveness_failed" | "quality_no_face" | "quality_several_faces" | "quality_face_too_small" | "quality_off_centre" | "quality_cut_off" | "quality_yaw_too_large" | "quality_pitch_too_large" | "quality_bad_landmarks" | "quality_too_blurry" | "quality_too_dark" | "quality_too_bright" | "no_location" | "no_site" | "outside_geofence" | "accuracy_too_low" | "mock_location" | "clock_implausible" | "offline_too_long" | "terminal_clock_skew";
         /** @description A re-enrolment run and its progress. */
         Reenrolment: {
             /** Format: date-time */
