@@ -322,9 +322,9 @@ async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
     )
     .await;
     // The server's own stored enums bind through the same derive.
+    use faceid_protocol::jobs::JobState;
     use faceid_protocol::schedules::MissingCheckout;
-    use faceid_server::routes::hikvision::Direction;
-    use faceid_server::routes::jobs::JobState;
+    use faceid_protocol::terminals::Direction;
     round_trip(&pool, &[Direction::In, Direction::Out, Direction::Both]).await;
     round_trip(
         &pool,

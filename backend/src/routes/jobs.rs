@@ -3,10 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::jobs::{
+    JOB_DISCARD_PATH, JOB_RETRY_PATH, JOBS_PATH, JobInfo, JobPage, JobQuery,
+};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -15,62 +16,11 @@ use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery, Paging};
 
-/// State of a job.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema, sqlx::Type,
-)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Dead,
-    Discarded,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct JobQuery {
-    /// Only jobs in this state (e.g. `dead`). Inline: a query parameter's schema is not
-    /// collected into the document's components, so a reference would dangle.
-    #[param(inline)]
-    pub state: Option<JobState>,
-    /// Only jobs of this kind (e.g. `telegram.send`).
-    pub kind: Option<String>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
-/// A job as administrators see it.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct JobInfo {
-    pub id: Uuid,
-    pub kind: String,
-    /// `queued`, `running`, `done`, `dead` or `discarded`.
-    pub state: String,
-    pub attempts: i32,
-    pub run_at: DateTime<Utc>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub payload: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct JobPage {
-    pub items: Vec<JobInfo>,
-    pub total: i64,
-}
-
 const COLUMNS: &str =
     "id, kind, state, attempts, run_at, last_error, created_at, updated_at, finished_at, payload";
 
 /// Jobs, most recently changed first (administrators).
-#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(get, path = JOBS_PATH, tag = "jobs", security(("bearer" = [])),
     params(JobQuery),
     responses((status = 200, description = "a page of jobs", body = JobPage)))]
 pub async fn list(
@@ -154,7 +104,7 @@ async fn revive_or_discard(
 }
 
 /// Queues a dead job again with its attempts reset (administrators; audited).
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(post, path = JOB_RETRY_PATH, tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses(
         (status = 200, description = "the job, queued", body = JobInfo),
@@ -169,7 +119,7 @@ pub async fn retry(
 }
 
 /// Gives up on a dead job for good (administrators; audited).
-#[utoipa::path(post, path = "/api/v1/jobs/{id}/discard", tag = "jobs", security(("bearer" = [])),
+#[utoipa::path(post, path = JOB_DISCARD_PATH, tag = "jobs", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "job id")),
     responses(
         (status = 200, description = "the job, discarded", body = JobInfo),

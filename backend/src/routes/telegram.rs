@@ -15,8 +15,9 @@ use faceid_protocol::problem::Problem;
 pub use faceid_protocol::telegram::{
     LinkCode, LinkRequest, TelegramLink, TelegramNotifications, TelegramSettingsPatch,
 };
-use faceid_protocol::telegram::{MY_TELEGRAM_LINK_PATH, MY_TELEGRAM_PATH};
-use serde::{Deserialize, Serialize};
+use faceid_protocol::telegram::{
+    LogQuery, MY_TELEGRAM_LINK_PATH, MY_TELEGRAM_PATH, TelegramLogPage, TelegramStatus,
+};
 
 use crate::AppState;
 use crate::auth::{Admin, AuthUser};
@@ -215,19 +216,6 @@ pub async fn unlink_mine(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The bot as administrators see it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelegramStatus {
-    pub bot_username: Option<String>,
-    /// How updates arrive: `long_polling` or `webhook`.
-    pub updates: String,
-    pub linked_employees: i64,
-    pub blocked_links: i64,
-    pub broken_links: i64,
-    /// Messages waiting to be sent.
-    pub queued_messages: i64,
-}
-
 /// The bot's name (from `getMe`) and link counts (administrators).
 #[utoipa::path(get, path = "/api/v1/integrations/telegram", tag = "telegram", security(("bearer" = [])),
     responses(
@@ -260,38 +248,6 @@ pub async fn status(
         broken_links: broken,
         queued_messages: queued,
     }))
-}
-
-/// One Bot API call.
-#[derive(Debug, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct TelegramLogEntry {
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    pub method: String,
-    pub chat_id: Option<i64>,
-    pub ok: bool,
-    pub error_code: Option<i32>,
-    pub description: Option<String>,
-    pub retry_after: Option<i32>,
-    pub duration_ms: i32,
-    pub delivery_key: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelegramLogPage {
-    pub items: Vec<TelegramLogEntry>,
-    pub total: i64,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// Only failed calls.
-    pub errors_only: Option<bool>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
 }
 
 /// Every Bot API call, newest first (administrators). Empty long polls are not logged.

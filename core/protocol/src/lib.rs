@@ -12,6 +12,7 @@ pub mod devices;
 pub mod error_code;
 pub mod face;
 pub mod field_code;
+pub mod jobs;
 pub mod kiosk;
 pub mod liveness;
 pub mod location;
@@ -25,6 +26,7 @@ pub mod schedules;
 pub mod sites;
 pub mod sync;
 pub mod telegram;
+pub mod terminals;
 pub mod wire_text;
 
 /// Prefix of every REST endpoint.

@@ -120,3 +120,55 @@ impl From<TelegramNotifications> for TelegramSettingsPatch {
         }
     }
 }
+
+// Administration of the bot (`/api/v1/integrations/telegram`).
+
+/// The bot as administrators see it.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TelegramStatus {
+    pub bot_username: Option<String>,
+    /// How updates arrive: `long_polling` or `webhook`.
+    pub updates: String,
+    pub linked_employees: i64,
+    pub blocked_links: i64,
+    pub broken_links: i64,
+    /// Messages waiting to be sent.
+    pub queued_messages: i64,
+}
+
+/// One Bot API call.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TelegramLogEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub method: String,
+    pub chat_id: Option<i64>,
+    pub ok: bool,
+    pub error_code: Option<i32>,
+    pub description: Option<String>,
+    pub retry_after: Option<i32>,
+    pub duration_ms: i32,
+    pub delivery_key: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TelegramLogPage {
+    pub items: Vec<TelegramLogEntry>,
+    pub total: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct LogQuery {
+    /// Only failed calls.
+    pub errors_only: Option<bool>,
+    /// Items per page (1..=500, default 50).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
