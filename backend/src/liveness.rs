@@ -119,7 +119,8 @@ async fn issue_for(
     })
 }
 
-type ChallengeRow = (
+/// A `liveness_challenges` row: nonce, employee, device, actions, created, expires.
+pub(crate) type ChallengeRow = (
     String,
     Option<Uuid>,
     Uuid,
@@ -128,7 +129,7 @@ type ChallengeRow = (
     DateTime<Utc>,
 );
 
-fn into_challenge(r: ChallengeRow) -> Challenge {
+pub(crate) fn into_challenge(r: ChallengeRow) -> Challenge {
     Challenge {
         nonce: r.0,
         employee_id: r.1,
@@ -184,23 +185,36 @@ async fn consume_for(
     if let Some(r) = won {
         return Ok(into_challenge(r));
     }
-    // Say why.
+    Err(why_unusable(pool, nonce, employee, device).await)
+}
+
+/// Why a challenge could not be consumed (the consuming `UPDATE` matched no row).
+pub(crate) async fn why_unusable<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    nonce: &str,
+    employee: Option<Uuid>,
+    device: Uuid,
+) -> ChallengeError {
     // (employee, device, used at, expired)
     type Why = (Option<Uuid>, Uuid, Option<DateTime<Utc>>, bool);
-    let row: Option<Why> = sqlx::query_as(
+    let row: Option<Why> = match sqlx::query_as(
         "SELECT employee_id, device_id, used_at, expires_at <= now() FROM liveness_challenges WHERE nonce = $1",
     )
     .bind(nonce)
-    .fetch_optional(pool)
-    .await?;
-    Err(match row {
+    .fetch_optional(conn)
+    .await
+    {
+        Ok(row) => row,
+        Err(e) => return ChallengeError::Db(e),
+    };
+    match row {
         None => ChallengeError::Unknown,
         Some((e, d, _, _)) if e != employee || d != device => ChallengeError::WrongSubject,
         Some((_, _, Some(_), _)) => ChallengeError::AlreadyUsed,
         Some((_, _, None, true)) => ChallengeError::Expired,
         // Raced with a concurrent consumer that has not committed: treat as used.
         Some(_) => ChallengeError::AlreadyUsed,
-    })
+    }
 }
 
 /// Scores a consumed challenge against the measured frames (the same scoring for a phone

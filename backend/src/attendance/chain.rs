@@ -198,15 +198,25 @@ pub async fn insert_event(
     fields.received_at = micros(fields.received_at);
     let hash = fields.hash();
     let f = &fields;
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO attendance_events (public_id, employee_id, device_id, site_id, kind, punch_kind,
+    // A device punch notifies (a job, so it survives a crash), enqueued by the same statement
+    // as the event: one round trip.
+    let notify = matches!(f.kind.as_str(), "in" | "out");
+    let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "WITH ev AS (
+           INSERT INTO attendance_events (public_id, employee_id, device_id, site_id, kind, punch_kind,
             occurred_at, received_at, verdict, reasons, decision, comment, refers_to, actor_id,
             idempotency_key, request_hash, response, lat, lon, accuracy_m, distance_m, face_distance,
             liveness_score, photo_key, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20, $21, $22, $23, $24, $25, $26)
-         RETURNING id",
-    )
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                   $19, $20, $21, $22, $23, $24, $25, $26)
+           RETURNING id),
+         job AS (
+           INSERT INTO jobs (id, kind, payload, run_at)
+           SELECT $27, $28, $29, now() WHERE $30 AND {}
+           RETURNING id)
+         SELECT id FROM ev",
+        crate::telegram::notify::PUNCH_JOB_WHEN
+    )))
     .bind(f.public_id)
     .bind(f.employee_id)
     .bind(f.device_id)
@@ -233,13 +243,13 @@ pub async fn insert_event(
     .bind(&f.photo_key)
     .bind(&f.prev_hash)
     .bind(&hash)
+    .bind(Uuid::now_v7())
+    .bind(crate::telegram::notify::PUNCH_JOB)
+    .bind(crate::telegram::notify::punch_job_payload(f.public_id))
+    .bind(notify)
     .fetch_one(&mut *conn)
     .await?;
     crate::metrics::punch_recorded(&f.kind, &f.verdict, &f.reasons);
-    // A device punch notifies in the same transaction (a job, so it survives a crash).
-    if matches!(f.kind.as_str(), "in" | "out") {
-        crate::telegram::notify::punch_recorded(conn, f.public_id).await?;
-    }
     Ok(id)
 }
 

@@ -98,12 +98,26 @@ pub async fn answer_challenge(
         Some(employee) => liveness::consume_challenge(pool, nonce, employee, device).await,
         None => liveness::consume_kiosk_challenge(pool, nonce, device).await,
     };
-    let c = consumed.map_err(|e| match e {
+    let c = consumed.map_err(challenge_error)?;
+    score_challenge(engine, measured, &c)
+}
+
+/// The answer to a punch whose challenge could not be consumed: a typed 400.
+pub fn challenge_error(e: ChallengeError) -> AppError {
+    match e {
         ChallengeError::Db(e) => AppError::from(e),
         e => AppError::bad_request(e.code(), e.to_string()),
-    })?;
+    }
+}
+
+/// Scores the measured frames against a consumed challenge: passed, or failed with the reason.
+pub fn score_challenge(
+    engine: &Engine,
+    measured: &mut Measurement,
+    c: &liveness::Challenge,
+) -> AppResult<Challenge> {
     Ok(
-        match liveness::score(engine, measured, &c).map_err(AppError::internal)? {
+        match liveness::score(engine, measured, c).map_err(AppError::internal)? {
             None => Challenge::Passed,
             Some(reason) => Challenge::Failed(reason),
         },

@@ -1,9 +1,11 @@
 //! Attendance, the domain: the hash-chained log ([`chain`]), the policy ([`policy`]), the
-//! server's measurement of a punch ([`measure`], [`place`]), the verdict ([`verdict`], a pure
+//! server's measurement of a punch ([`measure`], [`place`]), what a punch reads before it is
+//! measured ([`context`]), the verdict ([`verdict`], a pure
 //! function) and where a punch's idempotency key is looked up ([`replay`]). The handlers
 //! (check-in, kiosk identification, review, listings) are in `routes::attendance`.
 
 pub mod chain;
+pub mod context;
 pub mod measure;
 pub mod place;
 pub mod policy;

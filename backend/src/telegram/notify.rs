@@ -1,5 +1,5 @@
-//! What a punch tells whom. The attendance module calls [`punch_recorded`] in the punch's own
-//! transaction; the `telegram.punch` job then decides the recipients and enqueues one
+//! What a punch tells whom. The attendance module enqueues a `telegram.punch` job in the punch's
+//! own transaction (see [`punch_recorded`]); the `telegram.punch` job then decides the recipients and enqueues one
 //! `telegram.send` per recipient, keyed by event and recipient so a rerun adds nothing:
 //!
 //! * the employee: a receipt with the verdict (switch `punches`), or the flag / rejection with
@@ -17,15 +17,25 @@ use crate::jobs::{Enqueue, Job, Outcome, enqueue};
 
 pub const PUNCH_JOB: &str = "telegram.punch";
 
+/// When a punch's job is enqueued (an SQL condition): only while someone has linked Telegram.
+pub const PUNCH_JOB_WHEN: &str = "EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active')";
+
+/// The payload of a punch's job.
+pub fn punch_job_payload(event_id: Uuid) -> serde_json::Value {
+    serde_json::json!({"event_id": event_id})
+}
+
 /// Enqueues the notifications of a punch, inside the punch's transaction: one statement,
-/// which adds nothing while nobody has linked Telegram.
+/// which adds nothing while nobody has linked Telegram. (The attendance chain enqueues the
+/// same job in the statement that appends the event, with [`PUNCH_JOB_WHEN`] and
+/// [`punch_job_payload`].)
 pub async fn punch_recorded(conn: &mut PgConnection, event_id: Uuid) -> sqlx::Result<()> {
     enqueue(
         conn,
         PUNCH_JOB,
-        &serde_json::json!({"event_id": event_id}),
+        &punch_job_payload(event_id),
         Enqueue {
-            only_if: Some("EXISTS (SELECT 1 FROM telegram_links WHERE status = 'active')"),
+            only_if: Some(PUNCH_JOB_WHEN),
             ..Enqueue::default()
         },
     )

@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, MeasureRules, ModelId};
 use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
-use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
@@ -21,21 +20,31 @@ use uuid::Uuid;
 use super::{measure_upload, read_upload, request_hash};
 use crate::AppState;
 use crate::attendance::chain::{ChainFields, begin_chain, insert_event, micros};
-use crate::attendance::measure::{answer_challenge, face_match, quality_reason};
-use crate::attendance::place::{employee_sites, nearest_site};
-use crate::attendance::policy::effective_policy;
-use crate::attendance::replay::{self, KeyOwner};
-use crate::attendance::verdict::{self, Clock, Evidence, FaceMatch, Fix, Place, Station};
+use crate::attendance::context::punch_context;
+use crate::attendance::measure::{challenge_error, face_match, quality_reason, score_challenge};
+use crate::attendance::place::nearest_site;
+use crate::attendance::replay;
+use crate::attendance::verdict::{
+    self, Challenge, Clock, Evidence, FaceMatch, Fix, Place, Station,
+};
 use crate::auth::AuthUser;
-use crate::consent::has_consent;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiMultipart, field_error};
-use crate::face_templates::{load_templates, require_registered_device};
 use crate::idempotency;
+use crate::liveness::why_unusable;
 use crate::privacy::restriction::{self, Processing};
 
 /// The detail of a 409 `idempotency_key_reused`.
 const REUSED: &str = "this idempotency key was used for a different punch";
+
+/// 403 `device_not_allowed`: the caller's device is not a personal device the employee may use
+/// (as `face_templates::require_registered_device` answers).
+fn device_not_allowed() -> AppError {
+    AppError::forbidden(
+        ErrorCode::DeviceNotAllowed,
+        "this device is not registered for this employee",
+    )
+}
 
 /// The evidence JSON of a punch, checked against the server's clock.
 fn parse_evidence(bytes: &[u8], now: DateTime<Utc>) -> AppResult<CheckInEvidence> {
@@ -140,48 +149,55 @@ pub async fn check_in(
         ));
     }
     let req_hash = request_hash(&upload);
-    // Independent checks side by side: each is a database round trip.
-    let (prior, device, consent, restricted) = tokio::join!(
-        async {
-            let mut conn = state.db.acquire().await?;
-            let owner = KeyOwner::Employee(caller.id);
-            let prior = replay::prior(&mut conn, owner, ev.idempotency_key).await?;
-            idempotency::replay::<CheckInResponse>(prior, &req_hash, REUSED)
-        },
-        require_registered_device(&state, &caller),
-        has_consent(&state.db, caller.id, ConsentKind::Biometric),
-        restriction::is_restricted(&state.db, caller.id, Processing::Biometrics),
-    );
+    // The engine's model decides which templates are read; without an engine the checks
+    // below still answer first, as they always have.
+    let engine = state.face.get();
+    let model = engine
+        .as_ref()
+        .ok()
+        .and_then(|e| e.embedder(None).ok())
+        .map(|e| e.model_id());
+    // Everything the punch reads before measuring, in one round trip.
+    let ctx = punch_context(
+        &state.db,
+        caller.id,
+        caller.device_id,
+        ev.idempotency_key,
+        model.as_ref().map(|m| m.0.as_str()),
+    )
+    .await?;
     stages.mark("checks");
-    if let Some(r) = prior? {
+    if let Some(r) = idempotency::replay::<CheckInResponse>(ctx.prior.clone(), &req_hash, REUSED)? {
         return Ok((StatusCode::OK, Json(r)).into_response());
     }
-    device?;
-    if !consent? {
+    if !ctx.device_allowed {
+        return Err(device_not_allowed());
+    }
+    if !ctx.consent {
         return Err(AppError::forbidden(
             ErrorCode::BiometricConsentRequired,
             "face check-in needs the employee's biometric consent",
         ));
     }
-    if restricted? {
+    if ctx.restricted {
         return Err(restriction::restricted(Processing::Biometrics));
     }
-    let engine = state.face.get()?;
+    let engine = engine?;
+    let model = engine
+        .embedder(None)
+        .map_err(AppError::internal)?
+        .model_id();
     if ev.challenge_nonce.is_some() && upload.challenge.is_empty() {
         return Err(AppError::bad_request(
             ErrorCode::ChallengeFramesMissing,
             "a challenge nonce was sent without challenge frames",
         ));
     }
-    let model = engine
-        .embedder(None)
-        .map_err(AppError::internal)?
-        .model_id();
 
-    // Engine work (decoding included) while the read-only lookups run and the best frame is
-    // written to the photo store; consent and device are checked before any face is
-    // processed, and nothing is consumed or recorded before the frames are known to be usable
-    // (the photo is deleted again when the punch is not recorded).
+    // Engine work (decoding included) while the best frame is written to the photo store;
+    // consent and device are checked before any face is processed, and nothing is consumed
+    // or recorded before the frames are known to be usable (the photo is deleted again when
+    // the punch is not recorded).
     let measuring = measure_upload(
         &state,
         &engine,
@@ -189,24 +205,19 @@ pub async fn check_in(
         &ev.challenge_frame_times_ms,
         MeasureRules::check_in(),
     );
-    let lookups = async {
-        let mut conn = state.db.acquire().await?;
-        let sites = employee_sites(&mut conn, caller.id).await?;
-        let nearest = ev
-            .gps
-            .as_ref()
-            .and_then(|g| nearest_site(&sites, g.lat, g.lon, g.accuracy_m));
-        let site_id = nearest.as_ref().map(|n| n.0).or(sites.first().map(|s| s.0));
-        let policy = effective_policy(&mut conn, site_id).await?;
-        let templates = load_templates(&state, &mut conn, &model.0, Some(&[caller.id])).await?;
-        Ok::<_, AppError>((sites, nearest, policy, templates))
-    };
     let photo = state.photos.put("evidence", upload.best.to_vec());
-    let (measured, looked, photo_key) = tokio::join!(measuring, lookups, photo);
+    let (measured, photo_key) = tokio::join!(measuring, photo);
     stages.mark("engine");
     let photo_key = photo_key?;
     let outcome = async {
-        let (sites, nearest, policy, templates) = looked?;
+        let sites = &ctx.sites;
+        let nearest = ev
+            .gps
+            .as_ref()
+            .and_then(|g| nearest_site(sites, g.lat, g.lon, g.accuracy_m));
+        let site_id = nearest.as_ref().map(|n| n.0).or(sites.first().map(|s| s.0));
+        let policy = ctx.policy(site_id)?;
+        let templates = ctx.templates(&state, caller.id, &model.0)?;
         if templates.is_empty() {
             return Err(AppError::conflict(
                 ErrorCode::NotEnrolled,
@@ -215,16 +226,30 @@ pub async fn check_in(
         }
         let mut measured = measured?;
 
-        // The challenge, consumed only now (single use).
-        let challenge = answer_challenge(
-            &state.db,
-            &engine,
-            &mut measured,
-            ev.challenge_nonce.as_deref(),
-            Some(caller.id),
+        // One transaction that holds the chain lock: the head, a concurrent request with the
+        // same key (it may have won while we measured) and the challenge, consumed only now
+        // (single use), in one round trip; then the row.
+        let mut tx = begin_chain(&state.db).await?;
+        let nonce = ev.challenge_nonce.as_deref();
+        let locked = replay::head_prior_and_challenge(
+            &mut tx,
+            caller.id,
+            ev.idempotency_key,
+            nonce,
             caller.device_id,
         )
         .await?;
+        let challenge = match (nonce, &locked.challenge) {
+            (None, _) => Challenge::NotSent,
+            (Some(_), Some(c)) => score_challenge(&engine, &mut measured, c)?,
+            (Some(n), None) => {
+                let why = why_unusable(&mut *tx, n, Some(caller.id), caller.device_id).await;
+                return Err(challenge_error(why));
+            }
+        };
+        if let Some(r) = idempotency::replay(locked.prior, &req_hash, REUSED)? {
+            return Ok((StatusCode::OK, r));
+        }
         let (face_distance, threshold) =
             face_match(&engine, &measured.descriptor, &templates, &policy)?
                 .ok_or_else(|| AppError::internal("no template matched the model"))?;
@@ -312,18 +337,11 @@ pub async fn check_in(
             )
         };
         stages.mark("judge");
-        // One transaction that holds the chain lock: the head and a concurrent request with
-        // the same key (it may have won while we measured) in one round trip, then the row.
-        let mut tx = begin_chain(&state.db).await?;
-        let (head, prior) = replay::head_and_prior(&mut tx, caller.id, ev.idempotency_key).await?;
-        if let Some(r) = idempotency::replay(prior, &req_hash, REUSED)? {
-            return Ok((StatusCode::OK, r));
-        }
         let body = serde_json::to_value(&response).map_err(AppError::internal)?;
         insert_event(
             &mut tx,
             ChainFields {
-                prev_hash: head,
+                prev_hash: locked.head,
                 ..fields
             },
             Some(req_hash.as_slice()),
