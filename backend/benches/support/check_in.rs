@@ -280,18 +280,37 @@ pub async fn punch(
         let took = started.elapsed();
         let v: Value = serde_json::from_slice(&resp).unwrap_or(Value::Null);
         if status == 503 && v["code"] == "server_busy" {
-            // As the phone's outbox does: the same punch again after `Retry-After`.
+            // As the phone's outbox does (`faceid_client::sync`): the same sealed punch, with
+            // the same challenge nonce, again after its backoff, never before `Retry-After`.
             busy += 1;
-            let wait = http.retry_after.unwrap_or(1);
-            tokio::time::sleep(Duration::from_secs(wait)).await;
+            tokio::time::sleep(phone_retry_delay(busy, http.retry_after)).await;
             *http = Http::connect(http.addr).await?;
             continue;
+        }
+        if busy > 0 && status == 400 && v["code"] == "challenge_expired" {
+            // The phone dead-letters it too: its sealed frames answer that challenge only.
+            bail!("check-in: 400 challenge_expired after server_busy retries");
         }
         if status != 201 || v["verdict"] != "verified" {
             bail!("check-in: {status} {v}");
         }
         return Ok(Punched { took, busy });
     }
+}
+
+/// The phone's delay before resending a punch after its `attempts`-th 503
+/// (`faceid_client::outbox::next_delay`): exponential backoff from 2 s up to 15 min with equal
+/// jitter (half the delay plus a random part of the other half), but never earlier than the
+/// server's `Retry-After` (seconds).
+pub fn phone_retry_delay(attempts: u32, retry_after: Option<u64>) -> Duration {
+    const BASE: Duration = Duration::from_secs(2);
+    const MAX: Duration = Duration::from_secs(15 * 60);
+    let exp = attempts.saturating_sub(1).min(20);
+    let full = BASE.saturating_mul(1u32 << exp).min(MAX);
+    let half = full / 2;
+    let jitter = rand::random_range(0..=u64::try_from(half.as_millis()).unwrap_or(u64::MAX));
+    let backoff = half + Duration::from_millis(jitter);
+    retry_after.map_or(backoff, |ra| backoff.max(Duration::from_secs(ra)))
 }
 
 /// One punch's answer: the last request's time, and how often the server was too busy first.
