@@ -1341,3 +1341,53 @@ async fn reenrolment_job_recomputes_templates_from_stored_photos(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
 }
+
+/// What a check-in reads before measuring (one statement, `attendance::context`): an employee
+/// without templates is 409 `not_enrolled`; a device outside the employee's allow-list is 403
+/// `device_not_allowed`; neither records anything or consumes the challenge.
+#[sqlx::test(migrations = "./migrations")]
+async fn check_in_refuses_the_unenrolled_and_an_unlisted_device(pool: PgPool) {
+    let Some(w) = world(
+        pool,
+        "check_in_refuses_the_unenrolled_and_an_unlisted_device",
+    )
+    .await
+    else {
+        return;
+    };
+    let app = &w.app;
+    let r = punch(app, &w.user, &evidence(SITE_LAT, SITE_LON), A_PROBE).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "not_enrolled"),
+        "{}",
+        r.body
+    );
+    let r = enrol(app, &w.user, &A_ENROL).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // Only Bob's phone is allowed for Ann now (her session stays, as it would for a list
+    // changed between her login and the punch).
+    sqlx::query(
+        "INSERT INTO employee_allowed_devices (employee_id, device_id)
+         SELECT $1, s.device_id FROM sessions s JOIN employees e ON e.id = s.employee_id
+          WHERE e.login = 'bob' LIMIT 1",
+    )
+    .bind(w.user_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (nonce, times) = challenge_with(app, &w.user, &["turn_left"], 2).await;
+    let r = punch_with_challenge(app, &w.user, &nonce, &times, &[A_PROBE, A_PROBE]).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "device_not_allowed"),
+        "{}",
+        r.body
+    );
+    assert_eq!(app.count("SELECT count(*) FROM attendance_events").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) FROM liveness_challenges WHERE used_at IS NOT NULL")
+            .await,
+        0
+    );
+}

@@ -87,6 +87,9 @@ impl Stages {
     }
 
     fn log(&self, what: &str) {
+        if !tracing::enabled!(tracing::Level::DEBUG) {
+            return;
+        }
         let stages: Vec<String> = self
             .marks
             .iter()
