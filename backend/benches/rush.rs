@@ -16,6 +16,9 @@
 //! the best frame's bytes as the phone sends its neutral reference, see
 //! `support/check_in.rs`). Every answer must be `verified`. Latency is measured from the
 //! arrival time, so queueing inside the server shows; per minute and over the whole rush.
+//! A 503 `server_busy` is retried as the phone's outbox retries it: the same sealed punch (the
+//! same challenge nonce) after the outbox's backoff, never before `Retry-After`
+//! (`support/check_in.rs`, `phone_retry_delay`).
 //!
 //! Beside it: the servers' CPU (from `/proc/<pid>/stat`) and peak memory (`VmHWM`), and the
 //! face engine alone on the same frames in this process (thread CPU), which gives the server's
@@ -23,7 +26,7 @@
 //! ramp of `RUSH_RAMP_SECS` per step follows (a second punch of employees not yet used in the
 //! ramp), to find where it saturates.
 //!
-//! `DATABASE_URL=postgres://… cargo bench -p faceid-server --bench rush` (release build; models
+//! `DATABASE_URL=postgres://… cargo bench --workspace --bench rush` (release build; models
 //! from `FACEID_MODEL_DIR` or `models/cache`, photos from `FACEID_SHARED_DIR`/faces or
 //! `../shared/faces`). A short run: `RUSH_EMPLOYEES=600 RUSH_MINUTES=1.5`. Figures: docs/operations.md.
 #![allow(clippy::print_stdout)]
