@@ -156,16 +156,11 @@ pub struct TerminalLogPage {
     pub total: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// Only failed calls.
-    pub errors_only: Option<bool>,
-    /// Only this operation (e.g. `AcsEvent`).
-    pub operation: Option<String>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+crate::paged_query! {
+    pub struct LogQuery {
+        /// Only failed calls.
+        pub errors_only: Option<bool>,
+        /// Only this operation (e.g. `AcsEvent`).
+        pub operation: Option<String>,
+    }
 }

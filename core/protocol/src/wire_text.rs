@@ -153,6 +153,7 @@ mod tests {
     use crate::auth::Platform;
     use crate::liveness::HeadAction;
     use crate::privacy::ErasureScope;
+    use crate::reports::ReportKind;
 
     fn check<T: WireText + std::fmt::Debug + PartialEq>(values: &[T]) {
         for &v in values {
@@ -190,6 +191,8 @@ mod tests {
             ErasureScope::Photos,
             ErasureScope::Everything,
         ]);
+        check(&[ReportKind::Summary, ReportKind::Daily, ReportKind::T13]);
+        assert_eq!(ReportKind::T13.wire_text(), "t13");
         assert_eq!(PunchKind::In.wire_text(), "in");
         assert_eq!(Verdict::Flagged.wire_text(), "flagged");
     }

@@ -1,15 +1,14 @@
 //! The today view: who is in, late, missing and not checked out, live.
 
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::reports::TodayQuery;
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use faceid_protocol::problem::Problem;
 pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::period_error;
@@ -20,15 +19,6 @@ use crate::extract::ApiQuery;
 use crate::timesheet::store::{self, Emp, EmpFilter};
 use crate::timesheet::summary::today_view;
 use crate::timesheet::{DayRecord, Period};
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TodayQuery {
-    pub department_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    /// Evaluate at this instant instead of now (e.g. to look back at a morning).
-    pub at: Option<DateTime<Utc>>,
-}
 
 const MAX_TODAY_EMPLOYEES: i64 = 20_000;
 
