@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_protocol::devices::ListQuery;
 use faceid_protocol::devices::{
     CreateKiosk, Device, DeviceKind, DevicePage, KIOSK_CREDENTIAL_PREFIX, KioskCredential,
     UpdateDevice,
@@ -13,7 +14,6 @@ use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
@@ -91,19 +91,6 @@ fn unknown_site(e: sqlx::Error) -> AppError {
 
 fn new_credential() -> String {
     format!("{KIOSK_CREDENTIAL_PREFIX}{}", new_opaque_token())
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub kind: Option<DeviceKind>,
-    pub blocked: Option<bool>,
-    /// Devices this employee has logged in from.
-    pub employee_id: Option<Uuid>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
 }
 
 fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &ListQuery) {

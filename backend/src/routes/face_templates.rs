@@ -5,11 +5,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use faceid_protocol::face::TemplateDescriptor;
 
 use crate::AppState;
 use crate::auth::{AuthUser, Staff, check_employee_scope};
@@ -20,14 +21,6 @@ use crate::face_templates::{
     FaceTemplate, PHOTO_PART, delete_one, enrol, list, require_registered_device,
 };
 use crate::privacy::restriction::{Processing, require_unrestricted};
-
-/// A descriptor for on-device 1:1 matching.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TemplateDescriptor {
-    pub id: Uuid,
-    pub model: String,
-    pub values: Vec<f32>,
-}
 
 /// The multipart form of an enrolment: 1–5 parts named `photo` (JPEG, PNG or WebP).
 #[derive(utoipa::ToSchema)]

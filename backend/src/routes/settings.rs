@@ -7,8 +7,7 @@ use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::location::TrackingPolicy;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+pub use faceid_protocol::settings::MapSettings;
 
 use crate::AppState;
 use crate::auth::{Admin, AuthUser, Staff};
@@ -19,16 +18,6 @@ use crate::panel_settings::{MAP, TRACKING_DEFAULT, store, stored};
 
 /// Longest style URL accepted.
 pub const MAX_STYLE_URL_LEN: usize = 2000;
-
-/// The maps' basemap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MapSettings {
-    /// A MapLibre style URL (`https://…/style.json`); absent: a plain background, no tile
-    /// server needed.
-    #[serde(default)]
-    pub style_url: Option<String>,
-}
 
 /// `http(s)://host…` with no whitespace.
 fn is_web_url(u: &str) -> bool {

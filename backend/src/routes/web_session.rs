@@ -9,11 +9,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use faceid_protocol::auth::{CurrentUser, LoginRequest, RefreshRequest, TokenPair};
+use chrono::Utc;
+use faceid_protocol::auth::WebSession;
+use faceid_protocol::auth::{LoginRequest, RefreshRequest, TokenPair};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
-use serde::Serialize;
 
 use crate::AppState;
 use crate::auth::sessions::{check_csrf, cookie_value};
@@ -26,16 +26,6 @@ pub const COOKIE: &str = "faceid_refresh";
 /// The only path the browser sends the refresh cookie to.
 pub const COOKIE_PATH: &str = "/api/v1/auth/web";
 pub use crate::auth::sessions::CSRF_HEADER;
-
-/// A browser session: the pair without its refresh token (that one is in the cookie).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WebSession {
-    /// JWT, sent as `Authorization: Bearer …`; keep it in memory only.
-    pub access_token: String,
-    pub access_expires_at: DateTime<Utc>,
-    pub user: CurrentUser,
-    pub server_time: DateTime<Utc>,
-}
 
 fn session_response(pair: TokenPair) -> Response {
     let max_age = (pair.refresh_expires_at - Utc::now()).num_seconds().max(0);

@@ -30,3 +30,12 @@ pub struct AuditPage {
     pub limit: u32,
     pub offset: u32,
 }
+
+crate::paged_query! {
+    pub struct AuditQuery {
+        /// e.g. `employee`, `site`, `device`.
+        pub entity_type: Option<String>,
+        pub entity_id: Option<Uuid>,
+        pub actor_id: Option<Uuid>,
+    }
+}

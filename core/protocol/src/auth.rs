@@ -176,3 +176,14 @@ pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
 }
+
+/// A browser session: the pair without its refresh token (that one is in the cookie).
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebSession {
+    /// JWT, sent as `Authorization: Bearer …`; keep it in memory only.
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub user: CurrentUser,
+    pub server_time: DateTime<Utc>,
+}

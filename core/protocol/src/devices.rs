@@ -99,3 +99,12 @@ pub struct UpdateDevice {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
     pub site_id: Option<Option<Uuid>>,
 }
+
+crate::paged_query! {
+    pub struct ListQuery {
+        pub kind: Option<DeviceKind>,
+        pub blocked: Option<bool>,
+        /// Devices this employee has logged in from.
+        pub employee_id: Option<Uuid>,
+    }
+}

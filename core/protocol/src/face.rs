@@ -1,5 +1,6 @@
 //! Face enrolment and the employee's own descriptors for on-device 1:1 matching.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -35,4 +36,68 @@ impl TemplateDescriptor {
         }
         Ok(())
     }
+}
+
+/// Metadata of an enrolled template (never the descriptor).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FaceTemplate {
+    pub id: Uuid,
+    pub employee_id: Uuid,
+    pub model_id: String,
+    /// Detector confidence of the enrolled face, 0..=1.
+    pub quality: f32,
+    pub has_photo: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Why an employee's templates were not re-enrolled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// No standing biometric consent.
+    NoConsent,
+    /// Biometric processing is restricted for the employee.
+    Restricted,
+    /// The template has no stored enrolment photo (or the photo is gone from the store).
+    NoStoredPhoto,
+    /// The current engine refuses the stored photo (quality or liveness).
+    PhotoRefused,
+}
+
+/// An employee the run could not (fully) re-enrol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Skipped {
+    pub employee_id: Uuid,
+    pub reason: SkipReason,
+    /// Templates of the other model left as they were.
+    pub templates: i32,
+    /// The engine's refusal code, for `photo_refused`.
+    pub detail: Option<String>,
+}
+
+/// A re-enrolment run and its progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reenrolment {
+    pub id: Uuid,
+    /// The model templates are re-computed with (set when the job starts).
+    pub model_id: Option<String>,
+    /// `queued`, `running`, `done` or `failed`.
+    pub state: String,
+    pub requested_by: Option<Uuid>,
+    /// Employees with templates of another model when this attempt started.
+    pub employees_total: i32,
+    /// Of those, employees handled so far (re-enrolled or listed in `skipped`).
+    pub employees_done: i32,
+    pub templates_reenrolled: i32,
+    #[cfg_attr(feature = "sqlx", sqlx(json))]
+    pub skipped: Vec<Skipped>,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
 }

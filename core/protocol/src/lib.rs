@@ -46,6 +46,7 @@ pub mod profile;
 pub mod reason_code;
 pub mod reports;
 pub mod schedules;
+pub mod settings;
 pub mod sites;
 pub mod sync;
 pub mod telegram;

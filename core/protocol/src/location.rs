@@ -171,7 +171,7 @@ pub struct TrackPoint {
     pub point: LocationPoint,
 }
 
-/// Points of a time range, oldest first (`GET /api/v1/me/locations`).
+/// Points of a time range, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Track {
@@ -293,6 +293,17 @@ impl TrackingPolicy {
         }
         Ok(())
     }
+}
+
+/// `?from=&to=` of track queries (RFC 3339).
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct Range {
+    /// Start, inclusive; default 24 hours before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// End, exclusive, at most 31 days after `from`; default now.
+    pub to: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

@@ -207,3 +207,15 @@ pub struct Position {
 pub struct NamedInput {
     pub name: String,
 }
+
+crate::paged_query! {
+    pub struct EmployeeQuery {
+        /// Text searched in first name, last name, login and card number.
+        pub q: Option<String>,
+        pub department_id: Option<Uuid>,
+        pub position_id: Option<Uuid>,
+        pub site_id: Option<Uuid>,
+        pub status: Option<EmployeeStatus>,
+        pub role: Option<Role>,
+    }
+}

@@ -280,6 +280,81 @@ pub struct RestrictionChange {
     pub tracking: Option<bool>,
 }
 
+/// `POST /api/v1/correction-requests/{id}/decide` body.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionDecision {
+    /// `accept` or `reject`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(accept|reject)$"))]
+    pub decision: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionQuery {
+    /// Which requests: `pending` (the default), `accepted`, `rejected` or `all`.
+    #[cfg_attr(feature = "openapi", param(inline))]
+    pub state: Option<CorrectionStateFilter>,
+}
+
+/// Which correction requests a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionStateFilter {
+    #[default]
+    Pending,
+    Accepted,
+    Rejected,
+    All,
+}
+
+impl WireText for CorrectionStateFilter {}
+
+impl CorrectionStateFilter {
+    /// The state the requests must be in; `None` for all.
+    pub fn state(self) -> Option<&'static str> {
+        (self != Self::All).then(|| self.wire_text())
+    }
+}
+
+/// `POST /api/v1/erasure-requests/{id}/refuse` body.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// Shown to the employee.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ErasureQuery {
+    /// Only requests in this state.
+    #[cfg_attr(feature = "openapi", param(inline))]
+    pub state: Option<ErasureState>,
+}
+
+/// Where an erasure request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
+pub enum ErasureState {
+    Pending,
+    Approved,
+    Done,
+    Refused,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

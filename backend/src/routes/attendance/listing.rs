@@ -8,11 +8,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{
-    AttendanceRecord, EventKind, PunchKind, PunchStatus, ReviewDecision, Verdict,
+    AttendanceRecord, EventKind, EventPage, ListQuery, MyRange, PunchKind, PunchStatus,
+    ReviewDecision, Verdict,
 };
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -121,34 +121,6 @@ pub(super) async fn load_event(conn: &mut PgConnection, id: Uuid) -> AppResult<A
     .await?
     .ok_or(AppError::not_found("attendance event"))?;
     row.try_into()
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MyRange {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub employee: Option<Uuid>,
-    pub site: Option<Uuid>,
-    /// `verified`, `flagged` or `rejected`.
-    pub verdict: Option<String>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EventPage {
-    pub items: Vec<AttendanceRecord>,
-    pub total: i64,
-    pub limit: u32,
-    pub offset: u32,
 }
 
 fn push_range(

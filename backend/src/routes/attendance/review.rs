@@ -4,12 +4,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use faceid_protocol::attendance::{AttendanceRecord, PunchKind, ReviewDecision};
+use chrono::Utc;
+use faceid_protocol::attendance::{
+    AttendanceRecord, CorrectionRequest, ReviewDecision, ReviewRequest,
+};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use sqlx::Postgres;
 use uuid::Uuid;
 
@@ -22,30 +23,6 @@ use crate::auth::{Caller, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, Check};
 use faceid_protocol::wire_text::WireText;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
-    /// `accept` or `reject` of a flagged punch.
-    pub decision: ReviewDecision,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-/// A punch entered by an administrator or operator: replaces `replaces` when given, or adds a
-/// missing punch.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectionRequest {
-    pub employee_id: Uuid,
-    pub kind: PunchKind,
-    pub at: DateTime<Utc>,
-    #[serde(default)]
-    pub site_id: Option<Uuid>,
-    #[serde(default)]
-    pub replaces: Option<Uuid>,
-    pub comment: String,
-}
 
 fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
     let mut check = Check::default();
