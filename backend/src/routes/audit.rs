@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use faceid_protocol::audit::AUDIT_PATH;
 use faceid_protocol::audit::AuditQuery;
 use faceid_protocol::audit::{AuditEntry, AuditPage};
 use sqlx::QueryBuilder;
@@ -41,7 +42,7 @@ fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &AuditQuery) {
 }
 
 /// The audit log of administrative writes, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = AUDIT_PATH, tag = "audit", security(("bearer" = [])),
     params(AuditQuery),
     responses((status = 200, description = "a page of entries", body = AuditPage)))]
 pub async fn list(

@@ -10,6 +10,10 @@ use faceid_protocol::devices::{
     CreateKiosk, Device, DeviceKind, DevicePage, KIOSK_CREDENTIAL_PREFIX, KioskCredential,
     UpdateDevice,
 };
+use faceid_protocol::devices::{
+    DEVICE_BLOCK_PATH, DEVICE_CREDENTIAL_PATH, DEVICE_PATH, DEVICE_UNBLOCK_PATH, DEVICES_PATH,
+    KIOSK_ME_PATH,
+};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
@@ -113,7 +117,7 @@ fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &ListQuery) {
 }
 
 /// Lists devices.
-#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = DEVICES_PATH, tag = "devices", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, description = "a page of devices", body = DevicePage)))]
 pub async fn list(
@@ -141,7 +145,7 @@ pub async fn list(
 }
 
 /// Creates a kiosk and answers its credential, shown only this once.
-#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICES_PATH, tag = "devices", security(("bearer" = [])),
     request_body = CreateKiosk,
     responses(
         (status = 201, description = "kiosk created", body = KioskCredential),
@@ -187,7 +191,7 @@ pub async fn create_kiosk(
 }
 
 /// Reads a device.
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = DEVICE_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "the device", body = Device),
@@ -202,7 +206,7 @@ pub async fn get(
 }
 
 /// Renames a device, or moves a kiosk to another site.
-#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(patch, path = DEVICE_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     request_body = UpdateDevice,
     responses(
@@ -293,7 +297,7 @@ async fn set_blocked(
 }
 
 /// Blocks a device: every request and login from it is refused with `device_blocked`.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/block", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_BLOCK_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "blocked", body = Device),
@@ -308,7 +312,7 @@ pub async fn block(
 }
 
 /// Unblocks a device.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/unblock", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_UNBLOCK_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "unblocked", body = Device),
@@ -322,7 +326,7 @@ pub async fn unblock(
 }
 
 /// Replaces a kiosk's credential; the old one stops working at once.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/credential", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_CREDENTIAL_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "kiosk id")),
     responses(
         (status = 200, description = "new credential", body = KioskCredential),
@@ -362,7 +366,7 @@ pub async fn rotate_credential(
 }
 
 /// The calling kiosk (authenticated by its credential).
-#[utoipa::path(get, path = "/api/v1/kiosk/me", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = KIOSK_ME_PATH, tag = "devices", security(("bearer" = [])),
     responses(
         (status = 200, description = "this kiosk", body = Device),
         (status = 401, description = "no or bad credential", body = Problem),

@@ -5,8 +5,10 @@
 use axum::Json;
 use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::location::DEFAULT_TRACKING_POLICY_PATH;
 use faceid_protocol::location::TrackingPolicy;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::settings::MAP_SETTINGS_PATH;
 pub use faceid_protocol::settings::MapSettings;
 
 use crate::AppState;
@@ -30,7 +32,7 @@ fn is_web_url(u: &str) -> bool {
 }
 
 /// The maps' basemap (every signed-in account: the maps are on employees' screens too).
-#[utoipa::path(get, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = MAP_SETTINGS_PATH, tag = "settings", security(("bearer" = [])),
     responses((status = 200, description = "the basemap setting", body = MapSettings)))]
 pub async fn get_map(
     State(state): State<AppState>,
@@ -41,7 +43,7 @@ pub async fn get_map(
 }
 
 /// Sets or clears the maps' basemap style URL (administrators; audited).
-#[utoipa::path(put, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(put, path = MAP_SETTINGS_PATH, tag = "settings", security(("bearer" = [])),
     request_body = MapSettings,
     responses(
         (status = 200, description = "stored", body = MapSettings),
@@ -71,7 +73,7 @@ pub async fn put_map(
 
 /// The default tracking policy: employees with neither their own nor a department policy
 /// follow it.
-#[utoipa::path(get, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = DEFAULT_TRACKING_POLICY_PATH, tag = "settings", security(("bearer" = [])),
     responses((status = 200, description = "the default policy", body = TrackingPolicy)))]
 pub async fn get_tracking_default(
     State(state): State<AppState>,
@@ -84,7 +86,7 @@ pub async fn get_tracking_default(
 }
 
 /// Replaces the default tracking policy (administrators; audited).
-#[utoipa::path(put, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(put, path = DEFAULT_TRACKING_POLICY_PATH, tag = "settings", security(("bearer" = [])),
     request_body = TrackingPolicy,
     responses(
         (status = 200, description = "stored", body = TrackingPolicy),

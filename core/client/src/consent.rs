@@ -8,8 +8,7 @@ use serde::Deserialize;
 
 use crate::session::{Session, SessionError};
 
-/// `GET` — the current text of each kind that has one.
-pub const CONSENT_TEXTS_PATH: &str = "/api/v1/consent-texts";
+pub use faceid_protocol::consent::CONSENT_TEXTS_PATH;
 
 /// One current consent text as the server lists it (the fields the app shows; the server's
 /// answer has the same names).

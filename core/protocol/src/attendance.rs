@@ -16,6 +16,21 @@ use crate::sync::{
     ValidationError, check_count, check_range, check_string, check_time, check_uuid_v7,
 };
 
+/// `GET` — attendance events of the caller's scope, filtered and paged.
+pub const ATTENDANCE_PATH: &str = "/api/v1/attendance";
+/// `GET`.
+pub const CHAIN_VERIFY_PATH: &str = "/api/v1/attendance/chain/verify";
+/// `POST`.
+pub const CORRECTIONS_PATH: &str = "/api/v1/attendance/corrections";
+/// `GET`.
+pub const EVENT_PHOTO_PATH: &str = "/api/v1/attendance/events/{id}/photo";
+/// `POST`.
+pub const EVENT_REVIEW_PATH: &str = "/api/v1/attendance/events/{id}/review";
+/// `GET`, `PUT`.
+pub const ATTENDANCE_POLICY_PATH: &str = "/api/v1/settings/attendance-policy";
+/// `GET`, `PUT`.
+pub const SITE_ATTENDANCE_POLICY_PATH: &str = "/api/v1/sites/{id}/attendance-policy";
+
 pub const ATTENDANCE_EVENTS_PATH: &str = "/api/v1/attendance/events";
 pub const EVIDENCE_PART: &str = "evidence";
 pub const BEST_FRAME_PART: &str = "best_frame";

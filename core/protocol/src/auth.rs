@@ -4,6 +4,27 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `POST`.
+pub const LOGIN_PATH: &str = "/api/v1/auth/login";
+/// `POST`.
+pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
+/// `POST`.
+pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
+/// `POST`.
+pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
+/// `POST`.
+pub const WEB_LOGIN_PATH: &str = "/api/v1/auth/web/login";
+/// `POST`.
+pub const WEB_LOGOUT_PATH: &str = "/api/v1/auth/web/logout";
+/// `POST`.
+pub const WEB_REFRESH_PATH: &str = "/api/v1/auth/web/refresh";
+/// `GET`.
+pub const ME_PATH: &str = "/api/v1/me";
+/// `POST`.
+pub const PASSWORD_PATH: &str = "/api/v1/me/password";
+/// `GET`.
+pub const MY_SITES_PATH: &str = "/api/v1/me/sites";
+
 /// Longest accepted login, in characters.
 pub const MAX_LOGIN_LEN: usize = 64;
 /// Longest accepted password, in bytes (argon2 input is bounded to keep hashing cheap).

@@ -6,6 +6,19 @@ use uuid::Uuid;
 
 use crate::auth::Platform;
 
+/// `GET` — devices (administrators only); `POST` — a new kiosk.
+pub const DEVICES_PATH: &str = "/api/v1/devices";
+/// `GET`, `PATCH`.
+pub const DEVICE_PATH: &str = "/api/v1/devices/{id}";
+/// `POST`.
+pub const DEVICE_BLOCK_PATH: &str = "/api/v1/devices/{id}/block";
+/// `POST`.
+pub const DEVICE_CREDENTIAL_PATH: &str = "/api/v1/devices/{id}/credential";
+/// `POST`.
+pub const DEVICE_UNBLOCK_PATH: &str = "/api/v1/devices/{id}/unblock";
+/// `GET`.
+pub const KIOSK_ME_PATH: &str = "/api/v1/kiosk/me";
+
 /// Prefix of a kiosk credential; the whole credential is sent as `Authorization: Bearer …`.
 pub const KIOSK_CREDENTIAL_PREFIX: &str = "fidk_";
 

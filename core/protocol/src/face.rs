@@ -7,6 +7,17 @@ use uuid::Uuid;
 use crate::attendance::{DESCRIPTOR_LEN, MAX_MODEL_ID_LEN};
 use crate::sync::{ValidationError, check_count, check_range, check_string};
 
+/// `GET`, `POST`.
+pub const EMPLOYEE_FACE_TEMPLATES_PATH: &str = "/api/v1/employees/{id}/face-templates";
+/// `DELETE`.
+pub const EMPLOYEE_FACE_TEMPLATE_PATH: &str = "/api/v1/employees/{id}/face-templates/{template_id}";
+/// `POST`.
+pub const REENROLMENTS_PATH: &str = "/api/v1/face/reenrolments";
+/// `GET`.
+pub const REENROLMENT_PATH: &str = "/api/v1/face/reenrolments/{id}";
+/// `DELETE`.
+pub const MY_FACE_TEMPLATE_PATH: &str = "/api/v1/me/face-templates/{id}";
+
 /// `POST` — the employee's own face enrolment (multipart, 1–5 parts named [`PHOTO_PART`]);
 /// `GET` — their templates' metadata.
 pub const MY_FACE_TEMPLATES_PATH: &str = "/api/v1/me/face-templates";

@@ -55,6 +55,8 @@ pub mod wire_text;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";
+/// `GET`: the OpenAPI document.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// Largest page a list endpoint returns.
 pub const MAX_PAGE_LIMIT: u32 = 500;

@@ -6,6 +6,15 @@ use uuid::Uuid;
 
 use crate::sync::{ValidationError, check_count, check_range, check_string, check_time};
 
+/// `GET`, `PUT`, `DELETE`.
+pub const DEPARTMENT_TRACKING_POLICY_PATH: &str = "/api/v1/departments/{id}/tracking-policy";
+/// `GET`.
+pub const EMPLOYEE_LOCATIONS_PATH: &str = "/api/v1/employees/{id}/locations";
+/// `GET`, `PUT`, `DELETE`.
+pub const EMPLOYEE_TRACKING_POLICY_PATH: &str = "/api/v1/employees/{id}/tracking-policy";
+/// `GET`, `PUT`.
+pub const DEFAULT_TRACKING_POLICY_PATH: &str = "/api/v1/settings/tracking-policy";
+
 /// `POST` — upload a batch of points.
 pub const LOCATIONS_BATCH_PATH: &str = "/api/v1/locations/batch";
 /// `GET` — the current employee's tracking policy.

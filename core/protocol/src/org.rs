@@ -7,6 +7,25 @@ use uuid::Uuid;
 use crate::auth::Role;
 use crate::double_option;
 
+/// `GET`, `POST`.
+pub const DEPARTMENTS_PATH: &str = "/api/v1/departments";
+/// `GET`, `PATCH`, `DELETE`.
+pub const DEPARTMENT_PATH: &str = "/api/v1/departments/{id}";
+/// `GET` — employees of the caller's scope, filtered and paged; `POST` — a new employee.
+pub const EMPLOYEES_PATH: &str = "/api/v1/employees";
+/// `GET`, `PATCH`.
+pub const EMPLOYEE_PATH: &str = "/api/v1/employees/{id}";
+/// `POST`.
+pub const EMPLOYEE_DISMISS_PATH: &str = "/api/v1/employees/{id}/dismiss";
+/// `POST`.
+pub const EMPLOYEE_PASSWORD_PATH: &str = "/api/v1/employees/{id}/password";
+/// `POST`.
+pub const EMPLOYEE_REHIRE_PATH: &str = "/api/v1/employees/{id}/rehire";
+/// `GET`, `POST`.
+pub const POSITIONS_PATH: &str = "/api/v1/positions";
+/// `GET`, `PATCH`, `DELETE`.
+pub const POSITION_PATH: &str = "/api/v1/positions/{id}";
+
 /// Longest accepted name (first, last, department, position, site, device), in characters.
 pub const MAX_NAME_LEN: usize = 200;
 /// Shortest password accepted when one is set.

@@ -10,6 +10,25 @@ use uuid::Uuid;
 use crate::telegram::Lang;
 use crate::wire_text::WireText;
 
+/// `GET`.
+pub const CORRECTION_REQUESTS_PATH: &str = "/api/v1/correction-requests";
+/// `POST`.
+pub const CORRECTION_REQUEST_DECIDE_PATH: &str = "/api/v1/correction-requests/{id}/decide";
+/// `POST`.
+pub const EMPLOYEE_EXPORT_PATH: &str = "/api/v1/employees/{id}/export";
+/// `GET`.
+pub const EMPLOYEE_EXPORT_STATUS_PATH: &str = "/api/v1/employees/{id}/export/{export_id}";
+/// `GET`, `PUT`.
+pub const EMPLOYEE_RESTRICTIONS_PATH: &str = "/api/v1/employees/{id}/restrictions";
+/// `GET`.
+pub const ERASURE_REQUESTS_PATH: &str = "/api/v1/erasure-requests";
+/// `POST`.
+pub const ERASURE_REQUEST_APPROVE_PATH: &str = "/api/v1/erasure-requests/{id}/approve";
+/// `POST`.
+pub const ERASURE_REQUEST_REFUSE_PATH: &str = "/api/v1/erasure-requests/{id}/refuse";
+/// `GET`.
+pub const MY_EXPORT_STATUS_PATH: &str = "/api/v1/me/export/{id}";
+
 /// `POST` starts an export; `GET …/{id}` polls it (202 with its state, 200 with the ZIP).
 pub const MY_EXPORT_PATH: &str = "/api/v1/me/export";
 /// `POST` asks for an erasure; `GET` lists the employee's requests.

@@ -4,6 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// `GET`, `PUT`, `DELETE`.
+pub const EMPLOYEE_PHOTO_PATH: &str = "/api/v1/employees/{id}/photo";
+
 pub const MY_PHOTO_PATH: &str = "/api/v1/me/photo";
 
 /// The answer to an upload.

@@ -6,6 +6,29 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET` — the employee's own timesheet of a month (`?month=YYYY-MM`, default: this month).
+pub const MY_TIMESHEET_PATH: &str = "/api/v1/me/timesheet";
+/// `GET`.
+pub const DAILY_PATH: &str = "/api/v1/reports/daily";
+/// `GET`.
+pub const DAILY_EXPORT_PATH: &str = "/api/v1/reports/daily/export";
+/// `GET`.
+pub const DEPARTMENT_SUMMARY_PATH: &str = "/api/v1/reports/departments";
+/// `GET`, `POST`.
+pub const DOWNLOADS_PATH: &str = "/api/v1/reports/downloads";
+/// `GET`.
+pub const DOWNLOAD_PATH: &str = "/api/v1/reports/downloads/{id}";
+/// `GET`.
+pub const DOWNLOAD_FILE_PATH: &str = "/api/v1/reports/downloads/{id}/file";
+/// `GET`.
+pub const SUMMARY_PATH: &str = "/api/v1/reports/summary";
+/// `GET`.
+pub const SUMMARY_EXPORT_PATH: &str = "/api/v1/reports/summary/export";
+/// `GET`.
+pub const T13_PATH: &str = "/api/v1/reports/t13";
+/// `GET`.
+pub const TODAY_STREAM_PATH: &str = "/api/v1/reports/today/stream";
+
 /// `GET` — who is in, late, missing and not checked out now (`?department_id=&site_id=&at=`).
 pub const TODAY_PATH: &str = "/api/v1/reports/today";
 

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// `GET`, `PUT`.
+pub const MAP_SETTINGS_PATH: &str = "/api/v1/settings/map";
+
 /// The maps' basemap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -4,6 +4,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET`, `POST`.
+pub const SITES_PATH: &str = "/api/v1/sites";
+/// `GET`, `PATCH`, `DELETE`.
+pub const SITE_PATH: &str = "/api/v1/sites/{id}";
+
 /// Smallest geofence radius accepted, in metres (GPS accuracy makes smaller circles useless).
 pub const MIN_RADIUS_M: f64 = 10.0;
 /// Largest geofence radius accepted, in metres.

@@ -4,6 +4,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// `GET`.
+pub const TELEGRAM_PATH: &str = "/api/v1/integrations/telegram";
+/// `GET`.
+pub const TELEGRAM_LOG_PATH: &str = "/api/v1/integrations/telegram/log";
+/// `POST`.
+pub const TELEGRAM_WEBHOOK_PATH: &str = "/api/v1/integrations/telegram/webhook";
+
 /// `GET` the link, `PATCH` its settings, `DELETE` to unlink.
 pub const MY_TELEGRAM_PATH: &str = "/api/v1/me/telegram";
 /// `POST`: a one-time deep link to the bot.

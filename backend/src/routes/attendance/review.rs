@@ -8,6 +8,7 @@ use chrono::Utc;
 use faceid_protocol::attendance::{
     AttendanceRecord, CorrectionRequest, ReviewDecision, ReviewRequest,
 };
+use faceid_protocol::attendance::{CORRECTIONS_PATH, EVENT_REVIEW_PATH};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
@@ -32,7 +33,7 @@ fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// Accepts or rejects a flagged punch; the review is a new event referring to it.
-#[utoipa::path(post, path = "/api/v1/attendance/events/{id}/review", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = EVENT_REVIEW_PATH, tag = "attendance", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "event id")),
     request_body = ReviewRequest,
     responses(
@@ -127,7 +128,7 @@ async fn append_staff_event(
 
 /// Enters a punch by hand (replacing one, or adding a missing one). A new event; nothing is
 /// changed.
-#[utoipa::path(post, path = "/api/v1/attendance/corrections", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = CORRECTIONS_PATH, tag = "attendance", security(("bearer" = [])),
     request_body = CorrectionRequest,
     responses(
         (status = 201, description = "the correction event", body = AttendanceRecord),

@@ -13,6 +13,7 @@ use faceid_protocol::org::{
     CreateEmployee, Employee, EmployeePage, EmployeeStatus, ExternalIds, MAX_NAME_LEN,
     OperatorScope, UpdateEmployee,
 };
+use faceid_protocol::org::{EMPLOYEE_PATH, EMPLOYEES_PATH};
 use faceid_protocol::problem::Problem;
 use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -362,7 +363,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &EmployeeQuer
 }
 
 /// Lists employees the caller may see, with search and filters.
-#[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEES_PATH, tag = "employees", security(("bearer" = [])),
     params(EmployeeQuery),
     responses(
         (status = 200, description = "a page of employees", body = EmployeePage),
@@ -399,7 +400,7 @@ pub async fn list(
 
 /// Creates an employee with an initial password. Operators create only `user` employees within
 /// their scope.
-#[utoipa::path(post, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEES_PATH, tag = "employees", security(("bearer" = [])),
     request_body = CreateEmployee,
     responses(
         (status = 201, description = "created", body = Employee),
@@ -496,7 +497,7 @@ pub async fn create(
 }
 
 /// Reads an employee.
-#[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the employee", body = Employee),
@@ -517,7 +518,7 @@ pub async fn get(
 
 /// Updates an employee. Absent fields stay; `null` clears. Operators cannot change roles or
 /// scopes, and the employee must stay within their scope.
-#[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(patch, path = EMPLOYEE_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = UpdateEmployee,
     responses(

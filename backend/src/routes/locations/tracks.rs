@@ -5,6 +5,7 @@ use axum::extract::State;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::location::Range;
+use faceid_protocol::location::{EMPLOYEE_LOCATIONS_PATH, MY_LOCATIONS_PATH};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -47,7 +48,7 @@ impl Resolved {
 }
 
 /// The caller's own points in a time range (at most 31 days).
-#[utoipa::path(get, path = "/api/v1/me/locations", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_LOCATIONS_PATH, tag = "locations", security(("bearer" = [])),
     params(Range),
     responses(
         (status = 200, description = "the points", body = Track),
@@ -62,7 +63,7 @@ pub async fn my_locations(
 }
 
 /// An employee's points in a time range (administrators; operators within their scope).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/locations", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_LOCATIONS_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id"), Range),
     responses(
         (status = 200, description = "the points", body = Track),

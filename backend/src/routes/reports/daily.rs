@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{Datelike, Utc};
 use faceid_protocol::problem::Problem;
+use faceid_protocol::reports::DAILY_PATH;
 use faceid_protocol::reports::{DailyPage, DailyRow};
 
 use super::sort::{SortValue, page, sort_rows};
@@ -37,7 +38,7 @@ fn value(r: &(usize, DailyRow), key: SortKey) -> SortValue {
 /// the absence and the T-13 code; the numbers of the daily XLSX / CSV. Paged by rows, in the
 /// name order then by date unless `sort` says otherwise; `q` keeps the employees whose name
 /// contains it. Bounded like the department summary (`report_too_large`).
-#[utoipa::path(get, path = "/api/v1/reports/daily", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DAILY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one page of employee-days", body = DailyPage),

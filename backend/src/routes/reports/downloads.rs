@@ -8,6 +8,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
+use faceid_protocol::reports::{DOWNLOAD_FILE_PATH, DOWNLOAD_PATH, DOWNLOADS_PATH};
 use faceid_protocol::reports::{DownloadRequest, ExportFormat};
 use faceid_protocol::wire_text::WireText;
 use serde::Serialize;
@@ -83,7 +84,7 @@ struct Requested<'a> {
 /// bounded by `report_too_large`'s employee-days, only by the file formats (10,000
 /// employees; 400,000 rows of daily detail). Audited as `reports.download` with the report,
 /// its period and filters.
-#[utoipa::path(post, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(post, path = DOWNLOADS_PATH, tag = "reports", security(("bearer" = [])),
     request_body = DownloadRequest,
     responses(
         (status = 202, description = "queued", body = ReportDownload),
@@ -173,7 +174,7 @@ pub async fn start_download(
 /// The caller's report downloads, newest first: every state, those whose file was deleted
 /// after its retention period marked `expired` (so the panel lists them after a reload).
 /// Another account's are never listed.
-#[utoipa::path(get, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOADS_PATH, tag = "reports", security(("bearer" = [])),
     params(Paging),
     responses(
         (status = 200, description = "one page of the caller's downloads", body = DownloadPage),
@@ -189,7 +190,7 @@ pub async fn list_downloads(
 
 /// One of the caller's report downloads: its state and progress, and when done the file's
 /// name, size and expiry. Another account's download is 404.
-#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOAD_PATH, tag = "reports", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "download id")),
     responses(
         (status = 200, description = "the download", body = ReportDownload),
@@ -208,7 +209,7 @@ pub async fn get_download(
 /// The file of one of the caller's report downloads (200, streamed; audited as
 /// `reports.download_file`), 202 with the state while
 /// it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
-#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}/file", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOAD_FILE_PATH, tag = "reports", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "download id")),
     responses(
         (status = 200, description = "the file: `text/csv` or XLSX"),

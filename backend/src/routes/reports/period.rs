@@ -3,6 +3,10 @@
 
 use super::checked;
 use faceid_protocol::reports::{
+    DAILY_EXPORT_PATH, DEPARTMENT_SUMMARY_PATH, MY_TIMESHEET_PATH, SUMMARY_EXPORT_PATH,
+    SUMMARY_PATH, T13_PATH,
+};
+use faceid_protocol::reports::{
     DayOut, DepartmentSummaryOut, MonthQuery, MyTimesheet, SummaryOut, SummaryPage, T13Query,
 };
 use std::collections::BTreeMap;
@@ -89,7 +93,7 @@ pub(super) fn day_out(r: &DayRecord) -> DayOut {
 /// otherwise (another order reads every employee first, so it is bounded by
 /// `report_too_large` like the department summary); `q` keeps the employees whose name
 /// contains it.
-#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = SUMMARY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one page of employees", body = SummaryPage),
@@ -147,7 +151,7 @@ pub async fn summary(
 }
 
 /// Totals per department over a period.
-#[utoipa::path(get, path = "/api/v1/reports/departments", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DEPARTMENT_SUMMARY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one row per department", body = Vec<DepartmentSummaryOut>),
@@ -195,7 +199,7 @@ pub async fn departments(
 }
 
 /// The period summary as a file (`format=csv`, the default, or `xlsx`).
-#[utoipa::path(get, path = "/api/v1/reports/summary/export", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = SUMMARY_EXPORT_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
@@ -212,7 +216,7 @@ pub async fn summary_export(
 
 /// The daily detail as a file (`format=csv`, the default, or `xlsx`); times in the zone of
 /// the requested site, else of the first employee's site.
-#[utoipa::path(get, path = "/api/v1/reports/daily/export", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DAILY_EXPORT_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
@@ -243,7 +247,7 @@ async fn file_employees(
 }
 
 /// The unified form T-13 (OKUD 0301008) for a month and a department, as XLSX.
-#[utoipa::path(get, path = "/api/v1/reports/t13", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = T13_PATH, tag = "reports", security(("bearer" = [])),
     params(T13Query),
     responses(
         (status = 200, description = "the form as XLSX"),
@@ -272,7 +276,7 @@ pub async fn t13(
 }
 
 /// The caller's own days of a month, with statuses and hours.
-#[utoipa::path(get, path = "/api/v1/me/timesheet", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_TIMESHEET_PATH, tag = "reports", security(("bearer" = [])),
     params(MonthQuery),
     responses(
         (status = 200, description = "the month", body = MyTimesheet),

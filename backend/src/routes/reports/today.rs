@@ -1,6 +1,7 @@
 //! The today view: who is in, late, missing and not checked out, live.
 
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::reports::TODAY_PATH;
 use faceid_protocol::reports::TodayQuery;
 use std::collections::BTreeMap;
 
@@ -24,7 +25,7 @@ const MAX_TODAY_EMPLOYEES: i64 = 20_000;
 
 /// Who is in, late, missing and not checked out today, in total, per department and per
 /// site (an employee with several sites is listed under each).
-#[utoipa::path(get, path = "/api/v1/reports/today", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = TODAY_PATH, tag = "reports", security(("bearer" = [])),
     params(TodayQuery),
     responses(
         (status = 200, description = "the today view", body = TodayReport),
