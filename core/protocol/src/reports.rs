@@ -32,6 +32,24 @@ pub const TODAY_STREAM_PATH: &str = "/api/v1/reports/today/stream";
 /// `GET` — who is in, late, missing and not checked out now (`?department_id=&site_id=&at=`).
 pub const TODAY_PATH: &str = "/api/v1/reports/today";
 
+/// What a day was: the text of `DayOut::status` and of `timesheet_days.status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayStatusCode {
+    Present,
+    Late,
+    LeftEarly,
+    Absent,
+    DayOff,
+    Holiday,
+    OnLeave,
+    MissingCheckOut,
+    InProgress,
+    Upcoming,
+}
+
+impl crate::wire_text::WireText for DayStatusCode {}
+
 /// An employee named in a report.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
