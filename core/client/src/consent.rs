@@ -42,7 +42,7 @@ mod tests {
 
     #[test]
     fn reads_the_servers_text_listing() {
-        // The shape `GET /api/v1/consent-texts` answers (backend/src/consent.rs).
+        // The shape `GET /api/v1/consent-texts` answers (`faceid_protocol::consent::ConsentText`).
         let json = r#"[{"kind":"biometric","version":3,"body":"We keep your face template.",
             "created_at":"2026-05-01T08:00:00Z"},
             {"kind":"location","version":1,"body":"Where you punch.","created_at":"2026-05-01T08:00:00Z"}]"#;

@@ -18,17 +18,19 @@ use crate::sync::{
 
 /// `GET` — attendance events of the caller's scope, filtered and paged.
 pub const ATTENDANCE_PATH: &str = "/api/v1/attendance";
-/// `GET`.
+/// `GET` — verifies the whole attendance chain.
 pub const CHAIN_VERIFY_PATH: &str = "/api/v1/attendance/chain/verify";
-/// `POST`.
+/// `POST` — enters a punch by hand (replacing one, or adding a missing one).
 pub const CORRECTIONS_PATH: &str = "/api/v1/attendance/corrections";
-/// `GET`.
+/// `GET` — the evidence photo of a punch: to the employee themself, and to administrators
+/// and operators within their scope.
 pub const EVENT_PHOTO_PATH: &str = "/api/v1/attendance/events/{id}/photo";
-/// `POST`.
+/// `POST` — accepts or rejects a flagged punch; the review is a new event referring to it.
 pub const EVENT_REVIEW_PATH: &str = "/api/v1/attendance/events/{id}/review";
-/// `GET`, `PUT`.
+/// `GET` — the global attendance policy; `PUT` — replaces the global attendance policy.
 pub const ATTENDANCE_POLICY_PATH: &str = "/api/v1/settings/attendance-policy";
-/// `GET`, `PUT`.
+/// `GET` — the policy in force at a site (its override, else the global policy); `PUT` —
+/// sets a site's override of the attendance policy.
 pub const SITE_ATTENDANCE_POLICY_PATH: &str = "/api/v1/sites/{id}/attendance-policy";
 
 pub const ATTENDANCE_EVENTS_PATH: &str = "/api/v1/attendance/events";

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// `GET`.
+/// `GET` — the audit log of administrative writes, newest first.
 pub const AUDIT_PATH: &str = "/api/v1/audit";
 
 /// One write by an administrator or operator.

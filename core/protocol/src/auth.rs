@@ -4,25 +4,27 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// `POST`.
+/// `POST` — logs in with a login and password from a device.
 pub const LOGIN_PATH: &str = "/api/v1/auth/login";
-/// `POST`.
+/// `POST` — ends the session the refresh token belongs to.
 pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
-/// `POST`.
+/// `POST` — a single-use nonce for a device proof (`docs/device-keys.md`), valid for two
+/// minutes.
 pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
-/// `POST`.
+/// `POST` — exchanges a refresh token for a new pair.
 pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
-/// `POST`.
+/// `POST` — logs in from the web panel: like `/api/v1/auth/login`, with the refresh token
+/// set as a cookie.
 pub const WEB_LOGIN_PATH: &str = "/api/v1/auth/web/login";
-/// `POST`.
+/// `POST` — ends the browser session and clears the cookie.
 pub const WEB_LOGOUT_PATH: &str = "/api/v1/auth/web/logout";
-/// `POST`.
+/// `POST` — exchanges the refresh cookie for a new access token (and a new cookie).
 pub const WEB_REFRESH_PATH: &str = "/api/v1/auth/web/refresh";
-/// `GET`.
+/// `GET` — the caller's own account.
 pub const ME_PATH: &str = "/api/v1/me";
-/// `POST`.
+/// `POST` — changes the caller's password.
 pub const PASSWORD_PATH: &str = "/api/v1/me/password";
-/// `GET`.
+/// `GET` — the sites the caller is assigned to, with their geofences.
 pub const MY_SITES_PATH: &str = "/api/v1/me/sites";
 
 /// Longest accepted login, in characters.

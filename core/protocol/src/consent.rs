@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 /// `GET` — the current text of each kind that has one; `POST` — a new version (administrators).
 pub const CONSENT_TEXTS_PATH: &str = "/api/v1/consent-texts";
-/// `GET`, `POST`.
+/// `GET` — an employee's consents (administrators; operators within their scope); `POST` —
+/// records consent given or withdrawn on paper (method `paper`, the caller as actor).
 pub const EMPLOYEE_CONSENTS_PATH: &str = "/api/v1/employees/{id}/consents";
 
 /// `POST` grants or withdraws; `GET` lists the current state.

@@ -8,15 +8,16 @@ use crate::auth::Platform;
 
 /// `GET` — devices (administrators only); `POST` — a new kiosk.
 pub const DEVICES_PATH: &str = "/api/v1/devices";
-/// `GET`, `PATCH`.
+/// `GET` — reads a device; `PATCH` — renames a device, or moves a kiosk to another site.
 pub const DEVICE_PATH: &str = "/api/v1/devices/{id}";
-/// `POST`.
+/// `POST` — blocks a device: every request and login from it is refused with
+/// `device_blocked`.
 pub const DEVICE_BLOCK_PATH: &str = "/api/v1/devices/{id}/block";
-/// `POST`.
+/// `POST` — replaces a kiosk's credential; the old one stops working at once.
 pub const DEVICE_CREDENTIAL_PATH: &str = "/api/v1/devices/{id}/credential";
-/// `POST`.
+/// `POST` — unblocks a device.
 pub const DEVICE_UNBLOCK_PATH: &str = "/api/v1/devices/{id}/unblock";
-/// `GET`.
+/// `GET` — the calling kiosk (authenticated by its credential).
 pub const KIOSK_ME_PATH: &str = "/api/v1/kiosk/me";
 
 /// Prefix of a kiosk credential; the whole credential is sent as `Authorization: Bearer …`.

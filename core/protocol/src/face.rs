@@ -7,15 +7,20 @@ use uuid::Uuid;
 use crate::attendance::{DESCRIPTOR_LEN, MAX_MODEL_ID_LEN};
 use crate::sync::{ValidationError, check_count, check_range, check_string};
 
-/// `GET`, `POST`.
+/// `GET` — an employee's enrolled templates (metadata only); `POST` — enrols an employee's
+/// face on their behalf (administrators; operators within their scope).
 pub const EMPLOYEE_FACE_TEMPLATES_PATH: &str = "/api/v1/employees/{id}/face-templates";
-/// `DELETE`.
+/// `DELETE` — deletes one of an employee's templates and its photo (administrators;
+/// operators within their scope).
 pub const EMPLOYEE_FACE_TEMPLATE_PATH: &str = "/api/v1/employees/{id}/face-templates/{template_id}";
-/// `POST`.
+/// `POST` — starts a re-enrolment run: every employee with templates of another model than
+/// the current one is re-enrolled from the stored enrolment photos, with consent
+/// (administrators; audited).
 pub const REENROLMENTS_PATH: &str = "/api/v1/face/reenrolments";
-/// `GET`.
+/// `GET` — a re-enrolment run's progress and the employees it could not re-enrol
+/// (administrators).
 pub const REENROLMENT_PATH: &str = "/api/v1/face/reenrolments/{id}";
-/// `DELETE`.
+/// `DELETE` — deletes one of the caller's templates and its photo.
 pub const MY_FACE_TEMPLATE_PATH: &str = "/api/v1/me/face-templates/{id}";
 
 /// `POST` — the employee's own face enrolment (multipart, 1–5 parts named [`PHOTO_PART`]);

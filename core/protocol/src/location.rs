@@ -6,13 +6,22 @@ use uuid::Uuid;
 
 use crate::sync::{ValidationError, check_count, check_range, check_string, check_time};
 
-/// `GET`, `PUT`, `DELETE`.
+/// `GET` — a department's tracking policy (the default when it has none); `PUT` — sets a
+/// department's tracking policy, used by its employees without their own; `DELETE` —
+/// removes a department's tracking policy: its employees without their own follow the
+/// company default again.
 pub const DEPARTMENT_TRACKING_POLICY_PATH: &str = "/api/v1/departments/{id}/tracking-policy";
-/// `GET`.
+/// `GET` — an employee's points in a time range (administrators; operators within their
+/// scope).
 pub const EMPLOYEE_LOCATIONS_PATH: &str = "/api/v1/employees/{id}/locations";
-/// `GET`, `PUT`, `DELETE`.
+/// `GET` — an employee's effective tracking policy (administrators; operators within their
+/// scope); `PUT` — sets an employee's own tracking policy, which overrides the
+/// department's; `DELETE` — removes an employee's own tracking policy: they follow their
+/// department's again (or the company default).
 pub const EMPLOYEE_TRACKING_POLICY_PATH: &str = "/api/v1/employees/{id}/tracking-policy";
-/// `GET`, `PUT`.
+/// `GET` — the default tracking policy: employees with neither their own nor a department
+/// policy follow it; `PUT` — replaces the default tracking policy (administrators;
+/// audited).
 pub const DEFAULT_TRACKING_POLICY_PATH: &str = "/api/v1/settings/tracking-policy";
 
 /// `POST` — upload a batch of points.

@@ -10,23 +10,28 @@ use uuid::Uuid;
 use crate::telegram::Lang;
 use crate::wire_text::WireText;
 
-/// `GET`.
+/// `GET` — the review queue of correction requests within the caller's scope, oldest first.
 pub const CORRECTION_REQUESTS_PATH: &str = "/api/v1/correction-requests";
-/// `POST`.
+/// `POST` — accepts or rejects a pending request (administrators; operators within their
+/// scope; audited).
 pub const CORRECTION_REQUEST_DECIDE_PATH: &str = "/api/v1/correction-requests/{id}/decide";
-/// `POST`.
+/// `POST` — starts an export of an employee's data on their behalf (administrators;
+/// operators within their scope; audited).
 pub const EMPLOYEE_EXPORT_PATH: &str = "/api/v1/employees/{id}/export";
-/// `GET`.
+/// `GET` — an export of an employee's data: its state, then the ZIP (audited download).
 pub const EMPLOYEE_EXPORT_STATUS_PATH: &str = "/api/v1/employees/{id}/export/{export_id}";
-/// `GET`, `PUT`.
+/// `GET` — an employee's restrictions (administrators); `PUT` — restricts or lifts an
+/// employee's biometric processing or tracking (administrators; audited).
 pub const EMPLOYEE_RESTRICTIONS_PATH: &str = "/api/v1/employees/{id}/restrictions";
-/// `GET`.
+/// `GET` — erasure requests of every employee, oldest open first (administrators).
 pub const ERASURE_REQUESTS_PATH: &str = "/api/v1/erasure-requests";
-/// `POST`.
+/// `POST` — approves a pending request: the cascade job is queued in the same transaction
+/// (audited).
 pub const ERASURE_REQUEST_APPROVE_PATH: &str = "/api/v1/erasure-requests/{id}/approve";
-/// `POST`.
+/// `POST` — refuses a pending request with a reason the employee sees (audited).
 pub const ERASURE_REQUEST_REFUSE_PATH: &str = "/api/v1/erasure-requests/{id}/refuse";
-/// `GET`.
+/// `GET` — one of the caller's exports: 202 with its state while it is being written, then
+/// the ZIP.
 pub const MY_EXPORT_STATUS_PATH: &str = "/api/v1/me/export/{id}";
 
 /// `POST` starts an export; `GET …/{id}` polls it (202 with its state, 200 with the ZIP).

@@ -4,7 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// `GET`, `PUT`, `DELETE`.
+/// `GET` — an employee's profile photo (administrators; operators within their scope);
+/// `PUT` — sets an employee's profile photo (administrators; operators within their scope);
+/// `DELETE` — removes an employee's profile photo (administrators; operators within their
+/// scope).
 pub const EMPLOYEE_PHOTO_PATH: &str = "/api/v1/employees/{id}/photo";
 
 pub const MY_PHOTO_PATH: &str = "/api/v1/me/photo";

@@ -8,25 +8,42 @@ use uuid::Uuid;
 
 /// `GET` — the employee's own timesheet of a month (`?month=YYYY-MM`, default: this month).
 pub const MY_TIMESHEET_PATH: &str = "/api/v1/me/timesheet";
-/// `GET`.
+/// `GET` — the daily detail over a period: one row per employee and day, with the plan, the
+/// first check-in and last check-out, the minutes worked, late, left early, overtime and at
+/// night, the absence and the T-13 code; the numbers of the daily XLSX / CSV. Paged by
+/// rows, in the name order then by date unless `sort` says otherwise; `q` keeps the
+/// employees whose name contains it.
 pub const DAILY_PATH: &str = "/api/v1/reports/daily";
-/// `GET`.
+/// `GET` — the daily detail as a file (`format=csv`, the default, or `xlsx`); times in the
+/// zone of the requested site, else of the first employee's site.
 pub const DAILY_EXPORT_PATH: &str = "/api/v1/reports/daily/export";
-/// `GET`.
+/// `GET` — totals per department over a period.
 pub const DEPARTMENT_SUMMARY_PATH: &str = "/api/v1/reports/departments";
-/// `GET`, `POST`.
+/// `GET` — the caller's report downloads, newest first: every state, those whose file was
+/// deleted after its retention period marked `expired` (so the panel lists them after a
+/// reload); `POST` — queues a report download: the summary, the daily detail or the T-13
+/// written in the background, for the caller's scope (administrators: everyone; operators:
+/// their departments and sites), with its progress at `GET /api/v1/reports/downloads/{id}`.
 pub const DOWNLOADS_PATH: &str = "/api/v1/reports/downloads";
-/// `GET`.
+/// `GET` — one of the caller's report downloads: its state and progress, and when done the
+/// file's name, size and expiry.
 pub const DOWNLOAD_PATH: &str = "/api/v1/reports/downloads/{id}";
-/// `GET`.
+/// `GET` — the file of one of the caller's report downloads (200, streamed; audited as
+/// `reports.download_file`), 202 with the state while it is being written, 409
+/// `export_failed` when it failed, 410 `export_expired` once deleted.
 pub const DOWNLOAD_FILE_PATH: &str = "/api/v1/reports/downloads/{id}/file";
-/// `GET`.
+/// `GET` — period summary per employee (paged by employees), in the name order unless
+/// `sort` says otherwise (another order reads every employee first, so it is bounded by
+/// `report_too_large` like the department summary); `q` keeps the employees whose name
+/// contains it.
 pub const SUMMARY_PATH: &str = "/api/v1/reports/summary";
-/// `GET`.
+/// `GET` — the period summary as a file (`format=csv`, the default, or `xlsx`).
 pub const SUMMARY_EXPORT_PATH: &str = "/api/v1/reports/summary/export";
-/// `GET`.
+/// `GET` — the unified form T-13 (OKUD 0301008) for a month and a department, as XLSX.
 pub const T13_PATH: &str = "/api/v1/reports/t13";
-/// `GET`.
+/// `GET` — the today view's changes as server-sent events: `ready` once listening, then
+/// `attendance` after each committed batch of attendance events (staff; the stream says
+/// only that something changed).
 pub const TODAY_STREAM_PATH: &str = "/api/v1/reports/today/stream";
 
 /// `GET` — who is in, late, missing and not checked out now (`?department_id=&site_id=&at=`).

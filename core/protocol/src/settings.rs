@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `GET`, `PUT`.
+/// `GET` — the maps' basemap (every signed-in account: the maps are on employees' screens
+/// too); `PUT` — sets or clears the maps' basemap style URL (administrators; audited).
 pub const MAP_SETTINGS_PATH: &str = "/api/v1/settings/map";
 
 /// The maps' basemap.

@@ -4,11 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// `GET`.
+/// `GET` — the bot's name (from `getMe`) and link counts (administrators).
 pub const TELEGRAM_PATH: &str = "/api/v1/integrations/telegram";
-/// `GET`.
+/// `GET` — every Bot API call, newest first (administrators).
 pub const TELEGRAM_LOG_PATH: &str = "/api/v1/integrations/telegram/log";
-/// `POST`.
+/// `POST` — webhook mode: Telegram posts each update here with the configured secret in
+/// `X-Telegram-Bot-Api-Secret-Token`.
 pub const TELEGRAM_WEBHOOK_PATH: &str = "/api/v1/integrations/telegram/webhook";
 
 /// `GET` the link, `PATCH` its settings, `DELETE` to unlink.

@@ -5,15 +5,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// `GET`, `POST`.
+/// `GET` — every terminal with its health; `POST` — registers a terminal; its first poll
+/// and its people sync are queued at once.
 pub const TERMINALS_PATH: &str = "/api/v1/terminals";
-/// `GET`, `PATCH`, `DELETE`.
+/// `GET` — a terminal with its health: identity from `deviceInfo`, clock offset, last poll,
+/// last error and today's events; `PATCH` — edits a terminal; `DELETE` — deletes a
+/// terminal: its configuration, raw events and log.
 pub const TERMINAL_PATH: &str = "/api/v1/terminals/{id}";
-/// `GET`.
+/// `GET` — the terminal's synchronisation log: every call, newest first.
 pub const TERMINAL_LOG_PATH: &str = "/api/v1/terminals/{id}/log";
-/// `POST`.
+/// `POST` — queues a poll of the terminal now (besides its schedule).
 pub const TERMINAL_POLL_PATH: &str = "/api/v1/terminals/{id}/poll";
-/// `POST`.
+/// `POST` — tests the connection now: one `System/deviceInfo` call with the stored
+/// credentials and a short timeout (at most 5 s).
 pub const TERMINAL_TEST_PATH: &str = "/api/v1/terminals/{id}/test";
 
 /// How a terminal's passes become punches.
