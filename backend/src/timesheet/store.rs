@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
+use faceid_protocol::attendance::{PunchKind as WirePunchKind, PunchStatus};
+use faceid_protocol::wire_text::WireText;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -319,16 +321,17 @@ pub async fn calendar(conn: &mut PgConnection) -> AppResult<HolidayCalendar> {
     HolidayCalendar::new(years).map_err(AppError::internal)
 }
 
+/// The computation's status of a stored punch status; `None` for `superseded` (replaced by a
+/// correction, not counted and not shown) and any text the protocol does not name.
 fn event_status(s: &str) -> Option<EventStatus> {
-    match s {
-        "verified" => Some(EventStatus::Verified),
-        "flagged_pending" => Some(EventStatus::FlaggedPending),
-        "flagged_accepted" => Some(EventStatus::FlaggedAccepted),
-        "flagged_rejected" => Some(EventStatus::FlaggedRejected),
-        "rejected" => Some(EventStatus::Rejected),
-        // "superseded": replaced by a correction, not counted and not shown.
-        _ => None,
-    }
+    Some(match PunchStatus::from_wire_text(s)? {
+        PunchStatus::Verified => EventStatus::Verified,
+        PunchStatus::FlaggedPending => EventStatus::FlaggedPending,
+        PunchStatus::FlaggedAccepted => EventStatus::FlaggedAccepted,
+        PunchStatus::FlaggedRejected => EventStatus::FlaggedRejected,
+        PunchStatus::Rejected => EventStatus::Rejected,
+        PunchStatus::Superseded => return None,
+    })
 }
 
 /// schedule, employee, department, valid from, valid to.
@@ -476,10 +479,10 @@ pub async fn compute_spans(
         let Some(status) = event_status(&status) else {
             continue;
         };
-        let kind = match kind.as_str() {
-            "in" => PunchKind::In,
-            "out" => PunchKind::Out,
-            _ => continue,
+        let kind = match WirePunchKind::from_wire_text(&kind) {
+            Some(WirePunchKind::In) => PunchKind::In,
+            Some(WirePunchKind::Out) => PunchKind::Out,
+            None => continue,
         };
         events.entry(emp).or_default().push(AttendanceEvent {
             id,
