@@ -3,12 +3,13 @@
 //! The handlers are in `routes::consent`.
 
 use chrono::{DateTime, Utc};
+pub use faceid_protocol::consent::ConsentOverview;
 use faceid_protocol::consent::{
     ConsentAction, ConsentKind, ConsentMethod, ConsentRecord, ConsentRequest,
 };
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::wire_text::WireText;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -32,14 +33,6 @@ pub async fn has_consent(
     .fetch_optional(pool)
     .await?;
     Ok(last.as_deref() == Some("grant"))
-}
-
-/// `GET /api/v1/me/consents`: the latest record of each kind (`consents`, as in the protocol's
-/// `ConsentState`) and every record, newest first (`history`).
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ConsentOverview {
-    pub consents: Vec<ConsentRecord>,
-    pub history: Vec<ConsentRecord>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -26,8 +26,7 @@ pub const MAX_PHOTO_BYTES: usize = faceid_face::measure::MAX_FRAME_BYTES;
 /// Largest body of the photo endpoints (enrolment, check-in, kiosk): larger uploads are 413
 /// `payload_too_large` before they are read.
 pub const MAX_PHOTO_BODY_BYTES: usize = 32 * 1024 * 1024;
-/// Most photos in one enrolment.
-pub const MAX_ENROL_PHOTOS: usize = 5;
+pub use faceid_protocol::face::MAX_ENROL_PHOTOS;
 
 /// The face engine, when its models could be loaded.
 #[derive(Clone, Default)]

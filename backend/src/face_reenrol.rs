@@ -13,9 +13,8 @@
 //! transaction, and a retried attempt only sees the templates still of another model. The
 //! handlers are in `routes::face_reenrol`.
 
-use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -25,55 +24,11 @@ use crate::error::{AppError, AppResult};
 use crate::jobs::{Job, Outcome, Registry, worker::KindConfig};
 use crate::privacy::restriction::{Processing, is_restricted};
 
+pub use faceid_protocol::face::{Reenrolment, SkipReason, Skipped};
+
 /// The job kind of a run.
 pub const REENROL_JOB: &str = "face.reenrol";
 const MAX_ATTEMPTS: i32 = 5;
-
-/// Why an employee's templates were not re-enrolled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SkipReason {
-    /// No standing biometric consent.
-    NoConsent,
-    /// Biometric processing is restricted for the employee.
-    Restricted,
-    /// The template has no stored enrolment photo (or the photo is gone from the store).
-    NoStoredPhoto,
-    /// The current engine refuses the stored photo (quality or liveness).
-    PhotoRefused,
-}
-
-/// An employee the run could not (fully) re-enrol.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Skipped {
-    pub employee_id: Uuid,
-    pub reason: SkipReason,
-    /// Templates of the other model left as they were.
-    pub templates: i32,
-    /// The engine's refusal code, for `photo_refused`.
-    pub detail: Option<String>,
-}
-
-/// A re-enrolment run and its progress.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct Reenrolment {
-    pub id: Uuid,
-    /// The model templates are re-computed with (set when the job starts).
-    pub model_id: Option<String>,
-    /// `queued`, `running`, `done` or `failed`.
-    pub state: String,
-    pub requested_by: Option<Uuid>,
-    /// Employees with templates of another model when this attempt started.
-    pub employees_total: i32,
-    /// Of those, employees handled so far (re-enrolled or listed in `skipped`).
-    pub employees_done: i32,
-    pub templates_reenrolled: i32,
-    #[schema(value_type = Vec<Skipped>)]
-    pub skipped: sqlx::types::Json<Vec<Skipped>>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-}
 
 pub const COLUMNS: &str = "id, model_id, state, requested_by, employees_total, employees_done,
     templates_reenrolled, skipped, error, created_at, finished_at";

@@ -3,13 +3,12 @@
 //! templates stored encrypted and the photos in the photo store. The handlers are in
 //! `routes::face_templates`.
 
-use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, Engine, MeasureRules};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::FieldError;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -21,20 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::face::{self, MAX_ENROL_PHOTOS, PhotoRefusal};
 use crate::privacy::restriction::{Processing, require_unrestricted};
 
-/// Name of the photo parts of an enrolment.
-pub const PHOTO_PART: &str = "photo";
-
-/// Metadata of an enrolled template (never the descriptor).
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct FaceTemplate {
-    pub id: Uuid,
-    pub employee_id: Uuid,
-    pub model_id: String,
-    /// Detector confidence of the enrolled face, 0..=1.
-    pub quality: f32,
-    pub has_photo: bool,
-    pub created_at: DateTime<Utc>,
-}
+pub use faceid_protocol::face::{FaceTemplate, PHOTO_PART};
 
 /// Requires the employee's biometric consent.
 pub async fn require_biometric_consent(state: &AppState, employee: Uuid) -> AppResult<()> {

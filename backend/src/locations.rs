@@ -2,13 +2,13 @@
 //! the tracking policy (default ← department ← employee). The handlers are in
 //! `routes::locations`, the retention run in `jobs::retention`.
 
+pub use faceid_protocol::location::{Track, TrackPoint};
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, NaiveTime, TimeZone, Utc};
 use faceid_protocol::location::{
     LocationPoint, TrackingPolicy, Weekday, WorkingHours, WorkingWindow,
 };
-use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -208,22 +208,6 @@ pub async fn insert_points(
 
 // ---------------------------------------------------------------------------------------------
 // Reading tracks
-
-/// One stored point with the device that recorded it.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TrackPoint {
-    pub device_id: Uuid,
-    #[serde(flatten)]
-    pub point: LocationPoint,
-}
-
-/// Points of a time range, oldest first.
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Track {
-    pub points: Vec<TrackPoint>,
-    /// More points than the answer holds: ask again from the last `recorded_at`.
-    pub truncated: bool,
-}
 
 #[derive(sqlx::FromRow)]
 struct PointRow {

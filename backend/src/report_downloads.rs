@@ -31,6 +31,8 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub use faceid_protocol::reports::{DownloadPage, ReportDownload, ReportKind};
+
 use crate::AppState;
 use crate::auth::Scope;
 use crate::error::{AppError, AppResult};
@@ -52,28 +54,6 @@ pub const CHUNK_EMPLOYEES: usize = 100;
 /// Progress updates a smaller download aims at (chunks of `total / 20` employees, at least 1).
 pub const PROGRESS_STEPS: usize = 20;
 
-/// Which report a download is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    /// The period summary per employee (CSV or XLSX).
-    Summary,
-    /// The daily detail (CSV or XLSX).
-    Daily,
-    /// The unified form T-13 of a month (XLSX only).
-    T13,
-}
-
-impl ReportKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Summary => "summary",
-            Self::Daily => "daily",
-            Self::T13 => "t13",
-        }
-    }
-}
-
 /// The filters and T-13 header fields a download was asked with (stored with the row).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Params {
@@ -94,36 +74,6 @@ impl Params {
     }
 }
 
-/// A report download and its progress.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ReportDownload {
-    pub id: Uuid,
-    /// `summary`, `daily` or `t13`.
-    pub report: String,
-    /// `csv` or `xlsx`.
-    pub format: String,
-    pub period_from: NaiveDate,
-    pub period_to: NaiveDate,
-    /// The filters it was asked with.
-    pub department_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    /// `queued`, `running`, `done`, `failed` or `expired`.
-    pub state: String,
-    /// Employees the report covers (known once the job runs).
-    pub employees_total: i32,
-    /// Of those, employees read so far; equals the total when done.
-    pub employees_done: i32,
-    /// When done: the file's name, type and size.
-    pub file_name: Option<String>,
-    pub content_type: Option<String>,
-    pub size_bytes: Option<i64>,
-    pub error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// When done: the file is deleted after this.
-    pub expires_at: Option<DateTime<Utc>>,
-}
-
 pub const COLUMNS: &str = "id, report, format, period_from, period_to,
     (params->>'department_id')::uuid AS department_id, (params->>'site_id')::uuid AS site_id,
     state, employees_total,
@@ -142,14 +92,6 @@ pub async fn load(
     .bind(requested_by)
     .fetch_optional(db)
     .await
-}
-
-/// A page of an account's report downloads, newest first.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DownloadPage {
-    /// The account's downloads (all pages).
-    pub total: i64,
-    pub items: Vec<ReportDownload>,
 }
 
 /// The downloads of `requested_by`, newest first, every state (expired ones marked so);

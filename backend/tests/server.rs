@@ -342,6 +342,28 @@ async fn wire_enums_are_stored_as_their_serde_names(pool: PgPool) {
         &[MissingCheckout::Flag, MissingCheckout::CloseAtShiftEnd],
     )
     .await;
+    use faceid_protocol::privacy::ErasureState;
+    use faceid_protocol::schedules::PatternKind;
+    round_trip(
+        &pool,
+        &[
+            PatternKind::Weekly,
+            PatternKind::Rotating,
+            PatternKind::Roster,
+            PatternKind::Flexible,
+        ],
+    )
+    .await;
+    round_trip(
+        &pool,
+        &[
+            ErasureState::Pending,
+            ErasureState::Approved,
+            ErasureState::Done,
+            ErasureState::Refused,
+        ],
+    )
+    .await;
 }
 
 /// The OpenAPI document's `Problem.code` is the protocol's one list of codes, exactly: the

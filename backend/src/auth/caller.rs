@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
 use faceid_protocol::auth::Role;
+use faceid_protocol::auth::{ME_PATH, PASSWORD_PATH};
 use faceid_protocol::devices::KIOSK_CREDENTIAL_PREFIX;
 use faceid_protocol::error_code::ErrorCode;
 use uuid::Uuid;
@@ -84,7 +85,7 @@ struct SessionRow {
 /// and the change itself (refresh and logout carry no access token). The OpenAPI document
 /// documents the 403 on every other operation from this same list.
 pub const ALLOWED_BEFORE_PASSWORD_CHANGE: [(&str, &str); 2] =
-    [("GET", "/api/v1/me"), ("POST", "/api/v1/me/password")];
+    [("GET", ME_PATH), ("POST", PASSWORD_PATH)];
 
 /// 403 `password_change_required` for any other endpoint while the caller's password is the
 /// one an administrator chose (`employees.must_change_password`).

@@ -3,10 +3,8 @@
 //! answered at once. Nothing of the terminal's poll state (cursor, errors, lock-out count)
 //! changes; the call is in the terminal's call log like any other.
 
+pub use faceid_protocol::terminals::{TerminalTest, TestOutcome};
 use std::time::{Duration, Instant};
-
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::client::{DeviceInfo, IsapiClient, IsapiError};
 use super::{TerminalRow, log_call};
@@ -15,43 +13,6 @@ use crate::error::{AppError, AppResult};
 
 /// The longest a connection test waits for the terminal (less if the request timeout is).
 pub const TEST_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How a connection test ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TestOutcome {
-    /// The terminal answered `deviceInfo` with these credentials.
-    Ok,
-    /// No connection, a broken one, or no answer within the test's timeout.
-    Unreachable,
-    /// The terminal refused the credentials (401).
-    AuthFailed,
-    /// Polling is stopped because the terminal refused the credentials repeatedly (the
-    /// terminal is not called: another refused login could lock its account), or the terminal
-    /// says the account is locked.
-    LockedOut,
-    /// The terminal answered, but not what `deviceInfo` returns (an HTTP error, an ISAPI
-    /// refusal, or an unreadable body).
-    BadResponse,
-}
-
-/// The answer of a connection test (200 whatever the outcome).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TerminalTest {
-    pub outcome: TestOutcome,
-    /// Round trip of the call in milliseconds (absent when the terminal was not called).
-    pub round_trip_ms: Option<i64>,
-    /// What the terminal reported (`ok` only; each may be absent on some firmware).
-    pub device_name: Option<String>,
-    pub model: Option<String>,
-    pub serial_number: Option<String>,
-    pub firmware_version: Option<String>,
-    /// The failure as the server saw it (absent on `ok`).
-    pub detail: Option<String>,
-    /// The HTTP status the terminal answered, when it answered one.
-    pub http_status: Option<i32>,
-    pub tested_at: DateTime<Utc>,
-}
 
 /// The outcome of a failed call.
 pub fn outcome_of(e: &IsapiError) -> TestOutcome {
@@ -69,40 +30,24 @@ pub fn outcome_of(e: &IsapiError) -> TestOutcome {
     }
 }
 
-impl TerminalTest {
-    fn new(outcome: TestOutcome) -> Self {
-        Self {
-            outcome,
-            round_trip_ms: None,
-            device_name: None,
-            model: None,
-            serial_number: None,
-            firmware_version: None,
-            detail: None,
-            http_status: None,
-            tested_at: Utc::now(),
-        }
-    }
-
-    /// The answer for a call that took `elapsed` and ended with `result`.
-    pub fn from_result(result: Result<DeviceInfo, IsapiError>, elapsed: Duration) -> Self {
-        let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
-        match result {
-            Ok(info) => Self {
-                round_trip_ms: Some(ms),
-                device_name: info.device_name,
-                model: info.model,
-                serial_number: info.serial_number,
-                firmware_version: info.firmware_version,
-                ..Self::new(TestOutcome::Ok)
-            },
-            Err(e) => Self {
-                round_trip_ms: Some(ms),
-                detail: Some(e.to_string()),
-                http_status: e.http_status().map(i32::from),
-                ..Self::new(outcome_of(&e))
-            },
-        }
+/// The answer for a call that took `elapsed` and ended with `result`.
+pub fn test_result(result: Result<DeviceInfo, IsapiError>, elapsed: Duration) -> TerminalTest {
+    let ms = i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX);
+    match result {
+        Ok(info) => TerminalTest {
+            round_trip_ms: Some(ms),
+            device_name: info.device_name,
+            model: info.model,
+            serial_number: info.serial_number,
+            firmware_version: info.firmware_version,
+            ..TerminalTest::new(TestOutcome::Ok)
+        },
+        Err(e) => TerminalTest {
+            round_trip_ms: Some(ms),
+            detail: Some(e.to_string()),
+            http_status: e.http_status().map(i32::from),
+            ..TerminalTest::new(outcome_of(&e))
+        },
     }
 }
 
@@ -130,7 +75,7 @@ pub async fn test_connection(state: &AppState, t: &TerminalRow) -> AppResult<Ter
     let info = client.device_info().await;
     let elapsed = started.elapsed();
     log_call(&state.db, t.id, "System/deviceInfo", &info, None, started).await;
-    Ok(TerminalTest::from_result(info, elapsed))
+    Ok(test_result(info, elapsed))
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use faceid_protocol::error_code::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use serde::Serialize;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -37,19 +36,7 @@ const NO_PASSWORD: &str = "!iiko-no-password";
 /// The advisory lock of the import.
 const LOCK_KEY: i64 = 0x1160_1160;
 
-/// What an import or an export did (or would do, in a dry run).
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct RunReport {
-    pub run_id: i64,
-    pub dry_run: bool,
-    pub counts: Counts,
-    /// Each change and problem: `{"iiko_id", "kind", "detail"}`; kinds: `position_created`,
-    /// `position_linked`, `position_renamed`, `employee_created`, `employee_linked`,
-    /// `employee_updated`, `awaiting_dismissal`, `skipped_system`, `card_number_taken`,
-    /// `position_name_taken`.
-    #[schema(value_type = Vec<Object>)]
-    pub changes: Vec<Value>,
-}
+pub use faceid_protocol::iiko::RunReport;
 
 /// Runs an import now. `Err` only for a failure to reach iiko or the database; the run is
 /// logged either way.

@@ -85,15 +85,7 @@ impl ConnectionRow {
     }
 }
 
-/// What one run did, written to `iiko_runs`.
-#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
-pub struct Counts {
-    pub created: i32,
-    pub updated: i32,
-    pub skipped: i32,
-    pub conflicts: i32,
-    pub errors: i32,
-}
+pub use faceid_protocol::iiko::Counts;
 
 /// Records a finished run; answers its id.
 pub async fn log_run(

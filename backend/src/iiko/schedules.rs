@@ -168,8 +168,7 @@ pub async fn run(
             continue;
         }
         let templates = store::templates(&mut tx).await?;
-        let valid = def
-            .resolve(&templates)
+        let valid = store::resolve_schedule(&def, &templates)
             .map_err(|m| m.to_string())
             .and_then(|k| k.validate().map_err(|e| e.to_string()));
         if let Err(why) = valid {

@@ -5,7 +5,7 @@
 //! field request updates the profile. Every decision is audited. While a punch request is
 //! pending, the punch's evidence photo is kept by retention (it is disputed).
 
-use serde::Deserialize;
+pub use faceid_protocol::privacy::{CorrectionDecision, CorrectionQuery, CorrectionStateFilter};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -26,49 +26,6 @@ pub(crate) const SELECT: &str =
         c.kind, c.event_id, c.punch_kind, c.at, c.field, c.value, c.comment, c.state,
         c.decided_by, c.decided_at, c.decision_comment, c.correction_event_id, c.created_at
    FROM correction_requests c JOIN employees e ON e.id = c.employee_id";
-
-/// `POST /api/v1/correction-requests/{id}/decide` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectionDecision {
-    /// `accept` or `reject`.
-    #[schema(pattern = "^(accept|reject)$")]
-    pub decision: String,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectionQuery {
-    /// Which requests: `pending` (the default), `accepted`, `rejected` or `all`.
-    #[param(inline)]
-    pub state: Option<CorrectionStateFilter>,
-}
-
-/// Which correction requests a list holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionStateFilter {
-    #[default]
-    Pending,
-    Accepted,
-    Rejected,
-    All,
-}
-
-impl CorrectionStateFilter {
-    /// The state the requests must be in; `None` for all.
-    pub(crate) fn state(self) -> Option<&'static str> {
-        match self {
-            Self::Pending => Some("pending"),
-            Self::Accepted => Some("accepted"),
-            Self::Rejected => Some("rejected"),
-            Self::All => None,
-        }
-    }
-}
 
 pub(crate) async fn load(
     conn: &mut PgConnection,

@@ -19,8 +19,9 @@
 use chrono::{DateTime, Utc};
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::error_code::ErrorCode;
+pub use faceid_protocol::privacy::{ErasureQuery, ErasureState, Refusal};
 use faceid_protocol::wire_text::WireText;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -80,34 +81,6 @@ impl Parts {
 pub(crate) const COLUMNS: &str =
     "id, employee_id, scope, state, comment, requested_at, decided_by, decided_at,
     refusal_reason, outcome, finished_at";
-
-/// `POST /api/v1/erasure-requests/{id}/refuse` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Refusal {
-    /// Shown to the employee.
-    pub reason: String,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ErasureQuery {
-    /// Only requests in this state.
-    #[param(inline)]
-    pub state: Option<ErasureState>,
-}
-
-/// Where an erasure request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema, sqlx::Type)]
-#[serde(rename_all = "snake_case")]
-#[sqlx(type_name = "text", rename_all = "snake_case")]
-pub enum ErasureState {
-    Pending,
-    Approved,
-    Done,
-    Refused,
-}
 
 /// What the face terminals were told about a person whose biometrics are erased.
 ///

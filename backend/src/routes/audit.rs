@@ -3,8 +3,9 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
+use faceid_protocol::audit::AUDIT_PATH;
+use faceid_protocol::audit::AuditQuery;
 use faceid_protocol::audit::{AuditEntry, AuditPage};
-use serde::Deserialize;
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
@@ -13,19 +14,6 @@ use crate::auth::Admin;
 use crate::error::AppResult;
 use crate::extract::ApiQuery;
 use crate::routes::Paging;
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct AuditQuery {
-    /// e.g. `employee`, `site`, `device`.
-    pub entity_type: Option<String>,
-    pub entity_id: Option<Uuid>,
-    pub actor_id: Option<Uuid>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -54,7 +42,7 @@ fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &AuditQuery) {
 }
 
 /// The audit log of administrative writes, newest first.
-#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
+#[utoipa::path(get, path = AUDIT_PATH, tag = "audit", security(("bearer" = [])),
     params(AuditQuery),
     responses((status = 200, description = "a page of entries", body = AuditPage)))]
 pub async fn list(

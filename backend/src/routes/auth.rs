@@ -1,5 +1,8 @@
 //! Login, refresh, logout and the caller's own account.
 
+use faceid_protocol::auth::{
+    LOGIN_PATH, LOGOUT_PATH, ME_PATH, MY_SITES_PATH, NONCE_PATH, PASSWORD_PATH, REFRESH_PATH,
+};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use sqlx::AssertSqlSafe;
@@ -205,14 +208,14 @@ async fn check_device(
 }
 
 /// A single-use nonce for a device proof (`docs/device-keys.md`), valid for two minutes.
-#[utoipa::path(post, path = "/api/v1/auth/nonce", tag = "auth",
+#[utoipa::path(post, path = NONCE_PATH, tag = "auth",
     responses((status = 200, description = "a fresh nonce", body = DeviceNonce)))]
 pub async fn nonce(State(state): State<AppState>) -> AppResult<Json<DeviceNonce>> {
     Ok(Json(device_keys::issue_nonce(&state.db).await?))
 }
 
 /// Logs in with a login and password from a device.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth",
+#[utoipa::path(post, path = LOGIN_PATH, tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "logged in", body = TokenPair),
@@ -356,7 +359,7 @@ struct RefreshRow {
 
 /// Exchanges a refresh token for a new pair. Each refresh token works once; presenting one that
 /// was already exchanged ends the whole session (every token of that login).
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth",
+#[utoipa::path(post, path = REFRESH_PATH, tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "new tokens", body = TokenPair),
@@ -443,7 +446,7 @@ pub async fn refresh(
 }
 
 /// Ends the session the refresh token belongs to. Unknown tokens are accepted silently.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+#[utoipa::path(post, path = LOGOUT_PATH, tag = "auth",
     request_body = RefreshRequest,
     responses((status = 204, description = "logged out")))]
 pub async fn logout(
@@ -464,7 +467,7 @@ pub async fn logout(
 }
 
 /// The caller's own account.
-#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = ME_PATH, tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "the caller", body = CurrentUser),
         (status = 401, description = "not logged in", body = Problem)))]
@@ -482,7 +485,7 @@ pub async fn me(
 }
 
 /// Changes the caller's password. Every other session of the caller ends.
-#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = PASSWORD_PATH, tag = "auth", security(("bearer" = [])),
     request_body = ChangePasswordRequest,
     responses(
         (status = 204, description = "changed"),
@@ -544,7 +547,7 @@ pub async fn change_password(
 }
 
 /// The sites the caller is assigned to, with their geofences.
-#[utoipa::path(get, path = "/api/v1/me/sites", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_SITES_PATH, tag = "auth", security(("bearer" = [])),
     responses((status = 200, description = "assigned sites", body = Vec<Site>)))]
 pub async fn my_sites(
     State(state): State<AppState>,

@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use faceid_protocol::consent::{ConsentKind, ConsentMethod, ConsentRecord, ConsentRequest};
+use faceid_protocol::consent::{CONSENT_TEXTS_PATH, EMPLOYEE_CONSENTS_PATH, MY_CONSENTS_PATH};
+use faceid_protocol::consent::{ConsentMethod, ConsentRecord, ConsentRequest};
+use faceid_protocol::consent::{ConsentText, NewConsentText};
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -21,26 +22,8 @@ use crate::consent::{ConsentOverview, MAX_CONSENT_TEXT_LEN, Removed, append, ove
 use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiPath, Check};
 
-/// A consent text, as shown to the employee before they grant.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct ConsentText {
-    /// `biometric`, `location` or `telegram`.
-    pub kind: String,
-    pub version: i32,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// `POST /api/v1/consent-texts` body: a new version of the text of one kind.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewConsentText {
-    pub kind: ConsentKind,
-    pub body: String,
-}
-
 /// Current consent texts, one per kind that has one.
-#[utoipa::path(get, path = "/api/v1/consent-texts", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(get, path = CONSENT_TEXTS_PATH, tag = "consent", security(("bearer" = [])),
     responses((status = 200, description = "the current text of each kind", body = Vec<ConsentText>)))]
 pub async fn list_texts(
     State(state): State<AppState>,
@@ -56,7 +39,7 @@ pub async fn list_texts(
 }
 
 /// Publishes a new version of a consent text; grants from then on refer to it.
-#[utoipa::path(post, path = "/api/v1/consent-texts", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(post, path = CONSENT_TEXTS_PATH, tag = "consent", security(("bearer" = [])),
     request_body = NewConsentText,
     responses(
         (status = 201, description = "published", body = ConsentText),
@@ -107,7 +90,7 @@ pub async fn publish_text(
 }
 
 /// The caller's consents: latest per kind and the whole history.
-#[utoipa::path(get, path = "/api/v1/me/consents", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_CONSENTS_PATH, tag = "consent", security(("bearer" = [])),
     responses((status = 200, description = "consent state and history", body = ConsentOverview)))]
 pub async fn my_consents(
     State(state): State<AppState>,
@@ -119,7 +102,7 @@ pub async fn my_consents(
 
 /// Grants or withdraws one kind of consent for the current text version, from the caller's
 /// device. Withdrawing biometric consent deletes the caller's face templates.
-#[utoipa::path(post, path = "/api/v1/me/consents", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_CONSENTS_PATH, tag = "consent", security(("bearer" = [])),
     request_body = ConsentRequest,
     responses(
         (status = 201, description = "recorded", body = ConsentRecord),
@@ -146,7 +129,7 @@ pub async fn give_my_consent(
 }
 
 /// An employee's consents (administrators; operators within their scope).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/consents", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_CONSENTS_PATH, tag = "consent", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "consent state and history", body = ConsentOverview),
@@ -163,7 +146,7 @@ pub async fn employee_consents(
 }
 
 /// Records consent given or withdrawn on paper (method `paper`, the caller as actor).
-#[utoipa::path(post, path = "/api/v1/employees/{id}/consents", tag = "consent", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_CONSENTS_PATH, tag = "consent", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = ConsentRequest,
     responses(

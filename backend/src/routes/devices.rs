@@ -5,15 +5,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
+use faceid_protocol::devices::ListQuery;
 use faceid_protocol::devices::{
     CreateKiosk, Device, DeviceKind, DevicePage, KIOSK_CREDENTIAL_PREFIX, KioskCredential,
     UpdateDevice,
+};
+use faceid_protocol::devices::{
+    DEVICE_BLOCK_PATH, DEVICE_CREDENTIAL_PATH, DEVICE_PATH, DEVICE_UNBLOCK_PATH, DEVICES_PATH,
+    KIOSK_ME_PATH,
 };
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, QueryBuilder};
 use uuid::Uuid;
@@ -93,19 +97,6 @@ fn new_credential() -> String {
     format!("{KIOSK_CREDENTIAL_PREFIX}{}", new_opaque_token())
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub kind: Option<DeviceKind>,
-    pub blocked: Option<bool>,
-    /// Devices this employee has logged in from.
-    pub employee_id: Option<Uuid>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &ListQuery) {
     if let Some(k) = q.kind {
         qb.push(" AND d.kind = ").push_bind(match k {
@@ -126,7 +117,7 @@ fn push_filters(qb: &mut QueryBuilder<sqlx::Postgres>, q: &ListQuery) {
 }
 
 /// Lists devices.
-#[utoipa::path(get, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = DEVICES_PATH, tag = "devices", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, description = "a page of devices", body = DevicePage)))]
 pub async fn list(
@@ -154,7 +145,7 @@ pub async fn list(
 }
 
 /// Creates a kiosk and answers its credential, shown only this once.
-#[utoipa::path(post, path = "/api/v1/devices", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICES_PATH, tag = "devices", security(("bearer" = [])),
     request_body = CreateKiosk,
     responses(
         (status = 201, description = "kiosk created", body = KioskCredential),
@@ -200,7 +191,7 @@ pub async fn create_kiosk(
 }
 
 /// Reads a device.
-#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = DEVICE_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "the device", body = Device),
@@ -215,7 +206,7 @@ pub async fn get(
 }
 
 /// Renames a device, or moves a kiosk to another site.
-#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(patch, path = DEVICE_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     request_body = UpdateDevice,
     responses(
@@ -306,7 +297,7 @@ async fn set_blocked(
 }
 
 /// Blocks a device: every request and login from it is refused with `device_blocked`.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/block", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_BLOCK_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "blocked", body = Device),
@@ -321,7 +312,7 @@ pub async fn block(
 }
 
 /// Unblocks a device.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/unblock", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_UNBLOCK_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "device id")),
     responses(
         (status = 200, description = "unblocked", body = Device),
@@ -335,7 +326,7 @@ pub async fn unblock(
 }
 
 /// Replaces a kiosk's credential; the old one stops working at once.
-#[utoipa::path(post, path = "/api/v1/devices/{id}/credential", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(post, path = DEVICE_CREDENTIAL_PATH, tag = "devices", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "kiosk id")),
     responses(
         (status = 200, description = "new credential", body = KioskCredential),
@@ -375,7 +366,7 @@ pub async fn rotate_credential(
 }
 
 /// The calling kiosk (authenticated by its credential).
-#[utoipa::path(get, path = "/api/v1/kiosk/me", tag = "devices", security(("bearer" = [])),
+#[utoipa::path(get, path = KIOSK_ME_PATH, tag = "devices", security(("bearer" = [])),
     responses(
         (status = 200, description = "this kiosk", body = Device),
         (status = 401, description = "no or bad credential", body = Problem),

@@ -5,6 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::face::{REENROLMENT_PATH, REENROLMENTS_PATH};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -18,7 +19,7 @@ use crate::jobs;
 
 /// Starts a re-enrolment run: every employee with templates of another model than the current
 /// one is re-enrolled from the stored enrolment photos, with consent (administrators; audited).
-#[utoipa::path(post, path = "/api/v1/face/reenrolments", tag = "face", security(("bearer" = [])),
+#[utoipa::path(post, path = REENROLMENTS_PATH, tag = "face", security(("bearer" = [])),
     responses(
         (status = 202, description = "the run, queued", body = Reenrolment),
         (status = 409, description = "`reenrolment_running`: a run is queued or running", body = Problem)))]
@@ -70,7 +71,7 @@ pub async fn start(
 }
 
 /// A re-enrolment run's progress and the employees it could not re-enrol (administrators).
-#[utoipa::path(get, path = "/api/v1/face/reenrolments/{id}", tag = "face", security(("bearer" = [])),
+#[utoipa::path(get, path = REENROLMENT_PATH, tag = "face", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "run id")),
     responses(
         (status = 200, description = "the run", body = Reenrolment),

@@ -4,12 +4,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use faceid_protocol::face::{
+    EMPLOYEE_FACE_TEMPLATE_PATH, EMPLOYEE_FACE_TEMPLATES_PATH, MY_FACE_DESCRIPTORS_PATH,
+    MY_FACE_TEMPLATE_PATH, MY_FACE_TEMPLATES_PATH,
+};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use faceid_protocol::face::TemplateDescriptor;
 
 use crate::AppState;
 use crate::auth::{AuthUser, Staff, check_employee_scope};
@@ -20,14 +25,6 @@ use crate::face_templates::{
     FaceTemplate, PHOTO_PART, delete_one, enrol, list, require_registered_device,
 };
 use crate::privacy::restriction::{Processing, require_unrestricted};
-
-/// A descriptor for on-device 1:1 matching.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TemplateDescriptor {
-    pub id: Uuid,
-    pub model: String,
-    pub values: Vec<f32>,
-}
 
 /// The multipart form of an enrolment: 1–5 parts named `photo` (JPEG, PNG or WebP).
 #[derive(utoipa::ToSchema)]
@@ -53,7 +50,7 @@ async fn read_photos(mp: &mut axum::extract::Multipart) -> AppResult<Vec<axum::b
 /// photo (`not_an_image`, `image_corrupt`, `image_dimensions_too_large`, `no_face`,
 /// `several_faces`, `too_blurry`, `liveness_failed`, ...). Nothing is stored unless every
 /// photo is accepted.
-#[utoipa::path(post, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
+#[utoipa::path(post, path = MY_FACE_TEMPLATES_PATH, tag = "face", security(("bearer" = [])),
     request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "enrolled", body = Vec<FaceTemplate>),
@@ -75,7 +72,7 @@ pub async fn enrol_me(
 }
 
 /// Enrols an employee's face on their behalf (administrators; operators within their scope).
-#[utoipa::path(post, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_FACE_TEMPLATES_PATH, tag = "face", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body(content = inline(EnrolmentForm), content_type = "multipart/form-data"),
     responses(
@@ -100,7 +97,7 @@ pub async fn enrol_employee(
 }
 
 /// The caller's enrolled templates (metadata only).
-#[utoipa::path(get, path = "/api/v1/me/face-templates", tag = "face", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_FACE_TEMPLATES_PATH, tag = "face", security(("bearer" = [])),
     responses((status = 200, description = "templates", body = Vec<FaceTemplate>)))]
 pub async fn list_me(
     State(state): State<AppState>,
@@ -110,7 +107,7 @@ pub async fn list_me(
 }
 
 /// An employee's enrolled templates (metadata only).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/face-templates", tag = "face", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_FACE_TEMPLATES_PATH, tag = "face", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "templates", body = Vec<FaceTemplate>),
@@ -127,7 +124,7 @@ pub async fn list_employee(
 }
 
 /// Deletes one of the caller's templates and its photo.
-#[utoipa::path(delete, path = "/api/v1/me/face-templates/{id}", tag = "face", security(("bearer" = [])),
+#[utoipa::path(delete, path = MY_FACE_TEMPLATE_PATH, tag = "face", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "template id")),
     responses(
         (status = 204, description = "deleted"),
@@ -143,7 +140,7 @@ pub async fn delete_me(
 
 /// Deletes one of an employee's templates and its photo (administrators; operators within
 /// their scope).
-#[utoipa::path(delete, path = "/api/v1/employees/{id}/face-templates/{template_id}", tag = "face", security(("bearer" = [])),
+#[utoipa::path(delete, path = EMPLOYEE_FACE_TEMPLATE_PATH, tag = "face", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id"),
            ("template_id" = Uuid, Path, description = "template id")),
     responses(
@@ -165,7 +162,7 @@ pub async fn delete_employee(
 /// The caller's own descriptors, for 1:1 matching on the device. Only to a personal device
 /// the employee may use (a kiosk, a blocked device or one outside the employee's allowed
 /// devices is refused).
-#[utoipa::path(get, path = "/api/v1/me/face-templates/descriptors", tag = "face", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_FACE_DESCRIPTORS_PATH, tag = "face", security(("bearer" = [])),
     responses(
         (status = 200, description = "descriptors", body = Vec<TemplateDescriptor>),
         (status = 403, description = "`device_not_allowed`, `processing_restricted`", body = Problem)))]

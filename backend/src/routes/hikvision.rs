@@ -15,6 +15,9 @@ use faceid_protocol::terminals::{
     CreateTerminal, Direction, LogQuery, Terminal, TerminalHealth, TerminalLogPage, TerminalToday,
     UpdateTerminal,
 };
+use faceid_protocol::terminals::{
+    TERMINAL_LOG_PATH, TERMINAL_PATH, TERMINAL_POLL_PATH, TERMINAL_TEST_PATH, TERMINALS_PATH,
+};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -181,7 +184,7 @@ fn on_write_error(e: sqlx::Error) -> AppError {
 }
 
 /// Registers a terminal; its first poll and its people sync are queued at once.
-#[utoipa::path(post, path = "/api/v1/terminals", operation_id = "create_terminal", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(post, path = TERMINALS_PATH, operation_id = "create_terminal", tag = "terminals", security(("bearer" = [])),
     request_body = CreateTerminal,
     responses(
         (status = 201, description = "registered", body = Terminal),
@@ -261,7 +264,7 @@ pub async fn create(
 }
 
 /// Every terminal with its health.
-#[utoipa::path(get, path = "/api/v1/terminals", operation_id = "list_terminals", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = TERMINALS_PATH, operation_id = "list_terminals", tag = "terminals", security(("bearer" = [])),
     responses((status = 200, description = "the terminals, by name", body = Vec<Terminal>)))]
 pub async fn list(
     State(state): State<AppState>,
@@ -280,7 +283,7 @@ pub async fn list(
 
 /// A terminal with its health: identity from `deviceInfo`, clock offset, last poll, last
 /// error and today's events.
-#[utoipa::path(get, path = "/api/v1/terminals/{id}", operation_id = "get_terminal", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = TERMINAL_PATH, operation_id = "get_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 200, description = "the terminal", body = Terminal),
@@ -296,7 +299,7 @@ pub async fn get(
 
 /// Edits a terminal. New credentials or `enabled: true` end a lock-out; a new site, address
 /// or re-enabling syncs its people again.
-#[utoipa::path(patch, path = "/api/v1/terminals/{id}", operation_id = "update_terminal", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(patch, path = TERMINAL_PATH, operation_id = "update_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     request_body = UpdateTerminal,
     responses(
@@ -397,7 +400,7 @@ pub async fn update(
 
 /// Deletes a terminal: its configuration, raw events and log. Its punches stay in the chain
 /// with its device row (blocked), which is kept for them.
-#[utoipa::path(delete, path = "/api/v1/terminals/{id}", operation_id = "delete_terminal", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(delete, path = TERMINAL_PATH, operation_id = "delete_terminal", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 204, description = "deleted"),
@@ -432,7 +435,7 @@ pub async fn delete(
 }
 
 /// Queues a poll of the terminal now (besides its schedule).
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/poll", operation_id = "poll_terminal_now", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(post, path = TERMINAL_POLL_PATH, operation_id = "poll_terminal_now", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 202, description = "queued"),
@@ -476,7 +479,7 @@ pub async fn poll_now(
 /// short timeout (at most 5 s). Answers 200 with the outcome whatever it is; the terminal's
 /// poll state and cursor do not change. A terminal whose polling is locked out is not called
 /// (`locked_out`). Disabled terminals are tested too. Audited (`terminal.test`).
-#[utoipa::path(post, path = "/api/v1/terminals/{id}/test", operation_id = "test_terminal_connection", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(post, path = TERMINAL_TEST_PATH, operation_id = "test_terminal_connection", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id")),
     responses(
         (status = 200, description = "the outcome: `ok` (with what the terminal reported), `unreachable`, `auth_failed`, `locked_out` or `bad_response`", body = TerminalTest),
@@ -508,7 +511,7 @@ pub async fn test_connection(
 }
 
 /// The terminal's synchronisation log: every call, newest first.
-#[utoipa::path(get, path = "/api/v1/terminals/{id}/log", operation_id = "terminal_log", tag = "terminals", security(("bearer" = [])),
+#[utoipa::path(get, path = TERMINAL_LOG_PATH, operation_id = "terminal_log", tag = "terminals", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "terminal id"), LogQuery),
     responses(
         (status = 200, description = "a page of calls", body = TerminalLogPage),

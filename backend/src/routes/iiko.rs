@@ -3,12 +3,17 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::iiko::{
+    ConfirmDismissals, ExportQuery, IIKO_DISMISSALS_PATH, IIKO_EXPORT_PATH, IIKO_LOG_PATH,
+    IIKO_PATH, IIKO_SCHEDULES_PATH, IIKO_SYNC_PATH, IIKO_TEST_PATH, IikoConnection, IikoRunPage,
+    LogQuery, PendingDismissal, PutConnection, RunReport, SchedulesQuery, SyncFlags, SyncQuery,
+    TestResult,
+};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::audit;
@@ -16,47 +21,6 @@ use crate::auth::Admin;
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiQuery, Check, Paging};
 use crate::iiko::{Counts, IikoClient, load_connection, log_run, seal_password};
-
-/// What to synchronise.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SyncFlags {
-    /// Import employees and positions.
-    pub employees: bool,
-    /// Import shift plans (not built yet: see docs/iiko.md).
-    pub schedules: bool,
-    /// Export attendance (not built yet: see docs/iiko.md).
-    pub attendance: bool,
-}
-
-/// `PUT /api/v1/integrations/iiko` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PutConnection {
-    /// `https://host:port` of iikoServer (without `/resto`).
-    pub server_url: String,
-    pub login: String,
-    /// Stored encrypted; never answered. Absent: keep the stored one.
-    pub password: Option<String>,
-    /// Only employees of these iiko departments are imported (empty: all).
-    #[serde(default)]
-    pub department_codes: Vec<String>,
-    pub sync: SyncFlags,
-    /// Seconds between periodic imports (300..=86400, default 3600).
-    pub interval_s: Option<i32>,
-}
-
-/// The connection (never its password).
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IikoConnection {
-    pub server_url: String,
-    pub login: String,
-    pub department_codes: Vec<String>,
-    pub sync: SyncFlags,
-    pub interval_s: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 impl From<crate::iiko::ConnectionRow> for IikoConnection {
     fn from(r: crate::iiko::ConnectionRow) -> Self {
@@ -77,7 +41,7 @@ impl From<crate::iiko::ConnectionRow> for IikoConnection {
 }
 
 /// Sets the iikoServer connection (created or replaced).
-#[utoipa::path(put, path = "/api/v1/integrations/iiko", operation_id = "put_iiko_connection", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(put, path = IIKO_PATH, operation_id = "put_iiko_connection", tag = "iiko", security(("bearer" = [])),
     request_body = PutConnection,
     responses(
         (status = 200, description = "the connection", body = IikoConnection),
@@ -171,7 +135,7 @@ pub async fn put(
 }
 
 /// The iikoServer connection.
-#[utoipa::path(get, path = "/api/v1/integrations/iiko", operation_id = "get_iiko_connection", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(get, path = IIKO_PATH, operation_id = "get_iiko_connection", tag = "iiko", security(("bearer" = [])),
     responses(
         (status = 200, description = "the connection", body = IikoConnection),
         (status = 404, description = "`iiko_not_configured`", body = Problem)))]
@@ -193,25 +157,9 @@ async fn connection(conn: &mut sqlx::PgConnection) -> AppResult<crate::iiko::Con
         })
 }
 
-/// The answer of a connection test.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TestResult {
-    /// Logged in, read the lists and logged out.
-    pub ok: bool,
-    /// `unauthorized`, `no_licence` (every API licence slot taken; try later), `network`,
-    /// `timeout`, `html_page` (not iikoServer: check the URL), `server_error`, …
-    pub error_code: Option<String>,
-    pub error: Option<String>,
-    /// Employee accounts iiko lists (system accounts included).
-    pub employees: Option<i64>,
-    pub roles: Option<i64>,
-    /// The run in the log.
-    pub run_id: i64,
-}
-
 /// Logs in to iikoServer, reads the employee and role lists, and logs out (freeing the
 /// licence slot), reporting what went wrong if anything did.
-#[utoipa::path(post, path = "/api/v1/integrations/iiko/test", operation_id = "test_iiko_connection", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(post, path = IIKO_TEST_PATH, operation_id = "test_iiko_connection", tag = "iiko", security(("bearer" = [])),
     responses(
         (status = 200, description = "the result, failures included", body = TestResult),
         (status = 404, description = "`iiko_not_configured`", body = Problem)))]
@@ -253,45 +201,8 @@ pub async fn test(State(state): State<AppState>, Admin(_): Admin) -> AppResult<J
     }))
 }
 
-/// One run.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct IikoRun {
-    pub id: i64,
-    /// `test`, `import`, `schedules` or `export`.
-    pub kind: String,
-    pub dry_run: bool,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub ok: bool,
-    pub error_code: Option<String>,
-    pub error: Option<String>,
-    pub created: i32,
-    pub updated: i32,
-    pub skipped: i32,
-    pub conflicts: i32,
-    pub errors: i32,
-    /// Per-record changes and problems: `[{"iiko_id", "kind", "detail"}]`.
-    #[schema(value_type = Vec<Object>)]
-    pub problems: Value,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct IikoRunPage {
-    pub items: Vec<IikoRun>,
-    pub total: i64,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
 /// Every run, newest first (administrators).
-#[utoipa::path(get, path = "/api/v1/integrations/iiko/log", operation_id = "iiko_log", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(get, path = IIKO_LOG_PATH, operation_id = "iiko_log", tag = "iiko", security(("bearer" = [])),
     params(LogQuery),
     responses((status = 200, description = "a page of runs", body = IikoRunPage)))]
 pub async fn log(
@@ -313,14 +224,6 @@ pub async fn log(
     .fetch_all(&state.db)
     .await?;
     Ok(Json(IikoRunPage { items, total }))
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct SyncQuery {
-    /// Answer what would change and write nothing (but the log row).
-    pub dry_run: Option<bool>,
 }
 
 /// The stored connection, or 404 `iiko_not_configured`.
@@ -363,10 +266,10 @@ fn answer_error(e: crate::iiko::import::ImportError) -> AppError {
 }
 
 /// Imports employees and positions from iiko now (or previews the import with `dry_run`).
-#[utoipa::path(post, path = "/api/v1/integrations/iiko/sync", operation_id = "sync_iiko", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(post, path = IIKO_SYNC_PATH, operation_id = "sync_iiko", tag = "iiko", security(("bearer" = [])),
     params(SyncQuery),
     responses(
-        (status = 200, description = "what changed (or would change)", body = crate::iiko::import::RunReport),
+        (status = 200, description = "what changed (or would change)", body = RunReport),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 409, description = "`iiko_import_running`", body = Problem),
         (status = 503, description = "`iiko_unavailable`: iiko could not be read (the log has why; `no_licence` means every API licence slot is taken)", body = Problem)))]
@@ -374,7 +277,7 @@ pub async fn sync(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SyncQuery>,
-) -> AppResult<Json<crate::iiko::import::RunReport>> {
+) -> AppResult<Json<RunReport>> {
     let row = stored(&state).await?;
     let dry_run = q.dry_run.unwrap_or(false);
     let report = crate::iiko::import::run(&state, &row, dry_run)
@@ -386,18 +289,8 @@ pub async fn sync(
     Ok(Json(report))
 }
 
-/// An employee gone from iiko, waiting for an administrator to confirm the dismissal.
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct PendingDismissal {
-    pub employee_id: uuid::Uuid,
-    pub iiko_id: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub gone_since: DateTime<Utc>,
-}
-
 /// Employees deleted in iiko or gone from its list, still active here.
-#[utoipa::path(get, path = "/api/v1/integrations/iiko/dismissals", operation_id = "list_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(get, path = IIKO_DISMISSALS_PATH, operation_id = "list_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
     responses((status = 200, description = "waiting for confirmation, oldest first", body = Vec<PendingDismissal>)))]
 pub async fn dismissals(
     State(state): State<AppState>,
@@ -415,16 +308,9 @@ pub async fn dismissals(
     ))
 }
 
-/// `POST /api/v1/integrations/iiko/dismissals` body.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmDismissals {
-    pub employee_ids: Vec<uuid::Uuid>,
-}
-
 /// Dismisses employees gone from iiko (each must be waiting for confirmation); audited one by
 /// one, all or none.
-#[utoipa::path(post, path = "/api/v1/integrations/iiko/dismissals", operation_id = "confirm_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(post, path = IIKO_DISMISSALS_PATH, operation_id = "confirm_iiko_dismissals", tag = "iiko", security(("bearer" = [])),
     request_body = ConfirmDismissals,
     responses(
         (status = 200, description = "the dismissed employees' ids", body = Vec<uuid::Uuid>),
@@ -480,24 +366,11 @@ pub async fn confirm_dismissals(
     Ok(Json(done))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ExportQuery {
-    /// Start of the period, with the restaurant's offset (`2026-11-01T00:00:00+03:00`): times
-    /// are sent to iiko with this offset.
-    pub from: DateTime<chrono::FixedOffset>,
-    /// End of the period (exclusive), at most 62 days after `from`.
-    pub to: DateTime<chrono::FixedOffset>,
-    /// Answer what would be sent and send nothing.
-    pub dry_run: Option<bool>,
-}
-
 /// Exports the work intervals whose check-in is in the period to iiko's attendance.
-#[utoipa::path(post, path = "/api/v1/integrations/iiko/export", operation_id = "export_iiko_attendance", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(post, path = IIKO_EXPORT_PATH, operation_id = "export_iiko_attendance", tag = "iiko", security(("bearer" = [])),
     params(ExportQuery),
     responses(
-        (status = 200, description = "what was sent (or would be), overlaps reported per record", body = crate::iiko::import::RunReport),
+        (status = 200, description = "what was sent (or would be), overlaps reported per record", body = RunReport),
         (status = 400, description = "`invalid_query`: `from` or `to` missing or not RFC 3339", body = Problem),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 422, description = "`to` not after `from`, or more than 62 days", body = Problem),
@@ -506,7 +379,7 @@ pub async fn export(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<ExportQuery>,
-) -> AppResult<Json<crate::iiko::import::RunReport>> {
+) -> AppResult<Json<RunReport>> {
     if q.to <= q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",
@@ -531,23 +404,11 @@ pub async fn export(
     Ok(Json(report))
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct SchedulesQuery {
-    /// First day (shifts starting on `from..=to` are imported).
-    pub from: chrono::NaiveDate,
-    /// Last day, at most 62 days after `from`.
-    pub to: chrono::NaiveDate,
-    /// Answer what would change and write nothing (but the log row).
-    pub dry_run: Option<bool>,
-}
-
 /// Imports iiko's shift plans of the period into each linked employee's roster schedule.
-#[utoipa::path(post, path = "/api/v1/integrations/iiko/schedules", operation_id = "import_iiko_schedules", tag = "iiko", security(("bearer" = [])),
+#[utoipa::path(post, path = IIKO_SCHEDULES_PATH, operation_id = "import_iiko_schedules", tag = "iiko", security(("bearer" = [])),
     params(SchedulesQuery),
     responses(
-        (status = 200, description = "what changed (or would change); conflicts with schedules assigned here reported", body = crate::iiko::import::RunReport),
+        (status = 200, description = "what changed (or would change); conflicts with schedules assigned here reported", body = RunReport),
         (status = 400, description = "`invalid_query`: `from` or `to` missing or not a date", body = Problem),
         (status = 404, description = "`iiko_not_configured`", body = Problem),
         (status = 422, description = "`to` before `from`, or more than 62 days", body = Problem),
@@ -556,7 +417,7 @@ pub async fn schedules(
     State(state): State<AppState>,
     Admin(caller): Admin,
     ApiQuery(q): ApiQuery<SchedulesQuery>,
-) -> AppResult<Json<crate::iiko::import::RunReport>> {
+) -> AppResult<Json<RunReport>> {
     if q.to < q.from || q.to - q.from > chrono::Duration::days(62) {
         return Err(AppError::field(
             "to",

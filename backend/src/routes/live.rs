@@ -1,6 +1,7 @@
 //! `GET /api/v1/reports/today/stream`: the today view's changes as server-sent events (the
 //! listener behind them: [`crate::live`]).
 
+use faceid_protocol::reports::TODAY_STREAM_PATH;
 use std::convert::Infallible;
 
 use axum::extract::State;
@@ -16,7 +17,7 @@ use crate::live::KEEP_ALIVE;
 /// The today view's changes as server-sent events: `ready` once listening, then `attendance`
 /// after each committed batch of attendance events (staff; the stream says only that something
 /// changed).
-#[utoipa::path(get, path = "/api/v1/reports/today/stream", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = TODAY_STREAM_PATH, tag = "reports", security(("bearer" = [])),
     responses((status = 200, content_type = "text/event-stream", body = String,
         description = "server-sent events: `ready`, then `attendance` per change; a comment every 15 s")))]
 pub async fn today_stream(

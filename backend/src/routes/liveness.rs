@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use faceid_protocol::liveness::LIVENESS_CHALLENGES_PATH;
 use faceid_protocol::liveness::LivenessChallenge;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -15,7 +16,7 @@ use crate::liveness::issue;
 
 /// Issues a liveness challenge for the caller on their device: 2–3 head movements, valid for
 /// two minutes, usable once.
-#[utoipa::path(post, path = "/api/v1/liveness/challenges", tag = "liveness", security(("bearer" = [])),
+#[utoipa::path(post, path = LIVENESS_CHALLENGES_PATH, tag = "liveness", security(("bearer" = [])),
     responses((status = 201, description = "issued", body = LivenessChallenge)))]
 pub async fn create(
     State(state): State<AppState>,

@@ -1,5 +1,6 @@
 //! HTTP handlers, one module per resource, collected into one OpenAPI-documented router.
 
+use faceid_protocol::OPENAPI_PATH;
 use std::sync::Arc;
 
 use axum::{Extension, Json};
@@ -222,7 +223,7 @@ fn timesheet_routes() -> OpenApiRouter<AppState> {
 }
 
 /// The OpenAPI 3 document of this API.
-#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta",
+#[utoipa::path(get, path = OPENAPI_PATH, tag = "meta",
     responses((status = 200, description = "OpenAPI 3 document", content_type = "application/json")))]
 pub async fn openapi_json(
     Extension(doc): Extension<Arc<utoipa::openapi::OpenApi>>,

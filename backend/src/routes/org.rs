@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::org::{DEPARTMENT_PATH, DEPARTMENTS_PATH, POSITION_PATH, POSITIONS_PATH};
 use faceid_protocol::org::{Department, MAX_NAME_LEN, NamedInput, Position};
 use faceid_protocol::problem::Problem;
 use sqlx::AssertSqlSafe;
@@ -235,7 +236,7 @@ async fn delete_named(
 }
 
 /// Lists departments.
-#[utoipa::path(get, path = "/api/v1/departments", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(get, path = DEPARTMENTS_PATH, tag = "organisation", security(("bearer" = [])),
     responses((status = 200, description = "all departments", body = Vec<Department>)))]
 pub async fn list_departments(
     State(state): State<AppState>,
@@ -251,7 +252,7 @@ pub async fn list_departments(
 }
 
 /// Creates a department.
-#[utoipa::path(post, path = "/api/v1/departments", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(post, path = DEPARTMENTS_PATH, tag = "organisation", security(("bearer" = [])),
     request_body = NamedInput,
     responses(
         (status = 201, description = "created", body = Department),
@@ -267,7 +268,7 @@ pub async fn create_department(
 }
 
 /// Reads a department.
-#[utoipa::path(get, path = "/api/v1/departments/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(get, path = DEPARTMENT_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     responses(
         (status = 200, description = "the department", body = Department),
@@ -281,7 +282,7 @@ pub async fn get_department(
 }
 
 /// Renames a department.
-#[utoipa::path(patch, path = "/api/v1/departments/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(patch, path = DEPARTMENT_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     request_body = NamedInput,
     responses(
@@ -302,7 +303,7 @@ pub async fn update_department(
 }
 
 /// Deletes a department that no employee belongs to.
-#[utoipa::path(delete, path = "/api/v1/departments/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(delete, path = DEPARTMENT_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     responses(
         (status = 204, description = "deleted"),
@@ -317,7 +318,7 @@ pub async fn delete_department(
 }
 
 /// Lists positions.
-#[utoipa::path(get, path = "/api/v1/positions", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(get, path = POSITIONS_PATH, tag = "organisation", security(("bearer" = [])),
     responses((status = 200, description = "all positions", body = Vec<Position>)))]
 pub async fn list_positions(
     State(state): State<AppState>,
@@ -333,7 +334,7 @@ pub async fn list_positions(
 }
 
 /// Creates a position.
-#[utoipa::path(post, path = "/api/v1/positions", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(post, path = POSITIONS_PATH, tag = "organisation", security(("bearer" = [])),
     request_body = NamedInput,
     responses(
         (status = 201, description = "created", body = Position),
@@ -349,7 +350,7 @@ pub async fn create_position(
 }
 
 /// Reads a position.
-#[utoipa::path(get, path = "/api/v1/positions/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(get, path = POSITION_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "position id")),
     responses(
         (status = 200, description = "the position", body = Position),
@@ -363,7 +364,7 @@ pub async fn get_position(
 }
 
 /// Renames a position.
-#[utoipa::path(patch, path = "/api/v1/positions/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(patch, path = POSITION_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "position id")),
     request_body = NamedInput,
     responses(
@@ -384,7 +385,7 @@ pub async fn update_position(
 }
 
 /// Deletes a position that no employee holds.
-#[utoipa::path(delete, path = "/api/v1/positions/{id}", tag = "organisation", security(("bearer" = [])),
+#[utoipa::path(delete, path = POSITION_PATH, tag = "organisation", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "position id")),
     responses(
         (status = 204, description = "deleted"),

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use faceid_face::MeasureRules;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::{FieldError, Problem};
+use faceid_protocol::profile::EMPLOYEE_PHOTO_PATH;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -89,7 +90,7 @@ pub async fn delete_me(
 }
 
 /// An employee's profile photo (administrators; operators within their scope).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the photo (JPEG, longest side 512 px)", content_type = "image/jpeg"),
@@ -109,7 +110,7 @@ pub async fn get_employee(
 }
 
 /// Sets an employee's profile photo (administrators; operators within their scope).
-#[utoipa::path(put, path = "/api/v1/employees/{id}/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(put, path = EMPLOYEE_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body(content = inline(ProfilePhotoForm), content_type = "multipart/form-data"),
     responses(
@@ -131,7 +132,7 @@ pub async fn put_employee(
 }
 
 /// Removes an employee's profile photo (administrators; operators within their scope).
-#[utoipa::path(delete, path = "/api/v1/employees/{id}/photo", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(delete, path = EMPLOYEE_PHOTO_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 204, description = "removed"),

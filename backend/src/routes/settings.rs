@@ -5,10 +5,11 @@
 use axum::Json;
 use axum::extract::State;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::location::DEFAULT_TRACKING_POLICY_PATH;
 use faceid_protocol::location::TrackingPolicy;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use faceid_protocol::settings::MAP_SETTINGS_PATH;
+pub use faceid_protocol::settings::MapSettings;
 
 use crate::AppState;
 use crate::auth::{Admin, AuthUser, Staff};
@@ -19,16 +20,6 @@ use crate::panel_settings::{MAP, TRACKING_DEFAULT, store, stored};
 
 /// Longest style URL accepted.
 pub const MAX_STYLE_URL_LEN: usize = 2000;
-
-/// The maps' basemap.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MapSettings {
-    /// A MapLibre style URL (`https://…/style.json`); absent: a plain background, no tile
-    /// server needed.
-    #[serde(default)]
-    pub style_url: Option<String>,
-}
 
 /// `http(s)://host…` with no whitespace.
 fn is_web_url(u: &str) -> bool {
@@ -41,7 +32,7 @@ fn is_web_url(u: &str) -> bool {
 }
 
 /// The maps' basemap (every signed-in account: the maps are on employees' screens too).
-#[utoipa::path(get, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = MAP_SETTINGS_PATH, tag = "settings", security(("bearer" = [])),
     responses((status = 200, description = "the basemap setting", body = MapSettings)))]
 pub async fn get_map(
     State(state): State<AppState>,
@@ -52,7 +43,7 @@ pub async fn get_map(
 }
 
 /// Sets or clears the maps' basemap style URL (administrators; audited).
-#[utoipa::path(put, path = "/api/v1/settings/map", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(put, path = MAP_SETTINGS_PATH, tag = "settings", security(("bearer" = [])),
     request_body = MapSettings,
     responses(
         (status = 200, description = "stored", body = MapSettings),
@@ -82,7 +73,7 @@ pub async fn put_map(
 
 /// The default tracking policy: employees with neither their own nor a department policy
 /// follow it.
-#[utoipa::path(get, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(get, path = DEFAULT_TRACKING_POLICY_PATH, tag = "settings", security(("bearer" = [])),
     responses((status = 200, description = "the default policy", body = TrackingPolicy)))]
 pub async fn get_tracking_default(
     State(state): State<AppState>,
@@ -95,7 +86,7 @@ pub async fn get_tracking_default(
 }
 
 /// Replaces the default tracking policy (administrators; audited).
-#[utoipa::path(put, path = "/api/v1/settings/tracking-policy", tag = "settings", security(("bearer" = [])),
+#[utoipa::path(put, path = DEFAULT_TRACKING_POLICY_PATH, tag = "settings", security(("bearer" = [])),
     request_body = TrackingPolicy,
     responses(
         (status = 200, description = "stored", body = TrackingPolicy),

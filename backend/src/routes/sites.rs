@@ -8,6 +8,7 @@ use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::org::MAX_NAME_LEN;
 use faceid_protocol::problem::Problem;
 use faceid_protocol::sites::{CreateSite, Geofence, Site, UpdateSite};
+use faceid_protocol::sites::{SITE_PATH, SITES_PATH};
 use sqlx::AssertSqlSafe;
 use uuid::Uuid;
 
@@ -72,7 +73,7 @@ fn name_taken(e: sqlx::Error) -> AppError {
 }
 
 /// Lists sites.
-#[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
+#[utoipa::path(get, path = SITES_PATH, tag = "sites", security(("bearer" = [])),
     responses((status = 200, description = "all sites", body = Vec<Site>)))]
 pub async fn list(State(state): State<AppState>, Staff(_): Staff) -> AppResult<Json<Vec<Site>>> {
     let rows: Vec<SiteRow> =
@@ -87,7 +88,7 @@ pub async fn list(State(state): State<AppState>, Staff(_): Staff) -> AppResult<J
 
 /// Creates a site. The geofence is validated: coordinates finite and in range, radius between
 /// 10 m and 50 km, polygon ring closed and without self-intersection.
-#[utoipa::path(post, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
+#[utoipa::path(post, path = SITES_PATH, tag = "sites", security(("bearer" = [])),
     request_body = CreateSite,
     responses(
         (status = 201, description = "created", body = Site),
@@ -138,7 +139,7 @@ pub async fn create(
 }
 
 /// Reads a site.
-#[utoipa::path(get, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
+#[utoipa::path(get, path = SITE_PATH, tag = "sites", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "site id")),
     responses(
         (status = 200, description = "the site", body = Site),
@@ -153,7 +154,7 @@ pub async fn get(
 }
 
 /// Updates a site; absent fields stay.
-#[utoipa::path(patch, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
+#[utoipa::path(patch, path = SITE_PATH, tag = "sites", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "site id")),
     request_body = UpdateSite,
     responses(
@@ -227,7 +228,7 @@ pub async fn update(
 }
 
 /// Deletes a site that no employee or kiosk uses (deactivate it otherwise).
-#[utoipa::path(delete, path = "/api/v1/sites/{id}", tag = "sites", security(("bearer" = [])),
+#[utoipa::path(delete, path = SITE_PATH, tag = "sites", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "site id")),
     responses(
         (status = 204, description = "deleted"),

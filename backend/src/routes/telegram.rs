@@ -2,6 +2,7 @@
 //! Without a bot token every one of them answers 404 `telegram_not_configured`.
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::telegram::{TELEGRAM_LOG_PATH, TELEGRAM_PATH, TELEGRAM_WEBHOOK_PATH};
 use faceid_protocol::wire_text::WireText;
 use std::sync::Arc;
 
@@ -217,7 +218,7 @@ pub async fn unlink_mine(
 }
 
 /// The bot's name (from `getMe`) and link counts (administrators).
-#[utoipa::path(get, path = "/api/v1/integrations/telegram", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(get, path = TELEGRAM_PATH, tag = "telegram", security(("bearer" = [])),
     responses(
         (status = 200, description = "the bot", body = TelegramStatus),
         (status = 404, description = "`telegram_not_configured`", body = Problem)))]
@@ -251,7 +252,7 @@ pub async fn status(
 }
 
 /// Every Bot API call, newest first (administrators). Empty long polls are not logged.
-#[utoipa::path(get, path = "/api/v1/integrations/telegram/log", tag = "telegram", security(("bearer" = [])),
+#[utoipa::path(get, path = TELEGRAM_LOG_PATH, tag = "telegram", security(("bearer" = [])),
     params(LogQuery),
     responses(
         (status = 200, description = "a page of calls", body = TelegramLogPage),
@@ -288,7 +289,7 @@ pub const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
 /// `X-Telegram-Bot-Api-Secret-Token`. A missing or wrong secret is refused (401) before the
 /// body is read; an accepted update goes through the same code as long polling (skipped when
 /// its `update_id` was handled before).
-#[utoipa::path(post, path = "/api/v1/integrations/telegram/webhook", tag = "telegram",
+#[utoipa::path(post, path = TELEGRAM_WEBHOOK_PATH, tag = "telegram",
     operation_id = "telegram_webhook",
     params(("X-Telegram-Bot-Api-Secret-Token" = String, Header,
             description = "the configured `telegram_webhook_secret`")),

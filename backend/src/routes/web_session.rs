@@ -9,11 +9,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
-use faceid_protocol::auth::{CurrentUser, LoginRequest, RefreshRequest, TokenPair};
+use chrono::Utc;
+use faceid_protocol::auth::WebSession;
+use faceid_protocol::auth::{LoginRequest, RefreshRequest, TokenPair};
+use faceid_protocol::auth::{WEB_LOGIN_PATH, WEB_LOGOUT_PATH, WEB_REFRESH_PATH};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
-use serde::Serialize;
 
 use crate::AppState;
 use crate::auth::sessions::{check_csrf, cookie_value};
@@ -26,16 +27,6 @@ pub const COOKIE: &str = "faceid_refresh";
 /// The only path the browser sends the refresh cookie to.
 pub const COOKIE_PATH: &str = "/api/v1/auth/web";
 pub use crate::auth::sessions::CSRF_HEADER;
-
-/// A browser session: the pair without its refresh token (that one is in the cookie).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct WebSession {
-    /// JWT, sent as `Authorization: Bearer …`; keep it in memory only.
-    pub access_token: String,
-    pub access_expires_at: DateTime<Utc>,
-    pub user: CurrentUser,
-    pub server_time: DateTime<Utc>,
-}
 
 fn session_response(pair: TokenPair) -> Response {
     let max_age = (pair.refresh_expires_at - Utc::now()).num_seconds().max(0);
@@ -68,7 +59,7 @@ fn refresh_cookie(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Logs in from the web panel: like `/api/v1/auth/login`, with the refresh token set as a cookie.
-#[utoipa::path(post, path = "/api/v1/auth/web/login", tag = "auth",
+#[utoipa::path(post, path = WEB_LOGIN_PATH, tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "logged in; the refresh token is in the `faceid_refresh` cookie", body = WebSession),
@@ -87,7 +78,7 @@ pub async fn login(
 
 /// Exchanges the refresh cookie for a new access token (and a new cookie). Needs the
 /// `X-FaceID-CSRF` header.
-#[utoipa::path(post, path = "/api/v1/auth/web/refresh", tag = "auth",
+#[utoipa::path(post, path = WEB_REFRESH_PATH, tag = "auth",
     params(("X-FaceID-CSRF" = String, Header, description = "any value")),
     responses(
         (status = 200, description = "new access token; the cookie is replaced", body = WebSession),
@@ -110,7 +101,7 @@ pub async fn refresh(state: State<AppState>, headers: HeaderMap) -> AppResult<Re
 }
 
 /// Ends the browser session and clears the cookie. Needs the `X-FaceID-CSRF` header.
-#[utoipa::path(post, path = "/api/v1/auth/web/logout", tag = "auth",
+#[utoipa::path(post, path = WEB_LOGOUT_PATH, tag = "auth",
     params(("X-FaceID-CSRF" = String, Header, description = "any value")),
     responses(
         (status = 204, description = "logged out; the cookie is cleared"),

@@ -3,6 +3,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use faceid_protocol::schedules::LeaveKind;
+use faceid_protocol::wire_text::WireText;
 use serde::{Deserialize, Serialize};
 
 use super::schedule::EmployeeId;
@@ -108,14 +110,39 @@ pub enum AbsenceKind {
     UnpaidLeave,
 }
 
-impl AbsenceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AbsenceKind::AnnualLeave => "annual_leave",
-            AbsenceKind::SickLeave => "sick_leave",
-            AbsenceKind::BusinessTrip => "business_trip",
-            AbsenceKind::UnpaidLeave => "unpaid_leave",
+// The serde form above is the stored day record's (`timesheet_days.record`); the text of the
+// columns, the API and the reports is the protocol's `LeaveKind`, one variant for each.
+impl From<AbsenceKind> for LeaveKind {
+    fn from(k: AbsenceKind) -> Self {
+        match k {
+            AbsenceKind::AnnualLeave => LeaveKind::AnnualLeave,
+            AbsenceKind::SickLeave => LeaveKind::SickLeave,
+            AbsenceKind::BusinessTrip => LeaveKind::BusinessTrip,
+            AbsenceKind::UnpaidLeave => LeaveKind::UnpaidLeave,
         }
+    }
+}
+
+impl From<LeaveKind> for AbsenceKind {
+    fn from(k: LeaveKind) -> Self {
+        match k {
+            LeaveKind::AnnualLeave => AbsenceKind::AnnualLeave,
+            LeaveKind::SickLeave => AbsenceKind::SickLeave,
+            LeaveKind::BusinessTrip => AbsenceKind::BusinessTrip,
+            LeaveKind::UnpaidLeave => AbsenceKind::UnpaidLeave,
+        }
+    }
+}
+
+impl AbsenceKind {
+    /// The text of the kind (`annual_leave`, …): the protocol's [`LeaveKind`].
+    pub fn as_str(self) -> &'static str {
+        LeaveKind::from(self).wire_text()
+    }
+
+    /// The kind named `text`; `None` for any other text.
+    pub fn parse(text: &str) -> Option<AbsenceKind> {
+        LeaveKind::from_wire_text(text).map(AbsenceKind::from)
     }
 }
 

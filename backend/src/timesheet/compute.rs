@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::AbsenceKind;
 use super::schedule::{EmployeeId, PlannedDay, ShiftTemplate};
+use faceid_protocol::reports::DayStatusCode;
+use faceid_protocol::wire_text::WireText;
 
 /// Identifier of an attendance event.
 pub type EventId = i64;
@@ -148,20 +150,28 @@ pub enum DayStatus {
     Upcoming,
 }
 
+// The serde form above is the stored day record's (`timesheet_days.record`); the text of the
+// status column and of the reports is the protocol's `DayStatusCode`.
 impl DayStatus {
-    pub fn as_str(&self) -> &'static str {
+    /// The status without its figures.
+    pub fn code(&self) -> DayStatusCode {
         match self {
-            DayStatus::Present => "present",
-            DayStatus::Late { .. } => "late",
-            DayStatus::LeftEarly { .. } => "left_early",
-            DayStatus::Absent => "absent",
-            DayStatus::DayOff => "day_off",
-            DayStatus::Holiday => "holiday",
-            DayStatus::OnLeave { .. } => "on_leave",
-            DayStatus::MissingCheckOut => "missing_check_out",
-            DayStatus::InProgress => "in_progress",
-            DayStatus::Upcoming => "upcoming",
+            DayStatus::Present => DayStatusCode::Present,
+            DayStatus::Late { .. } => DayStatusCode::Late,
+            DayStatus::LeftEarly { .. } => DayStatusCode::LeftEarly,
+            DayStatus::Absent => DayStatusCode::Absent,
+            DayStatus::DayOff => DayStatusCode::DayOff,
+            DayStatus::Holiday => DayStatusCode::Holiday,
+            DayStatus::OnLeave { .. } => DayStatusCode::OnLeave,
+            DayStatus::MissingCheckOut => DayStatusCode::MissingCheckOut,
+            DayStatus::InProgress => DayStatusCode::InProgress,
+            DayStatus::Upcoming => DayStatusCode::Upcoming,
         }
+    }
+
+    /// The text of the status (`present`, `left_early`, …).
+    pub fn as_str(&self) -> &'static str {
+        self.code().wire_text()
     }
 }
 

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
-use serde::{Deserialize, Serialize};
+use faceid_protocol::attendance::{PunchKind as WirePunchKind, PunchStatus};
+use faceid_protocol::wire_text::WireText;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -29,115 +30,69 @@ use crate::error::{AppError, AppResult};
 mod read;
 mod recompute;
 
+pub use faceid_protocol::schedules::ScheduleDef;
 pub use read::{T13Cells, days, stored, summaries, t13_cells, t13_file};
 pub use recompute::ensure_computed;
 
 /// Rows written per statement when storing computed days.
 const UPSERT_CHUNK: usize = 2_000;
 
-/// How a schedule is stored and sent: shift templates by id.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ScheduleDef {
-    /// Seven entries, Monday first; `null` is a day off.
-    Weekly { days: Vec<Option<Uuid>> },
-    /// A cycle of shift-or-off days from `anchor` (cycle day 0).
-    Rotating {
-        anchor: NaiveDate,
-        cycle: Vec<Option<Uuid>>,
-    },
-    /// Explicit shifts per date; other dates are days off.
-    Roster { days: BTreeMap<NaiveDate, Uuid> },
-    /// Required minutes per day or per week over the work days (seven flags, Monday first).
-    Flexible {
-        minutes_per_day: Option<u32>,
-        minutes_per_week: Option<u32>,
-        work_days: Vec<bool>,
-    },
-}
-
-impl ScheduleDef {
-    pub fn kind_str(&self) -> &'static str {
-        match self {
-            ScheduleDef::Weekly { .. } => "weekly",
-            ScheduleDef::Rotating { .. } => "rotating",
-            ScheduleDef::Roster { .. } => "roster",
-            ScheduleDef::Flexible { .. } => "flexible",
+/// The schedule with its templates resolved; `Err` explains what is wrong.
+pub fn resolve_schedule(
+    def: &ScheduleDef,
+    templates: &HashMap<Uuid, ShiftTemplate>,
+) -> Result<ScheduleKind, String> {
+    let get = |id: &Uuid| {
+        templates
+            .get(id)
+            .cloned()
+            .ok_or_else(|| format!("shift template {id} does not exist"))
+    };
+    let opt = |v: &Option<Uuid>| v.as_ref().map(get).transpose();
+    Ok(match def {
+        ScheduleDef::Weekly { days } => {
+            if days.len() != 7 {
+                return Err("a weekly pattern has exactly 7 days, Monday first".into());
+            }
+            let mut out: [Option<ShiftTemplate>; 7] = Default::default();
+            for (slot, d) in out.iter_mut().zip(days) {
+                *slot = opt(d)?;
+            }
+            ScheduleKind::Weekly { days: out }
         }
-    }
-
-    /// The shift templates the schedule refers to.
-    pub fn template_ids(&self) -> Vec<Uuid> {
-        let mut ids: Vec<Uuid> = match self {
-            ScheduleDef::Weekly { days } => days.iter().flatten().copied().collect(),
-            ScheduleDef::Rotating { cycle, .. } => cycle.iter().flatten().copied().collect(),
-            ScheduleDef::Roster { days } => days.values().copied().collect(),
-            ScheduleDef::Flexible { .. } => Vec::new(),
-        };
-        ids.sort();
-        ids.dedup();
-        ids
-    }
-
-    /// The schedule with its templates resolved; `Err` explains what is wrong.
-    pub fn resolve(
-        &self,
-        templates: &HashMap<Uuid, ShiftTemplate>,
-    ) -> Result<ScheduleKind, String> {
-        let get = |id: &Uuid| {
-            templates
-                .get(id)
-                .cloned()
-                .ok_or_else(|| format!("shift template {id} does not exist"))
-        };
-        let opt = |v: &Option<Uuid>| v.as_ref().map(get).transpose();
-        Ok(match self {
-            ScheduleDef::Weekly { days } => {
-                if days.len() != 7 {
-                    return Err("a weekly pattern has exactly 7 days, Monday first".into());
-                }
-                let mut out: [Option<ShiftTemplate>; 7] = Default::default();
-                for (slot, d) in out.iter_mut().zip(days) {
-                    *slot = opt(d)?;
-                }
-                ScheduleKind::Weekly { days: out }
+        ScheduleDef::Rotating { anchor, cycle } => ScheduleKind::Rotating {
+            anchor: *anchor,
+            cycle: cycle.iter().map(opt).collect::<Result<_, _>>()?,
+        },
+        ScheduleDef::Roster { days } => ScheduleKind::Roster {
+            days: days
+                .iter()
+                .map(|(d, t)| Ok((*d, get(t)?)))
+                .collect::<Result<_, String>>()?,
+        },
+        ScheduleDef::Flexible {
+            minutes_per_day,
+            minutes_per_week,
+            work_days,
+        } => {
+            if work_days.len() != 7 {
+                return Err("work_days has exactly 7 flags, Monday first".into());
             }
-            ScheduleDef::Rotating { anchor, cycle } => ScheduleKind::Rotating {
-                anchor: *anchor,
-                cycle: cycle.iter().map(opt).collect::<Result<_, _>>()?,
-            },
-            ScheduleDef::Roster { days } => ScheduleKind::Roster {
-                days: days
-                    .iter()
-                    .map(|(d, t)| Ok((*d, get(t)?)))
-                    .collect::<Result<_, String>>()?,
-            },
-            ScheduleDef::Flexible {
-                minutes_per_day,
-                minutes_per_week,
-                work_days,
-            } => {
-                if work_days.len() != 7 {
-                    return Err("work_days has exactly 7 flags, Monday first".into());
+            let requirement = match (minutes_per_day, minutes_per_week) {
+                (Some(m), None) => FlexRequirement::PerDay { minutes: *m },
+                (None, Some(m)) => FlexRequirement::PerWeek { minutes: *m },
+                _ => {
+                    return Err("give exactly one of minutes_per_day and minutes_per_week".into());
                 }
-                let requirement = match (minutes_per_day, minutes_per_week) {
-                    (Some(m), None) => FlexRequirement::PerDay { minutes: *m },
-                    (None, Some(m)) => FlexRequirement::PerWeek { minutes: *m },
-                    _ => {
-                        return Err(
-                            "give exactly one of minutes_per_day and minutes_per_week".into()
-                        );
-                    }
-                };
-                let mut wd = [false; 7];
-                wd.copy_from_slice(work_days);
-                ScheduleKind::Flexible {
-                    requirement,
-                    work_days: wd,
-                }
+            };
+            let mut wd = [false; 7];
+            wd.copy_from_slice(work_days);
+            ScheduleKind::Flexible {
+                requirement,
+                work_days: wd,
             }
-        })
-    }
+        }
+    })
 }
 
 #[derive(sqlx::FromRow)]
@@ -366,26 +321,17 @@ pub async fn calendar(conn: &mut PgConnection) -> AppResult<HolidayCalendar> {
     HolidayCalendar::new(years).map_err(AppError::internal)
 }
 
-pub fn absence_kind(s: &str) -> Option<AbsenceKind> {
-    match s {
-        "annual_leave" => Some(AbsenceKind::AnnualLeave),
-        "sick_leave" => Some(AbsenceKind::SickLeave),
-        "business_trip" => Some(AbsenceKind::BusinessTrip),
-        "unpaid_leave" => Some(AbsenceKind::UnpaidLeave),
-        _ => None,
-    }
-}
-
+/// The computation's status of a stored punch status; `None` for `superseded` (replaced by a
+/// correction, not counted and not shown) and any text the protocol does not name.
 fn event_status(s: &str) -> Option<EventStatus> {
-    match s {
-        "verified" => Some(EventStatus::Verified),
-        "flagged_pending" => Some(EventStatus::FlaggedPending),
-        "flagged_accepted" => Some(EventStatus::FlaggedAccepted),
-        "flagged_rejected" => Some(EventStatus::FlaggedRejected),
-        "rejected" => Some(EventStatus::Rejected),
-        // "superseded": replaced by a correction, not counted and not shown.
-        _ => None,
-    }
+    Some(match PunchStatus::from_wire_text(s)? {
+        PunchStatus::Verified => EventStatus::Verified,
+        PunchStatus::FlaggedPending => EventStatus::FlaggedPending,
+        PunchStatus::FlaggedAccepted => EventStatus::FlaggedAccepted,
+        PunchStatus::FlaggedRejected => EventStatus::FlaggedRejected,
+        PunchStatus::Rejected => EventStatus::Rejected,
+        PunchStatus::Superseded => return None,
+    })
 }
 
 /// schedule, employee, department, valid from, valid to.
@@ -455,7 +401,10 @@ pub async fn compute_spans(
     let mut kinds = HashMap::new();
     for (id, def) in defs {
         let def: ScheduleDef = serde_json::from_value(def).map_err(AppError::internal)?;
-        kinds.insert(id, def.resolve(&tpl).map_err(AppError::internal)?);
+        kinds.insert(
+            id,
+            resolve_schedule(&def, &tpl).map_err(AppError::internal)?,
+        );
     }
     let rows: Vec<AssignmentRow> = sqlx::query_as(
         "SELECT schedule_id, employee_id, department_id, valid_from, valid_to
@@ -504,7 +453,7 @@ pub async fn compute_spans(
             .filter_map(|(e, k, from, to)| {
                 Some(Absence {
                     employee: ids.get(e),
-                    kind: absence_kind(&k)?,
+                    kind: AbsenceKind::parse(&k)?,
                     from,
                     to,
                 })
@@ -530,10 +479,10 @@ pub async fn compute_spans(
         let Some(status) = event_status(&status) else {
             continue;
         };
-        let kind = match kind.as_str() {
-            "in" => PunchKind::In,
-            "out" => PunchKind::Out,
-            _ => continue,
+        let kind = match WirePunchKind::from_wire_text(&kind) {
+            Some(WirePunchKind::In) => PunchKind::In,
+            Some(WirePunchKind::Out) => PunchKind::Out,
+            None => continue,
         };
         events.entry(emp).or_default().push(AttendanceEvent {
             id,

@@ -15,14 +15,11 @@ use uuid::Uuid;
 use crate::records::Period;
 use crate::session::{Session, SessionError};
 
+pub use faceid_protocol::attendance::ATTENDANCE_PATH;
+pub use faceid_protocol::devices::DEVICES_PATH;
+pub use faceid_protocol::org::EMPLOYEES_PATH;
 /// `GET` — who is in, late, missing and not checked out now.
 pub use faceid_protocol::reports::TODAY_PATH;
-/// `GET` — attendance events of the caller's scope, filtered and paged.
-pub const ATTENDANCE_PATH: &str = "/api/v1/attendance";
-/// `GET` — employees of the caller's scope, filtered and paged.
-pub const EMPLOYEES_PATH: &str = "/api/v1/employees";
-/// `GET` — devices (administrators only).
-pub const DEVICES_PATH: &str = "/api/v1/devices";
 /// Longest review comment the server takes, characters.
 pub const MAX_COMMENT_LEN: usize = 2000;
 

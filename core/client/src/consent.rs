@@ -8,8 +8,7 @@ use serde::Deserialize;
 
 use crate::session::{Session, SessionError};
 
-/// `GET` — the current text of each kind that has one.
-pub const CONSENT_TEXTS_PATH: &str = "/api/v1/consent-texts";
+pub use faceid_protocol::consent::CONSENT_TEXTS_PATH;
 
 /// One current consent text as the server lists it (the fields the app shows; the server's
 /// answer has the same names).
@@ -43,7 +42,7 @@ mod tests {
 
     #[test]
     fn reads_the_servers_text_listing() {
-        // The shape `GET /api/v1/consent-texts` answers (backend/src/consent.rs).
+        // The shape `GET /api/v1/consent-texts` answers (`faceid_protocol::consent::ConsentText`).
         let json = r#"[{"kind":"biometric","version":3,"body":"We keep your face template.",
             "created_at":"2026-05-01T08:00:00Z"},
             {"kind":"location","version":1,"body":"Where you punch.","created_at":"2026-05-01T08:00:00Z"}]"#;

@@ -12,8 +12,7 @@ use uuid::Uuid;
 use crate::http::{HttpConfig, build_client, normalise_base, read_answer};
 use crate::session::SessionError;
 
-/// `POST` — multipart: the JSON [`EVIDENCE_PART`] and one JPEG [`BEST_FRAME_PART`].
-pub const KIOSK_IDENTIFY_PATH: &str = "/api/v1/kiosk/identify";
+pub use faceid_protocol::kiosk::KIOSK_IDENTIFY_PATH;
 
 /// The JSON part of an identification.
 #[derive(Debug, Clone, Serialize)]

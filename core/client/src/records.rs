@@ -99,8 +99,7 @@ pub async fn my_attendance(
     Ok(records)
 }
 
-/// `GET` — the employee's own timesheet of a month (`?month=YYYY-MM`, default: this month).
-pub const MY_TIMESHEET_PATH: &str = "/api/v1/me/timesheet";
+pub use faceid_protocol::reports::MY_TIMESHEET_PATH;
 
 /// The employee's month as the server computes it from schedules and punches (the fields the
 /// app shows; names as in the server's answer).

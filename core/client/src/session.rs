@@ -39,12 +39,9 @@ pub const SESSION_KEY: &str = "session";
 /// Refresh this long before the access token expires.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-pub const LOGIN_PATH: &str = "/api/v1/auth/login";
-pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
-pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
-pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
-pub const ME_PATH: &str = "/api/v1/me";
-pub const PASSWORD_PATH: &str = "/api/v1/me/password";
+pub use faceid_protocol::auth::{
+    LOGIN_PATH, LOGOUT_PATH, ME_PATH, NONCE_PATH, PASSWORD_PATH, REFRESH_PATH,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {

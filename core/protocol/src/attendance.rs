@@ -16,6 +16,23 @@ use crate::sync::{
     ValidationError, check_count, check_range, check_string, check_time, check_uuid_v7,
 };
 
+/// `GET` — attendance events of the caller's scope, filtered and paged.
+pub const ATTENDANCE_PATH: &str = "/api/v1/attendance";
+/// `GET` — verifies the whole attendance chain.
+pub const CHAIN_VERIFY_PATH: &str = "/api/v1/attendance/chain/verify";
+/// `POST` — enters a punch by hand (replacing one, or adding a missing one).
+pub const CORRECTIONS_PATH: &str = "/api/v1/attendance/corrections";
+/// `GET` — the evidence photo of a punch: to the employee themself, and to administrators
+/// and operators within their scope.
+pub const EVENT_PHOTO_PATH: &str = "/api/v1/attendance/events/{id}/photo";
+/// `POST` — accepts or rejects a flagged punch; the review is a new event referring to it.
+pub const EVENT_REVIEW_PATH: &str = "/api/v1/attendance/events/{id}/review";
+/// `GET` — the global attendance policy; `PUT` — replaces the global attendance policy.
+pub const ATTENDANCE_POLICY_PATH: &str = "/api/v1/settings/attendance-policy";
+/// `GET` — the policy in force at a site (its override, else the global policy); `PUT` —
+/// sets a site's override of the attendance policy.
+pub const SITE_ATTENDANCE_POLICY_PATH: &str = "/api/v1/sites/{id}/attendance-policy";
+
 pub const ATTENDANCE_EVENTS_PATH: &str = "/api/v1/attendance/events";
 pub const EVIDENCE_PART: &str = "evidence";
 pub const BEST_FRAME_PART: &str = "best_frame";
@@ -363,6 +380,63 @@ impl AttendanceRecord {
             EventKind::Review => None,
         }
     }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReviewRequest {
+    /// `accept` or `reject` of a flagged punch.
+    pub decision: ReviewDecision,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A punch entered by an administrator or operator: replaces `replaces` when given, or adds a
+/// missing punch.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionRequest {
+    pub employee_id: Uuid,
+    pub kind: PunchKind,
+    pub at: DateTime<Utc>,
+    #[serde(default)]
+    pub site_id: Option<Uuid>,
+    #[serde(default)]
+    pub replaces: Option<Uuid>,
+    pub comment: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct MyRange {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct ListQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub employee: Option<Uuid>,
+    pub site: Option<Uuid>,
+    /// `verified`, `flagged` or `rejected`.
+    pub verdict: Option<String>,
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EventPage {
+    pub items: Vec<AttendanceRecord>,
+    pub total: i64,
+    pub limit: u32,
+    pub offset: u32,
 }
 
 #[cfg(test)]

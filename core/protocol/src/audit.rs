@@ -4,6 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET` — the audit log of administrative writes, newest first.
+pub const AUDIT_PATH: &str = "/api/v1/audit";
+
 /// One write by an administrator or operator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -29,4 +32,13 @@ pub struct AuditPage {
     pub total: i64,
     pub limit: u32,
     pub offset: u32,
+}
+
+crate::paged_query! {
+    pub struct AuditQuery {
+        /// e.g. `employee`, `site`, `device`.
+        pub entity_type: Option<String>,
+        pub entity_id: Option<Uuid>,
+        pub actor_id: Option<Uuid>,
+    }
 }

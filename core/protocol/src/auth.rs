@@ -4,6 +4,29 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `POST` — logs in with a login and password from a device.
+pub const LOGIN_PATH: &str = "/api/v1/auth/login";
+/// `POST` — ends the session the refresh token belongs to.
+pub const LOGOUT_PATH: &str = "/api/v1/auth/logout";
+/// `POST` — a single-use nonce for a device proof (`docs/device-keys.md`), valid for two
+/// minutes.
+pub const NONCE_PATH: &str = "/api/v1/auth/nonce";
+/// `POST` — exchanges a refresh token for a new pair.
+pub const REFRESH_PATH: &str = "/api/v1/auth/refresh";
+/// `POST` — logs in from the web panel: like `/api/v1/auth/login`, with the refresh token
+/// set as a cookie.
+pub const WEB_LOGIN_PATH: &str = "/api/v1/auth/web/login";
+/// `POST` — ends the browser session and clears the cookie.
+pub const WEB_LOGOUT_PATH: &str = "/api/v1/auth/web/logout";
+/// `POST` — exchanges the refresh cookie for a new access token (and a new cookie).
+pub const WEB_REFRESH_PATH: &str = "/api/v1/auth/web/refresh";
+/// `GET` — the caller's own account.
+pub const ME_PATH: &str = "/api/v1/me";
+/// `POST` — changes the caller's password.
+pub const PASSWORD_PATH: &str = "/api/v1/me/password";
+/// `GET` — the sites the caller is assigned to, with their geofences.
+pub const MY_SITES_PATH: &str = "/api/v1/me/sites";
+
 /// Longest accepted login, in characters.
 pub const MAX_LOGIN_LEN: usize = 64;
 /// Longest accepted password, in bytes (argon2 input is bounded to keep hashing cheap).
@@ -175,4 +198,15 @@ pub struct CurrentUser {
 pub struct ChangePasswordRequest {
     pub current_password: String,
     pub new_password: String,
+}
+
+/// A browser session: the pair without its refresh token (that one is in the cookie).
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebSession {
+    /// JWT, sent as `Authorization: Bearer …`; keep it in memory only.
+    pub access_token: String,
+    pub access_expires_at: DateTime<Utc>,
+    pub user: CurrentUser,
+    pub server_time: DateTime<Utc>,
 }

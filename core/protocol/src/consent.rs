@@ -4,6 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET` — the current text of each kind that has one; `POST` — a new version (administrators).
+pub const CONSENT_TEXTS_PATH: &str = "/api/v1/consent-texts";
+/// `GET` — an employee's consents (administrators; operators within their scope); `POST` —
+/// records consent given or withdrawn on paper (method `paper`, the caller as actor).
+pub const EMPLOYEE_CONSENTS_PATH: &str = "/api/v1/employees/{id}/consents";
+
 /// `POST` grants or withdraws; `GET` lists the current state.
 pub const MY_CONSENTS_PATH: &str = "/api/v1/me/consents";
 
@@ -101,6 +107,36 @@ impl ConsentState {
             .max_by_key(|c| c.at)
             .is_some_and(|c| c.action == ConsentAction::Grant)
     }
+}
+
+/// `GET /api/v1/me/consents`: the latest record of each kind (`consents`, as in the protocol's
+/// `ConsentState`) and every record, newest first (`history`).
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentOverview {
+    pub consents: Vec<ConsentRecord>,
+    pub history: Vec<ConsentRecord>,
+}
+
+/// A consent text, as shown to the employee before they grant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentText {
+    /// `biometric`, `location` or `telegram`.
+    pub kind: String,
+    pub version: i32,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `POST /api/v1/consent-texts` body: a new version of the text of one kind.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewConsentText {
+    pub kind: ConsentKind,
+    pub body: String,
 }
 
 #[cfg(test)]

@@ -6,6 +6,20 @@ use uuid::Uuid;
 
 use crate::auth::Platform;
 
+/// `GET` — devices (administrators only); `POST` — a new kiosk.
+pub const DEVICES_PATH: &str = "/api/v1/devices";
+/// `GET` — reads a device; `PATCH` — renames a device, or moves a kiosk to another site.
+pub const DEVICE_PATH: &str = "/api/v1/devices/{id}";
+/// `POST` — blocks a device: every request and login from it is refused with
+/// `device_blocked`.
+pub const DEVICE_BLOCK_PATH: &str = "/api/v1/devices/{id}/block";
+/// `POST` — replaces a kiosk's credential; the old one stops working at once.
+pub const DEVICE_CREDENTIAL_PATH: &str = "/api/v1/devices/{id}/credential";
+/// `POST` — unblocks a device.
+pub const DEVICE_UNBLOCK_PATH: &str = "/api/v1/devices/{id}/unblock";
+/// `GET` — the calling kiosk (authenticated by its credential).
+pub const KIOSK_ME_PATH: &str = "/api/v1/kiosk/me";
+
 /// Prefix of a kiosk credential; the whole credential is sent as `Authorization: Bearer …`.
 pub const KIOSK_CREDENTIAL_PREFIX: &str = "fidk_";
 
@@ -98,4 +112,13 @@ pub struct UpdateDevice {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
     pub site_id: Option<Option<Uuid>>,
+}
+
+crate::paged_query! {
+    pub struct ListQuery {
+        pub kind: Option<DeviceKind>,
+        pub blocked: Option<bool>,
+        /// Devices this employee has logged in from.
+        pub employee_id: Option<Uuid>,
+    }
 }

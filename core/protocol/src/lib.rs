@@ -4,6 +4,28 @@
 //! Every body type rejects unknown fields, so a client and a server that disagree about the
 //! contract fail loudly instead of silently dropping data.
 
+/// A list's query: the fields given, then `limit` and `offset` (one paging part for every paged
+/// list), with unknown parameters refused. `Paging::resolve` in the backend checks the bounds.
+macro_rules! paged_query {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, ::serde::Serialize, ::serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+        #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// Items per page (1..=500, default 50).
+            pub limit: Option<u32>,
+            pub offset: Option<u32>,
+        }
+    };
+}
+pub(crate) use paged_query;
+
 pub mod attendance;
 pub mod audit;
 pub mod auth;
@@ -12,6 +34,7 @@ pub mod devices;
 pub mod error_code;
 pub mod face;
 pub mod field_code;
+pub mod iiko;
 pub mod jobs;
 pub mod kiosk;
 pub mod liveness;
@@ -23,6 +46,7 @@ pub mod profile;
 pub mod reason_code;
 pub mod reports;
 pub mod schedules;
+pub mod settings;
 pub mod sites;
 pub mod sync;
 pub mod telegram;
@@ -31,6 +55,8 @@ pub mod wire_text;
 
 /// Prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";
+/// `GET`: the OpenAPI document.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 
 /// Largest page a list endpoint returns.
 pub const MAX_PAGE_LIMIT: u32 = 500;

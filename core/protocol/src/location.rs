@@ -6,6 +6,24 @@ use uuid::Uuid;
 
 use crate::sync::{ValidationError, check_count, check_range, check_string, check_time};
 
+/// `GET` — a department's tracking policy (the default when it has none); `PUT` — sets a
+/// department's tracking policy, used by its employees without their own; `DELETE` —
+/// removes a department's tracking policy: its employees without their own follow the
+/// company default again.
+pub const DEPARTMENT_TRACKING_POLICY_PATH: &str = "/api/v1/departments/{id}/tracking-policy";
+/// `GET` — an employee's points in a time range (administrators; operators within their
+/// scope).
+pub const EMPLOYEE_LOCATIONS_PATH: &str = "/api/v1/employees/{id}/locations";
+/// `GET` — an employee's effective tracking policy (administrators; operators within their
+/// scope); `PUT` — sets an employee's own tracking policy, which overrides the
+/// department's; `DELETE` — removes an employee's own tracking policy: they follow their
+/// department's again (or the company default).
+pub const EMPLOYEE_TRACKING_POLICY_PATH: &str = "/api/v1/employees/{id}/tracking-policy";
+/// `GET` — the default tracking policy: employees with neither their own nor a department
+/// policy follow it; `PUT` — replaces the default tracking policy (administrators;
+/// audited).
+pub const DEFAULT_TRACKING_POLICY_PATH: &str = "/api/v1/settings/tracking-policy";
+
 /// `POST` — upload a batch of points.
 pub const LOCATIONS_BATCH_PATH: &str = "/api/v1/locations/batch";
 /// `GET` — the current employee's tracking policy.
@@ -171,7 +189,7 @@ pub struct TrackPoint {
     pub point: LocationPoint,
 }
 
-/// Points of a time range, oldest first (`GET /api/v1/me/locations`).
+/// Points of a time range, oldest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Track {
@@ -293,6 +311,17 @@ impl TrackingPolicy {
         }
         Ok(())
     }
+}
+
+/// `?from=&to=` of track queries (RFC 3339).
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+pub struct Range {
+    /// Start, inclusive; default 24 hours before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// End, exclusive, at most 31 days after `from`; default now.
+    pub to: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]

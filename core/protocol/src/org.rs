@@ -7,6 +7,28 @@ use uuid::Uuid;
 use crate::auth::Role;
 use crate::double_option;
 
+/// `GET` — lists departments; `POST` — creates a department.
+pub const DEPARTMENTS_PATH: &str = "/api/v1/departments";
+/// `GET` — reads a department; `PATCH` — renames a department; `DELETE` — deletes a
+/// department that no employee belongs to.
+pub const DEPARTMENT_PATH: &str = "/api/v1/departments/{id}";
+/// `GET` — employees of the caller's scope, filtered and paged; `POST` — a new employee.
+pub const EMPLOYEES_PATH: &str = "/api/v1/employees";
+/// `GET` — reads an employee; `PATCH` — updates an employee.
+pub const EMPLOYEE_PATH: &str = "/api/v1/employees/{id}";
+/// `POST` — dismisses an employee: they can no longer log in and every session ends; their
+/// data stays.
+pub const EMPLOYEE_DISMISS_PATH: &str = "/api/v1/employees/{id}/dismiss";
+/// `POST` — sets a new password for an employee; every session of theirs ends.
+pub const EMPLOYEE_PASSWORD_PATH: &str = "/api/v1/employees/{id}/password";
+/// `POST` — re-hires a dismissed employee; they can log in again with their password.
+pub const EMPLOYEE_REHIRE_PATH: &str = "/api/v1/employees/{id}/rehire";
+/// `GET` — lists positions; `POST` — creates a position.
+pub const POSITIONS_PATH: &str = "/api/v1/positions";
+/// `GET` — reads a position; `PATCH` — renames a position; `DELETE` — deletes a position
+/// that no employee holds.
+pub const POSITION_PATH: &str = "/api/v1/positions/{id}";
+
 /// Longest accepted name (first, last, department, position, site, device), in characters.
 pub const MAX_NAME_LEN: usize = 200;
 /// Shortest password accepted when one is set.
@@ -206,4 +228,16 @@ pub struct Position {
 #[serde(deny_unknown_fields)]
 pub struct NamedInput {
     pub name: String,
+}
+
+crate::paged_query! {
+    pub struct EmployeeQuery {
+        /// Text searched in first name, last name, login and card number.
+        pub q: Option<String>,
+        pub department_id: Option<Uuid>,
+        pub position_id: Option<Uuid>,
+        pub site_id: Option<Uuid>,
+        pub status: Option<EmployeeStatus>,
+        pub role: Option<Role>,
+    }
 }

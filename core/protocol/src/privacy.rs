@@ -10,6 +10,30 @@ use uuid::Uuid;
 use crate::telegram::Lang;
 use crate::wire_text::WireText;
 
+/// `GET` — the review queue of correction requests within the caller's scope, oldest first.
+pub const CORRECTION_REQUESTS_PATH: &str = "/api/v1/correction-requests";
+/// `POST` — accepts or rejects a pending request (administrators; operators within their
+/// scope; audited).
+pub const CORRECTION_REQUEST_DECIDE_PATH: &str = "/api/v1/correction-requests/{id}/decide";
+/// `POST` — starts an export of an employee's data on their behalf (administrators;
+/// operators within their scope; audited).
+pub const EMPLOYEE_EXPORT_PATH: &str = "/api/v1/employees/{id}/export";
+/// `GET` — an export of an employee's data: its state, then the ZIP (audited download).
+pub const EMPLOYEE_EXPORT_STATUS_PATH: &str = "/api/v1/employees/{id}/export/{export_id}";
+/// `GET` — an employee's restrictions (administrators); `PUT` — restricts or lifts an
+/// employee's biometric processing or tracking (administrators; audited).
+pub const EMPLOYEE_RESTRICTIONS_PATH: &str = "/api/v1/employees/{id}/restrictions";
+/// `GET` — erasure requests of every employee, oldest open first (administrators).
+pub const ERASURE_REQUESTS_PATH: &str = "/api/v1/erasure-requests";
+/// `POST` — approves a pending request: the cascade job is queued in the same transaction
+/// (audited).
+pub const ERASURE_REQUEST_APPROVE_PATH: &str = "/api/v1/erasure-requests/{id}/approve";
+/// `POST` — refuses a pending request with a reason the employee sees (audited).
+pub const ERASURE_REQUEST_REFUSE_PATH: &str = "/api/v1/erasure-requests/{id}/refuse";
+/// `GET` — one of the caller's exports: 202 with its state while it is being written, then
+/// the ZIP.
+pub const MY_EXPORT_STATUS_PATH: &str = "/api/v1/me/export/{id}";
+
 /// `POST` starts an export; `GET …/{id}` polls it (202 with its state, 200 with the ZIP).
 pub const MY_EXPORT_PATH: &str = "/api/v1/me/export";
 /// `POST` asks for an erasure; `GET` lists the employee's requests.
@@ -278,6 +302,81 @@ pub struct RestrictionChange {
     pub biometrics: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<bool>,
+}
+
+/// `POST /api/v1/correction-requests/{id}/decide` body.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionDecision {
+    /// `accept` or `reject`.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(accept|reject)$"))]
+    pub decision: String,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct CorrectionQuery {
+    /// Which requests: `pending` (the default), `accepted`, `rejected` or `all`.
+    #[cfg_attr(feature = "openapi", param(inline))]
+    pub state: Option<CorrectionStateFilter>,
+}
+
+/// Which correction requests a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionStateFilter {
+    #[default]
+    Pending,
+    Accepted,
+    Rejected,
+    All,
+}
+
+impl WireText for CorrectionStateFilter {}
+
+impl CorrectionStateFilter {
+    /// The state the requests must be in; `None` for all.
+    pub fn state(self) -> Option<&'static str> {
+        (self != Self::All).then(|| self.wire_text())
+    }
+}
+
+/// `POST /api/v1/erasure-requests/{id}/refuse` body.
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Refusal {
+    /// Shown to the employee.
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct ErasureQuery {
+    /// Only requests in this state.
+    #[cfg_attr(feature = "openapi", param(inline))]
+    pub state: Option<ErasureState>,
+}
+
+/// Where an erasure request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
+pub enum ErasureState {
+    Pending,
+    Approved,
+    Done,
+    Refused,
 }
 
 #[cfg(test)]

@@ -4,6 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// `GET` — an employee's profile photo (administrators; operators within their scope);
+/// `PUT` — sets an employee's profile photo (administrators; operators within their scope);
+/// `DELETE` — removes an employee's profile photo (administrators; operators within their
+/// scope).
+pub const EMPLOYEE_PHOTO_PATH: &str = "/api/v1/employees/{id}/photo";
+
 pub const MY_PHOTO_PATH: &str = "/api/v1/me/photo";
 
 /// The answer to an upload.

@@ -1,7 +1,9 @@
 //! Work schedules: shift templates, assignments, absences, the holiday calendar and the
 //! timesheet computation's settings (`/api/v1/shift-templates`, `/schedule-assignments`,
-//! `/absences`, `/holiday-calendar`, `/settings/timesheet`). The schedules themselves
-//! (`ScheduleDef`) stay with the server's timesheet computation, which owns their meaning.
+//! `/absences`, `/holiday-calendar`, `/settings/timesheet`) and the schedules' patterns
+//! (`ScheduleDef`; the server's timesheet computation resolves them).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -215,4 +217,160 @@ pub struct ShiftTemplateOut {
     pub site_id: Option<Uuid>,
     pub crosses_midnight: bool,
     pub nominal_minutes: u32,
+}
+
+/// How a schedule is stored and sent: shift templates by id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScheduleDef {
+    /// Seven entries, Monday first; `null` is a day off.
+    Weekly { days: Vec<Option<Uuid>> },
+    /// A cycle of shift-or-off days from `anchor` (cycle day 0).
+    Rotating {
+        anchor: NaiveDate,
+        cycle: Vec<Option<Uuid>>,
+    },
+    /// Explicit shifts per date; other dates are days off.
+    Roster { days: BTreeMap<NaiveDate, Uuid> },
+    /// Required minutes per day or per week over the work days (seven flags, Monday first).
+    Flexible {
+        minutes_per_day: Option<u32>,
+        minutes_per_week: Option<u32>,
+        work_days: Vec<bool>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSchedule {
+    pub name: String,
+    pub pattern: ScheduleDef,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScheduleOut {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: String,
+    pub pattern: ScheduleDef,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The kind of a schedule pattern: the `kind` tag of a [`ScheduleDef`] and the text of the
+/// `schedules.kind` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
+pub enum PatternKind {
+    Weekly,
+    Rotating,
+    Roster,
+    Flexible,
+}
+
+impl WireText for PatternKind {}
+
+impl ScheduleDef {
+    /// Its kind (whose text is the `kind` tag of the JSON form).
+    pub fn kind(&self) -> PatternKind {
+        match self {
+            ScheduleDef::Weekly { .. } => PatternKind::Weekly,
+            ScheduleDef::Rotating { .. } => PatternKind::Rotating,
+            ScheduleDef::Roster { .. } => PatternKind::Roster,
+            ScheduleDef::Flexible { .. } => PatternKind::Flexible,
+        }
+    }
+
+    /// The shift templates the schedule refers to.
+    pub fn template_ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = match self {
+            ScheduleDef::Weekly { days } => days.iter().flatten().copied().collect(),
+            ScheduleDef::Rotating { cycle, .. } => cycle.iter().flatten().copied().collect(),
+            ScheduleDef::Roster { days } => days.values().copied().collect(),
+            ScheduleDef::Flexible { .. } => Vec::new(),
+        };
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+/// A kind of leave entered by HR: the text of `absences.kind`, of `timesheet_days.absence` and
+/// of the reports' leave kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeaveKind {
+    AnnualLeave,
+    SickLeave,
+    BusinessTrip,
+    UnpaidLeave,
+}
+
+impl WireText for LeaveKind {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patterns_kind_is_its_json_tag() {
+        let day = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        let id = Uuid::nil();
+        for def in [
+            ScheduleDef::Weekly {
+                days: vec![None; 7],
+            },
+            ScheduleDef::Rotating {
+                anchor: day,
+                cycle: vec![Some(id)],
+            },
+            ScheduleDef::Roster {
+                days: BTreeMap::from([(day, id)]),
+            },
+            ScheduleDef::Flexible {
+                minutes_per_day: Some(480),
+                minutes_per_week: None,
+                work_days: vec![true; 7],
+            },
+        ] {
+            let json = serde_json::to_value(&def).unwrap();
+            assert_eq!(json["kind"], def.kind().wire_text());
+        }
+        let texts: Vec<&str> = [
+            PatternKind::Weekly,
+            PatternKind::Rotating,
+            PatternKind::Roster,
+            PatternKind::Flexible,
+        ]
+        .map(WireText::wire_text)
+        .into();
+        assert_eq!(texts, ["weekly", "rotating", "roster", "flexible"]);
+    }
+
+    #[test]
+    fn leave_kinds_keep_their_stored_text() {
+        let all = [
+            LeaveKind::AnnualLeave,
+            LeaveKind::SickLeave,
+            LeaveKind::BusinessTrip,
+            LeaveKind::UnpaidLeave,
+        ];
+        let texts: Vec<&str> = all.map(WireText::wire_text).into();
+        assert_eq!(
+            texts,
+            [
+                "annual_leave",
+                "sick_leave",
+                "business_trip",
+                "unpaid_leave"
+            ]
+        );
+        for k in all {
+            assert_eq!(LeaveKind::from_wire_text(k.wire_text()), Some(k));
+        }
+    }
 }

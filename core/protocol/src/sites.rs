@@ -4,6 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET` — lists sites; `POST` — creates a site.
+pub const SITES_PATH: &str = "/api/v1/sites";
+/// `GET` — reads a site; `PATCH` — updates a site; absent fields stay; `DELETE` — deletes a
+/// site that no employee or kiosk uses (deactivate it otherwise).
+pub const SITE_PATH: &str = "/api/v1/sites/{id}";
+
 /// Smallest geofence radius accepted, in metres (GPS accuracy makes smaller circles useless).
 pub const MIN_RADIUS_M: f64 = 10.0;
 /// Largest geofence radius accepted, in metres.

@@ -4,6 +4,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// `GET` — the bot's name (from `getMe`) and link counts (administrators).
+pub const TELEGRAM_PATH: &str = "/api/v1/integrations/telegram";
+/// `GET` — every Bot API call, newest first (administrators).
+pub const TELEGRAM_LOG_PATH: &str = "/api/v1/integrations/telegram/log";
+/// `POST` — webhook mode: Telegram posts each update here with the configured secret in
+/// `X-Telegram-Bot-Api-Secret-Token`.
+pub const TELEGRAM_WEBHOOK_PATH: &str = "/api/v1/integrations/telegram/webhook";
+
 /// `GET` the link, `PATCH` its settings, `DELETE` to unlink.
 pub const MY_TELEGRAM_PATH: &str = "/api/v1/me/telegram";
 /// `POST`: a one-time deep link to the bot.
@@ -161,14 +169,9 @@ pub struct TelegramLogPage {
     pub total: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// Only failed calls.
-    pub errors_only: Option<bool>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+crate::paged_query! {
+    pub struct LogQuery {
+        /// Only failed calls.
+        pub errors_only: Option<bool>,
+    }
 }

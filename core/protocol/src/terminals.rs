@@ -5,6 +5,21 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// `GET` — every terminal with its health; `POST` — registers a terminal; its first poll
+/// and its people sync are queued at once.
+pub const TERMINALS_PATH: &str = "/api/v1/terminals";
+/// `GET` — a terminal with its health: identity from `deviceInfo`, clock offset, last poll,
+/// last error and today's events; `PATCH` — edits a terminal; `DELETE` — deletes a
+/// terminal: its configuration, raw events and log.
+pub const TERMINAL_PATH: &str = "/api/v1/terminals/{id}";
+/// `GET` — the terminal's synchronisation log: every call, newest first.
+pub const TERMINAL_LOG_PATH: &str = "/api/v1/terminals/{id}/log";
+/// `POST` — queues a poll of the terminal now (besides its schedule).
+pub const TERMINAL_POLL_PATH: &str = "/api/v1/terminals/{id}/poll";
+/// `POST` — tests the connection now: one `System/deviceInfo` call with the stored
+/// credentials and a short timeout (at most 5 s).
+pub const TERMINAL_TEST_PATH: &str = "/api/v1/terminals/{id}/test";
+
 /// How a terminal's passes become punches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -156,16 +171,67 @@ pub struct TerminalLogPage {
     pub total: i64,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
-#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
-#[serde(deny_unknown_fields)]
-pub struct LogQuery {
-    /// Only failed calls.
-    pub errors_only: Option<bool>,
-    /// Only this operation (e.g. `AcsEvent`).
-    pub operation: Option<String>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
+crate::paged_query! {
+    pub struct LogQuery {
+        /// Only failed calls.
+        pub errors_only: Option<bool>,
+        /// Only this operation (e.g. `AcsEvent`).
+        pub operation: Option<String>,
+    }
+}
+
+/// How a connection test ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TestOutcome {
+    /// The terminal answered `deviceInfo` with these credentials.
+    Ok,
+    /// No connection, a broken one, or no answer within the test's timeout.
+    Unreachable,
+    /// The terminal refused the credentials (401).
+    AuthFailed,
+    /// Polling is stopped because the terminal refused the credentials repeatedly (the
+    /// terminal is not called: another refused login could lock its account), or the terminal
+    /// says the account is locked.
+    LockedOut,
+    /// The terminal answered, but not what `deviceInfo` returns (an HTTP error, an ISAPI
+    /// refusal, or an unreadable body).
+    BadResponse,
+}
+
+/// The answer of a connection test (200 whatever the outcome).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TerminalTest {
+    pub outcome: TestOutcome,
+    /// Round trip of the call in milliseconds (absent when the terminal was not called).
+    pub round_trip_ms: Option<i64>,
+    /// What the terminal reported (`ok` only; each may be absent on some firmware).
+    pub device_name: Option<String>,
+    pub model: Option<String>,
+    pub serial_number: Option<String>,
+    pub firmware_version: Option<String>,
+    /// The failure as the server saw it (absent on `ok`).
+    pub detail: Option<String>,
+    /// The HTTP status the terminal answered, when it answered one.
+    pub http_status: Option<i32>,
+    pub tested_at: DateTime<Utc>,
+}
+
+impl TerminalTest {
+    /// An answer with `outcome` and nothing else, tested now.
+    pub fn new(outcome: TestOutcome) -> Self {
+        Self {
+            outcome,
+            round_trip_ms: None,
+            device_name: None,
+            model: None,
+            serial_number: None,
+            firmware_version: None,
+            detail: None,
+            http_status: None,
+            tested_at: Utc::now(),
+        }
+    }
 }

@@ -153,6 +153,7 @@ mod tests {
     use crate::auth::Platform;
     use crate::liveness::HeadAction;
     use crate::privacy::ErasureScope;
+    use crate::reports::{DayStatusCode, ReportKind};
 
     fn check<T: WireText + std::fmt::Debug + PartialEq>(values: &[T]) {
         for &v in values {
@@ -190,6 +191,38 @@ mod tests {
             ErasureScope::Photos,
             ErasureScope::Everything,
         ]);
+        check(&[ReportKind::Summary, ReportKind::Daily, ReportKind::T13]);
+        assert_eq!(ReportKind::T13.wire_text(), "t13");
+        let days = [
+            DayStatusCode::Present,
+            DayStatusCode::Late,
+            DayStatusCode::LeftEarly,
+            DayStatusCode::Absent,
+            DayStatusCode::DayOff,
+            DayStatusCode::Holiday,
+            DayStatusCode::OnLeave,
+            DayStatusCode::MissingCheckOut,
+            DayStatusCode::InProgress,
+            DayStatusCode::Upcoming,
+        ];
+        check(&days);
+        // The stored text of `timesheet_days.status` (never changes once shipped).
+        let texts: Vec<&str> = days.map(WireText::wire_text).into();
+        assert_eq!(
+            texts,
+            [
+                "present",
+                "late",
+                "left_early",
+                "absent",
+                "day_off",
+                "holiday",
+                "on_leave",
+                "missing_check_out",
+                "in_progress",
+                "upcoming"
+            ]
+        );
         assert_eq!(PunchKind::In.wire_text(), "in");
         assert_eq!(Verdict::Flagged.wire_text(), "flagged");
     }

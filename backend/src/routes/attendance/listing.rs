@@ -8,11 +8,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_protocol::attendance::{
-    AttendanceRecord, EventKind, PunchKind, PunchStatus, ReviewDecision, Verdict,
+    ATTENDANCE_PATH, CHAIN_VERIFY_PATH, EVENT_PHOTO_PATH, MY_ATTENDANCE_PATH,
+};
+use faceid_protocol::attendance::{
+    AttendanceRecord, EventKind, EventPage, ListQuery, MyRange, PunchKind, PunchStatus,
+    ReviewDecision, Verdict,
 };
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -123,34 +126,6 @@ pub(super) async fn load_event(conn: &mut PgConnection, id: Uuid) -> AppResult<A
     row.try_into()
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MyRange {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    pub employee: Option<Uuid>,
-    pub site: Option<Uuid>,
-    /// `verified`, `flagged` or `rejected`.
-    pub verdict: Option<String>,
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
-#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct EventPage {
-    pub items: Vec<AttendanceRecord>,
-    pub total: i64,
-    pub limit: u32,
-    pub offset: u32,
-}
-
 fn push_range(
     qb: &mut QueryBuilder<Postgres>,
     from: Option<DateTime<Utc>>,
@@ -165,7 +140,7 @@ fn push_range(
 }
 
 /// The caller's own attendance events in `[from, to)`.
-#[utoipa::path(get, path = "/api/v1/me/attendance", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_ATTENDANCE_PATH, tag = "attendance", security(("bearer" = [])),
     params(MyRange),
     responses((status = 200, description = "events, oldest first (at most 5000)", body = Vec<AttendanceRecord>)))]
 pub async fn my_attendance(
@@ -183,7 +158,7 @@ pub async fn my_attendance(
 }
 
 /// Attendance events of the employees within the caller's scope, filtered and paged.
-#[utoipa::path(get, path = "/api/v1/attendance", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = ATTENDANCE_PATH, tag = "attendance", security(("bearer" = [])),
     params(ListQuery),
     responses((status = 200, description = "a page of events, oldest first", body = EventPage),
               (status = 400, description = "`invalid_query`", body = Problem)))]
@@ -240,7 +215,7 @@ pub async fn list(
 
 /// The evidence photo of a punch: to the employee themself, and to administrators and
 /// operators within their scope.
-#[utoipa::path(get, path = "/api/v1/attendance/events/{id}/photo", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = EVENT_PHOTO_PATH, tag = "attendance", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "event id")),
     responses(
         (status = 200, description = "the best frame as uploaded", content_type = "image/jpeg"),
@@ -293,7 +268,7 @@ pub async fn photo(
 }
 
 /// Verifies the whole attendance chain.
-#[utoipa::path(get, path = "/api/v1/attendance/chain/verify", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = CHAIN_VERIFY_PATH, tag = "attendance", security(("bearer" = [])),
     responses((status = 200, description = "verification", body = ChainVerification)))]
 pub async fn chain_verify(
     State(state): State<AppState>,

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use faceid_protocol::attendance::{ATTENDANCE_POLICY_PATH, SITE_ATTENDANCE_POLICY_PATH};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -13,7 +14,7 @@ use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiPath};
 
 /// The global attendance policy.
-#[utoipa::path(get, path = "/api/v1/settings/attendance-policy", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = ATTENDANCE_POLICY_PATH, tag = "attendance", security(("bearer" = [])),
     responses((status = 200, description = "policy", body = AttendancePolicy)))]
 pub async fn get_global_policy(
     State(state): State<AppState>,
@@ -24,7 +25,7 @@ pub async fn get_global_policy(
 }
 
 /// Replaces the global attendance policy.
-#[utoipa::path(put, path = "/api/v1/settings/attendance-policy", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(put, path = ATTENDANCE_POLICY_PATH, tag = "attendance", security(("bearer" = [])),
     request_body = AttendancePolicy,
     responses((status = 200, description = "stored", body = AttendancePolicy),
               (status = 422, description = "invalid policy", body = Problem)))]
@@ -38,7 +39,7 @@ pub async fn put_global_policy(
 }
 
 /// The policy in force at a site (its override, else the global policy).
-#[utoipa::path(get, path = "/api/v1/sites/{id}/attendance-policy", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(get, path = SITE_ATTENDANCE_POLICY_PATH, tag = "attendance", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "site id")),
     responses((status = 200, description = "policy", body = AttendancePolicy),
               (status = 404, description = "no such site", body = Problem)))]
@@ -53,7 +54,7 @@ pub async fn get_site_policy(
 }
 
 /// Sets a site's override of the attendance policy.
-#[utoipa::path(put, path = "/api/v1/sites/{id}/attendance-policy", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(put, path = SITE_ATTENDANCE_POLICY_PATH, tag = "attendance", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "site id")),
     request_body = AttendancePolicy,
     responses((status = 200, description = "stored", body = AttendancePolicy),

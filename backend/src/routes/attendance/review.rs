@@ -4,12 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use faceid_protocol::attendance::{AttendanceRecord, PunchKind, ReviewDecision};
+use chrono::Utc;
+use faceid_protocol::attendance::{
+    AttendanceRecord, CorrectionRequest, ReviewDecision, ReviewRequest,
+};
+use faceid_protocol::attendance::{CORRECTIONS_PATH, EVENT_REVIEW_PATH};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use sqlx::Postgres;
 use uuid::Uuid;
 
@@ -23,30 +25,6 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, Check};
 use faceid_protocol::wire_text::WireText;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewRequest {
-    /// `accept` or `reject` of a flagged punch.
-    pub decision: ReviewDecision,
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-/// A punch entered by an administrator or operator: replaces `replaces` when given, or adds a
-/// missing punch.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CorrectionRequest {
-    pub employee_id: Uuid,
-    pub kind: PunchKind,
-    pub at: DateTime<Utc>,
-    #[serde(default)]
-    pub site_id: Option<Uuid>,
-    #[serde(default)]
-    pub replaces: Option<Uuid>,
-    pub comment: String,
-}
-
 fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
     let mut check = Check::default();
     let c = check.opt_text("comment", c, 2000);
@@ -55,7 +33,7 @@ fn check_comment(c: Option<&str>) -> AppResult<Option<String>> {
 }
 
 /// Accepts or rejects a flagged punch; the review is a new event referring to it.
-#[utoipa::path(post, path = "/api/v1/attendance/events/{id}/review", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = EVENT_REVIEW_PATH, tag = "attendance", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "event id")),
     request_body = ReviewRequest,
     responses(
@@ -150,7 +128,7 @@ async fn append_staff_event(
 
 /// Enters a punch by hand (replacing one, or adding a missing one). A new event; nothing is
 /// changed.
-#[utoipa::path(post, path = "/api/v1/attendance/corrections", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = CORRECTIONS_PATH, tag = "attendance", security(("bearer" = [])),
     request_body = CorrectionRequest,
     responses(
         (status = 201, description = "the correction event", body = AttendanceRecord),

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use faceid_protocol::auth::Role;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::org::{EMPLOYEE_DISMISS_PATH, EMPLOYEE_PASSWORD_PATH, EMPLOYEE_REHIRE_PATH};
 use faceid_protocol::org::{Employee, EmployeeStatus, MAX_NAME_LEN, ResetPasswordRequest};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
@@ -22,7 +23,7 @@ use crate::extract::Check;
 use crate::extract::{ApiJson, ApiPath};
 
 /// Dismisses an employee: they can no longer log in and every session ends; their data stays.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/dismiss", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_DISMISS_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "dismissed", body = Employee),
@@ -80,7 +81,7 @@ pub async fn dismiss(
 }
 
 /// Re-hires a dismissed employee; they can log in again with their password.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/rehire", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_REHIRE_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "active again", body = Employee),
@@ -125,7 +126,7 @@ pub async fn rehire(
 }
 
 /// Sets a new password for an employee; every session of theirs ends.
-#[utoipa::path(post, path = "/api/v1/employees/{id}/password", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_PASSWORD_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = ResetPasswordRequest,
     responses(

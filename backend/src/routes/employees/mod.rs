@@ -8,12 +8,13 @@ use chrono::{DateTime, Utc};
 use faceid_protocol::auth::{CurrentUser, Role};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::org::EmployeeQuery;
 use faceid_protocol::org::{
     CreateEmployee, Employee, EmployeePage, EmployeeStatus, ExternalIds, MAX_NAME_LEN,
     OperatorScope, UpdateEmployee,
 };
+use faceid_protocol::org::{EMPLOYEE_PATH, EMPLOYEES_PATH};
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -316,23 +317,7 @@ async fn other_admin_exists(conn: &mut PgConnection, id: Uuid) -> AppResult<bool
     .await?)
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    /// Text searched in first name, last name, login and card number.
-    pub q: Option<String>,
-    pub department_id: Option<Uuid>,
-    pub position_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    pub status: Option<EmployeeStatus>,
-    pub role: Option<Role>,
-    /// Items per page (1..=500, default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-}
-
-fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &ListQuery) {
+fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &EmployeeQuery) {
     scope.push_filter(qb);
     if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         let pattern = format!(
@@ -378,8 +363,8 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &ListQuery) {
 }
 
 /// Lists employees the caller may see, with search and filters.
-#[utoipa::path(get, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
-    params(ListQuery),
+#[utoipa::path(get, path = EMPLOYEES_PATH, tag = "employees", security(("bearer" = [])),
+    params(EmployeeQuery),
     responses(
         (status = 200, description = "a page of employees", body = EmployeePage),
         (status = 400, description = "`invalid_query`", body = Problem),
@@ -387,7 +372,7 @@ fn push_filters(qb: &mut QueryBuilder<Postgres>, scope: &Scope, q: &ListQuery) {
 pub async fn list(
     State(state): State<AppState>,
     Staff(caller): Staff,
-    ApiQuery(q): ApiQuery<ListQuery>,
+    ApiQuery(q): ApiQuery<EmployeeQuery>,
 ) -> AppResult<Json<EmployeePage>> {
     let (limit, offset) = Paging::resolve(q.limit, q.offset)?;
     let scope = caller.scope();
@@ -415,7 +400,7 @@ pub async fn list(
 
 /// Creates an employee with an initial password. Operators create only `user` employees within
 /// their scope.
-#[utoipa::path(post, path = "/api/v1/employees", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEES_PATH, tag = "employees", security(("bearer" = [])),
     request_body = CreateEmployee,
     responses(
         (status = 201, description = "created", body = Employee),
@@ -512,7 +497,7 @@ pub async fn create(
 }
 
 /// Reads an employee.
-#[utoipa::path(get, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the employee", body = Employee),
@@ -533,7 +518,7 @@ pub async fn get(
 
 /// Updates an employee. Absent fields stay; `null` clears. Operators cannot change roles or
 /// scopes, and the employee must stay within their scope.
-#[utoipa::path(patch, path = "/api/v1/employees/{id}", tag = "employees", security(("bearer" = [])),
+#[utoipa::path(patch, path = EMPLOYEE_PATH, tag = "employees", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = UpdateEmployee,
     responses(

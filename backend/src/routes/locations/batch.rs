@@ -2,6 +2,7 @@
 //! the answer replayed for a repeated `Idempotency-Key` ([`crate::idempotency`]).
 
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::location::LOCATIONS_BATCH_PATH;
 use std::collections::BTreeSet;
 
 use axum::Json;
@@ -55,7 +56,7 @@ fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<Uuid>> {
 /// the server already has (same employee, device and `recorded_at`) counts as a duplicate, so
 /// re-sending is harmless. The `Idempotency-Key` header (UUIDv7) replays the first answer; the
 /// same key with another body is 409 `idempotency_key_reused`.
-#[utoipa::path(post, path = "/api/v1/locations/batch", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(post, path = LOCATIONS_BATCH_PATH, tag = "locations", security(("bearer" = [])),
     request_body = LocationBatch,
     params(("Idempotency-Key" = Option<String>, Header, description = "UUIDv7 chosen by the device")),
     responses(

@@ -5,6 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::location::TrackingPolicy;
+use faceid_protocol::location::{
+    DEPARTMENT_TRACKING_POLICY_PATH, EMPLOYEE_TRACKING_POLICY_PATH, TRACKING_POLICY_PATH,
+};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -15,7 +18,7 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::locations::{self, PolicyOwner, delete_policy, effective_policy, put_policy};
 
 /// The caller's tracking policy.
-#[utoipa::path(get, path = "/api/v1/me/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     responses((status = 200, description = "the effective policy", body = TrackingPolicy)))]
 pub async fn my_policy(
     State(state): State<AppState>,
@@ -25,7 +28,7 @@ pub async fn my_policy(
 }
 
 /// An employee's effective tracking policy (administrators; operators within their scope).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "the effective policy", body = TrackingPolicy),
@@ -43,7 +46,7 @@ pub async fn employee_policy(
 }
 
 /// Sets an employee's own tracking policy, which overrides the department's.
-#[utoipa::path(put, path = "/api/v1/employees/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(put, path = EMPLOYEE_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = TrackingPolicy,
     responses(
@@ -62,7 +65,7 @@ pub async fn put_employee_policy(
 }
 
 /// A department's tracking policy (the default when it has none).
-#[utoipa::path(get, path = "/api/v1/departments/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = DEPARTMENT_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     responses(
         (status = 200, description = "the department's policy", body = TrackingPolicy),
@@ -76,7 +79,7 @@ pub async fn department_policy(
 }
 
 /// Sets a department's tracking policy, used by its employees without their own.
-#[utoipa::path(put, path = "/api/v1/departments/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(put, path = DEPARTMENT_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     request_body = TrackingPolicy,
     responses(
@@ -96,7 +99,7 @@ pub async fn put_department_policy(
 
 /// Removes an employee's own tracking policy: they follow their department's again (or the
 /// company default). Removing when there is none is a 204 too.
-#[utoipa::path(delete, path = "/api/v1/employees/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(delete, path = EMPLOYEE_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 204, description = "removed"),
@@ -112,7 +115,7 @@ pub async fn delete_employee_policy(
 
 /// Removes a department's tracking policy: its employees without their own follow the company
 /// default again. Removing when there is none is a 204 too.
-#[utoipa::path(delete, path = "/api/v1/departments/{id}/tracking-policy", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(delete, path = DEPARTMENT_TRACKING_POLICY_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "department id")),
     responses(
         (status = 204, description = "removed"),

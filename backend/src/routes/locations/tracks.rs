@@ -4,8 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::location::Range;
+use faceid_protocol::location::{EMPLOYEE_LOCATIONS_PATH, MY_LOCATIONS_PATH};
 use faceid_protocol::problem::Problem;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -14,24 +15,13 @@ use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery};
 use crate::locations::{MAX_RANGE_DAYS, Track, track};
 
-/// `?from=&to=` of track queries (RFC 3339).
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Range {
-    /// Start, inclusive; default 24 hours before `to`.
-    pub from: Option<DateTime<Utc>>,
-    /// End, exclusive, at most 31 days after `from`; default now.
-    pub to: Option<DateTime<Utc>>,
-}
-
-impl Range {
-    fn resolve(&self) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
-        let to = self.to.unwrap_or_else(Utc::now);
-        let from = self.from.unwrap_or(to - chrono::Duration::days(1));
-        let r = Resolved { from, to };
-        r.check()?;
-        Ok((from, to))
-    }
+/// The range asked for, defaults filled in and checked.
+fn resolve(range: &Range) -> AppResult<(DateTime<Utc>, DateTime<Utc>)> {
+    let to = range.to.unwrap_or_else(Utc::now);
+    let from = range.from.unwrap_or(to - chrono::Duration::days(1));
+    let r = Resolved { from, to };
+    r.check()?;
+    Ok((from, to))
 }
 
 struct Resolved {
@@ -58,7 +48,7 @@ impl Resolved {
 }
 
 /// The caller's own points in a time range (at most 31 days).
-#[utoipa::path(get, path = "/api/v1/me/locations", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_LOCATIONS_PATH, tag = "locations", security(("bearer" = [])),
     params(Range),
     responses(
         (status = 200, description = "the points", body = Track),
@@ -68,12 +58,12 @@ pub async fn my_locations(
     AuthUser(caller): AuthUser,
     ApiQuery(range): ApiQuery<Range>,
 ) -> AppResult<Json<Track>> {
-    let (from, to) = range.resolve()?;
+    let (from, to) = resolve(&range)?;
     Ok(Json(track(&state.db, caller.id, from, to).await?))
 }
 
 /// An employee's points in a time range (administrators; operators within their scope).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/locations", tag = "locations", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_LOCATIONS_PATH, tag = "locations", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id"), Range),
     responses(
         (status = 200, description = "the points", body = Track),
@@ -89,6 +79,6 @@ pub async fn employee_locations(
     let mut conn = state.db.acquire().await?;
     check_employee_scope(&mut conn, &caller, id).await?;
     drop(conn);
-    let (from, to) = range.resolve()?;
+    let (from, to) = resolve(&range)?;
     Ok(Json(track(&state.db, id, from, to).await?))
 }

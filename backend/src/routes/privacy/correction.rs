@@ -13,6 +13,7 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::privacy::{CORRECTION_REQUEST_DECIDE_PATH, CORRECTION_REQUESTS_PATH};
 use faceid_protocol::problem::Problem;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -141,7 +142,7 @@ pub async fn list_mine(
 }
 
 /// The review queue of correction requests within the caller's scope, oldest first.
-#[utoipa::path(get, path = "/api/v1/correction-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = CORRECTION_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     params(CorrectionQuery),
     responses(
         (status = 200, description = "requests", body = Vec<EmployeeCorrectionRequest>),
@@ -165,7 +166,7 @@ pub async fn list(
 /// Accepts or rejects a pending request (administrators; operators within their scope;
 /// audited). Accepting a punch request appends a correction event to the chain; accepting a
 /// field request updates the profile.
-#[utoipa::path(post, path = "/api/v1/correction-requests/{id}/decide", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = CORRECTION_REQUEST_DECIDE_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "request id")),
     request_body = CorrectionDecision,
     responses(

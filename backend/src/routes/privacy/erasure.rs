@@ -11,6 +11,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use faceid_protocol::error_code::ErrorCode;
+use faceid_protocol::privacy::{
+    ERASURE_REQUEST_APPROVE_PATH, ERASURE_REQUEST_REFUSE_PATH, ERASURE_REQUESTS_PATH,
+};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -80,7 +83,7 @@ pub async fn list_mine(
 }
 
 /// Erasure requests of every employee, oldest open first (administrators).
-#[utoipa::path(get, path = "/api/v1/erasure-requests", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = ERASURE_REQUESTS_PATH, tag = "privacy", security(("bearer" = [])),
     params(ErasureQuery),
     responses(
         (status = 200, description = "requests", body = Vec<ErasureRequest>),
@@ -101,7 +104,7 @@ pub async fn list(
 }
 
 /// Approves a pending request: the cascade job is queued in the same transaction (audited).
-#[utoipa::path(post, path = "/api/v1/erasure-requests/{id}/approve", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = ERASURE_REQUEST_APPROVE_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "request id")),
     responses(
         (status = 200, description = "approved; the cascade is queued", body = ErasureRequest),
@@ -158,7 +161,7 @@ pub async fn approve(
 }
 
 /// Refuses a pending request with a reason the employee sees (audited).
-#[utoipa::path(post, path = "/api/v1/erasure-requests/{id}/refuse", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = ERASURE_REQUEST_REFUSE_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "request id")),
     request_body = Refusal,
     responses(

@@ -12,6 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use faceid_protocol::privacy::{
+    EMPLOYEE_EXPORT_PATH, EMPLOYEE_EXPORT_STATUS_PATH, MY_EXPORT_STATUS_PATH,
+};
 use faceid_protocol::problem::Problem;
 use faceid_protocol::wire_text::WireText;
 use sqlx::AssertSqlSafe;
@@ -126,7 +129,7 @@ pub async fn start_mine(
 }
 
 /// One of the caller's exports: 202 with its state while it is being written, then the ZIP.
-#[utoipa::path(get, path = "/api/v1/me/export/{id}", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_EXPORT_STATUS_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "export id")),
     responses(
         (status = 200, description = "the ZIP", content_type = "application/zip"),
@@ -144,7 +147,7 @@ pub async fn get_mine(
 
 /// Starts an export of an employee's data on their behalf (administrators; operators within
 /// their scope; audited).
-#[utoipa::path(post, path = "/api/v1/employees/{id}/export", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(post, path = EMPLOYEE_EXPORT_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = ExportRequest,
     responses(
@@ -165,7 +168,7 @@ pub async fn start_employee(
 }
 
 /// An export of an employee's data: its state, then the ZIP (audited download).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/export/{export_id}", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_EXPORT_STATUS_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id"),
            ("export_id" = Uuid, Path, description = "export id")),
     responses(

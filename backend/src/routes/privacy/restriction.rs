@@ -6,6 +6,7 @@ use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiPath};
 use axum::Json;
 use axum::extract::State;
+use faceid_protocol::privacy::EMPLOYEE_RESTRICTIONS_PATH;
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ pub async fn put_mine(
 }
 
 /// An employee's restrictions (administrators).
-#[utoipa::path(get, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(get, path = EMPLOYEE_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     responses(
         (status = 200, description = "restrictions in force", body = Restrictions),
@@ -55,7 +56,7 @@ pub async fn get_employee(
 
 /// Restricts or lifts an employee's biometric processing or tracking (administrators;
 /// audited).
-#[utoipa::path(put, path = "/api/v1/employees/{id}/restrictions", tag = "privacy", security(("bearer" = [])),
+#[utoipa::path(put, path = EMPLOYEE_RESTRICTIONS_PATH, tag = "privacy", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "employee id")),
     request_body = RestrictionChange,
     responses(

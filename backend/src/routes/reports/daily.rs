@@ -2,43 +2,22 @@
 //! the daily XLSX / CSV ([`crate::report_downloads::daily_days`]), so the screen and the files
 //! agree; sorted and paged by the server.
 
+use super::checked;
 use axum::Json;
 use axum::extract::State;
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, Utc};
 use faceid_protocol::problem::Problem;
-use serde::Serialize;
-use utoipa::ToSchema;
-use uuid::Uuid;
+use faceid_protocol::reports::DAILY_PATH;
+use faceid_protocol::reports::{DailyPage, DailyRow};
 
-use super::sort::{SortKey, SortValue, page, sort_rows};
-use super::{DayOut, ReportQuery, bounded_employees, day_out, filter, resolve_period};
+use super::sort::{SortValue, page, sort_rows};
+use super::{ReportQuery, bounded_employees, day_out, filter, resolve_period};
 use crate::AppState;
 use crate::auth::Staff;
 use crate::error::AppResult;
 use crate::extract::ApiQuery;
 use crate::report_downloads::{Progress, daily_days};
-
-/// One employee's day in the daily detail.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DailyRow {
-    pub employee_id: Uuid,
-    /// Last name, first name.
-    pub name: String,
-    /// The card number, else the login (as in the files).
-    pub personnel_number: String,
-    pub department: Option<String>,
-    #[serde(flatten)]
-    pub day: DayOut,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DailyPage {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Rows (employee-days) matching the filter (all pages).
-    pub total: i64,
-    pub items: Vec<DailyRow>,
-}
+use faceid_protocol::reports::SortKey;
 
 fn value(r: &(usize, DailyRow), key: SortKey) -> SortValue {
     let d = &r.1.day;
@@ -59,7 +38,7 @@ fn value(r: &(usize, DailyRow), key: SortKey) -> SortValue {
 /// the absence and the T-13 code; the numbers of the daily XLSX / CSV. Paged by rows, in the
 /// name order then by date unless `sort` says otherwise; `q` keeps the employees whose name
 /// contains it. Bounded like the department summary (`report_too_large`).
-#[utoipa::path(get, path = "/api/v1/reports/daily", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DAILY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one page of employee-days", body = DailyPage),
@@ -70,7 +49,7 @@ pub async fn daily(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<DailyPage>> {
-    let (paging, _) = q.checked()?;
+    let (paging, _) = checked(&q)?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let emps = bounded_employees(&state, &caller.scope(), &filter(&q), period).await?;
     let days = daily_days(&emps, period, Utc::now(), Progress::none(&state.db)).await?;

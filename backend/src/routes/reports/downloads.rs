@@ -8,11 +8,13 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use faceid_protocol::reports::{DOWNLOAD_FILE_PATH, DOWNLOAD_PATH, DOWNLOADS_PATH};
+use faceid_protocol::reports::{DownloadRequest, ExportFormat};
+use faceid_protocol::wire_text::WireText;
+use serde::Serialize;
 use uuid::Uuid;
 
-use super::{ExportFormat, current_month, period_error, resolve_period, t13_department};
+use super::{current_month, period_error, resolve_period, t13_department};
 use crate::AppState;
 use crate::audit;
 use crate::auth::Staff;
@@ -26,35 +28,6 @@ use crate::report_downloads::{
 use crate::timesheet::Period;
 use crate::timesheet::export;
 use crate::timesheet::store;
-
-/// `POST /api/v1/reports/downloads` body: which report, in which format, over which period
-/// and employees (the parameters of the synchronous endpoints).
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DownloadRequest {
-    pub report: ReportKind,
-    /// `csv` (default) or `xlsx` for the summary and the daily detail; the T-13 is XLSX
-    /// (`csv` is refused with `invalid` on `format`).
-    #[serde(default)]
-    pub format: Option<ExportFormat>,
-    /// `YYYY-MM`; instead of `from` and `to` (default: the current month). The T-13 takes only
-    /// a month (`from` / `to` are refused with `invalid_period`).
-    #[schema(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
-    pub month: Option<String>,
-    /// First day (inclusive) with `to`, at most 366 days.
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub department_id: Option<Uuid>,
-    /// Summary and daily detail only (`invalid` on `site_id` for a T-13).
-    pub site_id: Option<Uuid>,
-    /// T-13 header fields (at most 200 characters each; `too_long`, `invalid_characters`).
-    #[schema(max_length = 200)]
-    pub organisation: Option<String>,
-    #[schema(max_length = 200)]
-    pub okpo: Option<String>,
-    #[schema(max_length = 200)]
-    pub document_number: Option<String>,
-}
 
 /// The period of a download request, with its rules (the T-13 header's texts: at most 200
 /// characters, no control characters).
@@ -111,7 +84,7 @@ struct Requested<'a> {
 /// bounded by `report_too_large`'s employee-days, only by the file formats (10,000
 /// employees; 400,000 rows of daily detail). Audited as `reports.download` with the report,
 /// its period and filters.
-#[utoipa::path(post, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(post, path = DOWNLOADS_PATH, tag = "reports", security(("bearer" = [])),
     request_body = DownloadRequest,
     responses(
         (status = 202, description = "queued", body = ReportDownload),
@@ -163,7 +136,7 @@ pub async fn start_download(
     )))
     .bind(id)
     .bind(caller.id)
-    .bind(req.report.as_str())
+    .bind(req.report.wire_text())
     .bind(if xlsx { "xlsx" } else { "csv" })
     .bind(period.from())
     .bind(period.to())
@@ -171,7 +144,7 @@ pub async fn start_download(
     .fetch_one(&mut *tx)
     .await?;
     let requested = Requested {
-        report: req.report.as_str(),
+        report: req.report.wire_text(),
         format: &download.format,
         period_from: download.period_from,
         period_to: download.period_to,
@@ -201,7 +174,7 @@ pub async fn start_download(
 /// The caller's report downloads, newest first: every state, those whose file was deleted
 /// after its retention period marked `expired` (so the panel lists them after a reload).
 /// Another account's are never listed.
-#[utoipa::path(get, path = "/api/v1/reports/downloads", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOADS_PATH, tag = "reports", security(("bearer" = [])),
     params(Paging),
     responses(
         (status = 200, description = "one page of the caller's downloads", body = DownloadPage),
@@ -217,7 +190,7 @@ pub async fn list_downloads(
 
 /// One of the caller's report downloads: its state and progress, and when done the file's
 /// name, size and expiry. Another account's download is 404.
-#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOAD_PATH, tag = "reports", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "download id")),
     responses(
         (status = 200, description = "the download", body = ReportDownload),
@@ -236,7 +209,7 @@ pub async fn get_download(
 /// The file of one of the caller's report downloads (200, streamed; audited as
 /// `reports.download_file`), 202 with the state while
 /// it is being written, 409 `export_failed` when it failed, 410 `export_expired` once deleted.
-#[utoipa::path(get, path = "/api/v1/reports/downloads/{id}/file", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DOWNLOAD_FILE_PATH, tag = "reports", security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "download id")),
     responses(
         (status = 200, description = "the file: `text/csv` or XLSX"),

@@ -23,15 +23,16 @@ mod today;
 
 pub use daily::*;
 pub use downloads::*;
+pub use faceid_protocol::reports::{
+    DailyPage, DailyRow, DayOut, DepartmentSummaryOut, DownloadRequest, ExportFormat, MonthQuery,
+    MyTimesheet, ReportQuery, ReportSort, SummaryOut, SummaryPage, T13Query, TodayQuery,
+};
 pub use period::*;
-pub use sort::ReportSort;
 pub use today::*;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{Datelike, NaiveDate, Utc};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -50,67 +51,26 @@ pub const MAX_REPORT_EMPLOYEE_DAYS: i64 = 100_000;
 /// Longest name search (`q`) of the reports, in characters.
 pub const MAX_NAME_SEARCH: usize = 100;
 
-/// `?month=YYYY-MM` or `?from=&to=` (inclusive, at most 366 days); default the current month.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportQuery {
-    /// `YYYY-MM`; instead of `from` and `to`.
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
-    pub month: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub department_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    /// Page size of the JSON summary (employees) and daily detail (employee-days) (1..=500,
-    /// default 50).
-    pub limit: Option<u32>,
-    pub offset: Option<u32>,
-    /// Export format (default `csv`).
-    #[param(inline)]
-    pub format: Option<ExportFormat>,
-    /// Employees whose name ("last first" or "first last") contains this text, any case; blank
-    /// is no search (at most 100 characters: `too_long`; no control characters:
-    /// `invalid_characters`).
-    #[param(max_length = 100)]
-    pub q: Option<String>,
-    /// Order of the rows of the period summary and the daily detail (the other reports have
-    /// their own order): a column, `-` before it for descending; default `name`.
-    #[param(inline)]
-    pub sort: Option<ReportSort>,
-}
-
-/// The file format of an export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportFormat {
-    #[default]
-    Csv,
-    Xlsx,
-}
-
-impl ReportQuery {
-    /// The rules of every parameter, checked by every report that takes this query (the one
-    /// document describes them all), whether or not that report uses the parameter: the page
-    /// and the format, answered with the paging and the format wanted.
-    fn checked(&self) -> AppResult<((u32, u32), bool)> {
-        let mut check = Check::default();
-        if self
-            .q
-            .as_deref()
-            .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
-        {
-            check.add(
-                "q",
-                FieldCode::TooLong,
-                format!("must be at most {MAX_NAME_SEARCH} characters"),
-            );
-        }
-        check.finish()?;
-        Ok((
-            Paging::resolve(self.limit, self.offset)?,
-            self.format.unwrap_or_default() == ExportFormat::Xlsx,
-        ))
+/// The rules of every parameter, checked by every report that takes this query (the one
+/// document describes them all), whether or not that report uses the parameter: the page
+/// and the format, answered with the paging and the format wanted.
+fn checked(q: &ReportQuery) -> AppResult<((u32, u32), bool)> {
+    let mut check = Check::default();
+    if q.q
+        .as_deref()
+        .is_some_and(|q| q.chars().count() > MAX_NAME_SEARCH)
+    {
+        check.add(
+            "q",
+            FieldCode::TooLong,
+            format!("must be at most {MAX_NAME_SEARCH} characters"),
+        );
     }
+    check.finish()?;
+    Ok((
+        Paging::resolve(q.limit, q.offset)?,
+        q.format.unwrap_or_default() == ExportFormat::Xlsx,
+    ))
 }
 
 fn period_error(e: PeriodError) -> AppError {

@@ -1,18 +1,24 @@
 //! Reports over a period: the summary per employee and per department, the synchronous
 //! CSV / XLSX files, the T-13 and the employee's own month.
 
+use super::checked;
+use faceid_protocol::reports::{
+    DAILY_EXPORT_PATH, DEPARTMENT_SUMMARY_PATH, MY_TIMESHEET_PATH, SUMMARY_EXPORT_PATH,
+    SUMMARY_PATH, T13_PATH,
+};
+use faceid_protocol::reports::{
+    DayOut, DepartmentSummaryOut, MonthQuery, MyTimesheet, SummaryOut, SummaryPage, T13Query,
+};
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use axum::response::Response;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, Utc};
 use faceid_protocol::problem::Problem;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::sort::{self, SortKey, SortValue, sort_rows};
+use super::sort::{self, SortValue, sort_rows};
 use super::{
     ReportQuery, all_summaries, bounded_employees, current_month, file, filter, period_error,
     resolve_period, t13_department,
@@ -28,35 +34,10 @@ use crate::timesheet::summary::{
     EmployeeSummary, minutes_to_hours, summarize_department, summarize_employee,
 };
 use crate::timesheet::{DayRecord, Period};
+use faceid_protocol::reports::SortKey;
 
 // ---------------------------------------------------------------------------------------
 // DTOs
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct SummaryOut {
-    pub employee_id: Uuid,
-    pub name: String,
-    pub department_id: Option<Uuid>,
-    pub department: Option<String>,
-    pub days_worked: u32,
-    pub worked_minutes: i64,
-    pub worked_hours: f64,
-    pub late_count: u32,
-    pub late_minutes: i64,
-    pub early_leave_count: u32,
-    pub early_leave_minutes: i64,
-    /// Working days without attendance or a recorded reason.
-    pub absences: u32,
-    pub overtime_minutes: i64,
-    pub night_minutes: i64,
-    pub night_hours: f64,
-    pub days_off: u32,
-    pub holidays: u32,
-    /// Days of leave by kind (`annual_leave`, `sick_leave`, `business_trip`, `unpaid_leave`).
-    pub leave_days: BTreeMap<String, u32>,
-    pub missing_checkouts: u32,
-    pub pending_events: u32,
-}
 
 fn summary_out(e: &Emp, s: &EmployeeSummary) -> SummaryOut {
     SummaryOut {
@@ -87,56 +68,6 @@ fn summary_out(e: &Emp, s: &EmployeeSummary) -> SummaryOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SummaryPage {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    /// Employees matching the filter (all pages).
-    pub total: i64,
-    pub items: Vec<SummaryOut>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DepartmentSummaryOut {
-    pub department_id: Option<Uuid>,
-    pub department: Option<String>,
-    pub employees: u32,
-    pub days_worked: u32,
-    pub worked_minutes: i64,
-    pub worked_hours: f64,
-    pub late_count: u32,
-    pub late_minutes: i64,
-    pub early_leave_minutes: i64,
-    pub absences: u32,
-    pub overtime_minutes: i64,
-    pub night_minutes: i64,
-    pub leave_days: u32,
-    pub missing_checkouts: u32,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DayOut {
-    pub date: NaiveDate,
-    /// present, late, left_early, absent, day_off, holiday, on_leave, missing_check_out,
-    /// in_progress, upcoming
-    pub status: String,
-    /// The T-13 letter code(s) of the day, e.g. `Я` or `Я/Н`.
-    pub t13_code: String,
-    pub planned_start: Option<DateTime<Utc>>,
-    pub planned_end: Option<DateTime<Utc>>,
-    pub first_in: Option<DateTime<Utc>>,
-    pub last_out: Option<DateTime<Utc>>,
-    pub worked_minutes: i64,
-    pub late_minutes: i64,
-    pub early_leave_minutes: i64,
-    pub overtime_minutes: i64,
-    pub night_minutes: i64,
-    pub absence: Option<String>,
-    pub missing_checkout: bool,
-    pub holiday: bool,
-    pub pending_events: usize,
-}
-
 pub(super) fn day_out(r: &DayRecord) -> DayOut {
     DayOut {
         date: r.date,
@@ -158,18 +89,11 @@ pub(super) fn day_out(r: &DayRecord) -> DayOut {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MyTimesheet {
-    pub month: String,
-    pub days: Vec<DayOut>,
-    pub summary: SummaryOut,
-}
-
 /// Period summary per employee (paged by employees), in the name order unless `sort` says
 /// otherwise (another order reads every employee first, so it is bounded by
 /// `report_too_large` like the department summary); `q` keeps the employees whose name
 /// contains it.
-#[utoipa::path(get, path = "/api/v1/reports/summary", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = SUMMARY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one page of employees", body = SummaryPage),
@@ -180,7 +104,7 @@ pub async fn summary(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<SummaryPage>> {
-    let (page, _) = q.checked()?;
+    let (page, _) = checked(&q)?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let (from, to) = (period.from(), period.to());
     let order = q.sort.filter(|s| s.key().0 != SortKey::Name || s.key().1);
@@ -227,7 +151,7 @@ pub async fn summary(
 }
 
 /// Totals per department over a period.
-#[utoipa::path(get, path = "/api/v1/reports/departments", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DEPARTMENT_SUMMARY_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "one row per department", body = Vec<DepartmentSummaryOut>),
@@ -237,7 +161,7 @@ pub async fn departments(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Json<Vec<DepartmentSummaryOut>>> {
-    q.checked()?;
+    checked(&q)?;
     let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
     let (emps, sums) = all_summaries(&state, &caller.scope(), &filter(&q), period).await?;
     let mut groups: BTreeMap<(Option<String>, Option<Uuid>), Vec<EmployeeSummary>> =
@@ -275,7 +199,7 @@ pub async fn departments(
 }
 
 /// The period summary as a file (`format=csv`, the default, or `xlsx`).
-#[utoipa::path(get, path = "/api/v1/reports/summary/export", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = SUMMARY_EXPORT_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
@@ -285,16 +209,14 @@ pub async fn summary_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let (_, xlsx) = q.checked()?;
-    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let emps = bounded_employees(&state, &caller.scope(), &filter(&q), period).await?;
+    let (emps, period, xlsx) = file_employees(&state, &caller.scope(), &q).await?;
     let f = downloads::summary_file(&emps, period, xlsx, Progress::none(&state.db)).await?;
     Ok(file(f))
 }
 
 /// The daily detail as a file (`format=csv`, the default, or `xlsx`); times in the zone of
 /// the requested site, else of the first employee's site.
-#[utoipa::path(get, path = "/api/v1/reports/daily/export", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = DAILY_EXPORT_PATH, tag = "reports", security(("bearer" = [])),
     params(ReportQuery),
     responses(
         (status = 200, description = "`text/csv` or XLSX, by `format`"),
@@ -304,30 +226,28 @@ pub async fn daily_export(
     Staff(caller): Staff,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> AppResult<Response> {
-    let (_, xlsx) = q.checked()?;
-    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
-    let emps = bounded_employees(&state, &caller.scope(), &filter(&q), period).await?;
+    let (emps, period, xlsx) = file_employees(&state, &caller.scope(), &q).await?;
     let f =
         downloads::daily_file(&emps, period, xlsx, q.site_id, Progress::none(&state.db)).await?;
     Ok(file(f))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct T13Query {
-    /// `YYYY-MM` (default: the current month).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
-    pub month: Option<String>,
-    /// The department of the form; without it, every employee in the caller's scope.
-    pub department_id: Option<Uuid>,
-    /// Header fields of the form.
-    pub organisation: Option<String>,
-    pub okpo: Option<String>,
-    pub document_number: Option<String>,
+/// The opening of a synchronous file report: the query checked, its period resolved and its
+/// employees read (bounded by `report_too_large`); answers them with the period and whether
+/// XLSX was asked for.
+async fn file_employees(
+    state: &AppState,
+    scope: &Scope,
+    q: &ReportQuery,
+) -> AppResult<(Vec<Emp>, Period, bool)> {
+    let (_, xlsx) = checked(q)?;
+    let period = resolve_period(q.month.as_deref(), q.from, q.to)?;
+    let emps = bounded_employees(state, scope, &filter(q), period).await?;
+    Ok((emps, period, xlsx))
 }
 
 /// The unified form T-13 (OKUD 0301008) for a month and a department, as XLSX.
-#[utoipa::path(get, path = "/api/v1/reports/t13", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = T13_PATH, tag = "reports", security(("bearer" = [])),
     params(T13Query),
     responses(
         (status = 200, description = "the form as XLSX"),
@@ -355,16 +275,8 @@ pub async fn t13(
     Ok(file(f))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct MonthQuery {
-    /// `YYYY-MM` (default: the current month).
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
-    pub month: Option<String>,
-}
-
 /// The caller's own days of a month, with statuses and hours.
-#[utoipa::path(get, path = "/api/v1/me/timesheet", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = MY_TIMESHEET_PATH, tag = "reports", security(("bearer" = [])),
     params(MonthQuery),
     responses(
         (status = 200, description = "the month", body = MyTimesheet),

@@ -2,88 +2,8 @@
 //! detail): an allow-listed column, `-` before it for descending; rows equal in it keep the
 //! name order (last name, first name, then date).
 
+use faceid_protocol::reports::{ReportSort, SortKey};
 use std::cmp::Ordering;
-
-use serde::Deserialize;
-use utoipa::ToSchema;
-
-/// The order of the rows: a column, `-` before it for descending (default `name`). Rows equal
-/// in it keep the name order. `date` orders the daily detail by day (the summary, having no
-/// day, stays in the name order); `absences` is the summary's count of absences, the daily
-/// detail's absence code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-pub enum ReportSort {
-    #[serde(rename = "name")]
-    Name,
-    #[serde(rename = "-name")]
-    NameDesc,
-    #[serde(rename = "department")]
-    Department,
-    #[serde(rename = "-department")]
-    DepartmentDesc,
-    #[serde(rename = "date")]
-    Date,
-    #[serde(rename = "-date")]
-    DateDesc,
-    #[serde(rename = "worked")]
-    Worked,
-    #[serde(rename = "-worked")]
-    WorkedDesc,
-    #[serde(rename = "late")]
-    Late,
-    #[serde(rename = "-late")]
-    LateDesc,
-    #[serde(rename = "early_leave")]
-    EarlyLeave,
-    #[serde(rename = "-early_leave")]
-    EarlyLeaveDesc,
-    #[serde(rename = "absences")]
-    Absences,
-    #[serde(rename = "-absences")]
-    AbsencesDesc,
-    #[serde(rename = "overtime")]
-    Overtime,
-    #[serde(rename = "-overtime")]
-    OvertimeDesc,
-}
-
-/// A column of the order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Name,
-    Department,
-    Date,
-    Worked,
-    Late,
-    EarlyLeave,
-    Absences,
-    Overtime,
-}
-
-impl ReportSort {
-    /// The column and whether descending.
-    pub fn key(self) -> (SortKey, bool) {
-        use ReportSort::*;
-        match self {
-            Name => (SortKey::Name, false),
-            NameDesc => (SortKey::Name, true),
-            Department => (SortKey::Department, false),
-            DepartmentDesc => (SortKey::Department, true),
-            Date => (SortKey::Date, false),
-            DateDesc => (SortKey::Date, true),
-            Worked => (SortKey::Worked, false),
-            WorkedDesc => (SortKey::Worked, true),
-            Late => (SortKey::Late, false),
-            LateDesc => (SortKey::Late, true),
-            EarlyLeave => (SortKey::EarlyLeave, false),
-            EarlyLeaveDesc => (SortKey::EarlyLeave, true),
-            Absences => (SortKey::Absences, false),
-            AbsencesDesc => (SortKey::Absences, true),
-            Overtime => (SortKey::Overtime, false),
-            OvertimeDesc => (SortKey::Overtime, true),
-        }
-    }
-}
 
 /// A row's value in a column: a text (absent ones last) or a number.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -1,15 +1,15 @@
 //! The today view: who is in, late, missing and not checked out, live.
 
 use faceid_protocol::field_code::FieldCode;
+use faceid_protocol::reports::TODAY_PATH;
+use faceid_protocol::reports::TodayQuery;
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use faceid_protocol::problem::Problem;
 pub use faceid_protocol::reports::{LateRef, LeaveRef, PersonRef, TodayGroup, TodayReport};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::period_error;
@@ -21,20 +21,11 @@ use crate::timesheet::store::{self, Emp, EmpFilter};
 use crate::timesheet::summary::today_view;
 use crate::timesheet::{DayRecord, Period};
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct TodayQuery {
-    pub department_id: Option<Uuid>,
-    pub site_id: Option<Uuid>,
-    /// Evaluate at this instant instead of now (e.g. to look back at a morning).
-    pub at: Option<DateTime<Utc>>,
-}
-
 const MAX_TODAY_EMPLOYEES: i64 = 20_000;
 
 /// Who is in, late, missing and not checked out today, in total, per department and per
 /// site (an employee with several sites is listed under each).
-#[utoipa::path(get, path = "/api/v1/reports/today", tag = "reports", security(("bearer" = [])),
+#[utoipa::path(get, path = TODAY_PATH, tag = "reports", security(("bearer" = [])),
     params(TodayQuery),
     responses(
         (status = 200, description = "the today view", body = TodayReport),

@@ -19,8 +19,9 @@ use crate::auth::{Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::extract::{Check, Paging};
+use crate::timesheet::AbsenceKind;
 use crate::timesheet::calendar::MAX_ABSENCE_DAYS;
-use crate::timesheet::store::{self, absence_kind};
+use crate::timesheet::store;
 use crate::timesheet::{MAX_YEAR, MIN_YEAR};
 
 const ABSENCE_SELECT: &str = "SELECT a.id, a.employee_id, a.kind, a.date_from, a.date_to, a.note,
@@ -69,7 +70,7 @@ pub async fn create_absence(
     ApiJson(req): ApiJson<NewAbsence>,
 ) -> AppResult<(StatusCode, Json<AbsenceOut>)> {
     let mut check = Check::default();
-    if absence_kind(&req.kind).is_none() {
+    if AbsenceKind::parse(&req.kind).is_none() {
         check.add(
             "kind",
             FieldCode::InvalidKind,

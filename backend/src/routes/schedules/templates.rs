@@ -11,8 +11,6 @@ use faceid_protocol::schedules::{
     NewShiftTemplate, SCHEDULE_PATH, SCHEDULES_PATH, SHIFT_TEMPLATE_PATH, SHIFT_TEMPLATES_PATH,
     ShiftTemplateOut,
 };
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::AppState;
@@ -24,6 +22,8 @@ use crate::extract::{ApiJson, ApiPath};
 use crate::timesheet::ShiftTemplate;
 use crate::timesheet::schedule::ScheduleError;
 use crate::timesheet::store::{self, ScheduleDef, TEMPLATE_SELECT, TemplateRow};
+use faceid_protocol::schedules::{NewSchedule, ScheduleOut};
+use faceid_protocol::wire_text::WireText;
 
 /// Most dates a roster schedule may list.
 pub const MAX_ROSTER_DAYS: usize = 1_000;
@@ -205,22 +205,6 @@ pub async fn delete_template(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSchedule {
-    pub name: String,
-    pub pattern: ScheduleDef,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScheduleOut {
-    pub id: Uuid,
-    pub name: String,
-    pub kind: String,
-    pub pattern: ScheduleDef,
-    pub created_at: DateTime<Utc>,
-}
-
 type ScheduleRow = (
     Uuid,
     String,
@@ -283,16 +267,14 @@ pub async fn create_schedule(
     }
     let mut tx = state.db.begin().await?;
     let templates = store::templates(&mut tx).await?;
-    let kind = req
-        .pattern
-        .resolve(&templates)
+    let kind = store::resolve_schedule(&req.pattern, &templates)
         .map_err(|m| AppError::field("pattern", FieldCode::InvalidPattern, m))?;
     kind.validate().map_err(schedule_error)?;
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO schedules (id, name, kind, definition) VALUES ($1, $2, $3, $4)")
         .bind(id)
         .bind(&name)
-        .bind(req.pattern.kind_str())
+        .bind(req.pattern.kind().wire_text())
         .bind(sqlx::types::Json(&req.pattern))
         .execute(&mut *tx)
         .await
