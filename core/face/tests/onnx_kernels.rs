@@ -6,7 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use faceid_face::onnx_ops::{RoutedNodes, model_for_bytes, route_to_kernels, swap_in_kernels};
+use faceid_face::onnx_ops::{
+    RoutedNodes, model_for_bytes, route_to_kernels, swap_in_kernels, wide_pointwise_available,
+};
 use tract_onnx::prelude::*;
 
 /// Deterministic values in [0, 1) (an image-like input; no random crate needed).
@@ -99,15 +101,18 @@ fn every_model_computes_the_same_with_our_kernels() {
         eprintln!("SKIPPED every_model_computes_the_same_with_our_kernels: no model files");
         return;
     };
-    // YuNet at the check-in and the enrolment sizes: its four pools, its five pointwise
-    // convolutions with 16–32 input channels and its 26 depthwise 3×3 convolutions (20 grouped,
+    // Pointwise convolutions with more than 32 input channels go to our kernel only where it
+    // runs with AVX-512.
+    let wide = |n: usize| if wide_pointwise_available() { n } else { 0 };
+    // YuNet at the check-in and the enrolment sizes: its four pools, its pointwise
+    // convolutions (five with 16–32 input channels, 21 wider) and its 26 depthwise 3×3 convolutions (20 grouped,
     // six single-channel heads) go to our kernels. (With the stock front end tract lowers the
     // six single-channel ones to im2col behind a pad; none of those pads is left.)
     for (h, w) in [(192, 320), (384, 640)] {
         let (routed, swapped) = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
         let want = RoutedNodes {
             max_pool: 4,
-            conv1x1: 5,
+            conv1x1: 5 + wide(21),
             depthwise: 26,
         };
         assert_eq!((routed, swapped), (want, 0));
@@ -121,10 +126,11 @@ fn every_model_computes_the_same_with_our_kernels() {
         depthwise: 0,
     };
     assert_eq!((routed, swapped), (want, 29));
-    // MiniFASNet: its pointwise convolutions with up to 32 input channels.
+    // MiniFASNet: its pointwise convolutions (10 and 12 with up to 32 input channels, the
+    // others wider) and its 16 depthwise 3×3 convolutions.
     for (file, conv1x1) in [
-        ("minifasnet_v2_2.7_80x80.onnx", 10),
-        ("minifasnet_v1se_4.0_80x80.onnx", 12),
+        ("minifasnet_v2_2.7_80x80.onnx", 10 + wide(21)),
+        ("minifasnet_v1se_4.0_80x80.onnx", 12 + wide(25)),
     ] {
         let (routed, _) = compare(&dir, file, 80, 80);
         let want = RoutedNodes {
@@ -134,10 +140,11 @@ fn every_model_computes_the_same_with_our_kernels() {
         };
         assert_eq!(routed, want, "{file}");
     }
-    // MobileFaceNet: its 16 depthwise 3×3 convolutions (stride 1 and 2); the 7×7 one stays
-    // with tract.
+    // MobileFaceNet: its 33 pointwise convolutions (64–512 input channels) and its 16
+    // depthwise 3×3 convolutions (stride 1 and 2); the 7×7 one stays with tract.
     let (routed, _) = compare(&dir, "mobilefacenet_foamliu.onnx", 112, 112);
     let want = RoutedNodes {
+        conv1x1: wide(33),
         depthwise: 16,
         ..RoutedNodes::default()
     };
