@@ -5,8 +5,8 @@
 //! scalar one, re-deriving the patch geometry per pixel, over the border zones. On
 //! MobileFaceNet's small maps (56² down to 7²) the border is a large share of the pixels, and
 //! callgrind put the scalar fallback at a third of the embedding. Here each channel is copied
-//! once into a zero-bordered plane (for stride 2 with its even and odd columns split apart), so
-//! every output row is one branch-free loop of nine multiply-adds over contiguous slices, which
+//! once into a zero-bordered plane (for stride 2 split into even and odd rows and columns), so
+//! the whole output is one branch-free loop of nine multiply-adds over contiguous slices, which
 //! the compiler vectorises (AVX2/FMA on the x86-64-v3 builds, NEON on ARM, plain SSE2 or
 //! scalar elsewhere).
 //!
@@ -131,6 +131,11 @@ impl EvalOp for Depthwise3x3 {
 
 impl Depthwise3x3 {
     /// One channel: `x` is `h×w`, `out` is the output plane. `scratch` is reused across calls.
+    ///
+    /// The padded plane is laid out so that each of the nine taps reads one contiguous slice
+    /// shifted by a constant, and the whole output is computed as one flat loop over a grid a
+    /// little wider than the output (the extra columns are computed and dropped): on 14- and
+    /// 7-wide maps a loop per output row would be mostly its scalar tail.
     #[allow(clippy::too_many_arguments)]
     fn channel(
         &self,
@@ -144,59 +149,87 @@ impl Depthwise3x3 {
     ) {
         let p = self.pad;
         let (hp, wp) = (h + 2 * p, w + 2 * p);
-        let ow = self.output_len(w);
-        // The padded plane, row by row; for stride 2 each row is stored as its even columns
-        // followed by its odd ones (`even` then `wp − even` values), so that output column j
-        // reads even[j], odd[j], even[j + 1]. Every value is written, so the scratch is only
-        // resized, never cleared.
-        scratch.resize(hp * wp + wp, 0.0);
-        let (plane, line) = scratch.split_at_mut(hp * wp);
-        let even = wp.div_ceil(2);
-        for (r, row) in plane.chunks_exact_mut(wp).enumerate() {
+        let (oh, ow) = (self.output_len(h), self.output_len(w));
+        // Row `r` of the zero-padded plane, written into `dst` (`wp` values).
+        let padded_row = |r: usize, dst: &mut [f32]| {
             if r < p || r >= h + p {
-                row.fill(0.0);
-                continue;
-            }
-            let src = &x[(r - p) * w..(r - p + 1) * w];
-            let padded = if self.stride == 1 {
-                &mut *row
+                dst.fill(0.0);
             } else {
-                &mut *line
-            };
-            padded[..p].fill(0.0);
-            padded[p..p + w].copy_from_slice(src);
-            padded[p + w..].fill(0.0);
-            if self.stride != 1 {
-                let (e, o) = row.split_at_mut(even);
-                for (d, pair) in e.iter_mut().zip(line.chunks(2)) {
+                dst[..p].fill(0.0);
+                dst[p..p + w].copy_from_slice(&x[(r - p) * w..(r - p + 1) * w]);
+                dst[p + w..].fill(0.0);
+            }
+        };
+        let grid_width;
+        if self.stride == 1 {
+            // The padded plane row after row, then 2 zeros: output (y, j) is grid[y·wp + j]
+            // and tap (r, k) reads plane[y·wp + j + r·wp + k].
+            grid_width = wp;
+            let n = oh * wp;
+            scratch.resize(hp * wp + 2 + n, 0.0);
+            let (plane, grid) = scratch.split_at_mut(hp * wp + 2);
+            for (r, row) in plane.chunks_exact_mut(wp).enumerate() {
+                padded_row(r, row);
+            }
+            plane[hp * wp..].fill(0.0);
+            let tap = |r: usize, k: usize| &plane[r * wp + k..r * wp + k + n];
+            row3(
+                grid,
+                [tap(0, 0), tap(0, 1), tap(0, 2)],
+                [tap(1, 0), tap(1, 1), tap(1, 2)],
+                [tap(2, 0), tap(2, 1), tap(2, 2)],
+                taps,
+                bias,
+            );
+        } else {
+            // Four sub-planes of `e` columns: even rows' even and odd columns (`ee`, `eo`), odd
+            // rows' (`oe`, `oo`), each followed by a zero. Output (y, j) is grid[y·e + j]; input
+            // row 2y + 2 is even row y + 1, column 2j + 2 is even column j + 1.
+            let e = wp.div_ceil(2);
+            grid_width = e;
+            let (rows_even, rows_odd) = (hp.div_ceil(2), hp / 2);
+            let (len_even, len_odd) = (rows_even * e + 1, rows_odd * e + 1);
+            let n = oh * e;
+            scratch.resize(2 * len_even + 2 * len_odd + wp + n, 0.0);
+            let (ee, rest) = scratch.split_at_mut(len_even);
+            let (eo, rest) = rest.split_at_mut(len_even);
+            let (oe, rest) = rest.split_at_mut(len_odd);
+            let (oo, rest) = rest.split_at_mut(len_odd);
+            let (line, grid) = rest.split_at_mut(wp);
+            for r in 0..hp {
+                padded_row(r, line);
+                let (evens, odds) = if r % 2 == 0 {
+                    (&mut *ee, &mut *eo)
+                } else {
+                    (&mut *oe, &mut *oo)
+                };
+                let at = (r / 2) * e;
+                for (d, pair) in evens[at..at + e].iter_mut().zip(line.chunks(2)) {
                     *d = pair[0];
                 }
-                for (d, pair) in o.iter_mut().zip(line.chunks_exact(2)) {
+                let odd_row = &mut odds[at..at + e];
+                odd_row.fill(0.0);
+                for (d, pair) in odd_row.iter_mut().zip(line.chunks_exact(2)) {
                     *d = pair[1];
                 }
             }
+            ee[len_even - 1] = 0.0;
+            eo[len_even - 1] = 0.0;
+            oe[len_odd - 1] = 0.0;
+            oo[len_odd - 1] = 0.0;
+            row3(
+                grid,
+                [&ee[..n], &eo[..n], &ee[1..n + 1]],
+                [&oe[..n], &oo[..n], &oe[1..n + 1]],
+                [&ee[e..e + n], &eo[e..e + n], &ee[e + 1..e + 1 + n]],
+                taps,
+                bias,
+            );
         }
-        let scratch = &*plane;
-        for (y, dst) in out.chunks_exact_mut(ow).enumerate() {
-            let top = y * self.stride;
-            let rows = [
-                &scratch[top * wp..(top + 1) * wp],
-                &scratch[(top + 1) * wp..(top + 2) * wp],
-                &scratch[(top + 2) * wp..(top + 3) * wp],
-            ];
-            let cols = |row| columns(row, self.stride, even, ow);
-            row3(dst, cols(rows[0]), cols(rows[1]), cols(rows[2]), taps, bias);
+        let grid = &scratch[scratch.len() - oh * grid_width..];
+        for (dst, src) in out.chunks_exact_mut(ow).zip(grid.chunks_exact(grid_width)) {
+            dst.copy_from_slice(&src[..ow]);
         }
-    }
-}
-
-/// The three column offsets of a scratch row, as slices of exactly `ow` values.
-fn columns(row: &[f32], stride: usize, even: usize, ow: usize) -> [&[f32]; 3] {
-    if stride == 1 {
-        [&row[..ow], &row[1..ow + 1], &row[2..ow + 2]]
-    } else {
-        let (e, o) = row.split_at(even);
-        [&e[..ow], &o[..ow], &e[1..ow + 1]]
     }
 }
 
