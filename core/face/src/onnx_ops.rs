@@ -62,8 +62,9 @@ pub fn onnx() -> tract_onnx::Onnx {
             vec![],
         ))
     });
-    onnx.op_register.insert(CONV1X1_OP, |_, _| {
-        Ok((expand(conv1x1::Conv1x1Node), vec![]))
+    onnx.op_register.insert(CONV1X1_OP, |_, node| {
+        let clamp = Clamp::from_attributes(node);
+        Ok((expand(conv1x1::Conv1x1Node(Conv1x1 { clamp })), vec![]))
     });
     onnx.op_register.insert(DEPTHWISE_OP, |_, node| {
         let first = |name: &str, default: i64| {
@@ -74,8 +75,13 @@ pub fn onnx() -> tract_onnx::Onnx {
             bail!("{DEPTHWISE_OP} `{}`: bad attributes", node.name);
         }
         let (stride, pad) = (stride as usize, pad as usize);
+        let clamp = Clamp::from_attributes(node);
         Ok((
-            expand(depthwise::DepthwiseNode(Depthwise3x3 { stride, pad })),
+            expand(depthwise::DepthwiseNode(Depthwise3x3 {
+                stride,
+                pad,
+                clamp,
+            })),
             vec![],
         ))
     });
@@ -93,6 +99,7 @@ pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
             max_pool = routed.max_pool,
             conv1x1 = routed.conv1x1,
             depthwise = routed.depthwise,
+            fused_activations = routed.fused_activations,
             "nodes routed to the engine's kernels"
         );
     }
@@ -186,6 +193,20 @@ fn output_tensor(shape: &[usize]) -> TractResult<Tensor> {
     unsafe { Tensor::uninitialized::<f32>(shape) }
 }
 
+/// Whether the CPU runs AVX-512F, for the kernels that have a build with it (the wide
+/// pointwise block, the depthwise convolution). Cached by the standard library after the first
+/// call.
+pub(crate) fn avx512_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// `a·b + acc`, fused where the target has the instruction (x86-64-v3 builds, ARM); a software
 /// fused multiply-add would be far slower than the two instructions.
 #[inline(always)]
@@ -253,6 +274,8 @@ pub struct RoutedNodes {
     pub max_pool: usize,
     pub conv1x1: usize,
     pub depthwise: usize,
+    /// `Relu` / `Clip` nodes folded into the convolution before them ([`fuse_activations`]).
+    pub fused_activations: usize,
 }
 
 /// Rename the nodes our kernels compute exactly, in place; leave everything else alone.
@@ -287,7 +310,151 @@ pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
             routed.max_pool += 1;
         }
     }
+    routed.fused_activations = fuse_activations(graph);
     routed
+}
+
+/// Attribute names the fused bounds travel under in the rewritten graph.
+const CLAMP_MIN_ATTR: &str = "faceid_clamp_min";
+const CLAMP_MAX_ATTR: &str = "faceid_clamp_max";
+
+/// The activation a kernel applies to each output value as it stores it: `min(max(v, lo), hi)`,
+/// what ONNX `Clip` computes (`Relu` is `lo = 0`, `hi = +∞`; none is `−∞, +∞`). Stored as bits
+/// so the ops stay `Eq` and `Hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Clamp {
+    min_bits: u32,
+    max_bits: u32,
+}
+
+impl Clamp {
+    pub const NONE: Clamp = Clamp::new(f32::NEG_INFINITY, f32::INFINITY);
+
+    pub const fn new(min: f32, max: f32) -> Clamp {
+        Clamp {
+            min_bits: min.to_bits(),
+            max_bits: max.to_bits(),
+        }
+    }
+
+    fn from_attributes(node: &NodeProto) -> Clamp {
+        let bound = |name: &str, default: f32| attr(node, name).map_or(default, |a| a.f);
+        Clamp::new(
+            bound(CLAMP_MIN_ATTR, f32::NEG_INFINITY),
+            bound(CLAMP_MAX_ATTR, f32::INFINITY),
+        )
+    }
+
+    #[inline(always)]
+    pub fn apply(self, v: f32) -> f32 {
+        v.max(f32::from_bits(self.min_bits))
+            .min(f32::from_bits(self.max_bits))
+    }
+}
+
+/// Fold each `Relu`, and each `Clip` with constant bounds, into the routed pointwise or
+/// depthwise convolution that is its input's only producer and whose output nothing else
+/// reads: the kernel clamps as it stores, and the separate pass over the tensor (7 % of
+/// MobileFaceNet's time, 5 % of YuNet's) is gone. Returns how many were folded.
+fn fuse_activations(graph: &mut GraphProto) -> usize {
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for node in &graph.node {
+        for input in &node.input {
+            *readers.entry(input.clone()).or_default() += 1;
+        }
+    }
+    for output in &graph.output {
+        *readers.entry(output.name.clone()).or_default() += 1;
+    }
+    let constants = scalar_constants(graph);
+    let producer: HashMap<String, usize> = graph
+        .node
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n.op_type == CONV1X1_OP || n.op_type == DEPTHWISE_OP)
+        .filter_map(|(i, n)| Some((n.output.first()?.clone(), i)))
+        .collect();
+    let mut folded = Vec::new();
+    for (a, node) in graph.node.iter().enumerate() {
+        let Some(input) = node.input.first() else {
+            continue;
+        };
+        let Some(&conv) = producer.get(input) else {
+            continue;
+        };
+        if readers.get(input) != Some(&1) || node.output.len() != 1 {
+            continue;
+        }
+        let clamp = match node.op_type.as_str() {
+            "Relu" => Some((0.0, f32::INFINITY)),
+            "Clip" => clip_bounds(node, &constants),
+            _ => None,
+        };
+        if let Some(bounds) = clamp {
+            folded.push((a, conv, bounds));
+        }
+    }
+    for &(a, conv, (min, max)) in &folded {
+        let output = graph.node[a].output[0].clone();
+        let conv = &mut graph.node[conv];
+        conv.output[0] = output;
+        conv.attribute.push(float_attribute(CLAMP_MIN_ATTR, min));
+        conv.attribute.push(float_attribute(CLAMP_MAX_ATTR, max));
+    }
+    let removed: std::collections::HashSet<usize> = folded.iter().map(|f| f.0).collect();
+    let mut index = 0;
+    graph.node.retain(|_| {
+        index += 1;
+        !removed.contains(&(index - 1))
+    });
+    folded.len()
+}
+
+/// `Clip`'s bounds: inputs 2 and 3 (opset 11 on; absent or empty means unbounded) when they
+/// are scalar constants, or the `min` / `max` attributes of older opsets.
+fn clip_bounds(node: &NodeProto, constants: &HashMap<String, f32>) -> Option<(f32, f32)> {
+    let bound = |i: usize, name: &str, default: f32| match node.input.get(i) {
+        Some(input) if !input.is_empty() => constants.get(input).copied(),
+        _ => Some(attr(node, name).map_or(default, |a| a.f)),
+    };
+    Some((
+        bound(1, "min", f32::NEG_INFINITY)?,
+        bound(2, "max", f32::INFINITY)?,
+    ))
+}
+
+/// Scalar f32 constants of the graph by name: initializers and `Constant` nodes' `value`.
+fn scalar_constants(graph: &GraphProto) -> HashMap<String, f32> {
+    let scalar = |t: &tract_onnx::pb::TensorProto| -> Option<f32> {
+        if t.data_type != tract_onnx::pb::tensor_proto::DataType::Float as i32
+            || t.dims.iter().product::<i64>() != 1
+        {
+            return None;
+        }
+        match (t.float_data.as_slice(), t.raw_data.as_slice()) {
+            (&[v], _) => Some(v),
+            ([], raw) => Some(f32::from_le_bytes(raw.try_into().ok()?)),
+            _ => None,
+        }
+    };
+    let from_nodes = graph.node.iter().filter_map(|n| {
+        let value = attr(n, "value")?.t.as_ref()?;
+        (n.op_type == "Constant").then_some((n.output.first()?.clone(), scalar(value)?))
+    });
+    let from_initializers = graph
+        .initializer
+        .iter()
+        .filter_map(|t| Some((t.name.clone(), scalar(t)?)));
+    from_nodes.chain(from_initializers).collect()
+}
+
+fn float_attribute(name: &str, value: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        f: value,
+        r#type: tract_onnx::pb::attribute_proto::AttributeType::Float as i32,
+        ..Default::default()
+    }
 }
 
 fn attr<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
@@ -697,6 +864,113 @@ mod tests {
         );
         assert_eq!(route(16, vec![ints("strides", &[2, 2])]), 0);
         assert_eq!(route(16, vec![ints("pads", &[1, 1, 1, 1])]), 0);
+    }
+
+    /// A `Clip` with constant bounds (ReLU6, as MobileFaceNet has it: `Constant` nodes feeding
+    /// inputs 2 and 3) after a pointwise convolution and a `Relu` after a depthwise one are
+    /// folded into the kernels, and the model computes what tract's does; an activation whose
+    /// input something else reads too, and a `Clip` with a computed bound, stay.
+    #[test]
+    fn activations_fold_into_the_convolution_before_them() {
+        let (c, h, w) = (8i64, 9i64, 7i64);
+        let constant = |name: &str, v: f32| NodeProto {
+            output: vec![name.into()],
+            op_type: "Constant".into(),
+            attribute: vec![AttributeProto {
+                name: "value".into(),
+                t: Some(float_tensor("", &[], vec![v])),
+                r#type: attribute_proto::AttributeType::Tensor as i32,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let graph = GraphProto {
+            node: vec![
+                node("Conv", &["x", "w1", "b1"], "p", vec![]),
+                constant("lo", 0.0),
+                constant("hi", 0.5),
+                node("Clip", &["p", "lo", "hi"], "pa", vec![]),
+                node(
+                    "Conv",
+                    &["pa", "w2"],
+                    "d",
+                    vec![
+                        AttributeProto {
+                            name: "group".into(),
+                            i: c,
+                            r#type: attribute_proto::AttributeType::Int as i32,
+                            ..Default::default()
+                        },
+                        ints("pads", &[1, 1, 1, 1]),
+                    ],
+                ),
+                node("Relu", &["d"], "da", vec![]),
+                // Read twice: the Relu stays separate.
+                node("Conv", &["da", "w3"], "q", vec![]),
+                node("Relu", &["q"], "qa", vec![]),
+                node("Add", &["q", "qa"], "y", vec![]),
+            ],
+            initializer: vec![
+                float_tensor("w1", &[c, 3, 1, 1], values(3 * c as usize, 41)),
+                float_tensor("b1", &[c], values(c as usize, 42)),
+                float_tensor("w2", &[c, 1, 3, 3], values(9 * c as usize, 43)),
+                float_tensor("w3", &[c, c, 1, 1], values((c * c) as usize, 44)),
+            ],
+            input: vec![value_info("x", &[1, 3, h, w])],
+            output: vec![value_info("y", &[1, c, h, w])],
+            ..Default::default()
+        };
+        let mut routed = graph.clone();
+        let counts = route_to_kernels(&mut routed);
+        assert_eq!(
+            (counts.conv1x1, counts.depthwise, counts.fused_activations),
+            (2, 1, 2)
+        );
+        let left: Vec<&str> = routed.node.iter().map(|n| n.op_type.as_str()).collect();
+        assert_eq!(
+            left.iter().filter(|&&op| op == "Clip").count(),
+            0,
+            "{left:?}"
+        );
+        assert_eq!(
+            left.iter().filter(|&&op| op == "Relu").count(),
+            1,
+            "{left:?}"
+        );
+        let dims = [1, 3, h as usize, w as usize];
+        let x = Tensor::from_shape(&dims, &values(dims.iter().product(), 45)).expect("x");
+        let (stock, ours, _) = stock_and_ours(&model(graph.clone()), &x);
+        assert_eq!(ours.len(), stock.len());
+        let worst = worst_difference(&stock, &ours);
+        assert!(worst <= 1e-5, "off by {worst}");
+        // The clamp really applies: some values sit on both bounds of the ReLU6-like clip.
+        let mut clipped = graph;
+        clipped.node.truncate(4);
+        clipped.node[3].output[0] = "y".into();
+        let (stock, ours, names) = stock_and_ours(&model(clipped), &x);
+        assert!(ours.contains(&0.0) && ours.contains(&0.5), "{ours:?}");
+        assert!(worst_difference(&stock, &ours) <= 1e-5);
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.contains("Clip") || n.contains("Max")),
+            "{names:?}"
+        );
+        // A bound computed by another node is not a constant: that Clip stays.
+        let mut computed = GraphProto {
+            node: vec![
+                node("Conv", &["x", "w1"], "p", vec![]),
+                node("Relu", &["lo_in"], "lo", vec![]),
+                node("Clip", &["p", "lo"], "y", vec![]),
+            ],
+            initializer: vec![float_tensor(
+                "w1",
+                &[c, 3, 1, 1],
+                values(3 * c as usize, 41),
+            )],
+            ..Default::default()
+        };
+        assert_eq!(route_to_kernels(&mut computed).fused_activations, 0);
     }
 
     /// Depthwise 3×3 convolutions with stride 1 and 2, padding 1 and 0, with and without bias,

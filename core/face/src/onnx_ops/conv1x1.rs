@@ -24,11 +24,11 @@
 
 use tract_onnx::tract_hir::internal::*;
 
-use super::fma;
+use super::{Clamp, fma};
 
 /// The inference-time node: inputs x, weights `[C_out, C_in, 1, 1]`, optional bias `[C_out]`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
-pub(super) struct Conv1x1Node;
+pub(super) struct Conv1x1Node(pub Conv1x1);
 
 impl Expansion for Conv1x1Node {
     fn name(&self) -> StaticName {
@@ -56,13 +56,16 @@ impl Expansion for Conv1x1Node {
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(name, Conv1x1, inputs)
+        model.wire_node(name, self.0, inputs)
     }
 }
 
 /// The typed op.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Conv1x1;
+pub struct Conv1x1 {
+    /// The activation folded in from the graph (`Clamp::NONE` if none).
+    pub clamp: Clamp,
+}
 
 impl Op for Conv1x1 {
     fn name(&self) -> StaticName {
@@ -85,16 +88,9 @@ const WIDE_C: usize = 12;
 const WIDE_P: usize = 32;
 
 /// Whether pointwise convolutions with more than [`SMALL_INPUT_CHANNELS`] input channels go to
-/// the wide block (checked once per model load by the router, and again by every call).
+/// the wide block: where it runs with AVX-512.
 pub fn wide_kernel_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    super::avx512_available()
 }
 
 impl EvalOp for Conv1x1 {
@@ -131,6 +127,7 @@ impl EvalOp for Conv1x1 {
         } else {
             Blocks::Wide(regroup(weights, c_in))
         };
+        let clamp = self.clamp;
         let out_dims = |[n, _, h, w]: [usize; 4]| [n, c_out, h, w];
         super::eval_rank4(
             &inputs[0],
@@ -143,8 +140,10 @@ impl EvalOp for Conv1x1 {
                     .zip(out.chunks_exact_mut(c_out * plane))
                 {
                     match &blocks {
-                        Blocks::Small(b) => pointwise::<SMALL_C, SMALL_P>(x, b, &bias, plane, out),
-                        Blocks::Wide(b) => wide(x, b, &bias, plane, out),
+                        Blocks::Small(b) => {
+                            pointwise::<SMALL_C, SMALL_P>(x, b, &bias, clamp, plane, out)
+                        }
+                        Blocks::Wide(b) => wide(x, b, &bias, clamp, plane, out),
                     }
                 }
             },
@@ -179,7 +178,14 @@ enum Blocks {
 /// baseline (the router sends wide layers here only with AVX-512, so that is for tests and for
 /// a model routed on another machine).
 #[allow(unsafe_code)]
-fn wide(x: &[f32], blocks: &[[f32; WIDE_C]], bias: &[f32], plane: usize, out: &mut [f32]) {
+fn wide(
+    x: &[f32],
+    blocks: &[[f32; WIDE_C]],
+    bias: &[f32],
+    clamp: Clamp,
+    plane: usize,
+    out: &mut [f32],
+) {
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f")]
@@ -187,18 +193,19 @@ fn wide(x: &[f32], blocks: &[[f32; WIDE_C]], bias: &[f32], plane: usize, out: &m
             x: &[f32],
             blocks: &[[f32; WIDE_C]],
             bias: &[f32],
+            clamp: Clamp,
             plane: usize,
             out: &mut [f32],
         ) {
-            pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, plane, out)
+            pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, clamp, plane, out)
         }
-        if wide_kernel_available() {
+        if super::avx512_available() {
             // SAFETY: the CPU was just found to have AVX-512F, the one feature the function
             // is compiled with beyond the build's baseline.
-            return unsafe { with_avx512(x, blocks, bias, plane, out) };
+            return unsafe { with_avx512(x, blocks, bias, clamp, plane, out) };
         }
     }
-    pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, plane, out)
+    pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, clamp, plane, out)
 }
 
 /// `acc[k][j] += w[k] · x[j]` for the whole block (fixed sizes, so it compiles to vector FMAs).
@@ -221,6 +228,7 @@ fn pointwise<const C: usize, const P: usize>(
     x: &[f32],
     blocks: &[[f32; C]],
     bias: &[f32],
+    clamp: Clamp,
     plane: usize,
     out: &mut [f32],
 ) {
@@ -251,7 +259,7 @@ fn pointwise<const C: usize, const P: usize>(
                 let bias = bias[co + k];
                 let dst = &mut out[(co + k) * plane + p..(co + k) * plane + p + len];
                 for (d, &v) in dst.iter_mut().zip(a) {
-                    *d = v + bias;
+                    *d = clamp.apply(v + bias);
                 }
             }
         }
@@ -293,8 +301,9 @@ mod tests {
     }
 
     /// Both block sizes, on every CPU (the wide one with AVX-512 where the CPU has it, else
-    /// the baseline build of the same code), against a plain sum in f64: partial blocks of
-    /// output channels and of positions, planes smaller than one block.
+    /// the baseline build of the same code), against a plain sum in f64, clamped as a fused
+    /// `Clip` would: partial blocks of output channels and of positions, planes smaller than
+    /// one block.
     #[test]
     fn both_block_sizes_compute_the_product_plus_bias() {
         for (c_in, c_out, plane) in [
@@ -309,14 +318,17 @@ mod tests {
             let bias = values(c_out, 3);
             let mut small = vec![f32::NAN; c_out * plane];
             let mut wide_out = vec![f32::NAN; c_out * plane];
-            pointwise::<SMALL_C, SMALL_P>(&x, &regroup(&w, c_in), &bias, plane, &mut small);
-            wide(&x, &regroup(&w, c_in), &bias, plane, &mut wide_out);
+            let clamp = Clamp::new(-0.5, 6.0);
+            let (small_blocks, wide_blocks) = (regroup(&w, c_in), regroup(&w, c_in));
+            pointwise::<SMALL_C, SMALL_P>(&x, &small_blocks, &bias, clamp, plane, &mut small);
+            wide(&x, &wide_blocks, &bias, clamp, plane, &mut wide_out);
             for co in 0..c_out {
                 for p in 0..plane {
                     let want = (0..c_in)
                         .map(|ci| f64::from(w[co * c_in + ci]) * f64::from(x[ci * plane + p]))
                         .sum::<f64>()
                         + f64::from(bias[co]);
+                    let want = want.clamp(-0.5, 6.0);
                     for (name, got) in [("small", &small), ("wide", &wide_out)] {
                         let got = got[co * plane + p];
                         assert!(

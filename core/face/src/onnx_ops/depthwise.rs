@@ -15,7 +15,7 @@
 
 use tract_onnx::tract_hir::internal::*;
 
-use super::fma;
+use super::{Clamp, fma};
 
 /// The inference-time node: inputs x, weights `[C, 1, 3, 3]`, optional bias `[C]`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
@@ -55,6 +55,8 @@ pub struct Depthwise3x3 {
     pub stride: usize,
     /// Zero rows and columns on every side: 0 or 1.
     pub pad: usize,
+    /// The activation folded in from the graph (`Clamp::NONE` if none).
+    pub clamp: Clamp,
 }
 
 impl Depthwise3x3 {
@@ -173,14 +175,8 @@ impl Depthwise3x3 {
             }
             plane[hp * wp..].fill(0.0);
             let tap = |r: usize, k: usize| &plane[r * wp + k..r * wp + k + n];
-            row3(
-                grid,
-                [tap(0, 0), tap(0, 1), tap(0, 2)],
-                [tap(1, 0), tap(1, 1), tap(1, 2)],
-                [tap(2, 0), tap(2, 1), tap(2, 2)],
-                taps,
-                bias,
-            );
+            let rows = [0, 1, 2].map(|r| [tap(r, 0), tap(r, 1), tap(r, 2)]);
+            row3(grid, rows, taps, bias, self.clamp);
         } else {
             // Four sub-planes of `e` columns: even rows' even and odd columns (`ee`, `eo`), odd
             // rows' (`oe`, `oo`), each followed by a zero. Output (y, j) is grid[y·e + j]; input
@@ -217,14 +213,12 @@ impl Depthwise3x3 {
             eo[len_even - 1] = 0.0;
             oe[len_odd - 1] = 0.0;
             oo[len_odd - 1] = 0.0;
-            row3(
-                grid,
+            let rows = [
                 [&ee[..n], &eo[..n], &ee[1..n + 1]],
                 [&oe[..n], &oo[..n], &oe[1..n + 1]],
                 [&ee[e..e + n], &eo[e..e + n], &ee[e + 1..e + 1 + n]],
-                taps,
-                bias,
-            );
+            ];
+            row3(grid, rows, taps, bias, self.clamp);
         }
         let grid = &scratch[scratch.len() - oh * grid_width..];
         for (dst, src) in out.chunks_exact_mut(ow).zip(grid.chunks_exact(grid_width)) {
@@ -235,7 +229,7 @@ impl Depthwise3x3 {
 
 /// `dst[j] = Σ taps[3r + k]·row_r[k][j] + bias`, every slice `dst.len()` long.
 #[inline(always)]
-fn row3(dst: &mut [f32], a: [&[f32]; 3], b: [&[f32]; 3], c: [&[f32]; 3], t: &[f32; 9], bias: f32) {
+fn row3(dst: &mut [f32], [a, b, c]: [[&[f32]; 3]; 3], t: &[f32; 9], bias: f32, clamp: Clamp) {
     let n = dst.len();
     let (a0, a1, a2) = (&a[0][..n], &a[1][..n], &a[2][..n]);
     let (b0, b1, b2) = (&b[0][..n], &b[1][..n], &b[2][..n]);
@@ -251,7 +245,7 @@ fn row3(dst: &mut [f32], a: [&[f32]; 3], b: [&[f32]; 3], c: [&[f32]; 3], t: &[f3
         acc = fma(t[6], c0[j], acc);
         acc = fma(t[7], c1[j], acc);
         acc = fma(t[8], c2[j], acc);
-        *d = acc + bias;
+        *d = clamp.apply(acc + bias);
     }
 }
 
