@@ -29,6 +29,7 @@
 //!   plan with the ReLU fused ran slower than tract's; this one copies each channel once into a
 //!   zero-bordered plane so every output row is one branch-free vectorised loop.)
 mod conv1x1;
+mod conv3x3;
 mod depthwise;
 mod max_pool;
 mod pad;
@@ -40,6 +41,7 @@ use tract_onnx::tract_hir::internal::*;
 use tract_onnx::tract_hir::tract_core::ops::math;
 
 pub use conv1x1::{Conv1x1, wide_kernel_available as wide_pointwise_available};
+pub use conv3x3::Conv3x3;
 pub use depthwise::Depthwise3x3;
 pub use max_pool::MaxPool;
 pub use pad::Pad4;
@@ -47,6 +49,7 @@ pub use pad::Pad4;
 const MAX_POOL_OP: &str = "FaceIdMaxPool";
 const CONV1X1_OP: &str = "FaceIdConv1x1";
 const DEPTHWISE_OP: &str = "FaceIdDepthwise3x3";
+const CONV3X3_OP: &str = "FaceIdConv3x3";
 
 /// tract's ONNX front end with `PRelu` rewritten and our kernels registered (see the module
 /// docs). Use [`model_for_bytes`] to also route the matching nodes to the kernels.
@@ -67,25 +70,30 @@ pub fn onnx() -> tract_onnx::Onnx {
         Ok((expand(conv1x1::Conv1x1Node(Conv1x1 { clamp })), vec![]))
     });
     onnx.op_register.insert(DEPTHWISE_OP, |_, node| {
-        let first = |name: &str, default: i64| {
-            attr(node, name).map_or(default, |a| a.ints.first().copied().unwrap_or(default))
-        };
-        let (stride, pad) = (first("strides", 1), first("pads", 0));
-        if !(1..=2).contains(&stride) || !(0..=1).contains(&pad) {
-            bail!("{DEPTHWISE_OP} `{}`: bad attributes", node.name);
-        }
-        let (stride, pad) = (stride as usize, pad as usize);
-        let clamp = Clamp::from_attributes(node);
-        Ok((
-            expand(depthwise::DepthwiseNode(Depthwise3x3 {
-                stride,
-                pad,
-                clamp,
-            })),
-            vec![],
-        ))
+        let window = window_3x3(node, DEPTHWISE_OP)?;
+        Ok((expand(depthwise::DepthwiseNode(window)), vec![]))
+    });
+    onnx.op_register.insert(CONV3X3_OP, |_, node| {
+        let window = window_3x3(node, CONV3X3_OP)?;
+        Ok((expand(conv3x3::Conv3x3Node(Conv3x3 { window })), vec![]))
     });
     onnx
+}
+
+/// The stride, padding and folded activation of a routed 3×3 convolution node.
+fn window_3x3(node: &NodeProto, op: &str) -> TractResult<Depthwise3x3> {
+    let first = |name: &str, default: i64| {
+        attr(node, name).map_or(default, |a| a.ints.first().copied().unwrap_or(default))
+    };
+    let (stride, pad) = (first("strides", 1), first("pads", 0));
+    if !(1..=2).contains(&stride) || !(0..=1).contains(&pad) {
+        bail!("{op} `{}`: bad attributes", node.name);
+    }
+    Ok(Depthwise3x3 {
+        stride: stride as usize,
+        pad: pad as usize,
+        clamp: Clamp::from_attributes(node),
+    })
 }
 
 /// Parse an ONNX model with the engine's front end: plain max-pools are routed to our kernel,
@@ -99,6 +107,7 @@ pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
             max_pool = routed.max_pool,
             conv1x1 = routed.conv1x1,
             depthwise = routed.depthwise,
+            conv3x3 = routed.conv3x3,
             fused_activations = routed.fused_activations,
             "nodes routed to the engine's kernels"
         );
@@ -274,6 +283,8 @@ pub struct RoutedNodes {
     pub max_pool: usize,
     pub conv1x1: usize,
     pub depthwise: usize,
+    /// 3×3 convolutions over at most four input channels (the first layers).
+    pub conv3x3: usize,
     /// `Relu` / `Clip` nodes folded into the convolution before them ([`fuse_activations`]).
     pub fused_activations: usize,
 }
@@ -300,6 +311,14 @@ pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
             node.attribute
                 .retain(|a| a.name == "strides" || a.name == "pads");
             routed.depthwise += 1;
+            continue;
+        }
+        if node.op_type == "Conv" && few_channel_3x3(node, &weight_dims) {
+            node.op_type = CONV3X3_OP.into();
+            node.domain.clear();
+            node.attribute
+                .retain(|a| a.name == "strides" || a.name == "pads");
+            routed.conv3x3 += 1;
             continue;
         }
         if node.op_type == "MaxPool" && plain_max_pool(node).is_some() {
@@ -371,7 +390,7 @@ fn fuse_activations(graph: &mut GraphProto) -> usize {
         .node
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.op_type == CONV1X1_OP || n.op_type == DEPTHWISE_OP)
+        .filter(|(_, n)| [CONV1X1_OP, DEPTHWISE_OP, CONV3X3_OP].contains(&n.op_type.as_str()))
         .filter_map(|(i, n)| Some((n.output.first()?.clone(), i)))
         .collect();
     let mut folded = Vec::new();
@@ -523,6 +542,34 @@ fn depthwise_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> b
         && (2..=3).contains(&node.input.len())
         && constant_or_no_bias(node, weight_dims)
         && int_attr(node, "group") == Some(c)
+        && ints_are(node, "kernel_shape", &[3, 3])
+        && strides_ok
+        && pads_ok
+        && ints_are(node, "dilations", &[1, 1])
+        && no_auto_pad(node)
+}
+
+/// `Conv` with constant weights `[C_out, C_in ≤ 4, 3, 3]` (and constant bias, if any), no
+/// groups, stride 1 or 2 and padding 0 or 1, the same on both axes and every side, no
+/// dilation: a first layer over the colour planes. (Checked after [`depthwise_3x3`], which
+/// takes a single-channel one declared with `group = 1`.)
+fn few_channel_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
+    let Some(&[c_out, c_in, 3, 3]) = node
+        .input
+        .get(1)
+        .and_then(|n| weight_dims.get(n))
+        .map(Vec::as_slice)
+    else {
+        return false;
+    };
+    let strides_ok = ints_are(node, "strides", &[1, 1]) || ints_are(node, "strides", &[2, 2]);
+    let pads_ok = ints_are(node, "pads", &[0, 0, 0, 0]) || ints_are(node, "pads", &[1, 1, 1, 1]);
+    node.output.len() == 1
+        && (2..=3).contains(&node.input.len())
+        && c_out >= 1
+        && (1..=conv3x3::MAX_INPUT_CHANNELS as i64).contains(&c_in)
+        && constant_or_no_bias(node, weight_dims)
+        && int_attr(node, "group").unwrap_or(1) == 1
         && ints_are(node, "kernel_shape", &[3, 3])
         && strides_ok
         && pads_ok
@@ -973,6 +1020,80 @@ mod tests {
         assert_eq!(route_to_kernels(&mut computed).fused_activations, 0);
     }
 
+    /// 3×3 convolutions over 1–4 input channels (the first layers: YuNet 3 → 16 with stride
+    /// 2, MobileFaceNet 3 → 64) with stride 1 and 2, padding 1 and 0, with and without bias,
+    /// against tract's; five input channels or a group are left to tract.
+    #[test]
+    fn few_channel_conv3x3_matches_tract() {
+        for (stride, pad) in [(1i64, 1i64), (2, 1), (1, 0), (2, 0)] {
+            for (c_in, c_out, h, w) in
+                [(3, 16, 19, 32), (3, 64, 16, 16), (1, 2, 5, 4), (4, 5, 8, 9)]
+            {
+                for with_bias in [true, false] {
+                    let o = |n: i64| (n + 2 * pad - 3) / stride + 1;
+                    let mut inputs = vec!["x", "w"];
+                    let mut initializer = vec![float_tensor(
+                        "w",
+                        &[c_out, c_in, 3, 3],
+                        values((9 * c_in * c_out) as usize, 51),
+                    )];
+                    if with_bias {
+                        inputs.push("b");
+                        initializer.push(float_tensor("b", &[c_out], values(c_out as usize, 52)));
+                    }
+                    let attributes = vec![
+                        ints("kernel_shape", &[3, 3]),
+                        ints("strides", &[stride, stride]),
+                        ints("pads", &[pad, pad, pad, pad]),
+                    ];
+                    let graph = GraphProto {
+                        node: vec![node("Conv", &inputs, "y", attributes)],
+                        initializer,
+                        input: vec![value_info("x", &[1, c_in, h, w])],
+                        output: vec![value_info("y", &[1, c_out, o(h), o(w)])],
+                        ..Default::default()
+                    };
+                    let dims = [1, c_in as usize, h as usize, w as usize];
+                    let x =
+                        Tensor::from_shape(&dims, &values(dims.iter().product(), 53)).expect("x");
+                    let (stock, ours, names) = stock_and_ours(&model(graph), &x);
+                    assert_eq!(ours.len(), (c_out * o(h) * o(w)) as usize);
+                    let worst = worst_difference(&stock, &ours);
+                    assert!(
+                        worst <= 1e-5 * (9 * c_in) as f32,
+                        "{c_in}->{c_out} {h}x{w} /{stride} pad {pad}: off by {worst}"
+                    );
+                    assert!(names.iter().any(|n| n == CONV3X3_OP), "ours ran: {names:?}");
+                }
+            }
+        }
+        let route = |c_in: i64, group: Option<i64>| {
+            let mut attribute = vec![ints("kernel_shape", &[3, 3])];
+            if let Some(g) = group {
+                attribute.push(AttributeProto {
+                    name: "group".into(),
+                    i: g,
+                    r#type: attribute_proto::AttributeType::Int as i32,
+                    ..Default::default()
+                });
+            }
+            let mut graph = GraphProto {
+                node: vec![node("Conv", &["x", "w"], "y", attribute)],
+                initializer: vec![float_tensor(
+                    "w",
+                    &[8, c_in, 3, 3],
+                    values(72 * c_in as usize, 1),
+                )],
+                ..Default::default()
+            };
+            route_to_kernels(&mut graph).conv3x3
+        };
+        assert_eq!(route(3, None), 1);
+        assert_eq!(route(4, Some(1)), 1);
+        assert_eq!(route(5, None), 0);
+        assert_eq!(route(2, Some(2)), 0);
+    }
+
     /// Depthwise 3×3 convolutions with stride 1 and 2, padding 1 and 0, with and without bias,
     /// on even, odd and tiny maps (MobileFaceNet's and YuNet's shapes among them), against
     /// tract's `DepthWiseConv`.
@@ -1100,8 +1221,8 @@ mod tests {
                 "ours ran: {names:?}"
             );
         }
-        // A convolution with padding: tract pads its input in front of the im2col, and that
-        // pad is ours too.
+        // A convolution with padding (over more input channels than the few-channel 3×3 kernel
+        // takes): tract pads its input in front of the im2col, and that pad is ours too.
         let graph = GraphProto {
             node: vec![node(
                 "Conv",
@@ -1109,12 +1230,12 @@ mod tests {
                 "y",
                 vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
             )],
-            initializer: vec![float_tensor("w", &[8, 4, 3, 3], values(8 * 4 * 9, 3))],
-            input: vec![value_info("x", &[1, 4, 9, 11])],
+            initializer: vec![float_tensor("w", &[8, 8, 3, 3], values(8 * 8 * 9, 3))],
+            input: vec![value_info("x", &[1, 8, 9, 11])],
             output: vec![value_info("y", &[1, 8, 9, 11])],
             ..Default::default()
         };
-        let x = Tensor::from_shape(&[1, 4, 9, 11], &values(4 * 9 * 11, 5)).expect("x");
+        let x = Tensor::from_shape(&[1, 8, 9, 11], &values(8 * 9 * 11, 5)).expect("x");
         let (stock, ours, names) = stock_and_ours(&model(graph), &x);
         assert_eq!(ours, stock);
         assert!(
