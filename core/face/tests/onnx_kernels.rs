@@ -6,7 +6,9 @@ mod common;
 
 use std::path::Path;
 
-use faceid_face::onnx_ops::{RoutedNodes, model_for_bytes, route_to_kernels, swap_in_kernels};
+use faceid_face::onnx_ops::{
+    RoutedNodes, model_for_bytes, route_to_kernels, swap_in_kernels, wide_pointwise_available,
+};
 use tract_onnx::prelude::*;
 
 /// Deterministic values in [0, 1) (an image-like input; no random crate needed).
@@ -99,16 +101,22 @@ fn every_model_computes_the_same_with_our_kernels() {
         eprintln!("SKIPPED every_model_computes_the_same_with_our_kernels: no model files");
         return;
     };
-    // YuNet at the check-in and the enrolment sizes: its four pools, its five pointwise
-    // convolutions with 16–32 input channels and its 26 depthwise 3×3 convolutions (20 grouped,
-    // six single-channel heads) go to our kernels. (With the stock front end tract lowers the
+    // Pointwise convolutions with more than 32 input channels go to our kernel only where it
+    // runs with AVX-512.
+    let wide = |n: usize| if wide_pointwise_available() { n } else { 0 };
+    // YuNet at the check-in and the enrolment sizes: its four pools, its pointwise
+    // convolutions (five with 16–32 input channels, 21 wider) and its 26 depthwise 3×3 convolutions (20 grouped,
+    // six single-channel heads) and its first layer (3 → 16, 3×3/2) go to our kernels, and
+    // the `Relu` after that one and 14 of the depthwise ones is folded into them. (With the stock front end tract lowers the
     // six single-channel ones to im2col behind a pad; none of those pads is left.)
     for (h, w) in [(192, 320), (384, 640)] {
         let (routed, swapped) = compare(&dir, "face_detection_yunet_2026may.onnx", h, w);
         let want = RoutedNodes {
             max_pool: 4,
-            conv1x1: 5,
+            conv1x1: 5 + wide(21),
             depthwise: 26,
+            conv3x3: 1,
+            fused_activations: 15,
         };
         assert_eq!((routed, swapped), (want, 0));
     }
@@ -119,26 +127,38 @@ fn every_model_computes_the_same_with_our_kernels() {
         max_pool: 1,
         conv1x1: 0,
         depthwise: 0,
+        conv3x3: 0,
+        fused_activations: 0,
     };
     assert_eq!((routed, swapped), (want, 29));
-    // MiniFASNet: its pointwise convolutions with up to 32 input channels.
-    for (file, conv1x1) in [
-        ("minifasnet_v2_2.7_80x80.onnx", 10),
-        ("minifasnet_v1se_4.0_80x80.onnx", 12),
+    // MiniFASNet: its first layer (3×3 over the colour planes), its pointwise convolutions
+    // (10 and 12 with up to 32 input channels, the others wider) and its 16 depthwise 3×3
+    // convolutions.
+    // V1SE's three squeeze-and-excitation `Relu`s follow wide pointwise convolutions.
+    for (file, conv1x1, fused_activations) in [
+        ("minifasnet_v2_2.7_80x80.onnx", 10 + wide(21), 0),
+        ("minifasnet_v1se_4.0_80x80.onnx", 12 + wide(25), wide(3)),
     ] {
         let (routed, _) = compare(&dir, file, 80, 80);
         let want = RoutedNodes {
             max_pool: 0,
             conv1x1,
             depthwise: 16,
+            conv3x3: 1,
+            fused_activations,
         };
         assert_eq!(routed, want, "{file}");
     }
-    // MobileFaceNet: its 16 depthwise 3×3 convolutions (stride 1 and 2); the 7×7 one stays
-    // with tract.
+    // MobileFaceNet: its 33 pointwise convolutions (64–512 input channels) and its 16
+    // depthwise 3×3 convolutions (stride 1 and 2); the 7×7 one stays with tract. The ReLU6
+    // (`Clip`) or `Relu` after 17 of the pointwise and all 16 depthwise ones is folded into
+    // them, and so is the one after its first layer (3 → 64, 3×3/2), which is ours too.
     let (routed, _) = compare(&dir, "mobilefacenet_foamliu.onnx", 112, 112);
     let want = RoutedNodes {
+        conv1x1: wide(33),
         depthwise: 16,
+        conv3x3: 1,
+        fused_activations: 17 + wide(17),
         ..RoutedNodes::default()
     };
     assert_eq!(routed, want);
