@@ -11,7 +11,7 @@
 //! inserting or deleting a row breaks either that row's hash or the next row's `prev_hash`.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use faceid_protocol::attendance::ChainVerification;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
@@ -281,16 +281,6 @@ impl ChainAppender {
         self.head = next;
         Ok(id)
     }
-}
-
-/// Answer of the chain verification.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ChainVerification {
-    pub ok: bool,
-    /// Events in the chain.
-    pub length: i64,
-    /// The first event whose hash or link does not match.
-    pub first_broken_event: Option<Uuid>,
 }
 
 const CHAIN_COLUMNS: &str = "public_id, employee_id, device_id, site_id, kind, punch_kind,

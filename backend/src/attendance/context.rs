@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use faceid_face::Descriptor;
+use faceid_protocol::attendance::AttendancePolicy;
 use faceid_protocol::consent::ConsentKind;
 use faceid_protocol::privacy::Processing;
 use faceid_protocol::sites::Geofence;
@@ -15,7 +16,6 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::policy::AttendancePolicy;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::idempotency::Prior;

@@ -5,11 +5,10 @@
 use faceid_face::measure::{FrameRole, TimedFrame};
 
 use faceid_face::{Descriptor, Engine, MeasureRules, Measurement};
-use faceid_protocol::attendance::{BEST_FRAME_PART, CHALLENGE_FRAME_PART};
+use faceid_protocol::attendance::{AttendancePolicy, BEST_FRAME_PART, CHALLENGE_FRAME_PART};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::policy::AttendancePolicy;
 use super::verdict::Challenge;
 use crate::error::{AppError, AppResult};
 use crate::face::{self, PhotoRefusal};

@@ -12,6 +12,6 @@ pub mod policy;
 pub mod replay;
 pub mod verdict;
 
-pub use chain::{ChainAppender, ChainFields, ChainVerification, append, micros, verify_chain};
+pub use chain::{ChainAppender, ChainFields, append, micros, verify_chain};
 pub use measure::measure;
-pub use policy::{AttendancePolicy, LivenessMode, effective_policy};
+pub use policy::effective_policy;

@@ -2,8 +2,8 @@
 //! geofence is required and how late an offline punch may arrive. One global policy, which a
 //! site may override.
 
+use faceid_protocol::attendance::AttendancePolicy;
 use faceid_protocol::field_code::FieldCode;
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -13,76 +13,33 @@ use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::extract::Check;
 
-/// How liveness is checked at check-in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub enum LivenessMode {
-    #[serde(rename = "passive")]
-    Passive,
-    #[serde(rename = "passive+challenge")]
-    PassiveChallenge,
-}
-
-/// The attendance policy (global, overridable per site).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AttendancePolicy {
-    /// `passive+challenge` (default): a punch without a passed challenge is flagged.
-    pub liveness_mode: LivenessMode,
-    /// Largest face distance accepted as the same person; `null`: the model's calibrated
-    /// threshold.
-    #[serde(default)]
-    pub face_threshold: Option<f32>,
-    /// GPS accuracy worse than this is flagged, metres.
-    pub max_gps_accuracy_m: f64,
-    /// `true`: a punch outside every geofence (or without a fix) is rejected; `false`: flagged.
-    pub geofence_required: bool,
-    /// An offline punch older than this (seconds) is flagged.
-    pub max_offline_delay_s: i64,
-}
-
-impl Default for AttendancePolicy {
-    fn default() -> Self {
-        Self {
-            liveness_mode: LivenessMode::PassiveChallenge,
-            face_threshold: None,
-            max_gps_accuracy_m: 100.0,
-            geofence_required: true,
-            max_offline_delay_s: 72 * 3600,
-        }
+/// The field checks of a policy to store.
+pub fn validate_policy(p: &AttendancePolicy) -> AppResult<()> {
+    let mut check = Check::default();
+    if let Some(t) = p.face_threshold
+        && !(t.is_finite() && t > 0.0 && t <= 2.0)
+    {
+        check.add(
+            "face_threshold",
+            FieldCode::OutOfRange,
+            "must be within (0, 2]",
+        );
     }
-}
-
-impl AttendancePolicy {
-    /// The field checks of a policy to store.
-    pub fn validate(&self) -> AppResult<()> {
-        let mut check = Check::default();
-        if let Some(t) = self.face_threshold
-            && !(t.is_finite() && t > 0.0 && t <= 2.0)
-        {
-            check.add(
-                "face_threshold",
-                FieldCode::OutOfRange,
-                "must be within (0, 2]",
-            );
-        }
-        if !(self.max_gps_accuracy_m.is_finite()
-            && (1.0..=10_000.0).contains(&self.max_gps_accuracy_m))
-        {
-            check.add(
-                "max_gps_accuracy_m",
-                FieldCode::OutOfRange,
-                "must be within 1..=10000",
-            );
-        }
-        if !(60..=30 * 86_400).contains(&self.max_offline_delay_s) {
-            check.add(
-                "max_offline_delay_s",
-                FieldCode::OutOfRange,
-                "must be within 60..=2592000",
-            );
-        }
-        check.finish()
+    if !(p.max_gps_accuracy_m.is_finite() && (1.0..=10_000.0).contains(&p.max_gps_accuracy_m)) {
+        check.add(
+            "max_gps_accuracy_m",
+            FieldCode::OutOfRange,
+            "must be within 1..=10000",
+        );
     }
+    if !(60..=30 * 86_400).contains(&p.max_offline_delay_s) {
+        check.add(
+            "max_offline_delay_s",
+            FieldCode::OutOfRange,
+            "must be within 60..=2592000",
+        );
+    }
+    check.finish()
 }
 
 /// What a failed rule does to a punch.
@@ -94,15 +51,13 @@ pub enum Severity {
     Flag,
 }
 
-impl AttendancePolicy {
-    /// A punch without a usable place (no fix, no site, outside every geofence) is rejected
-    /// when the policy requires a geofence, else flagged.
-    pub fn place_severity(&self) -> Severity {
-        if self.geofence_required {
-            Severity::Reject
-        } else {
-            Severity::Flag
-        }
+/// A punch without a usable place (no fix, no site, outside every geofence) is rejected when
+/// the policy requires a geofence, else flagged.
+pub fn place_severity(p: &AttendancePolicy) -> Severity {
+    if p.geofence_required {
+        Severity::Reject
+    } else {
+        Severity::Flag
     }
 }
 
@@ -141,7 +96,7 @@ pub async fn put_policy(
     scope: &str,
     p: &AttendancePolicy,
 ) -> AppResult<()> {
-    p.validate()?;
+    validate_policy(p)?;
     let mut tx = state.db.begin().await?;
     let before = stored_policy(&mut tx, scope).await?;
     sqlx::query(

@@ -8,10 +8,10 @@
 //! place, the time.
 
 use chrono::{DateTime, Duration, Utc};
-use faceid_protocol::attendance::Verdict;
+use faceid_protocol::attendance::{AttendancePolicy, LivenessMode, Verdict};
 use faceid_protocol::reason_code::ReasonCode;
 
-use super::policy::{AttendancePolicy, LivenessMode, Severity};
+use super::policy::{Severity, place_severity};
 
 /// Where the punch was taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,7 +169,7 @@ pub fn judge(e: &Evidence, policy: &AttendancePolicy) -> Judgement {
             (Some(_), Some(true)) => None,
         };
         if let Some(reason) = missing {
-            r.push(policy.place_severity(), reason);
+            r.push(place_severity(policy), reason);
         }
         if let Some(fix) = place.fix {
             if fix.accuracy_m > policy.max_gps_accuracy_m {

@@ -439,6 +439,58 @@ pub struct EventPage {
     pub offset: u32,
 }
 
+/// Answer of the chain verification.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChainVerification {
+    pub ok: bool,
+    /// Events in the chain.
+    pub length: i64,
+    /// The first event whose hash or link does not match.
+    pub first_broken_event: Option<Uuid>,
+}
+
+/// How liveness is checked at check-in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LivenessMode {
+    #[serde(rename = "passive")]
+    Passive,
+    #[serde(rename = "passive+challenge")]
+    PassiveChallenge,
+}
+
+/// The attendance policy (global, overridable per site).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttendancePolicy {
+    /// `passive+challenge` (default): a punch without a passed challenge is flagged.
+    pub liveness_mode: LivenessMode,
+    /// Largest face distance accepted as the same person; `null`: the model's calibrated
+    /// threshold.
+    #[serde(default)]
+    pub face_threshold: Option<f32>,
+    /// GPS accuracy worse than this is flagged, metres.
+    pub max_gps_accuracy_m: f64,
+    /// `true`: a punch outside every geofence (or without a fix) is rejected; `false`: flagged.
+    pub geofence_required: bool,
+    /// An offline punch older than this (seconds) is flagged.
+    pub max_offline_delay_s: i64,
+}
+
+impl Default for AttendancePolicy {
+    fn default() -> Self {
+        Self {
+            liveness_mode: LivenessMode::PassiveChallenge,
+            face_threshold: None,
+            max_gps_accuracy_m: 100.0,
+            geofence_required: true,
+            max_offline_delay_s: 72 * 3600,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use faceid_face::{Descriptor, MeasureRules, ModelId};
-use faceid_protocol::attendance::{CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef};
+use faceid_protocol::attendance::{
+    ATTENDANCE_EVENTS_PATH, CheckInEvidence, CheckInResponse, EVIDENCE_PART, SiteRef,
+};
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::field_code::FieldCode;
 use faceid_protocol::problem::Problem;
@@ -117,7 +119,7 @@ pub struct PunchForm {
 
 /// Check-in / check-out with server-side re-verification. The same idempotency key again
 /// returns the same answer (200) and creates nothing; with a different payload it is 409.
-#[utoipa::path(post, path = "/api/v1/attendance/events", tag = "attendance", security(("bearer" = [])),
+#[utoipa::path(post, path = ATTENDANCE_EVENTS_PATH, tag = "attendance", security(("bearer" = [])),
     request_body(content = inline(PunchForm), content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "recorded, with the verdict", body = CheckInResponse),

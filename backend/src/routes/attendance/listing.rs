@@ -11,8 +11,8 @@ use faceid_protocol::attendance::{
     ATTENDANCE_PATH, CHAIN_VERIFY_PATH, EVENT_PHOTO_PATH, MY_ATTENDANCE_PATH,
 };
 use faceid_protocol::attendance::{
-    AttendanceRecord, EventKind, EventPage, ListQuery, MyRange, PunchKind, PunchStatus,
-    ReviewDecision, Verdict,
+    AttendanceRecord, ChainVerification, EventKind, EventPage, ListQuery, MyRange, PunchKind,
+    PunchStatus, ReviewDecision, Verdict,
 };
 use faceid_protocol::error_code::ErrorCode;
 use faceid_protocol::problem::Problem;
@@ -20,7 +20,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::attendance::chain::{ChainVerification, verify_chain};
+use crate::attendance::chain::verify_chain;
 use crate::auth::{Admin, AuthUser, Staff, check_employee_scope};
 use crate::error::{AppError, AppResult};
 use crate::extract::{ApiPath, ApiQuery, Paging};

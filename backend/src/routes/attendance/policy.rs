@@ -2,13 +2,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use faceid_protocol::attendance::{ATTENDANCE_POLICY_PATH, SITE_ATTENDANCE_POLICY_PATH};
+use faceid_protocol::attendance::{
+    ATTENDANCE_POLICY_PATH, AttendancePolicy, SITE_ATTENDANCE_POLICY_PATH,
+};
 use faceid_protocol::problem::Problem;
 use uuid::Uuid;
 
 use super::site_exists;
 use crate::AppState;
-use crate::attendance::policy::{AttendancePolicy, effective_policy, put_policy};
+use crate::attendance::policy::{effective_policy, put_policy};
 use crate::auth::{Admin, Staff};
 use crate::error::AppResult;
 use crate::extract::{ApiJson, ApiPath};
