@@ -24,7 +24,9 @@
 //! face engine alone on the same frames in this process (thread CPU), which gives the server's
 //! CPU overhead over the engine per check-in. With `RUSH_RAMP=10,15,20,…` (check-ins/s) a
 //! ramp of `RUSH_RAMP_SECS` per step follows (a second punch of employees not yet used in the
-//! ramp), to find where it saturates.
+//! ramp), to find where it saturates. With `RUSH_ALTERNATE_ROUNDS=N` the overhead at saturation
+//! is measured last, in `N` alternating rounds of `RUSH_ALTERNATE_CHECKINS` check-ins a side:
+//! the engine alone, then the servers under a closed loop of callers (see [`alternate`]).
 //!
 //! `DATABASE_URL=postgres://… cargo bench --workspace --bench rush` (release build; models
 //! from `FACEID_MODEL_DIR` or `models/cache`, photos from `FACEID_SHARED_DIR`/faces or
@@ -35,6 +37,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -44,6 +47,7 @@ use faceid_server::descriptor_cipher::DescriptorCipher;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use uuid::Uuid;
 
 #[path = "support/check_in.rs"]
@@ -73,6 +77,10 @@ struct Config {
     face_workers: usize,
     ramp: Vec<f64>,
     ramp_secs: f64,
+    /// Rounds of the overhead comparison at saturation (0: none).
+    alternate_rounds: usize,
+    /// Check-ins per side of a round of that comparison.
+    alternate_checkins: usize,
 }
 
 impl Config {
@@ -105,12 +113,17 @@ impl Config {
             replicas,
             ramp,
             ramp_secs: num("RUSH_RAMP_SECS", 30.0)?,
+            alternate_rounds: num("RUSH_ALTERNATE_ROUNDS", 0.0)? as usize,
+            alternate_checkins: num("RUSH_ALTERNATE_CHECKINS", 120.0)? as usize,
         };
         if c.employees < 2 || c.minutes <= 0.0 || !(0.0..=1.0).contains(&c.peak_share) {
             bail!("RUSH_EMPLOYEES ≥ 2, RUSH_MINUTES > 0, RUSH_PEAK_SHARE in 0..=1");
         }
         if c.replicas == 0 || c.face_workers == 0 || c.ramp.iter().any(|r| *r <= 0.0) {
             bail!("RUSH_REPLICAS ≥ 1, RUSH_FACE_WORKERS ≥ 1 and ramp rates > 0");
+        }
+        if c.alternate_rounds > 0 && c.alternate_checkins < 2 * c.face_workers * c.replicas {
+            bail!("RUSH_ALTERNATE_CHECKINS must be at least two per face worker");
         }
         Ok(c)
     }
@@ -472,6 +485,44 @@ fn engine_cpu_per_check_in(
     ))
 }
 
+/// What the engine alone is measured on: the engine, the frames, the employee's templates and
+/// the phone's descriptor.
+type Reference = Arc<(Arc<Engine>, Arc<Frames>, Vec<Descriptor>, Descriptor)>;
+
+/// The engine alone on `threads` threads at once (they compete for the same caches and memory
+/// bandwidth as the servers' workers), `per_thread` check-ins each.
+struct EngineAlone {
+    /// On-CPU time per check-in (mean of the threads).
+    cpu: Duration,
+    /// Check-ins per second of wall time, all threads together.
+    per_second: f64,
+}
+
+async fn engine_alone(
+    reference: Reference,
+    threads: usize,
+    per_thread: usize,
+) -> anyhow::Result<EngineAlone> {
+    let wall = Instant::now();
+    let runs: Vec<_> = (0..threads)
+        .map(|_| {
+            let reference = reference.clone();
+            tokio::task::spawn_blocking(move || {
+                let (engine, frames, templates, device) = &*reference;
+                engine_cpu_per_check_in(engine, frames, templates, device, per_thread)
+            })
+        })
+        .collect();
+    let mut sum = Duration::ZERO;
+    for r in runs {
+        sum += r.await??;
+    }
+    Ok(EngineAlone {
+        cpu: sum / threads as u32,
+        per_second: (threads * per_thread) as f64 / wall.elapsed().as_secs_f64(),
+    })
+}
+
 /// What one arrival gave.
 struct Outcome {
     /// Seconds after the start at which the employee arrived.
@@ -493,6 +544,41 @@ struct Crowd {
     device: Arc<Value>,
 }
 
+/// One employee's punch on a connection of its own, as its outcome.
+async fn attempt(crowd: &Crowd, who: usize, arrived: f64, at: tokio::time::Instant) -> Outcome {
+    let addr = crowd.replicas[who % crowd.replicas.len()];
+    let result = async {
+        let mut http = Http::connect(addr).await?;
+        let token = &crowd.people[who].token;
+        punch(&mut http, &crowd.pool, token, &crowd.frames, &crowd.device).await
+    }
+    .await;
+    let latency = at.elapsed();
+    match result {
+        Ok(p) => Outcome {
+            arrived,
+            latency,
+            busy: p.busy,
+            failure: None,
+        },
+        Err(e) => Outcome {
+            arrived,
+            latency,
+            busy: 0,
+            failure: Some(format!("{e:#}")),
+        },
+    }
+}
+
+fn task_failure(e: tokio::task::JoinError) -> Outcome {
+    Outcome {
+        arrived: 0.0,
+        latency: Duration::ZERO,
+        busy: 0,
+        failure: Some(format!("task: {e}")),
+    }
+}
+
 /// Sends one punch per `(offset, person)` at its offset from now; each on its own connection.
 async fn drive(crowd: &Crowd, arrivals: Vec<(f64, usize)>) -> Vec<Outcome> {
     let start = tokio::time::Instant::now();
@@ -502,40 +588,45 @@ async fn drive(crowd: &Crowd, arrivals: Vec<(f64, usize)>) -> Vec<Outcome> {
         tasks.push(tokio::spawn(async move {
             let at = start + Duration::from_secs_f64(offset);
             tokio::time::sleep_until(at).await;
-            let addr = crowd.replicas[who % crowd.replicas.len()];
-            let result = async {
-                let mut http = Http::connect(addr).await?;
-                let token = &crowd.people[who].token;
-                punch(&mut http, &crowd.pool, token, &crowd.frames, &crowd.device).await
-            }
-            .await;
-            let latency = at.elapsed();
-            match result {
-                Ok(p) => Outcome {
-                    arrived: offset,
-                    latency,
-                    busy: p.busy,
-                    failure: None,
-                },
-                Err(e) => Outcome {
-                    arrived: offset,
-                    latency,
-                    busy: 0,
-                    failure: Some(format!("{e:#}")),
-                },
-            }
+            attempt(&crowd, who, offset, at).await
         }));
     }
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
+        out.push(t.await.unwrap_or_else(task_failure));
+    }
+    out
+}
+
+/// `n` punches from `clients` callers at once, each sending its next punch as soon as the
+/// last is answered, so the servers always have work queued (saturation without refusals):
+/// employees `first..` in turn, starting over when they run out.
+async fn drive_closed(crowd: &Crowd, clients: usize, first: usize, n: usize) -> Vec<Outcome> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = tokio::time::Instant::now();
+    let span = crowd.people.len() - first;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (crowd, next) = (crowd.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    if k >= n {
+                        return out;
+                    }
+                    let at = tokio::time::Instant::now();
+                    let arrived = (at - start).as_secs_f64();
+                    out.push(attempt(&crowd, first + k % span, arrived, at).await);
+                }
+            })
+        })
+        .collect();
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
         match t.await {
-            Ok(o) => out.push(o),
-            Err(e) => out.push(Outcome {
-                arrived: 0.0,
-                latency: Duration::ZERO,
-                busy: 0,
-                failure: Some(format!("task: {e}")),
-            }),
+            Ok(o) => out.extend(o),
+            Err(e) => out.push(task_failure(e)),
         }
     }
     out
@@ -643,6 +734,7 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
     let setup = started.elapsed();
 
     let frames = Arc::new(check_in::frames(&faces)?);
+    let client_pool = client_pool(&db_url).await?;
     let engine = faceid_server::face::FaceEngine::load(Some(&model_dir()))
         .get()
         .map_err(|_| {
@@ -652,7 +744,7 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
     let crowd = Crowd {
         people: Arc::new(people),
         replicas: addrs.clone(),
-        pool: pool.clone(),
+        pool: client_pool.clone(),
         frames: frames.clone(),
         device: Arc::new(json!({"model": device.model.0, "values": device.values})),
     };
@@ -671,27 +763,9 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
     // The engine alone, on as many threads at once as the servers measure (they compete for
     // the same caches and memory bandwidth), before the rush and again after it.
     let threads = c.face_workers * c.replicas;
-    let reference = Arc::new((engine.clone(), frames.clone(), templates, device));
-    let engine_alone = || {
-        let reference = reference.clone();
-        async move {
-            let runs: Vec<_> = (0..threads)
-                .map(|_| {
-                    let reference = reference.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let (engine, frames, templates, device) = &*reference;
-                        engine_cpu_per_check_in(engine, frames, templates, device, 10)
-                    })
-                })
-                .collect();
-            let mut sum = Duration::ZERO;
-            for r in runs {
-                sum += r.await??;
-            }
-            anyhow::Ok(sum / threads as u32)
-        }
-    };
-    let engine_before = engine_alone().await?;
+    let reference: Reference = Arc::new((engine.clone(), frames.clone(), templates, device));
+    let engine_round = || engine_alone(reference.clone(), threads, 10);
+    let engine_before = engine_round().await?.cpu;
     // Those who punched in the warm-up do not arrive again.
     let arrivals: Vec<(f64, usize)> = rush_arrivals(c)
         .into_iter()
@@ -700,12 +774,15 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
 
     let postmaster = postmaster_pid(&pool).await?;
     let cpu_before: Vec<u64> = replicas.iter().map(Replica::cpu_ticks).collect();
-    let pg_before = postgres_cpu_ticks(postmaster);
+    let pg_before = servers_pg_ticks(postmaster, &client_pool).await?;
     let wall = Instant::now();
     let outcomes = drive(&crowd, arrivals).await;
     let rush_wall = wall.elapsed();
-    let pg_cpu = (postgres_cpu_ticks(postmaster) - pg_before) as f64 / CLOCK_TICKS_PER_SEC;
-    let engine_after = engine_alone().await?;
+    let pg_cpu = (servers_pg_ticks(postmaster, &client_pool)
+        .await?
+        .saturating_sub(pg_before)) as f64
+        / CLOCK_TICKS_PER_SEC;
+    let engine_after = engine_round().await?.cpu;
     let engine_cpu = (engine_before + engine_after) / 2;
     let cpu: Vec<f64> = replicas
         .iter()
@@ -848,7 +925,7 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
             let arrivals: Vec<(f64, usize)> = (0..n).map(|k| (k as f64 / rate, next + k)).collect();
             next += n;
             let cpu_before: u64 = replicas.iter().map(Replica::cpu_ticks).sum();
-            let pg_before = postgres_cpu_ticks(postmaster);
+            let pg_before = servers_pg_ticks(postmaster, &client_pool).await?;
             let t = Instant::now();
             let o = drive(&crowd, arrivals).await;
             let secs = t.elapsed().as_secs_f64();
@@ -856,8 +933,11 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
                 as f64
                 / CLOCK_TICKS_PER_SEC
                 * 1000.0;
-            let pg_ms =
-                (postgres_cpu_ticks(postmaster) - pg_before) as f64 / CLOCK_TICKS_PER_SEC * 1000.0;
+            let pg_ms = (servers_pg_ticks(postmaster, &client_pool)
+                .await?
+                .saturating_sub(pg_before)) as f64
+                / CLOCK_TICKS_PER_SEC
+                * 1000.0;
             let s = summarise(&o.iter().collect::<Vec<_>>());
             let per = s.done.max(1) as f64;
             println!(
@@ -878,8 +958,131 @@ async fn run(url: &str, c: &Config) -> anyhow::Result<()> {
             );
         }
     }
+    if c.alternate_rounds > 0 {
+        let first = addrs.len();
+        alternate(
+            c,
+            &crowd,
+            &replicas,
+            postmaster,
+            &client_pool,
+            first,
+            || engine_alone(reference.clone(), threads, c.alternate_checkins / threads),
+        )
+        .await?;
+    }
     for mut r in replicas {
         r.child.kill().await.ok();
     }
     Ok(())
+}
+
+/// The servers' overhead over the engine at saturation, in alternating rounds (the machine's
+/// speed drifts by tens of percent over minutes, so only neighbours compare): each round runs
+/// the engine alone on as many threads as the servers have face workers, then the servers
+/// saturated by a closed loop of callers, the same number of check-ins each. Per round: the
+/// servers' CPU and PostgreSQL's (its backends serving the bench's own statements left out)
+/// per verified check-in against the engine's, and verified check-ins per second against the
+/// engine's (which also charges the callers' own CPU to the servers). Medians of the rounds.
+async fn alternate<F, Fut>(
+    c: &Config,
+    crowd: &Crowd,
+    replicas: &[Replica],
+    postmaster: u64,
+    client_pool: &PgPool,
+    first: usize,
+    engine_round: F,
+) -> anyhow::Result<()>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<EngineAlone>>,
+{
+    let workers = c.face_workers * c.replicas;
+    let clients = 2 * workers + 2;
+    println!(
+        "  overhead at saturation, {} alternating rounds of {} check-ins each side ({clients} callers, {workers} engine threads):",
+        c.alternate_rounds, c.alternate_checkins
+    );
+    println!(
+        "    round  engine ms  engine/s  server ms  PostgreSQL ms  verified/s  failed  CPU overhead  rate overhead"
+    );
+    let (mut cpu_over, mut rate_over, mut pg_share) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 1..=c.alternate_rounds {
+        let engine = engine_round().await?;
+        let cpu_before: u64 = replicas.iter().map(Replica::cpu_ticks).sum();
+        let pg_before = servers_pg_ticks(postmaster, client_pool).await?;
+        let t = Instant::now();
+        let o = drive_closed(crowd, clients, first, c.alternate_checkins).await;
+        let secs = t.elapsed().as_secs_f64();
+        let server_ticks = replicas.iter().map(Replica::cpu_ticks).sum::<u64>() - cpu_before;
+        let pg_ticks = servers_pg_ticks(postmaster, client_pool)
+            .await?
+            .saturating_sub(pg_before);
+        let s = summarise(&o.iter().collect::<Vec<_>>());
+        let per = s.done.max(1) as f64;
+        let server_ms = server_ticks as f64 / CLOCK_TICKS_PER_SEC * 1000.0 / per;
+        let pg_ms = pg_ticks as f64 / CLOCK_TICKS_PER_SEC * 1000.0 / per;
+        let engine_ms = ms(engine.cpu);
+        let rate = s.done as f64 / secs;
+        let over_cpu = (server_ms + pg_ms) / engine_ms - 1.0;
+        let over_rate = engine.per_second / rate - 1.0;
+        println!(
+            "    {round:>5}  {engine_ms:>9.1}  {:>8.1}  {server_ms:>9.1}  {pg_ms:>13.1}  {rate:>10.1}  {:>6}  {:>+11.1}%  {:>+12.1}%",
+            engine.per_second,
+            s.failed,
+            over_cpu * 100.0,
+            over_rate * 100.0
+        );
+        cpu_over.push(over_cpu);
+        rate_over.push(over_rate);
+        pg_share.push(pg_ms / engine_ms);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2] * 100.0
+    };
+    println!(
+        "    median: servers + PostgreSQL {:+.1}% CPU per verified check-in over the engine (PostgreSQL {:.1}% of it), {:+.1}% in check-ins per second",
+        median(&mut cpu_over),
+        median(&mut pg_share),
+        median(&mut rate_over)
+    );
+    Ok(())
+}
+
+/// The application name of the bench's own database connections (it fixes each challenge's
+/// head movements to match its recorded frames), so that their CPU can be left out of what
+/// PostgreSQL spends for the servers.
+const CLIENT_APP: &str = "faceid-rush-client";
+
+/// The bench's own connections: a fixed set, so the backends whose CPU is left out stay the same.
+async fn client_pool(db_url: &str) -> anyhow::Result<PgPool> {
+    let opts: PgConnectOptions = db_url.parse()?;
+    Ok(PgPoolOptions::new()
+        .max_connections(4)
+        .min_connections(4)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(opts.application_name(CLIENT_APP))
+        .await?)
+}
+
+/// CPU (clock ticks) PostgreSQL has spent for the servers: all of the cluster's but the
+/// backends serving the bench's own connections.
+async fn servers_pg_ticks(postmaster: u64, client_pool: &PgPool) -> anyhow::Result<u64> {
+    let clients = client_backend_ticks(client_pool).await?;
+    Ok(postgres_cpu_ticks(postmaster).saturating_sub(clients))
+}
+
+/// CPU (clock ticks) of the PostgreSQL backends serving the bench's own connections.
+async fn client_backend_ticks(pool: &PgPool) -> anyhow::Result<u64> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE application_name = $1")
+            .bind(CLIENT_APP)
+            .fetch_all(pool)
+            .await?;
+    Ok(pids
+        .iter()
+        .filter_map(|p| proc_cpu_ticks(&p.to_string()))
+        .sum())
 }

@@ -18,6 +18,13 @@ pub enum DbError {
 
 /// A pool of at most `max_connections`; a request waits at most `acquire_timeout` for one
 /// (`db_acquire_timeout_ms`), then gets 503 `unavailable`.
+///
+/// A connection is not pinged when it is handed out (sqlx's `test_before_acquire`): that is one
+/// more round trip to PostgreSQL per acquisition, three per check-in, on the cores the face
+/// engine needs. sqlx still checks every connection when it is given back, so a broken one is
+/// dropped then; one that breaks while idle (PostgreSQL restarted) fails its next statement
+/// with an I/O error, which answers 503 `unavailable` (the phone's outbox and the panel retry)
+/// and is not returned to the pool.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -26,6 +33,7 @@ pub async fn connect(
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
         .connect(url)
         .await
         .map_err(DbError::Connect)

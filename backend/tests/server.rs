@@ -101,7 +101,7 @@ async fn a_database_outage_answers_503_with_retry_after() {
         .tempdir_in("/tmp")
         .unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
-    let pg = LocalPostgres::start_with(dir.path(), binaries)
+    let pg = LocalPostgres::start_with(dir.path(), binaries.clone())
         .await
         .unwrap();
     let pool = faceid_server::db::connect(&pg.database_url(), 4, Duration::from_secs(1))
@@ -152,6 +152,48 @@ async fn a_database_outage_answers_503_with_retry_after() {
             assert!(waited < Duration::from_secs(6), "{path} took {waited:?}");
         }
     }
+
+    // PostgreSQL back, and then every connection of the pool killed under it: connections are
+    // not pinged when handed out (`db::connect`), so a dead one fails its statement once with
+    // 503, is dropped when given back, and the pool opens a new one: at most one 503 per
+    // pooled connection, never a 500, no restart of the server.
+    let pg = LocalPostgres::start_with(dir.path(), binaries)
+        .await
+        .unwrap();
+    let answers = until_ok(&app, &admin).await;
+    assert_eq!(answers.last(), Some(&200), "after the restart: {answers:?}");
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .fetch_all(&app.state.db)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty());
+    let answers = until_ok(&app, &admin).await;
+    assert_eq!(answers.last(), Some(&200), "after the kill: {answers:?}");
+    assert!(
+        answers.iter().all(|s| *s == 200 || *s == 503),
+        "{answers:?}"
+    );
+    assert!(
+        answers.len() <= 5,
+        "more 503s than pooled connections: {answers:?}"
+    );
+    pg.stop().await.unwrap();
+}
+
+/// Asks for the employee list until it is answered 200 (at most 10 times); the statuses.
+async fn until_ok(app: &common::TestApp, token: &str) -> Vec<u16> {
+    let mut answers = Vec::new();
+    for _ in 0..10 {
+        let status = app.get("/api/v1/employees", token).await.status.as_u16();
+        answers.push(status);
+        if status == 200 {
+            break;
+        }
+    }
+    answers
 }
 
 /// Starts the server with these connection limits; the address and the stop switch.
