@@ -94,6 +94,11 @@ pub struct Settings {
     /// Directory of the face models; unset means `FACEID_MODEL_DIR`, `models/cache` or the
     /// shared mirror. Without models the server starts and face endpoints answer 503.
     pub model_dir: Option<PathBuf>,
+    /// The embedder (a model or fusion id of `models/manifest.toml`) that enrols, re-verifies
+    /// check-ins and identifies at the kiosk; unset means the engine's default
+    /// (`faceid_face::DEFAULT_EMBEDDER`). Changing it leaves existing templates matching
+    /// nothing until the re-enrolment job has run.
+    pub face_embedder: Option<String>,
     /// A directory holding the model files (the vendor's mirror of `models/`), used to install
     /// missing models on start.
     pub model_mirror: Option<PathBuf>,
@@ -177,6 +182,7 @@ impl Default for Settings {
             metrics_token: None,
             log_format: "text".into(),
             model_dir: None,
+            face_embedder: None,
             model_mirror: None,
             model_fetch: true,
             photo_store_url: None,
@@ -216,6 +222,7 @@ const STRING_KEYS: &[&str] = &[
     "log_format",
     "metrics_token",
     "model_dir",
+    "face_embedder",
     "model_mirror",
     "photo_store_url",
     "telegram_bot_token",
@@ -251,6 +258,7 @@ const ALL_KEYS: &[&str] = &[
     "log_format",
     "metrics_token",
     "model_dir",
+    "face_embedder",
     "model_mirror",
     "model_fetch",
     "photo_store_url",
@@ -323,6 +331,18 @@ impl Settings {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if let Some(id) = &self.face_embedder {
+            let manifest = faceid_face::Manifest::builtin();
+            let known = manifest.fusion(id).is_some()
+                || manifest
+                    .expect_task(id, faceid_face::model::Task::Embed)
+                    .is_ok();
+            if !known {
+                return Err(ConfigError::Invalid(format!(
+                    "face_embedder `{id}` is not an embedder or fusion of models/manifest.toml"
+                )));
+            }
+        }
         if self.access_token_ttl_secs < 30 || self.access_token_ttl_secs > 24 * 3600 {
             return bad("access_token_ttl_secs must be between 30 and 86400");
         }

@@ -40,6 +40,12 @@ impl FaceEngine {
     /// Loads the models from `dir` (or the default location). `None` (with a warning) when
     /// they are missing or broken.
     pub fn load(dir: Option<&Path>) -> Self {
+        Self::load_with(dir, None)
+    }
+
+    /// [`FaceEngine::load`] with `embedder` (a model or fusion id; `None`: the engine's
+    /// default) as the embedder that enrols, re-verifies and identifies.
+    pub fn load_with(dir: Option<&Path>, embedder: Option<&str>) -> Self {
         let dir: Option<PathBuf> = dir
             .map(Path::to_owned)
             .or_else(faceid_face::model::default_model_dir);
@@ -47,7 +53,7 @@ impl FaceEngine {
             tracing::warn!("no face model directory: face endpoints will answer 503");
             return Self(None);
         };
-        match Self::try_load(&dir) {
+        match Self::try_load_with(&dir, embedder) {
             Ok(e) => e,
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "face engine not loaded: face endpoints will answer 503");
@@ -58,7 +64,25 @@ impl FaceEngine {
 
     /// Loads the models from `dir`, each checked against the manifest's size and SHA-256.
     pub fn try_load(dir: &Path) -> Result<Self, faceid_face::EngineError> {
-        Engine::load(&faceid_face::EngineConfig::new(dir)).map(|e| Self(Some(Arc::new(e))))
+        Self::try_load_with(dir, None)
+    }
+
+    /// [`FaceEngine::try_load`] with `embedder` as the default embedder (see
+    /// [`FaceEngine::load_with`]).
+    pub fn try_load_with(
+        dir: &Path,
+        embedder: Option<&str>,
+    ) -> Result<Self, faceid_face::EngineError> {
+        let mut config = faceid_face::EngineConfig::new(dir);
+        if let Some(id) = embedder {
+            config.default_embedder = id.to_owned();
+        }
+        let engine = Engine::load(&config)?;
+        tracing::info!(
+            embedder = %engine.embedder(None)?.model_id(),
+            "face engine: embedder of enrolment, check-in and kiosk"
+        );
+        Ok(Self(Some(Arc::new(engine))))
     }
 
     pub fn get(&self) -> Result<Arc<Engine>, AppError> {

@@ -105,7 +105,13 @@ fn entries() -> Result<Vec<Entry>, InstallError> {
 pub async fn install_and_load(settings: &crate::config::Settings) -> crate::face::FaceEngine {
     let dest = model_dir(settings);
     let dir = dest.clone();
-    match tokio::task::spawn_blocking(move || crate::face::FaceEngine::try_load(&dir)).await {
+    let embedder = settings.face_embedder.clone();
+    let first = embedder.clone();
+    match tokio::task::spawn_blocking(move || {
+        crate::face::FaceEngine::try_load_with(&dir, first.as_deref())
+    })
+    .await
+    {
         Ok(Ok(engine)) => return engine,
         Ok(Err(e)) => tracing::info!(dir = %dest.display(), reason = %e, "face models to install"),
         Err(e) => tracing::warn!(error = %e, "loading the face engine failed"),
@@ -128,12 +134,14 @@ pub async fn install_and_load(settings: &crate::config::Settings) -> crate::face
         Err(e) => tracing::error!(dir = %dest.display(), "{e}"),
     }
     let dir = dest.clone();
-    tokio::task::spawn_blocking(move || crate::face::FaceEngine::load(Some(&dir)))
-        .await
-        .unwrap_or_else(|e| {
-            tracing::error!(error = %e, "loading the face engine failed");
-            crate::face::FaceEngine::new(None)
-        })
+    tokio::task::spawn_blocking(move || {
+        crate::face::FaceEngine::load_with(Some(&dir), embedder.as_deref())
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::error!(error = %e, "loading the face engine failed");
+        crate::face::FaceEngine::new(None)
+    })
 }
 
 /// Where the models live: `model_dir`, else `FACEID_MODEL_DIR`, else a complete installation

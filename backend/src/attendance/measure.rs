@@ -57,6 +57,28 @@ pub fn quality_reason(q: &faceid_face::quality::QualityReason) -> ReasonCode {
     face::quality_codes(q).0
 }
 
+/// The 1:1 / 1:N threshold of a punch: the policy's `face_threshold` when set, else the
+/// model's calibrated one. The policy's value is a distance of one embedder (within (0, 2]);
+/// a fusion's fused distances are z-scores on another scale (its threshold is negative), so
+/// for a fusion the override does not apply and the manifest's fused threshold is used.
+pub fn face_threshold(
+    policy: &AttendancePolicy,
+    metric: faceid_face::Metric,
+    model_threshold: f32,
+) -> f32 {
+    match (metric, policy.face_threshold) {
+        (faceid_face::Metric::Fused(_), Some(t)) => {
+            tracing::debug!(
+                policy = t,
+                fused = model_threshold,
+                "the policy's face_threshold is a single embedder's distance: a fusion uses its own"
+            );
+            model_threshold
+        }
+        (_, t) => t.unwrap_or(model_threshold),
+    }
+}
+
 /// Face match of a measured descriptor against the employee's templates: the smallest
 /// distance, and the threshold used.
 pub fn face_match(
@@ -65,10 +87,10 @@ pub fn face_match(
     templates: &[(Uuid, Uuid, Descriptor)],
     policy: &AttendancePolicy,
 ) -> AppResult<Option<(f32, f32)>> {
-    let (_, model_threshold, _) = engine
+    let (metric, model_threshold, _) = engine
         .match_params(&probe.model)
         .map_err(AppError::internal)?;
-    let threshold = policy.face_threshold.unwrap_or(model_threshold);
+    let threshold = face_threshold(policy, metric, model_threshold);
     let mut best: Option<f32> = None;
     for (_, _, t) in templates {
         let v = engine.verify(probe, t).map_err(AppError::internal)?;

@@ -111,6 +111,23 @@ enum FaceCommand {
         #[arg(long, conflicts_with_all = ["identify", "protocol"])]
         liveness: bool,
     },
+    /// On-CPU cost of a check-in measured as the server measures it (best frame + challenge
+    /// frames, each re-encoded as a 640 px JPEG like the phone's upload, check-in rules,
+    /// passive liveness), for every --model in alternating rounds in this one process.
+    CheckInCost {
+        /// Frames, in capture order: the first is the best frame and also the first challenge
+        /// frame (uploaded as the same bytes, as the phone does).
+        #[arg(required = true)]
+        frames: Vec<PathBuf>,
+        /// Embedder (model or fusion id); give two or more to compare them.
+        #[arg(long = "model", required = true)]
+        embedders: Vec<String>,
+        #[arg(long, default_value_t = 15)]
+        rounds: usize,
+        /// Check-ins per model in each round (the round's figure is their median).
+        #[arg(long, default_value_t = 6)]
+        runs: usize,
+    },
     /// Measure an embedder template for YuNet's landmarks from dlib 68-point annotations
     /// (dlib's face chip of each annotated face, YuNet's landmarks mapped into it, averaged).
     FitDlibTemplate {
@@ -181,6 +198,104 @@ fn engine(args: &FaceArgs, embedders: Vec<String>, liveness: bool) -> Result<Eng
     cfg.embedders = embedders;
     cfg.liveness = liveness;
     Ok(Engine::load(&cfg)?)
+}
+
+/// Nanoseconds this thread has spent on a CPU (the machine is shared: wall time is not the
+/// engine's cost).
+fn thread_cpu_ns() -> Result<u64> {
+    let t = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)?;
+    Ok(u64::try_from(t.tv_sec())? * 1_000_000_000 + u64::try_from(t.tv_nsec())?)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `faceid face check-in-cost`: each model's engine measures the same check-in in turn, round
+/// after round; per model the median on-CPU ms over all runs, and per round each model's
+/// median relative to the first model's.
+fn check_in_cost(
+    args: &FaceArgs,
+    frames: &[PathBuf],
+    models: &[String],
+    rounds: usize,
+    runs: usize,
+) -> Result<()> {
+    use faceid_face::measure::TimedFrame;
+    let engines: Vec<Engine> = models
+        .iter()
+        .map(|m| engine(args, vec![m.clone()], true))
+        .collect::<Result<_>>()?;
+    let jpegs: Vec<Vec<u8>> = frames
+        .iter()
+        .map(|f| Ok(faceid_face::decode::encode_jpeg(&load_image(f)?, 640, 85)?))
+        .collect::<Result<_>>()?;
+    let best = &jpegs[0];
+    let timed: Vec<TimedFrame<'_>> = jpegs
+        .iter()
+        .map(|b| TimedFrame {
+            bytes: b,
+            captured_at_ms: None,
+        })
+        .collect();
+    let rules = faceid_face::MeasureRules::check_in();
+    let once = |e: &Engine| -> Result<f64> {
+        let t = thread_cpu_ns()?;
+        let m = faceid_face::measure(e, best, &timed, None, &rules)?;
+        std::hint::black_box(m);
+        Ok((thread_cpu_ns()? - t) as f64 / 1e6)
+    };
+    for e in &engines {
+        let m = faceid_face::measure(e, best, &timed, None, &rules)?;
+        let challenge_models: Vec<String> = m
+            .challenge_frames
+            .iter()
+            .filter_map(|f| f.descriptor.as_ref().map(|d| d.model.0.clone()))
+            .collect();
+        println!(
+            "{}: best frame {} ({} values), challenge frames {:?}",
+            e.embedder(None)?.model_id(),
+            m.descriptor.model,
+            m.descriptor.values.len(),
+            challenge_models
+        );
+    }
+    let mut all: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); engines.len()];
+    for _ in 0..rounds {
+        let mut round = Vec::with_capacity(engines.len());
+        for (k, e) in engines.iter().enumerate() {
+            let mut ms = (0..runs).map(|_| once(e)).collect::<Result<Vec<f64>>>()?;
+            round.push(median(&mut ms));
+            all[k].extend(ms);
+        }
+        for (k, r) in round.iter().enumerate() {
+            ratios[k].push(r / round[0]);
+        }
+    }
+    println!(
+        "check-in: best frame + {} challenge frames (the first is the best frame's bytes), \
+         640 px; {rounds} alternating rounds of {runs}, on-CPU ms (one thread):",
+        frames.len()
+    );
+    for (k, m) in models.iter().enumerate() {
+        let med = median(&mut all[k]);
+        println!(
+            "  {m:24} median {med:.2} ms ({:.1} check-ins/s per core); median round ratio to {} \
+             {:.3} (rounds {:.3}–{:.3})",
+            1000.0 / med,
+            models[0],
+            median(&mut ratios[k]),
+            ratios[k].iter().copied().fold(f64::INFINITY, f64::min),
+            ratios[k].iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        );
+    }
+    Ok(())
 }
 
 fn detector_cfg(size: u32) -> DetectorConfig {
@@ -462,6 +577,12 @@ pub fn run(args: FaceArgs) -> Result<ExitCode> {
                 }
             }
         }
+        FaceCommand::CheckInCost {
+            frames,
+            embedders,
+            rounds,
+            runs,
+        } => check_in_cost(&args, frames, embedders, *rounds, *runs)?,
         FaceCommand::FitDlibTemplate { annotations, size } => {
             let e = engine(&args, Vec::new(), false)?;
             let fit = eval::fit_template_from_dlib_annotations(
@@ -680,6 +801,19 @@ fn print_fused(r: &eval::FusedLosoReport) {
         );
     }
     print_pooled("chosen", &r.fused.loso.pooled_at_chosen);
+    for (source, f) in &r.fused.fusions {
+        println!(
+            "fold {source:18} fusion: weight {:.2}, impostor mean {:?}, std {:?}",
+            f.weight, f.mean, f.std
+        );
+    }
+    match &r.all_pairs {
+        Some(f) => println!(
+            "fitted on all pairs: weight {:.2}, impostor mean [{:.5}, {:.5}], std [{:.5}, {:.5}]",
+            f.weight, f.mean[0], f.mean[1], f.std[0], f.std[1]
+        ),
+        None => println!("fitted on all pairs: n/a"),
+    }
 }
 
 fn print_identify(r: &eval::IdentifyReport) {

@@ -253,8 +253,10 @@ impl FaceSession {
         let challenge = match (&mut self.challenge, face) {
             (Some(running), Some(face)) if challenge_frame_usable(&verdict.reasons) => {
                 // Every challenge frame carries its descriptor so a face swapped mid-sequence
-                // is caught (ChallengeProgress compares them).
-                let descriptor = self.engine.embed(&rgb, &face, None)?;
+                // is caught (ChallengeProgress compares them), by the challenge embedder (a
+                // fusion's `challenge` component; only the matched frame needs both).
+                let model = self.engine.challenge_embedder(None)?;
+                let descriptor = self.engine.embed(&rgb, &face, Some(&model.0))?;
                 let update = running.progress.push(&ChallengeFrame {
                     captured_at_ms,
                     landmarks: face.landmarks,

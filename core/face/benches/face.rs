@@ -154,7 +154,13 @@ fn bench(c: &mut Criterion) {
     };
     set_default_executor(Executor::SingleThread);
     let (rss_before, _) = rss_mib();
-    let engine = Engine::load(&EngineConfig::new(&dir)).expect("engine");
+    let mut config = EngineConfig::new(&dir);
+    // `FACEID_BENCH_EMBEDDER=<model or fusion id>`: the embedder of the check-in (default: the
+    // engine's default).
+    if let Ok(id) = std::env::var("FACEID_BENCH_EMBEDDER") {
+        config.default_embedder = id;
+    }
+    let engine = Engine::load(&config).expect("engine");
     let bytes = std::fs::read(&path).expect("read");
     let img = decode(&bytes).expect("decode");
     assert_eq!(img.dimensions(), (1280, 720));

@@ -1,6 +1,8 @@
 //! Face descriptors: align to the embedder's template, run the network, and tag the result with
 //! the model id. Two 128-value embedders are supported: dlib's ResNet (150 px chip, Euclidean)
-//! and MobileFaceNet (112 px, cosine; descriptors L2-normalised).
+//! and MobileFaceNet (112 px, cosine; descriptors L2-normalised); and the fusion of two of them
+//! (a manifest `[[fusion]]` entry): one detection, each component's own alignment and
+//! network, the two descriptors concatenated under the fusion's id.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use image::RgbImage;
 use tract_onnx::prelude::*;
 
 use crate::align::{AlignedFace, Normalize, align, chip_to_nchw};
-use crate::model::{Manifest, Metric, ModelError, ModelSpec, Plan, Task, VerifiedGraph};
+use crate::model::{
+    FusedMetric, FusionSpec, Manifest, Metric, ModelError, ModelSpec, Plan, Task, VerifiedGraph,
+};
 use crate::types::{Descriptor, Landmarks, ModelId};
 
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +30,27 @@ pub enum EmbedError {
     },
     #[error("embedder inference failed: {0}")]
     Inference(String),
+    #[error(
+        "`{0}` is a fusion of two embedders: it has no single chip; align and embed each component"
+    )]
+    Composite(String),
+    #[error("fusion `{fusion}` needs its component `{component}` loaded")]
+    ComponentMissing { fusion: String, component: String },
 }
 
-/// One embedder, loaded once; cheap to clone.
+/// One embedder, loaded once; cheap to clone. Either one network, or the fusion of two
+/// ([`Embedder::components`]).
 #[derive(Clone)]
 pub struct Embedder {
     inner: Arc<EmbedderInner>,
+    fused: Option<Arc<Fused>>,
+}
+
+/// A fusion: its manifest entry, its metric and its two loaded components.
+struct Fused {
+    spec: FusionSpec,
+    metric: FusedMetric,
+    components: [Embedder; 2],
 }
 
 struct EmbedderInner {
@@ -47,7 +66,7 @@ struct EmbedderInner {
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Embedder")
-            .field("model", &self.inner.spec.id)
+            .field("model", &self.model_id().0)
             .finish()
     }
 }
@@ -92,39 +111,126 @@ impl Embedder {
                 size: al.size,
                 template: al.template,
             }),
+            fused: None,
+        })
+    }
+
+    /// The fusion `spec` of two loaded single embedders (`loaded` must hold both components;
+    /// they are shared, not loaded again).
+    pub fn fusion(
+        manifest: &Manifest,
+        spec: &FusionSpec,
+        loaded: &[Embedder],
+    ) -> Result<Self, EmbedError> {
+        let metric = manifest.fused_metric(spec)?;
+        let find = |k: usize| {
+            loaded
+                .iter()
+                .find(|e| !e.is_fusion() && e.inner.spec.id == spec.components[k])
+                .cloned()
+                .ok_or_else(|| EmbedError::ComponentMissing {
+                    fusion: spec.id.clone(),
+                    component: spec.components[k].clone(),
+                })
+        };
+        let components = [find(0)?, find(1)?];
+        // The first component's network stands in `inner` (never run through it for a fusion).
+        Ok(Self {
+            inner: components[0].inner.clone(),
+            fused: Some(Arc::new(Fused {
+                spec: spec.clone(),
+                metric,
+                components,
+            })),
         })
     }
 
     pub fn model_id(&self) -> ModelId {
-        self.inner.spec.model_id()
+        match &self.fused {
+            Some(f) => f.spec.model_id(),
+            None => self.inner.spec.model_id(),
+        }
     }
 
-    pub fn spec(&self) -> &ModelSpec {
-        &self.inner.spec
+    /// Whether this is a fusion of two embedders.
+    pub fn is_fusion(&self) -> bool {
+        self.fused.is_some()
+    }
+
+    /// A fusion's two component embedders, in descriptor order (`None` for a single one).
+    pub fn components(&self) -> Option<&[Embedder; 2]> {
+        self.fused.as_ref().map(|f| &f.components)
+    }
+
+    /// A fusion's manifest entry (`None` for a single embedder).
+    pub fn fusion_spec(&self) -> Option<&FusionSpec> {
+        self.fused.as_ref().map(|f| &f.spec)
+    }
+
+    /// The embedder whose own rule says "same face" between the frames of an active challenge:
+    /// itself, or a fusion's `challenge` component (only the matched frame needs the fusion).
+    pub fn challenge_embedder(&self) -> &Embedder {
+        match &self.fused {
+            Some(f) => &f.components[f.spec.challenge_index()],
+            None => self,
+        }
+    }
+
+    /// The model entry of a single embedder (`None` for a fusion, which has no model file).
+    pub fn spec(&self) -> Option<&ModelSpec> {
+        match self.fused {
+            Some(_) => None,
+            None => Some(&self.inner.spec),
+        }
     }
 
     pub fn metric(&self) -> Metric {
-        self.inner.metric
+        match &self.fused {
+            Some(f) => Metric::Fused(f.metric),
+            None => self.inner.metric,
+        }
     }
 
     pub fn dims(&self) -> usize {
-        self.inner.dims
+        match &self.fused {
+            Some(f) => f.metric.dims(),
+            None => self.inner.dims,
+        }
     }
 
+    /// Chip side in pixels (a fusion: its first component's).
     pub fn chip_size(&self) -> u32 {
         self.inner.size
     }
 
+    /// Alignment template (a fusion: its first component's).
     pub fn template(&self) -> &[[f32; 2]; 5] {
         &self.inner.template
     }
 
     /// Calibrated 1:1 threshold for this model (from the manifest).
     pub fn threshold(&self) -> Option<f32> {
-        self.inner.spec.output.as_ref().and_then(|o| o.threshold)
+        match &self.fused {
+            Some(f) => Some(f.spec.threshold),
+            None => self.inner.spec.output.as_ref().and_then(|o| o.threshold),
+        }
     }
 
-    /// Align the face into this embedder's chip.
+    /// 1:N margin for this model (from the manifest; 0 when none is recorded).
+    pub fn margin(&self) -> f32 {
+        match &self.fused {
+            Some(f) => f.spec.margin,
+            None => self
+                .inner
+                .spec
+                .output
+                .as_ref()
+                .and_then(|o| o.margin)
+                .unwrap_or(0.0),
+        }
+    }
+
+    /// Align the face into this embedder's chip (a fusion has none: [`EmbedError::Composite`]).
     pub fn align(
         &self,
         image: &RgbImage,
@@ -140,17 +246,64 @@ impl Embedder {
         landmarks: &Landmarks,
         template: &[[f32; 2]; 5],
     ) -> Result<AlignedFace, EmbedError> {
+        if self.is_fusion() {
+            return Err(EmbedError::Composite(self.model_id().0));
+        }
         align(image, landmarks, template, self.inner.size).ok_or(EmbedError::DegenerateLandmarks)
     }
 
-    /// Align and embed.
+    /// Align and embed. A fusion aligns the face once per component (each with its own
+    /// template and size), embeds it with both and concatenates the descriptors.
     pub fn embed(&self, image: &RgbImage, landmarks: &Landmarks) -> Result<Descriptor, EmbedError> {
+        if let Some(f) = &self.fused {
+            let parts = [
+                f.components[0].embed(image, landmarks)?,
+                f.components[1].embed(image, landmarks)?,
+            ];
+            return Ok(self.concatenate(&parts));
+        }
         let aligned = self.align(image, landmarks)?;
         self.embed_chip(&aligned.chip)
     }
 
-    /// Embed an already aligned chip of exactly the model's size.
+    /// A fusion's descriptor from its components' descriptors (in component order).
+    fn concatenate(&self, parts: &[Descriptor; 2]) -> Descriptor {
+        let mut values = Vec::with_capacity(parts[0].values.len() + parts[1].values.len());
+        values.extend_from_slice(&parts[0].values);
+        values.extend_from_slice(&parts[1].values);
+        Descriptor {
+            model: self.model_id(),
+            values,
+        }
+    }
+
+    /// The part of a descriptor of this embedder that component `k` of the fusion produced,
+    /// under the component's model id (`None` when this is not a fusion, `k` > 1, or the
+    /// descriptor is not this fusion's).
+    pub fn component_descriptor(&self, d: &Descriptor, k: usize) -> Option<Descriptor> {
+        let f = self.fused.as_ref()?;
+        let component = f.components.get(k)?;
+        if d.model != self.model_id() || d.values.len() != f.metric.dims() {
+            return None;
+        }
+        let start = if k == 0 {
+            0
+        } else {
+            f.metric.components[0].dims
+        };
+        let end = start + f.metric.components[k].dims;
+        Some(Descriptor {
+            model: component.model_id(),
+            values: d.values[start..end].to_vec(),
+        })
+    }
+
+    /// Embed an already aligned chip of exactly the model's size (a fusion has none:
+    /// [`EmbedError::Composite`]).
     pub fn embed_chip(&self, chip: &RgbImage) -> Result<Descriptor, EmbedError> {
+        if self.is_fusion() {
+            return Err(EmbedError::Composite(self.model_id().0));
+        }
         let size = self.inner.size;
         if chip.dimensions() != (size, size) {
             return Err(EmbedError::ChipSize {
@@ -185,7 +338,7 @@ impl Embedder {
         }
         let values = match self.inner.metric {
             Metric::Cosine => l2_normalised(values),
-            Metric::Euclidean => values,
+            Metric::Euclidean | Metric::Fused(_) => values,
         };
         Ok(Descriptor {
             model: self.model_id(),

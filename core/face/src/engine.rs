@@ -49,7 +49,8 @@ pub enum EngineError {
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub model_dir: PathBuf,
-    /// Embedders to load (ids); empty = every embedder of the manifest.
+    /// Embedders to load (model or fusion ids; a fusion loads its components too); empty =
+    /// every embedder and every fusion of the manifest.
     pub embedders: Vec<String>,
     /// The embedder used when a call names none.
     pub default_embedder: String,
@@ -79,7 +80,10 @@ impl EngineConfig {
 pub struct Engine {
     manifest: Manifest,
     detector: Detector,
+    /// Single networks, then fusions (which share their components' networks).
     embedders: Vec<Embedder>,
+    /// How many of `embedders` are single networks.
+    singles: usize,
     default_embedder: usize,
     liveness: Option<PassiveLiveness>,
 }
@@ -99,18 +103,41 @@ impl Engine {
             manifest
                 .by_task(Task::Embed)
                 .map(|m| m.id.clone())
+                .chain(manifest.fusions().iter().map(|f| f.id.clone()))
                 .collect()
         } else {
             config.embedders.clone()
         };
-        let mut embedders = Vec::new();
+        // Single networks first (a fusion's components too, each loaded once), then fusions
+        // sharing them.
+        let mut singles: Vec<&str> = Vec::new();
         for id in &ids {
+            let needed: Vec<&str> = match manifest.fusion(id) {
+                Some(f) => f.components.iter().map(String::as_str).collect(),
+                None => vec![id.as_str()],
+            };
+            for n in needed {
+                if !singles.contains(&n) {
+                    singles.push(n);
+                }
+            }
+        }
+        let mut embedders = Vec::new();
+        for id in &singles {
             embedders.push(Embedder::load(&manifest, id, dir)?);
         }
+        let singles = embedders.len();
+        for id in &ids {
+            if let Some(f) = manifest.fusion(id) {
+                let fused = Embedder::fusion(&manifest, f, &embedders)?;
+                embedders.push(fused);
+            }
+        }
+        // A default that names nothing loaded is an error, never silently another embedder
+        // (a server configured with a mistyped embedder must not match with the wrong one).
         let default_embedder = embedders
             .iter()
             .position(|e| e.model_id().0 == config.default_embedder)
-            .or(if embedders.is_empty() { None } else { Some(0) })
             .ok_or_else(|| EngineError::EmbedderNotLoaded(config.default_embedder.clone()))?;
         let liveness = if config.liveness {
             Some(PassiveLiveness::load(&manifest, dir)?)
@@ -127,6 +154,7 @@ impl Engine {
             manifest,
             detector,
             embedders,
+            singles,
             default_embedder,
             liveness,
         })
@@ -152,8 +180,15 @@ impl Engine {
         self.liveness.as_ref().ok_or(EngineError::LivenessNotLoaded)
     }
 
+    /// The loaded single networks (each aligns its own chip); fusions are in
+    /// [`Engine::fusions`]. Both are found by id with [`Engine::embedder`].
     pub fn embedders(&self) -> &[Embedder] {
-        &self.embedders
+        &self.embedders[..self.singles]
+    }
+
+    /// The loaded fusions of two embedders.
+    pub fn fusions(&self) -> &[Embedder] {
+        &self.embedders[self.singles..]
     }
 
     /// The named embedder, or the default one.
@@ -215,21 +250,47 @@ impl Engine {
         Ok(matching::verify(a, b, e.metric(), threshold)?)
     }
 
-    /// Threshold, margin and metric of a model, from the manifest.
+    /// Threshold, margin and metric of a model (or fusion), from the manifest.
     pub fn match_params(&self, model: &ModelId) -> Result<(Metric, f32, f32), EngineError> {
         let e = self.embedder(Some(&model.0))?;
-        let out = e.spec().output()?;
-        let threshold = out
-            .threshold
+        let threshold = e
+            .threshold()
             .ok_or_else(|| EngineError::NoThreshold(model.0.clone()))?;
-        Ok((e.metric(), threshold, out.margin.unwrap_or(0.0)))
+        Ok((e.metric(), threshold, e.margin()))
     }
 
     /// Active-liveness thresholds whose same-face rule is the calibrated verification rule of
-    /// the named (or default) embedder, so a challenge and `verify` agree on "same face".
+    /// the named (or default) embedder's challenge embedder (for a fusion, its `challenge`
+    /// component), so a challenge and `verify` agree on "same face".
     pub fn active_config(&self, embedder: Option<&str>) -> Result<ActiveConfig, EngineError> {
         let id = self.embedder(embedder)?.model_id();
         Ok(ActiveConfig::for_model(&self.manifest, &id.0)?)
+    }
+
+    /// The id of the embedder that describes challenge frames when `embedder` (or the
+    /// default) matches: itself, or a fusion's `challenge` component. Only the frame matched
+    /// against templates needs both networks of a fusion; "same face" between challenge frames
+    /// is the component's own calibrated rule.
+    pub fn challenge_embedder(&self, embedder: Option<&str>) -> Result<ModelId, EngineError> {
+        Ok(self.embedder(embedder)?.challenge_embedder().model_id())
+    }
+
+    /// `d` as the challenge embedder of its model sees it: a fusion's descriptor becomes its
+    /// `challenge` component's part (under that model's id); any other descriptor is returned
+    /// as it is.
+    pub fn challenge_descriptor(&self, d: &Descriptor) -> Result<Descriptor, EngineError> {
+        let e = self.embedder(Some(&d.model.0))?;
+        match e.fusion_spec() {
+            None => Ok(d.clone()),
+            Some(f) => e
+                .component_descriptor(d, f.challenge_index())
+                .ok_or_else(|| {
+                    EngineError::Match(MatchError::Dimension {
+                        expected: e.dims(),
+                        found: d.values.len(),
+                    })
+                }),
+        }
     }
 
     /// Passive liveness of one detected face in the full frame.

@@ -4,11 +4,14 @@
 //! explicit "unknown".
 //!
 //! Distances: Euclidean for raw descriptors (dlib), `1 - cosine` for L2-normalised ones
-//! (MobileFaceNet). Smaller is more similar; "same" means `distance <= threshold`.
+//! (MobileFaceNet), and for a fusion's concatenated descriptor the weighted z-normalised
+//! component distances ([`FusedMetric::score`], each component in its own metric over its own
+//! slice). Smaller is more similar; "same" means `distance <= threshold`; the margin rule
+//! works on the same distances.
 
 use serde::Serialize;
 
-use crate::model::Metric;
+use crate::model::{FusedMetric, Metric};
 use crate::types::{Descriptor, ModelId};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -21,9 +24,22 @@ pub enum MatchError {
     NotFinite,
 }
 
-/// Distance between two descriptor value slices under `metric`.
+/// Distance between two descriptor value slices under `metric` (NaN when a fused descriptor
+/// has the wrong length, so no rule accepts it).
 pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     match metric {
+        Metric::Fused(f) => {
+            if a.len() != f.dims() || b.len() != f.dims() {
+                return f32::NAN;
+            }
+            let [c0, c1] = f.components;
+            let (a0, a1) = a.split_at(c0.dims);
+            let (b0, b1) = b.split_at(c0.dims);
+            f.score(
+                distance(c0.metric.metric(), a0, b0),
+                distance(c1.metric.metric(), a1, b1),
+            )
+        }
         Metric::Euclidean => a
             .iter()
             .zip(b)
@@ -69,6 +85,14 @@ pub fn verify(
         return Err(MatchError::Dimension {
             expected: a.values.len(),
             found: b.values.len(),
+        });
+    }
+    if let Metric::Fused(f) = metric
+        && a.values.len() != f.dims()
+    {
+        return Err(MatchError::Dimension {
+            expected: f.dims(),
+            found: a.values.len(),
         });
     }
     if a.values.iter().chain(&b.values).any(|v| !v.is_finite()) {
@@ -127,9 +151,11 @@ pub struct Gallery {
     model: ModelId,
     metric: Metric,
     dims: usize,
-    /// `len * dims` values, row-major.
+    /// `len * dims` values, row-major; cosine rows (and cosine components of fused rows)
+    /// L2-normalised.
     data: Vec<f32>,
-    /// Squared norm of each row (Euclidean metric uses `|a|² + |b|² - 2 a·b`).
+    /// Squared norm of each row (Euclidean metric uses `|a|² + |b|² - 2 a·b`); a fused row has
+    /// one per component.
     norms2: Vec<f32>,
     /// Index into `people` for each row.
     owner: Vec<u32>,
@@ -138,7 +164,12 @@ pub struct Gallery {
 }
 
 impl Gallery {
+    /// An empty gallery. A fused metric fixes the row length itself (its components' sum).
     pub fn new(model: ModelId, metric: Metric, dims: usize) -> Self {
+        let dims = match metric {
+            Metric::Fused(f) => f.dims(),
+            _ => dims,
+        };
         Self {
             model,
             metric,
@@ -206,17 +237,53 @@ impl Gallery {
                 i
             }
         };
-        let mut n2: f32 = values.iter().map(|v| v * v).sum();
-        if self.metric == Metric::Cosine && n2 > 0.0 {
-            let n = n2.sqrt();
-            self.data.extend(values.iter().map(|v| v / n));
-            n2 = 1.0;
-        } else {
-            self.data.extend_from_slice(values);
+        for (part, metric) in segments(self.metric, values) {
+            let mut n2: f32 = part.iter().map(|v| v * v).sum();
+            if metric == Metric::Cosine && n2 > 0.0 {
+                let n = n2.sqrt();
+                self.data.extend(part.iter().map(|v| v / n));
+                n2 = 1.0;
+            } else {
+                self.data.extend_from_slice(part);
+            }
+            self.norms2.push(n2);
         }
-        self.norms2.push(n2);
         self.owner.push(idx);
         Ok(())
+    }
+
+    /// Fused search: the fused distance of every row (each component scored on its slice).
+    fn fused_scores(&self, f: &FusedMetric, q: &[f32]) -> Vec<f32> {
+        let qs: Vec<(Vec<f32>, f32, Metric)> = segments(Metric::Fused(*f), q)
+            .into_iter()
+            .map(|(part, metric)| {
+                let mut v = part.to_vec();
+                let mut n2: f32 = v.iter().map(|x| x * x).sum();
+                if metric == Metric::Cosine && n2 > 0.0 {
+                    let n = n2.sqrt();
+                    v.iter_mut().for_each(|x| *x /= n);
+                    n2 = 1.0;
+                }
+                (v, n2, metric)
+            })
+            .collect();
+        let d0 = f.components[0].dims;
+        self.data
+            .chunks_exact(self.dims)
+            .zip(self.norms2.chunks_exact(2))
+            .map(|(row, n2)| {
+                let (r0, r1) = row.split_at(d0);
+                let d = |k: usize, r: &[f32]| {
+                    let (qv, qn2, metric) = &qs[k];
+                    let dot = dot(r, qv);
+                    match metric {
+                        Metric::Cosine => 1.0 - dot,
+                        _ => (qn2 + n2[k] - 2.0 * dot).max(0.0).sqrt(),
+                    }
+                };
+                f.score(d(0, r0), d(1, r1))
+            })
+            .collect()
     }
 
     /// 1:N search: the best person and the best other person, then the decision:
@@ -243,6 +310,11 @@ impl Gallery {
         if probe.values.iter().any(|v| !v.is_finite()) {
             return Err(MatchError::NotFinite);
         }
+        // A fused gallery scores in distance space directly; a single one in "score" space.
+        let fused = match self.metric {
+            Metric::Fused(f) => Some(self.fused_scores(&f, &probe.values)),
+            _ => None,
+        };
         let mut q = probe.values.clone();
         let mut qn2: f32 = q.iter().map(|v| v * v).sum();
         if self.metric == Metric::Cosine && qn2 > 0.0 {
@@ -254,16 +326,17 @@ impl Gallery {
         // (squared Euclidean or 1 - dot), both monotonic in the final distance.
         let mut best: Option<(f32, usize)> = None;
         let mut second: Option<(f32, usize)> = None;
-        for (row, (chunk, &n2)) in self
-            .data
-            .chunks_exact(self.dims)
-            .zip(&self.norms2)
-            .enumerate()
-        {
-            let dot = dot(chunk, &q);
-            let s = match self.metric {
-                Metric::Euclidean => (qn2 + n2 - 2.0 * dot).max(0.0),
-                Metric::Cosine => 1.0 - dot,
+        for row in 0..self.owner.len() {
+            let s = match &fused {
+                Some(scores) => scores[row],
+                None => {
+                    let chunk = &self.data[row * self.dims..(row + 1) * self.dims];
+                    let dot = dot(chunk, &q);
+                    match self.metric {
+                        Metric::Cosine => 1.0 - dot,
+                        _ => (qn2 + self.norms2[row] - 2.0 * dot).max(0.0),
+                    }
+                }
             };
             match best {
                 None => best = Some((s, row)),
@@ -283,7 +356,7 @@ impl Gallery {
         }
         let to_dist = |s: f32| match self.metric {
             Metric::Euclidean => s.sqrt(),
-            Metric::Cosine => s,
+            Metric::Cosine | Metric::Fused(_) => s,
         };
         let cand = |(s, row): (f32, usize)| Candidate {
             person: self.people[self.owner[row] as usize].clone(),
@@ -314,6 +387,20 @@ impl Gallery {
             margin,
             model: self.model.clone(),
         })
+    }
+}
+
+/// The slices of a descriptor and their metric: the whole descriptor, or a fusion's components.
+fn segments(metric: Metric, values: &[f32]) -> Vec<(&[f32], Metric)> {
+    match metric {
+        Metric::Fused(f) if values.len() == f.dims() => {
+            let (a, b) = values.split_at(f.components[0].dims);
+            vec![
+                (a, f.components[0].metric.metric()),
+                (b, f.components[1].metric.metric()),
+            ]
+        }
+        _ => vec![(values, metric)],
     }
 }
 
@@ -375,6 +462,165 @@ mod tests {
         )
         .expect("cos");
         assert!((c.distance - 1.0).abs() < 1e-6 && !c.same);
+    }
+
+    /// dlib-like Euclidean part (2 values) + MobileFaceNet-like cosine part (2 values).
+    fn fused() -> Metric {
+        use crate::model::{ComponentMetric, FusedComponent};
+        Metric::Fused(FusedMetric {
+            components: [
+                FusedComponent {
+                    metric: ComponentMetric::Euclidean,
+                    dims: 2,
+                    mean: 1.0,
+                    std: 0.1,
+                },
+                FusedComponent {
+                    metric: ComponentMetric::Cosine,
+                    dims: 2,
+                    mean: 0.9,
+                    std: 0.1,
+                },
+            ],
+            weight: 0.5,
+        })
+    }
+
+    #[test]
+    fn fused_verify_weighs_both_components() {
+        let f = fused();
+        let a = d("f", &[0.0, 0.0, 1.0, 0.0]);
+        // dlib part 0.5 apart (z = -5), MobileFaceNet part 1 - 0.6 = 0.4 (z = -5): fused -5.
+        let both = verify(&a, &d("f", &[0.3, 0.4, 0.6, 0.8]), f, -3.0).expect("verify");
+        assert!((both.distance + 5.0).abs() < 1e-4 && both.same, "{both:?}");
+        // The Euclidean part alone accepts (0.5 <= 0.59) but the cosine part is orthogonal
+        // (z = +1): fused 0.5·(−5) + 0.5·1 = −2 > −3, rejected.
+        let b = d("f", &[0.3, 0.4, 0.0, 1.0]);
+        let single = distance(Metric::Euclidean, &a.values[..2], &b.values[..2]);
+        assert!(single <= 0.59);
+        let v = verify(&a, &b, f, -3.0).expect("verify");
+        assert!((v.distance + 2.0).abs() < 1e-4 && !v.same, "{v:?}");
+        // The Euclidean part alone rejects (0.7 > 0.59), the cosine part is close (z = −7):
+        // fused −5, accepted.
+        let c = d("f", &[0.0, 0.7, 0.8, 0.6]);
+        let v = verify(&a, &c, f, -3.0).expect("verify");
+        assert!((v.distance + 5.0).abs() < 1e-4 && v.same, "{v:?}");
+        // The cosine part ignores scale, the Euclidean part does not.
+        let scaled = d("f", &[0.0, 0.7, 8.0, 6.0]);
+        let w = verify(&a, &scaled, f, -3.0).expect("verify");
+        assert!((w.distance - v.distance).abs() < 1e-4);
+        // Weight 1 is the Euclidean part alone, z-normalised.
+        let Metric::Fused(mut only_first) = f else {
+            unreachable!()
+        };
+        only_first.weight = 1.0;
+        let v = verify(&a, &b, Metric::Fused(only_first), -3.0).expect("verify");
+        assert!((v.distance + 5.0).abs() < 1e-4 && v.same);
+        // A fused descriptor must have both parts.
+        assert_eq!(
+            verify(&d("f", &[0.0; 3]), &d("f", &[0.0; 3]), f, -3.0),
+            Err(MatchError::Dimension {
+                expected: 4,
+                found: 3
+            })
+        );
+        assert!(distance(f, &[0.0; 3], &[0.0; 3]).is_nan());
+    }
+
+    #[test]
+    fn fused_identify_agrees_with_fused_verify_and_keeps_the_margin() {
+        let f = fused();
+        let mut g = Gallery::new(ModelId("f".into()), f, 0);
+        g.add_values("alice", &[0.0, 0.0, 1.0, 0.0]).expect("add");
+        g.add_values("bob", &[0.3, 0.4, 0.0, 1.0]).expect("add");
+        g.add_values("carol", &[0.0, 0.7, 0.8, 0.6]).expect("add");
+        // Cosine parts are stored normalised; the Euclidean part as is.
+        g.add_values("alice", &[5.0, 5.0, 3.0, 0.0]).expect("add");
+        assert_eq!(g.as_flat()[12..], [5.0, 5.0, 1.0, 0.0]);
+        let probe = d("f", &[0.3, 0.4, 0.6, 0.8]);
+        let want = |row: &[f32]| distance(f, row, &probe.values);
+        // bob: dlib part 0 (z −10), cosine 1 − 0.8 (z −7): −8.5. carol: dlib part 0.424
+        // (z −5.76), cosine 1 − 0.96 (z −8.6): −7.18. alice: −5 (and +55.8 for her far row).
+        let r = g.identify(&probe, -3.0, 0.5).expect("identify");
+        assert_eq!(
+            r.decision,
+            Decision::Match {
+                person: "bob".into()
+            }
+        );
+        let best = r.best.clone().expect("best");
+        assert_eq!(best.template, 1);
+        assert!((best.distance + 8.5).abs() < 1e-4, "{best:?}");
+        let second = r.second.clone().expect("second");
+        assert_eq!(second.person, "carol");
+        assert!((second.distance - want(&[0.0, 0.7, 0.8, 0.6])).abs() < 1e-4);
+        assert!((second.distance + 7.1787).abs() < 1e-3, "{second:?}");
+        // The margin rule on fused distances: bob and carol are 1.32 apart.
+        let r = g.identify(&probe, -3.0, 2.0).expect("identify");
+        assert_eq!(
+            r.decision,
+            Decision::Unknown {
+                reason: UnknownReason::Ambiguous
+            }
+        );
+        let r = g.identify(&probe, -9.0, 0.5).expect("identify");
+        assert_eq!(
+            r.decision,
+            Decision::Unknown {
+                reason: UnknownReason::AboveThreshold
+            }
+        );
+        assert!(g.identify(&d("f", &[0.0; 3]), -3.0, 0.5).is_err());
+    }
+
+    #[test]
+    fn fused_gallery_agrees_with_brute_force() {
+        use crate::model::{ComponentMetric, FusedComponent};
+        let f = Metric::Fused(FusedMetric {
+            components: [
+                FusedComponent {
+                    metric: ComponentMetric::Euclidean,
+                    dims: 128,
+                    mean: 2.3,
+                    std: 0.2,
+                },
+                FusedComponent {
+                    metric: ComponentMetric::Cosine,
+                    dims: 128,
+                    mean: 1.0,
+                    std: 0.09,
+                },
+            ],
+            weight: 0.35,
+        });
+        let mut g = Gallery::new(ModelId("f".into()), f, 256);
+        let mut seed = 777u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let rows: Vec<Vec<f32>> = (0..300)
+            .map(|_| (0..256).map(|_| rnd()).collect())
+            .collect();
+        for (i, r) in rows.iter().enumerate() {
+            g.add_values(&format!("p{}", i / 3), r).expect("add");
+        }
+        let probe: Vec<f32> = (0..256).map(|_| rnd()).collect();
+        let r = g.identify(&d("f", &probe), 100.0, 0.0).expect("identify");
+        let mut all: Vec<(f32, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (distance(f, row, &probe), i))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let best = r.best.expect("best");
+        assert_eq!(best.template, all[0].1);
+        assert!((best.distance - all[0].0).abs() < 1e-3);
+        let other = all
+            .iter()
+            .find(|(_, i)| i / 3 != all[0].1 / 3)
+            .expect("other");
+        assert_eq!(r.second.expect("second").template, other.1);
     }
 
     fn gallery() -> Gallery {

@@ -175,7 +175,10 @@ impl Measurement {
             Some(ChallengeFrame {
                 descriptor: Some(first),
                 ..
-            }) if verdict.passed => Some(engine.verify(first, &self.descriptor)?.same),
+            }) if verdict.passed => {
+                let best = engine.challenge_descriptor(&self.descriptor)?;
+                Some(engine.verify(first, &best)?.same)
+            }
             _ => None,
         };
         Ok(self.challenge.insert(ChallengeScore {
@@ -187,7 +190,9 @@ impl Measurement {
 
 /// Measures a check-in: decodes the best frame, finds exactly one face (with the border retry
 /// when the rules ask for it), judges its quality, embeds it with the default embedder and
-/// scores passive liveness; measures the largest face of every challenge frame; scores the
+/// scores passive liveness; measures the largest face of every challenge frame with the
+/// default embedder's challenge embedder (a fusion's `challenge` component: only the best
+/// frame is matched against templates, so only it pays for both networks); scores the
 /// challenge when one is given (at `now_ms`). A typed error names the frame that is unusable.
 pub fn measure(
     engine: &Engine,
@@ -240,6 +245,8 @@ pub fn measure(
         Err(_) => None,
     };
 
+    let challenge_model = engine.challenge_embedder(None)?;
+    let challenge_id = Some(challenge_model.0.as_str());
     let mut frames = Vec::with_capacity(challenge_frames.len());
     for (i, f) in challenge_frames.iter().enumerate() {
         let role = FrameRole::Challenge(i);
@@ -253,9 +260,9 @@ pub fn measure(
                 captured_at_ms: f.captured_at_ms.unwrap_or(0),
                 landmarks: largest.landmarks,
                 descriptor: Some(if *largest == face {
-                    descriptor.clone()
+                    engine.challenge_descriptor(&descriptor)?
                 } else {
-                    engine.embed(&image, largest, None)?
+                    engine.embed(&image, largest, challenge_id)?
                 }),
             });
             continue;
@@ -268,7 +275,7 @@ pub fn measure(
         frames.push(ChallengeFrame {
             captured_at_ms: f.captured_at_ms.unwrap_or(0),
             landmarks: largest.landmarks,
-            descriptor: Some(engine.embed(&img, largest, None)?),
+            descriptor: Some(engine.embed(&img, largest, challenge_id)?),
         });
     }
 

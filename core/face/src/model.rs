@@ -114,13 +114,66 @@ fn one() -> f32 {
     1.0
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Metric {
     /// Raw descriptors, Euclidean distance.
     Euclidean,
     /// L2-normalised descriptors; distance = 1 - cosine similarity.
     Cosine,
+    /// Score fusion of two embedders whose descriptors are concatenated (a `[[fusion]]` entry
+    /// of the manifest); never written in a `[[model]]` entry.
+    Fused(FusedMetric),
+}
+
+/// The metric of one component of a fusion (a single embedder's own metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentMetric {
+    Euclidean,
+    Cosine,
+}
+
+impl ComponentMetric {
+    pub fn metric(self) -> Metric {
+        match self {
+            Self::Euclidean => Metric::Euclidean,
+            Self::Cosine => Metric::Cosine,
+        }
+    }
+}
+
+/// One component of a fused descriptor: `dims` values in its own metric, its distance
+/// z-normalised by the impostor distances' `mean` and `std`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+pub struct FusedComponent {
+    pub metric: ComponentMetric,
+    pub dims: usize,
+    pub mean: f32,
+    pub std: f32,
+}
+
+/// The fused distance of two concatenated descriptors:
+/// `weight · z(d₀) + (1 − weight) · z(d₁)`, `z(d) = (d − mean) / std` per component, each
+/// component's distance `d` in its own metric over its own slice of the descriptor. Lower is
+/// more alike, like a distance (it is negative for close pairs).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+pub struct FusedMetric {
+    pub components: [FusedComponent; 2],
+    pub weight: f32,
+}
+
+impl FusedMetric {
+    /// Values of a fused descriptor.
+    pub fn dims(&self) -> usize {
+        self.components[0].dims + self.components[1].dims
+    }
+
+    /// The fused score of the two component distances.
+    pub fn score(&self, d0: f32, d1: f32) -> f32 {
+        let [a, b] = &self.components;
+        self.weight * (d0 - a.mean) / a.std + (1.0 - self.weight) * (d1 - b.mean) / b.std
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -185,11 +238,50 @@ impl ModelSpec {
     }
 }
 
+/// A `[[fusion]]` entry: a composite embedder whose descriptor is its two components'
+/// descriptors concatenated (in `components` order) under the fusion's own id, matched with the
+/// fused distance ([`FusedMetric`]). Checked by [`Manifest::parse`]: both components are
+/// embedders of the manifest with a metric, `0 <= weight <= 1`, deviations > 0, every value
+/// finite, `challenge` one of the components.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FusionSpec {
+    pub id: String,
+    /// The two embedder model ids, in descriptor order.
+    pub components: [String; 2],
+    /// Impostor-distance mean of each component (z-normalisation).
+    pub mean: [f32; 2],
+    /// Impostor-distance standard deviation of each component (z-normalisation).
+    pub std: [f32; 2],
+    /// Weight of the first component; the second gets `1 - weight`.
+    pub weight: f32,
+    /// Same person when the fused distance <= threshold.
+    pub threshold: f32,
+    /// 1:N margin on fused distances.
+    pub margin: f32,
+    /// The component whose own calibrated rule checks "same face" between the frames of an
+    /// active challenge (only the matched frame needs both embedders).
+    pub challenge: String,
+}
+
+impl FusionSpec {
+    pub fn model_id(&self) -> ModelId {
+        ModelId(self.id.clone())
+    }
+
+    /// Index of the challenge component in `components`.
+    pub fn challenge_index(&self) -> usize {
+        usize::from(self.components[1] == self.challenge)
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct ManifestFile {
     schema: u32,
     #[serde(rename = "model", default)]
     models: Vec<ModelSpec>,
+    #[serde(rename = "fusion", default)]
+    fusions: Vec<FusionSpec>,
 }
 
 /// The parsed manifest.
@@ -197,6 +289,7 @@ struct ManifestFile {
 pub struct Manifest {
     models: BTreeMap<String, ModelSpec>,
     order: Vec<String>,
+    fusions: Vec<FusionSpec>,
 }
 
 /// The manifest shipped with this source tree (`models/manifest.toml`), compiled in so the
@@ -228,7 +321,22 @@ impl Manifest {
             order.push(m.id.clone());
             models.insert(m.id.clone(), m);
         }
-        Ok(Self { models, order })
+        let mut fusions: Vec<FusionSpec> = Vec::new();
+        for f in file.fusions {
+            check_fusion(&f, &models)?;
+            if fusions.iter().any(|g| g.id == f.id) {
+                return Err(ModelError::ManifestParse(format!(
+                    "fusion `{}` appears twice",
+                    f.id
+                )));
+            }
+            fusions.push(f);
+        }
+        Ok(Self {
+            models,
+            order,
+            fusions,
+        })
     }
 
     pub fn builtin() -> Self {
@@ -238,6 +346,7 @@ impl Manifest {
             Self {
                 models: BTreeMap::new(),
                 order: Vec::new(),
+                fusions: Vec::new(),
             }
         })
     }
@@ -265,6 +374,44 @@ impl Manifest {
         self.models().filter(move |m| m.task == task)
     }
 
+    /// Fusions in manifest order.
+    pub fn fusions(&self) -> &[FusionSpec] {
+        &self.fusions
+    }
+
+    /// The fusion with this id, if it is one.
+    pub fn fusion(&self, id: &str) -> Option<&FusionSpec> {
+        self.fusions.iter().find(|f| f.id == id)
+    }
+
+    /// The fused metric of a fusion entry (component metrics and sizes from their models).
+    pub fn fused_metric(&self, fusion: &FusionSpec) -> Result<FusedMetric, ModelError> {
+        let component = |k: usize| -> Result<FusedComponent, ModelError> {
+            let spec = self.expect_task(&fusion.components[k], Task::Embed)?;
+            let out = spec.output()?;
+            let metric = match out.metric {
+                Some(Metric::Euclidean) => ComponentMetric::Euclidean,
+                Some(Metric::Cosine) => ComponentMetric::Cosine,
+                Some(Metric::Fused(_)) | None => {
+                    return Err(ModelError::IncompleteEntry {
+                        id: spec.id.clone(),
+                        what: "[model.output] metric (euclidean or cosine)",
+                    });
+                }
+            };
+            Ok(FusedComponent {
+                metric,
+                dims: out.dims,
+                mean: fusion.mean[k],
+                std: fusion.std[k],
+            })
+        };
+        Ok(FusedMetric {
+            components: [component(0)?, component(1)?],
+            weight: fusion.weight,
+        })
+    }
+
     pub fn expect_task(&self, id: &str, task: Task) -> Result<&ModelSpec, ModelError> {
         let spec = self.get(id)?;
         if spec.task != task {
@@ -276,6 +423,55 @@ impl Manifest {
         }
         Ok(spec)
     }
+}
+
+/// The loader's checks of a `[[fusion]]` entry against the models parsed before it.
+fn check_fusion(f: &FusionSpec, models: &BTreeMap<String, ModelSpec>) -> Result<(), ModelError> {
+    let bad = |why: String| {
+        Err(ModelError::ManifestParse(format!(
+            "fusion `{}`: {why}",
+            f.id
+        )))
+    };
+    if models.contains_key(&f.id) {
+        return bad("the id is also a model id".into());
+    }
+    if f.components[0] == f.components[1] {
+        return bad("its two components are the same model".into());
+    }
+    for c in &f.components {
+        let Some(m) = models.get(c) else {
+            return bad(format!("component `{c}` is not a model of the manifest"));
+        };
+        let usable = m.task == Task::Embed
+            && m.output.as_ref().is_some_and(|o| {
+                o.dims > 0 && matches!(o.metric, Some(Metric::Euclidean | Metric::Cosine))
+            });
+        if !usable {
+            return bad(format!(
+                "component `{c}` is not an embedder with dims and a metric"
+            ));
+        }
+    }
+    if !f.components.contains(&f.challenge) {
+        return bad(format!(
+            "challenge `{}` is not one of its components",
+            f.challenge
+        ));
+    }
+    if !(f.weight.is_finite() && (0.0..=1.0).contains(&f.weight)) {
+        return bad(format!("weight {} is not within 0..=1", f.weight));
+    }
+    if f.std.iter().any(|s| !(s.is_finite() && *s > 0.0)) {
+        return bad(format!("deviations {:?} must be positive", f.std));
+    }
+    if f.mean.iter().any(|m| !m.is_finite()) || !f.threshold.is_finite() {
+        return bad("means and threshold must be finite".into());
+    }
+    if !(f.margin.is_finite() && f.margin >= 0.0) {
+        return bad(format!("margin {} must be >= 0", f.margin));
+    }
+    Ok(())
 }
 
 /// Where model files are looked for: `FACEID_MODEL_DIR`, else `<workspace>/models/cache`, else
@@ -496,6 +692,82 @@ mod tests {
         for l in m.by_task(Task::Liveness) {
             assert!(l.crop_scale.is_some());
         }
+    }
+
+    #[test]
+    fn builtin_fusion_names_two_embedders_of_128_values() {
+        let m = Manifest::parse(BUILTIN_MANIFEST).expect("manifest parses");
+        let f = m.fusion("fusion_dlib_mfn_v1").expect("fusion entry");
+        assert_eq!(f.components, ["dlib_resnet_v1", "mobilefacenet_foamliu"]);
+        let metric = m.fused_metric(f).expect("fused metric");
+        assert_eq!(metric.dims(), 256);
+        assert_eq!(metric.components[0].metric, ComponentMetric::Euclidean);
+        assert_eq!(metric.components[1].metric, ComponentMetric::Cosine);
+        assert_eq!(f.challenge_index(), 1);
+        assert!(
+            m.get("fusion_dlib_mfn_v1").is_err(),
+            "a fusion is not a model file"
+        );
+    }
+
+    #[test]
+    fn fusion_entries_are_checked() {
+        let entry = |components: &str, std: &str, weight: &str, challenge: &str| {
+            format!(
+                "{BUILTIN_MANIFEST}\n[[fusion]]\nid = \"f2\"\ncomponents = {components}\n\
+                 mean = [0.8, 0.9]\nstd = {std}\nweight = {weight}\nthreshold = -2.0\n\
+                 margin = 0.5\nchallenge = \"{challenge}\"\n"
+            )
+        };
+        let ok = r#"["dlib_resnet_v1", "mobilefacenet_foamliu"]"#;
+        let m = Manifest::parse(&entry(ok, "[0.1, 0.1]", "0.3", "dlib_resnet_v1")).expect("ok");
+        assert_eq!(m.fusions().len(), 2);
+        assert_eq!(m.fusion("f2").expect("f2").challenge_index(), 0);
+        let refused = [
+            // a component missing from the manifest
+            entry(
+                r#"["dlib_resnet_v1", "arcface_r100"]"#,
+                "[0.1, 0.1]",
+                "0.3",
+                "dlib_resnet_v1",
+            ),
+            // a component that is not an embedder
+            entry(
+                r#"["dlib_resnet_v1", "yunet_2026may"]"#,
+                "[0.1, 0.1]",
+                "0.3",
+                "dlib_resnet_v1",
+            ),
+            // twice the same model
+            entry(
+                r#"["dlib_resnet_v1", "dlib_resnet_v1"]"#,
+                "[0.1, 0.1]",
+                "0.3",
+                "dlib_resnet_v1",
+            ),
+            entry(ok, "[0.1, 0.1]", "1.5", "dlib_resnet_v1"),
+            entry(ok, "[0.1, 0.1]", "-0.1", "dlib_resnet_v1"),
+            entry(ok, "[0.1, 0.0]", "0.3", "dlib_resnet_v1"),
+            entry(ok, "[-0.1, 0.1]", "0.3", "dlib_resnet_v1"),
+            entry(ok, "[0.1, nan]", "0.3", "dlib_resnet_v1"),
+            entry(ok, "[0.1, 0.1]", "0.3", "yunet_2026may"),
+        ];
+        for text in refused {
+            assert!(
+                matches!(Manifest::parse(&text), Err(ModelError::ManifestParse(_))),
+                "accepted: {}",
+                &text[BUILTIN_MANIFEST.len()..]
+            );
+        }
+        // A fusion id that is also a model id, and a fusion listed twice.
+        let clash =
+            BUILTIN_MANIFEST.replacen("id = \"fusion_dlib_mfn_v1\"", "id = \"dlib_resnet_v1\"", 1);
+        assert!(Manifest::parse(&clash).is_err());
+        let twice = format!(
+            "{BUILTIN_MANIFEST}\n{}",
+            &BUILTIN_MANIFEST[BUILTIN_MANIFEST.find("[[fusion]]").expect("entry")..]
+        );
+        assert!(Manifest::parse(&twice).is_err());
     }
 
     #[test]

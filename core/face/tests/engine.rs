@@ -471,3 +471,145 @@ fn a_challenge_frame_identical_to_the_best_frame_measures_as_if_measured_again()
         reused.challenge_frames[1].landmarks
     );
 }
+
+/// The fusion embedder on real photos: one detection, both networks, the descriptors
+/// concatenated under the fusion's id; the fused rule in `verify` and `Gallery::identify`; the
+/// challenge frames of a measured check-in described by the challenge component only.
+#[test]
+fn the_fusion_embeds_both_networks_and_matches_on_the_fused_rule() {
+    const FUSION: &str = "fusion_dlib_mfn_v1";
+    let Some((e, faces)) =
+        engine_and_faces("the_fusion_embeds_both_networks_and_matches_on_the_fused_rule")
+    else {
+        return;
+    };
+    let fusion = e.embedder(Some(FUSION)).expect("the fusion is loaded");
+    assert!(fusion.is_fusion() && fusion.dims() == 256);
+    assert!(e.fusions().iter().any(|f| f.model_id().0 == FUSION));
+    assert!(e.embedders().iter().all(|x| !x.is_fusion()));
+    let face = |rel: &str| {
+        let img = load(&faces.join(rel));
+        let dets = e.detect(&img, &DetectorConfig::ENROL).expect("detect");
+        let f = *detect::largest(&dets).expect("a face");
+        (img, f)
+    };
+    let (img, f) = face("face_recognition/barack_obama/obama.jpg");
+    let d = e.embed(&img, &f, Some(FUSION)).expect("fused descriptor");
+    let dlib = e.embed(&img, &f, Some("dlib_resnet_v1")).expect("dlib");
+    let mfn = e
+        .embed(&img, &f, Some("mobilefacenet_foamliu"))
+        .expect("mfn");
+    assert_eq!(d.model.0, FUSION);
+    assert_eq!(d.values.len(), 256);
+    assert_eq!(d.values[..128], dlib.values[..]);
+    assert_eq!(d.values[128..], mfn.values[..]);
+    assert_eq!(fusion.component_descriptor(&d, 0), Some(dlib.clone()));
+    assert_eq!(e.challenge_descriptor(&d).expect("challenge part"), mfn);
+    assert_eq!(
+        e.challenge_embedder(Some(FUSION)).expect("id").0,
+        "mobilefacenet_foamliu"
+    );
+    // A fusion has no single chip.
+    assert!(matches!(
+        fusion.align(&img, &f.landmarks),
+        Err(faceid_face::embed::EmbedError::Composite(_))
+    ));
+
+    // The fused distance is the manifest's formula on the two components' own distances.
+    let (img2, f2) = face("face_recognition/barack_obama/obama-720p.jpg");
+    let same = e.embed(&img2, &f2, Some(FUSION)).expect("embed");
+    let (img3, f3) = face("face_recognition/rose_leslie/img1.jpg");
+    let other = e.embed(&img3, &f3, Some(FUSION)).expect("embed");
+    let spec = e.manifest().fusion(FUSION).expect("entry");
+    let part = |x: &faceid_face::Descriptor, k| fusion.component_descriptor(x, k).expect("part");
+    let manual = |x: &faceid_face::Descriptor, y: &faceid_face::Descriptor| {
+        let d0 = e.verify(&part(x, 0), &part(y, 0)).expect("dlib").distance;
+        let d1 = e.verify(&part(x, 1), &part(y, 1)).expect("mfn").distance;
+        spec.weight * (d0 - spec.mean[0]) / spec.std[0]
+            + (1.0 - spec.weight) * (d1 - spec.mean[1]) / spec.std[1]
+    };
+    let v = e.verify(&d, &same).expect("verify");
+    assert!((v.distance - manual(&d, &same)).abs() < 1e-4, "{v:?}");
+    assert!(v.same && v.threshold == spec.threshold, "{v:?}");
+    let v = e.verify(&d, &other).expect("verify");
+    assert!((v.distance - manual(&d, &other)).abs() < 1e-4, "{v:?}");
+    assert!(!v.same, "{v:?}");
+    // A fused descriptor is never compared with a component's.
+    assert!(e.verify(&d, &mfn).is_err());
+
+    // 1:N on fused distances.
+    let (metric, threshold, margin) = e.match_params(&d.model).expect("params");
+    let mut g = Gallery::new(d.model.clone(), metric, fusion.dims());
+    g.add("obama", &d).expect("add");
+    g.add("rose", &other).expect("add");
+    let named = |probe: &faceid_face::Descriptor| match g.identify(probe, threshold, margin) {
+        Ok(r) => match r.decision {
+            Decision::Match { person } => Some(person),
+            Decision::Unknown { .. } => None,
+        },
+        Err(err) => panic!("identify: {err}"),
+    };
+    assert_eq!(named(&same).as_deref(), Some("obama"));
+    let (img4, f4) = face("openface/eric_clapton/clapton-1.jpg");
+    let stranger = e.embed(&img4, &f4, Some(FUSION)).expect("embed");
+    assert_eq!(named(&stranger), None);
+
+    // A check-in measured with the fusion as the embedder: the best frame fused, the challenge
+    // frames by MobileFaceNet alone (the reused best frame as its MobileFaceNet part).
+    let dir = common::model_dir().expect("models");
+    let fused_engine = faceid_face::Engine::load(&faceid_face::EngineConfig {
+        embedders: vec![FUSION.into()],
+        default_embedder: FUSION.into(),
+        liveness: false,
+        ..faceid_face::EngineConfig::new(dir)
+    })
+    .expect("engine with the fusion as default");
+    let bytes = |rel: &str| std::fs::read(faces.join(rel)).expect("photo");
+    let best = bytes("face_recognition/barack_obama/obama.jpg");
+    let next = bytes("face_recognition/barack_obama/obama1.jpg");
+    let frames = [
+        faceid_face::measure::TimedFrame {
+            bytes: &best,
+            captured_at_ms: None,
+        },
+        faceid_face::measure::TimedFrame {
+            bytes: &next,
+            captured_at_ms: None,
+        },
+    ];
+    let m = faceid_face::measure(
+        &fused_engine,
+        &best,
+        &frames,
+        None,
+        &faceid_face::MeasureRules::check_in(),
+    )
+    .expect("measure");
+    assert_eq!(m.descriptor.model.0, FUSION);
+    assert_eq!(m.descriptor.values.len(), 256);
+    for c in &m.challenge_frames {
+        let cd = c.descriptor.as_ref().expect("descriptor");
+        assert_eq!(cd.model.0, "mobilefacenet_foamliu");
+        assert_eq!(cd.values.len(), 128);
+    }
+    assert_eq!(
+        m.challenge_frames[0].descriptor.as_ref(),
+        Some(
+            &fused_engine
+                .challenge_descriptor(&m.descriptor)
+                .expect("part")
+        )
+    );
+    let rule = fused_engine.active_config(None).expect("config").same_face;
+    assert_eq!(rule.model.0, "mobilefacenet_foamliu");
+    // A default that names nothing loadable is refused, never replaced by another embedder.
+    assert!(matches!(
+        faceid_face::Engine::load(&faceid_face::EngineConfig {
+            embedders: vec!["dlib_resnet_v1".into()],
+            default_embedder: FUSION.into(),
+            liveness: false,
+            ..faceid_face::EngineConfig::new(common::model_dir().expect("models"))
+        }),
+        Err(EngineError::EmbedderNotLoaded(_))
+    ));
+}

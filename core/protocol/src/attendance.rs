@@ -13,7 +13,8 @@ use crate::location::{check_accuracy, check_lat, check_lon};
 #[cfg(feature = "openapi")]
 use crate::reason_code::ReasonCode;
 use crate::sync::{
-    ValidationError, check_count, check_range, check_string, check_time, check_uuid_v7,
+    ValidationError, check_count, check_descriptor_len, check_range, check_string, check_time,
+    check_uuid_v7,
 };
 
 /// `GET` — attendance events of the caller's scope, filtered and paged.
@@ -41,8 +42,12 @@ pub const CHALLENGE_FRAME_PART: &str = "challenge_frame";
 pub const MAX_CHALLENGE_FRAMES: usize = 12;
 /// Largest accepted JPEG part, bytes.
 pub const MAX_FRAME_BYTES: usize = 2 * 1024 * 1024;
-/// Length of a face descriptor.
+/// Length of one embedder's face descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
+/// Length of a fusion's descriptor: its two embedders' descriptors concatenated.
+pub const FUSED_DESCRIPTOR_LEN: usize = 2 * DESCRIPTOR_LEN;
+/// Every accepted descriptor length.
+pub const DESCRIPTOR_LENS: [usize; 2] = [DESCRIPTOR_LEN, FUSED_DESCRIPTOR_LEN];
 /// Longest model id.
 pub const MAX_MODEL_ID_LEN: usize = 128;
 
@@ -187,12 +192,7 @@ impl CheckInEvidence {
         }
         if let Some(d) = &self.descriptor {
             check_string("descriptor.model", &d.model, MAX_MODEL_ID_LEN)?;
-            check_count(
-                "descriptor.values",
-                d.values.len(),
-                DESCRIPTOR_LEN,
-                DESCRIPTOR_LEN,
-            )?;
+            check_descriptor_len("descriptor.values", d.values.len())?;
             for v in &d.values {
                 check_range("descriptor.values", f64::from(*v), -1.0, 1.0)?;
             }
@@ -546,6 +546,31 @@ mod tests {
             bad.validate(now).map_err(|e| e.field()),
             Err("descriptor.values")
         );
+        // One embedder's 128 values or a fusion's 256; 255 or 384 are a typed `count` error.
+        for (len, ok) in [(FUSED_DESCRIPTOR_LEN, true), (255, false), (384, false)] {
+            let mut e = evidence();
+            if let Some(d) = e.descriptor.as_mut() {
+                d.values = vec![0.05; len];
+            }
+            match e.validate(now) {
+                Ok(()) => assert!(ok, "{len} values accepted"),
+                Err(err) => {
+                    assert!(!ok, "{len} values refused: {err}");
+                    assert_eq!(
+                        err,
+                        ValidationError::DescriptorLen {
+                            field: "descriptor.values",
+                            len
+                        }
+                    );
+                    assert_eq!(err.code(), "count");
+                    assert!(
+                        err.to_string().contains("128 (one embedder) or 256"),
+                        "{err}"
+                    );
+                }
+            }
+        }
         let mut bad = evidence();
         if let Some(g) = bad.gps.as_mut() {
             g.lat = -90.5;

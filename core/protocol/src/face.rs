@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::attendance::{DESCRIPTOR_LEN, MAX_MODEL_ID_LEN};
-use crate::sync::{ValidationError, check_count, check_range, check_string};
+use crate::attendance::MAX_MODEL_ID_LEN;
+use crate::sync::{ValidationError, check_descriptor_len, check_range, check_string};
 
 /// `GET` — an employee's enrolled templates (metadata only); `POST` — enrols an employee's
 /// face on their behalf (administrators; operators within their scope).
@@ -43,10 +43,11 @@ pub struct TemplateDescriptor {
 }
 
 impl TemplateDescriptor {
-    /// Shape rules: a model id and [`DESCRIPTOR_LEN`] finite values in [-1, 1].
+    /// Shape rules: a model id and [`crate::attendance::DESCRIPTOR_LEN`] (one embedder) or
+    /// [`crate::attendance::FUSED_DESCRIPTOR_LEN`] (a fusion) finite values in [-1, 1].
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_string("model", &self.model, MAX_MODEL_ID_LEN)?;
-        check_count("values", self.values.len(), DESCRIPTOR_LEN, DESCRIPTOR_LEN)?;
+        check_descriptor_len("values", self.values.len())?;
         for v in &self.values {
             check_range("values", f64::from(*v), -1.0, 1.0)?;
         }

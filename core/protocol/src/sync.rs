@@ -65,6 +65,9 @@ pub enum ValidationError {
     },
     /// An idempotency key that is not a UUIDv7.
     NotUuidV7 { field: &'static str },
+    /// A face descriptor whose length is none of [`crate::attendance::DESCRIPTOR_LENS`] (code
+    /// `count`).
+    DescriptorLen { field: &'static str, len: usize },
 }
 
 impl ValidationError {
@@ -76,7 +79,7 @@ impl ValidationError {
             Self::OutOfRange { .. } => FieldCode::OutOfRange,
             Self::TimeTooOld { .. } => FieldCode::TimeTooOld,
             Self::TimeInFuture { .. } => FieldCode::TimeInFuture,
-            Self::Count { .. } => FieldCode::Count,
+            Self::Count { .. } | Self::DescriptorLen { .. } => FieldCode::Count,
             Self::BadString { .. } => FieldCode::BadString,
             Self::NotUuidV7 { .. } => FieldCode::NotUuidV7,
         }
@@ -96,7 +99,8 @@ impl ValidationError {
             | Self::TimeInFuture { field, .. }
             | Self::Count { field, .. }
             | Self::BadString { field, .. }
-            | Self::NotUuidV7 { field } => field,
+            | Self::NotUuidV7 { field }
+            | Self::DescriptorLen { field, .. } => field,
         }
     }
 }
@@ -126,11 +130,30 @@ impl fmt::Display for ValidationError {
             } => write!(f, "{field}: {len} items, expected {min}..={max}"),
             Self::BadString { field, reason } => write!(f, "{field}: {reason}"),
             Self::NotUuidV7 { field } => write!(f, "{field}: not a UUIDv7"),
+            Self::DescriptorLen { field, len } => write!(
+                f,
+                "{field}: {len} values; a descriptor has {} (one embedder) or {} (the fusion of \
+                 two)",
+                crate::attendance::DESCRIPTOR_LEN,
+                crate::attendance::FUSED_DESCRIPTOR_LEN
+            ),
         }
     }
 }
 
 impl std::error::Error for ValidationError {}
+
+/// A face descriptor's length: one embedder's [`crate::attendance::DESCRIPTOR_LEN`] values or a
+/// fusion's [`crate::attendance::FUSED_DESCRIPTOR_LEN`]; anything else is
+/// [`ValidationError::DescriptorLen`]. Which length a model id has is the face engine's rule
+/// (it refuses a descriptor of the wrong length for its model when matching).
+pub fn check_descriptor_len(field: &'static str, len: usize) -> Result<(), ValidationError> {
+    if crate::attendance::DESCRIPTOR_LENS.contains(&len) {
+        Ok(())
+    } else {
+        Err(ValidationError::DescriptorLen { field, len })
+    }
+}
 
 /// A finite number within `[min, max]`.
 pub fn check_range(

@@ -162,7 +162,8 @@ pub async fn kiosk_identify(
         .await?;
         let (metric, model_threshold, margin) =
             engine.match_params(&model).map_err(AppError::internal)?;
-        let threshold = policy.face_threshold.unwrap_or(model_threshold);
+        let threshold =
+            crate::attendance::measure::face_threshold(&policy, metric, model_threshold);
         let mut gallery = faceid_face::Gallery::with_capacity(
             model.clone(),
             metric,

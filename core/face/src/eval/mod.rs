@@ -346,16 +346,22 @@ pub fn embed_set(
     let model = emb.model_id();
     let metric = emb.metric();
     let threshold = emb.threshold();
-    let margin = emb
-        .spec()
-        .output
-        .as_ref()
-        .and_then(|o| o.margin)
-        .unwrap_or(0.0);
-    let unfitted = FITTED_TEMPLATES
-        .iter()
-        .find(|(id, _, _)| *id == model.0)
-        .map(|(_, src, t)| (*src, *t));
+    let margin = emb.margin();
+    let fitted = |id: &str| {
+        FITTED_TEMPLATES
+            .iter()
+            .find(|(m, _, _)| *m == id)
+            .map(|(_, src, t)| (*src, *t))
+    };
+    // A fusion whose component has a fitted template swaps that component's part (`Some(k)`).
+    let (unfitted, fitted_component) = match emb.components() {
+        None => (fitted(&model.0), None),
+        Some(parts) => parts
+            .iter()
+            .enumerate()
+            .find_map(|(k, p)| fitted(&p.model_id().0).map(|u| (Some(u), Some(k))))
+            .unwrap_or((None, None)),
+    };
     let (images, derived) = collect_images(dir)?;
     let mut decode_errors = 0;
     let mut no_face_files = Vec::new();
@@ -385,14 +391,36 @@ pub fn embed_set(
             .embed(&rgb, &face.landmarks)
             .map_err(EngineError::from)?;
         embed_time += t.elapsed();
-        embedded.push((i, d.values));
         if let Some((_, template)) = &unfitted {
-            let chip = emb
-                .align_with_template(&rgb, &face.landmarks, template)
-                .map_err(EngineError::from)?;
-            let d = emb.embed_chip(&chip.chip).map_err(EngineError::from)?;
-            embedded_unfitted.push(d.values);
+            let unfitted_values = |e: &crate::embed::Embedder| -> Result<Vec<f32>, EvalError> {
+                let chip = e
+                    .align_with_template(&rgb, &face.landmarks, template)
+                    .map_err(EngineError::from)?;
+                Ok(e.embed_chip(&chip.chip).map_err(EngineError::from)?.values)
+            };
+            let values = match (fitted_component, emb.components()) {
+                (Some(k), Some(parts)) => {
+                    let mut v = Vec::with_capacity(d.values.len());
+                    for (j, part) in parts.iter().enumerate() {
+                        if j == k {
+                            v.extend(unfitted_values(part)?);
+                        } else {
+                            let own = emb.component_descriptor(&d, j).ok_or_else(|| {
+                                EngineError::Match(crate::matching::MatchError::Dimension {
+                                    expected: emb.dims(),
+                                    found: d.values.len(),
+                                })
+                            })?;
+                            v.extend(own.values);
+                        }
+                    }
+                    v
+                }
+                _ => unfitted_values(emb)?,
+            };
+            embedded_unfitted.push(values);
         }
+        embedded.push((i, d.values));
     }
     let mut sources: Vec<String> = images.iter().map(|i| i.source.clone()).collect();
     sources.sort();
@@ -612,6 +640,9 @@ pub struct FusedLosoReport {
     /// Pairs embedded by both (each fold measures the pairs involving its source).
     pub genuine_pairs: usize,
     pub impostor_pairs: usize,
+    /// The fusion fitted on all pairs (shipped templates), as a `[[fusion]]` entry's
+    /// normalisation and weight are (docs/face-engine.md, "The fusion embedder").
+    pub all_pairs: Option<protocol::Fusion>,
     #[serde(flatten)]
     pub fused: protocol::FusedLeaveOneSourceOut,
 }
@@ -654,8 +685,11 @@ pub fn leave_one_source_out_fused(
         |k| &lists[&variants[k]].1,
         target_far,
     );
-    let (g, i) = protocol::split_scores(&lists[&(false, false)].0);
+    let (all_a, all_b) = &lists[&(false, false)];
+    let all_pairs = protocol::fit_fusion(all_a, all_b, target_far);
+    let (g, i) = protocol::split_scores(all_a);
     FusedLosoReport {
+        all_pairs,
         set: a.set.clone(),
         models: [a.model.clone(), b.model.clone()],
         protocol: "leave-one-source-out",

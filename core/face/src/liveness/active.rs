@@ -178,8 +178,12 @@ pub struct SameFaceRule {
 
 impl SameFaceRule {
     /// The rule recorded for embedder `model` in `manifest` (`[model.output] metric` and
-    /// `threshold`, calibrated by `faceid face eval`).
+    /// `threshold`, calibrated by `faceid face eval`). For a fusion, the rule of its
+    /// `challenge` component: challenge frames carry that component's descriptors.
     pub fn from_manifest(manifest: &Manifest, model: &str) -> Result<Self, ModelError> {
+        let model = manifest
+            .fusion(model)
+            .map_or(model, |f| f.challenge.as_str());
         let spec = manifest.expect_task(model, Task::Embed)?;
         let out = spec.output()?;
         let incomplete = |what| ModelError::IncompleteEntry {
