@@ -21,7 +21,9 @@ says that part was skipped.
 --serve loads the reference pipeline, prints one JSON line {"ready": ...} and then answers each
 line "N" on stdin with one JSON line {"wall_ms": [...], "cpu_ms": [...]} of N pipeline runs, until
 end of input. The Rust bench alternates rounds of its own pipeline with rounds of this one, so the
-two are compared over the same minutes of a noisy shared machine.
+two are compared over the same minutes of a noisy shared machine. With --fused each run also
+aligns the face to dlib's template and embeds it with dlib's ResNet (the check-in identity step
+of the dlib + MobileFaceNet score fusion), on the same decoded frame and landmarks.
 """
 
 from __future__ import annotations
@@ -167,7 +169,7 @@ def silent_face_box(src_w, src_h, box, scale):
 
 
 class Pipeline:
-    def __init__(self, models: list, model_dir: pathlib.Path):
+    def __init__(self, models: list, model_dir: pathlib.Path, fused: bool = False):
         import cv2
 
         cv2.setNumThreads(1)
@@ -182,6 +184,10 @@ class Pipeline:
         self.template = np.array(self.mfn_m["alignment"]["template"], np.float32)
         self.mean = np.array(self.mfn_m["input"]["mean"], np.float32)[:, None, None]
         self.std = np.array(self.mfn_m["input"]["std"], np.float32)[:, None, None]
+        self.dlib_m = by_id["dlib_resnet_v1"] if fused else None
+        if self.dlib_m is not None:
+            self.dlib = make_session(model_dir / self.dlib_m["file"])
+            self.dlib_template = np.array(self.dlib_m["alignment"]["template"], np.float64)
 
     def decode(self, data: bytes):
         img = self.cv2.imdecode(np.frombuffer(data, np.uint8), self.cv2.IMREAD_COLOR)
@@ -243,6 +249,15 @@ class Pipeline:
         v = self.mfn.run(None, {self.mfn_m["input"]["name"]: x[None]})[0][0]
         return v / np.linalg.norm(v)
 
+    def embed_dlib(self, img, kps):
+        """dlib's chip (150 px, its template) and embedding; mean and scale are in the graph."""
+        cv2 = self.cv2
+        size = self.dlib_m["alignment"]["size"]
+        mat = similarity_transform(kps.astype(np.float64), self.dlib_template)
+        chip = cv2.warpAffine(img, mat, (size, size), flags=cv2.INTER_LINEAR, borderValue=0)
+        x = chip[:, :, ::-1].transpose(2, 0, 1).astype(np.float32)  # RGB, raw 0..255
+        return self.dlib.run(None, {self.dlib_m["input"]["name"]: x[None]})[0][0]
+
     def liveness(self, img, box):
         cv2 = self.cv2
         h, w = img.shape[:2]
@@ -267,6 +282,8 @@ class Pipeline:
             raise SystemExit("no face found in the benchmark image")
         score, box, kps = max(faces, key=lambda f: f[1][2] * f[1][3])  # the largest face
         self.embed(img, kps)
+        if self.dlib_m is not None:
+            self.embed_dlib(img, kps)
         t3 = time.perf_counter()
         live = self.liveness(img, box)
         t4 = time.perf_counter()
@@ -310,13 +327,13 @@ def bench_pipeline(models, model_dir, image: pathlib.Path, runs: int, warmup: in
     )
 
 
-def serve_pipeline(models, model_dir, image: pathlib.Path, warmup: int) -> int:
+def serve_pipeline(models, model_dir, image: pathlib.Path, warmup: int, fused: bool = False) -> int:
     """Answer "N" lines on stdin with N timed reference-pipeline runs (see --serve)."""
     import cv2
     import onnxruntime as ort
 
     data = image.read_bytes()
-    pipe = Pipeline(models, model_dir)
+    pipe = Pipeline(models, model_dir, fused=fused)
     for _ in range(warmup):
         pipe.run(data, collections.defaultdict(float))
     print(json.dumps(dict(ready=True, onnxruntime=ort.__version__, opencv=cv2.__version__,
@@ -345,9 +362,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-pipeline", action="store_true", help="skip the OpenCV reference pipeline")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     ap.add_argument("--serve", action="store_true", help="time reference-pipeline rounds on request (see above)")
+    ap.add_argument("--fused", action="store_true", help="with --serve: add dlib's alignment and embedding to each run")
     args = ap.parse_args(argv)
     if args.serve:
-        return serve_pipeline(load_models(args.manifest), args.models, args.image, args.warmup)
+        return serve_pipeline(load_models(args.manifest), args.models, args.image, args.warmup, args.fused)
 
     import onnxruntime as ort
 

@@ -5,7 +5,8 @@
 //! `../shared/faces` required; skips with a message otherwise). `FACEID_BENCH_ORT=0` skips the
 //! onnxruntime part (`bash models/bench.sh --json`, a Python venv with onnxruntime);
 //! `FACEID_BENCH_PAIRED_ONLY=1` runs only the check-in pipeline against the reference in
-//! alternating rounds.
+//! alternating rounds; `FACEID_BENCH_FUSED=1` the same with dlib's alignment and embedding added
+//! on both sides (the fused check-in's identity step).
 //!
 //! tract runs on its default executor, which is single-threaded (no rayon pool); the bench
 //! sets it explicitly so a change of default cannot skew the figures. Every criterion case runs
@@ -185,8 +186,12 @@ fn bench(c: &mut Criterion) {
         five_frames(&engine);
         return;
     }
+    if std::env::var("FACEID_BENCH_FUSED").is_ok_and(|v| v == "1") {
+        paired_only(&engine, &dir, &bytes, Fused::WithDlib(&img));
+        return;
+    }
     if std::env::var("FACEID_BENCH_PAIRED_ONLY").is_ok_and(|v| v == "1") {
-        paired_only(&engine, &dir, &bytes);
+        paired_only(&engine, &dir, &bytes, Fused::No);
         return;
     }
 
@@ -332,7 +337,7 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
             tract.push((format!("{label}, tract's stock ops"), wall, cpu, ops));
         }
     }
-    let paired = paired_pipeline(engine, dir, bytes);
+    let paired = paired_pipeline(engine, dir, bytes, Fused::No);
     let ort = onnxruntime(dir, paired.is_none());
 
     println!("\n{memory}");
@@ -383,17 +388,25 @@ fn summary(engine: &Engine, dir: &Path, bytes: &[u8], memory: &str) {
     }
 }
 
-/// `FACEID_BENCH_PAIRED_ONLY=1`: only the check-in pipeline against the reference in
-/// alternating rounds (about 20 s), with every round printed.
-fn paired_only(engine: &Engine, dir: &Path, bytes: &[u8]) {
+/// `FACEID_BENCH_PAIRED_ONLY=1` / `FACEID_BENCH_FUSED=1`: only the check-in pipeline (with
+/// dlib's identity step when fused) against the reference in alternating rounds (about 20 s),
+/// with every round printed.
+fn paired_only(engine: &Engine, dir: &Path, bytes: &[u8], fused: Fused<'_>) {
     let embedder = engine.embedder(None).expect("default").model_id();
-    match paired_pipeline(engine, dir, bytes) {
+    let what = match fused {
+        Fused::No => format!("check-in pipeline ({embedder})"),
+        Fused::WithDlib(_) => format!(
+            "fused check-in identity step (pipeline with {embedder} + {DLIB} alignment and \
+             embedding; reference: its pipeline + {DLIB} in onnxruntime)"
+        ),
+    };
+    match paired_pipeline(engine, dir, bytes, fused) {
         Some(p) => {
             let rounds: Vec<String> = p.rounds.iter().map(|r| format!("{r:.3}")).collect();
             println!(
-                "check-in pipeline ({embedder}) against the reference, {} alternating rounds of \
-                 {PAIRED_RUNS} runs: ours {:.2} ms on-CPU ({:.2} wall), reference {:.2} ms \
-                 ({:.2}), median ratio **{:.3}**; rounds {}",
+                "{what} against the reference, {} alternating rounds of {PAIRED_RUNS} runs: ours \
+                 {:.2} ms on-CPU ({:.2} wall), reference {:.2} ms ({:.2}), median ratio \
+                 **{:.3}**; rounds {}",
                 p.rounds.len(),
                 p.ours_cpu,
                 p.ours_wall,
@@ -405,6 +418,20 @@ fn paired_only(engine: &Engine, dir: &Path, bytes: &[u8]) {
         }
         None => eprintln!("paired pipeline could not run (see above)"),
     }
+}
+
+/// The second embedder of the score fusion.
+const DLIB: &str = "dlib_resnet_v1";
+
+/// What the paired comparison times on each side.
+#[derive(Clone, Copy)]
+enum Fused<'a> {
+    /// The check-in pipeline.
+    No,
+    /// The pipeline, then the detected face aligned to dlib's template and embedded by dlib,
+    /// from the frame (decoded once, as a fused check-in reuses the pipeline's frame); the
+    /// reference adds the same with onnxruntime (`models/bench.sh --serve --fused`).
+    WithDlib(&'a image::RgbImage),
 }
 
 /// Rounds (`FACEID_BENCH_ROUNDS` overrides it) and runs per round of the paired pipeline
@@ -429,17 +456,46 @@ struct PairedPipeline {
 /// kept running) in alternating rounds: the shared machine's speed drifts by tens of percent
 /// over minutes, and a ratio of figures taken minutes apart measures that drift as much as the
 /// code. None (with a message) when the reference cannot run.
-fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPipeline> {
+fn paired_pipeline(
+    engine: &Engine,
+    dir: &Path,
+    bytes: &[u8],
+    fused: Fused<'_>,
+) -> Option<PairedPipeline> {
     use std::io::{BufRead, BufReader, Write};
     use std::process::Stdio;
 
     if onnxruntime_skipped() {
         return None;
     }
-    let mut child = Command::new("bash")
+    let dlib = match fused {
+        Fused::No => None,
+        Fused::WithDlib(img) => Some((
+            img,
+            engine
+                .embedder(Some(DLIB))
+                .map_err(|e| eprintln!("fused comparison skipped: {e}"))
+                .ok()?,
+        )),
+    };
+    // One check-in as timed: the pipeline, and dlib's identity step when fused.
+    let run = || {
+        let m = check_in(engine, black_box(bytes)).expect("check-in");
+        if let Some((img, dlib)) = dlib {
+            let chip = dlib.align(img, &m.face.landmarks).expect("align").chip;
+            black_box(dlib.embed_chip(&chip).expect("embed"));
+        }
+        m
+    };
+    let mut command = Command::new("bash");
+    command
         .arg(workspace().join("models/bench.sh"))
         .args(["--serve", "--models"])
-        .arg(dir)
+        .arg(dir);
+    if dlib.is_some() {
+        command.arg("--fused");
+    }
+    let mut child = command
         .current_dir(workspace())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -465,7 +521,7 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
     let (mut ours_cpu, mut ours_wall, mut ref_cpu, mut ref_wall) = (vec![], vec![], vec![], vec![]);
     let mut rounds = Vec::new();
     for _ in 0..3 {
-        check_in(engine, bytes).expect("check-in");
+        run();
     }
     let rounds_wanted = std::env::var("FACEID_BENCH_ROUNDS")
         .ok()
@@ -475,7 +531,7 @@ fn paired_pipeline(engine: &Engine, dir: &Path, bytes: &[u8]) -> Option<PairedPi
         let mut cpu = Vec::new();
         for _ in 0..PAIRED_RUNS {
             let (t, c) = (std::time::Instant::now(), thread_cpu_ns()?);
-            black_box(check_in(engine, black_box(bytes)).expect("check-in"));
+            black_box(run());
             ours_wall.push(t.elapsed().as_secs_f64() * 1e3);
             cpu.push((thread_cpu_ns()? - c) as f64 / 1e6);
         }

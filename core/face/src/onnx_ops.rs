@@ -28,11 +28,21 @@
 //!   nine taps summed in another order). (An earlier depthwise kernel swapped into the typed
 //!   plan with the ReLU fused ran slower than tract's; this one copies each channel once into a
 //!   zero-bordered plane so every output row is one branch-free vectorised loop.)
+//! - Dense 3×3 convolutions over more than four input channels, on a CPU with AVX-512
+//!   ([`conv3x3_blocked`]; dlib's 28): each input plane laid out as for the depthwise kernel
+//!   ([`Window3x3`]), and a 12 positions × 32 output channels register block over the nine
+//!   shifted tap slices, where tract pads, builds the im2col matrix and multiplies. Equal to
+//!   tract's to float rounding (same summation order).
+//!
+//! Every convolution op packs its weights and bias once, when it is wired into the typed model
+//! ([`Packed`]), and keeps them; x is its only input.
 mod conv1x1;
 mod conv3x3;
+mod conv3x3_blocked;
 mod depthwise;
 mod max_pool;
 mod pad;
+mod window3x3;
 
 use std::collections::HashMap;
 
@@ -42,14 +52,17 @@ use tract_onnx::tract_hir::tract_core::ops::math;
 
 pub use conv1x1::{Conv1x1, wide_kernel_available as wide_pointwise_available};
 pub use conv3x3::Conv3x3;
+pub use conv3x3_blocked::Conv3x3Blocked;
 pub use depthwise::Depthwise3x3;
 pub use max_pool::MaxPool;
 pub use pad::Pad4;
+pub use window3x3::Window3x3;
 
 const MAX_POOL_OP: &str = "FaceIdMaxPool";
 const CONV1X1_OP: &str = "FaceIdConv1x1";
 const DEPTHWISE_OP: &str = "FaceIdDepthwise3x3";
 const CONV3X3_OP: &str = "FaceIdConv3x3";
+const CONV3X3_BLOCKED_OP: &str = "FaceIdConv3x3Blocked";
 
 /// tract's ONNX front end with `PRelu` rewritten and our kernels registered (see the module
 /// docs). Use [`model_for_bytes`] to also route the matching nodes to the kernels.
@@ -67,21 +80,25 @@ pub fn onnx() -> tract_onnx::Onnx {
     });
     onnx.op_register.insert(CONV1X1_OP, |_, node| {
         let clamp = Clamp::from_attributes(node);
-        Ok((expand(conv1x1::Conv1x1Node(Conv1x1 { clamp })), vec![]))
+        let attributes = conv1x1::Conv1x1Attributes { clamp };
+        Ok((expand(conv1x1::Conv1x1Node(attributes)), vec![]))
     });
     onnx.op_register.insert(DEPTHWISE_OP, |_, node| {
         let window = window_3x3(node, DEPTHWISE_OP)?;
         Ok((expand(depthwise::DepthwiseNode(window)), vec![]))
     });
-    onnx.op_register.insert(CONV3X3_OP, |_, node| {
-        let window = window_3x3(node, CONV3X3_OP)?;
-        Ok((expand(conv3x3::Conv3x3Node(Conv3x3 { window })), vec![]))
-    });
+    // One node for both: it picks the kernel by the weights' input channels when wired.
+    for op in [CONV3X3_OP, CONV3X3_BLOCKED_OP] {
+        onnx.op_register.insert(op, |_, node| {
+            let window = window_3x3(node, &node.op_type)?;
+            Ok((expand(conv3x3::Dense3x3Node(window)), vec![]))
+        });
+    }
     onnx
 }
 
 /// The stride, padding and folded activation of a routed 3×3 convolution node.
-fn window_3x3(node: &NodeProto, op: &str) -> TractResult<Depthwise3x3> {
+fn window_3x3(node: &NodeProto, op: &str) -> TractResult<Window3x3> {
     let first = |name: &str, default: i64| {
         attr(node, name).map_or(default, |a| a.ints.first().copied().unwrap_or(default))
     };
@@ -89,7 +106,7 @@ fn window_3x3(node: &NodeProto, op: &str) -> TractResult<Depthwise3x3> {
     if !(1..=2).contains(&stride) || !(0..=1).contains(&pad) {
         bail!("{op} `{}`: bad attributes", node.name);
     }
-    Ok(Depthwise3x3 {
+    Ok(Window3x3 {
         stride: stride as usize,
         pad: pad as usize,
         clamp: Clamp::from_attributes(node),
@@ -108,6 +125,7 @@ pub fn model_for_bytes(bytes: &[u8]) -> TractResult<InferenceModel> {
             conv1x1 = routed.conv1x1,
             depthwise = routed.depthwise,
             conv3x3 = routed.conv3x3,
+            conv3x3_blocked = routed.conv3x3_blocked,
             fused_activations = routed.fused_activations,
             "nodes routed to the engine's kernels"
         );
@@ -203,8 +221,8 @@ fn output_tensor(shape: &[usize]) -> TractResult<Tensor> {
 }
 
 /// Whether the CPU runs AVX-512F, for the kernels that have a build with it (the wide
-/// pointwise block, the depthwise convolution). Cached by the standard library after the first
-/// call.
+/// pointwise block, the blocked 3×3 convolution). Cached by the standard library after the
+/// first call.
 pub(crate) fn avx512_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -216,6 +234,34 @@ pub(crate) fn avx512_available() -> bool {
     }
 }
 
+/// A kernel call that [`with_avx512`] can compile with AVX-512. Implementations mark `run`
+/// `#[inline(always)]`, so its body (and the `#[inline(always)]` kernels it calls) is compiled
+/// inside the AVX-512 function rather than for the build's baseline.
+pub(crate) trait Kernel {
+    type Output;
+    fn run(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled with AVX-512F when the CPU has it, otherwise the same code for the
+/// build's baseline (the routers send work here mostly where AVX-512 exists; the baseline path
+/// serves the tests on other CPUs and a model routed elsewhere).
+#[allow(unsafe_code)]
+pub(crate) fn with_avx512<K: Kernel>(kernel: K) -> K::Output {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f")]
+        fn run<K: Kernel>(kernel: K) -> K::Output {
+            kernel.run()
+        }
+        if avx512_available() {
+            // SAFETY: the CPU was just found to have AVX-512F, the one feature the function
+            // is compiled with beyond the build's baseline.
+            return unsafe { run(kernel) };
+        }
+    }
+    kernel.run()
+}
+
 /// `a·b + acc`, fused where the target has the instruction (x86-64-v3 builds, ARM); a software
 /// fused multiply-add would be far slower than the two instructions.
 #[inline(always)]
@@ -224,6 +270,126 @@ pub(crate) fn fma(a: f32, b: f32, acc: f32) -> f32 {
         a.mul_add(b, acc)
     } else {
         a * b + acc
+    }
+}
+
+/// `acc[k][j] += a[k] · b[j]` for a whole register block (fixed sizes, so it compiles to
+/// vector FMAs: `b` in the lanes, each `a[k]` broadcast).
+#[inline(always)]
+pub(crate) fn accumulate<const C: usize, const P: usize>(
+    acc: &mut [[f32; P]; C],
+    a: &[f32; C],
+    b: &[f32; P],
+) {
+    for k in 0..C {
+        for j in 0..P {
+            acc[k][j] = fma(a[k], b[j], acc[k][j]);
+        }
+    }
+}
+
+/// The constant tensor a routed convolution reads on `input` (its weights or bias: the router
+/// takes only initializers), for the op to pack when it is wired.
+pub(crate) fn constant_input(
+    model: &TypedModel,
+    input: OutletId,
+    what: &str,
+) -> TractResult<Arc<Tensor>> {
+    model
+        .outlet_fact(input)?
+        .konst
+        .clone()
+        .ok_or_else(|| format_err!("{what}: weights and bias must be constants"))
+}
+
+/// A routed convolution's input x has `channels` channels (the ones its packed weights take).
+pub(crate) fn check_input_channels(x: &TValue, channels: usize, what: &str) -> TractResult<()> {
+    let x_channels = x.shape().get(1).copied();
+    if x_channels != Some(channels) {
+        bail!("{what}: {x_channels:?} input channels for weights of {channels}");
+    }
+    Ok(())
+}
+
+/// The output fact of a routed convolution: f32 NCHW with `channels` channels and x's height
+/// and width mapped through `spatial`.
+pub(crate) fn conv_output_fact(
+    what: &str,
+    x: &TypedFact,
+    channels: usize,
+    spatial: impl Fn(&TDim) -> TDim,
+) -> TractResult<TVec<TypedFact>> {
+    if x.datum_type != f32::datum_type() || x.rank() != 4 {
+        bail!("{what} expects f32 NCHW, got {x:?}");
+    }
+    Ok(tvec!(f32::fact([
+        x.shape[0].clone(),
+        channels.into(),
+        spatial(&x.shape[2]),
+        spatial(&x.shape[3]),
+    ])))
+}
+
+/// A convolution's bias: input 2 as `c_out` values, or zeros when there is none.
+pub(crate) fn conv_bias(
+    model: &TypedModel,
+    inputs: &[OutletId],
+    c_out: usize,
+    what: &str,
+) -> TractResult<Vec<f32>> {
+    let Some(&input) = inputs.get(2) else {
+        return Ok(vec![0.0; c_out]);
+    };
+    let bias: Vec<f32> = constant_input(model, input, what)?
+        .to_plain_array_view::<f32>()?
+        .iter()
+        .copied()
+        .collect();
+    if bias.len() != c_out {
+        bail!("{what}: {} biases for {c_out} outputs", bias.len());
+    }
+    Ok(bias)
+}
+
+/// Weights packed for a kernel when its op is wired (groups of `N` values), and the bias;
+/// clones of the op share them. Two are equal when they share the buffers or hold the same
+/// bits (tract compares ops when it deduplicates nodes).
+#[derive(Clone)]
+pub struct Packed<const N: usize> {
+    pub(crate) weights: Arc<Vec<[f32; N]>>,
+    pub(crate) bias: Arc<Vec<f32>>,
+}
+
+impl<const N: usize> Packed<N> {
+    pub(crate) fn new(weights: Vec<[f32; N]>, bias: Vec<f32>) -> Self {
+        Packed {
+            weights: Arc::new(weights),
+            bias: Arc::new(bias),
+        }
+    }
+}
+
+impl<const N: usize> PartialEq for Packed<N> {
+    fn eq(&self, other: &Self) -> bool {
+        fn same_bits(a: &[f32], b: &[f32]) -> bool {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        }
+        (Arc::ptr_eq(&self.weights, &other.weights)
+            || same_bits(self.weights.as_flattened(), other.weights.as_flattened()))
+            && (Arc::ptr_eq(&self.bias, &other.bias) || same_bits(&self.bias, &other.bias))
+    }
+}
+
+impl<const N: usize> Eq for Packed<N> {}
+
+impl<const N: usize> std::fmt::Debug for Packed<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Packed {{ {} groups of {N}, {} biases }}",
+            self.weights.len(),
+            self.bias.len()
+        )
     }
 }
 
@@ -285,6 +451,8 @@ pub struct RoutedNodes {
     pub depthwise: usize,
     /// 3×3 convolutions over at most four input channels (the first layers).
     pub conv3x3: usize,
+    /// 3×3 convolutions over more input channels, on a CPU with AVX-512 (dlib's).
+    pub conv3x3_blocked: usize,
     /// `Relu` / `Clip` nodes folded into the convolution before them ([`fuse_activations`]).
     pub fused_activations: usize,
 }
@@ -319,6 +487,14 @@ pub fn route_to_kernels(graph: &mut GraphProto) -> RoutedNodes {
             node.attribute
                 .retain(|a| a.name == "strides" || a.name == "pads");
             routed.conv3x3 += 1;
+            continue;
+        }
+        if node.op_type == "Conv" && blocked_3x3(node, &weight_dims) {
+            node.op_type = CONV3X3_BLOCKED_OP.into();
+            node.domain.clear();
+            node.attribute
+                .retain(|a| a.name == "strides" || a.name == "pads");
+            routed.conv3x3_blocked += 1;
             continue;
         }
         if node.op_type == "MaxPool" && plain_max_pool(node).is_some() {
@@ -390,7 +566,9 @@ fn fuse_activations(graph: &mut GraphProto) -> usize {
         .node
         .iter()
         .enumerate()
-        .filter(|(_, n)| [CONV1X1_OP, DEPTHWISE_OP, CONV3X3_OP].contains(&n.op_type.as_str()))
+        .filter(|(_, n)| {
+            [CONV1X1_OP, DEPTHWISE_OP, CONV3X3_OP, CONV3X3_BLOCKED_OP].contains(&n.op_type.as_str())
+        })
         .filter_map(|(i, n)| Some((n.output.first()?.clone(), i)))
         .collect();
     let mut folded = Vec::new();
@@ -525,23 +703,15 @@ fn pointwise_conv(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> 
         && no_auto_pad(node)
 }
 
-/// `Conv` with constant weights `[C, 1, 3, 3]` and `group = C` (and constant bias, if any),
-/// stride 1 or 2 and padding 0 or 1, the same on both axes and every side, no dilation.
-fn depthwise_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
-    let Some(&[c, 1, 3, 3]) = node
-        .input
-        .get(1)
-        .and_then(|n| weight_dims.get(n))
-        .map(Vec::as_slice)
-    else {
-        return false;
-    };
+/// A 3×3 window the shared layout takes ([`Window3x3`]): a single output, x, constant weights
+/// and a constant bias if any; stride 1 or 2 and padding 0 or 1, the same on both axes and
+/// every side; no dilation or automatic padding.
+fn plain_3x3_window(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
     let strides_ok = ints_are(node, "strides", &[1, 1]) || ints_are(node, "strides", &[2, 2]);
     let pads_ok = ints_are(node, "pads", &[0, 0, 0, 0]) || ints_are(node, "pads", &[1, 1, 1, 1]);
     node.output.len() == 1
         && (2..=3).contains(&node.input.len())
         && constant_or_no_bias(node, weight_dims)
-        && int_attr(node, "group") == Some(c)
         && ints_are(node, "kernel_shape", &[3, 3])
         && strides_ok
         && pads_ok
@@ -549,32 +719,51 @@ fn depthwise_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> b
         && no_auto_pad(node)
 }
 
-/// `Conv` with constant weights `[C_out, C_in ≤ 4, 3, 3]` (and constant bias, if any), no
-/// groups, stride 1 or 2 and padding 0 or 1, the same on both axes and every side, no
-/// dilation: a first layer over the colour planes. (Checked after [`depthwise_3x3`], which
-/// takes a single-channel one declared with `group = 1`.)
-fn few_channel_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
-    let Some(&[c_out, c_in, 3, 3]) = node
-        .input
+/// The constant weights' dimensions of a `Conv`.
+fn conv_weight_dims<'a>(
+    node: &NodeProto,
+    weight_dims: &'a HashMap<String, Vec<i64>>,
+) -> Option<&'a [i64]> {
+    node.input
         .get(1)
         .and_then(|n| weight_dims.get(n))
         .map(Vec::as_slice)
-    else {
+}
+
+/// `Conv` with constant weights `[C, 1, 3, 3]` and `group = C` on a plain 3×3 window
+/// ([`plain_3x3_window`]).
+fn depthwise_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
+    let Some(&[c, 1, 3, 3]) = conv_weight_dims(node, weight_dims) else {
         return false;
     };
-    let strides_ok = ints_are(node, "strides", &[1, 1]) || ints_are(node, "strides", &[2, 2]);
-    let pads_ok = ints_are(node, "pads", &[0, 0, 0, 0]) || ints_are(node, "pads", &[1, 1, 1, 1]);
-    node.output.len() == 1
-        && (2..=3).contains(&node.input.len())
-        && c_out >= 1
+    int_attr(node, "group") == Some(c) && plain_3x3_window(node, weight_dims)
+}
+
+/// `Conv` with constant weights `[C_out, C_in ≤ 4, 3, 3]`, no groups, on a plain 3×3 window
+/// ([`plain_3x3_window`]): a first layer over the colour planes. (Checked after
+/// [`depthwise_3x3`], which takes a single-channel one declared with `group = 1`.)
+fn few_channel_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
+    let Some(&[c_out, c_in, 3, 3]) = conv_weight_dims(node, weight_dims) else {
+        return false;
+    };
+    c_out >= 1
         && (1..=conv3x3::MAX_INPUT_CHANNELS as i64).contains(&c_in)
-        && constant_or_no_bias(node, weight_dims)
         && int_attr(node, "group").unwrap_or(1) == 1
-        && ints_are(node, "kernel_shape", &[3, 3])
-        && strides_ok
-        && pads_ok
-        && ints_are(node, "dilations", &[1, 1])
-        && no_auto_pad(node)
+        && plain_3x3_window(node, weight_dims)
+}
+
+/// `Conv` with constant weights `[C_out, C_in > 4, 3, 3]`, no groups, on a plain 3×3 window
+/// ([`plain_3x3_window`]), where the blocked kernel runs with AVX-512 (elsewhere tract's
+/// product stays).
+fn blocked_3x3(node: &NodeProto, weight_dims: &HashMap<String, Vec<i64>>) -> bool {
+    let Some(&[c_out, c_in, 3, 3]) = conv_weight_dims(node, weight_dims) else {
+        return false;
+    };
+    c_out >= 1
+        && c_in >= conv3x3_blocked::MIN_INPUT_CHANNELS as i64
+        && int_attr(node, "group").unwrap_or(1) == 1
+        && plain_3x3_window(node, weight_dims)
+        && avx512_available()
 }
 
 /// Square kernel k ≤ 8 and square stride 1 ≤ s ≤ k (stride 1 when absent), from
@@ -893,16 +1082,7 @@ mod tests {
             );
         }
         let route = |c_in: i64, attribute: Vec<AttributeProto>| {
-            let mut graph = GraphProto {
-                node: vec![node("Conv", &["x", "w"], "y", attribute)],
-                initializer: vec![float_tensor(
-                    "w",
-                    &[4, c_in, 1, 1],
-                    values(4 * c_in as usize, 1),
-                )],
-                ..Default::default()
-            };
-            route_to_kernels(&mut graph).conv1x1
+            routed_conv(&[4, c_in, 1, 1], attribute).conv1x1
         };
         assert_eq!(route(32, vec![]), 1);
         assert_eq!(
@@ -1020,6 +1200,107 @@ mod tests {
         assert_eq!(route_to_kernels(&mut computed).fused_activations, 0);
     }
 
+    /// What [`route_to_kernels`] makes of one `Conv` with constant weights of `dims`.
+    fn routed_conv(dims: &[i64], attribute: Vec<AttributeProto>) -> RoutedNodes {
+        let mut graph = GraphProto {
+            node: vec![node("Conv", &["x", "w"], "y", attribute)],
+            initializer: vec![float_tensor(
+                "w",
+                dims,
+                values(dims.iter().product::<i64>() as usize, 1),
+            )],
+            ..Default::default()
+        };
+        route_to_kernels(&mut graph)
+    }
+
+    /// A graph of one 3×3 `Conv` (optionally followed by a `Relu`) and an input for it.
+    #[derive(Debug, Clone, Copy)]
+    struct Conv3x3Case {
+        c_in: i64,
+        c_out: i64,
+        h: i64,
+        w: i64,
+        stride: i64,
+        pad: i64,
+        with_bias: bool,
+        relu: bool,
+    }
+
+    impl Conv3x3Case {
+        fn new(
+            [c_in, c_out, h, w, stride, pad]: [i64; 6],
+            with_bias: bool,
+            relu: bool,
+        ) -> Conv3x3Case {
+            Conv3x3Case {
+                c_in,
+                c_out,
+                h,
+                w,
+                stride,
+                pad,
+                with_bias,
+                relu,
+            }
+        }
+
+        fn out(&self, n: i64) -> i64 {
+            (n + 2 * self.pad - 3) / self.stride + 1
+        }
+
+        fn output_len(&self) -> usize {
+            (self.c_out * self.out(self.h) * self.out(self.w)) as usize
+        }
+
+        /// The graph (weights, bias and input drawn from `seed`) and the input.
+        fn graph(&self, seed: u32) -> (GraphProto, Tensor) {
+            let &Conv3x3Case {
+                c_in,
+                c_out,
+                h,
+                w,
+                stride,
+                pad,
+                ..
+            } = self;
+            let mut inputs = vec!["x", "w"];
+            let mut initializer = vec![float_tensor(
+                "w",
+                &[c_out, c_in, 3, 3],
+                values((9 * c_in * c_out) as usize, seed),
+            )];
+            if self.with_bias {
+                inputs.push("b");
+                initializer.push(float_tensor(
+                    "b",
+                    &[c_out],
+                    values(c_out as usize, seed + 1),
+                ));
+            }
+            let attributes = vec![
+                ints("kernel_shape", &[3, 3]),
+                ints("strides", &[stride, stride]),
+                ints("pads", &[pad, pad, pad, pad]),
+            ];
+            let conv_out = if self.relu { "p" } else { "y" };
+            let mut nodes = vec![node("Conv", &inputs, conv_out, attributes)];
+            if self.relu {
+                nodes.push(node("Relu", &["p"], "y", vec![]));
+            }
+            let graph = GraphProto {
+                node: nodes,
+                initializer,
+                input: vec![value_info("x", &[1, c_in, h, w])],
+                output: vec![value_info("y", &[1, c_out, self.out(h), self.out(w)])],
+                ..Default::default()
+            };
+            let dims = [1, c_in as usize, h as usize, w as usize];
+            let x = Tensor::from_shape(&dims, &values(dims.iter().product(), seed + 2)).expect("x");
+            (graph, x)
+        }
+    }
+
     /// 3×3 convolutions over 1–4 input channels (the first layers: YuNet 3 → 16 with stride
     /// 2, MobileFaceNet 3 → 64) with stride 1 and 2, padding 1 and 0, with and without bias,
     /// against tract's; five input channels or a group are left to tract.
@@ -1030,38 +1311,14 @@ mod tests {
                 [(3, 16, 19, 32), (3, 64, 16, 16), (1, 2, 5, 4), (4, 5, 8, 9)]
             {
                 for with_bias in [true, false] {
-                    let o = |n: i64| (n + 2 * pad - 3) / stride + 1;
-                    let mut inputs = vec!["x", "w"];
-                    let mut initializer = vec![float_tensor(
-                        "w",
-                        &[c_out, c_in, 3, 3],
-                        values((9 * c_in * c_out) as usize, 51),
-                    )];
-                    if with_bias {
-                        inputs.push("b");
-                        initializer.push(float_tensor("b", &[c_out], values(c_out as usize, 52)));
-                    }
-                    let attributes = vec![
-                        ints("kernel_shape", &[3, 3]),
-                        ints("strides", &[stride, stride]),
-                        ints("pads", &[pad, pad, pad, pad]),
-                    ];
-                    let graph = GraphProto {
-                        node: vec![node("Conv", &inputs, "y", attributes)],
-                        initializer,
-                        input: vec![value_info("x", &[1, c_in, h, w])],
-                        output: vec![value_info("y", &[1, c_out, o(h), o(w)])],
-                        ..Default::default()
-                    };
-                    let dims = [1, c_in as usize, h as usize, w as usize];
-                    let x =
-                        Tensor::from_shape(&dims, &values(dims.iter().product(), 53)).expect("x");
+                    let case = Conv3x3Case::new([c_in, c_out, h, w, stride, pad], with_bias, false);
+                    let (graph, x) = case.graph(51);
                     let (stock, ours, names) = stock_and_ours(&model(graph), &x);
-                    assert_eq!(ours.len(), (c_out * o(h) * o(w)) as usize);
+                    assert_eq!(ours.len(), case.output_len());
                     let worst = worst_difference(&stock, &ours);
                     assert!(
                         worst <= 1e-5 * (9 * c_in) as f32,
-                        "{c_in}->{c_out} {h}x{w} /{stride} pad {pad}: off by {worst}"
+                        "{case:?}: off by {worst}"
                     );
                     assert!(names.iter().any(|n| n == CONV3X3_OP), "ours ran: {names:?}");
                 }
@@ -1092,6 +1349,95 @@ mod tests {
         assert_eq!(route(4, Some(1)), 1);
         assert_eq!(route(5, None), 0);
         assert_eq!(route(2, Some(2)), 0);
+    }
+
+    /// 3×3 convolutions over more input channels (dlib's shapes: 32 → 32 on 35², 32 → 64 /2,
+    /// 128 → 256 /2 on 8², 256 → 256 on 4², 3² and 1²; and odd ones: 5 → 40 channels, a
+    /// partial block of output channels, maps narrower than a block of positions) with stride
+    /// 1 and 2, padding 1 and 0, with and without bias, a folded `Relu`, against tract's. Routed
+    /// only with AVX-512.
+    #[test]
+    fn blocked_conv3x3_matches_tract() {
+        let cases: [[i64; 6]; 9] = [
+            [32, 32, 35, 35, 1, 1],
+            [32, 64, 35, 35, 2, 0],
+            [128, 256, 8, 8, 2, 0],
+            [256, 256, 4, 4, 1, 1],
+            [256, 256, 3, 3, 1, 1],
+            [256, 256, 1, 1, 1, 1],
+            [5, 40, 9, 11, 1, 1],
+            [6, 33, 10, 7, 2, 1],
+            [7, 3, 6, 13, 1, 0],
+        ];
+        for shape in cases {
+            let c_in = shape[0];
+            for (with_bias, relu) in [(true, false), (false, false), (true, true)] {
+                let case = Conv3x3Case::new(shape, with_bias, relu);
+                let (mut graph, x) = case.graph(61);
+                let (stock, ours, names) = stock_and_ours(&model(graph.clone()), &x);
+                assert_eq!(ours.len(), case.output_len());
+                let worst = worst_difference(&stock, &ours);
+                let what = format!("{case:?}");
+                assert!(worst <= 1e-6 * (9 * c_in) as f32, "{what}: off by {worst}");
+                if relu {
+                    assert!(ours.contains(&0.0), "{what}: the Relu did not apply");
+                }
+                let routed = route_to_kernels(&mut graph);
+                if avx512_available() {
+                    assert_eq!(routed.conv3x3_blocked, 1, "{what}");
+                    assert_eq!(routed.fused_activations, usize::from(relu), "{what}");
+                    assert!(
+                        names.iter().any(|n| n == CONV3X3_BLOCKED_OP),
+                        "{what}: ours ran: {names:?}"
+                    );
+                    assert!(
+                        names.iter().all(|n| n != "Relu" && n != "FaceIdPad"),
+                        "{what}: {names:?}"
+                    );
+                } else {
+                    assert_eq!(routed.conv3x3_blocked, 0, "{what}");
+                }
+            }
+        }
+        // Four input channels are the few-channel kernel's; a group or a dilation stays with
+        // tract.
+        let route = |c_in: i64, extra: Option<AttributeProto>| {
+            let mut attribute = vec![ints("kernel_shape", &[3, 3])];
+            attribute.extend(extra);
+            let routed = routed_conv(&[8, c_in, 3, 3], attribute);
+            (routed.conv3x3, routed.conv3x3_blocked)
+        };
+        let group = AttributeProto {
+            name: "group".into(),
+            i: 2,
+            r#type: attribute_proto::AttributeType::Int as i32,
+            ..Default::default()
+        };
+        let wide = usize::from(avx512_available());
+        assert_eq!(route(4, None), (1, 0));
+        assert_eq!(route(5, None), (0, wide));
+        assert_eq!(route(16, Some(group)), (0, 0));
+        assert_eq!(route(16, Some(ints("dilations", &[2, 2]))), (0, 0));
+    }
+
+    /// Packed weights compare by content (tract deduplicates equal ops): a clone shares the
+    /// buffers, the same values packed twice are equal, one other bit is not.
+    #[test]
+    fn packed_weights_compare_by_content() {
+        let a = Packed::new(vec![[1.0f32, 2.0], [3.0, 4.0]], vec![0.5]);
+        let same = Packed::new(vec![[1.0f32, 2.0], [3.0, 4.0]], vec![0.5]);
+        let other = Packed::new(vec![[1.0f32, 2.0], [3.0, -4.0]], vec![0.5]);
+        let other_bias = Packed::new(vec![[1.0f32, 2.0], [3.0, 4.0]], vec![-0.5]);
+        assert!(Arc::ptr_eq(&a.clone().weights, &a.weights));
+        assert_eq!(a, a.clone());
+        assert_eq!(a, same);
+        assert_ne!(a, other);
+        assert_ne!(a, other_bias);
+        // -0.0 and 0.0 are different weights' bits: not the same op.
+        assert_ne!(
+            Packed::new(vec![[0.0f32]], vec![]),
+            Packed::new(vec![[-0.0f32]], vec![])
+        );
     }
 
     /// Depthwise 3×3 convolutions with stride 1 and 2, padding 1 and 0, with and without bias,
@@ -1221,16 +1567,16 @@ mod tests {
                 "ours ran: {names:?}"
             );
         }
-        // A convolution with padding (over more input channels than the few-channel 3×3 kernel
-        // takes): tract pads its input in front of the im2col, and that pad is ours too.
+        // A convolution with padding that none of our kernels takes (5×5): tract pads its input
+        // in front of the im2col, and that pad is ours too.
         let graph = GraphProto {
             node: vec![node(
                 "Conv",
                 &["x", "w"],
                 "y",
-                vec![ints("kernel_shape", &[3, 3]), ints("pads", &[1, 1, 1, 1])],
+                vec![ints("kernel_shape", &[5, 5]), ints("pads", &[2, 2, 2, 2])],
             )],
-            initializer: vec![float_tensor("w", &[8, 8, 3, 3], values(8 * 8 * 9, 3))],
+            initializer: vec![float_tensor("w", &[8, 8, 5, 5], values(8 * 8 * 25, 3))],
             input: vec![value_info("x", &[1, 8, 9, 11])],
             output: vec![value_info("y", &[1, 8, 9, 11])],
             ..Default::default()

@@ -24,11 +24,13 @@
 
 use tract_onnx::tract_hir::internal::*;
 
-use super::{Clamp, fma};
+use super::{Clamp, Kernel, Packed, accumulate};
+
+const WHAT: &str = "pointwise convolution";
 
 /// The inference-time node: inputs x, weights `[C_out, C_in, 1, 1]`, optional bias `[C_out]`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq)]
-pub(super) struct Conv1x1Node(pub Conv1x1);
+pub(super) struct Conv1x1Node(pub Conv1x1Attributes);
 
 impl Expansion for Conv1x1Node {
     fn name(&self) -> StaticName {
@@ -41,7 +43,7 @@ impl Expansion for Conv1x1Node {
         inputs: &'p [TensorProxy],
         outputs: &'p [TensorProxy],
     ) -> InferenceResult {
-        super::conv_rules("pointwise convolution", s, inputs, outputs)?;
+        super::conv_rules(WHAT, s, inputs, outputs)?;
         s.equals(&outputs[0].shape[0], &inputs[0].shape[0])?;
         s.equals(&outputs[0].shape[1], &inputs[1].shape[0])?;
         s.equals(&outputs[0].shape[2], &inputs[0].shape[2])?;
@@ -50,21 +52,54 @@ impl Expansion for Conv1x1Node {
         Ok(())
     }
 
+    /// Wires the op with the weights regrouped for its block size and the bias packed in it;
+    /// x is its one input.
     fn wire(
         &self,
         name: &str,
         model: &mut TypedModel,
         inputs: &[OutletId],
     ) -> TractResult<TVec<OutletId>> {
-        model.wire_node(name, self.0, inputs)
+        let weights = super::constant_input(model, inputs[1], WHAT)?;
+        let &[c_out, c_in, 1, 1] = weights.shape() else {
+            bail!("{WHAT} weights {:?}", weights.shape());
+        };
+        if c_out == 0 || c_in == 0 {
+            bail!("{WHAT} weights {:?}", weights.shape());
+        }
+        let weights = weights.to_plain_array_view::<f32>()?;
+        let weights = weights.as_standard_layout();
+        let weights = weights
+            .as_slice()
+            .ok_or_else(|| format_err!("{WHAT} weights not contiguous"))?;
+        let bias = super::conv_bias(model, inputs, c_out, WHAT)?;
+        let blocks = if c_in <= SMALL_INPUT_CHANNELS {
+            Blocks::Small(Packed::new(regroup(weights, c_in), bias))
+        } else {
+            Blocks::Wide(Packed::new(regroup(weights, c_in), bias))
+        };
+        let op = Conv1x1 {
+            clamp: self.0.clamp,
+            c_in,
+            blocks,
+        };
+        model.wire_node(name, op, &inputs[..1])
     }
 }
 
-/// The typed op.
+/// What the inference-time node knows before the weights are seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Conv1x1Attributes {
+    pub clamp: Clamp,
+}
+
+/// The typed op, with the weights regrouped and the bias packed when it was wired.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conv1x1 {
     /// The activation folded in from the graph (`Clamp::NONE` if none).
     pub clamp: Clamp,
+    c_in: usize,
+    blocks: Blocks,
 }
 
 impl Op for Conv1x1 {
@@ -97,57 +132,31 @@ impl EvalOp for Conv1x1 {
     op_out_of_plan!();
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        let weights = inputs[1].to_plain_array_view::<f32>()?;
-        let &[c_out, c_in, 1, 1] = weights.shape() else {
-            bail!("pointwise convolution weights {:?}", weights.shape());
-        };
-        if c_out == 0 || c_in == 0 {
-            bail!("pointwise convolution weights {:?}", weights.shape());
-        }
-        let x_channels = inputs[0].shape().get(1).copied();
-        if x_channels != Some(c_in) {
-            bail!("pointwise convolution: {x_channels:?} input channels for weights of {c_in}");
-        }
-        let bias: Vec<f32> = match inputs.get(2) {
-            Some(b) => b.to_plain_array_view::<f32>()?.iter().copied().collect(),
-            None => vec![0.0; c_out],
-        };
-        if bias.len() != c_out {
-            bail!(
-                "pointwise convolution: {} biases for {c_out} outputs",
-                bias.len()
-            );
-        }
-        let weights = weights.as_standard_layout();
-        let weights = weights
-            .as_slice()
-            .ok_or_else(|| format_err!("pointwise convolution weights not contiguous"))?;
-        let blocks = if c_in <= SMALL_INPUT_CHANNELS {
-            Blocks::Small(regroup(weights, c_in))
-        } else {
-            Blocks::Wide(regroup(weights, c_in))
-        };
+        let (c_in, c_out) = (self.c_in, self.blocks.c_out());
+        super::check_input_channels(&inputs[0], c_in, WHAT)?;
         let clamp = self.clamp;
         let out_dims = |[n, _, h, w]: [usize; 4]| [n, c_out, h, w];
-        super::eval_rank4(
-            &inputs[0],
-            "pointwise convolution",
-            out_dims,
-            |[_, _, h, w], x, out| {
-                let plane = h * w;
-                for (x, out) in x
-                    .chunks_exact(c_in * plane)
-                    .zip(out.chunks_exact_mut(c_out * plane))
-                {
-                    match &blocks {
-                        Blocks::Small(b) => {
-                            pointwise::<SMALL_C, SMALL_P>(x, b, &bias, clamp, plane, out)
-                        }
-                        Blocks::Wide(b) => wide(x, b, &bias, clamp, plane, out),
+        super::eval_rank4(&inputs[0], WHAT, out_dims, |[_, _, h, w], x, out| {
+            let plane = h * w;
+            for (x, out) in x
+                .chunks_exact(c_in * plane)
+                .zip(out.chunks_exact_mut(c_out * plane))
+            {
+                match &self.blocks {
+                    Blocks::Small(b) => {
+                        pointwise::<SMALL_C, SMALL_P>(x, &b.weights, &b.bias, clamp, plane, out)
                     }
+                    Blocks::Wide(b) => super::with_avx512(Wide {
+                        x,
+                        blocks: &b.weights,
+                        bias: &b.bias,
+                        clamp,
+                        plane,
+                        out,
+                    }),
                 }
-            },
-        )
+            }
+        })
     }
 }
 
@@ -168,53 +177,46 @@ fn regroup<const C: usize>(weights: &[f32], c_in: usize) -> Vec<[f32; C]> {
     blocks
 }
 
-/// The weights regrouped for one of the two block sizes.
+/// The weights regrouped for one of the two block sizes, with the bias.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Blocks {
-    Small(Vec<[f32; SMALL_C]>),
-    Wide(Vec<[f32; WIDE_C]>),
+    Small(Packed<SMALL_C>),
+    Wide(Packed<WIDE_C>),
 }
 
-/// The wide block, with AVX-512 when the CPU has it; otherwise the same code for the build's
-/// baseline (the router sends wide layers here only with AVX-512, so that is for tests and for
-/// a model routed on another machine).
-#[allow(unsafe_code)]
-fn wide(
-    x: &[f32],
-    blocks: &[[f32; WIDE_C]],
-    bias: &[f32],
-    clamp: Clamp,
-    plane: usize,
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        #[target_feature(enable = "avx512f")]
-        fn with_avx512(
-            x: &[f32],
-            blocks: &[[f32; WIDE_C]],
-            bias: &[f32],
-            clamp: Clamp,
-            plane: usize,
-            out: &mut [f32],
-        ) {
-            pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, clamp, plane, out)
-        }
-        if super::avx512_available() {
-            // SAFETY: the CPU was just found to have AVX-512F, the one feature the function
-            // is compiled with beyond the build's baseline.
-            return unsafe { with_avx512(x, blocks, bias, clamp, plane, out) };
+impl Blocks {
+    fn c_out(&self) -> usize {
+        match self {
+            Blocks::Small(b) => b.bias.len(),
+            Blocks::Wide(b) => b.bias.len(),
         }
     }
-    pointwise::<WIDE_C, WIDE_P>(x, blocks, bias, clamp, plane, out)
 }
 
-/// `acc[k][j] += w[k] · x[j]` for the whole block (fixed sizes, so it compiles to vector FMAs).
-#[inline(always)]
-fn accumulate<const C: usize, const P: usize>(acc: &mut [[f32; P]; C], w: &[f32; C], x: &[f32; P]) {
-    for k in 0..C {
-        for j in 0..P {
-            acc[k][j] = fma(w[k], x[j], acc[k][j]);
-        }
+/// One image through the wide block, with AVX-512 when the CPU has it ([`super::with_avx512`];
+/// the router sends wide layers here only with AVX-512).
+struct Wide<'a> {
+    x: &'a [f32],
+    blocks: &'a [[f32; WIDE_C]],
+    bias: &'a [f32],
+    clamp: Clamp,
+    plane: usize,
+    out: &'a mut [f32],
+}
+
+impl Kernel for Wide<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn run(self) {
+        pointwise::<WIDE_C, WIDE_P>(
+            self.x,
+            self.blocks,
+            self.bias,
+            self.clamp,
+            self.plane,
+            self.out,
+        )
     }
 }
 
@@ -222,7 +224,7 @@ fn accumulate<const C: usize, const P: usize>(acc: &mut [[f32; P]; C], w: &[f32;
 /// `out` gets `bias.len()` planes. Positions outermost, so a block of positions across all
 /// input channels (2 KB for 32 channels and 16 positions, 32 KB for 256 and 32) stays in L1
 /// while every block of output channels is accumulated from it. Inlined into each caller, so
-/// the wide block compiles with the AVX-512 of [`wide`].
+/// the wide block compiles with the AVX-512 of [`super::with_avx512`].
 #[inline(always)]
 fn pointwise<const C: usize, const P: usize>(
     x: &[f32],
@@ -269,16 +271,7 @@ fn pointwise<const C: usize, const P: usize>(
 
 impl TypedOp for Conv1x1 {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
-        let (x, w) = (inputs[0], inputs[1]);
-        if x.datum_type != f32::datum_type() || x.rank() != 4 || w.rank() != 4 {
-            bail!("pointwise convolution expects f32 NCHW, got {x:?} and weights {w:?}");
-        }
-        Ok(tvec!(f32::fact([
-            x.shape[0].clone(),
-            w.shape[0].clone(),
-            x.shape[2].clone(),
-            x.shape[3].clone(),
-        ])))
+        super::conv_output_fact(WHAT, inputs[0], self.blocks.c_out(), TDim::clone)
     }
 
     as_op!();
@@ -321,7 +314,14 @@ mod tests {
             let clamp = Clamp::new(-0.5, 6.0);
             let (small_blocks, wide_blocks) = (regroup(&w, c_in), regroup(&w, c_in));
             pointwise::<SMALL_C, SMALL_P>(&x, &small_blocks, &bias, clamp, plane, &mut small);
-            wide(&x, &wide_blocks, &bias, clamp, plane, &mut wide_out);
+            super::super::with_avx512(Wide {
+                x: &x,
+                blocks: &wide_blocks,
+                bias: &bias,
+                clamp,
+                plane,
+                out: &mut wide_out,
+            });
             for co in 0..c_out {
                 for p in 0..plane {
                     let want = (0..c_in)
