@@ -1266,17 +1266,7 @@ async fn reenrolment_job_recomputes_templates_from_stored_photos(pool: PgPool) {
         r.body
     );
 
-    let worker = faceid_server::jobs::Worker::new(
-        app.pool.clone(),
-        faceid_server::job_registry(&app.state, 90),
-        faceid_server::jobs::WorkerConfig {
-            id: "reenrol".into(),
-            concurrency: 1,
-            poll_interval: std::time::Duration::from_millis(20),
-            shutdown_grace: std::time::Duration::from_millis(200),
-        },
-    );
-    worker.drain().await.unwrap();
+    app.drain_jobs().await;
 
     let r = app
         .get(&format!("/api/v1/face/reenrolments/{id}"), &w.admin)

@@ -43,20 +43,6 @@ fn with_fusion(app: &mut TestApp) {
     app.router = faceid_server::router(app.state.clone());
 }
 
-async fn drain_jobs(app: &TestApp) {
-    let worker = faceid_server::jobs::Worker::new(
-        app.pool.clone(),
-        faceid_server::job_registry(&app.state, 90),
-        faceid_server::jobs::WorkerConfig {
-            id: "fusion".into(),
-            concurrency: 1,
-            poll_interval: std::time::Duration::from_millis(20),
-            shutdown_grace: std::time::Duration::from_millis(200),
-        },
-    );
-    worker.drain().await.unwrap();
-}
-
 /// Issues a challenge and sets its movements to `actions` (the photos show one fixed sequence);
 /// the nonce and capture times for `frames` frames.
 async fn challenge_with(
@@ -204,7 +190,7 @@ async fn fusion_embedder_reenrols_checks_in_and_identifies(pool: PgPool) {
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
-    drain_jobs(&app).await;
+    app.drain_jobs().await;
     let r = app
         .get(&format!("/api/v1/face/reenrolments/{id}"), &admin)
         .await;

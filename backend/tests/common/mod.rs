@@ -64,6 +64,19 @@ pub fn settings() -> Settings {
 }
 
 impl TestApp {
+    /// Runs every job that is due, one at a time, until none is left (the app's own registry).
+    pub async fn drain_jobs(&self) {
+        let worker = faceid_server::jobs::Worker::new(
+            self.pool.clone(),
+            faceid_server::job_registry(&self.state, 90),
+            faceid_server::jobs::WorkerConfig {
+                concurrency: 1,
+                ..faceid_server::jobs::WorkerConfig::default()
+            },
+        );
+        worker.drain().await.unwrap();
+    }
+
     pub fn new(pool: PgPool) -> Self {
         Self::with_settings(pool, settings())
     }
